@@ -1,0 +1,3 @@
+module github.com/datamesh/mesh-node
+
+go 1.26
