@@ -1,0 +1,44 @@
+# DataMesh mesh-node. `make test` is the test command CI runs (.ci/run).
+GO          ?= go
+GOBIN       ?= $(shell $(GO) env GOPATH)/bin
+STATICCHECK_VERSION := v0.7.0
+# Packages whose code runs goroutines; their tests also run under -race.
+RACE_PKGS   := ./eds/... ./nmt/...
+BENCH_COUNT ?= 3
+BENCH_TIME  ?= 5x
+FUZZ_TIME   ?= 30s
+
+.PHONY: all build test vet lint bench fuzz
+
+all: build test
+
+build:
+	$(GO) build ./...
+
+# Unit, oracle and integration tests, plus the seed corpus of every fuzz
+# target (go test runs testdata/fuzz/<Target>/* as ordinary test cases).
+test: vet
+	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -race -short -timeout 20m $(RACE_PKGS)
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+# Data-layer benchmarks: ours against rsmt2d and the hashing+encoding floor,
+# printed side by side with ratios. Record results in docs/benchmarks.md.
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkExtendRoots' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 60m ./eds \
+		| tee /dev/stderr | $(GO) run ./tools/benchtable
+
+# Runs every fuzz target for FUZZ_TIME each (go test fuzzes one target per run).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZ_TIME) $$pkg || exit 1; \
+		done; \
+	done

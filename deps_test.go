@@ -1,0 +1,119 @@
+package meshnode_test
+
+// This test enforces the package boundaries of ../shared/DESIGN.md on the
+// non-test Go files of the module: which of our packages each package may
+// import, which third-party modules it may use, and that production code never
+// imports the Celestia libraries (they are test oracles only).
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/datamesh/mesh-node"
+
+// allowed lists, per top-level package of ours, the import path prefixes its
+// production code may use besides the standard library. A package absent
+// from the map fails the test, so a new package must state its rules here.
+var allowed = map[string][]string{
+	"merkle":           {},
+	"nmt":              {"google.golang.org/protobuf/encoding/protowire"},
+	"share":            {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
+	"eds":              {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "google.golang.org/protobuf/encoding/protowire"},
+	"tools/benchtable": {},
+}
+
+// forbiddenEverywhere may appear only in _test.go files.
+var forbiddenEverywhere = []string{"github.com/celestiaorg/"}
+
+func TestImportBoundaries(t *testing.T) {
+	imports := map[string]map[string]bool{} // package dir -> imports
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if imports[dir] == nil {
+			imports[dir] = map[string]bool{}
+		}
+		for _, imp := range f.Imports {
+			p, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				return err
+			}
+			imports[dir][p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imports) == 0 {
+		t.Fatal("found no Go packages; is the test running from the module root?")
+	}
+	for dir, imps := range imports {
+		rules, ok := rulesFor(dir)
+		if !ok {
+			t.Errorf("%s: no import rules; add the package to allowed in deps_test.go", dir)
+			continue
+		}
+		for imp := range imps {
+			for _, bad := range forbiddenEverywhere {
+				if strings.HasPrefix(imp, bad) {
+					t.Errorf("%s imports %s: Celestia libraries are test oracles only", dir, imp)
+				}
+			}
+			if isStdlib(imp) || strings.HasPrefix(imp, module+"/"+dir) {
+				continue
+			}
+			if !hasPrefix(imp, rules) {
+				t.Errorf("%s imports %s, which its rules do not allow", dir, imp)
+			}
+		}
+	}
+}
+
+// rulesFor returns the rules of the package at dir, or of its nearest listed
+// parent directory (subpackages inherit their parent's rules).
+func rulesFor(dir string) ([]string, bool) {
+	for d := dir; d != "." && d != "/"; d = filepath.ToSlash(filepath.Dir(d)) {
+		if r, ok := allowed[d]; ok {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+func isStdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func hasPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if s == p || strings.HasPrefix(s, p+"/") {
+			return true
+		}
+	}
+	return false
+}
