@@ -129,17 +129,22 @@ func (p Proof) VerifyNamespace(ns []byte, leaves [][]byte, root []byte) error {
 			return fmt.Errorf("%w: leaf %d is not of namespace %x", ErrInvalidProof, i, ns)
 		}
 	}
+	hs := NewHasher()
 	var hashes [][]byte
 	if len(leaves) > 0 {
-		hashes = hashLeaves(NewHasher(), ns, leaves, NamespaceSize)
+		hashes = hashLeaves(hs, ns, leaves, NamespaceSize)
 	}
-	return p.VerifyLeafHashes(ns, hashes, root)
+	return p.verifyNamespace(hs, ns, hashes, root)
 }
 
 // VerifyLeafHashes is VerifyNamespace for a caller that holds the leaf
 // hashes rather than the leaves: each leaf hash must be a valid node whose
 // minimum and maximum namespace are ns.
 func (p Proof) VerifyLeafHashes(ns []byte, leafHashes [][]byte, root []byte) error {
+	return p.verifyNamespace(NewHasher(), ns, leafHashes, root)
+}
+
+func (p Proof) verifyNamespace(hs *Hasher, ns []byte, leafHashes [][]byte, root []byte) error {
 	if err := p.checkArgs(ns, root); err != nil {
 		return err
 	}
@@ -173,7 +178,7 @@ func (p Proof) VerifyLeafHashes(ns []byte, leafHashes [][]byte, root []byte) err
 	if err := p.checkCompleteness(ns); err != nil {
 		return err
 	}
-	return p.verifyRoot(NewHasher(), leafHashes, root)
+	return p.verifyRoot(hs, leafHashes, root)
 }
 
 // checkArgs runs the checks every verification starts with.
@@ -267,13 +272,18 @@ func (p Proof) checkCompleteness(ns []byte) error {
 // left over are the roots of the larger subtrees to the right, folded in
 // one by one.
 func (p Proof) verifyRoot(hs *Hasher, leafHashes [][]byte, root []byte) error {
-	w := rootWalk{hs: hs, start: p.Start, end: p.End, leaves: leafHashes, nodes: p.Nodes}
+	w := rootWalk{
+		hs: hs, start: p.Start, end: p.End, leaves: leafHashes, nodes: p.Nodes,
+		// Each hash replaces two nodes by one, so there are fewer hashes
+		// than leaves plus nodes.
+		arena: make([]byte, 0, (len(leafHashes)+len(p.Nodes))*NodeSize),
+	}
 	got, err := w.subtree(0, 1<<bits.Len(uint(p.End-1)))
 	if err != nil {
 		return err
 	}
 	for _, n := range w.nodes {
-		if got, err = hs.HashNode(nil, got, n); err != nil {
+		if got, err = w.hash(got, n); err != nil {
 			return fmt.Errorf("%w: folding in a right node: %w", ErrInvalidProof, err)
 		}
 	}
@@ -290,6 +300,19 @@ type rootWalk struct {
 	start, end int
 	leaves     [][]byte
 	nodes      [][]byte
+	arena      []byte // backing store for the inner nodes computed
+}
+
+// hash returns the parent of left and right, stored in the arena.
+func (w *rootWalk) hash(left, right []byte) ([]byte, error) {
+	n := len(w.arena)
+	out, err := w.hs.HashNode(w.arena, left, right)
+	if err != nil {
+		return nil, err
+	}
+	// Should the arena grow, nodes already returned keep the old array.
+	w.arena = out
+	return out[n:len(out):len(out)], nil
 }
 
 // subtree returns the root of [lo, hi), a power-of-two-sized aligned block,
@@ -322,7 +345,7 @@ func (w *rootWalk) subtree(lo, hi int) ([]byte, error) {
 	if err != nil || right == nil {
 		return left, err
 	}
-	node, err := w.hs.HashNode(nil, left, right)
+	node, err := w.hash(left, right)
 	if err != nil {
 		return nil, fmt.Errorf("%w: node over leaves [%d, %d): %w", ErrInvalidProof, lo, hi, err)
 	}
