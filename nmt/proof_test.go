@@ -26,7 +26,7 @@ func fixture(t *testing.T) (*nmt.Tree, [][]byte, []byte) {
 	return tree, leaves, mustRoot(t, tree)
 }
 
-func proveNs(t *testing.T, tree *nmt.Tree, namespace []byte) nmt.Proof {
+func proveNs(t testing.TB, tree *nmt.Tree, namespace []byte) nmt.Proof {
 	t.Helper()
 	p, err := tree.ProveNamespace(namespace)
 	if err != nil {
