@@ -28,7 +28,11 @@
 // ErrInvalidProof. Decode proofs from the network with UnmarshalProof, which
 // enforces MaxProofNodes and MaxProofIndex.
 //
-// Beyond the reference, verification is stricter in three ways: an empty or
-// absence proof does not verify inclusion, an absence proof must come
-// without leaves, and the empty proof must have Start = End = 0.
+// Verification accepts no proof that celestiaorg/nmt rejects, and is
+// stricter in these ways: it requires IsMaxNamespaceIgnored, bounds node
+// count and indices, refuses empty and absence proofs in VerifyInclusion
+// (the reference accepts an empty proof of zero leaves), requires an
+// absence proof to come without leaves (the reference ignores them), and
+// requires the empty proof to have Start = End = 0 (the reference accepts
+// any Start = End). The fuzz targets check both directions.
 package nmt
