@@ -129,6 +129,10 @@ func (p Proof) VerifyNamespace(ns []byte, leaves [][]byte, root []byte) error {
 			return fmt.Errorf("%w: leaf %d is not of namespace %x", ErrInvalidProof, i, ns)
 		}
 	}
+	// Do not hash leaves that cannot match the proof's range.
+	if len(leaves) > 0 && len(leaves) != p.End-p.Start {
+		return fmt.Errorf("%w: %d leaves for range [%d, %d)", ErrInvalidProof, len(leaves), p.Start, p.End)
+	}
 	hs := NewHasher()
 	var hashes [][]byte
 	if len(leaves) > 0 {
