@@ -54,8 +54,8 @@ func EmptyRoot() []byte {
 // a Hasher must not be used from several goroutines at once. The zero value is
 // not usable; call NewHasher.
 type Hasher struct {
-	h   hash.Hash
-	buf [DigestSize]byte
+	h      hash.Hash
+	prefix [1]byte // domain separator, kept here so writing it does not allocate
 }
 
 // NewHasher returns a Hasher with its own SHA-256 state.
@@ -74,7 +74,8 @@ func (hs *Hasher) HashLeaf(dst, data []byte) ([]byte, error) {
 // concatenating them first. ns must be NamespaceSize bytes.
 func (hs *Hasher) HashLeafNs(dst, ns, payload []byte) []byte {
 	hs.h.Reset()
-	hs.h.Write([]byte{LeafPrefix})
+	hs.prefix[0] = LeafPrefix
+	hs.h.Write(hs.prefix[:])
 	hs.h.Write(ns)
 	hs.h.Write(payload)
 	dst = append(dst, ns...)
@@ -107,7 +108,8 @@ func (hs *Hasher) hashNodeUnchecked(dst, left, right []byte) []byte {
 		dst = append(dst, right[NamespaceSize:2*NamespaceSize]...)
 	}
 	hs.h.Reset()
-	hs.h.Write([]byte{NodePrefix})
+	hs.prefix[0] = NodePrefix
+	hs.h.Write(hs.prefix[:])
 	hs.h.Write(left)
 	hs.h.Write(right)
 	return hs.h.Sum(dst)

@@ -57,6 +57,18 @@ func (s *RootStack) Reset(n int) {
 // PushLeaf adds the next leaf, ns || payload. ns must be NamespaceSize bytes.
 func (s *RootStack) PushLeaf(ns, payload []byte) {
 	s.nodes = s.hs.HashLeafNs(s.nodes, ns, payload)
+	s.leafAdded()
+}
+
+// pushNode adds the next leaf as an already computed leaf hash of NodeSize
+// bytes.
+func (s *RootStack) pushNode(leafHash []byte) {
+	s.nodes = append(s.nodes, leafHash...)
+	s.leafAdded()
+}
+
+// leafAdded records a leaf just appended to s.nodes and merges.
+func (s *RootStack) leafAdded() {
 	s.sizes = append(s.sizes, 1)
 	s.pushed++
 	// Merge while the two top subtrees are equal-sized: with RFC 6962 shape
