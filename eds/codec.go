@@ -22,12 +22,78 @@ func codecFor(k int) (reedsolomon.Encoder, error) {
 	if enc, ok := codecs.Load(k); ok {
 		return enc.(reedsolomon.Encoder), nil
 	}
-	enc, err := reedsolomon.New(k, k, reedsolomon.WithLeopardGF(true))
+	enc, err := reedsolomon.New(k, k, reedsolomon.WithLeopardGF(true),
+		reedsolomon.WithWorkAllocator(&leopardWork{out: make(map[*[]byte][]byte)}))
 	if err != nil {
 		return nil, fmt.Errorf("eds: codec for k=%d: %w", k, err)
 	}
 	actual, _ := codecs.LoadOrStore(k, enc)
 	return actual.(reedsolomon.Encoder), nil
+}
+
+// leopardWork is the reedsolomon.WorkAllocator of our encoders. The default
+// one keeps work buffers in a sync.Pool, which the garbage collector empties,
+// so extending a square would allocate them again and again: for k ≤ 128
+// (Leopard GF(2^8)) a call asks for 2k buffers of 32 KiB, 8 MiB at k = 128.
+//
+// klauspost's Leopard codecs process shards in chunks of at most the
+// requested buffer size and truncate every work buffer to the chunk they
+// process, so with shards of at most maxShardBytes they never touch more
+// than the first maxShardBytes of a buffer (klauspost v1.14.2, leopard8.go
+// and leopard.go; the outputs are checked against rsmt2d's in the tests).
+// The buffers handed out therefore start maxShardBytes apart in one backing
+// array, each reaching the requested length: 1 MiB instead of 8 MiB at
+// k = 128. Up to GOMAXPROCS sets are kept for reuse.
+type leopardWork struct {
+	mu   sync.Mutex
+	free [][][]byte
+	out  map[*[]byte][]byte // backing array of each set handed out, by &set[0]
+}
+
+
+func (a *leopardWork) Get(n, size int) [][]byte {
+	stride := min(size, maxShardBytes)
+	need := (n-1)*stride + size
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var set [][]byte
+	var backing []byte
+	for i := len(a.free) - 1; i >= 0; i-- {
+		w := a.free[i]
+		if cap(w) >= n && cap(w[0]) >= need {
+			a.free[i] = a.free[len(a.free)-1]
+			a.free = a.free[:len(a.free)-1]
+			set, backing = w[:n], w[0][:cap(w[0])]
+			break
+		}
+	}
+	if set == nil {
+		backing = reedsolomon.AllocAligned(1, need)[0]
+		backing = backing[:cap(backing)]
+		set = make([][]byte, n)
+	}
+	for i := range set {
+		set[i] = backing[i*stride : i*stride+size]
+	}
+	a.out[&set[0]] = backing
+	return set
+}
+
+func (a *leopardWork) Put(set [][]byte) {
+	if len(set) == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	backing, ok := a.out[&set[0]]
+	if !ok {
+		return
+	}
+	delete(a.out, &set[0])
+	if len(a.free) < runtime.GOMAXPROCS(0) {
+		set[0] = backing // keeps the backing array for the next Get
+		a.free = append(a.free, set)
+	}
 }
 
 // parallel runs n items over min(GOMAXPROCS, n) goroutines. Each goroutine
@@ -80,42 +146,58 @@ func parallel(n int, newWorker func() func(item int) error) error {
 	return firstErr
 }
 
-// extend fills Q1, Q2 and Q3 from Q0: Q1 rows and Q2 columns are encoded from
-// Q0 rows and columns, then Q3 rows from Q2 rows (rsmt2d's order; the result
-// equals Q3 encoded from Q1 columns). Shards are sub-slices of the square's
-// buffer, so the codec reads and writes the square in place. For k = 1 the
-// code repeats the share, so all four cells are equal.
+// colBatch is the number of adjacent columns extended by one codec call,
+// and maxShardBytes the largest shard this package passes to the codec.
+const (
+	colBatch      = 8
+	maxShardBytes = colBatch * share.ShareSize
+)
+
+// extend fills Q1, Q2 and Q3 from Q0, in place: the shards handed to the codec
+// are sub-slices of the square's buffer.
+//
+// First Q1: each row of Q0 is encoded into the same row of Q1 (k calls). Then
+// Q2 and Q3 together: each column of the top half is encoded into the same
+// column of the bottom half. The Leopard code works on each byte (GF(2^8))
+// or each 64-byte block (GF(2^16)) of a shard independently, so colBatch
+// adjacent columns are encoded in one call whose shard j is the run of
+// colBatch cells of row j (contiguous in the row-major buffer): 2k/colBatch
+// calls instead of 2k, over contiguous memory. rsmt2d encodes Q2 from Q0
+// columns and Q3 from Q2 rows; the result is the same (spec section 6,
+// checked against rsmt2d in the tests). For k = 1 the code repeats the
+// share, so all four cells are equal.
 func (e *ExtendedDataSquare) extend() error {
-	k := e.k
+	k, w := e.k, e.width
 	enc, err := codecFor(k)
 	if err != nil {
 		return err
 	}
-	newEncoder := func() func(int) error {
-		shards := make([][]byte, e.width)
-		return func(item int) error {
-			// Items 0..k-1: row item (Q0 -> Q1); k..2k-1: column item-k
-			// (Q0 -> Q2); 2k..3k-1: row item-k (Q2 -> Q3).
-			switch {
-			case item < k:
-				e.rowShards(shards, item)
-			case item < 2*k:
-				e.colShards(shards, item-k)
-			default:
-				e.rowShards(shards, item-k)
-			}
-			if err := enc.Encode(shards); err != nil {
-				return fmt.Errorf("eds: encode: %w", err)
-			}
-			return nil
+	encode := func(shards [][]byte) error {
+		if err := enc.Encode(shards); err != nil {
+			return fmt.Errorf("eds: encode: %w", err)
 		}
+		return nil
 	}
-	if err := parallel(2*k, newEncoder); err != nil {
+	if err := parallel(k, func() func(int) error {
+		shards := make([][]byte, w)
+		return func(r int) error {
+			e.rowShards(shards, r)
+			return encode(shards)
+		}
+	}); err != nil {
 		return err
 	}
-	return parallel(k, func() func(int) error {
-		do := newEncoder()
-		return func(item int) error { return do(2*k + item) }
+	batch := min(colBatch, w)
+	return parallel(w/batch, func() func(int) error {
+		shards := make([][]byte, w)
+		return func(g int) error {
+			from, to := g*batch*share.ShareSize, (g+1)*batch*share.ShareSize
+			for j := range shards {
+				row := e.data[j*w*share.ShareSize:]
+				shards[j] = row[from:to:to]
+			}
+			return encode(shards)
+		}
 	})
 }
 
