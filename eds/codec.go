@@ -43,13 +43,13 @@ func codecFor(k int) (reedsolomon.Encoder, error) {
 // and leopard.go; the outputs are checked against rsmt2d's in the tests).
 // The buffers handed out therefore start maxShardBytes apart in one backing
 // array, each reaching the requested length: 1 MiB instead of 8 MiB at
-// k = 128. Up to GOMAXPROCS sets are kept for reuse.
+// k = 128. Up to GOMAXPROCS sets are kept for reuse, the largest ones when
+// sizes differ (about 2 MiB each at k = 256, 4 MiB at k = 512).
 type leopardWork struct {
 	mu   sync.Mutex
 	free [][][]byte
 	out  map[*[]byte][]byte // backing array of each set handed out, by &set[0]
 }
-
 
 func (a *leopardWork) Get(n, size int) [][]byte {
 	stride := min(size, maxShardBytes)
@@ -90,9 +90,21 @@ func (a *leopardWork) Put(set [][]byte) {
 		return
 	}
 	delete(a.out, &set[0])
+	set[0] = backing // keeps the backing array for the next Get
 	if len(a.free) < runtime.GOMAXPROCS(0) {
-		set[0] = backing // keeps the backing array for the next Get
 		a.free = append(a.free, set)
+		return
+	}
+	// Full: keep the larger sets, which serve every request (row encodes
+	// ask for smaller ones than column batches in GF(2^16)).
+	smallest := 0
+	for i, w := range a.free {
+		if cap(w[0]) < cap(a.free[smallest][0]) {
+			smallest = i
+		}
+	}
+	if cap(a.free[smallest][0]) < cap(backing) {
+		a.free[smallest] = set
 	}
 }
 
