@@ -252,3 +252,9 @@ func equalRootLists(a, b [][]byte) bool {
 	}
 	return true
 }
+
+func TestNewDAHNil(t *testing.T) {
+	if d, err := eds.NewDAH(nil); d != nil || !errors.Is(err, eds.ErrInvalidDAH) {
+		t.Fatalf("got (%v, %v)", d, err)
+	}
+}
