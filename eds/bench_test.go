@@ -3,6 +3,7 @@ package eds_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -215,4 +216,33 @@ func (f *floor) run() {
 			}
 		}
 	})
+}
+
+// BenchmarkRepair rebuilds a square from half of its shares (a fixed random
+// half) and from Q0 alone. SetBytes is the EDS size.
+func BenchmarkRepair(b *testing.B) {
+	for _, k := range []int{32, 64, 128} {
+		_, dah, flat := square(b, 1, k)
+		half := cloneShares(flat)
+		for _, i := range rand.New(rand.NewPCG(1, 42)).Perm(len(flat))[:len(flat)/2] {
+			half[i] = nil
+		}
+		for _, in := range []struct {
+			name   string
+			shares [][]byte
+		}{
+			{"half", half},
+			{"q0", keep(flat, func(r, c int) bool { return r < k && c < k })},
+		} {
+			b.Run(fmt.Sprintf("k=%d/from=%s", k, in.name), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(flat) * shareSize))
+				for b.Loop() {
+					if _, err := eds.Repair(dah, in.shares); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
