@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	gsmerkle "github.com/celestiaorg/go-square/merkle"
 	"github.com/celestiaorg/rsmt2d"
@@ -52,11 +53,7 @@ func BenchmarkExtendRoots(b *testing.B) {
 				sink = dah.Hash()
 			}
 			run() // warm the codec cache and the codec's global tables
-			b.ReportAllocs()
-			b.SetBytes(size)
-			for b.Loop() {
-				run()
-			}
+			benchCPU(b, size, run)
 		})
 		b.Run(fmt.Sprintf("k=%d/impl=rsmt2d", k), func(b *testing.B) {
 			codec := rsmt2d.NewLeoRSCodec()
@@ -76,21 +73,32 @@ func BenchmarkExtendRoots(b *testing.B) {
 				sink = gsmerkle.HashFromByteSlices(slices.Concat(rows, cols))
 			}
 			run()
-			b.ReportAllocs()
-			b.SetBytes(size)
-			for b.Loop() {
-				run()
-			}
+			benchCPU(b, size, run)
 		})
 		b.Run(fmt.Sprintf("k=%d/impl=floor", k), func(b *testing.B) {
 			f := newFloor(b, ods, k)
 			f.run()
-			b.ReportAllocs()
-			b.SetBytes(size)
-			for b.Loop() {
-				f.run()
-			}
+			benchCPU(b, size, f.run)
 		})
+	}
+}
+
+// benchCPU times run with allocations and bytes reported, and adds the
+// process's CPU time (user and system, every goroutine, GC included) per
+// operation as cpu-ns/op, which other load on the machine disturbs much less
+// than the wall time.
+func benchCPU(b *testing.B, size int64, run func()) {
+	b.ReportAllocs()
+	b.SetBytes(size)
+	var cpu time.Duration
+	for i := 0; b.Loop(); i++ {
+		if i == 0 {
+			cpu = processCPU()
+		}
+		run()
+	}
+	if b.N > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
 

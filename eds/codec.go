@@ -165,10 +165,12 @@ const (
 	maxShardBytes = colBatch * share.ShareSize
 )
 
-// extend fills Q1, Q2 and Q3 from Q0, in place: the shards handed to the codec
-// are sub-slices of the square's buffer.
+// extend copies the k*k shares of ods into Q0 and fills Q1, Q2 and Q3 from
+// it, in place: the shards handed to the codec are sub-slices of the square's
+// buffer.
 //
-// First Q1: each row of Q0 is encoded into the same row of Q1 (k calls). Then
+// First Q1: each row of ods is copied into Q0 and encoded into the same row
+// of Q1 (k calls, in parallel with the copies). Then
 // Q2 and Q3 together: each column of the top half is encoded into the same
 // column of the bottom half. The Leopard code works on each byte (GF(2^8))
 // or each 64-byte block (GF(2^16)) of a shard independently, so colBatch
@@ -178,7 +180,7 @@ const (
 // columns and Q3 from Q2 rows; the result is the same (spec section 6,
 // checked against rsmt2d in the tests). For k = 1 the code repeats the
 // share, so all four cells are equal.
-func (e *ExtendedDataSquare) extend() error {
+func (e *ExtendedDataSquare) extend(ods [][]byte) error {
 	k, w := e.k, e.width
 	enc, err := codecFor(k)
 	if err != nil {
@@ -194,6 +196,9 @@ func (e *ExtendedDataSquare) extend() error {
 		shards := make([][]byte, w)
 		return func(r int) error {
 			e.rowShards(shards, r)
+			for c, s := range ods[r*k : (r+1)*k] {
+				copy(shards[c], s)
+			}
 			return encode(shards)
 		}
 	}); err != nil {

@@ -71,10 +71,7 @@ func Extend(ods [][]byte) (*ExtendedDataSquare, error) {
 		return nil, err
 	}
 	e := newSquare(k)
-	for i, s := range ods {
-		copy(e.cell(i/k, i%k), s)
-	}
-	if err := e.extend(); err != nil {
+	if err := e.extend(ods); err != nil {
 		return nil, err
 	}
 	return e, nil
