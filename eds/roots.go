@@ -62,20 +62,28 @@ func (e *ExtendedDataSquare) rootsCopy(first int) ([][]byte, error) {
 	return out, nil
 }
 
-// computeRoots fills e.roots with the row roots then the column roots.
+// rootColGroup is the number of adjacent column trees one goroutine builds
+// together: a row of the group is one contiguous read of the buffer, where a
+// single column tree reads a cell every Width() shares.
+const rootColGroup = 8
+
+// computeRoots fills e.roots with the row roots then the column roots. The
+// work items are the 2k row trees and the column trees in groups of
+// rootColGroup.
 func (e *ExtendedDataSquare) computeRoots() {
 	w := e.width
+	g := min(rootColGroup, w)
 	roots := make([]byte, 2*w*nmt.NodeSize)
-	e.rootsErr = parallel(2*w, func() func(int) error {
+	e.rootsErr = parallel(w+w/g, func() func(int) error {
 		t := newTreeHasher(w)
-		return func(tree int) error {
-			axis, idx := Row, tree
-			if tree >= w {
-				axis, idx = Col, tree-w
+		return func(item int) error {
+			if item < w {
+				dst := roots[item*nmt.NodeSize : item*nmt.NodeSize]
+				_, err := t.axisRoot(dst, e, Row, item)
+				return err
 			}
-			dst := roots[tree*nmt.NodeSize : tree*nmt.NodeSize]
-			_, err := t.axisRoot(dst, e, axis, idx)
-			return err
+			c := (item - w) * g
+			return t.colRoots(roots[(w+c)*nmt.NodeSize:(w+c+g)*nmt.NodeSize], e, c, g)
 		}
 	})
 	if e.rootsErr == nil {
@@ -101,10 +109,18 @@ func (e *ExtendedDataSquare) setRoots(rows, cols [][]byte) {
 // treeHasher computes axis roots without allocating; one per goroutine.
 type treeHasher struct {
 	stack *nmt.RootStack
+	group []*nmt.RootStack // for colRoots, sharing stack's Hasher
+	prev  [][]byte
 }
 
 func newTreeHasher(width int) *treeHasher {
-	return &treeHasher{stack: nmt.NewRootStack(nmt.NewHasher(), width)}
+	hs := nmt.NewHasher()
+	t := &treeHasher{stack: nmt.NewRootStack(hs, width)}
+	for range min(rootColGroup, width) {
+		t.group = append(t.group, nmt.NewRootStack(hs, width))
+	}
+	t.prev = make([][]byte, len(t.group))
+	return t
 }
 
 var parityNs = share.ParitySharesNamespace
@@ -137,4 +153,36 @@ func (t *treeHasher) axisRoot(dst []byte, e *ExtendedDataSquare, axis Axis, idx 
 		t.stack.PushLeaf(ns, cell)
 	}
 	return t.stack.Root(dst), nil
+}
+
+// colRoots writes to dst the roots of the g ≤ rootColGroup columns from c,
+// which must all be filled in, reading the square row by row.
+func (t *treeHasher) colRoots(dst []byte, e *ExtendedDataSquare, c, g int) error {
+	const nsSize = share.NamespaceSize
+	w := e.width
+	stacks := t.group[:g]
+	for i, st := range stacks {
+		st.Reset(w)
+		t.prev[i] = nil
+	}
+	for j := 0; j < w; j++ {
+		off := (j*w + c) * share.ShareSize
+		run := e.data[off : off+g*share.ShareSize]
+		for i, st := range stacks {
+			cell := run[i*share.ShareSize : (i+1)*share.ShareSize]
+			ns := parityNs[:]
+			if c+i < e.k && j < e.k {
+				ns = cell[:nsSize]
+				if t.prev[i] != nil && bytes.Compare(ns, t.prev[i]) < 0 {
+					return fmt.Errorf("%w: %s %d at %d", nmt.ErrInvalidPushOrder, Col, c+i, j)
+				}
+				t.prev[i] = ns
+			}
+			st.PushLeaf(ns, cell)
+		}
+	}
+	for i, st := range stacks {
+		st.Root(dst[i*nmt.NodeSize : i*nmt.NodeSize])
+	}
+	return nil
 }
