@@ -1,0 +1,188 @@
+package eds
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/datamesh/mesh-node/nmt"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Axis names a direction of the square: a row or a column.
+type Axis int
+
+const (
+	// Row is the horizontal axis.
+	Row Axis = iota
+	// Col is the vertical axis.
+	Col
+)
+
+// String returns "row" or "col".
+func (a Axis) String() string {
+	switch a {
+	case Row:
+		return "row"
+	case Col:
+		return "col"
+	default:
+		return fmt.Sprintf("Axis(%d)", int(a))
+	}
+}
+
+// RowRoots returns the 2k NMT roots of the rows, each nmt.NodeSize bytes.
+// ColRoots returns those of the columns. Both are computed once, for all 4k
+// trees in parallel, and cached; each call returns a new copy owned by the
+// caller.
+//
+// Leaf j of row or column i is ns' || share, where ns' is the share's
+// namespace when both i and j are below k (quadrant Q0) and
+// share.ParitySharesNamespace otherwise. An error means the square violates
+// the namespace order, which Extend and Repair rule out.
+func (e *ExtendedDataSquare) RowRoots() ([][]byte, error) {
+	return e.rootsCopy(0)
+}
+
+// ColRoots returns the 2k NMT roots of the columns; see RowRoots.
+func (e *ExtendedDataSquare) ColRoots() ([][]byte, error) {
+	return e.rootsCopy(e.width)
+}
+
+func (e *ExtendedDataSquare) rootsCopy(first int) ([][]byte, error) {
+	e.rootsOnce.Do(e.computeRoots)
+	if e.rootsErr != nil {
+		return nil, e.rootsErr
+	}
+	buf := make([]byte, e.width*nmt.NodeSize)
+	copy(buf, e.roots[first*nmt.NodeSize:])
+	out := make([][]byte, e.width)
+	for i := range out {
+		out[i] = buf[i*nmt.NodeSize : (i+1)*nmt.NodeSize : (i+1)*nmt.NodeSize]
+	}
+	return out, nil
+}
+
+// rootColGroup is the number of adjacent column trees one goroutine builds
+// together: a row of the group is one contiguous read of the buffer, where a
+// single column tree reads a cell every Width() shares.
+const rootColGroup = 8
+
+// computeRoots fills e.roots with the row roots then the column roots. The
+// work items are the 2k row trees and the column trees in groups of
+// rootColGroup.
+func (e *ExtendedDataSquare) computeRoots() {
+	w := e.width
+	g := min(rootColGroup, w)
+	roots := make([]byte, 2*w*nmt.NodeSize)
+	e.rootsErr = parallel(w+w/g, func() func(int) error {
+		t := newTreeHasher(w)
+		return func(item int) error {
+			if item < w {
+				dst := roots[item*nmt.NodeSize : item*nmt.NodeSize]
+				_, err := t.axisRoot(dst, e, Row, item)
+				return err
+			}
+			c := (item - w) * g
+			return t.colRoots(roots[(w+c)*nmt.NodeSize:(w+c+g)*nmt.NodeSize], e, c, g)
+		}
+	})
+	if e.rootsErr == nil {
+		e.roots = roots
+	}
+}
+
+// setRoots caches roots already known to be those of the square (Repair
+// checks every axis against the header).
+func (e *ExtendedDataSquare) setRoots(rows, cols [][]byte) {
+	e.rootsOnce.Do(func() {
+		roots := make([]byte, 0, 2*e.width*nmt.NodeSize)
+		for _, r := range rows {
+			roots = append(roots, r...)
+		}
+		for _, c := range cols {
+			roots = append(roots, c...)
+		}
+		e.roots = roots
+	})
+}
+
+// treeHasher computes axis roots without allocating; one per goroutine.
+type treeHasher struct {
+	stack *nmt.RootStack
+	group []*nmt.RootStack // for colRoots, sharing stack's Hasher
+	prev  [][]byte
+}
+
+func newTreeHasher(width int) *treeHasher {
+	hs := nmt.NewHasher()
+	t := &treeHasher{stack: nmt.NewRootStack(hs, width)}
+	for range min(rootColGroup, width) {
+		t.group = append(t.group, nmt.NewRootStack(hs, width))
+	}
+	t.prev = make([][]byte, len(t.group))
+	return t
+}
+
+var parityNs = share.ParitySharesNamespace
+
+// axisRoot appends to dst the root of row or column idx of e, whose cells
+// must all be filled in. It returns nmt.ErrInvalidPushOrder (wrapped) if the
+// namespaces of the axis decrease.
+func (t *treeHasher) axisRoot(dst []byte, e *ExtendedDataSquare, axis Axis, idx int) ([]byte, error) {
+	const nsSize = share.NamespaceSize
+	w := e.width
+	t.stack.Reset(w)
+	var prev []byte
+	for j := 0; j < w; j++ {
+		var cell []byte
+		if axis == Row {
+			cell = e.cell(idx, j)
+		} else {
+			cell = e.cell(j, idx)
+		}
+		ns := parityNs[:]
+		if idx < e.k && j < e.k {
+			ns = cell[:nsSize]
+			// Parity leaves use the largest namespace, so only Q0 leaves
+			// can break the order.
+			if prev != nil && bytes.Compare(ns, prev) < 0 {
+				return dst, fmt.Errorf("%w: %s %d at %d", nmt.ErrInvalidPushOrder, axis, idx, j)
+			}
+			prev = ns
+		}
+		t.stack.PushLeaf(ns, cell)
+	}
+	return t.stack.Root(dst), nil
+}
+
+// colRoots writes to dst the roots of the g ≤ rootColGroup columns from c,
+// which must all be filled in, reading the square row by row.
+func (t *treeHasher) colRoots(dst []byte, e *ExtendedDataSquare, c, g int) error {
+	const nsSize = share.NamespaceSize
+	w := e.width
+	stacks := t.group[:g]
+	for i, st := range stacks {
+		st.Reset(w)
+		t.prev[i] = nil
+	}
+	for j := 0; j < w; j++ {
+		off := (j*w + c) * share.ShareSize
+		run := e.data[off : off+g*share.ShareSize]
+		for i, st := range stacks {
+			cell := run[i*share.ShareSize : (i+1)*share.ShareSize]
+			ns := parityNs[:]
+			if c+i < e.k && j < e.k {
+				ns = cell[:nsSize]
+				if t.prev[i] != nil && bytes.Compare(ns, t.prev[i]) < 0 {
+					return fmt.Errorf("%w: %s %d at %d", nmt.ErrInvalidPushOrder, Col, c+i, j)
+				}
+				t.prev[i] = ns
+			}
+			st.PushLeaf(ns, cell)
+		}
+	}
+	for i, st := range stacks {
+		st.Root(dst[i*nmt.NodeSize : i*nmt.NodeSize])
+	}
+	return nil
+}
