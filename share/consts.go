@@ -54,8 +54,8 @@ const (
 
 	// The header sizes below are the byte offsets at which the
 	// payload of each share kind starts.
-	sparseFirstHeaderSize        = NamespaceSize + ShareInfoBytes + SequenceLenBytes // 34
-	sparseContinuationHeaderSize = NamespaceSize + ShareInfoBytes                    // 30
-	compactFirstHeaderSize       = sparseFirstHeaderSize + ShareReservedBytes        // 38
+	sparseFirstHeaderSize         = NamespaceSize + ShareInfoBytes + SequenceLenBytes // 34
+	sparseContinuationHeaderSize  = NamespaceSize + ShareInfoBytes                    // 30
+	compactFirstHeaderSize        = sparseFirstHeaderSize + ShareReservedBytes        // 38
 	compactContinuationHeaderSize = sparseContinuationHeaderSize + ShareReservedBytes // 34
 )

@@ -209,7 +209,7 @@ func walkBlobTx(b []byte, onBlob func([]byte) error) (tx, typeID []byte, err err
 // blobProto is a decoded BlobProto before validation; its slices alias the
 // input.
 type blobProto struct {
-	namespaceID, data, signer       []byte
+	namespaceID, data, signer      []byte
 	shareVersion, namespaceVersion uint32
 }
 
