@@ -14,7 +14,6 @@ import (
 
 	gsmerkle "github.com/celestiaorg/go-square/merkle"
 	"github.com/celestiaorg/go-square/v3/inclusion"
-	gsshare "github.com/celestiaorg/go-square/v3/share"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -36,21 +35,6 @@ func TestCommitmentKnownAnswer(t *testing.T) {
 	if got := hex.EncodeToString(c); got != knownCommitment {
 		t.Fatalf("commitment %s, want %s", got, knownCommitment)
 	}
-}
-
-// refBlob converts a blob to go-square's type.
-func refBlob(t testing.TB, b *share.Blob) *gsshare.Blob {
-	t.Helper()
-	ns := b.Namespace()
-	rns, err := gsshare.NewNamespaceFromBytes(ns[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := gsshare.NewBlob(rns, b.Data(), b.ShareVersion(), b.Signer())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rb
 }
 
 // commitmentSizes returns the blob sizes to check for a share version: 1,
