@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	gsmerkle "github.com/celestiaorg/go-square/merkle"
+	"github.com/celestiaorg/go-square/v3/inclusion"
 	gsshare "github.com/celestiaorg/go-square/v3/share"
 	gstx "github.com/celestiaorg/go-square/v3/tx"
 	refnmt "github.com/celestiaorg/nmt"
@@ -167,4 +168,22 @@ func refBlobTx(t testing.TB, tx []byte, blobs []*share.Blob) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func refSubTreeWidth(n int) int {
+	return inclusion.SubTreeWidth(n, 64)
+}
+
+func refBlobMinSquareSize(n int) int { return inclusion.BlobMinSquareSize(n) }
+
+func refMMR(n, w int) ([]uint64, error) {
+	return inclusion.MerkleMountainRangeSizes(uint64(n), uint64(w))
+}
+
+func refNextShareIndex(cursor, n int) int {
+	i, err := inclusion.NextShareIndex(cursor, n, 64)
+	if err != nil {
+		panic(err)
+	}
+	return i
 }
