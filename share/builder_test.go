@@ -68,7 +68,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 		}
 		if wantErr == nil {
 			checkSquare(t, name+"/Construct", got, want)
-		} else if overfull++;  !errors.Is(gotErr, share.ErrTxDoesNotFit) {
+		} else if overfull++; !errors.Is(gotErr, share.ErrTxDoesNotFit) {
 			t.Fatalf("%s: Construct error %v, want ErrTxDoesNotFit", name, gotErr)
 		}
 
