@@ -105,11 +105,11 @@ func (b *Builder) AppendTx(tx []byte) bool {
 
 // AppendBlobTx adds a BlobTx: its IndexWrapper to the PayForBlob namespace
 // and its blobs to the blob area. It returns false, leaving the builder
-// unchanged, if btx has no blobs or does not fit by the worst-case estimate
-// (share indexes as large as possible, maximal alignment padding before
-// each blob).
+// unchanged, if btx has no blobs, has a nil or zero-value blob, or does not
+// fit by the worst-case estimate (share indexes as large as possible,
+// maximal alignment padding before each blob).
 func (b *Builder) AppendBlobTx(btx *BlobTx) bool {
-	if btx == nil || len(btx.Blobs) == 0 || slices.Contains(btx.Blobs, nil) {
+	if btx == nil || len(btx.Blobs) == 0 || slices.ContainsFunc(btx.Blobs, func(b *Blob) bool { return b == nil || len(b.data) == 0 }) {
 		return false
 	}
 	delta := b.pfbCounter.Add(worstCaseIndexWrapperSize(len(btx.Tx), len(btx.Blobs)))
