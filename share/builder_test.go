@@ -266,6 +266,11 @@ func TestRealBlocks(t *testing.T) {
 			if got := hex.EncodeToString(refDataRoot(t, sq.Shares)); !strings.EqualFold(got, blk.DataHash) {
 				t.Fatalf("data root %s, header data_hash %s", got, blk.DataHash)
 			}
+			// The maximum only decides what fits, never the layout: the
+			// upper bound 512 (app v6+) gives the same square.
+			if big, err := share.Construct(txs, share.SquareSizeUpperBound); err != nil || !equalShares(big.Shares, sq.Shares) {
+				t.Fatalf("max square size 512 gives a different square (%v)", err)
+			}
 			built, kept, err := share.Build(txs, share.DefaultMaxSquareSize)
 			if err != nil || !equalShares(built.Shares, sq.Shares) || len(kept) != len(txs) {
 				t.Fatalf("Build differs from Construct (%v)", err)
