@@ -206,3 +206,50 @@ func refClassify(in []byte) (isBlobTx, valid bool, blobs []*gsshare.Blob) {
 	}
 	return true, true, btx.Blobs
 }
+
+// TestBlobTxClassificationEdgeCases checks protobuf corner cases against
+// go-square: isBlobTx and validity must agree.
+func TestBlobTxClassificationEdgeCases(t *testing.T) {
+	userID := make([]byte, share.NamespaceIDSize)
+	copy(userID[18:], "user-ns---")
+	good := blobProto(userID, []byte("x"), 0, 0, nil)
+	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(b, num, typ) }
+	bytesField := func(b []byte, num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(tag(b, num, protowire.BytesType), v)
+	}
+	typeID := func(b []byte, id string) []byte { return bytesField(b, 3, []byte(id)) }
+	blob := func(b []byte, v []byte) []byte { return bytesField(b, 2, v) }
+	cases := map[string][]byte{
+		"non-minimal tag":        append(blob(nil, good), 0x9A, 0x00, 0x04, 'B', 'L', 'O', 'B'),
+		"type id twice, last X":  typeID(typeID(blob(nil, good), "BLOB"), "X"),
+		"type id twice, last ok": typeID(typeID(blob(nil, good), "X"), "BLOB"),
+		"tx twice":               typeID(bytesField(bytesField(blob(nil, good), 1, []byte("a")), 1, []byte("b")), "BLOB"),
+		"blobs as varint":        typeID(protowire.AppendVarint(tag(nil, 2, protowire.VarintType), 5), "BLOB"),
+		"blobs as group":         typeID(tag(tag(nil, 2, protowire.StartGroupType), 2, protowire.EndGroupType), "BLOB"),
+		"unknown fixed":          typeID(protowire.AppendFixed32(tag(blob(nil, good), 99, protowire.Fixed32Type), 1), "BLOB"),
+		"unknown nested group":   typeID(tag(tag(tag(tag(blob(nil, good), 9, protowire.StartGroupType), 10, protowire.StartGroupType), 10, protowire.EndGroupType), 9, protowire.EndGroupType), "BLOB"),
+		"unmatched group":        typeID(tag(tag(blob(nil, good), 9, protowire.StartGroupType), 10, protowire.EndGroupType), "BLOB"),
+		"max field number":       typeID(protowire.AppendVarint(tag(blob(nil, good), protowire.MaxValidNumber, protowire.VarintType), 1), "BLOB"),
+		"field number too big":   typeID(append(blob(nil, good), 0xF8, 0xFF, 0xFF, 0xFF, 0x1F, 0x00), "BLOB"),
+		"wire type 6":            typeID(append(blob(nil, good), 0x0E), "BLOB"),
+		"11-byte varint":         typeID(append(tag(blob(nil, good), 9, protowire.VarintType), bytes.Repeat([]byte{0xFF}, 10)...), "BLOB"),
+		"length overflow":        append(typeID(blob(nil, good), "BLOB"), 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F),
+		"share version 2^32+1":   typeID(blob(nil, blobProto(userID, []byte("x"), 1<<32|1, 0, make([]byte, 20))), "BLOB"),
+		"namespace version 2^32": typeID(blob(nil, blobProto(userID, []byte("x"), 0, 1<<32, nil)), "BLOB"),
+		"share version as bytes": typeID(blob(nil, bytesField(good, 3, []byte{1})), "BLOB"),
+		"nested end group":       typeID(blob(nil, append(bytes.Clone(good), 0x0C)), "BLOB"),
+		"data twice":             typeID(blob(nil, bytesField(good, 2, []byte("second"))), "BLOB"),
+	}
+	for name, in := range cases {
+		btx, isBlobTx, err := share.UnmarshalBlobTx(in)
+		refIsBlobTx, refValid, refBlobs := refClassify(in)
+		if isBlobTx != refIsBlobTx || (err == nil) != refValid {
+			t.Errorf("%s: isBlobTx %v valid %v (%v); go-square %v %v", name, isBlobTx, err == nil, err, refIsBlobTx, refValid)
+			continue
+		}
+		if err == nil && (len(btx.Blobs) != len(refBlobs) || !bytes.Equal(btx.Blobs[0].Data(), refBlobs[0].Data()) ||
+			btx.Blobs[0].ShareVersion() != refBlobs[0].ShareVersion()) {
+			t.Errorf("%s: blobs differ from go-square's", name)
+		}
+	}
+}
