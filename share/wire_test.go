@@ -213,7 +213,9 @@ func TestBlobTxClassificationEdgeCases(t *testing.T) {
 	userID := make([]byte, share.NamespaceIDSize)
 	copy(userID[18:], "user-ns---")
 	good := blobProto(userID, []byte("x"), 0, 0, nil)
-	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(b, num, typ) }
+	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
+		return protowire.AppendTag(b, num, typ)
+	}
 	bytesField := func(b []byte, num protowire.Number, v []byte) []byte {
 		return protowire.AppendBytes(tag(b, num, protowire.BytesType), v)
 	}
