@@ -24,6 +24,9 @@ const (
 	// FirstSparseShareContentSize is the data capacity of a blob's first
 	// share without a signer.
 	FirstSparseShareContentSize = ShareSize - NamespaceSize - ShareInfoBytes - SequenceLenBytes // 478
+	// FirstSparseShareContentSizeWithSigner is the data capacity of a share
+	// version 1 blob's first share, which also holds the signer.
+	FirstSparseShareContentSizeWithSigner = FirstSparseShareContentSize - SignerSize // 458
 	// ContinuationSparseShareContentSize is the data capacity of a blob's
 	// continuation share.
 	ContinuationSparseShareContentSize = ShareSize - NamespaceSize - ShareInfoBytes // 482
@@ -42,4 +45,17 @@ const (
 	SquareSizeUpperBound = 512
 	// DefaultMaxSquareSize is the default governance maximum square width.
 	DefaultMaxSquareSize = 128
+	// MinSquareSize is the width of the smallest (empty) square.
+	MinSquareSize = 1
+	// MaxShareCount is the number of shares of the largest original square,
+	// SquareSizeUpperBound². No blob or transaction set larger than this
+	// can be laid out.
+	MaxShareCount = SquareSizeUpperBound * SquareSizeUpperBound
+
+	// The header sizes below are the byte offsets at which the
+	// payload of each share kind starts.
+	sparseFirstHeaderSize         = NamespaceSize + ShareInfoBytes + SequenceLenBytes // 34
+	sparseContinuationHeaderSize  = NamespaceSize + ShareInfoBytes                    // 30
+	compactFirstHeaderSize        = sparseFirstHeaderSize + ShareReservedBytes        // 38
+	compactContinuationHeaderSize = sparseContinuationHeaderSize + ShareReservedBytes // 34
 )

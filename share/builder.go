@@ -1,0 +1,284 @@
+package share
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+var (
+	// ErrInvalidSquareSize is returned for a maximum square size that is
+	// not a power of two in [1, SquareSizeUpperBound].
+	ErrInvalidSquareSize = errors.New("share: invalid square size")
+	// ErrTxDoesNotFit is returned by Construct for a transaction that does
+	// not fit in the square.
+	ErrTxDoesNotFit = errors.New("share: transaction does not fit in the square")
+	// ErrTxOrder is returned by Construct for an ordinary transaction after
+	// a BlobTx.
+	ErrTxOrder = errors.New("share: ordinary transaction after a blob transaction")
+)
+
+// Square is an original data square laid out by the Builder (spec section
+// 3).
+type Square struct {
+	// Width is the number of shares per row, a power of two.
+	Width int
+	// Shares holds the Width² shares in row-major order, each ShareSize
+	// bytes, as eds extension takes them. They share one buffer owned by
+	// the Square.
+	Shares [][]byte
+	// PFBs lists the square's PayForBlob transactions in the order they
+	// were appended (which is their order in the PFB namespace).
+	PFBs []PFB
+}
+
+// PFB is one BlobTx as laid out in a square.
+type PFB struct {
+	// Tx is the BlobTx's SDK transaction.
+	Tx []byte
+	// Wrapped is the IndexWrapper written to the PayForBlob namespace:
+	// Tx and the start index of each blob.
+	Wrapped []byte
+	// Blobs are the BlobTx's blobs, in the BlobTx's order, with where each
+	// starts.
+	Blobs []PlacedBlob
+}
+
+// PlacedBlob is a blob and the index, in row-major order, of its first
+// share in the square.
+type PlacedBlob struct {
+	Blob  *Blob
+	Start int
+}
+
+// EmptySquare returns the square of a block without transactions: 1×1, one
+// tail padding share.
+func EmptySquare() Square {
+	return Square{Width: MinSquareSize, Shares: [][]byte{TailPaddingShare()}}
+}
+
+// Builder lays out transactions in a square the way go-square v3 does (spec
+// section 3; Celestia app versions 6 and 7). It is a synchronous value with
+// no I/O; it is not safe for concurrent use. It keeps references to the
+// transactions and blobs it is given, which must not be modified.
+type Builder struct {
+	maxSquareSize int
+	// currentSize over-estimates the shares used: compact share counts of
+	// the txs and of the PFBs with worst-case share indexes, plus each
+	// blob's shares and worst-case alignment padding.
+	currentSize int
+	txs         [][]byte
+	pfbs        []*BlobTx
+	txCounter   CompactShareCounter
+	pfbCounter  CompactShareCounter
+}
+
+// NewBuilder returns a builder for squares of width at most maxSquareSize,
+// a power of two in [1, SquareSizeUpperBound].
+func NewBuilder(maxSquareSize int) (*Builder, error) {
+	if !IsPowerOfTwo(maxSquareSize) || maxSquareSize > SquareSizeUpperBound {
+		return nil, fmt.Errorf("%w: %d is not a power of two in [1, %d]", ErrInvalidSquareSize, maxSquareSize, SquareSizeUpperBound)
+	}
+	return &Builder{maxSquareSize: maxSquareSize}, nil
+}
+
+// CurrentSize returns the builder's estimate of the shares used so far. The
+// exported square's width is BlobMinSquareSize(CurrentSize()).
+func (b *Builder) CurrentSize() int { return b.currentSize }
+
+func (b *Builder) canFit(delta int) bool {
+	return b.currentSize+delta <= b.maxSquareSize*b.maxSquareSize
+}
+
+// AppendTx adds an ordinary transaction to the Tx namespace. It returns
+// false, leaving the builder unchanged, if the transaction does not fit.
+func (b *Builder) AppendTx(tx []byte) bool {
+	delta := b.txCounter.Add(len(tx))
+	if !b.canFit(delta) {
+		b.txCounter.Revert()
+		return false
+	}
+	b.txs = append(b.txs, tx)
+	b.currentSize += delta
+	return true
+}
+
+// AppendBlobTx adds a BlobTx: its IndexWrapper to the PayForBlob namespace
+// and its blobs to the blob area. It returns false, leaving the builder
+// unchanged, if btx has no blobs, has a nil or zero-value blob, or does not
+// fit by the worst-case estimate (share indexes as large as possible,
+// maximal alignment padding before each blob).
+func (b *Builder) AppendBlobTx(btx *BlobTx) bool {
+	if btx == nil || len(btx.Blobs) == 0 || slices.ContainsFunc(btx.Blobs, func(b *Blob) bool { return b == nil || len(b.data) == 0 }) {
+		return false
+	}
+	delta := b.pfbCounter.Add(worstCaseIndexWrapperSize(len(btx.Tx), len(btx.Blobs)))
+	for _, blob := range btx.Blobs {
+		n := blob.SharesNeeded()
+		delta += n + SubTreeWidth(n) - 1
+	}
+	if !b.canFit(delta) {
+		b.pfbCounter.Revert()
+		return false
+	}
+	b.pfbs = append(b.pfbs, btx)
+	b.currentSize += delta
+	return true
+}
+
+// element is a blob waiting for its place.
+type element struct {
+	blob       *Blob
+	pfb, index int // position in b.pfbs and in that BlobTx's blobs
+	shares     int
+}
+
+// Export lays out the square. It does not change the builder, so more
+// transactions may be appended and Export called again. With nothing
+// appended it returns EmptySquare. An error means a broken invariant of the
+// builder, not bad input.
+func (b *Builder) Export() (Square, error) {
+	if b.txCounter.Size() == 0 && b.pfbCounter.Size() == 0 {
+		return EmptySquare(), nil
+	}
+	width := BlobMinSquareSize(b.currentSize)
+	total := width * width
+
+	// Blobs in namespace order; the stable sort keeps the append order
+	// within a namespace.
+	var elems []element
+	for p, btx := range b.pfbs {
+		for i, blob := range btx.Blobs {
+			elems = append(elems, element{blob: blob, pfb: p, index: i, shares: blob.SharesNeeded()})
+		}
+	}
+	slices.SortStableFunc(elems, func(x, y element) int { return x.blob.ns.Compare(y.blob.ns) })
+
+	buf := make([]byte, total*ShareSize)
+	shareAt := func(i int) []byte { return buf[i*ShareSize : (i+1)*ShareSize] }
+
+	// The blob area starts after the estimated reserved shares, rounded up
+	// to the first blob's alignment.
+	nonReservedStart := b.txCounter.Size() + b.pfbCounter.Size()
+	starts := make([][]uint32, len(b.pfbs))
+	for p, btx := range b.pfbs {
+		starts[p] = make([]uint32, len(btx.Blobs))
+	}
+	cursor, end := nonReservedStart, nonReservedStart
+	for i, e := range elems {
+		cursor = NextShareIndex(cursor, e.shares)
+		if i == 0 {
+			nonReservedStart = cursor
+		} else {
+			if pad := cursor - end; pad > SubTreeWidth(e.shares)-1 {
+				return Square{}, fmt.Errorf("share: builder invariant: %d padding shares before a blob of %d shares", pad, e.shares)
+			}
+			prev := elems[i-1].blob
+			writePaddingShares(buf[end*ShareSize:cursor*ShareSize], prev.ns, InfoByte(prev.shareVersion<<1|1))
+		}
+		if cursor+e.shares > total {
+			return Square{}, fmt.Errorf("share: builder invariant: blobs overflow a %d×%d square", width, width)
+		}
+		for j := range e.shares {
+			e.blob.writeShare(j, shareAt(cursor+j))
+		}
+		starts[e.pfb][e.index] = uint32(cursor)
+		cursor += e.shares
+		end = cursor
+	}
+
+	// PayForBlobs carry the real start indexes, so they are written last.
+	sq := Square{Width: width, Shares: make([][]byte, total), PFBs: make([]PFB, len(b.pfbs))}
+	wrapped := make([][]byte, len(b.pfbs))
+	pfbSeqLen := 0
+	for p, btx := range b.pfbs {
+		wrapped[p] = MarshalIndexWrapper(btx.Tx, starts[p]...)
+		pfbSeqLen += DelimitedLen(len(wrapped[p]))
+		placed := make([]PlacedBlob, len(btx.Blobs))
+		for i, blob := range btx.Blobs {
+			placed[i] = PlacedBlob{Blob: blob, Start: int(starts[p][i])}
+		}
+		sq.PFBs[p] = PFB{Tx: btx.Tx, Wrapped: wrapped[p], Blobs: placed}
+	}
+	txShares := b.txCounter.Size()
+	pfbShares := CompactSharesNeeded(pfbSeqLen)
+	if pfbShares > b.pfbCounter.Size() {
+		return Square{}, fmt.Errorf("share: builder invariant: %d PFB shares, %d estimated", pfbShares, b.pfbCounter.Size())
+	}
+	writeCompact(buf[:txShares*ShareSize], TxNamespace, b.txs, b.txCounter.SequenceLen())
+	writeCompact(buf[txShares*ShareSize:(txShares+pfbShares)*ShareSize], PayForBlobNamespace, wrapped, pfbSeqLen)
+	if len(elems) > 0 {
+		writePaddingShares(buf[(txShares+pfbShares)*ShareSize:nonReservedStart*ShareSize], PrimaryReservedPaddingNamespace, InfoByte(1))
+	}
+	writePaddingShares(buf[end*ShareSize:], TailPaddingNamespace, InfoByte(1))
+	for i := range sq.Shares {
+		sq.Shares[i] = shareAt(i)
+	}
+	return sq, nil
+}
+
+// Build lays out a block for a proposer. txs are in priority order; the
+// ordinary transactions come first in the square and the BlobTxs after, each
+// group in the given order. A transaction that does not fit is dropped, as
+// is a BlobTx that fails UnmarshalBlobTx (go-square returns an error for
+// it; a proposer must not propose it either way). kept lists the
+// transactions in the square, in square order; it aliases txs.
+func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error) {
+	b, err := NewBuilder(maxSquareSize)
+	if err != nil {
+		return Square{}, nil, err
+	}
+	var normal, blobTxs [][]byte
+	for _, tx := range txs {
+		btx, isBlobTx, err := UnmarshalBlobTx(tx)
+		switch {
+		case isBlobTx && err != nil:
+			continue
+		case isBlobTx:
+			if b.AppendBlobTx(btx) {
+				blobTxs = append(blobTxs, tx)
+			}
+		default:
+			if b.AppendTx(tx) {
+				normal = append(normal, tx)
+			}
+		}
+	}
+	sq, err = b.Export()
+	if err != nil {
+		return Square{}, nil, err
+	}
+	return sq, append(normal, blobTxs...), nil
+}
+
+// Construct lays out a proposed block for a validator: txs must be in square
+// order (ordinary transactions, then BlobTxs) and must all fit; otherwise it
+// returns an error wrapping ErrTxOrder, ErrTxDoesNotFit or the BlobTx's
+// decoding error. The result is the square the proposer's Build made, so
+// comparing data roots checks the proposed layout.
+func Construct(txs [][]byte, maxSquareSize int) (Square, error) {
+	b, err := NewBuilder(maxSquareSize)
+	if err != nil {
+		return Square{}, err
+	}
+	seenBlobTx := false
+	for i, tx := range txs {
+		btx, isBlobTx, err := UnmarshalBlobTx(tx)
+		switch {
+		case isBlobTx && err != nil:
+			return Square{}, fmt.Errorf("share: tx %d: %w", i, err)
+		case isBlobTx:
+			seenBlobTx = true
+			if !b.AppendBlobTx(btx) {
+				return Square{}, fmt.Errorf("%w: blob tx %d", ErrTxDoesNotFit, i)
+			}
+		case seenBlobTx:
+			return Square{}, fmt.Errorf("%w: tx %d", ErrTxOrder, i)
+		default:
+			if !b.AppendTx(tx) {
+				return Square{}, fmt.Errorf("%w: tx %d", ErrTxDoesNotFit, i)
+			}
+		}
+	}
+	return b.Export()
+}
