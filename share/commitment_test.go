@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -57,13 +56,11 @@ func commitmentSizes(version uint8) []int {
 	return sizes
 }
 
-var fullOracle = flag.Bool("full-oracle", false,
-	"compare every commitment size with go-square live (slow) and print the golden digests")
-
 // goldenCommitmentDigests are SHA-256 digests over (size as uint32 BE ||
 // commitment) for every size of commitmentSizes, with the data of
-// commitmentData, as computed by go-square v3.0.2 inclusion.CreateCommitment
-// (run with -args -full-oracle to recompute them live).
+// commitmentData, as computed by go-square v3.0.2 inclusion.CreateCommitment.
+// Only -short runs rely on them; a full run checks every size live and
+// logs the digest.
 var goldenCommitmentDigests = map[uint8]string{
 	share.ShareVersionZero: "58d5f05c491c65b927ae2729826e3b1c96f5ff4e2f676e2e5e8880fdd4a758f3",
 	share.ShareVersionOne:  "f82c8d65a9894da828be1fa171f3b92155cf324595c3db11ec2cb9d71ae5fd19",
@@ -88,12 +85,13 @@ func liveOracleSize(i, size int) bool {
 
 // TestCommitmentMatchesReference checks Commitment at every share boundary
 // up to 2 MiB (and ±1 byte), for share versions 0 and 1, against go-square's
-// inclusion.CreateCommitment: live at a subset of sizes, and for all sizes
-// through a digest of go-square's answers (recorded with -full-oracle, which
-// checks every size live). Under the race detector only every 16th boundary
-// is checked, all live. Sizes are spread over GOMAXPROCS workers; most
+// inclusion.CreateCommitment. A full run (make test) compares every size
+// live. With -short, every size is computed but only a subset is compared
+// live, the rest through a digest of go-square's answers; with -short under
+// the race detector only every 16th boundary is checked, all live. Sizes are spread over GOMAXPROCS workers; most
 // of the time goes into SHA-256 over ~27 GB of blob data.
 func TestCommitmentMatchesReference(t *testing.T) {
+	fullOracle := !testing.Short()
 	data := commitmentData()
 	ns, _ := share.NewV0Namespace([]byte("commitment"))
 	signer := bytes.Repeat([]byte{0xAB}, share.SignerSize)
@@ -104,7 +102,7 @@ func TestCommitmentMatchesReference(t *testing.T) {
 				sg = signer
 			}
 			sizes := commitmentSizes(version)
-			if raceEnabled && !*fullOracle {
+			if raceEnabled && !fullOracle {
 				// The race detector makes the full sweep take minutes;
 				// check every 16th share boundary, all of them live.
 				var sub []int
@@ -134,7 +132,7 @@ func TestCommitmentMatchesReference(t *testing.T) {
 							errs[i] = err
 							continue
 						}
-						if *fullOracle || raceEnabled || liveOracleSize(i, size) {
+						if fullOracle || raceEnabled || liveOracleSize(i, size) {
 							want, err := inclusion.CreateCommitment(refBlob(t, b), gsmerkle.HashFromByteSlices, share.SubtreeRootThreshold)
 							if err != nil || !bytes.Equal(got[i], want) {
 								errs[i] = fmt.Errorf("commitment %x, go-square %x (%v)", got[i], want, err)
@@ -165,16 +163,15 @@ func TestCommitmentMatchesReference(t *testing.T) {
 				h.Write(got[i])
 			}
 			digest := hex.EncodeToString(h.Sum(nil))
-			if raceEnabled {
+			if raceEnabled && !fullOracle {
 				t.Logf("race detector: %d sizes checked live against go-square", len(sizes))
 				return
 			}
-			if *fullOracle {
-				t.Logf("all %d sizes match go-square live; golden digest %s", len(sizes), digest)
-				return
+			if fullOracle {
+				t.Logf("all %d sizes match go-square live; digest %s", len(sizes), digest)
 			}
 			if digest != goldenCommitmentDigests[version] {
-				t.Fatalf("digest over %d commitments is %s, go-square's is %s; run with -args -full-oracle to find the sizes",
+				t.Fatalf("digest over %d commitments is %s, go-square's is %s; run without -short to find the sizes",
 					len(sizes), digest, goldenCommitmentDigests[version])
 			}
 		})
