@@ -18,51 +18,61 @@ func TestExtendMatchesRSMT2D(t *testing.T) {
 					t.Skip("slow in the oracle; runs without -short")
 				}
 				ods := randomODS(uint64(1000+k+tail), k, tail)
-				got, err := eds.Extend(ods)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ref := refExtend(t, ods)
-				if got.Width() != 2*k || got.K() != k || int(ref.Width()) != 2*k {
-					t.Fatalf("width %d, k %d, ref width %d", got.Width(), got.K(), ref.Width())
-				}
-				for r := 0; r < 2*k; r++ {
-					for c := 0; c < 2*k; c++ {
-						if !bytes.Equal(got.Share(r, c), ref.GetCell(uint(r), uint(c))) {
-							t.Fatalf("share (%d, %d) differs from rsmt2d", r, c)
-						}
-					}
-				}
-				wantRows, wantCols, wantHash := refRoots(t, ref)
-				rows, err := got.RowRoots()
-				if err != nil {
-					t.Fatal(err)
-				}
-				cols, err := got.ColRoots()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range wantRows {
-					if !bytes.Equal(rows[i], wantRows[i]) {
-						t.Fatalf("row root %d differs", i)
-					}
-					if !bytes.Equal(cols[i], wantCols[i]) {
-						t.Fatalf("column root %d differs", i)
-					}
-				}
-				dah, err := eds.NewDAH(got)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(dah.Hash(), wantHash) {
-					t.Fatalf("data root %x, rsmt2d %x", dah.Hash(), wantHash)
-				}
+				dah := checkAgainstRSMT2D(t, ods)
 				if dah.SquareSize() != k {
 					t.Fatalf("SquareSize %d", dah.SquareSize())
 				}
 			})
 		}
 	}
+}
+
+// checkAgainstRSMT2D extends ods with eds and with rsmt2d and fails unless
+// every share, every row and column root and the data root are equal. It
+// returns our DAH.
+func checkAgainstRSMT2D(t *testing.T, ods [][]byte) *eds.DataAvailabilityHeader {
+	t.Helper()
+	k := isqrt(len(ods))
+	got, err := eds.Extend(ods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := refExtend(t, ods)
+	if got.Width() != 2*k || got.K() != k || int(ref.Width()) != 2*k {
+		t.Fatalf("width %d, k %d, ref width %d", got.Width(), got.K(), ref.Width())
+	}
+	for r := 0; r < 2*k; r++ {
+		for c := 0; c < 2*k; c++ {
+			if !bytes.Equal(got.Share(r, c), ref.GetCell(uint(r), uint(c))) {
+				t.Fatalf("share (%d, %d) differs from rsmt2d", r, c)
+			}
+		}
+	}
+	wantRows, wantCols, wantHash := refRoots(t, ref)
+	rows, err := got.RowRoots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := got.ColRoots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range wantRows {
+		if !bytes.Equal(rows[i], wantRows[i]) {
+			t.Fatalf("row root %d differs", i)
+		}
+		if !bytes.Equal(cols[i], wantCols[i]) {
+			t.Fatalf("column root %d differs", i)
+		}
+	}
+	dah, err := eds.NewDAH(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dah.Hash(), wantHash) {
+		t.Fatalf("data root %x, rsmt2d %x", dah.Hash(), wantHash)
+	}
+	return dah
 }
 
 func TestExtendKOneRepeatsShare(t *testing.T) {

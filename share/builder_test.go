@@ -233,12 +233,9 @@ type realBlock struct {
 // from their transactions and checks the data root against the header's
 // data_hash, extending with the reference rsmt2d and nmt.
 func TestRealBlocks(t *testing.T) {
-	files, err := filepath.Glob("../../../../shared/testdata/celestia/*.json")
-	if err != nil || len(files) == 0 {
-		files, _ = filepath.Glob("/work/shared/testdata/celestia/*.json")
-	}
-	if len(files) == 0 {
-		t.Skip("shared/testdata/celestia not found")
+	files, err := filepath.Glob("../testdata/celestia/*.json")
+	if err != nil || len(files) != 2 {
+		t.Fatalf("want the 2 real blocks in testdata/celestia, found %d (%v)", len(files), err)
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
