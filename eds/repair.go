@@ -68,14 +68,11 @@ func (e *ErrByzantineData) Error() string {
 // the header (the first contradiction in the order above); ErrUnrepairable
 // (wrapped) when a full pass makes no progress.
 func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, error) {
-	if err := dah.ValidateBasic(); err != nil {
+	w, err := dah.width()
+	if err != nil {
 		return nil, err
 	}
-	w := len(dah.RowRoots)
 	k := w / 2
-	if w%2 != 0 || k&(k-1) != 0 {
-		return nil, fmt.Errorf("%w: header has %d roots per axis, want twice a power of two", ErrInvalidSquareSize, w)
-	}
 	if len(shares) != w*w {
 		return nil, fmt.Errorf("%w: %d shares for a %d×%d square", ErrInvalidSquareSize, len(shares), w, w)
 	}
@@ -324,10 +321,7 @@ func (r *repairer) solveAxis(axis Axis, idx int) (done, progressed bool, err err
 		return false, false, r.byzantine(axis, idx, -1)
 	}
 	// Check every orthogonal axis this decoding completes.
-	orth := Col
-	if axis == Col {
-		orth = Row
-	}
+	orth := axis.orthogonal()
 	for j := 0; j < w; j++ {
 		if r.have[r.cellIndex(axis, idx, j)] || r.count(orth, j) != w-1 {
 			continue
