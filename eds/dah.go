@@ -122,6 +122,15 @@ func (d *DataAvailabilityHeader) width() (int, error) {
 	return w, nil
 }
 
+// root returns the header's root of row or column idx, which must be in
+// range.
+func (d *DataAvailabilityHeader) root(axis Axis, idx int) []byte {
+	if axis == Row {
+		return d.RowRoots[idx]
+	}
+	return d.ColumnRoots[idx]
+}
+
 func checkRootCount(axis string, n int) error {
 	if n < MinDAHRoots || n > MaxDAHRoots {
 		return fmt.Errorf("%w: %d %s roots, want %d to %d", ErrInvalidDAH, n, axis, MinDAHRoots, MaxDAHRoots)

@@ -170,6 +170,22 @@ func (t *treeHasher) rootOf(dst []byte, k int, axis Axis, idx int, cells [][]byt
 	return t.stack.Root(dst), nil
 }
 
+// axisTree returns the NMT of row or column idx of a square of original
+// width k, given its 2k cells: leaf j is ns' || cells[j], with ns' from
+// leafNamespace. It is what proofs are made from; the tree does not retain
+// the cells. Errors wrap nmt.ErrInvalidPushOrder when namespaces decrease.
+func axisTree(k, idx int, cells [][]byte) (*nmt.Tree, error) {
+	t := nmt.New()
+	leaf := make([]byte, 0, share.NamespaceSize+share.ShareSize)
+	for j, cell := range cells {
+		leaf = append(append(leaf[:0], leafNamespace(k, idx, j, cell)...), cell...)
+		if err := t.Push(leaf); err != nil {
+			return nil, fmt.Errorf("eds: tree of axis %d: %w", idx, err)
+		}
+	}
+	return t, nil
+}
+
 // orthogonal returns the other axis.
 func (a Axis) orthogonal() Axis {
 	if a == Row {
