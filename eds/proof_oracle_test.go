@@ -76,3 +76,38 @@ func refVerifySample(dah *eds.DataAvailabilityHeader, s *eds.Sample, row, col in
 	}
 	return toRef(s.Proof).VerifyInclusion(sha256.New(), leafNs(k, row, col, s.Share), [][]byte{s.Share}, root)
 }
+
+// checkEvidenceProofs checks the proofs of Repair's evidence: one entry per
+// share, set only for known shares, want of them, each proving its share
+// against the orthogonal root, by our verifier and the reference's.
+func checkEvidenceProofs(t *testing.T, dah *eds.DataAvailabilityHeader, byz *eds.ErrByzantineData, want int) {
+	t.Helper()
+	orth := eds.Col
+	if byz.Axis == eds.Col {
+		orth = eds.Row
+	}
+	proven := 0
+	for j, p := range byz.Proofs {
+		if p == nil {
+			continue
+		}
+		if byz.Shares[j] == nil {
+			t.Fatalf("proof %d for an unknown share", j)
+		}
+		proven++
+		row, col := byz.Index, j
+		if byz.Axis == eds.Col {
+			row, col = j, byz.Index
+		}
+		s := &eds.Sample{Share: byz.Shares[j], Proof: *p, Axis: orth}
+		if err := s.Verify(dah, row, col); err != nil {
+			t.Fatalf("proof %d: %v", j, err)
+		}
+		if !refVerifySample(dah, s, row, col) {
+			t.Fatalf("proof %d rejected by the reference", j)
+		}
+	}
+	if proven != want {
+		t.Fatalf("%d proofs, want %d", proven, want)
+	}
+}
