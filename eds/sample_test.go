@@ -309,7 +309,8 @@ func TestUnmarshalSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	share, proof := shareMsg(s.Share), refProofBytes(t, s.Proof)
-	valid := appendVarintField(appendBytesField(appendBytesField(nil, 1, share), 2, proof), 3, 1)
+	// Clipped: every case appending to it gets its own copy.
+	valid := slices.Clip(appendVarintField(appendBytesField(appendBytesField(nil, 1, share), 2, proof), 3, 1))
 	// Fields out of order and unknown fields are accepted.
 	reordered := appendVarintField(nil, 3, 1)
 	reordered = appendVarintField(reordered, 9, 12345)
