@@ -144,11 +144,12 @@ func (p *BadEncodingProof) Validate(dah *DataAvailabilityHeader) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidBadEncodingProof, err)
 	}
-	// The codec fills in the missing data shards with new slices and only
-	// reads the others, which belong to p. With at least k shares of
+	// The codec fills in the missing shards with new slices and only reads
+	// the others, which belong to p. With at least k shares of
 	// share.ShareSize bytes it cannot fail; should it, the spec counts a
-	// decoding failure as proof of bad encoding.
-	if err := enc.ReconstructData(shards); err != nil {
+	// decoding failure as proof of bad encoding. Reconstruct, not
+	// ReconstructData: see codecFor.
+	if err := enc.Reconstruct(shards); err != nil {
 		return nil
 	}
 	axis := make([][]byte, w)

@@ -406,3 +406,22 @@ func TestUnmarshalBadEncodingProof(t *testing.T) {
 		}
 	}
 }
+
+// Validating a proof decodes an axis with data and parity shards missing; a
+// Repair decoding an axis with the same data shards missing must not be
+// affected. klauspost/reedsolomon v1.14.2's Leopard GF(2^8) inversion cache
+// (on for up to 64 shards) keys ReconstructData's error locators without the
+// missing parity shards, so a decode through ReconstructData poisons later
+// decodes of the same data pattern; the package must use Reconstruct only.
+func TestBadEncodingProofValidateThenRepair(t *testing.T) {
+	const k = 8
+	e, dah, flat := square(t, 2024, k)
+	// Shares 0 and 2..8 of row 0: data shard 1 and parity shards 9..15
+	// missing.
+	p := honestProof(t, e, eds.Row, 0, append([]int{0}, span(2, 9)...), eds.Col)
+	if err := p.Validate(dah); !errors.Is(err, eds.ErrInvalidBadEncodingProof) {
+		t.Fatalf("honest square: %v", err)
+	}
+	// Row 0 misses only data shard 1, and column 1 only its first cell.
+	checkRepaired(t, dah, keep(flat, func(r, c int) bool { return r != 0 || c != 1 }), flat)
+}
