@@ -31,7 +31,7 @@ func v0(id byte) share.Namespace {
 
 // runsSquare lays out runs row-major in a k×k square, tail padding after
 // them, and returns the extended square and its header.
-func runsSquare(t *testing.T, k int, runs ...run) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
+func runsSquare(t testing.TB, k int, runs ...run) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
 	t.Helper()
 	var ods [][]byte
 	for _, r := range runs {

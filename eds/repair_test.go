@@ -157,7 +157,7 @@ func TestRepairUnrepairable(t *testing.T) {
 
 // corrupted returns the shares of a square with one share's payload changed,
 // and the header rsmt2d computes over that square.
-func corrupted(t *testing.T, k, r, c int) (*eds.DataAvailabilityHeader, [][]byte) {
+func corrupted(t testing.TB, k, r, c int) (*eds.DataAvailabilityHeader, [][]byte) {
 	t.Helper()
 	_, _, flat := square(t, 77, k)
 	w := 2 * k
