@@ -109,8 +109,7 @@ func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, 
 	r := &repairer{
 		e:        newSquare(k),
 		enc:      enc,
-		rowRoots: dah.RowRoots,
-		colRoots: dah.ColumnRoots,
+		dah:      dah,
 		have:     make([]bool, w*w),
 		rowCount: make([]int, w),
 		colCount: make([]int, w),
@@ -139,7 +138,7 @@ func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, 
 type repairer struct {
 	e                  *ExtendedDataSquare
 	enc                reedsolomon.Encoder
-	rowRoots, colRoots [][]byte
+	dah                *DataAvailabilityHeader
 	have               []bool // row-major, cells known (given or checked)
 	rowCount, colCount []int  // known cells per row and column
 
@@ -160,13 +159,6 @@ func (r *repairer) count(axis Axis, idx int) int {
 		return r.rowCount[idx]
 	}
 	return r.colCount[idx]
-}
-
-func (r *repairer) root(axis Axis, idx int) []byte {
-	if axis == Row {
-		return r.rowRoots[idx]
-	}
-	return r.colRoots[idx]
 }
 
 // byzantine returns the error for an axis, with copies of its known shares;
@@ -270,7 +262,7 @@ func (r *repairer) checkComplete() error {
 			if r.count(axis, idx) != w {
 				return nil
 			}
-			ok, err := c.check(axis, idx, r.root(axis, idx))
+			ok, err := c.check(axis, idx, r.dah.root(axis, idx))
 			if err != nil {
 				return err
 			}
@@ -338,7 +330,7 @@ func (r *repairer) solveAxis(axis Axis, idx int) (done, progressed bool, err err
 		return false, false, nil
 	}
 	// As in rsmt2d, the decoded axis is checked against its root only.
-	if !r.ax.rootMatches(axis, idx, r.root(axis, idx)) {
+	if !r.ax.rootMatches(axis, idx, r.dah.root(axis, idx)) {
 		return false, false, r.byzantine(axis, idx, -1)
 	}
 	// Check every orthogonal axis this decoding completes.
@@ -347,7 +339,7 @@ func (r *repairer) solveAxis(axis Axis, idx int) (done, progressed bool, err err
 		if r.have[r.cellIndex(axis, idx, j)] || r.count(orth, j) != w-1 {
 			continue
 		}
-		ok, err := r.ax.check(orth, j, r.root(orth, j))
+		ok, err := r.ax.check(orth, j, r.dah.root(orth, j))
 		if err != nil {
 			return false, false, err
 		}
@@ -420,7 +412,7 @@ func (r *repairer) proveKnownCell(axis Axis, idx, pos int) (nmt.Proof, bool) {
 	if err != nil {
 		return nmt.Proof{}, false
 	}
-	if root, _ := t.Root(); !bytes.Equal(root, r.root(axis, idx)) {
+	if root, _ := t.Root(); !bytes.Equal(root, r.dah.root(axis, idx)) {
 		return nmt.Proof{}, false
 	}
 	p, err := t.ProveRange(pos, pos+1)
