@@ -18,6 +18,18 @@ import (
 var codecs sync.Map // int -> reedsolomon.Encoder
 
 // codecFor returns the (k data, k parity) Leopard encoder.
+//
+// Decode with Reconstruct only, never ReconstructData or ReconstructSome
+// (which Leopard runs as ReconstructData unless asked for every shard).
+// For up to 64 shards (k ≤ 32), klauspost v1.14.2's Leopard GF(2^8) caches
+// the error locators of each erasure pattern, but ReconstructData keys them
+// by the missing data shards alone although they depend on the missing
+// parity shards too: a decode through ReconstructData and a later decode
+// with the same data shards missing but other parity shards missing
+// (through either method) share one cache entry, and one of them silently
+// returns wrong shares. Reconstruct keys by every missing shard. The
+// encoders are shared by the whole package, so one wrong call would corrupt
+// later Repairs (TestBadEncodingProofValidateThenRepair).
 func codecFor(k int) (reedsolomon.Encoder, error) {
 	if enc, ok := codecs.Load(k); ok {
 		return enc.(reedsolomon.Encoder), nil

@@ -108,6 +108,29 @@ func (d *DataAvailabilityHeader) ValidateBasic() error {
 	return nil
 }
 
+// width validates d (ValidateBasic) and returns the width 2k of the square
+// it commits to. Errors wrap ErrInvalidDAH, or ErrInvalidSquareSize when the
+// number of roots per axis is not twice a power of two.
+func (d *DataAvailabilityHeader) width() (int, error) {
+	if err := d.ValidateBasic(); err != nil {
+		return 0, err
+	}
+	w := len(d.RowRoots)
+	if k := w / 2; w%2 != 0 || k&(k-1) != 0 {
+		return 0, fmt.Errorf("%w: header has %d roots per axis, want twice a power of two", ErrInvalidSquareSize, w)
+	}
+	return w, nil
+}
+
+// root returns the header's root of row or column idx, which must be in
+// range.
+func (d *DataAvailabilityHeader) root(axis Axis, idx int) []byte {
+	if axis == Row {
+		return d.RowRoots[idx]
+	}
+	return d.ColumnRoots[idx]
+}
+
 func checkRootCount(axis string, n int) error {
 	if n < MinDAHRoots || n > MaxDAHRoots {
 		return fmt.Errorf("%w: %d %s roots, want %d to %d", ErrInvalidDAH, n, axis, MinDAHRoots, MaxDAHRoots)

@@ -31,12 +31,27 @@ type ErrByzantineData struct {
 	// decoding the orthogonal axis through it, the share just decoded at the
 	// crossing is nil. The slices are copies owned by the error.
 	Shares [][]byte
-	// Proofs will hold, for each non-nil entry of Shares, its NMT inclusion
-	// proof against the root of the row or column through it, so that the
-	// error can be turned into a bad-encoding fraud proof. It is always nil
-	// for now: it is filled by a later change, once the nmt package can
-	// produce range proofs.
-	Proofs [][]byte
+	// Proofs has one entry per entry of Shares: Proofs[j] proves Shares[j]
+	// against the root of the orthogonal axis through its cell (for a
+	// byzantine row i, the root of column j, as leaf i of that column), and
+	// is nil where Shares[j] is nil or could not be proven. A share can be
+	// proven when its orthogonal axis was complete, or decodable from the
+	// shares known (at least k of them), when the contradiction was found,
+	// and those cells then hash to the header's root for that axis.
+	//
+	// Proofs are collected for the first k provable shares only: k proven
+	// shares of the axis are what a BadEncodingProof needs (see
+	// NewBadEncodingProof). Fewer than k are available when too few of the
+	// orthogonal axes could be rebuilt from the shares Repair had, or when
+	// the bad share itself breaks them. For example, with a bad share in
+	// Q1 and only Q1 and part of Q2 given, its row is decoded from Q1 and
+	// fails its root; each column through Q1 is known in its top half
+	// only, and the column of the bad share decodes to another root, so
+	// k-1 shares are proven. Repairing again with more shares (here, Q3)
+	// gives evidence with k proofs.
+	//
+	// The proofs are owned by the error.
+	Proofs []*nmt.Proof
 }
 
 // Error names the axis and its index.
@@ -47,7 +62,13 @@ func (e *ErrByzantineData) Error() string {
 			known++
 		}
 	}
-	return fmt.Sprintf("eds: byzantine %s %d (%d/%d shares known)", e.Axis, e.Index, known, len(e.Shares))
+	proven := 0
+	for _, p := range e.Proofs {
+		if p != nil {
+			proven++
+		}
+	}
+	return fmt.Sprintf("eds: byzantine %s %d (%d/%d shares known, %d proven)", e.Axis, e.Index, known, len(e.Shares), proven)
 }
 
 // Repair rebuilds the extended data square committed to by dah from the
@@ -68,14 +89,11 @@ func (e *ErrByzantineData) Error() string {
 // the header (the first contradiction in the order above); ErrUnrepairable
 // (wrapped) when a full pass makes no progress.
 func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, error) {
-	if err := dah.ValidateBasic(); err != nil {
+	w, err := dah.width()
+	if err != nil {
 		return nil, err
 	}
-	w := len(dah.RowRoots)
 	k := w / 2
-	if w%2 != 0 || k&(k-1) != 0 {
-		return nil, fmt.Errorf("%w: header has %d roots per axis, want twice a power of two", ErrInvalidSquareSize, w)
-	}
 	if len(shares) != w*w {
 		return nil, fmt.Errorf("%w: %d shares for a %d×%d square", ErrInvalidSquareSize, len(shares), w, w)
 	}
@@ -91,8 +109,7 @@ func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, 
 	r := &repairer{
 		e:        newSquare(k),
 		enc:      enc,
-		rowRoots: dah.RowRoots,
-		colRoots: dah.ColumnRoots,
+		dah:      dah,
 		have:     make([]bool, w*w),
 		rowCount: make([]int, w),
 		colCount: make([]int, w),
@@ -106,10 +123,10 @@ func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, 
 		}
 	}
 	if err := r.checkComplete(); err != nil {
-		return nil, err
+		return nil, r.withProofs(err)
 	}
 	if err := r.solve(); err != nil {
-		return nil, err
+		return nil, r.withProofs(err)
 	}
 	// Every axis has now been checked against the header.
 	r.e.setRoots(dah.RowRoots, dah.ColumnRoots)
@@ -121,7 +138,7 @@ func Repair(dah *DataAvailabilityHeader, shares [][]byte) (*ExtendedDataSquare, 
 type repairer struct {
 	e                  *ExtendedDataSquare
 	enc                reedsolomon.Encoder
-	rowRoots, colRoots [][]byte
+	dah                *DataAvailabilityHeader
 	have               []bool // row-major, cells known (given or checked)
 	rowCount, colCount []int  // known cells per row and column
 
@@ -142,13 +159,6 @@ func (r *repairer) count(axis Axis, idx int) int {
 		return r.rowCount[idx]
 	}
 	return r.colCount[idx]
-}
-
-func (r *repairer) root(axis Axis, idx int) []byte {
-	if axis == Row {
-		return r.rowRoots[idx]
-	}
-	return r.colRoots[idx]
 }
 
 // byzantine returns the error for an axis, with copies of its known shares;
@@ -252,7 +262,7 @@ func (r *repairer) checkComplete() error {
 			if r.count(axis, idx) != w {
 				return nil
 			}
-			ok, err := c.check(axis, idx, r.root(axis, idx))
+			ok, err := c.check(axis, idx, r.dah.root(axis, idx))
 			if err != nil {
 				return err
 			}
@@ -320,19 +330,16 @@ func (r *repairer) solveAxis(axis Axis, idx int) (done, progressed bool, err err
 		return false, false, nil
 	}
 	// As in rsmt2d, the decoded axis is checked against its root only.
-	if !r.ax.rootMatches(axis, idx, r.root(axis, idx)) {
+	if !r.ax.rootMatches(axis, idx, r.dah.root(axis, idx)) {
 		return false, false, r.byzantine(axis, idx, -1)
 	}
 	// Check every orthogonal axis this decoding completes.
-	orth := Col
-	if axis == Col {
-		orth = Row
-	}
+	orth := axis.orthogonal()
 	for j := 0; j < w; j++ {
 		if r.have[r.cellIndex(axis, idx, j)] || r.count(orth, j) != w-1 {
 			continue
 		}
-		ok, err := r.ax.check(orth, j, r.root(orth, j))
+		ok, err := r.ax.check(orth, j, r.dah.root(orth, j))
 		if err != nil {
 			return false, false, err
 		}
@@ -349,4 +356,65 @@ func (r *repairer) solveAxis(axis Axis, idx int) (done, progressed bool, err err
 		}
 	}
 	return true, true, nil
+}
+
+// withProofs fills in the proofs of err if it is an *ErrByzantineData, and
+// returns err.
+func (r *repairer) withProofs(err error) error {
+	var byz *ErrByzantineData
+	if errors.As(err, &byz) {
+		r.proveByzantine(byz)
+	}
+	return err
+}
+
+// proveByzantine sets b.Proofs: proofs of the first k known shares of the
+// byzantine axis that can be proven against their orthogonal axes.
+func (r *repairer) proveByzantine(b *ErrByzantineData) {
+	orth := b.Axis.orthogonal()
+	b.Proofs = make([]*nmt.Proof, len(b.Shares))
+	proven := 0
+	for j, s := range b.Shares {
+		if s == nil {
+			continue
+		}
+		if p, ok := r.proveKnownCell(orth, j, b.Index); ok {
+			b.Proofs[j] = &p
+			if proven++; proven == r.e.k {
+				return
+			}
+		}
+	}
+}
+
+// proveKnownCell returns the proof of cell pos of row or column idx against
+// the header's root of that axis, built from the cells Repair knows (given,
+// or decoded and checked): the axis must hold at least k of them, is decoded
+// if incomplete, and its cells must then have the header's root. It reads
+// the square and leaves it unchanged.
+func (r *repairer) proveKnownCell(axis Axis, idx, pos int) (nmt.Proof, bool) {
+	w, k := r.e.width, r.e.k
+	if r.count(axis, idx) < k {
+		return nmt.Proof{}, false
+	}
+	cells := make([][]byte, w)
+	for j := range cells {
+		if i := r.cellIndex(axis, idx, j); r.have[i] {
+			cells[j] = r.e.data[i*share.ShareSize : (i+1)*share.ShareSize : (i+1)*share.ShareSize]
+		}
+	}
+	// The codec fills in the nil cells with new slices; it only reads the
+	// known ones.
+	if err := r.enc.Reconstruct(cells); err != nil {
+		return nmt.Proof{}, false
+	}
+	t, err := axisTree(k, idx, cells)
+	if err != nil {
+		return nmt.Proof{}, false
+	}
+	if root, _ := t.Root(); !bytes.Equal(root, r.dah.root(axis, idx)) {
+		return nmt.Proof{}, false
+	}
+	p, err := t.ProveRange(pos, pos+1)
+	return p, err == nil
 }

@@ -157,7 +157,7 @@ func TestRepairUnrepairable(t *testing.T) {
 
 // corrupted returns the shares of a square with one share's payload changed,
 // and the header rsmt2d computes over that square.
-func corrupted(t *testing.T, k, r, c int) (*eds.DataAvailabilityHeader, [][]byte) {
+func corrupted(t testing.TB, k, r, c int) (*eds.DataAvailabilityHeader, [][]byte) {
 	t.Helper()
 	_, _, flat := square(t, 77, k)
 	w := 2 * k
@@ -176,6 +176,7 @@ func TestRepairByzantine(t *testing.T) {
 		axis     eds.Axis             // expected error
 		index    int                  //
 		known    int                  // non-nil shares in the error
+		proven   int                  // non-nil proofs in the error
 		refAxes  map[rsmt2d.Axis]uint // rsmt2d's answer (several: it races)
 	}{
 		{
@@ -190,14 +191,14 @@ func TestRepairByzantine(t *testing.T) {
 				q := quadrant(r, c, k)
 				return q == 1 || q == 2 && (r+c)%2 == 0
 			},
-			axis: eds.Row, index: 1, known: 8,
+			axis: eds.Row, index: 1, known: 8, proven: 7,
 			refAxes: map[rsmt2d.Axis]uint{rsmt2d.Row: 1},
 		},
 		{
 			// Column 9 is complete from the start, row 1 is not.
 			name: "complete column", r: 1, c: 9,
 			keepCell: func(r, c int) bool { return r != 1 || c == 9 || c < 4 },
-			axis:     eds.Col, index: 9, known: w,
+			axis:     eds.Col, index: 9, known: w, proven: k,
 			refAxes: map[rsmt2d.Axis]uint{rsmt2d.Col: 9},
 		},
 		{
@@ -205,7 +206,7 @@ func TestRepairByzantine(t *testing.T) {
 			// in the order row 0, column 0, row 1, …; rsmt2d either.
 			name: "complete square", r: 1, c: 9,
 			keepCell: func(r, c int) bool { return true },
-			axis:     eds.Row, index: 1, known: w,
+			axis:     eds.Row, index: 1, known: w, proven: k,
 			refAxes: map[rsmt2d.Axis]uint{rsmt2d.Row: 1, rsmt2d.Col: 9},
 		},
 		{
@@ -213,7 +214,7 @@ func TestRepairByzantine(t *testing.T) {
 			// gives a root that differs.
 			name: "decoded row", r: 0, c: 0,
 			keepCell: func(r, c int) bool { return !(r == 0 && c == 1) && !(r == 1 && c == 0) },
-			axis:     eds.Row, index: 0, known: w - 1,
+			axis:     eds.Row, index: 0, known: w - 1, proven: k,
 			refAxes: map[rsmt2d.Axis]uint{rsmt2d.Row: 0},
 		},
 		{
@@ -221,7 +222,7 @@ func TestRepairByzantine(t *testing.T) {
 			// share: its root matches but its encoding does not.
 			name: "completed column", r: 6, c: 5,
 			keepCell: func(r, c int) bool { return !(r == 2 && c == 5) && !(r == 6 && c == 11) },
-			axis:     eds.Col, index: 5, known: w - 1,
+			axis:     eds.Col, index: 5, known: w - 1, proven: k,
 			refAxes: map[rsmt2d.Axis]uint{rsmt2d.Col: 5},
 		},
 	}
@@ -240,9 +241,10 @@ func TestRepairByzantine(t *testing.T) {
 			if !strings.Contains(err.Error(), fmt.Sprintf("%s %d", tt.axis, tt.index)) {
 				t.Fatalf("error %q does not name the axis", err)
 			}
-			if len(byz.Shares) != w || byz.Proofs != nil {
-				t.Fatalf("%d shares, proofs %v", len(byz.Shares), byz.Proofs)
+			if len(byz.Shares) != w || len(byz.Proofs) != w {
+				t.Fatalf("%d shares, %d proofs", len(byz.Shares), len(byz.Proofs))
 			}
+			checkEvidenceProofs(t, dah, byz, tt.proven)
 			known := 0
 			for j, s := range byz.Shares {
 				if s == nil {

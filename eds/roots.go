@@ -111,11 +111,12 @@ type treeHasher struct {
 	stack *nmt.RootStack
 	group []*nmt.RootStack // for colRoots, sharing stack's Hasher
 	prev  [][]byte
+	cells [][]byte // scratch for axisRoot
 }
 
 func newTreeHasher(width int) *treeHasher {
 	hs := nmt.NewHasher()
-	t := &treeHasher{stack: nmt.NewRootStack(hs, width)}
+	t := &treeHasher{stack: nmt.NewRootStack(hs, width), cells: make([][]byte, width)}
 	for range min(rootColGroup, width) {
 		t.group = append(t.group, nmt.NewRootStack(hs, width))
 	}
@@ -125,26 +126,40 @@ func newTreeHasher(width int) *treeHasher {
 
 var parityNs = share.ParitySharesNamespace
 
+// leafNamespace returns ns', the namespace cell j of row or column idx is
+// pushed under in a square of original width k: its own namespace in
+// quadrant Q0 (idx < k and j < k), the parity namespace elsewhere. The cell
+// must be at least share.NamespaceSize bytes; the result may alias it.
+func leafNamespace(k, idx, j int, cell []byte) []byte {
+	if idx < k && j < k {
+		return cell[:share.NamespaceSize]
+	}
+	return parityNs[:]
+}
+
 // axisRoot appends to dst the root of row or column idx of e, whose cells
 // must all be filled in. It returns nmt.ErrInvalidPushOrder (wrapped) if the
 // namespaces of the axis decrease.
 func (t *treeHasher) axisRoot(dst []byte, e *ExtendedDataSquare, axis Axis, idx int) ([]byte, error) {
-	const nsSize = share.NamespaceSize
-	w := e.width
-	t.stack.Reset(w)
+	if axis == Row {
+		e.rowShards(t.cells, idx)
+	} else {
+		e.colShards(t.cells, idx)
+	}
+	return t.rootOf(dst, e.k, axis, idx, t.cells)
+}
+
+// rootOf appends to dst the root of row or column idx of a square of
+// original width k, given its 2k cells of share.ShareSize bytes. It returns
+// nmt.ErrInvalidPushOrder (wrapped) if the namespaces of the axis decrease.
+func (t *treeHasher) rootOf(dst []byte, k int, axis Axis, idx int, cells [][]byte) ([]byte, error) {
+	t.stack.Reset(len(cells))
 	var prev []byte
-	for j := 0; j < w; j++ {
-		var cell []byte
-		if axis == Row {
-			cell = e.cell(idx, j)
-		} else {
-			cell = e.cell(j, idx)
-		}
-		ns := parityNs[:]
-		if idx < e.k && j < e.k {
-			ns = cell[:nsSize]
-			// Parity leaves use the largest namespace, so only Q0 leaves
-			// can break the order.
+	for j, cell := range cells {
+		ns := leafNamespace(k, idx, j, cell)
+		// Parity leaves use the largest namespace, so only Q0 leaves can
+		// break the order.
+		if idx < k && j < k {
 			if prev != nil && bytes.Compare(ns, prev) < 0 {
 				return dst, fmt.Errorf("%w: %s %d at %d", nmt.ErrInvalidPushOrder, axis, idx, j)
 			}
@@ -155,10 +170,33 @@ func (t *treeHasher) axisRoot(dst []byte, e *ExtendedDataSquare, axis Axis, idx 
 	return t.stack.Root(dst), nil
 }
 
+// axisTree returns the NMT of row or column idx of a square of original
+// width k, given its 2k cells: leaf j is ns' || cells[j], with ns' from
+// leafNamespace. It is what proofs are made from; the tree does not retain
+// the cells. Errors wrap nmt.ErrInvalidPushOrder when namespaces decrease.
+func axisTree(k, idx int, cells [][]byte) (*nmt.Tree, error) {
+	t := nmt.New()
+	leaf := make([]byte, 0, share.NamespaceSize+share.ShareSize)
+	for j, cell := range cells {
+		leaf = append(append(leaf[:0], leafNamespace(k, idx, j, cell)...), cell...)
+		if err := t.Push(leaf); err != nil {
+			return nil, fmt.Errorf("eds: tree of axis %d: %w", idx, err)
+		}
+	}
+	return t, nil
+}
+
+// orthogonal returns the other axis.
+func (a Axis) orthogonal() Axis {
+	if a == Row {
+		return Col
+	}
+	return Row
+}
+
 // colRoots writes to dst the roots of the g ≤ rootColGroup columns from c,
 // which must all be filled in, reading the square row by row.
 func (t *treeHasher) colRoots(dst []byte, e *ExtendedDataSquare, c, g int) error {
-	const nsSize = share.NamespaceSize
 	w := e.width
 	stacks := t.group[:g]
 	for i, st := range stacks {
@@ -170,9 +208,8 @@ func (t *treeHasher) colRoots(dst []byte, e *ExtendedDataSquare, c, g int) error
 		run := e.data[off : off+g*share.ShareSize]
 		for i, st := range stacks {
 			cell := run[i*share.ShareSize : (i+1)*share.ShareSize]
-			ns := parityNs[:]
+			ns := leafNamespace(e.k, c+i, j, cell)
 			if c+i < e.k && j < e.k {
-				ns = cell[:nsSize]
 				if t.prev[i] != nil && bytes.Compare(ns, t.prev[i]) < 0 {
 					return fmt.Errorf("%w: %s %d at %d", nmt.ErrInvalidPushOrder, Col, c+i, j)
 				}
