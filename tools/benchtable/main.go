@@ -1,7 +1,9 @@
 // Command benchtable reads `go test -bench -benchmem` output on stdin and
 // prints, for every benchmark family with `/impl=` variants, the median time
 // of each implementation side by side, the ratio of `impl=ours` to each other
-// implementation, and ours' allocation per operation.
+// implementation, and ours' allocation per operation. For a family named
+// with k=N (an original square width) it also prints ours' bytes allocated
+// per operation over the size of the extended square, (2N)²·512 bytes.
 //
 //	go test -run '^$' -bench BenchmarkExtendRoots -benchmem -count 3 ./eds | go run ./tools/benchtable
 package main
@@ -20,6 +22,12 @@ import (
 
 // line matches "BenchmarkX/k=32/impl=ours-2   5   123 ns/op   456 MB/s   789 B/op   10 allocs/op".
 var line = regexp.MustCompile(`^(Benchmark\S+?)/impl=([\w.]+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+// squareWidth finds the original square width in a family name.
+var squareWidth = regexp.MustCompile(`(?:^|/)k=(\d+)(?:/|$)`)
+
+// shareSize is the size of a share, for the EDS size of a k=N family.
+const shareSize = 512
 
 type samples struct{ nsPerOp, bytesPerOp, allocsPerOp []float64 }
 
@@ -89,7 +97,7 @@ func run(in io.Reader, out io.Writer) error {
 	for _, o := range others {
 		header = append(header, "ours/"+o)
 	}
-	header = append(header, "ours B/op", "ours allocs/op")
+	header = append(header, "ours B/op", "ours allocs/op", "B/op ÷ EDS")
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
 	for _, f := range families {
 		row := []string{f}
@@ -102,6 +110,12 @@ func run(in io.Reader, out io.Writer) error {
 		}
 		s := get(results[f], "ours")
 		row = append(row, fmtNum(median(s.bytesPerOp)), fmtNum(median(s.allocsPerOp)))
+		ratio := "-"
+		if m := squareWidth.FindStringSubmatch(f); m != nil {
+			k, _ := strconv.ParseFloat(m[1], 64)
+			ratio = fmtRatio(median(s.bytesPerOp), 4*k*k*shareSize)
+		}
+		row = append(row, ratio)
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
