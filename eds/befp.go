@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/datamesh/mesh-node/nmt"
 	"github.com/datamesh/mesh-node/share"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -336,10 +335,7 @@ func UnmarshalBadEncodingProof(data []byte) (*BadEncodingProof, error) {
 			}
 			p.Index = int(f.varint)
 		case fieldBEFPAxis:
-			if err := once(&seenAxis, f.num); err != nil {
-				return err
-			}
-			a, err := decodeAxis(f)
+			a, err := f.singleAxis(&seenAxis)
 			if err != nil {
 				return err
 			}
@@ -373,33 +369,22 @@ func decodeBEFPShare(b []byte) (*Sample, error) {
 	err := walkMessage(b, func(f field) error {
 		switch f.num {
 		case fieldBEFPShareData:
-			if err := f.want(protowire.BytesType); err != nil {
+			data, err := f.singleBytes(&seenData)
+			if err != nil {
 				return err
 			}
-			if err := once(&seenData, f.num); err != nil {
-				return err
+			if len(data) != share.ShareSize {
+				return fmt.Errorf("%w: share has %d bytes, want %d", ErrInvalidShareSize, len(data), share.ShareSize)
 			}
-			if len(f.bytes) != share.ShareSize {
-				return fmt.Errorf("%w: share has %d bytes, want %d", ErrInvalidShareSize, len(f.bytes), share.ShareSize)
-			}
-			s.Share = f.bytes
+			s.Share = data
 		case fieldBEFPShareProof:
-			if err := f.want(protowire.BytesType); err != nil {
-				return err
-			}
-			if err := once(&seenProof, f.num); err != nil {
-				return err
-			}
-			proof, err := nmt.UnmarshalProof(f.bytes)
+			proof, err := f.singleProof(&seenProof)
 			if err != nil {
 				return err
 			}
 			s.Proof = proof
 		case fieldBEFPShareAxis:
-			if err := once(&seenAxis, f.num); err != nil {
-				return err
-			}
-			a, err := decodeAxis(f)
+			a, err := f.singleAxis(&seenAxis)
 			if err != nil {
 				return err
 			}

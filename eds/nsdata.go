@@ -295,13 +295,7 @@ func UnmarshalRowNamespaceData(data []byte) (*RowNamespaceData, error) {
 			}
 			shares = append(shares, s)
 		case fieldRowNsProof:
-			if err := f.want(protowire.BytesType); err != nil {
-				return err
-			}
-			if err := once(&haveProof, f.num); err != nil {
-				return err
-			}
-			p, err := nmt.UnmarshalProof(f.bytes)
+			p, err := f.singleProof(&haveProof)
 			if err != nil {
 				return err
 			}

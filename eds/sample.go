@@ -192,34 +192,23 @@ func UnmarshalSample(data []byte) (*Sample, error) {
 	err := walkMessage(data, func(f field) error {
 		switch f.num {
 		case fieldSampleShare:
-			if err := f.want(protowire.BytesType); err != nil {
+			b, err := f.singleBytes(&haveShare)
+			if err != nil {
 				return err
 			}
-			if err := once(&haveShare, f.num); err != nil {
-				return err
-			}
-			sh, err := decodeShareMsg(f.bytes)
+			sh, err := decodeShareMsg(b)
 			if err != nil {
 				return err
 			}
 			s.Share = bytes.Clone(sh)
 		case fieldSampleProof:
-			if err := f.want(protowire.BytesType); err != nil {
-				return err
-			}
-			if err := once(&haveProof, f.num); err != nil {
-				return err
-			}
-			p, err := nmt.UnmarshalProof(f.bytes)
+			p, err := f.singleProof(&haveProof)
 			if err != nil {
 				return err
 			}
 			s.Proof = p
 		case fieldSampleAxis:
-			if err := once(&ax, f.num); err != nil {
-				return err
-			}
-			a, err := decodeAxis(f)
+			a, err := f.singleAxis(&ax)
 			if err != nil {
 				return err
 			}

@@ -91,6 +91,35 @@ func once(seen *bool, num protowire.Number) error {
 	return nil
 }
 
+// singleBytes returns the value of a singular bytes field, failing on a
+// wrong wire type or a second occurrence (recorded in seen).
+func (f field) singleBytes(seen *bool) ([]byte, error) {
+	if err := f.want(protowire.BytesType); err != nil {
+		return nil, err
+	}
+	if err := once(seen, f.num); err != nil {
+		return nil, err
+	}
+	return f.bytes, nil
+}
+
+// singleProof decodes a singular field holding an nmt proof.
+func (f field) singleProof(seen *bool) (nmt.Proof, error) {
+	b, err := f.singleBytes(seen)
+	if err != nil {
+		return nmt.Proof{}, err
+	}
+	return nmt.UnmarshalProof(b)
+}
+
+// singleAxis decodes a singular axis enum field.
+func (f field) singleAxis(seen *bool) (Axis, error) {
+	if err := once(seen, f.num); err != nil {
+		return 0, err
+	}
+	return decodeAxis(f)
+}
+
 // appendShareMsg appends field num holding Share{bytes data = 1; } with s.
 func appendShareMsg(b []byte, num protowire.Number, s []byte) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
@@ -108,14 +137,9 @@ func decodeShareMsg(b []byte) ([]byte, error) {
 		if f.num != 1 {
 			return nil
 		}
-		if err := f.want(protowire.BytesType); err != nil {
-			return err
-		}
-		if err := once(&seen, f.num); err != nil {
-			return err
-		}
-		data = f.bytes
-		return nil
+		var err error
+		data, err = f.singleBytes(&seen)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("share: %w", err)
