@@ -46,11 +46,11 @@ func Example() {
 	data, err := ext.NamespaceData(ns)
 	check(err)
 	fmt.Println("namespace data verifies:", data.Verify(dah, ns) == nil)
-	parsed, err := share.ParseSquare(data.Flatten())
+	blobs, err := share.ParseBlobs(data.Flatten())
 	check(err)
-	got, err := parsed.Blobs[0].Blob.Commitment()
+	got, err := blobs[0].Blob.Commitment()
 	check(err)
-	fmt.Printf("blob %q, commitment matches: %v\n", parsed.Blobs[0].Blob.Data(), bytes.Equal(got, commitment))
+	fmt.Printf("blob %q, commitment matches: %v\n", blobs[0].Blob.Data(), bytes.Equal(got, commitment))
 	// Output:
 	// square 2×2, extended 4×4, data root d2f57abf…
 	// sample (3, 2) verifies: true

@@ -210,3 +210,41 @@ func FuzzParseSquare(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBlobs cuts the input into shares and checks that whatever
+// ParseBlobs accepts re-encodes to exactly those shares.
+func FuzzParseBlobs(f *testing.F) {
+	ns, _ := share.NewV0Namespace([]byte("fuzz-blobs"))
+	for _, size := range []int{1, 478, 479, 1500} {
+		b, _ := share.NewBlob(ns, bytes.Repeat([]byte{7}, size), share.ShareVersionZero, nil)
+		var in []byte
+		for _, s := range b.Shares() {
+			in = append(in, s...)
+		}
+		f.Add(in)
+	}
+	pad, _ := share.NamespacePaddingShare(ns, share.ShareVersionZero)
+	f.Add([]byte(pad))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var shares [][]byte
+		for len(in) > 0 && len(shares) < 64 {
+			s := make([]byte, share.ShareSize)
+			in = in[copy(s, in):]
+			shares = append(shares, s)
+		}
+		blobs, err := share.ParseBlobs(shares)
+		if err != nil {
+			if !errors.Is(err, share.ErrMalformedSquare) {
+				t.Fatalf("error %v does not wrap ErrMalformedSquare", err)
+			}
+			return
+		}
+		for _, pb := range blobs {
+			for j, s := range pb.Blob.Shares() {
+				if !bytes.Equal(s, shares[pb.Start+j]) {
+					t.Fatalf("blob at %d: share %d does not re-encode", pb.Start, j)
+				}
+			}
+		}
+	})
+}

@@ -232,3 +232,43 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+// ParseBlobs reads the blobs of one namespace from a contiguous run of its
+// shares, as returned for a namespace by eds's NamespaceData (Flatten): every
+// share must be ShareSize bytes in the same valid blob namespace, holding
+// whole blobs and namespace padding shares. Each PlacedBlob's Start is the
+// index of its first share within shares (not within the square). The result
+// does not alias shares. Errors wrap ErrMalformedSquare; an empty input gives
+// no blobs.
+func ParseBlobs(shares [][]byte) ([]PlacedBlob, error) {
+	if len(shares) == 0 {
+		return nil, nil
+	}
+	if len(shares) > MaxShareCount {
+		return nil, fmt.Errorf("%w: %d shares, at most %d", ErrMalformedSquare, len(shares), MaxShareCount)
+	}
+	for i, s := range shares {
+		if len(s) != ShareSize {
+			return nil, fmt.Errorf("%w: share %d: %w: %d bytes", ErrMalformedSquare, i, ErrShareSize, len(s))
+		}
+	}
+	ns := Share(shares[0]).rawNamespace()
+	if err := ns.ValidateForBlob(); err != nil {
+		return nil, fmt.Errorf("%w: share 0: %w", ErrMalformedSquare, err)
+	}
+	var blobs []PlacedBlob
+	for i := 0; i < len(shares); {
+		if got := Share(shares[i]).rawNamespace(); got != ns {
+			return nil, fmt.Errorf("%w: share %d: namespace %s in a run of %s", ErrMalformedSquare, i, got, ns)
+		}
+		blob, used, err := parseSparse(shares[i:], ns)
+		if err != nil {
+			return nil, fmt.Errorf("%w: share %d: %w", ErrMalformedSquare, i, err)
+		}
+		if blob != nil {
+			blobs = append(blobs, PlacedBlob{Blob: blob, Start: i})
+		}
+		i += used
+	}
+	return blobs, nil
+}
