@@ -93,12 +93,15 @@ func TestUnmarshalRejects(t *testing.T) {
 	field := func(num protowire.Number, v []byte) []byte {
 		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
 	}
-	// good without its last field, the data root proof.
-	_, _, n := protowire.ConsumeField(good)
+	// good split into its fields.
 	var fields [][]byte
-	for rest := good; len(rest) > 0; rest = rest[n:] {
-		_, _, n = protowire.ConsumeField(rest)
+	for rest := good; len(rest) > 0; {
+		_, _, n := protowire.ConsumeField(rest)
+		if n < 0 {
+			t.Fatal(protowire.ParseError(n))
+		}
 		fields = append(fields, rest[:n])
+		rest = rest[n:]
 	}
 	withoutProof := bytes.Join(fields[:len(fields)-1], nil)
 	for name, b := range map[string][]byte{
