@@ -206,10 +206,16 @@ func (h *ExtendedHeader) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON decodes what MarshalJSON encodes. Missing parts and a DAH
-// that fails ValidateBasic are errors wrapping ErrInvalidEncoding; the
-// header is not validated (call Validate).
+// UnmarshalJSON decodes what MarshalJSON encodes. The decoded parts are
+// then passed through the wire encoding (MarshalBinary and
+// UnmarshalExtendedHeader), so JSON gets the checks of CometBFT's FromProto
+// functions: CometBFT's JSON decoder alone accepts, for example, an ed25519
+// public key of the wrong length, on which CometBFT panics later. Errors wrap
+// ErrInvalidEncoding; the header is not validated (call Validate).
 func (h *ExtendedHeader) UnmarshalJSON(b []byte) error {
+	if len(b) > maxJSONSize {
+		return fmt.Errorf("%w: %d bytes of JSON, limit %d", ErrInvalidEncoding, len(b), maxJSONSize)
+	}
 	var j jsonHeader
 	if err := cmtjson.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidEncoding, err)
@@ -217,17 +223,25 @@ func (h *ExtendedHeader) UnmarshalJSON(b []byte) error {
 	if j.Header == nil || j.Commit == nil || j.ValidatorSet == nil || j.DAH == nil || j.DataRootProof == nil {
 		return fmt.Errorf("%w: missing part", ErrInvalidEncoding)
 	}
-	dah := &eds.DataAvailabilityHeader{RowRoots: j.DAH.RowRoots, ColumnRoots: j.DAH.ColumnRoots}
-	if err := dah.ValidateBasic(); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidEncoding, err)
-	}
-	*h = ExtendedHeader{
+	decoded := &ExtendedHeader{
 		RawHeader:     *j.Header,
 		Commit:        j.Commit,
 		ValidatorSet:  j.ValidatorSet,
-		DAH:           dah,
+		DAH:           &eds.DataAvailabilityHeader{RowRoots: j.DAH.RowRoots, ColumnRoots: j.DAH.ColumnRoots},
 		DataRootTx:    j.DataRootTx,
 		DataRootProof: *j.DataRootProof,
 	}
+	wire, err := decoded.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidEncoding, err)
+	}
+	if decoded, err = UnmarshalExtendedHeader(wire); err != nil {
+		return err
+	}
+	*h = *decoded
 	return nil
 }
+
+// maxJSONSize bounds UnmarshalJSON's input: base64 and field names make the
+// JSON of a header at most about twice its wire encoding.
+const maxJSONSize = 3 * MaxExtendedHeaderSize

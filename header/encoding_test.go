@@ -77,6 +77,9 @@ func TestJSONRoundTrip(t *testing.T) {
 		"no DAH":     strings.Replace(string(b), `"dah":`, `"dah_":`, 1),
 		"bad DAH":    `{"header":{},"commit":{},"validator_set":{},"data_root_proof":{},"dah":{"row_roots":[],"column_roots":[]}}`,
 		"int64 type": strings.Replace(string(b), `"height":"2"`, `"height":2`, 1),
+		// CometBFT's JSON decoder takes an ed25519 key of any length, and
+		// CometBFT panics on it later; UnmarshalJSON must reject it.
+		"short public key": strings.Replace(string(b), `"value":"`, `"value":"AAAA`, 1),
 	} {
 		if err := json.Unmarshal([]byte(bad), new(header.ExtendedHeader)); err == nil {
 			t.Errorf("%s: decoded", name)
@@ -161,9 +164,6 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		t.Skip("set HEADER_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz/FuzzUnmarshalExtendedHeader")
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzUnmarshalExtendedHeader")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	g := headertest.NewGenerator(headertest.Options{Seed: 11, Validators: 3, Blobs: 1, MaxBlobSize: 100})
 	seeds := map[string][]byte{}
 	for i, h := range g.Chain(t, 2) {
@@ -174,10 +174,46 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		seeds[fmt.Sprintf("valid_height_%d", i+1)] = b
 	}
 	seeds["truncated"] = seeds["valid_height_2"][:200]
+	writeSeeds(t, dir, seeds)
+
+	h := g.Must(t)
+	j, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSeeds(t, filepath.Join("testdata", "fuzz", "FuzzUnmarshalJSON"), map[string][]byte{
+		"valid_height_3": j,
+		// A key of the wrong length: CometBFT's JSON decoder accepts it.
+		"short_pubkey": bytes.Replace(j, []byte(`"value":"`), []byte(`"value":"AAAA`), 1),
+	})
+}
+
+func writeSeeds(t *testing.T, dir string, seeds map[string][]byte) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, b := range seeds {
 		data := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// FuzzUnmarshalJSON decodes arbitrary JSON; whatever decodes must validate
+// or fail without panicking. Its seeds (testdata/fuzz/FuzzUnmarshalJSON)
+// are written by TestWriteFuzzSeeds too.
+func FuzzUnmarshalJSON(f *testing.F) {
+	f.Add([]byte(`{"header":{"height":"-1"},"validator_set":{"validators":[{"pub_key":{"type":"tendermint/PubKeyEd25519","value":"AA=="},"voting_power":"1"}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var h header.ExtendedHeader
+		if err := json.Unmarshal(b, &h); err != nil {
+			return
+		}
+		_ = h.Validate()
+		if _, err := h.MarshalBinary(); err != nil {
+			t.Fatalf("decoded JSON does not encode: %v", err)
+		}
+	})
 }
