@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	cmtmath "github.com/cometbft/cometbft/libs/math"
@@ -57,7 +58,8 @@ type VerifyOptions struct {
 	// untrusted header's time may be. Zero means DefaultMaxClockDrift.
 	MaxClockDrift time.Duration
 	// TrustLevel is the fraction of the trusted validator set that must sign
-	// a non-adjacent header, in [1/3, 1]. Zero means DefaultTrustLevel.
+	// a non-adjacent header, in [1/3, 1], with a denominator up to 2^31-1.
+	// Zero means DefaultTrustLevel.
 	TrustLevel cmtmath.Fraction
 	// Now is the current time. Zero means time.Now().
 	Now time.Time
@@ -79,7 +81,7 @@ func (o VerifyOptions) withDefaults() (VerifyOptions, error) {
 	if o.TrustingPeriod < 0 || o.MaxClockDrift < 0 {
 		return o, fmt.Errorf("%w: negative duration", ErrInvalidVerifyOptions)
 	}
-	if l := o.TrustLevel; l.Denominator == 0 || l.Numerator*3 < l.Denominator || l.Numerator > l.Denominator {
+	if l := o.TrustLevel; l.Denominator == 0 || l.Denominator > math.MaxInt32 || l.Numerator*3 < l.Denominator || l.Numerator > l.Denominator {
 		return o, fmt.Errorf("%w: trust level %v is not in [1/3, 1]", ErrInvalidVerifyOptions, l)
 	}
 	return o, nil
