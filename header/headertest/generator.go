@@ -65,6 +65,7 @@ type Generator struct {
 	rng    *rand.Rand
 	keyCtr uint64
 
+	err     error // from the options; returned by every Next
 	height  int64 // of the next header
 	time    time.Time
 	last    cmttypes.BlockID
@@ -78,8 +79,9 @@ type validators struct {
 	keys map[string]cmttypes.PrivValidator // by address
 }
 
-// NewGenerator returns a generator with opts. It panics on options that
-// cannot build a chain (a test fixture only).
+// NewGenerator returns a generator with opts. Options that cannot build a
+// chain (a negative count, a change leaving no validator) make every Next
+// fail.
 func NewGenerator(opts Options) *Generator {
 	if opts.ChainID == "" {
 		opts.ChainID = "test-chain"
@@ -107,14 +109,33 @@ func NewGenerator(opts Options) *Generator {
 		opts.MaxBlobSize = 1024
 	}
 	g := &Generator{
+		err:    opts.check(),
 		opts:   opts,
 		rng:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		height: opts.StartHeight,
 		time:   opts.StartTime,
 	}
+	if g.err != nil {
+		return g
+	}
 	g.vals = g.newValidators(nil, ValidatorChange{Add: opts.Validators})
 	g.next = g.setFor(opts.StartHeight+1, g.vals)
 	return g
+}
+
+func (o Options) check() error {
+	switch {
+	case o.Validators < 0 || o.Power < 0 || o.Blobs < 0 || o.MaxBlobSize < 0 || o.BlockTime < 0:
+		return fmt.Errorf("headertest: negative option in %+v", o)
+	case o.StartHeight < 1:
+		return fmt.Errorf("headertest: start height %d", o.StartHeight)
+	}
+	for h, ch := range o.Changes {
+		if ch.Keep < 0 || ch.Add < 0 || ch.Keep+ch.Add == 0 {
+			return fmt.Errorf("headertest: change at height %d leaves no validator", h)
+		}
+	}
+	return nil
 }
 
 // ChainID returns the chain ID of the generated headers.
@@ -158,6 +179,9 @@ func (g *Generator) newValidators(prev *validators, ch ValidatorChange) *validat
 // Next returns the next header of the chain. The error is for callers that
 // are not tests; Must wraps it for those that are.
 func (g *Generator) Next() (*header.ExtendedHeader, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
 	txs, dah, err := g.block()
 	if err != nil {
 		return nil, err
