@@ -56,13 +56,13 @@ type Store interface {
 // CheckChain checks that headers can be appended above head (nil for an
 // empty store): each is one height above the one before and its
 // LastBlockID.Hash is that header's Hash. It returns ErrInvalidHeader for a
-// nil header, ErrHeightGap for a wrong height and ErrNotAdjacent for a
+// nil header or one missing its commit, validator set or DAH, ErrHeightGap for a wrong height and ErrNotAdjacent for a
 // wrong LastBlockID. It does not validate the headers.
 func CheckChain(head *ExtendedHeader, headers []*ExtendedHeader) error {
 	prev := head
 	for i, h := range headers {
-		if h == nil {
-			return fmt.Errorf("%w: header %d of the batch is nil", ErrInvalidHeader, i)
+		if h == nil || h.Commit == nil || h.ValidatorSet == nil || h.DAH == nil {
+			return fmt.Errorf("%w: header %d of the batch is nil or incomplete", ErrInvalidHeader, i)
 		}
 		if prev != nil {
 			if h.RawHeader.Height != prev.RawHeader.Height+1 {

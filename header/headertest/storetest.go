@@ -86,6 +86,7 @@ func TestStore(t *testing.T, open func(t *testing.T) header.Store) {
 			{"another chain", []*header.ExtendedHeader{chain[4], other[5]}, header.ErrNotAdjacent},
 			{"another chain at the head", other[4:5], header.ErrNotAdjacent},
 			{"nil", []*header.ExtendedHeader{chain[4], nil}, header.ErrInvalidHeader},
+			{"incomplete", []*header.ExtendedHeader{chain[4], withoutDAH(chain[5])}, header.ErrInvalidHeader},
 		} {
 			if err := s.Append(ctx, tc.batch...); !errors.Is(err, tc.want) {
 				t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
@@ -188,4 +189,10 @@ func CheckStoreHolds(t *testing.T, s header.Store, want []*header.ExtendedHeader
 			t.Fatalf("height %d: stored header differs", w.Height())
 		}
 	}
+}
+
+func withoutDAH(h *header.ExtendedHeader) *header.ExtendedHeader {
+	c := *h
+	c.DAH = nil
+	return &c
 }

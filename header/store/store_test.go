@@ -7,6 +7,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
@@ -82,4 +83,30 @@ func TestCanceledContext(t *testing.T) {
 	if s.Height() != 0 {
 		t.Fatal("canceled Append wrote")
 	}
+}
+
+// A header the store cannot encode, in the middle of a batch, fails the
+// whole batch before anything is written.
+func TestAppendEncodingFailureWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := store.New(db)
+	chain := headertest.NewGenerator(headertest.Options{Seed: 22}).Chain(t, 4)
+	if err := s.Append(ctx, chain[0]); err != nil {
+		t.Fatal(err)
+	}
+	bad := *chain[2]
+	bad.DAH = &eds.DataAvailabilityHeader{} // no roots: does not encode
+	if err := s.Append(ctx, chain[1], &bad, chain[3]); err == nil {
+		t.Fatal("appended a header that does not encode")
+	}
+	headertest.CheckStoreHolds(t, s, chain[:1])
+	if ok, _ := s.Has(ctx, chain[1].Hash()); ok {
+		t.Fatal("the failed batch wrote its first header")
+	}
+	if err := s.Append(ctx, chain[1:]...); err != nil {
+		t.Fatal(err)
+	}
+	headertest.CheckStoreHolds(t, s, chain)
 }
