@@ -163,9 +163,9 @@ func TestForgeriesRejectedWithTheirOwnError(t *testing.T) {
 			return h
 		}, header.ErrInvalidHeader},
 		{"height relabelled", func(h *header.ExtendedHeader) *header.ExtendedHeader {
-			h.RawHeader.Height++
+			h.RawHeader.Height++ // a gap for VerifyAdjacent, before signatures are checked
 			return h
-		}, header.ErrInvalidHeader},
+		}, header.ErrHeightGap},
 		{"height gap", func(*header.ExtendedHeader) *header.ExtendedHeader {
 			return chain[4]
 		}, header.ErrHeightGap},
@@ -204,6 +204,15 @@ func TestForgeriesRejectedWithTheirOwnError(t *testing.T) {
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("a forgery modified the fixture: %v", err)
+	}
+	// Validate alone names the relabelled height, and Verify across a gap.
+	relabelled := clone(t, good)
+	relabelled.RawHeader.Height++
+	if err := relabelled.Validate(); !errors.Is(err, header.ErrInvalidHeader) {
+		t.Errorf("Validate of a relabelled height: %v", err)
+	}
+	if err := header.Verify(chain[1], relabelled, opts); !errors.Is(err, header.ErrInvalidHeader) {
+		t.Errorf("Verify of a relabelled height: %v", err)
 	}
 }
 

@@ -94,11 +94,11 @@ func (o VerifyOptions) withDefaults() (VerifyOptions, error) {
 // primitives of cometbft/types (the light package itself is not imported: it
 // links the RPC client, p2p and a database), each with its own sentinel:
 //
-//   - untrusted.Validate() passes (its errors above);
 //   - same chain ID (ErrChainIDMismatch); a greater height and a later time
 //     (ErrNonIncreasingHeight);
 //   - trusted is within opts.TrustingPeriod of opts.Now (ErrExpiredTrust);
 //     untrusted is not beyond opts.Now + opts.MaxClockDrift (ErrFromFuture);
+//   - untrusted.Validate() passes (its errors above);
 //   - adjacent (untrusted.Height == trusted.Height+1): untrusted's validators
 //     are trusted's NextValidatorsHash (ErrValidatorSetMismatch) and its
 //     LastBlockID is trusted's block (ErrNotAdjacent);
@@ -109,9 +109,13 @@ func Verify(trusted, untrusted *ExtendedHeader, opts VerifyOptions) error {
 	return verify(trusted, untrusted, opts, false)
 }
 
+// The checks run in that order and the first failure is returned: a header
+// with several faults reports the first. Nothing is cached: a header that
+// passes Verify is validated again by the next call that is given it.
+//
 // VerifyAdjacent is Verify for a header that must be the one directly above
 // trusted: a sync that fetched height h+1 uses it to reject any other height
-// above trusted with ErrHeightGap.
+// above trusted with ErrHeightGap, before its time and signatures.
 func VerifyAdjacent(trusted, untrusted *ExtendedHeader, opts VerifyOptions) error {
 	return verify(trusted, untrusted, opts, true)
 }
@@ -124,9 +128,11 @@ func verify(trusted, untrusted *ExtendedHeader, opts VerifyOptions, adjacentOnly
 	if trusted == nil || trusted.Commit == nil || trusted.ValidatorSet == nil {
 		return fmt.Errorf("%w: incomplete trusted header", ErrInvalidHeader)
 	}
-	if err := untrusted.Validate(); err != nil {
-		return err
+	if untrusted == nil {
+		return fmt.Errorf("%w: nil header", ErrInvalidHeader)
 	}
+	// The cheap checks first, so a peer cannot make us verify signatures of
+	// a header we would reject anyway.
 	if untrusted.ChainID() != trusted.ChainID() {
 		return fmt.Errorf("%w: trusted %q, got %q", ErrChainIDMismatch, trusted.ChainID(), untrusted.ChainID())
 	}
@@ -144,6 +150,9 @@ func verify(trusted, untrusted *ExtendedHeader, opts VerifyOptions, adjacentOnly
 	}
 	if limit := opts.Now.Add(opts.MaxClockDrift); !untrusted.Time().Before(limit) {
 		return fmt.Errorf("%w: time %v, now %v, max drift %v", ErrFromFuture, untrusted.Time(), opts.Now, opts.MaxClockDrift)
+	}
+	if err := untrusted.Validate(); err != nil {
+		return err
 	}
 
 	if untrusted.RawHeader.Height == trusted.RawHeader.Height+1 {
