@@ -22,6 +22,9 @@
 //	DataRootTx    the block's last transaction
 //	DataRootProof its proof under RawHeader.DataHash
 //
+// MakeExtendedHeader builds and validates the header of a block from its
+// CometBFT header, transactions, commit, validator set and DAH (what a
+// bridge has after fetching a block and rebuilding its square).
 // ExtendedHeader.Validate checks one header on its own, in order: basic
 // fields, the validator set against ValidatorsHash, the commit signatures
 // (more than 2/3 of the set, and every signature present valid), the data

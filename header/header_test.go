@@ -257,3 +257,23 @@ func TestVerifyTime(t *testing.T) {
 		})
 	}
 }
+
+func TestMakeExtendedHeader(t *testing.T) {
+	h := headertest.NewGenerator(headertest.Options{Seed: 12}).Chain(t, 1)[0]
+	drt := cmttypes.Tx(h.DataRootTx)
+	for name, tc := range map[string]struct {
+		txs  cmttypes.Txs
+		want error
+	}{
+		"no transactions":       {nil, header.ErrInvalidDataRootProof},
+		"data root tx not last": {cmttypes.Txs{drt, cmttypes.Tx("x")}, header.ErrInvalidDataRootProof},
+		"other transactions":    {cmttypes.Txs{cmttypes.Tx("x"), drt}, header.ErrInvalidDataRootProof},
+	} {
+		if _, err := header.MakeExtendedHeader(&h.RawHeader, tc.txs, h.Commit, h.ValidatorSet, h.DAH); !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", name, err, tc.want)
+		}
+	}
+	if _, err := header.MakeExtendedHeader(nil, nil, nil, nil, nil); !errors.Is(err, header.ErrInvalidHeader) {
+		t.Errorf("nil header: %v", err)
+	}
+}

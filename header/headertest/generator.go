@@ -4,7 +4,6 @@
 package headertest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -214,14 +213,9 @@ func (g *Generator) Next() (*header.ExtendedHeader, error) {
 	if err != nil {
 		return nil, err
 	}
-	proof := txs.Proof(len(txs) - 1)
-	eh := &header.ExtendedHeader{
-		RawHeader:     h,
-		Commit:        commit,
-		ValidatorSet:  g.vals.set.Copy(),
-		DAH:           dah,
-		DataRootTx:    bytes.Clone(txs[len(txs)-1]),
-		DataRootProof: proof.Proof,
+	eh, err := header.MakeExtendedHeader(&h, txs, commit, g.vals.set.Copy(), dah)
+	if err != nil {
+		return nil, fmt.Errorf("headertest: height %d: %w", g.height, err)
 	}
 
 	g.height++
