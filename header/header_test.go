@@ -200,6 +200,17 @@ func TestForgeriesRejectedWithTheirOwnError(t *testing.T) {
 					t.Errorf("error %v also matches %v", err, other)
 				}
 			}
+			// The same forgery, verified across a gap from height 1.
+			want := tc.want
+			switch tc.name {
+			case "height gap", "height relabelled", "backwards", "same height":
+				return // about adjacency itself
+			case "next validators":
+				want = header.ErrNotEnoughTrust // no trusted validator signed it
+			}
+			if err := header.Verify(chain[0], forged, opts); !errors.Is(err, want) {
+				t.Errorf("non-adjacent: got %v, want %v", err, want)
+			}
 		})
 	}
 	if err := good.Validate(); err != nil {
