@@ -50,8 +50,8 @@ type ExtendedHeader struct {
 	Commit       *cmttypes.Commit
 	ValidatorSet *cmttypes.ValidatorSet
 	DAH          *eds.DataAvailabilityHeader
-	// DataRootTx is the encoding of the block's last transaction, a
-	// DataRootTx (see dataroot.go).
+	// DataRootTx is the block's last transaction, the encoding of a
+	// DataRootTx value (UnmarshalDataRootTx decodes it).
 	DataRootTx []byte
 	// DataRootProof proves tmhash(DataRootTx) is the last leaf of the
 	// Merkle tree whose root is RawHeader.DataHash (CometBFT's Txs.Proof).

@@ -49,9 +49,9 @@ type Options struct {
 	// cheap to build.
 	Blobs       int
 	MaxBlobSize int
-	// Changes maps a height to the validator set change that first signs
-	// the header at that height; the header before it carries the new set's
-	// hash as NextValidatorsHash, as CometBFT does.
+	// Changes maps a height above StartHeight to the validator set change
+	// that first signs the header at that height; the header before it
+	// carries the new set's hash as NextValidatorsHash, as CometBFT does.
 	Changes map[int64]ValidatorChange
 	// Seed makes keys, blobs and part-set hashes deterministic.
 	Seed uint64
@@ -130,6 +130,9 @@ func (o Options) check() error {
 		return fmt.Errorf("headertest: start height %d", o.StartHeight)
 	}
 	for h, ch := range o.Changes {
+		if h <= o.StartHeight {
+			return fmt.Errorf("headertest: change at height %d, not above the start height %d", h, o.StartHeight)
+		}
 		if ch.Keep < 0 || ch.Add < 0 || ch.Keep+ch.Add == 0 {
 			return fmt.Errorf("headertest: change at height %d leaves no validator", h)
 		}

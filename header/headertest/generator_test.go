@@ -11,6 +11,7 @@ func TestGeneratorRejectsBadOptions(t *testing.T) {
 		"negative validators": {Validators: -1},
 		"empty change":        {Changes: map[int64]headertest.ValidatorChange{3: {}}},
 		"negative start":      {StartHeight: -5},
+		"change at the start": {StartHeight: 3, Changes: map[int64]headertest.ValidatorChange{3: {Add: 1}}},
 	} {
 		if _, err := headertest.NewGenerator(opts).Next(); err == nil {
 			t.Errorf("%s: generated a header", name)
