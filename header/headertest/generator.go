@@ -53,6 +53,10 @@ type Options struct {
 	// that first signs the header at that height; the header before it
 	// carries the new set's hash as NextValidatorsHash, as CometBFT does.
 	Changes map[int64]ValidatorChange
+	// Absent is how many validators, the last ones in the set's order,
+	// do not sign each commit (BlockIDFlagAbsent). With too many absent
+	// the headers would not validate, and Next fails.
+	Absent int
 	// Seed makes keys, blobs and part-set hashes deterministic.
 	Seed uint64
 }
@@ -124,7 +128,7 @@ func NewGenerator(opts Options) *Generator {
 
 func (o Options) check() error {
 	switch {
-	case o.Validators < 0 || o.Power < 0 || o.Blobs < 0 || o.MaxBlobSize < 0 || o.BlockTime < 0:
+	case o.Validators < 0 || o.Absent < 0 || o.Power < 0 || o.Blobs < 0 || o.MaxBlobSize < 0 || o.BlockTime < 0:
 		return fmt.Errorf("headertest: negative option in %+v", o)
 	case o.StartHeight < 1:
 		return fmt.Errorf("headertest: start height %d", o.StartHeight)
@@ -299,10 +303,15 @@ func (g *Generator) block() (cmttypes.Txs, *eds.DataAvailabilityHeader, error) {
 	return append(txs, drt), dah, nil
 }
 
-// sign returns the commit of blockID signed by every validator of v.
+// sign returns the commit of blockID signed by the validators of v but the
+// last Absent.
 func (g *Generator) sign(blockID cmttypes.BlockID, v *validators) (*cmttypes.Commit, error) {
 	sigs := make([]cmttypes.CommitSig, len(v.set.Validators))
 	for i, val := range v.set.Validators {
+		if i >= len(v.set.Validators)-g.opts.Absent {
+			sigs[i] = cmttypes.NewCommitSigAbsent()
+			continue
+		}
 		vote := &cmttypes.Vote{
 			Type:             cmtproto.PrecommitType,
 			Height:           g.height,
