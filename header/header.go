@@ -175,8 +175,14 @@ func (h *ExtendedHeader) verifyDAH() error {
 	return nil
 }
 
-// DataRoot returns the data root committed by the block: the hash of DAH.
-func (h *ExtendedHeader) DataRoot() []byte { return h.DAH.Hash() }
+// DataRoot returns the data root committed by the block: the hash of DAH,
+// nil when the header has no DAH.
+func (h *ExtendedHeader) DataRoot() []byte {
+	if h.DAH == nil {
+		return nil
+	}
+	return h.DAH.Hash()
+}
 
 // String returns a short description: height and hash.
 func (h *ExtendedHeader) String() string {

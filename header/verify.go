@@ -44,10 +44,10 @@ const (
 	DefaultMaxClockDrift  = 10 * time.Second
 )
 
-// DefaultTrustLevel is the fraction of the trusted validator set's power
-// that must sign a non-adjacent header: 1/3, so at least one honest
-// validator vouches for it.
-var DefaultTrustLevel = cmtmath.Fraction{Numerator: 1, Denominator: 3}
+// DefaultTrustLevel returns the fraction of the trusted validator set's
+// power that must sign a non-adjacent header: 1/3, so at least one honest
+// validator vouches for it. (A function, not a variable: no package state.)
+func DefaultTrustLevel() cmtmath.Fraction { return cmtmath.Fraction{Numerator: 1, Denominator: 3} }
 
 // VerifyOptions parameterise Verify. The zero value means the defaults.
 type VerifyOptions struct {
@@ -73,7 +73,7 @@ func (o VerifyOptions) withDefaults() (VerifyOptions, error) {
 		o.MaxClockDrift = DefaultMaxClockDrift
 	}
 	if o.TrustLevel == (cmtmath.Fraction{}) {
-		o.TrustLevel = DefaultTrustLevel
+		o.TrustLevel = DefaultTrustLevel()
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
