@@ -288,3 +288,68 @@ func TestMakeExtendedHeader(t *testing.T) {
 		t.Errorf("nil header: %v", err)
 	}
 }
+
+// Blocks a faulty majority signed: the signatures are genuine, the data
+// commitment is not.
+func TestByzantineBlocksRejected(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rewrite func(txs cmttypes.Txs) cmttypes.Txs
+		want    error
+	}{
+		{"data root tx not last", func(txs cmttypes.Txs) cmttypes.Txs {
+			return append(txs, cmttypes.Tx("a transaction after the data root"))
+		}, header.ErrInvalidDataRootProof},
+		{"data root of another square", func(txs cmttypes.Txs) cmttypes.Txs {
+			d, err := header.UnmarshalDataRootTx(txs[len(txs)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.DataRoot[0] ^= 1
+			b, err := d.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			txs[len(txs)-1] = b
+			return txs
+		}, header.ErrDAHMismatch},
+		{"square size", func(txs cmttypes.Txs) cmttypes.Txs {
+			d, _ := header.UnmarshalDataRootTx(txs[len(txs)-1])
+			d.SquareSize *= 2
+			txs[len(txs)-1], _ = d.Marshal()
+			return txs
+		}, header.ErrDAHMismatch},
+		{"no data root tx", func(txs cmttypes.Txs) cmttypes.Txs {
+			return txs[:len(txs)-1]
+		}, header.ErrInvalidDataRootProof},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := headertest.NewGenerator(headertest.Options{Byzantine: func(height int64, txs cmttypes.Txs) cmttypes.Txs {
+				if height == 3 {
+					return tc.rewrite(txs)
+				}
+				return txs
+			}})
+			chain := g.Chain(t, 4)
+			for i, h := range chain {
+				err := h.Validate()
+				if i == 2 {
+					if !errors.Is(err, tc.want) {
+						t.Fatalf("height 3: got %v, want %v", err, tc.want)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("height %d: %v", i+1, err)
+				}
+			}
+			opts := header.VerifyOptions{Now: now(chain)}
+			if err := header.Verify(chain[1], chain[2], opts); !errors.Is(err, tc.want) {
+				t.Fatalf("Verify: got %v, want %v", err, tc.want)
+			}
+			if err := header.Verify(chain[1], chain[3], opts); err != nil {
+				t.Fatalf("the chain goes on: %v", err)
+			}
+		})
+	}
+}

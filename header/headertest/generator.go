@@ -4,6 +4,7 @@
 package headertest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -57,6 +58,13 @@ type Options struct {
 	// do not sign each commit (BlockIDFlagAbsent). With too many absent
 	// the headers would not validate, and Next fails.
 	Absent int
+	// Byzantine, when set, rewrites each block's transactions (the data
+	// root transaction last) before DataHash is computed and the validators
+	// sign: it makes blocks a faulty majority could commit, such as a data
+	// root transaction that is not last or commits to another square. The
+	// header then proves the last data root transaction in the list, and
+	// Next does not validate it. Return txs unchanged for a valid block.
+	Byzantine func(height int64, txs cmttypes.Txs) cmttypes.Txs
 	// Seed makes keys, blobs and part-set hashes deterministic.
 	Seed uint64
 }
@@ -220,9 +228,28 @@ func (g *Generator) Next() (*header.ExtendedHeader, error) {
 	if err != nil {
 		return nil, err
 	}
-	eh, err := header.MakeExtendedHeader(&h, txs, commit, g.vals.set.Copy(), dah)
-	if err != nil {
-		return nil, fmt.Errorf("headertest: height %d: %w", g.height, err)
+	var eh *header.ExtendedHeader
+	if g.opts.Byzantine == nil {
+		eh, err = header.MakeExtendedHeader(&h, txs, commit, g.vals.set.Copy(), dah)
+		if err != nil {
+			return nil, fmt.Errorf("headertest: height %d: %w", g.height, err)
+		}
+	} else {
+		// A rewritten block: prove the last data root transaction wherever
+		// it is, signed and chained like any other, and do not validate.
+		idx := len(txs) - 1
+		for idx > 0 && !header.IsDataRootTx(txs[idx]) {
+			idx--
+		}
+		proof := txs.Proof(idx)
+		eh = &header.ExtendedHeader{
+			RawHeader:     h,
+			Commit:        commit,
+			ValidatorSet:  g.vals.set.Copy(),
+			DAH:           dah,
+			DataRootTx:    bytes.Clone(txs[idx]),
+			DataRootProof: proof.Proof,
+		}
 	}
 
 	g.height++
@@ -300,7 +327,14 @@ func (g *Generator) block() (cmttypes.Txs, *eds.DataAvailabilityHeader, error) {
 	for _, tx := range kept {
 		txs = append(txs, tx)
 	}
-	return append(txs, drt), dah, nil
+	txs = append(txs, drt)
+	if g.opts.Byzantine != nil {
+		txs = g.opts.Byzantine(g.height, txs)
+		if len(txs) == 0 {
+			return nil, nil, fmt.Errorf("headertest: Byzantine left block %d without transactions", g.height)
+		}
+	}
+	return txs, dah, nil
 }
 
 // sign returns the commit of blockID signed by the validators of v but the
