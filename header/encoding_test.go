@@ -77,6 +77,7 @@ func TestJSONRoundTrip(t *testing.T) {
 		"no DAH":     strings.Replace(string(b), `"dah":`, `"dah_":`, 1),
 		"bad DAH":    `{"header":{},"commit":{},"validator_set":{},"data_root_proof":{},"dah":{"row_roots":[],"column_roots":[]}}`,
 		"int64 type": strings.Replace(string(b), `"height":"2"`, `"height":2`, 1),
+		"too large":  `{"data_root_tx":"` + strings.Repeat("A", 3*header.MaxExtendedHeaderSize) + `"}`,
 		// CometBFT's JSON decoder takes an ed25519 key of any length, and
 		// CometBFT panics on it later; UnmarshalJSON must reject it.
 		"short public key": strings.Replace(string(b), `"value":"`, `"value":"AAAA`, 1),

@@ -90,6 +90,17 @@ func TestVerifyAcrossValidatorRotation(t *testing.T) {
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("skipping 2->7: got %v, want %v", err, tc.want)
 			}
+			// Asking for more than 3/4 of the trusted power fails unless
+			// every trusted validator is still there.
+			opts.TrustLevel = cmtmath.Fraction{Numerator: 3, Denominator: 4}
+			err = header.Verify(chain[1], chain[6], opts)
+			if tc.change.Keep == 4 {
+				if err != nil {
+					t.Fatalf("trust level 3/4, all kept: %v", err)
+				}
+			} else if !errors.Is(err, header.ErrNotEnoughTrust) {
+				t.Fatalf("trust level 3/4: got %v", err)
+			}
 		})
 	}
 }
@@ -252,6 +263,9 @@ func TestVerifyTime(t *testing.T) {
 		{name: "from the future", opts: header.VerifyOptions{Now: start}, to: 1, want: header.ErrFromFuture},
 		{name: "within drift", opts: header.VerifyOptions{Now: start, MaxClockDrift: 2 * time.Minute}, to: 1, wantNil: true},
 		{name: "beyond drift", opts: header.VerifyOptions{Now: start, MaxClockDrift: 2 * time.Minute}, to: 3, want: header.ErrFromFuture},
+		{name: "exactly at the drift", opts: header.VerifyOptions{Now: start, MaxClockDrift: time.Minute}, to: 1, want: header.ErrFromFuture},
+		{name: "expires exactly now", opts: header.VerifyOptions{Now: start.Add(14 * 24 * time.Hour)}, to: 1, want: header.ErrExpiredTrust},
+		{name: "negative drift", opts: header.VerifyOptions{Now: start.Add(time.Hour), MaxClockDrift: -time.Second}, to: 1, want: header.ErrInvalidVerifyOptions},
 		{name: "trust level below 1/3", opts: header.VerifyOptions{Now: start.Add(time.Hour), TrustLevel: cmtmath.Fraction{Numerator: 1, Denominator: 4}}, to: 3, want: header.ErrInvalidVerifyOptions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

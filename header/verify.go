@@ -57,8 +57,9 @@ type VerifyOptions struct {
 	// MaxClockDrift is how far into the future (relative to Now) an
 	// untrusted header's time may be. Zero means DefaultMaxClockDrift.
 	MaxClockDrift time.Duration
-	// TrustLevel is the fraction of the trusted validator set that must sign
-	// a non-adjacent header, in [1/3, 1], with a denominator up to 2^31-1.
+	// TrustLevel is the fraction of the trusted validator set's power that
+	// a non-adjacent header's signers must exceed (strictly, as in CometBFT,
+	// so 1 can never be met), in [1/3, 1], with a denominator up to 2^31-1.
 	// Zero means DefaultTrustLevel.
 	TrustLevel cmtmath.Fraction
 	// Now is the current time. Zero means time.Now().
