@@ -389,6 +389,11 @@ func TestValidatorUpdatesAuthorityOnly(t *testing.T) {
 	if vs := e.app.state.Validators(); len(vs) != 1 || !bytes.Equal(vs[0].PubKey, newVal) {
 		t.Fatalf("validator set %v", vs)
 	}
+	// The removal and the addition were persisted.
+	e.reopen()
+	if vs := e.app.state.Validators(); len(vs) != 1 || !bytes.Equal(vs[0].PubKey, newVal) || vs[0].Power != 7 {
+		t.Fatalf("validator set after restart %v", vs)
+	}
 }
 
 func TestRestartResumes(t *testing.T) {
