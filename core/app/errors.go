@@ -22,7 +22,6 @@ var (
 	ErrBlobTxRequired      = errors.New("app: pay for blobs must be sent in a blob tx with its blobs")
 	ErrUnexpectedBlobTx    = errors.New("app: only pay for blobs may be sent in a blob tx")
 	ErrInvalidMsg          = errors.New("app: invalid message")
-	errInternal            = errors.New("app: internal error")
 )
 
 // ABCI result codes. 0 is success.
@@ -73,8 +72,6 @@ func Code(err error) uint32 {
 		return CodeInvalidValidatorSet
 	case errors.Is(err, ErrMalformedTx), errors.Is(err, share.ErrMalformedBlobTx), errors.Is(err, share.ErrNotBlobTx):
 		return CodeMalformedTx
-	case errors.Is(err, errInternal):
-		return CodeInternal
 	default:
 		return CodeInvalidMsg
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 
@@ -108,7 +107,7 @@ func (*MsgPayForBlobs) isMsg()     {}
 // ValidateBasic implements Msg.
 func (m *MsgSend) ValidateBasic() error {
 	if m.Amount == 0 {
-		return errors.New("app: send: zero amount")
+		return fmt.Errorf("%w: send: zero amount", ErrInvalidMsg)
 	}
 	return nil
 }
@@ -116,10 +115,10 @@ func (m *MsgSend) ValidateBasic() error {
 // ValidateBasic implements Msg.
 func (m *MsgUpdateValidator) ValidateBasic() error {
 	if len(m.PubKey) != ed25519.PubKeySize {
-		return fmt.Errorf("app: update validator: public key is %d bytes, want %d (ed25519)", len(m.PubKey), ed25519.PubKeySize)
+		return fmt.Errorf("%w: update validator: public key is %d bytes, want %d (ed25519)", ErrInvalidMsg, len(m.PubKey), ed25519.PubKeySize)
 	}
 	if m.Power < 0 || m.Power > MaxValidatorPower {
-		return fmt.Errorf("app: update validator: power %d outside 0..%d", m.Power, int64(MaxValidatorPower))
+		return fmt.Errorf("%w: update validator: power %d outside 0..%d", ErrInvalidMsg, m.Power, int64(MaxValidatorPower))
 	}
 	return nil
 }
@@ -130,10 +129,10 @@ func (m *MsgUpdateValidator) ValidateBasic() error {
 func (m *MsgPayForBlobs) ValidateBasic() error {
 	n := len(m.Namespaces)
 	if n == 0 {
-		return errors.New("app: pay for blobs: no blobs")
+		return fmt.Errorf("%w: pay for blobs: no blobs", ErrInvalidMsg)
 	}
 	if n > MaxBlobsPerPFB {
-		return fmt.Errorf("app: pay for blobs: %d blobs, at most %d", n, MaxBlobsPerPFB)
+		return fmt.Errorf("%w: pay for blobs: %d blobs, at most %d", ErrInvalidMsg, n, MaxBlobsPerPFB)
 	}
 	if len(m.BlobSizes) != n || len(m.ShareCommitments) != n || len(m.ShareVersions) != n {
 		return fmt.Errorf("app: pay for blobs: %d namespaces, %d sizes, %d commitments, %d share versions; want equal counts",
@@ -141,16 +140,16 @@ func (m *MsgPayForBlobs) ValidateBasic() error {
 	}
 	for i := range n {
 		if err := m.Namespaces[i].ValidateForBlob(); err != nil {
-			return fmt.Errorf("app: pay for blobs: blob %d: %w", i, err)
+			return fmt.Errorf("%w: pay for blobs: blob %d: %w", ErrInvalidMsg, i, err)
 		}
 		if m.BlobSizes[i] == 0 {
-			return fmt.Errorf("app: pay for blobs: blob %d: zero size", i)
+			return fmt.Errorf("%w: pay for blobs: blob %d: zero size", ErrInvalidMsg, i)
 		}
 		if len(m.ShareCommitments[i]) != ShareCommitmentSize {
-			return fmt.Errorf("app: pay for blobs: blob %d: commitment is %d bytes, want %d", i, len(m.ShareCommitments[i]), ShareCommitmentSize)
+			return fmt.Errorf("%w: pay for blobs: blob %d: commitment is %d bytes, want %d", ErrInvalidMsg, i, len(m.ShareCommitments[i]), ShareCommitmentSize)
 		}
 		if v := m.ShareVersions[i]; v != uint32(share.ShareVersionZero) && v != uint32(share.ShareVersionOne) {
-			return fmt.Errorf("app: pay for blobs: blob %d: share version %d, want 0 or 1", i, v)
+			return fmt.Errorf("%w: pay for blobs: blob %d: share version %d, want 0 or 1", ErrInvalidMsg, i, v)
 		}
 	}
 	return nil
@@ -288,11 +287,11 @@ func (t *Tx) ValidateBasic() error {
 	switch m := t.Body.Msg.(type) {
 	case *MsgSend:
 		if m.From != signer {
-			return fmt.Errorf("app: send: from %s is not the signer %s", m.From, signer)
+			return fmt.Errorf("%w: send: from %s is not the signer %s", ErrInvalidMsg, m.From, signer)
 		}
 	case *MsgPayForBlobs:
 		if m.Signer != signer {
-			return fmt.Errorf("app: pay for blobs: signer %s is not the tx signer %s", m.Signer, signer)
+			return fmt.Errorf("%w: pay for blobs: signer %s is not the tx signer %s", ErrInvalidMsg, m.Signer, signer)
 		}
 	}
 	return nil
