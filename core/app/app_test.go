@@ -454,3 +454,51 @@ func TestInitChainValidation(t *testing.T) {
 		t.Fatal("accepted a max square size that is not a power of two")
 	}
 }
+
+// FinalizeBlock executes whatever block consensus decided (ProcessProposal
+// may have been skipped, as in block sync): an invalid transaction gets a
+// nonzero code and changes nothing, the others execute.
+func TestFinalizeBlockInvalidTx(t *testing.T) {
+	e := newTestEnv(t, nil)
+	before := e.account(e.aliceA)
+	txs := [][]byte{e.send(e.alice, 3, e.bobA, 1), {0xff}, e.send(e.alice, 0, e.carolA, 9)}
+	drt, err := DataRootTx(txs, e.params.MaxSquareSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Txs: append(txs, drt), Height: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []uint32{res.TxResults[0].Code, res.TxResults[1].Code, res.TxResults[2].Code, res.TxResults[3].Code}
+	if codes[0] != CodeIncorrectSequence || codes[1] != CodeMalformedTx || codes[2] != CodeOK || codes[3] != CodeOK {
+		t.Fatalf("codes %v", codes)
+	}
+	if _, err := e.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	after := e.account(e.aliceA)
+	if after.Nonce != 1 || after.Balance != before.Balance-9-e.params.FixedGas*e.params.MinGasPrice {
+		t.Fatalf("alice %+v", after)
+	}
+}
+
+func TestCheckTxShareVersionOneSigner(t *testing.T) {
+	e := newTestEnv(t, nil)
+	ns := testNamespace(t, 4)
+	mk := func(signer Address) []byte {
+		b, err := share.NewBlob(ns, blobData(300, 1), share.ShareVersionOne, signer[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := b.Commitment()
+		return e.signPFB(e.alice, 0, &MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns},
+			BlobSizes: []uint32{300}, ShareCommitments: [][]byte{c}, ShareVersions: []uint32{1}}, b)
+	}
+	if r := e.checkTx(mk(e.bobA)); r.Code != CodeCommitmentMismatch || !strings.Contains(r.Log, "signer") {
+		t.Fatalf("blob signed for bob: code %d %s", r.Code, r.Log)
+	}
+	if r := e.checkTx(mk(e.aliceA)); r.Code != CodeOK {
+		t.Fatalf("share version 1 blob: code %d %s", r.Code, r.Log)
+	}
+}
