@@ -10,6 +10,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/crypto/secp256k1"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/header"
@@ -305,10 +306,8 @@ func TestPrepareProposalRespectsMaxTxBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var total int64
-	for _, tx := range res.Txs {
-		total += protoTxSize(tx)
-	}
+	// Counted as CometBFT counts them.
+	total := cmttypes.ComputeProtoSizeForTxs(cmttypes.ToTxs(res.Txs))
 	if len(res.Txs) != 2 || total > limit {
 		t.Fatalf("%d txs, %d bytes, limit %d", len(res.Txs), total, limit)
 	}
