@@ -50,7 +50,9 @@
 // A MsgPayForBlobs travels in a share.BlobTx envelope (share.MarshalBlobTx)
 // with its blobs; the entries of the message must match the blobs one for
 // one (namespace, size, share version, signer for share version 1, and the
-// share commitment), every blob at most Params.MaxBlobSize bytes. Only a
+// share commitment), every blob at most Params.MaxBlobSize bytes. CometBFT's
+// mempool max_tx_bytes (1 MiB by default) bounds the whole BlobTx as well,
+// so a node that accepts blobs near max_blob_size must raise it. Only a
 // MsgPayForBlobs may travel in a BlobTx and it may travel in nothing else.
 // Bytes that start with the data root transaction's magic are never a
 // transaction. A MsgUpdateValidator must be signed by the genesis authority;
@@ -62,7 +64,9 @@
 // (the sum of blob_sizes) for a PayForBlobs. The transaction's gas_limit
 // must cover it and its gas_price be at least Params.MinGasPrice; the fee
 // charged is gas × gas_price, taken from the signer (who must hold fee plus
-// any amount sent) and burned. Rejections carry an ABCI code (Code) and the
+// any amount sent) and burned. A transaction that fails in FinalizeBlock
+// (possible only in a block ProcessProposal did not check) changes nothing,
+// not even the fee; its result carries the error code. Rejections carry an ABCI code (Code) and the
 // reason in the log: "incorrect account sequence", "insufficient funds",
 // "blob: over size limit", an invalid or reserved namespace, commitments
 // that do not match the blobs, a bad signature, and so on (errors.go).
