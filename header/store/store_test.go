@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/header/store"
+)
+
+func openDB(t *testing.T, dir string) *badger.DB {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestBadgerStore(t *testing.T) {
+	headertest.TestStore(t, func(t *testing.T) header.Store {
+		db := openDB(t, t.TempDir())
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return store.New(db)
+	})
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	chain := headertest.NewGenerator(headertest.Options{Seed: 21}).Chain(t, 6)
+
+	db := openDB(t, dir)
+	s := store.New(db)
+	if err := s.Append(ctx, chain[:4]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, chain[5]); !errors.Is(err, header.ErrHeightGap) {
+		t.Fatalf("gap: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openDB(t, dir)
+	defer db.Close()
+	s = store.New(db)
+	headertest.CheckStoreHolds(t, s, chain[:4])
+	for _, h := range chain[:4] {
+		got, err := s.GetByHeight(ctx, h.Height())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := got.Validate(); err != nil {
+			t.Fatalf("height %d read back does not validate: %v", h.Height(), err)
+		}
+	}
+	if err := s.Append(ctx, chain[4:]...); err != nil {
+		t.Fatalf("appending after reopening: %v", err)
+	}
+	headertest.CheckStoreHolds(t, s, chain)
+}
+
+func TestCanceledContext(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := store.New(db)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h := headertest.NewGenerator(headertest.Options{}).Chain(t, 1)[0]
+	if err := s.Append(ctx, h); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Append: %v", err)
+	}
+	if s.Height() != 0 {
+		t.Fatal("canceled Append wrote")
+	}
+}
+
+// A header the store cannot encode, in the middle of a batch, fails the
+// whole batch before anything is written.
+func TestAppendEncodingFailureWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := store.New(db)
+	chain := headertest.NewGenerator(headertest.Options{Seed: 22}).Chain(t, 4)
+	if err := s.Append(ctx, chain[0]); err != nil {
+		t.Fatal(err)
+	}
+	bad := *chain[2]
+	bad.DAH = &eds.DataAvailabilityHeader{} // no roots: does not encode
+	if err := s.Append(ctx, chain[1], &bad, chain[3]); err == nil {
+		t.Fatal("appended a header that does not encode")
+	}
+	headertest.CheckStoreHolds(t, s, chain[:1])
+	if ok, _ := s.Has(ctx, chain[1].Hash()); ok {
+		t.Fatal("the failed batch wrote its first header")
+	}
+	if err := s.Append(ctx, chain[1:]...); err != nil {
+		t.Fatal(err)
+	}
+	headertest.CheckStoreHolds(t, s, chain)
+}
