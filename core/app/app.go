@@ -1,0 +1,302 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/header"
+)
+
+// AppVersion is the application protocol version reported to CometBFT.
+const AppVersion = 1
+
+// App is the DataMesh ABCI++ application: a thin layer that holds the
+// committed State, the mempool's Delta and the finalized but uncommitted
+// block, and calls the pure functions Execute, PrepareTxs and ProcessTxs.
+// Its methods are safe for concurrent use (CometBFT's local client also
+// serializes them).
+type App struct {
+	abci.BaseApplication // snapshots and vote extensions: unused
+
+	store  *Store
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	state   *State // committed; nil before InitChain
+	height  int64  // last committed block, 0 before the first
+	appHash []byte
+	check   *Delta // the mempool's view, reset at Commit
+
+	pending *pendingBlock // finalized, not yet committed
+}
+
+type pendingBlock struct {
+	state   *State
+	changes *Delta
+	height  int64
+	appHash []byte
+}
+
+var _ abci.Application = (*App)(nil)
+
+// New returns the application over db, with the state last committed to it
+// (none for a new database: CometBFT then calls InitChain). logger may be
+// nil. New reads db but does no other I/O; the caller owns and closes db
+// after the node stops.
+func New(db *badger.DB, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{store: NewStore(db), logger: logger}
+	st, height, appHash, err := a.store.Load()
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		a.state, a.height, a.appHash = st, height, appHash
+		a.check = NewDelta(st)
+	}
+	return a, nil
+}
+
+// Info reports the last committed height and app hash, so CometBFT's
+// handshake replays only the blocks the application has not committed.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res := &abci.ResponseInfo{Data: "datamesh", Version: "0.1.0", AppVersion: AppVersion, LastBlockHeight: a.height}
+	if a.height > 0 {
+		res.LastBlockAppHash = bytes.Clone(a.appHash)
+	}
+	return res, nil
+}
+
+// InitChain loads the genesis from req.AppStateBytes (Genesis JSON). Its
+// chain_id must be CometBFT's. The validators are CometBFT's genesis
+// validators when it has some (the app genesis must then list none or the
+// same), otherwise the app genesis's, returned to CometBFT. The genesis state
+// is saved at height 0.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.height > 0 {
+		return nil, fmt.Errorf("app: InitChain after block %d", a.height)
+	}
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	if g.ChainID != req.ChainId {
+		return nil, fmt.Errorf("%w: chain_id %q, CometBFT's genesis says %q", ErrInvalidGenesis, g.ChainID, req.ChainId)
+	}
+	res := &abci.ResponseInitChain{}
+	if len(req.Validators) > 0 {
+		vals := make([]GenesisValidator, 0, len(req.Validators))
+		for i, v := range req.Validators {
+			pk := v.PubKey.GetEd25519()
+			if pk == nil {
+				return nil, fmt.Errorf("%w: CometBFT validator %d is not ed25519", ErrInvalidGenesis, i)
+			}
+			vals = append(vals, GenesisValidator{PubKey: pk, Power: v.Power})
+		}
+		if len(g.Validators) > 0 && !sameValidators(g.Validators, vals) {
+			return nil, fmt.Errorf("%w: app genesis validators differ from CometBFT's", ErrInvalidGenesis)
+		}
+		g.Validators = vals
+		if err := g.Validate(); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(g.Validators) == 0 {
+			return nil, fmt.Errorf("%w: no validators", ErrInvalidGenesis)
+		}
+		for _, v := range g.Validators {
+			res.Validators = append(res.Validators, abci.Ed25519ValidatorUpdate(v.PubKey, v.Power))
+		}
+	}
+	st := NewState(g)
+	hash, err := st.Hash()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.Save(st, nil, 0, hash); err != nil {
+		return nil, err
+	}
+	a.state, a.height, a.appHash, a.pending = st, 0, hash, nil
+	a.check = NewDelta(st)
+	res.AppHash = hash
+	a.logger.Info("init chain", "chain_id", g.ChainID, "accounts", len(g.Accounts), "validators", len(g.Validators))
+	return res, nil
+}
+
+func sameValidators(x, y []GenesisValidator) bool {
+	m := map[string]int64{}
+	for _, v := range x {
+		m[string(v.PubKey)] = v.Power
+	}
+	if len(m) != len(y) {
+		return false
+	}
+	for _, v := range y {
+		if p, ok := m[string(v.PubKey)]; !ok || p != v.Power {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckTx executes the transaction against the mempool's view of the state
+// (committed state plus the transactions CheckTx accepted since the last
+// Commit) and rejects it with a nonzero code and the reason in Log.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == nil {
+		return &abci.ResponseCheckTx{Code: CodeInternal, Log: "app: no genesis yet"}, nil
+	}
+	res, err := Execute(a.check, req.Tx)
+	if err != nil {
+		return &abci.ResponseCheckTx{Code: Code(err), Log: err.Error()}, nil
+	}
+	return &abci.ResponseCheckTx{GasWanted: int64(res.GasWanted), GasUsed: int64(res.GasUsed)}, nil
+}
+
+// PrepareProposal returns PrepareTxs of the mempool's transactions. Should
+// that fail (a bug, not bad input), it proposes an empty block rather than
+// halting consensus.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == nil {
+		return nil, errors.New("app: PrepareProposal before InitChain")
+	}
+	txs, err := PrepareTxs(a.state, req.Txs, req.MaxTxBytes)
+	if err != nil {
+		a.logger.Error("prepare proposal failed; proposing an empty block", "height", req.Height, "err", err)
+		drt, err := DataRootTx(nil, a.state.Config.Params.MaxSquareSize)
+		if err != nil {
+			return nil, err
+		}
+		txs = [][]byte{drt}
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts exactly the proposals ProcessTxs accepts.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == nil {
+		return nil, errors.New("app: ProcessProposal before InitChain")
+	}
+	if err := ProcessTxs(a.state, req.Txs); err != nil {
+		a.logger.Warn("rejected proposal", "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress), "err", err)
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// FinalizeBlock executes the block's transactions in order (the last one, the
+// data root transaction, has nothing to execute), returns one result per
+// transaction, the validator updates (one per key, the last one wins) and
+// the new app hash. The state is kept in memory until Commit.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == nil {
+		return nil, errors.New("app: FinalizeBlock before InitChain")
+	}
+	if a.height > 0 && req.Height != a.height+1 {
+		return nil, fmt.Errorf("app: FinalizeBlock at height %d, the last committed block is %d", req.Height, a.height)
+	}
+	d := NewDelta(a.state)
+	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	var updates []*MsgUpdateValidator
+	updateIndex := map[string]int{}
+	for i, tx := range req.Txs {
+		if i == len(req.Txs)-1 && header.IsDataRootTx(tx) {
+			res.TxResults[i] = &abci.ExecTxResult{Log: "data root"}
+			continue
+		}
+		r, err := Execute(d, tx)
+		if err != nil {
+			res.TxResults[i] = &abci.ExecTxResult{Code: Code(err), Log: err.Error()}
+			continue
+		}
+		res.TxResults[i] = &abci.ExecTxResult{GasWanted: int64(r.GasWanted), GasUsed: int64(r.GasUsed)}
+		if u := r.ValidatorUpdate; u != nil {
+			if j, ok := updateIndex[string(u.PubKey)]; ok {
+				updates[j] = u
+			} else {
+				updateIndex[string(u.PubKey)] = len(updates)
+				updates = append(updates, u)
+			}
+		}
+	}
+	for _, u := range updates {
+		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
+	}
+	next := d.apply()
+	hash, err := next.Hash()
+	if err != nil {
+		return nil, err
+	}
+	a.pending = &pendingBlock{state: next, changes: d, height: req.Height, appHash: hash}
+	res.AppHash = hash
+	return res, nil
+}
+
+// Commit persists the finalized block's state, height and app hash in one
+// Badger transaction and resets the mempool's view.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.pending
+	if p == nil {
+		return nil, errors.New("app: Commit without FinalizeBlock")
+	}
+	if err := a.store.Save(p.state, p.changes, p.height, p.appHash); err != nil {
+		return nil, err
+	}
+	a.state, a.height, a.appHash, a.pending = p.state, p.height, p.appHash, nil
+	a.check = NewDelta(a.state)
+	return &abci.ResponseCommit{}, nil
+}
+
+// AccountInfo is the JSON answer to the query "/account".
+type AccountInfo struct {
+	Address Address `json:"address"`
+	Balance uint64  `json:"balance"`
+	Nonce   uint64  `json:"nonce"`
+}
+
+// Query answers path "/account" with data a bech32 address: the account's
+// AccountInfo as JSON, at the last committed height.
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if req.Path != "/account" {
+		return &abci.ResponseQuery{Code: CodeInvalidMsg, Log: fmt.Sprintf("app: unknown query path %q", req.Path)}, nil
+	}
+	if a.state == nil {
+		return &abci.ResponseQuery{Code: CodeInternal, Log: "app: no genesis yet"}, nil
+	}
+	addr, err := ParseAddress(string(req.Data))
+	if err != nil {
+		return &abci.ResponseQuery{Code: CodeInvalidMsg, Log: err.Error()}, nil
+	}
+	acc := a.state.Account(addr)
+	v, err := json.Marshal(AccountInfo{Address: addr, Balance: acc.Balance, Nonce: acc.Nonce})
+	if err != nil {
+		return nil, err
+	}
+	return &abci.ResponseQuery{Value: v, Height: a.height}, nil
+}

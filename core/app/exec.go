@@ -1,0 +1,203 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"math/bits"
+
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Result is the outcome of executing one transaction.
+type Result struct {
+	// GasWanted is the transaction's gas limit, GasUsed the gas it was
+	// charged for, Fee = GasUsed × gas price.
+	GasWanted, GasUsed, Fee uint64
+	// ValidatorUpdate is set for an executed MsgUpdateValidator.
+	ValidatorUpdate *MsgUpdateValidator
+}
+
+// GasUsed returns the gas a transaction uses: FixedGas, plus GasPerBlobByte
+// per byte of blob data for a MsgPayForBlobs. ok is false on overflow.
+func GasUsed(p Params, m Msg) (gas uint64, ok bool) {
+	gas = p.FixedGas
+	pfb, isPFB := m.(*MsgPayForBlobs)
+	if !isPFB {
+		return gas, true
+	}
+	for _, size := range pfb.BlobSizes {
+		hi, lo := bits.Mul64(uint64(size), p.GasPerBlobByte)
+		var carry uint64
+		gas, carry = bits.Add64(gas, lo, 0)
+		if hi != 0 || carry != 0 {
+			return 0, false
+		}
+	}
+	return gas, true
+}
+
+// DecodeTx decodes a mempool or block transaction: a bare Tx, or a BlobTx
+// envelope with its blobs (btx non-nil). It rejects bytes that start with the
+// data root transaction magic.
+func DecodeTx(raw []byte) (tx *Tx, btx *share.BlobTx, err error) {
+	if header.IsDataRootTx(raw) {
+		return nil, nil, ErrReservedTx
+	}
+	inner := raw
+	btx, isBlobTx, err := share.UnmarshalBlobTx(raw)
+	if isBlobTx {
+		if err != nil {
+			return nil, nil, fmt.Errorf("app: blob tx: %w", err)
+		}
+		inner = btx.Tx
+	} else {
+		btx = nil
+	}
+	tx, err = UnmarshalTx(inner)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, btx, nil
+}
+
+// Execute validates raw against d and, if it is valid, applies it to d: the
+// fee is charged, the nonce incremented, the message executed. An invalid
+// transaction leaves d unchanged; the error says why, and Code maps it to an
+// ABCI code. Execute never panics on raw.
+func Execute(d *Delta, raw []byte) (Result, error) {
+	tx, btx, err := DecodeTx(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	cfg := d.Config()
+	if tx.Body.ChainID != cfg.ChainID {
+		return Result{}, fmt.Errorf("%w: %q, this chain is %q", ErrWrongChainID, tx.Body.ChainID, cfg.ChainID)
+	}
+	if err := tx.ValidateBasic(); err != nil {
+		return Result{}, err
+	}
+	if err := tx.VerifySignature(); err != nil {
+		return Result{}, err
+	}
+	signer, err := tx.Signer()
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+	}
+	pfb, isPFB := tx.Body.Msg.(*MsgPayForBlobs)
+	switch {
+	case isPFB && btx == nil:
+		return Result{}, ErrBlobTxRequired
+	case !isPFB && btx != nil:
+		return Result{}, ErrUnexpectedBlobTx
+	case isPFB:
+		if err := checkBlobs(cfg.Params, pfb, btx.Blobs); err != nil {
+			return Result{}, err
+		}
+	}
+
+	gas, ok := GasUsed(cfg.Params, tx.Body.Msg)
+	if !ok {
+		return Result{}, fmt.Errorf("%w: gas overflows", ErrInsufficientFee)
+	}
+	if tx.Body.Fee.GasLimit < gas {
+		return Result{}, fmt.Errorf("%w: gas limit %d, the transaction uses %d", ErrInsufficientFee, tx.Body.Fee.GasLimit, gas)
+	}
+	if tx.Body.Fee.GasPrice < cfg.Params.MinGasPrice {
+		return Result{}, fmt.Errorf("%w: gas price %d below the minimum %d", ErrInsufficientFee, tx.Body.Fee.GasPrice, cfg.Params.MinGasPrice)
+	}
+	hi, fee := bits.Mul64(gas, tx.Body.Fee.GasPrice)
+	if hi != 0 {
+		return Result{}, fmt.Errorf("%w: fee overflows", ErrInsufficientFunds)
+	}
+
+	acc := d.Account(signer)
+	if tx.Body.Nonce != acc.Nonce {
+		return Result{}, fmt.Errorf("%w: account %s expects sequence %d, got %d", ErrIncorrectSequence, signer, acc.Nonce, tx.Body.Nonce)
+	}
+	cost := fee
+	send, isSend := tx.Body.Msg.(*MsgSend)
+	if isSend {
+		var carry uint64
+		if cost, carry = bits.Add64(fee, send.Amount, 0); carry != 0 {
+			return Result{}, fmt.Errorf("%w: amount plus fee overflows", ErrInsufficientFunds)
+		}
+	}
+	if acc.Balance < cost {
+		return Result{}, fmt.Errorf("%w: account %s has %d, needs %d (fee %d)", ErrInsufficientFunds, signer, acc.Balance, cost, fee)
+	}
+
+	res := Result{GasWanted: tx.Body.Fee.GasLimit, GasUsed: gas, Fee: fee}
+	upd, isUpd := tx.Body.Msg.(*MsgUpdateValidator)
+	if isUpd {
+		if signer != cfg.Authority {
+			return Result{}, fmt.Errorf("%w: %s signed a validator update; the authority is %s", ErrUnauthorized, signer, cfg.Authority)
+		}
+		old := d.ValidatorPower(upd.PubKey)
+		if upd.Power == 0 && old == 0 {
+			return Result{}, fmt.Errorf("%w: %X is not a validator", ErrInvalidValidatorSet, upd.PubKey)
+		}
+		total := d.totalPower() - old + upd.Power
+		if total <= 0 {
+			return Result{}, fmt.Errorf("%w: removing %X would leave no validator", ErrInvalidValidatorSet, upd.PubKey)
+		}
+		if total > MaxValidatorPower {
+			return Result{}, fmt.Errorf("%w: total power %d over %d", ErrInvalidValidatorSet, total, int64(MaxValidatorPower))
+		}
+	}
+
+	// Every check passed: apply.
+	acc.Balance -= cost
+	acc.Nonce++
+	if acc.PubKey == nil {
+		acc.PubKey = bytes.Clone(tx.PubKey)
+	}
+	d.setAccount(signer, acc)
+	if isSend {
+		to := d.Account(send.To)
+		to.Balance += send.Amount // cannot overflow: the supply fits a uint64
+		d.setAccount(send.To, to)
+	}
+	if isUpd {
+		d.setValidator(upd.PubKey, upd.Power)
+		res.ValidatorUpdate = upd
+	}
+	return res, nil
+}
+
+// checkBlobs checks that blobs are the ones pfb describes, in order:
+// namespace, size (at most p.MaxBlobSize), share version, signer (for share
+// version 1) and share commitment.
+func checkBlobs(p Params, pfb *MsgPayForBlobs, blobs []*share.Blob) error {
+	if len(blobs) != len(pfb.Namespaces) {
+		return fmt.Errorf("%w: %d blobs, the message pays for %d", ErrCommitmentMismatch, len(blobs), len(pfb.Namespaces))
+	}
+	for i, b := range blobs {
+		if size := len(b.Data()); size > p.MaxBlobSize {
+			return fmt.Errorf("%w: blob %d is %d bytes, the limit is %d", ErrBlobTooLarge, i, size, p.MaxBlobSize)
+		}
+		if int64(pfb.BlobSizes[i]) > int64(p.MaxBlobSize) {
+			return fmt.Errorf("%w: blob %d declared as %d bytes, the limit is %d", ErrBlobTooLarge, i, pfb.BlobSizes[i], p.MaxBlobSize)
+		}
+	}
+	for i, b := range blobs {
+		switch {
+		case b.Namespace() != pfb.Namespaces[i]:
+			return fmt.Errorf("%w: blob %d namespace %s, the message says %s", ErrCommitmentMismatch, i, b.Namespace(), pfb.Namespaces[i])
+		case uint32(len(b.Data())) != pfb.BlobSizes[i]:
+			return fmt.Errorf("%w: blob %d is %d bytes, the message says %d", ErrCommitmentMismatch, i, len(b.Data()), pfb.BlobSizes[i])
+		case uint32(b.ShareVersion()) != pfb.ShareVersions[i]:
+			return fmt.Errorf("%w: blob %d share version %d, the message says %d", ErrCommitmentMismatch, i, b.ShareVersion(), pfb.ShareVersions[i])
+		case b.ShareVersion() == share.ShareVersionOne && !bytes.Equal(b.Signer(), pfb.Signer[:]):
+			return fmt.Errorf("%w: blob %d signer %X is not the message signer %s", ErrCommitmentMismatch, i, b.Signer(), pfb.Signer)
+		}
+		c, err := b.Commitment()
+		if err != nil {
+			return fmt.Errorf("app: blob %d commitment: %w", i, err)
+		}
+		if !bytes.Equal(c, pfb.ShareCommitments[i]) {
+			return fmt.Errorf("%w: blob %d commitment %X, the message says %X", ErrCommitmentMismatch, i, c, pfb.ShareCommitments[i])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+
+	"github.com/datamesh/mesh-node/share"
+)
+
+// ErrInvalidGenesis is wrapped by every genesis validation error.
+var ErrInvalidGenesis = errors.New("app: invalid genesis")
+
+// Params are the chain's consensus parameters of the application.
+type Params struct {
+	// MaxSquareSize is the largest original data square width, a power of
+	// two up to share.SquareSizeUpperBound.
+	MaxSquareSize int `json:"max_square_size"`
+	// FixedGas is the gas every transaction uses.
+	FixedGas uint64 `json:"fixed_gas"`
+	// GasPerBlobByte is the gas a PayForBlobs uses per byte of blob data.
+	GasPerBlobByte uint64 `json:"gas_per_blob_byte"`
+	// MinGasPrice is the lowest accepted gas price.
+	MinGasPrice uint64 `json:"min_gas_price"`
+	// MaxBlobSize bounds each blob's data, in bytes.
+	MaxBlobSize int `json:"max_blob_size"`
+}
+
+// DefaultParams returns the devnet parameters: squares up to 128 wide, blobs
+// up to 2 MiB.
+func DefaultParams() Params {
+	return Params{
+		MaxSquareSize:  share.DefaultMaxSquareSize,
+		FixedGas:       65_000,
+		GasPerBlobByte: 8,
+		MinGasPrice:    1,
+		MaxBlobSize:    2 << 20,
+	}
+}
+
+// Validate checks the parameters' ranges.
+func (p Params) Validate() error {
+	if !share.IsPowerOfTwo(p.MaxSquareSize) || p.MaxSquareSize > share.SquareSizeUpperBound {
+		return fmt.Errorf("%w: max_square_size %d is not a power of two up to %d", ErrInvalidGenesis, p.MaxSquareSize, share.SquareSizeUpperBound)
+	}
+	if p.MaxBlobSize <= 0 || p.MaxBlobSize > share.MaxBlobSize {
+		return fmt.Errorf("%w: max_blob_size %d outside 1..%d", ErrInvalidGenesis, p.MaxBlobSize, share.MaxBlobSize)
+	}
+	if p.FixedGas == 0 {
+		return fmt.Errorf("%w: fixed_gas is 0", ErrInvalidGenesis)
+	}
+	return nil
+}
+
+// GenesisValidator is a validator of the initial set.
+type GenesisValidator struct {
+	PubKey []byte `json:"pub_key"` // ed25519, 32 bytes (base64 in JSON)
+	Power  int64  `json:"power"`
+}
+
+// GenesisAccount is a funded account.
+type GenesisAccount struct {
+	Address Address `json:"address"` // bech32 "mesh1..."
+	Balance uint64  `json:"balance"`
+}
+
+// Genesis is the application's initial state, the app_state of CometBFT's
+// genesis document (JSON).
+type Genesis struct {
+	ChainID    string             `json:"chain_id"`
+	Authority  Address            `json:"authority"`
+	Validators []GenesisValidator `json:"validators,omitempty"`
+	Accounts   []GenesisAccount   `json:"accounts"`
+	Params     Params             `json:"params"`
+}
+
+// ParseGenesis decodes genesis JSON strictly (unknown fields are errors) and
+// validates it.
+func ParseGenesis(data []byte) (*Genesis, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var g Genesis
+	if err := dec.Decode(&g); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidGenesis, err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// Validate checks the chain ID, params, validators (ed25519 keys, positive
+// power, no duplicates), accounts (no duplicates) and that the total supply
+// fits a uint64.
+func (g *Genesis) Validate() error {
+	if g.ChainID == "" || len(g.ChainID) > MaxChainIDSize {
+		return fmt.Errorf("%w: chain_id of %d bytes, want 1..%d", ErrInvalidGenesis, len(g.ChainID), MaxChainIDSize)
+	}
+	if g.Authority == (Address{}) {
+		return fmt.Errorf("%w: no authority", ErrInvalidGenesis)
+	}
+	if err := g.Params.Validate(); err != nil {
+		return err
+	}
+	seenVal := map[string]bool{}
+	var power int64
+	for i, v := range g.Validators {
+		if len(v.PubKey) != ed25519.PubKeySize {
+			return fmt.Errorf("%w: validator %d: public key is %d bytes, want %d", ErrInvalidGenesis, i, len(v.PubKey), ed25519.PubKeySize)
+		}
+		if v.Power <= 0 || v.Power > MaxValidatorPower {
+			return fmt.Errorf("%w: validator %d: power %d outside 1..%d", ErrInvalidGenesis, i, v.Power, int64(MaxValidatorPower))
+		}
+		if seenVal[string(v.PubKey)] {
+			return fmt.Errorf("%w: validator %d: duplicate key %X", ErrInvalidGenesis, i, v.PubKey)
+		}
+		seenVal[string(v.PubKey)] = true
+		if power > math.MaxInt64/8-v.Power {
+			return fmt.Errorf("%w: total validator power overflows", ErrInvalidGenesis)
+		}
+		power += v.Power
+	}
+	seenAcc := map[Address]bool{}
+	var supply uint64
+	for i, a := range g.Accounts {
+		if seenAcc[a.Address] {
+			return fmt.Errorf("%w: account %d: duplicate address %s", ErrInvalidGenesis, i, a.Address)
+		}
+		seenAcc[a.Address] = true
+		var carry uint64
+		supply, carry = bits.Add64(supply, a.Balance, 0)
+		if carry != 0 {
+			return fmt.Errorf("%w: total supply overflows uint64 at account %d", ErrInvalidGenesis, i)
+		}
+	}
+	return nil
+}

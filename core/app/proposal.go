@@ -1,0 +1,139 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// ErrInvalidProposal is wrapped by every reason ProcessTxs rejects a
+// proposal for.
+var ErrInvalidProposal = errors.New("app: invalid proposal")
+
+// The proposal logic is pure: transactions and a state in, transactions or a
+// decision out. App's PrepareProposal and ProcessProposal only call it.
+
+// DataRootTx lays out txs (in square order) with share.Construct, extends
+// the square and returns the encoded data root transaction for it.
+func DataRootTx(txs [][]byte, maxSquareSize int) ([]byte, error) {
+	sq, err := share.Construct(txs, maxSquareSize)
+	if err != nil {
+		return nil, err
+	}
+	return dataRootTxOf(sq)
+}
+
+func dataRootTxOf(sq share.Square) ([]byte, error) {
+	ext, err := eds.Extend(sq.Shares)
+	if err != nil {
+		return nil, fmt.Errorf("app: extend square of width %d: %w", sq.Width, err)
+	}
+	dah, err := eds.NewDAH(ext)
+	if err != nil {
+		return nil, fmt.Errorf("app: data availability header: %w", err)
+	}
+	return header.DataRootTx{SquareSize: uint32(sq.Width), DataRoot: dah.Hash()}.Marshal()
+}
+
+// protoTxSize is what a transaction adds to CometBFT's count of a block's
+// transaction bytes (types.ComputeProtoSizeForTxs): tag, length, bytes.
+func protoTxSize(tx []byte) int64 {
+	return int64(1 + protowire.SizeVarint(uint64(len(tx))) + len(tx))
+}
+
+// PrepareTxs returns a proposal's transactions: the valid transactions of
+// txs (in priority order, executed in order against base), as many as fit
+// the max square size and maxTxBytes in total (counted as CometBFT counts
+// them, including the data root transaction), laid out by share.Build (bare
+// transactions, then BlobTxs), followed by the data root transaction. A
+// transaction that becomes invalid by the reordering (a nonce gap) is
+// dropped. The result aliases txs; base is not modified.
+func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
+	budget := maxTxBytes - protoTxSize(make([]byte, header.DataRootTxSize))
+	d := NewDelta(base)
+	var candidates [][]byte
+	for _, tx := range txs {
+		size := protoTxSize(tx)
+		if size > budget {
+			continue
+		}
+		if _, err := Execute(d, tx); err != nil {
+			continue
+		}
+		budget -= size
+		candidates = append(candidates, tx)
+	}
+	maxSquare := base.Config.Params.MaxSquareSize
+	for {
+		sq, kept, err := share.Build(candidates, maxSquare)
+		if err != nil {
+			return nil, fmt.Errorf("app: build square: %w", err)
+		}
+		// Build moved the BlobTxs after the bare transactions and dropped
+		// what did not fit: execute again in square order.
+		d := NewDelta(base)
+		valid := kept[:0:0]
+		for _, tx := range kept {
+			if _, err := Execute(d, tx); err == nil {
+				valid = append(valid, tx)
+			}
+		}
+		if len(valid) < len(kept) {
+			candidates = valid
+			continue // fewer transactions: lay out again
+		}
+		drt, err := dataRootTxOf(sq)
+		if err != nil {
+			return nil, err
+		}
+		return append(valid, drt), nil
+	}
+}
+
+// ProcessTxs decides whether a proposal is acceptable: its last transaction
+// must be a valid data root transaction and no other may look like one;
+// every other transaction must execute, in order, against base; they must
+// lay out (share.Construct) within the max square size, and the square's
+// width and data root must be the data root transaction's. A nil error
+// accepts; otherwise the error (wrapping ErrInvalidProposal) says why.
+func ProcessTxs(base *State, txs [][]byte) error {
+	if len(txs) == 0 {
+		return fmt.Errorf("%w: no data root transaction", ErrInvalidProposal)
+	}
+	last := len(txs) - 1
+	want, err := header.UnmarshalDataRootTx(txs[last])
+	if err != nil {
+		return fmt.Errorf("%w: last transaction: %w", ErrInvalidProposal, err)
+	}
+	body := txs[:last]
+	d := NewDelta(base)
+	for i, tx := range body {
+		if header.IsDataRootTx(tx) {
+			return fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
+		}
+		if _, err := Execute(d, tx); err != nil {
+			return fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, i, err)
+		}
+	}
+	sq, err := share.Construct(body, base.Config.Params.MaxSquareSize)
+	if err != nil {
+		return fmt.Errorf("%w: square: %w", ErrInvalidProposal, err)
+	}
+	if uint32(sq.Width) != want.SquareSize {
+		return fmt.Errorf("%w: square width %d, the data root transaction says %d", ErrInvalidProposal, sq.Width, want.SquareSize)
+	}
+	got, err := dataRootTxOf(sq)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidProposal, err)
+	}
+	if !bytes.Equal(got, txs[last]) {
+		return fmt.Errorf("%w: data root %X, the data root transaction says %X", ErrInvalidProposal, got[len(got)-32:], want.DataRoot)
+	}
+	return nil
+}
