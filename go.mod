@@ -3,6 +3,7 @@ module github.com/datamesh/mesh-node
 go 1.26
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/celestiaorg/go-square/merkle v0.0.0-20240117232118-fd78256df076
 	github.com/celestiaorg/go-square/v3 v3.0.2
 	github.com/celestiaorg/nmt v0.24.3
