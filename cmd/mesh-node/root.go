@@ -38,7 +38,7 @@ The home directory is --home, else $MESH_HOME, else ~/.mesh-node-core.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-core)")
-	root.AddCommand(c.coreCmd(), c.keysCmd())
+	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
 	return root
 }
 
