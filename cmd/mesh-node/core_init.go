@@ -66,7 +66,8 @@ func (c *cli) coreInitCmd() *cobra.Command {
                                   dev account as authority, default params
   keys/dev.json                   the dev account's key, in the keyring (0600)
 
-and print the dev account's address. An existing home (a config, data or
+and print the home, the chain ID, the dev account's address and its key
+name ("dev"). An existing home (a config, data or
 keys directory) is refused unless --force, which deletes those three
 directories first, keys included.`,
 		Args: cobra.NoArgs,

@@ -22,8 +22,9 @@ func (c *cli) keysAddCmd() *cobra.Command {
 		Use:   "add NAME",
 		Short: "Generate a key and save it as NAME",
 		Long: `Generate a secp256k1 key, save it as <home>/keys/NAME.json and print its
-address. NAME is 1 to 64 letters, digits, '-', '_' or '.'; an existing name
-is refused.`,
+name, bech32 address and hex public key (never the private key). NAME is 1
+to 64 letters, digits, '-', '_' or '.', not starting with '.'; an existing
+name is refused.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			home, err := c.home(cmd)
@@ -49,7 +50,9 @@ func (c *cli) keysListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the keys: name and address",
-		Args:  cobra.NoArgs,
+		Long: `List the keys of the keyring sorted by name, one "NAME<tab>ADDRESS" line
+each (with --output json, an array of {name, address, pub_key}).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := c.home(cmd)
 			if err != nil {

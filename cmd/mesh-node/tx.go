@@ -51,7 +51,7 @@ func addTxFlags(cmd *cobra.Command, o *txOptions) {
 	f.StringVar(&o.node, "node", defaultNode, "core node RPC address")
 	f.Uint64Var(&o.gasLimit, "gas-limit", 0, "gas limit (default: the gas the transaction uses under the chain's params)")
 	f.Uint64Var(&o.gasPrice, "gas-price", 0, "gas price (default: the chain's min_gas_price)")
-	f.DurationVar(&o.timeout, "timeout", defaultTxTimeout, "how long to wait for the transaction to be included")
+	f.DurationVar(&o.timeout, "timeout", defaultTxTimeout, "time limit for the node queries, the broadcast and the wait for inclusion")
 	addOutputFlag(cmd)
 	_ = cmd.MarkFlagRequired("from") // only fails for an unknown flag name
 }
@@ -100,13 +100,15 @@ func (c *cli) txPayForBlobCmd() *cobra.Command {
 		Short: "Publish a blob under a namespace",
 		Long: `Publish one blob (share version 0) under a namespace: sign a PayForBlobs
 with the key --from, send it with the blob in a BlobTx, wait for a block to
-include it and print the height and the blob's share commitment (hex).
+include it and print the block height, the transaction hash, the namespace
+(29 bytes, hex) and the blob's share commitment (hex).
 
 --namespace is hex (an optional 0x prefix): up to 10 bytes are the ID of a
 version 0 namespace (left-padded with zeros), 29 bytes a whole namespace
 (version byte first). Reserved namespaces are refused.
 --data is the blob: @PATH reads the file at PATH, anything else is taken
-as the data itself.`,
+as the data itself (so data that starts with '@' must come from a file).
+The node's mempool max_tx_bytes (1 MiB by default) bounds the whole BlobTx.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ns, err := parseNamespace(nsHex)
