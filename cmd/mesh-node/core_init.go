@@ -56,7 +56,9 @@ func (c *cli) coreInitCmd() *cobra.Command {
 		Short: "Create a one-validator devnet home: config, keys and genesis",
 		Long: `Create a core node home for a one-validator devnet:
 
-  config/config.toml              CometBFT config (timeout_commit = --block-time)
+  config/config.toml              CometBFT config: timeout_commit = --block-time,
+                                  mempool max_tx_bytes and rpc max_body_bytes
+                                  raised so a 2 MiB blob fits
   config/node_key.json            P2P key (0600)
   config/priv_validator_key.json  validator consensus key, ed25519 (0600)
   data/priv_validator_state.json  validator signing state (0600)
@@ -121,6 +123,12 @@ func initHome(o initOptions) (app.Address, error) {
 	conf := cfg.DefaultConfig().SetRoot(o.home)
 	conf.Moniker = o.moniker
 	conf.Consensus.TimeoutCommit = o.blockTime
+	params := app.DefaultParams()
+	// A BlobTx carries blobs of up to max_blob_size with the signed
+	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
+	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
+	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*app.MaxTxSize
+	conf.RPC.MaxBodyBytes = 2 * int64(conf.Mempool.MaxTxBytes)
 	if err := conf.ValidateBasic(); err != nil {
 		return app.Address{}, fmt.Errorf("CometBFT config: %w", err)
 	}
@@ -145,7 +153,7 @@ func initHome(o initOptions) (app.Address, error) {
 		ChainID:   o.chainID,
 		Authority: dev.Address,
 		Accounts:  []app.GenesisAccount{{Address: dev.Address, Balance: o.devBalance}},
-		Params:    app.DefaultParams(),
+		Params:    params,
 	}
 	if err := g.Validate(); err != nil {
 		return app.Address{}, err

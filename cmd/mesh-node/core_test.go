@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	cfg "github.com/cometbft/cometbft/config"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -51,6 +52,16 @@ func TestCoreInit(t *testing.T) {
 		len(g.Accounts) != 1 || g.Accounts[0].Address.String() != dev || g.Accounts[0].Balance != 777 ||
 		g.Authority.String() != dev || g.Params != app.DefaultParams() {
 		t.Fatalf("genesis: %+v, app state %+v", doc, g)
+	}
+
+	conf := cfg.DefaultConfig()
+	if err := loadCometConfig(filepath.Join(home, "config", "config.toml"), conf); err != nil {
+		t.Fatal(err)
+	}
+	if conf.Consensus.TimeoutCommit != defaultBlockTime || conf.Mempool.MaxTxBytes <= g.Params.MaxBlobSize ||
+		conf.RPC.MaxBodyBytes <= int64(g.Params.MaxBlobSize)*4/3 {
+		t.Fatalf("config.toml: timeout_commit %s, max_tx_bytes %d, max_body_bytes %d", conf.Consensus.TimeoutCommit,
+			conf.Mempool.MaxTxBytes, conf.RPC.MaxBodyBytes)
 	}
 
 	// A refused init leaves the home as it was; --force recreates it.

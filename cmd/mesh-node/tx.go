@@ -108,7 +108,8 @@ version 0 namespace (left-padded with zeros), 29 bytes a whole namespace
 (version byte first). Reserved namespaces are refused.
 --data is the blob: @PATH reads the file at PATH, anything else is taken
 as the data itself (so data that starts with '@' must come from a file).
-The node's mempool max_tx_bytes (1 MiB by default) bounds the whole BlobTx.`,
+The node's mempool max_tx_bytes and rpc max_body_bytes bound the whole
+BlobTx (core init sets them so that a blob of max_blob_size, 2 MiB, fits).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ns, err := parseNamespace(nsHex)

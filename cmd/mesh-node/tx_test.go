@@ -62,22 +62,28 @@ func TestDevnet(t *testing.T) {
 
 	// A transfer.
 	before := balance(ctx, t, c, dev)
-	out = mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "1000000")
+	out = mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "100000000")
 	if height, err := strconv.ParseInt(field(t, out, "height"), 10, 64); err != nil || height < 1 {
 		t.Fatalf("tx send: height %q", field(t, out, "height"))
 	}
-	if got := balance(ctx, t, c, bob.Address); got.Balance != 1_000_000 {
-		t.Fatalf("bob's balance %d, want 1000000", got.Balance)
+	if got := balance(ctx, t, c, bob.Address); got.Balance != 100_000_000 {
+		t.Fatalf("bob's balance %d, want 100000000", got.Balance)
 	}
 	p := app.DefaultParams()
 	after := balance(ctx, t, c, dev)
-	if want := before.Balance - 1_000_000 - p.FixedGas*p.MinGasPrice; after.Balance != want || after.Nonce != before.Nonce+1 {
+	if want := before.Balance - 100_000_000 - p.FixedGas*p.MinGasPrice; after.Balance != want || after.Nonce != before.Nonce+1 {
 		t.Fatalf("dev after send: %+v, want balance %d nonce %d", after, want, before.Nonce+1)
 	}
 
 	// Blobs, from a string and from a file, signed by bob.
 	file := filepath.Join(t.TempDir(), "blob.bin")
 	fileData := bytes.Repeat([]byte("datamesh "), 300)
+	// Near max_blob_size: core init raised CometBFT's 1 MB limits for it.
+	bigFile := filepath.Join(t.TempDir(), "big.bin")
+	bigData := bytes.Repeat([]byte("0123456789abcdef"), (app.DefaultParams().MaxBlobSize-1000)/16)
+	if err := os.WriteFile(bigFile, bigData, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(file, fileData, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +93,7 @@ func TestDevnet(t *testing.T) {
 	}{
 		{"0x0102030405", "hello, blob", []byte("hello, blob")},
 		{"00" + strings.Repeat("00", 18) + "aabbccddeeff00112233", "@" + file, fileData},
+		{"0x0102030405", "@" + bigFile, bigData},
 	} {
 		out := mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", tc.ns, "--data", tc.data)
 		ns, err := parseNamespace(tc.ns)
@@ -123,7 +130,7 @@ func TestDevnet(t *testing.T) {
 			t.Fatalf("block %d does not hold the blob", height)
 		}
 	}
-	if got := balance(ctx, t, c, bob.Address); got.Nonce != 2 || got.Balance >= 1_000_000 {
+	if got := balance(ctx, t, c, bob.Address); got.Nonce != 3 || got.Balance >= 100_000_000 {
 		t.Fatalf("bob after two blobs: %+v", got)
 	}
 
@@ -135,7 +142,7 @@ func TestDevnet(t *testing.T) {
 
 	// Errors.
 	wantErr(ctx, t, "key not found", "tx", "send", h, node, "--from", "nobody", "--to", bob.Address, "--amount", "1")
-	wantErr(ctx, t, "insufficient funds", "tx", "send", h, node, "--from", "bob", "--to", dev, "--amount", "1000000000")
+	wantErr(ctx, t, "insufficient funds", "tx", "send", h, node, "--from", "bob", "--to", dev, "--amount", "1000000000000")
 	wantErr(ctx, t, "not hex", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "xyz", "--data", "a")
 	wantErr(ctx, t, "reserved", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "01", "--data", "a")
 	wantErr(ctx, t, "read blob file", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "01ff", "--data", "@"+filepath.Join(home, "missing"))
