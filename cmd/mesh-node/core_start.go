@@ -101,7 +101,7 @@ func runCore(cmd *cobra.Command, o startOptions) (err error) {
 			err = errors.Join(err, fmt.Errorf("close application database: %w", cerr))
 		}
 	}()
-	a, err := app.New(db, slogger)
+	a, err := app.New(db, slogger.With("module", "app"))
 	if err != nil {
 		return fmt.Errorf("load application state: %w", err)
 	}
@@ -114,6 +114,7 @@ func runCore(cmd *cobra.Command, o startOptions) (err error) {
 	if err := n.Start(); err != nil {
 		return fmt.Errorf("start CometBFT node: %w", err)
 	}
+	slogger = slogger.With("module", "core-start")
 	slogger.Info("core node started", "home", o.home, "chain_id", n.GenesisDoc().ChainID,
 		"p2p", conf.P2P.ListenAddress, "rpc", conf.RPC.ListenAddress)
 	<-cmd.Context().Done()
@@ -126,8 +127,8 @@ func runCore(cmd *cobra.Command, o startOptions) (err error) {
 	return nil
 }
 
-// newLoggers returns CometBFT's logger and the application's, both writing
-// to w at level.
+// newLoggers returns CometBFT's logger and a slog logger for the
+// application and this command, both writing to w at level.
 func newLoggers(w io.Writer, level string) (cmtlog.Logger, *slog.Logger, error) {
 	if level == "none" {
 		return cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler), nil
@@ -142,7 +143,7 @@ func newLoggers(w io.Writer, level string) (cmtlog.Logger, *slog.Logger, error) 
 	}
 	sw := cmtlog.NewSyncWriter(w)
 	return cmtlog.NewFilter(cmtlog.NewTMLogger(sw), opt),
-		slog.New(slog.NewTextHandler(sw, &slog.HandlerOptions{Level: sl})).With("module", "app"), nil
+		slog.New(slog.NewTextHandler(sw, &slog.HandlerOptions{Level: sl})), nil
 }
 
 // loadFilePV loads the validator key and signing state. privval.LoadFilePV
