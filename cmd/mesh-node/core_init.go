@@ -144,7 +144,7 @@ func initHome(o initOptions) (app.Address, error) {
 	if err := catchPanic("save validator key", pv.Save); err != nil {
 		return app.Address{}, err
 	}
-	dev, err := newKeyring(o.home).Add(devKeyName)
+	dev, err := openKeyring(o.home).Add(devKeyName)
 	if err != nil {
 		return app.Address{}, fmt.Errorf("create dev key: %w", err)
 	}

@@ -1,10 +1,31 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/keyring"
 )
+
+// keysDir is the keyring directory under the home.
+const keysDir = "keys"
+
+// openKeyring returns the keyring of home.
+func openKeyring(home string) keyring.Keyring { return keyring.New(filepath.Join(home, keysDir)) }
+
+// keyInfo is what the keys commands print with --output json.
+type keyInfo struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	PubKey  string `json:"pub_key"`
+}
+
+func infoOf(k keyring.Key) keyInfo {
+	return keyInfo{Name: k.Name, Address: k.Address.String(), PubKey: hex.EncodeToString(k.PubKey())}
+}
 
 func (c *cli) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -35,7 +56,7 @@ name is refused.`,
 			if err != nil {
 				return err
 			}
-			k, err := newKeyring(home).Add(args[0])
+			k, err := openKeyring(home).Add(args[0])
 			if err != nil {
 				return fmt.Errorf("keys add: %w", err)
 			}
@@ -62,14 +83,14 @@ each (with --output json, an array of {name, address, pub_key}).`,
 			if err != nil {
 				return err
 			}
-			keys, err := newKeyring(home).List()
+			keys, err := openKeyring(home).List()
 			if err != nil {
 				return fmt.Errorf("keys list: %w", err)
 			}
 			if asJSON {
 				infos := make([]keyInfo, 0, len(keys))
 				for _, k := range keys {
-					infos = append(infos, k.info())
+					infos = append(infos, infoOf(k))
 				}
 				return writeJSON(cmd.OutOrStdout(), infos)
 			}
@@ -97,7 +118,7 @@ func (c *cli) keysShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := newKeyring(home).Get(args[0])
+			k, err := openKeyring(home).Get(args[0])
 			if err != nil {
 				return fmt.Errorf("keys show: %w", err)
 			}
@@ -109,11 +130,11 @@ func (c *cli) keysShowCmd() *cobra.Command {
 }
 
 // printKey prints name, address and public key (never the private key).
-func printKey(cmd *cobra.Command, k key, asJSON bool) error {
+func printKey(cmd *cobra.Command, k keyring.Key, asJSON bool) error {
 	if asJSON {
-		return writeJSON(cmd.OutOrStdout(), k.info())
+		return writeJSON(cmd.OutOrStdout(), infoOf(k))
 	}
-	i := k.info()
+	i := infoOf(k)
 	_, err := fmt.Fprintf(cmd.OutOrStdout(), "name: %s\naddress: %s\npub_key: %s\n", i.Name, i.Address, i.PubKey)
 	return err
 }

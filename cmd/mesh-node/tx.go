@@ -13,6 +13,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/spf13/cobra"
 
+	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/keyring"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -75,7 +76,7 @@ its transaction hash.`,
 			if amount == 0 {
 				return errors.New("tx send: --amount must be positive")
 			}
-			res, err := c.submit(cmd, o, func(k key) (app.Msg, []*share.Blob, error) {
+			res, err := c.submit(cmd, o, func(k keyring.Key) (app.Msg, []*share.Blob, error) {
 				return &app.MsgSend{From: k.Address, To: dest, Amount: amount}, nil, nil
 			})
 			if err != nil {
@@ -128,7 +129,7 @@ BlobTx (core init sets them so that a blob of max_blob_size, 2 MiB, fits).`,
 			if err != nil {
 				return fmt.Errorf("tx pay-for-blob: share commitment: %w", err)
 			}
-			res, err := c.submit(cmd, o, func(k key) (app.Msg, []*share.Blob, error) {
+			res, err := c.submit(cmd, o, func(k keyring.Key) (app.Msg, []*share.Blob, error) {
 				return &app.MsgPayForBlobs{
 					Signer:           k.Address,
 					Namespaces:       []share.Namespace{ns},
@@ -231,7 +232,7 @@ func printTxResult(cmd *cobra.Command, r txResult) error {
 
 // buildMsg returns the message for the signing key and the blobs it pays
 // for (none for a bare transaction).
-type buildMsg func(k key) (app.Msg, []*share.Blob, error)
+type buildMsg func(k keyring.Key) (app.Msg, []*share.Blob, error)
 
 // submit signs the message build returns with the key --from, broadcasts
 // it and waits for its inclusion within --timeout.
@@ -246,9 +247,9 @@ func (c *cli) submit(cmd *cobra.Command, o txOptions, build buildMsg) (txResult,
 	if err != nil {
 		return txResult{}, err
 	}
-	k, err := newKeyring(home).Get(o.from)
+	k, err := openKeyring(home).Get(o.from)
 	if err != nil {
-		return txResult{}, fmt.Errorf("--from: %w", err)
+		return txResult{}, fmt.Errorf("--from: %w (see mesh-node keys list)", err)
 	}
 	msg, blobs, err := build(k)
 	if err != nil {
