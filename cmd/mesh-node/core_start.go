@@ -19,6 +19,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/spf13/cobra"
 
+	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
 	"github.com/datamesh/mesh-node/core/app"
 )
 
@@ -63,7 +64,7 @@ SIGTERM stops the node and closes its databases.`,
 // runCore runs the node until cmd's context ends.
 func runCore(cmd *cobra.Command, o startOptions) (err error) {
 	conf := cfg.DefaultConfig()
-	if err := loadCometConfig(filepath.Join(o.home, "config", "config.toml"), conf); err != nil {
+	if err := cometconfig.Load(filepath.Join(o.home, "config", "config.toml"), conf); err != nil {
 		return fmt.Errorf("%w (is %s initialised? run mesh-node core init)", err, o.home)
 	}
 	conf.SetRoot(o.home)

@@ -13,6 +13,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
 	"github.com/datamesh/mesh-node/core/app"
 )
 
@@ -55,7 +56,7 @@ func TestCoreInit(t *testing.T) {
 	}
 
 	conf := cfg.DefaultConfig()
-	if err := loadCometConfig(filepath.Join(home, "config", "config.toml"), conf); err != nil {
+	if err := cometconfig.Load(filepath.Join(home, "config", "config.toml"), conf); err != nil {
 		t.Fatal(err)
 	}
 	if conf.Consensus.TimeoutCommit != defaultBlockTime || conf.Mempool.MaxTxBytes <= g.Params.MaxBlobSize ||

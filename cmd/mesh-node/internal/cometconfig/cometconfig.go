@@ -1,4 +1,7 @@
-package main
+// Package cometconfig reads CometBFT's config.toml without viper: CometBFT's
+// Config names its keys in mapstructure tags, which TOML decoders do not
+// read, so the file is decoded into a map and copied field by field by tag.
+package cometconfig
 
 import (
 	"fmt"
@@ -12,12 +15,13 @@ import (
 	cfg "github.com/cometbft/cometbft/config"
 )
 
-// loadCometConfig reads CometBFT's config.toml at path over base (normally
-// cfg.DefaultConfig()). CometBFT's Config names its keys in mapstructure
-// tags, which the TOML decoder does not read, so the file is decoded into
-// a map and copied field by field by tag. Keys the Config does not have are
-// ignored, as CometBFT itself does; a value of the wrong type is an error.
-func loadCometConfig(path string, base *cfg.Config) error {
+// Load reads CometBFT's config.toml at path over base (normally
+// cfg.DefaultConfig()): the keys present in the file replace base's values.
+// Keys the Config does not have are ignored, as CometBFT itself does; a
+// value of the wrong type is an error, and base may then be partly updated.
+// Like CometBFT's loader, it accepts quoted numbers and comma-separated
+// strings for string lists (its own template writes both).
+func Load(path string, base *cfg.Config) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read CometBFT config: %w", err)

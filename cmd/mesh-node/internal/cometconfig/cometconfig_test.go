@@ -1,4 +1,4 @@
-package main
+package cometconfig_test
 
 import (
 	"os"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	cfg "github.com/cometbft/cometbft/config"
+
+	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
 )
 
 // The config.toml CometBFT writes reads back into the same Config.
@@ -23,11 +25,9 @@ func TestLoadCometConfigRoundTrip(t *testing.T) {
 	want.Mempool.MaxTxBytes = 4 << 20
 	want.Instrumentation.Prometheus = true
 	path := filepath.Join(home, "config.toml")
-	if err := catchPanic("write", func() { cfg.WriteConfigFile(path, want) }); err != nil {
-		t.Fatal(err)
-	}
+	cfg.WriteConfigFile(path, want)
 	got := cfg.DefaultConfig()
-	if err := loadCometConfig(path, got); err != nil {
+	if err := cometconfig.Load(path, got); err != nil {
 		t.Fatal(err)
 	}
 	got.SetRoot(home)
@@ -49,13 +49,13 @@ func TestLoadCometConfigErrors(t *testing.T) {
 			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			err := loadCometConfig(path, cfg.DefaultConfig())
+			err := cometconfig.Load(path, cfg.DefaultConfig())
 			if err == nil || !strings.Contains(err.Error(), "config") {
 				t.Fatalf("got %v, want an error", err)
 			}
 		})
 	}
-	if err := loadCometConfig(filepath.Join(t.TempDir(), "missing.toml"), cfg.DefaultConfig()); err == nil {
+	if err := cometconfig.Load(filepath.Join(t.TempDir(), "missing.toml"), cfg.DefaultConfig()); err == nil {
 		t.Fatal("missing file: no error")
 	}
 }
