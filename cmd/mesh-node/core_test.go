@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -111,4 +113,17 @@ func TestCoreStartRestart(t *testing.T) {
 	wantErr(ctx, t, "--log-level", "core", "start", "--home", home, "--log-level", "loud")
 	// A second node on the same home finds the application's database locked.
 	wantErr(ctx, t, "open application database", "core", "start", "--home", home, "--log-level", "none")
+	stop()
+
+	// An RPC port in use is an error, and the databases are closed: the
+	// next start works.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	wantErr(ctx, t, "start CometBFT node", "core", "start", "--home", home, "--log-level", "none",
+		"--rpc.laddr", "tcp://"+busy.Addr().String(), "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
+	_, stop = startCore(ctx, t, home, 6)
+	stop()
 }
