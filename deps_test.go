@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"eds":              {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "google.golang.org/protobuf/encoding/protowire"},
 	"header":           {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"core":             {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	"cmd":              {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},
 	"tools/benchtable": {},
 }
 

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+)
+
+// run executes the command line args in-process, with env as the
+// environment, and returns its standard output.
+func run(ctx context.Context, env map[string]string, args ...string) (string, error) {
+	root := newRootCmd(func(k string) string { return env[k] })
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+// mustRun is run that fails the test on an error.
+func mustRun(ctx context.Context, t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := run(ctx, nil, args...)
+	if err != nil {
+		t.Fatalf("mesh-node %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// wantErr runs args and checks that they fail with an error containing want.
+func wantErr(ctx context.Context, t *testing.T, want string, args ...string) {
+	t.Helper()
+	_, err := run(ctx, nil, args...)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("mesh-node %s: got error %v, want one containing %q", strings.Join(args, " "), err, want)
+	}
+}
+
+// field returns the value of "name: value" in text output.
+func field(t *testing.T, out, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, name+": "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %q in output:\n%s", name, out)
+	return ""
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startCore runs "core start" for home in the background on free loopback
+// ports and waits until the node has committed minHeight. It returns the
+// node's RPC URL and a stop function that cancels the command and checks
+// that it returned no error; stop also runs at cleanup.
+func startCore(ctx context.Context, t *testing.T, home string, minHeight int64) (rpcURL string, stop func()) {
+	t.Helper()
+	rpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := run(startCtx, nil, "core", "start", "--home", home, "--log-level", "none",
+			"--rpc.laddr", "tcp://"+rpcAddr, "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
+		done <- err
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("core start: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	rpcURL = "http://" + rpcAddr
+	c, err := rpchttp.New(rpcURL, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.SyncInfo.LatestBlockHeight >= minHeight {
+			return rpcURL, stop
+		}
+		select {
+		case err := <-done:
+			done <- err // for stop
+			t.Fatalf("core start returned early: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("the node did not reach height %d: %v", minHeight, err)
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// homeEnv overrides the default home directory.
+const homeEnv = "MESH_HOME"
+
+// defaultHomeName is the home directory of the core mode under the user's
+// home: ~/.mesh-node-core.
+const defaultHomeName = ".mesh-node-core"
+
+// cli holds what the commands share: how to read the environment. It is
+// built per invocation, so tests run commands side by side.
+type cli struct {
+	getenv func(string) string
+}
+
+// newRootCmd builds the command tree. getenv reads the environment (os.Getenv
+// in main).
+func newRootCmd(getenv func(string) string) *cobra.Command {
+	c := &cli{getenv: getenv}
+	root := &cobra.Command{
+		Use:   "mesh-node",
+		Short: "DataMesh node: core validator, keys and transactions",
+		Long: `mesh-node runs a DataMesh core node (a CometBFT validator with the DataMesh
+application), keeps a file keyring and submits transactions to a core node.
+
+The home directory is --home, else $MESH_HOME, else ~/.mesh-node-core.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-core)")
+	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
+	return root
+}
+
+// home returns the home directory: --home, else $MESH_HOME, else
+// ~/.mesh-node-core.
+func (c *cli) home(cmd *cobra.Command) (string, error) {
+	h, err := cmd.Flags().GetString("home")
+	if err != nil {
+		return "", fmt.Errorf("read --home: %w", err)
+	}
+	if h == "" {
+		h = c.getenv(homeEnv)
+	}
+	if h == "" {
+		u, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the user's home directory (set --home or $%s): %w", homeEnv, err)
+		}
+		h = filepath.Join(u, defaultHomeName)
+	}
+	return filepath.Abs(h)
+}
+
+// addOutputFlag adds --output text|json.
+func addOutputFlag(cmd *cobra.Command) {
+	cmd.Flags().StringP("output", "o", "text", "output format: text or json")
+}
+
+// outputJSON reports whether --output is json, and rejects other values
+// than text and json.
+func outputJSON(cmd *cobra.Command) (bool, error) {
+	o, err := cmd.Flags().GetString("output")
+	if err != nil {
+		return false, fmt.Errorf("read --output: %w", err)
+	}
+	switch o {
+	case "text":
+		return false, nil
+	case "json":
+		return true, nil
+	default:
+		return false, fmt.Errorf("--output %q: want text or json", o)
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// TestDevnet initialises a home, runs the core node in-process, adds a key,
+// sends it tokens and publishes blobs, all through the commands.
+func TestDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a CometBFT node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	home := t.TempDir()
+	h := "--home=" + home
+
+	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "cli-test", "--moniker", "v0", "--block-time", "100ms")
+	dev := field(t, out, "dev_account")
+
+	url, stop := startCore(ctx, t, home, 1)
+	defer stop()
+	node := "--node=" + url
+	c, err := rpchttp.New(url, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Keys.
+	mustRun(ctx, t, "keys", "add", "bob", h)
+	wantErr(ctx, t, "already exists", "keys", "add", "bob", h)
+	var bob keyInfo
+	if err := json.Unmarshal([]byte(mustRun(ctx, t, "keys", "show", "bob", h, "--output", "json")), &bob); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := hex.DecodeString(bob.PubKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := app.AddressFromPubKey(pub); err != nil || a.String() != bob.Address {
+		t.Fatalf("bob: address %s does not match public key %s (%v)", bob.Address, bob.PubKey, err)
+	}
+	list := mustRun(ctx, t, "keys", "list", h)
+	if want := "bob\t" + bob.Address + "\ndev\t" + dev + "\n"; list != want {
+		t.Fatalf("keys list:\n%s\nwant\n%s", list, want)
+	}
+
+	// A transfer.
+	before := balance(ctx, t, c, dev)
+	out = mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "100000000")
+	if height, err := strconv.ParseInt(field(t, out, "height"), 10, 64); err != nil || height < 1 {
+		t.Fatalf("tx send: height %q", field(t, out, "height"))
+	}
+	if got := balance(ctx, t, c, bob.Address); got.Balance != 100_000_000 {
+		t.Fatalf("bob's balance %d, want 100000000", got.Balance)
+	}
+	p := app.DefaultParams()
+	after := balance(ctx, t, c, dev)
+	if want := before.Balance - 100_000_000 - p.FixedGas*p.MinGasPrice; after.Balance != want || after.Nonce != before.Nonce+1 {
+		t.Fatalf("dev after send: %+v, want balance %d nonce %d", after, want, before.Nonce+1)
+	}
+
+	// Blobs, from a string and from a file, signed by bob.
+	file := filepath.Join(t.TempDir(), "blob.bin")
+	fileData := bytes.Repeat([]byte("datamesh "), 300)
+	// Near max_blob_size: core init raised CometBFT's 1 MB limits for it.
+	bigFile := filepath.Join(t.TempDir(), "big.bin")
+	bigData := bytes.Repeat([]byte("0123456789abcdef"), (app.DefaultParams().MaxBlobSize-1000)/16)
+	if err := os.WriteFile(bigFile, bigData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, fileData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ns, data string
+		want     []byte
+	}{
+		{"0x0102030405", "hello, blob", []byte("hello, blob")},
+		{"00" + strings.Repeat("00", 18) + "aabbccddeeff00112233", "@" + file, fileData},
+		{"0x0102030405", "@" + bigFile, bigData},
+	} {
+		out := mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", tc.ns, "--data", tc.data)
+		ns, err := parseNamespace(tc.ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := share.NewBlob(ns, tc.want, share.ShareVersionZero, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := b.Commitment()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := field(t, out, "commitment"); got != hex.EncodeToString(want) {
+			t.Fatalf("pay-for-blob %s: commitment %s, want %x", tc.ns, got, want)
+		}
+		height, err := strconv.ParseInt(field(t, out, "height"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The block at that height holds the blob.
+		blk, err := c.Block(ctx, &height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, tx := range blk.Block.Txs {
+			if btx, isBlob, err := share.UnmarshalBlobTx(tx); isBlob && err == nil && bytes.Equal(btx.Blobs[0].Data(), tc.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("block %d does not hold the blob", height)
+		}
+	}
+	if got := balance(ctx, t, c, bob.Address); got.Nonce != 3 || got.Balance >= 100_000_000 {
+		t.Fatalf("bob after two blobs: %+v", got)
+	}
+
+	// JSON output of a transfer.
+	var res txResult
+	if err := json.Unmarshal([]byte(mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "1", "-o", "json")), &res); err != nil || res.Height < 1 || res.TxHash == "" {
+		t.Fatalf("tx send -o json: %+v %v", res, err)
+	}
+
+	// Errors.
+	wantErr(ctx, t, "key not found", "tx", "send", h, node, "--from", "nobody", "--to", bob.Address, "--amount", "1")
+	wantErr(ctx, t, "insufficient funds", "tx", "send", h, node, "--from", "bob", "--to", dev, "--amount", "1000000000000")
+	wantErr(ctx, t, "not hex", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "xyz", "--data", "a")
+	wantErr(ctx, t, "reserved", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "01", "--data", "a")
+	wantErr(ctx, t, "read blob file", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "01ff", "--data", "@"+filepath.Join(home, "missing"))
+	wantErr(ctx, t, "no file name", "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "01ff", "--data", "@")
+	wantErr(ctx, t, "address", "tx", "send", h, node, "--from", "dev", "--to", "cosmos1xyz", "--amount", "1")
+}
+
+// balance queries an account through the /account ABCI query.
+func balance(ctx context.Context, t *testing.T, c *rpchttp.HTTP, addr string) app.AccountInfo {
+	t.Helper()
+	a, err := app.ParseAddress(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := queryAccount(ctx, c, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
+// Errors found before any node is asked.
+func TestTxErrors(t *testing.T) {
+	ctx := context.Background()
+	h := "--home=" + t.TempDir()
+	mustRun(ctx, t, "keys", "add", "x", h)
+	wantErr(ctx, t, "required flag", "tx", "send", h)
+	wantErr(ctx, t, "29", "tx", "pay-for-blob", h, "--from", "x", "--namespace", strings.Repeat("ab", 11), "--data", "a")
+	wantErr(ctx, t, "--data is empty", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "")
+	wantErr(ctx, t, "--amount must be positive", "tx", "send", h, "--from", "x", "--to", app.Address{}.String(), "--amount", "0")
+	wantErr(ctx, t, "query node status", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "a",
+		"--node", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), "--timeout", "5s")
+}
