@@ -14,6 +14,7 @@ all: build test
 
 build:
 	$(GO) build ./...
+	$(GO) build -o bin/mesh-node ./cmd/mesh-node
 
 # Unit, oracle and integration tests, plus the seed corpus of every fuzz
 # target (go test runs testdata/fuzz/<Target>/* as ordinary test cases).
