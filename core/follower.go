@@ -41,6 +41,7 @@ const (
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultMinBackoff     = 100 * time.Millisecond
 	DefaultMaxBackoff     = 10 * time.Second
+	DefaultStallTimeout   = time.Minute
 	// MaxValidators bounds the validator set the follower fetches for one
 	// height (CometBFT pages them, 100 at a time).
 	MaxValidators = 10_000
@@ -78,6 +79,11 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the exponential wait between
 	// reconnection attempts; 0 means the defaults.
 	MinBackoff, MaxBackoff time.Duration
+	// StallTimeout is how long the core node's height may stay the same
+	// before the follower drops the connection and reconnects (a hung node,
+	// or a connection kept alive to a node that was replaced); 0 means
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
 	// Dial, if set, replaces the CometBFT HTTP client (tests use it to
 	// inject faults). It must do no network I/O.
 	Dial func(rpc string) (Client, error)
@@ -91,7 +97,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("core: Options.Store is required")
 	case o.RPC == "" && o.Dial == nil:
 		return o, errors.New("core: Options.RPC is required")
-	case o.PollInterval < 0 || o.RequestTimeout < 0 || o.MinBackoff < 0 || o.MaxBackoff < 0:
+	case o.PollInterval < 0 || o.RequestTimeout < 0 || o.MinBackoff < 0 || o.MaxBackoff < 0 || o.StallTimeout < 0:
 		return o, errors.New("core: negative duration in Options")
 	}
 	if o.MaxSquareSize == 0 {
@@ -114,6 +120,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = DefaultStallTimeout
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
@@ -278,11 +287,18 @@ func (f *Follower) follow(ctx context.Context, c Client) (progressed bool, err e
 	}
 	tick := time.NewTicker(f.opts.PollInterval)
 	defer tick.Stop()
+	var seen int64
+	seenAt := time.Now()
 	for {
-		n, err := f.catchUp(ctx, c)
+		latest, n, err := f.catchUp(ctx, c)
 		progressed = progressed || n > 0
 		if err != nil {
 			return progressed, err
+		}
+		if latest > seen {
+			seen, seenAt = latest, time.Now()
+		} else if time.Since(seenAt) > f.opts.StallTimeout {
+			return progressed, fmt.Errorf("core: core node %s has stayed at height %d for %v", f.opts.RPC, seen, f.opts.StallTimeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -294,29 +310,28 @@ func (f *Follower) follow(ctx context.Context, c Client) (progressed bool, err e
 }
 
 // catchUp stores every height from the store's head+1 to c's latest height
-// and returns how many it stored.
-func (f *Follower) catchUp(ctx context.Context, c Client) (int, error) {
+// and returns that height and how many it stored.
+func (f *Follower) catchUp(ctx context.Context, c Client) (latest int64, n int, err error) {
 	rctx, cancel := context.WithTimeout(ctx, f.opts.RequestTimeout)
 	st, err := c.Status(rctx)
 	cancel()
 	if err != nil {
-		return 0, fmt.Errorf("core: status of %s: %w", f.opts.RPC, err)
+		return 0, 0, fmt.Errorf("core: status of %s: %w", f.opts.RPC, err)
 	}
 	if st.NodeInfo.Network != f.opts.ChainID {
-		return 0, fmt.Errorf("%w: core node %s serves %q, want %q", ErrChainIDMismatch, f.opts.RPC, st.NodeInfo.Network, f.opts.ChainID)
+		return 0, 0, fmt.Errorf("%w: core node %s serves %q, want %q", ErrChainIDMismatch, f.opts.RPC, st.NodeInfo.Network, f.opts.ChainID)
 	}
-	latest := st.SyncInfo.LatestBlockHeight
-	n := 0
+	latest = st.SyncInfo.LatestBlockHeight
 	for {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return latest, n, err
 		}
 		next := f.opts.Store.Height() + 1
 		if latest < 1 || next > uint64(latest) {
-			return n, nil
+			return latest, n, nil
 		}
 		if err := f.ingest(ctx, c, next); err != nil {
-			return n, err
+			return latest, n, err
 		}
 		n++
 	}

@@ -90,18 +90,25 @@ func (c *collector) onHeader(h *header.ExtendedHeader) {
 	c.mu.Lock()
 	c.heights = append(c.heights, h.Height())
 	c.mu.Unlock()
-	c.ch <- h.Height()
+	select { // a wake-up: waitHeight reads heights
+	case c.ch <- h.Height():
+	default:
+	}
 }
 
 // waitHeight waits for the header at height to be reported.
 func (c *collector) waitHeight(ctx context.Context, t *testing.T, height uint64) {
 	t.Helper()
 	for {
+		c.mu.Lock()
+		n := len(c.heights)
+		done := n > 0 && c.heights[n-1] >= height
+		c.mu.Unlock()
+		if done {
+			return
+		}
 		select {
-		case h := <-c.ch:
-			if h >= height {
-				return
-			}
+		case <-c.ch:
 		case <-ctx.Done():
 			t.Fatalf("timed out waiting for height %d", height)
 		}
