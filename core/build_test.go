@@ -3,6 +3,7 @@ package core_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -25,8 +26,15 @@ type signedBlock struct {
 // before it is signed.
 func genBlocks(t *testing.T, n int, rewrite func(height int64, txs cmttypes.Txs) cmttypes.Txs) []signedBlock {
 	t.Helper()
+	return genBlocksAt(t, n, time.Time{}, rewrite)
+}
+
+// genBlocksAt is genBlocks with the first block at start (zero: an hour
+// ago); the same start gives the same blocks.
+func genBlocksAt(t *testing.T, n int, start time.Time, rewrite func(height int64, txs cmttypes.Txs) cmttypes.Txs) []signedBlock {
+	t.Helper()
 	var last cmttypes.Txs
-	g := headertest.NewGenerator(headertest.Options{Validators: 3, Blobs: 3, Seed: 7,
+	g := headertest.NewGenerator(headertest.Options{Validators: 3, Blobs: 3, Seed: 7, StartTime: start,
 		Byzantine: func(h int64, txs cmttypes.Txs) cmttypes.Txs {
 			if rewrite != nil {
 				txs = rewrite(h, txs)
