@@ -60,8 +60,12 @@ func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.
 	if len(txs) == 0 || !header.IsDataRootTx(txs[len(txs)-1]) {
 		return nil, nil, fmt.Errorf("%w: height %d: the last transaction is not the data root transaction", ErrMalformedBlock, height)
 	}
-	if got := txs.Hash(); !bytes.Equal(got, block.DataHash) {
-		return nil, nil, fmt.Errorf("%w: height %d: transactions hash to %X, the header's DataHash is %X", ErrMalformedBlock, height, got, block.DataHash)
+	// One pass of hashing over the transactions: the proof's root is their
+	// Merkle root, which must be DataHash; Validate then checks only the
+	// proof's path.
+	proof := txs.Proof(len(txs) - 1)
+	if !bytes.Equal(proof.RootHash, block.DataHash) {
+		return nil, nil, fmt.Errorf("%w: height %d: transactions hash to %X, the header's DataHash is %X", ErrMalformedBlock, height, proof.RootHash, block.DataHash)
 	}
 	drt, err := header.UnmarshalDataRootTx(txs[len(txs)-1])
 	if err != nil {
@@ -93,8 +97,15 @@ func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.
 		return nil, nil, fmt.Errorf("%w: height %d: the square (width %d, data root %X) is not the one the data root transaction commits to (width %d, data root %X)",
 			ErrMalformedBlock, height, dah.SquareSize(), dah.Hash(), drt.SquareSize, drt.DataRoot)
 	}
-	h, err := header.MakeExtendedHeader(&block.Header, txs, commit, vals, dah)
-	if err != nil {
+	h := &header.ExtendedHeader{
+		RawHeader:     block.Header,
+		Commit:        commit,
+		ValidatorSet:  vals,
+		DAH:           dah,
+		DataRootTx:    bytes.Clone(txs[len(txs)-1]),
+		DataRootProof: proof.Proof,
+	}
+	if err := h.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
 	}
 	return h, ext, nil
