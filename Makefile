@@ -3,7 +3,7 @@ GO          ?= go
 GOBIN       ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.7.0
 # Packages whose code runs goroutines; their tests also run under -race.
-RACE_PKGS   := ./eds/... ./nmt/...
+RACE_PKGS   := ./eds/... ./nmt/... ./core ./header/...
 BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s

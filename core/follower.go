@@ -16,6 +16,10 @@ import (
 	"github.com/datamesh/mesh-node/share"
 )
 
+// errVerify is wrapped when a header does not verify against the stored one
+// below it.
+var errVerify = errors.New("core: header does not verify against the stored chain")
+
 // Client is what the follower needs of a core node's RPC. CometBFT's
 // rpc/client/http.HTTP implements it.
 type Client interface {
@@ -233,7 +237,12 @@ func (f *Follower) run(ctx context.Context, c Client) {
 		if progressed {
 			backoff = f.opts.MinBackoff
 		}
-		f.log.Warn("lost the core node; reconnecting", "rpc", f.opts.RPC, "height", f.opts.Store.Height(), "err", err, "backoff", backoff)
+		if errors.Is(err, ErrMalformedBlock) || errors.Is(err, ErrChainIDMismatch) || errors.Is(err, errVerify) {
+			// Retrying may help only if the core node is replaced or fixed.
+			f.log.Error("cannot follow the core node; retrying", "rpc", f.opts.RPC, "height", f.opts.Store.Height()+1, "err", err, "backoff", backoff)
+		} else {
+			f.log.Warn("lost the core node; reconnecting", "rpc", f.opts.RPC, "height", f.opts.Store.Height(), "err", err, "backoff", backoff)
+		}
 		for {
 			if !sleep(ctx, backoff) {
 				return
@@ -352,7 +361,7 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 		switch {
 		case err == nil:
 			if err := header.VerifyAdjacent(prev, h, f.opts.Verify); err != nil {
-				return fmt.Errorf("core: height %d does not verify against %d: %w", height, height-1, err)
+				return fmt.Errorf("%w: height %d against %d: %w", errVerify, height, height-1, err)
 			}
 		case !errors.Is(err, header.ErrNotFound):
 			return fmt.Errorf("core: reading height %d: %w", height-1, err)

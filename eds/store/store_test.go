@@ -191,3 +191,30 @@ func BenchmarkEDSFromDisk(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecode: a stored value never panics the decoder, and what it accepts
+// is a whole square of whole shares.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{odsVersion})
+	f.Add(append([]byte{odsVersion}, make([]byte, share.ShareSize)...))
+	f.Add(append([]byte{odsVersion}, make([]byte, 4*share.ShareSize)...))
+	f.Add(append([]byte{0x02}, make([]byte, share.ShareSize)...))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		ods, err := decode(v)
+		if err != nil {
+			return
+		}
+		k := 1
+		for k*k < len(ods) {
+			k *= 2
+		}
+		if k*k != len(ods) {
+			t.Fatalf("accepted %d shares", len(ods))
+		}
+		for _, s := range ods {
+			if len(s) != share.ShareSize {
+				t.Fatalf("accepted a share of %d bytes", len(s))
+			}
+		}
+	})
+}
