@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -88,6 +87,9 @@ type Options struct {
 	// or a connection kept alive to a node that was replaced); 0 means
 	// DefaultStallTimeout.
 	StallTimeout time.Duration
+	// MaxResponseBytes bounds each RPC response read from the core node
+	// (ErrResponseTooLarge beyond it); 0 means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 	// Dial, if set, replaces the CometBFT HTTP client (tests use it to
 	// inject faults). It must do no network I/O.
 	Dial func(rpc string) (Client, error)
@@ -101,7 +103,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("core: Options.Store is required")
 	case o.RPC == "" && o.Dial == nil:
 		return o, errors.New("core: Options.RPC is required")
-	case o.PollInterval < 0 || o.RequestTimeout < 0 || o.MinBackoff < 0 || o.MaxBackoff < 0 || o.StallTimeout < 0:
+	case o.PollInterval < 0 || o.RequestTimeout < 0 || o.MinBackoff < 0 || o.MaxBackoff < 0 || o.StallTimeout < 0 || o.MaxResponseBytes < 0:
 		return o, errors.New("core: negative duration in Options")
 	}
 	if o.MaxSquareSize == 0 {
@@ -131,8 +133,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
 	}
+	if o.MaxResponseBytes == 0 {
+		o.MaxResponseBytes = DefaultMaxResponseBytes
+	}
 	if o.Dial == nil {
-		o.Dial = func(rpc string) (Client, error) { return rpchttp.New(rpc, "/websocket") }
+		max := o.MaxResponseBytes
+		o.Dial = func(rpc string) (Client, error) { return dialHTTP(rpc, max) }
 	}
 	return o, nil
 }
