@@ -218,7 +218,10 @@ func TestBridgeFourValidators(t *testing.T) {
 	defer db.Close()
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(bridgeOptions(t, vals[1].rpcAddr, g.ChainID, s, col))
+	opts := bridgeOptions(t, vals[1].rpcAddr, g.ChainID, s, col)
+	// No polling within the test: new blocks arrive through the websocket.
+	opts.PollInterval, opts.StallTimeout = time.Hour, time.Hour
+	f, err := core.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
