@@ -73,7 +73,9 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	v.start(nil)
 
 	// A core node of another chain, and no core node at all, are refused.
-	wrong, err := core.New(bridgeOptions(t, v.rpcAddr, "other-chain", core.NewStore(nil, 0), newCollector()))
+	spare := openDB(t, t.TempDir())
+	defer spare.Close()
+	wrong, err := core.New(bridgeOptions(t, v.rpcAddr, "other-chain", core.NewStore(spare, 0), newCollector()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 		t.Fatalf("another chain: %v", err)
 	}
 	unreachable := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	none, err := core.New(bridgeOptions(t, unreachable, g.ChainID, core.NewStore(nil, 0), newCollector()))
+	none, err := core.New(bridgeOptions(t, unreachable, g.ChainID, core.NewStore(spare, 0), newCollector()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,13 +174,17 @@ func New(opts Options) (*Follower, error) {
 // it. ctx bounds the first connection only. It fails, and starts nothing,
 // when the core node cannot be reached within ctx and the request timeout
 // (the error names the address) or serves another chain
-// (ErrChainIDMismatch). Once started, connection losses are retried in the
+// (ErrChainIDMismatch), and when the store's head has no square
+// (ErrInconsistentStore). Once started, connection losses are retried in the
 // background. Calling Start on a started follower does nothing.
 func (f *Follower) Start(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.started {
 		return nil
+	}
+	if err := f.opts.Store.CheckHead(ctx); err != nil {
+		return err
 	}
 	c, err := f.connect(ctx)
 	if err != nil {

@@ -160,6 +160,27 @@ func (s *Store) GetBlob(ctx context.Context, height uint64, ns share.Namespace, 
 	return nil, fmt.Errorf("%w: height %d namespace %s commitment %X", ErrBlobNotFound, height, ns, commitment)
 }
 
+// CheckHead returns an error wrapping ErrInconsistentStore if the head
+// header has no square. It reads two keys: the follower calls it on Start.
+func (s *Store) CheckHead(ctx context.Context) error {
+	h, err := s.headers.Head(ctx)
+	if errors.Is(err, header.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("core: reading the head: %w", err)
+	}
+	head := h.Height()
+	ok, err := s.squares.Has(ctx, head)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: head header %d has no square", ErrInconsistentStore, head)
+	}
+	return nil
+}
+
 // Check scans the store and returns an error wrapping ErrInconsistentStore
 // unless the stored squares are exactly those of the stored headers: every
 // height from the lowest stored square to the head has both, there is no

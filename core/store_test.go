@@ -243,4 +243,14 @@ func TestStoreCheckFindsOrphans(t *testing.T) {
 	if err := s.Check(ctx); !errors.Is(err, core.ErrInconsistentStore) {
 		t.Fatalf("a header without its square: %v", err)
 	}
+	if err := s.CheckHead(ctx); !errors.Is(err, core.ErrInconsistentStore) {
+		t.Fatalf("CheckHead, a head without its square: %v", err)
+	}
+	f, err := core.New(core.Options{ChainID: "test-chain", RPC: "unused", Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(ctx); !errors.Is(err, core.ErrInconsistentStore) {
+		t.Fatalf("Start on an inconsistent store: %v", err)
+	}
 }
