@@ -45,6 +45,9 @@ const (
 	DefaultMinBackoff     = 100 * time.Millisecond
 	DefaultMaxBackoff     = 10 * time.Second
 	DefaultStallTimeout   = time.Minute
+	// FollowerTrustingPeriod is the follower's trusting period when
+	// Options.Verify leaves it zero: 100 years.
+	FollowerTrustingPeriod = 100 * 365 * 24 * time.Hour
 	// MaxValidators bounds the validator set the follower fetches for one
 	// height (CometBFT pages them, 100 at a time).
 	MaxValidators = 10_000
@@ -71,8 +74,11 @@ type Options struct {
 	// hand the header on (to gossip, say) rather than block.
 	OnHeader func(*header.ExtendedHeader)
 	// Verify parameterises the verification of each header against the one
-	// before. Its trusting period bounds how far behind the core node's
-	// head a follower can catch up from its last stored header.
+	// before. A zero TrustingPeriod means FollowerTrustingPeriod, not
+	// header's light-client default: the follower's trust comes from the
+	// core node it runs beside and the unbroken chain of adjacent headers,
+	// so a bridge that was down for weeks still resumes. A shorter period
+	// bounds how far behind the core node's head it may resume from.
 	Verify header.VerifyOptions
 	// PollInterval is how often the follower asks for the core node's
 	// height when no websocket event arrives; 0 means DefaultPollInterval.
@@ -132,6 +138,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
+	}
+	if o.Verify.TrustingPeriod == 0 {
+		o.Verify.TrustingPeriod = FollowerTrustingPeriod
 	}
 	if o.MaxResponseBytes == 0 {
 		o.MaxResponseBytes = DefaultMaxResponseBytes

@@ -317,3 +317,29 @@ func TestFollowerStartErrors(t *testing.T) {
 		}
 	}
 }
+
+// A bridge whose last stored header is older than the light client's
+// trusting period resumes: adjacent headers need no trusting period.
+func TestFollowerResumesAfterLongDowntime(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second)
+	fc := &fakeCore{chainID: "test-chain", blocks: genBlocksAt(t, 3, start, nil)}
+	fc.latest.Store(3)
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := core.NewStore(db, 0)
+	col := newCollector()
+	f, err := core.New(fakeOptions(t, fc, s, col))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col.waitHeight(ctx, t, 3)
+	if err := f.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col.checkContiguous(t, 1, 3)
+}
