@@ -235,9 +235,11 @@ func (f *Follower) connect(ctx context.Context) (Client, error) {
 	defer cancel()
 	st, err := c.Status(rctx)
 	if err != nil {
+		release(c)
 		return nil, fmt.Errorf("core: core node %s unreachable: %w", f.opts.RPC, err)
 	}
 	if st.NodeInfo.Network != f.opts.ChainID {
+		release(c)
 		return nil, fmt.Errorf("%w: core node %s serves %q, want %q", ErrChainIDMismatch, f.opts.RPC, st.NodeInfo.Network, f.opts.ChainID)
 	}
 	return c, nil
@@ -250,6 +252,7 @@ func (f *Follower) run(ctx context.Context, c Client) {
 	backoff := f.opts.MinBackoff
 	for {
 		progressed, err := f.follow(ctx, c)
+		release(c)
 		if ctx.Err() != nil {
 			return
 		}

@@ -31,7 +31,27 @@ func dialHTTP(rpc string, max int64) (Client, error) {
 		base = http.DefaultTransport
 	}
 	hc.Transport = limitTransport{base: base, max: max}
-	return rpchttp.NewWithClient(rpc, "/websocket", hc)
+	c, err := rpchttp.NewWithClient(rpc, "/websocket", hc)
+	if err != nil {
+		return nil, err
+	}
+	return &httpClient{HTTP: c, hc: hc}, nil
+}
+
+// httpClient is CometBFT's client with a way to close the connections it
+// keeps alive once the follower drops it.
+type httpClient struct {
+	*rpchttp.HTTP
+	hc *http.Client
+}
+
+func (c *httpClient) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// release closes the idle connections of a client the follower drops.
+func release(c Client) {
+	if cl, ok := c.(interface{ CloseIdleConnections() }); ok {
+		cl.CloseIdleConnections()
+	}
 }
 
 // limitTransport fails the read of a response body past max bytes.
