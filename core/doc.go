@@ -32,6 +32,12 @@
 // goroutine and the client it owns have stopped. A malformed block is logged
 // and retried, never stored: the follower stays at the height below it.
 //
+// The follower trusts the core node it runs beside: the first header it
+// stores is only validated (signatures of its own validator set), and each
+// later one is verified as adjacent to the stored one below it, with a
+// trusting period of FollowerTrustingPeriod unless Options.Verify sets one.
+// Each RPC response is read up to Options.MaxResponseBytes.
+//
 // # Store layout
 //
 // Store keeps everything in the node's one Badger database (<home>/data):
