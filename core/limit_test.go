@@ -1,12 +1,16 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func TestLimitTransport(t *testing.T) {
@@ -31,5 +35,32 @@ func TestLimitTransport(t *testing.T) {
 		if tt.ok && err != nil || !tt.ok && !errors.Is(err, ErrResponseTooLarge) {
 			t.Errorf("%s with limit %d: %v", tt.path, tt.max, err)
 		}
+	}
+}
+
+// A core node that accepts connections but never answers makes Start fail
+// after the request timeout, not hang.
+func TestStartSilentCoreTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, err := New(Options{RPC: srv.URL, ChainID: "c", Store: NewStore(db, 0), RequestTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("Start against a silent node: %v", err)
 	}
 }
