@@ -8,7 +8,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build test vet lint bench fuzz
+.PHONY: all build test vet lint bench bench-bridge fuzz
 
 all: build test
 
@@ -35,6 +35,12 @@ lint: vet
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkExtendRoots' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 60m ./eds \
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
+
+# Bridge ingest (fetch from an in-memory core node, square, extension, roots,
+# header validation, atomic store) against extension + roots alone, and
+# catch-up of 1,000 blocks. Record results in docs/benchmarks.md.
+bench-bridge:
+	$(GO) test -run '^$$' -bench 'BenchmarkIngest|BenchmarkCatchUp' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./core
 
 # Runs every fuzz target for FUZZ_TIME each (go test fuzzes one target per run).
 fuzz:

@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"merkle":           {},
 	"nmt":              {"google.golang.org/protobuf/encoding/protowire"},
 	"share":            {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
-	"eds":              {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "google.golang.org/protobuf/encoding/protowire"},
+	"eds":              {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"header":           {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"core":             {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"cmd":              {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},

@@ -79,6 +79,15 @@ func (s *Store) loadHead() (*header.ExtendedHeader, error) {
 // (thousands of headers at default options); a larger one fails, writing
 // nothing.
 func (s *Store) Append(ctx context.Context, headers ...*header.ExtendedHeader) error {
+	return s.AppendWith(ctx, nil, headers...)
+}
+
+// AppendWith is Append that also runs also, when not nil, within the same
+// Badger transaction, before the headers are written: what also writes is
+// committed together with the headers or, if also or any write fails,
+// neither is. A node uses it to store a header and the data that goes with
+// it (its square) atomically.
+func (s *Store) AppendWith(ctx context.Context, also func(txn *badger.Txn) error, headers ...*header.ExtendedHeader) error {
 	if len(headers) == 0 {
 		return nil
 	}
@@ -101,6 +110,11 @@ func (s *Store) Append(ctx context.Context, headers ...*header.ExtendedHeader) e
 		}
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
+		if also != nil {
+			if err := also(txn); err != nil {
+				return err
+			}
+		}
 		for i, h := range headers {
 			hk := heightKey(h.Height())
 			if err := txn.Set(hk, encoded[i]); err != nil {

@@ -110,3 +110,51 @@ func TestAppendEncodingFailureWritesNothing(t *testing.T) {
 	}
 	headertest.CheckStoreHolds(t, s, chain)
 }
+
+func TestAppendWithIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := store.New(db)
+	chain := headertest.NewGenerator(headertest.Options{Seed: 23}).Chain(t, 2)
+	extra := []byte("extra/1")
+	failing := func(txn *badger.Txn) error {
+		if err := txn.Set(extra, []byte("x")); err != nil {
+			return err
+		}
+		return errors.New("injected")
+	}
+	if err := s.AppendWith(ctx, failing, chain[0]); err == nil {
+		t.Fatal("AppendWith ignored its callback's error")
+	}
+	if _, err := s.Head(ctx); !errors.Is(err, header.ErrNotFound) {
+		t.Fatalf("Head after a failed append: %v", err)
+	}
+	hasExtra := func() bool {
+		return db.View(func(txn *badger.Txn) error { _, err := txn.Get(extra); return err }) == nil
+	}
+	if hasExtra() {
+		t.Fatal("the failed append kept the callback's write")
+	}
+	// A header that does not chain: the callback's write is dropped too.
+	if err := s.AppendWith(ctx, func(txn *badger.Txn) error { return txn.Set(extra, nil) }, chain[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendWith(ctx, func(txn *badger.Txn) error { return txn.Set(extra, []byte("y")) }, chain[0]); !errors.Is(err, header.ErrHeightGap) {
+		t.Fatalf("got %v, want ErrHeightGap", err)
+	}
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(extra)
+		if err != nil {
+			return err
+		}
+		if item.ValueSize() != 0 {
+			return errors.New("the rejected append overwrote the extra key")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	headertest.CheckStoreHolds(t, s, chain[1:])
+}

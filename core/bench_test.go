@@ -1,0 +1,192 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// fullBlocks returns a function returning consecutive signed blocks whose
+// squares are k wide and nearly full of blobs: k-4 blobs of k-1 shares
+// each, one per BlobTx.
+func fullBlocks(b *testing.B, k int) func() signedBlock {
+	b.Helper()
+	var last cmttypes.Txs
+	g := headertest.NewGenerator(headertest.Options{Validators: 4, Seed: 3,
+		Byzantine: func(h int64, _ cmttypes.Txs) cmttypes.Txs {
+			var txs [][]byte
+			for i := range k - 4 {
+				id := make([]byte, share.NamespaceVersionZeroIDSize)
+				id[0], id[1], id[2] = 0x42, byte(i>>8), byte(i)
+				ns, err := share.NewV0Namespace(id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				blob, err := share.NewBlob(ns, bytes.Repeat([]byte{byte(i)}, (k-2)*478), 0, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				btx, err := share.MarshalBlobTx([]byte(fmt.Sprint("pfb ", i)), blob)
+				if err != nil {
+					b.Fatal(err)
+				}
+				txs = append(txs, btx)
+			}
+			sq, err := share.Construct(txs, share.SquareSizeUpperBound)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if sq.Width != k {
+				b.Fatalf("square width %d, want %d", sq.Width, k)
+			}
+			ext, err := eds.Extend(sq.Shares)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dah, err := eds.NewDAH(ext)
+			if err != nil {
+				b.Fatal(err)
+			}
+			drt, err := header.DataRootTx{SquareSize: uint32(k), DataRoot: dah.Hash()}.Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			out := make(cmttypes.Txs, 0, len(txs)+1)
+			for _, tx := range txs {
+				out = append(out, tx)
+			}
+			last = append(out, drt)
+			return last
+		}})
+	return func() signedBlock {
+		eh := g.Must(b)
+		return signedBlock{block: &cmttypes.Block{Header: eh.RawHeader, Data: cmttypes.Data{Txs: last}}, commit: eh.Commit, vals: eh.ValidatorSet}
+	}
+}
+
+// BenchmarkIngest measures one block through the bridge, in MB of original
+// square per second: fetch (an in-memory core node: RPC decoding is not
+// included), square layout, extension, roots, header validation and the
+// atomic store of header and square ("ingest"); and extension plus roots
+// alone ("extend+roots"), the floor it is compared with.
+func BenchmarkIngest(b *testing.B) {
+	for _, k := range []int{32, 64, 128} {
+		var blk signedBlock
+		b.Run(fmt.Sprintf("k=%d/ingest", k), func(b *testing.B) {
+			next := fullBlocks(b, k)
+			blk = next()
+			ctx := context.Background()
+			db := openDB(b, b.TempDir())
+			defer db.Close()
+			s := core.NewStore(db, 0)
+			fc := &fakeCore{chainID: "test-chain", blocks: []signedBlock{blk}}
+			fc.latest.Store(1)
+			b.SetBytes(int64(k * k * share.ShareSize))
+			b.ReportAllocs()
+			for b.Loop() {
+				height := int64(len(fc.blocks))
+				rb, _ := fc.Block(ctx, &height)
+				rc, _ := fc.Commit(ctx, &height)
+				h, ext, err := core.BuildHeader(rb.Block, rc.Commit, fc.blocks[height-1].vals, share.SquareSizeUpperBound)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Put(ctx, h, ext); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				fc.blocks = append(fc.blocks, next())
+				fc.latest.Add(1)
+				b.StartTimer()
+			}
+		})
+		b.Run(fmt.Sprintf("k=%d/extend+roots", k), func(b *testing.B) {
+			sq, err := share.Construct(blockTxs(blk), share.SquareSizeUpperBound)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(k * k * share.ShareSize))
+			b.ReportAllocs()
+			for b.Loop() {
+				ext, err := eds.Extend(sq.Shares)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := eds.NewDAH(ext); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func blockTxs(b signedBlock) [][]byte {
+	out := make([][]byte, 0, len(b.block.Txs)-1)
+	for _, tx := range b.block.Txs[:len(b.block.Txs)-1] {
+		out = append(out, tx)
+	}
+	return out
+}
+
+// BenchmarkCatchUp measures a follower catching up 1,000 existing blocks
+// (small squares, four validators) from an in-memory core node into an
+// empty store, in headers per second.
+func BenchmarkCatchUp(b *testing.B) {
+	const n = 1000
+	var last cmttypes.Txs
+	g := headertest.NewGenerator(headertest.Options{Validators: 4, Blobs: 2, Seed: 5,
+		StartTime: time.Now().Add(-2 * time.Hour),
+		Byzantine: func(_ int64, txs cmttypes.Txs) cmttypes.Txs { last = txs; return txs }})
+	blocks := make([]signedBlock, n)
+	for i := range blocks {
+		eh := g.Must(b)
+		blocks[i] = signedBlock{block: &cmttypes.Block{Header: eh.RawHeader, Data: cmttypes.Data{Txs: last}}, commit: eh.Commit, vals: eh.ValidatorSet}
+	}
+	fc := &fakeCore{chainID: "test-chain", blocks: blocks}
+	fc.latest.Store(n)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		db := openDB(b, b.TempDir())
+		s := core.NewStore(db, 0)
+		done := make(chan struct{})
+		f, err := core.New(core.Options{RPC: "fake", ChainID: fc.chainID, Store: s,
+			Dial: func(string) (core.Client, error) { return fc, nil },
+			OnHeader: func(h *header.ExtendedHeader) {
+				if h.Height() == n {
+					close(done)
+				}
+			}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		startAt := time.Now()
+		b.StartTimer()
+		if err := f.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		<-done
+		b.StopTimer()
+		elapsed += time.Since(startAt)
+		if err := f.Stop(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "headers/s")
+}

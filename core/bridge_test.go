@@ -1,0 +1,254 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+)
+
+func bridgeOptions(t *testing.T, rpc, chainID string, s *core.Store, col *collector) core.Options {
+	return core.Options{RPC: rpc, ChainID: chainID, Store: s, Logger: testLogger(t), OnHeader: col.onHeader,
+		PollInterval: 200 * time.Millisecond, RequestTimeout: 5 * time.Second,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		// An in-process node that stops keeps serving the connections it has
+		// open: only a stall shows the follower it was replaced.
+		StallTimeout: 2 * time.Second}
+}
+
+// submitBlobs sends two PayForBlobs, from two accounts, with blobs in three
+// namespaces, waits for them to be committed and returns the blobs by
+// height.
+func submitBlobs(ctx context.Context, t *testing.T, v *testValidator, g *app.Genesis, keys ...string) map[int64][]submittedBlob {
+	t.Helper()
+	c := v.client()
+	ns := []share.Namespace{mustNamespace(t, 1), mustNamespace(t, 2), mustNamespace(t, 3)}
+	batches := [][]submittedBlob{
+		{{ns: ns[0], data: bytes.Repeat([]byte{1}, 3000)}, {ns: ns[1], data: []byte("a small blob")}},
+		{{ns: ns[2], data: bytes.Repeat([]byte{3}, 5000)}, {ns: ns[0], data: bytes.Repeat([]byte{4}, 100)}},
+	}
+	raws := make([][]byte, len(batches))
+	for i, b := range batches {
+		k, _ := testKey(t, keys[i])
+		raws[i] = pfbTx(t, g.ChainID, k, 0, g.Params, b)
+	}
+	out := map[int64][]submittedBlob{}
+	for i, raw := range raws {
+		h := broadcast(ctx, t, c, raw)
+		out[h] = append(out[h], batches[i]...)
+	}
+	return out
+}
+
+func testGenesis(t *testing.T, chainID string, keys ...string) *app.Genesis {
+	_, authority := testKey(t, keys[0])
+	g := &app.Genesis{ChainID: chainID, Authority: authority, Params: app.DefaultParams()}
+	for _, k := range keys {
+		_, a := testKey(t, k)
+		g.Accounts = append(g.Accounts, app.GenesisAccount{Address: a, Balance: 1e12})
+	}
+	return g
+}
+
+func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a CometBFT node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	g := testGenesis(t, "mesh-bridge-test", "alice", "bob")
+	v := newTestValidator(t)
+	writeGenesis(t, g, v)
+	v.start(nil)
+
+	// A core node of another chain, and no core node at all, are refused.
+	spare := openDB(t, t.TempDir())
+	defer spare.Close()
+	wrong, err := core.New(bridgeOptions(t, v.rpcAddr, "other-chain", core.NewStore(spare, 0), newCollector()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wrong.Start(ctx); !errors.Is(err, core.ErrChainIDMismatch) {
+		t.Fatalf("another chain: %v", err)
+	}
+	unreachable := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	none, err := core.New(bridgeOptions(t, unreachable, g.ChainID, core.NewStore(spare, 0), newCollector()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	err = none.Start(sctx)
+	scancel()
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("no core node: %v", err)
+	}
+
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	s := core.NewStore(db, 0)
+	col := newCollector()
+	f, err := core.New(bridgeOptions(t, v.rpcAddr, g.ChainID, s, col))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	submitted := submitBlobs(ctx, t, v, g, "alice", "bob")
+	checkSubmitted := func(s *core.Store) {
+		t.Helper()
+		n := 0
+		for h, blobs := range submitted {
+			col.waitHeight(ctx, t, uint64(h))
+			for _, b := range blobs {
+				checkBlob(ctx, t, s, uint64(h), b.ns, b.commitment, b.data)
+				n++
+			}
+		}
+		if n != 4 {
+			t.Fatalf("checked %d blobs, want 4", n)
+		}
+	}
+	checkSubmitted(s)
+
+	// The core node restarts under the running follower.
+	v.stop()
+	v.start(nil)
+	c := v.client()
+	target := coreHeight(ctx, t, c) + 2
+	waitUntil(ctx, t, "the core node to go on", func() bool { return coreHeight(ctx, t, c) >= target })
+	col.waitHeight(ctx, t, uint64(target))
+
+	// The follower restarts on the same database, with the core node
+	// stopped and started again meanwhile.
+	if err := f.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v.stop()
+	v.start(nil)
+	c = v.client()
+	db = openDB(t, dir)
+	defer db.Close()
+	s = core.NewStore(db, 0)
+	f, err = core.New(bridgeOptions(t, v.rpcAddr, g.ChainID, s, col))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	target = coreHeight(ctx, t, c) + 2
+	col.waitHeight(ctx, t, uint64(target))
+	if err := f.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col.checkContiguous(t, 1, s.Height())
+	checkChain(ctx, t, s, uint64(target))
+	checkSubmitted(s)
+	t.Logf("followed %d heights across two core and one bridge restart", s.Height())
+}
+
+// corruptProposer proposes a wrong data root: it flips a byte of the data
+// root transaction the honest application built.
+type corruptProposer struct {
+	*app.App
+	proposals *atomic.Int64
+}
+
+func (c corruptProposer) PrepareProposal(ctx context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	res, err := c.App.PrepareProposal(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	last := len(res.Txs) - 1
+	drt, err := header.UnmarshalDataRootTx(res.Txs[last])
+	if err != nil {
+		return nil, err
+	}
+	drt.DataRoot[0] ^= 0xff
+	if res.Txs[last], err = drt.Marshal(); err != nil {
+		return nil, err
+	}
+	c.proposals.Add(1)
+	return res, nil
+}
+
+// Four validators, one of which proposes wrong data roots, and a bridge
+// beside another: the chain goes on without the wrong proposals, and the
+// bridge stores every height with the blobs readable and proven.
+func TestBridgeFourValidators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs four CometBFT nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	g := testGenesis(t, "mesh-bridge-4", "alice", "bob")
+	vals := make([]*testValidator, 4)
+	for i := range vals {
+		vals[i] = newTestValidator(t)
+	}
+	for i, v := range vals {
+		var peers []string
+		for j, o := range vals {
+			if j != i {
+				peers = append(peers, o.p2pAddr())
+			}
+		}
+		v.config.P2P.PersistentPeers = strings.Join(peers, ",")
+	}
+	writeGenesis(t, g, vals...)
+	var corrupt atomic.Int64
+	vals[0].start(func(a *app.App) abci.Application { return corruptProposer{App: a, proposals: &corrupt} })
+	for _, v := range vals[1:] {
+		v.start(nil)
+	}
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := core.NewStore(db, 0)
+	col := newCollector()
+	opts := bridgeOptions(t, vals[1].rpcAddr, g.ChainID, s, col)
+	// No polling within the test: new blocks arrive through the websocket.
+	opts.PollInterval, opts.StallTimeout = time.Hour, time.Hour
+	f, err := core.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := f.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	submitted := submitBlobs(ctx, t, vals[1], g, "alice", "bob")
+	waitUntil(ctx, t, "wrong proposals", func() bool { return corrupt.Load() >= 2 })
+	target := coreHeight(ctx, t, vals[1].client())
+	col.waitHeight(ctx, t, uint64(target))
+	n := 0
+	for h, blobs := range submitted {
+		for _, b := range blobs {
+			checkBlob(ctx, t, s, uint64(h), b.ns, b.commitment, b.data)
+			n++
+		}
+	}
+	if n != 4 {
+		t.Fatalf("checked %d blobs, want 4", n)
+	}
+	checkChain(ctx, t, s, uint64(target))
+	t.Logf("%d wrong proposals rejected; the bridge stored %d heights", corrupt.Load(), s.Height())
+}

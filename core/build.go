@@ -1,0 +1,112 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Errors of BuildHeader and the follower.
+var (
+	// ErrMalformedBlock is wrapped when a block fetched from the core node
+	// cannot be turned into a valid extended header: no data root
+	// transaction last, transactions that do not lay out in a square, a
+	// square whose DAH is not the one the data root transaction commits to,
+	// or a header that fails Validate (whose error is wrapped too).
+	ErrMalformedBlock = errors.New("core: malformed block")
+	// ErrChainIDMismatch is wrapped when the core node serves another chain
+	// than the one the follower expects.
+	ErrChainIDMismatch = errors.New("core: chain ID mismatch")
+)
+
+// MaxBlockTxs bounds the number of transactions BuildHeader accepts in one
+// block: a square of share.SquareSizeUpperBound² shares cannot hold more.
+const MaxBlockTxs = share.MaxShareCount
+
+// BuildHeader turns a committed block, its commit and the validator set that
+// signed it into the block's validated extended header and its extended data
+// square. It is pure: no I/O, no clock. maxSquareSize is the chain's
+// MaxSquareSize parameter (a power of two up to
+// share.SquareSizeUpperBound).
+//
+// The last transaction must be the data root transaction; the others are
+// laid out with share.Construct, extended (eds.Extend) and their DAH
+// (eds.NewDAH) must be the one the data root transaction commits to. Every
+// failure wraps ErrMalformedBlock and names the height; it never panics on
+// what a core node sent. The header shares commit and vals with the caller,
+// who must not modify them afterwards.
+func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet,
+	maxSquareSize int) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
+	if block == nil {
+		return nil, nil, fmt.Errorf("%w: nil block", ErrMalformedBlock)
+	}
+	height := block.Height
+	if commit == nil || vals == nil {
+		return nil, nil, fmt.Errorf("%w: height %d: no commit or validator set", ErrMalformedBlock, height)
+	}
+	if !share.IsPowerOfTwo(maxSquareSize) || maxSquareSize > share.SquareSizeUpperBound {
+		return nil, nil, fmt.Errorf("core: max square size %d is not a power of two up to %d", maxSquareSize, share.SquareSizeUpperBound)
+	}
+	txs := block.Txs
+	if len(txs) > MaxBlockTxs {
+		return nil, nil, fmt.Errorf("%w: height %d: %d transactions, at most %d", ErrMalformedBlock, height, len(txs), MaxBlockTxs)
+	}
+	if len(txs) == 0 || !header.IsDataRootTx(txs[len(txs)-1]) {
+		return nil, nil, fmt.Errorf("%w: height %d: the last transaction is not the data root transaction", ErrMalformedBlock, height)
+	}
+	// One pass of hashing over the transactions: the proof's root is their
+	// Merkle root, which must be DataHash; Validate then checks only the
+	// proof's path.
+	proof := txs.Proof(len(txs) - 1)
+	if !bytes.Equal(proof.RootHash, block.DataHash) {
+		return nil, nil, fmt.Errorf("%w: height %d: transactions hash to %X, the header's DataHash is %X", ErrMalformedBlock, height, proof.RootHash, block.DataHash)
+	}
+	drt, err := header.UnmarshalDataRootTx(txs[len(txs)-1])
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
+	}
+	if int(drt.SquareSize) > maxSquareSize {
+		return nil, nil, fmt.Errorf("%w: height %d: square size %d over the maximum %d", ErrMalformedBlock, height, drt.SquareSize, maxSquareSize)
+	}
+	raw := make([][]byte, len(txs)-1)
+	for i, tx := range txs[:len(txs)-1] {
+		if header.IsDataRootTx(tx) {
+			return nil, nil, fmt.Errorf("%w: height %d: data root transaction at %d, not last", ErrMalformedBlock, height, i)
+		}
+		raw[i] = tx
+	}
+	sq, err := share.Construct(raw, maxSquareSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: height %d: laying out the square: %w", ErrMalformedBlock, height, err)
+	}
+	ext, err := eds.Extend(sq.Shares)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: height %d: extending the square: %w", ErrMalformedBlock, height, err)
+	}
+	dah, err := eds.NewDAH(ext)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: height %d: computing the DAH: %w", ErrMalformedBlock, height, err)
+	}
+	if dah.SquareSize() != int(drt.SquareSize) || !bytes.Equal(dah.Hash(), drt.DataRoot) {
+		return nil, nil, fmt.Errorf("%w: height %d: the square (width %d, data root %X) is not the one the data root transaction commits to (width %d, data root %X)",
+			ErrMalformedBlock, height, dah.SquareSize(), dah.Hash(), drt.SquareSize, drt.DataRoot)
+	}
+	h := &header.ExtendedHeader{
+		RawHeader:     block.Header,
+		Commit:        commit,
+		ValidatorSet:  vals,
+		DAH:           dah,
+		DataRootTx:    bytes.Clone(txs[len(txs)-1]),
+		DataRootProof: proof.Proof,
+	}
+	if err := h.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
+	}
+	return h, ext, nil
+}

@@ -1,0 +1,99 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
+)
+
+// DefaultMaxResponseBytes bounds each RPC response the follower reads when
+// Options.MaxResponseBytes is 0: a block of CometBFT's default maximum size
+// (21 MiB) as JSON, with room to spare.
+const DefaultMaxResponseBytes = 128 << 20
+
+// ErrResponseTooLarge is wrapped when a core node's RPC response exceeds
+// Options.MaxResponseBytes.
+var ErrResponseTooLarge = errors.New("core: RPC response too large")
+
+// dialHTTP returns CometBFT's HTTP client for rpc, reading at most max bytes
+// of each response. It does no I/O.
+func dialHTTP(rpc string, max int64) (Client, error) {
+	hc, err := jsonrpcclient.DefaultHTTPClient(rpc)
+	if err != nil {
+		return nil, err
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = limitTransport{base: base, max: max}
+	c, err := rpchttp.NewWithClient(rpc, "/websocket", hc)
+	if err != nil {
+		return nil, err
+	}
+	return &httpClient{HTTP: c, hc: hc}, nil
+}
+
+// httpClient is CometBFT's client with a way to close the connections it
+// keeps alive once the follower drops it.
+type httpClient struct {
+	*rpchttp.HTTP
+	hc *http.Client
+}
+
+func (c *httpClient) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// release closes the idle connections of a client the follower drops.
+func release(c Client) {
+	if cl, ok := c.(interface{ CloseIdleConnections() }); ok {
+		cl.CloseIdleConnections()
+	}
+}
+
+// limitTransport fails the read of a response body past max bytes.
+type limitTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.ContentLength > t.max {
+		res.Body.Close()
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrResponseTooLarge, res.ContentLength, t.max)
+	}
+	res.Body = &limitedBody{rc: res.Body, left: t.max, max: t.max}
+	return res, nil
+}
+
+type limitedBody struct {
+	rc        io.ReadCloser
+	left, max int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// At the limit: only the end of the body is acceptable.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, b.max)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -1,0 +1,238 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/eds"
+	edsstore "github.com/datamesh/mesh-node/eds/store"
+	"github.com/datamesh/mesh-node/header"
+	headerstore "github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Store errors.
+var (
+	// ErrBlobNotFound is wrapped when no blob of the namespace at the
+	// height has the commitment asked for.
+	ErrBlobNotFound = errors.New("core: blob not found")
+	// ErrInconsistentStore is wrapped by Store.Check when a header lacks
+	// its square or a square its header.
+	ErrInconsistentStore = errors.New("core: inconsistent store")
+)
+
+// Store keeps the bridge's extended headers and their original data squares
+// in one Badger database: headers through header/store, squares through
+// eds/store, each header written in the same transaction as its square. It
+// is safe for concurrent use; writes are serialised.
+type Store struct {
+	db      *badger.DB
+	headers *headerstore.Store
+	squares *edsstore.Store
+
+	// beforeHeaders, set by white-box tests only, runs within Put's
+	// transaction after the square is written and before the header is.
+	beforeHeaders func() error
+}
+
+// NewStore returns a store on db caching up to cacheSize extended squares
+// (eds/store.New's meaning of 0 and negative sizes). It does no I/O; the
+// caller owns db and closes it after the last call.
+func NewStore(db *badger.DB, cacheSize int) *Store {
+	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, cacheSize)}
+}
+
+// Headers returns the header store, for readers that need only headers
+// (header exchange, syncers). Writing through it would store headers
+// without squares: use Put.
+func (s *Store) Headers() header.Store { return s.headers }
+
+// Put stores h and its extended square e atomically: either both are
+// committed or, on error, neither. h must be the next header (see
+// header.Store.Append) and e its square; the caller has validated and
+// verified h. e is cached as the most recent square.
+func (s *Store) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error {
+	if h == nil || e == nil || h.DAH == nil {
+		return errors.New("core: put: nil header or square")
+	}
+	dah, err := eds.NewDAH(e)
+	if err != nil {
+		return fmt.Errorf("core: put height %d: %w", h.Height(), err)
+	}
+	if !dah.Equals(h.DAH) {
+		return fmt.Errorf("core: put height %d: the square is not the header's", h.Height())
+	}
+	height := h.Height()
+	err = s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
+		if err := s.squares.Put(txn, height, e); err != nil {
+			return err
+		}
+		if s.beforeHeaders != nil {
+			return s.beforeHeaders()
+		}
+		return nil
+	}, h)
+	if err != nil {
+		return fmt.Errorf("core: storing height %d: %w", height, err)
+	}
+	s.squares.Cache(height, e)
+	return nil
+}
+
+// Head returns the highest stored header; its error wraps header.ErrNotFound
+// for an empty store.
+func (s *Store) Head(ctx context.Context) (*header.ExtendedHeader, error) {
+	return s.headers.Head(ctx)
+}
+
+// Height returns the height of the highest stored header, 0 when empty.
+func (s *Store) Height() uint64 { return s.headers.Height() }
+
+// GetByHeight returns the header at height (header.ErrNotFound if none).
+func (s *Store) GetByHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error) {
+	return s.headers.GetByHeight(ctx, height)
+}
+
+// Get returns the header whose hash is hash (header.ErrNotFound if none).
+func (s *Store) Get(ctx context.Context, hash []byte) (*header.ExtendedHeader, error) {
+	return s.headers.Get(ctx, hash)
+}
+
+// ODS returns the original square at height, k*k shares owned by the
+// caller (eds/store.ErrNotFound if none).
+func (s *Store) ODS(ctx context.Context, height uint64) ([][]byte, error) {
+	return s.squares.ODS(ctx, height)
+}
+
+// EDS returns the extended square at height, recomputed from the original
+// square unless cached; it is immutable and may be shared
+// (eds/store.ErrNotFound if none).
+func (s *Store) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error) {
+	return s.squares.EDS(ctx, height)
+}
+
+// Blob is a blob read back from the store and the proof that it was
+// published: all the shares of its namespace in the block's square, with
+// namespace proofs against the header's row roots. Proof.Verify(Header.DAH,
+// namespace) checks them, and the blob is one that
+// share.ParseBlobs(Proof.Flatten()) returns.
+type Blob struct {
+	Blob   *share.Blob
+	Header *header.ExtendedHeader
+	Proof  eds.NamespaceData
+}
+
+// GetBlob returns the blob of namespace ns with share commitment commitment
+// at height, with its namespace proof. Errors wrap header.ErrNotFound or
+// eds/store.ErrNotFound for a height the store does not hold, and
+// ErrBlobNotFound when no blob matches. The result is owned by the caller.
+func (s *Store) GetBlob(ctx context.Context, height uint64, ns share.Namespace, commitment []byte) (*Blob, error) {
+	h, err := s.headers.GetByHeight(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.squares.EDS(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	nd, err := e.NamespaceData(ns)
+	if err != nil {
+		return nil, fmt.Errorf("core: height %d namespace %s: %w", height, ns, err)
+	}
+	blobs, err := share.ParseBlobs(nd.Flatten())
+	if err != nil {
+		return nil, fmt.Errorf("core: height %d namespace %s: %w", height, ns, err)
+	}
+	for _, pb := range blobs {
+		c, err := pb.Blob.Commitment()
+		if err != nil {
+			return nil, fmt.Errorf("core: height %d namespace %s: %w", height, ns, err)
+		}
+		if bytes.Equal(c, commitment) {
+			return &Blob{Blob: pb.Blob, Header: h, Proof: nd}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: height %d namespace %s commitment %X", ErrBlobNotFound, height, ns, commitment)
+}
+
+// CheckHead returns an error wrapping ErrInconsistentStore if the head
+// header has no square. It reads two keys: the follower calls it on Start.
+func (s *Store) CheckHead(ctx context.Context) error {
+	h, err := s.headers.Head(ctx)
+	if errors.Is(err, header.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("core: reading the head: %w", err)
+	}
+	head := h.Height()
+	ok, err := s.squares.Has(ctx, head)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: head header %d has no square", ErrInconsistentStore, head)
+	}
+	return nil
+}
+
+// Check scans the store and returns an error wrapping ErrInconsistentStore
+// unless the stored squares are exactly those of the stored headers: every
+// height from the lowest stored square to the head has both, there is no
+// square above the head and no header just below the lowest square. It
+// reads every key of the square prefix, so it is for tests and repair
+// tools, not for every start.
+func (s *Store) Check(ctx context.Context) error {
+	var heights []uint64
+	prefix := edsstore.Key(0)[:len(edsstore.Key(0))-8]
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != len(prefix)+8 {
+				return fmt.Errorf("%w: square key %q", ErrInconsistentStore, k)
+			}
+			heights = append(heights, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	head := s.headers.Height()
+	if len(heights) == 0 {
+		if head != 0 {
+			return fmt.Errorf("%w: headers up to %d and no square", ErrInconsistentStore, head)
+		}
+		return nil
+	}
+	base := heights[0]
+	for i, h := range heights {
+		if h != base+uint64(i) {
+			return fmt.Errorf("%w: no square at height %d", ErrInconsistentStore, base+uint64(i))
+		}
+	}
+	if last := heights[len(heights)-1]; last != head {
+		return fmt.Errorf("%w: squares up to %d, headers up to %d", ErrInconsistentStore, last, head)
+	}
+	for h := base; h <= head; h++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := s.headers.GetByHeight(ctx, h); err != nil {
+			return fmt.Errorf("%w: square at height %d without its header: %w", ErrInconsistentStore, h, err)
+		}
+	}
+	if base > 1 {
+		if _, err := s.headers.GetByHeight(ctx, base-1); !errors.Is(err, header.ErrNotFound) {
+			return fmt.Errorf("%w: header at height %d without its square", ErrInconsistentStore, base-1)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+// Package store keeps original data squares (ODS) by height in a Badger
+// database the node owns and shares with its other stores (one database
+// under <home>/data). Only the k×k original square is stored; the parity
+// half is recomputed on demand with eds.Extend, and the most recently
+// extended squares are kept in a bounded LRU cache.
+//
+// Layout (height 8-byte big-endian, so keys sort by height):
+//
+//	"ods/" height -> version 0x01 | k*k shares of share.ShareSize bytes, row-major
+//
+// Put writes within a transaction the caller owns, so a square and the
+// header that commits to it can be written atomically (see package core).
+// The value is one Badger entry: above Badger's value threshold it goes to
+// the value log and counts only a pointer towards the transaction's size
+// limit, so even a 512-wide square (128 MiB) fits one transaction.
+package store
+
+import (
+	"container/list"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// ErrNotFound is wrapped when the store holds no square for a height.
+var ErrNotFound = errors.New("eds/store: square not found")
+
+// DefaultCacheSize is the number of extended squares the cache keeps when
+// New is given 0.
+const DefaultCacheSize = 16
+
+const odsVersion = 0x01
+
+var prefixODS = []byte("ods/")
+
+// Key returns the key of the square at height.
+func Key(height uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte{}, prefixODS...), height)
+}
+
+// Store reads and writes squares. It is safe for concurrent use.
+type Store struct {
+	db    *badger.DB
+	cache *lru
+}
+
+// New returns a store on db keeping up to cacheSize extended squares in
+// memory (DefaultCacheSize for 0; a negative size disables the cache). It
+// does no I/O; the caller owns db and closes it after the last call.
+func New(db *badger.DB, cacheSize int) *Store {
+	if cacheSize == 0 {
+		cacheSize = DefaultCacheSize
+	}
+	return &Store{db: db, cache: newLRU(cacheSize)}
+}
+
+// Put writes the original square of e under height within txn. It does not
+// commit txn, and does not cache e: call Cache once txn has committed.
+func (s *Store) Put(txn *badger.Txn, height uint64, e *eds.ExtendedDataSquare) error {
+	ods := e.ODS()
+	v := make([]byte, 1, 1+len(ods)*share.ShareSize)
+	v[0] = odsVersion
+	for _, sh := range ods {
+		v = append(v, sh...)
+	}
+	if err := txn.Set(Key(height), v); err != nil {
+		return fmt.Errorf("eds/store: height %d: %w", height, err)
+	}
+	return nil
+}
+
+// Cache remembers e as the extended square of height, for a square whose
+// Put has committed.
+func (s *Store) Cache(height uint64, e *eds.ExtendedDataSquare) { s.cache.add(height, e) }
+
+// Has reports whether the store holds the square of height.
+func (s *Store) Has(ctx context.Context, height uint64) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if s.cache.get(height) != nil {
+		return true, nil
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(Key(height))
+		return err
+	})
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("eds/store: height %d: %w", height, err)
+	}
+	return true, nil
+}
+
+// ODS returns the original square of height: k*k shares in row-major order,
+// owned by the caller. Errors wrap ErrNotFound for a missing square.
+func (s *Store) ODS(ctx context.Context, height uint64) ([][]byte, error) {
+	if e := s.cache.get(height); e != nil {
+		return e.FlattenedODS(), nil
+	}
+	return s.readODS(ctx, height)
+}
+
+func (s *Store) readODS(ctx context.Context, height uint64) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var ods [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(Key(height))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: height %d", ErrNotFound, height)
+		}
+		if err != nil {
+			return fmt.Errorf("eds/store: height %d: %w", height, err)
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("eds/store: height %d: %w", height, err)
+		}
+		ods, err = decode(v)
+		if err != nil {
+			return fmt.Errorf("eds/store: corrupt square at height %d: %w", height, err)
+		}
+		return nil
+	})
+	return ods, err
+}
+
+// EDS returns the extended square of height, from the cache or extended
+// from the stored original square (and then cached). The square is
+// immutable and may be shared with other callers. Errors wrap ErrNotFound
+// for a missing square.
+func (s *Store) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error) {
+	if e := s.cache.get(height); e != nil {
+		return e, nil
+	}
+	ods, err := s.readODS(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	e, err := eds.Extend(ods)
+	if err != nil {
+		return nil, fmt.Errorf("eds/store: corrupt square at height %d: %w", height, err)
+	}
+	s.cache.add(height, e)
+	return e, nil
+}
+
+// decode splits a stored value into shares that alias it.
+func decode(v []byte) ([][]byte, error) {
+	if len(v) < 1 || v[0] != odsVersion {
+		return nil, errors.New("unknown encoding version")
+	}
+	v = v[1:]
+	if len(v)%share.ShareSize != 0 {
+		return nil, fmt.Errorf("%d bytes is not a whole number of shares", len(v))
+	}
+	n := len(v) / share.ShareSize
+	k := 1
+	for k*k < n {
+		k *= 2
+	}
+	if n == 0 || k*k != n || k > eds.MaxSquareSize {
+		return nil, fmt.Errorf("%d shares is not a square of power-of-two width up to %d", n, eds.MaxSquareSize)
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = v[i*share.ShareSize : (i+1)*share.ShareSize : (i+1)*share.ShareSize]
+	}
+	return out, nil
+}
+
+// lru is a bounded cache of extended squares by height.
+type lru struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List               // front is the most recently used; values are *entry
+	byKey map[uint64]*list.Element // height -> element
+}
+
+type entry struct {
+	height uint64
+	eds    *eds.ExtendedDataSquare
+}
+
+func newLRU(max int) *lru {
+	return &lru{max: max, order: list.New(), byKey: map[uint64]*list.Element{}}
+}
+
+func (c *lru) get(height uint64) *eds.ExtendedDataSquare {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[height]
+	if !ok {
+		return nil
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*entry).eds
+}
+
+func (c *lru) add(height uint64, e *eds.ExtendedDataSquare) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[height]; ok {
+		el.Value.(*entry).eds = e
+		c.order.MoveToFront(el)
+		return
+	}
+	c.byKey[height] = c.order.PushFront(&entry{height: height, eds: e})
+	for c.order.Len() > c.max {
+		el := c.order.Back()
+		c.order.Remove(el)
+		delete(c.byKey, el.Value.(*entry).height)
+	}
+}
+
+// len returns the number of cached squares.
+func (c *lru) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}

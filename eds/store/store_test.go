@@ -1,0 +1,220 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// testSquare returns the extended square of a block with n blobs.
+func testSquare(t testing.TB, n int) *eds.ExtendedDataSquare {
+	t.Helper()
+	var txs [][]byte
+	for i := range n {
+		id := make([]byte, share.NamespaceVersionZeroIDSize)
+		id[0], id[1] = 0x42, byte(i)
+		ns, err := share.NewV0Namespace(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := share.NewBlob(ns, bytes.Repeat([]byte{byte(i + 1)}, 700*(i+1)), 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		btx, err := share.MarshalBlobTx([]byte(fmt.Sprint("pfb ", i)), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, btx)
+	}
+	sq, _, err := share.Build(txs, share.DefaultMaxSquareSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := eds.Extend(sq.Shares)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func openDB(t testing.TB, dir string) *badger.DB {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func put(t testing.TB, db *badger.DB, s *Store, height uint64, e *eds.ExtendedDataSquare) {
+	t.Helper()
+	if err := db.Update(func(txn *badger.Txn) error { return s.Put(txn, height, e) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sameRoots(t testing.TB, a, b *eds.ExtendedDataSquare) {
+	t.Helper()
+	da, err := eds.NewDAH(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := eds.NewDAH(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !da.Equals(db) {
+		t.Fatal("squares have different roots")
+	}
+}
+
+func TestPutGetReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	s := New(db, -1) // no cache: every read goes to disk
+	squares := []*eds.ExtendedDataSquare{testSquare(t, 1), testSquare(t, 4), testSquare(t, 9)}
+	for i, e := range squares {
+		put(t, db, s, uint64(i+1), e)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir)
+	defer db.Close()
+	s = New(db, 0)
+	for i, want := range squares {
+		h := uint64(i + 1)
+		ok, err := s.Has(ctx, h)
+		if err != nil || !ok {
+			t.Fatalf("Has(%d) = %v, %v", h, ok, err)
+		}
+		ods, err := s.ODS(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantODS := want.ODS()
+		if len(ods) != len(wantODS) {
+			t.Fatalf("height %d: %d shares, want %d", h, len(ods), len(wantODS))
+		}
+		for j := range ods {
+			if !bytes.Equal(ods[j], wantODS[j]) {
+				t.Fatalf("height %d: share %d differs", h, j)
+			}
+		}
+		got, err := s.EDS(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameRoots(t, got, want)
+		if again, _ := s.EDS(ctx, h); again != got {
+			t.Fatal("second EDS read did not come from the cache")
+		}
+	}
+	for _, h := range []uint64{0, 4, 1 << 40} {
+		if _, err := s.ODS(ctx, h); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("ODS(%d): %v, want ErrNotFound", h, err)
+		}
+		if _, err := s.EDS(ctx, h); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("EDS(%d): %v, want ErrNotFound", h, err)
+		}
+		if ok, err := s.Has(ctx, h); ok || err != nil {
+			t.Fatalf("Has(%d) = %v, %v", h, ok, err)
+		}
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := New(db, 3)
+	e := testSquare(t, 2)
+	for h := uint64(1); h <= 10; h++ {
+		put(t, db, s, h, e)
+		s.Cache(h, e)
+	}
+	if n := s.cache.len(); n != 3 {
+		t.Fatalf("%d cached squares, want 3", n)
+	}
+	// The least recently used went first: 8, 9, 10 are left.
+	if s.cache.get(7) != nil || s.cache.get(8) == nil {
+		t.Fatal("the cache did not evict the least recently used squares")
+	}
+	// Reading an evicted height extends it again and caches it.
+	got, err := s.EDS(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRoots(t, got, e)
+	if s.cache.get(1) == nil || s.cache.len() != 3 {
+		t.Fatal("a read square was not cached within the bound")
+	}
+}
+
+func TestCorruptValue(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := New(db, 0)
+	for i, v := range [][]byte{nil, {0x02}, append([]byte{odsVersion}, make([]byte, 3*share.ShareSize)...),
+		append([]byte{odsVersion}, make([]byte, 100)...)} {
+		h := uint64(i + 1)
+		if err := db.Update(func(txn *badger.Txn) error { return txn.Set(Key(h), v) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.EDS(ctx, h); err == nil || errors.Is(err, ErrNotFound) {
+			t.Fatalf("corrupt value %d: %v", i, err)
+		}
+	}
+}
+
+func BenchmarkEDSFromDisk(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, b.TempDir())
+	defer db.Close()
+	s := New(db, -1)
+	e := testSquare(b, 12)
+	put(b, db, s, 1, e)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.EDS(ctx, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzDecode: a stored value never panics the decoder, and what it accepts
+// is a whole square of whole shares.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{odsVersion})
+	f.Add(append([]byte{odsVersion}, make([]byte, share.ShareSize)...))
+	f.Add(append([]byte{odsVersion}, make([]byte, 4*share.ShareSize)...))
+	f.Add(append([]byte{0x02}, make([]byte, share.ShareSize)...))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		ods, err := decode(v)
+		if err != nil {
+			return
+		}
+		k := 1
+		for k*k < len(ods) {
+			k *= 2
+		}
+		if k*k != len(ods) {
+			t.Fatalf("accepted %d shares", len(ods))
+		}
+		for _, s := range ods {
+			if len(s) != share.ShareSize {
+				t.Fatalf("accepted a share of %d bytes", len(s))
+			}
+		}
+	})
+}
