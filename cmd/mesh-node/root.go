@@ -13,9 +13,9 @@ import (
 // homeEnv overrides the default home directory.
 const homeEnv = "MESH_HOME"
 
-// defaultHomeName is the home directory of the core mode under the user's
-// home: ~/.mesh-node-core.
-const defaultHomeName = ".mesh-node-core"
+// defaultHomeName returns the home directory of a mode under the user's
+// home: ~/.mesh-node-<mode>.
+func defaultHomeName(mode string) string { return ".mesh-node-" + mode }
 
 // cli holds what the commands share: how to read the environment. It is
 // built per invocation, so tests run commands side by side.
@@ -29,22 +29,29 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	c := &cli{getenv: getenv}
 	root := &cobra.Command{
 		Use:   "mesh-node",
-		Short: "DataMesh node: core validator, keys and transactions",
+		Short: "DataMesh node: core validator, bridge, keys and transactions",
 		Long: `mesh-node runs a DataMesh core node (a CometBFT validator with the DataMesh
-application), keeps a file keyring and submits transactions to a core node.
+application) or a bridge node (which follows a core node and stores its
+extended headers and squares), keeps a file keyring and submits
+transactions to a core node.
 
-The home directory is --home, else $MESH_HOME, else ~/.mesh-node-core.`,
+The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
+(~/.mesh-node-core for core, keys and tx; ~/.mesh-node-bridge for bridge).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-core)")
-	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
+	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-<mode>)")
+	root.AddCommand(c.coreCmd(), c.bridgeCmd(), c.keysCmd(), c.txCmd())
 	return root
 }
 
-// home returns the home directory: --home, else $MESH_HOME, else
-// ~/.mesh-node-core.
-func (c *cli) home(cmd *cobra.Command) (string, error) {
+// home returns the home directory of the core mode (used by core, keys and
+// tx): --home, else $MESH_HOME, else ~/.mesh-node-core.
+func (c *cli) home(cmd *cobra.Command) (string, error) { return c.homeOf(cmd, "core") }
+
+// homeOf returns the home directory of a mode: --home, else $MESH_HOME, else
+// ~/.mesh-node-<mode>.
+func (c *cli) homeOf(cmd *cobra.Command, mode string) (string, error) {
 	h, err := cmd.Flags().GetString("home")
 	if err != nil {
 		return "", fmt.Errorf("read --home: %w", err)
@@ -57,7 +64,7 @@ func (c *cli) home(cmd *cobra.Command) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("find the user's home directory (set --home or $%s): %w", homeEnv, err)
 		}
-		h = filepath.Join(u, defaultHomeName)
+		h = filepath.Join(u, defaultHomeName(mode))
 	}
 	return filepath.Abs(h)
 }
