@@ -259,7 +259,9 @@ func (f *Follower) run(ctx context.Context, c Client) {
 		if progressed {
 			backoff = f.opts.MinBackoff
 		}
-		if errors.Is(err, ErrMalformedBlock) || errors.Is(err, ErrChainIDMismatch) || errors.Is(err, errVerify) {
+		if errors.Is(err, ErrDiskFull) {
+			f.log.Error("cannot store the next height; retrying", "height", f.opts.Store.Height()+1, "err", err, "backoff", backoff)
+		} else if errors.Is(err, ErrMalformedBlock) || errors.Is(err, ErrChainIDMismatch) || errors.Is(err, errVerify) {
 			// Retrying may help only if the core node is replaced or fixed.
 			f.log.Error("cannot follow the core node; retrying", "rpc", f.opts.RPC, "height", f.opts.Store.Height()+1, "err", err, "backoff", backoff)
 		} else {

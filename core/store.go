@@ -24,7 +24,19 @@ var (
 	// ErrInconsistentStore is wrapped by Store.Check when a header lacks
 	// its square or a square its header.
 	ErrInconsistentStore = errors.New("core: inconsistent store")
+	// ErrDiskFull is wrapped by Put when the database's filesystem has less
+	// free space than the write needs plus MinFreeBytes. Nothing is written.
+	ErrDiskFull = errors.New("core: disk full")
 )
+
+// MinFreeBytes is the free space Put leaves on the database's filesystem
+// beyond the square it writes. Badger writes its value log through a
+// memory-mapped, sparsely allocated file: when the filesystem runs out of
+// space under it, the process dies of SIGBUS instead of getting an error
+// (seen with badger v4.9.6 on a full tmpfs). Checking before each write turns
+// that into ErrDiskFull while memtable flushes and compactions still have
+// room.
+const MinFreeBytes = 64 << 20
 
 // Store keeps the bridge's extended headers and their original data squares
 // in one Badger database: headers through header/store, squares through
@@ -38,13 +50,37 @@ type Store struct {
 	// beforeHeaders, set by white-box tests only, runs within Put's
 	// transaction after the square is written and before the header is.
 	beforeHeaders func() error
+	// freeBytes returns the free space of a directory's filesystem and
+	// whether it is known; white-box tests replace it.
+	freeBytes func(dir string) (uint64, bool, error)
 }
 
 // NewStore returns a store on db caching up to cacheSize extended squares
 // (eds/store.New's meaning of 0 and negative sizes). It does no I/O; the
 // caller owns db and closes it after the last call.
 func NewStore(db *badger.DB, cacheSize int) *Store {
-	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, cacheSize)}
+	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, cacheSize), freeBytes: freeBytes}
+}
+
+// checkSpace fails with ErrDiskFull unless the filesystems of the database's
+// directories have room for need bytes plus MinFreeBytes. An in-memory
+// database, or a platform where free space is unknown, always passes.
+func (s *Store) checkSpace(need uint64) error {
+	opts := s.db.Opts()
+	if opts.InMemory {
+		return nil
+	}
+	for _, dir := range []string{opts.Dir, opts.ValueDir} {
+		free, known, err := s.freeBytes(dir)
+		if err != nil {
+			return fmt.Errorf("core: free space of %s: %w", dir, err)
+		}
+		if known && free < need+MinFreeBytes {
+			return fmt.Errorf("%w: %d MiB free on the filesystem of %s, a write needs %d MiB plus %d MiB of headroom; free space and the bridge resumes",
+				ErrDiskFull, free>>20, dir, (need+(1<<20)-1)>>20, MinFreeBytes>>20)
+		}
+	}
+	return nil
 }
 
 // Headers returns the header store, for readers that need only headers
@@ -68,6 +104,10 @@ func (s *Store) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.Extend
 		return fmt.Errorf("core: put height %d: the square is not the header's", h.Height())
 	}
 	height := h.Height()
+	k := uint64(e.K())
+	if err := s.checkSpace(k * k * share.ShareSize); err != nil {
+		return fmt.Errorf("core: storing height %d: %w", height, err)
+	}
 	err = s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
 		if err := s.squares.Put(txn, height, e); err != nil {
 			return err

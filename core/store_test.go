@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -252,5 +253,38 @@ func TestStoreCheckFindsOrphans(t *testing.T) {
 	}
 	if err := f.Start(ctx); !errors.Is(err, core.ErrInconsistentStore) {
 		t.Fatalf("Start on an inconsistent store: %v", err)
+	}
+}
+
+// A nearly full disk makes Put fail with ErrDiskFull before it writes
+// anything (Badger would otherwise die of SIGBUS in its memory-mapped value
+// log); once there is room again the same header stores.
+func TestStorePutRefusesANearlyFullDisk(t *testing.T) {
+	ctx := context.Background()
+	chain := buildAll(t, genBlocks(t, 2, nil))
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	s := core.NewStore(db, 0)
+	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
+		t.Fatal(err)
+	}
+	var free uint64 = core.MinFreeBytes // less than the square needs on top
+	core.SetFreeBytes(s, func(string) (uint64, bool, error) { return free, true, nil })
+	err := s.Put(ctx, chain[1].h, chain[1].ext)
+	if !errors.Is(err, core.ErrDiskFull) || !strings.Contains(err.Error(), "MiB free") {
+		t.Fatalf("got %v, want ErrDiskFull saying how much is free", err)
+	}
+	if s.Height() != 1 {
+		t.Fatalf("height %d after a refused write, want 1", s.Height())
+	}
+	if _, err := s.ODS(ctx, 2); !errors.Is(err, edsstore.ErrNotFound) {
+		t.Fatalf("the refused write left a square: %v", err)
+	}
+	free = 2 * core.MinFreeBytes
+	if err := s.Put(ctx, chain[1].h, chain[1].ext); err != nil {
+		t.Fatalf("with room again: %v", err)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
