@@ -21,14 +21,15 @@ const module = "github.com/datamesh/mesh-node"
 // production code may use besides the standard library. A package absent
 // from the map fails the test, so a new package must state its rules here.
 var allowed = map[string][]string{
-	"merkle":           {},
-	"nmt":              {"google.golang.org/protobuf/encoding/protowire"},
-	"share":            {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
-	"eds":              {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
-	"header":           {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
-	"core":             {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
-	"cmd":              {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},
-	"tools/benchtable": {},
+	"merkle":              {},
+	"nmt":                 {"google.golang.org/protobuf/encoding/protowire"},
+	"share":               {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
+	"eds":                 {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	"header":              {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	"core":                {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	"cmd":                 {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},
+	"internal/fuzzcorpus": {},
+	"tools/benchtable":    {},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

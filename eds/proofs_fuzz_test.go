@@ -10,12 +10,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -225,19 +224,11 @@ func FuzzUnmarshalBadEncodingProof(f *testing.F) {
 
 var writeCorpus = flag.Bool("write-corpus", false, "rewrite the generated seed corpus under testdata/fuzz")
 
-var generatedTargets = []string{"FuzzUnmarshalSample", "FuzzUnmarshalIDs", "FuzzUnmarshalRowNamespaceData", "FuzzUnmarshalBadEncodingProof"}
-
-// fuzzSeed is one corpus entry: a file name and the fuzz arguments.
-type fuzzSeed struct {
-	target, name string
-	args         []any
-}
-
-func fuzzSeeds(t *testing.T) []fuzzSeed {
+func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
 	fx := newFuzzFixture(t)
-	var seeds []fuzzSeed
+	var seeds []fuzzcorpus.Seed
 	add := func(target, name string, args ...any) {
-		seeds = append(seeds, fuzzSeed{target, name, args})
+		seeds = append(seeds, fuzzcorpus.Seed{Target: target, Name: name, Args: args})
 	}
 	enc := func(m interface{ MarshalBinary() ([]byte, error) }) []byte {
 		b, err := m.MarshalBinary()
@@ -298,49 +289,10 @@ func fuzzSeeds(t *testing.T) []fuzzSeed {
 	return seeds
 }
 
-// corpusFile encodes args in the "go test fuzz v1" format.
-func corpusFile(args []any) []byte {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, a := range args {
-		switch v := a.(type) {
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case byte:
-			fmt.Fprintf(&b, "byte(%q)\n", v)
-		default:
-			panic(fmt.Sprintf("corpusFile: unsupported %T", a))
-		}
-	}
-	return b.Bytes()
-}
-
 func TestFuzzCorpus(t *testing.T) {
-	want := map[string][]byte{}
-	for _, s := range fuzzSeeds(t) {
-		want[filepath.Join("testdata", "fuzz", s.target, s.name)] = corpusFile(s.args)
-	}
 	if *writeCorpus {
-		for _, target := range generatedTargets {
-			dir := filepath.Join("testdata", "fuzz", target)
-			if err := os.RemoveAll(dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for path, content := range want {
-			if err := os.WriteFile(path, content, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		fuzzcorpus.Write(t, fuzzSeeds(t), true)
 		return
 	}
-	for path, content := range want {
-		got, err := os.ReadFile(path)
-		if err != nil || !bytes.Equal(got, content) {
-			t.Errorf("seed %s is missing or stale (%v); run: go test ./eds -run TestFuzzCorpus -write-corpus", path, err)
-		}
-	}
+	fuzzcorpus.Check(t, fuzzSeeds(t), "go test ./eds -run TestFuzzCorpus -write-corpus")
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
 )
 
 func TestBinaryRoundTrip(t *testing.T) {
@@ -164,7 +164,6 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if os.Getenv("HEADER_WRITE_FUZZ_SEEDS") != "1" {
 		t.Skip("set HEADER_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz/FuzzUnmarshalExtendedHeader")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzUnmarshalExtendedHeader")
 	g := headertest.NewGenerator(headertest.Options{Seed: 11, Validators: 3, Blobs: 1, MaxBlobSize: 100})
 	seeds := map[string][]byte{}
 	for i, h := range g.Chain(t, 2) {
@@ -175,31 +174,28 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		seeds[fmt.Sprintf("valid_height_%d", i+1)] = b
 	}
 	seeds["truncated"] = seeds["valid_height_2"][:200]
-	writeSeeds(t, dir, seeds)
+	writeSeeds(t, "FuzzUnmarshalExtendedHeader", seeds)
 
 	h := g.Must(t)
 	j, err := json.Marshal(h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeSeeds(t, filepath.Join("testdata", "fuzz", "FuzzUnmarshalJSON"), map[string][]byte{
+	writeSeeds(t, "FuzzUnmarshalJSON", map[string][]byte{
 		"valid_height_3": j,
 		// A key of the wrong length: CometBFT's JSON decoder accepts it.
 		"short_pubkey": bytes.Replace(j, []byte(`"value":"`), []byte(`"value":"AAAA`), 1),
 	})
 }
 
-func writeSeeds(t *testing.T, dir string, seeds map[string][]byte) {
+// writeSeeds writes seeds as the corpus files of target.
+func writeSeeds(t *testing.T, target string, seeds map[string][]byte) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	var corpus []fuzzcorpus.Seed
 	for name, b := range seeds {
-		data := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		corpus = append(corpus, fuzzcorpus.Seed{Target: target, Name: name, Args: []any{b}})
 	}
+	fuzzcorpus.Write(t, corpus, false)
 }
 
 // FuzzUnmarshalJSON decodes arbitrary JSON; whatever decodes must validate

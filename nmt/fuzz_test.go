@@ -6,13 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 
 	"github.com/celestiaorg/nmt/pb"
+	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
 	"github.com/datamesh/mesh-node/nmt"
 )
 
@@ -198,12 +197,6 @@ func FuzzVerifyInclusion(f *testing.F) {
 
 var writeCorpus = flag.Bool("write-corpus", false, "rewrite the seed corpus under testdata/fuzz")
 
-// fuzzSeed is one corpus entry: a file name and the fuzz arguments.
-type fuzzSeed struct {
-	target, name string
-	args         []any
-}
-
 // seedLayouts are the trees the seeds prove against: bytes are namespaces
 // (0xFF is MaxNamespace).
 var seedLayouts = map[string][]byte{
@@ -215,10 +208,10 @@ var seedLayouts = map[string][]byte{
 	},
 }
 
-func fuzzSeeds(t *testing.T) []fuzzSeed {
-	var seeds []fuzzSeed
+func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
+	var seeds []fuzzcorpus.Seed
 	add := func(target, name string, args ...any) {
-		seeds = append(seeds, fuzzSeed{target, name, args})
+		seeds = append(seeds, fuzzcorpus.Seed{Target: target, Name: name, Args: args})
 	}
 	enc := func(p nmt.Proof) []byte {
 		b, err := p.MarshalBinary()
@@ -265,50 +258,10 @@ func fuzzSeeds(t *testing.T) []fuzzSeed {
 	return seeds
 }
 
-// corpusFile encodes args in the "go test fuzz v1" format.
-func corpusFile(args []any) []byte {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, a := range args {
-		switch v := a.(type) {
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case byte:
-			fmt.Fprintf(&b, "byte(%q)\n", v)
-		default:
-			panic(fmt.Sprintf("corpusFile: unsupported %T", a))
-		}
-	}
-	return b.Bytes()
-}
-
 func TestFuzzCorpus(t *testing.T) {
-	seeds := fuzzSeeds(t)
-	want := map[string][]byte{}
-	for _, s := range seeds {
-		want[filepath.Join("testdata", "fuzz", s.target, s.name)] = corpusFile(s.args)
-	}
 	if *writeCorpus {
-		for _, target := range []string{"FuzzUnmarshalProof", "FuzzVerifyNamespace", "FuzzVerifyInclusion"} {
-			dir := filepath.Join("testdata", "fuzz", target)
-			if err := os.RemoveAll(dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for path, content := range want {
-			if err := os.WriteFile(path, content, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		fuzzcorpus.Write(t, fuzzSeeds(t), true)
 		return
 	}
-	for path, content := range want {
-		got, err := os.ReadFile(path)
-		if err != nil || !bytes.Equal(got, content) {
-			t.Errorf("seed %s is missing or stale (%v); run: go test ./nmt -run TestFuzzCorpus -write-corpus", path, err)
-		}
-	}
+	fuzzcorpus.Check(t, fuzzSeeds(t), "go test ./nmt -run TestFuzzCorpus -write-corpus")
 }

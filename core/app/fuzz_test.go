@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -100,26 +98,15 @@ func TestSeedCorpus(t *testing.T) {
 			"data-root-magic": append([]byte("DMDR\x01"), make([]byte, 36)...), "empty": {},
 		},
 	}
+	var corpus []fuzzcorpus.Seed
 	for target, files := range seeds {
-		dir := filepath.Join("testdata", "fuzz", target)
 		for name, data := range files {
-			path := filepath.Join(dir, name)
-			want := fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", data)
-			if *writeCorpus {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(path)
-			if err != nil {
-				t.Errorf("seed %s: %v (run go test -run TestSeedCorpus -write-corpus)", path, err)
-			} else if !bytes.Equal(got, want) {
-				t.Errorf("seed %s is stale (run go test -run TestSeedCorpus -write-corpus)", path)
-			}
+			corpus = append(corpus, fuzzcorpus.Seed{Target: target, Name: name, Args: []any{data}})
 		}
 	}
+	if *writeCorpus {
+		fuzzcorpus.Write(t, corpus, false)
+		return
+	}
+	fuzzcorpus.Check(t, corpus, "go test ./core/app -run TestSeedCorpus -write-corpus")
 }
