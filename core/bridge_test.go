@@ -14,6 +14,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -30,35 +31,25 @@ func bridgeOptions(t *testing.T, rpc, chainID string, s *core.Store, col *collec
 // submitBlobs sends two PayForBlobs, from two accounts, with blobs in three
 // namespaces, waits for them to be committed and returns the blobs by
 // height.
-func submitBlobs(ctx context.Context, t *testing.T, v *testValidator, g *app.Genesis, keys ...string) map[int64][]submittedBlob {
+func submitBlobs(ctx context.Context, t *testing.T, v *coretest.Validator, g *app.Genesis, keys ...string) map[int64][]coretest.Blob {
 	t.Helper()
-	c := v.client()
+	c := v.Client()
 	ns := []share.Namespace{mustNamespace(t, 1), mustNamespace(t, 2), mustNamespace(t, 3)}
-	batches := [][]submittedBlob{
-		{{ns: ns[0], data: bytes.Repeat([]byte{1}, 3000)}, {ns: ns[1], data: []byte("a small blob")}},
-		{{ns: ns[2], data: bytes.Repeat([]byte{3}, 5000)}, {ns: ns[0], data: bytes.Repeat([]byte{4}, 100)}},
+	batches := [][]coretest.Blob{
+		{{Namespace: ns[0], Data: bytes.Repeat([]byte{1}, 3000)}, {Namespace: ns[1], Data: []byte("a small blob")}},
+		{{Namespace: ns[2], Data: bytes.Repeat([]byte{3}, 5000)}, {Namespace: ns[0], Data: bytes.Repeat([]byte{4}, 100)}},
 	}
 	raws := make([][]byte, len(batches))
 	for i, b := range batches {
-		k, _ := testKey(t, keys[i])
-		raws[i] = pfbTx(t, g.ChainID, k, 0, g.Params, b)
+		k, _ := coretest.Key(t, keys[i])
+		raws[i] = coretest.PFBTx(t, g.ChainID, k, 0, g.Params, b)
 	}
-	out := map[int64][]submittedBlob{}
+	out := map[int64][]coretest.Blob{}
 	for i, raw := range raws {
-		h := broadcast(ctx, t, c, raw)
+		h := coretest.Broadcast(ctx, t, c, raw)
 		out[h] = append(out[h], batches[i]...)
 	}
 	return out
-}
-
-func testGenesis(t *testing.T, chainID string, keys ...string) *app.Genesis {
-	_, authority := testKey(t, keys[0])
-	g := &app.Genesis{ChainID: chainID, Authority: authority, Params: app.DefaultParams()}
-	for _, k := range keys {
-		_, a := testKey(t, k)
-		g.Accounts = append(g.Accounts, app.GenesisAccount{Address: a, Balance: 1e12})
-	}
-	return g
 }
 
 func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
@@ -67,22 +58,22 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	g := testGenesis(t, "mesh-bridge-test", "alice", "bob")
-	v := newTestValidator(t)
-	writeGenesis(t, g, v)
-	v.start(nil)
+	g := coretest.Genesis(t, "mesh-bridge-test", "alice", "bob")
+	v := coretest.NewValidator(t)
+	coretest.WriteGenesis(t, g, v)
+	v.Start(nil)
 
 	// A core node of another chain, and no core node at all, are refused.
 	spare := openDB(t, t.TempDir())
 	defer spare.Close()
-	wrong, err := core.New(bridgeOptions(t, v.rpcAddr, "other-chain", core.NewStore(spare, 0), newCollector()))
+	wrong, err := core.New(bridgeOptions(t, v.RPCAddr, "other-chain", core.NewStore(spare, 0), newCollector()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := wrong.Start(ctx); !errors.Is(err, core.ErrChainIDMismatch) {
 		t.Fatalf("another chain: %v", err)
 	}
-	unreachable := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	unreachable := fmt.Sprintf("http://127.0.0.1:%d", coretest.FreePort(t))
 	none, err := core.New(bridgeOptions(t, unreachable, g.ChainID, core.NewStore(spare, 0), newCollector()))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +89,7 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	db := openDB(t, dir)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(bridgeOptions(t, v.rpcAddr, g.ChainID, s, col))
+	f, err := core.New(bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +103,7 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 		for h, blobs := range submitted {
 			col.waitHeight(ctx, t, uint64(h))
 			for _, b := range blobs {
-				checkBlob(ctx, t, s, uint64(h), b.ns, b.commitment, b.data)
+				checkBlob(ctx, t, s, uint64(h), b.Namespace, b.Commitment, b.Data)
 				n++
 			}
 		}
@@ -123,11 +114,11 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	checkSubmitted(s)
 
 	// The core node restarts under the running follower.
-	v.stop()
-	v.start(nil)
-	c := v.client()
-	target := coreHeight(ctx, t, c) + 2
-	waitUntil(ctx, t, "the core node to go on", func() bool { return coreHeight(ctx, t, c) >= target })
+	v.Stop()
+	v.Start(nil)
+	c := v.Client()
+	target := coretest.Height(ctx, t, c) + 2
+	coretest.WaitUntil(ctx, t, "the core node to go on", func() bool { return coretest.Height(ctx, t, c) >= target })
 	col.waitHeight(ctx, t, uint64(target))
 
 	// The follower restarts on the same database, with the core node
@@ -138,20 +129,20 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	v.stop()
-	v.start(nil)
-	c = v.client()
+	v.Stop()
+	v.Start(nil)
+	c = v.Client()
 	db = openDB(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
-	f, err = core.New(bridgeOptions(t, v.rpcAddr, g.ChainID, s, col))
+	f, err = core.New(bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	target = coreHeight(ctx, t, c) + 2
+	target = coretest.Height(ctx, t, c) + 2
 	col.waitHeight(ctx, t, uint64(target))
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -196,31 +187,31 @@ func TestBridgeFourValidators(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	g := testGenesis(t, "mesh-bridge-4", "alice", "bob")
-	vals := make([]*testValidator, 4)
+	g := coretest.Genesis(t, "mesh-bridge-4", "alice", "bob")
+	vals := make([]*coretest.Validator, 4)
 	for i := range vals {
-		vals[i] = newTestValidator(t)
+		vals[i] = coretest.NewValidator(t)
 	}
 	for i, v := range vals {
 		var peers []string
 		for j, o := range vals {
 			if j != i {
-				peers = append(peers, o.p2pAddr())
+				peers = append(peers, o.P2PAddr())
 			}
 		}
-		v.config.P2P.PersistentPeers = strings.Join(peers, ",")
+		v.Config.P2P.PersistentPeers = strings.Join(peers, ",")
 	}
-	writeGenesis(t, g, vals...)
+	coretest.WriteGenesis(t, g, vals...)
 	var corrupt atomic.Int64
-	vals[0].start(func(a *app.App) abci.Application { return corruptProposer{App: a, proposals: &corrupt} })
+	vals[0].Start(func(a *app.App) abci.Application { return corruptProposer{App: a, proposals: &corrupt} })
 	for _, v := range vals[1:] {
-		v.start(nil)
+		v.Start(nil)
 	}
 	db := openDB(t, t.TempDir())
 	defer db.Close()
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	opts := bridgeOptions(t, vals[1].rpcAddr, g.ChainID, s, col)
+	opts := bridgeOptions(t, vals[1].RPCAddr, g.ChainID, s, col)
 	// No polling within the test: new blocks arrive through the websocket.
 	opts.PollInterval, opts.StallTimeout = time.Hour, time.Hour
 	f, err := core.New(opts)
@@ -236,13 +227,13 @@ func TestBridgeFourValidators(t *testing.T) {
 		}
 	}()
 	submitted := submitBlobs(ctx, t, vals[1], g, "alice", "bob")
-	waitUntil(ctx, t, "wrong proposals", func() bool { return corrupt.Load() >= 2 })
-	target := coreHeight(ctx, t, vals[1].client())
+	coretest.WaitUntil(ctx, t, "wrong proposals", func() bool { return corrupt.Load() >= 2 })
+	target := coretest.Height(ctx, t, vals[1].Client())
 	col.waitHeight(ctx, t, uint64(target))
 	n := 0
 	for h, blobs := range submitted {
 		for _, b := range blobs {
-			checkBlob(ctx, t, s, uint64(h), b.ns, b.commitment, b.data)
+			checkBlob(ctx, t, s, uint64(h), b.Namespace, b.Commitment, b.Data)
 			n++
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/header"
 )
 
@@ -170,7 +171,7 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 	// blocks, and the follower goes on from where it was.
 	fc.down.Store(true)
 	before := fc.calls.Load()
-	waitUntil(ctx, t, "reconnection attempts", func() bool { return fc.calls.Load() > before+3 })
+	coretest.WaitUntil(ctx, t, "reconnection attempts", func() bool { return fc.calls.Load() > before+3 })
 	fc.latest.Store(5)
 	fc.down.Store(false)
 	col.waitHeight(ctx, t, 5)
@@ -202,20 +203,6 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 	}
 	col.checkContiguous(t, 1, 8)
 	checkChain(ctx, t, s, 8)
-}
-
-// waitUntil polls cond until it holds or ctx ends.
-func waitUntil(ctx context.Context, t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 // checkChain checks that s is consistent and holds a header for every
@@ -270,7 +257,7 @@ func TestFollowerMalformedBlock(t *testing.T) {
 	}
 	col.waitHeight(ctx, t, 2)
 	before := fc.calls.Load()
-	waitUntil(ctx, t, "retries", func() bool { return fc.calls.Load() > before+3 })
+	coretest.WaitUntil(ctx, t, "retries", func() bool { return fc.calls.Load() > before+3 })
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}

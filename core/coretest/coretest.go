@@ -1,0 +1,399 @@
+// Package coretest runs in-process CometBFT validators with the DataMesh
+// application over loopback, for the tests of every package that needs a
+// real chain: the follower, the bridge, light and full nodes. A Validator
+// keeps its home (config, keys, databases) across restarts of its node.
+//
+// It works around one CometBFT quirk: the node's reactors touch its
+// databases for a moment after Stop closes them, so every CometBFT database
+// is wrapped to turn use after Close into "not found" and dropped writes.
+package coretest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+	cfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto/secp256k1"
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// BlockTime is roughly the time between blocks of a test validator: its
+// consensus timeouts are shortened so tests make blocks quickly.
+const BlockTime = 300 * time.Millisecond
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Validator is one validator's home, in a t.TempDir: its CometBFT config
+// and keys and the application's Badger directory.
+type Validator struct {
+	t       testing.TB
+	Home    string
+	Config  *cfg.Config
+	PV      *privval.FilePV
+	NodeKey *p2p.NodeKey
+	// RPCAddr is the node's CometBFT RPC address (http://127.0.0.1:port).
+	RPCAddr string
+
+	db   *badger.DB
+	node *node.Node
+	dbs  []*guardedDB
+}
+
+// NewValidator makes a validator home with loopback ports and test
+// consensus timeouts. Its node is not started.
+func NewValidator(t testing.TB) *Validator {
+	t.Helper()
+	home := t.TempDir()
+	c := cfg.DefaultConfig().SetRoot(home)
+	for _, d := range []string{"config", "data"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", FreePort(t))
+	c.P2P.AddrBookStrict = false
+	c.P2P.AllowDuplicateIP = true
+	c.P2P.PexReactor = false
+	c.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", FreePort(t))
+	c.Consensus.TimeoutPropose = 200 * time.Millisecond
+	c.Consensus.TimeoutProposeDelta = 50 * time.Millisecond
+	c.Consensus.TimeoutPrevote = 100 * time.Millisecond
+	c.Consensus.TimeoutPrecommit = 100 * time.Millisecond
+	c.Consensus.TimeoutCommit = 200 * time.Millisecond
+	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+	c.Instrumentation.Prometheus = false
+	nodeKey, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Validator{t: t, Home: home, Config: c, NodeKey: nodeKey,
+		RPCAddr: strings.Replace(c.RPC.ListenAddress, "tcp://", "http://", 1),
+		PV:      privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())}
+}
+
+// P2PAddr is the node's CometBFT peer address (id@host:port), for
+// persistent peers.
+func (v *Validator) P2PAddr() string {
+	return fmt.Sprintf("%s@%s", v.NodeKey.ID(), strings.TrimPrefix(v.Config.P2P.ListenAddress, "tcp://"))
+}
+
+// WriteGenesis writes the genesis of g, with vals as the validators (power
+// 10 each), into every validator's home.
+func WriteGenesis(t testing.TB, g *app.Genesis, vals ...*Validator) {
+	t.Helper()
+	appState, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := &cmttypes.GenesisDoc{ChainID: g.ChainID, GenesisTime: time.Now(), AppState: appState,
+		ConsensusParams: cmttypes.DefaultConsensusParams()}
+	for i, v := range vals {
+		pk, err := v.PV.GetPubKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: pk.Address(), PubKey: pk, Power: 10, Name: fmt.Sprint("v", i)})
+	}
+	for _, v := range vals {
+		if err := doc.SaveAs(v.Config.GenesisFile()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Start opens the application's database and starts the node; wrap, if not
+// nil, wraps the application CometBFT runs. The node is stopped at the
+// end of the test if Stop was not called.
+func (v *Validator) Start(wrap func(*app.App) abci.Application) {
+	v.t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(v.Home, "app")).WithLogger(nil))
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	a, err := app.New(db, nil)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	var abciApp abci.Application = a
+	if wrap != nil {
+		abciApp = wrap(a)
+	}
+	n, err := node.NewNode(v.Config, v.PV, v.NodeKey, proxy.NewLocalClientCreator(abciApp),
+		node.DefaultGenesisDocProviderFunc(v.Config), v.dbProvider,
+		node.DefaultMetricsProvider(v.Config.Instrumentation), log.NewNopLogger())
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		v.t.Fatal(err)
+	}
+	v.db, v.node = db, n
+	v.t.Cleanup(v.Stop)
+}
+
+// Stop stops the node and closes its databases; a no-op when stopped.
+func (v *Validator) Stop() {
+	if v.node == nil {
+		return
+	}
+	if err := v.node.Stop(); err != nil {
+		v.t.Errorf("stop node: %v", err)
+	}
+	v.node.Wait()
+	for _, d := range v.dbs {
+		if err := d.Close(); err != nil {
+			v.t.Errorf("close CometBFT db: %v", err)
+		}
+	}
+	v.dbs = nil
+	if err := v.db.Close(); err != nil {
+		v.t.Errorf("close app db: %v", err)
+	}
+	v.node, v.db = nil, nil
+}
+
+func (v *Validator) dbProvider(ctx *cfg.DBContext) (dbm.DB, error) {
+	d, err := cfg.DefaultDBProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := &guardedDB{DB: d}
+	v.dbs = append(v.dbs, g)
+	return g, nil
+}
+
+// guardedDB turns use after Close into "not found" and dropped writes.
+type guardedDB struct {
+	dbm.DB
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (g *guardedDB) Get(k []byte) ([]byte, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil, nil
+	}
+	return g.DB.Get(k)
+}
+
+func (g *guardedDB) Has(k []byte) (bool, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return false, nil
+	}
+	return g.DB.Has(k)
+}
+
+func (g *guardedDB) Set(k, v []byte) error { return g.write(func() error { return g.DB.Set(k, v) }) }
+func (g *guardedDB) SetSync(k, v []byte) error {
+	return g.write(func() error { return g.DB.SetSync(k, v) })
+}
+func (g *guardedDB) Delete(k []byte) error { return g.write(func() error { return g.DB.Delete(k) }) }
+func (g *guardedDB) DeleteSync(k []byte) error {
+	return g.write(func() error { return g.DB.DeleteSync(k) })
+}
+
+func (g *guardedDB) write(f func() error) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil
+	}
+	return f()
+}
+
+func (g *guardedDB) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return g.DB.Close()
+}
+
+// Client returns an RPC client of the node.
+func (v *Validator) Client() *rpchttp.HTTP {
+	v.t.Helper()
+	c, err := rpchttp.New(v.RPCAddr, "/websocket")
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return c
+}
+
+// WaitUntil polls cond every 20 ms until it holds; it fails the test when
+// ctx ends first.
+func WaitUntil(ctx context.Context, t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+// Height returns the node's latest committed height.
+func Height(ctx context.Context, t testing.TB, c *rpchttp.HTTP) int64 {
+	t.Helper()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.SyncInfo.LatestBlockHeight
+}
+
+// WaitHeight waits until the node has committed height h.
+func WaitHeight(ctx context.Context, t testing.TB, c *rpchttp.HTTP, h int64) {
+	t.Helper()
+	WaitUntil(ctx, t, fmt.Sprint("height ", h), func() bool {
+		st, err := c.Status(ctx)
+		return err == nil && st.SyncInfo.LatestBlockHeight >= h
+	})
+}
+
+// Key derives a secp256k1 key and its address from seed.
+func Key(t testing.TB, seed string) (secp256k1.PrivKey, app.Address) {
+	t.Helper()
+	k := secp256k1.GenPrivKeySecp256k1([]byte(seed))
+	a, err := app.AddressFromPubKey(k.PubKey().Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, a
+}
+
+// Genesis returns a genesis of chainID with default parameters, in which
+// each of keys' addresses (Key(t, seed)) holds 1e12 and the first is the
+// authority.
+func Genesis(t testing.TB, chainID string, keys ...string) *app.Genesis {
+	t.Helper()
+	g := &app.Genesis{ChainID: chainID, Params: app.DefaultParams()}
+	for i, k := range keys {
+		_, a := Key(t, k)
+		if i == 0 {
+			g.Authority = a
+		}
+		g.Accounts = append(g.Accounts, app.GenesisAccount{Address: a, Balance: 1e12})
+	}
+	return g
+}
+
+// StartChain starts a one-validator chain of g and waits for its first
+// block.
+func StartChain(ctx context.Context, t testing.TB, g *app.Genesis) *Validator {
+	t.Helper()
+	v := NewValidator(t)
+	WriteGenesis(t, g, v)
+	v.Start(nil)
+	WaitHeight(ctx, t, v.Client(), 1)
+	return v
+}
+
+// Blob is a blob a test sends in a PayForBlobs; PFBTx sets its Commitment.
+type Blob struct {
+	Namespace  share.Namespace
+	Data       []byte
+	Commitment []byte
+}
+
+// PFBTx signs a PayForBlobs of blobs with key and wraps it with them in a
+// BlobTx, setting each blob's Commitment.
+func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, p app.Params, blobs []Blob) []byte {
+	t.Helper()
+	signer, err := app.AddressFromPubKey(key.PubKey().Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &app.MsgPayForBlobs{Signer: signer}
+	var bs []*share.Blob
+	for i, sb := range blobs {
+		b, err := share.NewBlob(sb.Namespace, sb.Data, share.ShareVersionZero, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.Commitment()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs[i].Commitment = c
+		bs = append(bs, b)
+		msg.Namespaces = append(msg.Namespaces, sb.Namespace)
+		msg.BlobSizes = append(msg.BlobSizes, uint32(len(sb.Data)))
+		msg.ShareCommitments = append(msg.ShareCommitments, c)
+		msg.ShareVersions = append(msg.ShareVersions, 0)
+	}
+	gas, _ := app.GasUsed(p, msg)
+	inner, err := app.SignTx(app.Body{ChainID: chainID, Nonce: nonce, Fee: app.Fee{GasLimit: gas, GasPrice: p.MinGasPrice}, Msg: msg}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := share.MarshalBlobTx(inner, bs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// Broadcast sends raw and waits until it is committed, returning its
+// height. A transaction refused by CheckTx or failed in execution fails
+// the test.
+func Broadcast(ctx context.Context, t testing.TB, c *rpchttp.HTTP, raw []byte) int64 {
+	t.Helper()
+	res, err := c.BroadcastTxSync(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != app.CodeOK {
+		t.Fatalf("CheckTx: code %d %s", res.Code, res.Log)
+	}
+	var height int64
+	WaitUntil(ctx, t, "the transaction to be committed", func() bool {
+		r, err := c.Tx(ctx, res.Hash, false)
+		if err != nil {
+			return false
+		}
+		if r.TxResult.Code != app.CodeOK {
+			t.Fatalf("executed with code %d: %s", r.TxResult.Code, r.TxResult.Log)
+		}
+		height = r.Height
+		return true
+	})
+	return height
+}
