@@ -204,3 +204,18 @@ func (n *Node) countFound() int {
 	}
 	return len(n.found)
 }
+
+// DiscoveredPeers returns the peers found through RendezvousFull that are
+// connected now, in no particular order; always empty for bridge nodes and
+// with discovery disabled. The caller owns the slice.
+func (n *Node) DiscoveredPeers() []peer.ID {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]peer.ID, 0, len(n.found))
+	for id := range n.found {
+		if n.host.Network().Connectedness(id) == network.Connected {
+			out = append(out, id)
+		}
+	}
+	return out
+}

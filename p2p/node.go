@@ -215,8 +215,9 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.dht = kad
 
-	// StrictNoSign: messages carry no author, sequence number or
-	// signature. DataMesh messages are authenticated by their content (an
+	// StrictNoSign with WithNoAuthor: messages carry no author, sequence
+	// number or signature, and incoming ones that do are rejected
+	// (StrictNoSign alone still stamps From and Seqno on ours). DataMesh messages are authenticated by their content (an
 	// extended header by its commit, an eds-sub notice by the data root
 	// it names, checked by topic validators), so a peer signature proves
 	// nothing useful, costs a signature and a key per message, and would
@@ -228,6 +229,7 @@ func (n *Node) start(ctx context.Context) error {
 	// is not lost before the mesh forms.
 	psOpts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(n.cfg.Mode != ModeLight),
