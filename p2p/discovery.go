@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,9 +16,9 @@ import (
 // through RendezvousFull: kept over anonymous inbound peers when trimming.
 const discoveryTagValue = 10
 
-// startLoops starts, under n.mu, the goroutines that run until Stop.
-func (n *Node) startLoops() {
-	rd := drouting.NewRoutingDiscovery(n.dht)
+// startLoops starts, under n.startMu, the goroutines that run until Stop.
+func (n *Node) startLoops(kad *dht.IpfsDHT) {
+	rd := drouting.NewRoutingDiscovery(kad)
 	advertise := !n.cfg.DisableDiscovery && (n.cfg.Mode == ModeBridge || n.cfg.Mode == ModeFull)
 	if advertise {
 		n.wg.Go(func() { n.advertiseLoop(rd) })

@@ -49,9 +49,12 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
+	// startMu serialises Start, and Stop against a running Start; mu
+	// guards the fields below it and is never held across network I/O.
+	startMu   sync.Mutex
 	started   bool
 	startErr  error
+	mu        sync.Mutex
 	stopped   bool
 	stopErr   error
 	stopDone  chan struct{} // closed when the first Stop has finished
@@ -169,11 +172,14 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 // peer that could be reached within the timeout is connected.
 //
 // Start is idempotent: later calls return the first call's result. After
-// Stop it returns ErrStopped.
+// Stop, or if Stop interrupts it, it returns ErrStopped.
 func (n *Node) Start(ctx context.Context) error {
+	n.startMu.Lock()
+	defer n.startMu.Unlock()
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.stopped {
+	stopped := n.stopped
+	n.mu.Unlock()
+	if stopped {
 		return ErrStopped
 	}
 	if n.started {
@@ -181,6 +187,9 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.started = true
 	n.startErr = n.start(ctx)
+	if n.startErr == nil && n.ctx.Err() != nil {
+		n.startErr = ErrStopped // Stop was called while starting
+	}
 	return n.startErr
 }
 
@@ -193,6 +202,11 @@ func (n *Node) start(ctx context.Context) error {
 
 	if err := n.host.Network().Listen(n.cfg.listen...); err != nil {
 		return fmt.Errorf("p2p: listen on %v: %w", n.cfg.listen, err)
+	}
+	if got := n.host.Network().ListenAddresses(); len(got) < len(n.cfg.listen) {
+		// The swarm succeeds if any address works (no IPv6, say).
+		n.logger.Warn("not listening on every configured address",
+			"configured", multiaddrStrings(n.cfg.listen), "listening", multiaddrStrings(got))
 	}
 	n.logger.Info("p2p host listening",
 		"peer_id", n.host.ID().String(),
@@ -213,7 +227,9 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("p2p: kad-dht: %w", err)
 	}
+	n.mu.Lock()
 	n.dht = kad
+	n.mu.Unlock()
 
 	// StrictNoSign with WithNoAuthor: messages carry no author, sequence
 	// number or signature, and incoming ones that do are rejected
@@ -238,13 +254,15 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("p2p: gossipsub: %w", err)
 	}
+	n.mu.Lock()
 	n.ps = ps
+	n.mu.Unlock()
 
 	n.connectTrusted(ctx, true)
 	if err := kad.Bootstrap(ctx); err != nil {
 		n.logger.Warn("DHT bootstrap", "err", err)
 	}
-	n.startLoops()
+	n.startLoops(kad)
 	return nil
 }
 
@@ -288,10 +306,14 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	defer close(n.stopDone)
 
+	// A running Start gives up promptly (its context is cancelled); wait
+	// for it so that no loop starts after the wait below.
+	n.startMu.Lock()
 	n.mu.Lock()
 	n.stopped = true
 	kad := n.dht
 	n.mu.Unlock()
+	n.startMu.Unlock()
 
 	var errs []error
 	waited := make(chan struct{})

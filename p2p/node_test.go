@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -312,6 +314,14 @@ func TestStopIdempotent(t *testing.T) {
 	}
 	if len(n.Host().Network().ListenAddresses()) != 0 {
 		t.Fatal("host still listening after Stop")
+	}
+	// Stop waited for every goroutine of ours.
+	buf := make([]byte, 1<<22)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"startLoops", "advertiseLoop", "maintainLoop", "connectTrusted", "findFull"} {
+		if strings.Contains(stacks, "p2p.(*Node)."+fn) {
+			t.Fatalf("goroutine in %s still running after Stop", fn)
+		}
 	}
 	if _, err := n.Host().NewStream(ctx, n.Host().ID(), "/x"); err == nil {
 		t.Fatal("host usable after Stop")
