@@ -38,7 +38,9 @@ type Config struct {
 	// BootstrapPeers are full multiaddrs ending in /p2p/<peer ID>: the
 	// node's trusted peers. Start dials them, the DHT bootstraps from them,
 	// the connection manager never trims them, and the node redials them
-	// when disconnected. Several addresses of one peer may be given.
+	// when disconnected. Several addresses of one peer may be given. The
+	// node's own ID is ignored, so nodes can share one list. Their IP
+	// addresses are allowlisted in the resource manager.
 	BootstrapPeers []string
 	// BlockedPeers are peer IDs the node never connects to, in either
 	// direction. BlockPeer adds to the list at run time.

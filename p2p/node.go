@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,6 +90,13 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 		stopDone: make(chan struct{}),
 		rcLimit:  p.limits.ResourceLimits(),
 	}
+	self, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: identity key: %v", ErrInvalidConfig, err)
+	}
+	// A devnet often hands every node the same bootstrap list; a node
+	// does not trust or dial itself.
+	p.bootstrap = slices.DeleteFunc(p.bootstrap, func(ai peer.AddrInfo) bool { return ai.ID == self })
 	for _, id := range p.blocked {
 		n.gater.block(BlockedPeer{ID: id, Reason: "configured", Since: time.Now()})
 	}
@@ -105,6 +113,19 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 	if err != nil {
 		n.connMgr.Close()
 		return nil, fmt.Errorf("p2p: resource manager: %w", err)
+	}
+	// Trusted peers' IP addresses are allowlisted: when the limits are
+	// reached they can still connect, within rcmgr's separate allowlisted
+	// limits. DNS addresses cannot be allowlisted and are skipped.
+	allow := rcmgr.GetAllowlist(rm)
+	for _, ai := range p.bootstrap {
+		suffix, err := ma.NewComponent("p2p", ai.ID.String())
+		if err != nil {
+			continue
+		}
+		for _, a := range ai.Addrs {
+			_ = allow.Add(a.Encapsulate(suffix.Multiaddr()))
+		}
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
@@ -346,6 +367,14 @@ func (n *Node) Host() host.Host { return n.host }
 
 // PubSub returns the node's gossipsub router, nil until Start has
 // succeeded. Consumers join topics (named with TopicID) after Start.
+//
+// Messages are unsigned and anonymous, and their ID is the SHA-256 of the
+// data: publishing bytes already seen (within gossipsub's seen-messages
+// TTL, 2 minutes by default) sends nothing. gossipsub may learn a peer's
+// subscription before it can send to that peer, so a message published in
+// that short window does not reach it even with flood publishing;
+// consumers must not rely on one message reaching a peer that just joined
+// (header-sub is followed by the next header, and header-ex fills gaps).
 func (n *Node) PubSub() *pubsub.PubSub {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -370,8 +399,8 @@ func (n *Node) Mode() Mode { return n.cfg.Mode }
 // defaults with Config's overrides applied.
 func (n *Node) Limits() Limits { return n.cfg.limits }
 
-// TrustedPeers returns the IDs of Config.BootstrapPeers, in configuration
-// order, without duplicates, whether or not they are blocked or connected.
+// TrustedPeers returns the IDs of Config.BootstrapPeers other than the
+// node's own, in configuration order, without duplicates, whether or not they are blocked or connected.
 // The caller owns the slice.
 func (n *Node) TrustedPeers() []peer.ID {
 	out := make([]peer.ID, len(n.cfg.bootstrap))

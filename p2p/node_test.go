@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -364,16 +366,53 @@ func TestGossipsub(t *testing.T) {
 			break
 		}
 	}
-	// Published right after b joined: flood publishing delivers it
-	// before the mesh has formed. Unsigned (StrictNoSign).
-	if err := ta.Publish(ctx, []byte("header 1")); err != nil {
-		t.Fatal(err)
+	// Publish as soon as a has seen b's subscription, with flood
+	// publishing (the mesh has not formed yet). gossipsub can see a
+	// subscription before its router can send to that peer ("No send
+	// queue for peer"), dropping a message published in that window, so
+	// publish new data until one arrives. Identical data would not be
+	// re-sent: the message ID is its hash, and a has seen it.
+	var msg *pubsub.Message
+	for i := 0; msg == nil; i++ {
+		if err := ta.Publish(ctx, fmt.Appendf(nil, "header %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		nctx, ncancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		m, err := sub.Next(nctx)
+		ncancel()
+		switch {
+		case err == nil:
+			msg = m
+		case ctx.Err() != nil:
+			t.Fatal("no message delivered")
+		}
 	}
-	msg, err := sub.Next(ctx)
+	// Unsigned, anonymous (StrictNoSign, no author).
+	if !strings.HasPrefix(string(msg.Data), "header ") || msg.Signature != nil || msg.From != nil || msg.Seqno != nil {
+		t.Fatalf("got %q (signature %x, from %x)", msg.Data, msg.Signature, msg.From)
+	}
+}
+
+func TestOwnIDInBootstrapIgnored(t *testing.T) {
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(msg.Data) != "header 1" || msg.Signature != nil || msg.From != nil {
-		t.Fatalf("got %q (signature %x, from %x)", msg.Data, msg.Signature, msg.From)
+	self, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "/ip4/127.0.0.1/tcp/1/p2p/" + testPeerID
+	n, err := p2p.New(key, p2p.Config{
+		Network:        "net",
+		Mode:           p2p.ModeFull,
+		BootstrapPeers: []string{"/ip4/127.0.0.1/tcp/2121/p2p/" + self.String(), other},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop(context.Background())
+	if got := n.TrustedPeers(); len(got) != 1 || got[0].String() != testPeerID {
+		t.Fatalf("TrustedPeers = %v, want only %s", got, testPeerID)
 	}
 }
