@@ -226,7 +226,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	if got := n.host.Network().ListenAddresses(); len(got) < len(n.cfg.listen) {
 		// The swarm succeeds if any address works (no IPv6, say).
-		n.logger.Warn("not listening on every configured address",
+		n.logger.Info("not listening on every configured address",
 			"configured", multiaddrStrings(n.cfg.listen), "listening", multiaddrStrings(got))
 	}
 	n.logger.Info("p2p host listening",
