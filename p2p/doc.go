@@ -1,12 +1,44 @@
-// Package p2p runs a node's libp2p host: its persistent identity, listen and
-// announce addresses, connection and resource limits, bootstrap peers, the
-// Kademlia DHT, gossipsub, rendezvous discovery and peer blocking. Every
-// protocol ID and topic a DataMesh node uses is prefixed with its network
-// ID (see ProtocolID and TopicID).
+// Package p2p runs a DataMesh node's libp2p host and the networking every
+// protocol package builds on.
+//
+// It owns:
+//   - the node's identity: an Ed25519 key kept at <home>/keys/p2p-key
+//     (LoadOrCreateIdentity);
+//   - the host: TCP and QUIC (v1) transports on DefaultPort, announce
+//     addresses, the connection manager and resource manager with per-mode
+//     limits (Mode.Limits);
+//   - the trusted peers (Config.BootstrapPeers): dialled at Start, protected
+//     from trimming, redialled when lost;
+//   - the Kademlia DHT under "/datamesh/<network>" (server for bridge and
+//     full, client for light), so nodes of different networks never share a
+//     DHT;
+//   - gossipsub (flood publish, unsigned messages with content IDs);
+//   - rendezvous discovery: bridge and full nodes advertise RendezvousFull
+//     in the DHT, full and light nodes look it up and keep a number of such
+//     peers connected;
+//   - the block list: BlockPeer disconnects a peer and a connection gater
+//     refuses it in both directions until UnblockPeer.
+//
+// Every protocol ID and topic a DataMesh node uses is prefixed with its
+// network ID: build them with ProtocolID and TopicID.
+//
+// It does not own any protocol: header-ex and header-sub (package header),
+// shrex, bitswap register their handlers and join their topics on the host
+// and pubsub this package hands them.
+//
+// # Use by nodebuilder
+//
+// nodebuilder loads the key, builds a Config from the node's configuration
+// and mode, and calls New, which validates everything and builds the host
+// without touching the network. It then starts the node's services in
+// order, p2p first:
+//
+//	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, "keys", "p2p-key"))
+//	node, err := p2p.New(key, p2p.Config{Network: chainID, Mode: p2p.ModeLight, BootstrapPeers: peers}, logger)
+//	err = node.Start(ctx)    // listen, dial trusted peers, DHT, gossipsub, discovery
+//	// services use node.Host(), node.PubSub(), node.DHT() from here on
+//	defer node.Stop(ctx)     // after the services that use it have stopped
+//
+// The CLI prints node.FullAddrs() so other nodes can use them as bootstrap
+// peers.
 package p2p
-
-import (
-	_ "github.com/libp2p/go-libp2p"
-	_ "github.com/libp2p/go-libp2p-kad-dht"
-	_ "github.com/libp2p/go-libp2p-pubsub"
-)
