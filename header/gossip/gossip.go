@@ -166,6 +166,17 @@ func New(ps *pubsub.PubSub, network string, verify Verifier, opts ...Option) (*G
 // Topic returns the topic ID the Gossip uses.
 func (g *Gossip) Topic() string { return g.topicID }
 
+// ListPeers returns the peers known to be subscribed to the topic, nil
+// unless the Gossip is started.
+func (g *Gossip) ListPeers() []peer.ID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state != stateStarted {
+		return nil
+	}
+	return g.topic.ListPeers()
+}
+
 // Start registers the topic validator, joins the topic and subscribes to
 // it. Calling it again is a no-op; after Stop it returns ErrStopped. The
 // Verifier may be called as soon as Start returns (or before, by a message

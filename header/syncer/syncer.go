@@ -23,16 +23,16 @@ type Syncer struct {
 	// Incoming, so each sees the head it appends above.
 	appendMu sync.Mutex
 
-	mu       sync.Mutex
-	plan     plan // head, target; under mu
-	rate     float64
-	syncing  bool
-	err      error         // why the loop stopped, if it failed
-	changed  chan struct{} // closed and replaced when head, target or err change
-	state    int           // stateNew, stateStarted, stateStopped
-	cancel   context.CancelFunc
-	done     chan struct{} // closed when the loop exits
-	wake     chan struct{} // cap 1: a new target, or gossip activity
+	mu      sync.Mutex
+	plan    plan // head, target; under mu
+	rate    float64
+	syncing bool
+	err     error         // why the loop stopped, if it failed
+	changed chan struct{} // closed and replaced when head, target or err change
+	state   int           // stateNew, stateStarted, stateStopped
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the loop exits
+	wake    chan struct{} // cap 1: a new target, or gossip activity
 }
 
 const (
@@ -164,7 +164,7 @@ func (s *Syncer) State() State {
 
 // SyncWait returns nil once a target is known and the store's head has
 // reached it (at the time of the check: the target may rise again). It
-// returns the loop's error if it fails, ErrStopped if it was stopped, and
+// returns the loop's error once it failed, ErrStopped if it was stopped, and
 // ctx's error if ctx ends first. Before Start it waits for Start.
 func (s *Syncer) SyncWait(ctx context.Context) error {
 	for {
@@ -173,10 +173,10 @@ func (s *Syncer) SyncWait(ctx context.Context) error {
 		err, ch, st := s.err, s.changed, s.state
 		s.mu.Unlock()
 		switch {
-		case synced:
-			return nil
 		case err != nil:
 			return err
+		case synced:
+			return nil
 		case st == stateStopped:
 			return ErrStopped
 		}
