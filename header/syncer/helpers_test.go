@@ -24,9 +24,9 @@ type network struct {
 	opts  header.VerifyOptions
 
 	mu      sync.Mutex
-	visible uint64                                 // the height Head reports
+	visible uint64                                // the height Head reports
 	fault   func(method string, arg uint64) error // injected before each call; nil: none
-	ranges  [][2]uint64                            // GetVerifiedRange calls: trusted height, to
+	ranges  [][2]uint64                           // GetVerifiedRange calls: trusted height, to
 }
 
 var _ syncer.Exchange = (*network)(nil)
@@ -137,7 +137,9 @@ type watchedStore struct {
 	changed chan struct{}
 }
 
-func watch(s header.Store) *watchedStore { return &watchedStore{Store: s, changed: make(chan struct{})} }
+func watch(s header.Store) *watchedStore {
+	return &watchedStore{Store: s, changed: make(chan struct{})}
+}
 
 func (w *watchedStore) Append(ctx context.Context, hs ...*header.ExtendedHeader) error {
 	err := w.Store.Append(ctx, hs...)
