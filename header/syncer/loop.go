@@ -181,9 +181,6 @@ type progress struct {
 
 func (s *Syncer) startRound(from uint64) *progress {
 	now := time.Now()
-	s.mu.Lock()
-	s.syncing = true
-	s.mu.Unlock()
 	return &progress{from: from, start: now, lastLog: now}
 }
 
@@ -199,10 +196,6 @@ func (s *Syncer) record(r *progress, n int, done bool) {
 	s.mu.Lock()
 	s.rate = rate
 	st := State{Height: s.plan.head.Height(), Target: s.plan.target.Height()}
-	if done {
-		s.syncing = false
-		s.notifyLocked()
-	}
 	s.mu.Unlock()
 	switch {
 	case done:

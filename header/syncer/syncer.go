@@ -141,7 +141,8 @@ type State struct {
 	// Height is the store's head; Target the highest verified network head
 	// known (0 before the first is known, never below Height after).
 	Height, Target uint64
-	// Syncing is true while the loop fetches ranges towards Target.
+	// Syncing is true while Height is below Target: the loop is fetching
+	// ranges towards it.
 	Syncing bool
 	// HeadersPerSecond is the rate of the current range sync, or of the
 	// last one once it finished.
@@ -152,13 +153,14 @@ type State struct {
 func (s *Syncer) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := State{Syncing: s.syncing, HeadersPerSecond: s.rate}
+	st := State{HeadersPerSecond: s.rate}
 	if s.plan.head != nil {
 		st.Height = s.plan.head.Height()
 	}
 	if s.plan.target != nil {
 		st.Target = s.plan.target.Height()
 	}
+	st.Syncing = st.Height < st.Target
 	return st
 }
 
