@@ -26,7 +26,6 @@ type Syncer struct {
 	mu      sync.Mutex
 	plan    plan // head, target; under mu
 	rate    float64
-	syncing bool
 	err     error         // why the loop stopped, if it failed
 	changed chan struct{} // closed and replaced when head, target or err change
 	state   int           // stateNew, stateStarted, stateStopped
