@@ -1,6 +1,7 @@
 package syncer_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -264,7 +265,9 @@ func TestValidatorRotation(t *testing.T) {
 	// so the syncer follows the trusted peers' head adjacently.
 	s2opts := opts
 	s2opts.HeadPollInterval = time.Millisecond
-	s.Stop(ctx)
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	net.setVisible(60)
 	s2, err := syncer.New(st, net, s2opts)
 	if err != nil {
@@ -273,7 +276,11 @@ func TestValidatorRotation(t *testing.T) {
 	if err := s2.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Stop(ctx)
+	t.Cleanup(func() {
+		if err := s2.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	st.waitHeight(t, ctx, 60)
 	if got, _ := st.GetByHeight(ctx, 60); string(got.Hash()) != string(at(60).Hash()) {
 		t.Fatal("wrong header at 60")
