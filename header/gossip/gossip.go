@@ -1,0 +1,340 @@
+package gossip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/datamesh/mesh-node/header"
+)
+
+// TopicID returns the header-sub topic of network:
+// /datamesh/<network>/header-sub/v0.1.0.
+func TopicID(network string) string {
+	return "/datamesh/" + network + "/header-sub/v0.1.0"
+}
+
+// Errors.
+var (
+	// ErrIgnore is what a Verifier wraps to have a message dropped (not
+	// forwarded) without penalising the peer that sent it: a header already
+	// known, or one that cannot be judged yet.
+	ErrIgnore = errors.New("gossip: ignore header")
+	// ErrInvalidMessage is wrapped when a message is not a valid header of
+	// our chain: too large, undecodable, failing Validate or of another
+	// chain. Its sender is reported to the PeerBlocker.
+	ErrInvalidMessage = errors.New("gossip: invalid header message")
+	// ErrNotStarted is returned by Publish before Start or after Stop.
+	ErrNotStarted = errors.New("gossip: not started")
+	// ErrStopped is returned by Start after Stop: a Gossip is not restarted.
+	ErrStopped = errors.New("gossip: stopped")
+	// ErrInvalidOption is wrapped by New for an option it cannot use.
+	ErrInvalidOption = errors.New("gossip: invalid option")
+)
+
+// PeerBlocker is told about peers that sent an invalid header. p2p.Node
+// implements it. BlockPeer must not block: it is called from the validator.
+type PeerBlocker interface {
+	BlockPeer(id peer.ID, reason error)
+}
+
+// Verifier decides what happens to a header received from another peer. It
+// is given a header that passed Validate and is of the configured chain; it
+// must not modify it. It returns nil to accept the header (it is forwarded),
+// an error wrapping ErrIgnore to drop it, or another error to reject it and
+// report the sender. It is called concurrently for different messages.
+type Verifier func(ctx context.Context, h *header.ExtendedHeader) error
+
+// DefaultValidatorTimeout bounds one call of the Verifier: long enough for
+// a syncer to verify and append one header on a slow disk, short enough
+// that a stuck store does not pile up gossipsub's validation queue.
+const DefaultValidatorTimeout = 30 * time.Second
+
+type config struct {
+	blocker PeerBlocker
+	log     *slog.Logger
+	chainID string
+	timeout time.Duration
+}
+
+// Option configures a Gossip.
+type Option func(*config) error
+
+// WithPeerBlocker sets who is told about peers that sent invalid headers.
+// Without it, they are only logged (and penalised by gossipsub's scoring).
+func WithPeerBlocker(b PeerBlocker) Option {
+	return func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: nil PeerBlocker", ErrInvalidOption)
+		}
+		c.blocker = b
+		return nil
+	}
+}
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithChainID sets the chain ID headers must carry. The default is the
+// network name given to New.
+func WithChainID(id string) Option {
+	return func(c *config) error {
+		if id == "" {
+			return fmt.Errorf("%w: empty chain ID", ErrInvalidOption)
+		}
+		c.chainID = id
+		return nil
+	}
+}
+
+// WithValidatorTimeout bounds each Verifier call (default
+// DefaultValidatorTimeout). A Verifier that runs out of time ignores the
+// message.
+func WithValidatorTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: validator timeout %v", ErrInvalidOption, d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// Gossip is a node's header-sub endpoint. Its methods are safe for
+// concurrent use.
+type Gossip struct {
+	ps      *pubsub.PubSub
+	topicID string
+	verify  Verifier
+	cfg     config
+
+	mu      sync.Mutex
+	state   int // stateNew, stateStarted, stateStopped
+	topic   *pubsub.Topic
+	sub     *pubsub.Subscription
+	cancel  context.CancelFunc
+	drained chan struct{} // closed when the drain goroutine exits
+}
+
+const (
+	stateNew = iota
+	stateStarted
+	stateStopped
+)
+
+// ownMessage marks, as pubsub validator data, messages this Gossip
+// publishes: their validator skips the Verifier.
+type ownMessage struct{ g *Gossip }
+
+// New returns a Gossip for network's topic on ps that hands headers to
+// verify. It does no network I/O: Start joins the topic.
+func New(ps *pubsub.PubSub, network string, verify Verifier, opts ...Option) (*Gossip, error) {
+	switch {
+	case ps == nil:
+		return nil, fmt.Errorf("%w: nil PubSub", ErrInvalidOption)
+	case network == "":
+		return nil, fmt.Errorf("%w: empty network", ErrInvalidOption)
+	case verify == nil:
+		return nil, fmt.Errorf("%w: nil Verifier", ErrInvalidOption)
+	}
+	cfg := config{chainID: network, timeout: DefaultValidatorTimeout, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &Gossip{ps: ps, topicID: TopicID(network), verify: verify, cfg: cfg}, nil
+}
+
+// Topic returns the topic ID the Gossip uses.
+func (g *Gossip) Topic() string { return g.topicID }
+
+// ListPeers returns the peers known to be subscribed to the topic, nil
+// unless the Gossip is started.
+func (g *Gossip) ListPeers() []peer.ID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state != stateStarted {
+		return nil
+	}
+	return g.topic.ListPeers()
+}
+
+// Start registers the topic validator, joins the topic and subscribes to
+// it. Calling it again is a no-op; after Stop it returns ErrStopped. The
+// Verifier may be called as soon as Start returns (or before, by a message
+// that arrives while Start runs).
+func (g *Gossip) Start(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch g.state {
+	case stateStarted:
+		return nil
+	case stateStopped:
+		return ErrStopped
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("gossip: start: %w", err)
+	}
+	if err := g.ps.RegisterTopicValidator(g.topicID, g.validate, pubsub.WithValidatorTimeout(g.cfg.timeout)); err != nil {
+		return fmt.Errorf("gossip: registering the validator of %s: %w", g.topicID, err)
+	}
+	topic, err := g.ps.Join(g.topicID)
+	if err != nil {
+		g.unregister()
+		return fmt.Errorf("gossip: joining %s: %w", g.topicID, err)
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		if cerr := topic.Close(); cerr != nil {
+			g.cfg.log.Warn("gossip: closing topic", "topic", g.topicID, "err", cerr)
+		}
+		g.unregister()
+		return fmt.Errorf("gossip: subscribing to %s: %w", g.topicID, err)
+	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g.topic, g.sub, g.cancel = topic, sub, cancel
+	g.drained = make(chan struct{})
+	g.state = stateStarted
+	go g.drain(dctx, sub, g.drained)
+	return nil
+}
+
+// drain reads the subscription until it is cancelled. Messages that reach
+// it passed the validator; the Verifier has consumed them.
+func (g *Gossip) drain(ctx context.Context, sub *pubsub.Subscription, done chan<- struct{}) {
+	defer close(done)
+	for {
+		if _, err := sub.Next(ctx); err != nil {
+			return
+		}
+	}
+}
+
+func (g *Gossip) unregister() {
+	if err := g.ps.UnregisterTopicValidator(g.topicID); err != nil {
+		g.cfg.log.Warn("gossip: unregistering validator", "topic", g.topicID, "err", err)
+	}
+}
+
+// Stop cancels the subscription, waits for its goroutine, leaves the topic
+// and unregisters the validator. It is idempotent, and a no-op before
+// Start. It returns ctx's error if ctx ends before the goroutine exits.
+func (g *Gossip) Stop(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state != stateStarted {
+		g.state = stateStopped
+		return nil
+	}
+	g.state = stateStopped
+	g.cancel()
+	g.sub.Cancel()
+	select {
+	case <-g.drained:
+	case <-ctx.Done():
+		return fmt.Errorf("gossip: stop: %w", ctx.Err())
+	}
+	var errs []error
+	if err := g.topic.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("gossip: leaving %s: %w", g.topicID, err))
+	}
+	if err := g.ps.UnregisterTopicValidator(g.topicID); err != nil {
+		errs = append(errs, fmt.Errorf("gossip: unregistering validator of %s: %w", g.topicID, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Publish announces h on the topic. It runs the checks other nodes run
+// (size, Validate, chain ID) but not the Verifier, and returns their error
+// if h fails them. It returns ErrNotStarted unless the Gossip is started.
+func (g *Gossip) Publish(ctx context.Context, h *header.ExtendedHeader) error {
+	g.mu.Lock()
+	topic := g.topic
+	started := g.state == stateStarted
+	g.mu.Unlock()
+	if !started {
+		return ErrNotStarted
+	}
+	b, err := h.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("gossip: encoding %v: %w", h, err)
+	}
+	if err := topic.Publish(ctx, b, pubsub.WithValidatorData(ownMessage{g})); err != nil {
+		return fmt.Errorf("gossip: publishing %v: %w", h, err)
+	}
+	return nil
+}
+
+// validate is the topic validator.
+func (g *Gossip) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	own := msg.ValidatorData == ownMessage{g}
+	h, err := g.check(msg.GetData())
+	if err != nil {
+		if !own {
+			g.block(from, err)
+		}
+		g.cfg.log.Debug("gossip: rejected header", "from", from, "err", err)
+		return pubsub.ValidationReject
+	}
+	if own {
+		return pubsub.ValidationAccept
+	}
+	err = g.verify(ctx, h)
+	switch {
+	case err == nil:
+		return pubsub.ValidationAccept
+	case errors.Is(err, ErrIgnore):
+		g.cfg.log.Debug("gossip: ignored header", "from", from, "height", h.Height(), "err", err)
+		return pubsub.ValidationIgnore
+	case ctx.Err() != nil:
+		// Out of time or shutting down: not the sender's fault.
+		g.cfg.log.Debug("gossip: header verification cut short", "from", from, "height", h.Height(), "err", err)
+		return pubsub.ValidationIgnore
+	default:
+		g.block(from, err)
+		g.cfg.log.Info("gossip: rejected header", "from", from, "height", h.Height(), "err", err)
+		return pubsub.ValidationReject
+	}
+}
+
+// check decodes and validates a message: the checks that need no state.
+func (g *Gossip) check(data []byte) (*header.ExtendedHeader, error) {
+	if len(data) > header.MaxExtendedHeaderSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidMessage, len(data), header.MaxExtendedHeaderSize)
+	}
+	h, err := header.UnmarshalExtendedHeader(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if err := h.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if h.ChainID() != g.cfg.chainID {
+		return nil, fmt.Errorf("%w: %w: chain %q, want %q", ErrInvalidMessage, header.ErrChainIDMismatch, h.ChainID(), g.cfg.chainID)
+	}
+	return h, nil
+}
+
+func (g *Gossip) block(from peer.ID, reason error) {
+	if g.cfg.blocker != nil {
+		g.cfg.blocker.BlockPeer(from, reason)
+	}
+}

@@ -1,0 +1,120 @@
+package syncer_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/gossip"
+	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/header/syncer"
+)
+
+// Two hosts on loopback: headers a bridge publishes on header-sub reach the
+// other node's syncer through Incoming, the next one appended directly, a
+// far one raising the target the loop then syncs to.
+func TestGossipIntoSyncer(t *testing.T) {
+	ctx := testContext(t)
+	chain := longChain()[:60]
+	const network = "test-chain" // headertest's default chain ID
+
+	bridgeHost, bridgePS := newHost(t, ctx)
+	lightHost, lightPS := newHost(t, ctx)
+
+	// The light node: a syncer at height 20 of the network's chain.
+	net := newNetwork(t, chain, 20, header.VerifyOptions{})
+	st := watch(headertest.NewMemStore())
+	s := startSyncer(t, ctx, st, net, syncer.Trust{Height: 20}, testOptions(t))
+	if err := s.SyncWait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	verdicts := make(chan error, 8)
+	light, err := gossip.New(lightPS, network, func(ctx context.Context, h *header.ExtendedHeader) error {
+		err := s.Incoming(ctx, h)
+		verdicts <- err
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startStop(t, ctx, light)
+
+	bridge, err := gossip.New(bridgePS, network, func(context.Context, *header.ExtendedHeader) error { return gossip.ErrIgnore })
+	if err != nil {
+		t.Fatal(err)
+	}
+	startStop(t, ctx, bridge)
+	if err := bridgeHost.Connect(ctx, peer.AddrInfo{ID: lightHost.ID(), Addrs: lightHost.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitPeer(t, ctx, bridge, lightHost.ID())
+
+	if err := bridge.Publish(ctx, chain[20]); err != nil { // height 21
+		t.Fatal(err)
+	}
+	if err := <-verdicts; err != nil {
+		t.Fatalf("Incoming(21): %v", err)
+	}
+	if st.Height() != 21 {
+		t.Fatalf("store at %d after the next header", st.Height())
+	}
+	if err := bridge.Publish(ctx, chain[49]); err != nil { // height 50
+		t.Fatal(err)
+	}
+	if err := <-verdicts; err != nil {
+		t.Fatalf("Incoming(50): %v", err)
+	}
+	st.waitHeight(t, ctx, 50)
+}
+
+func newHost(t *testing.T, ctx context.Context) (host.Host, *pubsub.PubSub) {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, ps
+}
+
+func startStop(t *testing.T, ctx context.Context, g *gossip.Gossip) {
+	t.Helper()
+	if err := g.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := g.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// waitPeer waits, bounded by ctx, until p is subscribed to g's topic as far
+// as g knows.
+func waitPeer(t *testing.T, ctx context.Context, g *gossip.Gossip, p peer.ID) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, q := range g.ListPeers() {
+			if q == p {
+				return
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("%s never joined %s: %v", p, g.Topic(), ctx.Err())
+		}
+	}
+}
