@@ -373,7 +373,7 @@ func (c *Client) request(ctx context.Context, p peer.ID, req request, want int) 
 	if err := str.CloseWrite(); err != nil {
 		return response{}, fmt.Errorf("exchange: closing write to %s: %w", p, err)
 	}
-	resp, err := c.readResponse(str, want)
+	resp, err := readResponse(str, str.Scope(), want)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, ErrInvalidResponse) {
 			return response{}, fmt.Errorf("exchange: %s %v: %w (%w)", p, req, ctx.Err(), err)
@@ -383,12 +383,13 @@ func (c *Client) request(ctx context.Context, p peer.ID, req request, want int) 
 	return resp, nil
 }
 
-// readResponse reads Response messages until the end of the stream: up to
-// want OK messages, and then (or instead) at most one message with another
-// status. Anything else, a header that does not decode, or a stream that
-// ends before want headers without a status, wraps ErrInvalidResponse.
-func (c *Client) readResponse(str network.Stream, want int) (response, error) {
-	br := bufio.NewReaderSize(str, 64<<10)
+// readResponse reads Response messages until the end of r: up to want OK
+// messages, and then (or instead) at most one message with another status.
+// Anything else, a header that does not decode, or a stream that ends
+// before want headers without a status, wraps ErrInvalidResponse. Each
+// message's memory is reserved in scope while it is decoded.
+func readResponse(r io.Reader, scope network.ResourceScope, want int) (response, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	var resp response
 	for {
 		n, err := readLen(br, maxResponseSize)
@@ -407,11 +408,11 @@ func (c *Client) readResponse(str network.Stream, want int) (response, error) {
 		if resp.status != 0 || len(resp.headers) == want {
 			return response{}, fmt.Errorf("%w: more than %d headers, or a message after the status", ErrInvalidResponse, want)
 		}
-		if err := str.Scope().ReserveMemory(n, network.ReservationPriorityMedium); err != nil {
+		if err := scope.ReserveMemory(n, network.ReservationPriorityMedium); err != nil {
 			return response{}, fmt.Errorf("exchange: reserving %d bytes for a response: %w", n, err)
 		}
 		msg, err := readBody(br, n)
-		str.Scope().ReleaseMemory(n)
+		scope.ReleaseMemory(n)
 		if err != nil {
 			return response{}, wrapFault(err)
 		}

@@ -131,10 +131,3 @@ func compareIDs(a, b peer.ID) int {
 	}
 	return 0
 }
-
-// size returns how many peers are tracked.
-func (t *tracker) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.peers)
-}
