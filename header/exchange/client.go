@@ -306,10 +306,13 @@ func (c *Client) consider(p peer.ID) {
 	}
 }
 
-// penalise blocks p for reason: it sent provably wrong data.
+// penalise blocks p for reason: it sent provably wrong data. The blocker
+// is told once per peer.
 func (c *Client) penalise(p peer.ID, reason error) {
+	if !c.tr.block(p) {
+		return
+	}
 	c.cfg.log.Warn("exchange: blocking peer", "peer", p, "reason", reason)
-	c.tr.block(p)
 	if c.cfg.blocker != nil {
 		c.cfg.blocker.BlockPeer(p, reason)
 	}

@@ -54,12 +54,15 @@ func (t *tracker) remove(p peer.ID) {
 	delete(t.peers, p)
 }
 
-// block removes p for good: add ignores it from now on.
-func (t *tracker) block(p peer.ID) {
+// block removes p for good: add ignores it from now on. It reports
+// whether p was not blocked before.
+func (t *tracker) block(p peer.ID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.peers, p)
+	was := t.blocked[p]
 	t.blocked[p] = true
+	return !was
 }
 
 func (t *tracker) isBlocked(p peer.ID) bool {
