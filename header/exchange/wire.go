@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -302,14 +303,16 @@ func readLen(r io.ByteReader, limit int) (int, error) {
 	return int(n), nil
 }
 
-// readBody reads exactly n bytes; a stream ending early is ErrInvalidMessage.
+// readBody reads exactly n bytes; a stream ending early is
+// ErrInvalidMessage. The buffer grows as bytes arrive, so a length prefix
+// alone does not make us allocate its size.
 func readBody(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, min(n, 64<<10)))
+	if _, err := io.CopyN(buf, r, int64(n)); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%w: truncated message: %w", ErrInvalidMessage, err)
 		}
 		return nil, err
 	}
-	return buf, nil
+	return buf.Bytes(), nil
 }
