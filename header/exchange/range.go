@@ -158,9 +158,23 @@ func (c *Client) fetchRange(ctx context.Context, from, amount uint64, hint int, 
 	var (
 		segs    []segment
 		lastErr error
+		limited []peer.ID // peers that answered RateLimited, to ask again later
+		waits   int
 	)
 	for attempt := 0; amount > 0 && attempt < maxAttempts; attempt++ {
 		p, ok := c.pick(tried, hint+attempt)
+		if !ok && len(limited) > 0 {
+			// Only peers that are busy are left: wait for a token.
+			if err := wait(ctx, rateLimitBackoff<<min(waits, 4)); err != nil {
+				return nil, fmt.Errorf("exchange: heights [%d, %d): %w (%w)", from, from+amount, err, lastErr)
+			}
+			waits++
+			for _, q := range limited {
+				delete(tried, q)
+			}
+			limited = limited[:0]
+			p, ok = c.pick(tried, hint+attempt)
+		}
 		if !ok {
 			break
 		}
@@ -169,6 +183,9 @@ func (c *Client) fetchRange(ctx context.Context, from, amount uint64, hint int, 
 		if err != nil {
 			if errors.Is(err, header.ErrInvalidVerifyOptions) || ctx.Err() != nil {
 				return nil, err
+			}
+			if errors.Is(err, ErrRateLimited) {
+				limited = append(limited, p)
 			}
 			lastErr = err
 			continue
@@ -256,4 +273,21 @@ func (c *Client) checkSegment(hs []*header.ExtendedHeader, from uint64) error {
 		}
 	}
 	return nil
+}
+
+// rateLimitBackoff is the first wait before asking a peer that answered
+// RateLimited again, when no other peer is left; it doubles up to 16 times
+// that.
+const rateLimitBackoff = 100 * time.Millisecond
+
+// wait waits for d or ctx.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

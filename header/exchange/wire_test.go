@@ -48,8 +48,10 @@ func TestPeerLimits(t *testing.T) {
 		releases = append(releases, release)
 		return ok
 	}
-	if !admit(p) || !admit(p) {
-		t.Fatal("first two streams refused")
+	for i := range 2 {
+		if !admit(p) {
+			t.Fatalf("stream %d refused", i)
+		}
 	}
 	if admit(p) {
 		t.Fatal("a third concurrent stream was admitted")
