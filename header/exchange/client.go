@@ -80,6 +80,9 @@ const (
 	headPeers = 8
 	// maxAttempts bounds the peers one range chunk is asked of.
 	maxAttempts = 16
+	// readBufferSize is the buffer a response is read through: several
+	// headers of a 32-wide square.
+	readBufferSize = 64 << 10
 )
 
 type clientConfig struct {
@@ -392,7 +395,11 @@ func (c *Client) request(ctx context.Context, p peer.ID, req request, want int) 
 // before want headers without a status, wraps ErrInvalidResponse. Each
 // message's memory is reserved in scope while it is decoded.
 func readResponse(r io.Reader, scope network.ResourceScope, want int) (response, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	if err := scope.ReserveMemory(readBufferSize, network.ReservationPriorityMedium); err != nil {
+		return response{}, fmt.Errorf("exchange: reserving the read buffer: %w", err)
+	}
+	defer scope.ReleaseMemory(readBufferSize)
+	br := bufio.NewReaderSize(r, readBufferSize)
 	var resp response
 	for {
 		n, err := readLen(br, maxResponseSize)

@@ -357,3 +357,80 @@ func TestServerStop(t *testing.T) {
 		t.Fatal("a stopped server restarted")
 	}
 }
+
+// TestPartialSegments: the first peer asked holds only the start of a
+// chunk; the client takes it and asks another peer for the rest.
+func TestPartialSegments(t *testing.T) {
+	ctx := testCtx(t)
+	c := honest(t)
+	shortStore := &countingStore{Store: memStore(t, c[:100])}
+	longStore := &countingStore{Store: memStore(t, c[:200])}
+	short, long := serve(t, shortStore), serve(t, longStore)
+	h := newHost(t)
+	// short is tracked (connected at Start) and so asked first; long is a
+	// trusted peer the client only knows the addresses of.
+	h.Peerstore().AddAddrs(long.ID(), long.Addrs(), time.Hour)
+	rec := &recorder{}
+	cl := newClient(t, h, []host.Host{short}, exchange.WithTrustedPeers(long.ID()), exchange.WithBlocker(rec))
+	rng, err := cl.GetVerifiedRange(ctx, c[69], 134)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRange(t, rng, c[70:134])
+	if shortStore.ranges.Load() == 0 || longStore.ranges.Load() == 0 {
+		t.Errorf("range requests: short %d, long %d; want both", shortStore.ranges.Load(), longStore.ranges.Load())
+	}
+	if len(rec.get()) != 0 {
+		t.Errorf("honest peers blocked: %v", rec.get())
+	}
+}
+
+// blockingStore blocks GetRange until its context ends, and records
+// that it returned.
+type blockingStore struct {
+	header.Store
+	entered  chan struct{}
+	returned atomic.Bool
+}
+
+func (s *blockingStore) GetRange(ctx context.Context, from, to uint64) ([]*header.ExtendedHeader, error) {
+	close(s.entered)
+	<-ctx.Done()
+	s.returned.Store(true)
+	return nil, ctx.Err()
+}
+
+// TestStopWaitsForHandlers: Stop cancels the requests in flight and
+// returns only after their handlers did.
+func TestStopWaitsForHandlers(t *testing.T) {
+	ctx := testCtx(t)
+	st := &blockingStore{Store: memStore(t, honest(t)[:5]), entered: make(chan struct{})}
+	h := newHost(t)
+	srv, err := exchange.NewServer(h, netID, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, newHost(t), []host.Host{h}, exchange.WithTrustedPeers(h.ID()))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := cl.GetByHeight(ctx, 2)
+		errc <- err
+	}()
+	select {
+	case <-st.entered:
+	case <-ctx.Done():
+		t.Fatal("the request never reached the store")
+	}
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.returned.Load() {
+		t.Fatal("Stop returned before the handler")
+	}
+	if err := <-errc; err == nil {
+		t.Fatal("a cancelled request succeeded")
+	}
+}
