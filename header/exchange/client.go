@@ -108,7 +108,7 @@ func WithTrustedPeers(ids ...peer.ID) ClientOption {
 				return fmt.Errorf("exchange: trusted peer: %w", err)
 			}
 		}
-		c.trusted = slices.Compact(slices.Clone(ids))
+		c.trusted = uniq(slices.Clone(ids))
 		return nil
 	}
 }

@@ -36,4 +36,29 @@
 //
 // Every stream has deadlines, memory reserved in the libp2p resource
 // manager under the service ServiceName, and is reset on error.
+//
+// # Who is blamed
+//
+// The client blocks (PeerBlocker.BlockPeer, and never asks again) a peer
+// whose answer is provably wrong: a broken frame or message, an oversized
+// length prefix, a header that does not decode, more headers than asked,
+// fewer without the final NOT_FOUND, a header outside the range asked or
+// for another hash, of another chain ID, failing Validate, or not chaining
+// to the verified headers before it (which catches a chain with the same
+// ID but other validators). It does not block for what may be the network
+// or our own state: timeouts and stalls, RATE_LIMITED, NOT_FOUND, headers
+// "from the future" (our clock), header.ErrNotEnoughTrust on a
+// non-adjacent head (the validator set changed since our trusted header),
+// and disagreement among trusted peers (the client cannot tell who is
+// right, so it reports a *DisagreementError instead of choosing).
+//
+// # Defaults
+//
+// Server, per peer: DefaultMaxStreamsPerPeer (16) concurrent streams and a
+// token bucket of DefaultPeerRate (100) requests a second with bursts of
+// DefaultPeerBurst (200); DefaultReadTimeout (5 s) to read a request,
+// DefaultWriteTimeout (30 s) to write a response. Client:
+// DefaultRequestTimeout (15 s) per request, DefaultParallelism (8)
+// requests in flight, so a 512-header range goes out at once. The
+// constants' comments give the reasons.
 package exchange

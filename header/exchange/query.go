@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -18,6 +19,7 @@ type answer struct {
 	peer peer.ID
 	h    *header.ExtendedHeader
 	err  error
+	took time.Duration
 }
 
 // askAll asks every peer in peers in parallel and returns their answers in
@@ -29,8 +31,9 @@ func (c *Client) askAll(ctx context.Context, peers []peer.ID, ask func(context.C
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			start := time.Now()
 			h, err := ask(ctx, p)
-			out[i] = answer{peer: p, h: h, err: err}
+			out[i] = answer{peer: p, h: h, err: err, took: time.Since(start)}
 		}()
 	}
 	wg.Wait()
@@ -41,6 +44,7 @@ func (c *Client) askAll(ctx context.Context, peers []peer.ID, ask func(context.C
 // with checkHeader: nil with header.ErrNotFound if p has none. The outcome
 // is recorded against p.
 func (c *Client) one(ctx context.Context, p peer.ID, req request) (*header.ExtendedHeader, error) {
+	start := time.Now()
 	resp, err := c.request(ctx, p, req, 1)
 	switch {
 	case err != nil:
@@ -59,7 +63,7 @@ func (c *Client) one(ctx context.Context, p peer.ID, req request) (*header.Exten
 			err = fmt.Errorf("%w: asked for height %d, got %d", ErrInvalidResponse, req.from, h.Height())
 		}
 		if err == nil {
-			c.tr.success(p, 0)
+			c.tr.success(p, time.Since(start))
 			return h, nil
 		}
 	}
@@ -93,9 +97,7 @@ func (c *Client) Head(ctx context.Context, trusted *header.ExtendedHeader) (*hea
 	if err := c.checkTrust(trusted); err != nil {
 		return nil, err
 	}
-	peers := c.tr.ranked()
-	peers = append(slices.Clone(c.cfg.trusted), slices.DeleteFunc(peers, func(p peer.ID) bool { return slices.Contains(c.cfg.trusted, p) })...)
-	peers = slices.DeleteFunc(peers, c.tr.isBlocked)
+	peers := slices.DeleteFunc(uniq(append(slices.Clone(c.cfg.trusted), c.tr.ranked()...)), c.tr.isBlocked)
 	if len(peers) > headPeers {
 		peers = peers[:headPeers]
 	}
@@ -132,7 +134,7 @@ func (c *Client) Head(ctx context.Context, trusted *header.ExtendedHeader) (*hea
 			continue
 		}
 		if h.Height() <= trusted.Height() {
-			c.tr.success(a.peer, 0)
+			c.tr.success(a.peer, a.took)
 			continue
 		}
 		if best != nil && h.Height() <= best.Height() {
@@ -141,7 +143,7 @@ func (c *Client) Head(ctx context.Context, trusted *header.ExtendedHeader) (*hea
 		err := header.Verify(trusted, h, c.cfg.verify)
 		switch {
 		case err == nil:
-			c.tr.success(a.peer, 0)
+			c.tr.success(a.peer, a.took)
 			best = h
 		case isLocal(err):
 			return nil, fmt.Errorf("exchange: Head: %w", err)
@@ -255,8 +257,7 @@ func (c *Client) GetByHash(ctx context.Context, hash []byte) (*header.ExtendedHe
 	if len(hash) != hashSize {
 		return nil, fmt.Errorf("exchange: GetByHash: hash of %d bytes, want %d", len(hash), hashSize)
 	}
-	peers := append(slices.DeleteFunc(slices.Clone(c.cfg.trusted), c.tr.isBlocked), c.tr.ranked()...)
-	peers = slices.Compact(peers)
+	peers := slices.DeleteFunc(uniq(append(slices.Clone(c.cfg.trusted), c.tr.ranked()...)), c.tr.isBlocked)
 	var errs []error
 	notFound := 0
 	for _, p := range peers {
@@ -322,4 +323,17 @@ func (c *Client) GetByHeight(ctx context.Context, height uint64) (*header.Extend
 		return nil, fmt.Errorf("exchange: GetByHeight %d: %w", height, header.ErrNotFound)
 	}
 	return nil, fmt.Errorf("exchange: GetByHeight %d: %w: %w", height, ErrNoPeers, errors.Join(errs...))
+}
+
+// uniq returns ps without repeats, in the order of their first appearance.
+func uniq(ps []peer.ID) []peer.ID {
+	seen := make(map[peer.ID]bool, len(ps))
+	out := ps[:0]
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
