@@ -434,3 +434,14 @@ func TestStopWaitsForHandlers(t *testing.T) {
 		t.Fatal("a cancelled request succeeded")
 	}
 }
+
+// Exchange is the interface the header syncer consumes; the Client must
+// implement it.
+type Exchange interface {
+	Head(ctx context.Context, trusted *header.ExtendedHeader) (*header.ExtendedHeader, error)
+	GetByHash(ctx context.Context, hash []byte) (*header.ExtendedHeader, error)
+	GetByHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
+	GetVerifiedRange(ctx context.Context, trusted *header.ExtendedHeader, to uint64) ([]*header.ExtendedHeader, error)
+}
+
+var _ Exchange = (*exchange.Client)(nil)

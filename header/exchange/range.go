@@ -82,6 +82,12 @@ func (c *Client) GetVerifiedRange(ctx context.Context, trusted *header.ExtendedH
 		}()
 	}
 	wg.Wait()
+	// The first chunk's own failure, not the cancellations it caused.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -181,7 +187,10 @@ func (c *Client) fetchRange(ctx context.Context, from, amount uint64, hint int, 
 		tried[p] = true
 		hs, err := c.fetchSegment(ctx, p, from, amount)
 		if err != nil {
-			if errors.Is(err, header.ErrInvalidVerifyOptions) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("exchange: heights [%d, %d): %w", from, from+amount, ctx.Err())
+			}
+			if errors.Is(err, header.ErrInvalidVerifyOptions) {
 				return nil, err
 			}
 			if errors.Is(err, ErrRateLimited) {
