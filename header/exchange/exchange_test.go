@@ -445,3 +445,22 @@ type Exchange interface {
 }
 
 var _ Exchange = (*exchange.Client)(nil)
+
+// TestRateLimitedClientBacksOff: with its only peer refusing for lack of
+// tokens, the client waits and asks again rather than failing, and does
+// not block the peer.
+func TestRateLimitedClientBacksOff(t *testing.T) {
+	ctx := testCtx(t)
+	c := honest(t)
+	srv := serve(t, memStore(t, c[:200]), exchange.WithPeerRateLimit(20, 2))
+	rec := &recorder{}
+	cl := newClient(t, newHost(t), []host.Host{srv}, exchange.WithBlocker(rec), exchange.WithParallelism(3))
+	rng, err := cl.GetVerifiedRange(ctx, c[0], 193) // three requests, two tokens
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRange(t, rng, c[1:193])
+	if len(rec.get()) != 0 {
+		t.Errorf("a rate-limiting peer was blocked: %v", rec.get())
+	}
+}
