@@ -29,19 +29,22 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	c := &cli{getenv: getenv}
 	root := &cobra.Command{
 		Use:   "mesh-node",
-		Short: "DataMesh node: core validator, bridge, keys and transactions",
-		Long: `mesh-node runs a DataMesh core node (a CometBFT validator with the DataMesh
-application) or a bridge node (which follows a core node and stores its
-extended headers and squares), keeps a file keyring and submits
-transactions to a core node.
+		Short: "DataMesh node: core validator, bridge, full and light nodes, keys and transactions",
+		Long: `mesh-node runs a DataMesh node: core (a CometBFT validator with the DataMesh
+application), bridge (follows a core node, stores and serves its extended
+headers and squares over libp2p), full or light (sync and verify headers over
+libp2p). It also keeps a file keyring and submits transactions to a core
+node.
 
 The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
-(~/.mesh-node-core for core, keys and tx; ~/.mesh-node-bridge for bridge).`,
+(~/.mesh-node-core for core, keys and tx; ~/.mesh-node-bridge,
+~/.mesh-node-full and ~/.mesh-node-light for those modes).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-<mode>)")
-	root.AddCommand(c.coreCmd(), c.bridgeCmd(), c.keysCmd(), c.txCmd())
+	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
+	root.AddCommand(c.nodeCmds()...)
 	return root
 }
 

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/spf13/cobra"
+
+	"github.com/datamesh/mesh-node/nodebuilder"
+)
+
+// nodeModes are the modes nodebuilder runs, each with init and start.
+var nodeModes = []struct {
+	mode        nodebuilder.Mode
+	short, long string
+}{
+	{nodebuilder.Bridge, "Run a bridge node: follow a core node, store and serve extended headers and squares",
+		`A bridge node follows a core node's RPC, rebuilds each block's data square,
+extends it, checks it against the block's data root transaction, builds and
+verifies the extended header, stores header and square together in Badger
+under <home>/data, serves headers over libp2p (header-ex) and publishes each
+new one (header-sub). Its home defaults to $MESH_HOME, else
+~/.mesh-node-bridge.`},
+	{nodebuilder.Full, "Run a full node: sync and verify headers from bridges and other nodes over libp2p",
+		`A full node syncs extended headers over libp2p from its bootstrap peers
+and any other node serving them, verifying every one against the validator
+signatures of the header before it, follows new headers by gossip, and
+serves headers to other nodes. (Fetching and storing squares comes with
+share exchange.) Its home defaults to $MESH_HOME, else ~/.mesh-node-full.`},
+	{nodebuilder.Light, "Run a light node: sync and verify headers over libp2p, on a laptop",
+		`A light node syncs extended headers over libp2p from its bootstrap peers
+and any other node serving them, verifying every one against the validator
+signatures of the header before it, follows new headers by gossip, and
+serves headers to other nodes. It stores headers only. Its home defaults to
+$MESH_HOME, else ~/.mesh-node-light.`},
+}
+
+func (c *cli) nodeCmds() []*cobra.Command {
+	var cmds []*cobra.Command
+	for _, m := range nodeModes {
+		cmd := &cobra.Command{Use: string(m.mode), Short: m.short, Long: m.long}
+		cmd.AddCommand(c.nodeInitCmd(m.mode), c.nodeStartCmd(m.mode))
+		cmds = append(cmds, cmd)
+	}
+	return cmds
+}
+
+func (c *cli) nodeInitCmd(mode nodebuilder.Mode) *cobra.Command {
+	var (
+		rpc, chainID, trustedHash string
+		trustedHeight             uint64
+		bootstrap, listen         []string
+		force                     bool
+	)
+	long := `Write <home>/config.toml with every setting, and create the node's libp2p
+identity (<home>/keys/p2p-key). An existing config.toml is kept unless
+--force is given; the identity is never replaced.`
+	if mode == nodebuilder.Bridge {
+		long += `
+
+The chain ID is --chain-id, or, when it is empty, the chain ID the core node
+at --core.rpc reports (init then needs that node to be reachable).`
+	} else {
+		long += `
+
+--chain-id and at least one --bootstrap peer (a bridge's address, as bridge
+start prints it) are required. The node starts from the header named by
+--trusted-hash, else the one at --trusted-height, else the head its
+bootstrap peers agree on.`
+	}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write the " + string(mode) + " node's config.toml and p2p identity",
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := c.homeOf(cmd, string(mode))
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(home, nodebuilder.ConfigFile)
+			if _, err := os.Stat(path); err == nil && !force {
+				return fmt.Errorf("%s init: %s exists (use --force to overwrite)", mode, path)
+			}
+			conf := nodebuilder.DefaultConfig(mode)
+			conf.ChainID = chainID
+			conf.P2P.BootstrapPeers = append(conf.P2P.BootstrapPeers, bootstrap...)
+			if len(listen) > 0 {
+				conf.P2P.ListenAddresses = listen
+			}
+			if mode == nodebuilder.Bridge {
+				conf.Core.RPC = rpc
+				if conf.ChainID == "" {
+					id, err := coreChainID(cmd.Context(), rpc)
+					if err != nil {
+						return fmt.Errorf("bridge init: learn the chain ID from %s (or pass --chain-id): %w", rpc, err)
+					}
+					conf.ChainID = id
+				}
+			} else {
+				conf.Header.TrustedHash = trustedHash
+				conf.Header.TrustedHeight = trustedHeight
+			}
+			if err := conf.Validate(mode); err != nil {
+				return fmt.Errorf("%s init: %w", mode, err)
+			}
+			id, err := nodebuilder.Init(home, conf)
+			if err != nil {
+				return fmt.Errorf("%s init: %w", mode, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nconfig: %s\nchain_id: %s\npeer_id: %s\n", home, path, conf.ChainID, id)
+			if mode == nodebuilder.Bridge {
+				fmt.Fprintf(cmd.OutOrStdout(), "core_rpc: %s\n", conf.Core.RPC)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	if mode == nodebuilder.Bridge {
+		f.StringVar(&rpc, "core.rpc", nodebuilder.DefaultConfig(mode).Core.RPC, "RPC address of the core node to follow")
+		f.StringVar(&chainID, "chain-id", "", "chain ID to follow (default: the one the core node reports)")
+	} else {
+		f.StringVar(&chainID, "chain-id", "", "chain ID to follow (required)")
+		f.StringVar(&trustedHash, "trusted-hash", "", "hex hash of a header to trust and start from")
+		f.Uint64Var(&trustedHeight, "trusted-height", 0, "height to start from when there is no --trusted-hash (the bootstrap peers must agree on it)")
+	}
+	f.StringSliceVar(&bootstrap, "bootstrap", nil, "multiaddr of a bootstrap peer, ending /p2p/<peer ID> (repeatable)")
+	f.StringSliceVar(&listen, "p2p.listen", nil, "libp2p listen multiaddrs (default TCP and QUIC on port 2121)")
+	f.BoolVar(&force, "force", false, "overwrite an existing config.toml")
+	return cmd
+}
+
+// coreChainID asks the core node at rpc for its chain ID.
+func coreChainID(ctx context.Context, rpc string) (string, error) {
+	client, err := rpchttp.New(rpc, "/websocket")
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := client.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	return st.NodeInfo.Network, nil
+}
+
+func (c *cli) nodeStartCmd(mode nodebuilder.Mode) *cobra.Command {
+	var rpc, logLevel string
+	long := `Open the node's Badger database (<home>/data), start its libp2p host and
+print its peer ID and addresses, then run until SIGINT or SIGTERM, which
+stops every service in reverse order and closes the database.`
+	if mode == nodebuilder.Bridge {
+		long += `
+
+The bridge resumes from its last stored height and follows the core node:
+every block becomes a verified extended header stored with its original
+square, served over header-ex and published on header-sub. --core.rpc
+overrides config.toml for this run.`
+	} else {
+		long += `
+
+The node initialises its header store on the first start (see init), then
+syncs to the network head in parallel ranges, verifying every header, and
+follows gossip. A restart resumes from the stored head. A node whose newest
+header is older than header.trusting_period stops with an error that says
+how to re-initialise.`
+	}
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run the " + string(mode) + " node until interrupted",
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := c.homeOf(cmd, string(mode))
+			if err != nil {
+				return err
+			}
+			conf, err := nodebuilder.LoadConfig(home, mode)
+			if err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
+			}
+			if rpc != "" {
+				conf.Core.RPC = rpc
+			}
+			_, logger, err := newLoggers(cmd.ErrOrStderr(), logLevel)
+			if err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
+			}
+			n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger})
+			if err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
+			}
+			if err := runNode(cmd.Context(), cmd.OutOrStdout(), n); err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	if mode == nodebuilder.Bridge {
+		f.StringVar(&rpc, "core.rpc", "", "RPC address of the core node, overriding config.toml")
+	}
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, error or none")
+	return cmd
+}
+
+// runNode starts n, prints its identity and runs it until ctx ends or a
+// service fails, then stops it.
+func runNode(ctx context.Context, out io.Writer, n *nodebuilder.Node) (err error) {
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = errors.Join(err, n.Stop(stopCtx))
+	}()
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	id, addrs := n.Info()
+	fmt.Fprintf(out, "peer_id: %s\n", id)
+	for _, a := range addrs {
+		fmt.Fprintf(out, "address: %s\n", a)
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-n.Fatal():
+		return err
+	}
+}

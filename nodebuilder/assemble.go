@@ -1,0 +1,172 @@
+package nodebuilder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/exchange"
+	"github.com/datamesh/mesh-node/header/gossip"
+	headerstore "github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/p2p"
+)
+
+// assemble builds the services of n's mode, in start order.
+func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
+	conf := n.Config
+	var err error
+	if n.P2P, err = p2p.New(key, conf.p2pConfig(n.Mode), n.logger.With("service", "p2p")); err != nil {
+		return fmt.Errorf("nodebuilder: p2p: %w", err)
+	}
+	n.add("p2p", n.P2P.Start, n.P2P.Stop)
+	verify := header.VerifyOptions{TrustingPeriod: time.Duration(conf.Header.TrustingPeriod)}
+
+	if n.Mode == Bridge {
+		n.Store = core.NewStore(n.DB, conf.Store.CacheSquares)
+		n.Headers = n.Store.Headers()
+	} else {
+		n.Headers = headerstore.New(n.DB)
+	}
+	if n.Server, err = exchange.NewServer(n.P2P.Host(), conf.ChainID, n.Headers); err != nil {
+		return fmt.Errorf("nodebuilder: header-ex server: %w", err)
+	}
+	n.add("header-ex server", n.Server.Start, n.Server.Stop)
+
+	if n.Mode == Bridge {
+		return n.assembleBridge()
+	}
+
+	if n.Client, err = exchange.NewClient(n.P2P.Host(), conf.ChainID,
+		exchange.WithTrustedPeers(n.P2P.TrustedPeers()...),
+		exchange.WithBlocker(n.P2P),
+		exchange.WithVerifyOptions(verify),
+		exchange.WithLogger(n.logger.With("service", "header-ex"))); err != nil {
+		return fmt.Errorf("nodebuilder: header-ex client: %w", err)
+	}
+	n.add("header-ex client", n.Client.Start, n.Client.Stop)
+
+	trustedHash, _ := conf.trustedHash() // checked by Validate
+	trust := syncer.Trust{Hash: trustedHash, Height: conf.Header.TrustedHeight}
+	so := syncer.Options{VerifyOptions: verify, ChainID: conf.ChainID, Logger: n.logger.With("service", "syncer")}
+	if opts.Sync != nil {
+		opts.Sync(&so)
+	}
+	n.add("header store", func(ctx context.Context) error {
+		_, err := n.initHeaders(ctx, trust, so)
+		return err
+	}, nil)
+	if n.Syncer, err = syncer.New(n.Headers, n.Client, so); err != nil {
+		return fmt.Errorf("nodebuilder: syncer: %w", err)
+	}
+	n.add("syncer", func(ctx context.Context) error {
+		if err := n.Syncer.Start(ctx); err != nil {
+			return err
+		}
+		go n.watchSyncer()
+		return nil
+	}, n.Syncer.Stop)
+
+	n.addGossip(n.Syncer.Incoming)
+	return nil
+}
+
+// addGossip adds header-sub with verify as its Verifier. It is made when
+// it starts: pubsub exists once the p2p host has started.
+func (n *Node) addGossip(verify gossip.Verifier) {
+	n.add("header-sub", func(ctx context.Context) error {
+		g, err := gossip.New(n.P2P.PubSub(), n.Config.ChainID, verify,
+			gossip.WithPeerBlocker(n.P2P), gossip.WithLogger(n.logger.With("service", "header-sub")))
+		if err != nil {
+			return err
+		}
+		n.Gossip = g
+		return g.Start(ctx)
+	}, func(ctx context.Context) error { return n.Gossip.Stop(ctx) })
+}
+
+// initHeaders gives an empty header store its first, trusted header,
+// retrying while the bootstrap peers are unreachable or have no header
+// yet, until ctx ends.
+func (n *Node) initHeaders(ctx context.Context, trust syncer.Trust, so syncer.Options) (*header.ExtendedHeader, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		h, err := syncer.Init(ctx, n.Headers, n.Client, trust, so)
+		if err == nil {
+			n.logger.Info("header store ready", "height", h.Height(), "hash", fmt.Sprintf("%X", h.Hash()))
+			return h, nil
+		}
+		if errors.Is(err, syncer.ErrTrustExpired) || errors.Is(err, syncer.ErrTrustMismatch) {
+			return nil, err
+		}
+		n.logger.Info("waiting for bootstrap peers to serve the trusted header", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// watchSyncer hands the syncer's fatal error, if it stops with one, to
+// Fatal.
+func (n *Node) watchSyncer() {
+	<-n.Syncer.Done()
+	if err := n.Syncer.Err(); err != nil && !errors.Is(err, syncer.ErrStopped) {
+		select {
+		case n.fatal <- n.explain(err):
+		default:
+		}
+	}
+}
+
+// assembleBridge adds a bridge's header-sub and core follower.
+func (n *Node) assembleBridge() error {
+	conf := n.Config
+	var err error
+	// A bridge learns headers from its core node, not from gossip: it
+	// forwards another bridge's header only when it holds the same one.
+	n.addGossip(n.bridgeVerify)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	if n.Follower, err = core.New(core.Options{
+		RPC:           conf.Core.RPC,
+		ChainID:       conf.ChainID,
+		Store:         n.Store,
+		MaxSquareSize: conf.Square.MaxSize,
+		Logger:        n.logger.With("service", "core"),
+		OnHeader: func(h *header.ExtendedHeader) {
+			n.logger.Info("stored extended header", "height", h.Height(), "square", h.DAH.SquareSize(), "data_root", fmt.Sprintf("%X", h.DataRoot()))
+			if err := n.Gossip.Publish(ctx, h); err != nil && ctx.Err() == nil {
+				n.logger.Error("publish header", "height", h.Height(), "err", err)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("nodebuilder: core follower: %w", err)
+	}
+	n.add("core follower", n.Follower.Start, n.Follower.Stop)
+	return nil
+}
+
+// bridgeVerify accepts a gossiped header the bridge stores too, rejects one
+// that contradicts its store and ignores one it cannot check yet.
+func (n *Node) bridgeVerify(ctx context.Context, h *header.ExtendedHeader) error {
+	have, err := n.Headers.GetByHeight(ctx, h.Height())
+	if errors.Is(err, header.ErrNotFound) {
+		return fmt.Errorf("%w: height %d not stored yet", gossip.ErrIgnore, h.Height())
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", gossip.ErrIgnore, err)
+	}
+	if string(have.Hash()) != string(h.Hash()) {
+		return fmt.Errorf("nodebuilder: header %d is %X, the core node committed %X", h.Height(), h.Hash(), have.Hash())
+	}
+	return nil
+}

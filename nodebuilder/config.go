@@ -1,0 +1,273 @@
+package nodebuilder
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/p2p"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Mode is what a node does: see the README's modes. The core mode (a
+// CometBFT validator) is run by the CLI, not by this package.
+type Mode string
+
+// The modes nodebuilder assembles.
+const (
+	Bridge Mode = "bridge"
+	Full   Mode = "full"
+	Light  Mode = "light"
+)
+
+// ParseMode returns the Mode named s.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Bridge, Full, Light:
+		return m, nil
+	}
+	return "", fmt.Errorf("nodebuilder: unknown mode %q (want bridge, full or light)", s)
+}
+
+// Files and directories of a node's home.
+const (
+	ConfigFile = "config.toml"
+	DataDir    = "data"         // the node's Badger database
+	KeyFile    = "keys/p2p-key" // the libp2p identity
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("nodebuilder: invalid configuration")
+
+// Config is <home>/config.toml. Init writes every field; Load reads it,
+// rejecting unknown keys, and Validate checks it for a mode.
+type Config struct {
+	// ChainID is the chain the node follows. It is also the network ID that
+	// prefixes every libp2p protocol and topic, so nodes of two chains
+	// never exchange headers.
+	ChainID string `toml:"chain_id"`
+	Core    struct {
+		// RPC is the CometBFT RPC address of the core node a bridge
+		// follows. Bridge only.
+		RPC string `toml:"rpc"`
+	} `toml:"core"`
+	P2P struct {
+		// ListenAddresses are the libp2p multiaddrs to listen on (TCP and
+		// QUIC, port 2121 by default).
+		ListenAddresses []string `toml:"listen_addresses"`
+		// AnnounceAddresses, when set, are the only addresses the node
+		// advertises (for a node behind NAT with a public address).
+		AnnounceAddresses []string `toml:"announce_addresses"`
+		// BootstrapPeers are full multiaddrs (ending /p2p/<peer ID>) of the
+		// peers the node connects to first and trusts to agree on the head
+		// when it initialises without a trusted hash: bridges, or nodes the
+		// operator runs.
+		BootstrapPeers []string `toml:"bootstrap_peers"`
+		// BlockedPeers are peer IDs the node never connects to.
+		BlockedPeers []string `toml:"blocked_peers"`
+		// ConnLow and ConnHigh are the connection manager's watermarks; 0
+		// means the mode's default.
+		ConnLow  int `toml:"conn_low"`
+		ConnHigh int `toml:"conn_high"`
+	} `toml:"p2p"`
+	Header struct {
+		// TrustedHash is the hex hash of a header the node trusts, fetched
+		// from peers when the node's store is empty. Light and full only.
+		TrustedHash string `toml:"trusted_hash"`
+		// TrustedHeight, when TrustedHash is empty, is the height of the
+		// header to start from, fetched from the bootstrap peers, which
+		// must agree on it. With neither, the node starts from the head the
+		// bootstrap peers agree on.
+		TrustedHeight uint64 `toml:"trusted_height"`
+		// TrustingPeriod is how long a header stays trusted: a node whose
+		// newest header is older cannot verify the chain and stops.
+		TrustingPeriod Duration `toml:"trusting_period"`
+	} `toml:"header"`
+	Square struct {
+		// MaxSize is the chain's maximum original square width. Bridge.
+		MaxSize int `toml:"max_size"`
+	} `toml:"square"`
+	Store struct {
+		// CacheSquares is how many recently used extended squares are
+		// kept in memory. Bridge and full.
+		CacheSquares int `toml:"cache_squares"`
+	} `toml:"store"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("336h").
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DefaultConfig returns the configuration Init writes for mode, before the
+// operator's flags: every default, no chain ID and no bootstrap peers.
+func DefaultConfig(mode Mode) Config {
+	var c Config
+	c.P2P.ListenAddresses = p2p.DefaultListenAddrs()
+	c.P2P.AnnounceAddresses = []string{}
+	c.P2P.BootstrapPeers = []string{}
+	c.P2P.BlockedPeers = []string{}
+	c.Header.TrustingPeriod = Duration(header.DefaultTrustingPeriod)
+	if mode == Bridge {
+		c.Core.RPC = "http://127.0.0.1:26657"
+		c.Square.MaxSize = share.DefaultMaxSquareSize
+	}
+	if mode == Bridge || mode == Full {
+		c.Store.CacheSquares = 16
+	}
+	return c
+}
+
+// Validate checks c for mode, returning an ErrConfig-wrapped error that
+// names the key at fault.
+func (c Config) Validate(mode Mode) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	if _, err := ParseMode(string(mode)); err != nil {
+		return bad("%v", err)
+	}
+	if c.ChainID == "" {
+		return bad("chain_id is empty")
+	}
+	if err := c.p2pConfig(mode).Validate(); err != nil {
+		return bad("p2p: %v", err)
+	}
+	if c.P2P.ConnLow < 0 || c.P2P.ConnHigh < 0 || (c.P2P.ConnHigh != 0 && c.P2P.ConnLow > c.P2P.ConnHigh) {
+		return bad("p2p.conn_low %d and p2p.conn_high %d: want 0 <= low <= high", c.P2P.ConnLow, c.P2P.ConnHigh)
+	}
+	if c.Header.TrustingPeriod <= 0 {
+		return bad("header.trusting_period %s is not positive", time.Duration(c.Header.TrustingPeriod))
+	}
+	if c.Store.CacheSquares < 0 {
+		return bad("store.cache_squares %d is negative", c.Store.CacheSquares)
+	}
+	switch mode {
+	case Bridge:
+		if c.Core.RPC == "" {
+			return bad("core.rpc is empty; a bridge follows a core node")
+		}
+		if m := c.Square.MaxSize; m < 1 || m > share.SquareSizeUpperBound || !share.IsPowerOfTwo(m) {
+			return bad("square.max_size %d is not a power of two up to %d", m, share.SquareSizeUpperBound)
+		}
+		if c.Header.TrustedHash != "" || c.Header.TrustedHeight != 0 {
+			return bad("header.trusted_hash and header.trusted_height are for light and full nodes; a bridge trusts its core node")
+		}
+	case Full, Light:
+		if _, err := c.trustedHash(); err != nil {
+			return bad("%v", err)
+		}
+		if len(c.P2P.BootstrapPeers) == 0 {
+			return bad("p2p.bootstrap_peers is empty; a %s node needs at least one peer (a bridge) to sync from", mode)
+		}
+	}
+	return nil
+}
+
+func (c Config) trustedHash() ([]byte, error) {
+	if c.Header.TrustedHash == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(strings.TrimPrefix(c.Header.TrustedHash, "0x"))
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("header.trusted_hash %q is not 32 hex-encoded bytes", c.Header.TrustedHash)
+	}
+	return b, nil
+}
+
+// p2pConfig is the p2p package's configuration for c and mode.
+func (c Config) p2pConfig(mode Mode) p2p.Config {
+	return p2p.Config{
+		Network:        c.ChainID,
+		Mode:           p2p.Mode(mode),
+		ListenAddrs:    c.P2P.ListenAddresses,
+		AnnounceAddrs:  c.P2P.AnnounceAddresses,
+		BootstrapPeers: c.P2P.BootstrapPeers,
+		BlockedPeers:   c.P2P.BlockedPeers,
+		ConnLow:        c.P2P.ConnLow,
+		ConnHigh:       c.P2P.ConnHigh,
+	}
+}
+
+// LoadConfig reads and validates <home>/config.toml for mode.
+func LoadConfig(home string, mode Mode) (Config, error) {
+	c := DefaultConfig(mode)
+	path := filepath.Join(home, ConfigFile)
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return c, fmt.Errorf("read %s: %w (is the home initialised? run mesh-node %s init)", path, err, mode)
+		}
+		return c, fmt.Errorf("read %s: %w", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return c, fmt.Errorf("%s: %w: unknown key %s", path, ErrConfig, undecoded[0])
+	}
+	if err := c.Validate(mode); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// WriteConfig writes c to <home>/config.toml through a temporary file, so a
+// crash leaves the old file or the new one, never half of one.
+func WriteConfig(home string, c Config) error {
+	path := filepath.Join(home, ConfigFile)
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(home, ".config-*.toml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if err := toml.NewEncoder(tmp).Encode(c); err != nil {
+		tmp.Close()
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Init prepares home for a node: it writes c as config.toml and loads or
+// creates the libp2p identity (keys/p2p-key), returning its peer ID. It
+// does not validate c (the caller does, for its mode).
+func Init(home string, c Config) (peerID string, err error) {
+	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
+	if err != nil {
+		return "", fmt.Errorf("p2p identity: %w", err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return "", fmt.Errorf("p2p identity: %w", err)
+	}
+	if err := WriteConfig(home, c); err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}

@@ -1,0 +1,176 @@
+package nodebuilder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/exchange"
+	"github.com/datamesh/mesh-node/header/gossip"
+	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/p2p"
+)
+
+// service is one step of a node's start order.
+type service struct {
+	name  string
+	start func(context.Context) error
+	stop  func(context.Context) error
+}
+
+// Node is an assembled node. Its fields are the services it runs, for
+// the API and tests to read; only those of its mode are set.
+type Node struct {
+	Mode    Mode
+	Home    string
+	Config  Config
+	DB      *badger.DB
+	P2P     *p2p.Node
+	Headers header.Store
+	// Bridge only.
+	Store    *core.Store
+	Follower *core.Follower
+	// Light and full only.
+	Client *exchange.Client
+	Syncer *syncer.Syncer
+
+	Server *exchange.Server
+	Gossip *gossip.Gossip
+
+	logger   *slog.Logger
+	services []service
+
+	mu       sync.Mutex
+	started  int // services started
+	dbClosed bool
+	fatal    chan error
+	cancel   context.CancelFunc // of the node's lifetime context
+}
+
+// Options are what a node takes besides its home and configuration.
+type Options struct {
+	// Logger receives every service's logs; nil discards them.
+	Logger *slog.Logger
+	// Badger, if set, adjusts the database options (tests use small
+	// memory tables).
+	Badger func(badger.Options) badger.Options
+	// Sync, if set, adjusts the syncer's options.
+	Sync func(*syncer.Options)
+}
+
+// New assembles a node of mode from home and conf (which it validates). It
+// opens the database and loads or creates the p2p identity; it does no
+// network I/O. Call Start, then Stop, which also closes the database.
+func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
+	if err := conf.Validate(mode); err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1)}
+	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("nodebuilder: p2p identity: %w", err)
+	}
+	bopts := badger.DefaultOptions(filepath.Join(home, DataDir)).WithLogger(nil)
+	if opts.Badger != nil {
+		bopts = opts.Badger(bopts)
+	}
+	if n.DB, err = badger.Open(bopts); err != nil {
+		return nil, fmt.Errorf("nodebuilder: open %s (is another node using this home?): %w", bopts.Dir, err)
+	}
+	if err := n.assemble(key, opts); err != nil {
+		return nil, errors.Join(err, n.DB.Close())
+	}
+	return n, nil
+}
+
+func (n *Node) add(name string, start, stop func(context.Context) error) {
+	n.services = append(n.services, service{name: name, start: start, stop: stop})
+}
+
+// Start starts the services in order. On an error it stops those it
+// started, in reverse, and returns the error naming the service. ctx
+// bounds the start only (a light node's start waits for its bootstrap
+// peers to agree on a head); the services run until Stop.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started > 0 || n.dbClosed {
+		return errors.New("nodebuilder: node already started")
+	}
+	for i, s := range n.services {
+		if s.start != nil {
+			if err := s.start(ctx); err != nil {
+				n.started = i
+				stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				return errors.Join(fmt.Errorf("nodebuilder: start %s: %w", s.name, n.explain(err)), n.stopLocked(stopCtx))
+			}
+		}
+		n.started = i + 1
+	}
+	return nil
+}
+
+// Stop stops the started services in reverse order and closes the
+// database; it returns every error, each naming its service. It is
+// idempotent.
+func (n *Node) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopLocked(ctx)
+}
+
+func (n *Node) stopLocked(ctx context.Context) error {
+	var errs []error
+	for i := n.started - 1; i >= 0; i-- {
+		if s := n.services[i]; s.stop != nil {
+			if err := s.stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("nodebuilder: stop %s: %w", s.name, err))
+			}
+		}
+	}
+	n.started = 0
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.services = nil // a stopped node is not restarted
+	if !n.dbClosed {
+		n.dbClosed = true
+		if err := n.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("nodebuilder: close the database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Fatal delivers the error that ended a service the node cannot run
+// without (the syncer, when the node's newest header is older than the
+// trusting period, say). The caller stops the node.
+func (n *Node) Fatal() <-chan error { return n.fatal }
+
+// Info returns the node's peer ID and the full multiaddrs other nodes use
+// to reach it (to give them as bootstrap peers).
+func (n *Node) Info() (peerID string, addrs []string) {
+	return n.P2P.Host().ID().String(), n.P2P.FullAddrs()
+}
+
+// explain adds to an expired-trust error what the operator does about it.
+func (n *Node) explain(err error) error {
+	if !errors.Is(err, syncer.ErrTrustExpired) {
+		return err
+	}
+	return fmt.Errorf("%w; to re-initialise, stop the node, remove %s and run mesh-node %s init --force --home %s with --trusted-hash of a recent header from a node you trust (and your --chain-id and --bootstrap peers)",
+		err, filepath.Join(n.Home, DataDir), n.Mode, n.Home)
+}
