@@ -32,10 +32,13 @@ const MaxRangeSize = 512
 // may be shared with other readers and must not be modified. All methods
 // are safe for concurrent use.
 type Store interface {
-	// Append adds headers above the head, atomically: either all are stored
-	// or, on error, none. They must chain (see CheckChain): ErrHeightGap for
-	// a height that is not the next one, ErrNotAdjacent for a LastBlockID
-	// that is not the previous header's block.
+	// Append adds headers above the head, in order. They must chain (see
+	// CheckChain): ErrHeightGap for a height that is not the next one,
+	// ErrNotAdjacent for a LastBlockID that is not the previous header's
+	// block; such a batch stores nothing. An implementation may commit a
+	// long batch in several steps, each leaving a contiguous chain: on any
+	// other error a prefix of the batch may be stored, and Head tells how
+	// far.
 	Append(ctx context.Context, headers ...*ExtendedHeader) error
 	// Get returns the header whose Hash is hash, or ErrNotFound.
 	Get(ctx context.Context, hash []byte) (*ExtendedHeader, error)

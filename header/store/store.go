@@ -75,19 +75,77 @@ func (s *Store) loadHead() (*header.ExtendedHeader, error) {
 	return s.head.Load(), nil
 }
 
-// Append implements header.Store. A batch must fit one Badger transaction
-// (thousands of headers at default options); a larger one fails, writing
-// nothing.
+// Append implements header.Store. A batch that does not chain writes
+// nothing. Otherwise it writes the headers in as few Badger transactions
+// as fit the database's batch limits (MaxBatchSize, MaxBatchCount): 512
+// headers of 512-wide squares are tens of MiB, more than one transaction of
+// the default options holds. Each transaction moves the head to its last
+// header, so the stored chain stays contiguous whatever happens; on an
+// I/O error, a prefix of the headers may have been stored, and Head says
+// how far.
 func (s *Store) Append(ctx context.Context, headers ...*header.ExtendedHeader) error {
-	return s.AppendWith(ctx, nil, headers...)
+	// Check the whole batch first, so a batch that does not chain writes
+	// nothing; each transaction checks its part against the head again.
+	head, err := s.loadHead()
+	if err != nil {
+		return err
+	}
+	if err := header.CheckChain(head, headers); err != nil {
+		return err
+	}
+	encoded, err := encode(headers)
+	if err != nil {
+		return err
+	}
+	// Badger counts each entry as key + value + a small fixed overhead;
+	// leave a quarter of the limit as margin.
+	budget := s.db.MaxBatchSize() / 4 * 3
+	maxCount := int(s.db.MaxBatchCount()/2 - 1) // two entries per header, and the head key
+	for len(headers) > 0 {
+		n, size := 0, int64(0)
+		for n < len(headers) && n < maxCount {
+			size += int64(len(encoded[n])) + 2*(int64(len(prefixHeight))+8+32+64)
+			if size > budget && n > 0 {
+				break
+			}
+			n++
+		}
+		if err := s.appendEncoded(ctx, nil, headers[:n], encoded[:n]); err != nil {
+			return err
+		}
+		headers, encoded = headers[n:], encoded[n:]
+	}
+	return nil
 }
 
-// AppendWith is Append that also runs also, when not nil, within the same
-// Badger transaction, before the headers are written: what also writes is
-// committed together with the headers or, if also or any write fails,
-// neither is. A node uses it to store a header and the data that goes with
-// it (its square) atomically.
+func encode(headers []*header.ExtendedHeader) ([][]byte, error) {
+	encoded := make([][]byte, len(headers))
+	for i, h := range headers {
+		if h == nil {
+			return nil, fmt.Errorf("%w: header %d of the batch is nil", header.ErrInvalidHeader, i)
+		}
+		var err error
+		if encoded[i], err = h.MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("header/store: height %d: %w", h.Height(), err)
+		}
+	}
+	return encoded, nil
+}
+
+// AppendWith is Append in one Badger transaction that also runs also, when
+// not nil, before the headers are written: what also writes is committed
+// together with the headers or, if also or any write fails, neither is. A
+// node uses it to store a header and the data that goes with it (its
+// square) atomically. The batch must fit one transaction.
 func (s *Store) AppendWith(ctx context.Context, also func(txn *badger.Txn) error, headers ...*header.ExtendedHeader) error {
+	encoded, err := encode(headers)
+	if err != nil {
+		return err
+	}
+	return s.appendEncoded(ctx, also, headers, encoded)
+}
+
+func (s *Store) appendEncoded(ctx context.Context, also func(txn *badger.Txn) error, headers []*header.ExtendedHeader, encoded [][]byte) error {
 	if len(headers) == 0 {
 		return nil
 	}
@@ -102,12 +160,6 @@ func (s *Store) AppendWith(ctx context.Context, also func(txn *badger.Txn) error
 	}
 	if err := header.CheckChain(head, headers); err != nil {
 		return err
-	}
-	encoded := make([][]byte, len(headers))
-	for i, h := range headers {
-		if encoded[i], err = h.MarshalBinary(); err != nil {
-			return fmt.Errorf("header/store: height %d: %w", h.Height(), err)
-		}
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
 		if also != nil {

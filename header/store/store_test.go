@@ -158,3 +158,28 @@ func TestAppendWithIsAtomic(t *testing.T) {
 	}
 	headertest.CheckStoreHolds(t, s, chain[1:])
 }
+
+// A batch larger than one Badger transaction holds (here, 300 headers
+// against a 1 MiB memtable) is written in several, all of it.
+func TestAppendSplitsLargeBatches(t *testing.T) {
+	ctx := context.Background()
+	db, err := badger.Open(badger.DefaultOptions(t.TempDir()).WithLogger(nil).WithMemTableSize(1 << 20).WithValueThreshold(1 << 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	chain := headertest.NewGenerator(headertest.Options{Seed: 4}).Chain(t, 300)
+	var total int
+	for _, h := range chain {
+		b, _ := h.MarshalBinary()
+		total += len(b)
+	}
+	if int64(total) <= db.MaxBatchSize() {
+		t.Fatalf("the batch (%d bytes) fits one transaction (%d): the test proves nothing", total, db.MaxBatchSize())
+	}
+	s := store.New(db)
+	if err := s.Append(ctx, chain...); err != nil {
+		t.Fatal(err)
+	}
+	headertest.CheckStoreHolds(t, s, chain)
+}

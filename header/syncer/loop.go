@@ -68,6 +68,9 @@ func (s *Syncer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
+			// Gossip brought a header beyond what our head's validators
+			// can vouch for: the chain moved on; ask where it is now.
+			needHead = s.hint.Swap(false)
 		case <-poll.C:
 			needHead = true
 		}
@@ -104,19 +107,28 @@ func (s *Syncer) pollHead(ctx context.Context) error {
 	head := s.plan.head
 	s.mu.Unlock()
 	h, err := s.ex.Head(ctx, head)
-	if err != nil {
+	// Heads above ours that our head's validators cannot vouch for (they
+	// changed too much) are not an error: ask the trusted peers instead.
+	unvouched := errors.Is(err, header.ErrNotEnoughTrust)
+	if err != nil && !unvouched {
 		return fmt.Errorf("syncer: network head from height %d: %w", head.Height(), err)
 	}
 	verified := true
-	if h.Height() <= head.Height() {
-		agreed, err := s.ex.Head(ctx, nil)
+	if unvouched || h.Height() <= head.Height() {
+		agreed, aerr := s.ex.Head(ctx, nil)
 		switch {
-		case err != nil:
-			s.opts.Logger.Debug("syncer: asking the trusted peers for their head", "err", err)
+		case aerr != nil:
+			s.opts.Logger.Debug("syncer: asking the trusted peers for their head", "err", aerr)
 		case agreed.ChainID() == head.ChainID() && agreed.Height() > head.Height():
 			s.opts.Logger.Info("syncer: trusted peers report a head the stored head's validators cannot vouch for; syncing to it adjacently",
 				"height", head.Height(), "peers_head", agreed.Height())
 			h, verified = agreed, false
+		}
+		if h == nil || !verified && unvouched && aerr != nil {
+			return fmt.Errorf("syncer: network head from height %d: %w", head.Height(), err)
+		}
+		if h.Height() < head.Height() && unvouched {
+			h = head
 		}
 	}
 	s.mu.Lock()
@@ -157,6 +169,16 @@ func (s *Syncer) fetchAndAppend(ctx context.Context, trusted *header.ExtendedHea
 		return 0, err
 	}
 	if err := s.store.Append(ctx, hs...); err != nil {
+		// The store may have kept a prefix (see header.Store): continue
+		// from its head, not from before the batch.
+		if sh, herr := s.store.Head(ctx); herr == nil && sh.Height() >= hs[0].Height() && sh.Height() <= hs[len(hs)-1].Height() {
+			s.mu.Lock()
+			if perr := s.plan.appended(hs[:sh.Height()-hs[0].Height()+1]); perr != nil {
+				s.opts.Logger.Error("syncer: after a partial append", "err", perr)
+			}
+			s.notifyLocked()
+			s.mu.Unlock()
+		}
 		return 0, fmt.Errorf("syncer: storing headers %d..%d: %w", hs[0].Height(), to, err)
 	}
 	s.mu.Lock()

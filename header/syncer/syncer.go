@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/gossip"
@@ -32,6 +34,10 @@ type Syncer struct {
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the loop exits
 	wake    chan struct{} // cap 1: a new target, or gossip activity
+	// hint asks the loop to poll the network head when it wakes; lastHint
+	// (unix nanoseconds) spaces such polls by hintInterval.
+	hint     atomic.Bool
+	lastHint atomic.Int64
 }
 
 const (
@@ -189,6 +195,23 @@ func (s *Syncer) SyncWait(ctx context.Context) error {
 	}
 }
 
+// hintInterval is the least time between two head polls prompted by
+// gossiped headers the head's validators cannot vouch for: each poll asks
+// several peers, and anyone can gossip such a header.
+const hintInterval = time.Second
+
+// hintHead asks the loop to poll the network head, at most once per
+// hintInterval.
+func (s *Syncer) hintHead() {
+	now := time.Now().UnixNano()
+	last := s.lastHint.Load()
+	if now-last < int64(hintInterval) || !s.lastHint.CompareAndSwap(last, now) {
+		return
+	}
+	s.hint.Store(true)
+	s.wakeLoop()
+}
+
 // notifyLocked wakes SyncWait callers; s.mu must be held.
 func (s *Syncer) notifyLocked() {
 	close(s.changed)
@@ -212,8 +235,9 @@ func (s *Syncer) wakeLoop() {
 //     concurrent append moved the head first;
 //   - above head+1: nil once verified against the head (the target rises
 //     and the loop fetches the gap); ErrIgnore if the head's validators
-//     cannot vouch for it (header.ErrNotEnoughTrust: the loop gets there
-//     adjacently), or it is from the future;
+//     cannot vouch for it (header.ErrNotEnoughTrust: the loop asks the
+//     peers for the network head, at most once per HintInterval, and gets
+//     there adjacently), or it is from the future;
 //   - any other verification failure: that error (the sender is
 //     penalised).
 //
@@ -234,6 +258,9 @@ func (s *Syncer) Incoming(ctx context.Context, h *header.ExtendedHeader) error {
 	err = header.Verify(head, h, s.opts.VerifyOptions)
 	switch judge(err) {
 	case verdictIgnore:
+		if errors.Is(err, header.ErrNotEnoughTrust) {
+			s.hintHead()
+		}
 		return fmt.Errorf("syncer: height %d from head %d: %w: %w", h.Height(), head.Height(), gossip.ErrIgnore, err)
 	case verdictReject:
 		return fmt.Errorf("syncer: height %d: %w", h.Height(), err)
