@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"header": {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire",
 		"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio"},
 	"p2p":                 {"github.com/libp2p", "github.com/multiformats", "github.com/ipfs/go-datastore", "github.com/ipfs/go-log/v2"},
+	"shrex":               {module + "/eds", module + "/share", module + "/nmt", module + "/header", module + "/p2p", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", "google.golang.org/protobuf/encoding/protowire"},
 	"nodebuilder":         {module, "github.com/libp2p", "github.com/multiformats", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 	"core":                {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"cmd":                 {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},

@@ -1,0 +1,443 @@
+package edssub
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// TopicID returns the eds-sub topic of network:
+// /datamesh/<network>/eds-sub/v0.1.0.
+func TopicID(network string) string {
+	return "/datamesh/" + network + "/eds-sub/v0.1.0"
+}
+
+// Wire format.
+const (
+	// DataRootSize is the size of a data root: a SHA-256 digest.
+	DataRootSize = 32
+	// MessageSize is the size of every eds-sub message: the height (8
+	// bytes, big-endian) then the data root.
+	MessageSize = 8 + DataRootSize
+)
+
+// Errors.
+var (
+	// ErrIgnore is what a Validator wraps to have a notification dropped
+	// (not forwarded, not delivered) without penalising the peer that sent
+	// it: a height we have no header for yet, or one we do not care about.
+	ErrIgnore = errors.New("edssub: ignore notification")
+	// ErrInvalidMessage is wrapped when a message is not a notification:
+	// not MessageSize bytes, or height 0. Its sender is reported to the
+	// PeerBlocker.
+	ErrInvalidMessage = errors.New("edssub: invalid message")
+	// ErrInvalidNotification is wrapped by Publish for a height of 0 or a
+	// data root that is not DataRootSize bytes.
+	ErrInvalidNotification = errors.New("edssub: invalid notification")
+	// ErrNotStarted is returned by Publish and Subscribe before Start or
+	// after Stop.
+	ErrNotStarted = errors.New("edssub: not started")
+	// ErrStopped is returned by Start after Stop: an EdsSub is not
+	// restarted.
+	ErrStopped = errors.New("edssub: stopped")
+	// ErrInvalidOption is wrapped by New for an option it cannot use.
+	ErrInvalidOption = errors.New("edssub: invalid option")
+)
+
+// Notification says that From holds (or relays an announcement that someone
+// holds) the extended data square of DataRoot at Height.
+type Notification struct {
+	Height uint64
+	// DataRoot is DataRootSize bytes, owned by the receiver of the
+	// Notification.
+	DataRoot []byte
+	// From is the peer that delivered the message to us: its publisher or
+	// a peer that validated and forwarded it. Messages carry no author
+	// (see the package documentation).
+	From peer.ID
+}
+
+// Marshal returns the wire encoding of (height, dataRoot), or an error
+// wrapping ErrInvalidNotification.
+func Marshal(height uint64, dataRoot []byte) ([]byte, error) {
+	if height == 0 {
+		return nil, fmt.Errorf("%w: height 0", ErrInvalidNotification)
+	}
+	if len(dataRoot) != DataRootSize {
+		return nil, fmt.Errorf("%w: data root of %d bytes, want %d", ErrInvalidNotification, len(dataRoot), DataRootSize)
+	}
+	b := make([]byte, MessageSize)
+	binary.BigEndian.PutUint64(b, height)
+	copy(b[8:], dataRoot)
+	return b, nil
+}
+
+// Unmarshal decodes a message. The returned DataRoot is a copy; From is
+// left empty. A message that is not exactly MessageSize bytes or names
+// height 0 returns an error wrapping ErrInvalidMessage.
+func Unmarshal(b []byte) (Notification, error) {
+	if len(b) != MessageSize {
+		return Notification{}, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidMessage, len(b), MessageSize)
+	}
+	h := binary.BigEndian.Uint64(b)
+	if h == 0 {
+		return Notification{}, fmt.Errorf("%w: height 0", ErrInvalidMessage)
+	}
+	return Notification{Height: h, DataRoot: append([]byte(nil), b[8:]...)}, nil
+}
+
+// PeerBlocker is told about peers that sent invalid notifications.
+// p2p.Node implements it. BlockPeer must not block: it is called from the
+// validator.
+type PeerBlocker interface {
+	BlockPeer(id peer.ID, reason error)
+}
+
+// Validator decides what happens to a well-formed notification received
+// from another peer, for example by checking DataRoot against the header
+// the node holds at Height. It returns nil to accept it (it is forwarded and
+// delivered to subscriptions), an error wrapping ErrIgnore to drop it, or
+// another error to reject it and report n.From. It must not modify n and is
+// called concurrently for different messages.
+type Validator func(ctx context.Context, n Notification) error
+
+// DefaultValidatorTimeout bounds one call of the Validator. A notification
+// is small and cheap to judge: a header store lookup at most.
+const DefaultValidatorTimeout = 5 * time.Second
+
+type config struct {
+	blocker  PeerBlocker
+	log      *slog.Logger
+	validate Validator
+	timeout  time.Duration
+}
+
+// Option configures an EdsSub.
+type Option func(*config) error
+
+// WithPeerBlocker sets who is told about peers that sent invalid
+// notifications. Without it, they are only logged (and penalised by
+// gossipsub's scoring).
+func WithPeerBlocker(b PeerBlocker) Option {
+	return func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: nil PeerBlocker", ErrInvalidOption)
+		}
+		c.blocker = b
+		return nil
+	}
+}
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithValidator sets the Validator of notifications from other peers.
+// Without one, every well-formed notification is accepted.
+func WithValidator(v Validator) Option {
+	return func(c *config) error {
+		if v == nil {
+			return fmt.Errorf("%w: nil Validator", ErrInvalidOption)
+		}
+		c.validate = v
+		return nil
+	}
+}
+
+// WithValidatorTimeout bounds each Validator call (default
+// DefaultValidatorTimeout). A Validator that runs out of time ignores the
+// message.
+func WithValidatorTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: validator timeout %v", ErrInvalidOption, d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// EdsSub is a node's eds-sub endpoint. Its methods are safe for concurrent
+// use.
+type EdsSub struct {
+	ps      *pubsub.PubSub
+	topicID string
+	cfg     config
+
+	mu      sync.Mutex
+	state   int // stateNew, stateStarted, stateStopped
+	topic   *pubsub.Topic
+	sub     *pubsub.Subscription // the draining subscription
+	subs    map[*Subscription]struct{}
+	cancel  context.CancelFunc
+	drained chan struct{} // closed when the drain goroutine exits
+}
+
+const (
+	stateNew = iota
+	stateStarted
+	stateStopped
+)
+
+// ownMessage marks, as pubsub validator data, messages this EdsSub
+// publishes: their validator skips the Validator, and subscriptions skip
+// them.
+type ownMessage struct{ e *EdsSub }
+
+// New returns an EdsSub for network's topic on ps. It does no network I/O:
+// Start joins the topic.
+func New(ps *pubsub.PubSub, network string, opts ...Option) (*EdsSub, error) {
+	switch {
+	case ps == nil:
+		return nil, fmt.Errorf("%w: nil PubSub", ErrInvalidOption)
+	case network == "":
+		return nil, fmt.Errorf("%w: empty network", ErrInvalidOption)
+	}
+	cfg := config{timeout: DefaultValidatorTimeout, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &EdsSub{ps: ps, topicID: TopicID(network), cfg: cfg, subs: map[*Subscription]struct{}{}}, nil
+}
+
+// Topic returns the topic ID the EdsSub uses.
+func (e *EdsSub) Topic() string { return e.topicID }
+
+// ListPeers returns the peers known to be subscribed to the topic, nil
+// unless the EdsSub is started.
+func (e *EdsSub) ListPeers() []peer.ID {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != stateStarted {
+		return nil
+	}
+	return e.topic.ListPeers()
+}
+
+// Start registers the topic validator, joins the topic and subscribes to it
+// (gossipsub validates and forwards only messages of topics the node
+// subscribes to). Calling it again is a no-op; after Stop it returns
+// ErrStopped.
+func (e *EdsSub) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case stateStarted:
+		return nil
+	case stateStopped:
+		return ErrStopped
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("edssub: start: %w", err)
+	}
+	if err := e.ps.RegisterTopicValidator(e.topicID, e.validate, pubsub.WithValidatorTimeout(e.cfg.timeout)); err != nil {
+		return fmt.Errorf("edssub: registering the validator of %s: %w", e.topicID, err)
+	}
+	topic, err := e.ps.Join(e.topicID)
+	if err != nil {
+		e.unregister()
+		return fmt.Errorf("edssub: joining %s: %w", e.topicID, err)
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		if cerr := topic.Close(); cerr != nil {
+			e.cfg.log.Warn("edssub: closing topic", "topic", e.topicID, "err", cerr)
+		}
+		e.unregister()
+		return fmt.Errorf("edssub: subscribing to %s: %w", e.topicID, err)
+	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.topic, e.sub, e.cancel = topic, sub, cancel
+	e.drained = make(chan struct{})
+	e.state = stateStarted
+	go drain(dctx, sub, e.drained)
+	return nil
+}
+
+// drain reads the subscription until it is cancelled; it exists so that
+// the node stays subscribed whether or not anyone called Subscribe.
+func drain(ctx context.Context, sub *pubsub.Subscription, done chan<- struct{}) {
+	defer close(done)
+	for {
+		if _, err := sub.Next(ctx); err != nil {
+			return
+		}
+	}
+}
+
+func (e *EdsSub) unregister() {
+	if err := e.ps.UnregisterTopicValidator(e.topicID); err != nil {
+		e.cfg.log.Warn("edssub: unregistering validator", "topic", e.topicID, "err", err)
+	}
+}
+
+// Stop cancels every Subscription and the draining subscription, waits for
+// its goroutine, leaves the topic and unregisters the validator. It is
+// idempotent, and a no-op before Start. It returns ctx's error if ctx ends
+// before the goroutine exits.
+func (e *EdsSub) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != stateStarted {
+		e.state = stateStopped
+		return nil
+	}
+	e.state = stateStopped
+	for s := range e.subs {
+		s.sub.Cancel()
+	}
+	clear(e.subs)
+	e.cancel()
+	e.sub.Cancel()
+	select {
+	case <-e.drained:
+	case <-ctx.Done():
+		return fmt.Errorf("edssub: stop: %w", ctx.Err())
+	}
+	var errs []error
+	if err := e.topic.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("edssub: leaving %s: %w", e.topicID, err))
+	}
+	if err := e.ps.UnregisterTopicValidator(e.topicID); err != nil {
+		errs = append(errs, fmt.Errorf("edssub: unregistering validator of %s: %w", e.topicID, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Publish announces that this node holds the square of dataRoot at height.
+// It returns an error wrapping ErrInvalidNotification for a height of 0 or
+// a data root that is not DataRootSize bytes, and ErrNotStarted unless the
+// EdsSub is started. A nil error does not mean anyone received it: pubsub
+// drops, without error, a message whose content it has seen within its
+// seen-messages window, including one another peer published first.
+func (e *EdsSub) Publish(ctx context.Context, height uint64, dataRoot []byte) error {
+	b, err := Marshal(height, dataRoot)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	topic := e.topic
+	started := e.state == stateStarted
+	e.mu.Unlock()
+	if !started {
+		return ErrNotStarted
+	}
+	if err := topic.Publish(ctx, b, pubsub.WithValidatorData(ownMessage{e})); err != nil {
+		return fmt.Errorf("edssub: publishing height %d: %w", height, err)
+	}
+	return nil
+}
+
+// Subscription delivers the notifications other peers publish that passed
+// validation. Create it with EdsSub.Subscribe.
+type Subscription struct {
+	e   *EdsSub
+	sub *pubsub.Subscription
+}
+
+// Subscribe returns a new Subscription. It returns ErrNotStarted unless the
+// EdsSub is started. The caller must Cancel it (or Stop the EdsSub) and
+// keep calling Next: pubsub drops messages for a subscription that falls
+// behind its buffer.
+func (e *EdsSub) Subscribe() (*Subscription, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != stateStarted {
+		return nil, ErrNotStarted
+	}
+	sub, err := e.topic.Subscribe()
+	if err != nil {
+		return nil, fmt.Errorf("edssub: subscribing to %s: %w", e.topicID, err)
+	}
+	s := &Subscription{e: e, sub: sub}
+	e.subs[s] = struct{}{}
+	return s, nil
+}
+
+// Next returns the next notification from another peer, skipping the ones
+// this EdsSub published. It returns an error once ctx ends or the
+// Subscription is cancelled.
+func (s *Subscription) Next(ctx context.Context) (Notification, error) {
+	for {
+		msg, err := s.sub.Next(ctx)
+		if err != nil {
+			return Notification{}, fmt.Errorf("edssub: next: %w", err)
+		}
+		if msg.ValidatorData == (ownMessage{s.e}) {
+			continue
+		}
+		n, err := Unmarshal(msg.GetData())
+		if err != nil { // the validator rejects these; never reached
+			continue
+		}
+		n.From = msg.ReceivedFrom
+		return n, nil
+	}
+}
+
+// Cancel ends the Subscription; Next then returns an error. It is
+// idempotent.
+func (s *Subscription) Cancel() {
+	s.e.mu.Lock()
+	delete(s.e.subs, s)
+	s.e.mu.Unlock()
+	s.sub.Cancel()
+}
+
+// validate is the topic validator.
+func (e *EdsSub) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	own := msg.ValidatorData == ownMessage{e}
+	n, err := Unmarshal(msg.GetData())
+	if err != nil {
+		if !own {
+			e.block(from, err)
+		}
+		e.cfg.log.Debug("edssub: rejected message", "from", from, "err", err)
+		return pubsub.ValidationReject
+	}
+	if own || e.cfg.validate == nil {
+		return pubsub.ValidationAccept
+	}
+	n.From = from
+	err = e.cfg.validate(ctx, n)
+	switch {
+	case err == nil:
+		return pubsub.ValidationAccept
+	case errors.Is(err, ErrIgnore):
+		e.cfg.log.Debug("edssub: ignored notification", "from", from, "height", n.Height, "err", err)
+		return pubsub.ValidationIgnore
+	case ctx.Err() != nil:
+		// Out of time or shutting down: not the sender's fault.
+		e.cfg.log.Debug("edssub: validation cut short", "from", from, "height", n.Height, "err", err)
+		return pubsub.ValidationIgnore
+	default:
+		e.block(from, err)
+		e.cfg.log.Info("edssub: rejected notification", "from", from, "height", n.Height, "err", err)
+		return pubsub.ValidationReject
+	}
+}
+
+func (e *EdsSub) block(from peer.ID, reason error) {
+	if e.cfg.blocker != nil {
+		e.cfg.blocker.BlockPeer(from, reason)
+	}
+}
