@@ -101,7 +101,8 @@ func (n *Node) initHeaders(ctx context.Context, trust syncer.Trust, so syncer.Op
 			n.logger.Info("header store ready", "height", h.Height(), "hash", fmt.Sprintf("%X", h.Hash()))
 			return h, nil
 		}
-		if errors.Is(err, syncer.ErrTrustExpired) || errors.Is(err, syncer.ErrTrustMismatch) {
+		// Waiting cannot mend these: the operator must choose what to trust.
+		if errors.Is(err, syncer.ErrTrustExpired) || errors.Is(err, syncer.ErrTrustMismatch) || errors.Is(err, exchange.ErrPeersDisagree) {
 			return nil, err
 		}
 		n.logger.Info("waiting for bootstrap peers to serve the trusted header", "err", err)

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/syncer"
 	"github.com/datamesh/mesh-node/nodebuilder"
@@ -235,4 +234,49 @@ func TestLightStopsOnExpiredTrust(t *testing.T) {
 	}
 }
 
-var _ = peer.ID("")
+// TestFullNodeSyncsHeaders: a full node syncs and serves headers like a
+// light one (its squares come with share exchange), and a light node can
+// sync from it alone.
+func TestFullNodeSyncsHeaders(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const chainID = "full-test"
+	chain := headertest.NewGenerator(headertest.Options{ChainID: chainID, Seed: 8}).Chain(t, 300)
+	b := startTestBridge(ctx, t, chainID, memChain(ctx, t, chain))
+	fconf := nodeConfig(nodebuilder.Full, chainID, b.addr(t))
+	fconf.Header.TrustedHash = hexOf(chain[0].Hash())
+	full := startNode(ctx, t, "full", nodebuilder.Full, fconf)
+	waitHeight(ctx, t, full, "full", 300)
+
+	lconf := nodeConfig(nodebuilder.Light, chainID, addr(t, full))
+	lconf.Header.TrustedHeight = 1
+	lconf.P2P.BlockedPeers = []string{b.id().String()}
+	light := startNode(ctx, t, "light", nodebuilder.Light, lconf)
+	waitHeight(ctx, t, light, "light", 300)
+}
+
+// TestLightRefusesDisagreeingBootstrapPeers: without a trusted hash, a
+// light node whose bootstrap peers serve different chains does not pick
+// one: start fails, naming the disagreement.
+func TestLightRefusesDisagreeingBootstrapPeers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const chainID = "disagree-test"
+	a := startTestBridge(ctx, t, chainID, memChain(ctx, t, headertest.NewGenerator(headertest.Options{ChainID: chainID, Seed: 10}).Chain(t, 5)))
+	b := startTestBridge(ctx, t, chainID, memChain(ctx, t, headertest.NewGenerator(headertest.Options{ChainID: chainID, Seed: 11}).Chain(t, 5)))
+	conf := nodeConfig(nodebuilder.Light, chainID, a.addr(t), b.addr(t))
+	n, err := nodebuilder.New(nodebuilder.Light, t.TempDir(), conf, nodebuilder.Options{Logger: testLogger(t, "light")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Start(ctx)
+	if !errors.Is(err, exchange.ErrPeersDisagree) {
+		t.Fatalf("start with disagreeing bootstrap peers: %v", err)
+	}
+	if !strings.Contains(err.Error(), "start header store") {
+		t.Errorf("the error does not name the service: %v", err)
+	}
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

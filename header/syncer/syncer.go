@@ -38,6 +38,8 @@ type Syncer struct {
 	// (unix nanoseconds) spaces such polls by hintInterval.
 	hint     atomic.Bool
 	lastHint atomic.Int64
+	// lastFollowLog is when Incoming last logged the head; appendMu.
+	lastFollowLog time.Time
 }
 
 const (
@@ -315,6 +317,11 @@ func (s *Syncer) incomingAdjacent(ctx context.Context, h *header.ExtendedHeader)
 	err = s.plan.appended([]*header.ExtendedHeader{h})
 	s.notifyLocked()
 	s.mu.Unlock()
+	// While following, say where the head is now and then.
+	if now := time.Now(); now.Sub(s.lastFollowLog) >= s.opts.ProgressInterval {
+		s.lastFollowLog = now
+		s.opts.Logger.Info("syncer: following", "height", h.Height(), "time", h.Time())
+	}
 	switch {
 	case errors.Is(err, ErrFork):
 		// The stored chain passed a verified target with another hash.
