@@ -235,7 +235,9 @@ func TestNotFoundPredicate(t *testing.T) {
 
 type storeFunc func(context.Context, uint64) (*eds.ExtendedDataSquare, error)
 
-func (f storeFunc) EDS(ctx context.Context, h uint64) (*eds.ExtendedDataSquare, error) { return f(ctx, h) }
+func (f storeFunc) EDS(ctx context.Context, h uint64) (*eds.ExtendedDataSquare, error) {
+	return f(ctx, h)
+}
 
 func TestClientOutOfRange(t *testing.T) {
 	b := square(t, 4, 4)
