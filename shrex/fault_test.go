@@ -115,7 +115,7 @@ func TestLyingRowServer(t *testing.T) {
 		changed[len(changed)-1] ^= 1
 		for name, resp := range map[string][]byte{
 			"changed share": cat(status(shrex.StatusOK), changed),
-			"other row":     cat(status(shrex.StatusOK), bytesOf(b.eds.Row(r^1)[:k])),
+			"other row":     cat(status(shrex.StatusOK), bytesOf(b.eds.Row(r ^ 1)[:k])),
 			"right half":    cat(status(shrex.StatusOK), bytesOf(b.eds.Row(r)[k:])),
 			"truncated":     cat(status(shrex.StatusOK), half[:len(half)-1]),
 			"trailing":      cat(status(shrex.StatusOK), half, make([]byte, share.ShareSize)),
