@@ -292,10 +292,27 @@ func (c *Client) do(ctx context.Context, p peer.ID, req request, payload int, re
 	}
 	defer str.Scope().ReleaseMemory(readBufferSize)
 	if err := read(bufio.NewReaderSize(str, readBufferSize)); err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ErrInvalidResponse) {
-			return fmt.Errorf("shrex: %s %v: %w (%w)", p, req, ctx.Err(), err)
+		if cerr := ctxErr(ctx, err); cerr != nil {
+			return fmt.Errorf("shrex: %s %v: %w (%w)", p, req, cerr, err)
 		}
 		return fmt.Errorf("shrex: %s %v: %w", p, req, err)
+	}
+	return nil
+}
+
+// ctxErr returns the context error behind err, a read error that is not the
+// peer's fault: ctx.Err(), or context.DeadlineExceeded for a stream deadline
+// (set from ctx's) that fired before ctx noticed. It returns nil otherwise.
+func ctxErr(ctx context.Context, err error) error {
+	if errors.Is(err, ErrInvalidResponse) {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		return context.DeadlineExceeded
 	}
 	return nil
 }
