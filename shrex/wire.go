@@ -242,7 +242,7 @@ func (s Status) String() string {
 // versions may add some; maxHeaderSize bounds it.
 const (
 	fieldStatus   protowire.Number = 1
-	maxHeaderSize                  = 32
+	maxHeaderSize int              = 32
 )
 
 // appendHeader appends the framed response header of st to b.
@@ -262,7 +262,7 @@ func readHeader(r *bufio.Reader) (Status, error) {
 	if err != nil {
 		return 0, eofFault(err, "response header")
 	}
-	if n == 0 || n > maxHeaderSize {
+	if n == 0 || int(n) > maxHeaderSize {
 		return 0, fmt.Errorf("%w: response header of %d bytes", ErrInvalidResponse, n)
 	}
 	var buf [maxHeaderSize]byte
