@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -150,10 +151,14 @@ func (s *memStore) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSqu
 	return e, nil
 }
 
+// quiet is the tests' logger: the servers log what the tests provoke.
+var quiet = slog.New(slog.DiscardHandler)
+
 // serve starts a server on a new host.
 func serve(t testing.TB, st shrex.Store, opts ...shrex.ServerOption) host.Host {
 	t.Helper()
 	h := newHost(t)
+	opts = append([]shrex.ServerOption{shrex.WithServerLogger(quiet)}, opts...)
 	srv, err := shrex.NewServer(h, netID, st, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +179,7 @@ func client(t testing.TB, server host.Host, opts ...shrex.ClientOption) *shrex.C
 	t.Helper()
 	h := newHost(t)
 	connect(t, h, server)
+	opts = append([]shrex.ClientOption{shrex.WithLogger(quiet)}, opts...)
 	c, err := shrex.NewClient(h, netID, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,12 @@ package shrex_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/shrex"
 )
 
@@ -205,5 +207,28 @@ func TestOptionsRejectBadValues(t *testing.T) {
 	}
 	if _, err := shrex.NewClient(h, ""); err == nil {
 		t.Error("empty network accepted")
+	}
+}
+
+// TestPanicRecovered: a store that panics costs its stream only; the
+// client sees a reset, not a fault, and the server goes on serving.
+func TestPanicRecovered(t *testing.T) {
+	b := square(t, 4, 4)
+	var once sync.Once
+	st := storeFunc(func(context.Context, uint64) (*eds.ExtendedDataSquare, error) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			panic("store bug")
+		}
+		return b.eds, nil
+	})
+	srv := serve(t, st, shrex.WithServerLogger(slog.New(slog.DiscardHandler)))
+	c := client(t, srv)
+	if _, err := c.GetSample(testCtx(t), srv.ID(), b.h, 0, 0); err == nil || errors.Is(err, shrex.ErrInvalidResponse) {
+		t.Fatalf("panicking store: %v, want a reset", err)
+	}
+	if _, err := c.GetSample(testCtx(t), srv.ID(), b.h, 0, 0); err != nil {
+		t.Fatalf("after the panic: %v", err)
 	}
 }
