@@ -69,6 +69,15 @@
 // service ServiceName and reserves its buffers there, is reset on error,
 // and a panic in a handler is recovered and resets only its stream.
 //
+// # Performance
+//
+// GetEDS is bound by verification, not by the transfer: extending the
+// square and computing its 4k NMT roots hashes about four times the ODS
+// with SHA-256, against one copy of it through the stream. BenchmarkGetEDS
+// against BenchmarkStreamRaw (same two loopback hosts, the same bytes)
+// measures the ratio; on a 2-core machine it is about 0.1 at k = 32 and
+// 128, where eds's own BenchmarkExtendRoots takes as long as GetEDS.
+//
 // Server.Start registers the handlers; Server.Stop removes them, cancels
 // the store reads in flight and waits for every handler to return. Both are
 // idempotent. A Client needs no Start.
