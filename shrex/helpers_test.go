@@ -1,0 +1,188 @@
+package shrex_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/shrex"
+)
+
+const netID = "test-net"
+
+// testTimeout bounds every test's context: nothing here should take long.
+const testTimeout = 60 * time.Second
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newHost(t testing.TB) host.Host {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+func connect(t testing.TB, a, b host.Host) {
+	t.Helper()
+	if err := a.Connect(testCtx(t), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// randomODS returns k*k random shares whose namespaces are non-decreasing
+// in row-major order (so along every row and column); the last k/2 shares
+// are tail padding.
+func randomODS(seed uint64, k int) [][]byte {
+	rng := rand.New(rand.NewPCG(seed, uint64(k)))
+	n := k * k
+	tail := k / 2
+	nss := make([][]byte, n)
+	for i := range nss {
+		ns := make([]byte, share.NamespaceSize)
+		if i > 0 && rng.IntN(4) == 0 {
+			copy(ns, nss[i-1])
+		} else {
+			for j := share.NamespaceSize - 10; j < share.NamespaceSize; j++ {
+				ns[j] = byte(rng.Uint32())
+			}
+			ns[share.NamespaceSize-10] |= 0x01 // never a reserved namespace
+		}
+		nss[i] = ns
+	}
+	slices.SortFunc(nss, bytes.Compare)
+	ods := make([][]byte, n)
+	for i := range ods {
+		if i >= n-tail {
+			ods[i] = share.TailPaddingShare()
+			continue
+		}
+		s := make([]byte, share.ShareSize)
+		for j := range s {
+			s[j] = byte(rng.Uint32())
+		}
+		copy(s, nss[i])
+		ods[i] = s
+	}
+	return ods
+}
+
+// block is a square and the header the client checks it against (only
+// its height and DAH matter here).
+type block struct {
+	eds *eds.ExtendedDataSquare
+	h   *header.ExtendedHeader
+}
+
+var blocks sync.Map // "seed/k" -> block
+
+// square returns the block of width k built from seed, at height seed.
+func square(t testing.TB, seed uint64, k int) block {
+	t.Helper()
+	key := fmt.Sprintf("%d/%d", seed, k)
+	if b, ok := blocks.Load(key); ok {
+		return b.(block)
+	}
+	e, err := eds.Extend(randomODS(seed, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dah, err := eds.NewDAH(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := block{eds: e, h: &header.ExtendedHeader{RawHeader: cmttypes.Header{Height: int64(seed)}, DAH: dah}}
+	blocks.Store(key, b)
+	return b
+}
+
+// memStore is a shrex.Store over a map; gate, when set, is called before
+// each read (to hold requests in flight).
+type memStore struct {
+	mu      sync.Mutex
+	squares map[uint64]*eds.ExtendedDataSquare
+	gate    func(ctx context.Context) error
+}
+
+func newStore(bs ...block) *memStore {
+	s := &memStore{squares: map[uint64]*eds.ExtendedDataSquare{}}
+	for _, b := range bs {
+		s.squares[b.h.Height()] = b.eds
+	}
+	return s
+}
+
+func (s *memStore) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error) {
+	s.mu.Lock()
+	e, gate := s.squares[height], s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		if err := gate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if e == nil {
+		return nil, fmt.Errorf("height %d: %w", height, shrex.ErrNotFound)
+	}
+	return e, nil
+}
+
+// quiet is the tests' logger: the servers log what the tests provoke.
+var quiet = slog.New(slog.DiscardHandler)
+
+// serve starts a server on a new host.
+func serve(t testing.TB, st shrex.Store, opts ...shrex.ServerOption) host.Host {
+	t.Helper()
+	h := newHost(t)
+	opts = append([]shrex.ServerOption{shrex.WithServerLogger(quiet)}, opts...)
+	srv, err := shrex.NewServer(h, netID, st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+// client returns a client on a new host connected to server.
+func client(t testing.TB, server host.Host, opts ...shrex.ClientOption) *shrex.Client {
+	t.Helper()
+	h := newHost(t)
+	connect(t, h, server)
+	opts = append([]shrex.ClientOption{shrex.WithLogger(quiet)}, opts...)
+	c, err := shrex.NewClient(h, netID, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

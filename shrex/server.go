@@ -1,0 +1,537 @@
+package shrex
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// ServiceName is the libp2p resource-manager service of shrex streams, on
+// both sides.
+const ServiceName = "datamesh.shrex"
+
+// Store is where a Server reads squares from. EDS returns the extended
+// square of the block at height, or an error wrapping ErrNotFound when the
+// store does not hold it (for a store with another sentinel, see
+// WithNotFound); any other error is answered INTERNAL. The square is read,
+// never modified.
+type Store interface {
+	EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error)
+}
+
+// Server defaults.
+const (
+	// DefaultMaxStreamsPerPeer bounds one peer's concurrent shrex streams,
+	// over all four protocols: twice the 16 samples a light node asks for
+	// a header at once.
+	DefaultMaxStreamsPerPeer = 32
+	// DefaultPeerRate and DefaultPeerBurst are one peer's token bucket over
+	// all four protocols: 100 requests a second with bursts of 200. A light
+	// node sampling 16 cells a second at 1 s blocks, or catching up on a
+	// dozen headers at once, stays under it.
+	DefaultPeerRate  = 100.0
+	DefaultPeerBurst = 200
+	// DefaultReadTimeout is how long the server waits for a request, at
+	// most 37 bytes.
+	DefaultReadTimeout = 5 * time.Second
+	// DefaultWriteTimeout is the base deadline for writing a response; a
+	// response of n bytes gets n/DefaultMinThroughput more.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultMinThroughput (1 MiB/s, 8 Mbit/s) is the slowest transfer the
+	// deadlines allow for: a 128-wide ODS (8 MiB) gets 18 s, a 512-wide
+	// one (128 MiB) a little over 2 minutes.
+	DefaultMinThroughput = 1 << 20
+	// writeBufferSize is the buffer responses are written through, and the
+	// memory reserved for it.
+	writeBufferSize = 64 << 10
+)
+
+// DefaultMaxConcurrent returns the default number of requests of protocol
+// k served at once, over all peers; more are answered RATE_LIMITED. Samples
+// and rows are cheap (one tree of 2k leaves), namespace data builds up to k
+// trees, and a square request holds a whole square from the store for as
+// long as the transfer takes (32 MiB of extended square at k = 128).
+func DefaultMaxConcurrent(k Kind) int {
+	switch k {
+	case KindSample:
+		return 512
+	case KindRow:
+		return 256
+	case KindNamespaceData:
+		return 64
+	case KindEDS:
+		return 8
+	}
+	return 0
+}
+
+type serverConfig struct {
+	maxStreams    int
+	rate          float64
+	burst         int
+	maxConcurrent [len(kinds) + 1]int
+	readTimeout   time.Duration
+	writeTimeout  time.Duration
+	minThroughput int
+	isNotFound    func(error) bool
+	log           *slog.Logger
+	now           func() time.Time
+}
+
+// ServerOption configures a Server; it returns an error for a value out of
+// range.
+type ServerOption func(*serverConfig) error
+
+// WithMaxStreamsPerPeer sets how many shrex streams of one peer are served
+// at once (n >= 1); more are answered RATE_LIMITED.
+func WithMaxStreamsPerPeer(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return fmt.Errorf("shrex: max streams per peer %d, want >= 1", n)
+		}
+		c.maxStreams = n
+		return nil
+	}
+}
+
+// WithPeerRateLimit sets each peer's token bucket: perSecond requests a
+// second (> 0) with bursts of burst (>= 1). A request without a token is
+// answered RATE_LIMITED.
+func WithPeerRateLimit(perSecond float64, burst int) ServerOption {
+	return func(c *serverConfig) error {
+		if !(perSecond > 0) || burst < 1 {
+			return fmt.Errorf("shrex: rate limit %v/s burst %d, want a positive rate and burst >= 1", perSecond, burst)
+		}
+		c.rate, c.burst = perSecond, burst
+		return nil
+	}
+}
+
+// WithMaxConcurrent sets how many requests of protocol k are served at once
+// over all peers (n >= 1); more are answered RATE_LIMITED.
+func WithMaxConcurrent(k Kind, n int) ServerOption {
+	return func(c *serverConfig) error {
+		if !k.valid() || n < 1 {
+			return fmt.Errorf("shrex: max concurrent %v requests %d, want a known protocol and n >= 1", k, n)
+		}
+		c.maxConcurrent[k] = n
+		return nil
+	}
+}
+
+// WithServerTimeouts sets the deadline for reading a request and the base
+// deadline for writing a response, both > 0.
+func WithServerTimeouts(read, write time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if read <= 0 || write <= 0 {
+			return fmt.Errorf("shrex: server timeouts %v, %v: want > 0", read, write)
+		}
+		c.readTimeout, c.writeTimeout = read, write
+		return nil
+	}
+}
+
+// WithServerMinThroughput sets the slowest transfer, in bytes a second
+// (> 0), the write deadline allows for.
+func WithServerMinThroughput(bytesPerSecond int) ServerOption {
+	return func(c *serverConfig) error {
+		if bytesPerSecond <= 0 {
+			return fmt.Errorf("shrex: min throughput %d, want > 0", bytesPerSecond)
+		}
+		c.minThroughput = bytesPerSecond
+		return nil
+	}
+}
+
+// WithNotFound sets how the server recognises the store's "not held"
+// errors, besides those wrapping ErrNotFound: for example
+// func(err error) bool { return errors.Is(err, store.ErrNotFound) } for
+// eds/store.
+func WithNotFound(is func(error) bool) ServerOption {
+	return func(c *serverConfig) error {
+		if is == nil {
+			return errors.New("shrex: nil not-found predicate")
+		}
+		c.isNotFound = is
+		return nil
+	}
+}
+
+// WithServerLogger sets the server's logger (default: slog.Default()).
+func WithServerLogger(l *slog.Logger) ServerOption {
+	return func(c *serverConfig) error {
+		if l == nil {
+			return errors.New("shrex: nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// Server answers the four shrex protocols from a Store. It serves what the
+// store holds without checking it (the store holds squares that match
+// their headers).
+type Server struct {
+	host  host.Host
+	pids  [len(kinds) + 1]protocol.ID
+	store Store
+	cfg   serverConfig
+
+	ctx    context.Context // cancelled by Stop; bounds store reads
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	started   bool
+	stopped   bool
+	peers     map[peer.ID]*peerLimit
+	active    [len(kinds) + 1]int // requests being served, by protocol
+	lastSweep time.Time
+	wg        sync.WaitGroup // in-flight handlers
+}
+
+// peerLimit is one peer's open streams and token bucket.
+type peerLimit struct {
+	active int
+	tokens float64
+	at     time.Time // of tokens
+}
+
+// NewServer returns a server for network (the chain ID) reading from store.
+// It does no I/O; Start registers the stream handlers.
+func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (*Server, error) {
+	if h == nil || store == nil {
+		return nil, errors.New("shrex: NewServer needs a host and a store")
+	}
+	if network == "" {
+		return nil, errors.New("shrex: empty network ID")
+	}
+	cfg := serverConfig{
+		maxStreams:    DefaultMaxStreamsPerPeer,
+		rate:          DefaultPeerRate,
+		burst:         DefaultPeerBurst,
+		readTimeout:   DefaultReadTimeout,
+		writeTimeout:  DefaultWriteTimeout,
+		minThroughput: DefaultMinThroughput,
+		isNotFound:    func(error) bool { return false },
+		log:           slog.Default(),
+		now:           time.Now,
+	}
+	for _, k := range kinds {
+		cfg.maxConcurrent[k] = DefaultMaxConcurrent(k)
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		host: h, store: store, cfg: cfg,
+		ctx: ctx, cancel: cancel,
+		peers: map[peer.ID]*peerLimit{},
+	}
+	for _, k := range kinds {
+		s.pids[k] = ProtocolID(network, k)
+	}
+	return s, nil
+}
+
+// Start registers the stream handlers. It is idempotent; a stopped server
+// cannot be started again.
+func (s *Server) Start(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("shrex: server stopped")
+	}
+	if !s.started {
+		s.started = true
+		for _, k := range kinds {
+			s.host.SetStreamHandler(s.pids[k], func(str network.Stream) { s.handle(k, str) })
+		}
+	}
+	return nil
+}
+
+// Stop removes the stream handlers, cancels in-flight requests and waits
+// for their handlers to return, or for ctx. It is idempotent.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.stopped {
+		s.stopped = true
+		if s.started {
+			for _, k := range kinds {
+				s.host.RemoveStreamHandler(s.pids[k])
+			}
+		}
+		s.cancel()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shrex: stopping server: %w", ctx.Err())
+	}
+}
+
+// enter registers a handler, false once stopped.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// admit takes a stream slot and a token of p and a slot of protocol k. It
+// reports whether all were available; release must be called either way.
+func (s *Server) admit(p peer.ID, k Kind) (ok bool, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	if now.Sub(s.lastSweep) > time.Minute {
+		s.sweep(now)
+	}
+	l := s.peers[p]
+	if l == nil {
+		l = &peerLimit{tokens: float64(s.cfg.burst), at: now}
+		s.peers[p] = l
+	}
+	l.refill(now, s.cfg.rate, s.cfg.burst)
+	l.active++
+	s.active[k]++
+	release = func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		l.active--
+		s.active[k]--
+	}
+	if l.active > s.cfg.maxStreams || s.active[k] > s.cfg.maxConcurrent[k] || l.tokens < 1 {
+		return false, release
+	}
+	l.tokens--
+	return true, release
+}
+
+func (l *peerLimit) refill(now time.Time, rate float64, burst int) {
+	if d := now.Sub(l.at); d > 0 {
+		l.tokens = min(float64(burst), l.tokens+d.Seconds()*rate)
+		l.at = now
+	}
+}
+
+// sweep forgets peers with no stream and a full bucket.
+func (s *Server) sweep(now time.Time) {
+	s.lastSweep = now
+	for p, l := range s.peers {
+		l.refill(now, s.cfg.rate, s.cfg.burst)
+		if l.active == 0 && l.tokens >= float64(s.cfg.burst) {
+			delete(s.peers, p)
+		}
+	}
+}
+
+func (s *Server) handle(k Kind, str network.Stream) {
+	if !s.enter() {
+		_ = str.Reset()
+		return
+	}
+	defer s.wg.Done()
+	remote := str.Conn().RemotePeer()
+	log := s.cfg.log.With("peer", remote, "protocol", k)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("shrex: panic serving a request", "panic", r)
+			_ = str.Reset()
+		}
+	}()
+	if err := s.serve(k, str, remote); err != nil {
+		log.Debug("shrex: serving", "err", err)
+		if rerr := str.Reset(); rerr != nil {
+			log.Debug("shrex: resetting stream", "err", rerr)
+		}
+		return
+	}
+	if err := str.Close(); err != nil {
+		log.Debug("shrex: closing stream", "err", err)
+	}
+}
+
+// serve reads one request of protocol k from str and answers it. An error
+// means the stream must be reset.
+func (s *Server) serve(k Kind, str network.Stream, remote peer.ID) error {
+	if err := str.Scope().SetService(ServiceName); err != nil {
+		return fmt.Errorf("shrex: attaching stream to service: %w", err)
+	}
+	ok, release := s.admit(remote, k)
+	defer release()
+
+	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
+		return err
+	}
+	// The request is the ID alone, and the client closes its side after
+	// it: read one byte more than the ID to see that nothing follows.
+	size := RequestSize(k)
+	var buf [NamespaceDataIDSize + 1]byte
+	n, err := io.ReadFull(str, buf[:size+1])
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+	case err != nil:
+		return fmt.Errorf("shrex: reading request: %w", err)
+	}
+	if cerr := str.CloseRead(); cerr != nil {
+		return cerr
+	}
+	req, perr := parseRequest(k, buf[:n])
+	if perr != nil {
+		return s.writeStatus(str, StatusBadRequest, 0)
+	}
+	if !ok {
+		return s.writeStatus(str, StatusRateLimited, 0)
+	}
+
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.writeTimeout)
+	defer cancel()
+	e, err := s.store.EDS(ctx, req.height)
+	switch {
+	case errors.Is(err, ErrNotFound) || err != nil && s.cfg.isNotFound(err):
+		return s.writeStatus(str, StatusNotFound, 0)
+	case err != nil:
+		s.cfg.log.Warn("shrex: reading a square", "height", req.height, "err", err)
+		return s.writeStatus(str, StatusInternal, 0)
+	case e == nil:
+		s.cfg.log.Error("shrex: store returned no square and no error", "height", req.height)
+		return s.writeStatus(str, StatusInternal, 0)
+	}
+	if err := req.checkRange(e.Width()); err != nil {
+		return s.writeStatus(str, StatusBadRequest, 0)
+	}
+	switch k {
+	case KindSample:
+		return s.serveSample(str, e, req)
+	case KindRow:
+		return s.serveShares(str, e.Row(req.row)[:e.K()])
+	case KindNamespaceData:
+		return s.serveNamespaceData(str, e, req.ns)
+	default:
+		return s.serveShares(str, e.ODS())
+	}
+}
+
+// serveSample answers with the cell's share and its proof against its
+// row's root.
+func (s *Server) serveSample(str network.Stream, e *eds.ExtendedDataSquare, req request) error {
+	smp, err := e.Sample(req.row, req.col, eds.Row)
+	if err != nil {
+		return s.internal(str, req, err)
+	}
+	b, err := smp.MarshalBinary()
+	if err != nil {
+		return s.internal(str, req, err)
+	}
+	return s.writeFrames(str, [][]byte{b})
+}
+
+// serveNamespaceData answers with one framed RowNamespaceData per row that
+// may hold ns, in increasing row order.
+func (s *Server) serveNamespaceData(str network.Stream, e *eds.ExtendedDataSquare, ns share.Namespace) error {
+	req := request{kind: KindNamespaceData, ns: ns}
+	nd, err := e.NamespaceData(ns)
+	if err != nil {
+		return s.internal(str, req, err)
+	}
+	msgs := make([][]byte, len(nd))
+	for i := range nd {
+		if msgs[i], err = nd[i].Data.MarshalBinary(); err != nil {
+			return s.internal(str, req, err)
+		}
+	}
+	return s.writeFrames(str, msgs)
+}
+
+func (s *Server) internal(str network.Stream, req request, err error) error {
+	s.cfg.log.Error("shrex: building a response", "request", req, "err", err)
+	return s.writeStatus(str, StatusInternal, 0)
+}
+
+// writeStatus writes a response header, the whole response unless st is
+// StatusOK, in which case payload bytes follow and set the write deadline.
+func (s *Server) writeStatus(str network.Stream, st Status, payload int) error {
+	d := s.cfg.writeTimeout + time.Duration(float64(payload)/float64(s.cfg.minThroughput)*float64(time.Second))
+	if err := str.SetWriteDeadline(s.cfg.now().Add(d)); err != nil {
+		return err
+	}
+	if st == StatusOK {
+		return nil
+	}
+	_, err := str.Write(appendHeader(nil, st))
+	return err
+}
+
+// writeFrames writes OK and the messages, each framed by its length, from
+// memory reserved for them.
+func (s *Server) writeFrames(str network.Stream, msgs [][]byte) error {
+	size := maxHeaderSize
+	for _, m := range msgs {
+		size += 10 + len(m)
+	}
+	if err := str.Scope().ReserveMemory(size, network.ReservationPriorityHigh); err != nil {
+		return fmt.Errorf("shrex: reserving %d bytes for a response: %w", size, err)
+	}
+	defer str.Scope().ReleaseMemory(size)
+	if err := s.writeStatus(str, StatusOK, size); err != nil {
+		return err
+	}
+	b := appendHeader(make([]byte, 0, size), StatusOK)
+	for _, m := range msgs {
+		b = appendFrame(b, m)
+	}
+	_, err := str.Write(b)
+	return err
+}
+
+// serveShares writes OK and the shares back to back, through a buffer
+// reserved in the stream's scope. The shares alias the square.
+func (s *Server) serveShares(str network.Stream, shares [][]byte) error {
+	if err := str.Scope().ReserveMemory(writeBufferSize, network.ReservationPriorityHigh); err != nil {
+		return fmt.Errorf("shrex: reserving the write buffer: %w", err)
+	}
+	defer str.Scope().ReleaseMemory(writeBufferSize)
+	if err := s.writeStatus(str, StatusOK, len(shares)*share.ShareSize); err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(str, writeBufferSize)
+	if _, err := w.Write(appendHeader(nil, StatusOK)); err != nil {
+		return err
+	}
+	for _, sh := range shares {
+		if _, err := w.Write(sh); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
