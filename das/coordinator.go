@@ -139,7 +139,6 @@ func (d *DASer) apply(r report) {
 		d.counts.skipped++
 	}
 	cp := d.sched.checkpoint()
-	d.notifyLocked()
 	d.mu.Unlock()
 	var err error
 	if r.result != nil {
@@ -150,6 +149,11 @@ func (d *DASer) apply(r report) {
 	if err != nil {
 		d.opts.Logger.Error("das: saving", "height", r.height, "err", err)
 	}
+	// WaitCatchUp returns only once the results it waited for can be read.
+	d.mu.Lock()
+	d.saved = max(d.saved, cp.SampledChainHead)
+	d.notifyLocked()
+	d.mu.Unlock()
 }
 
 // work runs job j, reporting each height to the loop, then its exit. The

@@ -22,6 +22,7 @@ type DASer struct {
 
 	mu      sync.Mutex
 	sched   *scheduler    // under mu; only the loop changes it after Start
+	saved   uint64        // the sampled chain head of the last checkpoint saved
 	state   int           // stateNew, stateStarted, stateStopped
 	changed chan struct{} // closed and replaced when the scheduler moves
 	pending []*header.ExtendedHeader
@@ -98,6 +99,7 @@ func (d *DASer) Start(ctx context.Context) error {
 		d.sched.init(from, network)
 		d.opts.Logger.Info("das: starting", "sample_from", from, "network_head", network)
 	}
+	d.saved = d.sched.sampled
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
 	d.state = stateStarted
@@ -183,7 +185,8 @@ func (d *DASer) notifyLocked() {
 
 // WaitCatchUp returns nil once the sampled chain head has reached the
 // network head known when it was called: every height up to it sampled
-// (available or not; see Stats.Failed) or skipped. It returns ErrStopped
+// (available or not; see Stats.Failed) or skipped, and the results
+// recorded (Result reads them). It returns ErrStopped
 // if the DASer stops first, and ctx's error if ctx ends first. Before
 // Start it waits for Start.
 func (d *DASer) WaitCatchUp(ctx context.Context) error {
@@ -195,7 +198,7 @@ func (d *DASer) WaitCatchUp(ctx context.Context) error {
 		if st == stateStarted && first {
 			target, first = max(d.sched.network, d.headers.Height()), false
 		}
-		reached := !first && d.sched.sampled >= target
+		reached := !first && d.saved >= target
 		d.mu.Unlock()
 		switch {
 		case reached:
