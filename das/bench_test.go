@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/eds"
@@ -63,28 +62,43 @@ func BenchmarkCatchUp(b *testing.B) {
 		hs[i] = &c
 	}
 	g := memGetter(bySquare)
-	b.ReportAllocs()
-	b.ResetTimer()
-	begin := time.Now()
-	for i := range b.N {
-		d, err := das.New(hs, g, das.Options{Rand: newPCG(uint64(i)), SampleFrom: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := d.Start(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		if err := d.WaitCatchUp(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		if st := d.Stats(); st.Sampled != n {
-			b.Fatalf("stats: %+v", st)
-		}
-		if err := d.Stop(b.Context()); err != nil {
-			b.Fatal(err)
-		}
+	for _, withDB := range []bool{false, true} {
+		b.Run(map[bool]string{false: "checkpoint=memory", true: "checkpoint=badger"}[withDB], func(b *testing.B) {
+			b.ReportAllocs()
+			for i := range b.N {
+				opts := das.Options{Rand: newPCG(uint64(i)), SampleFrom: 1}
+				if withDB {
+					b.StopTimer()
+					opts.DB = openDB(b, b.TempDir())
+					b.StartTimer()
+				}
+				d, err := das.New(hs, g, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := d.Start(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.WaitCatchUp(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				if st := d.Stats(); st.Sampled != n {
+					b.Fatalf("stats: %+v", st)
+				}
+				if err := d.Stop(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				if withDB {
+					b.StopTimer()
+					if err := opts.DB.Close(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "headers/s")
+		})
 	}
-	b.ReportMetric(float64(n*b.N)/time.Since(begin).Seconds(), "headers/s")
 }
 
 // memGetter serves samples of squares by their header's DAH.

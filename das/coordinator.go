@@ -201,7 +201,10 @@ func (d *DASer) sampleHeight(ctx context.Context, j job, height uint64) (report,
 	if ctx.Err() != nil {
 		return r, false
 	}
-	res := Result{Height: height, SquareSize: h.DAH.SquareSize(), Time: h.Time(), SampledAt: d.opts.Now()}
+	res := Result{Height: height, Time: h.Time(), SampledAt: d.opts.Now()}
+	if h.DAH != nil {
+		res.SquareSize = h.DAH.SquareSize()
+	}
 	if err != nil {
 		r.outcome = outcomeUnavailable
 		d.opts.Logger.Warn("das: height unavailable", "height", height, "job", j.kind, "err", err)

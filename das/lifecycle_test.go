@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header/headertest"
 )
 
@@ -87,5 +88,31 @@ func TestSlowHeightDoesNotBlockOthers(t *testing.T) {
 	defer cancel()
 	if err := d.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Headers with no DAH, or one without cells, are unavailable: never
+// "available" with no sample, never a panic.
+func TestMalformedDAHUnavailable(t *testing.T) {
+	nt := newNet(t, 2, headertest.Options{})
+	good := *nt.headers[0]
+	noDAH := *nt.headers[1]
+	noDAH.DAH = nil
+	empty := *nt.headers[1]
+	empty.RawHeader.Height = 3
+	empty.DAH = &eds.DataAvailabilityHeader{}
+	hs := sliceHeaders{&good, &noDAH, &empty}
+	d, err := das.New(hs, nt.getter, testOpts(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = d.Stop(context.Background()) }()
+	waitCatchUp(t, d)
+	st := d.Stats()
+	if st.Sampled != 1 || len(st.Failed) != 2 || st.Failed[2] != 1 || st.Failed[3] != 1 {
+		t.Fatalf("stats: %+v", st)
 	}
 }

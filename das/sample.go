@@ -46,7 +46,15 @@ func (s *sampler) sample(ctx context.Context, h *header.ExtendedHeader) (int, er
 	if h.DAH == nil {
 		return 0, fmt.Errorf("das: height %d has no DAH: %w", h.Height(), ErrUnavailable)
 	}
+	// Headers come verified from the store, but a DAH without cells would
+	// be "available" with no sample at all.
+	if err := h.DAH.ValidateBasic(); err != nil {
+		return 0, fmt.Errorf("das: height %d: %w: %w", h.Height(), ErrUnavailable, err)
+	}
 	coords := s.coordinates(2 * h.DAH.SquareSize())
+	if len(coords) == 0 {
+		return 0, fmt.Errorf("das: height %d: empty square: %w", h.Height(), ErrUnavailable)
+	}
 	sctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	errs := make(chan error, len(coords))
