@@ -17,6 +17,7 @@ import (
 // (exited) the end of its goroutine.
 type report struct {
 	id      int
+	kind    JobKind
 	height  uint64
 	outcome outcome
 	result  *Result // for a sampled height
@@ -49,7 +50,7 @@ func (d *DASer) run(ctx context.Context) {
 			d.mu.Lock()
 			cp := d.sched.checkpoint()
 			d.mu.Unlock()
-			if err := d.store.save(cp); err != nil {
+			if err := d.store.save(cp, nil); err != nil {
 				d.opts.Logger.Error("das: final checkpoint", "err", err)
 			}
 			d.opts.Logger.Info("das: stopped", "sampled_chain_head", cp.SampledChainHead, "failed", len(cp.Failed))
@@ -130,6 +131,10 @@ func (d *DASer) apply(r report) {
 		d.mu.Unlock()
 		return
 	}
+	var failed map[uint64]int
+	if r.kind == JobRetry || r.outcome == outcomeUnavailable {
+		failed = map[uint64]int{r.height: d.sched.failedAttempts(r.height)}
+	}
 	switch r.outcome {
 	case outcomeAvailable:
 		d.counts.sampled++
@@ -142,9 +147,9 @@ func (d *DASer) apply(r report) {
 	d.mu.Unlock()
 	var err error
 	if r.result != nil {
-		err = d.store.save(cp, *r.result)
+		err = d.store.save(cp, failed, *r.result)
 	} else {
-		err = d.store.save(cp)
+		err = d.store.save(cp, failed)
 	}
 	if err != nil {
 		d.opts.Logger.Error("das: saving", "height", r.height, "err", err)
@@ -174,7 +179,7 @@ func (d *DASer) work(ctx context.Context, j job, reports chan<- report) {
 // sampleHeight samples height for job j. It returns false if ctx ended
 // first: nothing was learnt.
 func (d *DASer) sampleHeight(ctx context.Context, j job, height uint64) (report, bool) {
-	r := report{id: j.id, height: height}
+	r := report{id: j.id, kind: j.kind, height: height}
 	h := j.header
 	if h == nil {
 		var err error

@@ -41,11 +41,12 @@
 //
 // # Checkpoint
 //
-// With Options.DB set, each height's Result and the scheduler's
-// Checkpoint (sampled chain head, heights done above it, failed heights
-// and their attempts, ranges in progress) are written under the key prefix
-// "das/" in one Badger transaction per height, so a crash leaves either
-// both or neither, and a restart samples no done height again. Results of
+// With Options.DB set, each height's Result, the change to its failed
+// attempts (a key per failed height) and the scheduler's Checkpoint
+// (sampled chain head, heights done above it, ranges in progress) are
+// written under the key prefix "das/" in one Badger transaction per height,
+// so a crash leaves all or nothing, and a restart samples no done height
+// again. Failed heights are retried at once after a restart. Results of
 // headers that left the window are pruned in the background every
 // PruneInterval.
 //

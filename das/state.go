@@ -2,6 +2,7 @@ package das
 
 import (
 	"cmp"
+	"container/heap"
 	"maps"
 	"slices"
 	"time"
@@ -78,6 +79,7 @@ type scheduler struct {
 	queued  []*header.ExtendedHeader // new heads awaiting the fast path
 	requeue []Range
 	failed  map[uint64]*failure
+	retries retryQueue // failed heights by retry time; stale entries skipped
 	active  map[int]*activeJob
 	nextID  int
 }
@@ -116,7 +118,7 @@ func (s *scheduler) restore(cp Checkpoint, network uint64, now time.Time) {
 		}
 	}
 	for h, n := range cp.Failed {
-		s.failed[h] = &failure{attempts: n, retryAt: now}
+		s.fail(h, n, now)
 	}
 	s.advance()
 }
@@ -170,12 +172,10 @@ func (s *scheduler) nextJob(now time.Time) (job, bool) {
 	if s.catchUpJobs() >= s.workers {
 		return job{}, false
 	}
-	for _, h := range slices.Sorted(maps.Keys(s.failed)) {
-		f := s.failed[h]
-		if !f.inFlight && !now.Before(f.retryAt) {
-			f.inFlight = true
-			return s.start(job{kind: JobRetry, from: h, to: h}), true
-		}
+	if h, ok := s.dueRetry(now); ok {
+		s.failed[h].inFlight = true
+		heap.Pop(&s.retries)
+		return s.start(job{kind: JobRetry, from: h, to: h}), true
 	}
 	if len(s.requeue) > 0 {
 		r := s.requeue[0]
@@ -210,14 +210,48 @@ func (s *scheduler) start(j job) job {
 // nextRetry returns the earliest time a failed height not being sampled
 // is due, and false if there is none.
 func (s *scheduler) nextRetry() (time.Time, bool) {
-	var t time.Time
-	ok := false
-	for _, f := range s.failed {
-		if !f.inFlight && (!ok || f.retryAt.Before(t)) {
-			t, ok = f.retryAt, true
-		}
+	s.dropStale()
+	if len(s.retries) == 0 {
+		return time.Time{}, false
 	}
-	return t, ok
+	return s.retries[0].at, true
+}
+
+// dueRetry returns the failed height to retry first, at the top of the
+// queue, if it is due at now.
+func (s *scheduler) dueRetry(now time.Time) (uint64, bool) {
+	s.dropStale()
+	if len(s.retries) == 0 || now.Before(s.retries[0].at) {
+		return 0, false
+	}
+	return s.retries[0].height, true
+}
+
+// dropStale pops the queue entries that no longer match a failed height
+// waiting for its retry.
+func (s *scheduler) dropStale() {
+	for len(s.retries) > 0 {
+		top := s.retries[0]
+		if f := s.failed[top.height]; f != nil && !f.inFlight && f.retryAt.Equal(top.at) {
+			return
+		}
+		heap.Pop(&s.retries)
+	}
+}
+
+// fail records height as failed after attempts, to be retried at at.
+func (s *scheduler) fail(height uint64, attempts int, at time.Time) {
+	s.failed[height] = &failure{attempts: attempts, retryAt: at}
+	heap.Push(&s.retries, retryItem{at: at, height: height})
+}
+
+// failedAttempts returns the attempts of a failed height, 0 for one that
+// is not failed.
+func (s *scheduler) failedAttempts(height uint64) int {
+	if f := s.failed[height]; f != nil {
+		return f.attempts
+	}
+	return 0
 }
 
 // report records the outcome of height, the next height of job id. It
@@ -236,9 +270,7 @@ func (s *scheduler) report(id int, height uint64, o outcome, now time.Time) bool
 		switch {
 		case f == nil:
 		case o == outcomeUnavailable:
-			f.attempts++
-			f.inFlight = false
-			f.retryAt = now.Add(s.retryDelay(f.attempts))
+			s.fail(height, f.attempts+1, now.Add(s.retryDelay(f.attempts+1)))
 		default:
 			delete(s.failed, height)
 		}
@@ -246,7 +278,7 @@ func (s *scheduler) report(id int, height uint64, o outcome, now time.Time) bool
 	}
 	delete(s.recent, height)
 	if o == outcomeUnavailable {
-		s.failed[height] = &failure{attempts: 1, retryAt: now.Add(s.retryDelay(1))}
+		s.fail(height, 1, now.Add(s.retryDelay(1)))
 	}
 	if height > s.sampled {
 		s.done[height] = true
@@ -266,7 +298,7 @@ func (s *scheduler) abandon(id int) {
 	switch a.kind {
 	case JobRetry:
 		if f := s.failed[a.from]; f != nil {
-			f.inFlight = false
+			s.fail(a.from, f.attempts, f.retryAt)
 		}
 	case JobRecent:
 		delete(s.recent, a.from)
@@ -314,7 +346,9 @@ type Checkpoint struct {
 	// SampledChainHead that is not in Done.
 	InProgress []Range `json:"in_progress,omitempty"`
 	// Failed maps the heights found unavailable to the number of attempts.
-	Failed map[uint64]int `json:"failed,omitempty"`
+	// It is stored as keys of its own (das/failed/<height>), beside the
+	// checkpoint's encoding.
+	Failed map[uint64]int `json:"-"`
 	// NetworkHead is the highest head known.
 	NetworkHead uint64 `json:"network_head"`
 }
@@ -353,4 +387,29 @@ func ranges(hs []uint64) []Range {
 		out = append(out, Range{h, h})
 	}
 	return out
+}
+
+type retryItem struct {
+	at     time.Time
+	height uint64
+}
+
+// retryQueue is a container/heap of retries, earliest (then lowest
+// height) first.
+type retryQueue []retryItem
+
+func (q retryQueue) Len() int { return len(q) }
+func (q retryQueue) Less(i, j int) bool {
+	if c := q[i].at.Compare(q[j].at); c != 0 {
+		return c < 0
+	}
+	return q[i].height < q[j].height
+}
+func (q retryQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *retryQueue) Push(x any)   { *q = append(*q, x.(retryItem)) }
+func (q *retryQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }

@@ -32,11 +32,16 @@ type Result struct {
 const (
 	keyCheckpoint = "das/checkpoint"
 	prefixResult  = "das/result/"
+	prefixFailed  = "das/failed/"
 	resultSize    = 1 + 4 + 4 + 8 + 8
 )
 
 func resultKey(h uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte(prefixResult), h)
+}
+
+func failedKey(h uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(prefixFailed), h)
 }
 
 func (r Result) marshal() []byte {
@@ -98,7 +103,32 @@ func (s *store) loadCheckpoint() (Checkpoint, bool, error) {
 			return err
 		}
 		found = true
-		return it.Value(func(v []byte) error { return json.Unmarshal(v, &cp) })
+		if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &cp) }); err != nil {
+			return err
+		}
+		iter := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixFailed), PrefetchValues: true, PrefetchSize: 100})
+		defer iter.Close()
+		for iter.Rewind(); iter.Valid(); iter.Next() {
+			item := iter.Item()
+			if len(item.Key()) != len(prefixFailed)+8 {
+				return fmt.Errorf("das: corrupt failed-height key %x", item.Key())
+			}
+			h := binary.BigEndian.Uint64(item.Key()[len(prefixFailed):])
+			err := item.Value(func(v []byte) error {
+				if len(v) != 4 {
+					return fmt.Errorf("das: corrupt attempts of failed height %d", h)
+				}
+				if cp.Failed == nil {
+					cp.Failed = map[uint64]int{}
+				}
+				cp.Failed[h] = int(binary.BigEndian.Uint32(v))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return cp, false, fmt.Errorf("das: reading the checkpoint: %w", err)
@@ -106,9 +136,12 @@ func (s *store) loadCheckpoint() (Checkpoint, bool, error) {
 	return cp, found, nil
 }
 
-// save writes results and the checkpoint in one transaction: a crash
-// leaves either both or neither.
-func (s *store) save(cp Checkpoint, results ...Result) error {
+// save writes results, changes to failed heights (attempts, 0 for a
+// height no longer failed) and the checkpoint in one transaction: a crash
+// leaves all or nothing. The failed heights are keys of their own, not
+// part of cp's encoding, so a long run of unavailable heights does not make
+// every checkpoint larger.
+func (s *store) save(cp Checkpoint, failed map[uint64]int, results ...Result) error {
 	if s.db == nil {
 		s.mu.Lock()
 		for _, r := range results {
@@ -124,6 +157,17 @@ func (s *store) save(cp Checkpoint, results ...Result) error {
 	err = s.db.Update(func(txn *badger.Txn) error {
 		for _, r := range results {
 			if err := txn.Set(resultKey(r.Height), r.marshal()); err != nil {
+				return err
+			}
+		}
+		for h, n := range failed {
+			var err error
+			if n == 0 {
+				err = txn.Delete(failedKey(h))
+			} else {
+				err = txn.Set(failedKey(h), binary.BigEndian.AppendUint32(nil, uint32(n)))
+			}
+			if err != nil {
 				return err
 			}
 		}
