@@ -115,17 +115,20 @@ func TestRetryRecoversFailedHeight(t *testing.T) {
 
 func TestLyingGetterRejected(t *testing.T) {
 	nt := newNet(t, 60, headertest.Options{})
-	nt.getter.set(&nt.getter.lie, 30)
+	nt.getter.set(&nt.getter.lie, 30)      // a corrupted share
+	nt.getter.set(&nt.getter.misplace, 40) // a valid sample of another cell
 	opts := testOpts(4)
 	opts.SampleTimeout = 300 * time.Millisecond
 	d := start(t, nt, opts)
 	waitCatchUp(t, d)
 	st := d.Stats()
-	if st.Failed[30] != 1 || len(st.Failed) != 1 || st.InvalidSamples == 0 || st.Sampled != 59 {
+	if st.Failed[30] != 1 || st.Failed[40] != 1 || len(st.Failed) != 2 || st.InvalidSamples == 0 || st.Sampled != 58 {
 		t.Fatalf("stats: %+v", st)
 	}
-	if r, err := d.Result(t.Context(), 30); err != nil || r.Available {
-		t.Fatalf("Result(30) = %+v, %v; want unavailable", r, err)
+	for _, h := range []uint64{30, 40} {
+		if r, err := d.Result(t.Context(), h); err != nil || r.Available {
+			t.Fatalf("Result(%d) = %+v, %v; want unavailable", h, r, err)
+		}
 	}
 }
 

@@ -59,6 +59,7 @@ type squareGetter struct {
 	calls    map[uint64]int
 	withhold map[uint64]bool // serve less than 75% of the square
 	lie      map[uint64]bool // serve a corrupted share
+	misplace map[uint64]bool // serve another cell's valid sample
 	block    map[uint64]bool // never answer (until ctx ends)
 }
 
@@ -66,7 +67,7 @@ func (g *squareGetter) GetSample(ctx context.Context, h *header.ExtendedHeader, 
 	g.mu.Lock()
 	g.calls[h.Height()]++
 	sq := g.squares[h.Height()]
-	withhold, lie, block := g.withhold[h.Height()], g.lie[h.Height()], g.block[h.Height()]
+	withhold, lie, block, misplace := g.withhold[h.Height()], g.lie[h.Height()], g.block[h.Height()], g.misplace[h.Height()]
 	g.mu.Unlock()
 	if block {
 		<-ctx.Done()
@@ -79,6 +80,9 @@ func (g *squareGetter) GetSample(ctx context.Context, h *header.ExtendedHeader, 
 	// square unrecoverable: more than a quarter of it.
 	if k := sq.K(); withhold && row <= k && col <= k {
 		return nil, fmt.Errorf("withheld (%d, %d): %w", row, col, das.ErrUnavailable)
+	}
+	if misplace {
+		col = (col + 1) % sq.Width()
 	}
 	s, err := sq.Sample(row, col, eds.Row)
 	if err != nil {
