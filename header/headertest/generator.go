@@ -65,6 +65,10 @@ type Options struct {
 	// header then proves the last data root transaction in the list, and
 	// Next does not validate it. Return txs unchanged for a valid block.
 	Byzantine func(height int64, txs cmttypes.Txs) cmttypes.Txs
+	// OnSquare, when set, is handed each block's extended square before
+	// its header is built, so tests can serve the block's shares (a DAS
+	// test's share getter). The square is immutable and may be kept.
+	OnSquare func(height int64, square *eds.ExtendedDataSquare)
 	// Seed makes keys, blobs and part-set hashes deterministic.
 	Seed uint64
 }
@@ -318,6 +322,9 @@ func (g *Generator) block() (cmttypes.Txs, *eds.DataAvailabilityHeader, error) {
 	dah, err := eds.NewDAH(ext)
 	if err != nil {
 		return nil, nil, err
+	}
+	if g.opts.OnSquare != nil {
+		g.opts.OnSquare(g.height, ext)
 	}
 	drt, err := header.DataRootTx{SquareSize: uint32(dah.SquareSize()), DataRoot: dah.Hash()}.Marshal()
 	if err != nil {

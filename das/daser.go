@@ -1,0 +1,298 @@
+package das
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/datamesh/mesh-node/header"
+)
+
+// DASer samples every header from its sampling start to the network head
+// and records which are available. Its methods are safe for concurrent use.
+type DASer struct {
+	headers Headers
+	opts    Options
+	sampler *sampler
+	store   *store
+
+	mu      sync.Mutex
+	sched   *scheduler    // under mu; only the loop changes it after Start
+	saved   uint64        // the sampled chain head of the last checkpoint saved
+	state   int           // stateNew, stateStarted, stateStopped
+	changed chan struct{} // closed and replaced when the scheduler moves
+	pending []*header.ExtendedHeader
+	counts  counts
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the loop has exited
+	wake    chan struct{} // cap 1: OnHead brought a head
+}
+
+type counts struct {
+	sampled, unavailable, skipped uint64
+}
+
+const (
+	stateNew = iota
+	stateStarted
+	stateStopped
+)
+
+// maxPendingHeads bounds the new heads OnHead keeps for the loop; beyond
+// it the oldest go to catch-up instead of the fast path.
+const maxPendingHeads = 64
+
+// New returns a DASer of the headers over getter. It does no I/O; Start
+// begins.
+func New(headers Headers, getter Getter, opts Options) (*DASer, error) {
+	if headers == nil || getter == nil {
+		return nil, fmt.Errorf("%w: nil headers or getter", ErrInvalidOptions)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &DASer{
+		headers: headers,
+		opts:    opts,
+		sampler: &sampler{getter: getter, samples: opts.SamplesPerHeader, timeout: opts.SampleTimeout, rng: rand.New(opts.Rand)},
+		store:   newStore(opts.DB),
+		sched:   newScheduler(opts),
+		changed: make(chan struct{}),
+		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+	}, nil
+}
+
+// Start loads the checkpoint (or, on a first start, finds the sampling
+// start: see Options.SampleFrom), reads the head's height and starts the
+// coordinator loop. Its reads of the store and of Badger are all its I/O.
+// Calling Start again is a no-op; after Stop it returns ErrStopped.
+func (d *DASer) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch d.state {
+	case stateStarted:
+		return nil
+	case stateStopped:
+		return ErrStopped
+	}
+	network := d.headers.Height()
+	cp, found, err := d.store.loadCheckpoint()
+	if err != nil {
+		return err
+	}
+	if found {
+		d.sched.restore(cp, network, d.opts.Now())
+		d.opts.Logger.Info("das: resuming from checkpoint", "sampled_chain_head", cp.SampledChainHead, "failed", len(cp.Failed), "network_head", network)
+	} else {
+		from := d.opts.SampleFrom
+		if from == 0 {
+			if from, err = d.firstInWindow(ctx, network); err != nil {
+				return err
+			}
+		}
+		d.sched.init(from, network)
+		d.opts.Logger.Info("das: starting", "sample_from", from, "network_head", network)
+	}
+	d.saved = d.sched.sampled
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel = cancel
+	d.state = stateStarted
+	d.notifyLocked()
+	go d.run(lctx)
+	return nil
+}
+
+// firstInWindow returns the lowest height the store holds whose header is
+// inside the sampling window, or head+1 if there is none (the store is
+// empty or its head is too old), by binary search: the store holds a
+// contiguous run below head and header times grow with height.
+func (d *DASer) firstInWindow(ctx context.Context, head uint64) (uint64, error) {
+	cutoff := d.opts.Now().Add(-d.opts.SamplingWindow)
+	lo, hi := uint64(1), head+1 // the answer is in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		h, err := d.headers.GetByHeight(ctx, mid)
+		switch {
+		case errors.Is(err, header.ErrNotFound):
+			lo = mid + 1 // below the store's base
+		case err != nil:
+			return 0, fmt.Errorf("das: finding the sampling start: header %d: %w", mid, err)
+		case h.Time().Before(cutoff):
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// Stop ends the loop, waits for every goroutine the DASer started, and
+// writes the checkpoint (heights being sampled when it was called are
+// sampled again after a restart). It is idempotent, and a no-op before
+// Start (after which Start returns ErrStopped). It returns ctx's error if
+// ctx ends first; the loop still exits on its own.
+func (d *DASer) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	st := d.state
+	d.state = stateStopped
+	d.notifyLocked()
+	d.mu.Unlock()
+	if st != stateStarted {
+		return nil
+	}
+	d.cancel()
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("das: stop: %w", ctx.Err())
+	}
+}
+
+// OnHead tells the DASer about a new head (the node calls it when the
+// syncer appends a header): the head is sampled at once on the fast path,
+// beside the catch-up workers. It never blocks. Heads given before Start
+// are kept for it, up to a bound past which the oldest are left to
+// catch-up; without OnHead the DASer still learns the head by polling
+// Headers every PollInterval.
+func (d *DASer) OnHead(h *header.ExtendedHeader) {
+	if h == nil {
+		return
+	}
+	d.mu.Lock()
+	if len(d.pending) >= maxPendingHeads {
+		d.pending = d.pending[1:]
+	}
+	d.pending = append(d.pending, h)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notifyLocked wakes WaitCatchUp callers; d.mu must be held.
+func (d *DASer) notifyLocked() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// WaitCatchUp returns nil once the sampled chain head has reached the
+// network head known when it was called: every height up to it sampled
+// (available or not; see Stats.Failed) or skipped, and the results
+// recorded (Result reads them). It returns ErrStopped
+// if the DASer stops first, and ctx's error if ctx ends first. Before
+// Start it waits for Start.
+func (d *DASer) WaitCatchUp(ctx context.Context) error {
+	var target uint64
+	first := true
+	for {
+		d.mu.Lock()
+		st, ch := d.state, d.changed
+		if st == stateStarted && first {
+			target, first = max(d.sched.network, d.headers.Height()), false
+		}
+		reached := !first && d.saved >= target
+		d.mu.Unlock()
+		switch {
+		case reached:
+			return nil
+		case st == stateStopped:
+			return ErrStopped
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("das: wait catch-up: %w", ctx.Err())
+		}
+	}
+}
+
+// Result returns what sampling height found: whether it is available and
+// with what confidence. It returns an error wrapping ErrNotSampled for a
+// height not sampled yet, skipped, or pruned (outside the window).
+func (d *DASer) Result(_ context.Context, height uint64) (Result, error) {
+	return d.store.result(height)
+}
+
+// WorkerStats describes one running job.
+type WorkerStats struct {
+	Kind JobKind `json:"job_type"`
+	// Current is the height being sampled, in [From, To].
+	Current uint64 `json:"current"`
+	From    uint64 `json:"from"`
+	To      uint64 `json:"to"`
+}
+
+// Stats is a snapshot of the DASer's progress, with the fields of
+// celestia-node's das.SamplingStats and counters besides.
+type Stats struct {
+	// SampleFrom is the first height sampled.
+	SampleFrom uint64 `json:"sample_from"`
+	// SampledChainHead is the highest height h such that every height from
+	// SampleFrom to h is done: sampled (available, or unavailable and in
+	// Failed) or skipped.
+	SampledChainHead uint64 `json:"head_of_sampled_chain"`
+	// CatchUpHead is the highest height handed to catch-up.
+	CatchUpHead uint64 `json:"head_of_catchup"`
+	// NetworkHead is the highest head known (OnHead or Headers).
+	NetworkHead uint64 `json:"network_head_height"`
+	// Failed maps the heights found unavailable, still being retried, to
+	// the number of attempts so far.
+	Failed map[uint64]int `json:"failed,omitempty"`
+	// Workers are the running jobs, by From; Concurrency is their number.
+	Workers     []WorkerStats `json:"workers,omitempty"`
+	Concurrency int           `json:"concurrency"`
+	// CatchUpDone is true when SampledChainHead has reached NetworkHead.
+	CatchUpDone bool `json:"catch_up_done"`
+	IsRunning   bool `json:"is_running"`
+	// Counters since Start: heights found available, unavailable (first
+	// attempts and retries), skipped, and samples rejected as invalid.
+	Sampled        uint64 `json:"sampled"`
+	Unavailable    uint64 `json:"unavailable"`
+	Skipped        uint64 `json:"skipped"`
+	InvalidSamples uint64 `json:"invalid_samples"`
+}
+
+// Stats returns the DASer's progress. The maps and slices are the
+// caller's.
+func (d *DASer) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.sched
+	st := Stats{
+		SampleFrom:       s.from,
+		SampledChainHead: s.sampled,
+		CatchUpHead:      max(s.next, 1) - 1,
+		NetworkHead:      s.network,
+		Concurrency:      len(s.active),
+		CatchUpDone:      s.sampled >= s.network,
+		IsRunning:        d.state == stateStarted,
+		Sampled:          d.counts.sampled,
+		Unavailable:      d.counts.unavailable,
+		Skipped:          d.counts.skipped,
+		InvalidSamples:   d.sampler.invalid.Load(),
+	}
+	if len(s.failed) > 0 {
+		st.Failed = make(map[uint64]int, len(s.failed))
+		for h, f := range s.failed {
+			st.Failed[h] = f.attempts
+		}
+	}
+	for _, a := range s.active {
+		st.Workers = append(st.Workers, WorkerStats{Kind: a.kind, Current: a.cur, From: a.from, To: a.to})
+	}
+	sort.Slice(st.Workers, func(i, j int) bool { return st.Workers[i].From < st.Workers[j].From })
+	return st
+}
+
+// inWindow reports whether t is inside the sampling window.
+func (d *DASer) inWindow(t time.Time) bool {
+	return !t.Before(d.opts.Now().Add(-d.opts.SamplingWindow))
+}
