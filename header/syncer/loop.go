@@ -185,6 +185,9 @@ func (s *Syncer) fetchAndAppend(ctx context.Context, trusted *header.ExtendedHea
 	err = s.plan.appended(hs)
 	s.notifyLocked()
 	s.mu.Unlock()
+	if s.opts.OnHead != nil {
+		s.opts.OnHead(hs[len(hs)-1])
+	}
 	if errors.Is(err, errTargetNotOnChain) {
 		s.opts.Logger.Error("syncer: dropping target", "err", err)
 		err = nil

@@ -45,6 +45,11 @@ type Options struct {
 	// RetryBackoff and MaxRetryBackoff: see DefaultRetryBackoff.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// OnHead, if set, is called with the new head after every append (by
+	// the range sync, with the last header of the range; by gossip, with
+	// the header), in height order: it runs under the syncer's append lock,
+	// so it must hand the header on (to the DASer, say), not block.
+	OnHead func(*header.ExtendedHeader)
 	// Logger receives progress and errors; nil discards.
 	Logger *slog.Logger
 }

@@ -388,3 +388,32 @@ func TestIncomingTable(t *testing.T) {
 		t.Fatalf("across a full rotation: %v", err)
 	}
 }
+
+// OnHead hears of every new head in height order: the end of each range
+// and each gossiped header.
+func TestOnHead(t *testing.T) {
+	ctx := testContext(t)
+	chain := longChain()[:100]
+	net := newNetwork(t, chain, 60, header.VerifyOptions{})
+	var mu sync.Mutex
+	var heads []uint64
+	opts := testOptions(t)
+	opts.BatchSize = 25
+	opts.OnHead = func(h *header.ExtendedHeader) {
+		mu.Lock()
+		defer mu.Unlock()
+		heads = append(heads, h.Height())
+	}
+	s := startSyncer(t, ctx, headertest.NewMemStore(), net, syncer.Trust{Height: 1}, opts)
+	if err := s.SyncWait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Incoming(ctx, chain[60]); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(heads) != fmt.Sprint([]uint64{26, 51, 60, 61}) {
+		t.Fatalf("OnHead heard %v", heads)
+	}
+}

@@ -317,6 +317,9 @@ func (s *Syncer) incomingAdjacent(ctx context.Context, h *header.ExtendedHeader)
 	err = s.plan.appended([]*header.ExtendedHeader{h})
 	s.notifyLocked()
 	s.mu.Unlock()
+	if s.opts.OnHead != nil {
+		s.opts.OnHead(h)
+	}
 	// While following, say where the head is now and then.
 	if now := time.Now(); now.Sub(s.lastFollowLog) >= s.opts.ProgressInterval {
 		s.lastFollowLog = now
