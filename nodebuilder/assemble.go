@@ -1,6 +1,7 @@
 package nodebuilder
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +10,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/datamesh/mesh-node/core"
+	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
 	headerstore "github.com/datamesh/mesh-node/header/store"
 	"github.com/datamesh/mesh-node/header/syncer"
 	"github.com/datamesh/mesh-node/p2p"
+	"github.com/datamesh/mesh-node/shrex"
+	"github.com/datamesh/mesh-node/shrex/edssub"
 )
 
 // assemble builds the services of n's mode, in start order.
@@ -73,6 +77,7 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 	}, n.Syncer.Stop)
 
 	n.addGossip(n.Syncer.Incoming)
+	n.addEdsSub()
 	return nil
 }
 
@@ -134,6 +139,12 @@ func (n *Node) assembleBridge() error {
 	// A bridge learns headers from its core node, not from gossip: it
 	// forwards another bridge's header only when it holds the same one.
 	n.addGossip(n.bridgeVerify)
+	n.addEdsSub()
+	if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Store,
+		shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex"))); err != nil {
+		return fmt.Errorf("nodebuilder: shrex server: %w", err)
+	}
+	n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -148,12 +159,59 @@ func (n *Node) assembleBridge() error {
 			if err := n.Gossip.Publish(ctx, h); err != nil && ctx.Err() == nil {
 				n.logger.Error("publish header", "height", h.Height(), "err", err)
 			}
+			if err := n.EdsSub.Publish(ctx, h.Height(), h.DataRoot()); err != nil && ctx.Err() == nil {
+				n.logger.Error("announce square", "height", h.Height(), "err", err)
+			}
 		},
 	}); err != nil {
 		return fmt.Errorf("nodebuilder: core follower: %w", err)
 	}
 	n.add("core follower", n.Follower.Start, n.Follower.Stop)
 	return nil
+}
+
+// addEdsSub adds eds-sub, made when it starts (pubsub exists once the
+// p2p host has started).
+func (n *Node) addEdsSub() {
+	n.add("eds-sub", func(ctx context.Context) error {
+		e, err := edssub.New(n.P2P.PubSub(), n.Config.ChainID, edssub.WithValidator(n.edsSubVerify),
+			edssub.WithPeerBlocker(n.P2P), edssub.WithLogger(n.logger.With("service", "eds-sub")))
+		if err != nil {
+			return err
+		}
+		n.EdsSub = e
+		return e.Start(ctx)
+	}, func(ctx context.Context) error { return n.EdsSub.Stop(ctx) })
+}
+
+// edsSubAhead is how far above its head a node forwards square
+// announcements it cannot check yet: a node a few headers behind still
+// passes announcements on, and a peer cannot make it forward any height.
+const edsSubAhead = 64
+
+// edsSubVerify accepts an announcement of a square the node's header at
+// that height commits to, rejects one that contradicts it, and ignores
+// one it cannot check: too far ahead, or below the store.
+func (n *Node) edsSubVerify(ctx context.Context, a edssub.Notification) error {
+	h, err := n.Headers.GetByHeight(ctx, a.Height)
+	switch {
+	case err == nil:
+		if !bytes.Equal(h.DataRoot(), a.DataRoot) {
+			return fmt.Errorf("nodebuilder: square %X announced at height %d, whose header commits to %X", a.DataRoot, a.Height, h.DataRoot())
+		}
+		return nil
+	case errors.Is(err, header.ErrNotFound) && a.Height > n.Headers.Height() && a.Height <= n.Headers.Height()+edsSubAhead:
+		return nil
+	case errors.Is(err, header.ErrNotFound):
+		return fmt.Errorf("%w: height %d: no header to check it against", edssub.ErrIgnore, a.Height)
+	default:
+		return fmt.Errorf("%w: %v", edssub.ErrIgnore, err)
+	}
+}
+
+// isNotFound recognises the stores' "not held" errors for shrex servers.
+func isNotFound(err error) bool {
+	return errors.Is(err, edsstore.ErrNotFound) || errors.Is(err, header.ErrNotFound)
 }
 
 // bridgeVerify accepts a gossiped header the bridge stores too, rejects one

@@ -17,6 +17,8 @@ import (
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/syncer"
 	"github.com/datamesh/mesh-node/p2p"
+	"github.com/datamesh/mesh-node/shrex"
+	"github.com/datamesh/mesh-node/shrex/edssub"
 )
 
 // service is one step of a node's start order.
@@ -44,6 +46,9 @@ type Node struct {
 
 	Server *exchange.Server
 	Gossip *gossip.Gossip
+	EdsSub *edssub.EdsSub
+	// Shrex serves squares: bridge and full nodes.
+	Shrex *shrex.Server
 
 	logger   *slog.Logger
 	services []service
