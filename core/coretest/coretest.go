@@ -9,6 +9,7 @@
 package coretest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,6 +35,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -286,6 +288,31 @@ func WaitHeight(ctx context.Context, t testing.TB, c *rpchttp.HTTP, h int64) {
 		st, err := c.Status(ctx)
 		return err == nil && st.SyncInfo.LatestBlockHeight >= h
 	})
+}
+
+// CheckDataRoot checks that block h ends with the data root transaction of
+// the square its other transactions lay out, and returns the block's txs.
+func CheckDataRoot(ctx context.Context, t testing.TB, c *rpchttp.HTTP, h int64, maxSquareSize int) [][]byte {
+	t.Helper()
+	b, err := c.Block(ctx, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs := make([][]byte, len(b.Block.Txs))
+	for i, tx := range b.Block.Txs {
+		txs[i] = tx
+	}
+	if len(txs) == 0 || !header.IsDataRootTx(txs[len(txs)-1]) {
+		t.Fatalf("block %d: last tx is not the data root tx", h)
+	}
+	want, err := app.DataRootTx(txs[:len(txs)-1], maxSquareSize)
+	if err != nil {
+		t.Fatalf("block %d: rebuild square: %v", h, err)
+	}
+	if !bytes.Equal(want, txs[len(txs)-1]) {
+		t.Fatalf("block %d: data root tx %X, the square gives %X", h, txs[len(txs)-1], want)
+	}
+	return txs
 }
 
 // Key derives a secp256k1 key and its address from seed.
