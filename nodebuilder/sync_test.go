@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/headertest"
@@ -168,7 +169,7 @@ func shared(a, b *header.ExtendedHeader) int {
 func coretestWaitGossipPeers(ctx context.Context, t *testing.T, b *testBridge, n *nodebuilder.Node) {
 	t.Helper()
 	id := n.P2P.Host().ID()
-	waitFor(ctx, t, "the light node to join header-sub", func() bool {
+	coretest.WaitUntil(ctx, t, "the light node to join header-sub", func() bool {
 		for _, p := range b.gossip.ListPeers() {
 			if p == id {
 				return true
@@ -178,18 +179,6 @@ func coretestWaitGossipPeers(ctx context.Context, t *testing.T, b *testBridge, n
 	})
 }
 
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
 
 // TestLightStopsOnExpiredTrust: a light node whose stored head is older
 // than its trusting period refuses to start, with an error saying how to
