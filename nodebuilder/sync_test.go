@@ -179,7 +179,6 @@ func coretestWaitGossipPeers(ctx context.Context, t *testing.T, b *testBridge, n
 	})
 }
 
-
 // TestLightStopsOnExpiredTrust: a light node whose stored head is older
 // than its trusting period refuses to start, with an error saying how to
 // re-initialise; it does not sync on silently.
