@@ -82,11 +82,13 @@ type reconstruction struct {
 	cands []peer.ID
 
 	mu    sync.Mutex
-	cells [][]byte // (2k)² cells, row-major, nil when unknown
-	known []int    // known cells per row
-	rows  int      // rows with at least k known cells
-	dead  map[peer.ID]bool
+	cells [][]byte         // (2k)² cells, row-major, nil when unknown
+	known []int            // known cells per row
+	rows  int              // rows with at least k known cells
+	dead  map[peer.ID]bool // not asked again
 	errs  []error
+	// samples: the sample phase, where NOT_FOUND makes a peer dead too.
+	samples bool
 }
 
 func (g *Getter) reconstruct(ctx context.Context, h *header.ExtendedHeader, cands []peer.ID) (*eds.ExtendedDataSquare, error) {
@@ -103,6 +105,12 @@ func (g *Getter) reconstruct(ctx context.Context, h *header.ExtendedHeader, cand
 			rows[i] = i
 		}
 		r.run(ctx, rows, func(ctx context.Context, i int) error { return r.fetchRow(ctx, i) })
+		// A peer that does not hold a cell does not hold the square;
+		// unlike a row (whose holders may each have some), no other cell
+		// is asked of it.
+		r.mu.Lock()
+		r.samples = true
+		r.mu.Unlock()
 		if ctx.Err() == nil && !r.enough() {
 			var cells []int
 			for i := range r.w {
@@ -217,9 +225,10 @@ func (r *reconstruction) set(i, c int, s []byte) {
 }
 
 // ask asks the candidates in turn, starting at a different one for each
-// item to spread the load, skipping those that failed this
-// reconstruction other than by NOT_FOUND, until get succeeds. Nothing is
-// asked once row i has k known cells.
+// item to spread the load, until get succeeds. It skips the peers that
+// failed during this reconstruction: by any error but NOT_FOUND while
+// fetching rows, by any error while fetching samples. Nothing is asked
+// once row i has k known cells.
 func (r *reconstruction) ask(ctx context.Context, i, item int, what string, get func(context.Context, peer.ID) error) error {
 	var errs []error
 	n := len(r.cands)
@@ -241,11 +250,11 @@ func (r *reconstruction) ask(ctx context.Context, i, item int, what string, get 
 		if ctx.Err() != nil {
 			return err
 		}
-		if outcome(err) != peers.NotFound {
-			r.mu.Lock()
+		r.mu.Lock()
+		if r.samples || outcome(err) != peers.NotFound {
 			r.dead[p] = true
-			r.mu.Unlock()
 		}
+		r.mu.Unlock()
 		errs = append(errs, err)
 	}
 	return unavailable(what, r.h, len(errs), errs)

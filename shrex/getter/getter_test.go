@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -134,10 +135,20 @@ func TestAllWithholdingIsUnavailable(t *testing.T) {
 		t.Errorf("blocked %v, want nobody", got)
 	}
 
-	// A fresh manager: GetEDS asks for the square, then rows, then samples.
+	// A fresh manager: GetEDS asks for the square, then rows, then
+	// samples, but only one sample of each peer that has none.
+	var samples atomic.Int32
+	countSamples := map[shrex.Kind]func([]byte) []byte{shrex.KindSample: func([]byte) []byte {
+		samples.Add(1)
+		return status(shrex.StatusNotFound)
+	}}
+	a, c = fake(t, countSamples), fake(t, countSamples)
 	e = newEnv(t, b, []host.Host{a}, []host.Host{c})
 	if _, err := e.g.GetEDS(testCtx(t), b.h); !errors.Is(err, das.ErrUnavailable) || !errors.Is(err, eds.ErrUnrepairable) {
 		t.Errorf("GetEDS: %v, want ErrUnavailable", err)
+	}
+	if n := samples.Load(); n > 2 {
+		t.Errorf("%d samples asked of two peers that have none, want at most 2", n)
 	}
 
 	// No peer at all.
