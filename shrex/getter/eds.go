@@ -73,6 +73,9 @@ func (g *Getter) GetEDS(ctx context.Context, h *header.ExtendedHeader) (*eds.Ext
 	return g.reconstruct(ctx, h, rest)
 }
 
+// maxErrs bounds the errors a failed reconstruction reports.
+const maxErrs = 8
+
 // reconstruction is the state of one GetEDS reconstruction, shared by its
 // workers.
 type reconstruction struct {
@@ -86,7 +89,9 @@ type reconstruction struct {
 	known []int            // known cells per row
 	rows  int              // rows with at least k known cells
 	dead  map[peer.ID]bool // not asked again
-	errs  []error
+	// errs are the first maxErrs of the failed items' errors.
+	errs   []error
+	failed int
 	// samples: the sample phase, where NOT_FOUND makes a peer dead too.
 	samples bool
 }
@@ -132,8 +137,8 @@ func (g *Getter) reconstruct(ctx context.Context, h *header.ExtendedHeader, cand
 	case errors.As(err, &byz):
 		return nil, fmt.Errorf("getter: square at height %d is badly encoded: %w", h.Height(), err)
 	case errors.Is(err, eds.ErrUnrepairable):
-		return nil, fmt.Errorf("getter: reconstructing square at height %d from %d rows: %w: %w: %w",
-			h.Height(), r.rows, das.ErrUnavailable, err, errors.Join(r.errs...))
+		return nil, fmt.Errorf("getter: reconstructing square at height %d from %d rows (%d requests failed, the first: %w): %w: %w",
+			h.Height(), r.rows, r.failed, errors.Join(r.errs...), das.ErrUnavailable, err)
 	case err != nil:
 		return nil, fmt.Errorf("getter: reconstructing square at height %d: %w", h.Height(), err)
 	}
@@ -160,7 +165,9 @@ func (r *reconstruction) run(ctx context.Context, items []int, fetch func(contex
 			for it := range next {
 				if err := fetch(ctx, it); err != nil && ctx.Err() == nil {
 					r.mu.Lock()
-					r.errs = append(r.errs, err)
+					if r.failed++; len(r.errs) < maxErrs {
+						r.errs = append(r.errs, err)
+					}
 					r.mu.Unlock()
 				}
 				if r.enough() {
