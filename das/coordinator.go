@@ -185,6 +185,12 @@ func (d *DASer) work(ctx context.Context, j job, reports chan<- report) {
 			break
 		}
 		reports <- r
+		if r.befp != nil {
+			// The chain is unavailable from here on: the loop halts
+			// every job, this one at once.
+			h++
+			break
+		}
 	}
 	reports <- report{id: j.id, exited: true, abandoned: h <= j.to}
 }

@@ -173,7 +173,8 @@ func (p *Pruner) run(ctx context.Context) {
 }
 
 // Stop ends the loop and waits for it: a prune in progress stops between
-// batches. It is idempotent, and a no-op before Start. It returns ctx's
+// batches. It is idempotent, and a no-op before Start (after which Start
+// returns ErrStopped, as a DASer's). It returns ctx's
 // error if ctx ends first; the loop still exits on its own.
 func (p *Pruner) Stop(ctx context.Context) error {
 	p.mu.Lock()
