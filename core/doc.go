@@ -46,6 +46,7 @@
 //	"eh/x/" hash   -> height          (header/store)
 //	"eh/head"      -> head height      (header/store)
 //	"ods/" height  -> original data square, k*k shares (eds/store)
+//	"core/squares-pruned-below" -> height (PruneSquares)
 //
 // Heights are 8-byte big-endian. Only the original square is stored; the
 // parity half is recomputed with eds.Extend when EDS or GetBlob needs it,
@@ -62,5 +63,8 @@
 // batches on open, so after a crash, a full disk or any failed write either
 // all four keys exist or none does: no header without its square, no square
 // without its header. Store.Check verifies that invariant by scanning the
-// store.
+// store; the one exception is pruning: Store.PruneSquares (driven by
+// das.Pruner) deletes the squares that left the availability window,
+// keeping their headers and always the head's square, and records the
+// height it pruned below so that Check accepts those headers.
 package core

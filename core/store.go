@@ -200,6 +200,58 @@ func (s *Store) GetBlob(ctx context.Context, height uint64, ns share.Namespace, 
 	return nil, fmt.Errorf("%w: height %d namespace %s commitment %X", ErrBlobNotFound, height, ns, commitment)
 }
 
+// keyPrunedBelow holds the height PruneSquares last pruned below, 8 bytes
+// big-endian: Check then expects headers without squares below it.
+var keyPrunedBelow = []byte("core/squares-pruned-below")
+
+// PruneSquares deletes the original squares of the heights below below,
+// keeping their headers, as eds/store.Store.Prune does (in bounded
+// transactions; n counts the squares deleted even when it fails part way).
+// The head's square is never pruned: below is lowered to the head's height,
+// so the follower's CheckHead holds. It records below first, so that Check
+// accepts the headers left without squares.
+func (s *Store) PruneSquares(ctx context.Context, below uint64) (n int, err error) {
+	below = min(below, s.headers.Height())
+	if below <= 1 {
+		return 0, nil
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		prev, err := prunedBelow(txn)
+		if err != nil || prev >= below {
+			return err
+		}
+		return txn.Set(keyPrunedBelow, binary.BigEndian.AppendUint64(nil, below))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("core: pruning squares below %d: %w", below, err)
+	}
+	n, err = s.squares.Prune(ctx, below)
+	if err != nil {
+		return n, fmt.Errorf("core: %w", err)
+	}
+	return n, nil
+}
+
+// prunedBelow reads keyPrunedBelow, 0 when absent.
+func prunedBelow(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(keyPrunedBelow)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var h uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("%w: corrupt %s", ErrInconsistentStore, keyPrunedBelow)
+		}
+		h = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	return h, err
+}
+
 // CheckHead returns an error wrapping ErrInconsistentStore if the head
 // header has no square. It reads two keys: the follower calls it on Start.
 func (s *Store) CheckHead(ctx context.Context) error {
@@ -224,13 +276,21 @@ func (s *Store) CheckHead(ctx context.Context) error {
 // Check scans the store and returns an error wrapping ErrInconsistentStore
 // unless the stored squares are exactly those of the stored headers: every
 // height from the lowest stored square to the head has both, there is no
-// square above the head and no header just below the lowest square. It
+// square above the head and no header just below the lowest square unless
+// PruneSquares pruned below it (headers outlive their pruned squares). It
 // reads every key of the square prefix, so it is for tests and repair
 // tools, not for every start.
 func (s *Store) Check(ctx context.Context) error {
-	var heights []uint64
+	var (
+		heights []uint64
+		pruned  uint64
+	)
 	prefix := edsstore.Key(0)[:len(edsstore.Key(0))-8]
 	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		if pruned, err = prunedBelow(txn); err != nil {
+			return err
+		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -269,7 +329,7 @@ func (s *Store) Check(ctx context.Context) error {
 			return fmt.Errorf("%w: square at height %d without its header: %w", ErrInconsistentStore, h, err)
 		}
 	}
-	if base > 1 {
+	if base > 1 && base > pruned {
 		if _, err := s.headers.GetByHeight(ctx, base-1); !errors.Is(err, header.ErrNotFound) {
 			return fmt.Errorf("%w: header at height %d without its square", ErrInconsistentStore, base-1)
 		}

@@ -288,3 +288,59 @@ func TestStorePutRefusesANearlyFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// PruneSquares deletes the squares below a height and keeps every header;
+// Check accepts the headers left without squares, and the head keeps its
+// square whatever height is asked for.
+func TestStorePruneSquares(t *testing.T) {
+	ctx := context.Background()
+	chain := buildAll(t, genBlocks(t, 6, nil))
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	s := core.NewStore(db, 4)
+	for _, b := range chain {
+		if err := s.Put(ctx, b.h, b.ext); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // the second time finds nothing to delete
+		n, err := s.PruneSquares(ctx, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 3 && n != 0 {
+			t.Fatalf("PruneSquares(4) deleted %d squares", n)
+		}
+	}
+	check := func(keepFrom uint64) {
+		t.Helper()
+		if err := s.Check(ctx); err != nil {
+			t.Fatalf("Check after pruning: %v", err)
+		}
+		for _, b := range chain {
+			h := b.h.Height()
+			if _, err := s.GetByHeight(ctx, h); err != nil {
+				t.Fatalf("header %d: %v", h, err)
+			}
+			_, err := s.EDS(ctx, h) // the cache must not answer for a pruned height
+			if (err == nil) != (h >= keepFrom) || (err != nil && !errors.Is(err, edsstore.ErrNotFound)) {
+				t.Fatalf("EDS(%d) after pruning below %d: %v", h, keepFrom, err)
+			}
+		}
+	}
+	check(4)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir)
+	defer db.Close()
+	s = core.NewStore(db, 4)
+	check(4) // the pruning floor is persisted
+	if n, err := s.PruneSquares(ctx, 100); err != nil || n != 2 {
+		t.Fatalf("PruneSquares(100) = %d, %v; want 2 (the head keeps its square)", n, err)
+	}
+	check(6)
+	if err := s.CheckHead(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

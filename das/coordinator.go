@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 )
 
@@ -21,6 +22,7 @@ type report struct {
 	height  uint64
 	outcome outcome
 	result  *Result // for a sampled height
+	befp    *eds.BadEncodingProof
 	exited  bool
 	// abandoned: the job exited before its last height (Stop).
 	abandoned bool
@@ -30,8 +32,12 @@ type report struct {
 // out, applies their reports, polls the head, prunes old results and
 // retries failed heights when due. After ctx ends it starts nothing, waits
 // for every goroutine it started, writes the checkpoint and closes d.done.
+// Once a block is proven badly encoded it cancels the running jobs and
+// starts no more (the chain is unavailable), but still stops as usual.
 func (d *DASer) run(ctx context.Context) {
 	defer close(d.done)
+	jctx, halt := context.WithCancel(ctx)
+	defer halt()
 	reports := make(chan report)
 	running := 0
 	poll := time.NewTicker(d.opts.PollInterval)
@@ -44,9 +50,13 @@ func (d *DASer) run(ctx context.Context) {
 	defer retryTimer.Stop()
 	stopping := ctx.Done()
 	for {
-		if ctx.Err() == nil {
-			running += d.startJobs(ctx, reports)
-		} else if running == 0 {
+		halted := d.BadEncoding() != nil
+		if halted {
+			halt()
+		}
+		if ctx.Err() == nil && !halted {
+			running += d.startJobs(jctx, reports)
+		} else if ctx.Err() != nil && running == 0 {
 			d.mu.Lock()
 			cp := d.sched.checkpoint()
 			d.mu.Unlock()
@@ -60,7 +70,7 @@ func (d *DASer) run(ctx context.Context) {
 		d.mu.Lock()
 		at, ok := d.sched.nextRetry()
 		d.mu.Unlock()
-		if ok && ctx.Err() == nil {
+		if ok && ctx.Err() == nil && !halted {
 			retryTimer.Reset(max(at.Sub(d.opts.Now()), 0))
 			retry = retryTimer.C
 		}
@@ -126,6 +136,9 @@ func (d *DASer) startJobs(ctx context.Context, reports chan<- report) int {
 // apply records one height's report: in the scheduler, then (one Badger
 // transaction) its result and the checkpoint.
 func (d *DASer) apply(r report) {
+	if r.befp != nil {
+		d.badEncoding(r.befp)
+	}
 	d.mu.Lock()
 	if !d.sched.report(r.id, r.height, r.outcome, d.opts.Now()) {
 		d.mu.Unlock()
@@ -172,6 +185,12 @@ func (d *DASer) work(ctx context.Context, j job, reports chan<- report) {
 			break
 		}
 		reports <- r
+		if r.befp != nil {
+			// The chain is unavailable from here on: the loop halts
+			// every job, this one at once.
+			h++
+			break
+		}
 	}
 	reports <- report{id: j.id, exited: true, abandoned: h <= j.to}
 }
@@ -202,7 +221,7 @@ func (d *DASer) sampleHeight(ctx context.Context, j job, height uint64) (report,
 		r.outcome = outcomeSkipped
 		return r, true
 	}
-	n, err := d.sampler.sample(ctx, h)
+	v, err := d.check.check(ctx, h)
 	if ctx.Err() != nil {
 		return r, false
 	}
@@ -210,16 +229,42 @@ func (d *DASer) sampleHeight(ctx context.Context, j job, height uint64) (report,
 	if h.DAH != nil {
 		res.SquareSize = h.DAH.SquareSize()
 	}
-	if err != nil {
+	switch {
+	case v.befp != nil:
+		r.outcome, r.befp = outcomeUnavailable, v.befp
+		res.BadEncoding = height
+	case err != nil:
 		r.outcome = outcomeUnavailable
 		d.opts.Logger.Warn("das: height unavailable", "height", height, "job", j.kind, "err", err)
-	} else {
+	case v.full:
 		r.outcome = outcomeAvailable
-		res.Available, res.Samples = true, n
-		res.Confidence = Confidence(res.SquareSize, n)
+		res.Available, res.Full, res.Confidence = true, true, 1
+	default:
+		r.outcome = outcomeAvailable
+		res.Available, res.Samples = true, v.samples
+		res.Confidence = Confidence(res.SquareSize, v.samples)
 	}
 	r.result = &res
 	return r, true
+}
+
+// badEncoding records p, a validated proof that a block is badly encoded,
+// unless a lower block is already proven so: it persists it, logs it and
+// makes the loop halt.
+func (d *DASer) badEncoding(p *eds.BadEncodingProof) {
+	d.mu.Lock()
+	if d.befp != nil && d.befp.Height <= p.Height {
+		d.mu.Unlock()
+		return
+	}
+	d.befp = p
+	d.notifyLocked()
+	d.mu.Unlock()
+	d.opts.Logger.Error("das: block proven badly encoded: the chain is unavailable from it on; checking no more heights",
+		"height", p.Height, "axis", p.Axis, "index", p.Index)
+	if err := d.store.saveBadEncoding(p); err != nil {
+		d.opts.Logger.Error("das: saving the bad-encoding proof", "height", p.Height, "err", err)
+	}
 }
 
 // prune deletes the results that left the sampling window, then reports

@@ -2,13 +2,13 @@ package das
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 )
 
@@ -17,7 +17,8 @@ import (
 type DASer struct {
 	headers Headers
 	opts    Options
-	sampler *sampler
+	check   checker
+	sampler *sampler // the light check; nil for a full DASer
 	store   *store
 
 	mu      sync.Mutex
@@ -27,6 +28,7 @@ type DASer struct {
 	changed chan struct{} // closed and replaced when the scheduler moves
 	pending []*header.ExtendedHeader
 	counts  counts
+	befp    *eds.BadEncodingProof // the lowest height proven badly encoded
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the loop has exited
 	wake    chan struct{} // cap 1: OnHead brought a head
@@ -46,8 +48,8 @@ const (
 // it the oldest go to catch-up instead of the fast path.
 const maxPendingHeads = 64
 
-// New returns a DASer of the headers over getter. It does no I/O; Start
-// begins.
+// New returns a light DASer of the headers, sampling through getter. It
+// does no I/O; Start begins.
 func New(headers Headers, getter Getter, opts Options) (*DASer, error) {
 	if headers == nil || getter == nil {
 		return nil, fmt.Errorf("%w: nil headers or getter", ErrInvalidOptions)
@@ -56,16 +58,41 @@ func New(headers Headers, getter Getter, opts Options) (*DASer, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := &sampler{getter: getter, samples: opts.SamplesPerHeader, timeout: opts.SampleTimeout, rng: rand.New(opts.Rand)}
+	return newDASer(headers, s, s, opts), nil
+}
+
+// NewFull returns a full node's DASer of the headers: for each height it
+// makes sure squares holds the whole square, fetching it through getter
+// (within Options.FullTimeout) and storing it if need be, then calls
+// Options.OnStored. A block whose square getter proves badly encoded stops
+// it: see BadEncoding. Scheduling, checkpoint, window and retries are a
+// light DASer's; SamplesPerHeader, SampleTimeout and Rand are unused. It
+// does no I/O; Start begins.
+func NewFull(headers Headers, getter EDSGetter, squares SquareStore, opts Options) (*DASer, error) {
+	if headers == nil || getter == nil || squares == nil {
+		return nil, fmt.Errorf("%w: nil headers, getter or square store", ErrInvalidOptions)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	f := &fetcher{getter: getter, squares: squares, onStored: opts.OnStored, timeout: opts.FullTimeout}
+	return newDASer(headers, f, nil, opts), nil
+}
+
+func newDASer(headers Headers, c checker, s *sampler, opts Options) *DASer {
 	return &DASer{
 		headers: headers,
 		opts:    opts,
-		sampler: &sampler{getter: getter, samples: opts.SamplesPerHeader, timeout: opts.SampleTimeout, rng: rand.New(opts.Rand)},
+		check:   c,
+		sampler: s,
 		store:   newStore(opts.DB),
 		sched:   newScheduler(opts),
 		changed: make(chan struct{}),
 		done:    make(chan struct{}),
 		wake:    make(chan struct{}, 1),
-	}, nil
+	}
 }
 
 // Start loads the checkpoint (or, on a first start, finds the sampling
@@ -85,6 +112,12 @@ func (d *DASer) Start(ctx context.Context) error {
 	cp, found, err := d.store.loadCheckpoint()
 	if err != nil {
 		return err
+	}
+	if d.befp, err = d.store.loadBadEncoding(); err != nil {
+		return err
+	}
+	if d.befp != nil {
+		d.opts.Logger.Error("das: the chain is badly encoded: checking no height", "height", d.befp.Height, "axis", d.befp.Axis, "index", d.befp.Index)
 	}
 	if found {
 		d.sched.restore(cp, network, d.opts.Now())
@@ -110,26 +143,13 @@ func (d *DASer) Start(ctx context.Context) error {
 
 // firstInWindow returns the lowest height the store holds whose header is
 // inside the sampling window, or head+1 if there is none (the store is
-// empty or its head is too old), by binary search: the store holds a
-// contiguous run below head and header times grow with height.
+// empty or its head is too old).
 func (d *DASer) firstInWindow(ctx context.Context, head uint64) (uint64, error) {
-	cutoff := d.opts.Now().Add(-d.opts.SamplingWindow)
-	lo, hi := uint64(1), head+1 // the answer is in [lo, hi]
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		h, err := d.headers.GetByHeight(ctx, mid)
-		switch {
-		case errors.Is(err, header.ErrNotFound):
-			lo = mid + 1 // below the store's base
-		case err != nil:
-			return 0, fmt.Errorf("das: finding the sampling start: header %d: %w", mid, err)
-		case h.Time().Before(cutoff):
-			lo = mid + 1
-		default:
-			hi = mid
-		}
+	h, err := firstAtOrAfter(ctx, d.headers, head, d.opts.Now().Add(-d.opts.SamplingWindow))
+	if err != nil {
+		return 0, fmt.Errorf("das: finding the sampling start: %w", err)
 	}
-	return lo, nil
+	return h, nil
 }
 
 // Stop ends the loop, waits for every goroutine the DASer started, and
@@ -187,8 +207,9 @@ func (d *DASer) notifyLocked() {
 // network head known when it was called: every height up to it sampled
 // (available or not; see Stats.Failed) or skipped, and the results
 // recorded (Result reads them). It returns ErrStopped
-// if the DASer stops first, and ctx's error if ctx ends first. Before
-// Start it waits for Start.
+// if the DASer stops first, an error wrapping ErrBadEncoding once a block
+// is proven badly encoded (nothing more is checked), and ctx's error if
+// ctx ends first. Before Start it waits for Start.
 func (d *DASer) WaitCatchUp(ctx context.Context) error {
 	var target uint64
 	first := true
@@ -199,10 +220,13 @@ func (d *DASer) WaitCatchUp(ctx context.Context) error {
 			target, first = max(d.sched.network, d.headers.Height()), false
 		}
 		reached := !first && d.saved >= target
+		befp := d.befp
 		d.mu.Unlock()
 		switch {
 		case reached:
 			return nil
+		case befp != nil:
+			return fmt.Errorf("%w at height %d", ErrBadEncoding, befp.Height)
 		case st == stateStopped:
 			return ErrStopped
 		}
@@ -216,9 +240,44 @@ func (d *DASer) WaitCatchUp(ctx context.Context) error {
 
 // Result returns what sampling height found: whether it is available and
 // with what confidence. It returns an error wrapping ErrNotSampled for a
-// height not sampled yet, skipped, or pruned (outside the window).
+// height not sampled yet, skipped, or pruned (outside the window). Once a
+// block is proven badly encoded, every height at or above it is reported
+// unavailable, with Result.BadEncoding naming the block, whether or not
+// it was checked.
 func (d *DASer) Result(_ context.Context, height uint64) (Result, error) {
-	return d.store.result(height)
+	r, err := d.store.result(height)
+	d.mu.Lock()
+	befp := d.befp
+	d.mu.Unlock()
+	if befp == nil || height < befp.Height {
+		return r, err
+	}
+	if err != nil {
+		r = Result{Height: height}
+	}
+	r.Available, r.Confidence, r.BadEncoding = false, 0, befp.Height
+	return r, nil
+}
+
+// BadEncoding returns the bad-encoding proof a full DASer holds, nil if
+// none: the proof, validated against the header's DAH, that the block at
+// its Height is badly encoded (Axis and Index name the row or column).
+// From then on the DASer treats the chain as unavailable: it checks no
+// more heights, reports every height at or above the proof's unavailable
+// (Result), and after a restart reloads the proof and stays stopped. The
+// proof is shared: the caller must not modify it.
+func (d *DASer) BadEncoding() *eds.BadEncodingProof {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.befp
+}
+
+// BadEncodingStats names the block proven badly encoded.
+type BadEncodingStats struct {
+	Height uint64 `json:"height"`
+	// Axis is "row" or "col"; Index its index in the extended square.
+	Axis  string `json:"axis"`
+	Index int    `json:"index"`
 }
 
 // WorkerStats describes one running job.
@@ -258,6 +317,9 @@ type Stats struct {
 	Unavailable    uint64 `json:"unavailable"`
 	Skipped        uint64 `json:"skipped"`
 	InvalidSamples uint64 `json:"invalid_samples"`
+	// BadEncoding, when set, names the block a full DASer proved badly
+	// encoded; it has stopped (see DASer.BadEncoding).
+	BadEncoding *BadEncodingStats `json:"bad_encoding,omitempty"`
 }
 
 // Stats returns the DASer's progress. The maps and slices are the
@@ -277,7 +339,12 @@ func (d *DASer) Stats() Stats {
 		Sampled:          d.counts.sampled,
 		Unavailable:      d.counts.unavailable,
 		Skipped:          d.counts.skipped,
-		InvalidSamples:   d.sampler.invalid.Load(),
+	}
+	if d.sampler != nil {
+		st.InvalidSamples = d.sampler.invalid.Load()
+	}
+	if d.befp != nil {
+		st.BadEncoding = &BadEncodingStats{Height: d.befp.Height, Axis: d.befp.Axis.String(), Index: d.befp.Index}
 	}
 	if len(s.failed) > 0 {
 		st.Failed = make(map[uint64]int, len(s.failed))

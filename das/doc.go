@@ -1,6 +1,9 @@
-// Package das is data availability sampling: a light node's DASer samples
-// every header from its sampling start to the network head and records
-// whether the header's block is available.
+// Package das is data availability: a DASer checks every header from its
+// start to the network head and records whether the header's block is
+// available. A light node's DASer (New) samples each block; a full node's
+// (NewFull) fetches, verifies and stores each whole square. The Pruner
+// deletes the squares of bridge and full nodes that left the availability
+// window.
 //
 // # Sampling one header
 //
@@ -15,12 +18,38 @@
 // Confidence gives the probability this implies, at least 1-(3/4)^s for s
 // samples (0.990 for 16).
 //
+// # Full availability
+//
+// A full DASer (NewFull) checks a header by making sure its SquareStore
+// holds the block's whole square: a square already stored is available at
+// once; otherwise it asks the EDSGetter for it (within FullTimeout,
+// default 2 min: the share exchange fetches it whole from a bridge or full
+// node, or rebuilds it from rows and samples of several peers), checks its
+// roots against the DAH, stores it, calls Options.OnStored (the node
+// announces the height on eds-sub) and records the height available
+// (Result.Full, Confidence 1). A square the getter cannot deliver
+// (ErrUnavailable) makes the height unavailable, retried like a failed
+// sample.
+//
+// When the getter finds the shares contradicting the DAH
+// (*eds.ErrByzantineData), the DASer turns the evidence into an
+// eds.BadEncodingProof (axis, index, shares with proofs), checks that it
+// validates against the header's DAH, writes it under "das/befp/<height>",
+// logs an error and treats the chain as unavailable from that block on:
+// it cancels its jobs and checks no more heights, Result reports every
+// height at or above the block unavailable (Result.BadEncoding names it),
+// Stats.BadEncoding and BadEncoding expose the proof, and WaitCatchUp
+// returns ErrBadEncoding. A restart reloads the proof and stays stopped.
+// Gossiping the proof is the node's business, not this package's.
+//
 // # Scheduling
 //
 // The scheduler (state.go) is synchronous: it is told the network head,
 // new heads and each height's outcome, and answers with the next job; the
 // coordinator loop (coordinator.go) is the one goroutine that consults it,
-// starts a goroutine per job, and owns the timers. Jobs are:
+// starts a goroutine per job, and owns the timers; the job runs the
+// height's check (sample.go for light nodes, check.go for full nodes).
+// Jobs are:
 //
 //   - catch-up: ranges of RangeSize heights (default 64) from the sampling
 //     start to the network head, at most Workers (default 4) at once;
@@ -50,6 +79,16 @@
 // headers that left the window are pruned in the background every
 // PruneInterval.
 //
+// # Pruning squares
+//
+// Bridge and full nodes keep squares for DefaultAvailabilityWindow (7 days
+// plus 1 hour). A Pruner finds, every Interval (default 1 h) and at Start,
+// the lowest height whose header time is inside the window by binary
+// search over Headers, and has its SquarePruner (eds/store.Store.Prune or
+// core.Store.PruneSquares, through PruneFunc) delete the squares below it
+// in bounded batches. The head's square is always kept. With
+// PrunerOptions.Archival (--archival) it keeps everything.
+//
 // # Use
 //
 //	d, err := das.New(headerStore, shrexGetter, das.Options{DB: db, Logger: log})
@@ -62,6 +101,15 @@
 //	st := d.Stats()
 //	err = d.Stop(ctx) // waits for every goroutine, writes the checkpoint
 //
-// das declares the Getter it needs and never imports the share exchange or
-// libp2p: shrex implements Getter, and the node wires them.
+// A full node:
+//
+//	d, err := das.NewFull(headerStore, shrexEDSGetter, squareStore, das.Options{DB: db, OnStored: announce})
+//	p, err := das.NewPruner(headerStore, das.PruneFunc(edsStore.Prune), das.PrunerOptions{Archival: archival})
+//	err = p.Start(ctx)
+//	...
+//	if befp := d.BadEncoding(); befp != nil { ... }
+//
+// das declares the Getter, EDSGetter, SquareStore and SquarePruner it
+// needs and never imports the share exchange or libp2p: shrex implements
+// the getters, and the node wires them.
 package das

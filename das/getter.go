@@ -22,6 +22,35 @@ type Getter interface {
 	GetSample(ctx context.Context, h *header.ExtendedHeader, row, col int) (*eds.Sample, error)
 }
 
+// EDSGetter fetches a block's whole extended square for a full node (see
+// NewFull). The share-exchange layer implements it: the eds protocol from
+// a bridge or full node, or a reconstruction from rows and samples of
+// several peers with eds.Repair.
+//
+// GetEDS returns the square verified against h.DAH, owned by the caller
+// and never modified afterwards; or an error wrapping ErrUnavailable when
+// no peer serves enough of it; or an error for which errors.As finds an
+// *eds.ErrByzantineData, with proofs, when the shares contradict the roots
+// h.DAH commits to (the block is badly encoded). It must return when ctx
+// ends. It is called concurrently. The DASer checks the square's roots
+// against h.DAH again (free when the getter computed them on the same
+// square: they are cached in it).
+type EDSGetter interface {
+	GetEDS(ctx context.Context, h *header.ExtendedHeader) (*eds.ExtendedDataSquare, error)
+}
+
+// SquareStore is where a full node keeps the squares it fetched; the node
+// adapts eds/store (with its Badger transaction) to it.
+//
+// Put stores e, the verified square of h, durably before it returns nil;
+// it may keep e (it is not modified afterwards). Has reports whether the
+// square of height is stored. Both are called concurrently, for distinct
+// heights.
+type SquareStore interface {
+	Put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error
+	Has(ctx context.Context, height uint64) (bool, error)
+}
+
 // Headers is what the DASer needs of the node's header store
 // (header.Store implements it): headers by height and the height of the
 // head. Its contract is header.Store's: a contiguous run of verified

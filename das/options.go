@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/header"
 )
 
 // Defaults of Options.
@@ -33,6 +35,12 @@ const (
 	// unavailable within half a minute. A shorter timeout turns slow links
 	// into false unavailability; a failed height is retried anyway.
 	DefaultSampleTimeout = 30 * time.Second
+	// DefaultFullTimeout bounds the fetching of one whole square by a full
+	// DASer (NewFull), its retries across peers and any reconstruction
+	// included. A 128-wide square is 8 MiB of original shares, 32 MiB
+	// extended; two minutes leave room to fetch it over a slow link or to
+	// rebuild it from rows and samples of several peers.
+	DefaultFullTimeout = 2 * time.Minute
 	// DefaultSamplingWindow is the availability window of DESIGN (7 days):
 	// full nodes keep squares that long, so older headers cannot be
 	// sampled and are skipped.
@@ -61,8 +69,16 @@ type Options struct {
 	Workers int
 	// RangeSize: see DefaultRangeSize.
 	RangeSize uint64
-	// SampleTimeout: see DefaultSampleTimeout.
+	// SampleTimeout: see DefaultSampleTimeout. Light DASers (New) only.
 	SampleTimeout time.Duration
+	// FullTimeout: see DefaultFullTimeout. Full DASers (NewFull) only.
+	FullTimeout time.Duration
+	// OnStored, when set, is called by a full DASer (NewFull) after it
+	// has stored a square it fetched, once per height it stored (not for
+	// squares the SquareStore already had); the node announces the height
+	// on eds-sub. It is called from the DASer's workers, concurrently, and
+	// must not block for long.
+	OnStored func(h *header.ExtendedHeader)
 	// SamplingWindow: see DefaultSamplingWindow. A header whose time is
 	// before Now() minus the window is skipped, not sampled.
 	SamplingWindow time.Duration
@@ -106,6 +122,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SampleTimeout == 0 {
 		o.SampleTimeout = DefaultSampleTimeout
 	}
+	if o.FullTimeout == 0 {
+		o.FullTimeout = DefaultFullTimeout
+	}
 	if o.SamplingWindow == 0 {
 		o.SamplingWindow = DefaultSamplingWindow
 	}
@@ -133,7 +152,7 @@ func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.SamplesPerHeader < 0 || o.Workers < 0:
 		return o, fmt.Errorf("%w: negative samples per header or workers", ErrInvalidOptions)
-	case o.SampleTimeout < 0 || o.SamplingWindow < 0 || o.RetryBackoff < 0 || o.MaxRetryBackoff < o.RetryBackoff ||
+	case o.SampleTimeout < 0 || o.FullTimeout < 0 || o.SamplingWindow < 0 || o.RetryBackoff < 0 || o.MaxRetryBackoff < o.RetryBackoff ||
 		o.PollInterval < 0 || o.PruneInterval < 0:
 		return o, fmt.Errorf("%w: negative or inverted durations", ErrInvalidOptions)
 	}

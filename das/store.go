@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/eds"
 )
 
 // Result is what sampling one height found.
@@ -21,9 +23,17 @@ type Result struct {
 	Samples int `json:"samples"`
 	// SquareSize is the width k of the original square.
 	SquareSize int `json:"square_size"`
-	// Confidence is Confidence(SquareSize, Samples) when Available, 0
-	// otherwise.
+	// Confidence is Confidence(SquareSize, Samples) when Available (1 for
+	// a Full result), 0 otherwise.
 	Confidence float64 `json:"confidence"`
+	// Full is true when a full DASer (NewFull) holds the whole square,
+	// verified against the header's DAH; Samples is then 0.
+	Full bool `json:"full,omitempty"`
+	// BadEncoding, when not 0, is the height of a block proven badly
+	// encoded (DASer.BadEncoding) at or below Height: the chain is not
+	// available from there on, and Available is false whatever was found
+	// before the proof.
+	BadEncoding uint64 `json:"bad_encoding,omitempty"`
 	// Time is the header's time; SampledAt when the result was recorded.
 	Time      time.Time `json:"time"`
 	SampledAt time.Time `json:"sampled_at"`
@@ -33,6 +43,7 @@ const (
 	keyCheckpoint = "das/checkpoint"
 	prefixResult  = "das/result/"
 	prefixFailed  = "das/failed/"
+	prefixBEFP    = "das/befp/"
 	resultSize    = 1 + 4 + 4 + 8 + 8
 )
 
@@ -44,13 +55,26 @@ func failedKey(h uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte(prefixFailed), h)
 }
 
+func befpKey(h uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(prefixBEFP), h)
+}
+
+// Flags of a stored result's first byte.
+const (
+	flagAvailable = 1 << iota
+	flagFull
+)
+
 func (r Result) marshal() []byte {
 	b := make([]byte, 0, resultSize)
+	var f byte
 	if r.Available {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		f |= flagAvailable
 	}
+	if r.Full {
+		f |= flagFull
+	}
+	b = append(b, f)
 	b = binary.BigEndian.AppendUint32(b, uint32(r.Samples))
 	b = binary.BigEndian.AppendUint32(b, uint32(r.SquareSize))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
@@ -58,18 +82,22 @@ func (r Result) marshal() []byte {
 }
 
 func unmarshalResult(h uint64, b []byte) (Result, error) {
-	if len(b) != resultSize || b[0] > 1 {
+	if len(b) != resultSize || b[0]&^(flagAvailable|flagFull) != 0 {
 		return Result{}, fmt.Errorf("das: corrupt result of height %d", h)
 	}
 	r := Result{
 		Height:     h,
-		Available:  b[0] == 1,
+		Available:  b[0]&flagAvailable != 0,
+		Full:       b[0]&flagFull != 0,
 		Samples:    int(binary.BigEndian.Uint32(b[1:])),
 		SquareSize: int(binary.BigEndian.Uint32(b[5:])),
 		Time:       time.Unix(0, int64(binary.BigEndian.Uint64(b[9:]))).UTC(),
 		SampledAt:  time.Unix(0, int64(binary.BigEndian.Uint64(b[17:]))).UTC(),
 	}
-	if r.Available {
+	switch {
+	case r.Available && r.Full:
+		r.Confidence = 1
+	case r.Available:
 		r.Confidence = Confidence(r.SquareSize, r.Samples)
 	}
 	return r, nil
@@ -177,6 +205,46 @@ func (s *store) save(cp Checkpoint, failed map[uint64]int, results ...Result) er
 		return fmt.Errorf("das: writing the checkpoint: %w", err)
 	}
 	return nil
+}
+
+// saveBadEncoding persists p under das/befp/<height>.
+func (s *store) saveBadEncoding(p *eds.BadEncodingProof) error {
+	if s.db == nil {
+		return nil
+	}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("das: encoding the bad-encoding proof of height %d: %w", p.Height, err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(befpKey(p.Height), b) }); err != nil {
+		return fmt.Errorf("das: writing the bad-encoding proof of height %d: %w", p.Height, err)
+	}
+	return nil
+}
+
+// loadBadEncoding returns the stored bad-encoding proof of the lowest
+// height, or nil if there is none.
+func (s *store) loadBadEncoding() (*eds.BadEncodingProof, error) {
+	if s.db == nil {
+		return nil, nil
+	}
+	var p *eds.BadEncodingProof
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBEFP)})
+		defer it.Close()
+		it.Rewind()
+		if !it.Valid() {
+			return nil
+		}
+		return it.Item().Value(func(v []byte) (err error) {
+			p, err = eds.UnmarshalBadEncodingProof(v)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("das: reading the bad-encoding proof: %w", err)
+	}
+	return p, nil
 }
 
 // result returns the result of height, or ErrNotSampled.

@@ -13,6 +13,11 @@
 // The value is one Badger entry: above Badger's value threshold it goes to
 // the value log and counts only a pointer towards the transaction's size
 // limit, so even a 512-wide square (128 MiB) fits one transaction.
+//
+// Prune deletes the squares below a height, those that left the
+// availability window (see das.Pruner), in transactions of at most
+// DefaultPruneBatch squares each, and drops them from the cache; Base
+// returns the lowest height still stored.
 package store
 
 import (
@@ -36,6 +41,12 @@ var ErrNotFound = errors.New("eds/store: square not found")
 // New is given 0.
 const DefaultCacheSize = 16
 
+// DefaultPruneBatch is the number of squares Prune deletes per
+// transaction: few enough that a transaction stays far below Badger's
+// size limit and a long backlog of old squares does not hold one open for
+// long, many enough that a day of blocks takes a few hundred transactions.
+const DefaultPruneBatch = 256
+
 const odsVersion = 0x01
 
 var prefixODS = []byte("ods/")
@@ -49,6 +60,11 @@ func Key(height uint64) []byte {
 type Store struct {
 	db    *badger.DB
 	cache *lru
+
+	// pruneBatch is the number of squares Prune deletes per transaction;
+	// afterBatch, set by white-box tests only, runs after each.
+	pruneBatch int
+	afterBatch func(deleted int)
 }
 
 // New returns a store on db keeping up to cacheSize extended squares in
@@ -58,7 +74,7 @@ func New(db *badger.DB, cacheSize int) *Store {
 	if cacheSize == 0 {
 		cacheSize = DefaultCacheSize
 	}
-	return &Store{db: db, cache: newLRU(cacheSize)}
+	return &Store{db: db, cache: newLRU(cacheSize), pruneBatch: DefaultPruneBatch}
 }
 
 // Put writes the original square of e under height within txn. It does not
@@ -156,6 +172,99 @@ func (s *Store) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare
 	return e, nil
 }
 
+// Base returns the lowest height the store holds a square for, and false
+// when it holds none.
+func (s *Store) Base(ctx context.Context) (uint64, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	var (
+		base  uint64
+		found bool
+	)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixODS})
+		defer it.Close()
+		it.Rewind()
+		if !it.Valid() {
+			return nil
+		}
+		h, err := heightOf(it.Item().Key())
+		base, found = h, err == nil
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("eds/store: base: %w", err)
+	}
+	return base, found, nil
+}
+
+// Prune deletes the squares of every height below below, and drops them
+// from the cache. It deletes in transactions of at most DefaultPruneBatch
+// squares, lowest heights first, checking ctx between them; n counts the
+// squares deleted, also when it fails or ctx ends part way (those stay
+// deleted, and a later Prune goes on from there). Squares at or above below
+// are untouched. A square read through EDS while Prune runs may stay cached
+// until it is evicted.
+func (s *Store) Prune(ctx context.Context, below uint64) (n int, err error) {
+	defer s.cache.removeBelow(below)
+	batch := max(s.pruneBatch, 1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var keys [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixODS})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < batch; it.Next() {
+				h, err := heightOf(it.Item().Key())
+				if err != nil {
+					return err
+				}
+				if h >= below {
+					break
+				}
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("eds/store: pruning below %d: %w", below, err)
+		}
+		if len(keys) == 0 {
+			return n, nil
+		}
+		err = s.db.Update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("eds/store: pruning below %d: %w", below, err)
+		}
+		n += len(keys)
+		for _, k := range keys {
+			h, _ := heightOf(k)
+			s.cache.remove(h)
+		}
+		if s.afterBatch != nil {
+			s.afterBatch(len(keys))
+		}
+	}
+}
+
+// heightOf returns the height of a square's key.
+func heightOf(key []byte) (uint64, error) {
+	if len(key) != len(prefixODS)+8 {
+		return 0, fmt.Errorf("corrupt square key %x", key)
+	}
+	return binary.BigEndian.Uint64(key[len(prefixODS):]), nil
+}
+
 // decode splits a stored value into shares that alias it.
 func decode(v []byte) ([][]byte, error) {
 	if len(v) < 1 || v[0] != odsVersion {
@@ -224,6 +333,27 @@ func (c *lru) add(height uint64, e *eds.ExtendedDataSquare) {
 		el := c.order.Back()
 		c.order.Remove(el)
 		delete(c.byKey, el.Value.(*entry).height)
+	}
+}
+
+func (c *lru) remove(height uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[height]; ok {
+		c.order.Remove(el)
+		delete(c.byKey, height)
+	}
+}
+
+// removeBelow drops the squares of heights below below.
+func (c *lru) removeBelow(below uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, el := range c.byKey {
+		if h < below {
+			c.order.Remove(el)
+			delete(c.byKey, h)
+		}
 	}
 }
 
