@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/eds"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
@@ -19,6 +23,8 @@ import (
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
 	"github.com/datamesh/mesh-node/shrex/edssub"
+	"github.com/datamesh/mesh-node/shrex/getter"
+	"github.com/datamesh/mesh-node/shrex/peers"
 )
 
 // assemble builds the services of n's mode, in start order.
@@ -57,7 +63,9 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 
 	trustedHash, _ := conf.trustedHash() // checked by Validate
 	trust := syncer.Trust{Hash: trustedHash, Height: conf.Header.TrustedHeight}
-	so := syncer.Options{VerifyOptions: verify, ChainID: conf.ChainID, Logger: n.logger.With("service", "syncer")}
+	so := syncer.Options{VerifyOptions: verify, ChainID: conf.ChainID, Logger: n.logger.With("service", "syncer"),
+		// The DASer's fast path; it is made below, before anything starts.
+		OnHead: func(h *header.ExtendedHeader) { n.DASer.OnHead(h) }}
 	if opts.Sync != nil {
 		opts.Sync(&so)
 	}
@@ -78,6 +86,129 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 
 	n.addGossip(n.Syncer.Incoming)
 	n.addEdsSub()
+	return n.assembleAvailability(opts)
+}
+
+// assembleAvailability adds share exchange and availability: a light node
+// samples every header through shrex; a full node fetches, stores, serves
+// and announces every square.
+func (n *Node) assembleAvailability(opts Options) error {
+	conf := n.Config
+	var err error
+	n.Peers, err = peers.New(peers.Options{
+		Logger:  n.logger.With("service", "shrex-peers"),
+		Blocker: n.P2P,
+		FullNodes: func() []peer.ID {
+			return append(n.P2P.DiscoveredPeers(), n.P2P.TrustedPeers()...)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("nodebuilder: shrex peer manager: %w", err)
+	}
+	n.add("square announcements", n.startAnnouncements, n.stopAnnouncements)
+	client, err := shrex.NewClient(n.P2P.Host(), conf.ChainID, shrex.WithLogger(n.logger.With("service", "shrex")))
+	if err != nil {
+		return fmt.Errorf("nodebuilder: shrex client: %w", err)
+	}
+	if n.Getter, err = getter.New(client, n.Peers, getter.Options{Logger: n.logger.With("service", "shrex-getter")}); err != nil {
+		return fmt.Errorf("nodebuilder: share getter: %w", err)
+	}
+	dopts := das.Options{SamplesPerHeader: conf.DAS.SamplesPerHeader, SamplingWindow: time.Duration(conf.DAS.SamplingWindow),
+		DB: n.DB, Logger: n.logger.With("service", "das")}
+	if opts.DAS != nil {
+		opts.DAS(&dopts)
+	}
+	if n.Mode == Light {
+		if n.DASer, err = das.New(n.Headers, n.Getter, dopts); err != nil {
+			return fmt.Errorf("nodebuilder: DASer: %w", err)
+		}
+	} else {
+		n.Squares = edsstore.New(n.DB, conf.Store.CacheSquares)
+		if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Squares,
+			shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex"))); err != nil {
+			return fmt.Errorf("nodebuilder: shrex server: %w", err)
+		}
+		n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
+		if err := n.addPruner(das.PruneFunc(n.Store.PruneSquares)); err != nil {
+			return err
+		}
+		dopts.OnStored = func(h *header.ExtendedHeader) {
+			if err := n.EdsSub.Publish(context.Background(), h.Height(), h.DataRoot()); err != nil {
+				n.logger.Error("announce square", "height", h.Height(), "err", err)
+			}
+		}
+		if n.DASer, err = das.NewFull(n.Headers, n.Getter, squareStore{n}, dopts); err != nil {
+			return fmt.Errorf("nodebuilder: full availability: %w", err)
+		}
+		if err := n.addPruner(das.PruneFunc(n.Squares.Prune)); err != nil {
+			return err
+		}
+	}
+	n.add("das", n.DASer.Start, n.DASer.Stop)
+	return nil
+}
+
+// addPruner adds the pruning of squares outside the availability window,
+// unless the node is archival.
+func (n *Node) addPruner(squares das.SquarePruner) error {
+	if n.Config.Store.Archival {
+		return nil
+	}
+	p, err := das.NewPruner(n.Headers, squares, das.PrunerOptions{Logger: n.logger.With("service", "pruner")})
+	if err != nil {
+		return fmt.Errorf("nodebuilder: pruner: %w", err)
+	}
+	n.add("pruner", p.Start, p.Stop)
+	return nil
+}
+
+// squareStore is a full node's das.SquareStore: the ODS in its Badger
+// database, the extended square in the store's cache.
+type squareStore struct{ n *Node }
+
+func (s squareStore) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.n.DB.Update(func(txn *badger.Txn) error { return s.n.Squares.Put(txn, h.Height(), e) }); err != nil {
+		return fmt.Errorf("nodebuilder: store square %d: %w", h.Height(), err)
+	}
+	s.n.Squares.Cache(h.Height(), e)
+	return nil
+}
+
+func (s squareStore) Has(ctx context.Context, height uint64) (bool, error) {
+	return s.n.Squares.Has(ctx, height)
+}
+
+// startAnnouncements feeds eds-sub's announcements to the peer manager,
+// in a goroutine stopAnnouncements ends.
+func (n *Node) startAnnouncements(context.Context) error {
+	sub, err := n.EdsSub.Subscribe()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	n.announcements = func() { cancel(); sub.Cancel(); <-done }
+	go func() {
+		defer close(done)
+		for {
+			a, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			n.Peers.Announced(a.Height, a.DataRoot, a.From)
+		}
+	}()
+	return nil
+}
+
+func (n *Node) stopAnnouncements(context.Context) error {
+	if n.announcements != nil {
+		n.announcements()
+		n.announcements = nil
+	}
 	return nil
 }
 

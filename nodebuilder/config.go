@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/share"
@@ -99,7 +100,19 @@ type Config struct {
 		// CacheSquares is how many recently used extended squares are
 		// kept in memory. Bridge and full.
 		CacheSquares int `toml:"cache_squares"`
+		// Archival keeps every square; otherwise squares older than the
+		// availability window (7 days and 1 hour) are pruned. Bridge and
+		// full.
+		Archival bool `toml:"archival"`
 	} `toml:"store"`
+	DAS struct {
+		// SamplesPerHeader is how many random cells a light node samples
+		// per header.
+		SamplesPerHeader int `toml:"samples_per_header"`
+		// SamplingWindow: headers older than this are not sampled (light)
+		// or fetched (full).
+		SamplingWindow Duration `toml:"sampling_window"`
+	} `toml:"das"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("336h").
@@ -134,6 +147,10 @@ func DefaultConfig(mode Mode) Config {
 	if mode == Bridge || mode == Full {
 		c.Store.CacheSquares = 16
 	}
+	if mode == Full || mode == Light {
+		c.DAS.SamplesPerHeader = das.DefaultSamplesPerHeader
+		c.DAS.SamplingWindow = Duration(das.DefaultSamplingWindow)
+	}
 	return c
 }
 
@@ -160,6 +177,12 @@ func (c Config) Validate(mode Mode) error {
 	}
 	if c.Store.CacheSquares < 0 {
 		return bad("store.cache_squares %d is negative", c.Store.CacheSquares)
+	}
+	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {
+		return bad("das.samples_per_header %d is not in [1, 1024]", c.DAS.SamplesPerHeader)
+	}
+	if mode != Bridge && c.DAS.SamplingWindow <= 0 {
+		return bad("das.sampling_window %s is not positive", time.Duration(c.DAS.SamplingWindow))
 	}
 	switch mode {
 	case Bridge:

@@ -12,6 +12,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/das"
+	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
@@ -19,6 +21,8 @@ import (
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
 	"github.com/datamesh/mesh-node/shrex/edssub"
+	"github.com/datamesh/mesh-node/shrex/getter"
+	"github.com/datamesh/mesh-node/shrex/peers"
 )
 
 // service is one step of a node's start order.
@@ -49,9 +53,19 @@ type Node struct {
 	EdsSub *edssub.EdsSub
 	// Shrex serves squares: bridge and full nodes.
 	Shrex *shrex.Server
+	// Share exchange and availability, light and full only: the peers
+	// that announced each square, the getter over them, and the DASer
+	// (sampling on a light node, whole squares on a full node, which keeps
+	// them in Squares).
+	Peers   *peers.Manager
+	Getter  *getter.Getter
+	DASer   *das.DASer
+	Squares *edsstore.Store
 
 	logger   *slog.Logger
 	services []service
+
+	announcements func() // stops the announcement loop
 
 	mu       sync.Mutex
 	started  int // services started
@@ -69,6 +83,8 @@ type Options struct {
 	Badger func(badger.Options) badger.Options
 	// Sync, if set, adjusts the syncer's options.
 	Sync func(*syncer.Options)
+	// DAS, if set, adjusts the DASer's options.
+	DAS func(*das.Options)
 }
 
 // New assembles a node of mode from home and conf (which it validates). It

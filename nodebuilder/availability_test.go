@@ -1,0 +1,154 @@
+package nodebuilder_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/datamesh/mesh-node/core/coretest"
+	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/nodebuilder"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// startAvailNode starts a node whose DASer retries quickly, as a test
+// needs.
+func startAvailNode(ctx context.Context, t *testing.T, name string, mode nodebuilder.Mode, conf nodebuilder.Config) *nodebuilder.Node {
+	t.Helper()
+	n, err := nodebuilder.New(mode, t.TempDir(), conf, nodebuilder.Options{
+		Logger: testLogger(t, name),
+		DAS: func(o *das.Options) {
+			o.SampleTimeout = 5 * time.Second
+			o.FullTimeout = 10 * time.Second
+			o.RetryBackoff = 100 * time.Millisecond
+			o.MaxRetryBackoff = 500 * time.Millisecond
+			o.PollInterval = 200 * time.Millisecond
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := n.Stop(stopCtx); err != nil {
+			t.Errorf("stop %s: %v", name, err)
+		}
+	})
+	return n
+}
+
+// waitAvailable waits until n's DASer has found every height from 1 to
+// head available.
+func waitAvailable(ctx context.Context, t *testing.T, n *nodebuilder.Node, name string, head uint64) {
+	t.Helper()
+	var last string
+	coretest.WaitUntil(ctx, t, fmt.Sprintf("%s to find heights 1..%d available", name, head), func() bool {
+		for h := uint64(1); h <= head; h++ {
+			r, err := n.DASer.Result(ctx, h)
+			if err != nil || !r.Available {
+				if s := fmt.Sprintf("height %d: %+v %v", h, r, err); s != last {
+					last = s
+					t.Logf("%s: %s", name, s)
+				}
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestAvailabilityNetwork is issue 5's network test: one core, one
+// bridge, one full node and two light nodes over loopback. Blocks carry
+// blobs. Both lights find every header available by sampling; the full
+// node holds every square, byte-equal to the bridge's; the second light is
+// connected only to the full node, never to the bridge, and still syncs and
+// samples every header.
+func TestAvailabilityNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a CometBFT chain and five nodes")
+	}
+	const chainID = "avail-test"
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	v, paced := fastChain(ctx, t, chainID)
+	paced.delay.Store(int64(50 * time.Millisecond))
+
+	bconf := nodeConfig(nodebuilder.Bridge, chainID)
+	bconf.Core.RPC = v.RPCAddr
+	bridge := startNode(ctx, t, "bridge", nodebuilder.Bridge, bconf)
+	waitHeight(ctx, t, bridge, "bridge", 1)
+	bridgeID, _ := bridge.Info()
+
+	fconf := nodeConfig(nodebuilder.Full, chainID, addr(t, bridge))
+	fconf.Header.TrustedHeight = 1
+	full := startAvailNode(ctx, t, "full", nodebuilder.Full, fconf)
+	l1conf := nodeConfig(nodebuilder.Light, chainID, addr(t, bridge))
+	l1conf.Header.TrustedHeight = 1
+	light1 := startAvailNode(ctx, t, "light1", nodebuilder.Light, l1conf)
+	l2conf := nodeConfig(nodebuilder.Light, chainID, addr(t, full))
+	l2conf.Header.TrustedHeight = 1
+	l2conf.P2P.BlockedPeers = []string{bridgeID}
+	light2 := startAvailNode(ctx, t, "light2", nodebuilder.Light, l2conf)
+
+	// Blobs of a few sizes, so squares of several widths.
+	c := v.Client()
+	g := coretest.Genesis(t, chainID, "alice")
+	key, _ := coretest.Key(t, "alice")
+	for i, size := range []int{100, 20_000, 150_000} {
+		ns, err := share.NewV0Namespace([]byte(fmt.Sprintf("ns-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := coretest.PFBTx(t, chainID, key, uint64(i), g.Params, []coretest.Blob{{Namespace: ns, Data: bytes.Repeat([]byte{byte(i + 1)}, size)}})
+		coretest.Broadcast(ctx, t, c, raw)
+	}
+	head := bridge.Headers.Height() + 2
+	waitHeight(ctx, t, bridge, "bridge", head)
+
+	for _, l := range []struct {
+		n    *nodebuilder.Node
+		name string
+	}{{full, "full"}, {light1, "light1"}, {light2, "light2"}} {
+		waitHeight(ctx, t, l.n, l.name, head)
+		waitAvailable(ctx, t, l.n, l.name, head)
+	}
+	widths := map[int]bool{}
+	for h := uint64(1); h <= head; h++ {
+		want, err := bridge.Store.ODS(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := full.Squares.ODS(ctx, h)
+		if err != nil {
+			t.Fatalf("full node, height %d: %v", h, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("height %d: full node holds %d shares, the bridge %d", h, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("height %d: share %d differs", h, i)
+			}
+		}
+		r, err := light1.DASer.Result(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		widths[r.SquareSize] = true
+	}
+	if len(widths) < 2 {
+		t.Errorf("every square had the same width: %v", widths)
+	}
+	for _, p := range light2.P2P.Host().Network().Peers() {
+		if p.String() == bridgeID {
+			t.Fatal("light2 is connected to the bridge")
+		}
+	}
+	t.Logf("%d heights available on every node; square widths %v", head, widths)
+}
