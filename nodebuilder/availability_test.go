@@ -152,3 +152,81 @@ func TestAvailabilityNetwork(t *testing.T) {
 	}
 	t.Logf("%d heights available on every node; square widths %v", head, widths)
 }
+
+// TestLightMarksWithheldHeightsUnavailable: a bridge that publishes every
+// header but serves no share of some squares makes a light node mark
+// those heights unavailable within the sample timeout, while it finds the
+// others available.
+func TestLightMarksWithheldHeightsUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const chainID = "withhold-test"
+	chain, squares := chainWithSquares(t, chainID, 21, 30)
+	withheld := map[uint64]bool{7: true, 19: true, 20: true}
+	b := startSquareBridge(ctx, t, chainID, memChain(ctx, t, chain),
+		&squareMap{squares: squares, withhold: func(h uint64) bool { return withheld[h] }})
+	conf := nodeConfig(nodebuilder.Light, chainID, b.addr(t))
+	conf.Header.TrustedHeight = 1
+	const sampleTimeout = 3 * time.Second
+	n, err := nodebuilder.New(nodebuilder.Light, t.TempDir(), conf, nodebuilder.Options{
+		Logger: testLogger(t, "light"),
+		DAS: func(o *das.Options) {
+			o.SampleTimeout = sampleTimeout
+			o.RetryBackoff = time.Hour // keep the first verdict
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	waitHeight(ctx, t, n, "light", 30)
+	coretest.WaitUntil(ctx, t, "the DASer to learn of height 30", func() bool { return n.DASer.Stats().NetworkHead >= 30 })
+	if err := n.DASer.WaitCatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	for h := uint64(1); h <= 30; h++ {
+		r, err := n.DASer.Result(ctx, h)
+		if err != nil {
+			t.Fatalf("height %d: %v", h, err)
+		}
+		if r.Available == withheld[h] {
+			t.Errorf("height %d: available %v, withheld %v", h, r.Available, withheld[h])
+		}
+	}
+	st := n.DASer.Stats()
+	if len(st.Failed) != len(withheld) || st.SampledChainHead < 30 {
+		t.Errorf("stats %+v", st)
+	}
+	// Each withheld height costs its worker one sample timeout (the DASer
+	// gives up on it then); no timing is asserted, tests are not timed.
+	t.Logf("caught up over %d withheld heights in %v (sample timeout %v)", len(withheld), took, sampleTimeout)
+}
+
+// TestLightBlocksLyingSharePeer: a peer serving shares whose proofs do not
+// lead to the header's roots (it serves another chain's squares) is
+// blocked, and sampling completes from the honest bridge.
+func TestLightBlocksLyingSharePeer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const chainID = "lying-shares-test"
+	chain, squares := chainWithSquares(t, chainID, 22, 20)
+	_, otherSquares := chainWithSquares(t, chainID, 23, 20)
+	headers := memChain(ctx, t, chain)
+	good := startSquareBridge(ctx, t, chainID, headers, &squareMap{squares: squares})
+	liar := startSquareBridge(ctx, t, chainID, headers, &squareMap{squares: otherSquares})
+	conf := nodeConfig(nodebuilder.Light, chainID, liar.addr(t), good.addr(t))
+	conf.Header.TrustedHash = hexOf(chain[0].Hash())
+	n := startAvailNode(ctx, t, "light", nodebuilder.Light, conf)
+	waitAvailable(ctx, t, n, "light", 20)
+	if !n.P2P.IsBlocked(liar.id()) {
+		t.Errorf("the lying peer is not blocked; blocked: %v", n.P2P.BlockedPeers())
+	}
+	if n.P2P.IsBlocked(good.id()) {
+		t.Error("the honest bridge was blocked")
+	}
+}

@@ -9,10 +9,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/p2p"
+	"github.com/datamesh/mesh-node/shrex"
 )
 
 // testBridge serves a header store over header-ex and publishes on
@@ -24,9 +27,16 @@ type testBridge struct {
 	store  header.Store
 	server *exchange.Server
 	gossip *gossip.Gossip
+	shrex  *shrex.Server
 }
 
 func startTestBridge(ctx context.Context, t testing.TB, chainID string, store header.Store) *testBridge {
+	return startSquareBridge(ctx, t, chainID, store, nil)
+}
+
+// startSquareBridge is startTestBridge that also serves squares over shrex
+// from squares, if not nil.
+func startSquareBridge(ctx context.Context, t testing.TB, chainID string, store header.Store, squares shrex.Store) *testBridge {
 	t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
@@ -55,10 +65,20 @@ func startTestBridge(ctx context.Context, t testing.TB, chainID string, store he
 	if err := b.gossip.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	stops := []func(context.Context) error{b.gossip.Stop, b.server.Stop, n.Stop}
+	if squares != nil {
+		if b.shrex, err = shrex.NewServer(n.Host(), chainID, squares); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.shrex.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stops = append([]func(context.Context) error{b.shrex.Stop}, stops...)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, stop := range []func(context.Context) error{b.gossip.Stop, b.server.Stop, n.Stop} {
+		for _, stop := range stops {
 			if err := stop(ctx); err != nil {
 				t.Errorf("stop test bridge: %v", err)
 			}
@@ -91,4 +111,29 @@ func (b *testBridge) publish(ctx context.Context, t testing.TB, hs ...*header.Ex
 			t.Fatal(fmt.Errorf("publish %d: %w", h.Height(), err))
 		}
 	}
+}
+
+// squareMap serves the squares of a headertest chain (Options.OnSquare) to
+// a shrex server; withhold, if set, makes it refuse a height's square.
+type squareMap struct {
+	squares  map[uint64]*eds.ExtendedDataSquare
+	withhold func(height uint64) bool
+}
+
+func (m *squareMap) EDS(_ context.Context, height uint64) (*eds.ExtendedDataSquare, error) {
+	e, ok := m.squares[height]
+	if !ok || m.withhold != nil && m.withhold(height) {
+		return nil, fmt.Errorf("%w: height %d", shrex.ErrNotFound, height)
+	}
+	return e, nil
+}
+
+// chainWithSquares makes n headers of chainID with blobs and returns them
+// with their squares by height.
+func chainWithSquares(t testing.TB, chainID string, seed uint64, n int) ([]*header.ExtendedHeader, map[uint64]*eds.ExtendedDataSquare) {
+	t.Helper()
+	squares := map[uint64]*eds.ExtendedDataSquare{}
+	g := headertest.NewGenerator(headertest.Options{ChainID: chainID, Seed: seed, Blobs: 4, MaxBlobSize: 4000,
+		OnSquare: func(h int64, e *eds.ExtendedDataSquare) { squares[uint64(h)] = e }})
+	return g.Chain(t, n), squares
 }
