@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/peerlimit"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -193,20 +194,13 @@ type Server struct {
 	ctx    context.Context // cancelled by Stop; bounds store reads
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	started   bool
-	stopped   bool
-	peers     map[peer.ID]*peerLimit
-	active    [len(kinds) + 1]int // requests being served, by protocol
-	lastSweep time.Time
-	wg        sync.WaitGroup // in-flight handlers
-}
+	limits *peerlimit.Limiter
 
-// peerLimit is one peer's open streams and token bucket.
-type peerLimit struct {
-	active int
-	tokens float64
-	at     time.Time // of tokens
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	active  [len(kinds) + 1]int // requests being served, by protocol
+	wg      sync.WaitGroup      // in-flight handlers
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -244,7 +238,7 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 	s := &Server{
 		host: h, store: store, cfg: cfg,
 		ctx: ctx, cancel: cancel,
-		peers: map[peer.ID]*peerLimit{},
+		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
 	}
 	for _, k := range kinds {
 		s.pids[k] = ProtocolID(network, k)
@@ -311,47 +305,15 @@ func (s *Server) enter() bool {
 // reports whether all were available; release must be called either way.
 func (s *Server) admit(p peer.ID, k Kind) (ok bool, release func()) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	if now.Sub(s.lastSweep) > time.Minute {
-		s.sweep(now)
-	}
-	l := s.peers[p]
-	if l == nil {
-		l = &peerLimit{tokens: float64(s.cfg.burst), at: now}
-		s.peers[p] = l
-	}
-	l.refill(now, s.cfg.rate, s.cfg.burst)
-	l.active++
 	s.active[k]++
-	release = func() {
+	kindOK := s.active[k] <= s.cfg.maxConcurrent[k]
+	s.mu.Unlock()
+	ok, releasePeer := s.limits.AdmitIf(p, kindOK)
+	return ok, func() {
+		releasePeer()
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l.active--
 		s.active[k]--
-	}
-	if l.active > s.cfg.maxStreams || s.active[k] > s.cfg.maxConcurrent[k] || l.tokens < 1 {
-		return false, release
-	}
-	l.tokens--
-	return true, release
-}
-
-func (l *peerLimit) refill(now time.Time, rate float64, burst int) {
-	if d := now.Sub(l.at); d > 0 {
-		l.tokens = min(float64(burst), l.tokens+d.Seconds()*rate)
-		l.at = now
-	}
-}
-
-// sweep forgets peers with no stream and a full bucket.
-func (s *Server) sweep(now time.Time) {
-	s.lastSweep = now
-	for p, l := range s.peers {
-		l.refill(now, s.cfg.rate, s.cfg.burst)
-		if l.active == 0 && l.tokens >= float64(s.cfg.burst) {
-			delete(s.peers, p)
-		}
 	}
 }
 

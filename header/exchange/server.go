@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/peerlimit"
 )
 
 // ServiceName is the libp2p resource-manager service of header-ex streams.
@@ -115,19 +116,12 @@ type Server struct {
 	ctx    context.Context // cancelled by Stop; bounds store reads
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	started   bool
-	stopped   bool
-	peers     map[peer.ID]*peerLimit
-	lastSweep time.Time
-	wg        sync.WaitGroup // in-flight handlers
-}
+	limits *peerlimit.Limiter
 
-// peerLimit is one peer's open streams and token bucket.
-type peerLimit struct {
-	active int
-	tokens float64
-	at     time.Time // of tokens
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	wg      sync.WaitGroup // in-flight handlers
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -160,7 +154,7 @@ func NewServer(h host.Host, network string, store header.Store, opts ...ServerOp
 	return &Server{
 		host: h, pid: ProtocolID(network), store: store, cfg: cfg,
 		ctx: ctx, cancel: cancel,
-		peers: map[peer.ID]*peerLimit{},
+		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
 	}, nil
 }
 
@@ -215,52 +209,6 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// admit takes a stream slot and a token of p. It reports whether p is
-// within its limits; release must be called either way.
-func (s *Server) admit(p peer.ID) (ok bool, release func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	if now.Sub(s.lastSweep) > time.Minute {
-		s.sweep(now)
-	}
-	l := s.peers[p]
-	if l == nil {
-		l = &peerLimit{tokens: float64(s.cfg.burst), at: now}
-		s.peers[p] = l
-	}
-	l.refill(now, s.cfg.rate, s.cfg.burst)
-	l.active++
-	release = func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		l.active--
-	}
-	if l.active > s.cfg.maxStreams || l.tokens < 1 {
-		return false, release
-	}
-	l.tokens--
-	return true, release
-}
-
-func (l *peerLimit) refill(now time.Time, rate float64, burst int) {
-	if d := now.Sub(l.at); d > 0 {
-		l.tokens = min(float64(burst), l.tokens+d.Seconds()*rate)
-		l.at = now
-	}
-}
-
-// sweep forgets peers with no stream and a full bucket.
-func (s *Server) sweep(now time.Time) {
-	s.lastSweep = now
-	for p, l := range s.peers {
-		l.refill(now, s.cfg.rate, s.cfg.burst)
-		if l.active == 0 && l.tokens >= float64(s.cfg.burst) {
-			delete(s.peers, p)
-		}
-	}
-}
-
 func (s *Server) handle(str network.Stream) {
 	if !s.enter() {
 		_ = str.Reset()
@@ -293,7 +241,7 @@ func (s *Server) serve(str network.Stream, remote peer.ID) error {
 	if err := str.Scope().SetService(ServiceName); err != nil {
 		return fmt.Errorf("exchange: attaching stream to service: %w", err)
 	}
-	ok, release := s.admit(remote)
+	ok, release := s.limits.Admit(remote)
 	defer release()
 
 	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
