@@ -46,7 +46,10 @@ var allowed = map[string][]string{
 	"internal/peerlimit": {"github.com/libp2p/go-libp2p/core"},
 	// internal/topic is the pubsub topic lifecycle of header-sub and
 	// eds-sub.
-	"internal/topic":   {"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub"},
+	"internal/topic": {"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub"},
+	// internal/p2ptest holds the libp2p helpers of tests; it makes hosts,
+	// so it needs go-libp2p itself, not only its core.
+	"internal/p2ptest": {"github.com/libp2p/go-libp2p", "github.com/libp2p/go-libp2p-pubsub"},
 	"tools/benchtable": {},
 }
 
