@@ -44,6 +44,9 @@ var allowed = map[string][]string{
 	// internal/peerlimit is the per-peer stream and rate limit of the
 	// header-ex and shrex servers.
 	"internal/peerlimit": {"github.com/libp2p/go-libp2p/core"},
+	// internal/streamserver is the stream handler lifecycle of the
+	// header-ex and shrex servers.
+	"internal/streamserver": {"github.com/libp2p/go-libp2p/core"},
 	// internal/topic is the pubsub topic lifecycle of header-sub and
 	// eds-sub.
 	"internal/topic": {"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub"},

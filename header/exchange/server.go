@@ -6,16 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/peerlimit"
+	"github.com/datamesh/mesh-node/internal/streamserver"
 )
 
 // ServiceName is the libp2p resource-manager service of header-ex streams.
@@ -108,20 +106,10 @@ func WithServerLogger(l *slog.Logger) ServerOption {
 // Server answers header-ex requests from a header.Store. It serves whatever
 // the store holds; it never verifies (the store holds verified headers).
 type Server struct {
-	host  host.Host
-	pid   protocol.ID
-	store header.Store
-	cfg   serverConfig
-
-	ctx    context.Context // cancelled by Stop; bounds store reads
-	cancel context.CancelFunc
-
+	store  header.Store
+	cfg    serverConfig
+	srv    *streamserver.Server // its Context bounds store reads
 	limits *peerlimit.Limiter
-
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	wg      sync.WaitGroup // in-flight handlers
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -150,98 +138,32 @@ func NewServer(h host.Host, network string, store header.Store, opts ...ServerOp
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
-		host: h, pid: ProtocolID(network), store: store, cfg: cfg,
-		ctx: ctx, cancel: cancel,
+	s := &Server{
+		store: store, cfg: cfg,
 		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
-	}, nil
+	}
+	s.srv = streamserver.New("exchange", h, cfg.log, streamserver.Protocol{
+		ID:    ProtocolID(network),
+		Serve: s.serve,
+	})
+	return s, nil
 }
 
 // Start registers the stream handler. It is idempotent; a stopped server
 // cannot be started again.
-func (s *Server) Start(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return errors.New("exchange: server stopped")
-	}
-	if !s.started {
-		s.started = true
-		s.host.SetStreamHandler(s.pid, s.handle)
-	}
-	return nil
-}
+func (s *Server) Start(context.Context) error { return s.srv.Start() }
 
 // Stop removes the stream handler, cancels in-flight requests and waits for
 // their handlers to return, or for ctx. It is idempotent.
-func (s *Server) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.stopped {
-		s.stopped = true
-		if s.started {
-			s.host.RemoveStreamHandler(s.pid)
-		}
-		s.cancel()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("exchange: stopping server: %w", ctx.Err())
-	}
-}
-
-// enter registers a handler, false once stopped.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) handle(str network.Stream) {
-	if !s.enter() {
-		_ = str.Reset()
-		return
-	}
-	defer s.wg.Done()
-	remote := str.Conn().RemotePeer()
-	log := s.cfg.log.With("peer", remote)
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error("exchange: panic serving header-ex", "panic", r)
-			_ = str.Reset()
-		}
-	}()
-	if err := s.serve(str, remote); err != nil {
-		log.Debug("exchange: serving header-ex", "err", err)
-		if rerr := str.Reset(); rerr != nil {
-			log.Debug("exchange: resetting stream", "err", rerr)
-		}
-		return
-	}
-	if err := str.Close(); err != nil {
-		log.Debug("exchange: closing stream", "err", err)
-	}
-}
+func (s *Server) Stop(ctx context.Context) error { return s.srv.Stop(ctx) }
 
 // serve reads one request from str and answers it. An error means the
 // stream must be reset.
-func (s *Server) serve(str network.Stream, remote peer.ID) error {
+func (s *Server) serve(str network.Stream) error {
 	if err := str.Scope().SetService(ServiceName); err != nil {
 		return fmt.Errorf("exchange: attaching stream to service: %w", err)
 	}
-	ok, release := s.limits.Admit(remote)
+	ok, release := s.limits.Admit(str.Conn().RemotePeer())
 	defer release()
 
 	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
@@ -268,7 +190,7 @@ func (s *Server) serve(str network.Stream, remote peer.ID) error {
 		return s.write(str, StatusRateLimited, nil)
 	}
 
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.writeTimeout)
+	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.writeTimeout)
 	defer cancel()
 	switch {
 	case req.head:
