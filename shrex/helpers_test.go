@@ -152,14 +152,7 @@ func serve(t testing.TB, st shrex.Store, opts ...shrex.ServerOption) host.Host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, context.Background(), srv)
 	return h
 }
 

@@ -106,14 +106,7 @@ func serve(t testing.TB, s header.Store, opts ...exchange.ServerOption) host.Hos
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, context.Background(), srv)
 	return h
 }
 
@@ -153,14 +146,7 @@ func newClient(t testing.TB, h host.Host, servers []host.Host, opts ...exchange.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, context.Background(), c)
 	return c
 }
 

@@ -60,14 +60,7 @@ func startGossip(t *testing.T, ctx context.Context, n *p2ptest.Node, v gossip.Ve
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, g)
 	return g
 }
 

@@ -79,14 +79,7 @@ func newHost(t *testing.T, ctx context.Context) (host.Host, *pubsub.PubSub) {
 
 func startStop(t *testing.T, ctx context.Context, g *gossip.Gossip) {
 	t.Helper()
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, g)
 }
 
 // waitPeer waits, bounded by ctx, until p is subscribed to g's topic as far

@@ -149,3 +149,24 @@ func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
 func (*meshTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 var _ pubsub.RawTracer = (*meshTracer)(nil)
+
+// Service is a node service: header-ex and shrex servers and clients,
+// header-sub, eds-sub, the syncer.
+type Service interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}
+
+// Start starts s with ctx and stops it when the test ends; an error of
+// either fails the test.
+func Start(t testing.TB, ctx context.Context, s Service) {
+	t.Helper()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}

@@ -41,14 +41,7 @@ func startEdsSub(t *testing.T, ctx context.Context, n *p2ptest.Node, opts ...eds
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, e)
 	return e
 }
 

@@ -34,14 +34,7 @@ func startEdsSub(t *testing.T, ctx context.Context, ps *pubsub.PubSub) *edssub.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, e)
 	return e
 }
 
