@@ -29,14 +29,14 @@ var allowed = map[string][]string{
 	// exchange, syncer"), so its subpackages speak libp2p directly; they do
 	// not import p2p/, whose host they are handed.
 	"header": {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire",
-		"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio"},
+		"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", module + "/internal"},
 	// das declares the Getter it samples through; shrex implements it, so
 	// das imports neither shrex nor libp2p (STYLE example 7).
 	"das": {module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/dgraph-io/badger/v4"},
 	"p2p": {"github.com/libp2p", "github.com/multiformats", "github.com/ipfs/go-datastore", "github.com/ipfs/go-log/v2"},
 	// shrex serves and fetches shares over libp2p; it takes protocol IDs
 	// from p2p but not its node, whose host it is handed.
-	"shrex": {module + "/eds", module + "/share", module + "/nmt", module + "/header", module + "/p2p", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", "google.golang.org/protobuf/encoding/protowire"},
+	"shrex": {module + "/internal", module + "/eds", module + "/share", module + "/nmt", module + "/header", module + "/p2p", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", "google.golang.org/protobuf/encoding/protowire"},
 	// shrex/getter implements das.Getter over shrex and the peer manager;
 	// it imports das for the interface and das.ErrUnavailable.
 	"shrex/getter":        {module + "/shrex", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core"},
@@ -44,7 +44,19 @@ var allowed = map[string][]string{
 	"core":                {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"cmd":                 {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},
 	"internal/fuzzcorpus": {},
-	"tools/benchtable":    {},
+	// internal/peerlimit is the per-peer stream and rate limit of the
+	// header-ex and shrex servers.
+	"internal/peerlimit": {"github.com/libp2p/go-libp2p/core"},
+	// internal/streamserver is the stream handler lifecycle of the
+	// header-ex and shrex servers.
+	"internal/streamserver": {"github.com/libp2p/go-libp2p/core"},
+	// internal/topic is the pubsub topic lifecycle of header-sub and
+	// eds-sub.
+	"internal/topic": {"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub"},
+	// internal/p2ptest holds the libp2p helpers of tests; it makes hosts,
+	// so it needs go-libp2p itself, not only its core.
+	"internal/p2ptest": {"github.com/libp2p/go-libp2p", "github.com/libp2p/go-libp2p-pubsub"},
+	"tools/benchtable": {},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

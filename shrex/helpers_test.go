@@ -14,10 +14,10 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
 )
@@ -35,23 +35,12 @@ func testCtx(t testing.TB) context.Context {
 
 func newHost(t testing.TB) host.Host {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return h
+	return p2ptest.Host(t, libp2p.DisableRelay())
 }
 
 func connect(t testing.TB, a, b host.Host) {
 	t.Helper()
-	if err := a.Connect(testCtx(t), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	p2ptest.Connect(t, testCtx(t), a, b)
 }
 
 // randomODS returns k*k random shares whose namespaces are non-decreasing
@@ -163,14 +152,7 @@ func serve(t testing.TB, st shrex.Store, opts ...shrex.ServerOption) host.Host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, context.Background(), srv)
 	return h
 }
 

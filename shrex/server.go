@@ -13,9 +13,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/peerlimit"
+	"github.com/datamesh/mesh-node/internal/streamserver"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -185,28 +186,13 @@ func WithServerLogger(l *slog.Logger) ServerOption {
 // store holds without checking it (the store holds squares that match
 // their headers).
 type Server struct {
-	host  host.Host
-	pids  [len(kinds) + 1]protocol.ID
-	store Store
-	cfg   serverConfig
+	store  Store
+	cfg    serverConfig
+	srv    *streamserver.Server // its Context bounds store reads
+	limits *peerlimit.Limiter
 
-	ctx    context.Context // cancelled by Stop; bounds store reads
-	cancel context.CancelFunc
-
-	mu        sync.Mutex
-	started   bool
-	stopped   bool
-	peers     map[peer.ID]*peerLimit
-	active    [len(kinds) + 1]int // requests being served, by protocol
-	lastSweep time.Time
-	wg        sync.WaitGroup // in-flight handlers
-}
-
-// peerLimit is one peer's open streams and token bucket.
-type peerLimit struct {
-	active int
-	tokens float64
-	at     time.Time // of tokens
+	mu     sync.Mutex
+	active [len(kinds) + 1]int // requests being served, by protocol
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -240,154 +226,58 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		host: h, store: store, cfg: cfg,
-		ctx: ctx, cancel: cancel,
-		peers: map[peer.ID]*peerLimit{},
+		store: store, cfg: cfg,
+		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
 	}
+	protocols := make([]streamserver.Protocol, 0, len(kinds))
 	for _, k := range kinds {
-		s.pids[k] = ProtocolID(network, k)
+		protocols = append(protocols, streamserver.Protocol{
+			ID:    ProtocolID(network, k),
+			Attrs: []any{"protocol", k},
+			Serve: s.serveKind(k),
+		})
 	}
+	s.srv = streamserver.New("shrex", h, cfg.log, protocols...)
 	return s, nil
 }
 
 // Start registers the stream handlers. It is idempotent; a stopped server
 // cannot be started again.
-func (s *Server) Start(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return errors.New("shrex: server stopped")
-	}
-	if !s.started {
-		s.started = true
-		for _, k := range kinds {
-			s.host.SetStreamHandler(s.pids[k], func(str network.Stream) { s.handle(k, str) })
-		}
-	}
-	return nil
-}
+func (s *Server) Start(context.Context) error { return s.srv.Start() }
 
 // Stop removes the stream handlers, cancels in-flight requests and waits
 // for their handlers to return, or for ctx. It is idempotent.
-func (s *Server) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.stopped {
-		s.stopped = true
-		if s.started {
-			for _, k := range kinds {
-				s.host.RemoveStreamHandler(s.pids[k])
-			}
-		}
-		s.cancel()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("shrex: stopping server: %w", ctx.Err())
-	}
-}
-
-// enter registers a handler, false once stopped.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
+func (s *Server) Stop(ctx context.Context) error { return s.srv.Stop(ctx) }
 
 // admit takes a stream slot and a token of p and a slot of protocol k. It
 // reports whether all were available; release must be called either way.
 func (s *Server) admit(p peer.ID, k Kind) (ok bool, release func()) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	if now.Sub(s.lastSweep) > time.Minute {
-		s.sweep(now)
-	}
-	l := s.peers[p]
-	if l == nil {
-		l = &peerLimit{tokens: float64(s.cfg.burst), at: now}
-		s.peers[p] = l
-	}
-	l.refill(now, s.cfg.rate, s.cfg.burst)
-	l.active++
 	s.active[k]++
-	release = func() {
+	kindOK := s.active[k] <= s.cfg.maxConcurrent[k]
+	s.mu.Unlock()
+	ok, releasePeer := s.limits.AdmitIf(p, kindOK)
+	return ok, func() {
+		releasePeer()
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l.active--
 		s.active[k]--
 	}
-	if l.active > s.cfg.maxStreams || s.active[k] > s.cfg.maxConcurrent[k] || l.tokens < 1 {
-		return false, release
-	}
-	l.tokens--
-	return true, release
 }
 
-func (l *peerLimit) refill(now time.Time, rate float64, burst int) {
-	if d := now.Sub(l.at); d > 0 {
-		l.tokens = min(float64(burst), l.tokens+d.Seconds()*rate)
-		l.at = now
-	}
-}
-
-// sweep forgets peers with no stream and a full bucket.
-func (s *Server) sweep(now time.Time) {
-	s.lastSweep = now
-	for p, l := range s.peers {
-		l.refill(now, s.cfg.rate, s.cfg.burst)
-		if l.active == 0 && l.tokens >= float64(s.cfg.burst) {
-			delete(s.peers, p)
-		}
-	}
-}
-
-func (s *Server) handle(k Kind, str network.Stream) {
-	if !s.enter() {
-		_ = str.Reset()
-		return
-	}
-	defer s.wg.Done()
-	remote := str.Conn().RemotePeer()
-	log := s.cfg.log.With("peer", remote, "protocol", k)
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error("shrex: panic serving a request", "panic", r)
-			_ = str.Reset()
-		}
-	}()
-	if err := s.serve(k, str, remote); err != nil {
-		log.Debug("shrex: serving", "err", err)
-		if rerr := str.Reset(); rerr != nil {
-			log.Debug("shrex: resetting stream", "err", rerr)
-		}
-		return
-	}
-	if err := str.Close(); err != nil {
-		log.Debug("shrex: closing stream", "err", err)
-	}
+// serveKind returns the handler of protocol k's streams.
+func (s *Server) serveKind(k Kind) func(network.Stream) error {
+	return func(str network.Stream) error { return s.serve(k, str) }
 }
 
 // serve reads one request of protocol k from str and answers it. An error
 // means the stream must be reset.
-func (s *Server) serve(k Kind, str network.Stream, remote peer.ID) error {
+func (s *Server) serve(k Kind, str network.Stream) error {
 	if err := str.Scope().SetService(ServiceName); err != nil {
 		return fmt.Errorf("shrex: attaching stream to service: %w", err)
 	}
-	ok, release := s.admit(remote, k)
+	ok, release := s.admit(str.Conn().RemotePeer(), k)
 	defer release()
 
 	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
@@ -414,7 +304,7 @@ func (s *Server) serve(k Kind, str network.Stream, remote peer.ID) error {
 		return s.writeStatus(str, StatusRateLimited, 0)
 	}
 
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.writeTimeout)
+	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.writeTimeout)
 	defer cancel()
 	e, err := s.store.EDS(ctx, req.height)
 	switch {

@@ -20,6 +20,7 @@ import (
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
 const netID = "test-chain" // headertest's default chain ID
@@ -59,25 +60,12 @@ func honest(t testing.TB) []*header.ExtendedHeader {
 
 func newHost(t testing.TB) host.Host {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return h
+	return p2ptest.Host(t, libp2p.DisableRelay())
 }
 
-// connect connects a to b; it returns once identify has run, so a's
-// peerstore knows b's protocols.
 func connect(t testing.TB, a, b host.Host) {
 	t.Helper()
-	if err := a.Connect(testCtx(t), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	p2ptest.Connect(t, testCtx(t), a, b)
 }
 
 // memStore returns a MemStore holding headers.
@@ -118,14 +106,7 @@ func serve(t testing.TB, s header.Store, opts ...exchange.ServerOption) host.Hos
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, context.Background(), srv)
 	return h
 }
 
@@ -165,14 +146,7 @@ func newClient(t testing.TB, h host.Host, servers []host.Host, opts ...exchange.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, context.Background(), c)
 	return c
 }
 

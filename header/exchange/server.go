@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/peerlimit"
+	"github.com/datamesh/mesh-node/internal/streamserver"
 )
 
 // ServiceName is the libp2p resource-manager service of header-ex streams.
@@ -107,27 +106,10 @@ func WithServerLogger(l *slog.Logger) ServerOption {
 // Server answers header-ex requests from a header.Store. It serves whatever
 // the store holds; it never verifies (the store holds verified headers).
 type Server struct {
-	host  host.Host
-	pid   protocol.ID
-	store header.Store
-	cfg   serverConfig
-
-	ctx    context.Context // cancelled by Stop; bounds store reads
-	cancel context.CancelFunc
-
-	mu        sync.Mutex
-	started   bool
-	stopped   bool
-	peers     map[peer.ID]*peerLimit
-	lastSweep time.Time
-	wg        sync.WaitGroup // in-flight handlers
-}
-
-// peerLimit is one peer's open streams and token bucket.
-type peerLimit struct {
-	active int
-	tokens float64
-	at     time.Time // of tokens
+	store  header.Store
+	cfg    serverConfig
+	srv    *streamserver.Server // its Context bounds store reads
+	limits *peerlimit.Limiter
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -156,144 +138,32 @@ func NewServer(h host.Host, network string, store header.Store, opts ...ServerOp
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
-		host: h, pid: ProtocolID(network), store: store, cfg: cfg,
-		ctx: ctx, cancel: cancel,
-		peers: map[peer.ID]*peerLimit{},
-	}, nil
+	s := &Server{
+		store: store, cfg: cfg,
+		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
+	}
+	s.srv = streamserver.New("exchange", h, cfg.log, streamserver.Protocol{
+		ID:    ProtocolID(network),
+		Serve: s.serve,
+	})
+	return s, nil
 }
 
 // Start registers the stream handler. It is idempotent; a stopped server
 // cannot be started again.
-func (s *Server) Start(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return errors.New("exchange: server stopped")
-	}
-	if !s.started {
-		s.started = true
-		s.host.SetStreamHandler(s.pid, s.handle)
-	}
-	return nil
-}
+func (s *Server) Start(context.Context) error { return s.srv.Start() }
 
 // Stop removes the stream handler, cancels in-flight requests and waits for
 // their handlers to return, or for ctx. It is idempotent.
-func (s *Server) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.stopped {
-		s.stopped = true
-		if s.started {
-			s.host.RemoveStreamHandler(s.pid)
-		}
-		s.cancel()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("exchange: stopping server: %w", ctx.Err())
-	}
-}
-
-// enter registers a handler, false once stopped.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-// admit takes a stream slot and a token of p. It reports whether p is
-// within its limits; release must be called either way.
-func (s *Server) admit(p peer.ID) (ok bool, release func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	if now.Sub(s.lastSweep) > time.Minute {
-		s.sweep(now)
-	}
-	l := s.peers[p]
-	if l == nil {
-		l = &peerLimit{tokens: float64(s.cfg.burst), at: now}
-		s.peers[p] = l
-	}
-	l.refill(now, s.cfg.rate, s.cfg.burst)
-	l.active++
-	release = func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		l.active--
-	}
-	if l.active > s.cfg.maxStreams || l.tokens < 1 {
-		return false, release
-	}
-	l.tokens--
-	return true, release
-}
-
-func (l *peerLimit) refill(now time.Time, rate float64, burst int) {
-	if d := now.Sub(l.at); d > 0 {
-		l.tokens = min(float64(burst), l.tokens+d.Seconds()*rate)
-		l.at = now
-	}
-}
-
-// sweep forgets peers with no stream and a full bucket.
-func (s *Server) sweep(now time.Time) {
-	s.lastSweep = now
-	for p, l := range s.peers {
-		l.refill(now, s.cfg.rate, s.cfg.burst)
-		if l.active == 0 && l.tokens >= float64(s.cfg.burst) {
-			delete(s.peers, p)
-		}
-	}
-}
-
-func (s *Server) handle(str network.Stream) {
-	if !s.enter() {
-		_ = str.Reset()
-		return
-	}
-	defer s.wg.Done()
-	remote := str.Conn().RemotePeer()
-	log := s.cfg.log.With("peer", remote)
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error("exchange: panic serving header-ex", "panic", r)
-			_ = str.Reset()
-		}
-	}()
-	if err := s.serve(str, remote); err != nil {
-		log.Debug("exchange: serving header-ex", "err", err)
-		if rerr := str.Reset(); rerr != nil {
-			log.Debug("exchange: resetting stream", "err", rerr)
-		}
-		return
-	}
-	if err := str.Close(); err != nil {
-		log.Debug("exchange: closing stream", "err", err)
-	}
-}
+func (s *Server) Stop(ctx context.Context) error { return s.srv.Stop(ctx) }
 
 // serve reads one request from str and answers it. An error means the
 // stream must be reset.
-func (s *Server) serve(str network.Stream, remote peer.ID) error {
+func (s *Server) serve(str network.Stream) error {
 	if err := str.Scope().SetService(ServiceName); err != nil {
 		return fmt.Errorf("exchange: attaching stream to service: %w", err)
 	}
-	ok, release := s.admit(remote)
+	ok, release := s.limits.Admit(str.Conn().RemotePeer())
 	defer release()
 
 	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
@@ -320,7 +190,7 @@ func (s *Server) serve(str network.Stream, remote peer.ID) error {
 		return s.write(str, StatusRateLimited, nil)
 	}
 
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.writeTimeout)
+	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.writeTimeout)
 	defer cancel()
 	switch {
 	case req.head:

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
@@ -33,53 +32,6 @@ func TestRequestRoundTrip(t *testing.T) {
 		if _, err := unmarshalRequest(r.marshal()); !errors.Is(err, ErrInvalidMessage) {
 			t.Errorf("%+v: got %v, want ErrInvalidMessage", r, err)
 		}
-	}
-}
-
-func TestPeerLimits(t *testing.T) {
-	now := time.Unix(1000, 0)
-	s := &Server{peers: map[peer.ID]*peerLimit{}, cfg: serverConfig{
-		maxStreams: 2, rate: 1, burst: 3, now: func() time.Time { return now },
-	}}
-	const p, q = peer.ID("p"), peer.ID("q")
-	var releases []func()
-	admit := func(id peer.ID) bool {
-		ok, release := s.admit(id)
-		releases = append(releases, release)
-		return ok
-	}
-	for i := range 2 {
-		if !admit(p) {
-			t.Fatalf("stream %d refused", i)
-		}
-	}
-	if admit(p) {
-		t.Fatal("a third concurrent stream was admitted")
-	}
-	if !admit(q) {
-		t.Fatal("another peer was refused")
-	}
-	for _, r := range releases {
-		r()
-	}
-	// p spent 2 of 3 tokens (the refused stream took none).
-	if !admit(p) {
-		t.Fatal("the last token refused")
-	}
-	releases[len(releases)-1]()
-	if admit(p) {
-		t.Fatal("admitted without a token")
-	}
-	releases[len(releases)-1]()
-	now = now.Add(time.Second) // one token back
-	if !admit(p) {
-		t.Fatal("refilled token refused")
-	}
-	releases[len(releases)-1]()
-	now = now.Add(time.Hour)
-	s.sweep(now)
-	if len(s.peers) != 0 {
-		t.Errorf("idle peers with full buckets kept: %d", len(s.peers))
 	}
 }
 

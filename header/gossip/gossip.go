@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/topic"
 )
 
 // TopicID returns the header-sub topic of network:
@@ -117,28 +117,10 @@ func WithValidatorTimeout(d time.Duration) Option {
 // Gossip is a node's header-sub endpoint. Its methods are safe for
 // concurrent use.
 type Gossip struct {
-	ps      *pubsub.PubSub
-	topicID string
-	verify  Verifier
-	cfg     config
-
-	mu      sync.Mutex
-	state   int // stateNew, stateStarted, stateStopped
-	topic   *pubsub.Topic
-	sub     *pubsub.Subscription
-	cancel  context.CancelFunc
-	drained chan struct{} // closed when the drain goroutine exits
+	t      *topic.Topic
+	verify Verifier
+	cfg    config
 }
-
-const (
-	stateNew = iota
-	stateStarted
-	stateStopped
-)
-
-// ownMessage marks, as pubsub validator data, messages this Gossip
-// publishes: their validator skips the Verifier.
-type ownMessage struct{ g *Gossip }
 
 // New returns a Gossip for network's topic on ps that hands headers to
 // verify. It does no network I/O: Start joins the topic.
@@ -160,158 +142,81 @@ func New(ps *pubsub.PubSub, network string, verify Verifier, opts ...Option) (*G
 			return nil, err
 		}
 	}
-	return &Gossip{ps: ps, topicID: TopicID(network), verify: verify, cfg: cfg}, nil
+	g := &Gossip{verify: verify, cfg: cfg}
+	g.t = topic.New(ps, topic.Config{
+		Name: "gossip", ID: TopicID(network), Validate: g.validate,
+		Timeout: cfg.timeout, Log: cfg.log,
+		ErrNotStarted: ErrNotStarted, ErrStopped: ErrStopped,
+	})
+	return g, nil
 }
 
 // Topic returns the topic ID the Gossip uses.
-func (g *Gossip) Topic() string { return g.topicID }
+func (g *Gossip) Topic() string { return g.t.ID() }
 
 // ListPeers returns the peers known to be subscribed to the topic, nil
 // unless the Gossip is started.
-func (g *Gossip) ListPeers() []peer.ID {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.state != stateStarted {
-		return nil
-	}
-	return g.topic.ListPeers()
-}
+func (g *Gossip) ListPeers() []peer.ID { return g.t.ListPeers() }
 
 // Start registers the topic validator, joins the topic and subscribes to
 // it. Calling it again is a no-op; after Stop it returns ErrStopped. The
 // Verifier may be called as soon as Start returns (or before, by a message
 // that arrives while Start runs).
-func (g *Gossip) Start(ctx context.Context) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	switch g.state {
-	case stateStarted:
-		return nil
-	case stateStopped:
-		return ErrStopped
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("gossip: start: %w", err)
-	}
-	if err := g.ps.RegisterTopicValidator(g.topicID, g.validate, pubsub.WithValidatorTimeout(g.cfg.timeout)); err != nil {
-		return fmt.Errorf("gossip: registering the validator of %s: %w", g.topicID, err)
-	}
-	topic, err := g.ps.Join(g.topicID)
-	if err != nil {
-		g.unregister()
-		return fmt.Errorf("gossip: joining %s: %w", g.topicID, err)
-	}
-	sub, err := topic.Subscribe()
-	if err != nil {
-		if cerr := topic.Close(); cerr != nil {
-			g.cfg.log.Warn("gossip: closing topic", "topic", g.topicID, "err", cerr)
-		}
-		g.unregister()
-		return fmt.Errorf("gossip: subscribing to %s: %w", g.topicID, err)
-	}
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	g.topic, g.sub, g.cancel = topic, sub, cancel
-	g.drained = make(chan struct{})
-	g.state = stateStarted
-	go g.drain(dctx, sub, g.drained)
-	return nil
-}
-
-// drain reads the subscription until it is cancelled. Messages that reach
-// it passed the validator; the Verifier has consumed them.
-func (g *Gossip) drain(ctx context.Context, sub *pubsub.Subscription, done chan<- struct{}) {
-	defer close(done)
-	for {
-		if _, err := sub.Next(ctx); err != nil {
-			return
-		}
-	}
-}
-
-func (g *Gossip) unregister() {
-	if err := g.ps.UnregisterTopicValidator(g.topicID); err != nil {
-		g.cfg.log.Warn("gossip: unregistering validator", "topic", g.topicID, "err", err)
-	}
-}
+func (g *Gossip) Start(ctx context.Context) error { return g.t.Start(ctx) }
 
 // Stop cancels the subscription, waits for its goroutine, leaves the topic
 // and unregisters the validator. It is idempotent, and a no-op before
 // Start. It returns ctx's error if ctx ends before the goroutine exits.
-func (g *Gossip) Stop(ctx context.Context) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.state != stateStarted {
-		g.state = stateStopped
-		return nil
-	}
-	g.state = stateStopped
-	g.cancel()
-	g.sub.Cancel()
-	select {
-	case <-g.drained:
-	case <-ctx.Done():
-		return fmt.Errorf("gossip: stop: %w", ctx.Err())
-	}
-	var errs []error
-	if err := g.topic.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("gossip: leaving %s: %w", g.topicID, err))
-	}
-	if err := g.ps.UnregisterTopicValidator(g.topicID); err != nil {
-		errs = append(errs, fmt.Errorf("gossip: unregistering validator of %s: %w", g.topicID, err))
-	}
-	return errors.Join(errs...)
-}
+func (g *Gossip) Stop(ctx context.Context) error { return g.t.Stop(ctx) }
 
 // Publish announces h on the topic. It runs the checks other nodes run
 // (size, Validate, chain ID) but not the Verifier, and returns their error
 // if h fails them. It returns ErrNotStarted unless the Gossip is started.
 func (g *Gossip) Publish(ctx context.Context, h *header.ExtendedHeader) error {
-	g.mu.Lock()
-	topic := g.topic
-	started := g.state == stateStarted
-	g.mu.Unlock()
-	if !started {
+	if !g.t.Started() {
 		return ErrNotStarted
 	}
 	b, err := h.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("gossip: encoding %v: %w", h, err)
 	}
-	if err := topic.Publish(ctx, b, pubsub.WithValidatorData(ownMessage{g})); err != nil {
+	if err := g.t.Publish(ctx, b); err != nil {
+		if errors.Is(err, ErrNotStarted) {
+			return err
+		}
 		return fmt.Errorf("gossip: publishing %v: %w", h, err)
 	}
 	return nil
 }
 
 // validate is the topic validator.
-func (g *Gossip) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	own := msg.ValidatorData == ownMessage{g}
-	h, err := g.check(msg.GetData())
+func (g *Gossip) validate(ctx context.Context, from peer.ID, data []byte, own bool) topic.Result {
+	h, err := g.check(data)
 	if err != nil {
 		if !own {
 			g.block(from, err)
 		}
 		g.cfg.log.Debug("gossip: rejected header", "from", from, "err", err)
-		return pubsub.ValidationReject
+		return topic.Reject
 	}
 	if own {
-		return pubsub.ValidationAccept
+		return topic.Accept
 	}
 	err = g.verify(ctx, h)
 	switch {
 	case err == nil:
-		return pubsub.ValidationAccept
+		return topic.Accept
 	case errors.Is(err, ErrIgnore):
 		g.cfg.log.Debug("gossip: ignored header", "from", from, "height", h.Height(), "err", err)
-		return pubsub.ValidationIgnore
+		return topic.Ignore
 	case ctx.Err() != nil:
 		// Out of time or shutting down: not the sender's fault.
 		g.cfg.log.Debug("gossip: header verification cut short", "from", from, "height", h.Height(), "err", err)
-		return pubsub.ValidationIgnore
+		return topic.Ignore
 	default:
 		g.block(from, err)
 		g.cfg.log.Info("gossip: rejected header", "from", from, "height", h.Height(), "err", err)
-		return pubsub.ValidationReject
+		return topic.Reject
 	}
 }
 

@@ -5,101 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
 const network = "test-chain" // headertest's default chain ID
 
-// node is a libp2p host on loopback with gossipsub.
-type node struct {
-	h    host.Host
-	ps   *pubsub.PubSub
-	mesh *meshTracer
-}
+func newNode(t *testing.T, ctx context.Context) *p2ptest.Node { return p2ptest.NewNode(t, ctx) }
 
-func newNode(t *testing.T, ctx context.Context) *node {
+func connect(t *testing.T, ctx context.Context, a, b *p2ptest.Node) {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	mt := &meshTracer{grafted: map[string]bool{}, changed: make(chan struct{})}
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true), pubsub.WithRawTracer(mt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &node{h: h, ps: ps, mesh: mt}
+	p2ptest.Connect(t, ctx, a.Host, b.Host)
 }
-
-func connect(t *testing.T, ctx context.Context, a, b *node) {
-	t.Helper()
-	if err := a.h.Connect(ctx, peer.AddrInfo{ID: b.h.ID(), Addrs: b.h.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// meshTracer records which peers gossipsub grafted into a topic's mesh, so
-// tests wait for the mesh instead of sleeping.
-type meshTracer struct {
-	mu      sync.Mutex
-	grafted map[string]bool // topic + peer
-	changed chan struct{}   // closed and replaced on every graft
-}
-
-func (m *meshTracer) Graft(p peer.ID, topic string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.grafted[topic+"/"+string(p)] = true
-	close(m.changed)
-	m.changed = make(chan struct{})
-}
-
-// wait returns once p is in the mesh of topic.
-func (m *meshTracer) wait(ctx context.Context, t *testing.T, topic string, p peer.ID) {
-	t.Helper()
-	for {
-		m.mu.Lock()
-		ok, ch := m.grafted[topic+"/"+string(p)], m.changed
-		m.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			t.Fatalf("peer %s never joined the mesh of %s: %v", p, topic, ctx.Err())
-		}
-	}
-}
-
-func (*meshTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*meshTracer) OnClosedOutboundStream(peer.ID)                       {}
-func (*meshTracer) Join(string)                                          {}
-func (*meshTracer) Leave(string)                                         {}
-func (*meshTracer) Prune(peer.ID, string)                                {}
-func (*meshTracer) ValidateMessage(*pubsub.Message)                      {}
-func (*meshTracer) DeliverMessage(*pubsub.Message)                       {}
-func (*meshTracer) RejectMessage(*pubsub.Message, string)                {}
-func (*meshTracer) DuplicateMessage(*pubsub.Message)                     {}
-func (*meshTracer) ThrottlePeer(peer.ID)                                 {}
-func (*meshTracer) RecvRPC(*pubsub.RPC)                                  {}
-func (*meshTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*meshTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (*meshTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 // blocker records BlockPeer calls.
 type blocker struct {
@@ -129,21 +53,14 @@ func (r *recorder) verify(_ context.Context, h *header.ExtendedHeader) error {
 	return r.answer(h)
 }
 
-func startGossip(t *testing.T, ctx context.Context, n *node, v gossip.Verifier, opts ...gossip.Option) *gossip.Gossip {
+func startGossip(t *testing.T, ctx context.Context, n *p2ptest.Node, v gossip.Verifier, opts ...gossip.Option) *gossip.Gossip {
 	t.Helper()
 	opts = append(opts, gossip.WithLogger(slog.New(slog.DiscardHandler)))
-	g, err := gossip.New(n.ps, network, v, opts...)
+	g, err := gossip.New(n.PubSub, network, v, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, g)
 	return g
 }
 
@@ -166,7 +83,7 @@ func testContext(t *testing.T) context.Context {
 
 // line builds bridge - light1 - light2 (light2 connected only to light1),
 // each with a Gossip, and waits for the meshes.
-func line(t *testing.T, ctx context.Context, v1, v2 gossip.Verifier, b1, b2 *blocker) (bridge *gossip.Gossip, nodes [3]*node) {
+func line(t *testing.T, ctx context.Context, v1, v2 gossip.Verifier, b1, b2 *blocker) (bridge *gossip.Gossip, nodes [3]*p2ptest.Node) {
 	t.Helper()
 	for i := range nodes {
 		nodes[i] = newNode(t, ctx)
@@ -177,9 +94,9 @@ func line(t *testing.T, ctx context.Context, v1, v2 gossip.Verifier, b1, b2 *blo
 	startGossip(t, ctx, nodes[1], v1, gossip.WithPeerBlocker(b1))
 	startGossip(t, ctx, nodes[2], v2, gossip.WithPeerBlocker(b2))
 	topic := gossip.TopicID(network)
-	nodes[0].mesh.wait(ctx, t, topic, nodes[1].h.ID())
-	nodes[1].mesh.wait(ctx, t, topic, nodes[2].h.ID())
-	nodes[2].mesh.wait(ctx, t, topic, nodes[1].h.ID())
+	nodes[0].WaitMesh(t, ctx, topic, nodes[1].Host.ID())
+	nodes[1].WaitMesh(t, ctx, topic, nodes[2].Host.ID())
+	nodes[2].WaitMesh(t, ctx, topic, nodes[1].Host.ID())
 	return bridge, nodes
 }
 
@@ -195,12 +112,14 @@ func TestNewRejectsBadInput(t *testing.T) {
 	v := func(context.Context, *header.ExtendedHeader) error { return nil }
 	for name, f := range map[string]func() (*gossip.Gossip, error){
 		"nil pubsub":   func() (*gossip.Gossip, error) { return gossip.New(nil, network, v) },
-		"no network":   func() (*gossip.Gossip, error) { return gossip.New(n.ps, "", v) },
-		"nil verifier": func() (*gossip.Gossip, error) { return gossip.New(n.ps, network, nil) },
-		"nil blocker":  func() (*gossip.Gossip, error) { return gossip.New(n.ps, network, v, gossip.WithPeerBlocker(nil)) },
-		"nil option":   func() (*gossip.Gossip, error) { return gossip.New(n.ps, network, v, nil) },
-		"empty chain":  func() (*gossip.Gossip, error) { return gossip.New(n.ps, network, v, gossip.WithChainID("")) },
-		"zero timeout": func() (*gossip.Gossip, error) { return gossip.New(n.ps, network, v, gossip.WithValidatorTimeout(0)) },
+		"no network":   func() (*gossip.Gossip, error) { return gossip.New(n.PubSub, "", v) },
+		"nil verifier": func() (*gossip.Gossip, error) { return gossip.New(n.PubSub, network, nil) },
+		"nil blocker":  func() (*gossip.Gossip, error) { return gossip.New(n.PubSub, network, v, gossip.WithPeerBlocker(nil)) },
+		"nil option":   func() (*gossip.Gossip, error) { return gossip.New(n.PubSub, network, v, nil) },
+		"empty chain":  func() (*gossip.Gossip, error) { return gossip.New(n.PubSub, network, v, gossip.WithChainID("")) },
+		"zero timeout": func() (*gossip.Gossip, error) {
+			return gossip.New(n.PubSub, network, v, gossip.WithValidatorTimeout(0))
+		},
 	} {
 		if _, err := f(); !errors.Is(err, gossip.ErrInvalidOption) {
 			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
@@ -211,7 +130,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 func TestStartStopIdempotent(t *testing.T) {
 	ctx := testContext(t)
 	n := newNode(t, ctx)
-	g, err := gossip.New(n.ps, network, func(context.Context, *header.ExtendedHeader) error { return nil })
+	g, err := gossip.New(n.PubSub, network, func(context.Context, *header.ExtendedHeader) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +158,7 @@ func TestStartStopIdempotent(t *testing.T) {
 		t.Fatalf("Publish after Stop: %v", err)
 	}
 	// The topic is free again: another Gossip can use it.
-	g2, err := gossip.New(n.ps, network, func(context.Context, *header.ExtendedHeader) error { return nil })
+	g2, err := gossip.New(n.PubSub, network, func(context.Context, *header.ExtendedHeader) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,19 +239,19 @@ func TestRejectsInvalidHeaders(t *testing.T) {
 			// reach the validator: pubsub drops them first.)
 			evil := newNode(t, ctx)
 			connect(t, ctx, evil, nodes[1])
-			topic, err := evil.ps.Join(gossip.TopicID(network))
+			topic, err := evil.PubSub.Join(gossip.TopicID(network))
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = topic.Close() })
-			waitTopicPeer(t, ctx, topic, nodes[1].h.ID())
+			p2ptest.WaitPeer(t, ctx, topic.ListPeers, nodes[1].Host.ID(), 10*time.Millisecond)
 			if err := topic.Publish(ctx, bad); err != nil {
 				t.Fatal(err)
 			}
 			select {
 			case p := <-b1.ch:
-				if p != evil.h.ID() {
-					t.Fatalf("blocked %s, want the sender %s", p, evil.h.ID())
+				if p != evil.Host.ID() {
+					t.Fatalf("blocked %s, want the sender %s", p, evil.Host.ID())
 				}
 			case <-ctx.Done():
 				t.Fatal("sender not blocked")
@@ -354,24 +273,6 @@ func TestRejectsInvalidHeaders(t *testing.T) {
 				t.Fatalf("light1's verifier got %v", got)
 			}
 		})
-	}
-}
-
-func waitTopicPeer(t *testing.T, ctx context.Context, topic *pubsub.Topic, p peer.ID) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		for _, q := range topic.ListPeers() {
-			if q == p {
-				return
-			}
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("%s never joined the topic: %v", p, ctx.Err())
-		}
 	}
 }
 
@@ -404,7 +305,7 @@ func TestVerifierVerdicts(t *testing.T) {
 			if verdict == errBad {
 				select {
 				case p := <-b1.ch:
-					if p != nodes[0].h.ID() {
+					if p != nodes[0].Host.ID() {
 						t.Fatalf("blocked %s, want the bridge", p)
 					}
 				case <-ctx.Done():

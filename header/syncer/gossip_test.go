@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -14,6 +13,7 @@ import (
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
 // Two hosts on loopback: headers a bridge publishes on header-sub reach the
@@ -50,9 +50,7 @@ func TestGossipIntoSyncer(t *testing.T) {
 		t.Fatal(err)
 	}
 	startStop(t, ctx, bridge)
-	if err := bridgeHost.Connect(ctx, peer.AddrInfo{ID: lightHost.ID(), Addrs: lightHost.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	p2ptest.Connect(t, ctx, bridgeHost, lightHost)
 	waitPeer(t, ctx, bridge, lightHost.ID())
 
 	if err := bridge.Publish(ctx, chain[20]); err != nil { // height 21
@@ -75,46 +73,18 @@ func TestGossipIntoSyncer(t *testing.T) {
 
 func newHost(t *testing.T, ctx context.Context) (host.Host, *pubsub.PubSub) {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, ps
+	n := p2ptest.NewNode(t, ctx)
+	return n.Host, n.PubSub
 }
 
 func startStop(t *testing.T, ctx context.Context, g *gossip.Gossip) {
 	t.Helper()
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, g)
 }
 
 // waitPeer waits, bounded by ctx, until p is subscribed to g's topic as far
 // as g knows.
 func waitPeer(t *testing.T, ctx context.Context, g *gossip.Gossip, p peer.ID) {
 	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		for _, q := range g.ListPeers() {
-			if q == p {
-				return
-			}
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("%s never joined %s: %v", p, g.Topic(), ctx.Err())
-		}
-	}
+	p2ptest.WaitPeer(t, ctx, g.ListPeers, p, 5*time.Millisecond)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
 // network is a test Exchange over a local chain (a headertest.MemStore),
@@ -204,14 +205,7 @@ func startSyncer(t *testing.T, ctx context.Context, store header.Store, ex synce
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, s)
 	return s
 }
 

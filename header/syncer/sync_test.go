@@ -1,7 +1,6 @@
 package syncer_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
 // longChain is 2,001 headers, built once for the tests that need it.
@@ -273,14 +273,7 @@ func TestValidatorRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s2.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, s2)
 	st.waitHeight(t, ctx, 60)
 	if got, _ := st.GetByHeight(ctx, 60); string(got.Hash()) != string(at(60).Hash()) {
 		t.Fatal("wrong header at 60")

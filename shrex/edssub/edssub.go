@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/datamesh/mesh-node/internal/topic"
 )
 
 // TopicID returns the eds-sub topic of network:
@@ -174,29 +175,9 @@ func WithValidatorTimeout(d time.Duration) Option {
 // EdsSub is a node's eds-sub endpoint. Its methods are safe for concurrent
 // use.
 type EdsSub struct {
-	ps      *pubsub.PubSub
-	topicID string
-	cfg     config
-
-	mu      sync.Mutex
-	state   int // stateNew, stateStarted, stateStopped
-	topic   *pubsub.Topic
-	sub     *pubsub.Subscription // the draining subscription
-	subs    map[*Subscription]struct{}
-	cancel  context.CancelFunc
-	drained chan struct{} // closed when the drain goroutine exits
+	t   *topic.Topic
+	cfg config
 }
-
-const (
-	stateNew = iota
-	stateStarted
-	stateStopped
-)
-
-// ownMessage marks, as pubsub validator data, messages this EdsSub
-// publishes: their validator skips the Validator, and subscriptions skip
-// them.
-type ownMessage struct{ e *EdsSub }
 
 // New returns an EdsSub for network's topic on ps. It does no network I/O:
 // Start joins the topic.
@@ -216,112 +197,33 @@ func New(ps *pubsub.PubSub, network string, opts ...Option) (*EdsSub, error) {
 			return nil, err
 		}
 	}
-	return &EdsSub{ps: ps, topicID: TopicID(network), cfg: cfg, subs: map[*Subscription]struct{}{}}, nil
+	e := &EdsSub{cfg: cfg}
+	e.t = topic.New(ps, topic.Config{
+		Name: "edssub", ID: TopicID(network), Validate: e.validate,
+		Timeout: cfg.timeout, Log: cfg.log,
+		ErrNotStarted: ErrNotStarted, ErrStopped: ErrStopped,
+	})
+	return e, nil
 }
 
 // Topic returns the topic ID the EdsSub uses.
-func (e *EdsSub) Topic() string { return e.topicID }
+func (e *EdsSub) Topic() string { return e.t.ID() }
 
 // ListPeers returns the peers known to be subscribed to the topic, nil
 // unless the EdsSub is started.
-func (e *EdsSub) ListPeers() []peer.ID {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.state != stateStarted {
-		return nil
-	}
-	return e.topic.ListPeers()
-}
+func (e *EdsSub) ListPeers() []peer.ID { return e.t.ListPeers() }
 
 // Start registers the topic validator, joins the topic and subscribes to it
 // (gossipsub validates and forwards only messages of topics the node
 // subscribes to). Calling it again is a no-op; after Stop it returns
 // ErrStopped.
-func (e *EdsSub) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.state {
-	case stateStarted:
-		return nil
-	case stateStopped:
-		return ErrStopped
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("edssub: start: %w", err)
-	}
-	if err := e.ps.RegisterTopicValidator(e.topicID, e.validate, pubsub.WithValidatorTimeout(e.cfg.timeout)); err != nil {
-		return fmt.Errorf("edssub: registering the validator of %s: %w", e.topicID, err)
-	}
-	topic, err := e.ps.Join(e.topicID)
-	if err != nil {
-		e.unregister()
-		return fmt.Errorf("edssub: joining %s: %w", e.topicID, err)
-	}
-	sub, err := topic.Subscribe()
-	if err != nil {
-		if cerr := topic.Close(); cerr != nil {
-			e.cfg.log.Warn("edssub: closing topic", "topic", e.topicID, "err", cerr)
-		}
-		e.unregister()
-		return fmt.Errorf("edssub: subscribing to %s: %w", e.topicID, err)
-	}
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e.topic, e.sub, e.cancel = topic, sub, cancel
-	e.drained = make(chan struct{})
-	e.state = stateStarted
-	go drain(dctx, sub, e.drained)
-	return nil
-}
-
-// drain reads the subscription until it is cancelled; it exists so that
-// the node stays subscribed whether or not anyone called Subscribe.
-func drain(ctx context.Context, sub *pubsub.Subscription, done chan<- struct{}) {
-	defer close(done)
-	for {
-		if _, err := sub.Next(ctx); err != nil {
-			return
-		}
-	}
-}
-
-func (e *EdsSub) unregister() {
-	if err := e.ps.UnregisterTopicValidator(e.topicID); err != nil {
-		e.cfg.log.Warn("edssub: unregistering validator", "topic", e.topicID, "err", err)
-	}
-}
+func (e *EdsSub) Start(ctx context.Context) error { return e.t.Start(ctx) }
 
 // Stop cancels every Subscription and the draining subscription, waits for
 // its goroutine, leaves the topic and unregisters the validator. It is
 // idempotent, and a no-op before Start. It returns ctx's error if ctx ends
 // before the goroutine exits.
-func (e *EdsSub) Stop(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.state != stateStarted {
-		e.state = stateStopped
-		return nil
-	}
-	e.state = stateStopped
-	for s := range e.subs {
-		s.sub.Cancel()
-	}
-	clear(e.subs)
-	e.cancel()
-	e.sub.Cancel()
-	select {
-	case <-e.drained:
-	case <-ctx.Done():
-		return fmt.Errorf("edssub: stop: %w", ctx.Err())
-	}
-	var errs []error
-	if err := e.topic.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("edssub: leaving %s: %w", e.topicID, err))
-	}
-	if err := e.ps.UnregisterTopicValidator(e.topicID); err != nil {
-		errs = append(errs, fmt.Errorf("edssub: unregistering validator of %s: %w", e.topicID, err))
-	}
-	return errors.Join(errs...)
-}
+func (e *EdsSub) Stop(ctx context.Context) error { return e.t.Stop(ctx) }
 
 // Publish announces that this node holds the square of dataRoot at height.
 // It returns an error wrapping ErrInvalidNotification for a height of 0 or
@@ -334,14 +236,10 @@ func (e *EdsSub) Publish(ctx context.Context, height uint64, dataRoot []byte) er
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	topic := e.topic
-	started := e.state == stateStarted
-	e.mu.Unlock()
-	if !started {
-		return ErrNotStarted
-	}
-	if err := topic.Publish(ctx, b, pubsub.WithValidatorData(ownMessage{e})); err != nil {
+	if err := e.t.Publish(ctx, b); err != nil {
+		if errors.Is(err, ErrNotStarted) {
+			return err
+		}
 		return fmt.Errorf("edssub: publishing height %d: %w", height, err)
 	}
 	return nil
@@ -350,8 +248,7 @@ func (e *EdsSub) Publish(ctx context.Context, height uint64, dataRoot []byte) er
 // Subscription delivers the notifications other peers publish that passed
 // validation. Create it with EdsSub.Subscribe.
 type Subscription struct {
-	e   *EdsSub
-	sub *pubsub.Subscription
+	sub *topic.Subscription
 }
 
 // Subscribe returns a new Subscription. It returns ErrNotStarted unless the
@@ -359,18 +256,11 @@ type Subscription struct {
 // keep calling Next: pubsub drops messages for a subscription that falls
 // behind its buffer.
 func (e *EdsSub) Subscribe() (*Subscription, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.state != stateStarted {
-		return nil, ErrNotStarted
-	}
-	sub, err := e.topic.Subscribe()
+	sub, err := e.t.Subscribe()
 	if err != nil {
-		return nil, fmt.Errorf("edssub: subscribing to %s: %w", e.topicID, err)
+		return nil, err
 	}
-	s := &Subscription{e: e, sub: sub}
-	e.subs[s] = struct{}{}
-	return s, nil
+	return &Subscription{sub: sub}, nil
 }
 
 // Next returns the next notification from another peer, skipping the ones
@@ -381,9 +271,6 @@ func (s *Subscription) Next(ctx context.Context) (Notification, error) {
 		msg, err := s.sub.Next(ctx)
 		if err != nil {
 			return Notification{}, fmt.Errorf("edssub: next: %w", err)
-		}
-		if msg.ValidatorData == (ownMessage{s.e}) {
-			continue
 		}
 		n, err := Unmarshal(msg.GetData())
 		if err != nil { // the validator rejects these; never reached
@@ -396,43 +283,37 @@ func (s *Subscription) Next(ctx context.Context) (Notification, error) {
 
 // Cancel ends the Subscription; Next then returns an error. It is
 // idempotent.
-func (s *Subscription) Cancel() {
-	s.e.mu.Lock()
-	delete(s.e.subs, s)
-	s.e.mu.Unlock()
-	s.sub.Cancel()
-}
+func (s *Subscription) Cancel() { s.sub.Cancel() }
 
 // validate is the topic validator.
-func (e *EdsSub) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	own := msg.ValidatorData == ownMessage{e}
-	n, err := Unmarshal(msg.GetData())
+func (e *EdsSub) validate(ctx context.Context, from peer.ID, data []byte, own bool) topic.Result {
+	n, err := Unmarshal(data)
 	if err != nil {
 		if !own {
 			e.block(from, err)
 		}
 		e.cfg.log.Debug("edssub: rejected message", "from", from, "err", err)
-		return pubsub.ValidationReject
+		return topic.Reject
 	}
 	if own || e.cfg.validate == nil {
-		return pubsub.ValidationAccept
+		return topic.Accept
 	}
 	n.From = from
 	err = e.cfg.validate(ctx, n)
 	switch {
 	case err == nil:
-		return pubsub.ValidationAccept
+		return topic.Accept
 	case errors.Is(err, ErrIgnore):
 		e.cfg.log.Debug("edssub: ignored notification", "from", from, "height", n.Height, "err", err)
-		return pubsub.ValidationIgnore
+		return topic.Ignore
 	case ctx.Err() != nil:
 		// Out of time or shutting down: not the sender's fault.
 		e.cfg.log.Debug("edssub: validation cut short", "from", from, "height", n.Height, "err", err)
-		return pubsub.ValidationIgnore
+		return topic.Ignore
 	default:
 		e.block(from, err)
 		e.cfg.log.Info("edssub: rejected notification", "from", from, "height", n.Height, "err", err)
-		return pubsub.ValidationReject
+		return topic.Reject
 	}
 }
 

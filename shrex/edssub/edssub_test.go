@@ -6,109 +6,27 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/shrex/edssub"
 )
 
 const network = "test-net"
 
-// node is a libp2p host on loopback with gossipsub configured as p2p.Node
+// newNode returns a loopback host with gossipsub configured as p2p.Node
 // configures it: flood publishing, no author, content message IDs.
-type node struct {
-	h    host.Host
-	ps   *pubsub.PubSub
-	mesh *meshTracer
+func newNode(t *testing.T, ctx context.Context) *p2ptest.Node {
+	return p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...)
 }
 
-func newNode(t *testing.T, ctx context.Context) *node {
+func connect(t *testing.T, ctx context.Context, a, b *p2ptest.Node) {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	mt := &meshTracer{grafted: map[string]bool{}, changed: make(chan struct{})}
-	ps, err := pubsub.NewGossipSub(ctx, h,
-		pubsub.WithFloodPublish(true),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
-		pubsub.WithNoAuthor(),
-		pubsub.WithMessageIdFn(func(m *pubsubpb.Message) string {
-			sum := sha256.Sum256(m.GetData())
-			return string(sum[:])
-		}),
-		pubsub.WithRawTracer(mt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &node{h: h, ps: ps, mesh: mt}
+	p2ptest.Connect(t, ctx, a.Host, b.Host)
 }
-
-func connect(t *testing.T, ctx context.Context, a, b *node) {
-	t.Helper()
-	if err := a.h.Connect(ctx, peer.AddrInfo{ID: b.h.ID(), Addrs: b.h.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// meshTracer records which peers gossipsub grafted into a topic's mesh, so
-// tests wait for the mesh instead of sleeping.
-type meshTracer struct {
-	mu      sync.Mutex
-	grafted map[string]bool // topic + peer
-	changed chan struct{}   // closed and replaced on every graft
-}
-
-func (m *meshTracer) Graft(p peer.ID, topic string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.grafted[topic+"/"+string(p)] = true
-	close(m.changed)
-	m.changed = make(chan struct{})
-}
-
-// wait returns once p is in the mesh of topic.
-func (m *meshTracer) wait(ctx context.Context, t *testing.T, topic string, p peer.ID) {
-	t.Helper()
-	for {
-		m.mu.Lock()
-		ok, ch := m.grafted[topic+"/"+string(p)], m.changed
-		m.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			t.Fatalf("peer %s never joined the mesh of %s: %v", p, topic, ctx.Err())
-		}
-	}
-}
-
-func (*meshTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*meshTracer) OnClosedOutboundStream(peer.ID)                       {}
-func (*meshTracer) Join(string)                                          {}
-func (*meshTracer) Leave(string)                                         {}
-func (*meshTracer) Prune(peer.ID, string)                                {}
-func (*meshTracer) ValidateMessage(*pubsub.Message)                      {}
-func (*meshTracer) DeliverMessage(*pubsub.Message)                       {}
-func (*meshTracer) RejectMessage(*pubsub.Message, string)                {}
-func (*meshTracer) DuplicateMessage(*pubsub.Message)                     {}
-func (*meshTracer) ThrottlePeer(peer.ID)                                 {}
-func (*meshTracer) RecvRPC(*pubsub.RPC)                                  {}
-func (*meshTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*meshTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (*meshTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 // blocker records BlockPeer calls.
 type blocker struct{ ch chan peer.ID }
@@ -117,20 +35,13 @@ func newBlocker() *blocker { return &blocker{ch: make(chan peer.ID, 64)} }
 
 func (b *blocker) BlockPeer(id peer.ID, _ error) { b.ch <- id }
 
-func startEdsSub(t *testing.T, ctx context.Context, n *node, opts ...edssub.Option) *edssub.EdsSub {
+func startEdsSub(t *testing.T, ctx context.Context, n *p2ptest.Node, opts ...edssub.Option) *edssub.EdsSub {
 	t.Helper()
-	e, err := edssub.New(n.ps, network, opts...)
+	e, err := edssub.New(n.PubSub, network, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, e)
 	return e
 }
 
@@ -156,9 +67,9 @@ func root(h uint64) []byte {
 }
 
 // line builds n0 - n1 - n2 (n2 connected only to n1).
-func line(t *testing.T, ctx context.Context) [3]*node {
+func line(t *testing.T, ctx context.Context) [3]*p2ptest.Node {
 	t.Helper()
-	var nodes [3]*node
+	var nodes [3]*p2ptest.Node
 	for i := range nodes {
 		nodes[i] = newNode(t, ctx)
 	}
@@ -167,12 +78,12 @@ func line(t *testing.T, ctx context.Context) [3]*node {
 	return nodes
 }
 
-func waitMesh(t *testing.T, ctx context.Context, nodes [3]*node) {
+func waitMesh(t *testing.T, ctx context.Context, nodes [3]*p2ptest.Node) {
 	t.Helper()
 	topic := edssub.TopicID(network)
-	nodes[0].mesh.wait(ctx, t, topic, nodes[1].h.ID())
-	nodes[1].mesh.wait(ctx, t, topic, nodes[2].h.ID())
-	nodes[2].mesh.wait(ctx, t, topic, nodes[1].h.ID())
+	nodes[0].WaitMesh(t, ctx, topic, nodes[1].Host.ID())
+	nodes[1].WaitMesh(t, ctx, topic, nodes[2].Host.ID())
+	nodes[2].WaitMesh(t, ctx, topic, nodes[1].Host.ID())
 }
 
 // nextWithin returns the next notification of s, or false if none arrives
@@ -281,12 +192,12 @@ func TestNewRejectsBadInput(t *testing.T) {
 	n := newNode(t, ctx)
 	for name, f := range map[string]func() (*edssub.EdsSub, error){
 		"nil pubsub":    func() (*edssub.EdsSub, error) { return edssub.New(nil, network) },
-		"no network":    func() (*edssub.EdsSub, error) { return edssub.New(n.ps, "") },
-		"nil option":    func() (*edssub.EdsSub, error) { return edssub.New(n.ps, network, nil) },
-		"nil blocker":   func() (*edssub.EdsSub, error) { return edssub.New(n.ps, network, edssub.WithPeerBlocker(nil)) },
-		"nil logger":    func() (*edssub.EdsSub, error) { return edssub.New(n.ps, network, edssub.WithLogger(nil)) },
-		"nil validator": func() (*edssub.EdsSub, error) { return edssub.New(n.ps, network, edssub.WithValidator(nil)) },
-		"zero timeout":  func() (*edssub.EdsSub, error) { return edssub.New(n.ps, network, edssub.WithValidatorTimeout(0)) },
+		"no network":    func() (*edssub.EdsSub, error) { return edssub.New(n.PubSub, "") },
+		"nil option":    func() (*edssub.EdsSub, error) { return edssub.New(n.PubSub, network, nil) },
+		"nil blocker":   func() (*edssub.EdsSub, error) { return edssub.New(n.PubSub, network, edssub.WithPeerBlocker(nil)) },
+		"nil logger":    func() (*edssub.EdsSub, error) { return edssub.New(n.PubSub, network, edssub.WithLogger(nil)) },
+		"nil validator": func() (*edssub.EdsSub, error) { return edssub.New(n.PubSub, network, edssub.WithValidator(nil)) },
+		"zero timeout":  func() (*edssub.EdsSub, error) { return edssub.New(n.PubSub, network, edssub.WithValidatorTimeout(0)) },
 	} {
 		if _, err := f(); !errors.Is(err, edssub.ErrInvalidOption) {
 			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
@@ -297,7 +208,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	ctx := testContext(t)
 	n := newNode(t, ctx)
-	e, err := edssub.New(n.ps, network)
+	e, err := edssub.New(n.PubSub, network)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +259,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	// The topic was left and the validator unregistered: a new EdsSub can
 	// take the topic.
-	e2, err := edssub.New(n.ps, network)
+	e2, err := edssub.New(n.PubSub, network)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,8 +282,8 @@ func TestAnnounceReachesSubscribers(t *testing.T) {
 	waitMesh(t, ctx, nodes)
 
 	got := publishUntil(t, ctx, pub, s1, 100)
-	if got.From != nodes[0].h.ID() || !bytes.Equal(got.DataRoot, root(got.Height)) {
-		t.Fatalf("n1 got %+v, want from %s", got, nodes[0].h.ID())
+	if got.From != nodes[0].Host.ID() || !bytes.Equal(got.DataRoot, root(got.Height)) {
+		t.Fatalf("n1 got %+v, want from %s", got, nodes[0].Host.ID())
 	}
 	// n2 hears it through n1, which forwarded it after validation.
 	for {
@@ -381,8 +292,8 @@ func TestAnnounceReachesSubscribers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n.Height == got.Height {
-			if n.From != nodes[1].h.ID() || !bytes.Equal(n.DataRoot, root(n.Height)) {
-				t.Fatalf("n2 got %+v, want from %s", n, nodes[1].h.ID())
+			if n.From != nodes[1].Host.ID() || !bytes.Equal(n.DataRoot, root(n.Height)) {
+				t.Fatalf("n2 got %+v, want from %s", n, nodes[1].Host.ID())
 			}
 			break
 		}
@@ -400,7 +311,7 @@ func TestMalformedMessageRejectedAndSenderBlocked(t *testing.T) {
 	ctx := testContext(t)
 	nodes := line(t, ctx)
 	// n0 publishes raw bytes on the topic, with no EdsSub (no validator).
-	topic, err := nodes[0].ps.Join(edssub.TopicID(network))
+	topic, err := nodes[0].PubSub.Join(edssub.TopicID(network))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,8 +346,8 @@ func TestMalformedMessageRejectedAndSenderBlocked(t *testing.T) {
 			t.Fatalf("n1 never blocked the sender: %v", ctx.Err())
 		}
 	}
-	if blocked != nodes[0].h.ID() {
-		t.Fatalf("n1 blocked %s, want %s", blocked, nodes[0].h.ID())
+	if blocked != nodes[0].Host.ID() {
+		t.Fatalf("n1 blocked %s, want %s", blocked, nodes[0].Host.ID())
 	}
 	// Rejected messages are neither delivered nor forwarded.
 	if n, ok := nextWithin(ctx, s1, 300*time.Millisecond); ok {
@@ -487,7 +398,7 @@ func TestValidator(t *testing.T) {
 		}
 		select {
 		case n := <-seen:
-			if n.From != nodes[0].h.ID() || n.Height >= 1000 || !bytes.Equal(n.DataRoot, root(n.Height)) {
+			if n.From != nodes[0].Host.ID() || n.Height >= 1000 || !bytes.Equal(n.DataRoot, root(n.Height)) {
 				t.Fatalf("Validator given %+v", n)
 			}
 		case <-time.After(time.Second):
@@ -519,8 +430,8 @@ func TestValidator(t *testing.T) {
 		}
 		select {
 		case p := <-b1.ch:
-			if p != nodes[0].h.ID() {
-				t.Fatalf("n1 blocked %s, want %s", p, nodes[0].h.ID())
+			if p != nodes[0].Host.ID() {
+				t.Fatalf("n1 blocked %s, want %s", p, nodes[0].Host.ID())
 			}
 		case <-time.After(time.Second):
 			continue

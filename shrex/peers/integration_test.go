@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/shrex/edssub"
 	"github.com/datamesh/mesh-node/shrex/peers"
 )
@@ -25,23 +24,8 @@ func newPubSub(t *testing.T) (host.Host, *pubsub.PubSub) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	ps, err := pubsub.NewGossipSub(ctx, h,
-		pubsub.WithFloodPublish(true),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
-		pubsub.WithNoAuthor(),
-		pubsub.WithMessageIdFn(func(m *pubsubpb.Message) string {
-			sum := sha256.Sum256(m.GetData())
-			return string(sum[:])
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, ps
+	n := p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...)
+	return n.Host, n.PubSub
 }
 
 func startEdsSub(t *testing.T, ctx context.Context, ps *pubsub.PubSub) *edssub.EdsSub {
@@ -50,14 +34,7 @@ func startEdsSub(t *testing.T, ctx context.Context, ps *pubsub.PubSub) *edssub.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	p2ptest.Start(t, ctx, e)
 	return e
 }
 

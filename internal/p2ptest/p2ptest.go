@@ -1,0 +1,172 @@
+// Package p2ptest holds the libp2p helpers of the tests of header-ex,
+// header-sub, shrex and eds-sub: loopback hosts, connecting them, gossipsub
+// on them, and waiting for a topic's mesh or peers instead of sleeping. It
+// is imported by tests only.
+package p2ptest
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Host returns a libp2p host listening on loopback TCP, with opts added,
+// closed when the test ends; a failure to close fails the test.
+func Host(t testing.TB, opts ...libp2p.Option) host.Host {
+	t.Helper()
+	h, err := libp2p.New(append([]libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+// Connect connects a to b. It returns once identify has run, so a's
+// peerstore knows b's protocols.
+func Connect(t testing.TB, ctx context.Context, a, b host.Host) {
+	t.Helper()
+	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// NodeOptions are the gossipsub options p2p.Node sets besides flood
+// publishing: no signatures, no author, message IDs by content.
+func NodeOptions() []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(func(m *pubsubpb.Message) string {
+			sum := sha256.Sum256(m.GetData())
+			return string(sum[:])
+		}),
+	}
+}
+
+// Node is a loopback host with gossipsub, which records its mesh.
+type Node struct {
+	Host   host.Host
+	PubSub *pubsub.PubSub
+	mesh   *meshTracer
+}
+
+// NewNode returns a Node on a new loopback host, with flood publishing and
+// opts. Both live until the test's cleanups; ctx bounds gossipsub.
+func NewNode(t testing.TB, ctx context.Context, opts ...pubsub.Option) *Node {
+	t.Helper()
+	h := Host(t)
+	mt := &meshTracer{grafted: map[string]bool{}, changed: make(chan struct{})}
+	opts = append([]pubsub.Option{pubsub.WithFloodPublish(true), pubsub.WithRawTracer(mt)}, opts...)
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Node{Host: h, PubSub: ps, mesh: mt}
+}
+
+// WaitMesh returns once gossipsub grafted p into n's mesh of topic; it
+// fails the test if ctx ends first.
+func (n *Node) WaitMesh(t testing.TB, ctx context.Context, topic string, p peer.ID) {
+	t.Helper()
+	for {
+		n.mesh.mu.Lock()
+		ok, ch := n.mesh.grafted[topic+"/"+string(p)], n.mesh.changed
+		n.mesh.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("peer %s never joined the mesh of %s: %v", p, topic, ctx.Err())
+		}
+	}
+}
+
+// WaitPeer returns once listPeers (a topic's ListPeers) includes p, polling
+// every poll; it fails the test if ctx ends first.
+func WaitPeer(t testing.TB, ctx context.Context, listPeers func() []peer.ID, p peer.ID, poll time.Duration) {
+	t.Helper()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		for _, q := range listPeers() {
+			if q == p {
+				return
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("%s never joined the topic: %v", p, ctx.Err())
+		}
+	}
+}
+
+// meshTracer records which peers gossipsub grafted into a topic's mesh.
+type meshTracer struct {
+	mu      sync.Mutex
+	grafted map[string]bool // topic + peer
+	changed chan struct{}   // closed and replaced on every graft
+}
+
+func (m *meshTracer) Graft(p peer.ID, topic string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.grafted[topic+"/"+string(p)] = true
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+func (*meshTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (*meshTracer) OnClosedOutboundStream(peer.ID)                       {}
+func (*meshTracer) Join(string)                                          {}
+func (*meshTracer) Leave(string)                                         {}
+func (*meshTracer) Prune(peer.ID, string)                                {}
+func (*meshTracer) ValidateMessage(*pubsub.Message)                      {}
+func (*meshTracer) DeliverMessage(*pubsub.Message)                       {}
+func (*meshTracer) RejectMessage(*pubsub.Message, string)                {}
+func (*meshTracer) DuplicateMessage(*pubsub.Message)                     {}
+func (*meshTracer) ThrottlePeer(peer.ID)                                 {}
+func (*meshTracer) RecvRPC(*pubsub.RPC)                                  {}
+func (*meshTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (*meshTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (*meshTracer) UndeliverableMessage(*pubsub.Message)                 {}
+
+var _ pubsub.RawTracer = (*meshTracer)(nil)
+
+// Service is a node service: header-ex and shrex servers and clients,
+// header-sub, eds-sub, the syncer.
+type Service interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}
+
+// Start starts s with ctx and stops it when the test ends; an error of
+// either fails the test.
+func Start(t testing.TB, ctx context.Context, s Service) {
+	t.Helper()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
