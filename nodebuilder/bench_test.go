@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +39,12 @@ func benchChainOptions(chainID string, start time.Time) headertest.Options {
 func genBenchChain(b *testing.B, opts headertest.Options, n int) []*header.ExtendedHeader {
 	b.Helper()
 	start := time.Now()
-	c := headertest.NewGenerator(opts).Chain(b, n)
+	var c []*header.ExtendedHeader
+	// Labelled, so that profiles can leave generation out:
+	// go tool pprof -tagignore phase=generate.
+	pprof.Do(context.Background(), pprof.Labels("phase", "generate"), func(context.Context) {
+		c = headertest.NewGenerator(opts).Chain(b, n)
+	})
 	widths := map[int]int{}
 	for _, h := range c {
 		widths[h.DAH.SquareSize()]++
@@ -83,7 +90,7 @@ func BenchmarkLightSync(b *testing.B) {
 	for range b.N {
 		home := b.TempDir()
 		start := time.Now()
-		light, err := nodebuilder.New(nodebuilder.Light, home, conf, nodebuilder.Options{})
+		light, err := nodebuilder.New(nodebuilder.Light, home, conf, nodebuilder.Options{Logger: benchLogger()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -345,4 +352,13 @@ func procStatus(pid int) (rss, hwm float64, err error) {
 		return 0, 0, errors.New("VmRSS or VmHWM missing from /proc/<pid>/status")
 	}
 	return rss, hwm, nil
+}
+
+// benchLogger logs the light node's services to stderr when MESH_TEST_LOG
+// is set, like testLogger.
+func benchLogger() *slog.Logger {
+	if os.Getenv("MESH_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
