@@ -128,6 +128,12 @@ func waitStored(ctx context.Context, b *testing.B, n *nodebuilder.Node, h uint64
 	}
 }
 
+// followChain is BenchmarkLightFollowRSS's chain.
+var followChain struct {
+	once sync.Once
+	hs   []*header.ExtendedHeader
+}
+
 // BenchmarkLightFollowRSS measures a light node process's memory: the
 // mesh-node binary, built into a temporary directory, runs `light start`
 // (trusting height 1) against a test bridge in this process that serves
@@ -147,18 +153,26 @@ func BenchmarkLightFollowRSS(b *testing.B) {
 		rate    = 20 // headers per second
 		chainID = "bench-follow"
 	)
+	// The build is cached by go; the chain is generated once per process
+	// (go test -count calls the benchmark again).
 	bin := filepath.Join(b.TempDir(), "mesh-node")
 	start := time.Now()
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/datamesh/mesh-node/cmd/mesh-node").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	b.Logf("built mesh-node in %v", time.Since(start).Round(time.Millisecond))
-	// The chain's last header is a block time in the past when generated.
-	blockTime := time.Second
-	chain := genBenchChain(b, headertest.Options{
-		ChainID: chainID, Seed: 12, Blobs: 24, MaxBlobSize: 20000, BlockTime: blockTime,
-		StartTime: time.Now().Add(-time.Duration(initial+more+1) * blockTime),
-	}, initial+more)
+	followChain.once.Do(func() {
+		// The chain's last header is a block time in the past when
+		// generated: none is from the future when published.
+		blockTime := time.Second
+		opts := benchChainOptions(chainID, time.Now().Add(-time.Duration(initial+more+1)*blockTime))
+		opts.Seed, opts.BlockTime = 12, blockTime
+		followChain.hs = genBenchChain(b, opts, initial+more)
+	})
+	chain := followChain.hs
+	if chain == nil {
+		b.Fatal("chain generation failed in an earlier run")
+	}
 
 	var peak, final, followPeak float64
 	b.ResetTimer()
