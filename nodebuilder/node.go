@@ -91,7 +91,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 		// Badger's 64 MB memtable arena is allocated whole, so it counts
 		// fully in the garbage collector's heap goal and put a following
 		// light node at 160 MB resident, over its 150 MB target; 32 MB
-		// still reached 151 MB. 16 MB gives about 125 MB, at the cost of
+		// still reached 151 MB. 16 MB gives 110–125 MB, at the cost of
 		// memtable flushes during a long sync. See docs/benchmarks.md.
 		bopts = bopts.WithMemTableSize(lightMemTableSize)
 	}
