@@ -12,7 +12,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build test vet lint bench bench-bridge fuzz
+.PHONY: all build test vet lint bench bench-bridge bench-node fuzz
 
 all: build test
 
@@ -36,10 +36,20 @@ lint: vet
 	$(GOBIN)/staticcheck ./...
 
 # Data-layer benchmarks: ours against rsmt2d and the hashing+encoding floor,
-# printed side by side with ratios. Record results in docs/benchmarks.md.
+# printed side by side with ratios, then the node benchmarks (bench-node).
+# Record results in docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkExtendRoots' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 60m ./eds \
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
+	$(MAKE) bench-node
+
+# Light node: headers/s synced from one bridge over loopback (2,048 headers
+# of k = 32 squares; each iteration a fresh node) and the resident memory
+# of a mesh-node light process following the head (one process per
+# iteration, about 40 s each, hence 1x). Record results in docs/benchmarks.md.
+bench-node:
+	$(GO) test -run '^$$' -bench 'BenchmarkLightSync' -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
+	$(GO) test -run '^$$' -bench 'BenchmarkLightFollowRSS' -benchtime 1x -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
 
 # Bridge ingest (fetch from an in-memory core node, square, extension, roots,
 # header validation, atomic store) against extension + roots alone, and
