@@ -21,6 +21,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/headertest"
@@ -35,11 +36,14 @@ func benchChainOptions(chainID string, start time.Time) headertest.Options {
 }
 
 // genBenchChain generates n headers and logs how long it took and the
-// square widths.
-func genBenchChain(b *testing.B, opts headertest.Options, n int) []*header.ExtendedHeader {
+// square widths. It returns the squares too, for the bridge to serve: the
+// light node samples every header as it syncs, as a real one does.
+func genBenchChain(b *testing.B, opts headertest.Options, n int) ([]*header.ExtendedHeader, map[uint64]*eds.ExtendedDataSquare) {
 	b.Helper()
 	start := time.Now()
 	var c []*header.ExtendedHeader
+	squares := map[uint64]*eds.ExtendedDataSquare{}
+	opts.OnSquare = func(h int64, e *eds.ExtendedDataSquare) { squares[uint64(h)] = e }
 	// Labelled, so that profiles can leave generation out:
 	// go tool pprof -tagignore phase=generate.
 	pprof.Do(context.Background(), pprof.Labels("phase", "generate"), func(context.Context) {
@@ -50,14 +54,15 @@ func genBenchChain(b *testing.B, opts headertest.Options, n int) []*header.Exten
 		widths[h.DAH.SquareSize()]++
 	}
 	b.Logf("generated %d headers in %v; square widths (k: headers): %v", n, time.Since(start).Round(time.Millisecond), widths)
-	return c
+	return c, squares
 }
 
 // syncChain is BenchmarkLightSync's chain, generated once per process
 // (go test -count runs the benchmark function again in the same process).
 var syncChain struct {
-	once sync.Once
-	hs   []*header.ExtendedHeader
+	once    sync.Once
+	hs      []*header.ExtendedHeader
+	squares map[uint64]*eds.ExtendedDataSquare
 }
 
 const syncChainID = "bench-sync"
@@ -69,7 +74,9 @@ const syncChainID = "bench-sync"
 // is not timed. headers/s is headers stored over the timed duration.
 func BenchmarkLightSync(b *testing.B) {
 	const n = 2048
-	syncChain.once.Do(func() { syncChain.hs = genBenchChain(b, benchChainOptions(syncChainID, time.Time{}), n) })
+	syncChain.once.Do(func() {
+		syncChain.hs, syncChain.squares = genBenchChain(b, benchChainOptions(syncChainID, time.Time{}), n)
+	})
 	chain := syncChain.hs
 	if chain == nil {
 		b.Fatal("chain generation failed in an earlier run")
@@ -79,7 +86,7 @@ func BenchmarkLightSync(b *testing.B) {
 	if err := store.Append(ctx, chain...); err != nil {
 		b.Fatal(err)
 	}
-	bridge := startTestBridge(ctx, b, syncChainID, store)
+	bridge := startSquareBridge(ctx, b, syncChainID, store, &squareMap{squares: syncChain.squares})
 	conf := nodeConfig(nodebuilder.Light, syncChainID, bridge.addr(b))
 	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
 	conf.Header.TrustedHeight = 1
@@ -130,8 +137,9 @@ func waitStored(ctx context.Context, b *testing.B, n *nodebuilder.Node, h uint64
 
 // followChain is BenchmarkLightFollowRSS's chain.
 var followChain struct {
-	once sync.Once
-	hs   []*header.ExtendedHeader
+	once    sync.Once
+	hs      []*header.ExtendedHeader
+	squares map[uint64]*eds.ExtendedDataSquare
 }
 
 // BenchmarkLightFollowRSS measures a light node process's memory: the
@@ -168,7 +176,7 @@ func BenchmarkLightFollowRSS(b *testing.B) {
 		blockTime := time.Second
 		opts := benchChainOptions(chainID, time.Now().Add(-time.Duration(initial+more+1)*blockTime))
 		opts.Seed, opts.BlockTime = 12, blockTime
-		followChain.hs = genBenchChain(b, opts, initial+more)
+		followChain.hs, followChain.squares = genBenchChain(b, opts, initial+more)
 	})
 	chain := followChain.hs
 	if chain == nil {
@@ -196,7 +204,7 @@ func followOnce(b *testing.B, bin, chainID string, chain []*header.ExtendedHeade
 	if err := store.Append(ctx, chain[:initial]...); err != nil {
 		b.Fatal(err)
 	}
-	bridge := startTestBridge(ctx, b, chainID, store)
+	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: followChain.squares})
 
 	home := b.TempDir()
 	if out, err := exec.Command(bin, "light", "init", "--home", home, "--chain-id", chainID,

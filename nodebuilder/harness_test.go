@@ -11,9 +11,9 @@ import (
 
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
-	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
+	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
 )

@@ -87,8 +87,11 @@ type Options struct {
 	DAS func(*das.Options)
 }
 
-// lightMemTableSize is a light node's Badger memtable size.
-const lightMemTableSize = 16 << 20
+// A light node's Badger sizes: see New.
+const (
+	lightMemTableSize   = 16 << 20
+	lightBlockCacheSize = 16 << 20
+)
 
 // New assembles a node of mode from home and conf (which it validates). It
 // opens the database and loads or creates the p2p identity; it does no
@@ -108,13 +111,14 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	}
 	bopts := badger.DefaultOptions(filepath.Join(home, DataDir)).WithLogger(nil)
 	if mode == Light {
-		// A light node stores headers only (about 13 KB each at k = 32).
-		// Badger's 64 MB memtable arena is allocated whole, so it counts
-		// fully in the garbage collector's heap goal and put a following
-		// light node at 160 MB resident, over its 150 MB target; 32 MB
-		// still reached 151 MB. 16 MB gives 110–125 MB, at the cost of
-		// memtable flushes during a long sync. See docs/benchmarks.md.
-		bopts = bopts.WithMemTableSize(lightMemTableSize)
+		// A light node stores headers and sampling results only (about
+		// 13 KB a header at k = 32). Badger allocates each memtable's
+		// arena whole and by default keeps up to five of 64 MB and a
+		// 256 MB block cache: a following light node measured 160 MB
+		// resident with the defaults. One 16 MB memtable with another
+		// being flushed and a 16 MB block cache cost only memtable
+		// flushes during a long sync. See docs/benchmarks.md.
+		bopts = bopts.WithMemTableSize(lightMemTableSize).WithNumMemtables(2).WithBlockCacheSize(lightBlockCacheSize)
 	}
 	if opts.Badger != nil {
 		bopts = opts.Badger(bopts)

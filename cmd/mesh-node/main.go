@@ -1,6 +1,5 @@
-// Command mesh-node is the DataMesh node binary. This version runs the core
-// mode (a CometBFT validator with the DataMesh application), manages a file
-// keyring and submits transactions; see docs/cli.md.
+// Command mesh-node is the DataMesh node binary: core, bridge, full and
+// light nodes, a file keyring and transactions; see docs/cli.md.
 package main
 
 import (
@@ -8,12 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(os.Getenv).ExecuteContext(ctx)
+	err := newRootCmdFor(&cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

@@ -197,6 +197,12 @@ how to re-initialise.`
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
+			if mode == nodebuilder.Light && c.setMemoryLimit != nil && c.getenv("GOMEMLIMIT") == "" {
+				// A light node runs on laptops: let the garbage collector
+				// work harder rather than let the heap grow to twice its
+				// live size (GOMEMLIMIT overrides).
+				c.setMemoryLimit(lightMemoryLimit)
+			}
 			if err := runNode(cmd.Context(), cmd.OutOrStdout(), n); err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
@@ -210,6 +216,11 @@ how to re-initialise.`
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, error or none")
 	return cmd
 }
+
+// lightMemoryLimit is the Go runtime's soft memory limit in a light node
+// process. Its live heap is a few tens of MB; the limit keeps the
+// garbage collector from letting the heap double beyond that.
+const lightMemoryLimit = 64 << 20
 
 // runNode starts n, prints its identity and runs it until ctx ends or a
 // service fails, then stops it.

@@ -21,12 +21,20 @@ func defaultHomeName(mode string) string { return ".mesh-node-" + mode }
 // built per invocation, so tests run commands side by side.
 type cli struct {
 	getenv func(string) string
+	// setMemoryLimit sets the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit in main); nil leaves it alone, as tests that
+	// run commands in their own process do.
+	setMemoryLimit func(int64) int64
 }
 
-// newRootCmd builds the command tree. getenv reads the environment (os.Getenv
-// in main).
+// newRootCmd builds the command tree for tests. getenv reads the
+// environment.
 func newRootCmd(getenv func(string) string) *cobra.Command {
-	c := &cli{getenv: getenv}
+	return newRootCmdFor(&cli{getenv: getenv})
+}
+
+// newRootCmdFor builds the command tree over c.
+func newRootCmdFor(c *cli) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mesh-node",
 		Short: "DataMesh node: core validator, bridge, full and light nodes, keys and transactions",
