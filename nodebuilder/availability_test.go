@@ -3,14 +3,21 @@ package nodebuilder_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+
 	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/shrex"
 )
 
 // startAvailNode starts a node whose DASer retries quickly, as a test
@@ -153,58 +160,118 @@ func TestAvailabilityNetwork(t *testing.T) {
 	t.Logf("%d heights available on every node; square widths %v", head, widths)
 }
 
-// TestLightMarksWithheldHeightsUnavailable: a bridge that publishes every
-// header but serves no share of some squares makes a light node mark
-// those heights unavailable within the sample timeout, while it finds the
-// others available.
-func TestLightMarksWithheldHeightsUnavailable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+// withholdSamples makes b answer shrex sample requests itself, as a
+// producer hiding part of its squares would: for the heights in withheld it
+// refuses (NOT_FOUND) a fixed 26% of the cells of the extended square,
+// more than the quarter a square can lose and still be rebuilt, and serves
+// the rest with their proofs. It writes shrex's wire format by hand: a fault
+// fake, not a server.
+func withholdSamples(t *testing.T, b *testBridge, chainID string, squares map[uint64]*eds.ExtendedDataSquare, withheld map[uint64]bool) {
+	t.Helper()
+	const (
+		ok       = 1 // shrex.StatusOK
+		notFound = 2 // shrex.StatusNotFound
+	)
+	header := func(status byte) []byte { return []byte{2, 0x08, status} } // length, then field 1 varint
+	hidden := map[uint64]map[[2]int]bool{}
+	for h := range withheld {
+		w := squares[h].Width()
+		cells := rand.New(rand.NewPCG(h, 7)).Perm(w * w)
+		hidden[h] = map[[2]int]bool{}
+		for _, c := range cells[:(w*w*26+99)/100] {
+			hidden[h][[2]int{c / w, c % w}] = true
+		}
+	}
+	b.p2p.Host().SetStreamHandler(shrex.ProtocolID(chainID, shrex.KindSample), func(s network.Stream) {
+		defer s.Close()
+		req, err := io.ReadAll(io.LimitReader(s, 64))
+		if err != nil {
+			_ = s.Reset()
+			return
+		}
+		id, err := eds.UnmarshalSampleID(req)
+		e := squares[id.Height]
+		if err != nil || e == nil || hidden[id.Height][[2]int{id.Row, id.Col}] {
+			_, _ = s.Write(header(notFound))
+			return
+		}
+		smp, err := e.Sample(id.Row, id.Col, eds.Row)
+		if err != nil {
+			_, _ = s.Write(header(notFound))
+			return
+		}
+		body, err := smp.MarshalBinary()
+		if err != nil {
+			_ = s.Reset()
+			return
+		}
+		out := append(header(ok), binary.AppendUvarint(nil, uint64(len(body)))...)
+		_, _ = s.Write(append(out, body...))
+	})
+}
+
+// TestLightsMarkWithheldHeightsUnavailable: a bridge that publishes every
+// header but serves only 74% of the cells of some squares makes every light
+// node mark those heights unavailable (within the sample timeout: the
+// DASer gives up on a height then), while they find the others available.
+func TestLightsMarkWithheldHeightsUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const chainID = "withhold-test"
 	chain, squares := chainWithSquares(t, chainID, 21, 30)
 	withheld := map[uint64]bool{7: true, 19: true, 20: true}
-	b := startSquareBridge(ctx, t, chainID, memChain(ctx, t, chain),
-		&squareMap{squares: squares, withhold: func(h uint64) bool { return withheld[h] }})
-	conf := nodeConfig(nodebuilder.Light, chainID, b.addr(t))
-	conf.Header.TrustedHeight = 1
+	for h := range withheld {
+		if squares[h].Width() < 4 {
+			t.Fatalf("height %d: square of width %d is too small to withhold a quarter of", h, squares[h].Width())
+		}
+	}
+	b := startTestBridge(ctx, t, chainID, memChain(ctx, t, chain))
+	withholdSamples(t, b, chainID, squares, withheld)
 	const sampleTimeout = 3 * time.Second
-	n, err := nodebuilder.New(nodebuilder.Light, t.TempDir(), conf, nodebuilder.Options{
-		Logger: testLogger(t, "light"),
-		DAS: func(o *das.Options) {
-			o.SampleTimeout = sampleTimeout
-			o.RetryBackoff = time.Hour // keep the first verdict
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Stop(context.Background()) })
-	waitHeight(ctx, t, n, "light", 30)
-	coretest.WaitUntil(ctx, t, "the DASer to learn of height 30", func() bool { return n.DASer.Stats().NetworkHead >= 30 })
-	if err := n.DASer.WaitCatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	took := time.Since(start)
-	for h := uint64(1); h <= 30; h++ {
-		r, err := n.DASer.Result(ctx, h)
+	var lights []*nodebuilder.Node
+	for i := range 2 {
+		name := fmt.Sprint("light", i+1)
+		conf := nodeConfig(nodebuilder.Light, chainID, b.addr(t))
+		conf.Header.TrustedHeight = 1
+		n, err := nodebuilder.New(nodebuilder.Light, t.TempDir(), conf, nodebuilder.Options{
+			Logger: testLogger(t, name),
+			DAS: func(o *das.Options) {
+				o.SampleTimeout = sampleTimeout
+				o.RetryBackoff = time.Hour // keep the first verdict
+				o.Rand = rand.NewPCG(uint64(i), 1)
+			},
+		})
 		if err != nil {
-			t.Fatalf("height %d: %v", h, err)
+			t.Fatal(err)
 		}
-		if r.Available == withheld[h] {
-			t.Errorf("height %d: available %v, withheld %v", h, r.Available, withheld[h])
+		if err := n.Start(ctx); err != nil {
+			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = n.Stop(context.Background()) })
+		lights = append(lights, n)
 	}
-	st := n.DASer.Stats()
-	if len(st.Failed) != len(withheld) || st.SampledChainHead < 30 {
-		t.Errorf("stats %+v", st)
+	for i, n := range lights {
+		name := fmt.Sprint("light", i+1)
+		waitHeight(ctx, t, n, name, 30)
+		coretest.WaitUntil(ctx, t, name+"'s DASer to learn of height 30", func() bool { return n.DASer.Stats().NetworkHead >= 30 })
+		if err := n.DASer.WaitCatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for h := uint64(1); h <= 30; h++ {
+			r, err := n.DASer.Result(ctx, h)
+			if err != nil {
+				t.Fatalf("%s, height %d: %v", name, h, err)
+			}
+			if r.Available == withheld[h] {
+				t.Errorf("%s, height %d: available %v, withheld %v", name, h, r.Available, withheld[h])
+			}
+		}
+		if st := n.DASer.Stats(); len(st.Failed) != len(withheld) || st.SampledChainHead < 30 {
+			t.Errorf("%s: stats %+v", name, st)
+		}
+		t.Logf("%s caught up over %d withheld heights in %v (sample timeout %v)", name, len(withheld), time.Since(start), sampleTimeout)
 	}
-	// Each withheld height costs its worker one sample timeout (the DASer
-	// gives up on it then); no timing is asserted, tests are not timed.
-	t.Logf("caught up over %d withheld heights in %v (sample timeout %v)", len(withheld), took, sampleTimeout)
 }
 
 // TestLightBlocksLyingSharePeer: a peer serving shares whose proofs do not
