@@ -3,11 +3,13 @@ GO          ?= go
 GOBIN       ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.7.0
 # Packages whose code runs goroutines; their tests also run under -race:
-# the data layer with -short (its k = 256 oracle comparisons are slow under
-# the race detector), the node packages in full (their in-process CometBFT
+# with -short, the data layer (its k = 256 oracle comparisons are slow under
+# the race detector) and nodebuilder (its 2,000-block chain and five-node
+# network tests, run without -race above; its other multi-node tests run
+# under -race); the other node packages in full (their in-process CometBFT
 # tests are where the concurrency is).
-RACE_SHORT_PKGS := ./eds/... ./nmt/...
-RACE_PKGS       := ./header/... ./core/... ./cmd/... ./p2p/... ./shrex/... ./nodebuilder/... ./das/... ./internal/...
+RACE_SHORT_PKGS := ./eds/... ./nmt/... ./nodebuilder/...
+RACE_PKGS       := ./header/... ./core/... ./cmd/... ./p2p/... ./shrex/... ./das/... ./internal/...
 BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
