@@ -14,7 +14,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build test vet lint bench bench-bridge bench-node fuzz
+.PHONY: all build test vet lint bench bench-bridge bench-node bench-das fuzz
 
 all: build test
 
@@ -38,12 +38,13 @@ lint: vet
 	$(GOBIN)/staticcheck ./...
 
 # Data-layer benchmarks: ours against rsmt2d and the hashing+encoding floor,
-# printed side by side with ratios, then the node benchmarks (bench-node).
-# Record results in docs/benchmarks.md.
+# printed side by side with ratios, then the node benchmarks (bench-node)
+# and sampling and retrieval (bench-das). Record results in docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkExtendRoots' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 60m ./eds \
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
 	$(MAKE) bench-node
+	$(MAKE) bench-das
 
 # Light node: headers/s synced from one bridge over loopback (2,048 headers
 # of k = 32 squares; each iteration a fresh node) and the resident memory
@@ -52,6 +53,18 @@ bench:
 bench-node:
 	$(GO) test -run '^$$' -bench 'BenchmarkLightSync' -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
 	$(GO) test -run '^$$' -bench 'BenchmarkLightFollowRSS' -benchtime 1x -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
+
+# Sampling and retrieval over loopback from one test bridge: a light node's
+# sampling of one k = 32 header (16 samples; p50/p99 over 500 headers), its
+# DASer catching up 1,000 headers (each iteration a fresh node), a full
+# node's GetEDS through the getter against a raw libp2p stream between the
+# same two hosts, and shrex's client-level pair at k = 128. Record results
+# in docs/benchmarks.md.
+bench-das:
+	$(GO) test -run '^$$' -bench 'BenchmarkSampleHeader' -benchtime 500x -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
+	$(GO) test -run '^$$' -bench 'BenchmarkDASCatchUp' -benchtime 3x -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
+	$(GO) test -run '^$$' -bench 'BenchmarkGetEDSvsRaw' -benchmem -benchtime 20x -count $(BENCH_COUNT) -timeout 30m ./shrex/getter
+	$(GO) test -run '^$$' -bench '^(BenchmarkGetEDS|BenchmarkStreamRaw)$$/k=128' -benchmem -benchtime 20x -count $(BENCH_COUNT) -timeout 30m ./shrex
 
 # Bridge ingest (fetch from an in-memory core node, square, extension, roots,
 # header validation, atomic store) against extension + roots alone, and

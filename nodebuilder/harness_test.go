@@ -35,8 +35,8 @@ func startTestBridge(ctx context.Context, t testing.TB, chainID string, store he
 }
 
 // startSquareBridge is startTestBridge that also serves squares over shrex
-// from squares, if not nil.
-func startSquareBridge(ctx context.Context, t testing.TB, chainID string, store header.Store, squares shrex.Store) *testBridge {
+// from squares, if not nil, with the shrex server options opts.
+func startSquareBridge(ctx context.Context, t testing.TB, chainID string, store header.Store, squares shrex.Store, opts ...shrex.ServerOption) *testBridge {
 	t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
@@ -67,7 +67,7 @@ func startSquareBridge(ctx context.Context, t testing.TB, chainID string, store 
 	}
 	stops := []func(context.Context) error{b.gossip.Stop, b.server.Stop, n.Stop}
 	if squares != nil {
-		if b.shrex, err = shrex.NewServer(n.Host(), chainID, squares); err != nil {
+		if b.shrex, err = shrex.NewServer(n.Host(), chainID, squares, opts...); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.shrex.Start(ctx); err != nil {
