@@ -13,15 +13,8 @@ import (
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/nodebuilder"
-	"github.com/datamesh/mesh-node/shrex"
 )
 
-// unlimitedShrex lifts the test bridge's per-peer shrex limits (DefaultPeerRate
-// 100 requests/s with bursts of 200, DefaultMaxStreamsPerPeer 32), so that the
-// sampling benchmarks measure the light node and the transfer rather than the
-// bridge's token bucket: at 16 samples a header, the default bucket alone holds
-// one light node to 6.25 headers/s from one bridge after its burst.
-var unlimitedShrex = []shrex.ServerOption{shrex.WithPeerRateLimit(1e9, 1<<30), shrex.WithMaxStreamsPerPeer(1 << 16)}
 
 // sampleChain is BenchmarkSampleHeader's chain, generated once per process.
 var sampleChain struct {
@@ -109,8 +102,8 @@ var catchUpChain struct {
 // BenchmarkDASCatchUp: a fresh light node (Badger on disk, default options
 // and DASer options, trusting height 1) catches up on a chain of 1,000
 // headers of 32-wide squares, all already at one test bridge that serves
-// them over header-ex and their squares over shrex (limits lifted, see
-// unlimitedShrex), over loopback TCP. Each iteration is one light node,
+// them over header-ex and their squares over shrex (default limits), over
+// loopback TCP. Each iteration is one light node,
 // timed from Start until its DASer's sampled chain head is 1,000 and
 // WaitCatchUp has returned; New and Stop are not timed. The syncer and the
 // DASer run at once, as in production: the DASer samples each range of
@@ -136,7 +129,7 @@ func BenchmarkDASCatchUp(b *testing.B) {
 	if err := store.Append(ctx, chain...); err != nil {
 		b.Fatal(err)
 	}
-	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: catchUpChain.squares}, unlimitedShrex...)
+	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: catchUpChain.squares})
 	conf := nodeConfig(nodebuilder.Light, chainID, bridge.addr(b))
 	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
 	conf.Header.TrustedHeight = 1
@@ -187,7 +180,7 @@ func startBenchLight(ctx context.Context, b *testing.B, chainID string, chain []
 	if err := store.Append(ctx, chain...); err != nil {
 		b.Fatal(err)
 	}
-	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: squares}, unlimitedShrex...)
+	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: squares})
 	conf := nodeConfig(nodebuilder.Light, chainID, bridge.addr(b))
 	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
 	conf.Header.TrustedHeight = 1

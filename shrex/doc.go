@@ -58,8 +58,8 @@
 // # Limits and defaults
 //
 // The server takes a token and a stream slot of the peer (per-peer bucket
-// DefaultPeerRate = 100/s, burst DefaultPeerBurst = 200, at most
-// DefaultMaxStreamsPerPeer = 32 streams, over all four protocols) and a
+// DefaultPeerRate = 10,000/s, burst DefaultPeerBurst = 20,000, at most
+// DefaultMaxStreamsPerPeer = 128 streams, over all four protocols) and a
 // slot of the protocol (DefaultMaxConcurrent: 512 sample, 256 row, 64 nd,
 // 8 eds over all peers); without them it answers RATE_LIMITED. It reads
 // the request within DefaultReadTimeout (5 s); it has DefaultWriteTimeout

@@ -36,15 +36,21 @@ type Store interface {
 // Server defaults.
 const (
 	// DefaultMaxStreamsPerPeer bounds one peer's concurrent shrex streams,
-	// over all four protocols: twice the 16 samples a light node asks for
-	// a header at once.
-	DefaultMaxStreamsPerPeer = 32
+	// over all four protocols. A light node's DASer has up to 16 samples in
+	// flight for each of its 4 catch-up workers and each new head: 128
+	// leaves it room, and the per-protocol limits (DefaultMaxConcurrent)
+	// still keep one peer to a quarter of the server's sample capacity.
+	DefaultMaxStreamsPerPeer = 128
 	// DefaultPeerRate and DefaultPeerBurst are one peer's token bucket over
-	// all four protocols: 100 requests a second with bursts of 200. A light
-	// node sampling 16 cells a second at 1 s blocks, or catching up on a
-	// dozen headers at once, stays under it.
-	DefaultPeerRate  = 100.0
-	DefaultPeerBurst = 200
+	// all four protocols: 10,000 requests a second with bursts of 20,000.
+	// A light node catching up samples 16 cells per header at several
+	// hundred headers a second (8,000 samples/s measured from one bridge);
+	// a lower rate made one bridge hold a catching-up light node to about 6
+	// headers a second and, refusing it, made it mark an available height
+	// unavailable. What a peer may cost the server is bounded by the
+	// concurrency limits; the bucket only stops a peer that floods.
+	DefaultPeerRate  = 10000.0
+	DefaultPeerBurst = 20000
 	// DefaultReadTimeout is how long the server waits for a request, at
 	// most 37 bytes.
 	DefaultReadTimeout = 5 * time.Second
