@@ -15,7 +15,6 @@ import (
 	"github.com/datamesh/mesh-node/nodebuilder"
 )
 
-
 // sampleChain is BenchmarkSampleHeader's chain, generated once per process.
 var sampleChain struct {
 	once    sync.Once
