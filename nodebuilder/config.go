@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/das"
@@ -293,4 +294,28 @@ func Init(home string, c Config) (peerID string, err error) {
 		return "", err
 	}
 	return id.String(), nil
+}
+
+// ResetStore deletes the node's database (<home>/data: headers, squares,
+// sampling results), keeping config.toml and keys. The next start
+// initialises the header store again from the configuration's trusted
+// hash or height, or from the head the bootstrap peers agree on. It fails,
+// deleting nothing, while a node has the database open.
+func ResetStore(home string) (string, error) {
+	dir := filepath.Join(home, DataDir)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return dir, nil
+	}
+	// Badger's directory lock tells whether a node has it open.
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		return dir, fmt.Errorf("open %s (is the node running?): %w", dir, err)
+	}
+	if err := db.Close(); err != nil {
+		return dir, fmt.Errorf("close %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return dir, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return dir, nil
 }

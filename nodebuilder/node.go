@@ -66,6 +66,7 @@ type Node struct {
 	services []service
 
 	announcements func() // stops the announcement loop
+	startTimeout  time.Duration
 
 	mu       sync.Mutex
 	started  int // services started
@@ -85,7 +86,20 @@ type Options struct {
 	Sync func(*syncer.Options)
 	// DAS, if set, adjusts the DASer's options.
 	DAS func(*das.Options)
+	// StartTimeout bounds the start of each service; zero means
+	// DefaultStartTimeout.
+	StartTimeout time.Duration
 }
+
+// DefaultStartTimeout bounds each service's start. The longest wait is a
+// light or full node's first header, which needs a bootstrap peer that
+// has it; after this long the node gives up, naming that service, rather
+// than hang.
+const DefaultStartTimeout = 5 * time.Minute
+
+// ErrStartTimeout is wrapped when a service does not start within the
+// start timeout; the error names the service.
+var ErrStartTimeout = errors.New("nodebuilder: start timed out")
 
 // A light node's Badger sizes: see New.
 const (
@@ -104,7 +118,10 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1)}
+	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout}
+	if n.startTimeout <= 0 {
+		n.startTimeout = DefaultStartTimeout
+	}
 	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("nodebuilder: p2p identity: %w", err)
@@ -148,7 +165,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	for i, s := range n.services {
 		if s.start != nil {
-			if err := s.start(ctx); err != nil {
+			if err := n.startOne(ctx, s); err != nil {
 				n.started = i
 				stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
@@ -158,6 +175,46 @@ func (n *Node) Start(ctx context.Context) error {
 		n.started = i + 1
 	}
 	return nil
+}
+
+// startOne starts s within the start timeout. A start that does not
+// return by then (a service ignoring its context) is abandoned with
+// ErrStartTimeout; if it later succeeds, it is stopped again.
+func (n *Node) startOne(ctx context.Context, s service) error {
+	sctx, cancel := context.WithTimeout(ctx, n.startTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.start(sctx) }()
+	select {
+	case err := <-done:
+		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			return fmt.Errorf("%w after %v: %w", ErrStartTimeout, n.startTimeout, err)
+		}
+		return err
+	case <-sctx.Done():
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	// Give a service that honours its context a moment to say why.
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%w after %v: %w", ErrStartTimeout, n.startTimeout, err)
+	case <-grace.C:
+	}
+	if s.stop != nil {
+		go func() {
+			if err := <-done; err == nil {
+				_ = s.stop(context.Background())
+			}
+		}()
+	}
+	return fmt.Errorf("%w: it did not return within %v", ErrStartTimeout, n.startTimeout)
 }
 
 // Stop stops the started services in reverse order and closes the
@@ -208,6 +265,6 @@ func (n *Node) explain(err error) error {
 	if !errors.Is(err, syncer.ErrTrustExpired) {
 		return err
 	}
-	return fmt.Errorf("%w; to re-initialise, stop the node, remove %s and run mesh-node %s init --force --home %s with --trusted-hash of a recent header from a node you trust (and your --chain-id and --bootstrap peers)",
-		err, filepath.Join(n.Home, DataDir), n.Mode, n.Home)
+	return fmt.Errorf("%w; to re-initialise, stop the node, run mesh-node %s reset-store --home %s (it removes %s), then set header.trusted_hash to the hash of a recent header from a node you trust (or run mesh-node %s init --force --home %s with --trusted-hash and your --chain-id and --bootstrap peers)",
+		err, n.Mode, n.Home, filepath.Join(n.Home, DataDir), n.Mode, n.Home)
 }

@@ -268,3 +268,26 @@ func TestLightRefusesDisagreeingBootstrapPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStartTimeoutNamesTheService: a light node whose only bootstrap peer
+// never has a header gives up after the start timeout, naming the service
+// that was waiting, instead of hanging.
+func TestStartTimeoutNamesTheService(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const chainID = "timeout-test"
+	b := startTestBridge(ctx, t, chainID, headertest.NewMemStore())
+	conf := nodeConfig(nodebuilder.Light, chainID, b.addr(t))
+	n, err := nodebuilder.New(nodebuilder.Light, t.TempDir(), conf, nodebuilder.Options{
+		Logger: testLogger(t, "light"), StartTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Start(ctx)
+	if !errors.Is(err, nodebuilder.ErrStartTimeout) || !strings.Contains(err.Error(), "start header store") {
+		t.Fatalf("start against a peer without headers: %v", err)
+	}
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

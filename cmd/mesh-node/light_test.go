@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -125,6 +126,7 @@ func TestLightFollowsBridge(t *testing.T) {
 	lightOut, stopLight = startCmd(ctx, t, "light", "start", "--home", lightHome)
 	lightOut.wait(ctx, t, addressRE)
 	bridgeOut.wait(ctx, t, regexp.MustCompile(`stored extended header" height=`+strconv.FormatUint(base+8, 10)+`\b`))
+	wantErr(ctx, t, "is the node running", "light", "reset-store", "--home", lightHome)
 	stopLight()
 	lightOut.mu.Lock()
 	restarted := lightOut.buf.String()
@@ -137,7 +139,6 @@ func TestLightFollowsBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	s := headerstore.New(db)
 	if s.Height() < base+5 {
 		t.Fatalf("light stored up to %d, initialised at %d: it did not follow", s.Height(), base)
@@ -145,6 +146,20 @@ func TestLightFollowsBridge(t *testing.T) {
 	for h := base; h <= s.Height(); h++ {
 		if _, err := s.GetByHeight(ctx, h); err != nil {
 			t.Fatalf("height %d: %v", h, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// reset-store removes the database and keeps the config and keys.
+	out = mustRun(ctx, t, "light", "reset-store", "--home", lightHome)
+	if got := field(t, out, "removed"); got != filepath.Join(lightHome, nodebuilder.DataDir) {
+		t.Fatalf("reset-store removed %q", got)
+	}
+	for path, want := range map[string]bool{nodebuilder.DataDir: false, nodebuilder.ConfigFile: true, nodebuilder.KeyFile: true} {
+		if _, err := os.Stat(filepath.Join(lightHome, path)); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", path, err == nil, want)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func (c *cli) nodeCmds() []*cobra.Command {
 	var cmds []*cobra.Command
 	for _, m := range nodeModes {
 		cmd := &cobra.Command{Use: string(m.mode), Short: m.short, Long: m.long}
-		cmd.AddCommand(c.nodeInitCmd(m.mode), c.nodeStartCmd(m.mode))
+		cmd.AddCommand(c.nodeInitCmd(m.mode), c.nodeStartCmd(m.mode), c.resetStoreCmd(m.mode))
 		cmds = append(cmds, cmd)
 	}
 	return cmds
@@ -134,6 +134,32 @@ bootstrap peers agree on.`
 	f.StringSliceVar(&listen, "p2p.listen", nil, "libp2p listen multiaddrs (default TCP and QUIC on port 2121)")
 	f.BoolVar(&force, "force", false, "overwrite an existing config.toml")
 	return cmd
+}
+
+func (c *cli) resetStoreCmd(mode nodebuilder.Mode) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reset-store",
+		Short: "Delete the " + string(mode) + " node's database, keeping its config and keys",
+		Long: `Delete <home>/data: the node's headers, squares and sampling results.
+config.toml and keys/ stay. The node must be stopped. A light or full node's
+next start initialises its header store again from header.trusted_hash or
+header.trusted_height, else from the head its bootstrap peers agree on: this
+is how a node whose stored head is older than the trusting period is
+re-initialised.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := c.homeOf(cmd, string(mode))
+			if err != nil {
+				return err
+			}
+			dir, err := nodebuilder.ResetStore(home)
+			if err != nil {
+				return fmt.Errorf("%s reset-store: %w", mode, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed: %s\n", dir)
+			return nil
+		},
+	}
 }
 
 // coreChainID asks the core node at rpc for its chain ID.
