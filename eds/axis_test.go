@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 )
 
 // TestAxisHelpers checks ExtendAxis and AxisRoot against the full square:
@@ -13,7 +14,7 @@ import (
 // itself and has the header's root.
 func TestAxisHelpers(t *testing.T) {
 	for _, k := range []int{1, 2, 4, 16} {
-		e, err := eds.Extend(randomODS(7, k, k/2))
+		e, err := eds.Extend(edstest.RandomODS(7, k, k/2))
 		if err != nil {
 			t.Fatal(err)
 		}

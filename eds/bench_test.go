@@ -14,6 +14,7 @@ import (
 	gsmerkle "github.com/celestiaorg/go-square/merkle"
 	"github.com/celestiaorg/rsmt2d"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/nmt"
 	"github.com/klauspost/reedsolomon"
 )
@@ -38,7 +39,7 @@ var sink []byte
 // timed loop, so one-time codec set-up is not counted.
 func BenchmarkExtendRoots(b *testing.B) {
 	for _, k := range benchKs {
-		ods := randomODS(1, k, k)
+		ods := edstest.RandomODS(1, k, k)
 		size := int64(4 * k * k * shareSize)
 		b.Run(fmt.Sprintf("k=%d/impl=ours", k), func(b *testing.B) {
 			run := func() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/nmt"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -54,7 +55,7 @@ func TestMinDAHKnownAnswer(t *testing.T) {
 
 func testDAH(tb testing.TB, k int) *eds.DataAvailabilityHeader {
 	tb.Helper()
-	e, err := eds.Extend(randomODS(uint64(k), k, k))
+	e, err := eds.Extend(edstest.RandomODS(uint64(k), k, k))
 	if err != nil {
 		tb.Fatal(err)
 	}

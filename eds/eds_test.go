@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/nmt"
 )
 
@@ -17,7 +18,7 @@ func TestExtendMatchesRSMT2D(t *testing.T) {
 				if k >= 256 && testing.Short() {
 					t.Skip("slow in the oracle; runs without -short")
 				}
-				ods := randomODS(uint64(1000+k+tail), k, tail)
+				ods := edstest.RandomODS(uint64(1000+k+tail), k, tail)
 				dah := checkAgainstRSMT2D(t, ods)
 				if dah.SquareSize() != k {
 					t.Fatalf("SquareSize %d", dah.SquareSize())
@@ -76,7 +77,7 @@ func checkAgainstRSMT2D(t *testing.T, ods [][]byte) *eds.DataAvailabilityHeader 
 }
 
 func TestExtendKOneRepeatsShare(t *testing.T) {
-	s := randomODS(7, 1, 0)
+	s := edstest.RandomODS(7, 1, 0)
 	e, err := eds.Extend(s)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestExtendKOneRepeatsShare(t *testing.T) {
 }
 
 func TestExtendErrors(t *testing.T) {
-	ods := func(k int) [][]byte { return randomODS(3, k, 0) }
+	ods := func(k int) [][]byte { return edstest.RandomODS(3, k, 0) }
 	withNs := func(last ...byte) [][]byte {
 		s := ods(2)
 		for i, v := range last {
@@ -138,7 +139,7 @@ func TestExtendErrors(t *testing.T) {
 
 func TestAccessors(t *testing.T) {
 	const k = 4
-	ods := randomODS(11, k, 3)
+	ods := edstest.RandomODS(11, k, 3)
 	e, err := eds.Extend(ods)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ func TestAccessors(t *testing.T) {
 }
 
 func TestIndexPanics(t *testing.T) {
-	e, err := eds.Extend(randomODS(1, 2, 0))
+	e, err := eds.Extend(edstest.RandomODS(1, 2, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +238,7 @@ func TestIndexPanics(t *testing.T) {
 // TestConcurrentRoots checks, under -race, that the lazily computed roots
 // may be read from several goroutines.
 func TestConcurrentRoots(t *testing.T) {
-	e, err := eds.Extend(randomODS(5, 8, 10))
+	e, err := eds.Extend(edstest.RandomODS(5, 8, 10))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -119,42 +118,6 @@ func cloneShares(in [][]byte) [][]byte {
 		}
 	}
 	return out
-}
-
-// randomODS returns k*k random shares whose namespaces are non-decreasing in
-// row-major order (so along every row and column). The last tail shares are
-// tail padding.
-func randomODS(seed uint64, k, tail int) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, uint64(k)))
-	n := k * k
-	nss := make([][]byte, n)
-	for i := range nss {
-		ns := make([]byte, nsSize)
-		// Version 0 with a random 10-byte ID, and a few repeats.
-		if i > 0 && rng.IntN(4) == 0 {
-			copy(ns, nss[i-1])
-		} else {
-			for j := nsSize - 10; j < nsSize; j++ {
-				ns[j] = byte(rng.Uint32())
-			}
-		}
-		nss[i] = ns
-	}
-	slices.SortFunc(nss, bytes.Compare)
-	ods := make([][]byte, n)
-	for i := range ods {
-		s := make([]byte, shareSize)
-		for j := range s {
-			s[j] = byte(rng.Uint32())
-		}
-		if i >= n-tail {
-			s = tailPadding()
-		} else {
-			copy(s, nss[i])
-		}
-		ods[i] = s
-	}
-	return ods
 }
 
 func tailPadding() []byte {

@@ -10,13 +10,14 @@ import (
 
 	"github.com/celestiaorg/rsmt2d"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/nmt"
 )
 
 // square returns an extended square, its header and its shares (copies).
 func square(tb testing.TB, seed uint64, k int) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader, [][]byte) {
 	tb.Helper()
-	e, err := eds.Extend(randomODS(seed, k, k/2))
+	e, err := eds.Extend(edstest.RandomODS(seed, k, k/2))
 	if err != nil {
 		tb.Fatal(err)
 	}

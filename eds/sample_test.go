@@ -11,6 +11,7 @@ import (
 
 	"github.com/celestiaorg/nmt/pb"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/nmt"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -83,7 +84,7 @@ func TestSampleSpotK64(t *testing.T) {
 func TestSampleReferenceProofs(t *testing.T) {
 	for _, k := range []int{1, 2, 8} {
 		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
-			ods := randomODS(uint64(200+k), k, k/2)
+			ods := edstest.RandomODS(uint64(200+k), k, k/2)
 			e, err := eds.Extend(ods)
 			if err != nil {
 				t.Fatal(err)

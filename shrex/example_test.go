@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
@@ -18,7 +19,7 @@ import (
 // a row of it, verified against the header.
 func Example() {
 	ctx := context.Background()
-	square, err := eds.Extend(randomODS(1, 4))
+	square, err := eds.Extend(edstest.RandomODS(1, 4, 2))
 	if err != nil {
 		panic(err)
 	}

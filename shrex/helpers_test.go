@@ -1,12 +1,9 @@
 package shrex_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,9 +13,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
-	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
 )
 
@@ -43,43 +40,6 @@ func connect(t testing.TB, a, b host.Host) {
 	p2ptest.Connect(t, testCtx(t), a, b)
 }
 
-// randomODS returns k*k random shares whose namespaces are non-decreasing
-// in row-major order (so along every row and column); the last k/2 shares
-// are tail padding.
-func randomODS(seed uint64, k int) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, uint64(k)))
-	n := k * k
-	tail := k / 2
-	nss := make([][]byte, n)
-	for i := range nss {
-		ns := make([]byte, share.NamespaceSize)
-		if i > 0 && rng.IntN(4) == 0 {
-			copy(ns, nss[i-1])
-		} else {
-			for j := share.NamespaceSize - 10; j < share.NamespaceSize; j++ {
-				ns[j] = byte(rng.Uint32())
-			}
-			ns[share.NamespaceSize-10] |= 0x01 // never a reserved namespace
-		}
-		nss[i] = ns
-	}
-	slices.SortFunc(nss, bytes.Compare)
-	ods := make([][]byte, n)
-	for i := range ods {
-		if i >= n-tail {
-			ods[i] = share.TailPaddingShare()
-			continue
-		}
-		s := make([]byte, share.ShareSize)
-		for j := range s {
-			s[j] = byte(rng.Uint32())
-		}
-		copy(s, nss[i])
-		ods[i] = s
-	}
-	return ods
-}
-
 // block is a square and the header the client checks it against (only
 // its height and DAH matter here).
 type block struct {
@@ -96,7 +56,7 @@ func square(t testing.TB, seed uint64, k int) block {
 	if b, ok := blocks.Load(key); ok {
 		return b.(block)
 	}
-	e, err := eds.Extend(randomODS(seed, k))
+	e, err := eds.Extend(edstest.RandomODS(seed, k, k/2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/header"
-	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/shrex"
 	"github.com/datamesh/mesh-node/shrex/getter"
 	"github.com/datamesh/mesh-node/shrex/peers"
@@ -39,53 +40,7 @@ func testCtx(t testing.TB) context.Context {
 
 func newHost(t testing.TB) host.Host {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return h
-}
-
-// randomODS returns k*k random shares whose namespaces are non-decreasing
-// in row-major order; the last k/2 shares are tail padding (as in shrex's
-// tests).
-func randomODS(seed uint64, k int) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, uint64(k)))
-	n := k * k
-	tail := k / 2
-	nss := make([][]byte, n)
-	for i := range nss {
-		ns := make([]byte, share.NamespaceSize)
-		if i > 0 && rng.IntN(4) == 0 {
-			copy(ns, nss[i-1])
-		} else {
-			for j := share.NamespaceSize - 10; j < share.NamespaceSize; j++ {
-				ns[j] = byte(rng.Uint32())
-			}
-			ns[share.NamespaceSize-10] |= 0x01 // never a reserved namespace
-		}
-		nss[i] = ns
-	}
-	slices.SortFunc(nss, bytes.Compare)
-	ods := make([][]byte, n)
-	for i := range ods {
-		if i >= n-tail {
-			ods[i] = share.TailPaddingShare()
-			continue
-		}
-		s := make([]byte, share.ShareSize)
-		for j := range s {
-			s[j] = byte(rng.Uint32())
-		}
-		copy(s, nss[i])
-		ods[i] = s
-	}
-	return ods
+	return p2ptest.Host(t, libp2p.DisableRelay())
 }
 
 // block is a square and its header (only the height and DAH matter).
@@ -97,7 +52,7 @@ type block struct {
 // square returns the block of width k built from seed, at height seed.
 func square(t testing.TB, seed uint64, k int) block {
 	t.Helper()
-	e, err := eds.Extend(randomODS(seed, k))
+	e, err := eds.Extend(edstest.RandomODS(seed, k, k/2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,48 @@
+// Package edstest builds data squares for tests of the packages that
+// extend, serve or sample them.
+package edstest
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/datamesh/mesh-node/share"
+)
+
+// RandomODS returns a k×k original data square of random shares, the same
+// for the same seed and k: namespaces are version 0 with random IDs (never
+// reserved), some repeated, and non-decreasing in row-major order (so along
+// every row and column); the last tail shares are tail padding.
+func RandomODS(seed uint64, k, tail int) [][]byte {
+	rng := rand.New(rand.NewPCG(seed, uint64(k)))
+	n := k * k
+	nss := make([][]byte, n)
+	for i := range nss {
+		ns := make([]byte, share.NamespaceSize)
+		if i > 0 && rng.IntN(4) == 0 {
+			copy(ns, nss[i-1])
+		} else {
+			for j := share.NamespaceSize - 10; j < share.NamespaceSize; j++ {
+				ns[j] = byte(rng.Uint32())
+			}
+			ns[share.NamespaceSize-10] |= 0x01 // never a reserved namespace
+		}
+		nss[i] = ns
+	}
+	slices.SortFunc(nss, bytes.Compare)
+	ods := make([][]byte, n)
+	for i := range ods {
+		if i >= n-tail {
+			ods[i] = share.TailPaddingShare()
+			continue
+		}
+		s := make([]byte, share.ShareSize)
+		for j := range s {
+			s[j] = byte(rng.Uint32())
+		}
+		copy(s, nss[i])
+		ods[i] = s
+	}
+	return ods
+}
