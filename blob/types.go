@@ -1,0 +1,123 @@
+package blob
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/datamesh/mesh-node/nmt"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// ErrBlobNotFound is returned when no blob matches; its text is
+// celestia-node's, which clients compare against.
+var ErrBlobNotFound = errors.New("blob: not found")
+
+// ErrInvalidBlob wraps every error about a blob a client sent.
+var ErrInvalidBlob = errors.New("blob: invalid blob")
+
+// Commitment is a blob's share commitment (share.Blob.Commitment). In JSON
+// it is base64, as any []byte.
+type Commitment []byte
+
+// Blob is a blob with its share commitment and, for a blob read from a
+// square, the index of its first share in the extended square (row-major
+// over the 2k×2k square: row*2k + column, celestia-node's convention); -1
+// for a blob not read from a square.
+type Blob struct {
+	Namespace    share.Namespace
+	Data         []byte
+	ShareVersion uint8
+	// Signer is set for share version 1 blobs only.
+	Signer     []byte
+	Commitment Commitment
+	Index      int
+}
+
+// New returns a blob of ns and data (share version 0) with its commitment
+// and Index -1.
+func New(ns share.Namespace, data []byte) (*Blob, error) {
+	return FromShare(ns, data, share.ShareVersionZero, nil)
+}
+
+// FromShare returns the Blob of the given parts, validated by
+// share.NewBlob, with its commitment computed and Index -1.
+func FromShare(ns share.Namespace, data []byte, shareVersion uint8, signer []byte) (*Blob, error) {
+	b, err := share.NewBlob(ns, data, shareVersion, signer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBlob, err)
+	}
+	return fromShareBlob(b, -1)
+}
+
+func fromShareBlob(b *share.Blob, index int) (*Blob, error) {
+	c, err := b.Commitment()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBlob, err)
+	}
+	return &Blob{Namespace: b.Namespace(), Data: b.Data(), ShareVersion: b.ShareVersion(),
+		Signer: b.Signer(), Commitment: c, Index: index}, nil
+}
+
+// ShareBlob returns b as a share.Blob, validating it.
+func (b *Blob) ShareBlob() (*share.Blob, error) {
+	sb, err := share.NewBlob(b.Namespace, b.Data, b.ShareVersion, b.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBlob, err)
+	}
+	return sb, nil
+}
+
+// jsonBlob is celestia-node's JSON shape of a blob.
+type jsonBlob struct {
+	Namespace    []byte     `json:"namespace"`
+	Data         []byte     `json:"data"`
+	ShareVersion uint8      `json:"share_version"`
+	Commitment   Commitment `json:"commitment"`
+	Signer       []byte     `json:"signer,omitempty"`
+	Index        int        `json:"index"`
+}
+
+// MarshalJSON encodes b in celestia-node's shape.
+func (b *Blob) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jsonBlob{Namespace: b.Namespace[:], Data: b.Data, ShareVersion: b.ShareVersion,
+		Commitment: b.Commitment, Signer: b.Signer, Index: b.Index})
+}
+
+// UnmarshalJSON decodes celestia-node's shape. It validates the namespace,
+// data, share version and signer and computes the commitment; a commitment
+// in the input that differs from it is an error (ErrInvalidBlob), one that
+// is absent is filled in. A missing index is -1.
+func (b *Blob) UnmarshalJSON(data []byte) error {
+	j := jsonBlob{Index: -1}
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidBlob, err)
+	}
+	ns, err := share.NamespaceFromBytes(j.Namespace)
+	if err != nil {
+		return fmt.Errorf("%w: namespace: %w", ErrInvalidBlob, err)
+	}
+	got, err := FromShare(ns, j.Data, j.ShareVersion, j.Signer)
+	if err != nil {
+		return err
+	}
+	if len(j.Commitment) > 0 && string(j.Commitment) != string(got.Commitment) {
+		return fmt.Errorf("%w: commitment %X does not match the data's %X", ErrInvalidBlob, j.Commitment, got.Commitment)
+	}
+	got.Index = j.Index
+	*b = *got
+	return nil
+}
+
+// Proof proves a blob's shares: one NMT inclusion proof per row the blob
+// spans, in row order, each over the blob's shares in that row (leaves
+// namespace || share) against the row root. Its JSON is a list of
+// celestia-node's nmt proofs (nmt.Proof's JSON).
+type Proof []*nmt.Proof
+
+// SubscriptionResponse is one message of blob.Subscribe: the blobs of the
+// namespace at a height (possibly none), in square order.
+type SubscriptionResponse struct {
+	Blobs  []*Blob `json:"blobs"`
+	Height uint64  `json:"height"`
+}
