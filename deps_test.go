@@ -40,9 +40,9 @@ var allowed = map[string][]string{
 	// shrex/getter implements das.Getter over shrex and the peer manager;
 	// it imports das for the interface and das.ErrUnavailable.
 	"shrex/getter":        {module + "/shrex", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core"},
-	"nodebuilder":         {module, "github.com/libp2p", "github.com/multiformats", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
+	"nodebuilder":         {module, "github.com/libp2p", "github.com/multiformats", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml", "github.com/prometheus/client_golang"},
 	"core":                {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
-	"cmd":                 {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4"},
+	"cmd":                 {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc"},
 	"internal/fuzzcorpus": {},
 	// internal/peerlimit is the per-peer stream and rate limit of the
 	// header-ex and shrex servers.
@@ -57,6 +57,18 @@ var allowed = map[string][]string{
 	// so it needs go-libp2p itself, not only its core.
 	"internal/p2ptest": {"github.com/libp2p/go-libp2p", "github.com/libp2p/go-libp2p-pubsub"},
 	"tools/benchtable": {},
+	// blob is the blob service of the API: it reads blobs from squares
+	// (through a getter it declares) and keeps the commitment index in the
+	// node's Badger database.
+	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", "github.com/dgraph-io/badger/v4"},
+	// state signs and submits transactions to a core node's RPC.
+	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
+	// api serves the JSON-RPC modules over the domain packages; it never
+	// imports nodebuilder or cmd, which hand it the services.
+	"api": {module + "/blob", module + "/state", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/p2p",
+		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
+	// internal/logging is the slog handler with per-service levels.
+	"internal/logging": {},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.
