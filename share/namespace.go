@@ -3,6 +3,7 @@ package share
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -166,5 +167,24 @@ func (n Namespace) ValidateForBlob() error {
 	if n.IsReserved() {
 		return fmt.Errorf("%w: %s is reserved", ErrInvalidNamespace, n)
 	}
+	return nil
+}
+
+// MarshalJSON encodes n as the base64 of its 29 bytes, as celestia-node's
+// API does.
+func (n Namespace) MarshalJSON() ([]byte, error) { return json.Marshal(n[:]) }
+
+// UnmarshalJSON decodes the base64 of 29 bytes and validates the result
+// (Validate); it does not check that n may hold blobs.
+func (n *Namespace) UnmarshalJSON(b []byte) error {
+	var raw []byte
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidNamespace, err)
+	}
+	v, err := NamespaceFromBytes(raw)
+	if err != nil {
+		return err
+	}
+	*n = v
 	return nil
 }
