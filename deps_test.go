@@ -60,7 +60,7 @@ var allowed = map[string][]string{
 	// blob is the blob service of the API: it reads blobs from squares
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
-	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", "github.com/dgraph-io/badger/v4"},
+	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", "github.com/dgraph-io/badger/v4"},
 	// state signs and submits transactions to a core node's RPC.
 	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
 	// api serves the JSON-RPC modules over the domain packages; it never

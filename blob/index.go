@@ -1,0 +1,323 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Key layout of the commitment index, under prefixes no other Badger user
+// of the node shares (header/store "eh/", eds/store "ods/", core/store
+// "core/", das "das/"):
+//
+//	blob/c/<commitment 32><height 8>  -> <namespace 29><index 4>
+//	blob/h/<height 8>                 -> empty: the height is indexed
+//	blob/h/<height 8><commitment 32>  -> empty: reverse entry, for Prune
+//
+// Heights and indices are big-endian, so a commitment's entries sort by
+// height and the reverse entries by height first.
+var (
+	prefixByCommitment = []byte("blob/c/")
+	prefixByHeight     = []byte("blob/h/")
+)
+
+const (
+	commitmentSize = 32
+	entryValueSize = share.NamespaceSize + 4
+	// pruneBatch is how many keys of prefixByHeight one Prune transaction
+	// deletes at most (each reverse entry takes its commitment entry along).
+	pruneBatch = 1000
+)
+
+func commitmentKey(c []byte, height uint64) []byte {
+	k := make([]byte, 0, len(prefixByCommitment)+commitmentSize+8)
+	k = append(append(k, prefixByCommitment...), c...)
+	return binary.BigEndian.AppendUint64(k, height)
+}
+
+func heightKey(height uint64) []byte {
+	k := make([]byte, 0, len(prefixByHeight)+8+commitmentSize)
+	return binary.BigEndian.AppendUint64(append(k, prefixByHeight...), height)
+}
+
+// SquareSource gives the squares CatchUp indexes: core.Store on bridge
+// nodes and eds/store.Store on full nodes have this method.
+type SquareSource interface {
+	EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error)
+}
+
+// IndexOptions are the dependencies of an Index.
+type IndexOptions struct {
+	// DB is the node's Badger database; required.
+	DB *badger.DB
+	// Squares is what CatchUp reads; it may be nil if CatchUp is not used.
+	Squares SquareSource
+	// IsNotFound tells a square Squares does not hold (skipped by CatchUp)
+	// from a failure. Nil treats every error as a failure.
+	IsNotFound func(error) bool
+	// Logger defaults to one that discards.
+	Logger *slog.Logger
+}
+
+// Index maps blob commitments to where they were included, for bridge and
+// full nodes, which hold squares. It is safe for concurrent use.
+type Index struct {
+	db         *badger.DB
+	squares    SquareSource
+	isNotFound func(error) bool
+	log        *slog.Logger
+}
+
+// NewIndex returns the index over opts.DB. It does no I/O.
+func NewIndex(opts IndexOptions) (*Index, error) {
+	if opts.DB == nil {
+		return nil, errors.New("blob: NewIndex needs a DB")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	isNotFound := opts.IsNotFound
+	if isNotFound == nil {
+		isNotFound = func(error) bool { return false }
+	}
+	return &Index{db: opts.DB, squares: opts.Squares, isNotFound: isNotFound, log: log}, nil
+}
+
+// Index records every blob of e, the square at height: its commitment maps
+// to (height, namespace, index of its first share in the extended square).
+// It writes one Badger transaction, which also marks the height indexed; a
+// height already marked is left as it is, so Index is idempotent. A blob
+// repeated within the square is recorded at its first position. A square
+// that does not parse (share.ParseSquare) is an error and nothing is
+// written.
+func (ix *Index) Index(ctx context.Context, height uint64, e *eds.ExtendedDataSquare) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e == nil {
+		return fmt.Errorf("blob: indexing height %d: nil square", height)
+	}
+	parsed, err := share.ParseSquare(e.ODS())
+	if err != nil {
+		return fmt.Errorf("blob: indexing height %d: %w", height, err)
+	}
+	k := e.K()
+	type entry struct {
+		c   []byte
+		val []byte
+	}
+	entries := make([]entry, 0, len(parsed.Blobs))
+	seen := make(map[string]bool, len(parsed.Blobs))
+	for _, p := range parsed.Blobs {
+		c, err := p.Blob.Commitment()
+		if err != nil {
+			return fmt.Errorf("blob: indexing height %d: %w", height, err)
+		}
+		if seen[string(c)] {
+			continue
+		}
+		seen[string(c)] = true
+		index := (p.Start/k)*2*k + p.Start%k
+		ns := p.Blob.Namespace()
+		val := binary.BigEndian.AppendUint32(append(make([]byte, 0, entryValueSize), ns[:]...), uint32(index))
+		entries = append(entries, entry{c: c, val: val})
+	}
+	marker := heightKey(height)
+	err = ix.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(marker); err == nil {
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		for _, en := range entries {
+			if err := txn.Set(commitmentKey(en.c, height), en.val); err != nil {
+				return err
+			}
+			if err := txn.Set(append(heightKey(height), en.c...), nil); err != nil {
+				return err
+			}
+		}
+		return txn.Set(marker, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("blob: indexing height %d: %w", height, err)
+	}
+	return nil
+}
+
+// Indexed reports whether height is marked indexed.
+func (ix *Index) Indexed(ctx context.Context, height uint64) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	var ok bool
+	err := ix.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(heightKey(height))
+		switch {
+		case err == nil:
+			ok = true
+		case errors.Is(err, badger.ErrKeyNotFound):
+		default:
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("blob: index of height %d: %w", height, err)
+	}
+	return ok, nil
+}
+
+// Lookup returns where the blob with commitment c was included: the newest
+// height holding it, its namespace and the index of its first share in the
+// extended square. It returns ErrBlobNotFound (unwrapped) for a commitment
+// the index does not hold, including one that is not 32 bytes.
+func (ix *Index) Lookup(ctx context.Context, c Commitment) (height uint64, ns share.Namespace, index int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, ns, 0, err
+	}
+	if len(c) != commitmentSize {
+		return 0, ns, 0, ErrBlobNotFound
+	}
+	prefix := append(append([]byte{}, prefixByCommitment...), c...)
+	found := false
+	err = ix.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		it.Seek(append(bytes.Clone(prefix), bytes.Repeat([]byte{0xFF}, 8)...))
+		if !it.ValidForPrefix(prefix) {
+			return nil
+		}
+		item := it.Item()
+		key := item.Key()
+		if len(key) != len(prefix)+8 {
+			return fmt.Errorf("malformed index key %x", key)
+		}
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(val) != entryValueSize {
+			return fmt.Errorf("malformed index value of %d bytes under %x", len(val), key)
+		}
+		height = binary.BigEndian.Uint64(key[len(prefix):])
+		copy(ns[:], val)
+		index = int(binary.BigEndian.Uint32(val[share.NamespaceSize:]))
+		found = true
+		return nil
+	})
+	if err != nil {
+		return 0, share.Namespace{}, 0, fmt.Errorf("blob: looking up commitment %X: %w", []byte(c), err)
+	}
+	if !found {
+		return 0, share.Namespace{}, 0, ErrBlobNotFound
+	}
+	return height, ns, index, nil
+}
+
+// CatchUp indexes every height in [from, to] that is not marked indexed,
+// reading its square from Squares and skipping heights whose square is not
+// held (IsNotFound). It is for restarts after a crash between storing a
+// square and indexing it. It fails without Squares and stops at the first
+// other error, leaving the heights before it indexed; an empty range does
+// nothing.
+func (ix *Index) CatchUp(ctx context.Context, from, to uint64) error {
+	if ix.squares == nil {
+		return errors.New("blob: CatchUp needs IndexOptions.Squares")
+	}
+	if from > to {
+		return nil
+	}
+	for h := from; ; h++ {
+		if err := ix.catchUp(ctx, h); err != nil {
+			return err
+		}
+		if h == to {
+			return nil
+		}
+	}
+}
+
+// catchUp indexes height h unless it is marked or its square is not held.
+func (ix *Index) catchUp(ctx context.Context, h uint64) error {
+	ok, err := ix.Indexed(ctx, h)
+	if err != nil || ok {
+		return err
+	}
+	e, err := ix.squares.EDS(ctx, h)
+	if err != nil {
+		if ix.isNotFound(err) {
+			ix.log.Debug("blob index: no square to catch up", "height", h)
+			return nil
+		}
+		return fmt.Errorf("blob: catching up height %d: %w", h, err)
+	}
+	if err := ix.Index(ctx, h, e); err != nil {
+		return err
+	}
+	ix.log.Debug("blob index: caught up", "height", h)
+	return nil
+}
+
+// Prune deletes every entry and mark of heights below below, in
+// transactions of at most a few thousand keys, so it never holds a large
+// transaction. On error (or when ctx ends) the heights pruned so far stay
+// pruned; a later Prune continues.
+func (ix *Index) Prune(ctx context.Context, below uint64) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var keys [][]byte
+		err := ix.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixByHeight})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < pruneBatch; it.Next() {
+				key := it.Item().KeyCopy(nil)
+				if len(key) < len(prefixByHeight)+8 {
+					return fmt.Errorf("malformed index key %x", key)
+				}
+				if binary.BigEndian.Uint64(key[len(prefixByHeight):]) >= below {
+					break
+				}
+				keys = append(keys, key)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("blob: pruning the index below %d: %w", below, err)
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		err = ix.db.Update(func(txn *badger.Txn) error {
+			for _, key := range keys {
+				if err := txn.Delete(key); err != nil {
+					return err
+				}
+				if rest := key[len(prefixByHeight):]; len(rest) == 8+commitmentSize {
+					if err := txn.Delete(commitmentKey(rest[8:], binary.BigEndian.Uint64(rest))); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("blob: pruning the index below %d: %w", below, err)
+		}
+		ix.log.Debug("blob index: pruned", "keys", len(keys), "below", below)
+		if len(keys) < pruneBatch {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package blob
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/datamesh/mesh-node/share"
+)
+
+// subscriptionBuffer is how many responses a subscription holds for a
+// consumer that has not read them yet; past it, the producer waits.
+const subscriptionBuffer = 8
+
+// Subscribe follows namespace ns from fromHeight on: for every height, in
+// order, it sends one SubscriptionResponse with the namespace's blobs at
+// that height, in square order. As celestia-node does, heights without
+// blobs are sent too, with an empty (non-nil) Blobs. fromHeight 0 means the
+// height after the current head, which needs Headers to have a Head method
+// (header.Store's); without one, Subscribe(…, 0) is refused.
+//
+// The channel holds a few responses; a consumer that stops reading makes
+// the producer wait (it never buffers more), so memory stays bounded. The
+// channel is closed when ctx ends, or after an error fetching a header or
+// the blobs of a height, which is logged: a consumer that sees the channel
+// close before its ctx ended missed the heights after the last response and
+// may subscribe again from there. An invalid namespace is refused at once.
+func (s *Service) Subscribe(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *SubscriptionResponse, error) {
+	if err := checkNamespace(ns); err != nil {
+		return nil, err
+	}
+	if fromHeight == 0 {
+		hg, ok := s.headers.(headGetter)
+		if !ok {
+			return nil, fmt.Errorf("blob: Subscribe from height 0 needs the current head, which this node's headers do not give; pass a height")
+		}
+		head, err := hg.Head(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("blob: Subscribe: head: %w", err)
+		}
+		fromHeight = head.Height() + 1
+	}
+	ch := make(chan *SubscriptionResponse, subscriptionBuffer)
+	go s.follow(ctx, ns, fromHeight, ch)
+	return ch, nil
+}
+
+// follow is Subscribe's producer; it closes ch when it returns.
+func (s *Service) follow(ctx context.Context, ns share.Namespace, height uint64, ch chan<- *SubscriptionResponse) {
+	defer close(ch)
+	for ; ; height++ {
+		h, err := s.headers.WaitForHeight(ctx, height)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("blob subscription stopped: waiting for header", "namespace", ns, "height", height, "err", err)
+			}
+			return
+		}
+		if h == nil || h.DAH == nil {
+			s.log.Error("blob subscription stopped: header without DAH", "namespace", ns, "height", height)
+			return
+		}
+		blobs, err := s.blobsOf(ctx, h, ns)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("blob subscription stopped: reading blobs", "namespace", ns, "height", height, "err", err)
+			}
+			return
+		}
+		select {
+		case ch <- &SubscriptionResponse{Blobs: blobs, Height: height}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
