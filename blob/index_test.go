@@ -1,0 +1,203 @@
+package blob_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/eds"
+)
+
+func openDB(t *testing.T, dir string) *badger.DB {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// indexKeys counts the keys the index keeps.
+func indexKeys(t *testing.T, db *badger.DB) int {
+	t.Helper()
+	n := 0
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("blob/")})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func newIndex(t *testing.T, db *badger.DB, squares blob.SquareSource) *blob.Index {
+	t.Helper()
+	ix, err := blob.NewIndex(blob.IndexOptions{DB: db, Squares: squares, IsNotFound: func(err error) bool { return errors.Is(err, errNoSquare) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func checkLookup(t *testing.T, ix *blob.Index, b *blob.Blob, wantHeight uint64) {
+	t.Helper()
+	h, ns, index, err := ix.Lookup(context.Background(), b.Commitment)
+	if err != nil {
+		t.Fatalf("Lookup %X: %v", b.Commitment, err)
+	}
+	if h != wantHeight || ns != b.Namespace || index != b.Index {
+		t.Fatalf("Lookup = height %d ns %s index %d; want %d %s %d", h, ns, index, wantHeight, b.Namespace, b.Index)
+	}
+}
+
+func TestIndex(t *testing.T) {
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	f := newFixture(t, 4, 4)
+	ix := newIndex(t, db, f.getter)
+
+	for h := uint64(1); h <= 3; h++ {
+		if err := ix.Index(ctx, h, f.getter.squares[h]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for h := uint64(1); h <= 3; h++ {
+		for _, b := range f.expected(t, h) {
+			checkLookup(t, ix, b, h)
+		}
+	}
+	// Idempotent: indexing a height again writes nothing.
+	n := indexKeys(t, db)
+	if err := ix.Index(ctx, customHeight, f.getter.squares[customHeight]); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexKeys(t, db); got != n {
+		t.Fatalf("re-indexing changed the key count from %d to %d", n, got)
+	}
+	// Unknown and malformed commitments.
+	for _, c := range []blob.Commitment{make([]byte, 32), {1, 2, 3}, nil} {
+		if _, _, _, err := ix.Lookup(ctx, c); !errors.Is(err, blob.ErrBlobNotFound) {
+			t.Fatalf("Lookup %X: %v, want ErrBlobNotFound", []byte(c), err)
+		}
+	}
+	if err := ix.Index(ctx, 9, nil); err == nil {
+		t.Fatal("indexing a nil square succeeded")
+	}
+
+	// CatchUp indexes height 4, skips 5 and 6 (no square), and leaves
+	// indexed heights alone.
+	if ok, _ := ix.Indexed(ctx, 4); ok {
+		t.Fatal("height 4 indexed before CatchUp")
+	}
+	if err := ix.CatchUp(ctx, 1, 6); err != nil {
+		t.Fatal(err)
+	}
+	for h, want := range map[uint64]bool{1: true, 4: true, 5: false, 6: false} {
+		if ok, err := ix.Indexed(ctx, h); err != nil || ok != want {
+			t.Fatalf("Indexed(%d) = %v, %v; want %v", h, ok, err, want)
+		}
+	}
+	for _, b := range f.expected(t, 4) {
+		checkLookup(t, ix, b, 4)
+	}
+	if err := newIndex(t, db, failingSquares{}).CatchUp(ctx, 7, 8); err == nil {
+		t.Fatal("CatchUp over a failing square source succeeded")
+	}
+	if err := newIndex(t, db, nil).CatchUp(ctx, 7, 8); err == nil {
+		t.Fatal("CatchUp without a square source succeeded")
+	}
+
+	// The same blobs at a later height: Lookup returns the newest.
+	if err := ix.Index(ctx, 10, f.getter.squares[customHeight]); err != nil {
+		t.Fatal(err)
+	}
+	custom := f.expected(t, customHeight)
+	for _, b := range custom {
+		checkLookup(t, ix, b, 10)
+	}
+
+	// GetByCommitment reads the blob back from the square the index names.
+	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: f.getter, Index: ix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.GetByCommitment(ctx, f.expected(t, 3)[0].Commitment)
+	if err != nil || r.Height != 3 {
+		t.Fatalf("GetByCommitment = %+v, %v", r, err)
+	}
+	sameBlob(t, r.Blob, f.expected(t, 3)[0])
+	if _, err := svc.GetByCommitment(ctx, make([]byte, 32)); !errors.Is(err, blob.ErrBlobNotFound) {
+		t.Fatalf("GetByCommitment of an unknown commitment: %v", err)
+	}
+
+	// The index survives a restart.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir)
+	defer db.Close()
+	ix = newIndex(t, db, f.getter)
+	checkLookup(t, ix, f.expected(t, 1)[0], 1)
+
+	// Prune below 5 keeps height 10 only.
+	if err := ix.Prune(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range custom {
+		checkLookup(t, ix, b, 10)
+	}
+	if _, _, _, err := ix.Lookup(ctx, f.expected(t, 1)[0].Commitment); !errors.Is(err, blob.ErrBlobNotFound) {
+		t.Fatalf("Lookup of a pruned blob: %v", err)
+	}
+	if ok, _ := ix.Indexed(ctx, 4); ok {
+		t.Fatal("height 4 still marked after Prune")
+	}
+	if err := ix.Prune(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexKeys(t, db); n != 0 {
+		t.Fatalf("%d keys left after pruning everything", n)
+	}
+}
+
+func TestIndexPruneManyBatches(t *testing.T) {
+	ctx := ctxT(t)
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	f := newFixture(t, 2, 2)
+	ix := newIndex(t, db, f.getter)
+	e := f.getter.squares[1]
+	const heights = 300
+	for h := uint64(1); h <= heights; h++ {
+		if err := ix.Index(ctx, h, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blobs := f.expected(t, 1)
+	perHeight := 2*len(blobs) + 1
+	if n := indexKeys(t, db); n != heights*perHeight {
+		t.Fatalf("%d keys, want %d", n, heights*perHeight)
+	}
+	if err := ix.Prune(ctx, heights); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexKeys(t, db); n != perHeight {
+		t.Fatalf("%d keys after pruning below the last height, want %d", n, perHeight)
+	}
+	checkLookup(t, ix, blobs[0], heights)
+}
+
+type failingSquares struct{}
+
+func (failingSquares) EDS(context.Context, uint64) (*eds.ExtendedDataSquare, error) {
+	return nil, errors.New("disk on fire")
+}

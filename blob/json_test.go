@@ -1,0 +1,162 @@
+package blob_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"slices"
+	"testing"
+
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
+	"github.com/datamesh/mesh-node/share"
+)
+
+func TestBlobJSON(t *testing.T) {
+	f := newFixture(t, 2, 2)
+	b, err := f.svc.Get(ctxT(t), customHeight, nsB, f.expected(t, customHeight)[2].Commitment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(enc, &fields); err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if want := []string{"commitment", "data", "index", "namespace", "share_version"}; !slices.Equal(keys, want) {
+		t.Fatalf("JSON fields %v, want %v", keys, want)
+	}
+	var back blob.Blob
+	if err := json.Unmarshal(enc, &back); err != nil {
+		t.Fatal(err)
+	}
+	sameBlob(t, &back, b)
+
+	// A commitment that is not the data's is rejected; a missing one is
+	// computed, and a missing index is -1.
+	var m map[string]any
+	_ = json.Unmarshal(enc, &m)
+	m["commitment"] = bytes.Repeat([]byte{7}, 32)
+	bad, _ := json.Marshal(m)
+	if err := json.Unmarshal(bad, &back); !errors.Is(err, blob.ErrInvalidBlob) {
+		t.Fatalf("mismatched commitment: %v, want ErrInvalidBlob", err)
+	}
+	delete(m, "commitment")
+	delete(m, "index")
+	partial, _ := json.Marshal(m)
+	var filled blob.Blob
+	if err := json.Unmarshal(partial, &filled); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(filled.Commitment, b.Commitment) || filled.Index != -1 {
+		t.Fatalf("commitment %X index %d; want %X -1", filled.Commitment, filled.Index, b.Commitment)
+	}
+
+	// SubscriptionResponse and CommitmentResult shapes.
+	r, _ := json.Marshal(&blob.SubscriptionResponse{Blobs: []*blob.Blob{}, Height: 3})
+	if string(r) != `{"blobs":[],"height":3}` {
+		t.Fatalf("SubscriptionResponse JSON %s", r)
+	}
+	cr, _ := json.Marshal(&blob.CommitmentResult{Height: 3})
+	if string(cr) != `{"height":3,"blob":null}` {
+		t.Fatalf("CommitmentResult JSON %s", cr)
+	}
+}
+
+// Seeds of FuzzBlobUnmarshalJSON are generated; rewrite them with
+//
+//	go test ./blob -run TestFuzzCorpus -write-corpus
+//
+// and TestFuzzCorpus checks they are current.
+
+var writeCorpus = flag.Bool("write-corpus", false, "rewrite the generated seed corpus under testdata/fuzz")
+
+func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
+	var seeds []fuzzcorpus.Seed
+	add := func(name string, data []byte) {
+		seeds = append(seeds, fuzzcorpus.Seed{Target: "FuzzBlobUnmarshalJSON", Name: name, Args: []any{data}})
+	}
+	enc := func(b *blob.Blob) []byte {
+		out, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	small, err := blob.New(nsA, []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("v0-small", enc(small))
+	large, err := blob.New(nsB, pattern(2000, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	large.Index = 130
+	add("v0-multi-share-indexed", enc(large))
+	signed, err := blob.FromShare(nsA, []byte("signed"), share.ShareVersionOne, bytes.Repeat([]byte{0xAB}, share.SignerSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("v1-signer", enc(signed))
+	add("no-commitment", []byte(`{"namespace":"`+b64(nsA[:])+`","data":"aGk=","share_version":0}`))
+	add("wrong-commitment", []byte(`{"namespace":"`+b64(nsA[:])+`","data":"aGk=","share_version":0,"commitment":"`+b64(make([]byte, 32))+`"}`))
+	add("reserved-namespace", []byte(`{"namespace":"`+b64(share.TxNamespace[:])+`","data":"aGk=","share_version":0}`))
+	add("short-namespace", []byte(`{"namespace":"AAE=","data":"aGk=","share_version":0}`))
+	add("empty-object", []byte(`{}`))
+	add("not-json", []byte(`{"namespace":`))
+	return seeds
+}
+
+func b64(b []byte) string {
+	out, _ := json.Marshal(b)
+	return string(out[1 : len(out)-1])
+}
+
+func TestFuzzCorpus(t *testing.T) {
+	if *writeCorpus {
+		fuzzcorpus.Write(t, fuzzSeeds(t), true)
+		return
+	}
+	fuzzcorpus.Check(t, fuzzSeeds(t), "go test ./blob -run TestFuzzCorpus -write-corpus")
+}
+
+// FuzzBlobUnmarshalJSON: decoding never panics, and what decodes is a
+// valid blob whose encoding decodes to the same blob.
+func FuzzBlobUnmarshalJSON(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var b blob.Blob
+		if err := json.Unmarshal(data, &b); err != nil {
+			return
+		}
+		sb, err := b.ShareBlob()
+		if err != nil {
+			t.Fatalf("decoded an invalid blob: %v", err)
+		}
+		c, err := sb.Commitment()
+		if err != nil || !bytes.Equal(c, b.Commitment) {
+			t.Fatalf("decoded commitment %X, the data's %X (%v)", b.Commitment, c, err)
+		}
+		enc, err := json.Marshal(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back blob.Blob
+		if err := json.Unmarshal(enc, &back); err != nil {
+			t.Fatalf("re-decoding %s: %v", enc, err)
+		}
+		if back.Namespace != b.Namespace || !bytes.Equal(back.Data, b.Data) || back.ShareVersion != b.ShareVersion ||
+			!bytes.Equal(back.Signer, b.Signer) || !bytes.Equal(back.Commitment, b.Commitment) || back.Index != b.Index {
+			t.Fatal("round trip changed the blob")
+		}
+	})
+}
