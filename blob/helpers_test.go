@@ -237,3 +237,16 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// namespacesOf returns the namespaces of the blobs of e.
+func namespacesOf(e *eds.ExtendedDataSquare) []share.Namespace {
+	parsed, err := share.ParseSquare(e.ODS())
+	if err != nil {
+		return nil
+	}
+	var out []share.Namespace
+	for _, p := range parsed.Blobs {
+		out = append(out, p.Blob.Namespace())
+	}
+	return out
+}

@@ -94,8 +94,9 @@ func NewIndex(opts IndexOptions) (*Index, error) {
 
 // Index records every blob of e, the square at height: its commitment maps
 // to (height, namespace, index of its first share in the extended square).
-// It writes one Badger transaction, which also marks the height indexed; a
-// height already marked is left as it is, so Index is idempotent. A blob
+// It writes one Badger transaction, which also marks the height indexed (a
+// square too large for one is written in several, the mark last); a height
+// already marked is left as it is, so Index is idempotent. A blob
 // repeated within the square is recorded at its first position. A square
 // that does not parse (share.ParseSquare) is an error and nothing is
 // written.
@@ -111,11 +112,7 @@ func (ix *Index) Index(ctx context.Context, height uint64, e *eds.ExtendedDataSq
 		return fmt.Errorf("blob: indexing height %d: %w", height, err)
 	}
 	k := e.K()
-	type entry struct {
-		c   []byte
-		val []byte
-	}
-	entries := make([]entry, 0, len(parsed.Blobs))
+	entries := make([]indexEntry, 0, len(parsed.Blobs))
 	seen := make(map[string]bool, len(parsed.Blobs))
 	for _, p := range parsed.Blobs {
 		c, err := p.Blob.Commitment()
@@ -129,29 +126,59 @@ func (ix *Index) Index(ctx context.Context, height uint64, e *eds.ExtendedDataSq
 		index := (p.Start/k)*2*k + p.Start%k
 		ns := p.Blob.Namespace()
 		val := binary.BigEndian.AppendUint32(append(make([]byte, 0, entryValueSize), ns[:]...), uint32(index))
-		entries = append(entries, entry{c: c, val: val})
+		entries = append(entries, indexEntry{c: c, val: val})
 	}
-	marker := heightKey(height)
-	err = ix.db.Update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(marker); err == nil {
-			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		for _, en := range entries {
-			if err := txn.Set(commitmentKey(en.c, height), en.val); err != nil {
-				return err
-			}
-			if err := txn.Set(append(heightKey(height), en.c...), nil); err != nil {
-				return err
-			}
-		}
-		return txn.Set(marker, nil)
-	})
-	if err != nil {
+	if err := ix.write(height, entries); err != nil {
 		return fmt.Errorf("blob: indexing height %d: %w", height, err)
 	}
 	return nil
+}
+
+// write stores the entries of height and its mark in one transaction,
+// unless the height is marked already. A square of tens of thousands of
+// blobs can exceed Badger's transaction size; then the entries are
+// committed in several transactions and the mark in the last, so a crash
+// midway leaves the height unmarked and CatchUp rewrites it (the entries
+// are the same).
+func (ix *Index) write(height uint64, entries []indexEntry) error {
+	marker := heightKey(height)
+	txn := ix.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	if _, err := txn.Get(marker); err == nil {
+		return nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	set := func(key, val []byte) error {
+		err := txn.Set(key, val)
+		if !errors.Is(err, badger.ErrTxnTooBig) {
+			return err
+		}
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		txn = ix.db.NewTransaction(true)
+		return txn.Set(key, val)
+	}
+	for _, en := range entries {
+		if err := set(commitmentKey(en.c, height), en.val); err != nil {
+			return err
+		}
+		if err := set(append(heightKey(height), en.c...), nil); err != nil {
+			return err
+		}
+	}
+	if err := set(marker, nil); err != nil {
+		return err
+	}
+	return txn.Commit()
+}
+
+// indexEntry is one blob of a height: its commitment and the value stored
+// under it.
+type indexEntry struct {
+	c   []byte
+	val []byte
 }
 
 // Indexed reports whether height is marked indexed.

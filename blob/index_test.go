@@ -201,3 +201,35 @@ type failingSquares struct{}
 func (failingSquares) EDS(context.Context, uint64) (*eds.ExtendedDataSquare, error) {
 	return nil, errors.New("disk on fire")
 }
+
+func TestIndexSquareLargerThanATransaction(t *testing.T) {
+	// A memtable this small makes Badger refuse a transaction of more
+	// than a dozen keys, fewer than a height of six blobs needs.
+	ctx := ctxT(t)
+	db, err := badger.Open(badger.DefaultOptions(t.TempDir()).WithLogger(nil).WithMemTableSize(8 << 10).WithValueThreshold(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	txn := db.NewTransaction(true)
+	var tooBig error
+	for i := 0; i < 13 && tooBig == nil; i++ {
+		tooBig = txn.Set(append([]byte("blob/probe/"), byte(i)), make([]byte, 33))
+	}
+	txn.Discard()
+	if !errors.Is(tooBig, badger.ErrTxnTooBig) {
+		t.Fatalf("13 keys fit one transaction (%v); the test does not exercise the split", tooBig)
+	}
+	f := newFixture(t, 2, 2)
+	ix := newIndex(t, db, f.getter)
+	if err := ix.Index(ctx, 1, f.getter.squares[1]); err != nil {
+		t.Fatal(err)
+	}
+	blobs := f.expected(t, 1)
+	for _, b := range blobs {
+		checkLookup(t, ix, b, 1)
+	}
+	if n := indexKeys(t, db); n != 2*len(blobs)+1 {
+		t.Fatalf("%d keys, want %d", n, 2*len(blobs)+1)
+	}
+}

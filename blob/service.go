@@ -177,10 +177,14 @@ func (s *Service) get(ctx context.Context, h *header.ExtendedHeader, ns share.Na
 	return nil, ErrBlobNotFound
 }
 
+// maxParallelNamespaces bounds the namespaces GetAll fetches at once.
+const maxParallelNamespaces = 8
+
 // GetAll returns the blobs of the namespaces nss at height, in square order
 // (increasing Index), each with its Index and Commitment. A namespace
 // without blobs contributes none; with none at all the result is an empty,
-// non-nil slice. A namespace listed twice counts once. Any failure (a
+// non-nil slice. A namespace listed twice counts once. Namespaces are
+// fetched in parallel, a few at a time. Any failure (a
 // namespace that cannot hold blobs, a fetch that fails) fails the call: no
 // partial result is returned.
 func (s *Service) GetAll(ctx context.Context, height uint64, nss []share.Namespace) ([]*Blob, error) {
@@ -203,8 +207,13 @@ func (s *Service) getAll(ctx context.Context, h *header.ExtendedHeader, nss []sh
 	results := make([][]*Blob, len(nss))
 	errs := make([]error, len(nss))
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelNamespaces)
 	for i, ns := range nss {
-		wg.Go(func() { results[i], errs[i] = s.blobsOf(ctx, h, ns) })
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i], errs[i] = s.blobsOf(ctx, h, ns)
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

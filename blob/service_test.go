@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 )
@@ -345,22 +348,42 @@ func TestSubscribe(t *testing.T) {
 	}
 }
 
+// countingGetter counts the namespace reads of a subscription's producer.
+type countingGetter struct {
+	*testGetter
+	reads atomic.Int64
+}
+
+func (g *countingGetter) GetNamespaceData(ctx context.Context, h *header.ExtendedHeader, ns share.Namespace) (eds.NamespaceData, error) {
+	g.reads.Add(1)
+	return g.testGetter.GetNamespaceData(ctx, h, ns)
+}
+
 func TestSubscribeSlowConsumer(t *testing.T) {
-	// A consumer that does not read holds the producer back: it never
-	// gets more than the buffer ahead, and still sees every height.
-	f := newFixture(t, 20, 20)
-	ctx := ctxT(t)
-	ch, err := f.svc.Subscribe(ctx, nsA, 1)
+	// A consumer that reads slowly holds the producer back: the producer
+	// never gets more than the buffer (and the one response it is
+	// waiting to send) ahead, and the consumer still sees every height.
+	f := newFixture(t, 40, 40)
+	g := &countingGetter{testGetter: f.getter}
+	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: g})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for height := uint64(1); height <= 20; height++ {
+	ctx := ctxT(t)
+	ch, err := svc.Subscribe(ctx, nsA, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(ch) == 0 || cap(ch) > 16 {
+		t.Fatalf("subscription buffer of %d, want a few", cap(ch))
+	}
+	for height := uint64(1); height <= 40; height++ {
+		if ahead := g.reads.Load() - int64(height-1); ahead > int64(cap(ch))+1 {
+			t.Fatalf("producer %d heights ahead of a consumer at height %d; buffer %d", ahead, height, cap(ch))
+		}
 		r := <-ch
 		if r == nil || r.Height != height {
 			t.Fatalf("got %+v, want height %d", r, height)
-		}
-		if cap(ch) > 16 || len(ch) > cap(ch) {
-			t.Fatalf("channel capacity %d", cap(ch))
 		}
 	}
 }
