@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/keyring"
+	"github.com/datamesh/mesh-node/state/keyring"
 )
 
 // keysDir is the keyring directory under the home.

@@ -3,26 +3,24 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/spf13/cobra"
 
-	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/keyring"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/state"
+	"github.com/datamesh/mesh-node/state/keyring"
 )
 
 // Defaults of the tx commands.
 const (
 	defaultNode      = "http://127.0.0.1:26657"
 	defaultTxTimeout = 30 * time.Second
-	pollInterval     = 200 * time.Millisecond
 )
 
 // txOptions are the flags every tx command shares.
@@ -76,8 +74,8 @@ its transaction hash.`,
 			if amount == 0 {
 				return errors.New("tx send: --amount must be positive")
 			}
-			res, err := c.submit(cmd, o, func(k keyring.Key) (app.Msg, []*share.Blob, error) {
-				return &app.MsgSend{From: k.Address, To: dest, Amount: amount}, nil, nil
+			res, err := c.submit(cmd, o, func(ctx context.Context, sc *state.Client, cfg *state.TxConfig) (*state.TxResponse, error) {
+				return sc.Transfer(ctx, dest, state.Int(amount), cfg)
 			})
 			if err != nil {
 				return fmt.Errorf("tx send: %w", err)
@@ -129,14 +127,8 @@ BlobTx (core init sets them so that a blob of max_blob_size, 2 MiB, fits).`,
 			if err != nil {
 				return fmt.Errorf("tx pay-for-blob: share commitment: %w", err)
 			}
-			res, err := c.submit(cmd, o, func(k keyring.Key) (app.Msg, []*share.Blob, error) {
-				return &app.MsgPayForBlobs{
-					Signer:           k.Address,
-					Namespaces:       []share.Namespace{ns},
-					BlobSizes:        []uint32{uint32(len(blobData))}, // NewBlob bounds the size
-					ShareCommitments: [][]byte{commitment},
-					ShareVersions:    []uint32{uint32(share.ShareVersionZero)},
-				}, []*share.Blob{blob}, nil
+			res, err := c.submit(cmd, o, func(ctx context.Context, sc *state.Client, cfg *state.TxConfig) (*state.TxResponse, error) {
+				return sc.SubmitPayForBlob(ctx, []*share.Blob{blob}, cfg)
 			})
 			if err != nil {
 				return fmt.Errorf("tx pay-for-blob: %w", err)
@@ -230,13 +222,12 @@ func printTxResult(cmd *cobra.Command, r txResult) error {
 	return nil
 }
 
-// buildMsg returns the message for the signing key and the blobs it pays
-// for (none for a bare transaction).
-type buildMsg func(k keyring.Key) (app.Msg, []*share.Blob, error)
+// submitFunc submits a transaction with the client's default key (--from).
+type submitFunc func(ctx context.Context, c *state.Client, cfg *state.TxConfig) (*state.TxResponse, error)
 
-// submit signs the message build returns with the key --from, broadcasts
-// it and waits for its inclusion within --timeout.
-func (c *cli) submit(cmd *cobra.Command, o txOptions, build buildMsg) (txResult, error) {
+// submit signs and submits a transaction with the key --from through a
+// state.Client of --node, which waits for its inclusion within --timeout.
+func (c *cli) submit(cmd *cobra.Command, o txOptions, send submitFunc) (txResult, error) {
 	if _, err := outputJSON(cmd); err != nil {
 		return txResult{}, err
 	}
@@ -247,141 +238,21 @@ func (c *cli) submit(cmd *cobra.Command, o txOptions, build buildMsg) (txResult,
 	if err != nil {
 		return txResult{}, err
 	}
-	k, err := openKeyring(home).Get(o.from)
-	if err != nil {
+	client, err := state.New(state.Options{RPC: o.node, Keyring: openKeyring(home), DefaultKey: o.from, Timeout: o.timeout})
+	if errors.Is(err, keyring.ErrNotFound) {
 		return txResult{}, fmt.Errorf("--from: %w (see mesh-node keys list)", err)
 	}
-	msg, blobs, err := build(k)
 	if err != nil {
 		return txResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-	defer cancel()
-	client, err := rpchttp.New(o.node, "/websocket")
-	if err != nil {
-		return txResult{}, fmt.Errorf("RPC client for --node %q: %w", o.node, err)
+	defer func() { _ = client.Stop(context.Background()) }() // nothing runs once the call returned
+	cfg := &state.TxConfig{Gas: o.gasLimit}
+	if o.gasPrice > 0 {
+		cfg.GasPrice, cfg.IsGasPriceSet = float64(o.gasPrice), true
 	}
-	chain, err := queryChain(ctx, client)
-	if err != nil {
-		return txResult{}, err
-	}
-	acc, err := queryAccount(ctx, client, k.Address)
+	res, err := send(cmd.Context(), client, cfg)
 	if err != nil {
 		return txResult{}, err
 	}
-	fee, err := txFee(chain.params, msg, o)
-	if err != nil {
-		return txResult{}, err
-	}
-	raw, err := app.SignTx(app.Body{ChainID: chain.id, Nonce: acc.Nonce, Fee: fee, Msg: msg}, k.Priv)
-	if err != nil {
-		return txResult{}, fmt.Errorf("sign: %w", err)
-	}
-	if len(blobs) > 0 {
-		if raw, err = share.MarshalBlobTx(raw, blobs...); err != nil {
-			return txResult{}, fmt.Errorf("wrap in a blob tx: %w", err)
-		}
-	}
-	res, err := client.BroadcastTxSync(ctx, raw)
-	if err != nil {
-		return txResult{}, fmt.Errorf("broadcast to %s: %w", o.node, err)
-	}
-	if res.Code != app.CodeOK {
-		return txResult{}, fmt.Errorf("rejected by CheckTx (code %d): %s", res.Code, res.Log)
-	}
-	height, err := waitIncluded(ctx, client, res.Hash)
-	if err != nil {
-		return txResult{}, fmt.Errorf("transaction %X: %w", []byte(res.Hash), err)
-	}
-	return txResult{Height: height, TxHash: fmt.Sprintf("%X", []byte(res.Hash))}, nil
-}
-
-// chainInfo is what the tx commands need to know about the chain.
-type chainInfo struct {
-	id     string
-	params app.Params
-}
-
-// queryChain reads the chain ID from the node's status and the params from
-// its genesis (the application has no parameter updates).
-func queryChain(ctx context.Context, client *rpchttp.HTTP) (chainInfo, error) {
-	st, err := client.Status(ctx)
-	if err != nil {
-		return chainInfo{}, fmt.Errorf("query node status: %w", err)
-	}
-	gen, err := client.Genesis(ctx)
-	if err != nil {
-		return chainInfo{}, fmt.Errorf("query genesis: %w", err)
-	}
-	if gen == nil || gen.Genesis == nil {
-		return chainInfo{}, errors.New("query genesis: empty answer")
-	}
-	g, err := app.ParseGenesis(gen.Genesis.AppState)
-	if err != nil {
-		return chainInfo{}, fmt.Errorf("genesis app_state: %w", err)
-	}
-	if g.ChainID != st.NodeInfo.Network {
-		return chainInfo{}, fmt.Errorf("node reports chain %q, its genesis %q", st.NodeInfo.Network, g.ChainID)
-	}
-	return chainInfo{id: g.ChainID, params: g.Params}, nil
-}
-
-// queryAccount asks the application for an account's balance and nonce.
-func queryAccount(ctx context.Context, client *rpchttp.HTTP, addr app.Address) (app.AccountInfo, error) {
-	q, err := client.ABCIQuery(ctx, "/account", []byte(addr.String()))
-	if err != nil {
-		return app.AccountInfo{}, fmt.Errorf("query account %s: %w", addr, err)
-	}
-	if q.Response.Code != app.CodeOK {
-		return app.AccountInfo{}, fmt.Errorf("query account %s: code %d: %s", addr, q.Response.Code, q.Response.Log)
-	}
-	var acc app.AccountInfo
-	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
-		return app.AccountInfo{}, fmt.Errorf("query account %s: decode answer: %w", addr, err)
-	}
-	if acc.Address != addr {
-		return app.AccountInfo{}, fmt.Errorf("query account %s: the answer is for %s", addr, acc.Address)
-	}
-	return acc, nil
-}
-
-// txFee returns the fee: --gas-limit or the gas msg uses, at --gas-price or
-// the chain's minimum.
-func txFee(p app.Params, msg app.Msg, o txOptions) (app.Fee, error) {
-	fee := app.Fee{GasLimit: o.gasLimit, GasPrice: o.gasPrice}
-	if fee.GasLimit == 0 {
-		gas, ok := app.GasUsed(p, msg)
-		if !ok {
-			return app.Fee{}, errors.New("gas overflows")
-		}
-		fee.GasLimit = gas
-	}
-	if fee.GasPrice == 0 {
-		fee.GasPrice = p.MinGasPrice
-	}
-	return fee, nil
-}
-
-// waitIncluded polls the node for the transaction until a block includes it
-// or ctx ends, and returns the block height. A transaction that failed in
-// its block is an error with the application's log.
-func waitIncluded(ctx context.Context, client *rpchttp.HTTP, hash []byte) (int64, error) {
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	var lastErr error
-	for {
-		r, err := client.Tx(ctx, hash, false)
-		if err == nil && r != nil {
-			if r.TxResult.Code != app.CodeOK {
-				return 0, fmt.Errorf("failed in block %d (code %d): %s", r.Height, r.TxResult.Code, r.TxResult.Log)
-			}
-			return r.Height, nil
-		}
-		lastErr = err
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("not included before the timeout (last query: %v): %w", lastErr, ctx.Err())
-		case <-tick.C:
-		}
-	}
+	return txResult{Height: res.Height, TxHash: res.TxHash}, nil
 }

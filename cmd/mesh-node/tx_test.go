@@ -157,8 +157,12 @@ func balance(ctx context.Context, t *testing.T, c *rpchttp.HTTP, addr string) ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := queryAccount(ctx, c, a)
-	if err != nil {
+	q, err := c.ABCIQuery(ctx, "/account", []byte(a.String()))
+	if err != nil || q.Response.Code != app.CodeOK {
+		t.Fatalf("query account %s: %v %+v", addr, err, q)
+	}
+	var acc app.AccountInfo
+	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
 		t.Fatal(err)
 	}
 	return acc

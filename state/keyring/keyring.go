@@ -1,7 +1,3 @@
-// Package keyring is mesh-node's devnet keyring: secp256k1 account keys in
-// a directory, one unencrypted JSON file per key
-// ({"name", "address", "pub_key", "priv_key"}, keys in hex), mode 0600 in a
-// 0700 directory.
 package keyring
 
 import (
@@ -135,6 +131,23 @@ func (kr Keyring) Get(name string) (Key, error) {
 		return Key{}, fmt.Errorf("key file %s: address %s does not match the private key's %s", kr.path(name), f.Address, k.Address)
 	}
 	return k, nil
+}
+
+// Has reports whether the keyring holds a key named name, without loading
+// it; an invalid name is an error.
+func (kr Keyring) Has(name string) (bool, error) {
+	if err := ValidName(name); err != nil {
+		return false, err
+	}
+	_, err := os.Stat(kr.path(name))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, fmt.Errorf("stat key %q: %w", name, err)
+	}
 }
 
 // List loads every key, sorted by name. A missing keyring is empty.

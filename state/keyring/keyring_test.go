@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/keyring"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/state/keyring"
 )
 
 func TestAddGetList(t *testing.T) {
@@ -60,6 +60,15 @@ func TestAddGetList(t *testing.T) {
 	}
 	if _, err := kr.Get("carol"); !errors.Is(err, keyring.ErrNotFound) {
 		t.Fatalf("Get(carol): %v, want ErrNotFound", err)
+	}
+	if has, err := kr.Has("bob"); err != nil || !has {
+		t.Fatalf("Has(bob) = %v, %v", has, err)
+	}
+	if has, err := kr.Has("carol"); err != nil || has {
+		t.Fatalf("Has(carol) = %v, %v", has, err)
+	}
+	if _, err := kr.Has("../bob"); err == nil {
+		t.Fatal("Has(../bob) accepted an invalid name")
 	}
 }
 

@@ -1,0 +1,271 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/state/keyring"
+)
+
+// DefaultTimeout bounds one submission, including the wait for inclusion,
+// when Options.Timeout is 0.
+const DefaultTimeout = 60 * time.Second
+
+// pollInterval is how often a submission asks the node whether a block
+// includes its transaction.
+const pollInterval = 100 * time.Millisecond
+
+// Errors of the client. A transaction the chain refuses is a *TxError,
+// which matches ErrTxFailed.
+var (
+	// ErrTxFailed is matched by every *TxError: CheckTx rejected the
+	// transaction or its execution in a block failed.
+	ErrTxFailed = errors.New("state: transaction failed")
+	// ErrUnsupported is wrapped for a TxConfig option the chain has no use
+	// for (a fee granter).
+	ErrUnsupported = errors.New("state: unsupported option")
+	// ErrGasPriceTooHigh is wrapped when the gas price would exceed
+	// TxConfig.MaxGasPrice; nothing is broadcast.
+	ErrGasPriceTooHigh = errors.New("state: gas price above the maximum")
+	// ErrInvalidTx is wrapped for a transaction refused before it is signed:
+	// no blobs, a zero amount, a bad gas price.
+	ErrInvalidTx = errors.New("state: invalid transaction")
+	// ErrStopped is returned by the network methods after Stop.
+	ErrStopped = errors.New("state: client stopped")
+)
+
+// TxError is a transaction the chain refused, with the evidence: the ABCI
+// code and log of CheckTx (Height 0) or of its execution in block Height.
+// It matches ErrTxFailed under errors.Is.
+type TxError struct {
+	TxHash string // upper-case hex
+	Height int64  // 0 when CheckTx rejected it
+	Code   uint32
+	Log    string
+}
+
+// Error implements error.
+func (e *TxError) Error() string {
+	if e.Height == 0 {
+		return fmt.Sprintf("state: transaction %s rejected by CheckTx (code %d): %s", e.TxHash, e.Code, e.Log)
+	}
+	return fmt.Sprintf("state: transaction %s failed in block %d (code %d): %s", e.TxHash, e.Height, e.Code, e.Log)
+}
+
+// Is makes a *TxError match ErrTxFailed.
+func (e *TxError) Is(target error) bool { return target == ErrTxFailed }
+
+// Options configure a Client.
+type Options struct {
+	// RPC is the core node's CometBFT RPC address, e.g.
+	// http://127.0.0.1:26657.
+	RPC string
+	// Keyring holds the signing keys.
+	Keyring keyring.Keyring
+	// DefaultKey names the key used when a TxConfig names none; it must
+	// exist when New is called.
+	DefaultKey string
+	// Timeout bounds one submission, including the wait for inclusion,
+	// and one query; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives debug records of submissions; nil discards them.
+	Logger *slog.Logger
+}
+
+// Client signs transactions with keys of a keyring and submits them to a
+// core node. It is safe for concurrent use: submissions signed by one key
+// are signed and broadcast one at a time, with the nonce tracked locally,
+// and wait for inclusion concurrently.
+type Client struct {
+	rpc        *rpchttp.HTTP
+	rpcAddr    string
+	kr         keyring.Keyring
+	defaultKey keyring.Key
+	timeout    time.Duration
+	log        *slog.Logger
+
+	// life is canceled by Stop, ending the calls in flight.
+	life   context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards stopped and calls' Add
+	stopped  bool
+	calls    sync.WaitGroup
+	chainMu  sync.Mutex // guards chain; held while querying it
+	chain    *chainInfo
+	signerMu sync.Mutex // guards signers
+	signers  map[app.Address]*signer
+}
+
+// chainInfo is what signing needs to know about the chain.
+type chainInfo struct {
+	id     string
+	params app.Params
+}
+
+// New returns a client of the node at opts.RPC. It does no network I/O;
+// it loads the default key and fails if the keyring lacks it.
+func New(opts Options) (*Client, error) {
+	if opts.RPC == "" {
+		return nil, errors.New("state: no RPC address")
+	}
+	if opts.DefaultKey == "" {
+		return nil, errors.New("state: no default key")
+	}
+	if opts.Timeout < 0 {
+		return nil, fmt.Errorf("state: negative timeout %s", opts.Timeout)
+	}
+	k, err := opts.Keyring.Get(opts.DefaultKey)
+	if err != nil {
+		return nil, fmt.Errorf("state: default key: %w", err)
+	}
+	rpc, err := rpchttp.New(opts.RPC, "/websocket")
+	if err != nil {
+		return nil, fmt.Errorf("state: RPC client for %q: %w", opts.RPC, err)
+	}
+	c := &Client{rpc: rpc, rpcAddr: opts.RPC, kr: opts.Keyring, defaultKey: k,
+		timeout: opts.Timeout, log: opts.Logger, signers: map[app.Address]*signer{}}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.life, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Start does nothing (the client connects on demand); it fails with
+// ErrStopped after Stop.
+func (c *Client) Start(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return ErrStopped
+	}
+	return nil
+}
+
+// Stop cancels the calls in flight and returns when they have returned;
+// later network calls fail with ErrStopped. A transaction already
+// broadcast may still be included. Stop is idempotent.
+func (c *Client) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.cancel()
+	done := make(chan struct{})
+	go func() {
+		c.calls.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("state: stop: %w", ctx.Err())
+	}
+}
+
+// begin registers a call and returns its context: ctx bounded by the
+// timeout and canceled by Stop. The caller must call end.
+func (c *Client) begin(ctx context.Context) (context.Context, func(), error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return nil, nil, ErrStopped
+	}
+	c.calls.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	stop := context.AfterFunc(c.life, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+		c.calls.Done()
+	}, nil
+}
+
+// AccountAddress returns the default key's address.
+func (c *Client) AccountAddress(context.Context) (app.Address, error) {
+	return c.defaultKey.Address, nil
+}
+
+// Balance returns the default key's balance at the node's last committed
+// block.
+func (c *Client) Balance(ctx context.Context) (*Coin, error) {
+	return c.BalanceForAddress(ctx, c.defaultKey.Address)
+}
+
+// BalanceForAddress returns addr's balance at the node's last committed
+// block; an account the chain has never seen has 0.
+func (c *Client) BalanceForAddress(ctx context.Context, addr app.Address) (*Coin, error) {
+	ctx, end, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	acc, err := c.queryAccount(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Coin{Denom: Denom, Amount: Int(acc.Balance)}, nil
+}
+
+// chainInfo returns the chain ID and params, querying them on first use:
+// the ID from the node's status, the params from its genesis (the
+// application has no parameter updates). A failed query is not cached.
+func (c *Client) chainInfo(ctx context.Context) (chainInfo, error) {
+	c.chainMu.Lock()
+	defer c.chainMu.Unlock()
+	if c.chain != nil {
+		return *c.chain, nil
+	}
+	st, err := c.rpc.Status(ctx)
+	if err != nil {
+		return chainInfo{}, fmt.Errorf("state: query node status at %s: %w", c.rpcAddr, err)
+	}
+	gen, err := c.rpc.Genesis(ctx)
+	if err != nil {
+		return chainInfo{}, fmt.Errorf("state: query genesis: %w", err)
+	}
+	if gen == nil || gen.Genesis == nil {
+		return chainInfo{}, errors.New("state: query genesis: empty answer")
+	}
+	g, err := app.ParseGenesis(gen.Genesis.AppState)
+	if err != nil {
+		return chainInfo{}, fmt.Errorf("state: genesis app_state: %w", err)
+	}
+	if g.ChainID != st.NodeInfo.Network {
+		return chainInfo{}, fmt.Errorf("state: node reports chain %q, its genesis %q", st.NodeInfo.Network, g.ChainID)
+	}
+	c.chain = &chainInfo{id: g.ChainID, params: g.Params}
+	return *c.chain, nil
+}
+
+// queryAccount asks the application for an account's balance and nonce at
+// the last committed block.
+func (c *Client) queryAccount(ctx context.Context, addr app.Address) (app.AccountInfo, error) {
+	q, err := c.rpc.ABCIQuery(ctx, "/account", []byte(addr.String()))
+	if err != nil {
+		return app.AccountInfo{}, fmt.Errorf("state: query account %s: %w", addr, err)
+	}
+	if q.Response.Code != app.CodeOK {
+		return app.AccountInfo{}, fmt.Errorf("state: query account %s: code %d: %s", addr, q.Response.Code, q.Response.Log)
+	}
+	var acc app.AccountInfo
+	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
+		return app.AccountInfo{}, fmt.Errorf("state: query account %s: decode answer: %w", addr, err)
+	}
+	if acc.Address != addr {
+		return app.AccountInfo{}, fmt.Errorf("state: query account %s: the answer is for %s", addr, acc.Address)
+	}
+	return acc, nil
+}
