@@ -416,3 +416,68 @@ func TestShareModulePermissions(t *testing.T) {
 		}
 	}
 }
+
+// failingGetter fails GetSample for one cell.
+type failingGetter struct {
+	squareGetter
+	row, col int
+	err      error
+}
+
+func (g failingGetter) GetSample(ctx context.Context, h *header.ExtendedHeader, row, col int) (*eds.Sample, error) {
+	if row == g.row && col == g.col {
+		return nil, g.err
+	}
+	return g.squareGetter.GetSample(ctx, h, row, col)
+}
+
+func TestGetSamplesFailure(t *testing.T) {
+	ctx := testCtx(t)
+	c := newChain(t, 1, 41)
+	store := headertest.NewMemStore()
+	if err := store.Append(ctx, c.headers...); err != nil {
+		t.Fatal(err)
+	}
+	errUnavailable := errors.New("unavailable")
+	s, err := api.NewShares(api.ShareOptions{Headers: newHeaders(t, store, nil),
+		Getter: failingGetter{squareGetter: squareGetter{c}, row: 1, col: 2, err: errUnavailable}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var coords []api.SampleCoords
+	w := c.square(1).Width()
+	for r := range w {
+		for col := range w {
+			coords = append(coords, api.SampleCoords{Row: r, Col: col})
+		}
+	}
+	_, err = s.GetSamples(ctx, c.at(1), coords)
+	if !errors.Is(err, errUnavailable) || !strings.Contains(err.Error(), "sample (1, 2)") {
+		t.Fatalf("got %v", err)
+	}
+	got, err := s.GetSamples(ctx, c.at(1), coords[:len(coords)/2])
+	if err == nil || got != nil {
+		t.Fatalf("a half containing (1, 2): %v", err)
+	}
+	got, err = s.GetSamples(ctx, c.at(1), coords[len(coords)/2:])
+	if err != nil || len(got) != len(coords)-len(coords)/2 {
+		t.Fatalf("the other half: %v", err)
+	}
+	for i, smp := range got {
+		c := coords[len(coords)/2+i]
+		es := eds.Sample(smp)
+		if err := es.Verify(c0(t, store).DAH, c.Row, c.Col); err != nil {
+			t.Fatalf("sample %v out of order or wrong: %v", c, err)
+		}
+	}
+}
+
+// c0 returns the store's head.
+func c0(t *testing.T, s header.Store) *header.ExtendedHeader {
+	t.Helper()
+	h, err := s.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

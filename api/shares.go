@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
@@ -18,6 +19,9 @@ var ErrOutOfBounds = errors.New("api: index out of bounds")
 // MaxSamplesPerCall bounds the coordinates one GetSamples call may ask
 // for.
 const MaxSamplesPerCall = 1024
+
+// samplesParallel is how many samples GetSamples fetches at once.
+const samplesParallel = 8
 
 // ShareGetter fetches verified shares of a block's extended square:
 // shrex/getter.Getter implements it (light and full nodes), and so does
@@ -126,7 +130,8 @@ func (s *Shares) GetShare(ctx context.Context, height uint64, row, col int) (Sha
 // GetSamples returns the samples at coords of the square of h, in the
 // order asked, all or an error. h must be the header the node holds at
 // its height (same hash): the proofs are against its DAH. At most
-// MaxSamplesPerCall coordinates, each inside the square.
+// MaxSamplesPerCall coordinates, each inside the square. Samples are
+// fetched a few at a time; the first failure ends the others.
 func (s *Shares) GetSamples(ctx context.Context, h *header.ExtendedHeader, coords []SampleCoords) ([]Sample, error) {
 	if h == nil {
 		return nil, errors.New("api: GetSamples needs a header")
@@ -149,13 +154,40 @@ func (s *Shares) GetSamples(ctx context.Context, h *header.ExtendedHeader, coord
 			return nil, err
 		}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	out := make([]Sample, len(coords))
+	errs := make([]error, len(coords))
+	sem := make(chan struct{}, samplesParallel)
+	var wg sync.WaitGroup
 	for i, c := range coords {
-		smp, err := s.getter.GetSample(ctx, local, c.Row, c.Col)
-		if err != nil {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			smp, err := s.getter.GetSample(ctx, local, c.Row, c.Col)
+			if err != nil {
+				errs[i] = fmt.Errorf("api: sample (%d, %d) at height %d: %w", c.Row, c.Col, local.Height(), err)
+				cancel()
+				return
+			}
+			out[i] = Sample(*smp)
+		}()
+	}
+	wg.Wait()
+	// The failure that cancelled the others, else (the caller's ctx
+	// ended) the first error.
+	var first error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return nil, err
 		}
-		out[i] = Sample(*smp)
+		if first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
 }
