@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// ShareModule is the "share" namespace of the JSON-RPC API: celestia-node's
+// share module (SharesAvailable, GetShare, GetSamples, GetEDS, GetRow,
+// GetNamespaceData, with its parameters and JSON shapes), every method
+// requiring the read permission. celestia-node's GetRange, whose result
+// carries a proof of the rows up to the data root, is not served. Its
+// exported methods are exactly the RPC methods; Go callers without a token
+// use Shares directly.
+type ShareModule struct {
+	s *Shares
+}
+
+// NewShareModule returns the share module over s.
+func NewShareModule(s *Shares) *ShareModule {
+	return &ShareModule{s: s}
+}
+
+// SharesAvailable returns nil when the square at height is available
+// (Shares.SharesAvailable).
+func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error {
+	if err := requirePerm(ctx, "share.SharesAvailable", PermRead); err != nil {
+		return err
+	}
+	return m.s.SharesAvailable(ctx, height)
+}
+
+// GetShare returns the share at (row, col) of the square at height
+// (Shares.GetShare).
+func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int) (Share, error) {
+	if err := requirePerm(ctx, "share.GetShare", PermRead); err != nil {
+		return nil, err
+	}
+	return m.s.GetShare(ctx, height, row, col)
+}
+
+// GetSamples returns samples of the square of h (Shares.GetSamples).
+func (m *ShareModule) GetSamples(ctx context.Context, h *header.ExtendedHeader, indices []SampleCoords) ([]Sample, error) {
+	if err := requirePerm(ctx, "share.GetSamples", PermRead); err != nil {
+		return nil, err
+	}
+	return m.s.GetSamples(ctx, h, indices)
+}
+
+// GetEDS returns the extended square at height (Shares.GetEDS).
+func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataSquare, error) {
+	if err := requirePerm(ctx, "share.GetEDS", PermRead); err != nil {
+		return nil, err
+	}
+	return m.s.GetEDS(ctx, height)
+}
+
+// GetRow returns row row of the square at height (Shares.GetRow).
+func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, error) {
+	if err := requirePerm(ctx, "share.GetRow", PermRead); err != nil {
+		return Row{}, err
+	}
+	return m.s.GetRow(ctx, height, row)
+}
+
+// GetNamespaceData returns the data of namespace in the square at height
+// (Shares.GetNamespaceData).
+func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, namespace share.Namespace) (NamespaceData, error) {
+	if err := requirePerm(ctx, "share.GetNamespaceData", PermRead); err != nil {
+		return nil, err
+	}
+	return m.s.GetNamespaceData(ctx, height, namespace)
+}
