@@ -293,4 +293,3 @@ func callWS(t *testing.T, url, tok, method string, params json.RawMessage) rpcRe
 		}
 	}
 }
-

@@ -298,10 +298,10 @@ func TestBodyLimit(t *testing.T) {
 	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
+	// The server may close the connection while the message is written.
 	if err := c.WriteMessage(websocket.TextMessage, callBody("blob.Submit", params)); err != nil {
-		t.Fatal(err)
-	}
-	if _, msg, err := c.ReadMessage(); err == nil {
+		t.Logf("write: %v", err)
+	} else if _, msg, err := c.ReadMessage(); err == nil {
 		t.Errorf("answer to a WebSocket message over the limit: %s", msg)
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Errorf("connection left open after a message over the limit")
