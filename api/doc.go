@@ -5,4 +5,36 @@
 // Calls carry a JWT (HS256) whose permissions (read, write, admin) each
 // method checks. The modules are thin: they call the domain packages
 // through interfaces this package declares, which nodebuilder fills.
+//
+// # Server
+//
+// NewServer takes the modules (BlobModule, StateModule, DASModule,
+// P2PModule, NodeModule, and the header and share modules of their own
+// files) and registers them with go-jsonrpc under their namespaces; Start
+// serves HTTP POST and WebSocket upgrades on "/" and Stop ends both.
+//
+// Authentication: a request carries "Authorization: Bearer <token>" (or,
+// for browsers' WebSockets, a "token" query parameter). A missing or
+// invalid token is refused with HTTP 401 before any method runs. (Where
+// celestia-node lets a call without a token through with no permission,
+// we refuse it outright.) With ServerOptions.SkipAuth every call gets
+// every permission. Each method then checks its own permission with the
+// caller's context and fails with go-jsonrpc's message "missing permission
+// to invoke 'Submit' (need 'write')".
+//
+// Limits: an HTTP body and a WebSocket message are bounded by
+// MaxRequestBytes (HTTP 413 with a JSON-RPC error; the WebSocket is
+// closed). A JSON-RPC batch (an array of calls over HTTP) is served in
+// order by go-jsonrpc, up to MaxBatch calls. A panic in a method becomes
+// a JSON-RPC error (go-jsonrpc recovers it).
+//
+// Subscriptions (blob.Subscribe, blob.SubscribeFrom) return a channel
+// that go-jsonrpc streams over a WebSocket; over HTTP they fail with
+// "not supported in this mode".
+//
+// Tokens: LoadOrCreateSecret keeps the node's key; NewToken and
+// VerifyToken make and check tokens, whose payload is celestia-node's
+// {"Allow": [...]} plus "exp" for a token with a lifetime.
+//
+// Package api/client is the Go client of this API.
 package api

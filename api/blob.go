@@ -1,0 +1,143 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/state"
+)
+
+// BlobService is what the blob module serves: package blob's service.
+type BlobService interface {
+	// Submit pays for blobs in one transaction and returns the height it
+	// was included at.
+	Submit(ctx context.Context, blobs []*blob.Blob, cfg *state.TxConfig) (uint64, error)
+	// Get returns the blob of namespace ns with commitment c at height.
+	Get(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
+	// GetAll returns every blob of the namespaces at height.
+	GetAll(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
+	// GetProof returns the inclusion proof of the blob.
+	GetProof(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Proof, error)
+	// Included reports whether proof proves the blob at height.
+	Included(ctx context.Context, height uint64, ns share.Namespace, proof *blob.Proof, c blob.Commitment) (bool, error)
+	// Subscribe sends the blobs of ns at each height from fromHeight (0:
+	// the next height) until ctx ends, then closes the channel.
+	Subscribe(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error)
+	// GetByCommitment returns the blob with commitment c and its height.
+	GetByCommitment(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
+}
+
+// BlobModule is the "blob" RPC module: celestia-node's blob methods with
+// their permissions (Submit write, the rest read).
+type BlobModule struct {
+	svc BlobService
+}
+
+// NewBlobModule returns the blob module over svc.
+func NewBlobModule(svc BlobService) *BlobModule { return &BlobModule{svc: svc} }
+
+// notFound returns blob.ErrBlobNotFound itself for any error wrapping it,
+// so the JSON-RPC message is exactly celestia-node's "blob: not found",
+// which clients compare against.
+func notFound(err error) error {
+	if errors.Is(err, blob.ErrBlobNotFound) {
+		return blob.ErrBlobNotFound
+	}
+	return err
+}
+
+// Submit (blob.Submit, write) submits blobs in one PayForBlobs transaction
+// with options (null: the defaults) and returns its height.
+func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error) {
+	if err := requirePerm(ctx, "Submit", PermWrite); err != nil {
+		return 0, err
+	}
+	if len(blobs) == 0 {
+		return 0, fmt.Errorf("%w: no blobs to submit", blob.ErrInvalidBlob)
+	}
+	for i, b := range blobs {
+		if b == nil {
+			return 0, fmt.Errorf("%w: blob %d is null", blob.ErrInvalidBlob, i)
+		}
+	}
+	return m.svc.Submit(ctx, blobs, options)
+}
+
+// Get (blob.Get, read) returns the blob of namespace with commitment at
+// height; "blob: not found" if there is none.
+func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.Blob, error) {
+	if err := requirePerm(ctx, "Get", PermRead); err != nil {
+		return nil, err
+	}
+	b, err := m.svc.Get(ctx, height, namespace, commitment)
+	return b, notFound(err)
+}
+
+// GetAll (blob.GetAll, read) returns the blobs of the namespaces at
+// height.
+func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []share.Namespace) ([]*blob.Blob, error) {
+	if err := requirePerm(ctx, "GetAll", PermRead); err != nil {
+		return nil, err
+	}
+	bs, err := m.svc.GetAll(ctx, height, namespaces)
+	return bs, notFound(err)
+}
+
+// GetProof (blob.GetProof, read) returns the inclusion proof of the blob
+// of namespace with commitment at height.
+func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.Proof, error) {
+	if err := requirePerm(ctx, "GetProof", PermRead); err != nil {
+		return nil, err
+	}
+	p, err := m.svc.GetProof(ctx, height, namespace, commitment)
+	return p, notFound(err)
+}
+
+// Included (blob.Included, read) reports whether proof proves the blob of
+// namespace with commitment at height.
+func (m *BlobModule) Included(ctx context.Context, height uint64, namespace share.Namespace, proof *blob.Proof, commitment blob.Commitment) (bool, error) {
+	if err := requirePerm(ctx, "Included", PermRead); err != nil {
+		return false, err
+	}
+	if proof == nil {
+		return false, fmt.Errorf("api: blob.Included: proof is null")
+	}
+	ok, err := m.svc.Included(ctx, height, namespace, proof, commitment)
+	return ok, notFound(err)
+}
+
+// Subscribe (blob.Subscribe, read; WebSocket only) streams the blobs of
+// namespace at every new height, from the next one, until the caller
+// cancels or the connection closes.
+func (m *BlobModule) Subscribe(ctx context.Context, namespace share.Namespace) (<-chan *blob.SubscriptionResponse, error) {
+	if err := requirePerm(ctx, "Subscribe", PermRead); err != nil {
+		return nil, err
+	}
+	return m.svc.Subscribe(ctx, namespace, 0)
+}
+
+// SubscribeFrom (blob.SubscribeFrom, read; WebSocket only; not in
+// celestia-node) is Subscribe resuming at fromHeight: a client that lost
+// its connection passes the height after the last one it received.
+// go-jsonrpc needs every parameter, so this cannot be an optional third
+// parameter of Subscribe.
+func (m *BlobModule) SubscribeFrom(ctx context.Context, namespace share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error) {
+	if err := requirePerm(ctx, "SubscribeFrom", PermRead); err != nil {
+		return nil, err
+	}
+	return m.svc.Subscribe(ctx, namespace, fromHeight)
+}
+
+// GetByCommitment (blob.GetByCommitment, read; not in celestia-node)
+// returns the blob with commitment and the height it was included at;
+// "blob: not found" if the node has not seen it.
+func (m *BlobModule) GetByCommitment(ctx context.Context, commitment blob.Commitment) (*blob.CommitmentResult, error) {
+	if err := requirePerm(ctx, "GetByCommitment", PermRead); err != nil {
+		return nil, err
+	}
+	r, err := m.svc.GetByCommitment(ctx, commitment)
+	return r, notFound(err)
+}

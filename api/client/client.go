@@ -1,0 +1,158 @@
+// Package client is a Go client of mesh-node's JSON-RPC API (and of
+// celestia-node's, for the methods they share): one struct of typed
+// functions per module, over go-jsonrpc.
+//
+// Use an http:// (or https://) URL for calls and a ws:// (or wss://) URL
+// when the client must receive subscriptions (blob.Subscribe):
+//
+//	c, err := client.New(ctx, "ws://127.0.0.1:26658", token)
+//	if err != nil { ... }
+//	defer c.Close()
+//	h, err := c.Blob.Submit(ctx, blobs, nil)
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/filecoin-project/go-jsonrpc"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/datamesh/mesh-node/api"
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/state"
+)
+
+// BlobAPI is the blob module.
+type BlobAPI struct {
+	Submit          func(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error)
+	Get             func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
+	GetAll          func(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
+	GetProof        func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Proof, error)
+	Included        func(ctx context.Context, height uint64, ns share.Namespace, proof *blob.Proof, c blob.Commitment) (bool, error)
+	Subscribe       func(ctx context.Context, ns share.Namespace) (<-chan *blob.SubscriptionResponse, error)
+	SubscribeFrom   func(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error)
+	GetByCommitment func(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
+}
+
+// SyncState is header.SyncState's answer, celestia-node's (go-header's)
+// shape; the hashes are kept as the server encodes them.
+type SyncState struct {
+	ID         uint64    `json:"id"`
+	Height     uint64    `json:"height"`
+	FromHeight uint64    `json:"from_height"`
+	ToHeight   uint64    `json:"to_height"`
+	FromHash   string    `json:"from_hash"`
+	ToHash     string    `json:"to_hash"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// HeaderAPI is the header module.
+type HeaderAPI struct {
+	LocalHead     func(ctx context.Context) (*header.ExtendedHeader, error)
+	NetworkHead   func(ctx context.Context) (*header.ExtendedHeader, error)
+	GetByHeight   func(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
+	WaitForHeight func(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
+	SyncState     func(ctx context.Context) (SyncState, error)
+}
+
+// ShareAPI is the share module.
+type ShareAPI struct {
+	SharesAvailable func(ctx context.Context, height uint64) error
+}
+
+// DASAPI is the das module.
+type DASAPI struct {
+	SamplingStats func(ctx context.Context) (das.Stats, error)
+	WaitCatchUp   func(ctx context.Context) error
+}
+
+// StateAPI is the state module.
+type StateAPI struct {
+	AccountAddress    func(ctx context.Context) (app.Address, error)
+	Balance           func(ctx context.Context) (*state.Coin, error)
+	BalanceForAddress func(ctx context.Context, addr app.Address) (*state.Coin, error)
+	Transfer          func(ctx context.Context, to app.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
+	SubmitPayForBlob  func(ctx context.Context, blobs []*blob.Blob, config *state.TxConfig) (*state.TxResponse, error)
+}
+
+// NodeAPI is the node module.
+type NodeAPI struct {
+	Info              func(ctx context.Context) (api.NodeInfo, error)
+	Ready             func(ctx context.Context) (bool, error)
+	AuthNew           func(ctx context.Context, perms []api.Permission) (string, error)
+	AuthNewWithExpiry func(ctx context.Context, perms []api.Permission, ttl time.Duration) (string, error)
+	AuthVerify        func(ctx context.Context, token string) ([]api.Permission, error)
+}
+
+// P2PAPI is the p2p module.
+type P2PAPI struct {
+	Info             func(ctx context.Context) (peer.AddrInfo, error)
+	Peers            func(ctx context.Context) ([]peer.ID, error)
+	Connect          func(ctx context.Context, addrs peer.AddrInfo) error
+	BlockPeer        func(ctx context.Context, id peer.ID) error
+	UnblockPeer      func(ctx context.Context, id peer.ID) error
+	ListBlockedPeers func(ctx context.Context) ([]peer.ID, error)
+}
+
+// Client is a connection to a node's API. Its module fields are filled by
+// New and safe for concurrent use; a call to a module the node does not
+// serve returns a "method not found" error.
+type Client struct {
+	Blob   BlobAPI
+	Header HeaderAPI
+	Share  ShareAPI
+	DAS    DASAPI
+	State  StateAPI
+	Node   NodeAPI
+	P2P    P2PAPI
+
+	closers []jsonrpc.ClientCloser
+}
+
+// New returns a client of the node at url (http(s):// or ws(s)://; only a
+// WebSocket client receives subscriptions) that sends token ("" for none)
+// as "Authorization: Bearer <token>". Over WebSocket it connects now (one
+// connection per module), and an HTTP 401 is an error here; over HTTP the
+// first call finds out. ctx's values reach go-jsonrpc but its end does
+// not: the connections last until Close.
+func New(ctx context.Context, url, token string) (*Client, error) {
+	hdr := http.Header{}
+	if token != "" {
+		hdr.Set("Authorization", "Bearer "+token)
+	}
+	ctx = context.WithoutCancel(ctx)
+	c := &Client{}
+	mods := []struct {
+		ns  string
+		out any
+	}{
+		{"blob", &c.Blob}, {"header", &c.Header}, {"share", &c.Share}, {"das", &c.DAS},
+		{"state", &c.State}, {"node", &c.Node}, {"p2p", &c.P2P},
+	}
+	for _, m := range mods {
+		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("client: connect %s module to %s: %w", m.ns, url, err)
+		}
+		c.closers = append(c.closers, closer)
+	}
+	return c, nil
+}
+
+// Close closes the client's connections; calls in flight fail.
+func (c *Client) Close() {
+	for _, cl := range c.closers {
+		cl()
+	}
+	c.closers = nil
+}

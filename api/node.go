@@ -1,0 +1,113 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// NodeType is celestia-node's node type number in node.Info.
+type NodeType uint8
+
+// celestia-node's node types.
+const (
+	NodeBridge NodeType = 1
+	NodeLight  NodeType = 2
+	NodeFull   NodeType = 3
+)
+
+// NodeInfo is node.Info's answer, celestia-node's shape.
+type NodeInfo struct {
+	Type       NodeType `json:"type"`
+	APIVersion string   `json:"api_version"`
+}
+
+// NodeModule is the "node" RPC module: node information, readiness and
+// tokens. Every method is admin except Ready (read), as in celestia-node.
+type NodeModule struct {
+	info   NodeInfo
+	secret []byte
+	ready  func() bool
+}
+
+// NewNodeModule returns the node module of a node of mode ("bridge",
+// "full" or "light") serving API version version. secret signs and
+// verifies the tokens of AuthNew and AuthVerify (nil: those methods fail).
+// ready (nil: always true) reports whether the node has started.
+func NewNodeModule(mode, version string, secret []byte, ready func() bool) (*NodeModule, error) {
+	var t NodeType
+	switch mode {
+	case "bridge":
+		t = NodeBridge
+	case "light":
+		t = NodeLight
+	case "full":
+		t = NodeFull
+	default:
+		return nil, fmt.Errorf("api: node module: unknown mode %q (want bridge, full or light)", mode)
+	}
+	if ready == nil {
+		ready = func() bool { return true }
+	}
+	return &NodeModule{info: NodeInfo{Type: t, APIVersion: version}, secret: bytes.Clone(secret), ready: ready}, nil
+}
+
+var errNoSecret = errors.New("api: node: no token secret (auth is skipped)")
+
+// Info (node.Info, admin) returns the node type and API version.
+func (m *NodeModule) Info(ctx context.Context) (NodeInfo, error) {
+	if err := requirePerm(ctx, "Info", PermAdmin); err != nil {
+		return NodeInfo{}, err
+	}
+	return m.info, nil
+}
+
+// Ready (node.Ready, read) reports whether the node has started.
+func (m *NodeModule) Ready(ctx context.Context) (bool, error) {
+	if err := requirePerm(ctx, "Ready", PermRead); err != nil {
+		return false, err
+	}
+	return m.ready(), nil
+}
+
+// AuthNew (node.AuthNew, admin) returns a token granting perms that never
+// expires.
+func (m *NodeModule) AuthNew(ctx context.Context, perms []Permission) (string, error) {
+	if err := requirePerm(ctx, "AuthNew", PermAdmin); err != nil {
+		return "", err
+	}
+	if len(m.secret) == 0 {
+		return "", errNoSecret
+	}
+	return NewToken(m.secret, perms, 0)
+}
+
+// AuthNewWithExpiry (node.AuthNewWithExpiry, admin) returns a token
+// granting perms that expires after ttl (nanoseconds in JSON, Go's
+// time.Duration; it must be positive).
+func (m *NodeModule) AuthNewWithExpiry(ctx context.Context, perms []Permission, ttl time.Duration) (string, error) {
+	if err := requirePerm(ctx, "AuthNewWithExpiry", PermAdmin); err != nil {
+		return "", err
+	}
+	if len(m.secret) == 0 {
+		return "", errNoSecret
+	}
+	if ttl <= 0 {
+		return "", fmt.Errorf("api: node.AuthNewWithExpiry: ttl %s is not positive", ttl)
+	}
+	return NewToken(m.secret, perms, ttl)
+}
+
+// AuthVerify (node.AuthVerify, admin) returns the permissions token grants,
+// or why it is invalid.
+func (m *NodeModule) AuthVerify(ctx context.Context, token string) ([]Permission, error) {
+	if err := requirePerm(ctx, "AuthVerify", PermAdmin); err != nil {
+		return nil, err
+	}
+	if len(m.secret) == 0 {
+		return nil, errNoSecret
+	}
+	return VerifyToken(m.secret, token)
+}
