@@ -99,6 +99,19 @@ type Options struct {
 	// Dial, if set, replaces the CometBFT HTTP client (tests use it to
 	// inject faults). It must do no network I/O.
 	Dial func(rpc string) (Client, error)
+	// Metrics, if set, observes every height stored.
+	Metrics Metrics
+}
+
+// Metrics observes a Follower's ingestion; the consumer of the numbers
+// (nodebuilder's Prometheus collectors) implements it. It is called from
+// the follower's goroutine and must not block.
+type Metrics interface {
+	// ObserveIngest is called once for each height stored, in height
+	// order, after its header and square are stored and before
+	// Options.OnHeader: squareSize is the original square's width k, d
+	// the time taken to fetch, build, verify and store it.
+	ObserveIngest(height uint64, squareSize int, d time.Duration)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -372,6 +385,7 @@ func (f *Follower) catchUp(ctx context.Context, c Client) (latest int64, n int, 
 
 // ingest fetches, builds, verifies and stores one height.
 func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
+	start := time.Now()
 	b, commit, vals, err := f.fetch(ctx, c, int64(height))
 	if err != nil {
 		return err
@@ -393,6 +407,9 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 	}
 	if err := f.opts.Store.Put(ctx, h, ext); err != nil {
 		return err
+	}
+	if f.opts.Metrics != nil {
+		f.opts.Metrics.ObserveIngest(height, ext.K(), time.Since(start))
 	}
 	f.log.Debug("stored header", "height", height, "square", ext.K(), "hash", fmt.Sprintf("%X", h.Hash()))
 	if f.opts.OnHeader != nil {

@@ -31,6 +31,11 @@ import (
 func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 	conf := n.Config
 	var err error
+	if opts.MetricsAddr != "" { // first to start, last to stop
+		if err := n.addMetrics(opts.MetricsAddr); err != nil {
+			return err
+		}
+	}
 	if n.P2P, err = p2p.New(key, conf.p2pConfig(n.Mode), n.logger.With("service", "p2p")); err != nil {
 		return fmt.Errorf("nodebuilder: p2p: %w", err)
 	}
@@ -106,7 +111,7 @@ func (n *Node) assembleAvailability(opts Options) error {
 		return fmt.Errorf("nodebuilder: shrex peer manager: %w", err)
 	}
 	n.add("square announcements", n.startAnnouncements, n.stopAnnouncements)
-	client, err := shrex.NewClient(n.P2P.Host(), conf.ChainID, shrex.WithLogger(n.logger.With("service", "shrex")))
+	client, err := shrex.NewClient(n.P2P.Host(), conf.ChainID, shrex.WithLogger(n.logger.With("service", "shrex")), shrex.WithMetrics(n.shrexMetrics()))
 	if err != nil {
 		return fmt.Errorf("nodebuilder: shrex client: %w", err)
 	}
@@ -125,7 +130,7 @@ func (n *Node) assembleAvailability(opts Options) error {
 	} else {
 		n.Squares = edsstore.New(n.DB, conf.Store.CacheSquares)
 		if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Squares,
-			shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex"))); err != nil {
+			shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
 			return fmt.Errorf("nodebuilder: shrex server: %w", err)
 		}
 		n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
@@ -272,7 +277,7 @@ func (n *Node) assembleBridge() error {
 	n.addGossip(n.bridgeVerify)
 	n.addEdsSub()
 	if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Store,
-		shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex"))); err != nil {
+		shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
 		return fmt.Errorf("nodebuilder: shrex server: %w", err)
 	}
 	n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
@@ -285,6 +290,7 @@ func (n *Node) assembleBridge() error {
 		Store:         n.Store,
 		MaxSquareSize: conf.Square.MaxSize,
 		Logger:        n.logger.With("service", "core"),
+		Metrics:       n.ingestMetrics(),
 		OnHeader: func(h *header.ExtendedHeader) {
 			n.logger.Info("stored extended header", "height", h.Height(), "square", h.DAH.SquareSize(), "data_root", fmt.Sprintf("%X", h.DataRoot()))
 			if err := n.Gossip.Publish(ctx, h); err != nil && ctx.Err() == nil {

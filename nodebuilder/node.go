@@ -64,6 +64,7 @@ type Node struct {
 
 	logger   *slog.Logger
 	services []service
+	metrics  *nodeMetrics // nil unless Options.MetricsAddr is set
 
 	announcements func() // stops the announcement loop
 	startTimeout  time.Duration
@@ -89,6 +90,9 @@ type Options struct {
 	// StartTimeout bounds the start of each service; zero means
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
+	// MetricsAddr, if set, is the host:port the node serves Prometheus
+	// metrics on, at GET /metrics (port 0 picks one: see MetricsAddr).
+	MetricsAddr string
 }
 
 // DefaultStartTimeout bounds each service's start. The longest wait is a

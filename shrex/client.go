@@ -70,6 +70,7 @@ type clientConfig struct {
 	timeout       time.Duration
 	minThroughput int
 	log           *slog.Logger
+	metrics       Metrics // may be nil
 }
 
 // ClientOption configures a Client; it returns an error for a value out of
@@ -256,6 +257,12 @@ func (c *Client) do(ctx context.Context, p peer.ID, req request, payload int, re
 	timeout := c.cfg.timeout + time.Duration(float64(payload)/float64(c.cfg.minThroughput)*float64(time.Second))
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if m := c.cfg.metrics; m != nil {
+		// Deferred after cancel, so run before it: ctx.Err() is still
+		// the request's own.
+		start := time.Now()
+		defer func() { m.ObserveRequest(SideClient, req.kind.String(), clientOutcome(ctx, err), time.Since(start)) }()
+	}
 	str, err := c.host.NewStream(ctx, p, c.pids[req.kind])
 	if err != nil {
 		return fmt.Errorf("shrex: opening %v stream to %s: %w", req.kind, p, err)

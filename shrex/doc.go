@@ -81,4 +81,11 @@
 // Server.Start registers the handlers; Server.Stop removes them, cancels
 // the store reads in flight and waits for every handler to return. Both are
 // idempotent. A Client needs no Start.
+//
+// # Metrics
+//
+// Both sides report every request to a Metrics, the one-method interface
+// the package declares (WithServerMetrics, WithMetrics; nil, the default,
+// reports nothing): its side, protocol, outcome (OutcomeOK, ...) and
+// duration. nodebuilder turns them into Prometheus series.
 package shrex

@@ -96,6 +96,7 @@ type serverConfig struct {
 	isNotFound    func(error) bool
 	log           *slog.Logger
 	now           func() time.Time
+	metrics       Metrics // may be nil
 }
 
 // ServerOption configures a Server; it returns an error for a value out of
@@ -274,7 +275,7 @@ func (s *Server) admit(p peer.ID, k Kind) (ok bool, release func()) {
 
 // serveKind returns the handler of protocol k's streams.
 func (s *Server) serveKind(k Kind) func(network.Stream) error {
-	return func(str network.Stream) error { return s.serve(k, str) }
+	return func(str network.Stream) error { return s.observe(k, str, s.serve) }
 }
 
 // serve reads one request of protocol k from str and answers it. An error
@@ -377,6 +378,9 @@ func (s *Server) internal(str network.Stream, req request, err error) error {
 // writeStatus writes a response header, the whole response unless st is
 // StatusOK, in which case payload bytes follow and set the write deadline.
 func (s *Server) writeStatus(str network.Stream, st Status, payload int) error {
+	if rec, ok := str.(*statusStream); ok {
+		rec.status = st
+	}
 	d := s.cfg.writeTimeout + time.Duration(float64(payload)/float64(s.cfg.minThroughput)*float64(time.Second))
 	if err := str.SetWriteDeadline(s.cfg.now().Add(d)); err != nil {
 		return err
