@@ -247,7 +247,7 @@ func TestGetRangeByHeight(t *testing.T) {
 	}
 }
 
-func TestSubscribe(t *testing.T) {
+func TestHeaderSubscribe(t *testing.T) {
 	ctx := testCtx(t)
 	c := newChain(t, 9, 8)
 	store := headertest.NewMemStore()

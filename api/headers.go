@@ -356,3 +356,6 @@ type SyncState struct {
 
 // Finished reports whether the sync has reached its target.
 func (s SyncState) Finished() bool { return s.ToHeight <= s.Height }
+
+// Head is LocalHead: blob.Service's subscriptions start above it.
+func (h *Headers) Head(ctx context.Context) (*header.ExtendedHeader, error) { return h.LocalHead(ctx) }

@@ -70,16 +70,18 @@ func (s *Service) GetProof(ctx context.Context, height uint64, ns share.Namespac
 // builds row trees (Q0 leaves under their own namespace, parity cells
 // under the parity namespace), after checking its root against the DAH.
 func (s *Service) rowTree(ctx context.Context, h *header.ExtendedHeader, row, k int) (*nmt.Tree, error) {
-	half, err := s.getter.GetRow(ctx, h, row)
+	cells, err := s.getter.GetRow(ctx, h, row)
 	if err != nil {
 		return nil, fmt.Errorf("blob: row %d at height %d: %w", row, h.Height(), err)
 	}
-	if len(half) != k {
-		return nil, fmt.Errorf("blob: row %d at height %d: %d shares, want %d", row, h.Height(), len(half), k)
-	}
-	cells, err := eds.ExtendAxis(half)
-	if err != nil {
-		return nil, fmt.Errorf("blob: extending row %d at height %d: %w", row, h.Height(), err)
+	switch len(cells) {
+	case 2 * k:
+	case k:
+		if cells, err = eds.ExtendAxis(cells); err != nil {
+			return nil, fmt.Errorf("blob: extending row %d at height %d: %w", row, h.Height(), err)
+		}
+	default:
+		return nil, fmt.Errorf("blob: row %d at height %d: %d shares, want %d or %d", row, h.Height(), len(cells), k, 2*k)
 	}
 	t := nmt.New()
 	leaf := make([]byte, 0, share.NamespaceSize+share.ShareSize)

@@ -53,8 +53,9 @@ type Getter interface {
 	// GetNamespaceData returns all the data of ns in h's square, verified
 	// (eds.NamespaceData.Verify).
 	GetNamespaceData(ctx context.Context, h *header.ExtendedHeader, ns share.Namespace) (eds.NamespaceData, error)
-	// GetRow returns the first half (k shares) of row row of h's square,
-	// verified against the row's root.
+	// GetRow returns row row of h's square, verified against the row's
+	// root: all 2k shares (as shrex/getter returns), or the first half (k
+	// shares), which the service extends.
 	GetRow(ctx context.Context, h *header.ExtendedHeader, row int) ([][]byte, error)
 }
 
@@ -180,8 +181,10 @@ func (s *Service) get(ctx context.Context, h *header.ExtendedHeader, ns share.Na
 // maxParallelNamespaces bounds the namespaces GetAll fetches at once.
 const maxParallelNamespaces = 8
 
-// GetAll returns the blobs of the namespaces nss at height, in square order
-// (increasing Index), each with its Index and Commitment. A namespace
+// GetAll returns the blobs of the namespaces nss at height, grouped by
+// namespace in the order nss names them (celestia-node's order), each
+// namespace's blobs in square order (increasing Index), each with its
+// Index and Commitment. A namespace
 // without blobs contributes none; with none at all the result is an empty,
 // non-nil slice. A namespace listed twice counts once. Namespaces are
 // fetched in parallel, a few at a time. Any failure (a
@@ -196,9 +199,17 @@ func (s *Service) GetAll(ctx context.Context, height uint64, nss []share.Namespa
 }
 
 func (s *Service) getAll(ctx context.Context, h *header.ExtendedHeader, nss []share.Namespace) ([]*Blob, error) {
-	nss = slices.Clone(nss)
-	slices.SortFunc(nss, share.Namespace.Compare)
-	nss = slices.Compact(nss)
+	// The namespaces' blobs come in the order the namespaces are asked
+	// for, as celestia-node's; a namespace asked twice counts once.
+	seen := make(map[share.Namespace]bool, len(nss))
+	var uniq []share.Namespace
+	for _, ns := range nss {
+		if !seen[ns] {
+			seen[ns] = true
+			uniq = append(uniq, ns)
+		}
+	}
+	nss = uniq
 	for _, ns := range nss {
 		if err := checkNamespace(ns); err != nil {
 			return nil, err
@@ -219,8 +230,6 @@ func (s *Service) getAll(ctx context.Context, h *header.ExtendedHeader, nss []sh
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	// Namespaces are sorted and the square orders blobs by namespace, so
-	// the concatenation is in square order.
 	out := slices.Concat(results...)
 	if out == nil {
 		out = []*Blob{}

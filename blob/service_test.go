@@ -66,7 +66,7 @@ func TestGetAll(t *testing.T) {
 		t.Fatalf("custom square holds %d blobs, want 3", len(want))
 	}
 	// Asked in reverse order, with a duplicate and an absent namespace:
-	// square order, each blob once.
+	// grouped in the order asked (nsB's, then nsA's), each blob once.
 	absent := mustNS("absent")
 	got, err := f.svc.GetAll(ctx, customHeight, []share.Namespace{nsB, absent, nsA, nsB})
 	if err != nil {
@@ -75,8 +75,16 @@ func TestGetAll(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("GetAll returned %d blobs, want %d", len(got), len(want))
 	}
-	for i := range want {
-		sameBlob(t, got[i], want[i])
+	var ordered []*blob.Blob
+	for _, ns := range []share.Namespace{nsB, nsA} {
+		for _, b := range want {
+			if b.Namespace == ns {
+				ordered = append(ordered, b)
+			}
+		}
+	}
+	for i := range ordered {
+		sameBlob(t, got[i], ordered[i])
 	}
 	nA := 0
 	for _, b := range got {

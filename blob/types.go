@@ -121,10 +121,3 @@ type SubscriptionResponse struct {
 	Blobs  []*Blob `json:"blobs"`
 	Height uint64  `json:"height"`
 }
-
-// CommitmentResult is the answer of blob.GetByCommitment: the blob with
-// that commitment and the height it was included at.
-type CommitmentResult struct {
-	Height uint64 `json:"height"`
-	Blob   *Blob  `json:"blob"`
-}

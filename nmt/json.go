@@ -18,8 +18,7 @@ type jsonProof struct {
 // MarshalJSON encodes p as celestiaorg/nmt does: start, end, nodes and
 // leaf_hash (base64), is_max_namespace_id_ignored.
 func (p Proof) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jsonProof{Start: p.Start, End: p.End, Nodes: p.Nodes, LeafHash: p.LeafHash,
-		IsMaxNamespaceIgnored: p.IsMaxNamespaceIgnored})
+	return json.Marshal(jsonProof(p))
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes. It checks the shape
@@ -29,7 +28,7 @@ func (p *Proof) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidProof, err)
 	}
-	q := Proof{Start: j.Start, End: j.End, Nodes: j.Nodes, LeafHash: j.LeafHash, IsMaxNamespaceIgnored: j.IsMaxNamespaceIgnored}
+	q := Proof(j)
 	if err := q.checkShape(); err != nil {
 		return err
 	}

@@ -31,8 +31,12 @@ import (
 func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 	conf := n.Config
 	var err error
-	if opts.MetricsAddr != "" { // first to start, last to stop
-		if err := n.addMetrics(opts.MetricsAddr); err != nil {
+	metricsAddr := conf.Metrics.Address
+	if opts.MetricsAddr != "" {
+		metricsAddr = opts.MetricsAddr
+	}
+	if metricsAddr != "" { // first to start, last to stop
+		if err := n.addMetrics(metricsAddr); err != nil {
 			return err
 		}
 	}
@@ -54,7 +58,10 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 	n.add("header-ex server", n.Server.Start, n.Server.Stop)
 
 	if n.Mode == Bridge {
-		return n.assembleBridge()
+		if err := n.assembleBridge(); err != nil {
+			return err
+		}
+		return n.assembleAPI()
 	}
 
 	if n.Client, err = exchange.NewClient(n.P2P.Host(), conf.ChainID,
@@ -91,7 +98,10 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 
 	n.addGossip(n.Syncer.Incoming)
 	n.addEdsSub()
-	return n.assembleAvailability(opts)
+	if err := n.assembleAvailability(opts); err != nil {
+		return err
+	}
+	return n.assembleAPI()
 }
 
 // assembleAvailability adds share exchange and availability: a light node
@@ -134,9 +144,6 @@ func (n *Node) assembleAvailability(opts Options) error {
 			return fmt.Errorf("nodebuilder: shrex server: %w", err)
 		}
 		n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
-		if err := n.addPruner(das.PruneFunc(n.Store.PruneSquares)); err != nil {
-			return err
-		}
 		dopts.OnStored = func(h *header.ExtendedHeader) {
 			if err := n.EdsSub.Publish(context.Background(), h.Height(), h.DataRoot()); err != nil {
 				n.logger.Error("announce square", "height", h.Height(), "err", err)
@@ -145,7 +152,7 @@ func (n *Node) assembleAvailability(opts Options) error {
 		if n.DASer, err = das.NewFull(n.Headers, n.Getter, squareStore{n}, dopts); err != nil {
 			return fmt.Errorf("nodebuilder: full availability: %w", err)
 		}
-		if err := n.addPruner(das.PruneFunc(n.Squares.Prune)); err != nil {
+		if err := n.addPruner(n.pruneWithIndex(n.Squares.Prune)); err != nil {
 			return err
 		}
 	}
@@ -179,6 +186,10 @@ func (s squareStore) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.E
 		return fmt.Errorf("nodebuilder: store square %d: %w", h.Height(), err)
 	}
 	s.n.Squares.Cache(h.Height(), e)
+	if err := s.n.BlobIndex.Index(ctx, h.Height(), e); err != nil {
+		// The square is stored; the index catches up at the next start.
+		s.n.logger.Error("index blobs", "height", h.Height(), "err", err)
+	}
 	return nil
 }
 
@@ -299,12 +310,13 @@ func (n *Node) assembleBridge() error {
 			if err := n.EdsSub.Publish(ctx, h.Height(), h.DataRoot()); err != nil && ctx.Err() == nil {
 				n.logger.Error("announce square", "height", h.Height(), "err", err)
 			}
+			n.indexSquare(ctx, h, n.Store)
 		},
 	}); err != nil {
 		return fmt.Errorf("nodebuilder: core follower: %w", err)
 	}
 	n.add("core follower", n.Follower.Start, n.Follower.Stop)
-	return nil
+	return n.addPruner(n.pruneWithIndex(n.Store.PruneSquares))
 }
 
 // addEdsSub adds eds-sub, made when it starts (pubsub exists once the

@@ -208,10 +208,10 @@ func followOnce(b *testing.B, bin, chainID string, chain []*header.ExtendedHeade
 
 	home := b.TempDir()
 	if out, err := exec.Command(bin, "light", "init", "--home", home, "--chain-id", chainID,
-		"--bootstrap", bridge.addr(b), "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--trusted-height", "1").CombinedOutput(); err != nil {
+		"--bootstrap", bridge.addr(b), "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0", "--trusted-height", "1").CombinedOutput(); err != nil {
 		b.Fatalf("light init: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "light", "start", "--home", home, "--log-level", "error")
+	cmd := exec.Command(bin, "light", "start", "--home", home, "--log.level", "error")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)

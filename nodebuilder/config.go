@@ -4,8 +4,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,8 +17,10 @@ import (
 
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/logging"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/state/keyring"
 )
 
 // Mode is what a node does: see the README's modes. The core mode (a
@@ -57,10 +61,41 @@ type Config struct {
 	// never exchange headers.
 	ChainID string `toml:"chain_id"`
 	Core    struct {
-		// RPC is the CometBFT RPC address of the core node a bridge
-		// follows. Bridge only.
+		// RPC is the CometBFT RPC address of a core node. A bridge follows
+		// it (required); a light or full node submits its transactions to
+		// it (blob.Submit, state.*), and without it those calls are
+		// refused.
 		RPC string `toml:"rpc"`
 	} `toml:"core"`
+	RPC struct {
+		// Address and Port are where the JSON-RPC API listens (HTTP and
+		// WebSocket).
+		Address string `toml:"address"`
+		Port    int    `toml:"port"`
+		// SkipAuth serves every call without a token, with admin
+		// permissions: for a node reachable only by its operator.
+		SkipAuth bool `toml:"skip_auth"`
+		// MaxRequestBytes bounds a request body; MaxBatch the requests in
+		// one JSON-RPC batch.
+		MaxRequestBytes int64 `toml:"max_request_bytes"`
+		MaxBatch        int   `toml:"max_batch"`
+	} `toml:"rpc"`
+	State struct {
+		// KeyName is the keyring key (<home>/keys/<name>.json) that signs
+		// the node's transactions; init creates it.
+		KeyName string `toml:"key_name"`
+	} `toml:"state"`
+	Metrics struct {
+		// Address is where Prometheus metrics are served (/metrics), as
+		// host:port; empty turns them off.
+		Address string `toml:"address"`
+	} `toml:"metrics"`
+	Log struct {
+		// Level is the log level, optionally per module:
+		// "info,das=debug,shrex=error". Levels: debug, info, warn, error,
+		// none.
+		Level string `toml:"level"`
+	} `toml:"log"`
 	P2P struct {
 		// ListenAddresses are the libp2p multiaddrs to listen on (TCP and
 		// QUIC, port 2121 by default).
@@ -132,6 +167,17 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// API defaults.
+const (
+	DefaultRPCAddress      = "127.0.0.1"
+	DefaultRPCPort         = 26658
+	DefaultMaxRequestBytes = 32 << 20
+	DefaultMaxBatch        = 64
+	// DefaultKeyName is the keyring key init creates for the node's
+	// transactions.
+	DefaultKeyName = "default"
+)
+
 // DefaultConfig returns the configuration Init writes for mode, before the
 // operator's flags: every default, no chain ID and no bootstrap peers.
 func DefaultConfig(mode Mode) Config {
@@ -141,6 +187,12 @@ func DefaultConfig(mode Mode) Config {
 	c.P2P.BootstrapPeers = []string{}
 	c.P2P.BlockedPeers = []string{}
 	c.Header.TrustingPeriod = Duration(header.DefaultTrustingPeriod)
+	c.RPC.Address = DefaultRPCAddress
+	c.RPC.Port = DefaultRPCPort
+	c.RPC.MaxRequestBytes = DefaultMaxRequestBytes
+	c.RPC.MaxBatch = DefaultMaxBatch
+	c.State.KeyName = DefaultKeyName
+	c.Log.Level = "info"
 	if mode == Bridge {
 		c.Core.RPC = "http://127.0.0.1:26657"
 		c.Square.MaxSize = share.DefaultMaxSquareSize
@@ -178,6 +230,29 @@ func (c Config) Validate(mode Mode) error {
 	}
 	if c.Store.CacheSquares < 0 {
 		return bad("store.cache_squares %d is negative", c.Store.CacheSquares)
+	}
+	if c.RPC.Port < 0 || c.RPC.Port > 65535 {
+		return bad("rpc.port %d is not in [0, 65535]", c.RPC.Port)
+	}
+	if c.RPC.Address == "" {
+		return bad("rpc.address is empty (127.0.0.1 serves this machine only, 0.0.0.0 every interface)")
+	}
+	if c.RPC.MaxRequestBytes < 1<<10 {
+		return bad("rpc.max_request_bytes %d is below 1024", c.RPC.MaxRequestBytes)
+	}
+	if c.RPC.MaxBatch < 1 {
+		return bad("rpc.max_batch %d is not positive", c.RPC.MaxBatch)
+	}
+	if err := keyring.ValidName(c.State.KeyName); err != nil {
+		return bad("state.key_name: %v", err)
+	}
+	if _, err := logging.ParseLevels(c.Log.Level); err != nil {
+		return bad("log.level: %v", err)
+	}
+	if c.Metrics.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Address); err != nil {
+			return bad("metrics.address %q is not host:port", c.Metrics.Address)
+		}
 	}
 	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {
 		return bad("das.samples_per_header %d is not in [1, 1024]", c.DAS.SamplesPerHeader)
@@ -278,22 +353,40 @@ func WriteConfig(home string, c Config) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// InitInfo is what Init made or found.
+type InitInfo struct {
+	// PeerID is the node's libp2p identity.
+	PeerID string
+	// Account is the bech32 address of the key state.key_name, which signs
+	// the node's transactions (fund it to submit blobs).
+	Account string
+}
+
 // Init prepares home for a node: it writes c as config.toml and loads or
-// creates the libp2p identity (keys/p2p-key), returning its peer ID. It
-// does not validate c (the caller does, for its mode).
-func Init(home string, c Config) (peerID string, err error) {
+// creates the libp2p identity (keys/p2p-key) and the transaction key
+// state.key_name (keys/<name>.json). Existing keys are kept. It does not
+// validate c (the caller does, for its mode).
+func Init(home string, c Config) (InitInfo, error) {
 	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
 	if err != nil {
-		return "", fmt.Errorf("p2p identity: %w", err)
+		return InitInfo{}, fmt.Errorf("p2p identity: %w", err)
 	}
 	id, err := peer.IDFromPrivateKey(key)
 	if err != nil {
-		return "", fmt.Errorf("p2p identity: %w", err)
+		return InitInfo{}, fmt.Errorf("p2p identity: %w", err)
+	}
+	kr := keyring.New(filepath.Join(home, KeysDir))
+	k, err := kr.Get(c.State.KeyName)
+	if errors.Is(err, keyring.ErrNotFound) {
+		k, err = kr.Add(c.State.KeyName)
+	}
+	if err != nil {
+		return InitInfo{}, fmt.Errorf("transaction key %q: %w", c.State.KeyName, err)
 	}
 	if err := WriteConfig(home, c); err != nil {
-		return "", err
+		return InitInfo{}, err
 	}
-	return id.String(), nil
+	return InitInfo{PeerID: id.String(), Account: k.Address.String()}, nil
 }
 
 // ResetStore deletes the node's database (<home>/data: headers, squares,
@@ -306,6 +399,11 @@ func ResetStore(home string) (string, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return dir, nil
 	}
+	unlock, err := lockHome(home)
+	if err != nil {
+		return dir, err
+	}
+	defer unlock()
 	// Badger's directory lock tells whether a node has it open.
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
 	if err != nil {
@@ -318,4 +416,25 @@ func ResetStore(home string) (string, error) {
 		return dir, fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return dir, nil
+}
+
+// RPCAddr returns the API's listen address, host:port.
+func (c Config) RPCAddr() string {
+	return net.JoinHostPort(c.RPC.Address, strconv.Itoa(c.RPC.Port))
+}
+
+// ReadConfig reads <home>/config.toml without validating it for a mode:
+// for tools that read a node's settings (the CLI's API address). Unknown
+// keys are errors, as in LoadConfig.
+func ReadConfig(home string) (Config, error) {
+	c := DefaultConfig(Light)
+	path := filepath.Join(home, ConfigFile)
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return c, fmt.Errorf("read %s: %w", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return c, fmt.Errorf("%s: %w: unknown key %s", path, ErrConfig, undecoded[0])
+	}
+	return c, nil
 }

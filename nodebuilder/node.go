@@ -11,6 +11,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/datamesh/mesh-node/api"
+	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/das"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
@@ -23,6 +25,7 @@ import (
 	"github.com/datamesh/mesh-node/shrex/edssub"
 	"github.com/datamesh/mesh-node/shrex/getter"
 	"github.com/datamesh/mesh-node/shrex/peers"
+	"github.com/datamesh/mesh-node/state"
 )
 
 // service is one step of a node's start order.
@@ -62,16 +65,27 @@ type Node struct {
 	DASer   *das.DASer
 	Squares *edsstore.Store
 
+	// The JSON-RPC API and the services behind it. State is nil without
+	// core.rpc; BlobIndex is nil on a light node.
+	HeaderService *api.Headers
+	ShareService  *api.Shares
+	State         *state.Client
+	Blobs         *blob.Service
+	BlobIndex     *blob.Index
+	API           *api.Server
+
 	logger   *slog.Logger
 	services []service
 	metrics  *nodeMetrics // nil unless Options.MetricsAddr is set
 
 	announcements func() // stops the announcement loop
+	indexCatchUp  func() // stops the commitment index's catch-up
 	startTimeout  time.Duration
 
 	mu       sync.Mutex
 	started  int // services started
 	dbClosed bool
+	unlock   func() error // releases the home lock
 	fatal    chan error
 	cancel   context.CancelFunc // of the node's lifetime context
 }
@@ -90,8 +104,9 @@ type Options struct {
 	// StartTimeout bounds the start of each service; zero means
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
-	// MetricsAddr, if set, is the host:port the node serves Prometheus
-	// metrics on, at GET /metrics (port 0 picks one: see MetricsAddr).
+	// MetricsAddr, if set, overrides the configuration's metrics.address:
+	// the host:port the node serves Prometheus metrics on, at GET /metrics
+	// (port 0 picks one: see Node.MetricsAddr).
 	MetricsAddr string
 }
 
@@ -112,8 +127,10 @@ const (
 )
 
 // New assembles a node of mode from home and conf (which it validates). It
+// locks the home (ErrHomeLocked while another process or node has it),
 // opens the database and loads or creates the p2p identity; it does no
-// network I/O. Call Start, then Stop, which also closes the database.
+// network I/O. Call Start, then Stop, which also closes the database and
+// releases the lock.
 func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if err := conf.Validate(mode); err != nil {
 		return nil, err
@@ -126,9 +143,14 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if n.startTimeout <= 0 {
 		n.startTimeout = DefaultStartTimeout
 	}
+	unlock, err := lockHome(home)
+	if err != nil {
+		return nil, err
+	}
+	n.unlock = unlock
 	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
 	if err != nil {
-		return nil, fmt.Errorf("nodebuilder: p2p identity: %w", err)
+		return nil, errors.Join(fmt.Errorf("nodebuilder: p2p identity: %w", err), unlock())
 	}
 	bopts := badger.DefaultOptions(filepath.Join(home, DataDir)).WithLogger(nil)
 	if mode == Light {
@@ -145,10 +167,10 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 		bopts = opts.Badger(bopts)
 	}
 	if n.DB, err = badger.Open(bopts); err != nil {
-		return nil, fmt.Errorf("nodebuilder: open %s (is another node using this home?): %w", bopts.Dir, err)
+		return nil, errors.Join(fmt.Errorf("nodebuilder: open %s: %w", bopts.Dir, err), unlock())
 	}
 	if err := n.assemble(key, opts); err != nil {
-		return nil, errors.Join(err, n.DB.Close())
+		return nil, errors.Join(err, n.DB.Close(), unlock())
 	}
 	return n, nil
 }
@@ -248,6 +270,9 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		n.dbClosed = true
 		if err := n.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("nodebuilder: close the database: %w", err))
+		}
+		if err := n.unlock(); err != nil {
+			errs = append(errs, fmt.Errorf("nodebuilder: release the home lock: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -60,6 +60,7 @@ type HeaderAPI struct {
 	LocalHead     func(ctx context.Context) (*header.ExtendedHeader, error)
 	NetworkHead   func(ctx context.Context) (*header.ExtendedHeader, error)
 	GetByHeight   func(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
+	GetByHash     func(ctx context.Context, hash api.Hash) (*header.ExtendedHeader, error)
 	WaitForHeight func(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
 	SyncState     func(ctx context.Context) (SyncState, error)
 }

@@ -73,7 +73,7 @@ func startBridge(ctx context.Context, t *testing.T, home string) (*heightWatcher
 	root := newRootCmd(func(string) string { return "" })
 	root.SetOut(&bytes.Buffer{})
 	root.SetErr(w)
-	root.SetArgs([]string{"bridge", "start", "--home", home, "--log-level", "info"})
+	root.SetArgs([]string{"bridge", "start", "--home", home, "--log.level", "info"})
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(runCtx) }()
@@ -105,7 +105,7 @@ func TestBridge(t *testing.T) {
 	url, stopCore := startCore(ctx, t, coreHome, 1)
 
 	wantErr(ctx, t, "is the home initialised", "bridge", "start", "--home", bridgeHome)
-	out := mustRun(ctx, t, "bridge", "init", "--home", bridgeHome, "--core.rpc", url, "--p2p.listen", "/ip4/127.0.0.1/tcp/0")
+	out := mustRun(ctx, t, "bridge", "init", "--home", bridgeHome, "--core.rpc", url, "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0")
 	if got := field(t, out, "chain_id"); got != "bridge-test" {
 		t.Fatalf("bridge init learnt chain ID %q", got)
 	}
@@ -171,7 +171,7 @@ func TestBridge(t *testing.T) {
 func TestBridgeConfig(t *testing.T) {
 	ctx := context.Background()
 	home := t.TempDir()
-	mustRun(ctx, t, "bridge", "init", "--home", home, "--chain-id", "c1", "--core.rpc", "http://127.0.0.1:1", "--p2p.listen", "/ip4/127.0.0.1/tcp/0")
+	mustRun(ctx, t, "bridge", "init", "--home", home, "--chain-id", "c1", "--core.rpc", "http://127.0.0.1:1", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0")
 	conf, err := nodebuilder.LoadConfig(home, nodebuilder.Bridge)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestBridgeConfig(t *testing.T) {
 	// start refuses an unreachable core node instead of hanging.
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if _, err := run(startCtx, nil, "bridge", "start", "--home", home, "--log-level", "none"); err == nil {
+	if _, err := run(startCtx, nil, "bridge", "start", "--home", home, "--log.level", "none"); err == nil {
 		t.Fatal("bridge start succeeded without a core node")
 	}
 }

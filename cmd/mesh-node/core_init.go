@@ -47,6 +47,9 @@ type initOptions struct {
 	blockTime              time.Duration
 	devBalance             uint64
 	force                  bool
+	// accounts are funded in the genesis besides the dev account (the
+	// devnet funds its nodes' keys).
+	accounts []app.GenesisAccount
 }
 
 func (c *cli) coreInitCmd() *cobra.Command {
@@ -152,7 +155,7 @@ func initHome(o initOptions) (app.Address, error) {
 	g := &app.Genesis{
 		ChainID:   o.chainID,
 		Authority: dev.Address,
-		Accounts:  []app.GenesisAccount{{Address: dev.Address, Balance: o.devBalance}},
+		Accounts:  append([]app.GenesisAccount{{Address: dev.Address, Balance: o.devBalance}}, o.accounts...),
 		Params:    params,
 	}
 	if err := g.Validate(); err != nil {

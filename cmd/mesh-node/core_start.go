@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	cfg "github.com/cometbft/cometbft/config"
@@ -57,15 +58,34 @@ SIGTERM stops the node and closes its databases.`,
 	f := cmd.Flags()
 	f.StringVar(&o.p2pAddr, "p2p.laddr", "", "P2P listen address, overriding config.toml (e.g. tcp://0.0.0.0:26656)")
 	f.StringVar(&o.rpcAddr, "rpc.laddr", "", "RPC listen address, overriding config.toml (e.g. tcp://127.0.0.1:26657)")
-	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, error or none")
+	f.StringVar(&o.logLevel, "log.level", "info", "log level: debug, info, error or none")
 	return cmd
 }
 
 // runCore runs the node until cmd's context ends.
-func runCore(cmd *cobra.Command, o startOptions) (err error) {
+func runCore(cmd *cobra.Command, o startOptions) error {
+	n, err := launchCore(cmd.ErrOrStderr(), o)
+	if err != nil {
+		return err
+	}
+	<-cmd.Context().Done()
+	return n.stop()
+}
+
+// coreNode is a running core node: CometBFT with the DataMesh application.
+type coreNode struct {
+	node   *node.Node
+	conf   *cfg.Config
+	db     *badger.DB
+	dbs    *cometDBs
+	logger *slog.Logger
+}
+
+// launchCore starts the core node of o.home, logging to w.
+func launchCore(w io.Writer, o startOptions) (_ *coreNode, err error) {
 	conf := cfg.DefaultConfig()
 	if err := cometconfig.Load(filepath.Join(o.home, "config", "config.toml"), conf); err != nil {
-		return fmt.Errorf("%w (is %s initialised? run mesh-node core init)", err, o.home)
+		return nil, fmt.Errorf("%w (is %s initialised? run mesh-node core init)", err, o.home)
 	}
 	conf.SetRoot(o.home)
 	if o.p2pAddr != "" {
@@ -75,57 +95,73 @@ func runCore(cmd *cobra.Command, o startOptions) (err error) {
 		conf.RPC.ListenAddress = o.rpcAddr
 	}
 	if err := conf.ValidateBasic(); err != nil {
-		return fmt.Errorf("CometBFT config: %w", err)
+		return nil, fmt.Errorf("CometBFT config: %w", err)
 	}
-	logger, slogger, err := newLoggers(cmd.ErrOrStderr(), o.logLevel)
+	logger, slogger, err := newLoggers(w, o.logLevel)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pv, err := loadFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nodeKey, err := p2p.LoadNodeKey(conf.NodeKeyFile())
 	if err != nil {
-		return fmt.Errorf("load node key: %w", err)
+		return nil, fmt.Errorf("load node key: %w", err)
 	}
 
 	db, err := badger.Open(badger.DefaultOptions(filepath.Join(o.home, appDBDir)).WithLogger(nil))
 	if err != nil {
-		return fmt.Errorf("open application database: %w", err)
+		return nil, fmt.Errorf("open application database: %w", err)
 	}
-	var dbs cometDBs
-	nodeStopped := false
+	c := &coreNode{conf: conf, db: db, dbs: &cometDBs{}, logger: slogger.With("module", "core-start")}
 	defer func() {
-		err = errors.Join(err, dbs.closeRest(nodeStopped))
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close application database: %w", cerr))
+		if err != nil {
+			err = errors.Join(err, c.close(false))
 		}
 	}()
 	a, err := app.New(db, slogger.With("module", "app"))
 	if err != nil {
-		return fmt.Errorf("load application state: %w", err)
+		return nil, fmt.Errorf("load application state: %w", err)
 	}
 	n, err := node.NewNode(conf, pv, nodeKey, proxy.NewLocalClientCreator(a),
-		node.DefaultGenesisDocProviderFunc(conf), provider(&dbs, cfg.DefaultDBProvider),
+		node.DefaultGenesisDocProviderFunc(conf), provider(c.dbs, cfg.DefaultDBProvider),
 		node.DefaultMetricsProvider(conf.Instrumentation), logger)
 	if err != nil {
-		return fmt.Errorf("create CometBFT node: %w", err)
+		return nil, fmt.Errorf("create CometBFT node: %w", err)
 	}
 	if err := n.Start(); err != nil {
-		return fmt.Errorf("start CometBFT node: %w", err)
+		return nil, fmt.Errorf("start CometBFT node: %w", err)
 	}
-	slogger = slogger.With("module", "core-start")
-	slogger.Info("core node started", "home", o.home, "chain_id", n.GenesisDoc().ChainID,
+	c.node = n
+	c.logger.Info("core node started", "home", o.home, "chain_id", n.GenesisDoc().ChainID,
 		"p2p", conf.P2P.ListenAddress, "rpc", conf.RPC.ListenAddress)
-	<-cmd.Context().Done()
-	slogger.Info("stopping core node")
-	if err := n.Stop(); err != nil {
-		return fmt.Errorf("stop CometBFT node: %w", err)
+	return c, nil
+}
+
+// rpcURL is the node's CometBFT RPC as an http URL.
+func (c *coreNode) rpcURL() string {
+	return "http://" + strings.TrimPrefix(c.conf.RPC.ListenAddress, "tcp://")
+}
+
+// stop stops the node and closes its databases.
+func (c *coreNode) stop() error {
+	c.logger.Info("stopping core node")
+	if err := c.node.Stop(); err != nil {
+		return errors.Join(fmt.Errorf("stop CometBFT node: %w", err), c.close(false))
 	}
-	n.Wait()
-	nodeStopped = true
-	return nil
+	c.node.Wait()
+	return c.close(true)
+}
+
+// close closes the databases the node left open (all of them unless it
+// ran and stopped).
+func (c *coreNode) close(nodeStopped bool) error {
+	err := c.dbs.closeRest(nodeStopped)
+	if cerr := c.db.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close application database: %w", cerr))
+	}
+	return err
 }
 
 // newLoggers returns CometBFT's logger and a slog logger for the
@@ -136,11 +172,11 @@ func newLoggers(w io.Writer, level string) (cmtlog.Logger, *slog.Logger, error) 
 	}
 	opt, err := cmtlog.AllowLevel(level)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, fmt.Errorf("--log.level: %w", err)
 	}
 	var sl slog.Level
 	if err := sl.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, fmt.Errorf("--log.level: %w", err)
 	}
 	sw := cmtlog.NewSyncWriter(w)
 	return cmtlog.NewFilter(cmtlog.NewTMLogger(sw), opt),

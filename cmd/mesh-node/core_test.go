@@ -110,9 +110,9 @@ func TestCoreStartRestart(t *testing.T) {
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil || acc.Balance != 4242 || q.Response.Height < 4 {
 		t.Fatalf("dev account after restart: %s at height %d (%v)", q.Response.Value, q.Response.Height, err)
 	}
-	wantErr(ctx, t, "--log-level", "core", "start", "--home", home, "--log-level", "loud")
+	wantErr(ctx, t, "--log.level", "core", "start", "--home", home, "--log.level", "loud")
 	// A second node on the same home finds the application's database locked.
-	wantErr(ctx, t, "open application database", "core", "start", "--home", home, "--log-level", "none")
+	wantErr(ctx, t, "open application database", "core", "start", "--home", home, "--log.level", "none")
 	stop()
 
 	// An RPC port in use is an error, and the databases are closed: the
@@ -122,7 +122,7 @@ func TestCoreStartRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	wantErr(ctx, t, "start CometBFT node", "core", "start", "--home", home, "--log-level", "none",
+	wantErr(ctx, t, "start CometBFT node", "core", "start", "--home", home, "--log.level", "none",
 		"--rpc.laddr", "tcp://"+busy.Addr().String(), "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
 	_, stop = startCore(ctx, t, home, 6)
 	stop()

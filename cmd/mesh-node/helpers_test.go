@@ -76,7 +76,7 @@ func startCore(ctx context.Context, t *testing.T, home string, minHeight int64) 
 	startCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := run(startCtx, nil, "core", "start", "--home", home, "--log-level", "none",
+		_, err := run(startCtx, nil, "core", "start", "--home", home, "--log.level", "none",
 			"--rpc.laddr", "tcp://"+rpcAddr, "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
 		done <- err
 	}()

@@ -45,7 +45,7 @@ func (c *cli) nodeCmds() []*cobra.Command {
 	var cmds []*cobra.Command
 	for _, m := range nodeModes {
 		cmd := &cobra.Command{Use: string(m.mode), Short: m.short, Long: m.long}
-		cmd.AddCommand(c.nodeInitCmd(m.mode), c.nodeStartCmd(m.mode), c.resetStoreCmd(m.mode))
+		cmd.AddCommand(c.nodeInitCmd(m.mode), c.nodeStartCmd(m.mode), c.resetStoreCmd(m.mode), c.authCmd(m.mode))
 		cmds = append(cmds, cmd)
 	}
 	return cmds
@@ -53,10 +53,11 @@ func (c *cli) nodeCmds() []*cobra.Command {
 
 func (c *cli) nodeInitCmd(mode nodebuilder.Mode) *cobra.Command {
 	var (
-		rpc, chainID, trustedHash string
-		trustedHeight             uint64
-		bootstrap, listen         []string
-		force                     bool
+		chainID, trustedHash string
+		trustedHeight        uint64
+		bootstrap, listen    []string
+		force                bool
+		flags                configFlags
 	)
 	long := `Write <home>/config.toml with every setting, and create the node's libp2p
 identity (<home>/keys/p2p-key). An existing config.toml is kept unless
@@ -89,17 +90,23 @@ bootstrap peers agree on.`
 				return fmt.Errorf("%s init: %s exists (use --force to overwrite)", mode, path)
 			}
 			conf := nodebuilder.DefaultConfig(mode)
+			if chainID != "" && flags.network != "" && chainID != flags.network {
+				return fmt.Errorf("%s init: --chain-id %q and --p2p.network %q differ (they name the same thing)", mode, chainID, flags.network)
+			}
 			conf.ChainID = chainID
+			if conf.ChainID == "" {
+				conf.ChainID = flags.network
+			}
+			flags.apply(cmd, &conf)
 			conf.P2P.BootstrapPeers = append(conf.P2P.BootstrapPeers, bootstrap...)
 			if len(listen) > 0 {
 				conf.P2P.ListenAddresses = listen
 			}
 			if mode == nodebuilder.Bridge {
-				conf.Core.RPC = rpc
 				if conf.ChainID == "" {
-					id, err := coreChainID(cmd.Context(), rpc)
+					id, err := coreChainID(cmd.Context(), conf.Core.RPC)
 					if err != nil {
-						return fmt.Errorf("bridge init: learn the chain ID from %s (or pass --chain-id): %w", rpc, err)
+						return fmt.Errorf("bridge init: learn the chain ID from %s (or pass --chain-id): %w", conf.Core.RPC, err)
 					}
 					conf.ChainID = id
 				}
@@ -110,20 +117,20 @@ bootstrap peers agree on.`
 			if err := conf.Validate(mode); err != nil {
 				return fmt.Errorf("%s init: %w", mode, err)
 			}
-			id, err := nodebuilder.Init(home, conf)
+			ii, err := nodebuilder.Init(home, conf)
 			if err != nil {
 				return fmt.Errorf("%s init: %w", mode, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nconfig: %s\nchain_id: %s\npeer_id: %s\n", home, path, conf.ChainID, id)
+			fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nconfig: %s\nchain_id: %s\npeer_id: %s\naccount: %s\n", home, path, conf.ChainID, ii.PeerID, ii.Account)
 			if mode == nodebuilder.Bridge {
 				fmt.Fprintf(cmd.OutOrStdout(), "core_rpc: %s\n", conf.Core.RPC)
 			}
 			return nil
 		},
 	}
+	flags.register(cmd, mode, true)
 	f := cmd.Flags()
 	if mode == nodebuilder.Bridge {
-		f.StringVar(&rpc, "core.rpc", nodebuilder.DefaultConfig(mode).Core.RPC, "RPC address of the core node to follow")
 		f.StringVar(&chainID, "chain-id", "", "chain ID to follow (default: the one the core node reports)")
 	} else {
 		f.StringVar(&chainID, "chain-id", "", "chain ID to follow (required)")
@@ -178,7 +185,7 @@ func coreChainID(ctx context.Context, rpc string) (string, error) {
 }
 
 func (c *cli) nodeStartCmd(mode nodebuilder.Mode) *cobra.Command {
-	var rpc, logLevel string
+	var flags configFlags
 	long := `Open the node's Badger database (<home>/data), start its libp2p host and
 print its peer ID and addresses, then run until SIGINT or SIGTERM, which
 stops every service in reverse order and closes the database.`
@@ -212,10 +219,14 @@ how to re-initialise.`
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
-			if rpc != "" {
-				conf.Core.RPC = rpc
+			if err := flags.checkNetwork(cmd, conf); err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
 			}
-			_, logger, err := newLoggers(cmd.ErrOrStderr(), logLevel)
+			flags.apply(cmd, &conf)
+			if err := conf.Validate(mode); err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
+			}
+			logger, err := nodeLogger(cmd.ErrOrStderr(), conf.Log.Level)
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
@@ -235,11 +246,7 @@ how to re-initialise.`
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	if mode == nodebuilder.Bridge {
-		f.StringVar(&rpc, "core.rpc", "", "RPC address of the core node, overriding config.toml")
-	}
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, error or none")
+	flags.register(cmd, mode, false)
 	return cmd
 }
 

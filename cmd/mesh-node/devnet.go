@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/spf13/cobra"
+
+	"github.com/datamesh/mesh-node/api"
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/nodebuilder"
+	"github.com/datamesh/mesh-node/state/keyring"
+)
+
+// Devnet defaults.
+const (
+	devnetChainID     = "mesh-devnet"
+	devnetBasePort    = 26656
+	devnetNodeBalance = 1_000_000_000_000
+	// DevnetFile is the file the devnet describes itself in.
+	devnetFile = "devnet.json"
+)
+
+// devnetInfo is devnet.json: how to reach each node.
+type devnetInfo struct {
+	ChainID string                   `json:"chain_id"`
+	CoreRPC string                   `json:"core_rpc"`
+	Nodes   map[string]devnetNodeRef `json:"nodes"`
+	// Accounts are the funded keys: the dev account (the core home's
+	// keyring) and each node's own key, which signs its blob.Submit.
+	Accounts map[string]string `json:"accounts"`
+}
+
+type devnetNodeRef struct {
+	RPC   string   `json:"rpc"`
+	Token string   `json:"token"`
+	P2P   []string `json:"p2p"`
+	Home  string   `json:"home"`
+}
+
+type devnetOptions struct {
+	home      string
+	basePort  int
+	blockTime time.Duration
+	logLevel  string
+}
+
+func (c *cli) devnetCmd() *cobra.Command {
+	var o devnetOptions
+	cmd := &cobra.Command{
+		Use:   "devnet",
+		Short: "Run a core validator, a bridge, a full and a light node in one process",
+		Long: `Run a whole DataMesh network on loopback in this process: a core validator
+(one-validator chain "` + devnetChainID + `", --block-time per block), a bridge
+following it, and a full and a light node syncing from the bridge. Each
+node's key is funded in the genesis, and each node's JSON-RPC API submits
+blobs through the core node. The command prints each node's RPC URL and an
+admin token and writes them to <home>/devnet.json:
+
+  {"chain_id": ..., "core_rpc": URL,
+   "nodes": {"bridge"|"full"|"light": {"rpc": URL, "token": T, "p2p": [multiaddr], "home": DIR}},
+   "accounts": {"dev"|"bridge"|"full"|"light": address}}
+
+The homes are <home>/core, <home>/bridge, <home>/full and <home>/light
+(<home> is --home, else $MESH_HOME, else ~/.mesh-node-devnet); a second run
+resumes the same chain. Ports: core P2P --base-port, core RPC +1, and the
+APIs of bridge, full and light +2, +3 and +4 (26658, 26659, 26660 by
+default); --base-port 0 picks free ports. SIGINT stops every node, in
+reverse order, and closes their databases.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := c.homeOf(cmd, "devnet")
+			if err != nil {
+				return err
+			}
+			o.home = home
+			d, err := startDevnet(cmd.Context(), cmd.ErrOrStderr(), o)
+			if err != nil {
+				return fmt.Errorf("devnet: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "chain_id: %s\ncore_rpc: %s\n", d.info.ChainID, d.info.CoreRPC)
+			for _, m := range []string{"bridge", "full", "light"} {
+				n := d.info.Nodes[m]
+				fmt.Fprintf(out, "%s_rpc: %s\n%s_token: %s\n", m, n.RPC, m, n.Token)
+			}
+			fmt.Fprintf(out, "devnet_json: %s\ndevnet ready\n", filepath.Join(home, devnetFile))
+			<-cmd.Context().Done()
+			if err := d.stop(); err != nil {
+				return fmt.Errorf("devnet: stop: %w", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.basePort, "base-port", devnetBasePort, "first of the five ports the devnet listens on (0: free ports)")
+	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "the core node's pause after each block (set on the first run)")
+	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes: debug, info, warn, error or none")
+	return cmd
+}
+
+// devnet is a running devnet.
+type devnet struct {
+	core  *coreNode
+	nodes []*nodebuilder.Node // bridge, full, light
+	info  devnetInfo
+}
+
+// stop stops the nodes in reverse order, then the core node.
+func (d *devnet) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var errs []error
+	for i := len(d.nodes) - 1; i >= 0; i-- {
+		errs = append(errs, d.nodes[i].Stop(ctx))
+	}
+	if d.core != nil {
+		errs = append(errs, d.core.stop())
+	}
+	return errors.Join(errs...)
+}
+
+// port returns the i-th port of the devnet: base+i, or a free port.
+func (o devnetOptions) port(i int) (int, error) {
+	if o.basePort != 0 {
+		return o.basePort + i, nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+var devnetModes = []nodebuilder.Mode{nodebuilder.Bridge, nodebuilder.Full, nodebuilder.Light}
+
+// startDevnet initialises the homes on the first run and starts every
+// node; on an error it stops what it started.
+func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devnet, err error) {
+	if o.basePort < 0 || o.basePort > 65535-5 {
+		return nil, fmt.Errorf("--base-port %d: want 0 or a port up to %d", o.basePort, 65535-5)
+	}
+	logger, err := nodeLogger(logs, o.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := initDevnet(o)
+	if err != nil {
+		return nil, err
+	}
+	d := &devnet{info: devnetInfo{ChainID: devnetChainID, Nodes: map[string]devnetNodeRef{}, Accounts: accounts}}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, d.stop())
+		}
+	}()
+
+	ports := make([]int, 5)
+	for i := range ports {
+		if ports[i], err = o.port(i); err != nil {
+			return nil, err
+		}
+	}
+	coreLevel := o.logLevel
+	if coreLevel == "warn" {
+		coreLevel = "error" // CometBFT has no warn level
+	}
+	if d.core, err = launchCore(logs, startOptions{home: filepath.Join(o.home, "core"), logLevel: coreLevel,
+		p2pAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), rpcAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1])}); err != nil {
+		return nil, fmt.Errorf("core node: %w", err)
+	}
+	d.info.CoreRPC = d.core.rpcURL()
+	if err := waitFirstBlock(ctx, d.core.rpcURL()); err != nil {
+		return nil, err
+	}
+
+	var bootstrap []string
+	for i, mode := range devnetModes {
+		home := filepath.Join(o.home, string(mode))
+		conf := nodebuilder.DefaultConfig(mode)
+		conf.ChainID = devnetChainID
+		conf.Core.RPC = d.core.rpcURL()
+		conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+		conf.P2P.BootstrapPeers = bootstrap
+		conf.RPC.Port = ports[2+i]
+		conf.Log.Level = o.logLevel
+		// The devnet's homes are its own: their config.toml says how this
+		// run is wired (mesh-node blob ... --home <home>/light reads it).
+		if _, err := nodebuilder.Init(home, conf); err != nil {
+			return nil, fmt.Errorf("%s node: %w", mode, err)
+		}
+		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger.With("node", string(mode))})
+		if err != nil {
+			return nil, fmt.Errorf("%s node: %w", mode, err)
+		}
+		d.nodes = append(d.nodes, n)
+		if err := n.Start(ctx); err != nil {
+			d.nodes = d.nodes[:len(d.nodes)-1]
+			return nil, errors.Join(fmt.Errorf("%s node: %w", mode, err), n.Stop(context.Background()))
+		}
+		_, addrs := n.Info()
+		bootstrap = append(bootstrap, addrs...)
+		secret, err := api.LoadOrCreateSecret(filepath.Join(home, nodebuilder.SecretFile))
+		if err != nil {
+			return nil, fmt.Errorf("%s node: %w", mode, err)
+		}
+		token, err := api.NewToken(secret, api.AllPerms, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s node: %w", mode, err)
+		}
+		d.info.Nodes[string(mode)] = devnetNodeRef{RPC: "http://" + n.API.Addr(), Token: token, P2P: addrs, Home: home}
+	}
+	if err := writeFileAtomic(filepath.Join(o.home, devnetFile), d.info); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// initDevnet creates, on the first run, each node's key and the core home
+// with those keys funded; it returns the funded accounts.
+func initDevnet(o devnetOptions) (map[string]string, error) {
+	accounts := map[string]string{}
+	var funded []app.GenesisAccount
+	for _, mode := range devnetModes {
+		kr := keyring.New(filepath.Join(o.home, string(mode), nodebuilder.KeysDir))
+		k, err := kr.Get(nodebuilder.DefaultKeyName)
+		if errors.Is(err, keyring.ErrNotFound) {
+			k, err = kr.Add(nodebuilder.DefaultKeyName)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s node key: %w", mode, err)
+		}
+		accounts[string(mode)] = k.Address.String()
+		funded = append(funded, app.GenesisAccount{Address: k.Address, Balance: devnetNodeBalance})
+	}
+	coreHome := filepath.Join(o.home, "core")
+	if _, err := os.Stat(filepath.Join(coreHome, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
+		if _, err := initHome(initOptions{home: coreHome, chainID: devnetChainID, moniker: "devnet", blockTime: o.blockTime,
+			devBalance: defaultDevBalance, accounts: funded}); err != nil {
+			return nil, fmt.Errorf("core home: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("core home: %w", err)
+	}
+	dev, err := openKeyring(coreHome).Get(devKeyName)
+	if err != nil {
+		return nil, fmt.Errorf("core home: %w", err)
+	}
+	accounts["dev"] = dev.Address.String()
+	return accounts, nil
+}
+
+// waitFirstBlock waits until the core node at url has committed a block,
+// which the bridge needs to start.
+func waitFirstBlock(ctx context.Context, url string) error {
+	client, err := rpchttp.New(url, "/websocket")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := client.Status(ctx)
+		if err == nil && st.SyncInfo.LatestBlockHeight >= 1 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("core node at %s made no block within a minute (last error: %v)", url, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// writeFileAtomic writes v as indented JSON through a temporary file.
+func writeFileAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".devnet-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// startTestDevnet runs mesh-node devnet in a temporary home on free ports
+// and returns devnet.json once it prints "devnet ready"; the devnet is
+// stopped at cleanup, which checks that it stopped cleanly.
+func startTestDevnet(ctx context.Context, t *testing.T) (devnetInfo, string) {
+	t.Helper()
+	home := t.TempDir()
+	pr, pw := io.Pipe()
+	devCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCmd(func(string) string { return "" })
+		root.SetOut(pw)
+		root.SetErr(io.Discard)
+		root.SetArgs([]string{"devnet", "--home", home, "--base-port", "0", "--block-time", "200ms", "--log.level", "none"})
+		err := root.ExecuteContext(devCtx)
+		pw.CloseWithError(fmt.Errorf("devnet exited: %v", err))
+		done <- err
+	}()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("devnet: %v", err)
+		}
+	})
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if sc.Text() == "devnet ready" {
+				ready <- nil
+				_, _ = io.Copy(io.Discard, pr)
+				return
+			}
+		}
+		ready <- fmt.Errorf("devnet output ended before it was ready: %v", sc.Err())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("devnet not ready:", ctx.Err())
+	}
+	b, err := os.ReadFile(filepath.Join(home, devnetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info devnetInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatalf("devnet.json: %v\n%s", err, b)
+	}
+	for _, m := range []string{"bridge", "full", "light"} {
+		n := info.Nodes[m]
+		if !strings.HasPrefix(n.RPC, "http://127.0.0.1:") || n.Token == "" || len(n.P2P) == 0 {
+			t.Fatalf("devnet.json: node %s: %+v", m, n)
+		}
+	}
+	if info.ChainID != devnetChainID || !strings.HasPrefix(info.CoreRPC, "http://127.0.0.1:") {
+		t.Fatalf("devnet.json: %+v", info)
+	}
+	return info, home
+}
+
+// rpcError is a JSON-RPC error object.
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// rpcCall posts one JSON-RPC request and returns its result or error.
+func rpcCall(ctx context.Context, t *testing.T, url, token, method string, params ...any) (json.RawMessage, *rpcError) {
+	t.Helper()
+	if params == nil {
+		params = []any{}
+	}
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rpcPost(ctx, t, url, token, body)
+}
+
+func rpcPost(ctx context.Context, t *testing.T, url, token string, body []byte) (json.RawMessage, *rpcError) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", body, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: HTTP %d: %s", body, resp.StatusCode, raw)
+	}
+	var r struct {
+		JSONRPC string          `json:"jsonrpc"`
+		Result  json.RawMessage `json:"result"`
+		Error   *rpcError       `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil || r.JSONRPC != "2.0" {
+		t.Fatalf("POST %s: response %s: %v", body, raw, err)
+	}
+	return r.Result, r.Error
+}
+
+// mustCall is rpcCall that fails the test on a JSON-RPC error and decodes
+// the result into out (if not nil).
+func mustCall(ctx context.Context, t *testing.T, url, token string, out any, method string, params ...any) {
+	t.Helper()
+	res, rerr := rpcCall(ctx, t, url, token, method, params...)
+	if rerr != nil {
+		t.Fatalf("%s: error %d: %s", method, rerr.Code, rerr.Message)
+	}
+	if out != nil {
+		if err := json.Unmarshal(res, out); err != nil {
+			t.Fatalf("%s: result %s: %v", method, res, err)
+		}
+	}
+}
+
+// wantRPCError calls method and checks that it fails with a message
+// containing want.
+func wantRPCError(ctx context.Context, t *testing.T, url, token, want, method string, params ...any) {
+	t.Helper()
+	res, rerr := rpcCall(ctx, t, url, token, method, params...)
+	if rerr == nil || !strings.Contains(rerr.Message, want) {
+		t.Fatalf("%s: result %s, error %+v; want an error containing %q", method, res, rerr, want)
+	}
+}
+
+func testBlob(t *testing.T, id, data string) *blob.Blob {
+	t.Helper()
+	ns, err := share.NewV0Namespace([]byte(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := blob.New(ns, []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDevnetJSONRPC drives a devnet through JSON-RPC alone: blobs in two
+// namespaces submitted through the light node come back byte-equal from
+// the full node, with a proof the full node says is included; errors for
+// a wrong commitment and a far-future height; the next blob through
+// blob.Subscribe over WebSocket; a read-only token cannot submit.
+func TestDevnetJSONRPC(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	info, home := startTestDevnet(ctx, t)
+	light, full := info.Nodes["light"], info.Nodes["full"]
+
+	b1, b2 := testBlob(t, "example", "hello"), testBlob(t, "second", strings.Repeat("DataMesh ", 200))
+	var height uint64
+	mustCall(ctx, t, light.RPC, light.Token, &height, "blob.Submit", []*blob.Blob{b1, b2}, map[string]any{"max_gas_price": 0})
+	if height == 0 {
+		t.Fatal("blob.Submit returned height 0")
+	}
+
+	// The full node reaches the height, then serves both blobs.
+	mustCall(ctx, t, full.RPC, full.Token, nil, "header.WaitForHeight", height)
+	var got []*blob.Blob
+	mustCall(ctx, t, full.RPC, full.Token, &got, "blob.GetAll", height, []share.Namespace{b1.Namespace, b2.Namespace})
+	if len(got) != 2 {
+		t.Fatalf("blob.GetAll: %d blobs, want 2", len(got))
+	}
+	for i, want := range []*blob.Blob{b1, b2} {
+		g := got[i]
+		if g.Namespace != want.Namespace || !bytes.Equal(g.Data, want.Data) || !bytes.Equal(g.Commitment, want.Commitment) || g.ShareVersion != 0 || g.Index < 0 {
+			t.Fatalf("blob.GetAll[%d] = %+v, want %+v at an index >= 0", i, g, want)
+		}
+	}
+
+	var proof json.RawMessage
+	mustCall(ctx, t, full.RPC, full.Token, &proof, "blob.GetProof", height, b1.Namespace, b1.Commitment)
+	var included bool
+	mustCall(ctx, t, full.RPC, full.Token, &included, "blob.Included", height, b1.Namespace, proof, b1.Commitment)
+	if !included {
+		t.Fatalf("blob.Included = false for the proof %s", proof)
+	}
+
+	wrong := bytes.Repeat([]byte{7}, 32)
+	wantRPCError(ctx, t, full.RPC, full.Token, "blob: not found", "blob.Get", height, b1.Namespace, wrong)
+	wantRPCError(ctx, t, light.RPC, light.Token, "given height is from the future", "header.GetByHeight", height+1_000_000)
+	wantRPCError(ctx, t, full.RPC, full.Token, "from the future", "blob.GetAll", height+1_000_000, []share.Namespace{b1.Namespace})
+
+	// blob.Subscribe over WebSocket delivers the next blob of the namespace.
+	wsURL := "ws" + strings.TrimPrefix(light.RPC, "http")
+	hdr := http.Header{"Authorization": []string{"Bearer " + light.Token}}
+	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, wsURL, hdr)
+	if err != nil {
+		t.Fatalf("dial %s: %v (%v)", wsURL, err, resp)
+	}
+	defer conn.Close()
+	if err := conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "blob.Subscribe", "params": []any{b1.Namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	next := testBlob(t, "example", "the next blob")
+	var nextHeight uint64
+	mustCall(ctx, t, light.RPC, light.Token, &nextHeight, "blob.Submit", []*blob.Blob{next}, map[string]any{})
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetReadDeadline(deadline)
+	}
+	for found := false; !found; {
+		var msg struct {
+			ID     any               `json:"id"`
+			Method string            `json:"method"`
+			Params []json.RawMessage `json:"params"`
+			Error  *rpcError         `json:"error"`
+		}
+		if err := conn.ReadJSON(&msg); err != nil {
+			t.Fatalf("blob.Subscribe: read: %v", err)
+		}
+		if msg.Error != nil {
+			t.Fatalf("blob.Subscribe: %+v", msg.Error)
+		}
+		if msg.Method != "xrpc.ch.val" || len(msg.Params) != 2 {
+			continue // the subscription's own response (the channel ID)
+		}
+		var r blob.SubscriptionResponse
+		if err := json.Unmarshal(msg.Params[1], &r); err != nil {
+			t.Fatalf("blob.Subscribe: value %s: %v", msg.Params[1], err)
+		}
+		for _, b := range r.Blobs {
+			if bytes.Equal(b.Commitment, next.Commitment) {
+				if r.Height != nextHeight || !bytes.Equal(b.Data, next.Data) {
+					t.Fatalf("blob.Subscribe: blob at %d (%q), submitted at %d", r.Height, b.Data, nextHeight)
+				}
+				found = true
+			}
+		}
+	}
+
+	// A read-only token reads but cannot submit.
+	var raw json.RawMessage
+	mustCall(ctx, t, light.RPC, light.Token, &raw, "node.AuthNew", []string{"read"})
+	readToken := decodeToken(t, raw)
+	mustCall(ctx, t, light.RPC, readToken, nil, "header.LocalHead")
+	wantRPCError(ctx, t, light.RPC, readToken, "missing permission", "blob.Submit", []*blob.Blob{b1}, map[string]any{})
+
+	// The CLI of the README's quick start, against the light node's home
+	// (URL from its config.toml, an admin token from its secret), and
+	// with --url and --token.
+	lightHome := filepath.Join(home, "light")
+	out := mustRun(ctx, t, "blob", "submit", "--home", lightHome, "6578616d706c65", "from the CLI")
+	h, c := field(t, out, "height"), field(t, out, "commitment")
+	out = mustRun(ctx, t, "blob", "get-all", "--home", lightHome, h, "6578616d706c65")
+	if !strings.Contains(out, "data: from the CLI") || !strings.Contains(out, "commitment: "+c) {
+		t.Fatalf("blob get-all:\n%s", out)
+	}
+	out = mustRun(ctx, t, "blob", "get", "--url", light.RPC, "--token", light.Token, h, "6578616d706c65", c)
+	if field(t, out, "data") != "from the CLI" {
+		t.Fatalf("blob get:\n%s", out)
+	}
+	if out := mustRun(ctx, t, "header", "head", "--home", lightHome); field(t, out, "height") == "" {
+		t.Fatal("header head printed no height")
+	}
+	mustRun(ctx, t, "header", "get", "--home", lightHome, h)
+	mustRun(ctx, t, "share", "available", "--home", lightHome, h)
+	mustRun(ctx, t, "das", "stats", "--home", lightHome)
+	wantErr(ctx, t, "missing permission", "blob", "submit", "--url", light.RPC, "--token", readToken, "6578616d706c65", "x")
+}
+
+// decodeToken reads node.AuthNew's result: a JSON string holding the token,
+// or its base64 when the result is bytes (celestia-node's []byte).
+func decodeToken(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("node.AuthNew: %s: %v", raw, err)
+	}
+	if strings.Count(s, ".") == 2 {
+		return s
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("node.AuthNew: %s is neither a JWT nor base64", raw)
+	}
+	return string(b)
+}

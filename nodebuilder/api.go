@@ -1,0 +1,182 @@
+package nodebuilder
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/datamesh/mesh-node/api"
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/state"
+	"github.com/datamesh/mesh-node/state/keyring"
+)
+
+// Files of a node's home used by the API.
+const (
+	// KeysDir holds the libp2p identity, the API's JWT secret and the
+	// keyring of the node's transaction keys (<name>.json).
+	KeysDir = "keys"
+	// SecretFile is the HS256 key of the API's tokens.
+	SecretFile = "keys/jwt-secret"
+)
+
+// Version is the node's API version, as node.Info reports it.
+const Version = "v0.6.0"
+
+// assembleAPI adds what the JSON-RPC API serves: the header and share
+// services, the state client (when core.rpc is set), the blob service with
+// a commitment index on bridge and full nodes, and the server itself, last
+// in the start order so that it answers only once the node runs.
+func (n *Node) assembleAPI() error {
+	conf := n.Config
+	hopts := api.HeaderOptions{Store: n.Headers}
+	if n.Syncer != nil {
+		hopts.Sync = n.Syncer
+		hopts.NetworkHead = func(ctx context.Context) (*header.ExtendedHeader, error) {
+			local, err := n.Headers.Head(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return n.Client.Head(ctx, local)
+		}
+	}
+	var err error
+	if n.HeaderService, err = api.NewHeaders(hopts); err != nil {
+		return fmt.Errorf("nodebuilder: header service: %w", err)
+	}
+
+	var shares interface {
+		api.ShareGetter
+		blob.Getter
+	}
+	var avail api.Availability
+	switch n.Mode {
+	case Bridge:
+		l := localShares{squares: n.Store}
+		shares, avail = l, l
+	case Full:
+		l := localShares{squares: n.Squares, fallback: n.Getter}
+		shares, avail = l, l
+	case Light:
+		shares = n.Getter
+		avail = sampledAvailability{daser: n.DASer, getter: n.Getter, samples: conf.DAS.SamplesPerHeader}
+	}
+	if n.ShareService, err = api.NewShares(api.ShareOptions{Headers: n.HeaderService, Getter: shares, Availability: avail}); err != nil {
+		return fmt.Errorf("nodebuilder: share service: %w", err)
+	}
+
+	if conf.Core.RPC != "" {
+		if n.State, err = state.New(state.Options{RPC: conf.Core.RPC, Keyring: keyring.New(filepath.Join(n.Home, KeysDir)),
+			DefaultKey: conf.State.KeyName, Logger: n.logger.With("service", "state")}); err != nil {
+			return fmt.Errorf("nodebuilder: state client (state.key_name %q in %s; mesh-node keys add --home %s creates a key): %w",
+				conf.State.KeyName, filepath.Join(n.Home, KeysDir), n.Home, err)
+		}
+		n.add("state", n.State.Start, n.State.Stop)
+	}
+
+	bopts := blob.Options{Headers: n.HeaderService, Getter: shares, Logger: n.logger.With("service", "blob")}
+	if n.State != nil {
+		bopts.Submitter = n.State
+	}
+	if n.Mode != Light {
+		var src squareSource = n.Squares
+		if n.Mode == Bridge {
+			src = n.Store
+		}
+		if n.BlobIndex, err = blob.NewIndex(blob.IndexOptions{DB: n.DB, Squares: src, IsNotFound: isNotFound,
+			Logger: n.logger.With("service", "blob-index")}); err != nil {
+			return fmt.Errorf("nodebuilder: commitment index: %w", err)
+		}
+		bopts.Index = n.BlobIndex
+		n.add("blob index", n.startIndexCatchUp, n.stopIndexCatchUp)
+	}
+	if n.Blobs, err = blob.NewService(bopts); err != nil {
+		return fmt.Errorf("nodebuilder: blob service: %w", err)
+	}
+
+	secret, err := api.LoadOrCreateSecret(filepath.Join(n.Home, SecretFile))
+	if err != nil {
+		return fmt.Errorf("nodebuilder: API secret: %w", err)
+	}
+	nodeMod, err := api.NewNodeModule(string(n.Mode), Version, secret, n.ready)
+	if err != nil {
+		return fmt.Errorf("nodebuilder: node module: %w", err)
+	}
+	mods := api.Modules{
+		Blob:   api.NewBlobModule(n.Blobs),
+		Header: api.NewHeaderModule(n.HeaderService),
+		Share:  api.NewShareModule(n.ShareService),
+		P2P:    api.NewP2PModule(n.P2P.Host(), n.P2P),
+		Node:   nodeMod,
+	}
+	if n.DASer != nil {
+		mods.DAS = api.NewDASModule(n.DASer)
+	}
+	if n.State != nil {
+		mods.State = api.NewStateModule(n.State)
+	}
+	if n.API, err = api.NewServer(api.ServerOptions{Addr: conf.RPCAddr(), Secret: secret, SkipAuth: conf.RPC.SkipAuth,
+		MaxRequestBytes: conf.RPC.MaxRequestBytes, MaxBatch: conf.RPC.MaxBatch, Logger: n.logger.With("service", "rpc")}, mods); err != nil {
+		return fmt.Errorf("nodebuilder: API server: %w", err)
+	}
+	n.add("rpc", n.API.Start, n.API.Stop)
+	return nil
+}
+
+// ready reports whether every service has started.
+func (n *Node) ready() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.services != nil && n.started == len(n.services)
+}
+
+// indexSquare adds the blobs of the square at height to the commitment
+// index; a failure is logged (the catch-up at the next start repairs it).
+func (n *Node) indexSquare(ctx context.Context, h *header.ExtendedHeader, src squareSource) {
+	e, err := src.EDS(ctx, h.Height())
+	if err == nil {
+		err = n.BlobIndex.Index(ctx, h.Height(), e)
+	}
+	if err != nil && ctx.Err() == nil {
+		n.logger.Error("index blobs", "height", h.Height(), "err", err)
+	}
+}
+
+// startIndexCatchUp indexes, in the background, the squares stored before
+// the index knew them: after an upgrade, or a crash between storing a
+// square and indexing it.
+func (n *Node) startIndexCatchUp(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	n.indexCatchUp = func() { cancel(); wg.Wait() }
+	go func() {
+		defer wg.Done()
+		if err := n.BlobIndex.CatchUp(ctx, 1, n.Headers.Height()); err != nil && ctx.Err() == nil {
+			n.logger.Error("index stored squares", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (n *Node) stopIndexCatchUp(context.Context) error {
+	if n.indexCatchUp != nil {
+		n.indexCatchUp()
+		n.indexCatchUp = nil
+	}
+	return nil
+}
+
+// pruneWithIndex prunes squares and then their commitment index entries.
+func (n *Node) pruneWithIndex(squares das.PruneFunc) das.PruneFunc {
+	return func(ctx context.Context, below uint64) (int, error) {
+		pruned, err := squares(ctx, below)
+		if err != nil {
+			return pruned, err
+		}
+		return pruned, n.BlobIndex.Prune(ctx, below)
+	}
+}

@@ -1,0 +1,143 @@
+package nodebuilder
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+
+	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/shrex/getter"
+)
+
+// squareSource is a store of extended squares by height: core.Store on a
+// bridge, eds/store.Store on a full node.
+type squareSource interface {
+	EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error)
+}
+
+// localShares serves the share and blob APIs of a bridge or full node from
+// its own squares. On a full node, a square it does not hold (not fetched
+// yet, or pruned) is asked of its peers through the getter; a bridge holds
+// every square it can serve.
+type localShares struct {
+	squares  squareSource
+	fallback *getter.Getter // nil on a bridge
+}
+
+// square returns the square of h from the store, or nil and nil when the
+// store does not hold it and there is a fallback to ask.
+func (l localShares) square(ctx context.Context, h *header.ExtendedHeader) (*eds.ExtendedDataSquare, error) {
+	e, err := l.squares.EDS(ctx, h.Height())
+	switch {
+	case err == nil:
+		return e, nil
+	case isNotFound(err) && l.fallback != nil:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("square %d: %w", h.Height(), err)
+	}
+}
+
+func (l localShares) GetSample(ctx context.Context, h *header.ExtendedHeader, row, col int) (*eds.Sample, error) {
+	e, err := l.square(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return l.fallback.GetSample(ctx, h, row, col)
+	}
+	return e.Sample(row, col, eds.Row)
+}
+
+// GetRow returns the 2k shares of row row, as shrex/getter does.
+func (l localShares) GetRow(ctx context.Context, h *header.ExtendedHeader, row int) ([][]byte, error) {
+	e, err := l.square(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return l.fallback.GetRow(ctx, h, row)
+	}
+	if row < 0 || row >= e.Width() {
+		return nil, fmt.Errorf("%w: row %d of a square of width %d", eds.ErrOutOfRange, row, e.Width())
+	}
+	return e.Row(row), nil
+}
+
+func (l localShares) GetNamespaceData(ctx context.Context, h *header.ExtendedHeader, ns share.Namespace) (eds.NamespaceData, error) {
+	e, err := l.square(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return l.fallback.GetNamespaceData(ctx, h, ns)
+	}
+	return e.NamespaceData(ns)
+}
+
+func (l localShares) GetEDS(ctx context.Context, h *header.ExtendedHeader) (*eds.ExtendedDataSquare, error) {
+	e, err := l.square(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return l.fallback.GetEDS(ctx, h)
+	}
+	return e, nil
+}
+
+// SharesAvailable: a node holding the square has it available; a full node
+// not holding it fetches it (verified against the header).
+func (l localShares) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) error {
+	_, err := l.GetEDS(ctx, h)
+	return err
+}
+
+// sampledAvailability is a light node's share.SharesAvailable: the DASer's
+// result for a height it sampled, else a fresh sampling of that header.
+type sampledAvailability struct {
+	daser   *das.DASer
+	getter  *getter.Getter
+	samples int
+}
+
+func (s sampledAvailability) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) error {
+	if r, err := s.daser.Result(ctx, h.Height()); err == nil {
+		if r.Available {
+			return nil
+		}
+		if r.BadEncoding != 0 {
+			return fmt.Errorf("%w: block %d is proven badly encoded", das.ErrUnavailable, r.BadEncoding)
+		}
+		return fmt.Errorf("%w: height %d failed sampling", das.ErrUnavailable, h.Height())
+	}
+	var seed [32]byte
+	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
+	r := mrand.New(mrand.NewChaCha8(seed))
+	width := len(h.DAH.RowRoots)
+	cells := das.Coordinates(r, width, s.samples)
+	errs := make([]error, len(cells))
+	var wg sync.WaitGroup
+	for i, c := range cells {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			smp, err := s.getter.GetSample(ctx, h, c.Row, c.Col)
+			if err == nil {
+				err = smp.Verify(h.DAH, c.Row, c.Col)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: height %d: %w", das.ErrUnavailable, h.Height(), err)
+	}
+	return nil
+}
