@@ -2,6 +2,7 @@ package nodebuilder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -69,10 +70,15 @@ func (n *Node) assembleAPI() error {
 	}
 
 	if conf.Core.RPC != "" {
-		if n.State, err = state.New(state.Options{RPC: conf.Core.RPC, Keyring: keyring.New(filepath.Join(n.Home, KeysDir)),
+		// Like the p2p identity, the transaction key is made when missing
+		// (init makes it too, and prints its address to fund).
+		kr := keyring.New(filepath.Join(n.Home, KeysDir))
+		if _, err := ensureKey(kr, conf.State.KeyName); err != nil {
+			return fmt.Errorf("nodebuilder: transaction key %q: %w", conf.State.KeyName, err)
+		}
+		if n.State, err = state.New(state.Options{RPC: conf.Core.RPC, Keyring: kr,
 			DefaultKey: conf.State.KeyName, Logger: n.logger.With("service", "state")}); err != nil {
-			return fmt.Errorf("nodebuilder: state client (state.key_name %q in %s; mesh-node keys add --home %s creates a key): %w",
-				conf.State.KeyName, filepath.Join(n.Home, KeysDir), n.Home, err)
+			return fmt.Errorf("nodebuilder: state client: %w", err)
 		}
 		n.add("state", n.State.Start, n.State.Stop)
 	}
@@ -179,4 +185,13 @@ func (n *Node) pruneWithIndex(squares das.PruneFunc) das.PruneFunc {
 		}
 		return pruned, n.BlobIndex.Prune(ctx, below)
 	}
+}
+
+// ensureKey returns the key name of kr, creating it when missing.
+func ensureKey(kr keyring.Keyring, name string) (keyring.Key, error) {
+	k, err := kr.Get(name)
+	if errors.Is(err, keyring.ErrNotFound) {
+		k, err = kr.Add(name)
+	}
+	return k, err
 }

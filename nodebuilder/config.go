@@ -375,11 +375,7 @@ func Init(home string, c Config) (InitInfo, error) {
 	if err != nil {
 		return InitInfo{}, fmt.Errorf("p2p identity: %w", err)
 	}
-	kr := keyring.New(filepath.Join(home, KeysDir))
-	k, err := kr.Get(c.State.KeyName)
-	if errors.Is(err, keyring.ErrNotFound) {
-		k, err = kr.Add(c.State.KeyName)
-	}
+	k, err := ensureKey(keyring.New(filepath.Join(home, KeysDir)), c.State.KeyName)
 	if err != nil {
 		return InitInfo{}, fmt.Errorf("transaction key %q: %w", c.State.KeyName, err)
 	}
