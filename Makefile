@@ -14,13 +14,19 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build test vet lint bench bench-bridge bench-node bench-das fuzz
+.PHONY: all build devnet test vet lint bench bench-bridge bench-node bench-das fuzz
 
 all: build test
 
 build:
 	$(GO) build ./...
 	$(GO) build -o bin/mesh-node ./cmd/mesh-node
+
+# A core validator, a bridge, a full and a light node in one process on
+# loopback; writes ~/.mesh-node-devnet/devnet.json. Ctrl-C stops it.
+DEVNET_ARGS ?=
+devnet: build
+	bin/mesh-node devnet $(DEVNET_ARGS)
 
 # Unit, oracle and integration tests, plus the seed corpus of every fuzz
 # target (go test runs testdata/fuzz/<Target>/* as ordinary test cases).
