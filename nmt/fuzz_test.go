@@ -3,6 +3,7 @@ package nmt_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -75,6 +76,35 @@ func FuzzUnmarshalProof(f *testing.F) {
 		q, err := nmt.UnmarshalProof(b)
 		if err != nil || !equalProofs(p, q) {
 			t.Fatalf("round trip of %+v: %+v, %v", p, q, err)
+		}
+	})
+}
+
+// FuzzProofJSON: the API decodes proofs clients send (blob.Included) from
+// JSON. Whatever decodes has a valid shape, survives the binary encoding,
+// and encodes back to JSON that decodes to the same proof.
+func FuzzProofJSON(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p nmt.Proof
+		if err := json.Unmarshal(data, &p); err != nil {
+			return
+		}
+		bin, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded %q, MarshalBinary: %v", data, err)
+		}
+		q, err := nmt.UnmarshalProof(bin)
+		if err != nil {
+			t.Fatalf("decoded %q, binary round trip: %v", data, err)
+		}
+		again, err := json.Marshal(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r nmt.Proof
+		if err := json.Unmarshal(again, &r); err != nil || r.Start != p.Start || r.End != p.End || len(r.Nodes) != len(p.Nodes) ||
+			!bytes.Equal(r.LeafHash, p.LeafHash) || r.IsMaxNamespaceIgnored != p.IsMaxNamespaceIgnored {
+			t.Fatalf("JSON round trip of %q: %+v, %v", data, r, err)
 		}
 	})
 }
@@ -243,6 +273,13 @@ func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
 				if end == start+1 {
 					add("FuzzUnmarshalProof", name, enc(p))
 				}
+				if start == 0 {
+					js, err := json.Marshal(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					add("FuzzProofJSON", name, js)
+				}
 			}
 		}
 	}
@@ -253,6 +290,10 @@ func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
 	add("FuzzUnmarshalProof", "edge-unknown-group", []byte{0x53, 0x08, 0x01, 0x54, 0x28, 0x01})
 	add("FuzzUnmarshalProof", "edge-wrong-wire-type", []byte{0x0a, 0x01, 0x01})
 	add("FuzzUnmarshalProof", "edge-short-node", []byte{0x10, 0x01, 0x1a, 0x01, 0x00})
+	add("FuzzProofJSON", "edge-null", []byte("null"))
+	add("FuzzProofJSON", "edge-negative-start", []byte(`{"start":-1,"end":1,"nodes":[],"leaf_hash":null,"is_max_namespace_id_ignored":true}`))
+	add("FuzzProofJSON", "edge-short-node", []byte(`{"start":0,"end":1,"nodes":["AAE="],"leaf_hash":null,"is_max_namespace_id_ignored":true}`))
+	add("FuzzProofJSON", "edge-not-base64", []byte(`{"start":0,"end":1,"nodes":["!!"],"is_max_namespace_id_ignored":true}`))
 	add("FuzzVerifyNamespace", "edge-empty-tree", []byte{}, []byte{0x28, 0x01}, byte(0))
 	add("FuzzVerifyInclusion", "edge-empty-tree", []byte{}, []byte{0x10, 0x01, 0x28, 0x01}, byte(0), []byte{})
 	return seeds

@@ -41,20 +41,6 @@ type BlobAPI struct {
 	GetByCommitment func(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
 }
 
-// SyncState is header.SyncState's answer, celestia-node's (go-header's)
-// shape; the hashes are kept as the server encodes them.
-type SyncState struct {
-	ID         uint64    `json:"id"`
-	Height     uint64    `json:"height"`
-	FromHeight uint64    `json:"from_height"`
-	ToHeight   uint64    `json:"to_height"`
-	FromHash   string    `json:"from_hash"`
-	ToHash     string    `json:"to_hash"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Error      string    `json:"error,omitempty"`
-}
-
 // HeaderAPI is the header module.
 type HeaderAPI struct {
 	LocalHead     func(ctx context.Context) (*header.ExtendedHeader, error)
@@ -62,7 +48,7 @@ type HeaderAPI struct {
 	GetByHeight   func(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
 	GetByHash     func(ctx context.Context, hash api.Hash) (*header.ExtendedHeader, error)
 	WaitForHeight func(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
-	SyncState     func(ctx context.Context) (SyncState, error)
+	SyncState     func(ctx context.Context) (api.SyncState, error)
 }
 
 // ShareAPI is the share module.
