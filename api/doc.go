@@ -28,7 +28,7 @@
 // order by go-jsonrpc, up to MaxBatch calls. A panic in a method becomes
 // a JSON-RPC error (go-jsonrpc recovers it).
 //
-// Subscriptions (blob.Subscribe, blob.SubscribeFrom) return a channel
+// Subscriptions (blob.Subscribe, blob.SubscribeFrom, header.Subscribe) return a channel
 // that go-jsonrpc streams over a WebSocket; over HTTP they fail with
 // "not supported in this mode".
 //

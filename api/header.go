@@ -22,7 +22,7 @@ func NewHeaderModule(h *Headers) *HeaderModule {
 
 // LocalHead returns the node's stored head.
 func (m *HeaderModule) LocalHead(ctx context.Context) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.LocalHead", PermRead); err != nil {
+	if err := requirePerm(ctx, "LocalHead", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.LocalHead(ctx)
@@ -30,7 +30,7 @@ func (m *HeaderModule) LocalHead(ctx context.Context) (*header.ExtendedHeader, e
 
 // NetworkHead returns the network head (Headers.NetworkHead).
 func (m *HeaderModule) NetworkHead(ctx context.Context) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.NetworkHead", PermRead); err != nil {
+	if err := requirePerm(ctx, "NetworkHead", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.NetworkHead(ctx)
@@ -38,7 +38,7 @@ func (m *HeaderModule) NetworkHead(ctx context.Context) (*header.ExtendedHeader,
 
 // GetByHeight returns the header at height (Headers.GetByHeight).
 func (m *HeaderModule) GetByHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.GetByHeight", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetByHeight", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.GetByHeight(ctx, height)
@@ -46,7 +46,7 @@ func (m *HeaderModule) GetByHeight(ctx context.Context, height uint64) (*header.
 
 // GetByHash returns the header of hash (Headers.GetByHash).
 func (m *HeaderModule) GetByHash(ctx context.Context, hash Hash) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.GetByHash", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetByHash", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.GetByHash(ctx, hash)
@@ -55,7 +55,7 @@ func (m *HeaderModule) GetByHash(ctx context.Context, hash Hash) (*header.Extend
 // GetRangeByHeight returns the headers above from below to
 // (Headers.GetRangeByHeight).
 func (m *HeaderModule) GetRangeByHeight(ctx context.Context, from *header.ExtendedHeader, to uint64) ([]*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.GetRangeByHeight", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetRangeByHeight", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.GetRangeByHeight(ctx, from, to)
@@ -63,7 +63,7 @@ func (m *HeaderModule) GetRangeByHeight(ctx context.Context, from *header.Extend
 
 // WaitForHeight waits for the header at height (Headers.WaitForHeight).
 func (m *HeaderModule) WaitForHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.WaitForHeight", PermRead); err != nil {
+	if err := requirePerm(ctx, "WaitForHeight", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.WaitForHeight(ctx, height)
@@ -71,7 +71,7 @@ func (m *HeaderModule) WaitForHeight(ctx context.Context, height uint64) (*heade
 
 // SyncState returns the sync state (Headers.SyncState).
 func (m *HeaderModule) SyncState(ctx context.Context) (SyncState, error) {
-	if err := requirePerm(ctx, "header.SyncState", PermRead); err != nil {
+	if err := requirePerm(ctx, "SyncState", PermRead); err != nil {
 		return SyncState{}, err
 	}
 	return m.h.SyncState(ctx)
@@ -79,7 +79,7 @@ func (m *HeaderModule) SyncState(ctx context.Context) (SyncState, error) {
 
 // SyncWait returns once the node is synced (Headers.SyncWait).
 func (m *HeaderModule) SyncWait(ctx context.Context) error {
-	if err := requirePerm(ctx, "header.SyncWait", PermRead); err != nil {
+	if err := requirePerm(ctx, "SyncWait", PermRead); err != nil {
 		return err
 	}
 	return m.h.SyncWait(ctx)
@@ -88,7 +88,7 @@ func (m *HeaderModule) SyncWait(ctx context.Context) error {
 // Subscribe streams new headers in height order until ctx ends
 // (Headers.Subscribe); over JSON-RPC it needs a WebSocket connection.
 func (m *HeaderModule) Subscribe(ctx context.Context) (<-chan *header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "header.Subscribe", PermRead); err != nil {
+	if err := requirePerm(ctx, "Subscribe", PermRead); err != nil {
 		return nil, err
 	}
 	return m.h.Subscribe(ctx)

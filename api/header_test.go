@@ -400,7 +400,7 @@ func TestHeaderModulePermissions(t *testing.T) {
 	}
 	m := api.NewHeaderModule(newHeaders(t, store, nil))
 	_, err := m.GetByHeight(ctx, 1)
-	if err == nil || err.Error() != "missing permission to invoke 'header.GetByHeight' (need 'read')" {
+	if err == nil || err.Error() != "missing permission to invoke 'GetByHeight' (need 'read')" {
 		t.Fatalf("no token: %v", err)
 	}
 	calls := map[string]func(context.Context) error{
@@ -418,7 +418,7 @@ func TestHeaderModulePermissions(t *testing.T) {
 		"GetByHeight":   func(ctx context.Context) error { _, err := m.GetByHeight(ctx, 2); return err },
 	}
 	for name, call := range calls {
-		if err := call(api.WithPerms(ctx, nil)); err == nil || !strings.Contains(err.Error(), "'header."+name+"'") {
+		if err := call(api.WithPerms(ctx, nil)); err == nil || !strings.Contains(err.Error(), "'"+name+"'") {
 			t.Errorf("%s without permission: %v", name, err)
 		}
 		if err := call(readCtx(ctx)); err != nil {

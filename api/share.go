@@ -26,7 +26,7 @@ func NewShareModule(s *Shares) *ShareModule {
 // SharesAvailable returns nil when the square at height is available
 // (Shares.SharesAvailable).
 func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error {
-	if err := requirePerm(ctx, "share.SharesAvailable", PermRead); err != nil {
+	if err := requirePerm(ctx, "SharesAvailable", PermRead); err != nil {
 		return err
 	}
 	return m.s.SharesAvailable(ctx, height)
@@ -35,7 +35,7 @@ func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error 
 // GetShare returns the share at (row, col) of the square at height
 // (Shares.GetShare).
 func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int) (Share, error) {
-	if err := requirePerm(ctx, "share.GetShare", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetShare", PermRead); err != nil {
 		return nil, err
 	}
 	return m.s.GetShare(ctx, height, row, col)
@@ -43,7 +43,7 @@ func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int)
 
 // GetSamples returns samples of the square of h (Shares.GetSamples).
 func (m *ShareModule) GetSamples(ctx context.Context, h *header.ExtendedHeader, indices []SampleCoords) ([]Sample, error) {
-	if err := requirePerm(ctx, "share.GetSamples", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetSamples", PermRead); err != nil {
 		return nil, err
 	}
 	return m.s.GetSamples(ctx, h, indices)
@@ -51,7 +51,7 @@ func (m *ShareModule) GetSamples(ctx context.Context, h *header.ExtendedHeader, 
 
 // GetEDS returns the extended square at height (Shares.GetEDS).
 func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataSquare, error) {
-	if err := requirePerm(ctx, "share.GetEDS", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetEDS", PermRead); err != nil {
 		return nil, err
 	}
 	return m.s.GetEDS(ctx, height)
@@ -59,7 +59,7 @@ func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataS
 
 // GetRow returns row row of the square at height (Shares.GetRow).
 func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, error) {
-	if err := requirePerm(ctx, "share.GetRow", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetRow", PermRead); err != nil {
 		return Row{}, err
 	}
 	return m.s.GetRow(ctx, height, row)
@@ -68,7 +68,7 @@ func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, 
 // GetNamespaceData returns the data of namespace in the square at height
 // (Shares.GetNamespaceData).
 func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, namespace share.Namespace) (NamespaceData, error) {
-	if err := requirePerm(ctx, "share.GetNamespaceData", PermRead); err != nil {
+	if err := requirePerm(ctx, "GetNamespaceData", PermRead); err != nil {
 		return nil, err
 	}
 	return m.s.GetNamespaceData(ctx, height, namespace)

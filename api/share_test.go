@@ -408,7 +408,7 @@ func TestShareModulePermissions(t *testing.T) {
 	}
 	for name, call := range calls {
 		err := call(ctx)
-		if err == nil || err.Error() != "missing permission to invoke 'share."+name+"' (need 'read')" {
+		if err == nil || err.Error() != "missing permission to invoke '"+name+"' (need 'read')" {
 			t.Errorf("%s without permission: %v", name, err)
 		}
 		if err := call(readCtx(ctx)); err != nil {
