@@ -166,7 +166,11 @@ func (n *Node) addPruner(squares das.SquarePruner) error {
 	if n.Config.Store.Archival {
 		return nil
 	}
-	p, err := das.NewPruner(n.Headers, squares, das.PrunerOptions{Logger: n.logger.With("service", "pruner")})
+	popts := das.PrunerOptions{Logger: n.logger.With("service", "pruner")}
+	if n.pruner != nil {
+		n.pruner(&popts)
+	}
+	p, err := das.NewPruner(n.Headers, squares, popts)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: pruner: %w", err)
 	}

@@ -80,6 +80,7 @@ type Node struct {
 
 	announcements func() // stops the announcement loop
 	indexCatchUp  func() // stops the commitment index's catch-up
+	pruner        func(*das.PrunerOptions)
 	startTimeout  time.Duration
 
 	mu       sync.Mutex
@@ -104,6 +105,9 @@ type Options struct {
 	// StartTimeout bounds the start of each service; zero means
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
+	// Pruner, if set, adjusts the square pruner's options (tests move its
+	// clock).
+	Pruner func(*das.PrunerOptions)
 	// MetricsAddr, if set, overrides the configuration's metrics.address:
 	// the host:port the node serves Prometheus metrics on, at GET /metrics
 	// (port 0 picks one: see Node.MetricsAddr).
@@ -139,7 +143,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout}
+	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout, pruner: opts.Pruner}
 	if n.startTimeout <= 0 {
 		n.startTimeout = DefaultStartTimeout
 	}
