@@ -14,7 +14,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test vet lint bench bench-bridge bench-node bench-das fuzz
+.PHONY: all build devnet test vet lint bench bench-bridge bench-node bench-das bench-api fuzz
 
 all: build test
 
@@ -77,6 +77,13 @@ bench-das:
 # catch-up of 1,000 blocks. Record results in docs/benchmarks.md.
 bench-bridge:
 	$(GO) test -run '^$$' -bench 'BenchmarkIngest|BenchmarkCatchUp' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./core
+
+# JSON-RPC calls over HTTP against a devnet in the benchmark process:
+# blob.Submit until inclusion, blob.GetAll from the full and the light
+# node, header.GetByHeight, share.SharesAvailable (p50/p99). Record results
+# in docs/benchmarks.md.
+bench-api:
+	$(GO) test -run '^$$' -bench BenchmarkDevnetAPI -benchtime 200x -count 1 -timeout 30m ./cmd/mesh-node
 
 # Runs every fuzz target for FUZZ_TIME each (go test fuzzes one target per run).
 fuzz:

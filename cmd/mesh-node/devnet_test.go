@@ -24,7 +24,7 @@ import (
 // startTestDevnet runs mesh-node devnet in a temporary home on free ports
 // and returns devnet.json once it prints "devnet ready"; the devnet is
 // stopped at cleanup, which checks that it stopped cleanly.
-func startTestDevnet(ctx context.Context, t *testing.T) (devnetInfo, string) {
+func startTestDevnet(ctx context.Context, t testing.TB) (devnetInfo, string) {
 	t.Helper()
 	home := t.TempDir()
 	pr, pw := io.Pipe()
@@ -92,7 +92,7 @@ type rpcError struct {
 }
 
 // rpcCall posts one JSON-RPC request and returns its result or error.
-func rpcCall(ctx context.Context, t *testing.T, url, token, method string, params ...any) (json.RawMessage, *rpcError) {
+func rpcCall(ctx context.Context, t testing.TB, url, token, method string, params ...any) (json.RawMessage, *rpcError) {
 	t.Helper()
 	if params == nil {
 		params = []any{}
@@ -104,7 +104,7 @@ func rpcCall(ctx context.Context, t *testing.T, url, token, method string, param
 	return rpcPost(ctx, t, url, token, body)
 }
 
-func rpcPost(ctx context.Context, t *testing.T, url, token string, body []byte) (json.RawMessage, *rpcError) {
+func rpcPost(ctx context.Context, t testing.TB, url, token string, body []byte) (json.RawMessage, *rpcError) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -139,7 +139,7 @@ func rpcPost(ctx context.Context, t *testing.T, url, token string, body []byte) 
 
 // mustCall is rpcCall that fails the test on a JSON-RPC error and decodes
 // the result into out (if not nil).
-func mustCall(ctx context.Context, t *testing.T, url, token string, out any, method string, params ...any) {
+func mustCall(ctx context.Context, t testing.TB, url, token string, out any, method string, params ...any) {
 	t.Helper()
 	res, rerr := rpcCall(ctx, t, url, token, method, params...)
 	if rerr != nil {
@@ -154,7 +154,7 @@ func mustCall(ctx context.Context, t *testing.T, url, token string, out any, met
 
 // wantRPCError calls method and checks that it fails with a message
 // containing want.
-func wantRPCError(ctx context.Context, t *testing.T, url, token, want, method string, params ...any) {
+func wantRPCError(ctx context.Context, t testing.TB, url, token, want, method string, params ...any) {
 	t.Helper()
 	res, rerr := rpcCall(ctx, t, url, token, method, params...)
 	if rerr == nil || !strings.Contains(rerr.Message, want) {
@@ -162,7 +162,7 @@ func wantRPCError(ctx context.Context, t *testing.T, url, token, want, method st
 	}
 }
 
-func testBlob(t *testing.T, id, data string) *blob.Blob {
+func testBlob(t testing.TB, id, data string) *blob.Blob {
 	t.Helper()
 	ns, err := share.NewV0Namespace([]byte(id))
 	if err != nil {
@@ -299,7 +299,7 @@ func TestDevnetJSONRPC(t *testing.T) {
 
 // decodeToken reads node.AuthNew's result: a JSON string holding the token,
 // or its base64 when the result is bytes (celestia-node's []byte).
-func decodeToken(t *testing.T, raw json.RawMessage) string {
+func decodeToken(t testing.TB, raw json.RawMessage) string {
 	t.Helper()
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
