@@ -1,20 +1,29 @@
 // Package nodebuilder assembles a bridge, full or light node from its home
 // directory and configuration, in plain Go: an ordered list of named
-// services, started in order (an error names the service) and stopped in
-// reverse. The mode is decided here only; the domain packages (p2p,
-// header/exchange, header/gossip, header/syncer, core) receive behaviour
-// through their options and interfaces.
+// services, started in order (an error names the service; each start is
+// bounded by a timeout) and stopped in reverse. The mode is decided here
+// only; the domain packages receive behaviour through their options and
+// interfaces.
 //
-// A node's home holds config.toml (Config), data/ (its Badger database:
-// headers, and squares for bridge and full nodes) and keys/p2p-key (its
-// libp2p identity).
+// A node's home holds config.toml (Config), lock (held while a node runs:
+// ErrHomeLocked), data/ (its Badger database: headers, sampling results,
+// and on bridge and full nodes squares and the blob commitment index) and
+// keys/ (the libp2p identity p2p-key, the API's jwt-secret and the
+// transaction key state.key_name).
 //
-// Bridge: Badger → p2p host → header-ex server → header-sub → core
-// follower, which stores each block's header and square and publishes the
-// header.
+// Every mode: metrics (when metrics.address is set) → p2p host →
+// header-ex server → ... → the API services (state client when core.rpc is
+// set, blob index on bridge and full) → the JSON-RPC server, last, so it
+// answers once the node runs.
 //
-// Light and full: Badger → p2p host → header-ex server and client →
-// header store initialised from the trusted hash or height, or the head
-// the bootstrap peers agree on → syncer → header-sub, whose messages the
-// syncer verifies before they are forwarded.
+// Bridge: header-sub → eds-sub → shrex server → core follower, which
+// stores each block's header and square, publishes and announces them and
+// indexes their blobs → pruner.
+//
+// Light and full: header-ex client → header store initialised from the
+// trusted hash or height, or the head the bootstrap peers agree on →
+// syncer → header-sub, whose messages the syncer verifies before they are
+// forwarded → eds-sub → square announcements → sampling (light) or
+// fetching, storing, serving and indexing every square (full, with the
+// shrex server and the pruner).
 package nodebuilder

@@ -24,20 +24,24 @@ var nodeModes = []struct {
 		`A bridge node follows a core node's RPC, rebuilds each block's data square,
 extends it, checks it against the block's data root transaction, builds and
 verifies the extended header, stores header and square together in Badger
-under <home>/data, serves headers over libp2p (header-ex) and publishes each
-new one (header-sub). Its home defaults to $MESH_HOME, else
-~/.mesh-node-bridge.`},
-	{nodebuilder.Full, "Run a full node: sync and verify headers from bridges and other nodes over libp2p",
+under <home>/data, serves headers and squares over libp2p (header-ex,
+shrex), publishes and announces each new one (header-sub, eds-sub), indexes
+its blobs by commitment, and serves the JSON-RPC API (26658). Its home
+defaults to $MESH_HOME, else ~/.mesh-node-bridge.`},
+	{nodebuilder.Full, "Run a full node: sync headers, fetch, verify, store and serve every square",
 		`A full node syncs extended headers over libp2p from its bootstrap peers
 and any other node serving them, verifying every one against the validator
-signatures of the header before it, follows new headers by gossip, and
-serves headers to other nodes. (Fetching and storing squares comes with
-share exchange.) Its home defaults to $MESH_HOME, else ~/.mesh-node-full.`},
-	{nodebuilder.Light, "Run a light node: sync and verify headers over libp2p, on a laptop",
+signatures of the header before it, follows new headers by gossip, fetches
+(or rebuilds) every block's square from peers, verifies it against the
+header, stores, serves and announces it, indexes its blobs by commitment,
+and stops on proof of bad encoding. It serves the JSON-RPC API (26658). Its
+home defaults to $MESH_HOME, else ~/.mesh-node-full.`},
+	{nodebuilder.Light, "Run a light node: sync and verify headers and sample every block, on a laptop",
 		`A light node syncs extended headers over libp2p from its bootstrap peers
 and any other node serving them, verifying every one against the validator
-signatures of the header before it, follows new headers by gossip, and
-serves headers to other nodes. It stores headers only. Its home defaults to
+signatures of the header before it, follows new headers by gossip, samples
+16 random cells of every block with proofs, and serves the JSON-RPC API
+(26658). It stores headers and sampling results only. Its home defaults to
 $MESH_HOME, else ~/.mesh-node-light.`},
 }
 
@@ -186,9 +190,11 @@ func coreChainID(ctx context.Context, rpc string) (string, error) {
 
 func (c *cli) nodeStartCmd(mode nodebuilder.Mode) *cobra.Command {
 	var flags configFlags
-	long := `Open the node's Badger database (<home>/data), start its libp2p host and
-print its peer ID and addresses, then run until SIGINT or SIGTERM, which
-stops every service in reverse order and closes the database.`
+	long := `Lock the home (<home>/lock: a second process is refused), open the node's
+Badger database (<home>/data), start its services in order, the JSON-RPC API
+last (rpc.address:rpc.port, 26658), print its peer ID and addresses, then run
+until SIGINT or SIGTERM, which stops every service in reverse order and
+closes the database. Flags override config.toml for this run.`
 	if mode == nodebuilder.Bridge {
 		long += `
 

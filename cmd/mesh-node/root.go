@@ -37,12 +37,14 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 func newRootCmdFor(c *cli) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mesh-node",
-		Short: "DataMesh node: core validator, bridge, full and light nodes, keys and transactions",
+		Short: "DataMesh node: core validator, bridge, full and light nodes, devnet, API client",
 		Long: `mesh-node runs a DataMesh node: core (a CometBFT validator with the DataMesh
 application), bridge (follows a core node, stores and serves its extended
-headers and squares over libp2p), full or light (sync and verify headers over
-libp2p). It also keeps a file keyring and submits transactions to a core
-node.
+headers and squares over libp2p), full (syncs headers, fetches, verifies,
+stores and serves every square) or light (syncs headers and samples every
+block). Bridge, full and light nodes serve a JSON-RPC API, which the blob,
+header, das and share commands call. devnet runs all four in one process.
+It also keeps a file keyring and submits transactions to a core node.
 
 The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
 (~/.mesh-node-core for core, keys and tx; ~/.mesh-node-bridge,
