@@ -18,7 +18,7 @@ import (
 var (
 	// ErrSubmitUnavailable is returned by Submit on a service built without
 	// a Submitter (a node that cannot sign transactions).
-	ErrSubmitUnavailable = errors.New("blob: submitting is not available on this node")
+	ErrSubmitUnavailable = errors.New("blob: this node has no core node to submit to (set core.rpc in config.toml, or --core.rpc)")
 	// ErrNoIndex is returned by GetByCommitment on a service built without
 	// an Index (light nodes keep none).
 	ErrNoIndex = errors.New("blob: this node keeps no commitment index")

@@ -9,8 +9,10 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
@@ -123,6 +125,8 @@ func (n *Node) assembleAPI() error {
 	}
 	if n.State != nil {
 		mods.State = api.NewStateModule(n.State)
+	} else {
+		mods.State = api.NewStateModule(noState{})
 	}
 	if n.API, err = api.NewServer(api.ServerOptions{Addr: conf.RPCAddr(), Secret: secret, SkipAuth: conf.RPC.SkipAuth,
 		MaxRequestBytes: conf.RPC.MaxRequestBytes, MaxBatch: conf.RPC.MaxBatch, Logger: n.logger.With("service", "rpc")}, mods); err != nil {
@@ -194,4 +198,23 @@ func ensureKey(kr keyring.Keyring, name string) (keyring.Key, error) {
 		k, err = kr.Add(name)
 	}
 	return k, err
+}
+
+// errNoCore answers the state calls of a node without core.rpc.
+var errNoCore = errors.New("state: this node has no core node to submit to (set core.rpc in config.toml, or --core.rpc)")
+
+// noState is the state module of a node without core.rpc: every call says
+// how to enable it, instead of "method not found".
+type noState struct{}
+
+func (noState) AccountAddress(context.Context) (app.Address, error) { return app.Address{}, errNoCore }
+func (noState) Balance(context.Context) (*state.Coin, error)        { return nil, errNoCore }
+func (noState) BalanceForAddress(context.Context, app.Address) (*state.Coin, error) {
+	return nil, errNoCore
+}
+func (noState) Transfer(context.Context, app.Address, state.Int, *state.TxConfig) (*state.TxResponse, error) {
+	return nil, errNoCore
+}
+func (noState) SubmitPayForBlob(context.Context, []*share.Blob, *state.TxConfig) (*state.TxResponse, error) {
+	return nil, errNoCore
 }
