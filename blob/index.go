@@ -21,13 +21,19 @@ import (
 //	blob/c/<commitment 32><height 8>  -> <namespace 29><index 4>
 //	blob/h/<height 8>                 -> empty: the height is indexed
 //	blob/h/<height 8><commitment 32>  -> empty: reverse entry, for Prune
+//	blob/caught-up                    -> <height 8>: CatchUp's checkpoint
 //
 // Heights and indices are big-endian, so a commitment's entries sort by
 // height and the reverse entries by height first.
 var (
 	prefixByCommitment = []byte("blob/c/")
 	prefixByHeight     = []byte("blob/h/")
+	keyCaughtUp        = []byte("blob/caught-up")
 )
+
+// checkpointEvery is how many heights CatchUp goes between saving its
+// checkpoint.
+const checkpointEvery = 1024
 
 const (
 	commitmentSize = 32
@@ -254,19 +260,34 @@ func (ix *Index) Lookup(ctx context.Context, c Commitment) (height uint64, ns sh
 // CatchUp indexes every height in [from, to] that is not marked indexed,
 // reading its square from Squares and skipping heights whose square is not
 // held (IsNotFound). It is for restarts after a crash between storing a
-// square and indexing it. It fails without Squares and stops at the first
-// other error, leaving the heights before it indexed; an empty range does
-// nothing.
+// square and indexing it. It starts above its checkpoint: the highest
+// height h such that an earlier CatchUp found every height from its start
+// to h indexed or indexed it (a skipped height stops the checkpoint, so a
+// square stored later is still caught up). It fails without Squares and
+// stops at the first other error, leaving the heights before it indexed;
+// an empty range does nothing.
 func (ix *Index) CatchUp(ctx context.Context, from, to uint64) error {
 	if ix.squares == nil {
 		return errors.New("blob: CatchUp needs IndexOptions.Squares")
 	}
+	done, err := ix.checkpoint()
+	if err != nil {
+		return err
+	}
+	from = max(from, done+1)
 	if from > to {
 		return nil
 	}
+	contiguous := true
 	for h := from; ; h++ {
-		if err := ix.catchUp(ctx, h); err != nil {
+		indexed, err := ix.catchUp(ctx, h)
+		if err != nil {
 			return err
+		}
+		if contiguous = contiguous && indexed; contiguous && (h == to || h%checkpointEvery == 0) {
+			if err := ix.setCheckpoint(h); err != nil {
+				return err
+			}
 		}
 		if h == to {
 			return nil
@@ -274,25 +295,60 @@ func (ix *Index) CatchUp(ctx context.Context, from, to uint64) error {
 	}
 }
 
-// catchUp indexes height h unless it is marked or its square is not held.
-func (ix *Index) catchUp(ctx context.Context, h uint64) error {
+// checkpoint returns CatchUp's checkpoint, 0 if none.
+func (ix *Index) checkpoint() (uint64, error) {
+	var h uint64
+	err := ix.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyCaughtUp)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("malformed %s of %d bytes", keyCaughtUp, len(v))
+			}
+			h = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("blob: reading the catch-up checkpoint: %w", err)
+	}
+	return h, nil
+}
+
+func (ix *Index) setCheckpoint(h uint64) error {
+	if err := ix.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyCaughtUp, binary.BigEndian.AppendUint64(nil, h))
+	}); err != nil {
+		return fmt.Errorf("blob: saving the catch-up checkpoint: %w", err)
+	}
+	return nil
+}
+
+// catchUp indexes height h unless it is marked or its square is not held;
+// it reports whether h is indexed after the call.
+func (ix *Index) catchUp(ctx context.Context, h uint64) (bool, error) {
 	ok, err := ix.Indexed(ctx, h)
 	if err != nil || ok {
-		return err
+		return ok, err
 	}
 	e, err := ix.squares.EDS(ctx, h)
 	if err != nil {
 		if ix.isNotFound(err) {
 			ix.log.Debug("blob index: no square to catch up", "height", h)
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("blob: catching up height %d: %w", h, err)
+		return false, fmt.Errorf("blob: catching up height %d: %w", h, err)
 	}
 	if err := ix.Index(ctx, h, e); err != nil {
-		return err
+		return false, err
 	}
 	ix.log.Debug("blob index: caught up", "height", h)
-	return nil
+	return true, nil
 }
 
 // Prune deletes every entry and mark of heights below below, in

@@ -3,6 +3,8 @@ package blob_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -231,5 +233,53 @@ func TestIndexSquareLargerThanATransaction(t *testing.T) {
 	}
 	if n := indexKeys(t, db); n != 2*len(blobs)+1 {
 		t.Fatalf("%d keys, want %d", n, 2*len(blobs)+1)
+	}
+}
+
+// countingSquares serves the squares of heights in have, counting calls.
+type countingSquares struct {
+	squares map[uint64]*eds.ExtendedDataSquare
+	have    map[uint64]bool
+	calls   map[uint64]int
+}
+
+func (c *countingSquares) EDS(_ context.Context, h uint64) (*eds.ExtendedDataSquare, error) {
+	c.calls[h]++
+	if !c.have[h] {
+		return nil, fmt.Errorf("%w: height %d", errNoSquare, h)
+	}
+	return c.squares[h], nil
+}
+
+// CatchUp keeps a checkpoint: a restart reads no square below it, and a
+// height whose square was missing stops it, so that square is caught up
+// once it is stored.
+func TestIndexCatchUpCheckpoint(t *testing.T) {
+	ctx := ctxT(t)
+	db := openDB(t, t.TempDir())
+	f := newFixture(t, 4, 4)
+	src := &countingSquares{squares: f.getter.squares, have: map[uint64]bool{1: true, 2: true, 4: true}, calls: map[uint64]int{}}
+	ix := newIndex(t, db, src)
+	if err := ix.CatchUp(ctx, 1, 4); err != nil {
+		t.Fatal(err)
+	}
+	src.have[3] = true // stored later, never indexed (a crash in between)
+	clear(src.calls)
+	if err := newIndex(t, db, src).CatchUp(ctx, 1, 4); err != nil {
+		t.Fatal(err)
+	}
+	// Heights 1 and 2 are below the checkpoint; 4 is marked indexed.
+	if want := map[uint64]int{3: 1}; !maps.Equal(src.calls, want) {
+		t.Fatalf("second CatchUp read squares %v, want %v", src.calls, want)
+	}
+	if ok, err := ix.Indexed(ctx, 3); err != nil || !ok {
+		t.Fatalf("height 3 after the second CatchUp: indexed %v, %v", ok, err)
+	}
+	clear(src.calls)
+	if err := ix.CatchUp(ctx, 1, 4); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.calls) != 0 {
+		t.Fatalf("third CatchUp read squares %v, want none", src.calls)
 	}
 }

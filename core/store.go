@@ -252,6 +252,24 @@ func prunedBelow(txn *badger.Txn) (uint64, error) {
 	return h, err
 }
 
+// SquaresFrom returns the lowest height whose square the store may hold:
+// 1, or the height PruneSquares last pruned below.
+func (s *Store) SquaresFrom(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var from uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		from, err = prunedBelow(txn)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("core: squares from: %w", err)
+	}
+	return max(from, 1), nil
+}
+
 // CheckHead returns an error wrapping ErrInconsistentStore if the head
 // header has no square. It reads two keys: the follower calls it on Start.
 func (s *Store) CheckHead(ctx context.Context) error {

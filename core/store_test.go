@@ -303,6 +303,9 @@ func TestStorePruneSquares(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if from, err := s.SquaresFrom(ctx); err != nil || from != 1 {
+		t.Fatalf("SquaresFrom before pruning: %d, %v", from, err)
+	}
 	for range 2 { // the second time finds nothing to delete
 		n, err := s.PruneSquares(ctx, 4)
 		if err != nil {
@@ -311,6 +314,9 @@ func TestStorePruneSquares(t *testing.T) {
 		if n != 3 && n != 0 {
 			t.Fatalf("PruneSquares(4) deleted %d squares", n)
 		}
+	}
+	if from, err := s.SquaresFrom(ctx); err != nil || from != 4 {
+		t.Fatalf("SquaresFrom after pruning below 4: %d, %v", from, err)
 	}
 	check := func(keepFrom uint64) {
 		t.Helper()

@@ -165,11 +165,27 @@ func (n *Node) startIndexCatchUp(context.Context) error {
 	n.indexCatchUp = func() { cancel(); wg.Wait() }
 	go func() {
 		defer wg.Done()
-		if err := n.BlobIndex.CatchUp(ctx, 1, n.Headers.Height()); err != nil && ctx.Err() == nil {
+		from, err := n.squaresFrom(ctx)
+		if err == nil {
+			err = n.BlobIndex.CatchUp(ctx, from, n.Headers.Height())
+		}
+		if err != nil && ctx.Err() == nil {
 			n.logger.Error("index stored squares", "err", err)
 		}
 	}()
 	return nil
+}
+
+// squaresFrom is the lowest height whose square the node may hold.
+func (n *Node) squaresFrom(ctx context.Context) (uint64, error) {
+	if n.Mode == Bridge {
+		return n.Store.SquaresFrom(ctx)
+	}
+	base, found, err := n.Squares.Base(ctx)
+	if err != nil || !found {
+		return n.Headers.Height() + 1, err // nothing held: nothing to catch up
+	}
+	return base, nil
 }
 
 func (n *Node) stopIndexCatchUp(context.Context) error {
