@@ -24,8 +24,7 @@ import (
 // needs.
 func startAvailNode(ctx context.Context, t *testing.T, name string, mode nodebuilder.Mode, conf nodebuilder.Config) *nodebuilder.Node {
 	t.Helper()
-	n, err := nodebuilder.New(mode, t.TempDir(), conf, nodebuilder.Options{
-		Logger: testLogger(t, name),
+	return startNodeWith(ctx, t, t.TempDir(), name, mode, conf, nodebuilder.Options{
 		DAS: func(o *das.Options) {
 			o.SampleTimeout = 5 * time.Second
 			o.FullTimeout = 10 * time.Second
@@ -34,20 +33,6 @@ func startAvailNode(ctx context.Context, t *testing.T, name string, mode nodebui
 			o.PollInterval = 200 * time.Millisecond
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := n.Stop(stopCtx); err != nil {
-			t.Errorf("stop %s: %v", name, err)
-		}
-	})
-	return n
 }
 
 // waitAvailable waits until n's DASer has found every height from 1 to

@@ -84,10 +84,17 @@ func startNode(ctx context.Context, t *testing.T, name string, mode nodebuilder.
 
 func startNodeAt(ctx context.Context, t *testing.T, home, name string, mode nodebuilder.Mode, conf nodebuilder.Config) *nodebuilder.Node {
 	t.Helper()
-	n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{
-		Logger: testLogger(t, name),
+	return startNodeWith(ctx, t, home, name, mode, conf, nodebuilder.Options{
 		Badger: func(o badger.Options) badger.Options { return o.WithMemTableSize(8 << 20).WithNumMemtables(2) },
 	})
+}
+
+// startNodeWith assembles a node in home with opts (its Logger the
+// test's) and starts it; it is stopped at the end of the test.
+func startNodeWith(ctx context.Context, t *testing.T, home, name string, mode nodebuilder.Mode, conf nodebuilder.Config, opts nodebuilder.Options) *nodebuilder.Node {
+	t.Helper()
+	opts.Logger = testLogger(t, name)
+	n, err := nodebuilder.New(mode, home, conf, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

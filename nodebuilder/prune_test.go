@@ -31,8 +31,7 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 	var prune = make(chan struct{}) // closed once the squares are stored
 	conf := nodeConfig(nodebuilder.Full, chainID, b.addr(t))
 	conf.Header.TrustedHeight = 1
-	full, err := nodebuilder.New(nodebuilder.Full, t.TempDir(), conf, nodebuilder.Options{
-		Logger: testLogger(t, "full"),
+	full := startNodeWith(ctx, t, t.TempDir(), "full", nodebuilder.Full, conf, nodebuilder.Options{
 		Pruner: func(o *das.PrunerOptions) {
 			o.Interval = 50 * time.Millisecond
 			o.Now = func() time.Time {
@@ -44,17 +43,6 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 				}
 			}
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := full.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := full.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
 	})
 	waitAvailable(ctx, t, full, "full", n)
 
