@@ -85,26 +85,9 @@ func startTestDevnet(ctx context.Context, t testing.TB) (devnetInfo, string) {
 	return info, home
 }
 
-// rpcError is a JSON-RPC error object.
-type rpcError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-// rpcCall posts one JSON-RPC request and returns its result or error.
-func rpcCall(ctx context.Context, t testing.TB, url, token, method string, params ...any) (json.RawMessage, *rpcError) {
-	t.Helper()
-	if params == nil {
-		params = []any{}
-	}
-	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rpcPost(ctx, t, url, token, body)
-}
-
-func rpcPost(ctx context.Context, t testing.TB, url, token string, body []byte) (json.RawMessage, *rpcError) {
+// postRaw posts body to url with token (none if empty) and returns the
+// response body; the status must be 200.
+func postRaw(ctx context.Context, t testing.TB, url, token string, body []byte) []byte {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -126,6 +109,31 @@ func rpcPost(ctx context.Context, t testing.TB, url, token string, body []byte) 
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s: HTTP %d: %s", body, resp.StatusCode, raw)
 	}
+	return raw
+}
+
+// rpcError is a JSON-RPC error object.
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// rpcCall posts one JSON-RPC request and returns its result or error.
+func rpcCall(ctx context.Context, t testing.TB, url, token, method string, params ...any) (json.RawMessage, *rpcError) {
+	t.Helper()
+	if params == nil {
+		params = []any{}
+	}
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rpcPost(ctx, t, url, token, body)
+}
+
+func rpcPost(ctx context.Context, t testing.TB, url, token string, body []byte) (json.RawMessage, *rpcError) {
+	t.Helper()
+	raw := postRaw(ctx, t, url, token, body)
 	var r struct {
 		JSONRPC string          `json:"jsonrpc"`
 		Result  json.RawMessage `json:"result"`

@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -354,31 +352,6 @@ func TestCompareJSON(t *testing.T) {
 			t.Errorf("compare %s: errors %q, want ok=%v", tc.got, errs, tc.ok)
 		}
 	}
-}
-
-// postRaw posts body to url with token and returns the response body; the
-// status must be 200.
-func postRaw(ctx context.Context, t *testing.T, url, token string, body []byte) []byte {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", body, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: HTTP %d: %s", body, resp.StatusCode, raw)
-	}
-	return raw
 }
 
 // TestAPIReplay sends each replay request of docs/api.md to a devnet node
