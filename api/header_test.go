@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/header"
@@ -346,6 +347,16 @@ func TestSyncState(t *testing.T) {
 		if m[k] != v {
 			t.Errorf("%s = %v, want %v", k, m[k], v)
 		}
+	}
+
+	// Once the syncer reports a range sync, it names its number, first
+	// height and times.
+	start := time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC)
+	sync.mu.Lock()
+	sync.state.Round = syncer.Round{ID: 3, From: 4, Start: start, End: start.Add(time.Second)}
+	sync.mu.Unlock()
+	if st, _ = h.SyncState(ctx); st.ID != 3 || st.FromHeight != 5 || !st.Start.Equal(start) || !st.End.Equal(start.Add(time.Second)) {
+		t.Fatalf("with a round: %+v", st)
 	}
 
 	// A bridge is always synced.

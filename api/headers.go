@@ -228,6 +228,9 @@ func (h *Headers) SyncState(ctx context.Context) (SyncState, error) {
 		if s.Target > s.Height {
 			st.FromHeight = s.Height + 1
 		}
+		if s.Round.ID > 0 {
+			st.ID, st.FromHeight, st.Start, st.End = s.Round.ID, s.Round.From+1, s.Round.Start, s.Round.End
+		}
 	}
 	if st.Height == 0 {
 		return st, nil
@@ -324,21 +327,23 @@ func (h *Hash) UnmarshalJSON(b []byte) error {
 }
 
 // SyncState is go-header's sync state (sync.State), which celestia-node's
-// header.SyncState returns, with its JSON field names. Our syncer does not
-// record sync episodes as go-header does, so the fields are derived from
-// syncer.State and the store:
+// header.SyncState returns, with its JSON field names, filled from
+// syncer.State (its current or last range sync, State.Round) and the
+// store:
 //
-//	id           always 0 (syncs are not numbered)
+//	id           Round.ID, the range syncs since start (0 before the
+//	             first, and on a bridge)
 //	height       State.Height, the store's head
-//	from_height  State.Height+1 while syncing (the next height to fetch),
-//	             else to_height
+//	from_height  Round.From+1, the first height the range sync fetched;
+//	             before any, State.Height+1 while behind, else to_height
 //	to_height    State.Target, or the store's head when higher or on a
 //	             bridge (then from_height = to_height = height)
 //	from_hash    the hash of the store's head (go-header: the header the
 //	             sync started from)
 //	to_hash      the head's hash once synced; empty while syncing (the
 //	             target header is not stored yet)
-//	start, end   zero times (not recorded)
+//	start, end   Round.Start and Round.End (end zero while it runs; both
+//	             zero before the first and on a bridge)
 //	error        a store error reading the head, else omitted
 //
 // As in go-header, the sync is finished when to_height <= height.

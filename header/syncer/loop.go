@@ -206,6 +206,9 @@ type progress struct {
 
 func (s *Syncer) startRound(from uint64) *progress {
 	now := time.Now()
+	s.mu.Lock()
+	s.round = Round{ID: s.round.ID + 1, From: from, Start: now}
+	s.mu.Unlock()
 	return &progress{from: from, start: now, lastLog: now}
 }
 
@@ -220,6 +223,9 @@ func (s *Syncer) record(r *progress, n int, done bool) {
 	}
 	s.mu.Lock()
 	s.rate = rate
+	if done {
+		s.round.End = now
+	}
 	st := State{Height: s.plan.head.Height(), Target: s.plan.target.Height()}
 	s.mu.Unlock()
 	switch {

@@ -3,6 +3,7 @@ package syncer_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,14 @@ func TestSync2000(t *testing.T) {
 	state := s.State()
 	if state.Height != 2001 || state.Target != 2001 || state.Syncing || state.HeadersPerSecond <= 0 {
 		t.Fatalf("state %+v", state)
+	}
+	// One range sync, above height 1; it ends just after the last append.
+	for state.Round.End.IsZero() && ctx.Err() == nil {
+		runtime.Gosched()
+		state = s.State()
+	}
+	if r := state.Round; r.ID != 1 || r.From != 1 || r.Start.IsZero() || r.End.Before(r.Start) {
+		t.Fatalf("round %+v, want the first, above height 1, ended", r)
 	}
 	for _, h := range []uint64{1, 2, 513, 2000, 2001} {
 		got, err := st.GetByHeight(ctx, h)

@@ -28,6 +28,7 @@ type Syncer struct {
 	mu      sync.Mutex
 	plan    plan // head, target; under mu
 	rate    float64
+	round   Round // the current or last range sync
 	err     error         // why the loop stopped, if it failed
 	changed chan struct{} // closed and replaced when head, target or err change
 	state   int           // stateNew, stateStarted, stateStopped
@@ -154,13 +155,28 @@ type State struct {
 	// HeadersPerSecond is the rate of the current range sync, or of the
 	// last one once it finished.
 	HeadersPerSecond float64
+	// Round is the current range sync, or the last one once it finished;
+	// its ID is 0 before the first.
+	Round Round
+}
+
+// Round is one range sync: from the moment the store's head fell behind
+// the target until it caught up.
+type Round struct {
+	// ID numbers the rounds since Start, from 1.
+	ID uint64
+	// From is the store's head when the round began: it fetched the
+	// heights above it.
+	From uint64
+	// Start is when it began; End when it caught up (zero while it runs).
+	Start, End time.Time
 }
 
 // State returns the syncer's progress.
 func (s *Syncer) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := State{HeadersPerSecond: s.rate}
+	st := State{HeadersPerSecond: s.rate, Round: s.round}
 	if s.plan.head != nil {
 		st.Height = s.plan.head.Height()
 	}
