@@ -20,6 +20,7 @@ import (
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/state"
 )
 
 // Defaults of the commands that call a running node's API.
@@ -193,13 +194,17 @@ base64 or hex.`,
 
 func (c *cli) blobSubmitCmd() *cobra.Command {
 	var o clientFlags
+	var cfg state.TxConfig
 	cmd := &cobra.Command{
 		Use:   "submit NAMESPACE DATA",
 		Short: "Submit a blob and wait for its inclusion",
 		Long: `Submit one blob (share version 0) under NAMESPACE with blob.Submit: the node
 signs a PayForBlobs with its key, sends it to its core node and waits for a
 block to include it. DATA is the blob: @PATH reads a file. Prints the
-inclusion height and the blob's commitment (base64), which blob get takes.`,
+inclusion height and the blob's commitment (base64), which blob get takes.
+--gas-price, --max-gas-price and --key-name are blob.Submit's options
+(gas_price with is_gas_price_set, max_gas_price, key_name); by default the
+node pays the chain's minimum gas price with its key state.key_name.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := parseNamespaceArg(args[0])
@@ -219,7 +224,10 @@ inclusion height and the blob's commitment (base64), which blob get takes.`,
 				return fmt.Errorf("blob submit: %w", err)
 			}
 			defer done()
-			height, err := cl.Blob.Submit(ctx, []*blob.Blob{b}, nil)
+			if cmd.Flags().Changed("gas-price") {
+				cfg.IsGasPriceSet = true
+			}
+			height, err := cl.Blob.Submit(ctx, []*blob.Blob{b}, &cfg)
 			if err != nil {
 				return fmt.Errorf("blob submit: %w", err)
 			}
@@ -230,6 +238,10 @@ inclusion height and the blob's commitment (base64), which blob get takes.`,
 		},
 	}
 	o.register(cmd)
+	f := cmd.Flags()
+	f.Float64Var(&cfg.GasPrice, "gas-price", 0, "gas price to pay (default: the chain's minimum)")
+	f.Float64Var(&cfg.MaxGasPrice, "max-gas-price", 0, "refuse to pay a gas price above this (0: no limit)")
+	f.StringVar(&cfg.KeyName, "key-name", "", "the node's keyring key to sign with (default: its state.key_name)")
 	return cmd
 }
 

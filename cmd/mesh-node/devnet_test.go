@@ -303,6 +303,14 @@ func TestDevnetJSONRPC(t *testing.T) {
 	mustRun(ctx, t, "share", "available", "--home", lightHome, h)
 	mustRun(ctx, t, "das", "stats", "--home", lightHome)
 	wantErr(ctx, t, "missing permission", "blob", "submit", "--url", light.RPC, "--token", readToken, "6578616d706c65", "x")
+	// blob.Submit's options from the flags: the chain's minimum gas price
+	// is 1, and the node has no key "nosuch".
+	wantErr(ctx, t, "gas price", "blob", "submit", "--home", lightHome, "--max-gas-price", "0.5", "6578616d706c65", "x")
+	wantErr(ctx, t, "nosuch", "blob", "submit", "--home", lightHome, "--key-name", "nosuch", "6578616d706c65", "x")
+	out = mustRun(ctx, t, "blob", "submit", "--home", lightHome, "--gas-price", "2", "6578616d706c65", "priced")
+	if field(t, out, "height") == "" {
+		t.Fatalf("blob submit --gas-price 2:\n%s", out)
+	}
 }
 
 // decodeToken reads node.AuthNew's result: a JSON string holding the token,
