@@ -28,7 +28,7 @@ type Syncer struct {
 	mu      sync.Mutex
 	plan    plan // head, target; under mu
 	rate    float64
-	round   Round // the current or last range sync
+	round   Round         // the current or last range sync
 	err     error         // why the loop stopped, if it failed
 	changed chan struct{} // closed and replaced when head, target or err change
 	state   int           // stateNew, stateStarted, stateStopped
