@@ -12,8 +12,10 @@ import (
 // run is the sync loop: the one goroutine the Syncer starts. It asks the
 // exchange for the network head, fetches ranges up to the target, then
 // waits for gossip to raise the target or for the poll interval, and on
-// transient errors pauses with a doubling backoff. It returns on Stop or
-// a fatal error (recorded by fail).
+// transient errors pauses with a doubling backoff, which gossip cuts
+// short: a peer that lacked the range a moment ago (it was one header
+// behind) has it once the next header arrives. It returns on Stop or a
+// fatal error (recorded by fail).
 func (s *Syncer) run(ctx context.Context) {
 	defer close(s.done)
 	needHead := true
@@ -25,6 +27,8 @@ func (s *Syncer) run(ctx context.Context) {
 		backoff = min(2*backoff, s.opts.MaxRetryBackoff)
 		select {
 		case <-t.C:
+			return true
+		case <-s.wake:
 			return true
 		case <-ctx.Done():
 			return false

@@ -153,6 +153,43 @@ func TestTransientErrorsRetried(t *testing.T) {
 	}
 }
 
+// A gossiped header cuts a retry pause short: a peer that lacked a range a
+// moment ago (one header behind) has it once the next header arrives.
+// The backoff here is an hour, so only the wake-up can finish the sync.
+func TestGossipCutsRetryPauseShort(t *testing.T) {
+	ctx := testContext(t)
+	chain := longChain()[:40]
+	net := newNetwork(t, chain, 20, header.VerifyOptions{})
+	failed := make(chan struct{})
+	var once sync.Once
+	net.setFault(func(m string, _ uint64) error {
+		if m != "GetVerifiedRange" {
+			return nil
+		}
+		err := error(nil)
+		once.Do(func() { err = errTransient; close(failed) })
+		return err
+	})
+	opts := testOptions(t)
+	opts.RetryBackoff, opts.MaxRetryBackoff = time.Hour, time.Hour
+	st := headertest.NewMemStore()
+	s := startSyncer(t, ctx, st, net, syncer.Trust{Height: 1}, opts)
+	select {
+	case <-failed:
+	case <-ctx.Done():
+		t.Fatal("no range was asked for")
+	}
+	if err := s.Incoming(ctx, chain[29]); err != nil { // height 30, ahead of the head
+		t.Fatal(err)
+	}
+	if err := s.SyncWait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.Height() != 30 {
+		t.Fatalf("height %d, want 30", st.Height())
+	}
+}
+
 // A range sync that meets an expired head stops the syncer: Done closes and
 // Err is ErrTrustExpired.
 func TestExpiredTrustDuringSyncStops(t *testing.T) {
