@@ -38,11 +38,8 @@ type Headers interface {
 	// WaitForHeight waits until the header at height is held (for
 	// Subscribe), or ctx ends.
 	WaitForHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
-}
-
-// headGetter is the optional method of a Headers that Subscribe uses to
-// start above the head when asked for height 0 (header.Store has it).
-type headGetter interface {
+	// Head returns the newest header held: Subscribe from height 0 starts
+	// above it.
 	Head(ctx context.Context) (*header.ExtendedHeader, error)
 }
 

@@ -29,11 +29,7 @@ func (s *Service) Subscribe(ctx context.Context, ns share.Namespace, fromHeight 
 		return nil, err
 	}
 	if fromHeight == 0 {
-		hg, ok := s.headers.(headGetter)
-		if !ok {
-			return nil, fmt.Errorf("blob: Subscribe from height 0 needs the current head, which this node's headers do not give; pass a height")
-		}
-		head, err := hg.Head(ctx)
+		head, err := s.headers.Head(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("blob: Subscribe: head: %w", err)
 		}
