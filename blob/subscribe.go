@@ -15,8 +15,7 @@ const subscriptionBuffer = 8
 // order, it sends one SubscriptionResponse with the namespace's blobs at
 // that height, in square order. As celestia-node does, heights without
 // blobs are sent too, with an empty (non-nil) Blobs. fromHeight 0 means the
-// height after the current head, which needs Headers to have a Head method
-// (header.Store's); without one, Subscribe(…, 0) is refused.
+// height after the current head (Headers.Head).
 //
 // The channel holds a few responses; a consumer that stops reading makes
 // the producer wait (it never buffers more), so memory stays bounded. The
