@@ -259,6 +259,27 @@ func (d *DASer) Result(_ context.Context, height uint64) (Result, error) {
 	return r, nil
 }
 
+// SharesAvailable reports whether the block of h is available: from
+// Result when its height was sampled (or checked), else by checking it now
+// as the DASer would (a light DASer samples it, a full one fetches and
+// stores its square), without recording the outcome. It returns nil when
+// the block is available and otherwise an error wrapping ErrUnavailable,
+// or ctx's error.
+func (d *DASer) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) error {
+	if r, err := d.Result(ctx, h.Height()); err == nil {
+		switch {
+		case r.Available:
+			return nil
+		case r.BadEncoding != 0:
+			return fmt.Errorf("das: height %d: %w: block %d is proven badly encoded", h.Height(), ErrUnavailable, r.BadEncoding)
+		default:
+			return fmt.Errorf("das: height %d: %w: sampling found it unavailable", h.Height(), ErrUnavailable)
+		}
+	}
+	_, err := d.check.check(ctx, h)
+	return err
+}
+
 // BadEncoding returns the bad-encoding proof a full DASer holds, nil if
 // none: the proof, validated against the header's DAH, that the block at
 // its Height is badly encoded (Axis and Index name the row or column).

@@ -61,11 +61,12 @@ func (n *Node) assembleAPI() error {
 		l := localShares{squares: n.Store}
 		shares, avail = l, l
 	case Full:
-		l := localShares{squares: n.Squares, fallback: n.Getter}
-		shares, avail = l, l
+		// The DASer answers from its result, or fetches and stores the
+		// square.
+		shares, avail = localShares{squares: n.Squares, fallback: n.Getter}, n.DASer
 	case Light:
-		shares = n.Getter
-		avail = sampledAvailability{daser: n.DASer, getter: n.Getter, samples: conf.DAS.SamplesPerHeader}
+		// The DASer answers from its result, or samples the header now.
+		shares, avail = n.Getter, n.DASer
 	}
 	if n.ShareService, err = api.NewShares(api.ShareOptions{Headers: n.HeaderService, Getter: shares, Availability: avail}); err != nil {
 		return fmt.Errorf("nodebuilder: share service: %w", err)

@@ -2,13 +2,8 @@ package nodebuilder
 
 import (
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
-	mrand "math/rand/v2"
-	"sync"
 
-	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
@@ -92,52 +87,9 @@ func (l localShares) GetEDS(ctx context.Context, h *header.ExtendedHeader) (*eds
 	return e, nil
 }
 
-// SharesAvailable: a node holding the square has it available; a full node
-// not holding it fetches it (verified against the header).
+// SharesAvailable is a bridge's share.SharesAvailable: it holds every
+// square it serves.
 func (l localShares) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) error {
 	_, err := l.GetEDS(ctx, h)
 	return err
-}
-
-// sampledAvailability is a light node's share.SharesAvailable: the DASer's
-// result for a height it sampled, else a fresh sampling of that header.
-type sampledAvailability struct {
-	daser   *das.DASer
-	getter  *getter.Getter
-	samples int
-}
-
-func (s sampledAvailability) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) error {
-	if r, err := s.daser.Result(ctx, h.Height()); err == nil {
-		if r.Available {
-			return nil
-		}
-		if r.BadEncoding != 0 {
-			return fmt.Errorf("%w: block %d is proven badly encoded", das.ErrUnavailable, r.BadEncoding)
-		}
-		return fmt.Errorf("%w: height %d failed sampling", das.ErrUnavailable, h.Height())
-	}
-	var seed [32]byte
-	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
-	r := mrand.New(mrand.NewChaCha8(seed))
-	width := len(h.DAH.RowRoots)
-	cells := das.Coordinates(r, width, s.samples)
-	errs := make([]error, len(cells))
-	var wg sync.WaitGroup
-	for i, c := range cells {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			smp, err := s.getter.GetSample(ctx, h, c.Row, c.Col)
-			if err == nil {
-				err = smp.Verify(h.DAH, c.Row, c.Col)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: height %d: %w", das.ErrUnavailable, h.Height(), err)
-	}
-	return nil
 }
