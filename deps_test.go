@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	// das declares the Getter it samples through; shrex implements it, so
 	// das imports neither shrex nor libp2p (STYLE example 7).
 	"das": {module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/dgraph-io/badger/v4"},
-	"p2p": {"github.com/libp2p", "github.com/multiformats", "github.com/ipfs/go-datastore", "github.com/ipfs/go-log/v2"},
+	"p2p": {module + "/internal/atomicfile", "github.com/libp2p", "github.com/multiformats", "github.com/ipfs/go-datastore", "github.com/ipfs/go-log/v2"},
 	// shrex serves and fetches shares over libp2p; it takes protocol IDs
 	// from p2p but not its node, whose host it is handed.
 	"shrex": {module + "/internal", module + "/eds", module + "/share", module + "/nmt", module + "/header", module + "/p2p", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", "google.golang.org/protobuf/encoding/protowire"},
@@ -65,7 +65,7 @@ var allowed = map[string][]string{
 	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
-	"api": {module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/p2p",
+	"api": {module + "/internal/atomicfile", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/p2p",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
 	// internal/logging is the slog handler with per-service levels.
 	"internal/logging": {},

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 )
 
 // SecretSize is the size of the HS256 key LoadOrCreateSecret makes.
@@ -24,69 +25,43 @@ var ErrBadSecret = errors.New("api: bad secret file")
 
 // LoadOrCreateSecret returns the JWT signing key kept at path. If path does
 // not exist it makes SecretSize random bytes and writes them there (mode
-// 0600; missing directories are made with mode 0700) through a temporary
-// file renamed into place, so a crash never leaves a partial key. An
-// existing file of another size is an error wrapping ErrBadSecret and is
-// never replaced.
+// 0600; missing directories are made with mode 0700) atomically, so a
+// crash never leaves a partial key; if another process (a starting node,
+// mesh-node auth) creates it first, that secret is returned. An existing
+// file of another size is an error wrapping ErrBadSecret and is never
+// replaced.
 func LoadOrCreateSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if len(b) != SecretSize {
-			return nil, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrBadSecret, path, len(b), SecretSize)
-		}
-		return b, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("api: read secret: %w", err)
+	b, err := readSecret(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return b, err
 	}
 	secret := make([]byte, SecretSize)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("api: make secret: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("api: make secret directory: %w", err)
-	}
-	if err := writeFileAtomic(dir, path, secret); err != nil {
+	created, err := atomicfile.WriteNew(path, secret, 0o600)
+	if err != nil {
 		return nil, fmt.Errorf("api: write secret: %w", err)
+	}
+	if !created {
+		return readSecret(path)
 	}
 	return secret, nil
 }
 
-func writeFileAtomic(dir, path string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, ".secret-*")
-	if err != nil {
-		return err
+// readSecret reads the secret at path; a missing file is an error wrapping
+// fs.ErrNotExist.
+func readSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("api: read secret: %w", err)
+	case len(b) != SecretSize:
+		return nil, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrBadSecret, path, len(b), SecretSize)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: make the rename durable
-		_ = d.Close()
-	}
-	return nil
+	return b, nil
 }
 
 // claims is the token payload: celestia-node's "Allow" list and, for a

@@ -1,6 +1,7 @@
 package nodebuilder
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/logging"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/share"
@@ -327,30 +329,15 @@ func LoadConfig(home string, mode Mode) (Config, error) {
 	return c, nil
 }
 
-// WriteConfig writes c to <home>/config.toml through a temporary file, so a
-// crash leaves the old file or the new one, never half of one.
+// WriteConfig writes c to <home>/config.toml atomically, so a crash leaves
+// the old file or the new one, never half of one.
 func WriteConfig(home string, c Config) error {
 	path := filepath.Join(home, ConfigFile)
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(home, ".config-*.toml")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if err := toml.NewEncoder(tmp).Encode(c); err != nil {
-		tmp.Close()
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, buf.Bytes(), 0o600)
 }
 
 // InitInfo is what Init made or found.

@@ -7,10 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	pb "github.com/libp2p/go-libp2p/core/crypto/pb"
+
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 )
 
 // maxIdentitySize bounds the identity file read: an encoded Ed25519 key is
@@ -44,7 +45,7 @@ func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p2p: encode identity: %w", err)
 	}
-	created, err := writeNew(path, raw)
+	created, err := atomicfile.WriteNew(path, raw, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("p2p: write identity %s: %w", path, err)
 	}
@@ -80,63 +81,4 @@ func loadIdentity(path string) (crypto.PrivKey, error) {
 		return nil, fmt.Errorf("%w: %s holds a %s key, want Ed25519", ErrBadIdentity, path, key.Type())
 	}
 	return key, nil
-}
-
-// writeNew creates path holding data unless it already exists, atomically
-// and durably: temp file, fsync, hard link (which, unlike rename, never
-// replaces an existing file), directory fsync. created is false if path
-// already existed.
-func writeNew(path string, data []byte) (created bool, err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return false, err
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // after the link, this only drops the temp name
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Link(tmpName, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
-		// Some file systems have no hard links; rename is atomic too but
-		// would replace a file created since loadIdentity looked.
-		if _, statErr := os.Lstat(path); statErr == nil {
-			return false, nil
-		}
-		if err := os.Rename(tmpName, path); err != nil {
-			return false, err
-		}
-	}
-	return true, syncDir(dir)
-}
-
-// syncDir fsyncs a directory so a new entry in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return err
-	}
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
@@ -220,8 +221,12 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		}
 		d.info.Nodes[string(mode)] = devnetNodeRef{RPC: "http://" + n.API.Addr(), Token: token, P2P: addrs, Home: home}
 	}
-	if err := writeFileAtomic(filepath.Join(o.home, devnetFile), d.info); err != nil {
+	b, err := json.MarshalIndent(d.info, "", "  ")
+	if err != nil {
 		return nil, err
+	}
+	if err := atomicfile.Write(filepath.Join(o.home, devnetFile), append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", devnetFile, err)
 	}
 	return d, nil
 }
@@ -282,29 +287,4 @@ func waitFirstBlock(ctx context.Context, url string) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// writeFileAtomic writes v as indented JSON through a temporary file.
-func writeFileAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".devnet-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
