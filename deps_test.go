@@ -67,6 +67,9 @@ var allowed = map[string][]string{
 	// imports nodebuilder or cmd, which hand it the services.
 	"api": {module + "/internal/atomicfile", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/p2p",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
+	// internal/atomicfile writes configuration, keys and secrets so a
+	// crash never leaves half a file.
+	"internal/atomicfile": {},
 	// internal/logging is the slog handler with per-service levels.
 	"internal/logging": {},
 }
