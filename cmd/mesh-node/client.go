@@ -117,11 +117,10 @@ func localAPI(home string) (url, token string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	host := conf.RPC.Address
-	if host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+	if a := conf.RPC.Address; a == "0.0.0.0" || a == "::" {
+		conf.RPC.Address = "127.0.0.1" // listening everywhere: call it here
 	}
-	url = "http://" + netJoin(host, conf.RPC.Port)
+	url = "http://" + conf.RPCAddr()
 	secret, err := os.ReadFile(filepath.Join(home, nodebuilder.SecretFile))
 	if errors.Is(err, os.ErrNotExist) {
 		// The node never started: it has no secret, and no API either.
@@ -132,13 +131,6 @@ func localAPI(home string) (url, token string, err error) {
 	}
 	token, err = api.NewToken(secret, api.AllPerms, localTokenTTL)
 	return url, token, err
-}
-
-func netJoin(host string, port int) string {
-	if strings.Contains(host, ":") {
-		return "[" + host + "]:" + strconv.Itoa(port)
-	}
-	return host + ":" + strconv.Itoa(port)
 }
 
 // parseHeight reads a block height argument.
