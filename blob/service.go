@@ -26,6 +26,10 @@ var (
 	// (nil, empty, or with entries no verifier could read), as opposed to
 	// a well-formed proof that does not verify, which is (false, nil).
 	ErrInvalidProof = errors.New("blob: invalid proof")
+	// ErrBlobTooLarge is wrapped by Submit for a blob larger than the
+	// chain's max_blob_size, which the Submitter (the state client)
+	// refuses before signing; the message gives the size and the limit.
+	ErrBlobTooLarge = state.ErrBlobTooLarge
 )
 
 // Headers gives the service the headers it reads blobs against. Headers it
@@ -105,7 +109,10 @@ func NewService(opts Options) (*Service, error) {
 // and returns the height it was included at. Every blob is validated first
 // (an error wrapping ErrInvalidBlob names the first bad one, and nothing is
 // sent); a blob whose Commitment is set must carry its data's commitment.
-// opts may be nil for the Submitter's defaults. A failed or rejected
+// opts may be nil for the Submitter's defaults. A blob over the chain's
+// max_blob_size is refused before anything is signed (ErrBlobTooLarge,
+// passed on as the Submitter words it: "blob: over size limit: blob I is
+// N bytes, the chain's max_blob_size is M"). A failed or rejected
 // transaction is an error.
 func (s *Service) Submit(ctx context.Context, blobs []*Blob, opts *state.TxConfig) (uint64, error) {
 	if s.submitter == nil {
@@ -135,6 +142,9 @@ func (s *Service) Submit(ctx context.Context, blobs []*Blob, opts *state.TxConfi
 		sbs[i] = sb
 	}
 	resp, err := s.submitter.SubmitPayForBlob(ctx, sbs, opts)
+	if errors.Is(err, ErrBlobTooLarge) {
+		return 0, err // it names the blob and the limit, in celestia-node's words
+	}
 	if err != nil {
 		return 0, fmt.Errorf("blob: submitting %d blobs: %w", len(blobs), err)
 	}

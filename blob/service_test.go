@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -288,6 +289,12 @@ func TestSubmit(t *testing.T) {
 	sub.err = errors.New("rpc down")
 	if _, err := svc.Submit(ctx, []*blob.Blob{b1}, nil); !errors.Is(err, sub.err) {
 		t.Fatalf("Submit with a failing submitter: %v", err)
+	}
+	// The state client's refusal of an oversized blob comes back as it is
+	// worded, matching blob.ErrBlobTooLarge.
+	sub.err = fmt.Errorf("%w: blob 0 is 2001 bytes, the chain's max_blob_size is 2000", state.ErrBlobTooLarge)
+	if _, err := svc.Submit(ctx, []*blob.Blob{b1}, nil); !errors.Is(err, blob.ErrBlobTooLarge) || err.Error() != sub.err.Error() {
+		t.Fatalf("Submit of an oversized blob: %v, want %v", err, sub.err)
 	}
 	sub.err, sub.resp = nil, &state.TxResponse{Height: 5, Code: 11, RawLog: "out of gas"}
 	if _, err := svc.Submit(ctx, []*blob.Blob{b1}, nil); err == nil {

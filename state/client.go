@@ -40,6 +40,11 @@ var (
 	ErrInvalidTx = errors.New("state: invalid transaction")
 	// ErrStopped is returned by the network methods after Stop.
 	ErrStopped = errors.New("state: client stopped")
+	// ErrBlobTooLarge is wrapped for a blob larger than the chain's
+	// max_blob_size (a genesis parameter the application enforces on
+	// every blob); nothing is signed or sent. It is the application's
+	// sentinel, with celestia-node's text "blob: over size limit".
+	ErrBlobTooLarge = app.ErrBlobTooLarge
 )
 
 // TxError is a transaction the chain refused, with the evidence: the ABCI

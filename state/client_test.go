@@ -39,8 +39,15 @@ type chain struct {
 // new keyring, starts a chain and a client whose default key is funded[0].
 func startChain(ctx context.Context, t *testing.T, funded, unfunded []string) *chain {
 	t.Helper()
+	return startChainWith(ctx, t, app.DefaultParams(), funded, unfunded)
+}
+
+// startChainWith is startChain with the chain's parameters p.
+func startChainWith(ctx context.Context, t *testing.T, p app.Params, funded, unfunded []string) *chain {
+	t.Helper()
 	kr := keyring.New(t.TempDir())
 	g := coretest.Genesis(t, chainID, "authority")
+	g.Params = p
 	keys := map[string]keyring.Key{}
 	for i, name := range append(append([]string{}, funded...), unfunded...) {
 		k, err := kr.Add(name)
@@ -219,6 +226,50 @@ func TestSubmitPayForBlob(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("block %d does not hold the blob tx", res.Height)
+	}
+}
+
+// A blob over the chain's max_blob_size (here a genesis of 1000 bytes) is
+// refused with ErrBlobTooLarge before it is signed: nothing reaches the
+// chain, and the next submission uses the same nonce. A blob of exactly
+// the limit is included.
+func TestSubmitPayForBlobSizeLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a CometBFT node")
+	}
+	ctx := ctxFor(t)
+	p := app.DefaultParams()
+	p.MaxBlobSize = 1000
+	c := startChainWith(ctx, t, p, []string{"rollup"}, nil)
+	addr := c.keys["rollup"].Address
+
+	for _, blobs := range [][]*share.Blob{
+		{newBlob(t, "big", bytes.Repeat([]byte{1}, 1001))},
+		{newBlob(t, "small", []byte("fits")), newBlob(t, "big", bytes.Repeat([]byte{1}, 1001))},
+	} {
+		res, err := c.client.SubmitPayForBlob(ctx, blobs, nil)
+		if !errors.Is(err, state.ErrBlobTooLarge) {
+			t.Fatalf("%d blobs, the last of 1001 bytes: %+v, %v; want ErrBlobTooLarge", len(blobs), res, err)
+		}
+		want := fmt.Sprintf("blob: over size limit: blob %d is 1001 bytes, the chain's max_blob_size is 1000", len(blobs)-1)
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q, want it to contain %q", err, want)
+		}
+	}
+	if n, err := c.rpc.NumUnconfirmedTxs(ctx); err != nil || n.Total != 0 {
+		t.Fatalf("mempool after the refusals: %+v, %v; want empty", n, err)
+	}
+	if acc := c.account(ctx, t, addr); acc.Nonce != 0 || acc.Balance != genesisBalance {
+		t.Fatalf("account after the refusals: %+v, want nonce 0 and the genesis balance", acc)
+	}
+
+	res, err := c.client.SubmitPayForBlob(ctx, []*share.Blob{newBlob(t, "limit", bytes.Repeat([]byte{2}, 1000))}, nil)
+	if err != nil {
+		t.Fatalf("a blob of max_blob_size: %v", err)
+	}
+	c.checkIncluded(ctx, t, res)
+	if acc := c.account(ctx, t, addr); acc.Nonce != 1 {
+		t.Fatalf("account after one submission: %+v, want nonce 1", acc)
 	}
 }
 

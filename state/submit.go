@@ -28,7 +28,9 @@ func (c *Client) Transfer(ctx context.Context, to app.Address, amount Int, cfg *
 // SubmitPayForBlob pays for blobs in one PayForBlobs signed by the
 // selected key (see TxConfig; cfg may be nil), sends it with them in a
 // BlobTx and returns once a block includes it. blobs must not be empty;
-// they are not modified. A transaction the chain refuses is a *TxError
+// they are not modified. A blob larger than the chain's max_blob_size is
+// refused before anything is signed (ErrBlobTooLarge, with the limit in
+// the message). A transaction the chain refuses is a *TxError
 // (ErrTxFailed).
 func (c *Client) SubmitPayForBlob(ctx context.Context, blobs []*share.Blob, cfg *TxConfig) (*TxResponse, error) {
 	if len(blobs) == 0 {
@@ -89,6 +91,9 @@ func (c *Client) submit(ctx context.Context, cfg *TxConfig, build buildFunc) (*T
 	if err != nil {
 		return nil, err
 	}
+	if err := checkBlobSizes(chain.params, blobs); err != nil {
+		return nil, err
+	}
 	fee, err := txFee(chain.params, msg, cfg)
 	if err != nil {
 		return nil, err
@@ -98,6 +103,19 @@ func (c *Client) submit(ctx context.Context, cfg *TxConfig, build buildFunc) (*T
 		return nil, err
 	}
 	return c.waitIncluded(ctx, hash)
+}
+
+// checkBlobSizes refuses a blob larger than the chain's max_blob_size, as
+// the application would (checkBlobs in core/app), so that an oversized
+// blob is named before it is signed and before CometBFT's own transaction
+// and body limits answer in their words.
+func checkBlobSizes(p app.Params, blobs []*share.Blob) error {
+	for i, b := range blobs {
+		if size := len(b.Data()); size > p.MaxBlobSize {
+			return fmt.Errorf("%w: blob %d is %d bytes, the chain's max_blob_size is %d", ErrBlobTooLarge, i, size, p.MaxBlobSize)
+		}
+	}
+	return nil
 }
 
 // key returns the signing key cfg selects: KeyName, else SignerAddress
