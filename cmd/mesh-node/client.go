@@ -142,8 +142,8 @@ func parseHeight(s string) (uint64, error) {
 	return h, nil
 }
 
-// parseCommitment reads a share commitment in base64 (as the API prints
-// it) or hex (as tx pay-for-blob prints it).
+// parseCommitment reads a share commitment in base64 (as the CLI and the
+// API print it) or hex.
 func parseCommitment(s string) (blob.Commitment, error) {
 	if b, err := hex.DecodeString(strings.TrimPrefix(s, "0x")); err == nil && len(b) == 32 {
 		return b, nil
@@ -154,13 +154,13 @@ func parseCommitment(s string) (blob.Commitment, error) {
 	return nil, fmt.Errorf("commitment %q: want 32 bytes in base64 or hex", s)
 }
 
-// parseNamespaceArg reads a namespace argument: hex as in tx pay-for-blob,
-// or the base64 of 29 bytes as the API prints it.
+// parseNamespaceArg reads a namespace argument: hex as in tx pay-for-blob
+// --namespace, or the base64 of 29 bytes as the CLI and the API print it.
 func parseNamespaceArg(s string) (share.Namespace, error) {
 	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == share.NamespaceSize && !isHex(s) {
 		return share.NamespaceFromBytes(b)
 	}
-	return parseNamespace(s)
+	return parseNamespace("NAMESPACE", s)
 }
 
 func isHex(s string) bool {
@@ -178,7 +178,8 @@ else the local node of --home ($MESH_HOME, else the first of
 ~/.mesh-node-light, -full, -bridge that exists), whose config.toml gives the
 URL and whose secret makes an admin token. Namespaces are hex (a version 0
 ID of up to 10 bytes, or 29 bytes) or the base64 of 29 bytes; commitments
-base64 or hex.`,
+base64 or hex. Namespaces and commitments are printed in base64, as the
+JSON-RPC API writes them.`,
 	}
 	cmd.AddCommand(c.blobSubmitCmd(), c.blobGetCmd(), c.blobGetAllCmd())
 	return cmd
@@ -192,8 +193,13 @@ func (c *cli) blobSubmitCmd() *cobra.Command {
 		Short: "Submit a blob and wait for its inclusion",
 		Long: `Submit one blob (share version 0) under NAMESPACE with blob.Submit: the node
 signs a PayForBlobs with its key, sends it to its core node and waits for a
-block to include it. DATA is the blob: @PATH reads a file. Prints the
-inclusion height and the blob's commitment (base64), which blob get takes.
+block to include it. NAMESPACE is hex (a version 0 ID of up to 10 bytes, or
+29 bytes) or the base64 of 29 bytes. DATA is the blob: @PATH reads a file,
+anything else is the data itself. DATA may be at most the chain's
+max_blob_size (a genesis parameter: ` + maxBlobSizeText + `);
+the node refuses a larger blob with "blob: over size limit" before it signs
+anything. Prints the inclusion height and the blob's commitment (base64),
+which blob get takes.
 --gas-price, --max-gas-price and --key-name are blob.Submit's options
 (gas_price with is_gas_price_set, max_gas_price, key_name); by default the
 node pays the chain's minimum gas price with its key state.key_name.`,
@@ -203,7 +209,7 @@ node pays the chain's minimum gas price with its key state.key_name.`,
 			if err != nil {
 				return fmt.Errorf("blob submit: %w", err)
 			}
-			data, err := readData(args[1])
+			data, err := readData("DATA", args[1])
 			if err != nil {
 				return fmt.Errorf("blob submit: %w", err)
 			}
@@ -325,7 +331,7 @@ func blobText(b *blob.Blob) string {
 		data = "base64:" + base64.StdEncoding.EncodeToString(b.Data)
 	}
 	return fmt.Sprintf("namespace: %s\ncommitment: %s\nindex: %d\nshare_version: %d\ndata: %s\n",
-		b.Namespace, base64.StdEncoding.EncodeToString(b.Commitment), b.Index, b.ShareVersion, data)
+		base64.StdEncoding.EncodeToString(b.Namespace.Bytes()), base64.StdEncoding.EncodeToString(b.Commitment), b.Index, b.ShareVersion, data)
 }
 
 func printable(s string) bool {

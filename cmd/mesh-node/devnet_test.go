@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/gorilla/websocket"
 
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -310,6 +312,24 @@ func TestDevnetJSONRPC(t *testing.T) {
 	out = mustRun(ctx, t, "blob", "submit", "--home", lightHome, "--gas-price", "2", "6578616d706c65", "priced")
 	if field(t, out, "height") == "" {
 		t.Fatalf("blob submit --gas-price 2:\n%s", out)
+	}
+
+	// A blob one byte over the chain's max_blob_size: the light node
+	// refuses it before signing, so its account does not change.
+	maxSize := app.DefaultParams().MaxBlobSize
+	over := filepath.Join(t.TempDir(), "over.bin")
+	if err := os.WriteFile(over, bytes.Repeat([]byte{'a'}, maxSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	core, err := rpchttp.New(info.CoreRPC, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := balance(ctx, t, core, info.Accounts["light"])
+	wantErr(ctx, t, fmt.Sprintf("blob: over size limit: blob 0 is %d bytes, the chain's max_blob_size is %d", maxSize+1, maxSize),
+		"blob", "submit", "--home", lightHome, "6578616d706c65", "@"+over)
+	if after := balance(ctx, t, core, info.Accounts["light"]); after != before {
+		t.Fatalf("light account after an oversized blob: %+v, want %+v (nothing posted)", after, before)
 	}
 }
 

@@ -12,7 +12,7 @@ func FuzzParseNamespace(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ns, err := parseNamespace(s)
+		ns, err := parseNamespace("--namespace", s)
 		if err != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,11 @@ const (
 	defaultNode      = "http://127.0.0.1:26657"
 	defaultTxTimeout = 30 * time.Second
 )
+
+// maxBlobSizeText is the max_blob_size of the chains core init and devnet
+// make, for the help of the commands that submit blobs; the limit they
+// enforce is the chain's own, read from its genesis.
+var maxBlobSizeText = fmt.Sprintf("%d bytes (2 MiB) on a chain made by core init or devnet", app.DefaultParams().MaxBlobSize)
 
 // txOptions are the flags every tx command shares.
 type txOptions struct {
@@ -100,22 +106,23 @@ func (c *cli) txPayForBlobCmd() *cobra.Command {
 		Long: `Publish one blob (share version 0) under a namespace: sign a PayForBlobs
 with the key --from, send it with the blob in a BlobTx, wait for a block to
 include it and print the block height, the transaction hash, the namespace
-(29 bytes, hex) and the blob's share commitment (hex).
+(29 bytes) and the blob's share commitment, both in base64 as the JSON-RPC
+API writes them (blob get and blob get-all take them as they are).
 
 --namespace is hex (an optional 0x prefix): up to 10 bytes are the ID of a
 version 0 namespace (left-padded with zeros), 29 bytes a whole namespace
 (version byte first). Reserved namespaces are refused.
 --data is the blob: @PATH reads the file at PATH, anything else is taken
 as the data itself (so data that starts with '@' must come from a file).
-The node's mempool max_tx_bytes and rpc max_body_bytes bound the whole
-BlobTx (core init sets them so that a blob of max_blob_size, 2 MiB, fits).`,
+It may be at most the chain's max_blob_size (a genesis parameter: ` + maxBlobSizeText + `):
+a larger blob is refused with "blob: over size limit" before it is signed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ns, err := parseNamespace(nsHex)
+			ns, err := parseNamespace("--namespace", nsHex)
 			if err != nil {
 				return fmt.Errorf("tx pay-for-blob: %w", err)
 			}
-			blobData, err := readData(data)
+			blobData, err := readData("--data", data)
 			if err != nil {
 				return fmt.Errorf("tx pay-for-blob: %w", err)
 			}
@@ -133,8 +140,8 @@ BlobTx (core init sets them so that a blob of max_blob_size, 2 MiB, fits).`,
 			if err != nil {
 				return fmt.Errorf("tx pay-for-blob: %w", err)
 			}
-			res.Commitment = hex.EncodeToString(commitment)
-			res.Namespace = ns.String()
+			res.Commitment = base64.StdEncoding.EncodeToString(commitment)
+			res.Namespace = base64.StdEncoding.EncodeToString(ns.Bytes())
 			return printTxResult(cmd, res)
 		},
 	}
@@ -148,52 +155,53 @@ BlobTx (core init sets them so that a blob of max_blob_size, 2 MiB, fits).`,
 
 // parseNamespace reads a namespace in hex: up to 10 bytes are a version 0
 // ID, 29 bytes a whole namespace. It must be allowed for blobs (not
-// reserved).
-func parseNamespace(s string) (share.Namespace, error) {
+// reserved). name is how the user gave it (a flag such as --namespace, or
+// an argument such as NAMESPACE), for the errors.
+func parseNamespace(name, s string) (share.Namespace, error) {
 	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
 	if err != nil {
-		return share.Namespace{}, fmt.Errorf("--namespace %q is not hex: %w", s, err)
+		return share.Namespace{}, fmt.Errorf("%s %q is not hex: %w", name, s, err)
 	}
 	var ns share.Namespace
 	switch {
 	case len(b) == 0:
-		return share.Namespace{}, errors.New("--namespace is empty")
+		return share.Namespace{}, fmt.Errorf("%s is empty", name)
 	case len(b) <= share.NamespaceVersionZeroIDSize:
 		ns, err = share.NewV0Namespace(b)
 	case len(b) == share.NamespaceSize:
 		ns, err = share.NamespaceFromBytes(b)
 	default:
-		return share.Namespace{}, fmt.Errorf("--namespace %q is %d bytes: want up to %d (a version 0 ID) or %d (a namespace)",
-			s, len(b), share.NamespaceVersionZeroIDSize, share.NamespaceSize)
+		return share.Namespace{}, fmt.Errorf("%s %q is %d bytes: want up to %d (a version 0 ID) or %d (a namespace)",
+			name, s, len(b), share.NamespaceVersionZeroIDSize, share.NamespaceSize)
 	}
 	if err != nil {
-		return share.Namespace{}, fmt.Errorf("--namespace %q: %w", s, err)
+		return share.Namespace{}, fmt.Errorf("%s %q: %w", name, s, err)
 	}
 	if err := ns.ValidateForBlob(); err != nil {
-		return share.Namespace{}, fmt.Errorf("--namespace %q: %w", s, err)
+		return share.Namespace{}, fmt.Errorf("%s %q: %w", name, s, err)
 	}
 	return ns, nil
 }
 
-// readData returns the blob data of --data: a file's contents for @PATH,
-// else the string.
-func readData(s string) ([]byte, error) {
+// readData returns blob data given as name (a flag such as --data, or an
+// argument such as DATA): a file's contents for @PATH, else the string.
+func readData(name, s string) ([]byte, error) {
 	path, isFile := strings.CutPrefix(s, "@")
 	if !isFile {
 		if s == "" {
-			return nil, errors.New("--data is empty")
+			return nil, fmt.Errorf("%s is empty", name)
 		}
 		return []byte(s), nil
 	}
 	if path == "" {
-		return nil, errors.New("--data @: no file name after @")
+		return nil, fmt.Errorf("%s @: no file name after @", name)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--data: read blob file: %w", err)
+		return nil, fmt.Errorf("%s: read blob file: %w", name, err)
 	}
 	if len(b) == 0 {
-		return nil, fmt.Errorf("--data: %s is empty", path)
+		return nil, fmt.Errorf("%s: %s is empty", name, path)
 	}
 	return b, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -78,10 +79,15 @@ func TestDevnet(t *testing.T) {
 	// Blobs, from a string and from a file, signed by bob.
 	file := filepath.Join(t.TempDir(), "blob.bin")
 	fileData := bytes.Repeat([]byte("datamesh "), 300)
-	// Near max_blob_size: core init raised CometBFT's 1 MB limits for it.
-	bigFile := filepath.Join(t.TempDir(), "big.bin")
-	bigData := bytes.Repeat([]byte("0123456789abcdef"), (app.DefaultParams().MaxBlobSize-1000)/16)
+	// Exactly max_blob_size: core init raised CometBFT's 1 MB limits for
+	// it. One byte more is refused before it is signed.
+	maxSize := app.DefaultParams().MaxBlobSize
+	bigFile, overFile := filepath.Join(t.TempDir(), "big.bin"), filepath.Join(t.TempDir(), "over.bin")
+	bigData := bytes.Repeat([]byte("0123456789abcdef"), maxSize/16+1)[:maxSize]
 	if err := os.WriteFile(bigFile, bigData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(overFile, append(bigData, 'x'), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(file, fileData, 0o600); err != nil {
@@ -96,7 +102,7 @@ func TestDevnet(t *testing.T) {
 		{"0x0102030405", "@" + bigFile, bigData},
 	} {
 		out := mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", tc.ns, "--data", tc.data)
-		ns, err := parseNamespace(tc.ns)
+		ns, err := parseNamespace("--namespace", tc.ns)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,8 +114,11 @@ func TestDevnet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := field(t, out, "commitment"); got != hex.EncodeToString(want) {
-			t.Fatalf("pay-for-blob %s: commitment %s, want %x", tc.ns, got, want)
+		if got := field(t, out, "commitment"); got != base64.StdEncoding.EncodeToString(want) {
+			t.Fatalf("pay-for-blob %s: commitment %s, want %x in base64", tc.ns, got, want)
+		}
+		if got := field(t, out, "namespace"); got != base64.StdEncoding.EncodeToString(ns.Bytes()) {
+			t.Fatalf("pay-for-blob %s: namespace %s, want %x in base64", tc.ns, got, ns.Bytes())
 		}
 		height, err := strconv.ParseInt(field(t, out, "height"), 10, 64)
 		if err != nil {
@@ -130,8 +139,17 @@ func TestDevnet(t *testing.T) {
 			t.Fatalf("block %d does not hold the blob", height)
 		}
 	}
-	if got := balance(ctx, t, c, bob.Address); got.Nonce != 3 || got.Balance >= 100_000_000 {
-		t.Fatalf("bob after two blobs: %+v", got)
+	afterBlobs := balance(ctx, t, c, bob.Address)
+	if afterBlobs.Nonce != 3 || afterBlobs.Balance >= 100_000_000 {
+		t.Fatalf("bob after three blobs: %+v", afterBlobs)
+	}
+	wantErr(ctx, t, fmt.Sprintf("blob: over size limit: blob 0 is %d bytes, the chain's max_blob_size is %d", maxSize+1, maxSize),
+		"tx", "pay-for-blob", h, node, "--from", "bob", "--namespace", "0x0102030405", "--data", "@"+overFile)
+	if got := balance(ctx, t, c, bob.Address); got != afterBlobs {
+		t.Fatalf("bob after an oversized blob: %+v, want %+v (nothing posted)", got, afterBlobs)
+	}
+	if n, err := c.NumUnconfirmedTxs(ctx); err != nil || n.Total != 0 {
+		t.Fatalf("mempool after an oversized blob: %+v, %v; want empty", n, err)
 	}
 
 	// JSON output of a transfer.
@@ -179,4 +197,24 @@ func TestTxErrors(t *testing.T) {
 	wantErr(ctx, t, "--amount must be positive", "tx", "send", h, "--from", "x", "--to", app.Address{}.String(), "--amount", "0")
 	wantErr(ctx, t, "query node status", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "a",
 		"--node", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), "--timeout", "5s")
+}
+
+// blob submit's errors name its arguments, NAMESPACE and DATA, not the
+// flags of tx pay-for-blob; they come before any node is asked.
+func TestBlobSubmitArgErrors(t *testing.T) {
+	ctx := context.Background()
+	url := "--url=" + fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	for _, tc := range []struct{ want, ns, data string }{
+		{`NAMESPACE "xyz" is not hex`, "xyz", "a"},
+		{"NAMESPACE is empty", "", "a"},
+		{"NAMESPACE \"01\": ", "01", "a"}, // reserved
+		{"DATA is empty", "01ab", ""},
+		{"DATA @: no file name", "01ab", "@"},
+		{"DATA: read blob file", "01ab", "@" + filepath.Join(t.TempDir(), "missing")},
+	} {
+		_, err := run(ctx, nil, "blob", "submit", url, tc.ns, tc.data)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "--") {
+			t.Errorf("blob submit %q %q: %v, want an error containing %q and naming no flag", tc.ns, tc.data, err, tc.want)
+		}
+	}
 }
