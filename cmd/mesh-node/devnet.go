@@ -31,6 +31,23 @@ const (
 	devnetFile = "devnet.json"
 )
 
+// The devnet's ports, as offsets from --base-port: core P2P and RPC, then
+// for bridge, full and light (in devnetModes order, i = 0, 1, 2) the API
+// at apiPort+i, libp2p at libp2pPort+i (TCP and QUIC on the same number)
+// and, with --metrics, Prometheus at metricsPort+i.
+const (
+	corePort    = 0
+	coreRPCPort = 1
+	apiPort     = 2
+	libp2pPort  = 5
+	metricsPort = 8
+	devnetPorts = 11
+)
+
+// errDevnetRunning is returned by a devnet started on a home another
+// devnet holds.
+var errDevnetRunning = errors.New("a devnet is already running on this home")
+
 // devnetInfo is devnet.json: how to reach each node.
 type devnetInfo struct {
 	ChainID string                   `json:"chain_id"`
@@ -46,6 +63,8 @@ type devnetNodeRef struct {
 	Token string   `json:"token"`
 	P2P   []string `json:"p2p"`
 	Home  string   `json:"home"`
+	// Metrics is the node's Prometheus endpoint, with --metrics.
+	Metrics string `json:"metrics,omitempty"`
 }
 
 type devnetOptions struct {
@@ -53,6 +72,7 @@ type devnetOptions struct {
 	basePort  int
 	blockTime time.Duration
 	logLevel  string
+	metrics   bool
 }
 
 func (c *cli) devnetCmd() *cobra.Command {
@@ -68,15 +88,23 @@ blobs through the core node. The command prints each node's RPC URL and an
 admin token and writes them to <home>/devnet.json:
 
   {"chain_id": ..., "core_rpc": URL,
-   "nodes": {"bridge"|"full"|"light": {"rpc": URL, "token": T, "p2p": [multiaddr], "home": DIR}},
+   "nodes": {"bridge"|"full"|"light": {"rpc": URL, "token": T, "p2p": [multiaddr], "home": DIR,
+                                       "metrics": URL (with --metrics)}},
    "accounts": {"dev"|"bridge"|"full"|"light": address}}
 
 The homes are <home>/core, <home>/bridge, <home>/full and <home>/light
 (<home> is --home, else $MESH_HOME, else ~/.mesh-node-devnet); a second run
-resumes the same chain. Ports: core P2P --base-port, core RPC +1, and the
-APIs of bridge, full and light +2, +3 and +4 (26658, 26659, 26660 by
-default); --base-port 0 picks free ports. SIGINT stops every node, in
-reverse order, and closes their databases.`,
+resumes the same chain, and a second devnet on a home in use is refused.
+Each start rewrites the keys of the nodes' config.toml that wire the devnet
+(chain_id, core.rpc, p2p.listen_addresses, p2p.bootstrap_peers, rpc.port,
+log.level) and keeps the others as they are in the file.
+
+Ports, from --base-port N: core P2P N, core RPC N+1; the APIs of bridge,
+full and light N+2, N+3, N+4 (26658, 26659, 26660 by default); their libp2p
+ports N+5, N+6, N+7 (TCP and QUIC), so their addresses in devnet.json
+survive a restart; with --metrics their Prometheus /metrics N+8, N+9, N+10.
+--base-port 0 picks free ports (libp2p ones change on every run). SIGINT
+stops every node, in reverse order, and closes their databases.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := c.homeOf(cmd, "devnet")
@@ -93,6 +121,9 @@ reverse order, and closes their databases.`,
 			for _, m := range []string{"bridge", "full", "light"} {
 				n := d.info.Nodes[m]
 				fmt.Fprintf(out, "%s_rpc: %s\n%s_token: %s\n", m, n.RPC, m, n.Token)
+				if n.Metrics != "" {
+					fmt.Fprintf(out, "%s_metrics: %s\n", m, n.Metrics)
+				}
 			}
 			fmt.Fprintf(out, "devnet_json: %s\ndevnet ready\n", filepath.Join(home, devnetFile))
 			<-cmd.Context().Done()
@@ -103,7 +134,8 @@ reverse order, and closes their databases.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.basePort, "base-port", devnetBasePort, "first of the five ports the devnet listens on (0: free ports)")
+	f.IntVar(&o.basePort, "base-port", devnetBasePort, fmt.Sprintf("first of the %d ports the devnet listens on (0: free ports)", devnetPorts))
+	f.BoolVar(&o.metrics, "metrics", false, "serve the bridge's, full and light node's Prometheus metrics (ports base+8, +9, +10)")
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "the core node's pause after each block (set on the first run)")
 	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes: debug, info, warn, error or none")
 	return cmd
@@ -111,12 +143,14 @@ reverse order, and closes their databases.`,
 
 // devnet is a running devnet.
 type devnet struct {
-	core  *coreNode
-	nodes []*nodebuilder.Node // bridge, full, light
-	info  devnetInfo
+	core   *coreNode
+	nodes  []*nodebuilder.Node // bridge, full, light
+	info   devnetInfo
+	unlock func() error // releases the home's lock
 }
 
-// stop stops the nodes in reverse order, then the core node.
+// stop stops the nodes in reverse order, then the core node, and releases
+// the home.
 func (d *devnet) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -127,10 +161,14 @@ func (d *devnet) stop() error {
 	if d.core != nil {
 		errs = append(errs, d.core.stop())
 	}
+	if d.unlock != nil {
+		errs = append(errs, d.unlock())
+	}
 	return errors.Join(errs...)
 }
 
-// port returns the i-th port of the devnet: base+i, or a free port.
+// port returns the devnet's port at offset i: base+i, or a free TCP port
+// for core and API ports with --base-port 0.
 func (o devnetOptions) port(i int) (int, error) {
 	if o.basePort != 0 {
 		return o.basePort + i, nil
@@ -143,30 +181,79 @@ func (o devnetOptions) port(i int) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// libp2pAddrs returns the listen addresses of the i-th node: TCP and QUIC
+// on base+libp2pPort+i, or on ports the host picks with --base-port 0.
+func (o devnetOptions) libp2pAddrs(i int) []string {
+	port := 0
+	if o.basePort != 0 {
+		port = o.basePort + libp2pPort + i
+	}
+	return []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port), fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", port)}
+}
+
+// metricsAddr returns where the i-th node serves its metrics with
+// --metrics ("" without): base+metricsPort+i, or a port the node picks.
+func (o devnetOptions) metricsAddr(i int) string {
+	if !o.metrics {
+		return ""
+	}
+	port := 0
+	if o.basePort != 0 {
+		port = o.basePort + metricsPort + i
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// nodeConfig returns mode's configuration for this run: the home's
+// config.toml when there is one, so that edits to it survive, else the
+// defaults, with the keys that wire the devnet set for this run.
+func (o devnetOptions) nodeConfig(home string, mode nodebuilder.Mode, i int, coreRPC string, bootstrap []string, rpcPort int) (nodebuilder.Config, error) {
+	conf, err := nodebuilder.LoadConfig(home, mode)
+	if errors.Is(err, os.ErrNotExist) {
+		conf, err = nodebuilder.DefaultConfig(mode), nil
+	}
+	if err != nil {
+		return conf, err
+	}
+	conf.ChainID = devnetChainID
+	conf.Core.RPC = coreRPC
+	conf.P2P.ListenAddresses = o.libp2pAddrs(i)
+	conf.P2P.BootstrapPeers = bootstrap
+	conf.RPC.Port = rpcPort
+	conf.Log.Level = o.logLevel
+	return conf, nil
+}
+
 var devnetModes = []nodebuilder.Mode{nodebuilder.Bridge, nodebuilder.Full, nodebuilder.Light}
 
 // startDevnet initialises the homes on the first run and starts every
 // node; on an error it stops what it started.
 func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devnet, err error) {
-	if o.basePort < 0 || o.basePort > 65535-5 {
-		return nil, fmt.Errorf("--base-port %d: want 0 or a port up to %d", o.basePort, 65535-5)
+	if o.basePort < 0 || o.basePort > 65535-(devnetPorts-1) {
+		return nil, fmt.Errorf("--base-port %d: want 0 or a port up to %d", o.basePort, 65535-(devnetPorts-1))
 	}
 	logger, err := nodeLogger(logs, o.logLevel)
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := initDevnet(o)
+	unlock, err := nodebuilder.LockHome(o.home)
+	if errors.Is(err, nodebuilder.ErrHomeLocked) {
+		return nil, fmt.Errorf("%w (%s): stop it first, or give another --home", errDevnetRunning, o.home)
+	}
 	if err != nil {
 		return nil, err
 	}
-	d := &devnet{info: devnetInfo{ChainID: devnetChainID, Nodes: map[string]devnetNodeRef{}, Accounts: accounts}}
+	d := &devnet{info: devnetInfo{ChainID: devnetChainID, Nodes: map[string]devnetNodeRef{}}, unlock: unlock}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.stop())
 		}
 	}()
+	if d.info.Accounts, err = initDevnet(o); err != nil {
+		return nil, err
+	}
 
-	ports := make([]int, 5)
+	ports := make([]int, apiPort+len(devnetModes))
 	for i := range ports {
 		if ports[i], err = o.port(i); err != nil {
 			return nil, err
@@ -188,19 +275,16 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 	var bootstrap []string
 	for i, mode := range devnetModes {
 		home := filepath.Join(o.home, string(mode))
-		conf := nodebuilder.DefaultConfig(mode)
-		conf.ChainID = devnetChainID
-		conf.Core.RPC = d.core.rpcURL()
-		conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
-		conf.P2P.BootstrapPeers = bootstrap
-		conf.RPC.Port = ports[2+i]
-		conf.Log.Level = o.logLevel
-		// The devnet's homes are its own: their config.toml says how this
-		// run is wired (mesh-node blob ... --home <home>/light reads it).
+		conf, err := o.nodeConfig(home, mode, i, d.core.rpcURL(), bootstrap, ports[apiPort+i])
+		if err != nil {
+			return nil, fmt.Errorf("%s node: %w", mode, err)
+		}
+		// config.toml says how this run is wired (mesh-node blob ... --home
+		// <home>/light reads it); the metrics address is for this run only.
 		if _, err := nodebuilder.Init(home, conf); err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
-		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger.With("node", string(mode))})
+		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger.With("node", string(mode)), MetricsAddr: o.metricsAddr(i)})
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
@@ -219,7 +303,11 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
-		d.info.Nodes[string(mode)] = devnetNodeRef{RPC: "http://" + n.API.Addr(), Token: token, P2P: addrs, Home: home}
+		ref := devnetNodeRef{RPC: "http://" + n.API.Addr(), Token: token, P2P: addrs, Home: home}
+		if a := n.MetricsAddr(); a != "" {
+			ref.Metrics = "http://" + a + "/metrics"
+		}
+		d.info.Nodes[string(mode)] = ref
 	}
 	b, err := json.MarshalIndent(d.info, "", "  ")
 	if err != nil {

@@ -8,10 +8,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +25,7 @@ import (
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -29,24 +35,37 @@ import (
 func startTestDevnet(ctx context.Context, t testing.TB) (devnetInfo, string) {
 	t.Helper()
 	home := t.TempDir()
+	info, _ := runTestDevnet(ctx, t, home, "--base-port", "0")
+	return info, home
+}
+
+// runTestDevnet runs mesh-node devnet on home with args and returns
+// devnet.json once it prints "devnet ready", and a function that stops the
+// devnet and checks that it stopped cleanly (also run at cleanup).
+func runTestDevnet(ctx context.Context, t testing.TB, home string, args ...string) (devnetInfo, func()) {
+	t.Helper()
 	pr, pw := io.Pipe()
-	devCtx, stop := context.WithCancel(ctx)
+	devCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		root := newRootCmd(func(string) string { return "" })
 		root.SetOut(pw)
 		root.SetErr(io.Discard)
-		root.SetArgs([]string{"devnet", "--home", home, "--base-port", "0", "--block-time", "200ms", "--log.level", "none"})
+		root.SetArgs(append([]string{"devnet", "--home", home, "--block-time", "200ms", "--log.level", "none"}, args...))
 		err := root.ExecuteContext(devCtx)
 		pw.CloseWithError(fmt.Errorf("devnet exited: %v", err))
 		done <- err
 	}()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("devnet: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("devnet: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	ready := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -84,7 +103,7 @@ func startTestDevnet(ctx context.Context, t testing.TB) (devnetInfo, string) {
 	if info.ChainID != devnetChainID || !strings.HasPrefix(info.CoreRPC, "http://127.0.0.1:") {
 		t.Fatalf("devnet.json: %+v", info)
 	}
-	return info, home
+	return info, stop
 }
 
 // postRaw posts body to url with token (none if empty) and returns the
@@ -349,4 +368,117 @@ func decodeToken(t testing.TB, raw json.RawMessage) string {
 		t.Fatalf("node.AuthNew: %s is neither a JWT nor base64", raw)
 	}
 	return string(b)
+}
+
+// freeBasePort returns a port from which n consecutive TCP and UDP ports
+// on 127.0.0.1 were free when it looked: the environment of a test that
+// needs a fixed --base-port. It scans ranges from a random start.
+func freeBasePort(t *testing.T, n int) int {
+	t.Helper()
+	start := 20000 + rand.IntN(30000)
+	for base := start; base < start+2000; base += n {
+		if portsFree(base, n) {
+			return base
+		}
+	}
+	t.Fatalf("no %d consecutive free ports from %d", n, start)
+	return 0
+}
+
+func portsFree(base, n int) bool {
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		closers = append(closers, l)
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		closers = append(closers, u)
+	}
+	return true
+}
+
+// With a --base-port, the nodes' libp2p addresses in devnet.json are the
+// same after a restart (a light node bootstrapped from them keeps working);
+// --metrics serves each node's metrics at its port; a second devnet on a
+// home in use is refused in words; the devnet keeps edits to config.toml
+// other than its wiring.
+func TestDevnetRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	home := t.TempDir()
+	base := freeBasePort(t, devnetPorts)
+	baseArg := strconv.Itoa(base)
+	first, stop := runTestDevnet(ctx, t, home, "--base-port", baseArg, "--metrics")
+
+	wantErr(ctx, t, "devnet: a devnet is already running on this home ("+home+")", "devnet", "--home", home, "--base-port", "0", "--log.level", "none")
+
+	for i, m := range []string{"bridge", "full", "light"} {
+		n := first.Nodes[m]
+		want := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/", base+libp2pPort+i)
+		if !slices.ContainsFunc(n.P2P, func(a string) bool { return strings.HasPrefix(a, want) }) {
+			t.Errorf("%s: p2p %v, want an address %s...", m, n.P2P, want)
+		}
+		if want := fmt.Sprintf("http://127.0.0.1:%d/metrics", base+metricsPort+i); n.Metrics != want {
+			t.Fatalf("%s: metrics %q, want %q", m, n.Metrics, want)
+		}
+		resp, err := http.Get(n.Metrics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "# TYPE ") {
+			t.Fatalf("GET %s: %d %v\n%.300s", n.Metrics, resp.StatusCode, err, body)
+		}
+	}
+	stop()
+
+	// An edit to a key the devnet does not wire survives the restart.
+	lightHome := filepath.Join(home, "light")
+	conf, err := nodebuilder.ReadConfig(lightHome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.RPC.MaxBatch = 7
+	if err := nodebuilder.WriteConfig(lightHome, conf); err != nil {
+		t.Fatal(err)
+	}
+
+	second, _ := runTestDevnet(ctx, t, home, "--base-port", baseArg)
+	for _, m := range []string{"bridge", "full", "light"} {
+		a, b := first.Nodes[m], second.Nodes[m]
+		if !slices.Equal(a.P2P, b.P2P) {
+			t.Errorf("%s: p2p %v after the restart, %v before", m, b.P2P, a.P2P)
+		}
+		if b.Metrics != "" {
+			t.Errorf("%s: metrics %q without --metrics", m, b.Metrics)
+		}
+	}
+	if conf, err := nodebuilder.ReadConfig(lightHome); err != nil || conf.RPC.MaxBatch != 7 {
+		t.Fatalf("light config.toml after the restart: max_batch %d, %v; want the edited 7", conf.RPC.MaxBatch, err)
+	}
+	// The restarted light node, bootstrapped from the same addresses,
+	// follows the chain.
+	light := second.Nodes["light"]
+	var head struct {
+		Header struct {
+			Height string `json:"height"`
+		} `json:"header"`
+	}
+	mustCall(ctx, t, light.RPC, light.Token, &head, "header.NetworkHead")
+	h, err := strconv.ParseUint(head.Header.Height, 10, 64)
+	if err != nil {
+		t.Fatalf("header.NetworkHead height %q: %v", head.Header.Height, err)
+	}
+	mustCall(ctx, t, light.RPC, light.Token, nil, "header.WaitForHeight", h+1)
 }
