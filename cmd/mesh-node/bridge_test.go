@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"path/filepath"
 	"regexp"
@@ -121,7 +122,7 @@ func TestBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	commitment, err := hex.DecodeString(field(t, out, "commitment"))
+	commitment, err := base64.StdEncoding.DecodeString(field(t, out, "commitment")) // the CLI prints base64
 	if err != nil {
 		t.Fatal(err)
 	}
