@@ -413,6 +413,7 @@ func TestShareModulePermissions(t *testing.T) {
 		"GetEDS":           func(ctx context.Context) error { _, err := m.GetEDS(ctx, 1); return err },
 		"GetRow":           func(ctx context.Context) error { _, err := m.GetRow(ctx, 1, 0); return err },
 		"GetNamespaceData": func(ctx context.Context) error { _, err := m.GetNamespaceData(ctx, 1, ns); return err },
+		"GetRange":         func(ctx context.Context) error { _, err := m.GetRange(ctx, 1, 0, 1); return err },
 	}
 	for name, call := range calls {
 		err := call(ctx)
