@@ -21,6 +21,9 @@ type BlobService interface {
 	GetAll(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
 	// GetProof returns the inclusion proof of the blob.
 	GetProof(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Proof, error)
+	// GetCommitmentProof returns the proof of the blob's commitment to
+	// the data root.
+	GetCommitmentProof(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.CommitmentProof, error)
 	// Included reports whether proof proves the blob at height.
 	Included(ctx context.Context, height uint64, ns share.Namespace, proof *blob.Proof, c blob.Commitment) (bool, error)
 	// Subscribe sends the blobs of ns at each height from fromHeight (0:
@@ -93,6 +96,18 @@ func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace shar
 		return nil, err
 	}
 	p, err := m.svc.GetProof(ctx, height, namespace, commitment)
+	return p, notFound(err)
+}
+
+// GetCommitmentProof (blob.GetCommitmentProof, read) returns the proof
+// that commitment, of the blob of namespace at height, is in the square
+// under the header's data root (for Blobstream); "blob: not found" if
+// there is no such blob.
+func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.CommitmentProof, error) {
+	if err := requirePerm(ctx, "GetCommitmentProof", PermRead); err != nil {
+		return nil, err
+	}
+	p, err := m.svc.GetCommitmentProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }
 

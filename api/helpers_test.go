@@ -63,6 +63,10 @@ func (f *fakeBlob) GetProof(context.Context, uint64, share.Namespace, blob.Commi
 	return &blob.Proof{}, nil
 }
 
+func (f *fakeBlob) GetCommitmentProof(context.Context, uint64, share.Namespace, blob.Commitment) (*blob.CommitmentProof, error) {
+	return &blob.CommitmentProof{}, nil
+}
+
 func (f *fakeBlob) Included(context.Context, uint64, share.Namespace, *blob.Proof, blob.Commitment) (bool, error) {
 	return true, nil
 }

@@ -27,14 +27,15 @@ import (
 // method missing here, so a method cannot be added without deciding its
 // permission.
 var methodPerms = map[string]api.Permission{
-	"blob.Submit":          api.PermWrite,
-	"blob.Get":             api.PermRead,
-	"blob.GetAll":          api.PermRead,
-	"blob.GetProof":        api.PermRead,
-	"blob.Included":        api.PermRead,
-	"blob.Subscribe":       api.PermRead,
-	"blob.SubscribeFrom":   api.PermRead,
-	"blob.GetByCommitment": api.PermRead,
+	"blob.Submit":             api.PermWrite,
+	"blob.Get":                api.PermRead,
+	"blob.GetAll":             api.PermRead,
+	"blob.GetProof":           api.PermRead,
+	"blob.GetCommitmentProof": api.PermRead,
+	"blob.Included":           api.PermRead,
+	"blob.Subscribe":          api.PermRead,
+	"blob.SubscribeFrom":      api.PermRead,
+	"blob.GetByCommitment":    api.PermRead,
 
 	"state.AccountAddress":    api.PermRead,
 	"state.Balance":           api.PermRead,
@@ -88,14 +89,15 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 	addr := app.Address{9}.String()
 	id := e.host.String()
 	p := map[string]string{
-		"blob.Submit":          `[[` + blobJSON + `],null]`,
-		"blob.Get":             fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
-		"blob.GetAll":          fmt.Sprintf(`[1,[%q]]`, exampleNS),
-		"blob.GetProof":        fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
-		"blob.Included":        fmt.Sprintf(`[1,%q,[],%q]`, exampleNS, commit),
-		"blob.Subscribe":       fmt.Sprintf(`[%q]`, exampleNS),
-		"blob.SubscribeFrom":   fmt.Sprintf(`[%q,5]`, exampleNS),
-		"blob.GetByCommitment": fmt.Sprintf(`[%q]`, commit),
+		"blob.Submit":             `[[` + blobJSON + `],null]`,
+		"blob.Get":                fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
+		"blob.GetAll":             fmt.Sprintf(`[1,[%q]]`, exampleNS),
+		"blob.GetProof":           fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
+		"blob.GetCommitmentProof": fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
+		"blob.Included":           fmt.Sprintf(`[1,%q,[],%q]`, exampleNS, commit),
+		"blob.Subscribe":          fmt.Sprintf(`[%q]`, exampleNS),
+		"blob.SubscribeFrom":      fmt.Sprintf(`[%q,5]`, exampleNS),
+		"blob.GetByCommitment":    fmt.Sprintf(`[%q]`, commit),
 
 		"state.AccountAddress":    `[]`,
 		"state.Balance":           `[]`,

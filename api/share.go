@@ -9,11 +9,9 @@ import (
 
 // ShareModule is the "share" namespace of the JSON-RPC API: celestia-node's
 // share module (SharesAvailable, GetShare, GetSamples, GetEDS, GetRow,
-// GetNamespaceData, with its parameters and JSON shapes), every method
-// requiring the read permission. celestia-node's GetRange, whose result
-// carries a proof of the rows up to the data root, is not served. Its
-// exported methods are exactly the RPC methods; Go callers without a token
-// use Shares directly.
+// GetNamespaceData, GetRange, with its parameters and JSON shapes), every
+// method requiring the read permission. Its exported methods are exactly
+// the RPC methods; Go callers without a token use Shares directly.
 type ShareModule struct {
 	s *Shares
 }
@@ -72,4 +70,13 @@ func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, names
 		return nil, err
 	}
 	return m.s.GetNamespaceData(ctx, height, namespace)
+}
+
+// GetRange returns the shares [from, to) of the original square at height
+// with their proof to the data root (Shares.GetRange).
+func (m *ShareModule) GetRange(ctx context.Context, height uint64, from, to int) (*GetRangeResult, error) {
+	if err := requirePerm(ctx, "GetRange", PermRead); err != nil {
+		return nil, err
+	}
+	return m.s.GetRange(ctx, height, from, to)
 }

@@ -253,3 +253,48 @@ func (s *Shares) GetNamespaceData(ctx context.Context, height uint64, ns share.N
 	}
 	return newNamespaceData(nd), nil
 }
+
+// GetRange returns the shares [from, to) of the original data square at
+// height (indices row-major over its k×k shares, to exclusive, as
+// celestia-node's share.GetRange) with a proof to the header's data root:
+// per row, an NMT proof of the range's shares to the row root, and the row
+// roots' Merkle proofs to the data root. The shares must all be of one
+// namespace, as celestia-node requires. The rows are fetched through the
+// getter, each verified against its root (a light node fetches them from
+// peers, a full node or bridge reads its square), and the proof is built
+// from them by eds.ProveShares.
+func (s *Shares) GetRange(ctx context.Context, height uint64, from, to int) (*GetRangeResult, error) {
+	if from < 0 || to <= from {
+		return nil, fmt.Errorf("%w: share range [%d, %d): want 0 ≤ from < to", ErrOutOfBounds, from, to)
+	}
+	h, err := s.headers.GetByHeight(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	w, err := width(h)
+	if err != nil {
+		return nil, err
+	}
+	k := w / 2
+	if to > k*k {
+		return nil, fmt.Errorf("%w: share range [%d, %d) is not within the %d shares of the original square at height %d",
+			ErrOutOfBounds, from, to, k*k, height)
+	}
+	var rows [][][]byte
+	for r := from / k; r <= (to-1)/k; r++ {
+		cells, err := s.getter.GetRow(ctx, h, r)
+		if err != nil {
+			return nil, fmt.Errorf("api: row %d at height %d: %w", r, height, err)
+		}
+		rows = append(rows, cells)
+	}
+	p, err := eds.ProveShares(h.DAH, from, to, rows)
+	if err != nil {
+		return nil, fmt.Errorf("api: shares [%d, %d) at height %d: %w", from, to, height, err)
+	}
+	out := &GetRangeResult{Shares: make([]Share, len(p.Data)), Proof: p}
+	for i, d := range p.Data {
+		out.Shares[i] = d
+	}
+	return out, nil
+}

@@ -60,6 +60,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 		GetRow           func(context.Context, uint64, int) (api.Row, error)
 		GetNamespaceData func(context.Context, uint64, share.Namespace) (api.NamespaceData, error)
 		SharesAvailable  func(context.Context, uint64) error
+		GetRange         func(context.Context, uint64, int, int) (*api.GetRangeResult, error)
 	}
 	closeS, err := jsonrpc.NewClient(ctx, srv.URL, "share", &sc, nil)
 	if err != nil {
@@ -109,6 +110,13 @@ func TestModulesOverJSONRPC(t *testing.T) {
 	nd, err := sc.GetNamespaceData(ctx, 2, ns)
 	if err != nil || len(nd) == 0 {
 		t.Fatalf("GetNamespaceData: %v", err)
+	}
+	rng, err := sc.GetRange(ctx, 2, 0, 1)
+	if err != nil || len(rng.Shares) != 1 || !bytes.Equal(rng.Shares[0], sq.Share(0, 0)) {
+		t.Fatalf("GetRange: %v", err)
+	}
+	if err := rng.Verify(c.at(2).DAH.Hash()); err != nil {
+		t.Fatalf("GetRange over RPC: %v", err)
 	}
 	if err := sc.SharesAvailable(ctx, 2); err != nil {
 		t.Fatalf("SharesAvailable: %v", err)

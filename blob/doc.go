@@ -21,6 +21,11 @@
 // (eds.ExtendAxis), rebuilds the row's NMT as eds does, checks it against
 // the header's row root and proves the blob's columns of it; Included
 // checks such a proof against the row roots for the blob's shares.
+// GetCommitmentProof proves the same rows, adds the blob's commitment
+// subtree roots (share.Blob.SubtreeRoots) and the rows' Merkle proofs to
+// the data root (eds.DataAvailabilityHeader.ProveRowRoots): a
+// CommitmentProof, which CommitmentProof.Verify checks against a data root
+// and a commitment alone.
 // Subscribe sends, height after height, the namespace's blobs (possibly
 // none), as celestia-node does.
 //

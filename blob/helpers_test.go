@@ -180,6 +180,12 @@ func customSquare(t *testing.T) *eds.ExtendedDataSquare {
 // the first appended of them are in the header store.
 func newFixture(t *testing.T, n, appended int) *fixture {
 	t.Helper()
+	return newFixtureWith(t, n, appended, customSquare(t))
+}
+
+// newFixtureWith is newFixture with e as the square at customHeight.
+func newFixtureWith(t *testing.T, n, appended int, e *eds.ExtendedDataSquare) *fixture {
+	t.Helper()
 	squares := map[uint64]*eds.ExtendedDataSquare{}
 	gen := headertest.NewGenerator(headertest.Options{
 		Blobs: 6, MaxBlobSize: 6000, Seed: 7,
@@ -188,7 +194,6 @@ func newFixture(t *testing.T, n, appended int) *fixture {
 	hs := gen.Chain(t, n)
 	// Swap in the custom square at customHeight: the header keeps its
 	// hash (so the chain still links) and gets the square's DAH.
-	e := customSquare(t)
 	dah, err := eds.NewDAH(e)
 	if err != nil {
 		t.Fatal(err)

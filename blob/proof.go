@@ -50,20 +50,35 @@ func (s *Service) GetProof(ctx context.Context, height uint64, ns share.Namespac
 	if err != nil {
 		return nil, err
 	}
+	proof, _, err := s.proveSpans(ctx, h, b.Index, sb.SharesNeeded())
+	if err != nil {
+		return nil, err
+	}
+	return &proof, nil
+}
+
+// proveSpans returns, for a blob of n shares whose first share is at index
+// of h's extended square, the rows it spans and one NMT inclusion proof
+// per row of its shares there, fetching each row (rowTree).
+func (s *Service) proveSpans(ctx context.Context, h *header.ExtendedHeader, index, n int) (Proof, []rowSpan, error) {
 	k := h.DAH.SquareSize()
-	proof := Proof{}
-	for _, sp := range spans(b.Index, sb.SharesNeeded(), k) {
+	sps := spans(index, n, k)
+	if len(sps) == 0 {
+		return nil, nil, fmt.Errorf("blob: no shares to prove at height %d", h.Height())
+	}
+	proof := make(Proof, 0, len(sps))
+	for _, sp := range sps {
 		t, err := s.rowTree(ctx, h, sp.row, k)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p, err := t.ProveRange(sp.from, sp.to)
 		if err != nil {
-			return nil, fmt.Errorf("blob: proving row %d at height %d: %w", sp.row, height, err)
+			return nil, nil, fmt.Errorf("blob: proving row %d at height %d: %w", sp.row, h.Height(), err)
 		}
 		proof = append(proof, &p)
 	}
-	return &proof, nil
+	return proof, sps, nil
 }
 
 // rowTree fetches row row of h's square and returns its NMT, built as eds

@@ -68,10 +68,15 @@ func (d *DataAvailabilityHeader) Hash() []byte {
 }
 
 func (d *DataAvailabilityHeader) computeHash() []byte {
+	return merkle.HashFromByteSlices(d.roots())
+}
+
+// roots returns the items the data root is the Merkle root of: the row
+// roots, then the column roots. The outer slice is new.
+func (d *DataAvailabilityHeader) roots() [][]byte {
 	all := make([][]byte, 0, len(d.RowRoots)+len(d.ColumnRoots))
 	all = append(all, d.RowRoots...)
-	all = append(all, d.ColumnRoots...)
-	return merkle.HashFromByteSlices(all)
+	return append(all, d.ColumnRoots...)
 }
 
 // SquareSize returns the width k of the original data square the header

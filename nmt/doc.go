@@ -15,7 +15,9 @@
 //   - Proof: verification (VerifyInclusion for samples, VerifyNamespace and
 //     VerifyLeafHashes for all shares of a namespace, with completeness) and
 //     the protobuf wire format of celestiaorg/nmt (MarshalBinary,
-//     UnmarshalProof).
+//     UnmarshalProof) and its JSON (MarshalJSON, UnmarshalJSON: the
+//     protobuf message's keys, omitempty; a proof without the
+//     is_max_namespace_ignored flag decodes as an ignore-max proof).
 //
 // It does not know about shares, squares or the parity namespace rule of
 // the EDS (which leaves get MaxNamespace): callers build leaves as

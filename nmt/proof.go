@@ -276,8 +276,15 @@ func (p Proof) checkCompleteness(ns []byte) error {
 // left over are the roots of the larger subtrees to the right, folded in
 // one by one.
 func (p Proof) verifyRoot(hs *Hasher, leafHashes [][]byte, root []byte) error {
+	return p.walkRoot(hs, leafHashes, nil, root)
+}
+
+// walkRoot is verifyRoot where, if ranges is not nil, leafHashes are the
+// roots of the subtrees ranges (which tile [Start, End)) rather than leaf
+// hashes.
+func (p Proof) walkRoot(hs *Hasher, leafHashes [][]byte, ranges []LeafRange, root []byte) error {
 	w := rootWalk{
-		hs: hs, start: p.Start, end: p.End, leaves: leafHashes, nodes: p.Nodes,
+		hs: hs, start: p.Start, end: p.End, leaves: leafHashes, nodes: p.Nodes, ranges: ranges,
 		// Each hash replaces two nodes by one, so there are fewer hashes
 		// than leaves plus nodes.
 		arena: make([]byte, 0, (len(leafHashes)+len(p.Nodes))*NodeSize),
@@ -305,6 +312,9 @@ type rootWalk struct {
 	leaves     [][]byte
 	nodes      [][]byte
 	arena      []byte // backing store for the inner nodes computed
+	// ranges, when set, are the leaf ranges that leaves (then subtree
+	// roots, not leaf hashes) cover, in order (VerifySubtreeRoots).
+	ranges []LeafRange
 }
 
 // hash returns the parent of left and right, stored in the arena.
@@ -330,7 +340,16 @@ func (w *rootWalk) subtree(lo, hi int) ([]byte, error) {
 		w.nodes = w.nodes[1:]
 		return n, nil
 	}
-	if hi-lo == 1 {
+	if w.ranges != nil {
+		if len(w.ranges) > 0 && w.ranges[0] == (LeafRange{lo, hi}) {
+			r := w.leaves[0]
+			w.leaves, w.ranges = w.leaves[1:], w.ranges[1:]
+			return r, nil
+		}
+		if hi-lo == 1 {
+			return nil, fmt.Errorf("%w: leaf %d is under no subtree root", ErrInvalidProof, lo)
+		}
+	} else if hi-lo == 1 {
 		l := w.leaves[0]
 		w.leaves = w.leaves[1:]
 		return l, nil

@@ -31,14 +31,15 @@ import (
 
 // BlobAPI is the blob module.
 type BlobAPI struct {
-	Submit          func(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error)
-	Get             func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
-	GetAll          func(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
-	GetProof        func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Proof, error)
-	Included        func(ctx context.Context, height uint64, ns share.Namespace, proof *blob.Proof, c blob.Commitment) (bool, error)
-	Subscribe       func(ctx context.Context, ns share.Namespace) (<-chan *blob.SubscriptionResponse, error)
-	SubscribeFrom   func(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error)
-	GetByCommitment func(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
+	Submit             func(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error)
+	Get                func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
+	GetAll             func(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
+	GetProof           func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Proof, error)
+	Included           func(ctx context.Context, height uint64, ns share.Namespace, proof *blob.Proof, c blob.Commitment) (bool, error)
+	GetCommitmentProof func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.CommitmentProof, error)
+	Subscribe          func(ctx context.Context, ns share.Namespace) (<-chan *blob.SubscriptionResponse, error)
+	SubscribeFrom      func(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error)
+	GetByCommitment    func(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
 }
 
 // HeaderAPI is the header module.
