@@ -14,7 +14,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test vet lint bench bench-bridge bench-node bench-das bench-api fuzz
+.PHONY: all build devnet test interop vet lint bench bench-bridge bench-node bench-das bench-api fuzz
 
 all: build test
 
@@ -34,6 +34,19 @@ test: vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -short -timeout 20m $(RACE_SHORT_PKGS)
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+# The interop suite (interop/celestia, a module of its own so mesh-node
+# never links celestia-node): a devnet from this checkout driven through
+# celestia-node v0.32.1's Go client over HTTP and WebSocket, every answer
+# checked with Celestia's verifiers. celestia-node's forks need its replace
+# directives, GONOSUMDB (some celestiaorg versions have no checksum database
+# record) and -tags untested_go_version (pebble's swiss refuses Go 1.26
+# without it). The first run downloads and builds celestia-node's
+# dependencies (several minutes on 2 cores).
+INTEROP_ENV := GONOSUMDB=github.com/celestiaorg GOFLAGS=-mod=mod
+interop:
+	cd interop/celestia && $(INTEROP_ENV) $(GO) vet -tags untested_go_version ./...
+	cd interop/celestia && $(INTEROP_ENV) $(GO) test -count=1 -tags untested_go_version -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
