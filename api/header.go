@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"github.com/datamesh/mesh-node/header"
 )
@@ -53,12 +54,22 @@ func (m *HeaderModule) GetByHash(ctx context.Context, hash Hash) (*header.Extend
 }
 
 // GetRangeByHeight returns the headers above from below to
-// (Headers.GetRangeByHeight).
-func (m *HeaderModule) GetRangeByHeight(ctx context.Context, from *header.ExtendedHeader, to uint64) ([]*header.ExtendedHeader, error) {
+// (Headers.GetRangeByHeight). from is any extended header's JSON,
+// celestia-node's or mesh-node's, read as a HeaderRef: it must name the
+// node's header at its height (Headers.Resolve), from which the range
+// starts.
+func (m *HeaderModule) GetRangeByHeight(ctx context.Context, from *HeaderRef, to uint64) ([]*header.ExtendedHeader, error) {
 	if err := requirePerm(ctx, "GetRangeByHeight", PermRead); err != nil {
 		return nil, err
 	}
-	return m.h.GetRangeByHeight(ctx, from, to)
+	if from == nil {
+		return nil, errors.New("api: GetRangeByHeight needs the header to start from")
+	}
+	start, err := m.h.Resolve(ctx, *from)
+	if err != nil {
+		return nil, err
+	}
+	return m.h.GetRangeByHeight(ctx, start, to)
 }
 
 // WaitForHeight waits for the header at height (Headers.WaitForHeight).
@@ -83,6 +94,15 @@ func (m *HeaderModule) SyncWait(ctx context.Context) error {
 		return err
 	}
 	return m.h.SyncWait(ctx)
+}
+
+// Tail returns the oldest header the node stores (Headers.Tail): headers
+// below it, and their data, are not served.
+func (m *HeaderModule) Tail(ctx context.Context) (*header.ExtendedHeader, error) {
+	if err := requirePerm(ctx, "Tail", PermRead); err != nil {
+		return nil, err
+	}
+	return m.h.Tail(ctx)
 }
 
 // Subscribe streams new headers in height order until ctx ends

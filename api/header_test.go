@@ -419,7 +419,7 @@ func TestHeaderModulePermissions(t *testing.T) {
 		"NetworkHead": func(ctx context.Context) error { _, err := m.NetworkHead(ctx); return err },
 		"GetByHash":   func(ctx context.Context) error { _, err := m.GetByHash(ctx, c.at(1).Hash()); return err },
 		"GetRangeByHeight": func(ctx context.Context) error {
-			_, err := m.GetRangeByHeight(ctx, c.at(1), 3)
+			_, err := m.GetRangeByHeight(ctx, &api.HeaderRef{Height: 1, Hash: c.at(1).Hash()}, 3)
 			return err
 		},
 		"WaitForHeight": func(ctx context.Context) error { _, err := m.WaitForHeight(ctx, 2); return err },
@@ -427,6 +427,7 @@ func TestHeaderModulePermissions(t *testing.T) {
 		"SyncWait":      func(ctx context.Context) error { return m.SyncWait(ctx) },
 		"Subscribe":     func(ctx context.Context) error { _, err := m.Subscribe(ctx); return err },
 		"GetByHeight":   func(ctx context.Context) error { _, err := m.GetByHeight(ctx, 2); return err },
+		"Tail":          func(ctx context.Context) error { _, err := m.Tail(ctx); return err },
 	}
 	for name, call := range calls {
 		if err := call(api.WithPerms(ctx, nil)); err == nil || !strings.Contains(err.Error(), "'"+name+"'") {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,9 @@ var (
 	// ErrInvalidRange is wrapped by GetRangeByHeight for an empty or
 	// reversed range: "header/store: invalid range(from,to)".
 	ErrInvalidRange = errors.New("header/store: invalid range")
+	// ErrHeaderMismatch is wrapped by Resolve when the node's header at a
+	// height has another hash than the one the client named.
+	ErrHeaderMismatch = errors.New("api: not the node's header")
 )
 
 // DefaultPollInterval is how often a call waiting for a height (and a
@@ -203,6 +207,31 @@ func (h *Headers) GetRangeByHeight(ctx context.Context, from *header.ExtendedHea
 		return nil, fmt.Errorf("api: range does not chain from the given header: %w", err)
 	}
 	return hs, nil
+}
+
+// Resolve returns the node's header that ref names: the stored header at
+// ref.Height, which must hash to ref.Hash (else an error wrapping
+// ErrHeaderMismatch that names both hashes). A height the store does not
+// hold is header.ErrNotFound; Resolve does not wait for it.
+func (h *Headers) Resolve(ctx context.Context, ref HeaderRef) (*header.ExtendedHeader, error) {
+	if ref.Height == 0 {
+		return nil, ErrHeightZero
+	}
+	local, err := h.store.GetByHeight(ctx, ref.Height)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(local.Hash(), ref.Hash) {
+		return nil, fmt.Errorf("%w: header %X given for height %d, the node's is %X",
+			ErrHeaderMismatch, []byte(ref.Hash), ref.Height, local.Hash())
+	}
+	return local, nil
+}
+
+// Tail returns the store's lowest header (header.ErrNotFound when empty):
+// no header below it can be served, nor the data of its heights.
+func (h *Headers) Tail(ctx context.Context) (*header.ExtendedHeader, error) {
+	return h.store.Tail(ctx)
 }
 
 // SyncWait returns once the syncer has caught up with the network head it

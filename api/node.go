@@ -3,12 +3,17 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// NodeType is celestia-node's node type number in node.Info.
+// NodeType is the node type of node.Info: celestia-node's numbers (1
+// bridge, 2 light, 3 full), and in JSON its names, "Bridge", "Light" and
+// "Full", as celestia-node's node.Type encodes them. celestia-node v0.32
+// knows only Bridge and Light: its client fails to decode "Full".
 type NodeType uint8
 
 // celestia-node's node types.
@@ -18,7 +23,51 @@ const (
 	NodeFull   NodeType = 3
 )
 
-// NodeInfo is node.Info's answer, celestia-node's shape.
+var nodeTypeNames = map[NodeType]string{NodeBridge: "Bridge", NodeLight: "Light", NodeFull: "Full"}
+
+// String returns the type's name, "unknown" for another value.
+func (t NodeType) String() string {
+	if n, ok := nodeTypeNames[t]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// MarshalJSON encodes t as its name; another value is an error.
+func (t NodeType) MarshalJSON() ([]byte, error) {
+	n, ok := nodeTypeNames[t]
+	if !ok {
+		return nil, fmt.Errorf("api: invalid node type %d", uint8(t))
+	}
+	return json.Marshal(n)
+}
+
+// UnmarshalJSON decodes a name in any case ("Light", "light") or, as
+// mesh-node's earlier API sent it, a number.
+func (t *NodeType) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err == nil {
+		for v, n := range nodeTypeNames {
+			if strings.EqualFold(n, name) {
+				*t = v
+				return nil
+			}
+		}
+		return fmt.Errorf("api: invalid node type %q", name)
+	}
+	var num uint8
+	if err := json.Unmarshal(b, &num); err != nil {
+		return fmt.Errorf("api: invalid node type %.32s: want a name or a number", b)
+	}
+	if _, ok := nodeTypeNames[NodeType(num)]; !ok {
+		return fmt.Errorf("api: invalid node type %d", num)
+	}
+	*t = NodeType(num)
+	return nil
+}
+
+// NodeInfo is node.Info's answer, celestia-node's shape: {"type":
+// "Light", "api_version": "v0.6.0"}.
 type NodeInfo struct {
 	Type       NodeType `json:"type"`
 	APIVersion string   `json:"api_version"`

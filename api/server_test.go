@@ -382,7 +382,7 @@ func TestJSONShapes(t *testing.T) {
 	}
 
 	r = callHTTP(t, e.http, tok, "node.Info", json.RawMessage(`[]`))
-	if string(r.Result) != `{"type":1,"api_version":"v0.2.2"}` {
+	if string(r.Result) != `{"type":"Bridge","api_version":"v0.2.2"}` {
 		t.Errorf("node.Info: %s", r.Result)
 	}
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 
-	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -39,12 +38,13 @@ func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int)
 	return m.s.GetShare(ctx, height, row, col)
 }
 
-// GetSamples returns samples of the square of h (Shares.GetSamples).
-func (m *ShareModule) GetSamples(ctx context.Context, h *header.ExtendedHeader, indices []SampleCoords) ([]Sample, error) {
+// GetSamples returns the samples at indices of the square at height, with
+// their proofs (Shares.GetSamples).
+func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []SampleCoords) ([]Sample, error) {
 	if err := requirePerm(ctx, "GetSamples", PermRead); err != nil {
 		return nil, err
 	}
-	return m.s.GetSamples(ctx, h, indices)
+	return m.s.GetSamples(ctx, height, indices)
 }
 
 // GetEDS returns the extended square at height (Shares.GetEDS).

@@ -101,7 +101,7 @@ func TestGetSamples(t *testing.T) {
 	sq := f.c.square(3)
 	w := sq.Width()
 	coords := []api.SampleCoords{{Row: 0, Col: 1}, {Row: w - 1, Col: 0}, {Row: 1, Col: w - 1}}
-	got, err := f.shares.GetSamples(ctx, h, coords)
+	got, err := f.shares.GetSamples(ctx, 3, coords)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,19 +153,22 @@ func TestGetSamples(t *testing.T) {
 		t.Fatalf("coords JSON %s", js)
 	}
 
-	if _, err := f.shares.GetSamples(ctx, h, []api.SampleCoords{{Row: 0, Col: w}}); !errors.Is(err, api.ErrOutOfBounds) {
+	if _, err := f.shares.GetSamples(ctx, 3, []api.SampleCoords{{Row: 0, Col: w}}); !errors.Is(err, api.ErrOutOfBounds) {
 		t.Fatalf("out of range: %v", err)
 	}
-	if _, err := f.shares.GetSamples(ctx, h, nil); err == nil {
+	if _, err := f.shares.GetSamples(ctx, 3, nil); err == nil {
 		t.Fatal("no coordinates accepted")
 	}
-	if _, err := f.shares.GetSamples(ctx, nil, coords); err == nil {
-		t.Fatal("nil header accepted")
+	if _, err := f.shares.GetSamples(ctx, 3, make([]api.SampleCoords, api.MaxSamplesPerCall+1)); err == nil ||
+		!strings.Contains(err.Error(), "at most 1024 per call") {
+		t.Fatalf("%d coordinates: %v", api.MaxSamplesPerCall+1, err)
 	}
-	// A header the node does not hold at that height.
-	other := newChain(t, 3, 55)
-	if _, err := f.shares.GetSamples(ctx, other.at(3), coords); !errors.Is(err, header.ErrNotFound) {
-		t.Fatalf("foreign header: %v", err)
+	// Heights resolve as GetByHeight's.
+	if _, err := f.shares.GetSamples(ctx, 0, coords); !errors.Is(err, api.ErrHeightZero) {
+		t.Fatalf("height 0: %v", err)
+	}
+	if _, err := f.shares.GetSamples(ctx, 9, coords); !errors.Is(err, api.ErrHeightFromFuture) {
+		t.Fatalf("future height: %v", err)
 	}
 	for _, bad := range []string{`{"share":` + b64(make([]byte, 512)) + `,"proof":{"start":0,"end":1},"proof_type":2}`, `{"proof_type":0}`} {
 		var s api.Sample
@@ -407,7 +410,7 @@ func TestShareModulePermissions(t *testing.T) {
 		"SharesAvailable": func(ctx context.Context) error { return m.SharesAvailable(ctx, 1) },
 		"GetShare":        func(ctx context.Context) error { _, err := m.GetShare(ctx, 1, 0, 0); return err },
 		"GetSamples": func(ctx context.Context) error {
-			_, err := m.GetSamples(ctx, f.c.at(1), []api.SampleCoords{{Row: 0, Col: 0}})
+			_, err := m.GetSamples(ctx, 1, []api.SampleCoords{{Row: 0, Col: 0}})
 			return err
 		},
 		"GetEDS":           func(ctx context.Context) error { _, err := m.GetEDS(ctx, 1); return err },
@@ -460,15 +463,15 @@ func TestGetSamplesFailure(t *testing.T) {
 			coords = append(coords, api.SampleCoords{Row: r, Col: col})
 		}
 	}
-	_, err = s.GetSamples(ctx, c.at(1), coords)
+	_, err = s.GetSamples(ctx, 1, coords)
 	if !errors.Is(err, errUnavailable) || !strings.Contains(err.Error(), "sample (1, 2)") {
 		t.Fatalf("got %v", err)
 	}
-	got, err := s.GetSamples(ctx, c.at(1), coords[:len(coords)/2])
+	got, err := s.GetSamples(ctx, 1, coords[:len(coords)/2])
 	if err == nil || got != nil {
 		t.Fatalf("a half containing (1, 2): %v", err)
 	}
-	got, err = s.GetSamples(ctx, c.at(1), coords[len(coords)/2:])
+	got, err = s.GetSamples(ctx, 1, coords[len(coords)/2:])
 	if err != nil || len(got) != len(coords)-len(coords)/2 {
 		t.Fatalf("the other half: %v", err)
 	}

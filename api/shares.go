@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,27 +126,22 @@ func (s *Shares) GetShare(ctx context.Context, height uint64, row, col int) (Sha
 	return Share(smp.Share), nil
 }
 
-// GetSamples returns the samples at coords of the square of h, in the
-// order asked, all or an error. h must be the header the node holds at
-// its height (same hash): the proofs are against its DAH. At most
-// MaxSamplesPerCall coordinates, each inside the square. Samples are
-// fetched a few at a time; the first failure ends the others.
-func (s *Shares) GetSamples(ctx context.Context, h *header.ExtendedHeader, coords []SampleCoords) ([]Sample, error) {
-	if h == nil {
-		return nil, errors.New("api: GetSamples needs a header")
-	}
+// GetSamples returns the samples at coords of the extended square at
+// height, in the order asked, all or an error; each proof is against the
+// DAH of the node's header at height (resolved as GetByHeight does). At
+// most MaxSamplesPerCall coordinates, each inside the square
+// (ErrOutOfBounds). Samples are fetched a few at a time; the first failure
+// ends the others.
+func (s *Shares) GetSamples(ctx context.Context, height uint64, coords []SampleCoords) ([]Sample, error) {
 	if len(coords) == 0 {
 		return nil, errors.New("api: no sample indices to fetch")
 	}
 	if len(coords) > MaxSamplesPerCall {
 		return nil, fmt.Errorf("api: %d samples asked, at most %d per call", len(coords), MaxSamplesPerCall)
 	}
-	local, err := s.headers.GetByHeight(ctx, h.Height())
+	local, err := s.headers.GetByHeight(ctx, height)
 	if err != nil {
 		return nil, err
-	}
-	if !bytes.Equal(local.Hash(), h.Hash()) {
-		return nil, fmt.Errorf("api: header %X at height %d is not the node's (%X): %w", h.Hash(), h.Height(), local.Hash(), header.ErrNotFound)
 	}
 	for _, c := range coords {
 		if err := checkCell(local, c.Row, c.Col); err != nil {

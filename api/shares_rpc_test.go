@@ -55,7 +55,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 	defer closeH()
 	var sc struct {
 		GetShare         func(context.Context, uint64, int, int) (api.Share, error)
-		GetSamples       func(context.Context, *header.ExtendedHeader, []api.SampleCoords) ([]api.Sample, error)
+		GetSamples       func(context.Context, uint64, []api.SampleCoords) ([]api.Sample, error)
 		GetEDS           func(context.Context, uint64) (*api.ExtendedDataSquare, error)
 		GetRow           func(context.Context, uint64, int) (api.Row, error)
 		GetNamespaceData func(context.Context, uint64, share.Namespace) (api.NamespaceData, error)
@@ -90,7 +90,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 	if s, err := sc.GetShare(ctx, 2, 1, 2); err != nil || !bytes.Equal(s, sq.Share(1, 2)) {
 		t.Fatalf("GetShare: %v", err)
 	}
-	smps, err := sc.GetSamples(ctx, h2, []api.SampleCoords{{Row: 3, Col: 0}})
+	smps, err := sc.GetSamples(ctx, 2, []api.SampleCoords{{Row: 3, Col: 0}})
 	if err != nil || len(smps) != 1 {
 		t.Fatalf("GetSamples: %v", err)
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/datamesh/mesh-node/blob"
@@ -63,12 +65,52 @@ func TestBlobJSON(t *testing.T) {
 
 	// SubscriptionResponse and CommitmentResult shapes.
 	r, _ := json.Marshal(&blob.SubscriptionResponse{Blobs: []*blob.Blob{}, Height: 3})
-	if string(r) != `{"blobs":[],"height":3}` {
+	if string(r) != `{"Blobs":[],"Height":3,"Header":null}` {
 		t.Fatalf("SubscriptionResponse JSON %s", r)
 	}
 	cr, _ := json.Marshal(&blob.CommitmentResult{Height: 3})
 	if string(cr) != `{"height":3,"blob":null}` {
 		t.Fatalf("CommitmentResult JSON %s", cr)
+	}
+}
+
+// TestSubscriptionResponseJSON checks the shape celestia-node's client
+// decodes: its SubscriptionResponse has no JSON tags, so the keys are the
+// Go field names, and Header is the CometBFT header in encoding/json's
+// encoding (the height a number, hashes upper-case hex).
+func TestSubscriptionResponseJSON(t *testing.T) {
+	f := newFixture(t, 2, 2)
+	h := f.headers[1]
+	enc, err := json.Marshal(&blob.SubscriptionResponse{Blobs: []*blob.Blob{}, Height: h.Height(), Header: &h.RawHeader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Blobs  json.RawMessage
+		Height json.RawMessage
+		Header map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(enc, &m); err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Blobs) != "[]" || string(m.Height) != "2" || string(m.Header["height"]) != "2" ||
+		string(m.Header["chain_id"]) != `"`+h.ChainID()+`"` {
+		t.Fatalf("SubscriptionResponse JSON %s", enc)
+	}
+	if got, want := string(m.Header["last_block_id"]), fmt.Sprintf(`"hash":"%X"`, h.LastHeader()); !strings.Contains(got, want) {
+		t.Fatalf("last_block_id %s, want %s in it", got, want)
+	}
+	var back blob.SubscriptionResponse
+	if err := json.Unmarshal(enc, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Header == nil || !bytes.Equal(back.Header.Hash(), h.Hash()) || back.Height != 2 {
+		t.Fatalf("decoded %+v", back)
+	}
+	// mesh-node's earlier lower-case keys still decode (encoding/json
+	// matches keys without case).
+	if err := json.Unmarshal([]byte(`{"blobs":[],"height":7}`), &back); err != nil || back.Height != 7 {
+		t.Fatalf("lower-case keys: %v, %+v", err, back)
 	}
 }
 

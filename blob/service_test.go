@@ -327,6 +327,9 @@ func TestSubscribe(t *testing.T) {
 			if r.Blobs == nil {
 				t.Fatalf("height %d: nil Blobs", height)
 			}
+			if r.Header == nil || r.Header.Height != int64(height) || !bytes.Equal(r.Header.Hash(), f.headers[height-1].Hash()) {
+				t.Fatalf("height %d: header %v, want the stored header's", height, r.Header)
+			}
 			wantN := 0
 			if height == customHeight {
 				wantN = 2

@@ -13,9 +13,10 @@ const subscriptionBuffer = 8
 
 // Subscribe follows namespace ns from fromHeight on: for every height, in
 // order, it sends one SubscriptionResponse with the namespace's blobs at
-// that height, in square order. As celestia-node does, heights without
-// blobs are sent too, with an empty (non-nil) Blobs. fromHeight 0 means the
-// height after the current head (Headers.Head).
+// that height, in square order, and the height's CometBFT header. As
+// celestia-node does, heights without blobs are sent too, with an empty
+// (non-nil) Blobs. fromHeight 0 means the height after the current head
+// (Headers.Head).
 //
 // The channel holds a few responses; a consumer that stops reading makes
 // the producer wait (it never buffers more), so memory stays bounded. The
@@ -62,7 +63,7 @@ func (s *Service) follow(ctx context.Context, ns share.Namespace, height uint64,
 			return
 		}
 		select {
-		case ch <- &SubscriptionResponse{Blobs: blobs, Height: height}:
+		case ch <- &SubscriptionResponse{Blobs: blobs, Height: height, Header: &h.RawHeader}:
 		case <-ctx.Done():
 			return
 		}

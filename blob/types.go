@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/nmt"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -116,8 +117,15 @@ func (b *Blob) UnmarshalJSON(data []byte) error {
 type Proof []*nmt.Proof
 
 // SubscriptionResponse is one message of blob.Subscribe: the blobs of the
-// namespace at a height (possibly none), in square order.
+// namespace at a height (possibly none), in square order, and the CometBFT
+// header of that height. Its JSON is celestia-node's, whose struct has no
+// JSON tags: {"Blobs": [...], "Height": N, "Header": {...}}, the header in
+// encoding/json's encoding of the CometBFT header (height as a number,
+// hashes as upper-case hex), not CometBFT's own JSON of the header API.
+// Header is shared with the header store: read it, do not modify it.
 type SubscriptionResponse struct {
-	Blobs  []*Blob `json:"blobs"`
-	Height uint64  `json:"height"`
+	Blobs  []*Blob `json:"Blobs"`
+	Height uint64  `json:"Height"`
+	// Header is the header at Height (celestia-node's header.RawHeader).
+	Header *header.RawHeader `json:"Header"`
 }

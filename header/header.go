@@ -36,6 +36,11 @@ var (
 	ErrDAHMismatch = errors.New("header: data availability header mismatch")
 )
 
+// RawHeader is the CometBFT block header, ExtendedHeader.RawHeader's type:
+// packages that pass it on (blob subscriptions carry it) name it through
+// header rather than importing CometBFT.
+type RawHeader = cmttypes.Header
+
 // ExtendedHeader is a CometBFT block header extended with what a DataMesh
 // node needs to sample the block's data: the commit and validator set that
 // make it verifiable on its own, the block's DataAvailabilityHeader, and a

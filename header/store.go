@@ -50,6 +50,9 @@ type Store interface {
 	GetRange(ctx context.Context, from, to uint64) ([]*ExtendedHeader, error)
 	// Head returns the highest header, or ErrNotFound when the store is empty.
 	Head(ctx context.Context) (*ExtendedHeader, error)
+	// Tail returns the lowest header, the store's base, or ErrNotFound
+	// when the store is empty. Every height from Tail's to Head's is held.
+	Tail(ctx context.Context) (*ExtendedHeader, error)
 	// Has reports whether the store holds the header whose Hash is hash.
 	Has(ctx context.Context, hash []byte) (bool, error)
 	// Height returns the height of the head, 0 when the store is empty.

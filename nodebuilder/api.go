@@ -26,9 +26,6 @@ const (
 	SecretFile = "keys/jwt-secret"
 )
 
-// Version is the node's API version, as node.Info reports it.
-const Version = "v0.6.0"
-
 // assembleAPI adds what the JSON-RPC API serves: the header and share
 // services, the state client (when core.rpc is set), the blob service with
 // a commitment index on bridge and full nodes, and the server itself, last

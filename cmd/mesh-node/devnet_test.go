@@ -291,6 +291,10 @@ func TestDevnetJSONRPC(t *testing.T) {
 				if r.Height != nextHeight || !bytes.Equal(b.Data, next.Data) {
 					t.Fatalf("blob.Subscribe: blob at %d (%q), submitted at %d", r.Height, b.Data, nextHeight)
 				}
+				// celestia-node's keys, and the height's CometBFT header.
+				if r.Header == nil || r.Header.Height != int64(nextHeight) || !bytes.Contains(msg.Params[1], []byte(`"Header":{`)) {
+					t.Fatalf("blob.Subscribe: value without the header of height %d: %s", nextHeight, msg.Params[1])
+				}
 				found = true
 			}
 		}

@@ -16,6 +16,7 @@ type MemStore struct {
 	byHeight map[uint64]*header.ExtendedHeader
 	byHash   map[string]*header.ExtendedHeader
 	head     *header.ExtendedHeader
+	tail     *header.ExtendedHeader
 }
 
 var _ header.Store = (*MemStore)(nil)
@@ -39,6 +40,9 @@ func (s *MemStore) Append(ctx context.Context, headers ...*header.ExtendedHeader
 		s.byHeight[h.Height()] = h
 		s.byHash[string(h.Hash())] = h
 		s.head = h
+		if s.tail == nil {
+			s.tail = h
+		}
 	}
 	return nil
 }
@@ -103,6 +107,19 @@ func (s *MemStore) Head(ctx context.Context) (*header.ExtendedHeader, error) {
 		return nil, fmt.Errorf("%w: empty store", header.ErrNotFound)
 	}
 	return s.head, nil
+}
+
+// Tail implements header.Store.
+func (s *MemStore) Tail(ctx context.Context) (*header.ExtendedHeader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.tail == nil {
+		return nil, fmt.Errorf("%w: empty store", header.ErrNotFound)
+	}
+	return s.tail, nil
 }
 
 // Has implements header.Store.

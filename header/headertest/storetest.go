@@ -22,6 +22,9 @@ func TestStore(t *testing.T, open func(t *testing.T) header.Store) {
 		if _, err := s.Head(ctx); !errors.Is(err, header.ErrNotFound) {
 			t.Errorf("Head: %v", err)
 		}
+		if _, err := s.Tail(ctx); !errors.Is(err, header.ErrNotFound) {
+			t.Errorf("Tail: %v", err)
+		}
 		if s.Height() != 0 {
 			t.Errorf("Height %d", s.Height())
 		}
@@ -141,6 +144,10 @@ func TestStore(t *testing.T, open func(t *testing.T) header.Store) {
 						t.Errorf("reader %d: Head went back: %v", r, err)
 						return
 					}
+					if tail, err := s.Tail(ctx); err != nil || tail.Height() != 1 {
+						t.Errorf("reader %d: Tail: %v, %v", r, tail, err)
+						return
+					}
 					if _, err := s.GetRange(ctx, 1, height+1); err != nil {
 						t.Errorf("reader %d: GetRange(1, %d): %v", r, height+1, err)
 						return
@@ -172,6 +179,10 @@ func CheckStoreHolds(t *testing.T, s header.Store, want []*header.ExtendedHeader
 	}
 	if s.Height() != last.Height() {
 		t.Fatalf("Height %d, want %d", s.Height(), last.Height())
+	}
+	tail, err := s.Tail(ctx)
+	if err != nil || !bytes.Equal(tail.Hash(), want[0].Hash()) {
+		t.Fatalf("Tail: %v, %v; want height %d", tail, err, want[0].Height())
 	}
 	for _, w := range want {
 		byHeight, err := s.GetByHeight(ctx, w.Height())

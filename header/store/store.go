@@ -1,6 +1,7 @@
 // Package store is the Badger implementation of header.Store: extended
-// headers by height and by hash, the head, and bounded ranges, in a Badger
-// database the node owns and shares with its other stores.
+// headers by height and by hash, the head, the tail (the lowest height) and
+// bounded ranges, in a Badger database the node owns and shares with its
+// other stores.
 //
 // Layout (all heights 8-byte big-endian, so keys sort by height):
 //
@@ -254,6 +255,34 @@ func (s *Store) Head(ctx context.Context) (*header.ExtendedHeader, error) {
 		return nil, fmt.Errorf("%w: empty store", header.ErrNotFound)
 	}
 	return h, nil
+}
+
+// Tail implements header.Store: the header under the lowest height key
+// (keys sort by height), read in one transaction.
+func (s *Store) Tail(ctx context.Context) (*header.ExtendedHeader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var h *header.ExtendedHeader
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = prefixHeight
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		it.Seek(prefixHeight)
+		if !it.ValidForPrefix(prefixHeight) {
+			return fmt.Errorf("%w: empty store", header.ErrNotFound)
+		}
+		key := it.Item().Key()
+		if len(key) != len(prefixHeight)+8 {
+			return fmt.Errorf("header/store: corrupt height key %q", key)
+		}
+		var err error
+		h, err = getByHeight(txn, binary.BigEndian.Uint64(key[len(prefixHeight):]))
+		return err
+	})
+	return h, err
 }
 
 // Has implements header.Store.
