@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -20,10 +21,39 @@ import (
 // PingTimeout bounds a Ping whose context has no earlier deadline.
 const PingTimeout = 10 * time.Second
 
-// ResourceStat is the resource manager's usage, per scope: libp2p's
-// rcmgr.ResourceManagerStat (System, Transient, Services, Protocols and
-// Peers, each scope's streams, connections, file descriptors and memory).
-type ResourceStat = rcmgr.ResourceManagerStat
+// ResourceStat is the resource manager's usage per scope: each scope's
+// streams, connections, file descriptors and memory. It has the fields of
+// libp2p's rcmgr.ResourceManagerStat (celestia-node's p2p.ResourceState).
+type ResourceStat struct {
+	System    network.ScopeStat
+	Transient network.ScopeStat
+	Services  map[string]network.ScopeStat
+	Protocols map[protocol.ID]network.ScopeStat
+	Peers     map[peer.ID]network.ScopeStat
+}
+
+// MarshalJSON encodes s with its fields' names, and Peers keyed by the
+// peers' IDs in text (12D3KooW...). encoding/json would write a peer.ID
+// key as its raw bytes, which are not UTF-8 and come out mangled (so does
+// celestia-node's); the text form decodes back into a map[peer.ID], as
+// peer.ID is an encoding.TextUnmarshaler.
+func (s ResourceStat) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		System    network.ScopeStat
+		Transient network.ScopeStat
+		Services  map[string]network.ScopeStat
+		Protocols map[protocol.ID]network.ScopeStat
+		Peers     map[string]network.ScopeStat
+	}
+	w := wire{System: s.System, Transient: s.Transient, Services: s.Services, Protocols: s.Protocols}
+	if s.Peers != nil {
+		w.Peers = make(map[string]network.ScopeStat, len(s.Peers))
+		for id, st := range s.Peers {
+			w.Peers[id.String()] = st
+		}
+	}
+	return json.Marshal(w)
+}
 
 // errNoResourceState is returned by ResourceState if the resource manager
 // does not report its usage; New builds one that does.
@@ -63,7 +93,9 @@ func (n *Node) ResourceState() (ResourceStat, error) {
 	if !ok {
 		return ResourceStat{}, errNoResourceState
 	}
-	return s.Stat(), nil
+	st := s.Stat()
+	return ResourceStat{System: st.System, Transient: st.Transient, Services: st.Services,
+		Protocols: st.Protocols, Peers: st.Peers}, nil
 }
 
 // PubSubTopics returns the gossipsub topics the node is subscribed to (a

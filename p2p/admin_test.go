@@ -3,12 +3,17 @@ package p2p_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/datamesh/mesh-node/p2p"
@@ -133,5 +138,40 @@ func TestAdminViewsBeforeStart(t *testing.T) {
 	}
 	if _, err := n.ResourceState(); err != nil {
 		t.Errorf("ResourceState before Start: %v", err)
+	}
+}
+
+// ResourceStat's JSON keys peers by their text IDs, and decodes back.
+func TestResourceStatJSON(t *testing.T) {
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := p2p.ResourceStat{
+		System:    network.ScopeStat{NumConnsInbound: 1, Memory: 4096},
+		Services:  map[string]network.ScopeStat{"libp2p.ping": {NumStreamsOutbound: 1}},
+		Protocols: map[protocol.ID]network.ScopeStat{ping.ID: {NumStreamsOutbound: 1}},
+		Peers:     map[peer.ID]network.ScopeStat{id: {NumConnsInbound: 1}},
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"Peers":{"` + id.String() + `":{"NumStreamsInbound":0,"NumStreamsOutbound":0,"NumConnsInbound":1,`; !strings.Contains(string(b), want) {
+		t.Errorf("JSON %s does not contain %s", b, want)
+	}
+	var out p2p.ResourceStat
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("round trip: %+v, want %+v", out, in)
+	}
+	if b, err := json.Marshal(p2p.ResourceStat{}); err != nil || !strings.Contains(string(b), `"Peers":null`) {
+		t.Errorf("empty: %s %v", b, err)
 	}
 }
