@@ -162,11 +162,17 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The p2p module's other sources are tested in p2p_test.go; here
+	// their methods fail (after the permission check).
+	p2pMod, err := api.NewP2PModule(api.P2PDeps{Host: h, Network: "api-test", Blocker: &fakeBlocker{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mods := api.Modules{
 		Blob:  api.NewBlobModule(e.blob),
 		DAS:   api.NewDASModule(e.das),
 		State: api.NewStateModule(e.state),
-		P2P:   api.NewP2PModule(h, &fakeBlocker{}),
+		P2P:   p2pMod,
 		Node:  node,
 	}
 	if opts.Addr == "" {

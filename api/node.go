@@ -79,13 +79,15 @@ type NodeModule struct {
 	info   NodeInfo
 	secret []byte
 	ready  func() bool
+	levels LogLevelSetter // nil: LogLevelSet fails
 }
 
 // NewNodeModule returns the node module of a node of mode ("bridge",
 // "full" or "light") serving API version version. secret signs and
 // verifies the tokens of AuthNew and AuthVerify (nil: those methods fail).
-// ready (nil: always true) reports whether the node has started.
-func NewNodeModule(mode, version string, secret []byte, ready func() bool) (*NodeModule, error) {
+// ready (nil: always true) reports whether the node has started. opts add
+// what some methods need (WithLogLevels for LogLevelSet).
+func NewNodeModule(mode, version string, secret []byte, ready func() bool, opts ...NodeOption) (*NodeModule, error) {
 	var t NodeType
 	switch mode {
 	case "bridge":
@@ -100,7 +102,16 @@ func NewNodeModule(mode, version string, secret []byte, ready func() bool) (*Nod
 	if ready == nil {
 		ready = func() bool { return true }
 	}
-	return &NodeModule{info: NodeInfo{Type: t, APIVersion: version}, secret: bytes.Clone(secret), ready: ready}, nil
+	m := &NodeModule{info: NodeInfo{Type: t, APIVersion: version}, secret: bytes.Clone(secret), ready: ready}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("api: node module: nil option")
+		}
+		if err := o(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 var errNoSecret = errors.New("api: node: no token secret (auth is skipped)")
@@ -159,4 +170,45 @@ func (m *NodeModule) AuthVerify(ctx context.Context, token string) ([]Permission
 		return nil, errNoSecret
 	}
 	return VerifyToken(m.secret, token)
+}
+
+// NodeOption adds to the node module what one of its methods needs.
+type NodeOption func(*NodeModule) error
+
+// LogLevelSetter changes a module's log level at run time: a
+// *logging.LevelVar.
+type LogLevelSetter interface {
+	// SetModule sets module's level to level; module "*" sets every
+	// module's. It fails, changing nothing, for an unknown level or a bad
+	// module name.
+	SetModule(module, level string) error
+}
+
+// WithLogLevels has LogLevelSet change the node's log levels through s.
+func WithLogLevels(s LogLevelSetter) NodeOption {
+	return func(m *NodeModule) error {
+		if s == nil {
+			return errors.New("api: node module: nil LogLevelSetter")
+		}
+		m.levels = s
+		return nil
+	}
+}
+
+// LogLevelSet (node.LogLevelSet, admin) sets the log level of the module
+// name (a service such as "das", "shrex" or "p2p", or a consensus module)
+// to level: debug, info, warn, error or none, in any case. name "*" sets
+// every module's level, removing the per-module levels of config.toml's
+// log.level. The change lasts until the node stops.
+func (m *NodeModule) LogLevelSet(ctx context.Context, name, level string) error {
+	if err := requirePerm(ctx, "LogLevelSet", PermAdmin); err != nil {
+		return err
+	}
+	if m.levels == nil {
+		return errors.New("api: node.LogLevelSet: log levels cannot be changed on this node")
+	}
+	if err := m.levels.SetModule(name, level); err != nil {
+		return fmt.Errorf("api: node.LogLevelSet: %w", err)
+	}
+	return nil
 }

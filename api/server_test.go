@@ -56,11 +56,26 @@ var methodPerms = map[string]api.Permission{
 	"p2p.UnblockPeer":      api.PermAdmin,
 	"p2p.ListBlockedPeers": api.PermAdmin,
 
+	"p2p.Network":              api.PermAdmin,
+	"p2p.NATStatus":            api.PermAdmin,
+	"p2p.Protect":              api.PermAdmin,
+	"p2p.Unprotect":            api.PermAdmin,
+	"p2p.IsProtected":          api.PermAdmin,
+	"p2p.BandwidthStats":       api.PermAdmin,
+	"p2p.BandwidthForPeer":     api.PermAdmin,
+	"p2p.BandwidthForProtocol": api.PermAdmin,
+	"p2p.ResourceState":        api.PermAdmin,
+	"p2p.PubSubPeers":          api.PermAdmin,
+	"p2p.PubSubTopics":         api.PermAdmin,
+	"p2p.Ping":                 api.PermAdmin,
+	"p2p.ConnectionState":      api.PermAdmin,
+
 	"node.Info":              api.PermAdmin,
 	"node.Ready":             api.PermRead,
 	"node.AuthNew":           api.PermAdmin,
 	"node.AuthNewWithExpiry": api.PermAdmin,
 	"node.AuthVerify":        api.PermAdmin,
+	"node.LogLevelSet":       api.PermAdmin,
 }
 
 // registered lists the RPC methods of the module types: go-jsonrpc
@@ -118,11 +133,26 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 		"p2p.UnblockPeer":      fmt.Sprintf(`[%q]`, id),
 		"p2p.ListBlockedPeers": `[]`,
 
+		"p2p.Network":              `[]`,
+		"p2p.NATStatus":            `[]`,
+		"p2p.Protect":              fmt.Sprintf(`[%q,"tag"]`, id),
+		"p2p.Unprotect":            fmt.Sprintf(`[%q,"tag"]`, id),
+		"p2p.IsProtected":          fmt.Sprintf(`[%q,"tag"]`, id),
+		"p2p.BandwidthStats":       `[]`,
+		"p2p.BandwidthForPeer":     fmt.Sprintf(`[%q]`, id),
+		"p2p.BandwidthForProtocol": `["/ipfs/ping/1.0.0"]`,
+		"p2p.ResourceState":        `[]`,
+		"p2p.PubSubPeers":          `["/datamesh/api-test/header-sub/v0.1.0"]`,
+		"p2p.PubSubTopics":         `[]`,
+		"p2p.Ping":                 fmt.Sprintf(`[%q]`, id),
+		"p2p.ConnectionState":      fmt.Sprintf(`[%q]`, id),
+
 		"node.Info":              `[]`,
 		"node.Ready":             `[]`,
 		"node.AuthNew":           `[["read"]]`,
 		"node.AuthNewWithExpiry": `[["read"],3600000000000]`,
 		"node.AuthVerify":        `["not-a-token"]`,
+		"node.LogLevelSet":       `["das","debug"]`,
 	}[method]
 	if p == "" {
 		t.Fatalf("no parameters for %s", method)

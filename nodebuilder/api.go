@@ -107,15 +107,24 @@ func (n *Node) assembleAPI() error {
 	if err != nil {
 		return fmt.Errorf("nodebuilder: API secret: %w", err)
 	}
-	nodeMod, err := api.NewNodeModule(string(n.Mode), Version, secret, n.ready)
+	var nodeOpts []api.NodeOption
+	if n.logLevels != nil {
+		nodeOpts = append(nodeOpts, api.WithLogLevels(n.logLevels))
+	}
+	nodeMod, err := api.NewNodeModule(string(n.Mode), Version, secret, n.ready, nodeOpts...)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: node module: %w", err)
+	}
+	p2pMod, err := api.NewP2PModule(api.P2PDeps{Host: n.P2P.Host(), Network: n.P2P.Network(), Blocker: n.P2P,
+		NAT: n.P2P, Bandwidth: n.P2P, Resources: n.P2P, PubSub: n.P2P, Pinger: n.P2P})
+	if err != nil {
+		return fmt.Errorf("nodebuilder: p2p module: %w", err)
 	}
 	mods := api.Modules{
 		Blob:   api.NewBlobModule(n.Blobs),
 		Header: api.NewHeaderModule(n.HeaderService),
 		Share:  api.NewShareModule(n.ShareService),
-		P2P:    api.NewP2PModule(n.P2P.Host(), n.P2P),
+		P2P:    p2pMod,
 		Node:   nodeMod,
 	}
 	if n.DASer != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/logging"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
 	"github.com/datamesh/mesh-node/shrex/edssub"
@@ -81,6 +82,7 @@ type Node struct {
 	announcements func() // stops the announcement loop
 	indexCatchUp  func() // stops the commitment index's catch-up
 	pruner        func(*das.PrunerOptions)
+	logLevels     *logging.LevelVar // nil unless Options.LogLevels is set
 	startTimeout  time.Duration
 
 	mu       sync.Mutex
@@ -95,6 +97,10 @@ type Node struct {
 type Options struct {
 	// Logger receives every service's logs; nil discards them.
 	Logger *slog.Logger
+	// LogLevels, if set, are the levels Logger's handler reads
+	// (logging.NewVarHandler): the API's node.LogLevelSet changes them.
+	// Without it node.LogLevelSet fails.
+	LogLevels *logging.LevelVar
 	// Badger, if set, adjusts the database options (tests use small
 	// memory tables).
 	Badger func(badger.Options) badger.Options
@@ -144,6 +150,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout, pruner: opts.Pruner}
+	n.logLevels = opts.LogLevels
 	if n.startTimeout <= 0 {
 		n.startTimeout = DefaultStartTimeout
 	}

@@ -17,7 +17,11 @@
 //     in the DHT, full and light nodes look it up and keep a number of such
 //     peers connected;
 //   - the block list: BlockPeer disconnects a peer and a connection gater
-//     refuses it in both directions until UnblockPeer.
+//     refuses it in both directions until UnblockPeer;
+//   - what an operator asks of the host (the API's p2p module):
+//     Reachability, bandwidth counters (BandwidthTotals and per peer or
+//     protocol), the resource manager's usage (ResourceState), gossipsub's
+//     topics and their peers, and Ping.
 //
 // Every protocol ID and topic a DataMesh node uses is prefixed with its
 // network ID: build them with ProtocolID and TopicID.

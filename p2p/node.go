@@ -16,6 +16,7 @@ import (
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -42,6 +43,7 @@ type Node struct {
 	host    host.Host
 	gater   *gater
 	connMgr *connmgr.BasicConnMgr
+	bw      *metrics.BandwidthCounter
 	rcLimit rcmgr.ConcreteLimitConfig
 	trusted map[peer.ID]bool
 
@@ -89,6 +91,7 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 		found:    make(map[peer.ID]bool),
 		stopDone: make(chan struct{}),
 		rcLimit:  p.limits.ResourceLimits(),
+		bw:       metrics.NewBandwidthCounter(),
 	}
 	self, err := peer.IDFromPrivateKey(key)
 	if err != nil {
@@ -139,6 +142,9 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 		// libp2p's metrics register with Prometheus's global registry;
 		// the node's metrics are wired by nodebuilder.
 		libp2p.DisableMetrics(),
+		// The bandwidth counter is ours (BandwidthTotals and the rest),
+		// not registered anywhere.
+		libp2p.BandwidthReporter(n.bw),
 		libp2p.UserAgent("mesh-node/" + string(p.Mode)),
 		libp2p.WithDialTimeout(p.DialTimeout),
 	}

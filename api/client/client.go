@@ -18,13 +18,17 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 )
@@ -79,6 +83,7 @@ type NodeAPI struct {
 	AuthNew           func(ctx context.Context, perms []api.Permission) (string, error)
 	AuthNewWithExpiry func(ctx context.Context, perms []api.Permission, ttl time.Duration) (string, error)
 	AuthVerify        func(ctx context.Context, token string) ([]api.Permission, error)
+	LogLevelSet       func(ctx context.Context, name, level string) error
 }
 
 // P2PAPI is the p2p module.
@@ -89,6 +94,20 @@ type P2PAPI struct {
 	BlockPeer        func(ctx context.Context, id peer.ID) error
 	UnblockPeer      func(ctx context.Context, id peer.ID) error
 	ListBlockedPeers func(ctx context.Context) ([]peer.ID, error)
+
+	Network              func(ctx context.Context) (api.Network, error)
+	NATStatus            func(ctx context.Context) (network.Reachability, error)
+	Protect              func(ctx context.Context, id peer.ID, tag string) error
+	Unprotect            func(ctx context.Context, id peer.ID, tag string) (bool, error)
+	IsProtected          func(ctx context.Context, id peer.ID, tag string) (bool, error)
+	BandwidthStats       func(ctx context.Context) (metrics.Stats, error)
+	BandwidthForPeer     func(ctx context.Context, id peer.ID) (metrics.Stats, error)
+	BandwidthForProtocol func(ctx context.Context, proto protocol.ID) (metrics.Stats, error)
+	ResourceState        func(ctx context.Context) (p2p.ResourceStat, error)
+	PubSubPeers          func(ctx context.Context, topic string) ([]peer.ID, error)
+	PubSubTopics         func(ctx context.Context) ([]string, error)
+	Ping                 func(ctx context.Context, id peer.ID) (time.Duration, error)
+	ConnectionState      func(ctx context.Context, id peer.ID) ([]api.ConnectionState, error)
 }
 
 // Client is a connection to a node's API. Its module fields are filled by

@@ -232,7 +232,9 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 	if o.basePort < 0 || o.basePort > 65535-(devnetPorts-1) {
 		return nil, fmt.Errorf("--base-port %d: want 0 or a port up to %d", o.basePort, 65535-(devnetPorts-1))
 	}
-	logger, err := nodeLogger(logs, o.logLevel)
+	// The nodes share one logger, and so one set of levels: node.LogLevelSet
+	// on any of them changes all three.
+	logger, levels, err := nodeLogger(logs, o.logLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +286,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		if _, err := nodebuilder.Init(home, conf); err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
-		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger.With("node", string(mode)), MetricsAddr: o.metricsAddr(i)})
+		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger.With("node", string(mode)), MetricsAddr: o.metricsAddr(i), LogLevels: levels})
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}

@@ -232,11 +232,11 @@ how to re-initialise.`
 			if err := conf.Validate(mode); err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
-			logger, err := nodeLogger(cmd.ErrOrStderr(), conf.Log.Level)
+			logger, levels, err := nodeLogger(cmd.ErrOrStderr(), conf.Log.Level)
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
-			n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger})
+			n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger, LogLevels: levels})
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}

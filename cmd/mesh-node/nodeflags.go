@@ -79,11 +79,13 @@ func (o *configFlags) checkNetwork(cmd *cobra.Command, c nodebuilder.Config) err
 }
 
 // nodeLogger returns the logger of a bridge, full or light node writing to
-// w at level, a config.toml log.level ("info,das=debug,shrex=error").
-func nodeLogger(w io.Writer, level string) (*slog.Logger, error) {
+// w at level, a config.toml log.level ("info,das=debug,shrex=error"), and
+// the levels it reads, which node.LogLevelSet changes.
+func nodeLogger(w io.Writer, level string) (*slog.Logger, *logging.LevelVar, error) {
 	l, err := logging.ParseLevels(level)
 	if err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
+		return nil, nil, fmt.Errorf("log.level: %w", err)
 	}
-	return slog.New(logging.NewHandler(w, l, false)), nil
+	v := logging.NewLevelVar(l)
+	return slog.New(logging.NewVarHandler(w, v, false)), v, nil
 }

@@ -14,4 +14,9 @@
 // attribute of the record itself, not bound with With, is looked up in
 // Handle. Writes are serialised: one Write per record on the writer, safe
 // for concurrent use by every logger derived from the handler.
+//
+// Levels can change at run time (the API's node.LogLevelSet): a handler
+// made by NewVarHandler reads a LevelVar, whose SetModule changes one
+// module's level, or every module's, for every logger derived from the
+// handler.
 package logging

@@ -31,9 +31,8 @@ const (
 // text or JSON handler writing through a lockedWriter.
 type handler struct {
 	inner  slog.Handler
-	levels Levels
-	min    slog.Level // the lowest level of any module
-	module string     // bound with WithAttrs outside any group
+	levels *LevelVar // shared by every handler derived from one NewVarHandler
+	module string    // bound with WithAttrs outside any group
 	source source
 	groups int // groups opened with WithGroup; attrs inside them name no module
 }
@@ -46,6 +45,17 @@ type handler struct {
 // every handler derived from it (WithAttrs, WithGroup) are safe for
 // concurrent use. A nil w discards the records.
 func NewHandler(w io.Writer, l Levels, json bool) slog.Handler {
+	return NewVarHandler(w, NewLevelVar(l), json)
+}
+
+// NewVarHandler is NewHandler with levels that can change: the handler and
+// every handler derived from it read v for each record, so v's changes
+// take effect from the next record on. A nil v is the zero Levels (info),
+// fixed.
+func NewVarHandler(w io.Writer, v *LevelVar, json bool) slog.Handler {
+	if v == nil {
+		v = NewLevelVar(Levels{})
+	}
 	if w == nil {
 		w = io.Discard
 	}
@@ -58,17 +68,18 @@ func NewHandler(w io.Writer, l Levels, json bool) slog.Handler {
 	} else {
 		inner = slog.NewTextHandler(lw, opts)
 	}
-	return &handler{inner: inner, levels: l, min: l.min()}
+	return &handler{inner: inner, levels: v}
 }
 
 // Enabled reports whether a record of level may be logged: by the level of
 // the module bound to the logger or, when none is, by the lowest level of
 // any module (the record's own attributes, read in Handle, may name one).
 func (h *handler) Enabled(_ context.Context, level slog.Level) bool {
+	st := h.levels.load()
 	if h.source != sourceNone {
-		return enabled(h.levels.levelOf(h.module), level)
+		return enabled(st.levels.levelOf(h.module), level)
 	}
-	return enabled(h.min, level)
+	return enabled(st.min, level)
 }
 
 // Handle logs r unless it is below its module's level.
@@ -80,7 +91,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 			return true
 		})
 	}
-	if !enabled(h.levels.levelOf(module), r.Level) {
+	if !enabled(h.levels.load().levels.levelOf(module), r.Level) {
 		return nil
 	}
 	return h.inner.Handle(ctx, r)

@@ -74,19 +74,28 @@ func ParseLevels(spec string) (Levels, error) {
 }
 
 func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info":
-		return slog.LevelInfo, nil
-	case "warn":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	case "none":
-		return levelNone, nil
+	if lv, ok := levelByName(s); ok {
+		return lv, nil
 	}
 	return 0, fmt.Errorf("%w: level %q is not debug, info, warn, error or none", ErrBadSpec, s)
+}
+
+// levelByName returns the level named s (debug, info, warn, error or none,
+// in any case).
+func levelByName(s string) (slog.Level, bool) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "info":
+		return slog.LevelInfo, true
+	case "warn":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	case "none":
+		return levelNone, true
+	}
+	return 0, false
 }
 
 func validModule(s string) bool {
