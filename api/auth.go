@@ -72,14 +72,14 @@ type claims struct {
 }
 
 // NewToken returns a JWT signed with HS256 under secret that grants perms
-// (each must be a known Permission). A positive ttl sets the token's
+// (each one of AllPerms or PermPublic). A positive ttl sets the token's
 // expiry ("exp") to now+ttl; ttl <= 0 makes a token that never expires.
 func NewToken(secret []byte, perms []Permission, ttl time.Duration) (string, error) {
 	if len(secret) == 0 {
 		return "", errors.New("api: new token: empty secret")
 	}
 	for _, p := range perms {
-		if _, err := ParsePermission(string(p)); err != nil {
+		if err := checkTokenPerm(p); err != nil {
 			return "", fmt.Errorf("api: new token: %w", err)
 		}
 	}
@@ -95,7 +95,7 @@ func NewToken(secret []byte, perms []Permission, ttl time.Duration) (string, err
 }
 
 // VerifyToken returns the permissions token grants if it is an HS256 JWT
-// signed with secret, not expired, and naming only known permissions. Any
+// signed with secret, not expired, and naming only AllPerms and PermPublic. Any
 // other token (another algorithm, including "none"; a bad signature; an
 // expired one; malformed) is an error wrapping ErrInvalidToken. The
 // returned slice is the caller's.
@@ -111,7 +111,7 @@ func VerifyToken(secret []byte, token string) ([]Permission, error) {
 	}
 	perms := make([]Permission, 0, len(c.Allow))
 	for _, p := range c.Allow {
-		if _, err := ParsePermission(string(p)); err != nil {
+		if err := checkTokenPerm(p); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 		}
 		perms = append(perms, p)

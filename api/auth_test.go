@@ -71,6 +71,18 @@ func TestTokens(t *testing.T) {
 			t.Errorf("round trip of %v: %v %v", perms, got, err)
 		}
 	}
+	// celestia-node's clients ask for ["public", "read"] (its perms.ReadPerms).
+	celestiaRead := []api.Permission{api.PermPublic, api.PermRead}
+	tok, err := api.NewToken(testSecret, celestiaRead, 0)
+	if err != nil {
+		t.Fatalf("token with celestia-node's public permission: %v", err)
+	}
+	if got, err := api.VerifyToken(testSecret, tok); err != nil || !slices.Equal(got, celestiaRead) {
+		t.Errorf("round trip of %v: %v %v", celestiaRead, got, err)
+	}
+	if _, err := api.ParsePermission("public"); err == nil {
+		t.Error("ParsePermission accepts public: mesh-node auth would print a token that can call nothing")
+	}
 	if _, err := api.NewToken(testSecret, []api.Permission{"root"}, 0); err == nil {
 		t.Error("token with an unknown permission made")
 	}
@@ -79,7 +91,7 @@ func TestTokens(t *testing.T) {
 	}
 
 	// Expiry.
-	tok, err := api.NewToken(testSecret, []api.Permission{api.PermRead}, time.Hour)
+	tok, err = api.NewToken(testSecret, []api.Permission{api.PermRead}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,11 @@ const (
 	PermRead  Permission = "read"
 	PermWrite Permission = "write"
 	PermAdmin Permission = "admin"
+	// PermPublic is celestia-node's baseline permission, which every token
+	// it makes carries (its perms.ReadPerms is ["public", "read"]). No
+	// method needs it; a token may name it so that clients that ask for it
+	// get a token.
+	PermPublic Permission = "public"
 )
 
 // AllPerms are every permission, in increasing power.
@@ -27,6 +32,16 @@ func ParsePermission(s string) (Permission, error) {
 		return "", fmt.Errorf("api: unknown permission %q (want read, write or admin)", s)
 	}
 	return p, nil
+}
+
+// checkTokenPerm returns an error unless p may appear in a token: one of
+// AllPerms, or PermPublic.
+func checkTokenPerm(p Permission) error {
+	if p == PermPublic {
+		return nil
+	}
+	_, err := ParsePermission(string(p))
+	return err
 }
 
 // PermsFor returns the permissions a token for p carries: p and every

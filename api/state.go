@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/datamesh/mesh-node/blob"
@@ -53,25 +54,26 @@ func (m *StateModule) Balance(ctx context.Context) (*state.Coin, error) {
 
 // BalanceForAddress (state.BalanceForAddress, read) returns addr's
 // balance.
-func (m *StateModule) BalanceForAddress(ctx context.Context, addr app.Address) (*state.Coin, error) {
+func (m *StateModule) BalanceForAddress(ctx context.Context, addr AccountRef) (*state.Coin, error) {
 	if err := requirePerm(ctx, "BalanceForAddress", PermRead); err != nil {
 		return nil, err
 	}
-	return m.svc.BalanceForAddress(ctx, addr)
+	return m.svc.BalanceForAddress(ctx, app.Address(addr))
 }
 
 // Transfer (state.Transfer, write) sends amount to to from the node's
 // account with config (null: the defaults).
-func (m *StateModule) Transfer(ctx context.Context, to app.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error) {
+func (m *StateModule) Transfer(ctx context.Context, to AccountRef, amount state.Int, config *state.TxConfig) (*state.TxResponse, error) {
 	if err := requirePerm(ctx, "Transfer", PermWrite); err != nil {
 		return nil, err
 	}
-	return m.svc.Transfer(ctx, to, amount, config)
+	return m.svc.Transfer(ctx, app.Address(to), amount, config)
 }
 
-// SubmitPayForBlob (state.SubmitPayForBlob, write) pays for blobs (blob
-// JSON, as blob.Submit takes) in one transaction with config.
-func (m *StateModule) SubmitPayForBlob(ctx context.Context, blobs []*blob.Blob, config *state.TxConfig) (*state.TxResponse, error) {
+// SubmitPayForBlob (state.SubmitPayForBlob, write) pays for blobs in one
+// transaction with config. Each blob is blob.Submit's JSON or go-square's
+// (PayForBlobBlob).
+func (m *StateModule) SubmitPayForBlob(ctx context.Context, blobs []*PayForBlobBlob, config *state.TxConfig) (*state.TxResponse, error) {
 	if err := requirePerm(ctx, "SubmitPayForBlob", PermWrite); err != nil {
 		return nil, err
 	}
@@ -80,14 +82,98 @@ func (m *StateModule) SubmitPayForBlob(ctx context.Context, blobs []*blob.Blob, 
 	}
 	sbs := make([]*share.Blob, len(blobs))
 	for i, b := range blobs {
-		if b == nil {
+		if b == nil || b.Blob == nil {
 			return nil, fmt.Errorf("%w: blob %d is null", blob.ErrInvalidBlob, i)
 		}
-		sb, err := b.ShareBlob()
-		if err != nil {
-			return nil, fmt.Errorf("blob %d: %w", i, err)
-		}
-		sbs[i] = sb
+		sbs[i] = b.Blob
 	}
 	return m.svc.SubmitPayForBlob(ctx, sbs, config)
 }
+
+// PayForBlobBlob is a blob state.SubmitPayForBlob takes, in either of two
+// JSON shapes: celestia-node's blob, as blob.Submit takes it
+// ({"namespace": 29 bytes, "data", "share_version", "signer", ...}), or
+// go-square's, which celestia-node v0.32's client sends for this method:
+// its protobuf's JSON, {"namespace_id": 28 bytes, "namespace_version",
+// "data", "share_version", "signer"}, every key left out when zero.
+type PayForBlobBlob struct {
+	*share.Blob
+}
+
+// squareBlobJSON is go-square's blob JSON.
+type squareBlobJSON struct {
+	NamespaceID      []byte `json:"namespace_id"`
+	NamespaceVersion uint32 `json:"namespace_version"`
+	Data             []byte `json:"data"`
+	ShareVersion     uint32 `json:"share_version"`
+	Signer           []byte `json:"signer"`
+}
+
+// UnmarshalJSON decodes either shape: go-square's when the object has a
+// "namespace_id" key, else celestia-node's.
+func (b *PayForBlobBlob) UnmarshalJSON(data []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return fmt.Errorf("%w: %w", blob.ErrInvalidBlob, err)
+	}
+	if _, ok := keys["namespace_id"]; !ok {
+		var nb blob.Blob
+		if err := json.Unmarshal(data, &nb); err != nil {
+			return err
+		}
+		sb, err := nb.ShareBlob()
+		if err != nil {
+			return err
+		}
+		b.Blob = sb
+		return nil
+	}
+	var j squareBlobJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fmt.Errorf("%w: %w", blob.ErrInvalidBlob, err)
+	}
+	if j.NamespaceVersion > 255 || j.ShareVersion > 255 {
+		return fmt.Errorf("%w: namespace version %d, share version %d: each must fit a byte", blob.ErrInvalidBlob, j.NamespaceVersion, j.ShareVersion)
+	}
+	ns, err := share.NamespaceFromBytes(append([]byte{byte(j.NamespaceVersion)}, j.NamespaceID...))
+	if err != nil {
+		return fmt.Errorf("%w: namespace: %w", blob.ErrInvalidBlob, err)
+	}
+	sb, err := share.NewBlob(ns, j.Data, uint8(j.ShareVersion), j.Signer)
+	if err != nil {
+		return fmt.Errorf("%w: %w", blob.ErrInvalidBlob, err)
+	}
+	b.Blob = sb
+	return nil
+}
+
+// celestiaPrefix is the bech32 prefix of Celestia's accounts.
+const celestiaPrefix = "celestia"
+
+// AccountRef is an account a request names: bech32 with DataMesh's prefix
+// "mesh", or with Celestia's "celestia" for the same 20 bytes (one
+// secp256k1 key controls both). celestia-node's Go client can write no
+// other: it encodes addresses with the Cosmos SDK's process-wide prefix,
+// which celestia-app seals to "celestia". Answers always name accounts
+// mesh1….
+type AccountRef app.Address
+
+// UnmarshalText decodes either form; any other prefix is an error naming it.
+func (r *AccountRef) UnmarshalText(b []byte) error {
+	hrp, data, err := app.DecodeBech32(string(b))
+	if err != nil {
+		return fmt.Errorf("api: address %q: %w", b, err)
+	}
+	if hrp != app.AddressPrefix && hrp != celestiaPrefix {
+		return fmt.Errorf("api: address %q: prefix %q, want %q (or %q)", b, hrp, app.AddressPrefix, celestiaPrefix)
+	}
+	a, err := app.AddressFromBytes(data)
+	if err != nil {
+		return fmt.Errorf("api: address %q: %w", b, err)
+	}
+	*r = AccountRef(a)
+	return nil
+}
+
+// MarshalText writes the mesh1… form.
+func (r AccountRef) MarshalText() ([]byte, error) { return app.Address(r).MarshalText() }
