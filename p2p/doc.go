@@ -3,7 +3,7 @@
 //
 // It owns:
 //   - the node's identity: an Ed25519 key kept at <home>/keys/p2p-key
-//     (LoadOrCreateIdentity);
+//     (LoadOrCreateIdentity, LoadIdentity), checked whole when loaded;
 //   - the host: TCP and QUIC (v1) transports on DefaultPort, announce
 //     addresses, the connection manager and resource manager with per-mode
 //     limits (Mode.Limits);

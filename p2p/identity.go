@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -31,9 +33,9 @@ const maxIdentitySize = 4 << 10
 // If path exists but is unreadable, empty, corrupt, or holds a key of
 // another type, the error wraps ErrBadIdentity (or the read error) and the
 // file is never modified or replaced: losing a node's identity is an
-// operator's decision.
+// operator's decision. See LoadIdentity for what corrupt means.
 func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
-	key, err := loadIdentity(path)
+	key, err := LoadIdentity(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return key, err
 	}
@@ -50,14 +52,24 @@ func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
 		return nil, fmt.Errorf("p2p: write identity %s: %w", path, err)
 	}
 	if !created { // lost a race with another writer: use its key
-		return loadIdentity(path)
+		return LoadIdentity(path)
 	}
 	return key, nil
 }
 
-// loadIdentity reads and decodes the key at path. A missing file is an
-// error wrapping fs.ErrNotExist.
-func loadIdentity(path string) (crypto.PrivKey, error) {
+// LoadIdentity reads the Ed25519 identity at path without ever creating
+// one. A missing file is an error wrapping fs.ErrNotExist; a file that is
+// not exactly what LoadOrCreateIdentity writes is an error wrapping
+// ErrBadIdentity.
+//
+// The file is checked, not only decoded: libp2p's encoding of an Ed25519
+// key is a 4-byte protobuf header, the 32-byte seed and the 32-byte public
+// key, and most damaged files still decode as some key, one with another
+// peer ID. LoadIdentity refuses a file whose public key is not the one its
+// seed derives (a changed bit in either half), and a file that is not the
+// key's canonical encoding (a changed bit in the header), so a flipped bit
+// anywhere in the file is an error, never a new identity.
+func LoadIdentity(path string) (crypto.PrivKey, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -80,5 +92,32 @@ func loadIdentity(path string) (crypto.PrivKey, error) {
 	if key.Type() != pb.KeyType_Ed25519 {
 		return nil, fmt.Errorf("%w: %s holds a %s key, want Ed25519", ErrBadIdentity, path, key.Type())
 	}
+	if err := checkEd25519(key, raw); err != nil {
+		return nil, fmt.Errorf("%w: %s is damaged: %v; restore it from a backup (the node's peer ID depends on it)", ErrBadIdentity, path, err)
+	}
 	return key, nil
+}
+
+// checkEd25519 checks that key, decoded from raw, is whole: its public key
+// is the one its seed derives and raw is its canonical encoding.
+func checkEd25519(key crypto.PrivKey, raw []byte) error {
+	b, err := key.Raw()
+	if err != nil {
+		return err
+	}
+	if len(b) != ed25519.PrivateKeySize {
+		return fmt.Errorf("key is %d bytes, want %d", len(b), ed25519.PrivateKeySize)
+	}
+	derived := ed25519.NewKeyFromSeed(b[:ed25519.SeedSize])
+	if !bytes.Equal(derived[ed25519.SeedSize:], b[ed25519.SeedSize:]) {
+		return errors.New("its public key is not the one its private key derives")
+	}
+	canonical, err := crypto.MarshalPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(canonical, raw) {
+		return errors.New("it is not the canonical encoding of the key it holds")
+	}
+	return nil
 }

@@ -90,3 +90,73 @@ func TestIdentityBadFileIsKept(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityBitFlipRefused flips each bit of a stored identity in turn:
+// every damaged file is refused with ErrBadIdentity and left as it is,
+// never loaded as another key (another peer ID).
+func TestIdentityBitFlipRefused(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "p2p-key")
+	key, err := p2p.LoadOrCreateIdentity(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) != 68 {
+		t.Fatalf("identity file is %d bytes, want 68", len(raw))
+	}
+	path := filepath.Join(dir, "damaged")
+	for i := range raw {
+		for bit := range 8 {
+			damaged := bytes.Clone(raw)
+			damaged[i] ^= 1 << bit
+			if err := os.WriteFile(path, damaged, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for name, load := range map[string]func(string) (crypto.PrivKey, error){
+				"LoadIdentity": p2p.LoadIdentity, "LoadOrCreateIdentity": p2p.LoadOrCreateIdentity,
+			} {
+				k, err := load(path)
+				if !errors.Is(err, p2p.ErrBadIdentity) {
+					id := peer.ID("")
+					if k != nil {
+						id, _ = peer.IDFromPrivateKey(k)
+					}
+					t.Fatalf("byte %d bit %d: %s: err = %v (peer ID %s, the good one %s), want ErrBadIdentity", i, bit, name, err, id, want)
+				}
+				got, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, damaged) {
+					t.Fatalf("byte %d bit %d: %s modified the damaged file", i, bit, name)
+				}
+			}
+		}
+	}
+	// The undamaged file still loads as the same identity.
+	k, err := p2p.LoadIdentity(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := peer.IDFromPrivateKey(k); id != want {
+		t.Fatalf("reloaded peer ID %s, want %s", id, want)
+	}
+}
+
+func TestLoadIdentityMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p2p-key")
+	if _, err := p2p.LoadIdentity(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v, want os.ErrNotExist", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadIdentity created %s: %v", path, err)
+	}
+}
