@@ -5,9 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -55,8 +58,9 @@ const (
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("nodebuilder: invalid configuration")
 
-// Config is <home>/config.toml. Init writes every field; Load reads it,
-// rejecting unknown keys, and Validate checks it for a mode.
+// Config is <home>/config.toml. Init writes every field; LoadConfig reads
+// it, rejecting unknown keys and a negative value for any integer key, and
+// Validate checks it for a mode.
 type Config struct {
 	// ChainID is the chain the node follows. It is also the network ID that
 	// prefixes every libp2p protocol and topic, so nodes of two chains
@@ -277,6 +281,11 @@ func (c Config) Validate(mode Mode) error {
 		if _, err := c.trustedHash(); err != nil {
 			return bad("%v", err)
 		}
+		if c.Header.TrustedHeight > math.MaxInt64 {
+			// CometBFT heights are int64: this is a negative number
+			// stored unsigned, or a typo.
+			return bad("header.trusted_height %d is above %d, the highest height a chain can have", c.Header.TrustedHeight, int64(math.MaxInt64))
+		}
 		if len(c.P2P.BootstrapPeers) == 0 {
 			return bad("p2p.bootstrap_peers is empty; a %s node needs at least one peer (a bridge) to sync from", mode)
 		}
@@ -313,15 +322,11 @@ func (c Config) p2pConfig(mode Mode) p2p.Config {
 func LoadConfig(home string, mode Mode) (Config, error) {
 	c := DefaultConfig(mode)
 	path := filepath.Join(home, ConfigFile)
-	md, err := toml.DecodeFile(path, &c)
-	if err != nil {
+	if err := decodeConfig(path, &c); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return c, fmt.Errorf("read %s: %w (is the home initialised? run mesh-node %s init)", path, err, mode)
+			return c, fmt.Errorf("%w (is the home initialised? run mesh-node %s init)", err, mode)
 		}
-		return c, fmt.Errorf("read %s: %w", path, err)
-	}
-	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return c, fmt.Errorf("%s: %w: unknown key %s", path, ErrConfig, undecoded[0])
+		return c, err
 	}
 	if err := c.Validate(mode); err != nil {
 		return c, fmt.Errorf("%s: %w", path, err)
@@ -352,9 +357,19 @@ type InitInfo struct {
 // Init prepares home for a node: it writes c as config.toml and loads or
 // creates the libp2p identity (keys/p2p-key) and the transaction key
 // state.key_name (keys/<name>.json). Existing keys are kept. It does not
-// validate c (the caller does, for its mode).
+// validate c (the caller does, for its mode). Like New, it refuses a
+// damaged identity, and a missing one while <home>/data holds a store
+// (ErrIdentityMissing), before it writes anything.
 func Init(home string, c Config) (InitInfo, error) {
-	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
+	keyPath := filepath.Join(home, KeyFile)
+	if _, err := p2p.LoadIdentity(keyPath); errors.Is(err, fs.ErrNotExist) {
+		if err := checkNoStore(home, ""); err != nil {
+			return InitInfo{}, err
+		}
+	} else if err != nil {
+		return InitInfo{}, fmt.Errorf("p2p identity: %w", err)
+	}
+	key, err := p2p.LoadOrCreateIdentity(keyPath)
 	if err != nil {
 		return InitInfo{}, fmt.Errorf("p2p identity: %w", err)
 	}
@@ -411,13 +426,60 @@ func (c Config) RPCAddr() string {
 // keys are errors, as in LoadConfig.
 func ReadConfig(home string) (Config, error) {
 	c := DefaultConfig(Light)
-	path := filepath.Join(home, ConfigFile)
-	md, err := toml.DecodeFile(path, &c)
+	return c, decodeConfig(filepath.Join(home, ConfigFile), &c)
+}
+
+// decodeConfig decodes the TOML file at path over c. It refuses unknown
+// keys and a negative value for any integer key: the TOML decoder would
+// store -5 in an unsigned field as 2^64 - 5 (header.trusted_height), and no
+// key of ours takes a negative number. Errors name path and the key.
+func decodeConfig(path string, c *Config) error {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	md, err := toml.Decode(string(b), c)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return c, fmt.Errorf("%s: %w: unknown key %s", path, ErrConfig, undecoded[0])
+		return fmt.Errorf("%s: %w: unknown key %s", path, ErrConfig, undecoded[0])
 	}
-	return c, nil
+	var raw map[string]any
+	if _, err := toml.Decode(string(b), &raw); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := checkNonNegative(reflect.TypeOf(*c), raw, ""); err != nil {
+		return fmt.Errorf("%s: %w: %v", path, ErrConfig, err)
+	}
+	return nil
+}
+
+// checkNonNegative walks the TOML tables raw alongside the struct type t
+// (whose fields carry toml tags) and refuses a negative number for any
+// integer field, naming its key (prefix is the enclosing table's).
+func checkNonNegative(t reflect.Type, raw map[string]any, prefix string) error {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		v, ok := raw[name]
+		if name == "" || name == "-" || !ok {
+			continue
+		}
+		key := prefix + name
+		switch f.Type.Kind() {
+		case reflect.Struct:
+			if table, ok := v.(map[string]any); ok {
+				if err := checkNonNegative(f.Type, table, key+"."); err != nil {
+					return err
+				}
+			}
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if n, ok := v.(int64); ok && n < 0 {
+				return fmt.Errorf("%s = %d is negative (want 0 or more)", key, n)
+			}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -114,6 +115,11 @@ type Options struct {
 	// Pruner, if set, adjusts the square pruner's options (tests move its
 	// clock).
 	Pruner func(*das.PrunerOptions)
+	// NewIdentity lets the node create keys/p2p-key when it is missing
+	// although <home>/data holds a store, starting under a new peer ID.
+	// Without it that start is refused (ErrIdentityMissing): a lost key is
+	// restored, not silently replaced.
+	NewIdentity bool
 	// MetricsAddr, if set, overrides the configuration's metrics.address:
 	// the host:port the node serves Prometheus metrics on, at GET /metrics
 	// (port 0 picks one: see Node.MetricsAddr).
@@ -139,7 +145,10 @@ const (
 // New assembles a node of mode from home and conf (which it validates). It
 // locks the home (ErrHomeLocked while another process or node has it),
 // opens the database and loads or creates the p2p identity; it does no
-// network I/O. Call Start, then Stop, which also closes the database and
+// network I/O. It refuses, changing nothing in the home, a damaged
+// identity (p2p.ErrBadIdentity), a missing one on a home whose store has
+// data (ErrIdentityMissing, unless opts.NewIdentity) and a store of
+// another chain than conf.ChainID (ErrChainMismatch). Call Start, then Stop, which also closes the database and
 // releases the lock.
 func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if err := conf.Validate(mode); err != nil {
@@ -159,9 +168,18 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.unlock = unlock
-	key, err := p2p.LoadOrCreateIdentity(filepath.Join(home, KeyFile))
-	if err != nil {
+	// The identity and the chain are checked before anything is written:
+	// a refused start leaves the home as it was.
+	keyPath := filepath.Join(home, KeyFile)
+	key, err := p2p.LoadIdentity(keyPath)
+	missingKey := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missingKey {
 		return nil, errors.Join(fmt.Errorf("nodebuilder: p2p identity: %w", err), unlock())
+	}
+	if missingKey && !opts.NewIdentity {
+		if err := checkNoStore(home, mode); err != nil {
+			return nil, errors.Join(err, unlock())
+		}
 	}
 	bopts := badger.DefaultOptions(filepath.Join(home, DataDir)).WithLogger(nil)
 	if mode == Light {
@@ -179,6 +197,20 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	}
 	if n.DB, err = badger.Open(bopts); err != nil {
 		return nil, errors.Join(fmt.Errorf("nodebuilder: open %s: %w", bopts.Dir, err), unlock())
+	}
+	recordChain, err := n.checkChain()
+	if err != nil {
+		return nil, errors.Join(err, n.DB.Close(), unlock())
+	}
+	if missingKey {
+		if key, err = p2p.LoadOrCreateIdentity(keyPath); err != nil {
+			return nil, errors.Join(fmt.Errorf("nodebuilder: p2p identity: %w", err), n.DB.Close(), unlock())
+		}
+	}
+	if recordChain != nil {
+		if err := recordChain(); err != nil {
+			return nil, errors.Join(err, n.DB.Close(), unlock())
+		}
 	}
 	if err := n.assemble(key, opts); err != nil {
 		return nil, errors.Join(err, n.DB.Close(), unlock())

@@ -189,12 +189,19 @@ func coreChainID(ctx context.Context, rpc string) (string, error) {
 }
 
 func (c *cli) nodeStartCmd(mode nodebuilder.Mode) *cobra.Command {
-	var flags configFlags
+	var (
+		flags       configFlags
+		newIdentity bool
+	)
 	long := `Lock the home (<home>/lock: a second process is refused), open the node's
 Badger database (<home>/data), start its services in order, the JSON-RPC API
 last (rpc.address:rpc.port, 26658), print its peer ID and addresses, then run
 until SIGINT or SIGTERM, which stops every service in reverse order and
-closes the database. Flags override config.toml for this run.`
+closes the database. Flags override config.toml for this run.
+
+Start refuses, changing nothing, a damaged keys/p2p-key; a missing one
+while data/ holds a store (restore it, or pass --new-identity to start
+under a new peer ID); and a store of another chain than chain_id.`
 	if mode == nodebuilder.Bridge {
 		long += `
 
@@ -236,7 +243,7 @@ how to re-initialise.`
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
-			n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger, LogLevels: levels})
+			n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger, LogLevels: levels, NewIdentity: newIdentity})
 			if err != nil {
 				return fmt.Errorf("%s start: %w", mode, err)
 			}
@@ -253,6 +260,7 @@ how to re-initialise.`
 		},
 	}
 	flags.register(cmd, mode, false)
+	cmd.Flags().BoolVar(&newIdentity, "new-identity", false, "create keys/p2p-key if it is missing although data/ holds a store (the node starts under a new peer ID)")
 	return cmd
 }
 
