@@ -9,7 +9,11 @@
 // ErrHomeLocked), data/ (its Badger database: headers, sampling results,
 // and on bridge and full nodes squares and the blob commitment index) and
 // keys/ (the libp2p identity p2p-key, the API's jwt-secret and the
-// transaction key state.key_name).
+// transaction key state.key_name). New refuses a home whose parts do not
+// fit together before it writes anything: a damaged p2p-key, a missing one
+// while data/ holds a store (ErrIdentityMissing; Options.NewIdentity
+// accepts a new peer ID) and a store of another chain than chain_id
+// (ErrChainMismatch; the store records its chain on its first open).
 //
 // Every mode: metrics (when metrics.address is set) → p2p host →
 // header-ex server → ... → the API services (state client when core.rpc is
