@@ -20,6 +20,7 @@ import (
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/internal/logging"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
@@ -163,7 +164,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("nodebuilder: p2p identity: %w", err), unlock())
 	}
-	bopts := badger.DefaultOptions(filepath.Join(home, DataDir)).WithLogger(nil)
+	bopts := badgerdb.Options(filepath.Join(home, DataDir))
 	if mode == Light {
 		// A light node stores headers and sampling results only (about
 		// 13 KB a header at k = 32). Badger allocates each memtable's
@@ -177,7 +178,10 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if opts.Badger != nil {
 		bopts = opts.Badger(bopts)
 	}
-	if n.DB, err = badger.Open(bopts); err != nil {
+	if n.DB, err = badgerdb.Open(bopts); err != nil {
+		if errors.Is(err, badgerdb.ErrDamaged) {
+			err = fmt.Errorf("%w; restore %s from a backup, or move it aside (or delete it: mesh-node %s reset-store) and start again to sync anew", err, bopts.Dir, mode)
+		}
 		return nil, errors.Join(fmt.Errorf("nodebuilder: open %s: %w", bopts.Dir, err), unlock())
 	}
 	if err := n.assemble(key, opts); err != nil {
