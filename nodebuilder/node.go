@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -85,6 +86,8 @@ type Node struct {
 	pruner        func(*das.PrunerOptions)
 	logLevels     *logging.LevelVar // nil unless Options.LogLevels is set
 	startTimeout  time.Duration
+
+	corruptSquares atomic.Uint64 // stored squares found corrupt and dropped
 
 	mu       sync.Mutex
 	started  int // services started
