@@ -72,6 +72,9 @@ var allowed = map[string][]string{
 	"internal/atomicfile": {},
 	// internal/logging is the slog handler with per-service levels.
 	"internal/logging": {},
+	// internal/badgerdb opens the node's Badger databases after checking
+	// them on disk (Badger's table reader and ristretto's mmap included).
+	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -351,6 +351,32 @@ func (ix *Index) catchUp(ctx context.Context, h uint64) (bool, error) {
 	return true, nil
 }
 
+// Delete deletes the index entries of height within txn, which it does
+// not commit: with the square's own deletion in the same transaction, a
+// square dropped from the store (found corrupt) leaves no commitment
+// pointing at it. The height is indexed again when its square is stored
+// again.
+func (ix *Index) Delete(txn *badger.Txn, height uint64) error {
+	prefix := heightKey(height)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	var keys [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, key := range keys {
+		if err := txn.Delete(key); err != nil {
+			return fmt.Errorf("blob: deleting the index of height %d: %w", height, err)
+		}
+		if c := key[len(prefix):]; len(c) == commitmentSize {
+			if err := txn.Delete(commitmentKey(c, height)); err != nil {
+				return fmt.Errorf("blob: deleting the index of height %d: %w", height, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Prune deletes every entry and mark of heights below below, in
 // transactions of at most a few thousand keys, so it never holds a large
 // transaction. On error (or when ctx ends) the heights pruned so far stay

@@ -283,3 +283,41 @@ func TestIndexCatchUpCheckpoint(t *testing.T) {
 		t.Fatalf("third CatchUp read squares %v, want none", src.calls)
 	}
 }
+
+// Delete removes one height's entries, in the caller's transaction, and
+// leaves the others.
+func TestIndexDelete(t *testing.T) {
+	ctx := ctxT(t)
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	f := newFixture(t, 4, 4)
+	ix := newIndex(t, db, f.getter)
+	for h := uint64(1); h <= 3; h++ {
+		if err := ix.Index(ctx, h, f.getter.squares[h]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return ix.Delete(txn, 2) }); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := ix.Indexed(ctx, 2); ok || err != nil {
+		t.Fatalf("Indexed(2) after Delete = %v, %v", ok, err)
+	}
+	for _, b := range f.expected(t, 2) {
+		if h, _, _, err := ix.Lookup(ctx, b.Commitment); err == nil && h == 2 {
+			t.Fatalf("Lookup %X still finds height 2", []byte(b.Commitment))
+		}
+	}
+	for _, h := range []uint64{1, 3} {
+		for _, b := range f.expected(t, h) {
+			checkLookup(t, ix, b, h)
+		}
+	}
+	// Indexed again once its square is stored again.
+	if err := ix.Index(ctx, 2, f.getter.squares[2]); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range f.expected(t, 2) {
+		checkLookup(t, ix, b, 2)
+	}
+}

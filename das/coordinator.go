@@ -119,6 +119,10 @@ func (d *DASer) startJobs(ctx context.Context, reports chan<- report) int {
 	d.pending = nil
 	n := 0
 	now := d.opts.Now()
+	for _, h := range d.recheck {
+		d.sched.recheck(h, now)
+	}
+	d.recheck = nil
 	for {
 		j, ok := d.sched.nextJob(now)
 		if !ok {

@@ -27,6 +27,7 @@ type DASer struct {
 	state   int           // stateNew, stateStarted, stateStopped
 	changed chan struct{} // closed and replaced when the scheduler moves
 	pending []*header.ExtendedHeader
+	recheck []uint64 // heights Invalidate gave, for the loop
 	counts  counts
 	befp    *eds.BadEncodingProof // the lowest height proven badly encoded
 	cancel  context.CancelFunc
@@ -195,6 +196,28 @@ func (d *DASer) OnHead(h *header.ExtendedHeader) {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Invalidate withdraws what sampling found for height: its result is
+// deleted (Result reports ErrNotSampled, and SharesAvailable checks the
+// block anew), and the height is checked again at once, like a failed
+// height due for retry, also after a restart. The node calls it when it
+// finds a square it had stored and reported available to be corrupt, after
+// dropping the square: a full DASer then fetches and stores it again. A
+// check of height already running when Invalidate is called may still
+// record its result. It never blocks on the loop.
+func (d *DASer) Invalidate(height uint64) error {
+	if err := d.store.invalidate(height); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.recheck = append(d.recheck, height)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // notifyLocked wakes WaitCatchUp callers; d.mu must be held.

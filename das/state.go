@@ -245,6 +245,27 @@ func (s *scheduler) fail(height uint64, attempts int, at time.Time) {
 	heap.Push(&s.retries, retryItem{at: at, height: height})
 }
 
+// recheck makes height, sampled before but found not to be available
+// after all (a full node's stored square was corrupt), due for a retry at
+// now. A height not sampled yet (catch-up comes to it), below the sampling
+// start, or failed and being retried right now is left as it is; a failed
+// height waiting for its backoff is retried at now.
+func (s *scheduler) recheck(height uint64, now time.Time) {
+	if height < s.from {
+		return
+	}
+	if f := s.failed[height]; f != nil {
+		if !f.inFlight {
+			s.fail(height, f.attempts, now)
+		}
+		return
+	}
+	if height > s.sampled && !s.done[height] {
+		return
+	}
+	s.fail(height, 1, now)
+}
+
 // failedAttempts returns the attempts of a failed height, 0 for one that
 // is not failed.
 func (s *scheduler) failedAttempts(height uint64) int {

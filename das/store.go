@@ -247,6 +247,32 @@ func (s *store) loadBadEncoding() (*eds.BadEncodingProof, error) {
 	return p, nil
 }
 
+// invalidate deletes the result of height and marks it failed once (kept
+// if it already is), in one transaction, so that a restart checks it
+// again.
+func (s *store) invalidate(h uint64) error {
+	if s.db == nil {
+		s.mu.Lock()
+		delete(s.results, h)
+		s.mu.Unlock()
+		return nil
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(resultKey(h)); err != nil {
+			return err
+		}
+		_, err := txn.Get(failedKey(h))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(failedKey(h), binary.BigEndian.AppendUint32(nil, 1))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("das: invalidating the result of height %d: %w", h, err)
+	}
+	return nil
+}
+
 // result returns the result of height, or ErrNotSampled.
 func (s *store) result(h uint64) (Result, error) {
 	if s.db == nil {

@@ -138,7 +138,7 @@ func (n *Node) assembleAvailability(opts Options) error {
 			return fmt.Errorf("nodebuilder: DASer: %w", err)
 		}
 	} else {
-		n.Squares = edsstore.New(n.DB, conf.Store.CacheSquares)
+		n.Squares = edsstore.New(n.DB, conf.Store.CacheSquares, edsstore.WithOnCorrupt(n.dropCorrupt))
 		if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Squares,
 			shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
 			return fmt.Errorf("nodebuilder: shrex server: %w", err)
@@ -176,6 +176,37 @@ func (n *Node) addPruner(squares das.SquarePruner) error {
 	}
 	n.add("pruner", p.Start, p.Stop)
 	return nil
+}
+
+// dropCorrupt handles a square of a full node's store found corrupt when
+// read (a damaged value log, a flipped bit): it is logged and counted, the
+// square and its commitment-index entries are deleted in one
+// transaction, and the DASer withdraws its result and fetches the square
+// again from peers. Until then reads of the height go to peers (see
+// localShares) or answer not found (shrex).
+func (n *Node) dropCorrupt(height uint64, cause error) {
+	n.corruptSquares.Add(1)
+	log := n.logger.With("service", "store", "height", height)
+	log.Error("corrupt square in the store: dropping it and fetching it again from peers", "err", cause)
+	err := n.DB.Update(func(txn *badger.Txn) error {
+		if err := n.Squares.Delete(txn, height); err != nil {
+			return err
+		}
+		if n.BlobIndex != nil {
+			return n.BlobIndex.Delete(txn, height)
+		}
+		return nil
+	})
+	if err != nil {
+		log.Error("dropping the corrupt square", "err", err)
+		return
+	}
+	n.Squares.Forget(height)
+	if n.DASer != nil {
+		if err := n.DASer.Invalidate(height); err != nil {
+			log.Error("invalidating the corrupt square's availability", "err", err)
+		}
+	}
 }
 
 // squareStore is a full node's das.SquareStore: the ODS in its Badger

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/das"
@@ -402,13 +402,17 @@ func ResetStore(home string) (string, error) {
 		return dir, err
 	}
 	defer unlock()
-	// Badger's directory lock tells whether a node has it open.
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		return dir, fmt.Errorf("open %s (is the node running?): %w", dir, err)
-	}
-	if err := db.Close(); err != nil {
-		return dir, fmt.Errorf("close %s: %w", dir, err)
+	// Badger's directory lock tells whether a node has it open. A store
+	// damaged past opening (see badgerdb.Check) is removed as it is: the
+	// home's lock is held, and it is what the node's error suggests.
+	if err := badgerdb.Check(badgerdb.Options(dir)); !errors.Is(err, badgerdb.ErrDamaged) {
+		db, err := badgerdb.Open(badgerdb.Options(dir))
+		if err != nil {
+			return dir, fmt.Errorf("open %s (is the node running?): %w", dir, err)
+		}
+		if err := db.Close(); err != nil {
+			return dir, fmt.Errorf("close %s: %w", dir, err)
+		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return dir, fmt.Errorf("remove %s: %w", dir, err)

@@ -226,6 +226,7 @@ type nodeCollector struct {
 	n                                                   *Node
 	info, headerHeight, networkHead, storeSize, peers   *prometheus.Desc
 	dasSampledHead, dasNetworkHead, dasSampled, dasUnav *prometheus.Desc
+	corruptSquares                                      *prometheus.Desc
 }
 
 func newNodeCollector(n *Node) *nodeCollector {
@@ -243,6 +244,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		dasNetworkHead: d("das_network_head", "Highest network head the DASer knows."),
 		dasSampled:     d("das_sampled_total", "Heights the DASer found available since it started."),
 		dasUnav:        d("das_unavailable_total", "Heights the DASer found unavailable since it started, retries included."),
+		corruptSquares: d("store_corrupt_squares_total", "Stored squares found corrupt when read, dropped and fetched again (full nodes), since the node started."),
 	}
 }
 
@@ -255,6 +257,9 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 		for _, d := range []*prometheus.Desc{c.networkHead, c.dasSampledHead, c.dasNetworkHead, c.dasSampled, c.dasUnav} {
 			ch <- d
 		}
+	}
+	if c.n.Mode == Full {
+		ch <- c.corruptSquares
 	}
 }
 
@@ -289,5 +294,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		emit(c.dasNetworkHead, prometheus.GaugeValue, float64(s.NetworkHead))
 		emit(c.dasSampled, prometheus.CounterValue, float64(s.Sampled))
 		emit(c.dasUnav, prometheus.CounterValue, float64(s.Unavailable))
+	}
+	if n.Mode == Full {
+		emit(c.corruptSquares, prometheus.CounterValue, float64(n.corruptSquares.Load()))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -21,6 +22,7 @@ import (
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/internal/logging"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
@@ -85,6 +87,8 @@ type Node struct {
 	pruner        func(*das.PrunerOptions)
 	logLevels     *logging.LevelVar // nil unless Options.LogLevels is set
 	startTimeout  time.Duration
+
+	corruptSquares atomic.Uint64 // stored squares found corrupt and dropped
 
 	mu       sync.Mutex
 	started  int // services started
@@ -181,7 +185,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 			return nil, errors.Join(err, unlock())
 		}
 	}
-	bopts := badger.DefaultOptions(filepath.Join(home, DataDir)).WithLogger(nil)
+	bopts := badgerdb.Options(filepath.Join(home, DataDir))
 	if mode == Light {
 		// A light node stores headers and sampling results only (about
 		// 13 KB a header at k = 32). Badger allocates each memtable's
@@ -195,7 +199,10 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if opts.Badger != nil {
 		bopts = opts.Badger(bopts)
 	}
-	if n.DB, err = badger.Open(bopts); err != nil {
+	if n.DB, err = badgerdb.Open(bopts); err != nil {
+		if errors.Is(err, badgerdb.ErrDamaged) {
+			err = fmt.Errorf("%w; restore %s from a backup, or move it aside (or delete it: mesh-node %s reset-store) and start again to sync anew", err, bopts.Dir, mode)
+		}
 		return nil, errors.Join(fmt.Errorf("nodebuilder: open %s: %w", bopts.Dir, err), unlock())
 	}
 	recordChain, err := n.checkChain()

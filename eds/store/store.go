@@ -37,6 +37,22 @@ import (
 // ErrNotFound is wrapped when the store holds no square for a height.
 var ErrNotFound = errors.New("eds/store: square not found")
 
+// ErrCorrupt is wrapped when the stored square of a height cannot be
+// read back: its value is not a square (Badger returns an empty value for
+// one it cannot read from a damaged value log) or does not extend.
+var ErrCorrupt = errors.New("eds/store: corrupt square")
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithOnCorrupt sets f to be called, after the read has failed, each time
+// a read finds the square of height corrupt (err wraps ErrCorrupt). It is
+// called concurrently and must not call back into the read that found it;
+// the node uses it to report the square, Delete it and fetch it again.
+func WithOnCorrupt(f func(height uint64, err error)) Option {
+	return func(s *Store) { s.onCorrupt = f }
+}
+
 // DefaultCacheSize is the number of extended squares the cache keeps when
 // New is given 0.
 const DefaultCacheSize = 16
@@ -65,16 +81,41 @@ type Store struct {
 	// afterBatch, set by white-box tests only, runs after each.
 	pruneBatch int
 	afterBatch func(deleted int)
+
+	onCorrupt func(height uint64, err error)
 }
 
 // New returns a store on db keeping up to cacheSize extended squares in
 // memory (DefaultCacheSize for 0; a negative size disables the cache). It
 // does no I/O; the caller owns db and closes it after the last call.
-func New(db *badger.DB, cacheSize int) *Store {
+func New(db *badger.DB, cacheSize int, opts ...Option) *Store {
 	if cacheSize == 0 {
 		cacheSize = DefaultCacheSize
 	}
-	return &Store{db: db, cache: newLRU(cacheSize), pruneBatch: DefaultPruneBatch}
+	s := &Store{db: db, cache: newLRU(cacheSize), pruneBatch: DefaultPruneBatch}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Delete deletes the square of height within txn, which it does not
+// commit; call Forget once txn has committed.
+func (s *Store) Delete(txn *badger.Txn, height uint64) error {
+	if err := txn.Delete(Key(height)); err != nil {
+		return fmt.Errorf("eds/store: deleting height %d: %w", height, err)
+	}
+	return nil
+}
+
+// Forget drops the square of height from the cache.
+func (s *Store) Forget(height uint64) { s.cache.remove(height) }
+
+// corrupt reports err, if it wraps ErrCorrupt, to the OnCorrupt hook.
+func (s *Store) corrupt(height uint64, err error) {
+	if s.onCorrupt != nil && errors.Is(err, ErrCorrupt) {
+		s.onCorrupt(height, err)
+	}
 }
 
 // Put writes the original square of e under height within txn. It does not
@@ -118,7 +159,8 @@ func (s *Store) Has(ctx context.Context, height uint64) (bool, error) {
 }
 
 // ODS returns the original square of height: k*k shares in row-major order,
-// owned by the caller. Errors wrap ErrNotFound for a missing square.
+// owned by the caller. Errors wrap ErrNotFound for a missing square and
+// ErrCorrupt for one that cannot be read back.
 func (s *Store) ODS(ctx context.Context, height uint64) ([][]byte, error) {
 	if e := s.cache.get(height); e != nil {
 		return e.FlattenedODS(), nil
@@ -130,6 +172,12 @@ func (s *Store) readODS(ctx context.Context, height uint64) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ods, err := s.viewODS(height)
+	s.corrupt(height, err)
+	return ods, err
+}
+
+func (s *Store) viewODS(height uint64) ([][]byte, error) {
 	var ods [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(Key(height))
@@ -145,7 +193,7 @@ func (s *Store) readODS(ctx context.Context, height uint64) ([][]byte, error) {
 		}
 		ods, err = decode(v)
 		if err != nil {
-			return fmt.Errorf("eds/store: corrupt square at height %d: %w", height, err)
+			return fmt.Errorf("%w at height %d: %w", ErrCorrupt, height, err)
 		}
 		return nil
 	})
@@ -155,7 +203,7 @@ func (s *Store) readODS(ctx context.Context, height uint64) ([][]byte, error) {
 // EDS returns the extended square of height, from the cache or extended
 // from the stored original square (and then cached). The square is
 // immutable and may be shared with other callers. Errors wrap ErrNotFound
-// for a missing square.
+// for a missing square and ErrCorrupt for one that cannot be read back.
 func (s *Store) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error) {
 	if e := s.cache.get(height); e != nil {
 		return e, nil
@@ -166,7 +214,9 @@ func (s *Store) EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare
 	}
 	e, err := eds.Extend(ods)
 	if err != nil {
-		return nil, fmt.Errorf("eds/store: corrupt square at height %d: %w", height, err)
+		err = fmt.Errorf("%w at height %d: %w", ErrCorrupt, height, err)
+		s.corrupt(height, err)
+		return nil, err
 	}
 	s.cache.add(height, e)
 	return e, nil

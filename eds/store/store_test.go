@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -164,16 +167,94 @@ func TestCorruptValue(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, t.TempDir())
 	defer db.Close()
-	s := New(db, 0)
+	var reported []uint64
+	s := New(db, 0, WithOnCorrupt(func(h uint64, err error) {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("reported %v", err)
+		}
+		reported = append(reported, h)
+	}))
 	for i, v := range [][]byte{nil, {0x02}, append([]byte{odsVersion}, make([]byte, 3*share.ShareSize)...),
 		append([]byte{odsVersion}, make([]byte, 100)...)} {
 		h := uint64(i + 1)
 		if err := db.Update(func(txn *badger.Txn) error { return txn.Set(Key(h), v) }); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.EDS(ctx, h); err == nil || errors.Is(err, ErrNotFound) {
-			t.Fatalf("corrupt value %d: %v", i, err)
+		if _, err := s.EDS(ctx, h); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("corrupt value %d: %v, want ErrCorrupt", i, err)
 		}
+		if _, err := s.ODS(ctx, h); !errors.Is(err, ErrCorrupt) && i != 2 { // 3 zero shares decode, and do not extend
+			t.Fatalf("corrupt value %d: ODS: %v, want ErrCorrupt", i, err)
+		}
+	}
+	if len(reported) < 4 || reported[0] != 1 || reported[len(reported)-1] != 4 {
+		t.Fatalf("reported %v", reported)
+	}
+}
+
+// A square whose value-log entry is damaged on disk reads back as
+// ErrCorrupt (Badger itself returns an empty value), is reported, and is
+// gone once deleted; the other square reads as before.
+func TestCorruptValueLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := badgerdb.Options(dir).WithValueThreshold(1 << 10) // squares go to the value log
+	db, err := badgerdb.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := testSquare(t, 3)
+	s := New(db, -1)
+	put(t, db, s, 1, e)
+	put(t, db, s, 2, e)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	vlogs, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil || len(vlogs) == 0 {
+		t.Fatalf("no value log: %v", err)
+	}
+	f, err := os.OpenFile(vlogs[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inside height 2's value, the log's last entry.
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 64), fi.Size()-1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = badgerdb.Open(opts); err != nil {
+		t.Fatalf("the value log's structure is intact, open: %v", err)
+	}
+	defer db.Close()
+	var reported []uint64
+	s = New(db, -1, WithOnCorrupt(func(h uint64, _ error) { reported = append(reported, h) }))
+	if _, err := s.EDS(ctx, 2); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("EDS of the damaged square: %v, want ErrCorrupt", err)
+	}
+	if fmt.Sprint(reported) != "[2]" {
+		t.Fatalf("reported %v, want [2]", reported)
+	}
+	got, err := s.EDS(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRoots(t, got, e)
+	if err := db.Update(func(txn *badger.Txn) error { return s.Delete(txn, 2) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Forget(2)
+	if ok, err := s.Has(ctx, 2); ok || err != nil {
+		t.Fatalf("Has after Delete: %v, %v", ok, err)
+	}
+	if _, err := s.EDS(ctx, 2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("EDS after Delete: %v, want ErrNotFound", err)
 	}
 }
 
