@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -80,6 +81,23 @@ var allowed = map[string][]string{
 // forbiddenEverywhere may appear only in _test.go files.
 var forbiddenEverywhere = []string{"github.com/celestiaorg/"}
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestMainModuleLinksNoCelestia checks that the main module's go.mod does
+// not require celestia-node: its client is for the interop module only.
+func TestMainModuleLinksNoCelestia(t *testing.T) {
+	b, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "github.com/celestiaorg/celestia-node") {
+		t.Fatal("go.mod requires celestia-node; it belongs in interop/celestia's go.mod")
+	}
+}
+
 func TestImportBoundaries(t *testing.T) {
 	imports := map[string]map[string]bool{} // package dir -> imports
 	fset := token.NewFileSet()
@@ -91,6 +109,9 @@ func TestImportBoundaries(t *testing.T) {
 			name := d.Name()
 			if path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
 				return filepath.SkipDir
+			}
+			if path != "." && fileExists(filepath.Join(path, "go.mod")) {
+				return filepath.SkipDir // another module (interop/...): not ours to link
 			}
 			return nil
 		}
