@@ -37,10 +37,15 @@ type BlobService interface {
 // their permissions (Submit write, the rest read).
 type BlobModule struct {
 	svc BlobService
+	lim *Limiter
 }
 
-// NewBlobModule returns the blob module over svc.
-func NewBlobModule(svc BlobService) *BlobModule { return &BlobModule{svc: svc} }
+// NewBlobModule returns the blob module over svc. WithLimiter bounds its
+// heavy calls (Get, GetAll, GetProof, GetCommitmentProof).
+func NewBlobModule(svc BlobService, opts ...ModuleOption) *BlobModule {
+	c := newModuleConfig(opts)
+	return &BlobModule{svc: svc, lim: c.limiter}
+}
 
 // notFound returns blob.ErrBlobNotFound itself for any error wrapping it,
 // so the JSON-RPC message is exactly celestia-node's "blob: not found",
@@ -75,6 +80,11 @@ func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Nam
 	if err := requirePerm(ctx, "Get", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodBlobGet)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	b, err := m.svc.Get(ctx, height, namespace, commitment)
 	return b, notFound(err)
 }
@@ -85,6 +95,11 @@ func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []sha
 	if err := requirePerm(ctx, "GetAll", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodBlobGetAll)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	bs, err := m.svc.GetAll(ctx, height, namespaces)
 	return bs, notFound(err)
 }
@@ -95,6 +110,11 @@ func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace shar
 	if err := requirePerm(ctx, "GetProof", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodBlobGetProof)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	p, err := m.svc.GetProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }
@@ -107,6 +127,11 @@ func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, name
 	if err := requirePerm(ctx, "GetCommitmentProof", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodBlobGetCommitProof)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	p, err := m.svc.GetCommitmentProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }

@@ -23,7 +23,7 @@ type chain struct {
 }
 
 // newChain generates n headers (and keeps their squares).
-func newChain(t *testing.T, n int, seed uint64) *chain {
+func newChain(t testing.TB, n int, seed uint64) *chain {
 	t.Helper()
 	c := &chain{squares: map[uint64]*eds.ExtendedDataSquare{}}
 	g := headertest.NewGenerator(headertest.Options{Seed: seed, Blobs: 3, OnSquare: func(h int64, sq *eds.ExtendedDataSquare) {

@@ -215,7 +215,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "api: missing or invalid token", http.StatusUnauthorized)
 		return
 	}
-	ctx := WithPerms(r.Context(), perms)
+	ctx := WithCaller(WithPerms(r.Context(), perms), callerID(r, s.opts.SkipAuth))
 
 	if strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade") {
 		// A hijacked connection outlives http.Server.Shutdown: tie it to

@@ -12,12 +12,15 @@ import (
 // method requiring the read permission. Its exported methods are exactly
 // the RPC methods; Go callers without a token use Shares directly.
 type ShareModule struct {
-	s *Shares
+	s   *Shares
+	lim *Limiter
 }
 
-// NewShareModule returns the share module over s.
-func NewShareModule(s *Shares) *ShareModule {
-	return &ShareModule{s: s}
+// NewShareModule returns the share module over s. WithLimiter bounds its
+// heavy calls (GetEDS, GetRow, GetSamples, GetNamespaceData, GetRange).
+func NewShareModule(s *Shares, opts ...ModuleOption) *ShareModule {
+	c := newModuleConfig(opts)
+	return &ShareModule{s: s, lim: c.limiter}
 }
 
 // SharesAvailable returns nil when the square at height is available
@@ -44,15 +47,32 @@ func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []S
 	if err := requirePerm(ctx, "GetSamples", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodGetSamples)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return m.s.GetSamples(ctx, height, indices)
 }
 
-// GetEDS returns the extended square at height (Shares.GetEDS).
+// GetEDS returns the extended square at height (Shares.GetEDS). Its JSON
+// is encoded once for the calls of that height in flight at once and held
+// until their responses have been sent.
 func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataSquare, error) {
 	if err := requirePerm(ctx, "GetEDS", PermRead); err != nil {
 		return nil, err
 	}
-	return m.s.GetEDS(ctx, height)
+	done, err := m.lim.enter(ctx, methodGetEDS)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	e, release, err := m.s.encodedEDS(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	defer untilWritten(ctx, release)()
+	return e, nil
 }
 
 // GetRow returns row row of the square at height (Shares.GetRow).
@@ -60,6 +80,11 @@ func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, 
 	if err := requirePerm(ctx, "GetRow", PermRead); err != nil {
 		return Row{}, err
 	}
+	done, err := m.lim.enter(ctx, methodGetRow)
+	if err != nil {
+		return Row{}, err
+	}
+	defer done()
 	return m.s.GetRow(ctx, height, row)
 }
 
@@ -69,6 +94,11 @@ func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, names
 	if err := requirePerm(ctx, "GetNamespaceData", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodGetNamespaceData)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return m.s.GetNamespaceData(ctx, height, namespace)
 }
 
@@ -78,5 +108,10 @@ func (m *ShareModule) GetRange(ctx context.Context, height uint64, from, to int)
 	if err := requirePerm(ctx, "GetRange", PermRead); err != nil {
 		return nil, err
 	}
+	done, err := m.lim.enter(ctx, methodGetRange)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return m.s.GetRange(ctx, height, from, to)
 }

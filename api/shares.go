@@ -65,6 +65,7 @@ type Shares struct {
 	headers *Headers
 	getter  ShareGetter
 	avail   Availability
+	flights edsFlights
 }
 
 // NewShares returns the share service over opts. It does no I/O.
@@ -198,6 +199,24 @@ func (s *Shares) GetEDS(ctx context.Context, height uint64) (*ExtendedDataSquare
 		return nil, err
 	}
 	return &ExtendedDataSquare{Square: sq}, nil
+}
+
+// encodedEDS is GetEDS for the share module: the square comes with its
+// JSON, both shared with the concurrent calls of the same height (see
+// edsFlights); release lets them go once the JSON has been sent.
+func (s *Shares) encodedEDS(ctx context.Context, height uint64) (_ *ExtendedDataSquare, release func(), _ error) {
+	h, err := s.headers.GetByHeight(ctx, height)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := width(h); err != nil {
+		return nil, nil, err
+	}
+	sq, js, release, err := s.flights.get(ctx, h, s.getter.GetEDS)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ExtendedDataSquare{Square: sq, encoded: js}, release, nil
 }
 
 // GetRow returns the left half (k shares, side RowLeft) of row row of the

@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,6 +197,10 @@ const edsCodec = "Leopard"
 type ExtendedDataSquare struct {
 	// Square is the square; nil encodes as JSON null.
 	Square *eds.ExtendedDataSquare
+
+	// encoded is Square's JSON when the share module already built it
+	// (shared between concurrent calls); never modified.
+	encoded []byte
 }
 
 type jsonEDS struct {
@@ -204,15 +210,38 @@ type jsonEDS struct {
 
 // MarshalJSON encodes the square in rsmt2d's shape.
 func (e ExtendedDataSquare) MarshalJSON() ([]byte, error) {
+	if e.encoded != nil {
+		return e.encoded, nil
+	}
 	if e.Square == nil {
 		return []byte("null"), nil
 	}
-	w := e.Square.Width()
-	cells := make([][]byte, 0, w*w)
+	return encodeEDS(context.Background(), e.Square)
+}
+
+// encodeEDS returns sq's JSON in rsmt2d's shape, built in one buffer of
+// the exact size (no intermediate copies: 45 MB at k = 128, for 33.5 MB of
+// shares). It stops with ctx's error between rows.
+func encodeEDS(ctx context.Context, sq *eds.ExtendedDataSquare) ([]byte, error) {
+	const head, tail = `{"data_square":[`, `],"codec":"` + edsCodec + `"}`
+	w := sq.Width()
+	cell := base64.StdEncoding.EncodedLen(share.ShareSize) + 2 // quoted
+	out := make([]byte, 0, len(head)+w*w*(cell+1)-1+len(tail))
+	out = append(out, head...)
 	for r := range w {
-		cells = append(cells, e.Square.Row(r)...)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for c, s := range sq.Row(r) {
+			if r > 0 || c > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, '"')
+			out = base64.StdEncoding.AppendEncode(out, s)
+			out = append(out, '"')
+		}
 	}
-	return json.Marshal(jsonEDS{DataSquare: cells, Codec: edsCodec})
+	return append(out, tail...), nil
 }
 
 // UnmarshalJSON decodes rsmt2d's shape: (2k)² shares with k a power of two

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
@@ -120,10 +121,19 @@ func (n *Node) assembleAPI() error {
 	if err != nil {
 		return fmt.Errorf("nodebuilder: p2p module: %w", err)
 	}
+	wait := time.Duration(conf.RPC.BusyWait)
+	if wait == 0 {
+		wait = -1 // refuse at once
+	}
+	limiter, err := api.NewLimiter(api.HeavyOptions{EDSCalls: conf.RPC.EDSCalls, HeavyCalls: conf.RPC.HeavyCalls,
+		PerCaller: conf.RPC.HeavyCallsPerToken, Wait: wait})
+	if err != nil {
+		return fmt.Errorf("nodebuilder: API limits: %w", err)
+	}
 	mods := api.Modules{
-		Blob:   api.NewBlobModule(n.Blobs),
+		Blob:   api.NewBlobModule(n.Blobs, api.WithLimiter(limiter)),
 		Header: api.NewHeaderModule(n.HeaderService),
-		Share:  api.NewShareModule(n.ShareService),
+		Share:  api.NewShareModule(n.ShareService, api.WithLimiter(limiter)),
 		P2P:    p2pMod,
 		Node:   nodeMod,
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
@@ -85,6 +86,14 @@ type Config struct {
 		// one JSON-RPC batch.
 		MaxRequestBytes int64 `toml:"max_request_bytes"`
 		MaxBatch        int   `toml:"max_batch"`
+		// EDSCalls bounds the share.GetEDS calls in flight at once,
+		// HeavyCalls those of each other heavy method (docs/api.md),
+		// HeavyCallsPerToken those of one method for one token; past a
+		// bound a call waits up to BusyWait, then fails "busy".
+		EDSCalls           int      `toml:"eds_calls"`
+		HeavyCalls         int      `toml:"heavy_calls"`
+		HeavyCallsPerToken int      `toml:"heavy_calls_per_token"`
+		BusyWait           Duration `toml:"busy_wait"`
 	} `toml:"rpc"`
 	State struct {
 		// KeyName is the keyring key (<home>/keys/<name>.json) that signs
@@ -197,6 +206,10 @@ func DefaultConfig(mode Mode) Config {
 	c.RPC.Port = DefaultRPCPort
 	c.RPC.MaxRequestBytes = DefaultMaxRequestBytes
 	c.RPC.MaxBatch = DefaultMaxBatch
+	c.RPC.EDSCalls = api.DefaultEDSCalls
+	c.RPC.HeavyCalls = api.DefaultHeavyCalls
+	c.RPC.HeavyCallsPerToken = api.DefaultHeavyCallsPerCaller
+	c.RPC.BusyWait = Duration(api.DefaultBusyWait)
 	c.State.KeyName = DefaultKeyName
 	c.Log.Level = "info"
 	if mode == Bridge {
@@ -248,6 +261,17 @@ func (c Config) Validate(mode Mode) error {
 	}
 	if c.RPC.MaxBatch < 1 {
 		return bad("rpc.max_batch %d is not positive", c.RPC.MaxBatch)
+	}
+	for _, v := range []struct {
+		key string
+		n   int
+	}{{"rpc.eds_calls", c.RPC.EDSCalls}, {"rpc.heavy_calls", c.RPC.HeavyCalls}, {"rpc.heavy_calls_per_token", c.RPC.HeavyCallsPerToken}} {
+		if v.n < 1 {
+			return bad("%s %d is not positive", v.key, v.n)
+		}
+	}
+	if c.RPC.BusyWait < 0 || time.Duration(c.RPC.BusyWait) > time.Minute {
+		return bad("rpc.busy_wait %s is not in [0s, 1m]", time.Duration(c.RPC.BusyWait))
 	}
 	if err := keyring.ValidName(c.State.KeyName); err != nil {
 		return bad("state.key_name: %v", err)

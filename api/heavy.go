@@ -1,0 +1,319 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrBusy is wrapped by the error of a heavy call refused because too many
+// calls of its method are in flight (for every caller, or for its token).
+// Its message says "busy" and when to retry; nothing was done.
+var ErrBusy = errors.New("api: busy")
+
+// Defaults of HeavyOptions.
+const (
+	DefaultHeavyCalls          = 8
+	DefaultEDSCalls            = 4
+	DefaultHeavyCallsPerCaller = 2
+	DefaultBusyWait            = time.Second
+	// DefaultFreeMemoryInterval is the least time between two returns of
+	// freed heap to the OS after share.GetEDS calls.
+	DefaultFreeMemoryInterval = 10 * time.Second
+)
+
+// The heavy methods: each may read, extend or reconstruct a whole square
+// through the share getter, and answers up to a whole square (GetEDS:
+// (2k)² shares, 45 MB of JSON at k = 128) or a namespace's data.
+// share.GetShare and share.SharesAvailable answer a share or nothing and
+// are not bounded here.
+const (
+	methodGetEDS             = "share.GetEDS"
+	methodGetRow             = "share.GetRow"
+	methodGetSamples         = "share.GetSamples"
+	methodGetNamespaceData   = "share.GetNamespaceData"
+	methodGetRange           = "share.GetRange"
+	methodBlobGet            = "blob.Get"
+	methodBlobGetAll         = "blob.GetAll"
+	methodBlobGetProof       = "blob.GetProof"
+	methodBlobGetCommitProof = "blob.GetCommitmentProof"
+)
+
+// HeavyOptions configure a Limiter. Zero values take the defaults.
+type HeavyOptions struct {
+	// EDSCalls bounds the share.GetEDS calls in flight at once (default
+	// DefaultEDSCalls); HeavyCalls those of each other heavy method
+	// (default DefaultHeavyCalls).
+	EDSCalls   int
+	HeavyCalls int
+	// PerCaller bounds the calls of one heavy method in flight at once for
+	// one token (or, without a token, one remote address) (default
+	// DefaultHeavyCallsPerCaller), so that one client cannot take every
+	// slot.
+	PerCaller int
+	// Wait is how long a call waits for a slot before it is refused with
+	// ErrBusy (default DefaultBusyWait; negative: not at all).
+	Wait time.Duration
+	// FreeMemoryInterval is the least time between two
+	// debug.FreeOSMemory calls, made once no heavy call is in flight after
+	// a share.GetEDS (default DefaultFreeMemoryInterval; negative: never).
+	FreeMemoryInterval time.Duration
+}
+
+// Limiter bounds the calls of the API's heavy methods in flight, per
+// method and per caller. A call holds its slot until its response has
+// been written (the server's request context ends then), so the memory of
+// encoding and sending a large answer is bounded too. Past a bound a call
+// waits up to HeavyOptions.Wait for a slot, then fails with ErrBusy. A nil
+// *Limiter bounds nothing. It is safe for concurrent use.
+type Limiter struct {
+	opts HeavyOptions
+
+	mu       sync.Mutex
+	methods  map[string]int    // calls in flight by method
+	callers  map[[2]string]int // by (method, caller)
+	changed  chan struct{}     // closed and replaced when a slot frees
+	inFlight int               // every heavy call
+	dirty    bool              // a GetEDS ended since the last free
+	lastFree time.Time         // of debug.FreeOSMemory
+	timer    *time.Timer       // a pending free, or nil
+	freeOS   func()            // debug.FreeOSMemory; tests count calls
+}
+
+// NewLimiter returns a limiter with opts, refusing negative bounds.
+func NewLimiter(opts HeavyOptions) (*Limiter, error) {
+	if opts.EDSCalls < 0 || opts.HeavyCalls < 0 || opts.PerCaller < 0 {
+		return nil, fmt.Errorf("api: heavy call limits %d, %d, %d per caller: none may be negative",
+			opts.EDSCalls, opts.HeavyCalls, opts.PerCaller)
+	}
+	if opts.EDSCalls == 0 {
+		opts.EDSCalls = DefaultEDSCalls
+	}
+	if opts.HeavyCalls == 0 {
+		opts.HeavyCalls = DefaultHeavyCalls
+	}
+	if opts.PerCaller == 0 {
+		opts.PerCaller = DefaultHeavyCallsPerCaller
+	}
+	if opts.Wait == 0 {
+		opts.Wait = DefaultBusyWait
+	}
+	if opts.FreeMemoryInterval == 0 {
+		opts.FreeMemoryInterval = DefaultFreeMemoryInterval
+	}
+	return &Limiter{
+		opts:    opts,
+		methods: map[string]int{},
+		callers: map[[2]string]int{},
+		changed: make(chan struct{}),
+		freeOS:  debug.FreeOSMemory,
+	}, nil
+}
+
+// limit returns the bound of method's calls for everyone and for one
+// caller.
+func (l *Limiter) limit(method string) (all, one int) {
+	all = l.opts.HeavyCalls
+	if method == methodGetEDS {
+		all = l.opts.EDSCalls
+	}
+	return all, min(all, l.opts.PerCaller)
+}
+
+// busyError says why a call was refused and when to retry.
+func (l *Limiter) busyError(method string, n int, perCaller bool) error {
+	retry := max(l.opts.Wait, time.Second)
+	if perCaller {
+		return fmt.Errorf("%w: %d %s calls in flight for this token, its limit; retry in %s", ErrBusy, n, method, retry)
+	}
+	return fmt.Errorf("%w: %d %s calls in flight, the limit; retry in %s", ErrBusy, n, method, retry)
+}
+
+// acquire takes a slot of method for ctx's caller, waiting up to
+// opts.Wait, and returns the function that frees it (idempotent). It
+// fails with ErrBusy, or ctx's error if ctx ends first.
+func (l *Limiter) acquire(ctx context.Context, method string) (func(), error) {
+	caller := callerOf(ctx)
+	key := [2]string{method, caller}
+	all, one := l.limit(method)
+	var deadline <-chan time.Time
+	if l.opts.Wait > 0 {
+		t := time.NewTimer(l.opts.Wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		l.mu.Lock()
+		n, c := l.methods[method], l.callers[key]
+		if n < all && c < one {
+			l.methods[method]++
+			l.callers[key]++
+			l.inFlight++
+			l.mu.Unlock()
+			var once sync.Once
+			return func() { once.Do(func() { l.release(method, key) }) }, nil
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		busy := func() error {
+			if c >= one {
+				return l.busyError(method, c, true)
+			}
+			return l.busyError(method, n, false)
+		}
+		if deadline == nil {
+			return nil, busy()
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return nil, busy()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release frees a slot of method held by key's caller and wakes waiters.
+func (l *Limiter) release(method string, key [2]string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.methods[method]--
+	if l.methods[method] == 0 {
+		delete(l.methods, method)
+	}
+	l.callers[key]--
+	if l.callers[key] == 0 {
+		delete(l.callers, key)
+	}
+	l.inFlight--
+	close(l.changed)
+	l.changed = make(chan struct{})
+	if method == methodGetEDS {
+		l.dirty = true
+	}
+	if l.inFlight == 0 && l.dirty {
+		l.scheduleFree()
+	}
+}
+
+// scheduleFree arranges for freed heap to be returned to the OS once the
+// interval since the last return has passed, off the request path: after
+// a spike of GetEDS calls the runtime would otherwise keep the memory for
+// minutes. l.mu is held.
+func (l *Limiter) scheduleFree() {
+	if l.opts.FreeMemoryInterval < 0 || l.timer != nil {
+		return
+	}
+	delay := max(0, time.Until(l.lastFree.Add(l.opts.FreeMemoryInterval)))
+	l.timer = time.AfterFunc(delay, l.freeNow)
+}
+
+// freeNow returns freed heap to the OS unless heavy calls started again
+// (their end schedules another).
+func (l *Limiter) freeNow() {
+	l.mu.Lock()
+	l.timer = nil
+	if l.inFlight > 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.dirty = false
+	l.lastFree = time.Now()
+	free := l.freeOS
+	l.mu.Unlock()
+	free()
+}
+
+// enter takes a slot of method for the call of ctx and returns the
+// function the method defers. When ctx is the server's request context
+// (it names a caller), the slot is held until ctx ends, which is once the
+// response has been written (HTTP), or the call's response has been sent
+// (WebSocket), or the client has gone: the deferred function does nothing.
+// Otherwise the slot is freed when the method returns. A nil l bounds
+// nothing.
+func (l *Limiter) enter(ctx context.Context, method string) (func(), error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	release, err := l.acquire(ctx, method)
+	if err != nil {
+		return nil, err
+	}
+	return untilWritten(ctx, release), nil
+}
+
+// untilWritten returns the function a method defers to run release: a
+// no-op when ctx is the server's request context, whose end runs release
+// instead (see Limiter.enter).
+func untilWritten(ctx context.Context, release func()) func() {
+	if _, ok := ctx.Value(callerKey{}).(string); !ok {
+		return release
+	}
+	context.AfterFunc(ctx, release)
+	return func() {}
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx naming the caller id, which Limiter bounds per
+// caller; the server sets it for each request (a hash of its token, or its
+// remote address without one) and ends ctx once the response is written.
+func WithCaller(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, callerKey{}, id)
+}
+
+// callerOf returns ctx's caller, "" for none.
+func callerOf(ctx context.Context) string {
+	id, _ := ctx.Value(callerKey{}).(string)
+	return id
+}
+
+// callerID names the client of r for per-caller limits: its bearer token
+// (hashed) when auth is on, else its remote host.
+func callerID(r *http.Request, skipAuth bool) string {
+	if !skipAuth {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			tok = r.URL.Query().Get("token")
+		}
+		if tok != "" {
+			sum := sha256.Sum256([]byte(tok))
+			return "token:" + hex.EncodeToString(sum[:8])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "addr:" + host
+}
+
+// ModuleOption configures the share and blob modules.
+type ModuleOption func(*moduleConfig)
+
+type moduleConfig struct {
+	limiter *Limiter
+}
+
+// WithLimiter bounds the module's heavy calls with l (shared by the
+// modules of one server).
+func WithLimiter(l *Limiter) ModuleOption {
+	return func(c *moduleConfig) { c.limiter = l }
+}
+
+func newModuleConfig(opts []ModuleOption) moduleConfig {
+	var c moduleConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
