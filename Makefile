@@ -14,7 +14,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop vet lint bench bench-bridge bench-node bench-das bench-api fuzz
+.PHONY: all build devnet test interop attack vet lint bench bench-bridge bench-node bench-das bench-api fuzz
 
 all: build test
 
@@ -47,6 +47,12 @@ INTEROP_ENV := GONOSUMDB=github.com/celestiaorg GOFLAGS=-mod=mod
 interop:
 	cd interop/celestia && $(INTEROP_ENV) $(GO) vet -tags untested_go_version ./...
 	cd interop/celestia && $(INTEROP_ENV) $(GO) test -count=1 -tags untested_go_version -timeout 20m ./...
+
+# The attacks of docs/security.md against a devnet in its own process
+# (attack/, build tag "attack"): each test starts a devnet in a temporary
+# home and stops it. Minutes, and a few GB of memory at peak.
+attack:
+	$(GO) test -tags attack -count=1 -v -timeout 30m ./attack/
 
 vet:
 	$(GO) vet ./...
