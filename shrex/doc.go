@@ -57,12 +57,16 @@
 //
 // # Limits and defaults
 //
-// The server takes a token and a stream slot of the peer (per-peer bucket
-// DefaultPeerRate = 10,000/s, burst DefaultPeerBurst = 20,000, at most
-// DefaultMaxStreamsPerPeer = 128 streams, over all four protocols) and a
-// slot of the protocol (DefaultMaxConcurrent: 512 sample, 256 row, 64 nd,
-// 8 eds over all peers); without them it answers RATE_LIMITED. It reads
-// the request within DefaultReadTimeout (5 s); it has DefaultWriteTimeout
+// When a stream opens, the server takes a token and a stream slot of the
+// peer (per-peer bucket DefaultPeerRate = 10,000/s, burst DefaultPeerBurst
+// = 20,000, at most DefaultMaxStreamsPerPeer = 128 streams, over all four
+// protocols) and reads the request within DefaultReadTimeout (1 s), or
+// resets the stream. Only then does it take a slot of the protocol
+// (DefaultMaxConcurrent: 512 sample, 256 row, 64 nd, 8 eds over all peers),
+// for the store read and the response; a quarter of those slots is kept
+// for peers that hold none (peerlimit.Pool), so one peer holds at most
+// three quarters and cannot keep another from a slot. Without a token or a
+// slot it answers RATE_LIMITED. It has DefaultWriteTimeout
 // (10 s) plus the payload's size at DefaultMinThroughput (1 MiB/s) to write
 // the response, and the client the same to receive it, on top of
 // DefaultRequestTimeout (10 s). Each stream belongs to the resource-manager

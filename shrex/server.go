@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/internal/peerlimit"
@@ -51,9 +49,12 @@ const (
 	// concurrency limits; the bucket only stops a peer that floods.
 	DefaultPeerRate  = 10000.0
 	DefaultPeerBurst = 20000
-	// DefaultReadTimeout is how long the server waits for a request, at
-	// most 37 bytes.
-	DefaultReadTimeout = 5 * time.Second
+	// DefaultReadTimeout is how long the server waits for the whole
+	// request, at most 37 bytes that a client writes as soon as the stream
+	// is open: a second is several round trips on any link. A stream holds
+	// only its peer's stream slot (DefaultMaxStreamsPerPeer) while the
+	// request is read, never one of the protocol's (DefaultMaxConcurrent).
+	DefaultReadTimeout = time.Second
 	// DefaultWriteTimeout is the base deadline for writing a response; a
 	// response of n bytes gets n/DefaultMinThroughput more.
 	DefaultWriteTimeout = 10 * time.Second
@@ -67,7 +68,13 @@ const (
 )
 
 // DefaultMaxConcurrent returns the default number of requests of protocol
-// k served at once, over all peers; more are answered RATE_LIMITED. Samples
+// k served at once, over all peers; more are answered RATE_LIMITED. A
+// request takes its slot once it has been read, for the store read and the
+// response, and the slots are shared among peers as peerlimit.Pool
+// describes: a quarter of them (at least one) is kept for peers holding
+// none, so one peer holds at most the other three quarters (48 nd, 6 eds)
+// and the protocol is full only when more than a quarter as many peers as
+// it has slots (17 for nd, 3 for eds) hold slots at once. Samples
 // and rows are cheap (one tree of 2k leaves), namespace data builds up to k
 // trees, and a square request holds a whole square from the store for as
 // long as the transfer takes (32 MiB of extended square at k = 128).
@@ -97,6 +104,7 @@ type serverConfig struct {
 	log           *slog.Logger
 	now           func() time.Time
 	metrics       Metrics // may be nil
+	onAdmit       func()  // tests: called once a stream holds its peer's slot
 }
 
 // ServerOption configures a Server; it returns an error for a value out of
@@ -129,7 +137,9 @@ func WithPeerRateLimit(perSecond float64, burst int) ServerOption {
 }
 
 // WithMaxConcurrent sets how many requests of protocol k are served at once
-// over all peers (n >= 1); more are answered RATE_LIMITED.
+// over all peers (n >= 1); more are answered RATE_LIMITED. A quarter of
+// them is kept for peers that hold none (see DefaultMaxConcurrent); with
+// n = 1 one peer can hold the only slot.
 func WithMaxConcurrent(k Kind, n int) ServerOption {
 	return func(c *serverConfig) error {
 		if !k.valid() || n < 1 {
@@ -140,8 +150,9 @@ func WithMaxConcurrent(k Kind, n int) ServerOption {
 	}
 }
 
-// WithServerTimeouts sets the deadline for reading a request and the base
-// deadline for writing a response, both > 0.
+// WithServerTimeouts sets the deadline for reading a request (see
+// DefaultReadTimeout) and the base deadline for writing a response, both
+// > 0.
 func WithServerTimeouts(read, write time.Duration) ServerOption {
 	return func(c *serverConfig) error {
 		if read <= 0 || write <= 0 {
@@ -197,9 +208,7 @@ type Server struct {
 	cfg    serverConfig
 	srv    *streamserver.Server // its Context bounds store reads
 	limits *peerlimit.Limiter
-
-	mu     sync.Mutex
-	active [len(kinds) + 1]int // requests being served, by protocol
+	pools  [len(kinds) + 1]*peerlimit.Pool // by protocol
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -237,6 +246,9 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 		store: store, cfg: cfg,
 		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
 	}
+	for _, k := range kinds {
+		s.pools[k] = peerlimit.NewPool(cfg.maxConcurrent[k])
+	}
 	protocols := make([]streamserver.Protocol, 0, len(kinds))
 	for _, k := range kinds {
 		protocols = append(protocols, streamserver.Protocol{
@@ -257,22 +269,6 @@ func (s *Server) Start(context.Context) error { return s.srv.Start() }
 // for their handlers to return, or for ctx. It is idempotent.
 func (s *Server) Stop(ctx context.Context) error { return s.srv.Stop(ctx) }
 
-// admit takes a stream slot and a token of p and a slot of protocol k. It
-// reports whether all were available; release must be called either way.
-func (s *Server) admit(p peer.ID, k Kind) (ok bool, release func()) {
-	s.mu.Lock()
-	s.active[k]++
-	kindOK := s.active[k] <= s.cfg.maxConcurrent[k]
-	s.mu.Unlock()
-	ok, releasePeer := s.limits.AdmitIf(p, kindOK)
-	return ok, func() {
-		releasePeer()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.active[k]--
-	}
-}
-
 // serveKind returns the handler of protocol k's streams.
 func (s *Server) serveKind(k Kind) func(network.Stream) error {
 	return func(str network.Stream) error { return s.observe(k, str, s.serve) }
@@ -280,12 +276,20 @@ func (s *Server) serveKind(k Kind) func(network.Stream) error {
 
 // serve reads one request of protocol k from str and answers it. An error
 // means the stream must be reset.
+//
+// The stream holds its peer's stream slot (and spends a token) from the
+// start, but a slot of protocol k only once the request has been read
+// within the read deadline: a peer's idle streams count against it alone.
 func (s *Server) serve(k Kind, str network.Stream) error {
 	if err := str.Scope().SetService(ServiceName); err != nil {
 		return fmt.Errorf("shrex: attaching stream to service: %w", err)
 	}
-	ok, release := s.admit(str.Conn().RemotePeer(), k)
+	p := str.Conn().RemotePeer()
+	ok, release := s.limits.Admit(p)
 	defer release()
+	if s.cfg.onAdmit != nil {
+		s.cfg.onAdmit()
+	}
 
 	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
 		return err
@@ -310,6 +314,11 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 	if !ok {
 		return s.writeStatus(str, StatusRateLimited, 0)
 	}
+	ok, releaseSlot := s.pools[k].Take(p)
+	if !ok {
+		return s.writeStatus(str, StatusRateLimited, 0)
+	}
+	defer releaseSlot()
 
 	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.writeTimeout)
 	defer cancel()

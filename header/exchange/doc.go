@@ -56,8 +56,9 @@
 //
 // Server, per peer: DefaultMaxStreamsPerPeer (16) concurrent streams and a
 // token bucket of DefaultPeerRate (100) requests a second with bursts of
-// DefaultPeerBurst (200); DefaultReadTimeout (5 s) to read a request,
-// DefaultWriteTimeout (30 s) to write a response. Client:
+// DefaultPeerBurst (200); DefaultReadTimeout (1 s) to read a request, or
+// the stream is reset; DefaultWriteTimeout (30 s) to write a response.
+// There is no limit over all peers yet. Client:
 // DefaultRequestTimeout (15 s) per request, DefaultParallelism (8)
 // requests in flight, so a 512-header range goes out at once. The
 // constants' comments give the reasons.

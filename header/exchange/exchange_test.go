@@ -3,11 +3,14 @@ package exchange_test
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
@@ -462,5 +465,39 @@ func TestRateLimitedClientBacksOff(t *testing.T) {
 	checkRange(t, rng, c[1:193])
 	if len(rec.get()) != 0 {
 		t.Errorf("a rate-limiting peer was blocked: %v", rec.get())
+	}
+}
+
+// TestSilentStreamReset: a stream on which nothing is sent is reset when
+// the read deadline passes, not left open.
+func TestSilentStreamReset(t *testing.T) {
+	srv := serve(t, memStore(t, honest(t)[:2]))
+	c := newHost(t)
+	connect(t, c, srv)
+	start := time.Now()
+	str, err := c.NewStream(testCtx(t), srv.ID(), exchange.ProtocolID(netID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = str.Reset() }()
+	// A write of nothing sends the protocol negotiation only.
+	if _, err := str.Write(nil); err != nil {
+		t.Fatal(err)
+	}
+	limit := 10 * exchange.DefaultReadTimeout
+	if err := str.SetReadDeadline(start.Add(limit)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(str)
+	d := time.Since(start)
+	switch {
+	case err == nil:
+		t.Fatal("the server closed the stream instead of resetting it")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		t.Fatalf("the stream was still open after %v", limit)
+	case !errors.Is(err, network.ErrReset):
+		t.Fatalf("read: %v, want a reset", err)
+	case d < exchange.DefaultReadTimeout:
+		t.Fatalf("reset after %v, before the read deadline %v", d, exchange.DefaultReadTimeout)
 	}
 }

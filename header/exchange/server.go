@@ -33,11 +33,13 @@ const (
 	// more than they could use.
 	DefaultPeerRate  = 100.0
 	DefaultPeerBurst = 200
-	// DefaultReadTimeout is how long the server waits for a request (it
-	// is at most 64 bytes). DefaultWriteTimeout bounds writing a response:
-	// 64 headers of a 512-wide square are about 4.5 MiB, which takes 30 s
-	// at 1.2 Mbit/s.
-	DefaultReadTimeout  = 5 * time.Second
+	// DefaultReadTimeout is how long the server waits for the whole
+	// request, at most 64 bytes that a client writes as soon as the stream
+	// is open: a second is several round trips on any link, and a peer
+	// that sends nothing holds its stream slot no longer.
+	// DefaultWriteTimeout bounds writing a response: 64 headers of a
+	// 512-wide square are about 4.5 MiB, which takes 30 s at 1.2 Mbit/s.
+	DefaultReadTimeout  = time.Second
 	DefaultWriteTimeout = 30 * time.Second
 )
 

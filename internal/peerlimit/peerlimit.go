@@ -1,7 +1,9 @@
 // Package peerlimit bounds what one peer may ask of a server: how many of
 // its streams are served at once, and how fast it may send requests (a
-// token bucket). Peers that are idle with a full bucket are forgotten, so
-// memory is bounded by the peers that are active or were recently.
+// token bucket), in a Limiter; and how much of a protocol's capacity it
+// may hold, in a Pool, so that one peer cannot take it all. Peers that are
+// idle with a full bucket are forgotten, so memory is bounded by the peers
+// that are active or were recently.
 package peerlimit
 
 import (
@@ -45,16 +47,10 @@ func New(maxStreams int, rate float64, burst int, now func() time.Time) *Limiter
 	return &Limiter{maxStreams: maxStreams, rate: rate, burst: burst, now: now, peers: map[peer.ID]*limit{}}
 }
 
-// Admit takes a stream slot and a token of p. It reports whether p is
-// within its limits; release must be called either way, once.
+// Admit takes a stream slot of p, and a token if p is within its stream
+// limit. It reports whether p is within both limits; release must be
+// called either way, once.
 func (l *Limiter) Admit(p peer.ID) (ok bool, release func()) {
-	return l.AdmitIf(p, true)
-}
-
-// AdmitIf is Admit for a caller with limits of its own: allowed says
-// whether they admit the request. The stream slot is taken either way, a
-// token only if the request is admitted.
-func (l *Limiter) AdmitIf(p peer.ID, allowed bool) (ok bool, release func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -73,7 +69,7 @@ func (l *Limiter) AdmitIf(p peer.ID, allowed bool) (ok bool, release func()) {
 		defer l.mu.Unlock()
 		pl.active--
 	}
-	if !allowed || pl.active > l.maxStreams || pl.tokens < 1 {
+	if pl.active > l.maxStreams || pl.tokens < 1 {
 		return false, release
 	}
 	pl.tokens--

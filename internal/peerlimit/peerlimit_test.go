@@ -54,22 +54,6 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-func TestAdmitIfTakesNoTokenWhenRefused(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := New(10, 1, 1, func() time.Time { return now })
-	const p = peer.ID("p")
-	ok, release := l.AdmitIf(p, false)
-	release()
-	if ok {
-		t.Fatal("admitted though the caller's limits refused")
-	}
-	ok, release = l.Admit(p)
-	release()
-	if !ok {
-		t.Fatal("the token was spent by a refused request")
-	}
-}
-
 // An idle peer is forgotten by the next Admit a sweep interval later.
 func TestForgetsIdlePeers(t *testing.T) {
 	now := time.Unix(1000, 0)
