@@ -57,6 +57,8 @@ var allowed = map[string][]string{
 	// so it needs go-libp2p itself, not only its core.
 	"internal/p2ptest": {"github.com/libp2p/go-libp2p", "github.com/libp2p/go-libp2p-pubsub"},
 	"tools/benchtable": {},
+	// internal/fdlimit reads and raises RLIMIT_NOFILE; stdlib only.
+	"internal/fdlimit": {},
 	// blob is the blob service of the API: it reads blobs from squares
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
