@@ -158,7 +158,7 @@ func waitBodies(ctx context.Context, t *testing.T, srv *Server, want int64) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		held := srv.bodiesHeld.Load()
+		held := srv.bodies.reserved()
 		if held == want {
 			return
 		}

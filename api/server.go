@@ -13,11 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
-	"golang.org/x/sync/semaphore"
 )
 
 // Defaults of ServerOptions.
@@ -110,15 +108,13 @@ type Server struct {
 	rpc    *jsonrpc.RPCServer
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	state  int // 0 new, 1 started, 2 stopped
-	srv    *http.Server
-	ln     net.Listener
-	conns  *connLimiter
-	bodies *semaphore.Weighted // bytes of request bodies held
-	// bodiesHeld is the bytes reserved in bodies now.
-	bodiesHeld atomic.Int64
-	serveErr   chan error
+	mu       sync.Mutex
+	state    int // 0 new, 1 started, 2 stopped
+	srv      *http.Server
+	ln       net.Listener
+	conns    *connLimiter
+	bodies   *budget // bytes of request bodies held
+	serveErr chan error
 	// life ends at Stop: it ends WebSocket connections, which
 	// http.Server.Shutdown does not track.
 	life     context.Context
@@ -181,7 +177,7 @@ func NewServer(opts ServerOptions, mods Modules) (*Server, error) {
 		opts:     opts,
 		secret:   bytes.Clone(opts.Secret),
 		rpc:      rpc,
-		bodies:   semaphore.NewWeighted(opts.BodyBudget),
+		bodies:   &budget{limit: opts.BodyBudget},
 		log:      opts.Logger,
 		life:     life,
 		stopLife: stop,
@@ -305,18 +301,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength >= 0 {
 		reserve = r.ContentLength
 	}
-	if !s.bodies.TryAcquire(reserve) {
+	if !s.bodies.tryReserve(reserve) {
 		s.log.Debug("rpc request refused: body budget spent", "remote", r.RemoteAddr, "body_bytes", reserve)
 		w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
 		writeRPCError(w, http.StatusServiceUnavailable, ErrCodeBusy,
 			"api: busy: too many request bodies in flight, retry later")
 		return
 	}
-	s.bodiesHeld.Add(reserve)
-	defer func() {
-		s.bodiesHeld.Add(-reserve)
-		s.bodies.Release(reserve)
-	}()
+	defer s.bodies.release(reserve)
 
 	body, err := s.readBody(w, r)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // ErrCodeBusy is the JSON-RPC error code of a request refused because the
@@ -112,4 +113,36 @@ func clientErrorCode(code int) bool {
 		return true
 	}
 	return false
+}
+
+// budget is a count of bytes that may be reserved, at most limit at once.
+type budget struct {
+	mu    sync.Mutex
+	limit int64
+	held  int64
+}
+
+// tryReserve reserves n bytes if they fit, and reports whether they did.
+func (b *budget) tryReserve(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.limit-b.held {
+		return false
+	}
+	b.held += n
+	return true
+}
+
+// release frees n bytes reserved by tryReserve.
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.held -= n
+	b.mu.Unlock()
+}
+
+// reserved returns the bytes reserved now.
+func (b *budget) reserved() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.held
 }
