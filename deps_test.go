@@ -67,13 +67,15 @@ var allowed = map[string][]string{
 	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
-	"api": {module + "/internal/atomicfile", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
+	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
 	// internal/atomicfile writes configuration, keys and secrets so a
 	// crash never leaves half a file.
 	"internal/atomicfile": {},
 	// internal/logging is the slog handler with per-service levels.
-	"internal/logging": {},
+	// It routes go-log's records (go-jsonrpc's, libp2p's) through it, as
+	// a zap core.
+	"internal/logging": {"github.com/ipfs/go-log/v2", "go.uber.org/zap/zapcore"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
+
+	"github.com/datamesh/mesh-node/internal/logging"
 )
 
 // rawPost posts body to addr with a read token and returns the status,
@@ -167,5 +170,54 @@ func waitBodies(ctx context.Context, t *testing.T, srv *Server, want int64) {
 			t.Fatalf("%d body bytes held, want %d", held, want)
 		case <-tick.C:
 		}
+	}
+}
+
+// TestFailedCallLogs checks that what go-jsonrpc logs of a failed call
+// reaches the node's handler, at its levels, with the client's method name
+// escaped and cut.
+func TestFailedCallLogs(t *testing.T) {
+	var buf bytes.Buffer
+	levels, err := logging.ParseLevels("info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := logging.NewLevelVar(levels)
+	t.Cleanup(logging.RouteGoLog(logging.NewVarHandler(&buf, v, false)))
+	srv := startConnServer(t, ServerOptions{})
+
+	forged := `{"jsonrpc":"2.0","id":1,"method":"x\nlevel=ERROR msg=forged","params":[]}`
+	long := `{"jsonrpc":"2.0","id":1,"method":"` + strings.Repeat("m", 1<<20) + `","params":[]}`
+	for _, body := range []string{forged, long} {
+		if status, _, _ := rawPost(t, srv.Addr(), body); status != http.StatusBadRequest {
+			t.Fatalf("unknown method: status %d", status)
+		}
+	}
+	out := buf.String()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("%d lines logged, want one a call at least: %.500q", len(lines), out)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "level=ERROR msg=forged") {
+			t.Errorf("forged line: %q", l)
+		}
+		if len(l) > 4<<10 {
+			t.Errorf("line of %d bytes", len(l))
+		}
+	}
+	if !strings.Contains(out, `x\nlevel=ERROR msg=forged`) {
+		t.Errorf("the forged method is not logged escaped: %.500q", out)
+	}
+
+	buf.Reset()
+	none, err := logging.ParseLevels("none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Set(none)
+	rawPost(t, srv.Addr(), forged)
+	if buf.Len() != 0 {
+		t.Errorf("log.level none: %q", buf.String())
 	}
 }

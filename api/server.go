@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
+
+	"github.com/datamesh/mesh-node/internal/logging"
 )
 
 // Defaults of ServerOptions.
@@ -392,7 +394,8 @@ func (s *Server) authenticate(r *http.Request) ([]Permission, time.Time, bool) {
 	}
 	perms, exp, err := verifyToken(s.secret, token)
 	if err != nil {
-		s.log.Warn("rpc token refused", "remote", r.RemoteAddr, "err", err)
+		// The error may quote the token's header (its "alg").
+		s.log.Warn("rpc token refused", "remote", r.RemoteAddr, "err", logging.ClientString(err.Error()))
 		return nil, time.Time{}, false
 	}
 	return perms, exp, true

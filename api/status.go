@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync"
@@ -24,18 +23,18 @@ const (
 	codeInvalidParams  = -32602
 )
 
-// maxErrorBody bounds the error response statusWriter holds to read its
-// code; a longer one is passed on with the status go-jsonrpc gave it.
+// maxErrorBody bounds what statusWriter holds to find an error's code; a
+// response whose code is not found within it keeps go-jsonrpc's status.
 const maxErrorBody = 64 << 10
 
 // statusWriter corrects the HTTP status of go-jsonrpc's error responses.
 // go-jsonrpc answers a malformed call, an unknown method and bad params
 // with HTTP 500, as it does a server fault; statusWriter holds a 500
-// response back, reads its JSON-RPC error code and answers a client's
-// mistake with 400 instead. (celestia-node's client, go-jsonrpc's, decodes
-// the JSON-RPC error of a 400 or 500 response and fails any other status
-// above 400 without reading it: 400 is the only client-error status it
-// understands.) Other responses pass through unbuffered.
+// response back until it has read its JSON-RPC error code and answers a
+// client's mistake with 400 instead. (celestia-node's client, go-jsonrpc's,
+// decodes the JSON-RPC error of a 400 or 500 response and fails any other
+// status above 400 without reading it: 400 is the only client-error status
+// it understands.) Other responses pass through unbuffered.
 type statusWriter struct {
 	http.ResponseWriter
 	held  bool // a 500 response is being held
@@ -60,36 +59,33 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.wrote = true
 		return w.ResponseWriter.Write(p)
 	}
-	if w.buf.Len()+len(p) <= maxErrorBody {
-		return w.buf.Write(p)
+	w.buf.Write(p)
+	if code, ok := errorCode(w.buf.Bytes()); ok {
+		w.release(statusFor(code), false)
+	} else if w.buf.Len() > maxErrorBody {
+		w.release(http.StatusInternalServerError, false)
 	}
-	w.release(http.StatusInternalServerError, false)
-	return w.ResponseWriter.Write(p)
+	return len(p), nil
 }
 
 // Flush implements http.Flusher for a response not held.
 func (w *statusWriter) Flush() {
 	if !w.held {
-		http.NewResponseController(w.ResponseWriter).Flush() //nolint:errcheck // best effort, as http.Flusher
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
 	}
 }
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// finish writes a held response with the status its error code calls for.
+// finish writes a response still held, with the status its code calls for.
 func (w *statusWriter) finish() {
 	if !w.held {
 		return
 	}
-	var resp struct {
-		Error *struct {
-			Code int `json:"code"`
-		} `json:"error"`
-	}
 	status := http.StatusInternalServerError
-	if json.Unmarshal(w.buf.Bytes(), &resp) == nil && resp.Error != nil && clientErrorCode(resp.Error.Code) {
-		status = http.StatusBadRequest
+	if code, ok := errorCode(w.buf.Bytes()); ok {
+		status = statusFor(code)
 	}
 	w.release(status, true)
 }
@@ -105,6 +101,35 @@ func (w *statusWriter) release(status int, whole bool) {
 	w.ResponseWriter.WriteHeader(status)
 	_, _ = w.ResponseWriter.Write(w.buf.Bytes())
 	w.buf = bytes.Buffer{}
+}
+
+// errorKey precedes the code in go-jsonrpc's error responses (its fields
+// are written in order: jsonrpc, id, error{code, message}). It cannot
+// occur inside a JSON string, whose quotes are escaped, so its first
+// occurrence is the response's error.
+var errorKey = []byte(`"error":{"code":`)
+
+// errorCode finds the JSON-RPC error code in the start of a response.
+func errorCode(b []byte) (int, bool) {
+	i := bytes.Index(b, errorKey)
+	if i < 0 {
+		return 0, false
+	}
+	b = b[i+len(errorKey):]
+	end := bytes.IndexAny(b, ",}")
+	if end < 0 {
+		return 0, false
+	}
+	code, err := strconv.Atoi(string(bytes.TrimSpace(b[:end])))
+	return code, err == nil
+}
+
+// statusFor is the HTTP status of a response with JSON-RPC error code.
+func statusFor(code int) int {
+	if clientErrorCode(code) {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 func clientErrorCode(code int) bool {
