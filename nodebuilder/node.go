@@ -177,7 +177,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if opts.Badger != nil {
 		bopts = opts.Badger(bopts)
 	}
-	if n.DB, err = badger.Open(bopts); err != nil {
+	if n.DB, err = OpenBadger(bopts); err != nil {
 		return nil, errors.Join(fmt.Errorf("nodebuilder: open %s: %w", bopts.Dir, err), unlock())
 	}
 	if err := n.assemble(key, opts); err != nil {

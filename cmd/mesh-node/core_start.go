@@ -22,6 +22,7 @@ import (
 
 	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/nodebuilder"
 )
 
 // appDBDir is the application's Badger directory under the home.
@@ -110,7 +111,7 @@ func launchCore(w io.Writer, o startOptions) (_ *coreNode, err error) {
 		return nil, fmt.Errorf("load node key: %w", err)
 	}
 
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(o.home, appDBDir)).WithLogger(nil))
+	db, err := nodebuilder.OpenBadger(badger.DefaultOptions(filepath.Join(o.home, appDBDir)).WithLogger(nil))
 	if err != nil {
 		return nil, fmt.Errorf("open application database: %w", err)
 	}
