@@ -58,6 +58,8 @@ var allowed = map[string][]string{
 	// so it needs go-libp2p itself, not only its core.
 	"internal/p2ptest": {"github.com/libp2p/go-libp2p", "github.com/libp2p/go-libp2p-pubsub"},
 	"tools/benchtable": {},
+	// internal/fdlimit reads and raises RLIMIT_NOFILE; stdlib only.
+	"internal/fdlimit": {},
 	// blob is the blob service of the API: it reads blobs from squares
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
@@ -66,13 +68,16 @@ var allowed = map[string][]string{
 	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
-	"api": {module + "/internal/atomicfile", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
+	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
 	// internal/atomicfile writes configuration, keys and secrets so a
 	// crash never leaves half a file.
 	"internal/atomicfile": {},
 	// internal/logging is the slog handler with per-service levels.
-	"internal/logging": {},
+	// internal/logging is the slog handler with per-service levels. It
+	// routes go-log's records (go-jsonrpc's, libp2p's) through it, as a
+	// zap core.
+	"internal/logging": {"github.com/ipfs/go-log/v2", "go.uber.org/zap/zapcore"},
 	// internal/badgerdb opens the node's Badger databases after checking
 	// them on disk (Badger's table reader and ristretto's mmap included).
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},

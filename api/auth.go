@@ -100,21 +100,32 @@ func NewToken(secret []byte, perms []Permission, ttl time.Duration) (string, err
 // expired one; malformed) is an error wrapping ErrInvalidToken. The
 // returned slice is the caller's.
 func VerifyToken(secret []byte, token string) ([]Permission, error) {
+	perms, _, err := verifyToken(secret, token)
+	return perms, err
+}
+
+// verifyToken is VerifyToken that also returns the token's expiry, zero
+// for a token that never expires.
+func verifyToken(secret []byte, token string) ([]Permission, time.Time, error) {
 	if len(secret) == 0 {
-		return nil, fmt.Errorf("%w: no secret to verify against", ErrInvalidToken)
+		return nil, time.Time{}, fmt.Errorf("%w: no secret to verify against", ErrInvalidToken)
 	}
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	perms := make([]Permission, 0, len(c.Allow))
 	for _, p := range c.Allow {
 		if err := checkTokenPerm(p); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+			return nil, time.Time{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 		}
 		perms = append(perms, p)
 	}
-	return perms, nil
+	var exp time.Time
+	if c.ExpiresAt != nil {
+		exp = c.ExpiresAt.Time
+	}
+	return perms, exp, nil
 }

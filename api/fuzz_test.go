@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzVerifyToken checks that VerifyToken never panics and that what it
-// accepts is a list of known permissions. Its seeds (testdata/fuzz) hold a
+// accepts is a list of known permissions (AllPerms or PermPublic). Its seeds (testdata/fuzz) hold a
 // valid token, one signed with alg none, an expired one and malformed
 // strings.
 func FuzzVerifyToken(f *testing.F) {

@@ -10,18 +10,29 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
+
+	"github.com/datamesh/mesh-node/internal/logging"
 )
 
 // Defaults of ServerOptions.
 const (
-	DefaultAddr            = "127.0.0.1:26658"
-	DefaultMaxRequestBytes = 32 << 20
-	DefaultMaxBatch        = 64
+	DefaultAddr              = "127.0.0.1:26658"
+	DefaultMaxRequestBytes   = 32 << 20
+	DefaultMaxBatch          = 64
+	DefaultMaxConns          = 1024
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultBodyBudgetFactor times MaxRequestBytes is the default
+	// BodyBudget.
+	DefaultBodyBudgetFactor = 4
 )
 
 // ErrServerStopped is returned by Start after Stop.
@@ -47,6 +58,32 @@ type ServerOptions struct {
 	// DefaultMaxBatch); a larger batch is refused whole with a JSON-RPC
 	// error.
 	MaxBatch int
+	// MaxConns bounds the connections served at once, WebSockets
+	// included (default DefaultMaxConns). Past it a new connection
+	// replaces the oldest idle one or, when none is idle, waits to be
+	// served (see connLimiter).
+	MaxConns int
+	// ReadHeaderTimeout bounds reading a request's headers, counted from
+	// the connection's start or from the first byte after a keep-alive
+	// wait (default DefaultReadHeaderTimeout).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a request's body once its headers are
+	// read (default DefaultReadTimeout). It does not bound the call, nor a
+	// WebSocket.
+	ReadTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no new
+	// request for this long (default DefaultIdleTimeout). WebSockets are
+	// not closed for being idle.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (default
+	// DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// BodyBudget bounds the bytes of the request bodies held at once, over
+	// every connection (default DefaultBodyBudgetFactor*MaxRequestBytes,
+	// and never less than MaxRequestBytes). A request whose body does not
+	// fit is refused with HTTP 503, a Retry-After header and a JSON-RPC
+	// "busy" error.
+	BodyBudget int64
 	// Logger receives the server's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -77,6 +114,8 @@ type Server struct {
 	state    int // 0 new, 1 started, 2 stopped
 	srv      *http.Server
 	ln       net.Listener
+	conns    *connLimiter
+	bodies   *budget // bytes of request bodies held
 	serveErr chan error
 	// life ends at Stop: it ends WebSocket connections, which
 	// http.Server.Shutdown does not track.
@@ -97,6 +136,25 @@ func NewServer(opts ServerOptions, mods Modules) (*Server, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if opts.BodyBudget <= 0 {
+		opts.BodyBudget = DefaultBodyBudgetFactor * opts.MaxRequestBytes
+	}
+	opts.BodyBudget = max(opts.BodyBudget, opts.MaxRequestBytes)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,6 +179,7 @@ func NewServer(opts ServerOptions, mods Modules) (*Server, error) {
 		opts:     opts,
 		secret:   bytes.Clone(opts.Secret),
 		rpc:      rpc,
+		bodies:   &budget{limit: opts.BodyBudget},
 		log:      opts.Logger,
 		life:     life,
 		stopLife: stop,
@@ -145,15 +204,20 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("api: listen on %s: %w", s.opts.Addr, err)
 	}
 	s.ln = ln
+	s.conns = newConnLimiter(ln, s.opts.MaxConns)
 	s.srv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 2 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		ConnState:         s.conns.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.serveErr = make(chan error, 1)
-	go func() { s.serveErr <- s.srv.Serve(ln) }()
+	go func() { s.serveErr <- s.srv.Serve(s.conns) }()
 	s.state = 1
-	s.log.Info("rpc server started", "addr", ln.Addr().String(), "skip_auth", s.opts.SkipAuth)
+	s.log.Info("rpc server started", "addr", ln.Addr().String(), "skip_auth", s.opts.SkipAuth,
+		"max_connections", s.opts.MaxConns)
 	return nil
 }
 
@@ -210,21 +274,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handlers.Add(1)
 	defer s.handlers.Done()
 
-	perms, ok := s.authenticate(r)
+	perms, exp, ok := s.authenticate(r)
 	if !ok {
+		// A refused client gets no second request on this connection.
+		w.Header().Set("Connection", "close")
 		http.Error(w, "api: missing or invalid token", http.StatusUnauthorized)
 		return
 	}
 	ctx := WithCaller(WithPerms(r.Context(), perms), callerID(r, s.opts.SkipAuth))
 
 	if strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade") {
-		// A hijacked connection outlives http.Server.Shutdown: tie it to
-		// the server's life so Stop ends it.
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(s.life, cancel)
-		defer stop()
-		s.rpc.ServeHTTP(wsLimitWriter{ResponseWriter: w, limit: s.opts.MaxRequestBytes}, r.WithContext(ctx))
+		s.serveWS(ctx, w, r, exp)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -232,7 +292,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRPCError(w, http.StatusMethodNotAllowed, -32600, "api: JSON-RPC calls are POSTed (or sent over a WebSocket)")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
+	if r.ContentLength > s.opts.MaxRequestBytes {
+		writeRPCError(w, http.StatusRequestEntityTooLarge, -32600,
+			fmt.Sprintf("api: request body exceeds the limit of %d bytes", s.opts.MaxRequestBytes))
+		return
+	}
+	// The body is held until the call returns: reserve its size (the
+	// limit, when the client does not say) in the budget of every body.
+	reserve := s.opts.MaxRequestBytes
+	if r.ContentLength >= 0 {
+		reserve = r.ContentLength
+	}
+	if !s.bodies.tryReserve(reserve) {
+		s.log.Debug("rpc request refused: body budget spent", "remote", r.RemoteAddr, "body_bytes", reserve)
+		w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
+		writeRPCError(w, http.StatusServiceUnavailable, ErrCodeBusy,
+			"api: busy: too many request bodies in flight, retry later")
+		return
+	}
+	defer s.bodies.release(reserve)
+
+	body, err := s.readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -240,66 +320,123 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("api: request body exceeds the limit of %d bytes", s.opts.MaxRequestBytes))
 			return
 		}
+		w.Header().Set("Connection", "close")
 		writeRPCError(w, http.StatusBadRequest, -32700, "api: reading request: "+err.Error())
 		return
 	}
-	if n, isBatch := batchLen(body); isBatch && n > s.opts.MaxBatch {
+	n, isBatch, err := checkBody(body)
+	if err != nil {
+		writeRPCError(w, http.StatusBadRequest, -32700, "api: parse error: "+err.Error())
+		return
+	}
+	if isBatch && n > s.opts.MaxBatch {
 		writeRPCError(w, http.StatusBadRequest, -32600,
 			fmt.Sprintf("api: batch of %d requests exceeds the limit of %d", n, s.opts.MaxBatch))
 		return
 	}
 	r = r.WithContext(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	s.rpc.ServeHTTP(w, r)
+	sw := &statusWriter{ResponseWriter: w}
+	s.rpc.ServeHTTP(sw, r)
+	sw.finish()
 }
 
-// authenticate returns the caller's permissions: every permission under
-// SkipAuth, else those of the bearer token (header, or the "token" query
-// parameter browsers' WebSockets need). No token or a bad one is refused.
-func (s *Server) authenticate(r *http.Request) ([]Permission, bool) {
+// readBody reads r's body, up to the size limit and within ReadTimeout.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(s.opts.ReadTimeout)); err != nil {
+		return nil, fmt.Errorf("set read deadline: %w", err)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
+	if err != nil {
+		return nil, err
+	}
+	// The call itself is not bounded by the body's deadline.
+	if err := rc.SetReadDeadline(time.Time{}); err != nil {
+		return nil, fmt.Errorf("clear read deadline: %w", err)
+	}
+	return body, nil
+}
+
+// serveWS serves a WebSocket upgrade. The connection ends when the server
+// stops (http.Server.Shutdown does not track a hijacked connection) and
+// when the token it was opened with expires (exp, zero for never).
+func (s *Server) serveWS(ctx context.Context, w http.ResponseWriter, r *http.Request, exp time.Time) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.life, cancel)
+	defer stop()
+	if !exp.IsZero() {
+		var cancelExp context.CancelFunc
+		ctx, cancelExp = context.WithDeadline(ctx, exp)
+		defer cancelExp()
+	}
+	s.rpc.ServeHTTP(wsLimitWriter{ResponseWriter: w, limit: s.opts.MaxRequestBytes}, r.WithContext(ctx))
+}
+
+// authenticate returns the caller's permissions and when they expire (zero
+// for never): every permission under SkipAuth, else those of the bearer
+// token (header, or the "token" query parameter browsers' WebSockets
+// need). No token or a bad one is refused.
+func (s *Server) authenticate(r *http.Request) ([]Permission, time.Time, bool) {
 	if s.opts.SkipAuth {
-		return AllPerms, true
+		return AllPerms, time.Time{}, true
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		if r.Header.Get("Authorization") != "" {
-			return nil, false
+			return nil, time.Time{}, false
 		}
 		token = r.URL.Query().Get("token")
 	}
 	if token == "" {
-		return nil, false
+		return nil, time.Time{}, false
 	}
-	perms, err := VerifyToken(s.secret, token)
+	perms, exp, err := verifyToken(s.secret, token)
 	if err != nil {
-		s.log.Warn("rpc token refused", "remote", r.RemoteAddr, "err", err)
-		return nil, false
+		// The error may quote the token's header (its "alg").
+		s.log.Warn("rpc token refused", "remote", r.RemoteAddr, "err", logging.ClientString(err.Error()))
+		return nil, time.Time{}, false
 	}
-	return perms, true
+	return perms, exp, true
 }
 
-// batchLen reports whether body is a JSON array (a batch) and, if it is,
-// how many elements it has (counting stops past the first bad token; the
-// JSON-RPC handler reports malformed input).
-func batchLen(body []byte) (int, bool) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '[' {
-		return 0, false
+// checkBody returns an error unless body is one JSON value and nothing
+// else but white space, and reports whether it is an array (a batch) and,
+// if it is, how many elements it has. It copies no part of body.
+func checkBody(body []byte) (n int, isBatch bool, err error) {
+	if !json.Valid(body) {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		var skip skipJSON
+		if err := dec.Decode(&skip); errors.Is(err, io.EOF) {
+			return 0, false, errors.New("empty request body")
+		} else if err != nil {
+			return 0, false, err
+		}
+		return 0, false, fmt.Errorf("data after the JSON value, at byte %d", dec.InputOffset())
+	}
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if body[0] != '[' {
+		return 0, false, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if _, err := dec.Token(); err != nil {
-		return 0, true
+		return 0, true, err
 	}
-	n := 0
 	for dec.More() {
-		var skip json.RawMessage
+		var skip skipJSON
 		if err := dec.Decode(&skip); err != nil {
-			break
+			return n, true, err
 		}
 		n++
 	}
-	return n, true
+	return n, true, nil
 }
+
+// skipJSON decodes any JSON value into nothing.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // writeRPCError writes a JSON-RPC error response with id null.
 func writeRPCError(w http.ResponseWriter, status, code int, msg string) {

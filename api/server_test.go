@@ -460,9 +460,12 @@ func TestPanicRecovered(t *testing.T) {
 	e := newEnv(t, api.ServerOptions{})
 	e.das.panicStats = true
 	tok := token(t, api.PermsFor(api.PermRead))
-	r := callHTTP(t, e.http, tok, "das.SamplingStats", json.RawMessage(`[]`))
-	if r.Error == nil || !strings.Contains(r.Error.Message, "panic") {
-		t.Errorf("panicking method: %+v", r.Error)
+	// A server fault, not the client's: HTTP 500.
+	status, body := post(t, e.http, tok, callBody("das.SamplingStats", json.RawMessage(`[]`)))
+	var r rpcResp
+	if err := json.Unmarshal(body, &r); err != nil || status != http.StatusInternalServerError ||
+		r.Error == nil || !strings.Contains(r.Error.Message, "panic") {
+		t.Errorf("panicking method: status %d, %s, %v", status, body, err)
 	}
 	if r := callHTTP(t, e.http, tok, "node.Ready", json.RawMessage(`[]`)); r.Error != nil {
 		t.Errorf("after a panic: %s", r.Error.Message)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/fdlimit"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 	"github.com/datamesh/mesh-node/state/keyring"
@@ -145,12 +147,55 @@ func (n *Node) assembleAPI() error {
 	} else {
 		mods.State = api.NewStateModule(noState{})
 	}
+	rpcLog := n.logger.With("service", "rpc")
 	if n.API, err = api.NewServer(api.ServerOptions{Addr: conf.RPCAddr(), Secret: secret, SkipAuth: conf.RPC.SkipAuth,
-		MaxRequestBytes: conf.RPC.MaxRequestBytes, MaxBatch: conf.RPC.MaxBatch, Logger: n.logger.With("service", "rpc")}, mods); err != nil {
+		MaxRequestBytes: conf.RPC.MaxRequestBytes, MaxBatch: conf.RPC.MaxBatch, BodyBudget: conf.RPC.MaxBodyMemory,
+		MaxConns: apiConnCap(conf.RPC.MaxConnections, rpcLog), ReadHeaderTimeout: time.Duration(conf.RPC.ReadHeaderTimeout),
+		ReadTimeout: time.Duration(conf.RPC.ReadTimeout), IdleTimeout: time.Duration(conf.RPC.IdleTimeout),
+		Logger: rpcLog}, mods); err != nil {
 		return fmt.Errorf("nodebuilder: API server: %w", err)
 	}
 	n.add("rpc", n.API.Start, n.API.Stop)
 	return nil
+}
+
+// Descriptor budget of the API server (docs/security.md).
+const (
+	// FDReserve is the open-file descriptors kept out of the API
+	// server's reach for consensus, the Badger stores, libp2p and logs.
+	FDReserve = 1024
+	// MinAPIConns is the least rpc.max_connections, and the API's cap
+	// however low the open-file limit.
+	MinAPIConns = 16
+)
+
+// apiConnCap returns the API server's connection cap: configured, lowered
+// to half the descriptors the soft open-file limit leaves past FDReserve
+// (the other half is for libp2p's connections and streams), and never
+// below MinAPIConns. It raises the soft limit to the hard limit first.
+func apiConnCap(configured int, log *slog.Logger) int {
+	soft, err := fdlimit.Raise()
+	if err != nil {
+		log.Warn("open-file limit not raised", "err", err)
+	}
+	return connCap(configured, soft, log)
+}
+
+func connCap(configured int, soft uint64, log *slog.Logger) int {
+	if soft == 0 {
+		return configured
+	}
+	room := uint64(0)
+	if soft > FDReserve {
+		room = (soft - FDReserve) / 2
+	}
+	if room >= uint64(configured) {
+		return configured
+	}
+	c := max(int(room), MinAPIConns)
+	log.Warn("rpc.max_connections lowered to fit the open-file limit (raise it with ulimit -n)",
+		"max_connections", configured, "now", c, "open_file_limit", soft, "reserve", FDReserve)
+	return c
 }
 
 // ready reports whether every service has started.

@@ -94,6 +94,20 @@ type Config struct {
 		HeavyCalls         int      `toml:"heavy_calls"`
 		HeavyCallsPerToken int      `toml:"heavy_calls_per_token"`
 		BusyWait           Duration `toml:"busy_wait"`
+		// MaxBodyMemory bounds the bytes of request bodies held at once
+		// over every connection; a request past it is answered 503 "busy".
+		MaxBodyMemory int64 `toml:"max_body_memory"`
+		// MaxConnections bounds the connections served at once, WebSockets
+		// included; the node lowers it when the open-file limit is too
+		// low to keep descriptors in reserve (see docs/security.md).
+		MaxConnections int `toml:"max_connections"`
+		// ReadHeaderTimeout bounds reading a request's headers,
+		// ReadTimeout its body; IdleTimeout closes a keep-alive connection
+		// that sends nothing for that long. WebSockets are exempt from
+		// the read and idle timeouts.
+		ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+		ReadTimeout       Duration `toml:"read_timeout"`
+		IdleTimeout       Duration `toml:"idle_timeout"`
 	} `toml:"rpc"`
 	State struct {
 		// KeyName is the keyring key (<home>/keys/<name>.json) that signs
@@ -188,6 +202,11 @@ const (
 	DefaultRPCPort         = 26658
 	DefaultMaxRequestBytes = 32 << 20
 	DefaultMaxBatch        = 64
+	DefaultMaxBodyMemory   = 4 * DefaultMaxRequestBytes
+	DefaultMaxConnections  = 1024
+	DefaultReadHeaderTime  = 5 * time.Second
+	DefaultReadTimeout     = 30 * time.Second
+	DefaultIdleTimeout     = 60 * time.Second
 	// DefaultKeyName is the keyring key init creates for the node's
 	// transactions.
 	DefaultKeyName = "default"
@@ -210,6 +229,11 @@ func DefaultConfig(mode Mode) Config {
 	c.RPC.HeavyCalls = api.DefaultHeavyCalls
 	c.RPC.HeavyCallsPerToken = api.DefaultHeavyCallsPerCaller
 	c.RPC.BusyWait = Duration(api.DefaultBusyWait)
+	c.RPC.MaxBodyMemory = DefaultMaxBodyMemory
+	c.RPC.MaxConnections = DefaultMaxConnections
+	c.RPC.ReadHeaderTimeout = Duration(DefaultReadHeaderTime)
+	c.RPC.ReadTimeout = Duration(DefaultReadTimeout)
+	c.RPC.IdleTimeout = Duration(DefaultIdleTimeout)
 	c.State.KeyName = DefaultKeyName
 	c.Log.Level = "info"
 	if mode == Bridge {
@@ -272,6 +296,21 @@ func (c Config) Validate(mode Mode) error {
 	}
 	if c.RPC.BusyWait < 0 || time.Duration(c.RPC.BusyWait) > time.Minute {
 		return bad("rpc.busy_wait %s is not in [0s, 1m]", time.Duration(c.RPC.BusyWait))
+	}
+	if c.RPC.MaxBodyMemory < c.RPC.MaxRequestBytes {
+		return bad("rpc.max_body_memory %d is below rpc.max_request_bytes %d", c.RPC.MaxBodyMemory, c.RPC.MaxRequestBytes)
+	}
+	if c.RPC.MaxConnections < MinAPIConns {
+		return bad("rpc.max_connections %d is below %d", c.RPC.MaxConnections, MinAPIConns)
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"rpc.read_header_timeout", c.RPC.ReadHeaderTimeout}, {"rpc.read_timeout", c.RPC.ReadTimeout},
+		{"rpc.idle_timeout", c.RPC.IdleTimeout}} {
+		if d.v <= 0 {
+			return bad("%s %s is not positive", d.key, time.Duration(d.v))
+		}
 	}
 	if err := keyring.ValidName(c.State.KeyName); err != nil {
 		return bad("state.key_name: %v", err)

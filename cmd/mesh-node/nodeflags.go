@@ -80,12 +80,15 @@ func (o *configFlags) checkNetwork(cmd *cobra.Command, c nodebuilder.Config) err
 
 // nodeLogger returns the logger of a bridge, full or light node writing to
 // w at level, a config.toml log.level ("info,das=debug,shrex=error"), and
-// the levels it reads, which node.LogLevelSet changes.
+// the levels it reads, which node.LogLevelSet changes. go-log's records
+// (go-jsonrpc's and libp2p's) go to it too, process-wide.
 func nodeLogger(w io.Writer, level string) (*slog.Logger, *logging.LevelVar, error) {
 	l, err := logging.ParseLevels(level)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log.level: %w", err)
 	}
 	v := logging.NewLevelVar(l)
-	return slog.New(logging.NewVarHandler(w, v, false)), v, nil
+	h := logging.NewVarHandler(w, v, false)
+	logging.RouteGoLog(h)
+	return slog.New(h), v, nil
 }
