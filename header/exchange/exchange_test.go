@@ -460,7 +460,7 @@ func TestRateLimitedClientBacksOff(t *testing.T) {
 	cl := newClient(t, newHost(t), []host.Host{srv}, exchange.WithBlocker(rec), exchange.WithParallelism(3))
 	rng, err := cl.GetVerifiedRange(ctx, c[0], 193) // three requests, two tokens
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (blocked: %v)", err, rec.get())
 	}
 	checkRange(t, rng, c[1:193])
 	if len(rec.get()) != 0 {

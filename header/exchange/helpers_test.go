@@ -98,7 +98,8 @@ func badgerStore(t testing.TB, headers []*header.ExtendedHeader) header.Store {
 	return s
 }
 
-// serve starts a header-ex server on a new host.
+// serve starts a header-ex server on a new host, which announces
+// header-ex to the peers that connect from then on.
 func serve(t testing.TB, s header.Store, opts ...exchange.ServerOption) host.Host {
 	t.Helper()
 	h := newHost(t)
@@ -107,6 +108,7 @@ func serve(t testing.TB, s header.Store, opts ...exchange.ServerOption) host.Hos
 		t.Fatal(err)
 	}
 	p2ptest.Start(t, context.Background(), srv)
+	p2ptest.WaitAnnounced(t, testCtx(t), h, exchange.ProtocolID(netID))
 	return h
 }
 
@@ -136,7 +138,8 @@ func (r *recorder) get() map[peer.ID]error {
 }
 
 // newClient starts a client on h after connecting h to servers, so it
-// tracks them from the start.
+// tracks those that speak header-ex from the start (serve and fake wait
+// until their hosts announce it).
 func newClient(t testing.TB, h host.Host, servers []host.Host, opts ...exchange.ClientOption) *exchange.Client {
 	t.Helper()
 	for _, s := range servers {
@@ -318,5 +321,6 @@ func fake(t testing.TB, handle func(s network.Stream, req rawRequest)) host.Host
 		handle(s, req)
 		_ = s.Close()
 	})
+	p2ptest.WaitAnnounced(t, testCtx(t), h, exchange.ProtocolID(netID))
 	return h
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -36,11 +37,77 @@ func Host(t testing.TB, opts ...libp2p.Option) host.Host {
 }
 
 // Connect connects a to b. It returns once identify has run, so a's
-// peerstore knows b's protocols.
+// peerstore knows the protocols b announces; for a handler b set just
+// before, see WaitAnnounced.
 func Connect(t testing.TB, ctx context.Context, a, b host.Host) {
 	t.Helper()
 	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// WaitAnnounced returns once h's identify service announces protos (h has
+// handlers for them), so a peer that connects to h from then on knows them
+// when Connect returns; it fails the test if ctx ends first.
+//
+// Without it a peer can miss a handler set just before it connected:
+// identify updates what h announces asynchronously, so the peer may get
+// the old list, then a push with the new one. And the peer applies the
+// two concurrently: if the push lands first, the old list overwrites it in
+// the peerstore, with no event, for good. WaitAnnounced watches what a
+// probe host is told instead, and closes the probe.
+func WaitAnnounced(t testing.TB, ctx context.Context, h host.Host, protos ...protocol.ID) {
+	t.Helper()
+	probe, err := libp2p.New(libp2p.NoListenAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := probe.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	sub, err := probe.EventBus().Subscribe([]any{
+		new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtPeerProtocolsUpdated),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := sub.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := probe.Connect(ctx, peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	// What h announces only grows (handlers are not removed here), so
+	// one message naming a protocol is enough.
+	missing := map[protocol.ID]bool{}
+	for _, p := range protos {
+		missing[p] = true
+	}
+	for len(missing) > 0 {
+		var told []protocol.ID
+		select {
+		case e := <-sub.Out():
+			switch ev := e.(type) {
+			case event.EvtPeerIdentificationCompleted:
+				if ev.Peer == h.ID() {
+					told = ev.Protocols
+				}
+			case event.EvtPeerProtocolsUpdated:
+				if ev.Peer == h.ID() {
+					told = ev.Added
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s never announced %v: %v", h.ID(), protos, ctx.Err())
+		}
+		for _, p := range told {
+			delete(missing, p)
+		}
 	}
 }
 
