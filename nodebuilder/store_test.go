@@ -19,6 +19,7 @@ import (
 	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/nodebuilder"
+	"github.com/datamesh/mesh-node/p2p"
 )
 
 // A node refuses a home whose store has a MANIFEST cut short (Badger
@@ -26,6 +27,10 @@ import (
 // do, and changes nothing; reset-store then clears it.
 func TestDamagedStoreRefused(t *testing.T) {
 	home := t.TempDir()
+	// The home of a node that ran: its identity beside its store.
+	if _, err := p2p.LoadOrCreateIdentity(filepath.Join(home, nodebuilder.KeyFile)); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(home, nodebuilder.DataDir)
 	db, err := badger.Open(badgerdb.Options(dir).WithMemTableSize(1 << 20).WithValueThreshold(1 << 10))
 	if err != nil {
