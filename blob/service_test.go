@@ -415,3 +415,51 @@ func TestNewServiceRejectsMissingDeps(t *testing.T) {
 		t.Fatalf("GetByCommitment without an index: %v", err)
 	}
 }
+
+// flakyGetter fails the first failures namespace reads, as a light node's
+// shrex getter does under load (a peer timed out, none free), then serves.
+type flakyGetter struct {
+	*testGetter
+	failures atomic.Int64
+}
+
+func (g *flakyGetter) GetNamespaceData(ctx context.Context, h *header.ExtendedHeader, ns share.Namespace) (eds.NamespaceData, error) {
+	if g.failures.Add(-1) >= 0 {
+		return nil, errors.New("flaky getter: no peer answered")
+	}
+	return g.testGetter.GetNamespaceData(ctx, h, ns)
+}
+
+// TestSubscribeSurvivesFailedReads: reads that fail for a while delay a
+// subscription and do not end it (go-jsonrpc could only close the channel,
+// telling the client nothing); every height still arrives, in order.
+func TestSubscribeSurvivesFailedReads(t *testing.T) {
+	f := newFixture(t, 6, 6)
+	g := &flakyGetter{testGetter: f.getter}
+	g.failures.Store(4)
+	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	ch, err := svc.Subscribe(ctx, nsA, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for height := uint64(1); height <= 6; height++ {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				t.Fatalf("subscription ended at height %d after failed reads", height)
+			}
+			if r.Height != height {
+				t.Fatalf("response for height %d, want %d", r.Height, height)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no response for height %d", height)
+		}
+	}
+	if n := g.failures.Load(); n >= 0 {
+		t.Fatalf("%d injected failures left unused", n+1)
+	}
+}

@@ -3,7 +3,9 @@ package blob
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -55,7 +57,7 @@ func (s *Service) follow(ctx context.Context, ns share.Namespace, height uint64,
 			s.log.Error("blob subscription stopped: header without DAH", "namespace", ns, "height", height)
 			return
 		}
-		blobs, err := s.blobsOf(ctx, h, ns)
+		blobs, err := s.subscriptionRead(ctx, h, ns)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("blob subscription stopped: reading blobs", "namespace", ns, "height", height, "err", err)
@@ -67,5 +69,38 @@ func (s *Service) follow(ctx context.Context, ns share.Namespace, height uint64,
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// A subscription retries a failed read of a height's blobs (a light node
+// under load: a peer that timed out, or none free) this many times, waiting
+// subscriptionRetryMin, then twice as long each time up to
+// subscriptionRetryMax: about 40 s in all. go-jsonrpc can end a
+// subscription only with a bare close, which tells the client nothing, so
+// a transient failure must not end it.
+const (
+	subscriptionRetries  = 10
+	subscriptionRetryMin = 100 * time.Millisecond
+	subscriptionRetryMax = 8 * time.Second
+)
+
+// subscriptionRead returns the blobs of ns in h's square, retrying failed
+// reads with backoff; the error is the last read's, or ctx's.
+func (s *Service) subscriptionRead(ctx context.Context, h *header.ExtendedHeader, ns share.Namespace) ([]*Blob, error) {
+	wait := subscriptionRetryMin
+	for try := 0; ; try++ {
+		blobs, err := s.blobsOf(ctx, h, ns)
+		if err == nil || ctx.Err() != nil || try == subscriptionRetries {
+			return blobs, err
+		}
+		s.log.Warn("blob subscription: reading blobs failed; retrying", "namespace", ns, "height", h.Height(), "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+		wait = min(2*wait, subscriptionRetryMax)
 	}
 }
