@@ -3,14 +3,17 @@
 package attack_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTruncatedManifest: `truncate -s 10 <home>/data/MANIFEST` on a stopped
@@ -19,13 +22,31 @@ import (
 // and the way out, and the store must be exactly as it was.
 func TestTruncatedManifest(t *testing.T) {
 	d := startDevnet(t, "")
+	// Some blocks, so the stores write tables and value logs after opening.
+	if err := d.waitHeight(t, "full", 20); err != nil {
+		t.Fatal(err)
+	}
 	d.stop(t)
+	// Nothing a node wrote is readable by other users.
+	err := filepath.WalkDir(d.home, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		if err == nil && info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v: readable by other users", p, info.Mode().Perm())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	data := filepath.Join(d.info.Nodes["full"].Home, "data")
 	if err := os.Truncate(filepath.Join(data, "MANIFEST"), 10); err != nil {
 		t.Fatal(err)
 	}
 	before := dirDigest(t, data)
-	_, err := launch(t, d.home)
+	_, err = launch(t, d.home)
 	if err == nil {
 		t.Fatal("a devnet whose full node's MANIFEST is cut started")
 	}
@@ -63,4 +84,16 @@ func dirDigest(t *testing.T, dir string) string {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// waitHeight waits until the node of mode has stored height.
+func (d *devnet) waitHeight(t *testing.T, mode string, height uint64) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := d.call(ctx, mode, "header.WaitForHeight", height)
+	if err == nil && r.Error != nil {
+		err = errors.New(r.Error.Message)
+	}
+	return err
 }

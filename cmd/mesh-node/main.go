@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	privateFiles()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmdFor(&cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}).ExecuteContext(ctx)
 	stop()
