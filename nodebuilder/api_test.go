@@ -31,28 +31,7 @@ func TestLightAPIWithoutCore(t *testing.T) {
 
 	call := func(method string, params ...any) (json.RawMessage, string) {
 		t.Helper()
-		if params == nil {
-			params = []any{}
-		}
-		body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+light.API.Addr(), bytes.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var r struct {
-			Result json.RawMessage
-			Error  *struct{ Message string }
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatalf("%s: %s", method, raw)
-		}
-		if r.Error != nil {
-			return nil, r.Error.Message
-		}
-		return r.Result, ""
+		return apiCall(ctx, t, light, method, params...)
 	}
 	res, errMsg := call("header.LocalHead")
 	if errMsg != "" || !strings.Contains(string(res), `"height":"5"`) {
@@ -75,4 +54,32 @@ func TestLightAPIWithoutCore(t *testing.T) {
 	if res, errMsg := call("node.Ready"); errMsg != "" || string(res) != "true" {
 		t.Fatalf("node.Ready: %s %s", res, errMsg)
 	}
+}
+
+// apiCall posts one JSON-RPC call to n's API (no token: the tests skip
+// auth) and returns its result, or its error message.
+func apiCall(ctx context.Context, t *testing.T, n *nodebuilder.Node, method string, params ...any) (json.RawMessage, string) {
+	t.Helper()
+	if params == nil {
+		params = []any{}
+	}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.API.Addr(), bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var r struct {
+		Result json.RawMessage
+		Error  *struct{ Message string }
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("%s: %s", method, raw)
+	}
+	if r.Error != nil {
+		return nil, r.Error.Message
+	}
+	return r.Result, ""
 }

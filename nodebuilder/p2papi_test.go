@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -78,28 +76,7 @@ func TestLightP2PAndLogLevelAPI(t *testing.T) {
 
 	call := func(method string, params ...any) (json.RawMessage, string) {
 		t.Helper()
-		if params == nil {
-			params = []any{}
-		}
-		body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+light.API.Addr(), bytes.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var r struct {
-			Result json.RawMessage
-			Error  *struct{ Message string }
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatalf("%s: %s", method, raw)
-		}
-		if r.Error != nil {
-			return nil, r.Error.Message
-		}
-		return r.Result, ""
+		return apiCall(ctx, t, light, method, params...)
 	}
 
 	if res, errMsg := call("p2p.Network"); errMsg != "" || string(res) != `"`+chainID+`"` {
