@@ -39,15 +39,7 @@ type CommitmentProof struct {
 // roots. The proof is checked with Verify before it is returned.
 // ErrBlobNotFound if there is no such blob.
 func (s *Service) GetCommitmentProof(ctx context.Context, height uint64, ns share.Namespace, c Commitment) (*CommitmentProof, error) {
-	h, err := s.header(ctx, height)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.get(ctx, h, ns, c)
-	if err != nil {
-		return nil, err
-	}
-	sb, err := b.ShareBlob()
+	h, b, sb, err := s.locate(ctx, height, ns, c)
 	if err != nil {
 		return nil, err
 	}

@@ -38,15 +38,7 @@ func spans(index, n, k int) []rowSpan {
 // the row's root in the header's DAH. It fetches each such row's first half
 // and rebuilds the row's tree. ErrBlobNotFound if there is no such blob.
 func (s *Service) GetProof(ctx context.Context, height uint64, ns share.Namespace, c Commitment) (*Proof, error) {
-	h, err := s.header(ctx, height)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.get(ctx, h, ns, c)
-	if err != nil {
-		return nil, err
-	}
-	sb, err := b.ShareBlob()
+	h, b, sb, err := s.locate(ctx, height, ns, c)
 	if err != nil {
 		return nil, err
 	}
@@ -135,18 +127,10 @@ func (s *Service) Included(ctx context.Context, height uint64, ns share.Namespac
 			return false, fmt.Errorf("%w: row proof %d is nil", ErrInvalidProof, i)
 		}
 	}
-	h, err := s.header(ctx, height)
-	if err != nil {
-		return false, err
-	}
-	b, err := s.get(ctx, h, ns, c)
+	h, b, sb, err := s.locate(ctx, height, ns, c)
 	if errors.Is(err, ErrBlobNotFound) {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
-	sb, err := b.ShareBlob()
 	if err != nil {
 		return false, err
 	}
@@ -175,4 +159,23 @@ func (s *Service) Included(ctx context.Context, height uint64, ns share.Namespac
 		}
 	}
 	return true, nil
+}
+
+// locate returns the header at height, the blob of namespace ns with
+// commitment c in its square, and the blob's shares form: what the proof
+// methods start from. ErrBlobNotFound if there is no such blob.
+func (s *Service) locate(ctx context.Context, height uint64, ns share.Namespace, c Commitment) (*header.ExtendedHeader, *Blob, *share.Blob, error) {
+	h, err := s.header(ctx, height)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := s.get(ctx, h, ns, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sb, err := b.ShareBlob()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return h, b, sb, nil
 }
