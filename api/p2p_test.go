@@ -115,9 +115,9 @@ func TestP2PModule(t *testing.T) {
 	a := startP2P(t, p2p.ModeBridge, nil)
 	b := startP2P(t, p2p.ModeLight, a.FullAddrs()) // b dials a in Start
 	bID := b.Host().ID()
-	if a.Host().Network().Connectedness(bID) != network.Connected {
-		t.Fatal("b did not connect to a")
-	}
+	// b's Start returns once b holds the connection; a registers its end a
+	// moment later.
+	waitFor(testCtx(t), t, "a sees b connected", func() bool { return a.Host().Network().Connectedness(bID) == network.Connected })
 	mod, err := api.NewP2PModule(p2pDeps(a))
 	if err != nil {
 		t.Fatal(err)
