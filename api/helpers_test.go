@@ -158,7 +158,7 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 	e := &env{blob: &fakeBlob{}, state: &fakeState{addr: app.Address{1, 2, 3}}, das: &fakeDAS{}}
 	h := p2ptest.Host(t)
 	e.host = h.ID()
-	node, err := api.NewNodeModule("bridge", "v0.2.2", testSecret, nil)
+	node, err := api.NewNodeModule(api.NodeBridge, "v0.2.2", testSecret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,22 +82,14 @@ type NodeModule struct {
 	levels LogLevelSetter // nil: LogLevelSet fails
 }
 
-// NewNodeModule returns the node module of a node of mode ("bridge",
-// "full" or "light") serving API version version. secret signs and
-// verifies the tokens of AuthNew and AuthVerify (nil: those methods fail).
-// ready (nil: always true) reports whether the node has started. opts add
-// what some methods need (WithLogLevels for LogLevelSet).
-func NewNodeModule(mode, version string, secret []byte, ready func() bool, opts ...NodeOption) (*NodeModule, error) {
-	var t NodeType
-	switch mode {
-	case "bridge":
-		t = NodeBridge
-	case "light":
-		t = NodeLight
-	case "full":
-		t = NodeFull
-	default:
-		return nil, fmt.Errorf("api: node module: unknown mode %q (want bridge, full or light)", mode)
+// NewNodeModule returns the node module of a node of type t (the caller
+// names its mode) serving API version version. secret signs and verifies
+// the tokens of AuthNew and AuthVerify (nil: those methods fail). ready
+// (nil: always true) reports whether the node has started. opts add what
+// some methods need (WithLogLevels for LogLevelSet).
+func NewNodeModule(t NodeType, version string, secret []byte, ready func() bool, opts ...NodeOption) (*NodeModule, error) {
+	if _, ok := nodeTypeNames[t]; !ok {
+		return nil, fmt.Errorf("api: node module: invalid node type %d", uint8(t))
 	}
 	if ready == nil {
 		ready = func() bool { return true }

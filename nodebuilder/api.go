@@ -114,7 +114,7 @@ func (n *Node) assembleAPI() error {
 	if n.logLevels != nil {
 		nodeOpts = append(nodeOpts, api.WithLogLevels(n.logLevels))
 	}
-	nodeMod, err := api.NewNodeModule(string(n.Mode), Version, secret, n.ready, nodeOpts...)
+	nodeMod, err := api.NewNodeModule(nodeType(n.Mode), Version, secret, n.ready, nodeOpts...)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: node module: %w", err)
 	}
@@ -157,6 +157,19 @@ func (n *Node) assembleAPI() error {
 	}
 	n.add("rpc", n.API.Start, n.API.Stop)
 	return nil
+}
+
+// nodeType is how the API's node.Info names mode.
+func nodeType(mode Mode) api.NodeType {
+	switch mode {
+	case Bridge:
+		return api.NodeBridge
+	case Full:
+		return api.NodeFull
+	case Light:
+		return api.NodeLight
+	}
+	return 0 // refused by api.NewNodeModule
 }
 
 // Descriptor budget of the API server (docs/security.md).
