@@ -119,15 +119,21 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// Trusted peers' IP addresses are allowlisted: when the limits are
 	// reached they can still connect, within rcmgr's separate allowlisted
-	// limits. DNS addresses cannot be allowlisted and are skipped.
+	// limits. An address that cannot be allowlisted (a DNS name) does not
+	// stop the node, which still dials it; it is logged, since that peer
+	// then gets no more room than any other when the limits are reached.
 	allow := rcmgr.GetAllowlist(rm)
 	for _, ai := range p.bootstrap {
 		suffix, err := ma.NewComponent("p2p", ai.ID.String())
-		if err != nil {
+		if err != nil { // the ID was decoded: not expected
+			n.logger.Warn("trusted peer not allowlisted in the resource manager", "peer", ai.ID.String(), "err", err)
 			continue
 		}
 		for _, a := range ai.Addrs {
-			_ = allow.Add(a.Encapsulate(suffix.Multiaddr()))
+			if err := allow.Add(a.Encapsulate(suffix.Multiaddr())); err != nil {
+				n.logger.Warn("trusted peer address not allowlisted in the resource manager; the peer is held to the ordinary limits on it",
+					"peer", ai.ID.String(), "addr", a.String(), "err", err)
+			}
 		}
 	}
 	opts := []libp2p.Option{
