@@ -6,11 +6,13 @@ package meshnode_test
 // imports the Celestia libraries (they are test oracles only).
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,9 +105,12 @@ func TestMainModuleLinksNoCelestia(t *testing.T) {
 	}
 }
 
-func TestImportBoundaries(t *testing.T) {
-	imports := map[string]map[string]bool{} // package dir -> imports
-	fset := token.NewFileSet()
+// goSources returns the non-test Go files of the module, leaving out
+// hidden directories, testdata, other modules (interop/...) and the
+// directories skip names.
+func goSources(t *testing.T, skip ...string) []string {
+	t.Helper()
+	var files []string
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -118,14 +123,34 @@ func TestImportBoundaries(t *testing.T) {
 			if path != "." && fileExists(filepath.Join(path, "go.mod")) {
 				return filepath.SkipDir // another module (interop/...): not ours to link
 			}
+			for _, s := range skip {
+				if filepath.ToSlash(path) == s {
+					return filepath.SkipDir
+				}
+			}
 			return nil
 		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
+		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			files = append(files, path)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("found no Go files; is the test running from the module root?")
+	}
+	return files
+}
+
+func TestImportBoundaries(t *testing.T) {
+	imports := map[string]map[string]bool{} // package dir -> imports
+	fset := token.NewFileSet()
+	for _, path := range goSources(t) {
 		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		dir := filepath.ToSlash(filepath.Dir(path))
 		if imports[dir] == nil {
@@ -134,17 +159,10 @@ func TestImportBoundaries(t *testing.T) {
 		for _, imp := range f.Imports {
 			p, err := strconv.Unquote(imp.Path.Value)
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
 			imports[dir][p] = true
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(imports) == 0 {
-		t.Fatal("found no Go packages; is the test running from the module root?")
 	}
 	for dir, imps := range imports {
 		top, rules, ok := rulesFor(dir)
@@ -194,4 +212,81 @@ func hasPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// modeNames are the modes nodebuilder assembles, as strings.
+var modeNames = map[string]bool{"bridge": true, "full": true, "light": true}
+
+// modeConst matches names like ModeBridge, modeLight or FullMode.
+var modeConst = regexp.MustCompile(`^(?i:mode(bridge|full|light)|(bridge|full|light)mode)$`)
+
+// TestNoModeBelowNodebuilder enforces STYLE.md example 6: a node's mode is
+// decided in nodebuilder (and named by the CLI) only; other packages
+// receive explicit settings and interfaces. Their non-test code may not
+// declare a type, struct field or function named Mode, a name like
+// ModeLight, or compare a value with "bridge", "full" or "light" (==, !=
+// or a switch case).
+func TestNoModeBelowNodebuilder(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, path := range goSources(t, "nodebuilder", "cmd") {
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range modeSwitches(f) {
+			t.Errorf("%s: %s; the mode belongs to nodebuilder, which passes explicit settings", fset.Position(p.pos), p.what)
+		}
+	}
+}
+
+type modeUse struct {
+	pos  token.Pos
+	what string
+}
+
+// modeSwitches returns the declarations and comparisons in f that make a
+// decision on a node's mode.
+func modeSwitches(f *ast.File) []modeUse {
+	var out []modeUse
+	declared := func(id *ast.Ident, kind string) {
+		if id.Name == "Mode" || modeConst.MatchString(id.Name) {
+			out = append(out, modeUse{id.Pos(), kind + " " + id.Name})
+		}
+	}
+	isModeName := func(e ast.Expr) bool {
+		lit, ok := ast.Unparen(e).(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return false
+		}
+		s, err := strconv.Unquote(lit.Value)
+		return err == nil && modeNames[s]
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.TypeSpec:
+			declared(n.Name, "type")
+		case *ast.FuncDecl:
+			declared(n.Name, "func")
+		case *ast.Field:
+			for _, id := range n.Names {
+				declared(id, "field")
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				declared(id, "const or var")
+			}
+		case *ast.BinaryExpr:
+			if (n.Op == token.EQL || n.Op == token.NEQ) && (isModeName(n.X) || isModeName(n.Y)) {
+				out = append(out, modeUse{n.OpPos, "compares with a mode's name"})
+			}
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				if isModeName(e) {
+					out = append(out, modeUse{e.Pos(), "switches on a mode's name"})
+				}
+			}
+		}
+		return true
+	})
+	return out
 }

@@ -158,7 +158,7 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 	e := &env{blob: &fakeBlob{}, state: &fakeState{addr: app.Address{1, 2, 3}}, das: &fakeDAS{}}
 	h := p2ptest.Host(t)
 	e.host = h.ID()
-	node, err := api.NewNodeModule(api.NodeOptions{Mode: "bridge", Version: "v0.2.2", Secret: testSecret})
+	node, err := api.NewNodeModule(api.NodeOptions{Type: api.NodeBridge, Version: "v0.2.2", Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

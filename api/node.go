@@ -97,8 +97,9 @@ func (*NodeModule) rpcTable() *rpcTable { return &nodeMethods }
 
 // NodeOptions configure the node module.
 type NodeOptions struct {
-	// Mode is the node's mode: "bridge", "full" or "light" (required).
-	Mode string
+	// Type is the node's type, which node.Info reports; the caller names
+	// its mode (required).
+	Type NodeType
 	// Version is the API version node.Info reports.
 	Version string
 	// Secret signs and verifies the tokens of AuthNew and AuthVerify (nil:
@@ -111,19 +112,12 @@ type NodeOptions struct {
 	LogLevels LogLevelSetter
 }
 
-// NewNodeModule returns the node module over opts. It fails for an unknown
-// mode.
+// NewNodeModule returns the node module over opts. It fails for an invalid
+// node type.
 func NewNodeModule(opts NodeOptions) (*NodeModule, error) {
-	var t NodeType
-	switch opts.Mode {
-	case "bridge":
-		t = NodeBridge
-	case "light":
-		t = NodeLight
-	case "full":
-		t = NodeFull
-	default:
-		return nil, fmt.Errorf("api: node module: unknown mode %q (want bridge, full or light)", opts.Mode)
+	t := opts.Type
+	if _, ok := nodeTypeNames[t]; !ok {
+		return nil, fmt.Errorf("api: node module: invalid node type %d", uint8(t))
 	}
 	if opts.LogLevels != nil {
 		if v := reflect.ValueOf(opts.LogLevels); v.Kind() == reflect.Pointer && v.IsNil() {

@@ -26,16 +26,27 @@ import (
 
 const p2pNetwork = "api-p2p"
 
-// startP2P starts a p2p node on 127.0.0.1 (TCP only) trusting bootstrap,
-// stopped when the test ends.
-func startP2P(t *testing.T, mode p2p.Mode, bootstrap []string) *p2p.Node {
+// The p2p settings nodebuilder gives a bridge and a light node, but for
+// discovery, which these tests turn off.
+var (
+	bridgeP2P = p2p.Config{UserAgent: "mesh-node/bridge", DHTServer: true, PeerExchange: true,
+		Limits: p2p.Limits{ConnLow: 400, ConnHigh: 800, Memory: 8 << 30, FDs: 8192}}
+	lightP2P = p2p.Config{UserAgent: "mesh-node/light",
+		Limits: p2p.Limits{ConnLow: 25, ConnHigh: 50, Memory: 128 << 20, FDs: 256}}
+)
+
+// startP2P starts a p2p node of role on 127.0.0.1 (TCP only) trusting
+// bootstrap, stopped when the test ends.
+func startP2P(t *testing.T, role p2p.Config, bootstrap []string) *p2p.Node {
 	t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := p2p.New(key, p2p.Config{Network: p2pNetwork, Mode: mode, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-		BootstrapPeers: bootstrap, DisableDiscovery: true, DialTimeout: 5 * time.Second}, nil)
+	cfg := role
+	cfg.Network, cfg.ListenAddrs, cfg.BootstrapPeers = p2pNetwork, []string{"/ip4/127.0.0.1/tcp/0"}, bootstrap
+	cfg.DisableDiscovery, cfg.DialTimeout = true, 5*time.Second
+	n, err := p2p.New(key, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +123,8 @@ func p2pDeps(n *p2p.Node) api.P2PDeps {
 }
 
 func TestP2PModule(t *testing.T) {
-	a := startP2P(t, p2p.ModeBridge, nil)
-	b := startP2P(t, p2p.ModeLight, a.FullAddrs()) // b dials a in Start
+	a := startP2P(t, bridgeP2P, nil)
+	b := startP2P(t, lightP2P, a.FullAddrs()) // b dials a in Start
 	bID := b.Host().ID()
 	// b's Start returns once b holds the connection; a registers its end a
 	// moment later.
@@ -245,7 +256,7 @@ func TestP2PModule(t *testing.T) {
 	if got := jsonKeys(t, info.Info); !slices.Equal(got, []string{"Security", "StreamMultiplexer", "Transport", "UsedEarlyMuxerNegotiation"}) {
 		t.Errorf("p2p.ConnectionState Info keys %q", got)
 	}
-	stranger := startP2P(t, p2p.ModeLight, nil).Host().ID()
+	stranger := startP2P(t, lightP2P, nil).Host().ID()
 	if _, err := c.P2P.ConnectionState(ctx, stranger); err == nil || !strings.Contains(err.Error(), "no connections to peer") {
 		t.Errorf("ConnectionState of an unconnected peer: %v", err)
 	}
@@ -302,7 +313,7 @@ func TestP2PModule(t *testing.T) {
 // A module made with only a host serves the host's methods; the others
 // fail with ErrP2PUnavailable (ErrNoBlocker for the block list).
 func TestP2PModuleUnavailable(t *testing.T) {
-	a := startP2P(t, p2p.ModeLight, nil)
+	a := startP2P(t, lightP2P, nil)
 	mod, err := api.NewP2PModule(api.P2PDeps{Host: a.Host()})
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +359,7 @@ func TestLogLevelSet(t *testing.T) {
 	v := logging.NewLevelVar(levels)
 	var buf bytes.Buffer // written only by the test's goroutine
 	das := slog.New(logging.NewVarHandler(&buf, v, false)).With("service", "das")
-	node, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: testSecret, LogLevels: v})
+	node, err := api.NewNodeModule(api.NodeOptions{Type: api.NodeLight, Version: "v0.2.2", Secret: testSecret, LogLevels: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,14 +397,14 @@ func TestLogLevelSet(t *testing.T) {
 	}
 
 	// Without log levels the method says so.
-	plain, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: testSecret})
+	plain, err := api.NewNodeModule(api.NodeOptions{Type: api.NodeLight, Version: "v0.2.2", Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := plain.LogLevelSet(api.WithPerms(ctx, api.PermsFor(api.PermAdmin)), "das", "debug"); err == nil {
 		t.Error("LogLevelSet without log levels succeeded")
 	}
-	if _, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: testSecret, LogLevels: (*logging.LevelVar)(nil)}); err == nil {
+	if _, err := api.NewNodeModule(api.NodeOptions{Type: api.NodeLight, Version: "v0.2.2", Secret: testSecret, LogLevels: (*logging.LevelVar)(nil)}); err == nil {
 		t.Error("a nil *LevelVar as LogLevels accepted")
 	}
 }

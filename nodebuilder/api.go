@@ -29,88 +29,132 @@ const (
 	SecretFile = "keys/jwt-secret"
 )
 
-// assembleAPI adds what the JSON-RPC API serves: the header and share
-// services, the state client (when core.rpc is set), the blob service with
-// a commitment index on bridge and full nodes, and the server itself, last
-// in the start order so that it answers only once the node runs.
-func (n *Node) assembleAPI() error {
-	conf := n.Config
-	hopts := api.HeaderOptions{Store: n.Headers}
-	if n.Syncer != nil {
-		hopts.Sync = n.Syncer
+// shareGetter is what the share and blob services read shares through: a
+// bridge or full node's own squares, or a light node's getter.
+type shareGetter interface {
+	api.ShareGetter
+	blob.Getter
+}
+
+// assembleAPI adds, after the node's other services, what the JSON-RPC API
+// serves: the header and share services over shares and avail, the state
+// client when core.rpc is set, the blob service with index (nil on a light
+// node) and the server itself, last in the start order so that it answers
+// only once the node runs. squaresFrom (nil with no index) is the lowest
+// height whose square the node may hold, for the index's catch-up.
+func (n *Node) assembleAPI(shares shareGetter, avail api.Availability, index *blob.Index, squaresFrom func(context.Context) (uint64, error)) error {
+	if err := n.newHeaderAndShareServices(shares, avail); err != nil {
+		return err
+	}
+	if err := n.addState(); err != nil {
+		return err
+	}
+	if err := n.addBlobService(shares, index, squaresFrom); err != nil {
+		return err
+	}
+	return n.addRPC()
+}
+
+// newHeaderAndShareServices makes the API's header service over the
+// header store (with the syncer and the network head on light and full
+// nodes) and its share service over shares and avail.
+func (n *Node) newHeaderAndShareServices(shares api.ShareGetter, avail api.Availability) error {
+	hopts := api.HeaderOptions{Store: n.headers}
+	if n.syncer != nil {
+		hopts.Sync = n.syncer
+		headers, client := n.headers, n.exClient
 		hopts.NetworkHead = func(ctx context.Context) (*header.ExtendedHeader, error) {
-			local, err := n.Headers.Head(ctx)
+			local, err := headers.Head(ctx)
 			if err != nil {
 				return nil, err
 			}
-			return n.Client.Head(ctx, local)
+			return client.Head(ctx, local)
 		}
 	}
 	var err error
-	if n.HeaderService, err = api.NewHeaders(hopts); err != nil {
+	if n.headerService, err = api.NewHeaders(hopts); err != nil {
 		return fmt.Errorf("nodebuilder: header service: %w", err)
 	}
-
-	var shares interface {
-		api.ShareGetter
-		blob.Getter
-	}
-	var avail api.Availability
-	switch n.Mode {
-	case Bridge:
-		l := localShares{squares: n.Store}
-		shares, avail = l, l
-	case Full:
-		// The DASer answers from its result, or fetches and stores the
-		// square.
-		shares, avail = localShares{squares: n.Squares, fallback: n.Getter}, n.DASer
-	case Light:
-		// The DASer answers from its result, or samples the header now.
-		shares, avail = n.Getter, n.DASer
-	}
-	if n.ShareService, err = api.NewShares(api.ShareOptions{Headers: n.HeaderService, Getter: shares, Availability: avail}); err != nil {
+	if n.shareService, err = api.NewShares(api.ShareOptions{Headers: n.headerService, Getter: shares, Availability: avail}); err != nil {
 		return fmt.Errorf("nodebuilder: share service: %w", err)
 	}
+	return nil
+}
 
-	if conf.Core.RPC != "" {
-		// Like the p2p identity, the transaction key is made when missing
-		// (init makes it too, and prints its address to fund).
-		kr := keyring.New(filepath.Join(n.Home, KeysDir))
-		if _, err := ensureKey(kr, conf.State.KeyName); err != nil {
-			return fmt.Errorf("nodebuilder: transaction key %q: %w", conf.State.KeyName, err)
-		}
-		if n.State, err = state.New(state.Options{RPC: conf.Core.RPC, Keyring: kr,
-			DefaultKey: conf.State.KeyName, Logger: n.logger.With("service", "state")}); err != nil {
-			return fmt.Errorf("nodebuilder: state client: %w", err)
-		}
-		n.add("state", n.State.Start, n.State.Stop)
+// addState adds the state client, which signs and submits the node's
+// transactions, when core.rpc is set.
+func (n *Node) addState() error {
+	conf := n.conf
+	if conf.Core.RPC == "" {
+		return nil
 	}
+	// Like the p2p identity, the transaction key is made when missing
+	// (init makes it too, and prints its address to fund).
+	kr := keyring.New(filepath.Join(n.home, KeysDir))
+	if _, err := ensureKey(kr, conf.State.KeyName); err != nil {
+		return fmt.Errorf("nodebuilder: transaction key %q: %w", conf.State.KeyName, err)
+	}
+	var err error
+	if n.stateClient, err = state.New(state.Options{RPC: conf.Core.RPC, Keyring: kr,
+		DefaultKey: conf.State.KeyName, Logger: n.logger.With("service", "state")}); err != nil {
+		return fmt.Errorf("nodebuilder: state client: %w", err)
+	}
+	n.add("state", n.stateClient.Start, n.stateClient.Stop)
+	return nil
+}
 
-	bopts := blob.Options{Headers: n.HeaderService, Getter: shares, Logger: n.logger.With("service", "blob")}
-	if n.State != nil {
-		bopts.Submitter = n.State
+// newBlobIndex makes the commitment index of a bridge or full node, over
+// the squares of src.
+func (n *Node) newBlobIndex(src squareSource) (*blob.Index, error) {
+	var err error
+	if n.blobIndex, err = blob.NewIndex(blob.IndexOptions{DB: n.db, Squares: src, IsNotFound: isNotFound,
+		Logger: n.logger.With("service", "blob-index")}); err != nil {
+		return nil, fmt.Errorf("nodebuilder: commitment index: %w", err)
 	}
-	if n.Mode != Light {
-		var src squareSource = n.Squares
-		if n.Mode == Bridge {
-			src = n.Store
-		}
-		if n.BlobIndex, err = blob.NewIndex(blob.IndexOptions{DB: n.DB, Squares: src, IsNotFound: isNotFound,
-			Logger: n.logger.With("service", "blob-index")}); err != nil {
-			return fmt.Errorf("nodebuilder: commitment index: %w", err)
-		}
-		bopts.Index = n.BlobIndex
-		n.add("blob index", n.startIndexCatchUp, n.stopIndexCatchUp)
+	return n.blobIndex, nil
+}
+
+// addBlobService makes the blob service over shares, submitting through
+// the state client if there is one and looking commitments up in index if
+// it is not nil, in which case it adds the index's catch-up.
+func (n *Node) addBlobService(shares blob.Getter, index *blob.Index, squaresFrom func(context.Context) (uint64, error)) error {
+	bopts := blob.Options{Headers: n.headerService, Getter: shares, Logger: n.logger.With("service", "blob")}
+	if n.stateClient != nil {
+		bopts.Submitter = n.stateClient
 	}
-	if n.Blobs, err = blob.NewService(bopts); err != nil {
+	if index != nil {
+		bopts.Index = index
+		n.addIndexCatchUp(index, squaresFrom)
+	}
+	var err error
+	if n.blobs, err = blob.NewService(bopts); err != nil {
 		return fmt.Errorf("nodebuilder: blob service: %w", err)
 	}
+	return nil
+}
 
-	secret, err := api.LoadOrCreateSecret(filepath.Join(n.Home, SecretFile))
+// nodeType is how the API's node.Info names mode.
+func nodeType(mode Mode) api.NodeType {
+	switch mode {
+	case Bridge:
+		return api.NodeBridge
+	case Full:
+		return api.NodeFull
+	case Light:
+		return api.NodeLight
+	}
+	return 0 // refused by api.NewNodeModule
+}
+
+// addRPC adds the JSON-RPC server, with a module per service the node
+// has.
+func (n *Node) addRPC() error {
+	conf := n.conf
+	secret, err := api.LoadOrCreateSecret(filepath.Join(n.home, SecretFile))
 	if err != nil {
 		return fmt.Errorf("nodebuilder: API secret: %w", err)
 	}
-	nodeOpts := api.NodeOptions{Mode: string(n.Mode), Version: Version, Secret: secret, Ready: n.ready}
+	nodeOpts := api.NodeOptions{Type: nodeType(n.mode), Version: Version, Secret: secret, Ready: n.ready}
 	if n.logLevels != nil {
 		nodeOpts.LogLevels = n.logLevels
 	}
@@ -118,8 +162,8 @@ func (n *Node) assembleAPI() error {
 	if err != nil {
 		return fmt.Errorf("nodebuilder: node module: %w", err)
 	}
-	p2pMod, err := api.NewP2PModule(api.P2PDeps{Host: n.P2P.Host(), Network: n.P2P.Network(), Blocker: n.P2P,
-		NAT: n.P2P, Bandwidth: n.P2P, Resources: n.P2P, PubSub: n.P2P, Pinger: n.P2P})
+	p2pMod, err := api.NewP2PModule(api.P2PDeps{Host: n.p2p.Host(), Network: n.p2p.Network(), Blocker: n.p2p,
+		NAT: n.p2p, Bandwidth: n.p2p, Resources: n.p2p, PubSub: n.p2p, Pinger: n.p2p})
 	if err != nil {
 		return fmt.Errorf("nodebuilder: p2p module: %w", err)
 	}
@@ -133,29 +177,29 @@ func (n *Node) assembleAPI() error {
 		return fmt.Errorf("nodebuilder: API limits: %w", err)
 	}
 	mods := api.Modules{
-		Blob:   api.NewBlobModule(n.Blobs, api.ModuleOptions{Limiter: limiter}),
-		Header: api.NewHeaderModule(n.HeaderService),
-		Share:  api.NewShareModule(n.ShareService, api.ModuleOptions{Limiter: limiter}),
+		Blob:   api.NewBlobModule(n.blobs, api.ModuleOptions{Limiter: limiter}),
+		Header: api.NewHeaderModule(n.headerService),
+		Share:  api.NewShareModule(n.shareService, api.ModuleOptions{Limiter: limiter}),
 		P2P:    p2pMod,
 		Node:   nodeMod,
 	}
-	if n.DASer != nil {
-		mods.DAS = api.NewDASModule(n.DASer)
+	if n.daser != nil {
+		mods.DAS = api.NewDASModule(n.daser)
 	}
-	if n.State != nil {
-		mods.State = api.NewStateModule(n.State)
+	if n.stateClient != nil {
+		mods.State = api.NewStateModule(n.stateClient)
 	} else {
 		mods.State = api.NewStateModule(noState{})
 	}
 	rpcLog := n.logger.With("service", "rpc")
-	if n.API, err = api.NewServer(api.ServerOptions{Addr: conf.RPCAddr(), Secret: secret, SkipAuth: conf.RPC.SkipAuth,
+	if n.apiServer, err = api.NewServer(api.ServerOptions{Addr: conf.RPCAddr(), Secret: secret, SkipAuth: conf.RPC.SkipAuth,
 		MaxRequestBytes: conf.RPC.MaxRequestBytes, MaxBatch: conf.RPC.MaxBatch, BodyBudget: conf.RPC.MaxBodyMemory,
 		MaxConns: apiConnCap(conf.RPC.MaxConnections, rpcLog), ReadHeaderTimeout: time.Duration(conf.RPC.ReadHeaderTimeout),
 		ReadTimeout: time.Duration(conf.RPC.ReadTimeout), IdleTimeout: time.Duration(conf.RPC.IdleTimeout),
 		Logger: rpcLog}, mods); err != nil {
 		return fmt.Errorf("nodebuilder: API server: %w", err)
 	}
-	n.add("rpc", n.API.Start, n.API.Stop)
+	n.add("rpc", n.apiServer.Start, n.apiServer.Stop)
 	return nil
 }
 
@@ -205,67 +249,66 @@ func (n *Node) ready() bool {
 	return n.services != nil && n.started == len(n.services)
 }
 
-// indexSquare adds the blobs of the square at height to the commitment
-// index; a failure is logged (the catch-up at the next start repairs it).
-func (n *Node) indexSquare(ctx context.Context, h *header.ExtendedHeader, src squareSource) {
+// indexSquare adds the blobs of the square at height to index; a failure
+// is logged (the catch-up at the next start repairs it).
+func indexSquare(ctx context.Context, h *header.ExtendedHeader, src squareSource, index *blob.Index, log *slog.Logger) {
 	e, err := src.EDS(ctx, h.Height())
 	if err == nil {
-		err = n.BlobIndex.Index(ctx, h.Height(), e)
+		err = index.Index(ctx, h.Height(), e)
 	}
 	if err != nil && ctx.Err() == nil {
-		n.logger.Error("index blobs", "height", h.Height(), "err", err)
+		log.Error("index blobs", "height", h.Height(), "err", err)
 	}
 }
 
-// startIndexCatchUp indexes, in the background, the squares stored before
-// the index knew them: after an upgrade, or a crash between storing a
-// square and indexing it.
-func (n *Node) startIndexCatchUp(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	n.indexCatchUp = func() { cancel(); wg.Wait() }
-	go func() {
-		defer wg.Done()
-		from, err := n.squaresFrom(ctx)
-		if err == nil {
-			err = n.BlobIndex.CatchUp(ctx, from, n.Headers.Height())
+// addIndexCatchUp adds the indexing, in the background, of the squares
+// stored before index knew them (after an upgrade, or a crash between
+// storing a square and indexing it): from squaresFrom to the header
+// store's height.
+func (n *Node) addIndexCatchUp(index *blob.Index, squaresFrom func(context.Context) (uint64, error)) {
+	var stop func() // set by start, called by stop; the node serialises both
+	n.add("blob index", func(context.Context) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		stop = func() { cancel(); wg.Wait() }
+		go func() {
+			defer wg.Done()
+			from, err := squaresFrom(ctx)
+			if err == nil {
+				err = index.CatchUp(ctx, from, n.headers.Height())
+			}
+			if err != nil && ctx.Err() == nil {
+				n.logger.Error("index stored squares", "err", err)
+			}
+		}()
+		return nil
+	}, func(context.Context) error {
+		if stop != nil {
+			stop()
+			stop = nil
 		}
-		if err != nil && ctx.Err() == nil {
-			n.logger.Error("index stored squares", "err", err)
-		}
-	}()
-	return nil
+		return nil
+	})
 }
 
-// squaresFrom is the lowest height whose square the node may hold.
-func (n *Node) squaresFrom(ctx context.Context) (uint64, error) {
-	if n.Mode == Bridge {
-		return n.Store.SquaresFrom(ctx)
-	}
-	base, found, err := n.Squares.Base(ctx)
+// fullSquaresFrom is the lowest height whose square a full node may hold.
+func (n *Node) fullSquaresFrom(ctx context.Context) (uint64, error) {
+	base, found, err := n.squares.Base(ctx)
 	if err != nil || !found {
-		return n.Headers.Height() + 1, err // nothing held: nothing to catch up
+		return n.headers.Height() + 1, err // nothing held: nothing to catch up
 	}
 	return base, nil
 }
 
-func (n *Node) stopIndexCatchUp(context.Context) error {
-	if n.indexCatchUp != nil {
-		n.indexCatchUp()
-		n.indexCatchUp = nil
-	}
-	return nil
-}
-
-// pruneWithIndex prunes squares and then their commitment index entries.
-func (n *Node) pruneWithIndex(squares das.PruneFunc) das.PruneFunc {
+// pruneWithIndex prunes squares and then their entries in index.
+func pruneWithIndex(squares das.PruneFunc, index *blob.Index) das.PruneFunc {
 	return func(ctx context.Context, below uint64) (int, error) {
 		pruned, err := squares(ctx, below)
 		if err != nil {
 			return pruned, err
 		}
-		return pruned, n.BlobIndex.Prune(ctx, below)
+		return pruned, index.Prune(ctx, below)
 	}
 }
 

@@ -64,7 +64,7 @@ func apiCall(ctx context.Context, t *testing.T, n *nodebuilder.Node, method stri
 		params = []any{}
 	}
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.API.Addr(), bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.API().Addr(), bytes.NewReader(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/eds"
@@ -27,11 +29,16 @@ import (
 	"github.com/datamesh/mesh-node/shrex/peers"
 )
 
-// assemble builds the services of n's mode, in start order.
+// assemble builds the services of n's mode and lists them in start order.
+// Each is built after the dependencies it is given, which in places is
+// not its start order: the DASer is made before the syncer that feeds it
+// new heads, the commitment index before the services that fill it. Two
+// services are made when they start, because they need pubsub, which
+// exists once the p2p host has started: header-sub (n.gossip) and eds-sub
+// (n.edsSub). The services that publish through them start after them and
+// reach them through n.
 func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
-	conf := n.Config
-	var err error
-	metricsAddr := conf.Metrics.Address
+	metricsAddr := n.conf.Metrics.Address
 	if opts.MetricsAddr != "" {
 		metricsAddr = opts.MetricsAddr
 	}
@@ -40,137 +47,232 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 			return err
 		}
 	}
-	if n.P2P, err = p2p.New(key, conf.p2pConfig(n.Mode), n.logger.With("service", "p2p")); err != nil {
+	var err error
+	if n.p2p, err = p2p.New(key, n.conf.p2pConfig(n.mode), n.logger.With("service", "p2p")); err != nil {
 		return fmt.Errorf("nodebuilder: p2p: %w", err)
 	}
-	n.add("p2p", n.P2P.Start, n.P2P.Stop)
+	n.add("p2p", n.p2p.Start, n.p2p.Stop)
+	// The node's lifetime: what its services do on their own (publish a
+	// header, announce a square) ends with it. Stop cancels it once every
+	// service has stopped.
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	if n.mode == Bridge {
+		return n.assembleBridge(ctx)
+	}
+	return n.assembleLightFull(ctx, opts)
+}
+
+// assembleBridge adds a bridge's services after p2p: header-ex server →
+// header-sub → eds-sub → shrex server → core follower, which stores each
+// block's header and square, publishes and announces them and indexes
+// their blobs → pruner → the API's.
+func (n *Node) assembleBridge(ctx context.Context) error {
+	conf := n.conf
+	n.coreStore = core.NewStore(n.db, conf.Store.CacheSquares)
+	n.headers = n.coreStore.Headers()
+	if err := n.addExchangeServer(); err != nil {
+		return err
+	}
+	index, err := n.newBlobIndex(n.coreStore)
+	if err != nil {
+		return err
+	}
+	// A bridge learns headers from its core node, not from gossip: it
+	// forwards another bridge's header only when it holds the same one.
+	n.addGossip(n.bridgeVerify)
+	n.addEdsSub()
+	if err := n.addShrexServer(n.coreStore); err != nil {
+		return err
+	}
+	if n.follower, err = core.New(core.Options{
+		RPC:           conf.Core.RPC,
+		ChainID:       conf.ChainID,
+		Store:         n.coreStore,
+		MaxSquareSize: conf.Square.MaxSize,
+		Logger:        n.logger.With("service", "core"),
+		Metrics:       n.ingestMetrics(),
+		// header-sub and eds-sub have started when the follower does.
+		OnHeader: func(h *header.ExtendedHeader) {
+			n.logger.Info("stored extended header", "height", h.Height(), "square", h.DAH.SquareSize(), "data_root", fmt.Sprintf("%X", h.DataRoot()))
+			if err := n.gossip.Publish(ctx, h); err != nil && ctx.Err() == nil {
+				n.logger.Error("publish header", "height", h.Height(), "err", err)
+			}
+			if err := n.edsSub.Publish(ctx, h.Height(), h.DataRoot()); err != nil && ctx.Err() == nil {
+				n.logger.Error("announce square", "height", h.Height(), "err", err)
+			}
+			indexSquare(ctx, h, n.coreStore, index, n.logger)
+		},
+	}); err != nil {
+		return fmt.Errorf("nodebuilder: core follower: %w", err)
+	}
+	n.add("core follower", n.follower.Start, n.follower.Stop)
+	if err := n.addPruner(pruneWithIndex(n.coreStore.PruneSquares, index)); err != nil {
+		return err
+	}
+	l := localShares{squares: n.coreStore}
+	return n.assembleAPI(l, l, index, n.coreStore.SquaresFrom)
+}
+
+// assembleLightFull adds a light or full node's services after p2p:
+// header-ex server → header-ex client → header store, initialised from the
+// trusted hash or height, or the head the bootstrap peers agree on →
+// syncer → header-sub, whose messages the syncer verifies before they are
+// forwarded → eds-sub → square announcements → (full: shrex server →
+// pruner) → DASer, which samples (light) or fetches, stores, serves and
+// indexes every square (full) → the API's.
+func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
+	conf := n.conf
+	n.headers = headerstore.New(n.db)
+	if err := n.addExchangeServer(); err != nil {
+		return err
+	}
 	verify := header.VerifyOptions{TrustingPeriod: time.Duration(conf.Header.TrustingPeriod)}
-
-	if n.Mode == Bridge {
-		n.Store = core.NewStore(n.DB, conf.Store.CacheSquares)
-		n.Headers = n.Store.Headers()
-	} else {
-		n.Headers = headerstore.New(n.DB)
-	}
-	if n.Server, err = exchange.NewServer(n.P2P.Host(), conf.ChainID, n.Headers); err != nil {
-		return fmt.Errorf("nodebuilder: header-ex server: %w", err)
-	}
-	n.add("header-ex server", n.Server.Start, n.Server.Stop)
-
-	if n.Mode == Bridge {
-		if err := n.assembleBridge(); err != nil {
-			return err
-		}
-		return n.assembleAPI()
-	}
-
-	if n.Client, err = exchange.NewClient(n.P2P.Host(), conf.ChainID,
-		exchange.WithTrustedPeers(n.P2P.TrustedPeers()...),
-		exchange.WithBlocker(n.P2P),
+	var err error
+	if n.exClient, err = exchange.NewClient(n.p2p.Host(), conf.ChainID,
+		exchange.WithTrustedPeers(n.p2p.TrustedPeers()...),
+		exchange.WithBlocker(n.p2p),
 		exchange.WithVerifyOptions(verify),
 		exchange.WithLogger(n.logger.With("service", "header-ex"))); err != nil {
 		return fmt.Errorf("nodebuilder: header-ex client: %w", err)
 	}
-	n.add("header-ex client", n.Client.Start, n.Client.Stop)
+	n.add("header-ex client", n.exClient.Start, n.exClient.Stop)
 
+	// The DASer comes before the syncer, which hands it every new head.
+	var index *blob.Index
+	if n.mode == Full {
+		n.squares = edsstore.New(n.db, edsstore.Options{CacheSize: conf.Store.CacheSquares, OnCorrupt: n.dropCorrupt})
+		if index, err = n.newBlobIndex(n.squares); err != nil {
+			return err
+		}
+	}
+	if err := n.newAvailability(ctx, index, opts); err != nil {
+		return err
+	}
 	trustedHash, _ := conf.trustedHash() // checked by Validate
 	trust := syncer.Trust{Hash: trustedHash, Height: conf.Header.TrustedHeight}
 	so := syncer.Options{VerifyOptions: verify, ChainID: conf.ChainID, Logger: n.logger.With("service", "syncer"),
-		// The DASer's fast path; it is made below, before anything starts.
-		OnHead: func(h *header.ExtendedHeader) { n.DASer.OnHead(h) }}
+		OnHead: n.daser.OnHead} // the DASer's fast path
 	if opts.Sync != nil {
 		opts.Sync(&so)
 	}
+	if n.syncer, err = syncer.New(n.headers, n.exClient, so); err != nil {
+		return fmt.Errorf("nodebuilder: syncer: %w", err)
+	}
+
 	n.add("header store", func(ctx context.Context) error {
 		_, err := n.initHeaders(ctx, trust, so)
 		return err
 	}, nil)
-	if n.Syncer, err = syncer.New(n.Headers, n.Client, so); err != nil {
-		return fmt.Errorf("nodebuilder: syncer: %w", err)
-	}
 	n.add("syncer", func(ctx context.Context) error {
-		if err := n.Syncer.Start(ctx); err != nil {
+		if err := n.syncer.Start(ctx); err != nil {
 			return err
 		}
 		go n.watchSyncer()
 		return nil
-	}, n.Syncer.Stop)
-
-	n.addGossip(n.Syncer.Incoming)
+	}, n.syncer.Stop)
+	n.addGossip(n.syncer.Incoming)
 	n.addEdsSub()
-	if err := n.assembleAvailability(opts); err != nil {
-		return err
+	n.add("square announcements", n.startAnnouncements, n.stopAnnouncements)
+	if n.mode == Full {
+		if err := n.addShrexServer(n.squares); err != nil {
+			return err
+		}
+		if err := n.addPruner(pruneWithIndex(n.squares.Prune, index)); err != nil {
+			return err
+		}
 	}
-	return n.assembleAPI()
+	n.add("das", n.daser.Start, n.daser.Stop)
+
+	if n.mode == Full {
+		// The DASer answers from its result, or fetches and stores the
+		// square.
+		return n.assembleAPI(localShares{squares: n.squares, fallback: n.getter}, n.daser, index, n.fullSquaresFrom)
+	}
+	// The DASer answers from its result, or samples the header now.
+	return n.assembleAPI(n.getter, n.daser, nil, nil)
 }
 
-// assembleAvailability adds share exchange and availability: a light node
-// samples every header through shrex; a full node fetches, stores, serves
-// and announces every square.
-func (n *Node) assembleAvailability(opts Options) error {
-	conf := n.Config
+// newAvailability makes share exchange and availability: the peer
+// manager, the share getter over shrex and the DASer. A light node samples
+// every header; a full node fetches, stores (with index, its commitment
+// index) and announces every square.
+func (n *Node) newAvailability(ctx context.Context, index *blob.Index, opts Options) error {
+	conf := n.conf
 	var err error
-	n.Peers, err = peers.New(peers.Options{
+	n.peers, err = peers.New(peers.Options{
 		Logger:  n.logger.With("service", "shrex-peers"),
-		Blocker: n.P2P,
+		Blocker: n.p2p,
 		FullNodes: func() []peer.ID {
-			return append(n.P2P.DiscoveredPeers(), n.P2P.TrustedPeers()...)
+			return append(n.p2p.DiscoveredPeers(), n.p2p.TrustedPeers()...)
 		},
 	})
 	if err != nil {
 		return fmt.Errorf("nodebuilder: shrex peer manager: %w", err)
 	}
-	n.add("square announcements", n.startAnnouncements, n.stopAnnouncements)
-	client, err := shrex.NewClient(n.P2P.Host(), conf.ChainID, shrex.WithLogger(n.logger.With("service", "shrex")), shrex.WithMetrics(n.shrexMetrics()))
+	client, err := shrex.NewClient(n.p2p.Host(), conf.ChainID, shrex.WithLogger(n.logger.With("service", "shrex")), shrex.WithMetrics(n.shrexMetrics()))
 	if err != nil {
 		return fmt.Errorf("nodebuilder: shrex client: %w", err)
 	}
-	if n.Getter, err = getter.New(client, n.Peers, getter.Options{Logger: n.logger.With("service", "shrex-getter")}); err != nil {
+	if n.getter, err = getter.New(client, n.peers, getter.Options{Logger: n.logger.With("service", "shrex-getter")}); err != nil {
 		return fmt.Errorf("nodebuilder: share getter: %w", err)
 	}
 	dopts := das.Options{SamplesPerHeader: conf.DAS.SamplesPerHeader, SamplingWindow: time.Duration(conf.DAS.SamplingWindow),
-		DB: n.DB, Logger: n.logger.With("service", "das")}
+		DB: n.db, Logger: n.logger.With("service", "das")}
 	if opts.DAS != nil {
 		opts.DAS(&dopts)
 	}
-	if n.Mode == Light {
-		if n.DASer, err = das.New(n.Headers, n.Getter, dopts); err != nil {
+	if n.mode == Light {
+		if n.daser, err = das.New(n.headers, n.getter, dopts); err != nil {
 			return fmt.Errorf("nodebuilder: DASer: %w", err)
 		}
-	} else {
-		n.Squares = edsstore.New(n.DB, edsstore.Options{CacheSize: conf.Store.CacheSquares, OnCorrupt: n.dropCorrupt})
-		if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Squares,
-			shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
-			return fmt.Errorf("nodebuilder: shrex server: %w", err)
-		}
-		n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
-		dopts.OnStored = func(h *header.ExtendedHeader) {
-			if err := n.EdsSub.Publish(context.Background(), h.Height(), h.DataRoot()); err != nil {
-				n.logger.Error("announce square", "height", h.Height(), "err", err)
-			}
-		}
-		if n.DASer, err = das.NewFull(n.Headers, n.Getter, squareStore{n}, dopts); err != nil {
-			return fmt.Errorf("nodebuilder: full availability: %w", err)
-		}
-		if err := n.addPruner(n.pruneWithIndex(n.Squares.Prune)); err != nil {
-			return err
+		return nil
+	}
+	// eds-sub has started when the DASer does.
+	dopts.OnStored = func(h *header.ExtendedHeader) {
+		if err := n.edsSub.Publish(ctx, h.Height(), h.DataRoot()); err != nil && ctx.Err() == nil {
+			n.logger.Error("announce square", "height", h.Height(), "err", err)
 		}
 	}
-	n.add("das", n.DASer.Start, n.DASer.Stop)
+	store := squareStore{db: n.db, squares: n.squares, index: index, log: n.logger}
+	if n.daser, err = das.NewFull(n.headers, n.getter, store, dopts); err != nil {
+		return fmt.Errorf("nodebuilder: full availability: %w", err)
+	}
+	return nil
+}
+
+// addExchangeServer adds the header-ex server over n.headers.
+func (n *Node) addExchangeServer() error {
+	var err error
+	if n.exServer, err = exchange.NewServer(n.p2p.Host(), n.conf.ChainID, n.headers); err != nil {
+		return fmt.Errorf("nodebuilder: header-ex server: %w", err)
+	}
+	n.add("header-ex server", n.exServer.Start, n.exServer.Stop)
+	return nil
+}
+
+// addShrexServer adds the shrex server of squares.
+func (n *Node) addShrexServer(squares shrex.Store) error {
+	var err error
+	if n.shrexServer, err = shrex.NewServer(n.p2p.Host(), n.conf.ChainID, squares,
+		shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
+		return fmt.Errorf("nodebuilder: shrex server: %w", err)
+	}
+	n.add("shrex server", n.shrexServer.Start, n.shrexServer.Stop)
 	return nil
 }
 
 // addPruner adds the pruning of squares outside the availability window,
 // unless the node is archival.
 func (n *Node) addPruner(squares das.SquarePruner) error {
-	if n.Config.Store.Archival {
+	if n.conf.Store.Archival {
 		return nil
 	}
 	popts := das.PrunerOptions{Logger: n.logger.With("service", "pruner")}
 	if n.pruner != nil {
 		n.pruner(&popts)
 	}
-	p, err := das.NewPruner(n.Headers, squares, popts)
+	p, err := das.NewPruner(n.headers, squares, popts)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: pruner: %w", err)
 	}
@@ -183,17 +285,19 @@ func (n *Node) addPruner(squares das.SquarePruner) error {
 // square and its commitment-index entries are deleted in one
 // transaction, and the DASer withdraws its result and fetches the square
 // again from peers. Until then reads of the height go to peers (see
-// localShares) or answer not found (shrex).
+// localShares) or answer not found (shrex). It is n.squares's OnCorrupt
+// hook: the store is made before the index and the DASer that read it, so
+// it reaches them through n; both are set before anything starts.
 func (n *Node) dropCorrupt(height uint64, cause error) {
 	n.corruptSquares.Add(1)
 	log := n.logger.With("service", "store", "height", height)
 	log.Error("corrupt square in the store: dropping it and fetching it again from peers", "err", cause)
-	err := n.DB.Update(func(txn *badger.Txn) error {
-		if err := n.Squares.Delete(txn, height); err != nil {
+	err := n.db.Update(func(txn *badger.Txn) error {
+		if err := n.squares.Delete(txn, height); err != nil {
 			return err
 		}
-		if n.BlobIndex != nil {
-			return n.BlobIndex.Delete(txn, height)
+		if n.blobIndex != nil {
+			return n.blobIndex.Delete(txn, height)
 		}
 		return nil
 	})
@@ -201,41 +305,47 @@ func (n *Node) dropCorrupt(height uint64, cause error) {
 		log.Error("dropping the corrupt square", "err", err)
 		return
 	}
-	n.Squares.Forget(height)
-	if n.DASer != nil {
-		if err := n.DASer.Invalidate(height); err != nil {
+	n.squares.Forget(height)
+	if n.daser != nil {
+		if err := n.daser.Invalidate(height); err != nil {
 			log.Error("invalidating the corrupt square's availability", "err", err)
 		}
 	}
 }
 
 // squareStore is a full node's das.SquareStore: the ODS in its Badger
-// database, the extended square in the store's cache.
-type squareStore struct{ n *Node }
+// database, the extended square in the store's cache, its blobs in the
+// commitment index.
+type squareStore struct {
+	db      *badger.DB
+	squares *edsstore.Store
+	index   *blob.Index
+	log     *slog.Logger
+}
 
 func (s squareStore) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.n.DB.Update(func(txn *badger.Txn) error { return s.n.Squares.Put(txn, h.Height(), e) }); err != nil {
+	if err := s.db.Update(func(txn *badger.Txn) error { return s.squares.Put(txn, h.Height(), e) }); err != nil {
 		return fmt.Errorf("nodebuilder: store square %d: %w", h.Height(), err)
 	}
-	s.n.Squares.Cache(h.Height(), e)
-	if err := s.n.BlobIndex.Index(ctx, h.Height(), e); err != nil {
+	s.squares.Cache(h.Height(), e)
+	if err := s.index.Index(ctx, h.Height(), e); err != nil {
 		// The square is stored; the index catches up at the next start.
-		s.n.logger.Error("index blobs", "height", h.Height(), "err", err)
+		s.log.Error("index blobs", "height", h.Height(), "err", err)
 	}
 	return nil
 }
 
 func (s squareStore) Has(ctx context.Context, height uint64) (bool, error) {
-	return s.n.Squares.Has(ctx, height)
+	return s.squares.Has(ctx, height)
 }
 
 // startAnnouncements feeds eds-sub's announcements to the peer manager,
 // in a goroutine stopAnnouncements ends.
 func (n *Node) startAnnouncements(context.Context) error {
-	sub, err := n.EdsSub.Subscribe()
+	sub, err := n.edsSub.Subscribe()
 	if err != nil {
 		return err
 	}
@@ -249,7 +359,7 @@ func (n *Node) startAnnouncements(context.Context) error {
 			if err != nil {
 				return
 			}
-			n.Peers.Announced(a.Height, a.DataRoot, a.From)
+			n.peers.Announced(a.Height, a.DataRoot, a.From)
 		}
 	}()
 	return nil
@@ -267,14 +377,14 @@ func (n *Node) stopAnnouncements(context.Context) error {
 // it starts: pubsub exists once the p2p host has started.
 func (n *Node) addGossip(verify gossip.Verifier) {
 	n.add("header-sub", func(ctx context.Context) error {
-		g, err := gossip.New(n.P2P.PubSub(), n.Config.ChainID, verify,
-			gossip.WithPeerBlocker(n.P2P), gossip.WithLogger(n.logger.With("service", "header-sub")))
+		g, err := gossip.New(n.p2p.PubSub(), n.conf.ChainID, verify,
+			gossip.WithPeerBlocker(n.p2p), gossip.WithLogger(n.logger.With("service", "header-sub")))
 		if err != nil {
 			return err
 		}
-		n.Gossip = g
+		n.gossip = g
 		return g.Start(ctx)
-	}, func(ctx context.Context) error { return n.Gossip.Stop(ctx) })
+	}, func(ctx context.Context) error { return n.gossip.Stop(ctx) })
 }
 
 // initHeaders gives an empty header store its first, trusted header,
@@ -283,7 +393,7 @@ func (n *Node) addGossip(verify gossip.Verifier) {
 func (n *Node) initHeaders(ctx context.Context, trust syncer.Trust, so syncer.Options) (*header.ExtendedHeader, error) {
 	backoff := 100 * time.Millisecond
 	for {
-		h, err := syncer.Init(ctx, n.Headers, n.Client, trust, so)
+		h, err := syncer.Init(ctx, n.headers, n.exClient, trust, so)
 		if err == nil {
 			n.logger.Info("header store ready", "height", h.Height(), "hash", fmt.Sprintf("%X", h.Hash()))
 			return h, nil
@@ -305,8 +415,8 @@ func (n *Node) initHeaders(ctx context.Context, trust syncer.Trust, so syncer.Op
 // watchSyncer hands the syncer's fatal error, if it stops with one, to
 // Fatal.
 func (n *Node) watchSyncer() {
-	<-n.Syncer.Done()
-	if err := n.Syncer.Err(); err != nil && !errors.Is(err, syncer.ErrStopped) {
+	<-n.syncer.Done()
+	if err := n.syncer.Err(); err != nil && !errors.Is(err, syncer.ErrStopped) {
 		select {
 		case n.fatal <- n.explain(err):
 		default:
@@ -314,58 +424,18 @@ func (n *Node) watchSyncer() {
 	}
 }
 
-// assembleBridge adds a bridge's header-sub and core follower.
-func (n *Node) assembleBridge() error {
-	conf := n.Config
-	var err error
-	// A bridge learns headers from its core node, not from gossip: it
-	// forwards another bridge's header only when it holds the same one.
-	n.addGossip(n.bridgeVerify)
-	n.addEdsSub()
-	if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Store,
-		shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
-		return fmt.Errorf("nodebuilder: shrex server: %w", err)
-	}
-	n.add("shrex server", n.Shrex.Start, n.Shrex.Stop)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	if n.Follower, err = core.New(core.Options{
-		RPC:           conf.Core.RPC,
-		ChainID:       conf.ChainID,
-		Store:         n.Store,
-		MaxSquareSize: conf.Square.MaxSize,
-		Logger:        n.logger.With("service", "core"),
-		Metrics:       n.ingestMetrics(),
-		OnHeader: func(h *header.ExtendedHeader) {
-			n.logger.Info("stored extended header", "height", h.Height(), "square", h.DAH.SquareSize(), "data_root", fmt.Sprintf("%X", h.DataRoot()))
-			if err := n.Gossip.Publish(ctx, h); err != nil && ctx.Err() == nil {
-				n.logger.Error("publish header", "height", h.Height(), "err", err)
-			}
-			if err := n.EdsSub.Publish(ctx, h.Height(), h.DataRoot()); err != nil && ctx.Err() == nil {
-				n.logger.Error("announce square", "height", h.Height(), "err", err)
-			}
-			n.indexSquare(ctx, h, n.Store)
-		},
-	}); err != nil {
-		return fmt.Errorf("nodebuilder: core follower: %w", err)
-	}
-	n.add("core follower", n.Follower.Start, n.Follower.Stop)
-	return n.addPruner(n.pruneWithIndex(n.Store.PruneSquares))
-}
-
 // addEdsSub adds eds-sub, made when it starts (pubsub exists once the
 // p2p host has started).
 func (n *Node) addEdsSub() {
 	n.add("eds-sub", func(ctx context.Context) error {
-		e, err := edssub.New(n.P2P.PubSub(), n.Config.ChainID, edssub.WithValidator(n.edsSubVerify),
-			edssub.WithPeerBlocker(n.P2P), edssub.WithLogger(n.logger.With("service", "eds-sub")))
+		e, err := edssub.New(n.p2p.PubSub(), n.conf.ChainID, edssub.WithValidator(n.edsSubVerify),
+			edssub.WithPeerBlocker(n.p2p), edssub.WithLogger(n.logger.With("service", "eds-sub")))
 		if err != nil {
 			return err
 		}
-		n.EdsSub = e
+		n.edsSub = e
 		return e.Start(ctx)
-	}, func(ctx context.Context) error { return n.EdsSub.Stop(ctx) })
+	}, func(ctx context.Context) error { return n.edsSub.Stop(ctx) })
 }
 
 // edsSubAhead is how far above its head a node forwards square
@@ -377,14 +447,14 @@ const edsSubAhead = 64
 // that height commits to, rejects one that contradicts it, and ignores
 // one it cannot check: too far ahead, or below the store.
 func (n *Node) edsSubVerify(ctx context.Context, a edssub.Notification) error {
-	h, err := n.Headers.GetByHeight(ctx, a.Height)
+	h, err := n.headers.GetByHeight(ctx, a.Height)
 	switch {
 	case err == nil:
 		if !bytes.Equal(h.DataRoot(), a.DataRoot) {
 			return fmt.Errorf("nodebuilder: square %X announced at height %d, whose header commits to %X", a.DataRoot, a.Height, h.DataRoot())
 		}
 		return nil
-	case errors.Is(err, header.ErrNotFound) && a.Height > n.Headers.Height() && a.Height <= n.Headers.Height()+edsSubAhead:
+	case errors.Is(err, header.ErrNotFound) && a.Height > n.headers.Height() && a.Height <= n.headers.Height()+edsSubAhead:
 		return nil
 	case errors.Is(err, header.ErrNotFound):
 		return fmt.Errorf("%w: height %d: no header to check it against", edssub.ErrIgnore, a.Height)
@@ -401,7 +471,7 @@ func isNotFound(err error) bool {
 // bridgeVerify accepts a gossiped header the bridge stores too, rejects one
 // that contradicts its store and ignores one it cannot check yet.
 func (n *Node) bridgeVerify(ctx context.Context, h *header.ExtendedHeader) error {
-	have, err := n.Headers.GetByHeight(ctx, h.Height())
+	have, err := n.headers.GetByHeight(ctx, h.Height())
 	if errors.Is(err, header.ErrNotFound) {
 		return fmt.Errorf("%w: height %d not stored yet", gossip.ErrIgnore, h.Height())
 	}

@@ -42,7 +42,7 @@ func waitAvailable(ctx context.Context, t *testing.T, n *nodebuilder.Node, name 
 	var last string
 	coretest.WaitUntil(ctx, t, fmt.Sprintf("%s to find heights 1..%d available", name, head), func() bool {
 		for h := uint64(1); h <= head; h++ {
-			r, err := n.DASer.Result(ctx, h)
+			r, err := n.DASer().Result(ctx, h)
 			if err != nil || !r.Available {
 				if s := fmt.Sprintf("height %d: %+v %v", h, r, err); s != last {
 					last = s
@@ -100,7 +100,7 @@ func TestAvailabilityNetwork(t *testing.T) {
 		raw := coretest.PFBTx(t, chainID, key, uint64(i), g.Params, []coretest.Blob{{Namespace: ns, Data: bytes.Repeat([]byte{byte(i + 1)}, size)}})
 		coretest.Broadcast(ctx, t, c, raw)
 	}
-	head := bridge.Headers.Height() + 2
+	head := bridge.Headers().Height() + 2
 	waitHeight(ctx, t, bridge, "bridge", head)
 
 	for _, l := range []struct {
@@ -112,11 +112,11 @@ func TestAvailabilityNetwork(t *testing.T) {
 	}
 	widths := map[int]bool{}
 	for h := uint64(1); h <= head; h++ {
-		want, err := bridge.Store.ODS(ctx, h)
+		want, err := bridge.Store().ODS(ctx, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := full.Squares.ODS(ctx, h)
+		got, err := full.Squares().ODS(ctx, h)
 		if err != nil {
 			t.Fatalf("full node, height %d: %v", h, err)
 		}
@@ -128,7 +128,7 @@ func TestAvailabilityNetwork(t *testing.T) {
 				t.Fatalf("height %d: share %d differs", h, i)
 			}
 		}
-		r, err := light1.DASer.Result(ctx, h)
+		r, err := light1.DASer().Result(ctx, h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestAvailabilityNetwork(t *testing.T) {
 	if len(widths) < 2 {
 		t.Errorf("every square had the same width: %v", widths)
 	}
-	for _, p := range light2.P2P.Host().Network().Peers() {
+	for _, p := range light2.P2P().Host().Network().Peers() {
 		if p.String() == bridgeID {
 			t.Fatal("light2 is connected to the bridge")
 		}
@@ -239,12 +239,12 @@ func TestLightsMarkWithheldHeightsUnavailable(t *testing.T) {
 	for i, n := range lights {
 		name := fmt.Sprint("light", i+1)
 		waitHeight(ctx, t, n, name, 30)
-		coretest.WaitUntil(ctx, t, name+"'s DASer to learn of height 30", func() bool { return n.DASer.Stats().NetworkHead >= 30 })
-		if err := n.DASer.WaitCatchUp(ctx); err != nil {
+		coretest.WaitUntil(ctx, t, name+"'s DASer to learn of height 30", func() bool { return n.DASer().Stats().NetworkHead >= 30 })
+		if err := n.DASer().WaitCatchUp(ctx); err != nil {
 			t.Fatal(err)
 		}
 		for h := uint64(1); h <= 30; h++ {
-			r, err := n.DASer.Result(ctx, h)
+			r, err := n.DASer().Result(ctx, h)
 			if err != nil {
 				t.Fatalf("%s, height %d: %v", name, h, err)
 			}
@@ -252,7 +252,7 @@ func TestLightsMarkWithheldHeightsUnavailable(t *testing.T) {
 				t.Errorf("%s, height %d: available %v, withheld %v", name, h, r.Available, withheld[h])
 			}
 		}
-		if st := n.DASer.Stats(); len(st.Failed) != len(withheld) || st.SampledChainHead < 30 {
+		if st := n.DASer().Stats(); len(st.Failed) != len(withheld) || st.SampledChainHead < 30 {
 			t.Errorf("%s: stats %+v", name, st)
 		}
 		t.Logf("%s caught up over %d withheld heights in %v (sample timeout %v)", name, len(withheld), time.Since(start), sampleTimeout)
@@ -275,10 +275,10 @@ func TestLightBlocksLyingSharePeer(t *testing.T) {
 	conf.Header.TrustedHash = hexOf(chain[0].Hash())
 	n := startAvailNode(ctx, t, "light", nodebuilder.Light, conf)
 	waitAvailable(ctx, t, n, "light", 20)
-	if !n.P2P.IsBlocked(liar.id()) {
-		t.Errorf("the lying peer is not blocked; blocked: %v", n.P2P.BlockedPeers())
+	if !n.P2P().IsBlocked(liar.id()) {
+		t.Errorf("the lying peer is not blocked; blocked: %v", n.P2P().BlockedPeers())
 	}
-	if n.P2P.IsBlocked(good.id()) {
+	if n.P2P().IsBlocked(good.id()) {
 		t.Error("the honest bridge was blocked")
 	}
 }

@@ -120,25 +120,25 @@ func TestFullNodeDetectsBadEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Stop(context.Background()) })
-	coretest.WaitUntil(ctx, t, "the full node to find the bad encoding", func() bool { return n.DASer.BadEncoding() != nil })
+	coretest.WaitUntil(ctx, t, "the full node to find the bad encoding", func() bool { return n.DASer().BadEncoding() != nil })
 
-	p := n.DASer.BadEncoding()
+	p := n.DASer().BadEncoding()
 	if p.Height != bad || p.Axis != eds.Col || p.Index != 1 {
 		t.Fatalf("bad-encoding proof of height %d, axis %v, index %d; want %d, col, 1", p.Height, p.Axis, p.Index, bad)
 	}
 	if err := p.Validate(badDAH); err != nil {
 		t.Fatalf("the proof does not validate against the header: %v", err)
 	}
-	st := n.DASer.Stats()
+	st := n.DASer().Stats()
 	if st.BadEncoding == nil || st.BadEncoding.Axis != "col" || st.BadEncoding.Index != 1 {
 		t.Fatalf("stats report %+v", st.BadEncoding)
 	}
 	for h := uint64(bad); h <= 20; h++ {
-		if r, err := n.DASer.Result(ctx, h); err == nil && r.Available {
+		if r, err := n.DASer().Result(ctx, h); err == nil && r.Available {
 			t.Fatalf("height %d reported available after the bad block", h)
 		}
 	}
-	if n.P2P.IsBlocked(b.id()) {
+	if n.P2P().IsBlocked(b.id()) {
 		t.Error("the bridge was blocked for rows that match their roots")
 	}
 }

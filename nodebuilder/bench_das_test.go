@@ -62,7 +62,7 @@ func BenchmarkSampleHeader(b *testing.B) {
 		start := time.Now()
 		for _, c := range coords {
 			go func() {
-				smp, err := light.Getter.GetSample(ctx, h, c.Row, c.Col)
+				smp, err := light.Getter().GetSample(ctx, h, c.Row, c.Col)
 				if err == nil {
 					err = smp.Verify(h.DAH, c.Row, c.Col)
 				}
@@ -155,7 +155,7 @@ func BenchmarkDASCatchUp(b *testing.B) {
 		total += took
 		synced += syncedAt.Sub(start)
 		headers += n
-		if st := light.DASer.Stats(); st.Sampled < n || st.Unavailable != 0 {
+		if st := light.DASer().Stats(); st.Sampled < n || st.Unavailable != 0 {
 			b.Fatalf("DASer stats after catch-up: %+v", st)
 		}
 		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -208,22 +208,22 @@ func waitSampled(ctx context.Context, b *testing.B, n *nodebuilder.Node, h uint6
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if synced.IsZero() && n.Headers.Height() >= h {
+		if synced.IsZero() && n.Headers().Height() >= h {
 			synced = time.Now()
 		}
-		if n.DASer.Stats().SampledChainHead >= h {
+		if n.DASer().Stats().SampledChainHead >= h {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			b.Fatalf("light node sampled up to %d of %d (store at %d): %v", n.DASer.Stats().SampledChainHead, h, n.Headers.Height(), ctx.Err())
+			b.Fatalf("light node sampled up to %d of %d (store at %d): %v", n.DASer().Stats().SampledChainHead, h, n.Headers().Height(), ctx.Err())
 		case <-tick.C:
 		}
 	}
 	if synced.IsZero() {
 		synced = time.Now()
 	}
-	if err := n.DASer.WaitCatchUp(ctx); err != nil {
+	if err := n.DASer().WaitCatchUp(ctx); err != nil {
 		b.Fatal(err)
 	}
 	return synced

@@ -126,10 +126,10 @@ func waitStored(ctx context.Context, b *testing.B, n *nodebuilder.Node, h uint64
 	b.Helper()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	for n.Headers.Height() < h {
+	for n.Headers().Height() < h {
 		select {
 		case <-ctx.Done():
-			b.Fatalf("light node at height %d, want %d: %v", n.Headers.Height(), h, ctx.Err())
+			b.Fatalf("light node at height %d, want %d: %v", n.Headers().Height(), h, ctx.Err())
 		case <-tick.C:
 		}
 	}

@@ -367,20 +367,6 @@ func (c Config) trustedHash() ([]byte, error) {
 	return b, nil
 }
 
-// p2pConfig is the p2p package's configuration for c and mode.
-func (c Config) p2pConfig(mode Mode) p2p.Config {
-	return p2p.Config{
-		Network:        c.ChainID,
-		Mode:           p2p.Mode(mode),
-		ListenAddrs:    c.P2P.ListenAddresses,
-		AnnounceAddrs:  c.P2P.AnnounceAddresses,
-		BootstrapPeers: c.P2P.BootstrapPeers,
-		BlockedPeers:   c.P2P.BlockedPeers,
-		ConnLow:        c.P2P.ConnLow,
-		ConnHigh:       c.P2P.ConnHigh,
-	}
-}
-
 // LoadConfig reads and validates <home>/config.toml for mode.
 func LoadConfig(home string, mode Mode) (Config, error) {
 	c := DefaultConfig(mode)

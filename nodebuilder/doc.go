@@ -15,6 +15,11 @@
 // accepts a new peer ID) and a store of another chain than chain_id
 // (ErrChainMismatch; the store records its chain on its first open).
 //
+// Each service is built from the dependencies it is handed, after them
+// (the DASer before the syncer that feeds it heads); the start order is
+// the list below. The mode's p2p settings (DHT role, rendezvous, limits)
+// are computed here and handed to p2p, which has no notion of a mode.
+//
 // Every mode: metrics (when metrics.address is set) → p2p host →
 // header-ex server → ... → the API services (state client when core.rpc is
 // set, blob index on bridge and full) → the JSON-RPC server, last, so it

@@ -14,6 +14,7 @@ import (
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
 	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
 )
@@ -42,8 +43,9 @@ func startSquareBridge(ctx context.Context, t testing.TB, chainID string, store 
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := p2p.New(key, p2p.Config{Network: chainID, Mode: p2p.ModeBridge,
-		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DisableDiscovery: true}, nil)
+	cfg := nodebuilder.P2PConfig(nodebuilder.Bridge, chainID)
+	cfg.ListenAddrs, cfg.DisableDiscovery = []string{"/ip4/127.0.0.1/tcp/0"}, true
+	n, err := p2p.New(key, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,9 +60,9 @@ func checkNoStore(home string, mode Mode) error {
 // differ. Otherwise it returns, when the store has no record yet, the
 // function that writes one; checkChain itself writes nothing.
 func (n *Node) checkChain() (record func() error, err error) {
-	want := n.Config.ChainID
+	want := n.conf.ChainID
 	var stored string
-	err = n.DB.View(func(txn *badger.Txn) error {
+	err = n.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyChainID)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (n *Node) checkChain() (record func() error, err error) {
 	source := "records"
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
-		head, err := headerstore.New(n.DB).Head(context.Background())
+		head, err := headerstore.New(n.db).Head(context.Background())
 		switch {
 		case errors.Is(err, header.ErrNotFound):
 		case err != nil:
@@ -86,16 +86,16 @@ func (n *Node) checkChain() (record func() error, err error) {
 		return nil, fmt.Errorf("nodebuilder: read the store's chain ID: %w", err)
 	}
 	if stored != "" && stored != want {
-		dir := filepath.Join(n.Home, DataDir)
+		dir := filepath.Join(n.home, DataDir)
 		return nil, fmt.Errorf("%w: chain_id is %q but the store in %s %s chain %q: set chain_id in %s back to %q, "+
 			"or, to follow %q, run mesh-node %s reset-store --home %s (it deletes the store) or use another home",
-			ErrChainMismatch, want, dir, source, stored, filepath.Join(n.Home, ConfigFile), stored, want, n.Mode, n.Home)
+			ErrChainMismatch, want, dir, source, stored, filepath.Join(n.home, ConfigFile), stored, want, n.mode, n.home)
 	}
 	if source == "records" && stored == want {
 		return nil, nil
 	}
 	return func() error {
-		if err := n.DB.Update(func(txn *badger.Txn) error { return txn.Set(keyChainID, []byte(want)) }); err != nil {
+		if err := n.db.Update(func(txn *badger.Txn) error { return txn.Set(keyChainID, []byte(want)) }); err != nil {
 			return fmt.Errorf("nodebuilder: record the store's chain ID: %w", err)
 		}
 		return nil

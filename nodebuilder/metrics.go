@@ -66,7 +66,7 @@ func newMetrics(n *Node) (*nodeMetrics, error) {
 		newNodeCollector(n),
 		m.shrexRequests, m.shrexDuration,
 	}
-	if n.Mode == Bridge {
+	if n.mode == Bridge {
 		m.ingested = prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metricsPrefix + "bridge_blocks_ingested_total",
 			Help: "Blocks the bridge fetched from its core node, extended and stored.",
@@ -253,12 +253,12 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.info, c.headerHeight, c.storeSize, c.peers} {
 		ch <- d
 	}
-	if c.n.Mode != Bridge {
+	if c.n.mode != Bridge {
 		for _, d := range []*prometheus.Desc{c.networkHead, c.dasSampledHead, c.dasNetworkHead, c.dasSampled, c.dasUnav} {
 			ch <- d
 		}
 	}
-	if c.n.Mode == Full {
+	if c.n.mode == Full {
 		ch <- c.corruptSquares
 	}
 }
@@ -273,29 +273,29 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- m
 	}
-	emit(c.info, prometheus.GaugeValue, 1, string(n.Mode), n.Config.ChainID)
-	if n.Headers != nil {
-		emit(c.headerHeight, prometheus.GaugeValue, float64(n.Headers.Height()))
+	emit(c.info, prometheus.GaugeValue, 1, string(n.mode), n.conf.ChainID)
+	if n.headers != nil {
+		emit(c.headerHeight, prometheus.GaugeValue, float64(n.headers.Height()))
 	}
-	if n.DB != nil {
-		lsm, vlog := n.DB.Size()
+	if n.db != nil {
+		lsm, vlog := n.db.Size()
 		emit(c.storeSize, prometheus.GaugeValue, float64(lsm), "lsm")
 		emit(c.storeSize, prometheus.GaugeValue, float64(vlog), "vlog")
 	}
-	if n.P2P != nil {
-		emit(c.peers, prometheus.GaugeValue, float64(len(n.P2P.Host().Network().Peers())))
+	if n.p2p != nil {
+		emit(c.peers, prometheus.GaugeValue, float64(len(n.p2p.Host().Network().Peers())))
 	}
-	if n.Syncer != nil {
-		emit(c.networkHead, prometheus.GaugeValue, float64(n.Syncer.State().Target))
+	if n.syncer != nil {
+		emit(c.networkHead, prometheus.GaugeValue, float64(n.syncer.State().Target))
 	}
-	if n.DASer != nil {
-		s := n.DASer.Stats()
+	if n.daser != nil {
+		s := n.daser.Stats()
 		emit(c.dasSampledHead, prometheus.GaugeValue, float64(s.SampledChainHead))
 		emit(c.dasNetworkHead, prometheus.GaugeValue, float64(s.NetworkHead))
 		emit(c.dasSampled, prometheus.CounterValue, float64(s.Sampled))
 		emit(c.dasUnav, prometheus.CounterValue, float64(s.Unavailable))
 	}
-	if n.Mode == Full {
+	if n.mode == Full {
 		emit(c.corruptSquares, prometheus.CounterValue, float64(n.corruptSquares.Load()))
 	}
 }

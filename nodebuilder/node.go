@@ -39,51 +39,56 @@ type service struct {
 	stop  func(context.Context) error
 }
 
-// Node is an assembled node. Its fields are the services it runs, for
-// the API and tests to read; only those of its mode are set.
+// Node is an assembled node: the services of its mode (services lists
+// them in start order) and what they share. Only those of its mode are
+// set; the tests read them through export_test.go.
 type Node struct {
-	Mode    Mode
-	Home    string
-	Config  Config
-	DB      *badger.DB
-	P2P     *p2p.Node
-	Headers header.Store
-	// Bridge only.
-	Store    *core.Store
-	Follower *core.Follower
-	// Light and full only.
-	Client *exchange.Client
-	Syncer *syncer.Syncer
+	mode Mode
+	home string
+	conf Config
 
-	Server *exchange.Server
-	Gossip *gossip.Gossip
-	EdsSub *edssub.EdsSub
-	// Shrex serves squares: bridge and full nodes.
-	Shrex *shrex.Server
-	// Share exchange and availability, light and full only: the peers
-	// that announced each square, the getter over them, and the DASer
-	// (sampling on a light node, whole squares on a full node, which keeps
-	// them in Squares).
-	Peers   *peers.Manager
-	Getter  *getter.Getter
-	DASer   *das.DASer
-	Squares *edsstore.Store
+	// Every mode.
+	db       *badger.DB
+	p2p      *p2p.Node
+	headers  header.Store
+	exServer *exchange.Server // header-ex
+	// gossip (header-sub) and edsSub need pubsub, which exists once the
+	// p2p host has started: they are made when they start, before the
+	// services that publish through them.
+	gossip *gossip.Gossip
+	edsSub *edssub.EdsSub
+	// shrexServer serves squares: bridge and full nodes.
+	shrexServer *shrex.Server
 
-	// The JSON-RPC API and the services behind it. State is nil without
-	// core.rpc; BlobIndex is nil on a light node.
-	HeaderService *api.Headers
-	ShareService  *api.Shares
-	State         *state.Client
-	Blobs         *blob.Service
-	BlobIndex     *blob.Index
-	API           *api.Server
+	// Bridge only: the core node's blocks, stored with their squares.
+	coreStore *core.Store
+	follower  *core.Follower
+
+	// Light and full only: header-ex client and syncer; share exchange
+	// and availability, that is the peers that announced each square,
+	// the getter over them, and the DASer (sampling on a light node,
+	// whole squares on a full node, which keeps them in squares).
+	exClient *exchange.Client
+	syncer   *syncer.Syncer
+	peers    *peers.Manager
+	getter   *getter.Getter
+	daser    *das.DASer
+	squares  *edsstore.Store
+
+	// The JSON-RPC API and the services behind it. stateClient is nil
+	// without core.rpc; blobIndex is nil on a light node.
+	headerService *api.Headers
+	shareService  *api.Shares
+	stateClient   *state.Client
+	blobs         *blob.Service
+	blobIndex     *blob.Index
+	apiServer     *api.Server
 
 	logger   *slog.Logger
 	services []service
 	metrics  *nodeMetrics // nil unless Options.MetricsAddr is set
 
 	announcements func() // stops the announcement loop
-	indexCatchUp  func() // stops the commitment index's catch-up
 	pruner        func(*das.PrunerOptions)
 	logLevels     *logging.LevelVar // nil unless Options.LogLevels is set
 	startTimeout  time.Duration
@@ -162,7 +167,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{Mode: mode, Home: home, Config: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout, pruner: opts.Pruner}
+	n := &Node{mode: mode, home: home, conf: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout, pruner: opts.Pruner}
 	n.logLevels = opts.LogLevels
 	if n.startTimeout <= 0 {
 		n.startTimeout = DefaultStartTimeout
@@ -199,7 +204,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if opts.Badger != nil {
 		bopts = opts.Badger(bopts)
 	}
-	if n.DB, err = badgerdb.Open(bopts); err != nil {
+	if n.db, err = badgerdb.Open(bopts); err != nil {
 		if errors.Is(err, badgerdb.ErrDamaged) {
 			err = fmt.Errorf("%w; restore %s from a backup, or move it aside (or delete it: mesh-node %s reset-store) and start again to sync anew", err, bopts.Dir, mode)
 		}
@@ -207,20 +212,20 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	}
 	recordChain, err := n.checkChain()
 	if err != nil {
-		return nil, errors.Join(err, n.DB.Close(), unlock())
+		return nil, errors.Join(err, n.db.Close(), unlock())
 	}
 	if missingKey {
 		if key, err = p2p.LoadOrCreateIdentity(keyPath); err != nil {
-			return nil, errors.Join(fmt.Errorf("nodebuilder: p2p identity: %w", err), n.DB.Close(), unlock())
+			return nil, errors.Join(fmt.Errorf("nodebuilder: p2p identity: %w", err), n.db.Close(), unlock())
 		}
 	}
 	if recordChain != nil {
 		if err := recordChain(); err != nil {
-			return nil, errors.Join(err, n.DB.Close(), unlock())
+			return nil, errors.Join(err, n.db.Close(), unlock())
 		}
 	}
 	if err := n.assemble(key, opts); err != nil {
-		return nil, errors.Join(err, n.DB.Close(), unlock())
+		return nil, errors.Join(err, n.db.Close(), unlock())
 	}
 	return n, nil
 }
@@ -318,7 +323,7 @@ func (n *Node) stopLocked(ctx context.Context) error {
 	n.services = nil // a stopped node is not restarted
 	if !n.dbClosed {
 		n.dbClosed = true
-		if err := n.DB.Close(); err != nil {
+		if err := n.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("nodebuilder: close the database: %w", err))
 		}
 		if err := n.unlock(); err != nil {
@@ -336,8 +341,13 @@ func (n *Node) Fatal() <-chan error { return n.fatal }
 // Info returns the node's peer ID and the full multiaddrs other nodes use
 // to reach it (to give them as bootstrap peers).
 func (n *Node) Info() (peerID string, addrs []string) {
-	return n.P2P.Host().ID().String(), n.P2P.FullAddrs()
+	return n.p2p.Host().ID().String(), n.p2p.FullAddrs()
 }
+
+// APIAddr returns the address the JSON-RPC server listens on while it
+// runs (with the port chosen for rpc.port 0), or "" when it does not. The
+// CLI's devnet, which picks free ports, hands it to clients.
+func (n *Node) APIAddr() string { return n.apiServer.Addr() }
 
 // explain adds to an expired-trust error what the operator does about it.
 func (n *Node) explain(err error) error {
@@ -345,5 +355,5 @@ func (n *Node) explain(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w; to re-initialise, stop the node, run mesh-node %s reset-store --home %s (it removes %s), then set header.trusted_hash to the hash of a recent header from a node you trust (or run mesh-node %s init --force --home %s with --trusted-hash and your --chain-id and --bootstrap peers)",
-		err, n.Mode, n.Home, filepath.Join(n.Home, DataDir), n.Mode, n.Home)
+		err, n.mode, n.home, filepath.Join(n.home, DataDir), n.mode, n.home)
 }

@@ -124,8 +124,8 @@ func addr(t *testing.T, n *nodebuilder.Node) string {
 
 func waitHeight(ctx context.Context, t *testing.T, n *nodebuilder.Node, name string, h uint64) {
 	t.Helper()
-	coretest.WaitUntil(ctx, t, fmt.Sprintf("%s to reach height %d (at %d)", name, h, n.Headers.Height()), func() bool {
-		return n.Headers.Height() >= h
+	coretest.WaitUntil(ctx, t, fmt.Sprintf("%s to reach height %d (at %d)", name, h, n.Headers().Height()), func() bool {
+		return n.Headers().Height() >= h
 	})
 }
 
@@ -172,11 +172,11 @@ func TestLightNodesFollowBridge(t *testing.T) {
 	conf3.Header.TrustedHeight = 1
 	start3 := time.Now()
 	light3 := startNode(ctx, t, "light3", nodebuilder.Light, conf3)
-	target := bridge.Headers.Height()
+	target := bridge.Headers().Height()
 	waitHeight(ctx, t, light3, "light3", target)
 	took := time.Since(start3)
 	t.Logf("light3 synced %d headers through light1 in %v (%.0f headers/s)", target, took, float64(target)/took.Seconds())
-	for _, p := range light3.P2P.Host().Network().Peers() {
+	for _, p := range light3.P2P().Host().Network().Peers() {
 		if p.String() == bridgeID {
 			t.Fatal("light3 is connected to the bridge")
 		}
@@ -187,7 +187,7 @@ func TestLightNodesFollowBridge(t *testing.T) {
 	const blockTime = 250 * time.Millisecond
 	paced.delay.Store(int64(blockTime))
 	lights := []*nodebuilder.Node{light1, light2, light3}
-	h := bridge.Headers.Height()
+	h := bridge.Headers().Height()
 	for range 8 {
 		h++
 		waitHeight(ctx, t, bridge, "bridge", h)

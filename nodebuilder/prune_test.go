@@ -56,28 +56,28 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	coretest.WaitUntil(ctx, t, "the index to hold height 1's blob", func() bool {
-		h, _, _, err := full.BlobIndex.Lookup(ctx, com)
+		h, _, _, err := full.BlobIndex().Lookup(ctx, com)
 		return err == nil && h == 1
 	})
 
 	close(prune)
 	coretest.WaitUntil(ctx, t, "squares below the head to be pruned", func() bool {
 		for h := uint64(1); h < n; h++ {
-			if has, err := full.Squares.Has(ctx, h); err != nil || has {
+			if has, err := full.Squares().Has(ctx, h); err != nil || has {
 				return false
 			}
 		}
 		return true
 	})
-	if has, err := full.Squares.Has(ctx, n); err != nil || !has {
+	if has, err := full.Squares().Has(ctx, n); err != nil || !has {
 		t.Fatalf("the head's square was pruned too: %v %v", has, err)
 	}
 	coretest.WaitUntil(ctx, t, "height 1's index entry to be pruned", func() bool {
-		_, _, _, err := full.BlobIndex.Lookup(ctx, com)
+		_, _, _, err := full.BlobIndex().Lookup(ctx, com)
 		return errors.Is(err, blob.ErrBlobNotFound)
 	})
 	// Headers stay.
-	if _, err := full.Headers.GetByHeight(ctx, 1); err != nil {
+	if _, err := full.Headers().GetByHeight(ctx, 1); err != nil {
 		t.Fatalf("header 1 after pruning: %v", err)
 	}
 }

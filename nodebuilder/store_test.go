@@ -109,45 +109,45 @@ func TestCorruptSquareRefetched(t *testing.T) {
 	waitHeight(ctx, t, n, "full", 8)
 	waitAvailable(ctx, t, n, "full", 8)
 	coretest.WaitUntil(ctx, t, "the blob index of the bad height", func() bool {
-		ok, err := n.BlobIndex.Indexed(ctx, bad)
+		ok, err := n.BlobIndex().Indexed(ctx, bad)
 		return ok && err == nil
 	})
 
 	// The square goes bad on disk; peers withhold it for now.
 	withhold.Store(true)
-	if err := n.DB.Update(func(txn *badger.Txn) error { return txn.Set(edsstore.Key(bad), nil) }); err != nil {
+	if err := n.DB().Update(func(txn *badger.Txn) error { return txn.Set(edsstore.Key(bad), nil) }); err != nil {
 		t.Fatal(err)
 	}
-	n.Squares.Forget(bad)
-	if _, err := n.Squares.EDS(ctx, bad); !errors.Is(err, edsstore.ErrCorrupt) {
+	n.Squares().Forget(bad)
+	if _, err := n.Squares().EDS(ctx, bad); !errors.Is(err, edsstore.ErrCorrupt) {
 		t.Fatalf("reading the damaged square: %v, want ErrCorrupt", err)
 	}
 	if got := scrape(ctx, t, n)["meshnode_store_corrupt_squares_total"]; got != 1 {
 		t.Fatalf("meshnode_store_corrupt_squares_total = %v, want 1", got)
 	}
-	if ok, err := n.Squares.Has(ctx, bad); ok || err != nil {
+	if ok, err := n.Squares().Has(ctx, bad); ok || err != nil {
 		t.Fatalf("the corrupt square is still stored: %v, %v", ok, err)
 	}
-	if ok, err := n.BlobIndex.Indexed(ctx, bad); ok || err != nil {
+	if ok, err := n.BlobIndex().Indexed(ctx, bad); ok || err != nil {
 		t.Fatalf("the corrupt square's index is still there: %v, %v", ok, err)
 	}
-	if r, err := n.DASer.Result(ctx, bad); err == nil && r.Available {
+	if r, err := n.DASer().Result(ctx, bad); err == nil && r.Available {
 		t.Fatalf("Result of the dropped square: %+v, still available", r)
 	}
-	if err := n.DASer.SharesAvailable(ctx, chain[bad-1]); !errors.Is(err, das.ErrUnavailable) {
+	if err := n.DASer().SharesAvailable(ctx, chain[bad-1]); !errors.Is(err, das.ErrUnavailable) {
 		t.Fatalf("SharesAvailable of the dropped, withheld square: %v, want ErrUnavailable", err)
 	}
 
 	// Peers serve it again: the node fetches it, stores it and serves it.
 	withhold.Store(false)
 	coretest.WaitUntil(ctx, t, "the square fetched again", func() bool {
-		r, err := n.DASer.Result(ctx, bad)
+		r, err := n.DASer().Result(ctx, bad)
 		return err == nil && r.Available
 	})
-	if err := n.DASer.SharesAvailable(ctx, chain[bad-1]); err != nil {
+	if err := n.DASer().SharesAvailable(ctx, chain[bad-1]); err != nil {
 		t.Fatal(err)
 	}
-	got, err := n.Squares.ODS(ctx, bad)
+	got, err := n.Squares().ODS(ctx, bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +160,10 @@ func TestCorruptSquareRefetched(t *testing.T) {
 			t.Fatalf("share %d differs", i)
 		}
 	}
-	if n.ShareService == nil {
+	if n.ShareService() == nil {
 		t.Fatal("no share service")
 	}
-	if _, err := n.ShareService.GetEDS(ctx, bad); err != nil {
+	if _, err := n.ShareService().GetEDS(ctx, bad); err != nil {
 		t.Fatalf("share.GetEDS of the re-fetched square: %v", err)
 	}
 }

@@ -90,7 +90,7 @@ func TestLightBlocksLyingPeers(t *testing.T) {
 	conf.Header.TrustedHash = strings.ToUpper(hexOf(chain[0].Hash()))
 	light := startNode(ctx, t, "light", nodebuilder.Light, conf)
 	waitHeight(ctx, t, light, "light", uint64(len(chain)))
-	head, err := light.Headers.Head(ctx)
+	head, err := light.Headers().Head(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +98,11 @@ func TestLightBlocksLyingPeers(t *testing.T) {
 		t.Fatalf("light synced to %X, not the honest chain's head", head.Hash())
 	}
 	for name, b := range liars {
-		if !light.P2P.IsBlocked(b.id()) {
-			t.Errorf("%s (%s) not blocked; blocked: %v", name, b.id(), light.P2P.BlockedPeers())
+		if !light.P2P().IsBlocked(b.id()) {
+			t.Errorf("%s (%s) not blocked; blocked: %v", name, b.id(), light.P2P().BlockedPeers())
 		}
 	}
-	if light.P2P.IsBlocked(good.id()) {
+	if light.P2P().IsBlocked(good.id()) {
 		t.Error("the honest peer was blocked")
 	}
 }
@@ -144,7 +144,7 @@ func TestLightFollowsValidatorRotation(t *testing.T) {
 	coretestWaitGossipPeers(ctx, t, b, light)
 	b.publish(ctx, t, chain[25:]...)
 	waitHeight(ctx, t, light, "light", 45)
-	head, err := light.Headers.Head(ctx)
+	head, err := light.Headers().Head(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func shared(a, b *header.ExtendedHeader) int {
 // header-sub, so published headers reach it.
 func coretestWaitGossipPeers(ctx context.Context, t *testing.T, b *testBridge, n *nodebuilder.Node) {
 	t.Helper()
-	id := n.P2P.Host().ID()
+	id := n.P2P().Host().ID()
 	coretest.WaitUntil(ctx, t, "the light node to join header-sub", func() bool {
 		for _, p := range b.gossip.ListPeers() {
 			if p == id {

@@ -20,8 +20,8 @@ import (
 )
 
 func TestAdminViews(t *testing.T) {
-	a := startNode(t, "net", p2p.ModeBridge, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
-	b := startNode(t, "net", p2p.ModeLight, a.FullAddrs(), func(c *p2p.Config) { c.DisableDiscovery = true })
+	a := startNode(t, "net", bridgeRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	b := startNode(t, "net", lightRole, a.FullAddrs(), func(c *p2p.Config) { c.DisableDiscovery = true })
 	bID := b.Host().ID()
 	waitConnectedness(t, a.Host(), bID, true)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -121,7 +121,9 @@ func TestAdminViewsBeforeStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := p2p.New(key, p2p.Config{Network: "net", Mode: p2p.ModeLight, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}, nil)
+	cfg := on("net", lightRole)
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	n, err := p2p.New(key, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

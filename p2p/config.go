@@ -11,7 +11,7 @@ import (
 // Defaults of Config's discovery and dialling knobs.
 const (
 	// DefaultDiscoveryInterval is how often a node looks for
-	// RendezvousFull peers while it has fewer than it wants, redials
+	// Config.Discover peers while it has fewer than it wants, redials
 	// disconnected trusted peers, and retries a failed advertisement.
 	DefaultDiscoveryInterval = 30 * time.Second
 	// DefaultDialTimeout bounds one connection attempt to one peer.
@@ -26,8 +26,31 @@ type Config struct {
 	// nodes of different networks never speak to each other's DHT. See
 	// ValidateNetwork.
 	Network string
-	// Mode is the node's mode. Required.
-	Mode Mode
+	// What the node is to the network. nodebuilder chooses these per mode;
+	// this package has none.
+
+	// UserAgent is the agent version identify announces to peers
+	// ("mesh-node/light", say); empty means libp2p's default.
+	UserAgent string
+	// DHTServer makes the node a Kademlia DHT server: it answers other
+	// nodes' queries and holds their records, such as rendezvous
+	// advertisements. Otherwise it is a DHT client, which only asks.
+	DHTServer bool
+	// PeerExchange turns on gossipsub's peer exchange: a peer pruned from a
+	// topic's mesh is told of other peers in the topic.
+	PeerExchange bool
+	// Advertise, if set, is the rendezvous namespace the node advertises
+	// itself under in the DHT (RendezvousFull: it serves whole squares),
+	// from Start until Stop.
+	Advertise string
+	// Discover, if set, is the rendezvous namespace the node looks up,
+	// keeping Limits.DiscoveryPeers of the peers advertised there
+	// connected.
+	Discover string
+	// Limits are the connection and resource limits. Required: see Limits
+	// for which fields must be set.
+	Limits Limits
+
 	// ListenAddrs are the multiaddrs the node listens on; nil means
 	// DefaultListenAddrs(). Ports may be 0.
 	ListenAddrs []string
@@ -45,13 +68,6 @@ type Config struct {
 	// BlockedPeers are peer IDs the node never connects to, in either
 	// direction. BlockPeer adds to the list at run time.
 	BlockedPeers []string
-	// ConnLow, ConnHigh and ConnGrace override the mode's connection
-	// manager watermarks and grace period (see Mode.Limits).
-	ConnLow, ConnHigh int
-	ConnGrace         time.Duration
-	// DiscoveryPeers overrides how many RendezvousFull peers full and light
-	// nodes keep connected (see Mode.Limits).
-	DiscoveryPeers int
 	// DisableDiscovery turns rendezvous advertising and lookups off; the
 	// DHT and trusted peers still work. For tests and private setups.
 	DisableDiscovery bool
@@ -66,9 +82,10 @@ type Config struct {
 }
 
 // Validate checks every field of c and returns the first problem, wrapping
-// ErrInvalidConfig: a bad network ID or mode, an unparsable multiaddr, a
-// bootstrap address without /p2p/<id>, an announce address with one, a bad
-// blocked peer ID, negative limits or ConnLow above ConnHigh.
+// ErrInvalidConfig: a bad network ID, an unparsable multiaddr, a bootstrap
+// address without /p2p/<id>, an announce address with one, a bad blocked
+// peer ID, negative or missing limits, ConnLow above ConnHigh, or Discover
+// without Limits.DiscoveryPeers.
 func (c Config) Validate() error {
 	_, err := c.parse()
 	return err
@@ -82,18 +99,13 @@ type parsed struct {
 	announce  []ma.Multiaddr
 	bootstrap []peer.AddrInfo
 	blocked   []peer.ID
-	limits    Limits
 }
 
 func (c Config) parse() (*parsed, error) {
 	if err := ValidateNetwork(c.Network); err != nil {
 		return nil, err
 	}
-	if err := c.Mode.Validate(); err != nil {
-		return nil, err
-	}
 	p := &parsed{Config: c}
-	p.limits, _ = c.Mode.Limits()
 
 	listen := c.ListenAddrs
 	if listen == nil {
@@ -133,24 +145,14 @@ func (c Config) parse() (*parsed, error) {
 		p.blocked = append(p.blocked, id)
 	}
 
-	if c.ConnLow < 0 || c.ConnHigh < 0 || c.ConnGrace < 0 || c.DiscoveryPeers < 0 ||
-		c.DiscoveryInterval < 0 || c.DialTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative limit, count or duration", ErrInvalidConfig)
+	if c.DiscoveryInterval < 0 || c.DialTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative DiscoveryInterval or DialTimeout", ErrInvalidConfig)
 	}
-	if c.ConnLow > 0 {
-		p.limits.ConnLow = c.ConnLow
+	if err := p.Limits.validate(); err != nil {
+		return nil, err
 	}
-	if c.ConnHigh > 0 {
-		p.limits.ConnHigh = c.ConnHigh
-	}
-	if c.ConnGrace > 0 {
-		p.limits.ConnGrace = c.ConnGrace
-	}
-	if c.DiscoveryPeers > 0 {
-		p.limits.DiscoveryPeers = c.DiscoveryPeers
-	}
-	if p.limits.ConnLow > p.limits.ConnHigh {
-		return nil, fmt.Errorf("%w: ConnLow %d above ConnHigh %d", ErrInvalidConfig, p.limits.ConnLow, p.limits.ConnHigh)
+	if c.Discover != "" && p.Limits.DiscoveryPeers == 0 {
+		return nil, fmt.Errorf("%w: Discover %q with Limits.DiscoveryPeers 0", ErrInvalidConfig, c.Discover)
 	}
 	if p.DiscoveryInterval == 0 {
 		p.DiscoveryInterval = DefaultDiscoveryInterval

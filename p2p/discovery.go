@@ -13,36 +13,35 @@ import (
 )
 
 // discoveryTagValue is the connection manager weight of a peer found
-// through RendezvousFull: kept over anonymous inbound peers when trimming.
+// through Config.Discover: kept over anonymous inbound peers when trimming.
 const discoveryTagValue = 10
 
 // startLoops starts, under n.startMu, the goroutines that run until Stop.
 func (n *Node) startLoops(kad *dht.IpfsDHT) {
 	rd := drouting.NewRoutingDiscovery(kad)
-	advertise := !n.cfg.DisableDiscovery && (n.cfg.Mode == ModeBridge || n.cfg.Mode == ModeFull)
-	if advertise {
+	if !n.cfg.DisableDiscovery && n.cfg.Advertise != "" {
 		n.wg.Go(func() { n.advertiseLoop(rd) })
 	}
 	n.wg.Go(func() { n.maintainLoop(rd) })
 }
 
-// advertiseLoop advertises RendezvousFull through the DHT until Stop:
+// advertiseLoop advertises Config.Advertise through the DHT until Stop:
 // again after 7/8 of the advertisement's TTL, or after DiscoveryInterval
 // when it failed (typically: the routing table is still empty).
 func (n *Node) advertiseLoop(rd *drouting.RoutingDiscovery) {
 	for {
 		ctx, cancel := context.WithTimeout(n.ctx, 4*n.cfg.DialTimeout)
-		ttl, err := rd.Advertise(ctx, RendezvousFull)
+		ttl, err := rd.Advertise(ctx, n.cfg.Advertise)
 		cancel()
 		wait := 7 * ttl / 8
 		if err != nil {
 			if n.ctx.Err() != nil {
 				return
 			}
-			n.logger.Debug("advertising rendezvous failed; retrying", "rendezvous", RendezvousFull, "err", err, "retry_in", n.cfg.DiscoveryInterval)
+			n.logger.Debug("advertising rendezvous failed; retrying", "rendezvous", n.cfg.Advertise, "err", err, "retry_in", n.cfg.DiscoveryInterval)
 			wait = n.cfg.DiscoveryInterval
 		} else {
-			n.logger.Debug("advertised rendezvous", "rendezvous", RendezvousFull, "ttl", ttl)
+			n.logger.Debug("advertised rendezvous", "rendezvous", n.cfg.Advertise, "ttl", ttl)
 		}
 		if !n.sleep(wait) {
 			return
@@ -51,15 +50,14 @@ func (n *Node) advertiseLoop(rd *drouting.RoutingDiscovery) {
 }
 
 // maintainLoop, every DiscoveryInterval until Stop (and once at once),
-// redials disconnected trusted peers and, for full and light nodes, tops up
-// the RendezvousFull peers.
+// redials disconnected trusted peers and, with Config.Discover set, tops up
+// the peers found under it.
 func (n *Node) maintainLoop(rd *drouting.RoutingDiscovery) {
-	lookup := !n.cfg.DisableDiscovery && n.cfg.limits.DiscoveryPeers > 0 &&
-		(n.cfg.Mode == ModeFull || n.cfg.Mode == ModeLight)
+	lookup := !n.cfg.DisableDiscovery && n.cfg.Discover != "" && n.cfg.Limits.DiscoveryPeers > 0
 	for {
 		n.connectTrusted(n.ctx, false)
 		if lookup {
-			n.findFull(rd)
+			n.findRendezvous(rd)
 		}
 		if !n.sleep(n.cfg.DiscoveryInterval) {
 			return
@@ -128,18 +126,19 @@ func (n *Node) dial(ctx context.Context, ai peer.AddrInfo) error {
 	return n.host.Connect(ctx, ai)
 }
 
-// findFull looks up RendezvousFull peers when fewer than the target are
-// connected and dials the missing number, in parallel batches.
-func (n *Node) findFull(rd *drouting.RoutingDiscovery) {
-	need := n.cfg.limits.DiscoveryPeers - n.countFound()
+// findRendezvous looks up Config.Discover peers when fewer than
+// Limits.DiscoveryPeers are connected and dials the missing number, in
+// parallel batches.
+func (n *Node) findRendezvous(rd *drouting.RoutingDiscovery) {
+	need := n.cfg.Limits.DiscoveryPeers - n.countFound()
 	if need <= 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, 4*n.cfg.DialTimeout)
 	defer cancel()
-	ch, err := rd.FindPeers(ctx, RendezvousFull, discovery.Limit(4*n.cfg.limits.DiscoveryPeers))
+	ch, err := rd.FindPeers(ctx, n.cfg.Discover, discovery.Limit(4*n.cfg.Limits.DiscoveryPeers))
 	if err != nil {
-		n.logger.Debug("rendezvous lookup failed", "rendezvous", RendezvousFull, "err", err)
+		n.logger.Debug("rendezvous lookup failed", "rendezvous", n.cfg.Discover, "err", err)
 		return
 	}
 	var candidates []peer.AddrInfo
@@ -173,7 +172,7 @@ func (n *Node) findFull(rd *drouting.RoutingDiscovery) {
 					mu.Lock()
 					need--
 					mu.Unlock()
-					n.logger.Info("connected to discovered full peer", "peer", ai.ID.String())
+					n.logger.Info("connected to discovered peer", "peer", ai.ID.String(), "rendezvous", n.cfg.Discover)
 				}
 			})
 		}
@@ -181,7 +180,7 @@ func (n *Node) findFull(rd *drouting.RoutingDiscovery) {
 	}
 }
 
-// markFound records id as a connected RendezvousFull peer and tags it in
+// markFound records id as a connected Config.Discover peer and tags it in
 // the connection manager; it reports whether id is new.
 func (n *Node) markFound(id peer.ID) bool {
 	n.connMgr.TagPeer(id, tagDiscovery, discoveryTagValue)
@@ -194,7 +193,7 @@ func (n *Node) markFound(id peer.ID) bool {
 	return true
 }
 
-// countFound forgets disconnected RendezvousFull peers and counts the rest.
+// countFound forgets disconnected Config.Discover peers and counts the rest.
 func (n *Node) countFound() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -206,8 +205,8 @@ func (n *Node) countFound() int {
 	return len(n.found)
 }
 
-// DiscoveredPeers returns the peers found through RendezvousFull that are
-// connected now, in no particular order; always empty for bridge nodes and
+// DiscoveredPeers returns the peers found through Config.Discover that are
+// connected now, in no particular order; always empty without Discover and
 // with discovery disabled. The caller owns the slice.
 func (n *Node) DiscoveredPeers() []peer.ID {
 	n.mu.Lock()

@@ -19,7 +19,9 @@ func ExampleProtocolID() {
 }
 
 // A light node as nodebuilder starts it: identity from the home directory,
-// one trusted bridge, then Start and, at shutdown, Stop.
+// the settings of its mode (a DHT client that looks for nodes serving whole
+// squares, small limits), one trusted bridge, then Start and, at shutdown,
+// Stop.
 func ExampleNew() {
 	home, err := os.MkdirTemp("", "mesh-node-light")
 	if err != nil {
@@ -34,7 +36,9 @@ func ExampleNew() {
 	}
 	node, err := p2p.New(key, p2p.Config{
 		Network:     "devnet",
-		Mode:        p2p.ModeLight,
+		UserAgent:   "mesh-node/light",
+		Discover:    p2p.RendezvousFull,
+		Limits:      p2p.Limits{ConnLow: 25, ConnHigh: 50, Memory: 128 << 20, FDs: 256, DiscoveryPeers: 5},
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		// BootstrapPeers: []string{"/dns4/bridge-0/tcp/2121/p2p/12D3KooW..."},
 	}, slog.New(slog.DiscardHandler))
@@ -48,6 +52,6 @@ func ExampleNew() {
 		return
 	}
 	defer node.Stop(ctx)
-	fmt.Println(node.Mode(), len(node.FullAddrs()) > 0, node.PubSub() != nil)
-	// Output: light true true
+	fmt.Println(node.Limits().ConnHigh, len(node.FullAddrs()) > 0, node.PubSub() != nil)
+	// Output: 50 true true
 }

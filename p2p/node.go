@@ -63,7 +63,7 @@ type Node struct {
 	stopDone  chan struct{} // closed when the first Stop has finished
 	dht       *dht.IpfsDHT
 	ps        *pubsub.PubSub
-	found     map[peer.ID]bool // peers found through RendezvousFull and connected by us
+	found     map[peer.ID]bool // peers found through Config.Discover and connected by us
 	closeOnce sync.Once
 }
 
@@ -90,7 +90,7 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 		trusted:  make(map[peer.ID]bool, len(p.bootstrap)),
 		found:    make(map[peer.ID]bool),
 		stopDone: make(chan struct{}),
-		rcLimit:  p.limits.ResourceLimits(),
+		rcLimit:  p.Limits.ResourceLimits(),
 		bw:       metrics.NewBandwidthCounter(),
 	}
 	self, err := peer.IDFromPrivateKey(key)
@@ -107,8 +107,8 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 		n.trusted[ai.ID] = true
 	}
 
-	n.connMgr, err = connmgr.NewConnManager(p.limits.ConnLow, p.limits.ConnHigh,
-		connmgr.WithGracePeriod(p.limits.ConnGrace))
+	n.connMgr, err = connmgr.NewConnManager(p.Limits.ConnLow, p.Limits.ConnHigh,
+		connmgr.WithGracePeriod(p.Limits.ConnGrace))
 	if err != nil {
 		return nil, fmt.Errorf("p2p: connection manager: %w", err)
 	}
@@ -119,15 +119,21 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// Trusted peers' IP addresses are allowlisted: when the limits are
 	// reached they can still connect, within rcmgr's separate allowlisted
-	// limits. DNS addresses cannot be allowlisted and are skipped.
+	// limits. An address that cannot be allowlisted (a DNS name) does not
+	// stop the node, which still dials it; it is logged, since that peer
+	// then gets no more room than any other when the limits are reached.
 	allow := rcmgr.GetAllowlist(rm)
 	for _, ai := range p.bootstrap {
 		suffix, err := ma.NewComponent("p2p", ai.ID.String())
-		if err != nil {
+		if err != nil { // the ID was decoded: not expected
+			n.logger.Warn("trusted peer not allowlisted in the resource manager", "peer", ai.ID.String(), "err", err)
 			continue
 		}
 		for _, a := range ai.Addrs {
-			_ = allow.Add(a.Encapsulate(suffix.Multiaddr()))
+			if err := allow.Add(a.Encapsulate(suffix.Multiaddr())); err != nil {
+				n.logger.Warn("trusted peer address not allowlisted in the resource manager; the peer is held to the ordinary limits on it",
+					"peer", ai.ID.String(), "addr", a.String(), "err", err)
+			}
 		}
 	}
 	opts := []libp2p.Option{
@@ -145,8 +151,10 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 		// The bandwidth counter is ours (BandwidthTotals and the rest),
 		// not registered anywhere.
 		libp2p.BandwidthReporter(n.bw),
-		libp2p.UserAgent("mesh-node/" + string(p.Mode)),
 		libp2p.WithDialTimeout(p.DialTimeout),
+	}
+	if p.UserAgent != "" {
+		opts = append(opts, libp2p.UserAgent(p.UserAgent))
 	}
 	if len(p.announce) > 0 {
 		announce := p.announce
@@ -183,13 +191,13 @@ func New(key crypto.PrivKey, cfg Config, logger *slog.Logger) (*Node, error) {
 	return n, nil
 }
 
-// Start listens on the configured addresses, creates the DHT (server mode
-// for bridge and full, client for light, protocol prefix
-// "/datamesh/<network>") and gossipsub, dials every trusted peer in parallel
-// (each bounded by Config.DialTimeout and ctx) and bootstraps the DHT. It
-// then starts, until Stop, a loop that redials disconnected trusted peers,
-// advertises RendezvousFull (bridge, full) and connects to RendezvousFull
-// peers up to the mode's target (full, light).
+// Start listens on the configured addresses, creates the DHT (server or
+// client as Config.DHTServer says, protocol prefix "/datamesh/<network>")
+// and gossipsub, dials every trusted peer in parallel (each bounded by
+// Config.DialTimeout and ctx) and bootstraps the DHT. It then starts, until
+// Stop, a loop that redials disconnected trusted peers, advertises
+// Config.Advertise and keeps Limits.DiscoveryPeers peers found under
+// Config.Discover connected.
 //
 // Start fails if listening on every address fails, or the DHT or gossipsub
 // cannot be created; the node must then still be stopped. Unreachable
@@ -238,13 +246,14 @@ func (n *Node) start(ctx context.Context) error {
 	n.logger.Info("p2p host listening",
 		"peer_id", n.host.ID().String(),
 		"network", n.cfg.Network,
-		"mode", string(n.cfg.Mode),
+		"user_agent", n.cfg.UserAgent,
+		"dht_server", n.cfg.DHTServer,
 		"listen", multiaddrStrings(n.host.Network().ListenAddresses()),
 		"addrs", n.FullAddrs())
 
-	dhtMode := dht.ModeServer
-	if n.cfg.Mode == ModeLight {
-		dhtMode = dht.ModeClient
+	dhtMode := dht.ModeClient
+	if n.cfg.DHTServer {
+		dhtMode = dht.ModeServer
 	}
 	kad, err := dht.New(n.host,
 		dht.Mode(dhtMode),
@@ -275,7 +284,7 @@ func (n *Node) start(ctx context.Context) error {
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithFloodPublish(true),
-		pubsub.WithPeerExchange(n.cfg.Mode != ModeLight),
+		pubsub.WithPeerExchange(n.cfg.PeerExchange),
 	}
 	ps, err := pubsub.NewGossipSub(n.ctx, n.host, psOpts...)
 	if err != nil {
@@ -398,12 +407,9 @@ func (n *Node) DHT() *dht.IpfsDHT {
 // Network returns the network ID the node runs on.
 func (n *Node) Network() string { return n.cfg.Network }
 
-// Mode returns the node's mode.
-func (n *Node) Mode() Mode { return n.cfg.Mode }
-
-// Limits returns the connection and resource limits in force: the mode's
-// defaults with Config's overrides applied.
-func (n *Node) Limits() Limits { return n.cfg.limits }
+// Limits returns the connection and resource limits in force:
+// Config.Limits with its defaults filled in.
+func (n *Node) Limits() Limits { return n.cfg.Limits }
 
 // TrustedPeers returns the IDs of Config.BootstrapPeers other than the
 // node's own, in configuration order, without duplicates, whether or not they are blocked or connected.

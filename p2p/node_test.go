@@ -25,26 +25,40 @@ import (
 
 const testTimeout = 30 * time.Second
 
-// startNode starts a node on 127.0.0.1 (random TCP and QUIC ports) with fast
-// discovery, stopped when the test ends.
-func startNode(t *testing.T, network string, mode p2p.Mode, bootstrap []string, mutate ...func(*p2p.Config)) *p2p.Node {
+// The settings nodebuilder gives a bridge, a full and a light node, which
+// the tests' nodes play.
+var (
+	bridgeRole = p2p.Config{UserAgent: "mesh-node/bridge", DHTServer: true, PeerExchange: true, Advertise: p2p.RendezvousFull,
+		Limits: p2p.Limits{ConnLow: 400, ConnHigh: 800, Memory: 8 << 30, FDs: 8192}}
+	fullRole = p2p.Config{UserAgent: "mesh-node/full", DHTServer: true, PeerExchange: true, Advertise: p2p.RendezvousFull, Discover: p2p.RendezvousFull,
+		Limits: p2p.Limits{ConnLow: 100, ConnHigh: 200, Memory: 1 << 30, FDs: 2048, DiscoveryPeers: 10}}
+	lightRole = p2p.Config{UserAgent: "mesh-node/light", Discover: p2p.RendezvousFull,
+		Limits: p2p.Limits{ConnLow: 25, ConnHigh: 50, Memory: 128 << 20, FDs: 256, DiscoveryPeers: 5}}
+)
+
+// on returns role's settings on network.
+func on(network string, role p2p.Config) p2p.Config {
+	role.Network = network
+	return role
+}
+
+// startNode starts a node of role on 127.0.0.1 (random TCP and QUIC ports)
+// with fast discovery, stopped when the test ends.
+func startNode(t *testing.T, network string, role p2p.Config, bootstrap []string, mutate ...func(*p2p.Config)) *p2p.Node {
 	t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := p2p.Config{
-		Network:           network,
-		Mode:              mode,
-		ListenAddrs:       []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
-		BootstrapPeers:    bootstrap,
-		DiscoveryInterval: 50 * time.Millisecond,
-		DialTimeout:       5 * time.Second,
-	}
+	cfg := on(network, role)
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	cfg.BootstrapPeers = bootstrap
+	cfg.DiscoveryInterval = 50 * time.Millisecond
+	cfg.DialTimeout = 5 * time.Second
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", string(mode))
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", role.UserAgent)
 	n, err := p2p.New(key, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +119,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestBootstrap(t *testing.T) {
-	bridge := startNode(t, "net", p2p.ModeBridge, nil)
-	light := startNode(t, "net", p2p.ModeLight, bridge.FullAddrs())
+	bridge := startNode(t, "net", bridgeRole, nil)
+	light := startNode(t, "net", lightRole, bridge.FullAddrs())
 	// Start returns once reachable trusted peers are connected.
 	if c := light.Host().Network().Connectedness(bridge.Host().ID()); c != network.Connected {
 		t.Fatalf("light's connectedness to its bootstrap bridge: %v", c)
@@ -127,9 +141,9 @@ func TestBootstrap(t *testing.T) {
 }
 
 func TestDiscoveryThroughDHT(t *testing.T) {
-	bridge := startNode(t, "net", p2p.ModeBridge, nil)
-	full := startNode(t, "net", p2p.ModeFull, bridge.FullAddrs())
-	light := startNode(t, "net", p2p.ModeLight, bridge.FullAddrs())
+	bridge := startNode(t, "net", bridgeRole, nil)
+	full := startNode(t, "net", fullRole, bridge.FullAddrs())
+	light := startNode(t, "net", lightRole, bridge.FullAddrs())
 	// The light node knows only the bridge; it finds the full node by the
 	// "full" rendezvous, which the full node advertised in the DHT.
 	// (The DHT's own queries may dial the full node first; the
@@ -150,8 +164,8 @@ func TestDiscoveryThroughDHT(t *testing.T) {
 }
 
 func TestBlockPeer(t *testing.T) {
-	a := startNode(t, "net", p2p.ModeFull, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
-	b := startNode(t, "net", p2p.ModeLight, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	a := startNode(t, "net", fullRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	b := startNode(t, "net", lightRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
 	aID, bID := a.Host().ID(), b.Host().ID()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -194,8 +208,8 @@ func TestBlockPeer(t *testing.T) {
 }
 
 func TestConfiguredBlockedPeer(t *testing.T) {
-	a := startNode(t, "net", p2p.ModeFull, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
-	b := startNode(t, "net", p2p.ModeFull, a.FullAddrs(), func(c *p2p.Config) {
+	a := startNode(t, "net", fullRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	b := startNode(t, "net", fullRole, a.FullAddrs(), func(c *p2p.Config) {
 		c.DisableDiscovery = true
 		c.BlockedPeers = []string{a.Host().ID().String()}
 	})
@@ -208,8 +222,8 @@ func TestConfiguredBlockedPeer(t *testing.T) {
 }
 
 func TestNetworksDoNotShareDHT(t *testing.T) {
-	x := startNode(t, "x", p2p.ModeBridge, nil)
-	y := startNode(t, "y", p2p.ModeFull, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	x := startNode(t, "x", bridgeRole, nil)
+	y := startNode(t, "y", fullRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
 	// Connect by hand (libp2p itself is network-agnostic) and wait until y
 	// has identified x, so y knows every protocol x speaks.
 	sub, err := y.Host().EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
@@ -264,8 +278,8 @@ func TestNodeResourceLimitsByMode(t *testing.T) {
 		}
 		return mem
 	}
-	light := startNode(t, "net", p2p.ModeLight, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
-	bridge := startNode(t, "net", p2p.ModeBridge, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	light := startNode(t, "net", lightRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	bridge := startNode(t, "net", bridgeRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
 	lm, bm := systemMemory(light), systemMemory(bridge)
 	if lm != 128<<20 {
 		t.Fatalf("light system memory limit %d, want 128 MiB", lm)
@@ -283,7 +297,9 @@ func TestStopIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := p2p.Config{Network: "net", Mode: p2p.ModeFull, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DiscoveryInterval: 10 * time.Millisecond}
+	cfg := on("net", fullRole)
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.DiscoveryInterval = 10 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 
@@ -320,7 +336,7 @@ func TestStopIdempotent(t *testing.T) {
 	// Stop waited for every goroutine of ours.
 	buf := make([]byte, 1<<22)
 	stacks := string(buf[:runtime.Stack(buf, true)])
-	for _, fn := range []string{"startLoops", "advertiseLoop", "maintainLoop", "connectTrusted", "findFull"} {
+	for _, fn := range []string{"startLoops", "advertiseLoop", "maintainLoop", "connectTrusted", "findRendezvous"} {
 		if strings.Contains(stacks, "p2p.(*Node)."+fn) {
 			t.Fatalf("goroutine in %s still running after Stop", fn)
 		}
@@ -331,8 +347,8 @@ func TestStopIdempotent(t *testing.T) {
 }
 
 func TestGossipsub(t *testing.T) {
-	a := startNode(t, "net", p2p.ModeBridge, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
-	b := startNode(t, "net", p2p.ModeLight, a.FullAddrs(), func(c *p2p.Config) { c.DisableDiscovery = true })
+	a := startNode(t, "net", bridgeRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	b := startNode(t, "net", lightRole, a.FullAddrs(), func(c *p2p.Config) { c.DisableDiscovery = true })
 	topic := p2p.TopicID("net", "header-sub/v0.1.0")
 	ta, err := a.PubSub().Join(topic)
 	if err != nil {
@@ -403,11 +419,9 @@ func TestOwnIDInBootstrapIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := "/ip4/127.0.0.1/tcp/1/p2p/" + testPeerID
-	n, err := p2p.New(key, p2p.Config{
-		Network:        "net",
-		Mode:           p2p.ModeFull,
-		BootstrapPeers: []string{"/ip4/127.0.0.1/tcp/2121/p2p/" + self.String(), other},
-	}, nil)
+	cfg := on("net", fullRole)
+	cfg.BootstrapPeers = []string{"/ip4/127.0.0.1/tcp/2121/p2p/" + self.String(), other}
+	n, err := p2p.New(key, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,9 @@ const DefaultPort = 2121
 // MaxNetworkLen bounds the length, in bytes, of a network ID.
 const MaxNetworkLen = 64
 
-// RendezvousFull is the discovery namespace bridge and full nodes advertise
-// and full and light nodes look up: "a node that serves whole squares".
+// RendezvousFull is the discovery namespace of "a node that serves whole
+// squares", for Config.Advertise and Config.Discover (nodebuilder chooses
+// which nodes advertise it and which look it up).
 const RendezvousFull = "full"
 
 // ProtocolID returns the libp2p protocol ID of the protocol name on network:

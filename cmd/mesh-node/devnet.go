@@ -305,7 +305,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
-		ref := devnetNodeRef{RPC: "http://" + n.API.Addr(), Token: token, P2P: addrs, Home: home}
+		ref := devnetNodeRef{RPC: "http://" + n.APIAddr(), Token: token, P2P: addrs, Home: home}
 		if a := n.MetricsAddr(); a != "" {
 			ref.Metrics = "http://" + a + "/metrics"
 		}
