@@ -51,6 +51,9 @@ var allowed = map[string][]string{
 	// internal/streamserver is the stream handler lifecycle of the
 	// header-ex and shrex servers.
 	"internal/streamserver": {"github.com/libp2p/go-libp2p/core"},
+	// internal/streamclient is the request stream lifecycle of the
+	// header-ex and shrex clients: libp2p's core interfaces only.
+	"internal/streamclient": {"github.com/libp2p/go-libp2p/core"},
 	// internal/topic is the pubsub topic lifecycle of header-sub and
 	// eds-sub.
 	"internal/topic": {"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub"},
