@@ -34,7 +34,7 @@ var (
 	// ErrPeersDisagree is wrapped (by a *DisagreementError) when trusted
 	// peers return different headers for the same height.
 	ErrPeersDisagree = errors.New("exchange: trusted peers disagree")
-	// ErrRateLimited is wrapped when a peer answered RateLimited.
+	// ErrRateLimited is wrapped when a peer answered RATE_LIMITED.
 	ErrRateLimited = errors.New("exchange: rate limited")
 )
 
@@ -421,7 +421,7 @@ func wrapFault(err error) error {
 }
 
 // statusErr returns the error of a response that ended with a status other
-// than OK and NotFound.
+// than OK and NOT_FOUND.
 func statusErr(p peer.ID, st Status) error {
 	switch st {
 	case StatusRateLimited:

@@ -179,7 +179,7 @@ func (s *Server) serve(str network.Stream) error {
 	hs, err := s.getRange(ctx, req.from, req.amount)
 	if err != nil {
 		s.cfg.Log.Warn("exchange: reading headers", "range", req, "err", err)
-		return s.write(str, StatusInternalError, nil)
+		return s.write(str, StatusInternal, nil)
 	}
 	for _, h := range hs {
 		if err := s.writeHeader(str, h); err != nil {
@@ -239,7 +239,7 @@ func (s *Server) writeOne(str network.Stream, h *header.ExtendedHeader, err erro
 		return s.write(str, StatusNotFound, nil)
 	case err != nil:
 		s.cfg.Log.Warn("exchange: reading header", "err", err)
-		return s.write(str, StatusInternalError, nil)
+		return s.write(str, StatusInternal, nil)
 	}
 	return s.writeHeader(str, h)
 }
@@ -248,7 +248,7 @@ func (s *Server) writeHeader(str network.Stream, h *header.ExtendedHeader) error
 	b, err := h.MarshalBinary()
 	if err != nil {
 		s.cfg.Log.Error("exchange: encoding a stored header", "height", h.Height(), "err", err)
-		return s.write(str, StatusInternalError, nil)
+		return s.write(str, StatusInternal, nil)
 	}
 	return s.write(str, StatusOK, b)
 }

@@ -115,7 +115,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 }
 
 func TestStatusString(t *testing.T) {
-	for st, want := range map[Status]string{StatusOK: "OK", StatusRateLimited: "RATE_LIMITED", 9: "Status(9)"} {
+	for st, want := range map[Status]string{StatusOK: "OK", StatusRateLimited: "RATE_LIMITED", StatusInternal: "INTERNAL", 9: "Status(9)"} {
 		if got := fmt.Sprint(st); got != want {
 			t.Errorf("%d: %q, want %q", uint32(st), got, want)
 		}
