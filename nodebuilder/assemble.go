@@ -52,7 +52,8 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 	} else {
 		n.Headers = headerstore.New(n.DB)
 	}
-	if n.Server, err = exchange.NewServer(n.P2P.Host(), conf.ChainID, n.Headers); err != nil {
+	if n.Server, err = exchange.NewServer(n.P2P.Host(), conf.ChainID, n.Headers,
+		exchange.WithServerLogger(n.logger.With("service", "header-ex"))); err != nil {
 		return fmt.Errorf("nodebuilder: header-ex server: %w", err)
 	}
 	n.add("header-ex server", n.Server.Start, n.Server.Stop)
