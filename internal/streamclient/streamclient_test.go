@@ -29,12 +29,6 @@ const (
 
 var errFault = errors.New("test: invalid response")
 
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // peers returns a client host connected to a server host that answers pid
 // with serve; serve's stream is reset when it returns, unless serve closed
 // it.
@@ -45,7 +39,7 @@ func peers(t *testing.T, serve func(network.Stream), opts ...libp2p.Option) (cli
 		serve(str)
 		_ = str.Reset()
 	})
-	p2ptest.Connect(t, testCtx(t), client, server)
+	p2ptest.Connect(t, p2ptest.Context(t), client, server)
 	return client, server
 }
 
@@ -110,7 +104,7 @@ func TestSuccess(t *testing.T) {
 		got      []byte
 		reserved int64
 	)
-	err := newClient(client).Do(testCtx(t), streamclient.Request{
+	err := newClient(client).Do(p2ptest.Context(t), streamclient.Request{
 		Peer: server.ID(), Protocols: []protocol.ID{"/test/unknown/1", pid}, Body: []byte("hello"),
 		Timeout: 10 * time.Second,
 	}, func(r *bufio.Reader, scope network.ResourceScope) (err error) {
@@ -135,7 +129,7 @@ func TestSuccess(t *testing.T) {
 func TestPeerResets(t *testing.T) {
 	client, server := peers(t, func(str network.Stream) { _, _ = io.ReadAll(str) })
 	var got []byte
-	err := newClient(client).Do(testCtx(t), streamclient.Request{Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x")}, readAll(&got))
+	err := newClient(client).Do(p2ptest.Context(t), streamclient.Request{Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x")}, readAll(&got))
 	switch {
 	case !errors.Is(err, network.ErrReset):
 		t.Fatalf("%v, want network.ErrReset", err)
@@ -155,7 +149,7 @@ func TestDeadline(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	start := time.Now()
 	var got []byte
-	err := newClient(client).Do(testCtx(t), streamclient.Request{
+	err := newClient(client).Do(p2ptest.Context(t), streamclient.Request{
 		Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x"), Timeout: timeout,
 	}, readAll(&got))
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -177,7 +171,7 @@ func TestCancelMidRead(t *testing.T) {
 		}
 		<-stalled
 	})
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(p2ptest.Context(t))
 	defer cancel()
 	err := newClient(client).Do(ctx, streamclient.Request{Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x")},
 		func(r *bufio.Reader, _ network.ResourceScope) error {
@@ -202,7 +196,7 @@ func TestFaultKeepsNoContext(t *testing.T) {
 	client, server := peers(t, func(network.Stream) { <-stalled })
 	c := newClient(client)
 	for _, fault := range []bool{true, false} {
-		ctx, cancel := context.WithCancel(testCtx(t))
+		ctx, cancel := context.WithCancel(p2ptest.Context(t))
 		err := c.Do(ctx, streamclient.Request{Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x")},
 			func(*bufio.Reader, network.ResourceScope) error {
 				cancel()
@@ -231,7 +225,7 @@ func TestMemoryRefused(t *testing.T) {
 	}
 	client, server := peers(t, func(str network.Stream) { _, _ = io.ReadAll(str) }, libp2p.ResourceManager(mgr))
 	var resp []byte
-	err = newClient(client).Do(testCtx(t), streamclient.Request{Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x")}, readAll(&resp))
+	err = newClient(client).Do(p2ptest.Context(t), streamclient.Request{Peer: server.ID(), Protocols: []protocol.ID{pid}, Body: []byte("x")}, readAll(&resp))
 	if !errors.Is(err, network.ErrResourceLimitExceeded) {
 		t.Fatalf("%v, want network.ErrResourceLimitExceeded", err)
 	}
