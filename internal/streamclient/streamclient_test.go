@@ -24,7 +24,7 @@ import (
 
 const (
 	pid     protocol.ID = "/test/streamclient/1"
-	service             = "test.streamclient"
+	service string      = "test.streamclient"
 )
 
 var errFault = errors.New("test: invalid response")
