@@ -51,8 +51,12 @@ var allowed = map[string][]string{
 	// header-ex and shrex servers.
 	"internal/peerlimit": {"github.com/libp2p/go-libp2p/core"},
 	// internal/streamserver is the stream handler lifecycle of the
-	// header-ex and shrex servers.
-	"internal/streamserver": {"github.com/libp2p/go-libp2p/core"},
+	// header-ex and shrex servers, and the settings they share (it builds
+	// their per-peer limiter).
+	"internal/streamserver": {"github.com/libp2p/go-libp2p/core", module + "/internal/peerlimit"},
+	// internal/streamclient is the request stream lifecycle of the
+	// header-ex and shrex clients: libp2p's core interfaces only.
+	"internal/streamclient": {"github.com/libp2p/go-libp2p/core"},
 	// internal/topic is the pubsub topic lifecycle of header-sub and
 	// eds-sub.
 	"internal/topic": {"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub"},

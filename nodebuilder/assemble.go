@@ -244,7 +244,8 @@ func (n *Node) newAvailability(ctx context.Context, index *blob.Index, opts Opti
 // addExchangeServer adds the header-ex server over n.headers.
 func (n *Node) addExchangeServer() error {
 	var err error
-	if n.exServer, err = exchange.NewServer(n.p2p.Host(), n.conf.ChainID, n.headers); err != nil {
+	if n.exServer, err = exchange.NewServer(n.p2p.Host(), n.conf.ChainID, n.headers,
+		exchange.WithServerLogger(n.logger.With("service", "header-ex"))); err != nil {
 		return fmt.Errorf("nodebuilder: header-ex server: %w", err)
 	}
 	n.add("header-ex server", n.exServer.Start, n.exServer.Stop)

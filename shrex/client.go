@@ -17,6 +17,7 @@ import (
 
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/streamclient"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -62,8 +63,6 @@ const (
 	// opening the stream to the last byte of the response; a response of n
 	// bytes gets n/DefaultMinThroughput more (verification is not counted).
 	DefaultRequestTimeout = 10 * time.Second
-	// readBufferSize is the buffer responses are read through.
-	readBufferSize = 64 << 10
 )
 
 type clientConfig struct {
@@ -100,7 +99,7 @@ func WithMinThroughput(bytesPerSecond int) ClientOption {
 	}
 }
 
-// WithLogger sets the client's logger (default: slog.Default()).
+// WithLogger sets the client's logger; the default discards.
 func WithLogger(l *slog.Logger) ClientOption {
 	return func(c *clientConfig) error {
 		if l == nil {
@@ -117,8 +116,8 @@ func WithLogger(l *slog.Logger) ClientOption {
 // errors.Is(err, ErrInvalidResponse). Its methods are safe for concurrent
 // use, and everything they return is owned by the caller.
 type Client struct {
-	host host.Host
-	pids [len(kinds) + 1]protocol.ID
+	sc   *streamclient.Client
+	pids [len(kinds) + 1][]protocol.ID // by protocol, for streamclient.Request
 	cfg  clientConfig
 }
 
@@ -130,7 +129,7 @@ func NewClient(h host.Host, network string, opts ...ClientOption) (*Client, erro
 	if network == "" {
 		return nil, errors.New("shrex: empty network ID")
 	}
-	cfg := clientConfig{timeout: DefaultRequestTimeout, minThroughput: DefaultMinThroughput, log: slog.Default()}
+	cfg := clientConfig{timeout: DefaultRequestTimeout, minThroughput: DefaultMinThroughput, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -139,9 +138,11 @@ func NewClient(h host.Host, network string, opts ...ClientOption) (*Client, erro
 			return nil, err
 		}
 	}
-	c := &Client{host: h, cfg: cfg}
+	c := &Client{cfg: cfg, sc: streamclient.New(h, streamclient.Config{
+		Name: "shrex", Service: ServiceName, Fault: ErrInvalidResponse, Log: cfg.log,
+	})}
 	for _, k := range kinds {
-		c.pids[k] = ProtocolID(network, k)
+		c.pids[k] = []protocol.ID{ProtocolID(network, k)}
 	}
 	return c, nil
 }
@@ -245,10 +246,10 @@ func (c *Client) GetEDS(ctx context.Context, p peer.ID, h *header.ExtendedHeader
 	return e, err
 }
 
-// do sends req to p and reads the response with read. payload is the
-// largest response the header allows, which extends the time limit. Errors
-// wrapping ErrInvalidResponse are p's fault; when ctx ends first, the error
-// wraps ctx.Err() instead.
+// do sends req to p and reads the response with read, through
+// streamclient. payload is the largest response the header allows, which
+// extends the time limit. Errors wrapping ErrInvalidResponse are p's fault;
+// when ctx ends first, the error wraps ctx.Err() instead.
 func (c *Client) do(ctx context.Context, p peer.ID, req request, payload int, read func(*bufio.Reader) error) (err error) {
 	id, err := req.marshal()
 	if err != nil {
@@ -263,65 +264,8 @@ func (c *Client) do(ctx context.Context, p peer.ID, req request, payload int, re
 		start := time.Now()
 		defer func() { m.ObserveRequest(SideClient, req.kind.String(), clientOutcome(ctx, err), time.Since(start)) }()
 	}
-	str, err := c.host.NewStream(ctx, p, c.pids[req.kind])
-	if err != nil {
-		return fmt.Errorf("shrex: opening %v stream to %s: %w", req.kind, p, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = str.Reset()
-			return
-		}
-		if cerr := str.Close(); cerr != nil {
-			c.cfg.log.Debug("shrex: closing stream", "peer", p, "err", cerr)
-		}
-	}()
-	if err := str.Scope().SetService(ServiceName); err != nil {
-		return fmt.Errorf("shrex: attaching stream to service: %w", err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		if err := str.SetDeadline(dl); err != nil {
-			return err
-		}
-	}
-	// Reset the stream when ctx ends before the deadline (cancellation).
-	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
-	defer stop()
-
-	if _, err := str.Write(id); err != nil {
-		return fmt.Errorf("shrex: writing %v to %s: %w", req, p, err)
-	}
-	if err := str.CloseWrite(); err != nil {
-		return fmt.Errorf("shrex: closing write to %s: %w", p, err)
-	}
-	if err := str.Scope().ReserveMemory(readBufferSize, network.ReservationPriorityMedium); err != nil {
-		return fmt.Errorf("shrex: reserving the read buffer: %w", err)
-	}
-	defer str.Scope().ReleaseMemory(readBufferSize)
-	if err := read(bufio.NewReaderSize(str, readBufferSize)); err != nil {
-		if cerr := ctxErr(ctx, err); cerr != nil {
-			return fmt.Errorf("shrex: %s %v: %w (%w)", p, req, cerr, err)
-		}
-		return fmt.Errorf("shrex: %s %v: %w", p, req, err)
-	}
-	return nil
-}
-
-// ctxErr returns the context error behind err, a read error that is not the
-// peer's fault: ctx.Err(), or context.DeadlineExceeded for a stream deadline
-// (set from ctx's) that fired before ctx noticed. It returns nil otherwise.
-func ctxErr(ctx context.Context, err error) error {
-	if errors.Is(err, ErrInvalidResponse) {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
-	}
-	var te interface{ Timeout() bool }
-	if errors.As(err, &te) && te.Timeout() {
-		return context.DeadlineExceeded
-	}
-	return nil
+	return c.sc.Do(ctx, streamclient.Request{Peer: p, Protocols: c.pids[req.kind], Body: id, What: req},
+		func(r *bufio.Reader, _ network.ResourceScope) error { return read(r) })
 }
 
 // statusErr returns the error of a response with status st other than OK.

@@ -6,10 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/datamesh/mesh-node/eds"
@@ -21,24 +19,12 @@ import (
 
 const netID = "test-net"
 
-// testTimeout bounds every test's context: nothing here should take long.
-const testTimeout = 60 * time.Second
+// testCtx bounds a test's requests.
+func testCtx(t testing.TB) context.Context { return p2ptest.Context(t) }
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func newHost(t testing.TB) host.Host { t.Helper(); return p2ptest.Host(t) }
 
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	return p2ptest.Host(t, libp2p.DisableRelay())
-}
-
-func connect(t testing.TB, a, b host.Host) {
-	t.Helper()
-	p2ptest.Connect(t, testCtx(t), a, b)
-}
+func connect(t testing.TB, a, b host.Host) { t.Helper(); p2ptest.Connect(t, testCtx(t), a, b) }
 
 // block is a square and the header the client checks it against (only
 // its height and DAH matter here).

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/internal/peerlimit"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
@@ -240,20 +240,5 @@ func TestSilentStreamReset(t *testing.T) {
 	connect(t, c, srv)
 	start := time.Now()
 	str := openStream(t, c, srv.ID(), shrex.KindNamespaceData, nil)
-	limit := 10 * shrex.DefaultReadTimeout
-	if err := str.SetReadDeadline(start.Add(limit)); err != nil {
-		t.Fatal(err)
-	}
-	_, err := io.ReadAll(str)
-	d := time.Since(start)
-	switch {
-	case err == nil:
-		t.Fatal("the server closed the stream instead of resetting it")
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		t.Fatalf("the stream was still open after %v", limit)
-	case !errors.Is(err, network.ErrReset):
-		t.Fatalf("read: %v, want a reset", err)
-	case d < shrex.DefaultReadTimeout:
-		t.Fatalf("reset after %v, before the read deadline %v", d, shrex.DefaultReadTimeout)
-	}
+	p2ptest.CheckReset(t, str, start, shrex.DefaultReadTimeout)
 }

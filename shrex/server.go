@@ -93,15 +93,10 @@ func DefaultMaxConcurrent(k Kind) int {
 }
 
 type serverConfig struct {
-	maxStreams    int
-	rate          float64
-	burst         int
+	streamserver.Settings
 	maxConcurrent [len(kinds) + 1]int
-	readTimeout   time.Duration
-	writeTimeout  time.Duration
 	minThroughput int
 	isNotFound    func(error) bool
-	log           *slog.Logger
 	now           func() time.Time
 	metrics       Metrics // may be nil
 	onAdmit       func()  // tests: called once a stream holds its peer's slot
@@ -111,29 +106,20 @@ type serverConfig struct {
 // range.
 type ServerOption func(*serverConfig) error
 
+// shared is the ServerOption of an option header-ex and shrex share.
+func shared(o streamserver.Option) ServerOption {
+	return func(c *serverConfig) error { return o.Apply("shrex", &c.Settings) }
+}
+
 // WithMaxStreamsPerPeer sets how many shrex streams of one peer are served
 // at once (n >= 1); more are answered RATE_LIMITED.
-func WithMaxStreamsPerPeer(n int) ServerOption {
-	return func(c *serverConfig) error {
-		if n < 1 {
-			return fmt.Errorf("shrex: max streams per peer %d, want >= 1", n)
-		}
-		c.maxStreams = n
-		return nil
-	}
-}
+func WithMaxStreamsPerPeer(n int) ServerOption { return shared(streamserver.MaxStreamsPerPeer(n)) }
 
 // WithPeerRateLimit sets each peer's token bucket: perSecond requests a
 // second (> 0) with bursts of burst (>= 1). A request without a token is
 // answered RATE_LIMITED.
 func WithPeerRateLimit(perSecond float64, burst int) ServerOption {
-	return func(c *serverConfig) error {
-		if !(perSecond > 0) || burst < 1 {
-			return fmt.Errorf("shrex: rate limit %v/s burst %d, want a positive rate and burst >= 1", perSecond, burst)
-		}
-		c.rate, c.burst = perSecond, burst
-		return nil
-	}
+	return shared(streamserver.PeerRateLimit(perSecond, burst))
 }
 
 // WithMaxConcurrent sets how many requests of protocol k are served at once
@@ -154,13 +140,7 @@ func WithMaxConcurrent(k Kind, n int) ServerOption {
 // DefaultReadTimeout) and the base deadline for writing a response, both
 // > 0.
 func WithServerTimeouts(read, write time.Duration) ServerOption {
-	return func(c *serverConfig) error {
-		if read <= 0 || write <= 0 {
-			return fmt.Errorf("shrex: server timeouts %v, %v: want > 0", read, write)
-		}
-		c.readTimeout, c.writeTimeout = read, write
-		return nil
-	}
+	return shared(streamserver.Timeouts(read, write))
 }
 
 // WithServerMinThroughput sets the slowest transfer, in bytes a second
@@ -189,16 +169,8 @@ func WithNotFound(is func(error) bool) ServerOption {
 	}
 }
 
-// WithServerLogger sets the server's logger (default: slog.Default()).
-func WithServerLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) error {
-		if l == nil {
-			return errors.New("shrex: nil logger")
-		}
-		c.log = l
-		return nil
-	}
-}
+// WithServerLogger sets the server's logger; the default discards.
+func WithServerLogger(l *slog.Logger) ServerOption { return shared(streamserver.Logger(l)) }
 
 // Server answers the four shrex protocols from a Store. It serves what the
 // store holds without checking it (the store holds squares that match
@@ -221,14 +193,16 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 		return nil, errors.New("shrex: empty network ID")
 	}
 	cfg := serverConfig{
-		maxStreams:    DefaultMaxStreamsPerPeer,
-		rate:          DefaultPeerRate,
-		burst:         DefaultPeerBurst,
-		readTimeout:   DefaultReadTimeout,
-		writeTimeout:  DefaultWriteTimeout,
+		Settings: streamserver.Settings{
+			MaxStreamsPerPeer: DefaultMaxStreamsPerPeer,
+			PeerRate:          DefaultPeerRate,
+			PeerBurst:         DefaultPeerBurst,
+			ReadTimeout:       DefaultReadTimeout,
+			WriteTimeout:      DefaultWriteTimeout,
+			Log:               slog.New(slog.DiscardHandler),
+		},
 		minThroughput: DefaultMinThroughput,
 		isNotFound:    func(error) bool { return false },
-		log:           slog.Default(),
 		now:           time.Now,
 	}
 	for _, k := range kinds {
@@ -244,7 +218,7 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 	}
 	s := &Server{
 		store: store, cfg: cfg,
-		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
+		limits: cfg.Limiter(cfg.now),
 	}
 	for _, k := range kinds {
 		s.pools[k] = peerlimit.NewPool(cfg.maxConcurrent[k])
@@ -257,7 +231,7 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 			Serve: s.serveKind(k),
 		})
 	}
-	s.srv = streamserver.New("shrex", h, cfg.log, protocols...)
+	s.srv = streamserver.New("shrex", h, cfg.Log, protocols...)
 	return s, nil
 }
 
@@ -291,7 +265,7 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 		s.cfg.onAdmit()
 	}
 
-	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
+	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.ReadTimeout)); err != nil {
 		return err
 	}
 	// The request is the ID alone, and the client closes its side after
@@ -320,17 +294,17 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 	}
 	defer releaseSlot()
 
-	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.writeTimeout)
+	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.WriteTimeout)
 	defer cancel()
 	e, err := s.store.EDS(ctx, req.height)
 	switch {
 	case errors.Is(err, ErrNotFound) || err != nil && s.cfg.isNotFound(err):
 		return s.writeStatus(str, StatusNotFound, 0)
 	case err != nil:
-		s.cfg.log.Warn("shrex: reading a square", "height", req.height, "err", err)
+		s.cfg.Log.Warn("shrex: reading a square", "height", req.height, "err", err)
 		return s.writeStatus(str, StatusInternal, 0)
 	case e == nil:
-		s.cfg.log.Error("shrex: store returned no square and no error", "height", req.height)
+		s.cfg.Log.Error("shrex: store returned no square and no error", "height", req.height)
 		return s.writeStatus(str, StatusInternal, 0)
 	}
 	if err := req.checkRange(e.Width()); err != nil {
@@ -380,7 +354,7 @@ func (s *Server) serveNamespaceData(str network.Stream, e *eds.ExtendedDataSquar
 }
 
 func (s *Server) internal(str network.Stream, req request, err error) error {
-	s.cfg.log.Error("shrex: building a response", "request", req, "err", err)
+	s.cfg.Log.Error("shrex: building a response", "request", req, "err", err)
 	return s.writeStatus(str, StatusInternal, 0)
 }
 
@@ -390,7 +364,7 @@ func (s *Server) writeStatus(str network.Stream, st Status, payload int) error {
 	if rec, ok := str.(*statusStream); ok {
 		rec.status = st
 	}
-	d := s.cfg.writeTimeout + time.Duration(float64(payload)/float64(s.cfg.minThroughput)*float64(time.Second))
+	d := s.cfg.WriteTimeout + time.Duration(float64(payload)/float64(s.cfg.minThroughput)*float64(time.Second))
 	if err := str.SetWriteDeadline(s.cfg.now().Add(d)); err != nil {
 		return err
 	}

@@ -211,7 +211,8 @@ func (r request) checkRange(w int) error {
 // Status is the status code of a response.
 type Status uint8
 
-// Status codes. A zero status is never sent.
+// Status codes. A zero status is never sent. header-ex (header/exchange)
+// has the same codes under the same names.
 const (
 	StatusOK          Status = 1
 	StatusNotFound    Status = 2

@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/streamclient"
 )
 
 // Client errors.
@@ -33,7 +34,7 @@ var (
 	// ErrPeersDisagree is wrapped (by a *DisagreementError) when trusted
 	// peers return different headers for the same height.
 	ErrPeersDisagree = errors.New("exchange: trusted peers disagree")
-	// ErrRateLimited is wrapped when a peer answered RateLimited.
+	// ErrRateLimited is wrapped when a peer answered RATE_LIMITED.
 	ErrRateLimited = errors.New("exchange: rate limited")
 )
 
@@ -80,9 +81,6 @@ const (
 	headPeers = 8
 	// maxAttempts bounds the peers one range chunk is asked of.
 	maxAttempts = 16
-	// readBufferSize is the buffer a response is read through: several
-	// headers of a 32-wide square.
-	readBufferSize = 64 << 10
 )
 
 type clientConfig struct {
@@ -167,7 +165,7 @@ func WithParallelism(n int) ClientOption {
 	}
 }
 
-// WithLogger sets the client's logger (default: slog.Default()).
+// WithLogger sets the client's logger; the default discards.
 func WithLogger(l *slog.Logger) ClientOption {
 	return func(c *clientConfig) error {
 		if l == nil {
@@ -185,6 +183,7 @@ func WithLogger(l *slog.Logger) ClientOption {
 type Client struct {
 	host host.Host
 	pid  protocol.ID
+	sc   *streamclient.Client
 	cfg  clientConfig
 	tr   *tracker
 
@@ -208,7 +207,7 @@ func NewClient(h host.Host, network string, opts ...ClientOption) (*Client, erro
 		chainID:     network,
 		timeout:     DefaultRequestTimeout,
 		parallelism: DefaultParallelism,
-		log:         slog.Default(),
+		log:         slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -219,7 +218,10 @@ func NewClient(h host.Host, network string, opts ...ClientOption) (*Client, erro
 		}
 	}
 	cfg.trusted = slices.DeleteFunc(cfg.trusted, func(p peer.ID) bool { return p == h.ID() })
-	return &Client{host: h, pid: ProtocolID(network), cfg: cfg, tr: newTracker()}, nil
+	sc := streamclient.New(h, streamclient.Config{
+		Name: "exchange", Service: ServiceName, Fault: ErrInvalidResponse, Log: cfg.log,
+	})
+	return &Client{host: h, pid: ProtocolID(network), sc: sc, cfg: cfg, tr: newTracker()}, nil
 }
 
 // Start subscribes to the host's peer events and tracks the connected
@@ -342,49 +344,20 @@ type response struct {
 	status  Status
 }
 
-// request sends req to p and reads the response. want is the most headers
-// the response may hold. Errors wrapping ErrInvalidResponse are p's fault.
-// It checks the framing and the decoding only, not what the headers are.
-func (c *Client) request(ctx context.Context, p peer.ID, req request, want int) (_ response, err error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
-	defer cancel()
-	str, err := c.host.NewStream(ctx, p, c.pid)
+// request sends req to p and reads the response, through streamclient,
+// within the request timeout. want is the most headers the response may
+// hold. Errors wrapping ErrInvalidResponse are p's fault. It checks the
+// framing and the decoding only, not what the headers are.
+func (c *Client) request(ctx context.Context, p peer.ID, req request, want int) (response, error) {
+	var resp response
+	err := c.sc.Do(ctx, streamclient.Request{
+		Peer: p, Protocols: []protocol.ID{c.pid}, Body: frame(req.marshal()), Timeout: c.cfg.timeout, What: req,
+	}, func(r *bufio.Reader, scope network.ResourceScope) (err error) {
+		resp, err = readResponse(r, scope, want)
+		return err
+	})
 	if err != nil {
-		return response{}, fmt.Errorf("exchange: opening stream to %s: %w", p, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = str.Reset()
-			return
-		}
-		if cerr := str.Close(); cerr != nil {
-			c.cfg.log.Debug("exchange: closing stream", "peer", p, "err", cerr)
-		}
-	}()
-	if err := str.Scope().SetService(ServiceName); err != nil {
-		return response{}, fmt.Errorf("exchange: attaching stream to service: %w", err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		if err := str.SetDeadline(dl); err != nil {
-			return response{}, err
-		}
-	}
-	// Reset the stream when ctx ends before the deadline (cancellation).
-	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
-	defer stop()
-
-	if _, err := str.Write(frame(req.marshal())); err != nil {
-		return response{}, fmt.Errorf("exchange: writing request to %s: %w", p, err)
-	}
-	if err := str.CloseWrite(); err != nil {
-		return response{}, fmt.Errorf("exchange: closing write to %s: %w", p, err)
-	}
-	resp, err := readResponse(str, str.Scope(), want)
-	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ErrInvalidResponse) {
-			return response{}, fmt.Errorf("exchange: %s %v: %w (%w)", p, req, ctx.Err(), err)
-		}
-		return response{}, fmt.Errorf("exchange: %s %v: %w", p, req, err)
+		return response{}, err
 	}
 	return resp, nil
 }
@@ -393,13 +366,9 @@ func (c *Client) request(ctx context.Context, p peer.ID, req request, want int) 
 // messages, and then (or instead) at most one message with another status.
 // Anything else, a header that does not decode, or a stream that ends
 // before want headers without a status, wraps ErrInvalidResponse. Each
-// message's memory is reserved in scope while it is decoded.
-func readResponse(r io.Reader, scope network.ResourceScope, want int) (response, error) {
-	if err := scope.ReserveMemory(readBufferSize, network.ReservationPriorityMedium); err != nil {
-		return response{}, fmt.Errorf("exchange: reserving the read buffer: %w", err)
-	}
-	defer scope.ReleaseMemory(readBufferSize)
-	br := bufio.NewReaderSize(r, readBufferSize)
+// message's memory is reserved in scope while it is decoded; br's buffer
+// is the caller's to reserve (streamclient does).
+func readResponse(br *bufio.Reader, scope network.ResourceScope, want int) (response, error) {
 	var resp response
 	for {
 		n, err := readLen(br, maxResponseSize)
@@ -452,7 +421,7 @@ func wrapFault(err error) error {
 }
 
 // statusErr returns the error of a response that ended with a status other
-// than OK and NotFound.
+// than OK and NOT_FOUND.
 func statusErr(p peer.ID, st Status) error {
 	switch st {
 	case StatusRateLimited:

@@ -30,7 +30,7 @@
 // the server writes one OK Response per header (header =
 // header.ExtendedHeader.MarshalBinary, at most header.MaxExtendedHeaderSize)
 // and, if it has fewer than asked (or none), one final NOT_FOUND; a refused
-// request gets a single RATE_LIMITED, BAD_REQUEST or INTERNAL_ERROR. A
+// request gets a single RATE_LIMITED, BAD_REQUEST or INTERNAL. A
 // response with headers but without the final NOT_FOUND is short only if it
 // is complete: anything else is a protocol violation.
 //

@@ -3,18 +3,16 @@ package exchange_test
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
 // countingStore counts the range requests a server answers.
@@ -484,20 +482,5 @@ func TestSilentStreamReset(t *testing.T) {
 	if _, err := str.Write(nil); err != nil {
 		t.Fatal(err)
 	}
-	limit := 10 * exchange.DefaultReadTimeout
-	if err := str.SetReadDeadline(start.Add(limit)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.ReadAll(str)
-	d := time.Since(start)
-	switch {
-	case err == nil:
-		t.Fatal("the server closed the stream instead of resetting it")
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		t.Fatalf("the stream was still open after %v", limit)
-	case !errors.Is(err, network.ErrReset):
-		t.Fatalf("read: %v, want a reset", err)
-	case d < exchange.DefaultReadTimeout:
-		t.Fatalf("reset after %v, before the read deadline %v", d, exchange.DefaultReadTimeout)
-	}
+	p2ptest.CheckReset(t, str, start, exchange.DefaultReadTimeout)
 }

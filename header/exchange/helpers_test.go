@@ -7,10 +7,8 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -25,14 +23,8 @@ import (
 
 const netID = "test-chain" // headertest's default chain ID
 
-// testTimeout bounds every test's context: nothing here should take long.
-const testTimeout = 60 * time.Second
-
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testCtx bounds a test's requests.
+func testCtx(t testing.TB) context.Context { return p2ptest.Context(t) }
 
 // chain is the shared honest chain, heights 1..600, built once.
 var chain = sync.OnceValues(func() ([]*header.ExtendedHeader, error) {
@@ -58,15 +50,9 @@ func honest(t testing.TB) []*header.ExtendedHeader {
 	return c
 }
 
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	return p2ptest.Host(t, libp2p.DisableRelay())
-}
+func newHost(t testing.TB) host.Host { t.Helper(); return p2ptest.Host(t) }
 
-func connect(t testing.TB, a, b host.Host) {
-	t.Helper()
-	p2ptest.Connect(t, testCtx(t), a, b)
-}
+func connect(t testing.TB, a, b host.Host) { t.Helper(); p2ptest.Connect(t, testCtx(t), a, b) }
 
 // memStore returns a MemStore holding headers.
 func memStore(t testing.TB, headers []*header.ExtendedHeader) *headertest.MemStore {

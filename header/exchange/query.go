@@ -252,7 +252,7 @@ func agree(height uint64, byPeer map[peer.ID]*header.ExtendedHeader) (*header.Ex
 // and be of our chain. It asks the trusted peers first, then the tracked
 // ones, one at a time, until one has it; a peer returning another header
 // or an invalid one is blocked. The error wraps header.ErrNotFound if every
-// peer asked answered NotFound.
+// peer asked answered NOT_FOUND.
 func (c *Client) GetByHash(ctx context.Context, hash []byte) (*header.ExtendedHeader, error) {
 	if len(hash) != hashSize {
 		return nil, fmt.Errorf("exchange: GetByHash: hash of %d bytes, want %d", len(hash), hashSize)

@@ -164,7 +164,7 @@ func (c *Client) fetchRange(ctx context.Context, from, amount uint64, hint int, 
 	var (
 		segs    []segment
 		lastErr error
-		limited []peer.ID // peers that answered RateLimited, to ask again later
+		limited []peer.ID // peers that answered RATE_LIMITED, to ask again later
 		waits   int
 	)
 	for attempt := 0; amount > 0 && attempt < maxAttempts; attempt++ {
@@ -285,7 +285,7 @@ func (c *Client) checkSegment(hs []*header.ExtendedHeader, from uint64) error {
 }
 
 // rateLimitBackoff is the first wait before asking a peer that answered
-// RateLimited again, when no other peer is left; it doubles up to 16 times
+// RATE_LIMITED again, when no other peer is left; it doubles up to 16 times
 // that.
 const rateLimitBackoff = 100 * time.Millisecond
 

@@ -44,66 +44,38 @@ const (
 )
 
 type serverConfig struct {
-	maxStreams   int
-	rate         float64
-	burst        int
-	readTimeout  time.Duration
-	writeTimeout time.Duration
-	log          *slog.Logger
-	now          func() time.Time
+	streamserver.Settings
+	now func() time.Time
 }
 
 // ServerOption configures a Server; it returns an error for a value out of
 // range.
 type ServerOption func(*serverConfig) error
 
-// WithMaxStreamsPerPeer sets how many header-ex streams of one peer are
-// served at once (n >= 1); more are answered RateLimited.
-func WithMaxStreamsPerPeer(n int) ServerOption {
-	return func(c *serverConfig) error {
-		if n < 1 {
-			return fmt.Errorf("exchange: max streams per peer %d, want >= 1", n)
-		}
-		c.maxStreams = n
-		return nil
-	}
+// shared is the ServerOption of an option header-ex and shrex share.
+func shared(o streamserver.Option) ServerOption {
+	return func(c *serverConfig) error { return o.Apply("exchange", &c.Settings) }
 }
+
+// WithMaxStreamsPerPeer sets how many header-ex streams of one peer are
+// served at once (n >= 1); more are answered RATE_LIMITED.
+func WithMaxStreamsPerPeer(n int) ServerOption { return shared(streamserver.MaxStreamsPerPeer(n)) }
 
 // WithPeerRateLimit sets each peer's token bucket: perSecond requests a
 // second (> 0) with bursts of burst (>= 1). A request without a token is
-// answered RateLimited.
+// answered RATE_LIMITED.
 func WithPeerRateLimit(perSecond float64, burst int) ServerOption {
-	return func(c *serverConfig) error {
-		if !(perSecond > 0) || burst < 1 {
-			return fmt.Errorf("exchange: rate limit %v/s burst %d, want a positive rate and burst >= 1", perSecond, burst)
-		}
-		c.rate, c.burst = perSecond, burst
-		return nil
-	}
+	return shared(streamserver.PeerRateLimit(perSecond, burst))
 }
 
 // WithServerTimeouts sets the deadlines for reading a request and for
 // writing a response, both > 0.
 func WithServerTimeouts(read, write time.Duration) ServerOption {
-	return func(c *serverConfig) error {
-		if read <= 0 || write <= 0 {
-			return fmt.Errorf("exchange: server timeouts %v, %v: want > 0", read, write)
-		}
-		c.readTimeout, c.writeTimeout = read, write
-		return nil
-	}
+	return shared(streamserver.Timeouts(read, write))
 }
 
-// WithServerLogger sets the server's logger (default: slog.Default()).
-func WithServerLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) error {
-		if l == nil {
-			return errors.New("exchange: nil logger")
-		}
-		c.log = l
-		return nil
-	}
-}
+// WithServerLogger sets the server's logger; the default discards.
+func WithServerLogger(l *slog.Logger) ServerOption { return shared(streamserver.Logger(l)) }
 
 // Server answers header-ex requests from a header.Store. It serves whatever
 // the store holds; it never verifies (the store holds verified headers).
@@ -124,13 +96,15 @@ func NewServer(h host.Host, network string, store header.Store, opts ...ServerOp
 		return nil, errors.New("exchange: empty network ID")
 	}
 	cfg := serverConfig{
-		maxStreams:   DefaultMaxStreamsPerPeer,
-		rate:         DefaultPeerRate,
-		burst:        DefaultPeerBurst,
-		readTimeout:  DefaultReadTimeout,
-		writeTimeout: DefaultWriteTimeout,
-		log:          slog.Default(),
-		now:          time.Now,
+		Settings: streamserver.Settings{
+			MaxStreamsPerPeer: DefaultMaxStreamsPerPeer,
+			PeerRate:          DefaultPeerRate,
+			PeerBurst:         DefaultPeerBurst,
+			ReadTimeout:       DefaultReadTimeout,
+			WriteTimeout:      DefaultWriteTimeout,
+			Log:               slog.New(slog.DiscardHandler),
+		},
+		now: time.Now,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -142,9 +116,9 @@ func NewServer(h host.Host, network string, store header.Store, opts ...ServerOp
 	}
 	s := &Server{
 		store: store, cfg: cfg,
-		limits: peerlimit.New(cfg.maxStreams, cfg.rate, cfg.burst, cfg.now),
+		limits: cfg.Limiter(cfg.now),
 	}
-	s.srv = streamserver.New("exchange", h, cfg.log, streamserver.Protocol{
+	s.srv = streamserver.New("exchange", h, cfg.Log, streamserver.Protocol{
 		ID:    ProtocolID(network),
 		Serve: s.serve,
 	})
@@ -168,7 +142,7 @@ func (s *Server) serve(str network.Stream) error {
 	ok, release := s.limits.Admit(str.Conn().RemotePeer())
 	defer release()
 
-	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.readTimeout)); err != nil {
+	if err := str.SetReadDeadline(s.cfg.now().Add(s.cfg.ReadTimeout)); err != nil {
 		return err
 	}
 	if err := str.Scope().ReserveMemory(maxRequestSize+16, network.ReservationPriorityAlways); err != nil {
@@ -182,7 +156,7 @@ func (s *Server) serve(str network.Stream) error {
 	if cerr := str.CloseRead(); cerr != nil {
 		return cerr
 	}
-	if err := str.SetWriteDeadline(s.cfg.now().Add(s.cfg.writeTimeout)); err != nil {
+	if err := str.SetWriteDeadline(s.cfg.now().Add(s.cfg.WriteTimeout)); err != nil {
 		return err
 	}
 	switch {
@@ -192,7 +166,7 @@ func (s *Server) serve(str network.Stream) error {
 		return s.write(str, StatusRateLimited, nil)
 	}
 
-	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.writeTimeout)
+	ctx, cancel := context.WithTimeout(s.srv.Context(), s.cfg.WriteTimeout)
 	defer cancel()
 	switch {
 	case req.head:
@@ -204,8 +178,8 @@ func (s *Server) serve(str network.Stream) error {
 	}
 	hs, err := s.getRange(ctx, req.from, req.amount)
 	if err != nil {
-		s.cfg.log.Warn("exchange: reading headers", "range", req, "err", err)
-		return s.write(str, StatusInternalError, nil)
+		s.cfg.Log.Warn("exchange: reading headers", "range", req, "err", err)
+		return s.write(str, StatusInternal, nil)
 	}
 	for _, h := range hs {
 		if err := s.writeHeader(str, h); err != nil {
@@ -264,8 +238,8 @@ func (s *Server) writeOne(str network.Stream, h *header.ExtendedHeader, err erro
 	case errors.Is(err, header.ErrNotFound):
 		return s.write(str, StatusNotFound, nil)
 	case err != nil:
-		s.cfg.log.Warn("exchange: reading header", "err", err)
-		return s.write(str, StatusInternalError, nil)
+		s.cfg.Log.Warn("exchange: reading header", "err", err)
+		return s.write(str, StatusInternal, nil)
 	}
 	return s.writeHeader(str, h)
 }
@@ -273,8 +247,8 @@ func (s *Server) writeOne(str network.Stream, h *header.ExtendedHeader, err erro
 func (s *Server) writeHeader(str network.Stream, h *header.ExtendedHeader) error {
 	b, err := h.MarshalBinary()
 	if err != nil {
-		s.cfg.log.Error("exchange: encoding a stored header", "height", h.Height(), "err", err)
-		return s.write(str, StatusInternalError, nil)
+		s.cfg.Log.Error("exchange: encoding a stored header", "height", h.Height(), "err", err)
+		return s.write(str, StatusInternal, nil)
 	}
 	return s.write(str, StatusOK, b)
 }

@@ -44,13 +44,14 @@ var (
 // Status is the status code of a Response message (proto/headerex/v1).
 type Status uint32
 
-// Status codes. A zero status is never sent.
+// Status codes. A zero status is never sent. shrex has the same codes
+// under the same names.
 const (
-	StatusOK            Status = 1
-	StatusNotFound      Status = 2
-	StatusRateLimited   Status = 3
-	StatusBadRequest    Status = 4
-	StatusInternalError Status = 5
+	StatusOK          Status = 1
+	StatusNotFound    Status = 2
+	StatusRateLimited Status = 3
+	StatusBadRequest  Status = 4
+	StatusInternal    Status = 5
 )
 
 // String returns the status's name.
@@ -64,8 +65,8 @@ func (s Status) String() string {
 		return "RATE_LIMITED"
 	case StatusBadRequest:
 		return "BAD_REQUEST"
-	case StatusInternalError:
-		return "INTERNAL_ERROR"
+	case StatusInternal:
+		return "INTERNAL"
 	}
 	return fmt.Sprintf("Status(%d)", uint32(s))
 }
@@ -232,7 +233,7 @@ func unmarshalResponse(b []byte) (Status, []byte, error) {
 			if n < 0 {
 				return 0, nil, fmt.Errorf("%w: status: %w", ErrInvalidMessage, protowire.ParseError(n))
 			}
-			if v > uint64(StatusInternalError) {
+			if v > uint64(StatusInternal) {
 				return 0, nil, fmt.Errorf("%w: unknown status %d", ErrInvalidMessage, v)
 			}
 			st, seenSt = Status(v), true

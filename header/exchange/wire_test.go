@@ -4,6 +4,7 @@ package exchange
 // per-peer limits, which are the point here and need a fake clock.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -63,7 +64,7 @@ func FuzzUnmarshalRequest(f *testing.F) {
 func FuzzReadResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, want byte) {
 		n := int(want % (MaxHeadersPerRequest + 1))
-		resp, err := readResponse(bytes.NewReader(b), &network.NullScope{}, n)
+		resp, err := readResponse(bufio.NewReader(bytes.NewReader(b)), &network.NullScope{}, n)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidResponse) {
 				t.Fatalf("error %v does not wrap ErrInvalidResponse", err)
@@ -114,7 +115,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 }
 
 func TestStatusString(t *testing.T) {
-	for st, want := range map[Status]string{StatusOK: "OK", StatusRateLimited: "RATE_LIMITED", 9: "Status(9)"} {
+	for st, want := range map[Status]string{StatusOK: "OK", StatusRateLimited: "RATE_LIMITED", StatusInternal: "INTERNAL", 9: "Status(9)"} {
 		if got := fmt.Sprint(st); got != want {
 			t.Errorf("%d: %q, want %q", uint32(st), got, want)
 		}

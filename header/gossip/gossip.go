@@ -57,37 +57,24 @@ type Verifier func(ctx context.Context, h *header.ExtendedHeader) error
 const DefaultValidatorTimeout = 30 * time.Second
 
 type config struct {
-	blocker PeerBlocker
-	log     *slog.Logger
+	topic.Options
 	chainID string
-	timeout time.Duration
 }
 
 // Option configures a Gossip.
 type Option func(*config) error
 
-// WithPeerBlocker sets who is told about peers that sent invalid headers.
-// Without it, they are only logged (and penalised by gossipsub's scoring).
-func WithPeerBlocker(b PeerBlocker) Option {
-	return func(c *config) error {
-		if b == nil {
-			return fmt.Errorf("%w: nil PeerBlocker", ErrInvalidOption)
-		}
-		c.blocker = b
-		return nil
-	}
+// shared is the Option of an option header-sub and eds-sub share.
+func shared(o topic.Option) Option {
+	return func(c *config) error { return o.Apply(ErrInvalidOption, &c.Options) }
 }
 
+// WithPeerBlocker sets who is told about peers that sent invalid headers.
+// Without it, they are only logged (and penalised by gossipsub's scoring).
+func WithPeerBlocker(b PeerBlocker) Option { return shared(topic.WithPeerBlocker(b)) }
+
 // WithLogger sets the logger; the default discards.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
-		}
-		c.log = l
-		return nil
-	}
-}
+func WithLogger(l *slog.Logger) Option { return shared(topic.WithLogger(l)) }
 
 // WithChainID sets the chain ID headers must carry. The default is the
 // network name given to New.
@@ -104,15 +91,7 @@ func WithChainID(id string) Option {
 // WithValidatorTimeout bounds each Verifier call (default
 // DefaultValidatorTimeout). A Verifier that runs out of time ignores the
 // message.
-func WithValidatorTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: validator timeout %v", ErrInvalidOption, d)
-		}
-		c.timeout = d
-		return nil
-	}
-}
+func WithValidatorTimeout(d time.Duration) Option { return shared(topic.WithValidatorTimeout(d)) }
 
 // Gossip is a node's header-sub endpoint. Its methods are safe for
 // concurrent use.
@@ -133,7 +112,7 @@ func New(ps *pubsub.PubSub, network string, verify Verifier, opts ...Option) (*G
 	case verify == nil:
 		return nil, fmt.Errorf("%w: nil Verifier", ErrInvalidOption)
 	}
-	cfg := config{chainID: network, timeout: DefaultValidatorTimeout, log: slog.New(slog.DiscardHandler)}
+	cfg := config{chainID: network, Options: topic.Options{Timeout: DefaultValidatorTimeout, Log: slog.New(slog.DiscardHandler)}}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
@@ -145,7 +124,7 @@ func New(ps *pubsub.PubSub, network string, verify Verifier, opts ...Option) (*G
 	g := &Gossip{verify: verify, cfg: cfg}
 	g.t = topic.New(ps, topic.Config{
 		Name: "gossip", ID: TopicID(network), Validate: g.validate,
-		Timeout: cfg.timeout, Log: cfg.log,
+		Timeout: cfg.Timeout, Log: cfg.Log,
 		ErrNotStarted: ErrNotStarted, ErrStopped: ErrStopped,
 	})
 	return g, nil
@@ -194,9 +173,9 @@ func (g *Gossip) validate(ctx context.Context, from peer.ID, data []byte, own bo
 	h, err := g.check(data)
 	if err != nil {
 		if !own {
-			g.block(from, err)
+			g.cfg.Block(from, err)
 		}
-		g.cfg.log.Debug("gossip: rejected header", "from", from, "err", err)
+		g.cfg.Log.Debug("gossip: rejected header", "from", from, "err", err)
 		return topic.Reject
 	}
 	if own {
@@ -207,15 +186,15 @@ func (g *Gossip) validate(ctx context.Context, from peer.ID, data []byte, own bo
 	case err == nil:
 		return topic.Accept
 	case errors.Is(err, ErrIgnore):
-		g.cfg.log.Debug("gossip: ignored header", "from", from, "height", h.Height(), "err", err)
+		g.cfg.Log.Debug("gossip: ignored header", "from", from, "height", h.Height(), "err", err)
 		return topic.Ignore
 	case ctx.Err() != nil:
 		// Out of time or shutting down: not the sender's fault.
-		g.cfg.log.Debug("gossip: header verification cut short", "from", from, "height", h.Height(), "err", err)
+		g.cfg.Log.Debug("gossip: header verification cut short", "from", from, "height", h.Height(), "err", err)
 		return topic.Ignore
 	default:
-		g.block(from, err)
-		g.cfg.log.Info("gossip: rejected header", "from", from, "height", h.Height(), "err", err)
+		g.cfg.Block(from, err)
+		g.cfg.Log.Info("gossip: rejected header", "from", from, "height", h.Height(), "err", err)
 		return topic.Reject
 	}
 }
@@ -236,10 +215,4 @@ func (g *Gossip) check(data []byte) (*header.ExtendedHeader, error) {
 		return nil, fmt.Errorf("%w: %w: chain %q, want %q", ErrInvalidMessage, header.ErrChainIDMismatch, h.ChainID(), g.cfg.chainID)
 	}
 	return h, nil
-}
-
-func (g *Gossip) block(from peer.ID, reason error) {
-	if g.cfg.blocker != nil {
-		g.cfg.blocker.BlockPeer(from, reason)
-	}
 }

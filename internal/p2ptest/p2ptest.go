@@ -7,6 +7,9 @@ package p2ptest
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"io"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -16,15 +19,28 @@ import (
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
-// Host returns a libp2p host listening on loopback TCP, with opts added,
-// closed when the test ends; a failure to close fails the test.
+// Timeout bounds the contexts Context returns: no test of a protocol over
+// loopback hosts should take longer.
+const Timeout = 60 * time.Second
+
+// Context returns a context that ends after Timeout, or when the test ends.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Host returns a libp2p host listening on loopback TCP, without the relay
+// transport (hosts on one machine need none), with opts added, closed when
+// the test ends; a failure to close fails the test.
 func Host(t testing.TB, opts ...libp2p.Option) host.Host {
 	t.Helper()
-	h, err := libp2p.New(append([]libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")}, opts...)...)
+	h, err := libp2p.New(append([]libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,4 +252,27 @@ func Start(t testing.TB, ctx context.Context, s Service) {
 			t.Error(err)
 		}
 	})
+}
+
+// CheckReset reads str, a stream on which nothing was sent since start,
+// and fails the test unless the peer resets it once its read deadline wait
+// has passed: not by closing it, not before wait, and not after 10×wait.
+func CheckReset(t testing.TB, str network.Stream, start time.Time, wait time.Duration) {
+	t.Helper()
+	limit := 10 * wait
+	if err := str.SetReadDeadline(start.Add(limit)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := io.ReadAll(str)
+	d := time.Since(start)
+	switch {
+	case err == nil:
+		t.Fatal("the server closed the stream instead of resetting it")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		t.Fatalf("the stream was still open after %v", limit)
+	case !errors.Is(err, network.ErrReset):
+		t.Fatalf("read: %v, want a reset", err)
+	case d < wait:
+		t.Fatalf("reset after %v, before the read deadline %v", d, wait)
+	}
 }

@@ -3,6 +3,10 @@
 // and removed by Stop, which cancels in-flight requests and waits for their
 // handlers; one stream a request, reset on error or panic and closed
 // otherwise. What a request is and how it is answered is the caller's.
+//
+// Settings are the server options the two protocols share (per-peer stream
+// and rate limits, read and write timeouts, the logger), each with the
+// protocol's defaults; the client half is internal/streamclient.
 package streamserver
 
 import (

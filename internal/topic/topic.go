@@ -2,7 +2,9 @@
 // eds-sub use it: register a validator, join, stay subscribed (a drained
 // subscription, so that the node validates and forwards whether or not
 // anyone reads), publish messages tagged as our own, and leave. What a
-// message means and how it is judged is the caller's.
+// message means and how it is judged is the caller's. Options are the
+// settings the two protocols share (the peer blocker, the logger, the
+// validation timeout), set through each protocol's own options.
 package topic
 
 import (

@@ -114,38 +114,25 @@ type Validator func(ctx context.Context, n Notification) error
 const DefaultValidatorTimeout = 5 * time.Second
 
 type config struct {
-	blocker  PeerBlocker
-	log      *slog.Logger
+	topic.Options
 	validate Validator
-	timeout  time.Duration
 }
 
 // Option configures an EdsSub.
 type Option func(*config) error
 
+// shared is the Option of an option header-sub and eds-sub share.
+func shared(o topic.Option) Option {
+	return func(c *config) error { return o.Apply(ErrInvalidOption, &c.Options) }
+}
+
 // WithPeerBlocker sets who is told about peers that sent invalid
 // notifications. Without it, they are only logged (and penalised by
 // gossipsub's scoring).
-func WithPeerBlocker(b PeerBlocker) Option {
-	return func(c *config) error {
-		if b == nil {
-			return fmt.Errorf("%w: nil PeerBlocker", ErrInvalidOption)
-		}
-		c.blocker = b
-		return nil
-	}
-}
+func WithPeerBlocker(b PeerBlocker) Option { return shared(topic.WithPeerBlocker(b)) }
 
 // WithLogger sets the logger; the default discards.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
-		}
-		c.log = l
-		return nil
-	}
-}
+func WithLogger(l *slog.Logger) Option { return shared(topic.WithLogger(l)) }
 
 // WithValidator sets the Validator of notifications from other peers.
 // Without one, every well-formed notification is accepted.
@@ -162,15 +149,7 @@ func WithValidator(v Validator) Option {
 // WithValidatorTimeout bounds each Validator call (default
 // DefaultValidatorTimeout). A Validator that runs out of time ignores the
 // message.
-func WithValidatorTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: validator timeout %v", ErrInvalidOption, d)
-		}
-		c.timeout = d
-		return nil
-	}
-}
+func WithValidatorTimeout(d time.Duration) Option { return shared(topic.WithValidatorTimeout(d)) }
 
 // EdsSub is a node's eds-sub endpoint. Its methods are safe for concurrent
 // use.
@@ -188,7 +167,7 @@ func New(ps *pubsub.PubSub, network string, opts ...Option) (*EdsSub, error) {
 	case network == "":
 		return nil, fmt.Errorf("%w: empty network", ErrInvalidOption)
 	}
-	cfg := config{timeout: DefaultValidatorTimeout, log: slog.New(slog.DiscardHandler)}
+	cfg := config{Options: topic.Options{Timeout: DefaultValidatorTimeout, Log: slog.New(slog.DiscardHandler)}}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
@@ -200,7 +179,7 @@ func New(ps *pubsub.PubSub, network string, opts ...Option) (*EdsSub, error) {
 	e := &EdsSub{cfg: cfg}
 	e.t = topic.New(ps, topic.Config{
 		Name: "edssub", ID: TopicID(network), Validate: e.validate,
-		Timeout: cfg.timeout, Log: cfg.log,
+		Timeout: cfg.Timeout, Log: cfg.Log,
 		ErrNotStarted: ErrNotStarted, ErrStopped: ErrStopped,
 	})
 	return e, nil
@@ -290,9 +269,9 @@ func (e *EdsSub) validate(ctx context.Context, from peer.ID, data []byte, own bo
 	n, err := Unmarshal(data)
 	if err != nil {
 		if !own {
-			e.block(from, err)
+			e.cfg.Block(from, err)
 		}
-		e.cfg.log.Debug("edssub: rejected message", "from", from, "err", err)
+		e.cfg.Log.Debug("edssub: rejected message", "from", from, "err", err)
 		return topic.Reject
 	}
 	if own || e.cfg.validate == nil {
@@ -304,21 +283,15 @@ func (e *EdsSub) validate(ctx context.Context, from peer.ID, data []byte, own bo
 	case err == nil:
 		return topic.Accept
 	case errors.Is(err, ErrIgnore):
-		e.cfg.log.Debug("edssub: ignored notification", "from", from, "height", n.Height, "err", err)
+		e.cfg.Log.Debug("edssub: ignored notification", "from", from, "height", n.Height, "err", err)
 		return topic.Ignore
 	case ctx.Err() != nil:
 		// Out of time or shutting down: not the sender's fault.
-		e.cfg.log.Debug("edssub: validation cut short", "from", from, "height", n.Height, "err", err)
+		e.cfg.Log.Debug("edssub: validation cut short", "from", from, "height", n.Height, "err", err)
 		return topic.Ignore
 	default:
-		e.block(from, err)
-		e.cfg.log.Info("edssub: rejected notification", "from", from, "height", n.Height, "err", err)
+		e.cfg.Block(from, err)
+		e.cfg.Log.Info("edssub: rejected notification", "from", from, "height", n.Height, "err", err)
 		return topic.Reject
-	}
-}
-
-func (e *EdsSub) block(from peer.ID, reason error) {
-	if e.cfg.blocker != nil {
-		e.cfg.blocker.BlockPeer(from, reason)
 	}
 }

@@ -11,10 +11,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -32,16 +30,9 @@ const netID = "test-net"
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t testing.TB) context.Context { return p2ptest.Context(t) }
 
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	return p2ptest.Host(t, libp2p.DisableRelay())
-}
+func newHost(t testing.TB) host.Host { t.Helper(); return p2ptest.Host(t) }
 
 // block is a square and its header (only the height and DAH matter).
 type block struct {
