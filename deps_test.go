@@ -64,11 +64,15 @@ var allowed = map[string][]string{
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
 	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", "github.com/dgraph-io/badger/v4"},
+	// core/tx is what clients of the chain import to sign transactions:
+	// formats, addresses, gas, codes. It is the application's too, so it
+	// must stay free of ABCI and Badger (core/app keeps those).
+	"core/tx": {module + "/share", "github.com/cometbft/cometbft/crypto/secp256k1", "google.golang.org/protobuf/encoding/protowire"},
 	// state signs and submits transactions to a core node's RPC.
-	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
+	"state": {module + "/core/tx", module + "/share", "github.com/cometbft/cometbft"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
-	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
+	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
 	// internal/atomicfile writes configuration, keys and secrets so a
 	// crash never leaves half a file.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/coretest"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -114,7 +115,7 @@ func TestNodeCommitsBlobsAndRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acc app.AccountInfo
+	var acc tx.AccountInfo
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil || acc.Nonce != 1 {
 		t.Fatalf("alice after restart: %s (%v)", q.Response.Value, err)
 	}
@@ -178,7 +179,7 @@ func TestNodesRejectWrongDataRoot(t *testing.T) {
 
 	raw := coretest.PFBTx(t, g.ChainID, alice, 0, p, blobs(namespace(t, 5), blobData(5000, 3)))
 	res, err := c.BroadcastTxSync(ctx, raw)
-	if err != nil || res.Code != app.CodeOK {
+	if err != nil || res.Code != tx.CodeOK {
 		t.Fatalf("broadcast: %v %+v", err, res)
 	}
 	// Run until the corrupt validator has proposed a few times (every fourth
