@@ -68,8 +68,11 @@ var allowed = map[string][]string{
 	// formats, addresses, gas, codes. It is the application's too, so it
 	// must stay free of ABCI and Badger (core/app keeps those).
 	"core/tx": {module + "/share", "github.com/cometbft/cometbft/crypto/secp256k1", "google.golang.org/protobuf/encoding/protowire"},
-	// state signs and submits transactions to a core node's RPC.
-	"state": {module + "/core/tx", module + "/share", "github.com/cometbft/cometbft"},
+	// state signs and submits transactions to a core node's RPC, through
+	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
+	// CometBFT's p2p and config, and through them cometbft-db.
+	"state": {module + "/core/tx", module + "/share", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
+		"github.com/cometbft/cometbft/rpc/jsonrpc/client", "github.com/cometbft/cometbft/crypto/secp256k1"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
 	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
@@ -91,7 +89,7 @@ type Options struct {
 // are signed and broadcast one at a time, with the nonce tracked locally,
 // and wait for inclusion concurrently.
 type Client struct {
-	rpc        *rpchttp.HTTP
+	rpc        *cometRPC
 	rpcAddr    string
 	kr         keyring.Keyring
 	defaultKey keyring.Key
@@ -133,7 +131,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: default key: %w", err)
 	}
-	rpc, err := rpchttp.New(opts.RPC, "/websocket")
+	rpc, err := newCometRPC(opts.RPC)
 	if err != nil {
 		return nil, fmt.Errorf("state: RPC client for %q: %w", opts.RPC, err)
 	}

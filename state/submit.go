@@ -273,7 +273,7 @@ func (c *Client) waitIncluded(ctx context.Context, hash []byte) (*TxResponse, er
 	defer tick.Stop()
 	var lastErr error
 	for {
-		r, err := c.rpc.Tx(ctx, hash, false)
+		r, err := c.rpc.Tx(ctx, hash)
 		if err == nil && r != nil {
 			res := r.TxResult
 			if res.Code != tx.CodeOK {
