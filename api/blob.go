@@ -40,11 +40,25 @@ type BlobModule struct {
 	lim *Limiter
 }
 
-// NewBlobModule returns the blob module over svc. WithLimiter bounds its
+// blobMethods is the blob module's table (see rpcTable).
+var blobMethods = rpcTable{namespace: "blob", methods: map[string]rpcMethod{
+	"Submit":             {perm: PermWrite},
+	"Get":                {perm: PermRead, cost: costHeavy},
+	"GetAll":             {perm: PermRead, cost: costHeavy},
+	"GetProof":           {perm: PermRead, cost: costHeavy},
+	"GetCommitmentProof": {perm: PermRead, cost: costHeavy},
+	"Included":           {perm: PermRead},
+	"Subscribe":          {perm: PermRead},
+	"SubscribeFrom":      {perm: PermRead},
+	"GetByCommitment":    {perm: PermRead},
+}}
+
+func (*BlobModule) rpcTable() *rpcTable { return &blobMethods }
+
+// NewBlobModule returns the blob module over svc. opts.Limiter bounds its
 // heavy calls (Get, GetAll, GetProof, GetCommitmentProof).
-func NewBlobModule(svc BlobService, opts ...ModuleOption) *BlobModule {
-	c := newModuleConfig(opts)
-	return &BlobModule{svc: svc, lim: c.limiter}
+func NewBlobModule(svc BlobService, opts ModuleOptions) *BlobModule {
+	return &BlobModule{svc: svc, lim: opts.Limiter}
 }
 
 // notFound returns blob.ErrBlobNotFound itself for any error wrapping it,
@@ -60,7 +74,7 @@ func notFound(err error) error {
 // Submit (blob.Submit, write) submits blobs in one PayForBlobs transaction
 // with options (null: the defaults) and returns its height.
 func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error) {
-	if err := requirePerm(ctx, "Submit", PermWrite); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return 0, err
 	}
 	if len(blobs) == 0 {
@@ -77,10 +91,7 @@ func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *st
 // Get (blob.Get, read) returns the blob of namespace with commitment at
 // height; "blob: not found" if there is none.
 func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.Blob, error) {
-	if err := requirePerm(ctx, "Get", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodBlobGet)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +103,7 @@ func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Nam
 // GetAll (blob.GetAll, read) returns the blobs of the namespaces at
 // height.
 func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []share.Namespace) ([]*blob.Blob, error) {
-	if err := requirePerm(ctx, "GetAll", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodBlobGetAll)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -107,10 +115,7 @@ func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []sha
 // GetProof (blob.GetProof, read) returns the inclusion proof of the blob
 // of namespace with commitment at height.
 func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.Proof, error) {
-	if err := requirePerm(ctx, "GetProof", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodBlobGetProof)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +129,7 @@ func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace shar
 // under the header's data root (for Blobstream); "blob: not found" if
 // there is no such blob.
 func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.CommitmentProof, error) {
-	if err := requirePerm(ctx, "GetCommitmentProof", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodBlobGetCommitProof)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +141,7 @@ func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, name
 // Included (blob.Included, read) reports whether proof proves the blob of
 // namespace with commitment at height.
 func (m *BlobModule) Included(ctx context.Context, height uint64, namespace share.Namespace, proof *blob.Proof, commitment blob.Commitment) (bool, error) {
-	if err := requirePerm(ctx, "Included", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return false, err
 	}
 	if proof == nil {
@@ -153,7 +155,7 @@ func (m *BlobModule) Included(ctx context.Context, height uint64, namespace shar
 // namespace at every new height, from the next one, until the caller
 // cancels or the connection closes.
 func (m *BlobModule) Subscribe(ctx context.Context, namespace share.Namespace) (<-chan *blob.SubscriptionResponse, error) {
-	if err := requirePerm(ctx, "Subscribe", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.svc.Subscribe(ctx, namespace, 0)
@@ -165,7 +167,7 @@ func (m *BlobModule) Subscribe(ctx context.Context, namespace share.Namespace) (
 // go-jsonrpc needs every parameter, so this cannot be an optional third
 // parameter of Subscribe.
 func (m *BlobModule) SubscribeFrom(ctx context.Context, namespace share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error) {
-	if err := requirePerm(ctx, "SubscribeFrom", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.svc.Subscribe(ctx, namespace, fromHeight)
@@ -175,7 +177,7 @@ func (m *BlobModule) SubscribeFrom(ctx context.Context, namespace share.Namespac
 // returns the blob with commitment and the height it was included at;
 // "blob: not found" if the node has not seen it.
 func (m *BlobModule) GetByCommitment(ctx context.Context, commitment blob.Commitment) (*blob.CommitmentResult, error) {
-	if err := requirePerm(ctx, "GetByCommitment", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	r, err := m.svc.GetByCommitment(ctx, commitment)

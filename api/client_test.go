@@ -106,7 +106,7 @@ func TestClientUnauthorized(t *testing.T) {
 		t.Error("HTTP call with a bad token succeeded")
 	}
 	c = newClient(t, e.http, token(t, api.PermsFor(api.PermRead)))
-	if _, err := c.Node.AuthNew(ctx, api.AllPerms); err == nil {
+	if _, err := c.Node.AuthNew(ctx, api.AllPerms()); err == nil {
 		t.Error("AuthNew with a read token succeeded")
 	}
 }

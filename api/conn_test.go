@@ -23,7 +23,7 @@ var connTestSecret = []byte("conn-test-secret-0123456789abcde")
 // the test's end.
 func startConnServer(t *testing.T, opts ServerOptions) *Server {
 	t.Helper()
-	node, err := NewNodeModule("light", "v-test", connTestSecret, func() bool { return true })
+	node, err := NewNodeModule(NodeOptions{Mode: "light", Version: "v-test", Secret: connTestSecret, Ready: func() bool { return true }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,13 +20,21 @@ type DASModule struct {
 	svc DASService
 }
 
+// dasMethods is the das module's table (see rpcTable).
+var dasMethods = rpcTable{namespace: "das", methods: map[string]rpcMethod{
+	"SamplingStats": {perm: PermRead},
+	"WaitCatchUp":   {perm: PermRead},
+}}
+
+func (*DASModule) rpcTable() *rpcTable { return &dasMethods }
+
 // NewDASModule returns the das module over svc.
 func NewDASModule(svc DASService) *DASModule { return &DASModule{svc: svc} }
 
 // SamplingStats (das.SamplingStats, read) returns the sampler's progress
 // (celestia-node's SamplingStats fields and more).
 func (m *DASModule) SamplingStats(ctx context.Context) (das.Stats, error) {
-	if err := requirePerm(ctx, "SamplingStats", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return das.Stats{}, err
 	}
 	return m.svc.Stats(), nil
@@ -35,7 +43,7 @@ func (m *DASModule) SamplingStats(ctx context.Context) (das.Stats, error) {
 // WaitCatchUp (das.WaitCatchUp, read) returns once the sampler has caught
 // up with the network head, or the call's context ends.
 func (m *DASModule) WaitCatchUp(ctx context.Context) error {
-	if err := requirePerm(ctx, "WaitCatchUp", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	return m.svc.WaitCatchUp(ctx)

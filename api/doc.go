@@ -8,19 +8,23 @@
 //
 // # Server
 //
-// NewServer takes the modules (BlobModule, StateModule, DASModule,
-// P2PModule, NodeModule, and the header and share modules of their own
-// files) and registers them with go-jsonrpc under their namespaces; Start
-// serves HTTP POST and WebSocket upgrades on "/" and Stop ends both.
+// NewServer takes the modules (BlobModule, HeaderModule, ShareModule,
+// StateModule, DASModule, P2PModule, NodeModule) and registers them with
+// go-jsonrpc under their namespaces; Start serves HTTP POST and WebSocket
+// upgrades on "/" and Stop ends both. Each module declares in one table,
+// beside its methods, the permission each method needs (and which methods
+// are heavy); NewServer refuses a module whose table does not name exactly
+// its exported methods.
 //
 // Authentication: a request carries "Authorization: Bearer <token>" (or,
 // for browsers' WebSockets, a "token" query parameter). A missing or
 // invalid token is refused with HTTP 401 before any method runs. (Where
 // celestia-node lets a call without a token through with no permission,
 // we refuse it outright.) With ServerOptions.SkipAuth every call gets
-// every permission. Each method then checks its own permission with the
-// caller's context and fails with go-jsonrpc's message "missing permission
-// to invoke 'Submit' (need 'write')".
+// every permission. Each method then checks the permission of its table
+// entry with the caller's context (so direct Go calls are checked too) and
+// fails with go-jsonrpc's message "missing permission to invoke 'Submit'
+// (need 'write')".
 //
 // Limits: an HTTP body and a WebSocket message are bounded by
 // MaxRequestBytes (HTTP 413 with a JSON-RPC error; the WebSocket is

@@ -29,7 +29,7 @@ func ExampleNewToken() {
 // A server with the node module, called through the Go client.
 func ExampleNewServer() {
 	secret := []byte("an example secret of 32 bytes!!!")
-	node, err := api.NewNodeModule("light", "v0.2.2", secret, func() bool { return true })
+	node, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: secret, Ready: func() bool { return true }})
 	if err != nil {
 		panic(err)
 	}

@@ -16,6 +16,22 @@ type HeaderModule struct {
 	h *Headers
 }
 
+// headerMethods is the header module's table (see rpcTable).
+var headerMethods = rpcTable{namespace: "header", methods: map[string]rpcMethod{
+	"LocalHead":        {perm: PermRead},
+	"NetworkHead":      {perm: PermRead},
+	"GetByHeight":      {perm: PermRead},
+	"GetByHash":        {perm: PermRead},
+	"GetRangeByHeight": {perm: PermRead},
+	"WaitForHeight":    {perm: PermRead},
+	"SyncState":        {perm: PermRead},
+	"SyncWait":         {perm: PermRead},
+	"Tail":             {perm: PermRead},
+	"Subscribe":        {perm: PermRead},
+}}
+
+func (*HeaderModule) rpcTable() *rpcTable { return &headerMethods }
+
 // NewHeaderModule returns the header module over h.
 func NewHeaderModule(h *Headers) *HeaderModule {
 	return &HeaderModule{h: h}
@@ -23,7 +39,7 @@ func NewHeaderModule(h *Headers) *HeaderModule {
 
 // LocalHead returns the node's stored head.
 func (m *HeaderModule) LocalHead(ctx context.Context) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "LocalHead", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.LocalHead(ctx)
@@ -31,7 +47,7 @@ func (m *HeaderModule) LocalHead(ctx context.Context) (*header.ExtendedHeader, e
 
 // NetworkHead returns the network head (Headers.NetworkHead).
 func (m *HeaderModule) NetworkHead(ctx context.Context) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "NetworkHead", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.NetworkHead(ctx)
@@ -39,7 +55,7 @@ func (m *HeaderModule) NetworkHead(ctx context.Context) (*header.ExtendedHeader,
 
 // GetByHeight returns the header at height (Headers.GetByHeight).
 func (m *HeaderModule) GetByHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "GetByHeight", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.GetByHeight(ctx, height)
@@ -47,7 +63,7 @@ func (m *HeaderModule) GetByHeight(ctx context.Context, height uint64) (*header.
 
 // GetByHash returns the header of hash (Headers.GetByHash).
 func (m *HeaderModule) GetByHash(ctx context.Context, hash Hash) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "GetByHash", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.GetByHash(ctx, hash)
@@ -59,7 +75,7 @@ func (m *HeaderModule) GetByHash(ctx context.Context, hash Hash) (*header.Extend
 // node's header at its height (Headers.Resolve), from which the range
 // starts.
 func (m *HeaderModule) GetRangeByHeight(ctx context.Context, from *HeaderRef, to uint64) ([]*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "GetRangeByHeight", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	if from == nil {
@@ -74,7 +90,7 @@ func (m *HeaderModule) GetRangeByHeight(ctx context.Context, from *HeaderRef, to
 
 // WaitForHeight waits for the header at height (Headers.WaitForHeight).
 func (m *HeaderModule) WaitForHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "WaitForHeight", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.WaitForHeight(ctx, height)
@@ -82,7 +98,7 @@ func (m *HeaderModule) WaitForHeight(ctx context.Context, height uint64) (*heade
 
 // SyncState returns the sync state (Headers.SyncState).
 func (m *HeaderModule) SyncState(ctx context.Context) (SyncState, error) {
-	if err := requirePerm(ctx, "SyncState", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return SyncState{}, err
 	}
 	return m.h.SyncState(ctx)
@@ -90,7 +106,7 @@ func (m *HeaderModule) SyncState(ctx context.Context) (SyncState, error) {
 
 // SyncWait returns once the node is synced (Headers.SyncWait).
 func (m *HeaderModule) SyncWait(ctx context.Context) error {
-	if err := requirePerm(ctx, "SyncWait", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	return m.h.SyncWait(ctx)
@@ -99,7 +115,7 @@ func (m *HeaderModule) SyncWait(ctx context.Context) error {
 // Tail returns the oldest header the node stores (Headers.Tail): headers
 // below it, and their data, are not served.
 func (m *HeaderModule) Tail(ctx context.Context) (*header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "Tail", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.Tail(ctx)
@@ -108,7 +124,7 @@ func (m *HeaderModule) Tail(ctx context.Context) (*header.ExtendedHeader, error)
 // Subscribe streams new headers in height order until ctx ends
 // (Headers.Subscribe); over JSON-RPC it needs a WebSocket connection.
 func (m *HeaderModule) Subscribe(ctx context.Context) (<-chan *header.ExtendedHeader, error) {
-	if err := requirePerm(ctx, "Subscribe", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.h.Subscribe(ctx)

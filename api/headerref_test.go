@@ -193,7 +193,7 @@ func TestCelestiaShapedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := rpcURL(t, map[string]any{"header": api.NewHeaderModule(headers), "share": api.NewShareModule(shares)})
+	url := rpcURL(t, map[string]any{"header": api.NewHeaderModule(headers), "share": api.NewShareModule(shares, api.ModuleOptions{})})
 	call := func(method, params string) rpcResp {
 		t.Helper()
 		_, body := post(t, url, "", callBody(method, json.RawMessage(params)))

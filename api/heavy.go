@@ -30,21 +30,22 @@ const (
 	DefaultFreeMemoryInterval = 10 * time.Second
 )
 
-// The heavy methods: each may read, extend or reconstruct a whole square
-// through the share getter, and answers up to a whole square (GetEDS:
-// (2k)² shares, 45 MB of JSON at k = 128) or a namespace's data.
-// share.GetShare and share.SharesAvailable answer a share or nothing and
-// are not bounded here.
+// cost is what a method's calls count against in a Limiter; each module's
+// table (rpcTable) gives its methods' costs. The heavy methods may read,
+// extend or reconstruct a whole square through the share getter, and
+// answer up to a whole square (share.GetEDS: (2k)² shares, 45 MB of JSON
+// at k = 128) or a namespace's data. share.GetShare and
+// share.SharesAvailable answer a share or nothing and are not bounded.
+type cost uint8
+
 const (
-	methodGetEDS             = "share.GetEDS"
-	methodGetRow             = "share.GetRow"
-	methodGetSamples         = "share.GetSamples"
-	methodGetNamespaceData   = "share.GetNamespaceData"
-	methodGetRange           = "share.GetRange"
-	methodBlobGet            = "blob.Get"
-	methodBlobGetAll         = "blob.GetAll"
-	methodBlobGetProof       = "blob.GetProof"
-	methodBlobGetCommitProof = "blob.GetCommitmentProof"
+	// costFree calls are not bounded.
+	costFree cost = iota
+	// costHeavy calls are bounded by HeavyOptions.HeavyCalls, per method.
+	costHeavy
+	// costEDS calls (share.GetEDS) are bounded by HeavyOptions.EDSCalls;
+	// once none is in flight, freed heap is returned to the OS.
+	costEDS
 )
 
 // HeavyOptions configure a Limiter. Zero values take the defaults.
@@ -118,11 +119,11 @@ func NewLimiter(opts HeavyOptions) (*Limiter, error) {
 	}, nil
 }
 
-// limit returns the bound of method's calls for everyone and for one
-// caller.
-func (l *Limiter) limit(method string) (all, one int) {
+// limit returns the bound of the calls of a method of cost mc for everyone
+// and for one caller.
+func (l *Limiter) limit(mc cost) (all, one int) {
 	all = l.opts.HeavyCalls
-	if method == methodGetEDS {
+	if mc == costEDS {
 		all = l.opts.EDSCalls
 	}
 	return all, min(all, l.opts.PerCaller)
@@ -137,13 +138,13 @@ func (l *Limiter) busyError(method string, n int, perCaller bool) error {
 	return fmt.Errorf("%w: %d %s calls in flight, the limit; retry in %s", ErrBusy, n, method, retry)
 }
 
-// acquire takes a slot of method for ctx's caller, waiting up to
-// opts.Wait, and returns the function that frees it (idempotent). It
+// acquire takes a slot of method, of cost mc, for ctx's caller, waiting up
+// to opts.Wait, and returns the function that frees it (idempotent). It
 // fails with ErrBusy, or ctx's error if ctx ends first.
-func (l *Limiter) acquire(ctx context.Context, method string) (func(), error) {
+func (l *Limiter) acquire(ctx context.Context, method string, mc cost) (func(), error) {
 	caller := callerOf(ctx)
 	key := [2]string{method, caller}
-	all, one := l.limit(method)
+	all, one := l.limit(mc)
 	var deadline <-chan time.Time
 	if l.opts.Wait > 0 {
 		t := time.NewTimer(l.opts.Wait)
@@ -159,7 +160,7 @@ func (l *Limiter) acquire(ctx context.Context, method string) (func(), error) {
 			l.inFlight++
 			l.mu.Unlock()
 			var once sync.Once
-			return func() { once.Do(func() { l.release(method, key) }) }, nil
+			return func() { once.Do(func() { l.release(method, key, mc) }) }, nil
 		}
 		changed := l.changed
 		l.mu.Unlock()
@@ -182,8 +183,9 @@ func (l *Limiter) acquire(ctx context.Context, method string) (func(), error) {
 	}
 }
 
-// release frees a slot of method held by key's caller and wakes waiters.
-func (l *Limiter) release(method string, key [2]string) {
+// release frees a slot of method, of cost mc, held by key's caller and
+// wakes waiters.
+func (l *Limiter) release(method string, key [2]string, mc cost) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.methods[method]--
@@ -197,7 +199,7 @@ func (l *Limiter) release(method string, key [2]string) {
 	l.inFlight--
 	close(l.changed)
 	l.changed = make(chan struct{})
-	if method == methodGetEDS {
+	if mc == costEDS {
 		l.dirty = true
 	}
 	if l.inFlight == 0 && l.dirty {
@@ -233,18 +235,25 @@ func (l *Limiter) freeNow() {
 	free()
 }
 
-// enter takes a slot of method for the call of ctx and returns the
-// function the method defers. When ctx is the server's request context
-// (it names a caller), the slot is held until ctx ends, which is once the
-// response has been written (HTTP), or the call's response has been sent
-// (WebSocket), or the client has gone: the deferred function does nothing.
-// Otherwise the slot is freed when the method returns. A nil l bounds
-// nothing.
-func (l *Limiter) enter(ctx context.Context, method string) (func(), error) {
-	if l == nil {
+// enter is requirePerm for the methods that may be heavy: it checks that
+// ctx's caller holds the permission m's table gives the method that called
+// it and, when the table gives that method a cost and l is not nil, takes
+// a slot of l for the call, named namespace.method (share.GetEDS). It
+// returns the function the method defers. When ctx is the server's request
+// context (it names a caller), the slot is held until ctx ends, which is
+// once the response has been written (HTTP), or the call's response has
+// been sent (WebSocket), or the client has gone: the deferred function
+// does nothing. Otherwise the slot is freed when the method returns. A
+// nil l bounds nothing.
+func enter(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
+	name, e, err := authorize(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil || e.cost == costFree {
 		return func() {}, nil
 	}
-	release, err := l.acquire(ctx, method)
+	release, err := l.acquire(ctx, m.rpcTable().namespace+"."+name, e.cost)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +262,7 @@ func (l *Limiter) enter(ctx context.Context, method string) (func(), error) {
 
 // untilWritten returns the function a method defers to run release: a
 // no-op when ctx is the server's request context, whose end runs release
-// instead (see Limiter.enter).
+// instead (see enter).
 func untilWritten(ctx context.Context, release func()) func() {
 	if _, ok := ctx.Value(callerKey{}).(string); !ok {
 		return release
@@ -297,23 +306,10 @@ func callerID(r *http.Request, skipAuth bool) string {
 	return "addr:" + host
 }
 
-// ModuleOption configures the share and blob modules.
-type ModuleOption func(*moduleConfig)
-
-type moduleConfig struct {
-	limiter *Limiter
-}
-
-// WithLimiter bounds the module's heavy calls with l (shared by the
-// modules of one server).
-func WithLimiter(l *Limiter) ModuleOption {
-	return func(c *moduleConfig) { c.limiter = l }
-}
-
-func newModuleConfig(opts []ModuleOption) moduleConfig {
-	var c moduleConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	return c
+// ModuleOptions configure the share and blob modules. The zero value
+// bounds nothing.
+type ModuleOptions struct {
+	// Limiter bounds the module's heavy calls (shared by the modules of
+	// one server); nil bounds nothing.
+	Limiter *Limiter
 }

@@ -88,13 +88,13 @@ func BenchmarkGetEDSConcurrent(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			c := newChain(b, 5, 55)
 			g := fixedGetter{squareGetter{c}, square128(b)}
-			var opts []api.ModuleOption
+			var opts api.ModuleOptions
 			if limited {
 				lim, err := api.NewLimiter(api.HeavyOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
-				opts = append(opts, api.WithLimiter(lim))
+				opts.Limiter = lim
 			}
 			url := benchServer(b, c, g, opts)
 			toks := make([]string, 100)
@@ -135,7 +135,7 @@ func BenchmarkGetEDSConcurrent(b *testing.B) {
 	}
 }
 
-func benchServer(b *testing.B, c *chain, g api.ShareGetter, opts []api.ModuleOption) string {
+func benchServer(b *testing.B, c *chain, g api.ShareGetter, opts api.ModuleOptions) string {
 	ctx := context.Background()
 	headers, err := api.NewHeaders(api.HeaderOptions{Store: memStoreOf(b, c), PollInterval: time.Millisecond})
 	if err != nil {
@@ -146,7 +146,7 @@ func benchServer(b *testing.B, c *chain, g api.ShareGetter, opts []api.ModuleOpt
 		b.Fatal(err)
 	}
 	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", Secret: testSecret},
-		api.Modules{Share: api.NewShareModule(shares, opts...)})
+		api.Modules{Share: api.NewShareModule(shares, opts)})
 	if err != nil {
 		b.Fatal(err)
 	}

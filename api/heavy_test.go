@@ -80,7 +80,7 @@ func heavyServer(t *testing.T, c *chain, g api.ShareGetter, opts api.HeavyOption
 		t.Fatal(err)
 	}
 	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", Secret: testSecret},
-		api.Modules{Share: api.NewShareModule(shares, api.WithLimiter(lim))})
+		api.Modules{Share: api.NewShareModule(shares, api.ModuleOptions{Limiter: lim})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestHeavyCallBusyIsErrBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := api.NewShareModule(shares, api.WithLimiter(lim))
+	m := api.NewShareModule(shares, api.ModuleOptions{Limiter: lim})
 	rctx := readCtx(ctx)
 	first := make(chan error, 1)
 	go func() { _, err := m.GetEDS(rctx, 1); first <- err }()

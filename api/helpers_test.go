@@ -158,7 +158,7 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 	e := &env{blob: &fakeBlob{}, state: &fakeState{addr: tx.Address{1, 2, 3}}, das: &fakeDAS{}}
 	h := p2ptest.Host(t)
 	e.host = h.ID()
-	node, err := api.NewNodeModule("bridge", "v0.2.2", testSecret, nil)
+	node, err := api.NewNodeModule(api.NodeOptions{Mode: "bridge", Version: "v0.2.2", Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 		t.Fatal(err)
 	}
 	mods := api.Modules{
-		Blob:  api.NewBlobModule(e.blob),
+		Blob:  api.NewBlobModule(e.blob, api.ModuleOptions{}),
 		DAS:   api.NewDASModule(e.das),
 		State: api.NewStateModule(e.state),
 		P2P:   p2pMod,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -82,14 +83,39 @@ type NodeModule struct {
 	levels LogLevelSetter // nil: LogLevelSet fails
 }
 
-// NewNodeModule returns the node module of a node of mode ("bridge",
-// "full" or "light") serving API version version. secret signs and
-// verifies the tokens of AuthNew and AuthVerify (nil: those methods fail).
-// ready (nil: always true) reports whether the node has started. opts add
-// what some methods need (WithLogLevels for LogLevelSet).
-func NewNodeModule(mode, version string, secret []byte, ready func() bool, opts ...NodeOption) (*NodeModule, error) {
+// nodeMethods is the node module's table (see rpcTable).
+var nodeMethods = rpcTable{namespace: "node", methods: map[string]rpcMethod{
+	"Info":              {perm: PermAdmin},
+	"Ready":             {perm: PermRead},
+	"AuthNew":           {perm: PermAdmin},
+	"AuthNewWithExpiry": {perm: PermAdmin},
+	"AuthVerify":        {perm: PermAdmin},
+	"LogLevelSet":       {perm: PermAdmin},
+}}
+
+func (*NodeModule) rpcTable() *rpcTable { return &nodeMethods }
+
+// NodeOptions configure the node module.
+type NodeOptions struct {
+	// Mode is the node's mode: "bridge", "full" or "light" (required).
+	Mode string
+	// Version is the API version node.Info reports.
+	Version string
+	// Secret signs and verifies the tokens of AuthNew and AuthVerify (nil:
+	// those methods fail).
+	Secret []byte
+	// Ready reports whether the node has started (nil: always true).
+	Ready func() bool
+	// LogLevels has LogLevelSet change the node's log levels (nil:
+	// LogLevelSet fails). A nil pointer in it is refused.
+	LogLevels LogLevelSetter
+}
+
+// NewNodeModule returns the node module over opts. It fails for an unknown
+// mode.
+func NewNodeModule(opts NodeOptions) (*NodeModule, error) {
 	var t NodeType
-	switch mode {
+	switch opts.Mode {
 	case "bridge":
 		t = NodeBridge
 	case "light":
@@ -97,28 +123,26 @@ func NewNodeModule(mode, version string, secret []byte, ready func() bool, opts 
 	case "full":
 		t = NodeFull
 	default:
-		return nil, fmt.Errorf("api: node module: unknown mode %q (want bridge, full or light)", mode)
+		return nil, fmt.Errorf("api: node module: unknown mode %q (want bridge, full or light)", opts.Mode)
 	}
+	if opts.LogLevels != nil {
+		if v := reflect.ValueOf(opts.LogLevels); v.Kind() == reflect.Pointer && v.IsNil() {
+			return nil, errors.New("api: node module: nil LogLevelSetter")
+		}
+	}
+	ready := opts.Ready
 	if ready == nil {
 		ready = func() bool { return true }
 	}
-	m := &NodeModule{info: NodeInfo{Type: t, APIVersion: version}, secret: bytes.Clone(secret), ready: ready}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("api: node module: nil option")
-		}
-		if err := o(m); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return &NodeModule{info: NodeInfo{Type: t, APIVersion: opts.Version}, secret: bytes.Clone(opts.Secret),
+		ready: ready, levels: opts.LogLevels}, nil
 }
 
 var errNoSecret = errors.New("api: node: no token secret (auth is skipped)")
 
 // Info (node.Info, admin) returns the node type and API version.
 func (m *NodeModule) Info(ctx context.Context) (NodeInfo, error) {
-	if err := requirePerm(ctx, "Info", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return NodeInfo{}, err
 	}
 	return m.info, nil
@@ -126,7 +150,7 @@ func (m *NodeModule) Info(ctx context.Context) (NodeInfo, error) {
 
 // Ready (node.Ready, read) reports whether the node has started.
 func (m *NodeModule) Ready(ctx context.Context) (bool, error) {
-	if err := requirePerm(ctx, "Ready", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return false, err
 	}
 	return m.ready(), nil
@@ -135,7 +159,7 @@ func (m *NodeModule) Ready(ctx context.Context) (bool, error) {
 // AuthNew (node.AuthNew, admin) returns a token granting perms that never
 // expires.
 func (m *NodeModule) AuthNew(ctx context.Context, perms []Permission) (string, error) {
-	if err := requirePerm(ctx, "AuthNew", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return "", err
 	}
 	if len(m.secret) == 0 {
@@ -148,7 +172,7 @@ func (m *NodeModule) AuthNew(ctx context.Context, perms []Permission) (string, e
 // granting perms that expires after ttl (nanoseconds in JSON, Go's
 // time.Duration; it must be positive).
 func (m *NodeModule) AuthNewWithExpiry(ctx context.Context, perms []Permission, ttl time.Duration) (string, error) {
-	if err := requirePerm(ctx, "AuthNewWithExpiry", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return "", err
 	}
 	if len(m.secret) == 0 {
@@ -163,7 +187,7 @@ func (m *NodeModule) AuthNewWithExpiry(ctx context.Context, perms []Permission, 
 // AuthVerify (node.AuthVerify, admin) returns the permissions token grants,
 // or why it is invalid.
 func (m *NodeModule) AuthVerify(ctx context.Context, token string) ([]Permission, error) {
-	if err := requirePerm(ctx, "AuthVerify", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	if len(m.secret) == 0 {
@@ -171,9 +195,6 @@ func (m *NodeModule) AuthVerify(ctx context.Context, token string) ([]Permission
 	}
 	return VerifyToken(m.secret, token)
 }
-
-// NodeOption adds to the node module what one of its methods needs.
-type NodeOption func(*NodeModule) error
 
 // LogLevelSetter changes a module's log level at run time: a
 // *logging.LevelVar.
@@ -184,24 +205,13 @@ type LogLevelSetter interface {
 	SetModule(module, level string) error
 }
 
-// WithLogLevels has LogLevelSet change the node's log levels through s.
-func WithLogLevels(s LogLevelSetter) NodeOption {
-	return func(m *NodeModule) error {
-		if s == nil {
-			return errors.New("api: node module: nil LogLevelSetter")
-		}
-		m.levels = s
-		return nil
-	}
-}
-
 // LogLevelSet (node.LogLevelSet, admin) sets the log level of the module
 // name (a service such as "das", "shrex" or "p2p", or a consensus module)
 // to level: debug, info, warn, error or none, in any case. name "*" sets
 // every module's level, removing the per-module levels of config.toml's
 // log.level. The change lasts until the node stops.
 func (m *NodeModule) LogLevelSet(ctx context.Context, name, level string) error {
-	if err := requirePerm(ctx, "LogLevelSet", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	if m.levels == nil {

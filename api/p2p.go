@@ -110,6 +110,34 @@ type P2PModule struct {
 	pinger    Pinger
 }
 
+// p2pMethods is the p2p module's table (see rpcTable).
+var p2pMethods = rpcTable{namespace: "p2p", methods: map[string]rpcMethod{
+	"Info":                 {perm: PermAdmin},
+	"Peers":                {perm: PermAdmin},
+	"PeerInfo":             {perm: PermAdmin},
+	"Connect":              {perm: PermAdmin},
+	"ClosePeer":            {perm: PermAdmin},
+	"Connectedness":        {perm: PermAdmin},
+	"BlockPeer":            {perm: PermAdmin},
+	"UnblockPeer":          {perm: PermAdmin},
+	"ListBlockedPeers":     {perm: PermAdmin},
+	"Network":              {perm: PermAdmin},
+	"NATStatus":            {perm: PermAdmin},
+	"Protect":              {perm: PermAdmin},
+	"Unprotect":            {perm: PermAdmin},
+	"IsProtected":          {perm: PermAdmin},
+	"BandwidthStats":       {perm: PermAdmin},
+	"BandwidthForPeer":     {perm: PermAdmin},
+	"BandwidthForProtocol": {perm: PermAdmin},
+	"ResourceState":        {perm: PermAdmin},
+	"PubSubPeers":          {perm: PermAdmin},
+	"PubSubTopics":         {perm: PermAdmin},
+	"Ping":                 {perm: PermAdmin},
+	"ConnectionState":      {perm: PermAdmin},
+}}
+
+func (*P2PModule) rpcTable() *rpcTable { return &p2pMethods }
+
 // NewP2PModule returns the p2p module over d; it fails without d.Host.
 func NewP2PModule(d P2PDeps) (*P2PModule, error) {
 	if d.Host == nil {
@@ -143,7 +171,7 @@ type ConnectionState struct {
 
 // Info (p2p.Info, admin) returns the node's peer ID and listen addresses.
 func (m *P2PModule) Info(ctx context.Context) (peer.AddrInfo, error) {
-	if err := requirePerm(ctx, "Info", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return peer.AddrInfo{}, err
 	}
 	return peer.AddrInfo{ID: m.host.ID(), Addrs: m.host.Addrs()}, nil
@@ -151,7 +179,7 @@ func (m *P2PModule) Info(ctx context.Context) (peer.AddrInfo, error) {
 
 // Peers (p2p.Peers, admin) returns the connected peers.
 func (m *P2PModule) Peers(ctx context.Context) ([]peer.ID, error) {
-	if err := requirePerm(ctx, "Peers", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.host.Network().Peers(), nil
@@ -159,7 +187,7 @@ func (m *P2PModule) Peers(ctx context.Context) ([]peer.ID, error) {
 
 // PeerInfo (p2p.PeerInfo, admin) returns the addresses known for id.
 func (m *P2PModule) PeerInfo(ctx context.Context, id peer.ID) (peer.AddrInfo, error) {
-	if err := requirePerm(ctx, "PeerInfo", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return peer.AddrInfo{}, err
 	}
 	return m.host.Peerstore().PeerInfo(id), nil
@@ -167,7 +195,7 @@ func (m *P2PModule) PeerInfo(ctx context.Context, id peer.ID) (peer.AddrInfo, er
 
 // Connect (p2p.Connect, admin) connects to the peer at addrs.
 func (m *P2PModule) Connect(ctx context.Context, addrs peer.AddrInfo) error {
-	if err := requirePerm(ctx, "Connect", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	if err := m.host.Connect(ctx, addrs); err != nil {
@@ -178,7 +206,7 @@ func (m *P2PModule) Connect(ctx context.Context, addrs peer.AddrInfo) error {
 
 // ClosePeer (p2p.ClosePeer, admin) closes the connections to id.
 func (m *P2PModule) ClosePeer(ctx context.Context, id peer.ID) error {
-	if err := requirePerm(ctx, "ClosePeer", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	return m.host.Network().ClosePeer(id)
@@ -187,7 +215,7 @@ func (m *P2PModule) ClosePeer(ctx context.Context, id peer.ID) error {
 // Connectedness (p2p.Connectedness, admin) returns the connection state
 // to id (libp2p's enum: 0 not connected, 1 connected, ...).
 func (m *P2PModule) Connectedness(ctx context.Context, id peer.ID) (network.Connectedness, error) {
-	if err := requirePerm(ctx, "Connectedness", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return 0, err
 	}
 	return m.host.Network().Connectedness(id), nil
@@ -196,7 +224,7 @@ func (m *P2PModule) Connectedness(ctx context.Context, id peer.ID) (network.Conn
 // BlockPeer (p2p.BlockPeer, admin) closes id's connections and refuses
 // new ones until UnblockPeer.
 func (m *P2PModule) BlockPeer(ctx context.Context, id peer.ID) error {
-	if err := requirePerm(ctx, "BlockPeer", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	if m.blocker == nil {
@@ -208,7 +236,7 @@ func (m *P2PModule) BlockPeer(ctx context.Context, id peer.ID) error {
 
 // UnblockPeer (p2p.UnblockPeer, admin) removes id from the block list.
 func (m *P2PModule) UnblockPeer(ctx context.Context, id peer.ID) error {
-	if err := requirePerm(ctx, "UnblockPeer", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	if m.blocker == nil {
@@ -221,7 +249,7 @@ func (m *P2PModule) UnblockPeer(ctx context.Context, id peer.ID) error {
 // ListBlockedPeers (p2p.ListBlockedPeers, admin) returns the blocked
 // peers, oldest first.
 func (m *P2PModule) ListBlockedPeers(ctx context.Context) ([]peer.ID, error) {
-	if err := requirePerm(ctx, "ListBlockedPeers", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	if m.blocker == nil {
@@ -237,7 +265,7 @@ func (m *P2PModule) ListBlockedPeers(ctx context.Context) ([]peer.ID, error) {
 
 // Network (p2p.Network, admin) returns the network ID the node runs on.
 func (m *P2PModule) Network(ctx context.Context) (Network, error) {
-	if err := requirePerm(ctx, "Network", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return "", err
 	}
 	if m.network == "" {
@@ -250,7 +278,7 @@ func (m *P2PModule) Network(ctx context.Context) (Network, error) {
 // AutoNAT found it: libp2p's network.Reachability, 0 unknown, 1 public,
 // 2 private.
 func (m *P2PModule) NATStatus(ctx context.Context) (network.Reachability, error) {
-	if err := requirePerm(ctx, "NATStatus", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return 0, err
 	}
 	if m.nat == nil {
@@ -262,7 +290,7 @@ func (m *P2PModule) NATStatus(ctx context.Context) (network.Reachability, error)
 // Protect (p2p.Protect, admin) protects id under tag from the connection
 // manager's trimming until Unprotect with the same tag.
 func (m *P2PModule) Protect(ctx context.Context, id peer.ID, tag string) error {
-	if err := requirePerm(ctx, "Protect", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	m.host.ConnManager().Protect(id, tag)
@@ -272,7 +300,7 @@ func (m *P2PModule) Protect(ctx context.Context, id peer.ID, tag string) error {
 // Unprotect (p2p.Unprotect, admin) removes tag's protection of id and
 // reports whether id is still protected (by other tags).
 func (m *P2PModule) Unprotect(ctx context.Context, id peer.ID, tag string) (bool, error) {
-	if err := requirePerm(ctx, "Unprotect", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return false, err
 	}
 	return m.host.ConnManager().Unprotect(id, tag), nil
@@ -281,7 +309,7 @@ func (m *P2PModule) Unprotect(ctx context.Context, id peer.ID, tag string) (bool
 // IsProtected (p2p.IsProtected, admin) reports whether id is protected
 // under tag; an empty tag asks whether it is protected under any tag.
 func (m *P2PModule) IsProtected(ctx context.Context, id peer.ID, tag string) (bool, error) {
-	if err := requirePerm(ctx, "IsProtected", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return false, err
 	}
 	return m.host.ConnManager().IsProtected(id, tag), nil
@@ -291,7 +319,7 @@ func (m *P2PModule) IsProtected(ctx context.Context, id peer.ID, tag string) (bo
 // received over every stream and the current rates (bytes a second),
 // libp2p's metrics.Stats.
 func (m *P2PModule) BandwidthStats(ctx context.Context) (metrics.Stats, error) {
-	if err := requirePerm(ctx, "BandwidthStats", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return metrics.Stats{}, err
 	}
 	if m.bandwidth == nil {
@@ -303,7 +331,7 @@ func (m *P2PModule) BandwidthStats(ctx context.Context) (metrics.Stats, error) {
 // BandwidthForPeer (p2p.BandwidthForPeer, admin) is BandwidthStats for the
 // streams with id.
 func (m *P2PModule) BandwidthForPeer(ctx context.Context, id peer.ID) (metrics.Stats, error) {
-	if err := requirePerm(ctx, "BandwidthForPeer", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return metrics.Stats{}, err
 	}
 	if m.bandwidth == nil {
@@ -315,7 +343,7 @@ func (m *P2PModule) BandwidthForPeer(ctx context.Context, id peer.ID) (metrics.S
 // BandwidthForProtocol (p2p.BandwidthForProtocol, admin) is
 // BandwidthStats for the streams of proto.
 func (m *P2PModule) BandwidthForProtocol(ctx context.Context, proto protocol.ID) (metrics.Stats, error) {
-	if err := requirePerm(ctx, "BandwidthForProtocol", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return metrics.Stats{}, err
 	}
 	if m.bandwidth == nil {
@@ -327,7 +355,7 @@ func (m *P2PModule) BandwidthForProtocol(ctx context.Context, proto protocol.ID)
 // ResourceState (p2p.ResourceState, admin) returns the resource manager's
 // usage per scope (libp2p's rcmgr.ResourceManagerStat).
 func (m *P2PModule) ResourceState(ctx context.Context) (p2p.ResourceStat, error) {
-	if err := requirePerm(ctx, "ResourceState", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return p2p.ResourceStat{}, err
 	}
 	if m.resources == nil {
@@ -339,7 +367,7 @@ func (m *P2PModule) ResourceState(ctx context.Context) (p2p.ResourceStat, error)
 // PubSubPeers (p2p.PubSubPeers, admin) returns the peers known to be
 // subscribed to topic (null for none).
 func (m *P2PModule) PubSubPeers(ctx context.Context, topic string) ([]peer.ID, error) {
-	if err := requirePerm(ctx, "PubSubPeers", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	if m.pubsub == nil {
@@ -351,7 +379,7 @@ func (m *P2PModule) PubSubPeers(ctx context.Context, topic string) ([]peer.ID, e
 // PubSubTopics (p2p.PubSubTopics, admin) returns the pubsub topics the
 // node is subscribed to.
 func (m *P2PModule) PubSubTopics(ctx context.Context) ([]string, error) {
-	if err := requirePerm(ctx, "PubSubTopics", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	if m.pubsub == nil {
@@ -363,7 +391,7 @@ func (m *P2PModule) PubSubTopics(ctx context.Context) ([]string, error) {
 // Ping (p2p.Ping, admin) pings id once, dialling it if need be, and returns
 // the round-trip time (nanoseconds in JSON, Go's time.Duration).
 func (m *P2PModule) Ping(ctx context.Context, id peer.ID) (time.Duration, error) {
-	if err := requirePerm(ctx, "Ping", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return 0, err
 	}
 	if m.pinger == nil {
@@ -375,7 +403,7 @@ func (m *P2PModule) Ping(ctx context.Context, id peer.ID) (time.Duration, error)
 // ConnectionState (p2p.ConnectionState, admin) returns the node's open
 // connections to id, usually one; it fails when there is none.
 func (m *P2PModule) ConnectionState(ctx context.Context, id peer.ID) ([]ConnectionState, error) {
-	if err := requirePerm(ctx, "ConnectionState", PermAdmin); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	conns := m.host.Network().ConnsToPeer(id)

@@ -348,7 +348,7 @@ func TestLogLevelSet(t *testing.T) {
 	v := logging.NewLevelVar(levels)
 	var buf bytes.Buffer // written only by the test's goroutine
 	das := slog.New(logging.NewVarHandler(&buf, v, false)).With("service", "das")
-	node, err := api.NewNodeModule("light", "v0.2.2", testSecret, nil, api.WithLogLevels(v))
+	node, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: testSecret, LogLevels: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,14 +386,14 @@ func TestLogLevelSet(t *testing.T) {
 	}
 
 	// Without log levels the method says so.
-	plain, err := api.NewNodeModule("light", "v0.2.2", testSecret, nil)
+	plain, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := plain.LogLevelSet(api.WithPerms(ctx, api.PermsFor(api.PermAdmin)), "das", "debug"); err == nil {
 		t.Error("LogLevelSet without log levels succeeded")
 	}
-	if _, err := api.NewNodeModule("light", "v0.2.2", testSecret, nil, api.WithLogLevels(nil)); err == nil {
-		t.Error("WithLogLevels(nil) accepted")
+	if _, err := api.NewNodeModule(api.NodeOptions{Mode: "light", Version: "v0.2.2", Secret: testSecret, LogLevels: (*logging.LevelVar)(nil)}); err == nil {
+		t.Error("a nil *LevelVar as LogLevels accepted")
 	}
 }

@@ -89,17 +89,50 @@ type ServerOptions struct {
 }
 
 // Modules are the modules a Server serves; a nil module is not served.
-// Header and Share are registered as they are under "header" and "share":
-// their exported methods become the RPC methods (each must check its
-// permission with the caller's context).
+// Each is registered under its namespace ("blob", "header", ...): its
+// exported methods are the RPC methods, each checking the permission its
+// module's table gives it.
 type Modules struct {
 	Blob   *BlobModule
-	Header any
-	Share  any
+	Header *HeaderModule
+	Share  *ShareModule
 	DAS    *DASModule
 	State  *StateModule
 	P2P    *P2PModule
 	Node   *NodeModule
+}
+
+// list returns the modules that are not nil.
+func (m Modules) list() []rpcModule {
+	var out []rpcModule
+	add := func(mod rpcModule, ok bool) {
+		if ok {
+			out = append(out, mod)
+		}
+	}
+	add(m.Blob, m.Blob != nil)
+	add(m.Header, m.Header != nil)
+	add(m.Share, m.Share != nil)
+	add(m.DAS, m.DAS != nil)
+	add(m.State, m.State != nil)
+	add(m.P2P, m.P2P != nil)
+	add(m.Node, m.Node != nil)
+	return out
+}
+
+// registerModules registers each of mods with rpc under its table's
+// namespace, after checking that its table names exactly its exported
+// methods (checkTable); it registers nothing if one does not.
+func registerModules(rpc *jsonrpc.RPCServer, mods []rpcModule) error {
+	for _, m := range mods {
+		if err := checkTable(m); err != nil {
+			return err
+		}
+	}
+	for _, m := range mods {
+		rpc.Register(m.rpcTable().namespace, m)
+	}
+	return nil
 }
 
 // Server is the JSON-RPC 2.0 server: HTTP POST and WebSocket on "/",
@@ -125,7 +158,8 @@ type Server struct {
 }
 
 // NewServer returns a server of mods configured by opts. It does no I/O.
-// It fails without a Secret unless SkipAuth.
+// It fails without a Secret unless SkipAuth, and for a module whose
+// permission table does not name exactly its exported methods.
 func NewServer(opts ServerOptions, mods Modules) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = DefaultAddr
@@ -162,18 +196,9 @@ func NewServer(opts ServerOptions, mods Modules) (*Server, error) {
 		return nil, errors.New("api: new server: a secret is required unless auth is skipped")
 	}
 	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(opts.MaxRequestBytes))
-	register := func(ns string, m any, ok bool) {
-		if ok {
-			rpc.Register(ns, m)
-		}
+	if err := registerModules(rpc, mods.list()); err != nil {
+		return nil, fmt.Errorf("api: new server: %w", err)
 	}
-	register("blob", mods.Blob, mods.Blob != nil)
-	register("header", mods.Header, mods.Header != nil)
-	register("share", mods.Share, mods.Share != nil)
-	register("das", mods.DAS, mods.DAS != nil)
-	register("state", mods.State, mods.State != nil)
-	register("p2p", mods.P2P, mods.P2P != nil)
-	register("node", mods.Node, mods.Node != nil)
 	life, stop := context.WithCancel(context.Background())
 	return &Server{
 		opts:     opts,
@@ -380,7 +405,7 @@ func (s *Server) serveWS(ctx context.Context, w http.ResponseWriter, r *http.Req
 // need). No token or a bad one is refused.
 func (s *Server) authenticate(r *http.Request) ([]Permission, time.Time, bool) {
 	if s.opts.SkipAuth {
-		return AllPerms, time.Time{}, true
+		return AllPerms(), time.Time{}, true
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {

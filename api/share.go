@@ -16,17 +16,29 @@ type ShareModule struct {
 	lim *Limiter
 }
 
-// NewShareModule returns the share module over s. WithLimiter bounds its
+// shareMethods is the share module's table (see rpcTable).
+var shareMethods = rpcTable{namespace: "share", methods: map[string]rpcMethod{
+	"SharesAvailable":  {perm: PermRead},
+	"GetShare":         {perm: PermRead},
+	"GetSamples":       {perm: PermRead, cost: costHeavy},
+	"GetEDS":           {perm: PermRead, cost: costEDS},
+	"GetRow":           {perm: PermRead, cost: costHeavy},
+	"GetNamespaceData": {perm: PermRead, cost: costHeavy},
+	"GetRange":         {perm: PermRead, cost: costHeavy},
+}}
+
+func (*ShareModule) rpcTable() *rpcTable { return &shareMethods }
+
+// NewShareModule returns the share module over s. opts.Limiter bounds its
 // heavy calls (GetEDS, GetRow, GetSamples, GetNamespaceData, GetRange).
-func NewShareModule(s *Shares, opts ...ModuleOption) *ShareModule {
-	c := newModuleConfig(opts)
-	return &ShareModule{s: s, lim: c.limiter}
+func NewShareModule(s *Shares, opts ModuleOptions) *ShareModule {
+	return &ShareModule{s: s, lim: opts.Limiter}
 }
 
 // SharesAvailable returns nil when the square at height is available
 // (Shares.SharesAvailable).
 func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error {
-	if err := requirePerm(ctx, "SharesAvailable", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
 	return m.s.SharesAvailable(ctx, height)
@@ -35,7 +47,7 @@ func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error 
 // GetShare returns the share at (row, col) of the square at height
 // (Shares.GetShare).
 func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int) (Share, error) {
-	if err := requirePerm(ctx, "GetShare", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.s.GetShare(ctx, height, row, col)
@@ -44,10 +56,7 @@ func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int)
 // GetSamples returns the samples at indices of the square at height, with
 // their proofs (Shares.GetSamples).
 func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []SampleCoords) ([]Sample, error) {
-	if err := requirePerm(ctx, "GetSamples", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodGetSamples)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +68,7 @@ func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []S
 // is encoded once for the calls of that height in flight at once and held
 // until their responses have been sent.
 func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataSquare, error) {
-	if err := requirePerm(ctx, "GetEDS", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodGetEDS)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +83,7 @@ func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataS
 
 // GetRow returns row row of the square at height (Shares.GetRow).
 func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, error) {
-	if err := requirePerm(ctx, "GetRow", PermRead); err != nil {
-		return Row{}, err
-	}
-	done, err := m.lim.enter(ctx, methodGetRow)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return Row{}, err
 	}
@@ -91,10 +94,7 @@ func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, 
 // GetNamespaceData returns the data of namespace in the square at height
 // (Shares.GetNamespaceData).
 func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, namespace share.Namespace) (NamespaceData, error) {
-	if err := requirePerm(ctx, "GetNamespaceData", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodGetNamespaceData)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +105,7 @@ func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, names
 // GetRange returns the shares [from, to) of the original square at height
 // with their proof to the data root (Shares.GetRange).
 func (m *ShareModule) GetRange(ctx context.Context, height uint64, from, to int) (*GetRangeResult, error) {
-	if err := requirePerm(ctx, "GetRange", PermRead); err != nil {
-		return nil, err
-	}
-	done, err := m.lim.enter(ctx, methodGetRange)
+	done, err := enter(ctx, m, m.lim)
 	if err != nil {
 		return nil, err
 	}

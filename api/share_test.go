@@ -404,7 +404,7 @@ func TestSharesAvailable(t *testing.T) {
 func TestShareModulePermissions(t *testing.T) {
 	ctx := testCtx(t)
 	f := newShareFixture(t, nil)
-	m := api.NewShareModule(f.shares)
+	m := api.NewShareModule(f.shares, api.ModuleOptions{})
 	ns := blobNamespace(t, f.c.square(1))
 	calls := map[string]func(context.Context) error{
 		"SharesAvailable": func(ctx context.Context) error { return m.SharesAvailable(ctx, 1) },

@@ -35,7 +35,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 	}
 	rpc := jsonrpc.NewServer()
 	rpc.Register("header", api.NewHeaderModule(headers))
-	rpc.Register("share", api.NewShareModule(shares))
+	rpc.Register("share", api.NewShareModule(shares, api.ModuleOptions{}))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The server gives calls their token's permissions; here, read.
 		rpc.ServeHTTP(w, r.WithContext(readCtx(r.Context())))

@@ -33,12 +33,23 @@ type StateModule struct {
 	svc StateService
 }
 
+// stateMethods is the state module's table (see rpcTable).
+var stateMethods = rpcTable{namespace: "state", methods: map[string]rpcMethod{
+	"AccountAddress":    {perm: PermRead},
+	"Balance":           {perm: PermRead},
+	"BalanceForAddress": {perm: PermRead},
+	"Transfer":          {perm: PermWrite},
+	"SubmitPayForBlob":  {perm: PermWrite},
+}}
+
+func (*StateModule) rpcTable() *rpcTable { return &stateMethods }
+
 // NewStateModule returns the state module over svc.
 func NewStateModule(svc StateService) *StateModule { return &StateModule{svc: svc} }
 
 // AccountAddress (state.AccountAddress, read) returns the node's account.
 func (m *StateModule) AccountAddress(ctx context.Context) (tx.Address, error) {
-	if err := requirePerm(ctx, "AccountAddress", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return tx.Address{}, err
 	}
 	return m.svc.AccountAddress(ctx)
@@ -46,7 +57,7 @@ func (m *StateModule) AccountAddress(ctx context.Context) (tx.Address, error) {
 
 // Balance (state.Balance, read) returns the node account's balance.
 func (m *StateModule) Balance(ctx context.Context) (*state.Coin, error) {
-	if err := requirePerm(ctx, "Balance", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.svc.Balance(ctx)
@@ -55,7 +66,7 @@ func (m *StateModule) Balance(ctx context.Context) (*state.Coin, error) {
 // BalanceForAddress (state.BalanceForAddress, read) returns addr's
 // balance.
 func (m *StateModule) BalanceForAddress(ctx context.Context, addr AccountRef) (*state.Coin, error) {
-	if err := requirePerm(ctx, "BalanceForAddress", PermRead); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.svc.BalanceForAddress(ctx, tx.Address(addr))
@@ -64,7 +75,7 @@ func (m *StateModule) BalanceForAddress(ctx context.Context, addr AccountRef) (*
 // Transfer (state.Transfer, write) sends amount to to from the node's
 // account with config (null: the defaults).
 func (m *StateModule) Transfer(ctx context.Context, to AccountRef, amount state.Int, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, "Transfer", PermWrite); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	return m.svc.Transfer(ctx, tx.Address(to), amount, config)
@@ -74,7 +85,7 @@ func (m *StateModule) Transfer(ctx context.Context, to AccountRef, amount state.
 // transaction with config. Each blob is blob.Submit's JSON or go-square's
 // (PayForBlobBlob).
 func (m *StateModule) SubmitPayForBlob(ctx context.Context, blobs []*PayForBlobBlob, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, "SubmitPayForBlob", PermWrite); err != nil {
+	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	if len(blobs) == 0 {

@@ -56,10 +56,10 @@ type Store struct {
 }
 
 // NewStore returns a store on db caching up to cacheSize extended squares
-// (eds/store.New's meaning of 0 and negative sizes). It does no I/O; the
-// caller owns db and closes it after the last call.
+// (as eds/store's Options.CacheSize: 0 and negative sizes mean the same).
+// It does no I/O; the caller owns db and closes it after the last call.
 func NewStore(db *badger.DB, cacheSize int) *Store {
-	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, cacheSize), freeBytes: freeBytes}
+	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, edsstore.Options{CacheSize: cacheSize}), freeBytes: freeBytes}
 }
 
 // checkSpace fails with ErrDiskFull unless the filesystems of the database's

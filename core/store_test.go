@@ -228,7 +228,7 @@ func TestStoreCheckFindsOrphans(t *testing.T) {
 	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
 		t.Fatal(err)
 	}
-	sq := edsstore.New(db, 0)
+	sq := edsstore.New(db, edsstore.Options{})
 	if err := db.Update(func(txn *badger.Txn) error { return sq.Put(txn, 2, chain[1].ext) }); err != nil {
 		t.Fatal(err)
 	}

@@ -148,7 +148,7 @@ func newFullNode(t *testing.T, nt *net, opts das.Options) *fullNode {
 func (f *fullNode) start() {
 	f.t.Helper()
 	f.db = openDB(f.t, f.dir)
-	f.squares = &squareDB{db: f.db, s: edsstore.New(f.db, 4)}
+	f.squares = &squareDB{db: f.db, s: edsstore.New(f.db, edsstore.Options{CacheSize: 4})}
 	opts := f.opts
 	opts.DB = f.db
 	opts.OnStored = f.stored.add
@@ -250,7 +250,7 @@ func TestFullSkipsStoredSquares(t *testing.T) {
 	nt := newNet(t, 10, headertest.Options{})
 	f := newFullNode(t, nt, fullOpts())
 	f.db = openDB(t, f.dir)
-	sq := &squareDB{db: f.db, s: edsstore.New(f.db, 0)}
+	sq := &squareDB{db: f.db, s: edsstore.New(f.db, edsstore.Options{})}
 	for _, h := range nt.headers[:5] {
 		if err := sq.Put(t.Context(), h, nt.getter.squares[h.Height()]); err != nil {
 			t.Fatal(err)

@@ -40,7 +40,7 @@ func prunerNet(t *testing.T) (*net, *edsstore.Store, time.Time) {
 	nt := newNet(t, 50, headertest.Options{StartHeight: 5, StartTime: t0, BlockTime: time.Hour})
 	db := openDB(t, t.TempDir())
 	t.Cleanup(func() { _ = db.Close() })
-	s := edsstore.New(db, 8)
+	s := edsstore.New(db, edsstore.Options{CacheSize: 8})
 	for _, h := range nt.headers {
 		sq := nt.getter.squares[h.Height()]
 		if err := db.Update(func(txn *badger.Txn) error { return s.Put(txn, h.Height(), sq) }); err != nil {

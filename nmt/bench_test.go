@@ -14,7 +14,7 @@ func benchLeaves(n int) [][]byte {
 	for i := range leaves {
 		namespace := ns(byte(1 + 8*i/n*8))
 		if i >= n-n/4 {
-			namespace = nmt.MaxNamespace
+			namespace = nmt.MaxNamespace()
 		}
 		leaves[i] = append(namespace, make([]byte, 512)...)
 	}

@@ -22,10 +22,20 @@ const (
 	NodePrefix = 0x01
 )
 
-// MaxNamespace is the parity namespace, 0xFF repeated: with the ignore-max
-// rule, a right child whose minimum is MaxNamespace does not raise its
-// parent's maximum.
-var MaxNamespace = bytes.Repeat([]byte{0xFF}, NamespaceSize)
+// MaxNamespace returns the parity namespace, NamespaceSize bytes of 0xFF:
+// with the ignore-max rule, a right child whose minimum is MaxNamespace does
+// not raise its parent's maximum. The slice is the caller's.
+func MaxNamespace() []byte { return bytes.Repeat([]byte{0xFF}, NamespaceSize) }
+
+// isMaxNamespace reports whether ns is MaxNamespace.
+func isMaxNamespace(ns []byte) bool {
+	for _, b := range ns {
+		if b != 0xFF {
+			return false
+		}
+	}
+	return len(ns) == NamespaceSize
+}
 
 var (
 	// ErrShortLeaf is returned for leaf data shorter than a namespace.
@@ -102,7 +112,7 @@ func (hs *Hasher) HashNode(dst, left, right []byte) ([]byte, error) {
 // hashNodeUnchecked is HashNode for nodes the caller built itself.
 func (hs *Hasher) hashNodeUnchecked(dst, left, right []byte) []byte {
 	dst = append(dst, left[:NamespaceSize]...)
-	if bytes.Equal(right[:NamespaceSize], MaxNamespace) {
+	if isMaxNamespace(right[:NamespaceSize]) {
 		dst = append(dst, left[NamespaceSize:2*NamespaceSize]...)
 	} else {
 		dst = append(dst, right[NamespaceSize:2*NamespaceSize]...)

@@ -15,7 +15,7 @@ import (
 // ns returns a namespace of 28 zero bytes and b, or MaxNamespace for 0xFF.
 func ns(b byte) []byte {
 	if b == 0xFF {
-		return bytes.Clone(nmt.MaxNamespace)
+		return nmt.MaxNamespace()
 	}
 	out := make([]byte, nmt.NamespaceSize)
 	out[nmt.NamespaceSize-1] = b
@@ -52,7 +52,7 @@ func randomLeaves(rng *rand.Rand, n int) [][]byte {
 	for i := range leaves {
 		namespace := pool[rng.IntN(len(pool))]
 		if i >= n-parity {
-			namespace = nmt.MaxNamespace
+			namespace = nmt.MaxNamespace()
 		}
 		payload := make([]byte, rng.IntN(48))
 		for j := range payload {

@@ -131,7 +131,7 @@ func TestVerifyNamespaceRejects(t *testing.T) {
 
 	// Empty proofs.
 	empty := nmt.Proof{IsMaxNamespaceIgnored: true}
-	for _, q := range [][]byte{ns(0), ns(10), nmt.MaxNamespace} {
+	for _, q := range [][]byte{ns(0), ns(10), nmt.MaxNamespace()} {
 		if err := empty.VerifyNamespace(q, nil, root); err != nil {
 			t.Errorf("empty proof for %x outside the root range: %v", q, err)
 		}
@@ -188,7 +188,7 @@ func TestVerifyInclusionRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := parity.VerifyInclusion(nmt.MaxNamespace, payloads(leaves[9:10]), root); err != nil {
+	if err := parity.VerifyInclusion(nmt.MaxNamespace(), payloads(leaves[9:10]), root); err != nil {
 		t.Errorf("parity sample: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ func TestPushRejects(t *testing.T) {
 		t.Errorf("rejected pushes changed the tree")
 	}
 	// Equal namespaces and a bare namespace (empty payload) are fine.
-	for _, l := range [][]byte{leaf(ns(5), "c"), ns(7), nmt.MaxNamespace} {
+	for _, l := range [][]byte{leaf(ns(5), "c"), ns(7), nmt.MaxNamespace()} {
 		if err := tree.Push(l); err != nil {
 			t.Errorf("push %x: %v", l, err)
 		}
@@ -114,17 +114,17 @@ func TestProofsOutliveTree(t *testing.T) {
 // TestAllParity checks a tree whose leaves are all MaxNamespace: the root
 // range is [MaxNamespace, MaxNamespace] and the namespace is provable.
 func TestAllParity(t *testing.T) {
-	leaves := [][]byte{leaf(nmt.MaxNamespace, "p"), leaf(nmt.MaxNamespace, "q"), leaf(nmt.MaxNamespace, "r")}
+	leaves := [][]byte{leaf(nmt.MaxNamespace(), "p"), leaf(nmt.MaxNamespace(), "q"), leaf(nmt.MaxNamespace(), "r")}
 	tree, ref := build(t, leaves)
 	root := mustRoot(t, tree)
-	p := proveNs(t, tree, nmt.MaxNamespace)
+	p := proveNs(t, tree, nmt.MaxNamespace())
 	if p.Start != 0 || p.End != 3 {
 		t.Fatalf("proof %+v, want [0, 3)", p)
 	}
-	if err := p.VerifyNamespace(nmt.MaxNamespace, leaves, root); err != nil {
+	if err := p.VerifyNamespace(nmt.MaxNamespace(), leaves, root); err != nil {
 		t.Error(err)
 	}
-	rp, err := ref.ProveNamespace(nmt.MaxNamespace)
+	rp, err := ref.ProveNamespace(nmt.MaxNamespace())
 	if err != nil || !equalProofs(p, fromRef(rp)) {
 		t.Errorf("reference proof %+v, %v", fromRef(rp), err)
 	}

@@ -110,11 +110,11 @@ func (n *Node) assembleAPI() error {
 	if err != nil {
 		return fmt.Errorf("nodebuilder: API secret: %w", err)
 	}
-	var nodeOpts []api.NodeOption
+	nodeOpts := api.NodeOptions{Mode: string(n.Mode), Version: Version, Secret: secret, Ready: n.ready}
 	if n.logLevels != nil {
-		nodeOpts = append(nodeOpts, api.WithLogLevels(n.logLevels))
+		nodeOpts.LogLevels = n.logLevels
 	}
-	nodeMod, err := api.NewNodeModule(string(n.Mode), Version, secret, n.ready, nodeOpts...)
+	nodeMod, err := api.NewNodeModule(nodeOpts)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: node module: %w", err)
 	}
@@ -133,9 +133,9 @@ func (n *Node) assembleAPI() error {
 		return fmt.Errorf("nodebuilder: API limits: %w", err)
 	}
 	mods := api.Modules{
-		Blob:   api.NewBlobModule(n.Blobs, api.WithLimiter(limiter)),
+		Blob:   api.NewBlobModule(n.Blobs, api.ModuleOptions{Limiter: limiter}),
 		Header: api.NewHeaderModule(n.HeaderService),
-		Share:  api.NewShareModule(n.ShareService, api.WithLimiter(limiter)),
+		Share:  api.NewShareModule(n.ShareService, api.ModuleOptions{Limiter: limiter}),
 		P2P:    p2pMod,
 		Node:   nodeMod,
 	}

@@ -138,7 +138,7 @@ func (n *Node) assembleAvailability(opts Options) error {
 			return fmt.Errorf("nodebuilder: DASer: %w", err)
 		}
 	} else {
-		n.Squares = edsstore.New(n.DB, conf.Store.CacheSquares, edsstore.WithOnCorrupt(n.dropCorrupt))
+		n.Squares = edsstore.New(n.DB, edsstore.Options{CacheSize: conf.Store.CacheSquares, OnCorrupt: n.dropCorrupt})
 		if n.Shrex, err = shrex.NewServer(n.P2P.Host(), conf.ChainID, n.Squares,
 			shrex.WithNotFound(isNotFound), shrex.WithServerLogger(n.logger.With("service", "shrex")), shrex.WithServerMetrics(n.shrexMetrics())); err != nil {
 			return fmt.Errorf("nodebuilder: shrex server: %w", err)

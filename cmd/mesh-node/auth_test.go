@@ -41,7 +41,7 @@ func TestAuthAndConfigFlags(t *testing.T) {
 	for _, tc := range []struct {
 		perm string
 		want []api.Permission
-	}{{"read", []api.Permission{api.PermRead}}, {"write", []api.Permission{api.PermRead, api.PermWrite}}, {"admin", api.AllPerms}} {
+	}{{"read", []api.Permission{api.PermRead}}, {"write", []api.Permission{api.PermRead, api.PermWrite}}, {"admin", api.AllPerms()}} {
 		token := strings.TrimSpace(mustRun(ctx, t, "light", "auth", tc.perm, "--home", home, "--ttl", "1h"))
 		secret, err := os.ReadFile(filepath.Join(home, nodebuilder.SecretFile))
 		if err != nil {

@@ -129,7 +129,7 @@ func localAPI(home string) (url, token string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("read the node's API secret: %w", err)
 	}
-	token, err = api.NewToken(secret, api.AllPerms, localTokenTTL)
+	token, err = api.NewToken(secret, api.AllPerms(), localTokenTTL)
 	return url, token, err
 }
 

@@ -301,7 +301,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
-		token, err := api.NewToken(secret, api.AllPerms, 0)
+		token, err := api.NewToken(secret, api.AllPerms(), 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}

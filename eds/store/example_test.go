@@ -19,7 +19,7 @@ func Example() {
 		panic(err)
 	}
 	defer db.Close()
-	s := store.New(db, 0)
+	s := store.New(db, store.Options{})
 
 	sq := share.EmptySquare()
 	e, err := eds.Extend(sq.Shares)

@@ -10,7 +10,7 @@ func TestPruneBelowInBatches(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, t.TempDir())
 	defer db.Close()
-	s := New(db, 32)
+	s := New(db, Options{CacheSize: 32})
 	s.pruneBatch = 3
 	var batches []int
 	s.afterBatch = func(n int) { batches = append(batches, n) }

@@ -42,19 +42,21 @@ var ErrNotFound = errors.New("eds/store: square not found")
 // one it cannot read from a damaged value log) or does not extend.
 var ErrCorrupt = errors.New("eds/store: corrupt square")
 
-// Option configures a Store.
-type Option func(*Store)
-
-// WithOnCorrupt sets f to be called, after the read has failed, each time
-// a read finds the square of height corrupt (err wraps ErrCorrupt). It is
-// called concurrently and must not call back into the read that found it;
-// the node uses it to report the square, Delete it and fetch it again.
-func WithOnCorrupt(f func(height uint64, err error)) Option {
-	return func(s *Store) { s.onCorrupt = f }
+// Options configure a Store. The zero value takes the defaults.
+type Options struct {
+	// CacheSize is the number of extended squares kept in memory
+	// (DefaultCacheSize for 0; a negative size disables the cache).
+	CacheSize int
+	// OnCorrupt, if not nil, is called, after the read has failed, each
+	// time a read finds the square of height corrupt (err wraps
+	// ErrCorrupt). It is called concurrently and must not call back into
+	// the read that found it; the node uses it to report the square,
+	// Delete it and fetch it again.
+	OnCorrupt func(height uint64, err error)
 }
 
 // DefaultCacheSize is the number of extended squares the cache keeps when
-// New is given 0.
+// Options.CacheSize is 0.
 const DefaultCacheSize = 16
 
 // DefaultPruneBatch is the number of squares Prune deletes per
@@ -85,18 +87,14 @@ type Store struct {
 	onCorrupt func(height uint64, err error)
 }
 
-// New returns a store on db keeping up to cacheSize extended squares in
-// memory (DefaultCacheSize for 0; a negative size disables the cache). It
-// does no I/O; the caller owns db and closes it after the last call.
-func New(db *badger.DB, cacheSize int, opts ...Option) *Store {
+// New returns a store on db configured by opts. It does no I/O; the
+// caller owns db and closes it after the last call.
+func New(db *badger.DB, opts Options) *Store {
+	cacheSize := opts.CacheSize
 	if cacheSize == 0 {
 		cacheSize = DefaultCacheSize
 	}
-	s := &Store{db: db, cache: newLRU(cacheSize), pruneBatch: DefaultPruneBatch}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+	return &Store{db: db, cache: newLRU(cacheSize), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
 }
 
 // Delete deletes the square of height within txn, which it does not

@@ -83,7 +83,7 @@ func TestPutGetReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := openDB(t, dir)
-	s := New(db, -1) // no cache: every read goes to disk
+	s := New(db, Options{CacheSize: -1}) // no cache: every read goes to disk
 	squares := []*eds.ExtendedDataSquare{testSquare(t, 1), testSquare(t, 4), testSquare(t, 9)}
 	for i, e := range squares {
 		put(t, db, s, uint64(i+1), e)
@@ -93,7 +93,7 @@ func TestPutGetReopen(t *testing.T) {
 	}
 	db = openDB(t, dir)
 	defer db.Close()
-	s = New(db, 0)
+	s = New(db, Options{})
 	for i, want := range squares {
 		h := uint64(i + 1)
 		ok, err := s.Has(ctx, h)
@@ -139,7 +139,7 @@ func TestCacheIsBounded(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, t.TempDir())
 	defer db.Close()
-	s := New(db, 3)
+	s := New(db, Options{CacheSize: 3})
 	e := testSquare(t, 2)
 	for h := uint64(1); h <= 10; h++ {
 		put(t, db, s, h, e)
@@ -168,12 +168,12 @@ func TestCorruptValue(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	defer db.Close()
 	var reported []uint64
-	s := New(db, 0, WithOnCorrupt(func(h uint64, err error) {
+	s := New(db, Options{OnCorrupt: func(h uint64, err error) {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("reported %v", err)
 		}
 		reported = append(reported, h)
-	}))
+	}})
 	for i, v := range [][]byte{nil, {0x02}, append([]byte{odsVersion}, make([]byte, 3*share.ShareSize)...),
 		append([]byte{odsVersion}, make([]byte, 100)...)} {
 		h := uint64(i + 1)
@@ -204,7 +204,7 @@ func TestCorruptValueLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := testSquare(t, 3)
-	s := New(db, -1)
+	s := New(db, Options{CacheSize: -1})
 	put(t, db, s, 1, e)
 	put(t, db, s, 2, e)
 	if err := db.Close(); err != nil {
@@ -234,7 +234,7 @@ func TestCorruptValueLog(t *testing.T) {
 	}
 	defer db.Close()
 	var reported []uint64
-	s = New(db, -1, WithOnCorrupt(func(h uint64, _ error) { reported = append(reported, h) }))
+	s = New(db, Options{CacheSize: -1, OnCorrupt: func(h uint64, _ error) { reported = append(reported, h) }})
 	if _, err := s.EDS(ctx, 2); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("EDS of the damaged square: %v, want ErrCorrupt", err)
 	}
@@ -262,7 +262,7 @@ func BenchmarkEDSFromDisk(b *testing.B) {
 	ctx := context.Background()
 	db := openDB(b, b.TempDir())
 	defer db.Close()
-	s := New(db, -1)
+	s := New(db, Options{CacheSize: -1})
 	e := testSquare(b, 12)
 	put(b, db, s, 1, e)
 	b.ReportAllocs()

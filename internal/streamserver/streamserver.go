@@ -45,8 +45,11 @@ type Server struct {
 }
 
 // New returns a Server on h for protocols; name prefixes its errors and
-// log messages ("shrex"). It does no I/O.
+// log messages ("shrex"), which go to log (nil: discarded). It does no I/O.
 func New(name string, h host.Host, log *slog.Logger, protocols ...Protocol) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{name: name, host: h, log: log, protocols: protocols, ctx: ctx, cancel: cancel}
 }

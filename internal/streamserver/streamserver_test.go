@@ -124,3 +124,34 @@ func TestStopWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A nil logger discards: a failing request is reset, not a crash.
+func TestNilLogger(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	server, client := p2ptest.Host(t), p2ptest.Host(t)
+	s := streamserver.New("test", server, nil, streamserver.Protocol{
+		ID:    pid,
+		Serve: func(network.Stream) error { return errors.New("bad request") },
+	})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	p2ptest.Connect(t, ctx, client, server)
+	str, err := client.NewStream(ctx, server.ID(), pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer str.Close()
+	if _, err := str.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(str); err == nil {
+		t.Error("stream of a failed request not reset")
+	}
+}

@@ -44,7 +44,7 @@ func (r Result) pubsub() pubsub.ValidationResult {
 // message was published through this Topic. It is called concurrently.
 type Validate func(ctx context.Context, from peer.ID, data []byte, own bool) Result
 
-// Config is what a Topic needs. Every field is required.
+// Config is what a Topic needs. Every field is required but Log.
 type Config struct {
 	// Name prefixes errors and log messages ("gossip").
 	Name string
@@ -53,7 +53,8 @@ type Config struct {
 	Validate Validate
 	// Timeout bounds one Validate call.
 	Timeout time.Duration
-	Log     *slog.Logger
+	// Log receives the topic's warnings (nil: discarded).
+	Log *slog.Logger
 	// ErrNotStarted is returned by Publish and Subscribe unless the Topic
 	// is started, ErrStopped by Start after Stop.
 	ErrNotStarted, ErrStopped error
@@ -86,6 +87,9 @@ type ownMessage struct{ t *Topic }
 
 // New returns a Topic for cfg on ps. It does no network I/O.
 func New(ps *pubsub.PubSub, cfg Config) *Topic {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	return &Topic{ps: ps, cfg: cfg, subs: map[*Subscription]struct{}{}}
 }
 
