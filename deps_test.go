@@ -6,13 +6,16 @@ package meshnode_test
 // imports the Celestia libraries (they are test oracles only).
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,11 +73,18 @@ var allowed = map[string][]string{
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
 	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", "github.com/dgraph-io/badger/v4"},
-	// state signs and submits transactions to a core node's RPC.
-	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
+	// core/tx is what clients of the chain import to sign transactions:
+	// formats, addresses, gas, codes. It is the application's too, so it
+	// must stay free of ABCI and Badger (core/app keeps those).
+	"core/tx": {module + "/share", "github.com/cometbft/cometbft/crypto/secp256k1", "google.golang.org/protobuf/encoding/protowire"},
+	// state signs and submits transactions to a core node's RPC, through
+	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
+	// CometBFT's p2p and config, and through them cometbft-db.
+	"state": {module + "/core/tx", module + "/share", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
+		"github.com/cometbft/cometbft/rpc/jsonrpc/client", "github.com/cometbft/cometbft/crypto/secp256k1"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
-	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
+	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
 	// internal/atomicfile writes configuration, keys and secrets so a
 	// crash never leaves half a file.
@@ -91,6 +101,16 @@ var allowed = map[string][]string{
 
 // forbiddenEverywhere may appear only in _test.go files.
 var forbiddenEverywhere = []string{"github.com/celestiaorg/"}
+
+// neverImport lists, per package tree, what its production code must not
+// import whatever allowed says: the clients of the chain sign and read
+// transactions with core/tx, never the application.
+var neverImport = map[string][]string{
+	"state":      {module + "/core/app"},
+	"api":        {module + "/core/app"},
+	"api/client": {module + "/core/app"},
+	"blob":       {module + "/core/app"},
+}
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
@@ -188,6 +208,11 @@ func TestImportBoundaries(t *testing.T) {
 			if !hasPrefix(imp, rules) {
 				t.Errorf("%s imports %s, which its rules do not allow", dir, imp)
 			}
+			for tree, never := range neverImport {
+				if (dir == tree || strings.HasPrefix(dir, tree+"/")) && hasPrefix(imp, never) {
+					t.Errorf("%s imports %s: a client of the chain uses core/tx, never the application", dir, imp)
+				}
+			}
 		}
 	}
 }
@@ -243,6 +268,79 @@ func TestNoModeBelowNodebuilder(t *testing.T) {
 	}
 }
 
+// lightRoots are the packages a light node's domain and a Go client of the
+// API are made of; they must link nothing of a validator.
+var lightRoots = []string{
+	"header", "header/exchange", "header/gossip", "header/syncer", "header/store",
+	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
+	"api", "api/client", "blob", "state", "state/keyring",
+	"eds", "eds/store", "share", "nmt", "merkle", "core/tx",
+}
+
+// validatorOnly are the packages, with their subpackages, that only a core
+// node (a validator running CometBFT and the application) links.
+var validatorOnly = []string{
+	module + "/core/app",
+	"github.com/cometbft/cometbft/node",
+	"github.com/cometbft/cometbft/consensus",
+	"github.com/cometbft/cometbft/store",
+	"github.com/cometbft/cometbft/state",
+	"github.com/cometbft/cometbft/mempool",
+	"github.com/cometbft/cometbft/blocksync",
+	"github.com/cometbft/cometbft/statesync",
+	"github.com/cometbft/cometbft/evidence",
+	"github.com/cometbft/cometbft/proxy",
+	"github.com/cometbft/cometbft/privval",
+	"github.com/cometbft/cometbft-db",
+}
+
+// notInTx is what core/tx, the package any Go program imports to sign a
+// transaction, must not link besides validatorOnly.
+var notInTx = []string{"github.com/cometbft/cometbft/abci", "github.com/dgraph-io/badger"}
+
+// TestImportBoundariesTransitive checks with go list -deps what the light
+// roots link, through any path: none of validatorOnly (and for core/tx,
+// nothing of notInTx). A failure names the chain of imports that pulls the
+// package in.
+func TestImportBoundariesTransitive(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	pkgs := make([]string, len(lightRoots))
+	for i, r := range lightRoots {
+		pkgs[i] = module + "/" + r
+	}
+	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}"}, pkgs...)
+	out, err := exec.Command(goCmd, args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go list -deps: %v\n%s", err, stderr)
+	}
+	graph := map[string][]string{} // package -> its imports
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 0 {
+			graph[fields[0]] = fields[1:]
+		}
+	}
+	for _, root := range pkgs {
+		if _, ok := graph[root]; !ok {
+			t.Fatalf("go list -deps did not list %s", root)
+		}
+		forbidden := validatorOnly
+		if root == module+"/core/tx" {
+			forbidden = append(slices.Clip(validatorOnly), notInTx...)
+		}
+		for _, chain := range linkChains(graph, root, forbidden) {
+			t.Errorf("%s links %s: %s", strings.TrimPrefix(root, module+"/"), chain[len(chain)-1], strings.Join(chain, " -> "))
+		}
+	}
+}
+
 type modeUse struct {
 	pos  token.Pos
 	what string
@@ -293,4 +391,33 @@ func modeSwitches(f *ast.File) []modeUse {
 		return true
 	})
 	return out
+}
+
+// linkChains returns a shortest chain of imports from root to each package
+// under one of the forbidden prefixes that root links without going through
+// another (what only a forbidden package links is not listed again).
+func linkChains(graph map[string][]string, root string, forbidden []string) [][]string {
+	parent := map[string]string{root: ""}
+	queue := []string{root}
+	var chains [][]string
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if hasPrefix(p, forbidden) {
+			var chain []string
+			for q := p; q != ""; q = parent[q] {
+				chain = append(chain, q)
+			}
+			slices.Reverse(chain)
+			chains = append(chains, chain)
+			continue // one chain per forbidden package reached first
+		}
+		for _, imp := range graph[p] {
+			if _, seen := parent[imp]; !seen {
+				parent[imp] = p
+				queue = append(queue, imp)
+			}
+		}
+	}
+	return chains
 }

@@ -6,17 +6,17 @@ import (
 	"testing"
 
 	"github.com/datamesh/mesh-node/api"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 )
 
 func TestAccountRef(t *testing.T) {
-	var want app.Address
+	var want tx.Address
 	for i := range want {
 		want[i] = byte(i + 1)
 	}
 	bech := func(hrp string) string {
-		s, err := app.EncodeBech32(hrp, want[:])
+		s, err := tx.EncodeBech32(hrp, want[:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,7 +27,7 @@ func TestAccountRef(t *testing.T) {
 		if err := json.Unmarshal([]byte(`"`+bech(hrp)+`"`), &r); err != nil {
 			t.Fatalf("%s address: %v", hrp, err)
 		}
-		if app.Address(r) != want {
+		if tx.Address(r) != want {
 			t.Fatalf("%s address decoded to other bytes", hrp)
 		}
 		out, err := json.Marshal(r)

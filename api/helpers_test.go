@@ -16,7 +16,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/p2p"
@@ -95,16 +95,16 @@ func (f *fakeBlob) GetByCommitment(context.Context, blob.Commitment) (*blob.Comm
 	return nil, blob.ErrBlobNotFound
 }
 
-type fakeState struct{ addr app.Address }
+type fakeState struct{ addr tx.Address }
 
-func (f *fakeState) AccountAddress(context.Context) (app.Address, error) { return f.addr, nil }
+func (f *fakeState) AccountAddress(context.Context) (tx.Address, error) { return f.addr, nil }
 func (f *fakeState) Balance(context.Context) (*state.Coin, error) {
 	return &state.Coin{Denom: state.Denom, Amount: 12345}, nil
 }
-func (f *fakeState) BalanceForAddress(context.Context, app.Address) (*state.Coin, error) {
+func (f *fakeState) BalanceForAddress(context.Context, tx.Address) (*state.Coin, error) {
 	return &state.Coin{Denom: state.Denom, Amount: 1}, nil
 }
-func (f *fakeState) Transfer(context.Context, app.Address, state.Int, *state.TxConfig) (*state.TxResponse, error) {
+func (f *fakeState) Transfer(context.Context, tx.Address, state.Int, *state.TxConfig) (*state.TxResponse, error) {
 	return &state.TxResponse{Height: 3}, nil
 }
 func (f *fakeState) SubmitPayForBlob(_ context.Context, bs []*share.Blob, _ *state.TxConfig) (*state.TxResponse, error) {
@@ -155,7 +155,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts api.ServerOptions) *env {
 	t.Helper()
-	e := &env{blob: &fakeBlob{}, state: &fakeState{addr: app.Address{1, 2, 3}}, das: &fakeDAS{}}
+	e := &env{blob: &fakeBlob{}, state: &fakeState{addr: tx.Address{1, 2, 3}}, das: &fakeDAS{}}
 	h := p2ptest.Host(t)
 	e.host = h.ID()
 	node, err := api.NewNodeModule(api.NodeOptions{Type: api.NodeBridge, Version: "v0.2.2", Secret: testSecret})

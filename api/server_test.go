@@ -19,7 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/api"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 // methodPerms is every method the server registers with the permission it
@@ -101,7 +101,7 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 	t.Helper()
 	commit := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	blobJSON := fmt.Sprintf(`{"namespace":%q,"data":"aGVsbG8=","share_version":0}`, exampleNS)
-	addr := app.Address{9}.String()
+	addr := tx.Address{9}.String()
 	id := e.host.String()
 	p := map[string]string{
 		"blob.Submit":             `[[` + blobJSON + `],null]`,

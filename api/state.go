@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/datamesh/mesh-node/blob"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 )
@@ -15,13 +15,13 @@ import (
 // the core node.
 type StateService interface {
 	// AccountAddress returns the node's default account.
-	AccountAddress(ctx context.Context) (app.Address, error)
+	AccountAddress(ctx context.Context) (tx.Address, error)
 	// Balance returns the default account's balance.
 	Balance(ctx context.Context) (*state.Coin, error)
 	// BalanceForAddress returns addr's balance.
-	BalanceForAddress(ctx context.Context, addr app.Address) (*state.Coin, error)
+	BalanceForAddress(ctx context.Context, addr tx.Address) (*state.Coin, error)
 	// Transfer sends amount to to and returns the included transaction.
-	Transfer(ctx context.Context, to app.Address, amount state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
+	Transfer(ctx context.Context, to tx.Address, amount state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
 	// SubmitPayForBlob pays for blobs and returns the included transaction.
 	SubmitPayForBlob(ctx context.Context, blobs []*share.Blob, cfg *state.TxConfig) (*state.TxResponse, error)
 }
@@ -48,9 +48,9 @@ func (*StateModule) rpcTable() *rpcTable { return &stateMethods }
 func NewStateModule(svc StateService) *StateModule { return &StateModule{svc: svc} }
 
 // AccountAddress (state.AccountAddress, read) returns the node's account.
-func (m *StateModule) AccountAddress(ctx context.Context) (app.Address, error) {
+func (m *StateModule) AccountAddress(ctx context.Context) (tx.Address, error) {
 	if err := requirePerm(ctx, m); err != nil {
-		return app.Address{}, err
+		return tx.Address{}, err
 	}
 	return m.svc.AccountAddress(ctx)
 }
@@ -69,7 +69,7 @@ func (m *StateModule) BalanceForAddress(ctx context.Context, addr AccountRef) (*
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
-	return m.svc.BalanceForAddress(ctx, app.Address(addr))
+	return m.svc.BalanceForAddress(ctx, tx.Address(addr))
 }
 
 // Transfer (state.Transfer, write) sends amount to to from the node's
@@ -78,7 +78,7 @@ func (m *StateModule) Transfer(ctx context.Context, to AccountRef, amount state.
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
-	return m.svc.Transfer(ctx, app.Address(to), amount, config)
+	return m.svc.Transfer(ctx, tx.Address(to), amount, config)
 }
 
 // SubmitPayForBlob (state.SubmitPayForBlob, write) pays for blobs in one
@@ -167,18 +167,18 @@ const celestiaPrefix = "celestia"
 // other: it encodes addresses with the Cosmos SDK's process-wide prefix,
 // which celestia-app seals to "celestia". Answers always name accounts
 // mesh1….
-type AccountRef app.Address
+type AccountRef tx.Address
 
 // UnmarshalText decodes either form; any other prefix is an error naming it.
 func (r *AccountRef) UnmarshalText(b []byte) error {
-	hrp, data, err := app.DecodeBech32(string(b))
+	hrp, data, err := tx.DecodeBech32(string(b))
 	if err != nil {
 		return fmt.Errorf("api: address %q: %w", b, err)
 	}
-	if hrp != app.AddressPrefix && hrp != celestiaPrefix {
-		return fmt.Errorf("api: address %q: prefix %q, want %q (or %q)", b, hrp, app.AddressPrefix, celestiaPrefix)
+	if hrp != tx.AddressPrefix && hrp != celestiaPrefix {
+		return fmt.Errorf("api: address %q: prefix %q, want %q (or %q)", b, hrp, tx.AddressPrefix, celestiaPrefix)
 	}
-	a, err := app.AddressFromBytes(data)
+	a, err := tx.AddressFromBytes(data)
 	if err != nil {
 		return fmt.Errorf("api: address %q: %w", b, err)
 	}
@@ -187,4 +187,4 @@ func (r *AccountRef) UnmarshalText(b []byte) error {
 }
 
 // MarshalText writes the mesh1… form.
-func (r AccountRef) MarshalText() ([]byte, error) { return app.Address(r).MarshalText() }
+func (r AccountRef) MarshalText() ([]byte, error) { return tx.Address(r).MarshalText() }

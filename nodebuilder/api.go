@@ -11,7 +11,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/fdlimit"
@@ -328,12 +328,12 @@ var errNoCore = errors.New("state: this node has no core node to submit to (set 
 // how to enable it, instead of "method not found".
 type noState struct{}
 
-func (noState) AccountAddress(context.Context) (app.Address, error) { return app.Address{}, errNoCore }
-func (noState) Balance(context.Context) (*state.Coin, error)        { return nil, errNoCore }
-func (noState) BalanceForAddress(context.Context, app.Address) (*state.Coin, error) {
+func (noState) AccountAddress(context.Context) (tx.Address, error) { return tx.Address{}, errNoCore }
+func (noState) Balance(context.Context) (*state.Coin, error)       { return nil, errNoCore }
+func (noState) BalanceForAddress(context.Context, tx.Address) (*state.Coin, error) {
 	return nil, errNoCore
 }
-func (noState) Transfer(context.Context, app.Address, state.Int, *state.TxConfig) (*state.TxResponse, error) {
+func (noState) Transfer(context.Context, tx.Address, state.Int, *state.TxConfig) (*state.TxResponse, error) {
 	return nil, errNoCore
 }
 func (noState) SubmitPayForBlob(context.Context, []*share.Blob, *state.TxConfig) (*state.TxResponse, error) {

@@ -9,9 +9,7 @@ import (
 	"sync"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
 
@@ -42,9 +40,10 @@ var (
 	ErrStopped = errors.New("state: client stopped")
 	// ErrBlobTooLarge is wrapped for a blob larger than the chain's
 	// max_blob_size (a genesis parameter the application enforces on
-	// every blob); nothing is signed or sent. It is the application's
-	// sentinel, with celestia-node's text "blob: over size limit".
-	ErrBlobTooLarge = app.ErrBlobTooLarge
+	// every blob); nothing is signed or sent. It is the sentinel the
+	// application rejects such a blob with (core/tx), with celestia-node's
+	// text "blob: over size limit".
+	ErrBlobTooLarge = tx.ErrBlobTooLarge
 )
 
 // TxError is a transaction the chain refused, with the evidence: the ABCI
@@ -90,7 +89,7 @@ type Options struct {
 // are signed and broadcast one at a time, with the nonce tracked locally,
 // and wait for inclusion concurrently.
 type Client struct {
-	rpc        *rpchttp.HTTP
+	rpc        *cometRPC
 	rpcAddr    string
 	kr         keyring.Keyring
 	defaultKey keyring.Key
@@ -107,13 +106,13 @@ type Client struct {
 	chainMu  sync.Mutex // guards chain; held while querying it
 	chain    *chainInfo
 	signerMu sync.Mutex // guards signers
-	signers  map[app.Address]*signer
+	signers  map[tx.Address]*signer
 }
 
 // chainInfo is what signing needs to know about the chain.
 type chainInfo struct {
 	id     string
-	params app.Params
+	params tx.Params
 }
 
 // New returns a client of the node at opts.RPC. It does no network I/O;
@@ -132,12 +131,12 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: default key: %w", err)
 	}
-	rpc, err := rpchttp.New(opts.RPC, "/websocket")
+	rpc, err := newCometRPC(opts.RPC)
 	if err != nil {
 		return nil, fmt.Errorf("state: RPC client for %q: %w", opts.RPC, err)
 	}
 	c := &Client{rpc: rpc, rpcAddr: opts.RPC, kr: opts.Keyring, defaultKey: k,
-		timeout: opts.Timeout, log: opts.Logger, signers: map[app.Address]*signer{}}
+		timeout: opts.Timeout, log: opts.Logger, signers: map[tx.Address]*signer{}}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -199,7 +198,7 @@ func (c *Client) begin(ctx context.Context) (context.Context, func(), error) {
 }
 
 // AccountAddress returns the default key's address.
-func (c *Client) AccountAddress(context.Context) (app.Address, error) {
+func (c *Client) AccountAddress(context.Context) (tx.Address, error) {
 	return c.defaultKey.Address, nil
 }
 
@@ -211,7 +210,7 @@ func (c *Client) Balance(ctx context.Context) (*Coin, error) {
 
 // BalanceForAddress returns addr's balance at the node's last committed
 // block; an account the chain has never seen has 0.
-func (c *Client) BalanceForAddress(ctx context.Context, addr app.Address) (*Coin, error) {
+func (c *Client) BalanceForAddress(ctx context.Context, addr tx.Address) (*Coin, error) {
 	ctx, end, err := c.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -244,33 +243,33 @@ func (c *Client) chainInfo(ctx context.Context) (chainInfo, error) {
 	if gen == nil || gen.Genesis == nil {
 		return chainInfo{}, errors.New("state: query genesis: empty answer")
 	}
-	g, err := app.ParseGenesis(gen.Genesis.AppState)
+	chainID, params, err := tx.ParseGenesisParams(gen.Genesis.AppState)
 	if err != nil {
 		return chainInfo{}, fmt.Errorf("state: genesis app_state: %w", err)
 	}
-	if g.ChainID != st.NodeInfo.Network {
-		return chainInfo{}, fmt.Errorf("state: node reports chain %q, its genesis %q", st.NodeInfo.Network, g.ChainID)
+	if chainID != st.NodeInfo.Network {
+		return chainInfo{}, fmt.Errorf("state: node reports chain %q, its genesis %q", st.NodeInfo.Network, chainID)
 	}
-	c.chain = &chainInfo{id: g.ChainID, params: g.Params}
+	c.chain = &chainInfo{id: chainID, params: params}
 	return *c.chain, nil
 }
 
 // queryAccount asks the application for an account's balance and nonce at
 // the last committed block.
-func (c *Client) queryAccount(ctx context.Context, addr app.Address) (app.AccountInfo, error) {
-	q, err := c.rpc.ABCIQuery(ctx, "/account", []byte(addr.String()))
+func (c *Client) queryAccount(ctx context.Context, addr tx.Address) (tx.AccountInfo, error) {
+	q, err := c.rpc.ABCIQuery(ctx, tx.AccountQueryPath, []byte(addr.String()))
 	if err != nil {
-		return app.AccountInfo{}, fmt.Errorf("state: query account %s: %w", addr, err)
+		return tx.AccountInfo{}, fmt.Errorf("state: query account %s: %w", addr, err)
 	}
-	if q.Response.Code != app.CodeOK {
-		return app.AccountInfo{}, fmt.Errorf("state: query account %s: code %d: %s", addr, q.Response.Code, q.Response.Log)
+	if q.Response.Code != tx.CodeOK {
+		return tx.AccountInfo{}, fmt.Errorf("state: query account %s: code %d: %s", addr, q.Response.Code, q.Response.Log)
 	}
-	var acc app.AccountInfo
+	var acc tx.AccountInfo
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
-		return app.AccountInfo{}, fmt.Errorf("state: query account %s: decode answer: %w", addr, err)
+		return tx.AccountInfo{}, fmt.Errorf("state: query account %s: decode answer: %w", addr, err)
 	}
 	if acc.Address != addr {
-		return app.AccountInfo{}, fmt.Errorf("state: query account %s: the answer is for %s", addr, acc.Address)
+		return tx.AccountInfo{}, fmt.Errorf("state: query account %s: the answer is for %s", addr, acc.Address)
 	}
 	return acc, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/coretest"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 	"github.com/datamesh/mesh-node/state/keyring"
@@ -39,11 +40,11 @@ type chain struct {
 // new keyring, starts a chain and a client whose default key is funded[0].
 func startChain(ctx context.Context, t *testing.T, funded, unfunded []string) *chain {
 	t.Helper()
-	return startChainWith(ctx, t, app.DefaultParams(), funded, unfunded)
+	return startChainWith(ctx, t, tx.DefaultParams(), funded, unfunded)
 }
 
 // startChainWith is startChain with the chain's parameters p.
-func startChainWith(ctx context.Context, t *testing.T, p app.Params, funded, unfunded []string) *chain {
+func startChainWith(ctx context.Context, t *testing.T, p tx.Params, funded, unfunded []string) *chain {
 	t.Helper()
 	kr := keyring.New(t.TempDir())
 	g := coretest.Genesis(t, chainID, "authority")
@@ -76,13 +77,13 @@ func startChainWith(ctx context.Context, t *testing.T, p app.Params, funded, unf
 }
 
 // account queries an account's balance and nonce from the node.
-func (c *chain) account(ctx context.Context, t *testing.T, addr app.Address) app.AccountInfo {
+func (c *chain) account(ctx context.Context, t *testing.T, addr tx.Address) tx.AccountInfo {
 	t.Helper()
 	q, err := c.rpc.ABCIQuery(ctx, "/account", []byte(addr.String()))
-	if err != nil || q.Response.Code != app.CodeOK {
+	if err != nil || q.Response.Code != tx.CodeOK {
 		t.Fatalf("query account %s: %v %+v", addr, err, q)
 	}
-	var acc app.AccountInfo
+	var acc tx.AccountInfo
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestTransfer(t *testing.T) {
 	ctx := ctxFor(t)
 	c := startChain(ctx, t, []string{"alice"}, []string{"bob"})
 	alice, bob := c.keys["alice"], c.keys["bob"]
-	p := app.DefaultParams()
+	p := tx.DefaultParams()
 
 	if a, err := c.client.AccountAddress(ctx); err != nil || a != alice.Address {
 		t.Fatalf("AccountAddress = %s, %v; want %s", a, err, alice.Address)
@@ -184,9 +185,9 @@ func TestTransfer(t *testing.T) {
 	// The chain refuses a transfer beyond the balance.
 	_, err = c.client.Transfer(ctx, alice.Address, 1e9, &state.TxConfig{KeyName: "bob"})
 	var txErr *state.TxError
-	if !errors.Is(err, state.ErrTxFailed) || !errors.As(err, &txErr) || txErr.Code != app.CodeInsufficientFunds ||
+	if !errors.Is(err, state.ErrTxFailed) || !errors.As(err, &txErr) || txErr.Code != tx.CodeInsufficientFunds ||
 		txErr.Height != 0 || !strings.Contains(txErr.Log, "insufficient funds") {
-		t.Fatalf("overdraft: %v, want a CheckTx TxError with code %d", err, app.CodeInsufficientFunds)
+		t.Fatalf("overdraft: %v, want a CheckTx TxError with code %d", err, tx.CodeInsufficientFunds)
 	}
 }
 
@@ -205,7 +206,7 @@ func TestSubmitPayForBlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.checkIncluded(ctx, t, res)
-	p := app.DefaultParams()
+	p := tx.DefaultParams()
 	if want := int64(p.FixedGas + p.GasPerBlobByte*(700+11)); res.GasUsed != want {
 		t.Fatalf("gas used %d, want %d", res.GasUsed, want)
 	}
@@ -238,7 +239,7 @@ func TestSubmitPayForBlobSizeLimit(t *testing.T) {
 		t.Skip("runs a CometBFT node")
 	}
 	ctx := ctxFor(t)
-	p := app.DefaultParams()
+	p := tx.DefaultParams()
 	p.MaxBlobSize = 1000
 	c := startChainWith(ctx, t, p, []string{"rollup"}, nil)
 	addr := c.keys["rollup"].Address
@@ -328,7 +329,7 @@ func TestNonceRecovery(t *testing.T) {
 	if _, err := c.client.Transfer(ctx, alice.Address, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	p := app.DefaultParams()
+	p := tx.DefaultParams()
 	ns := newBlob(t, "elsewhere", []byte("x")).Namespace()
 	raw := coretest.PFBTx(t, chainID, alice.Priv, 1, p, []coretest.Blob{{Namespace: ns, Data: []byte("elsewhere")}})
 	coretest.Broadcast(ctx, t, c.rpc, raw)
@@ -351,7 +352,7 @@ func TestRefusedOptions(t *testing.T) {
 	c := startChain(ctx, t, []string{"alice"}, []string{"bob"})
 	alice := c.keys["alice"]
 	blob := []*share.Blob{newBlob(t, "refused", []byte("data"))}
-	stranger, err := app.AddressFromBytes(bytes.Repeat([]byte{7}, app.AddressSize))
+	stranger, err := tx.AddressFromBytes(bytes.Repeat([]byte{7}, tx.AddressSize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +423,7 @@ func TestNewAndStop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Transfer(ctx, app.Address{}, 1, nil); !errors.Is(err, state.ErrStopped) {
+	if _, err := c.Transfer(ctx, tx.Address{}, 1, nil); !errors.Is(err, state.ErrStopped) {
 		t.Fatalf("Transfer after Stop: %v", err)
 	}
 	if _, err := c.Balance(ctx); !errors.Is(err, state.ErrStopped) {

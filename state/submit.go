@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
@@ -16,12 +16,12 @@ import (
 // Transfer sends amount from the selected key (see TxConfig; cfg may be
 // nil) to to, and returns once a block includes the transfer. A transfer
 // the chain refuses is a *TxError (ErrTxFailed).
-func (c *Client) Transfer(ctx context.Context, to app.Address, amount Int, cfg *TxConfig) (*TxResponse, error) {
+func (c *Client) Transfer(ctx context.Context, to tx.Address, amount Int, cfg *TxConfig) (*TxResponse, error) {
 	if amount == 0 {
 		return nil, fmt.Errorf("%w: transfer of 0", ErrInvalidTx)
 	}
-	return c.submit(ctx, cfg, func(signer app.Address) (app.Msg, []*share.Blob, error) {
-		return &app.MsgSend{From: signer, To: to, Amount: uint64(amount)}, nil, nil
+	return c.submit(ctx, cfg, func(signer tx.Address) (tx.Msg, []*share.Blob, error) {
+		return &tx.MsgSend{From: signer, To: to, Amount: uint64(amount)}, nil, nil
 	})
 }
 
@@ -36,11 +36,11 @@ func (c *Client) SubmitPayForBlob(ctx context.Context, blobs []*share.Blob, cfg 
 	if len(blobs) == 0 {
 		return nil, fmt.Errorf("%w: no blobs", ErrInvalidTx)
 	}
-	if len(blobs) > app.MaxBlobsPerPFB {
-		return nil, fmt.Errorf("%w: %d blobs, at most %d in one transaction", ErrInvalidTx, len(blobs), app.MaxBlobsPerPFB)
+	if len(blobs) > tx.MaxBlobsPerPFB {
+		return nil, fmt.Errorf("%w: %d blobs, at most %d in one transaction", ErrInvalidTx, len(blobs), tx.MaxBlobsPerPFB)
 	}
-	return c.submit(ctx, cfg, func(signer app.Address) (app.Msg, []*share.Blob, error) {
-		m := &app.MsgPayForBlobs{Signer: signer}
+	return c.submit(ctx, cfg, func(signer tx.Address) (tx.Msg, []*share.Blob, error) {
+		m := &tx.MsgPayForBlobs{Signer: signer}
 		for i, b := range blobs {
 			if b == nil {
 				return nil, nil, fmt.Errorf("%w: blob %d is nil", ErrInvalidTx, i)
@@ -60,7 +60,7 @@ func (c *Client) SubmitPayForBlob(ctx context.Context, blobs []*share.Blob, cfg 
 
 // buildFunc returns the message for the signer's address and the blobs it
 // pays for (none for a bare transaction).
-type buildFunc func(signer app.Address) (app.Msg, []*share.Blob, error)
+type buildFunc func(signer tx.Address) (tx.Msg, []*share.Blob, error)
 
 // submit selects the key, builds, signs and broadcasts the transaction and
 // waits for its inclusion.
@@ -109,7 +109,7 @@ func (c *Client) submit(ctx context.Context, cfg *TxConfig, build buildFunc) (*T
 // the application would (checkBlobs in core/app), so that an oversized
 // blob is named before it is signed and before CometBFT's own transaction
 // and body limits answer in their words.
-func checkBlobSizes(p app.Params, blobs []*share.Blob) error {
+func checkBlobSizes(p tx.Params, blobs []*share.Blob) error {
 	for i, b := range blobs {
 		if size := len(b.Data()); size > p.MaxBlobSize {
 			return fmt.Errorf("%w: blob %d is %d bytes, the chain's max_blob_size is %d", ErrBlobTooLarge, i, size, p.MaxBlobSize)
@@ -122,9 +122,9 @@ func checkBlobSizes(p app.Params, blobs []*share.Blob) error {
 // (which must be the address of a key of the keyring), else the default
 // key. When both are set they must agree.
 func (c *Client) key(cfg *TxConfig) (keyring.Key, error) {
-	var addr app.Address
+	var addr tx.Address
 	if cfg.SignerAddress != "" {
-		a, err := app.ParseAddress(cfg.SignerAddress)
+		a, err := tx.ParseAddress(cfg.SignerAddress)
 		if err != nil {
 			return keyring.Key{}, fmt.Errorf("state: signer address: %w", err)
 		}
@@ -164,24 +164,24 @@ func (c *Client) key(cfg *TxConfig) (keyring.Key, error) {
 // txFee returns the fee of cfg: its gas limit or the gas msg uses, at its
 // gas price (rounded up to a whole unit) or the chain's minimum, refused
 // above cfg.MaxGasPrice.
-func txFee(p app.Params, msg app.Msg, cfg *TxConfig) (app.Fee, error) {
-	fee := app.Fee{GasLimit: cfg.Gas, GasPrice: p.MinGasPrice}
+func txFee(p tx.Params, msg tx.Msg, cfg *TxConfig) (tx.Fee, error) {
+	fee := tx.Fee{GasLimit: cfg.Gas, GasPrice: p.MinGasPrice}
 	if fee.GasLimit == 0 {
-		gas, ok := app.GasUsed(p, msg)
+		gas, ok := tx.GasUsed(p, msg)
 		if !ok {
-			return app.Fee{}, fmt.Errorf("%w: gas overflows", ErrInvalidTx)
+			return tx.Fee{}, fmt.Errorf("%w: gas overflows", ErrInvalidTx)
 		}
 		fee.GasLimit = gas
 	}
 	if cfg.IsGasPriceSet {
 		price := math.Ceil(cfg.GasPrice)
 		if math.IsNaN(price) || price < 0 || price >= math.MaxUint64 {
-			return app.Fee{}, fmt.Errorf("%w: gas price %v", ErrInvalidTx, cfg.GasPrice)
+			return tx.Fee{}, fmt.Errorf("%w: gas price %v", ErrInvalidTx, cfg.GasPrice)
 		}
 		fee.GasPrice = uint64(price)
 	}
 	if cfg.MaxGasPrice > 0 && float64(fee.GasPrice) > cfg.MaxGasPrice {
-		return app.Fee{}, fmt.Errorf("%w: gas price %d, the maximum is %v", ErrGasPriceTooHigh, fee.GasPrice, cfg.MaxGasPrice)
+		return tx.Fee{}, fmt.Errorf("%w: gas price %d, the maximum is %v", ErrGasPriceTooHigh, fee.GasPrice, cfg.MaxGasPrice)
 	}
 	return fee, nil
 }
@@ -195,7 +195,7 @@ type signer struct {
 	nonce uint64 // guarded by lock
 }
 
-func (c *Client) signer(addr app.Address) *signer {
+func (c *Client) signer(addr tx.Address) *signer {
 	c.signerMu.Lock()
 	defer c.signerMu.Unlock()
 	s := c.signers[addr]
@@ -215,7 +215,7 @@ var expectedSequence = regexp.MustCompile(`expects sequence (\d+)`)
 // accepts it. The nonce comes from the /account query when unknown; a
 // nonce rejection sets it to the one the application expects (or forgets
 // it) and is retried once.
-func (c *Client) broadcast(ctx context.Context, chain chainInfo, key keyring.Key, fee app.Fee, msg app.Msg, blobs []*share.Blob) ([]byte, error) {
+func (c *Client) broadcast(ctx context.Context, chain chainInfo, key keyring.Key, fee tx.Fee, msg tx.Msg, blobs []*share.Blob) ([]byte, error) {
 	s := c.signer(key.Address)
 	select {
 	case s.lock <- struct{}{}:
@@ -231,7 +231,7 @@ func (c *Client) broadcast(ctx context.Context, chain chainInfo, key keyring.Key
 			}
 			s.nonce, s.known = acc.Nonce, true
 		}
-		raw, err := app.SignTx(app.Body{ChainID: chain.id, Nonce: s.nonce, Fee: fee, Msg: msg}, key.Priv)
+		raw, err := tx.SignTx(tx.Body{ChainID: chain.id, Nonce: s.nonce, Fee: fee, Msg: msg}, key.Priv)
 		if err != nil {
 			return nil, fmt.Errorf("state: sign: %w", err)
 		}
@@ -247,12 +247,12 @@ func (c *Client) broadcast(ctx context.Context, chain chainInfo, key keyring.Key
 			return nil, fmt.Errorf("state: broadcast to %s: %w", c.rpcAddr, err)
 		}
 		hash := fmt.Sprintf("%X", []byte(res.Hash))
-		if res.Code == app.CodeOK {
+		if res.Code == tx.CodeOK {
 			c.log.Debug("broadcast", "key", key.Name, "nonce", s.nonce, "txhash", hash)
 			s.nonce++
 			return res.Hash, nil
 		}
-		if res.Code != app.CodeIncorrectSequence || attempt > 0 {
+		if res.Code != tx.CodeIncorrectSequence || attempt > 0 {
 			return nil, &TxError{TxHash: hash, Code: res.Code, Log: res.Log}
 		}
 		s.known = false
@@ -273,10 +273,10 @@ func (c *Client) waitIncluded(ctx context.Context, hash []byte) (*TxResponse, er
 	defer tick.Stop()
 	var lastErr error
 	for {
-		r, err := c.rpc.Tx(ctx, hash, false)
+		r, err := c.rpc.Tx(ctx, hash)
 		if err == nil && r != nil {
 			res := r.TxResult
-			if res.Code != app.CodeOK {
+			if res.Code != tx.CodeOK {
 				return nil, &TxError{TxHash: hexHash, Height: r.Height, Code: res.Code, Log: res.Log}
 			}
 			return &TxResponse{Height: r.Height, TxHash: hexHash, Codespace: res.Codespace, Code: res.Code,

@@ -25,7 +25,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/p2p"
@@ -69,10 +69,10 @@ type DASAPI struct {
 
 // StateAPI is the state module.
 type StateAPI struct {
-	AccountAddress    func(ctx context.Context) (app.Address, error)
+	AccountAddress    func(ctx context.Context) (tx.Address, error)
 	Balance           func(ctx context.Context) (*state.Coin, error)
-	BalanceForAddress func(ctx context.Context, addr app.Address) (*state.Coin, error)
-	Transfer          func(ctx context.Context, to app.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
+	BalanceForAddress func(ctx context.Context, addr tx.Address) (*state.Coin, error)
+	Transfer          func(ctx context.Context, to tx.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
 	SubmitPayForBlob  func(ctx context.Context, blobs []*blob.Blob, config *state.TxConfig) (*state.TxResponse, error)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 // Defaults of core init.
@@ -100,56 +101,56 @@ directories first, keys included.`,
 }
 
 // initHome creates the home and returns the dev account's address.
-func initHome(o initOptions) (app.Address, error) {
+func initHome(o initOptions) (tx.Address, error) {
 	if o.blockTime <= 0 {
-		return app.Address{}, fmt.Errorf("--block-time %s: must be positive", o.blockTime)
+		return tx.Address{}, fmt.Errorf("--block-time %s: must be positive", o.blockTime)
 	}
 	for _, d := range homeDirs() {
 		p := filepath.Join(o.home, d)
 		_, err := os.Stat(p)
 		if err == nil && !o.force {
-			return app.Address{}, fmt.Errorf("%s already exists: the home %s is initialised (use --force to delete and recreate it)", p, o.home)
+			return tx.Address{}, fmt.Errorf("%s already exists: the home %s is initialised (use --force to delete and recreate it)", p, o.home)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return app.Address{}, fmt.Errorf("check home: %w", err)
+			return tx.Address{}, fmt.Errorf("check home: %w", err)
 		}
 		if err := os.RemoveAll(p); err != nil {
-			return app.Address{}, fmt.Errorf("--force: remove %s: %w", p, err)
+			return tx.Address{}, fmt.Errorf("--force: remove %s: %w", p, err)
 		}
 	}
 	for _, d := range append([]string{""}, homeDirs()...) {
 		if err := os.MkdirAll(filepath.Join(o.home, d), 0o700); err != nil {
-			return app.Address{}, fmt.Errorf("create home directory: %w", err)
+			return tx.Address{}, fmt.Errorf("create home directory: %w", err)
 		}
 	}
 
 	conf := cfg.DefaultConfig().SetRoot(o.home)
 	conf.Moniker = o.moniker
 	conf.Consensus.TimeoutCommit = o.blockTime
-	params := app.DefaultParams()
+	params := tx.DefaultParams()
 	// A BlobTx carries blobs of up to max_blob_size with the signed
 	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
 	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
-	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*app.MaxTxSize
+	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*tx.MaxTxSize
 	conf.RPC.MaxBodyBytes = 2 * int64(conf.Mempool.MaxTxBytes)
 	if err := conf.ValidateBasic(); err != nil {
-		return app.Address{}, fmt.Errorf("CometBFT config: %w", err)
+		return tx.Address{}, fmt.Errorf("CometBFT config: %w", err)
 	}
 	if err := catchPanic("write config.toml", func() {
 		cfg.WriteConfigFile(filepath.Join(o.home, "config", "config.toml"), conf)
 	}); err != nil {
-		return app.Address{}, err
+		return tx.Address{}, err
 	}
 	if _, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile()); err != nil {
-		return app.Address{}, fmt.Errorf("create node key: %w", err)
+		return tx.Address{}, fmt.Errorf("create node key: %w", err)
 	}
 	pv := privval.GenFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
 	if err := catchPanic("save validator key", pv.Save); err != nil {
-		return app.Address{}, err
+		return tx.Address{}, err
 	}
 	dev, err := openKeyring(o.home).Add(devKeyName)
 	if err != nil {
-		return app.Address{}, fmt.Errorf("create dev key: %w", err)
+		return tx.Address{}, fmt.Errorf("create dev key: %w", err)
 	}
 
 	g := &app.Genesis{
@@ -159,15 +160,15 @@ func initHome(o initOptions) (app.Address, error) {
 		Params:    params,
 	}
 	if err := g.Validate(); err != nil {
-		return app.Address{}, err
+		return tx.Address{}, err
 	}
 	appState, err := json.Marshal(g)
 	if err != nil {
-		return app.Address{}, fmt.Errorf("encode app genesis: %w", err)
+		return tx.Address{}, fmt.Errorf("encode app genesis: %w", err)
 	}
 	pk, err := pv.GetPubKey()
 	if err != nil {
-		return app.Address{}, fmt.Errorf("validator public key: %w", err)
+		return tx.Address{}, fmt.Errorf("validator public key: %w", err)
 	}
 	doc := &cmttypes.GenesisDoc{
 		ChainID:         o.chainID,
@@ -177,10 +178,10 @@ func initHome(o initOptions) (app.Address, error) {
 		AppState:        appState,
 	}
 	if err := doc.ValidateAndComplete(); err != nil {
-		return app.Address{}, fmt.Errorf("CometBFT genesis: %w", err)
+		return tx.Address{}, fmt.Errorf("CometBFT genesis: %w", err)
 	}
 	if err := doc.SaveAs(conf.GenesisFile()); err != nil {
-		return app.Address{}, fmt.Errorf("save genesis: %w", err)
+		return tx.Address{}, fmt.Errorf("save genesis: %w", err)
 	}
 	return dev.Address, nil
 }

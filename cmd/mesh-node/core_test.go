@@ -17,6 +17,7 @@ import (
 
 	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 func TestCoreInit(t *testing.T) {
@@ -53,7 +54,7 @@ func TestCoreInit(t *testing.T) {
 	}
 	if doc.ChainID != "init-test" || g.ChainID != "init-test" || len(doc.Validators) != 1 ||
 		len(g.Accounts) != 1 || g.Accounts[0].Address.String() != dev || g.Accounts[0].Balance != 777 ||
-		g.Authority.String() != dev || g.Params != app.DefaultParams() {
+		g.Authority.String() != dev || g.Params != tx.DefaultParams() {
 		t.Fatalf("genesis: %+v, app state %+v", doc, g)
 	}
 
@@ -106,7 +107,7 @@ func TestCoreStartRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acc app.AccountInfo
+	var acc tx.AccountInfo
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil || acc.Balance != 4242 || q.Response.Height < 4 {
 		t.Fatalf("dev account after restart: %s at height %d (%v)", q.Response.Value, q.Response.Height, err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/datamesh/mesh-node/blob"
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -339,7 +339,7 @@ func TestDevnetJSONRPC(t *testing.T) {
 
 	// A blob one byte over the chain's max_blob_size: the light node
 	// refuses it before signing, so its account does not change.
-	maxSize := app.DefaultParams().MaxBlobSize
+	maxSize := tx.DefaultParams().MaxBlobSize
 	over := filepath.Join(t.TempDir(), "over.bin")
 	if err := os.WriteFile(over, bytes.Repeat([]byte{'a'}, maxSize+1), 0o600); err != nil {
 		t.Fatal(err)

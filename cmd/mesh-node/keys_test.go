@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 func TestKeys(t *testing.T) {
@@ -29,7 +29,7 @@ func TestKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err := app.AddressFromPubKey(pub); err != nil || a.String() != bob.Address || bob.Name != "bob" {
+	if a, err := tx.AddressFromPubKey(pub); err != nil || a.String() != bob.Address || bob.Name != "bob" {
 		t.Fatalf("bob: %+v does not match its public key (%v)", bob, err)
 	}
 	if list, want := mustRun(ctx, t, "keys", "list", h), "alice\t"+alice+"\nbob\t"+bob.Address+"\n"; list != want {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 	"github.com/datamesh/mesh-node/state/keyring"
@@ -27,7 +27,7 @@ const (
 // maxBlobSizeText is the max_blob_size of the chains core init and devnet
 // make, for the help of the commands that submit blobs; the limit they
 // enforce is the chain's own, read from its genesis.
-var maxBlobSizeText = fmt.Sprintf("%d bytes (2 MiB) on a chain made by core init or devnet", app.DefaultParams().MaxBlobSize)
+var maxBlobSizeText = fmt.Sprintf("%d bytes (2 MiB) on a chain made by core init or devnet", tx.DefaultParams().MaxBlobSize)
 
 // txOptions are the flags every tx command shares.
 type txOptions struct {
@@ -73,7 +73,7 @@ func (c *cli) txSendCmd() *cobra.Command {
 its transaction hash.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dest, err := app.ParseAddress(to)
+			dest, err := tx.ParseAddress(to)
 			if err != nil {
 				return fmt.Errorf("tx send: --to: %w", err)
 			}

@@ -16,7 +16,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -53,7 +53,7 @@ func TestDevnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err := app.AddressFromPubKey(pub); err != nil || a.String() != bob.Address {
+	if a, err := tx.AddressFromPubKey(pub); err != nil || a.String() != bob.Address {
 		t.Fatalf("bob: address %s does not match public key %s (%v)", bob.Address, bob.PubKey, err)
 	}
 	list := mustRun(ctx, t, "keys", "list", h)
@@ -70,7 +70,7 @@ func TestDevnet(t *testing.T) {
 	if got := balance(ctx, t, c, bob.Address); got.Balance != 100_000_000 {
 		t.Fatalf("bob's balance %d, want 100000000", got.Balance)
 	}
-	p := app.DefaultParams()
+	p := tx.DefaultParams()
 	after := balance(ctx, t, c, dev)
 	if want := before.Balance - 100_000_000 - p.FixedGas*p.MinGasPrice; after.Balance != want || after.Nonce != before.Nonce+1 {
 		t.Fatalf("dev after send: %+v, want balance %d nonce %d", after, want, before.Nonce+1)
@@ -81,7 +81,7 @@ func TestDevnet(t *testing.T) {
 	fileData := bytes.Repeat([]byte("datamesh "), 300)
 	// Exactly max_blob_size: core init raised CometBFT's 1 MB limits for
 	// it. One byte more is refused before it is signed.
-	maxSize := app.DefaultParams().MaxBlobSize
+	maxSize := tx.DefaultParams().MaxBlobSize
 	bigFile, overFile := filepath.Join(t.TempDir(), "big.bin"), filepath.Join(t.TempDir(), "over.bin")
 	bigData := bytes.Repeat([]byte("0123456789abcdef"), maxSize/16+1)[:maxSize]
 	if err := os.WriteFile(bigFile, bigData, 0o600); err != nil {
@@ -169,17 +169,17 @@ func TestDevnet(t *testing.T) {
 }
 
 // balance queries an account through the /account ABCI query.
-func balance(ctx context.Context, t *testing.T, c *rpchttp.HTTP, addr string) app.AccountInfo {
+func balance(ctx context.Context, t *testing.T, c *rpchttp.HTTP, addr string) tx.AccountInfo {
 	t.Helper()
-	a, err := app.ParseAddress(addr)
+	a, err := tx.ParseAddress(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q, err := c.ABCIQuery(ctx, "/account", []byte(a.String()))
-	if err != nil || q.Response.Code != app.CodeOK {
+	if err != nil || q.Response.Code != tx.CodeOK {
 		t.Fatalf("query account %s: %v %+v", addr, err, q)
 	}
-	var acc app.AccountInfo
+	var acc tx.AccountInfo
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestTxErrors(t *testing.T) {
 	wantErr(ctx, t, "required flag", "tx", "send", h)
 	wantErr(ctx, t, "29", "tx", "pay-for-blob", h, "--from", "x", "--namespace", strings.Repeat("ab", 11), "--data", "a")
 	wantErr(ctx, t, "--data is empty", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "")
-	wantErr(ctx, t, "--amount must be positive", "tx", "send", h, "--from", "x", "--to", app.Address{}.String(), "--amount", "0")
+	wantErr(ctx, t, "--amount must be positive", "tx", "send", h, "--from", "x", "--to", tx.Address{}.String(), "--amount", "0")
 	wantErr(ctx, t, "query node status", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "a",
 		"--node", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), "--timeout", "5s")
 }

@@ -12,6 +12,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/header"
 )
 
@@ -160,11 +161,11 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.state == nil {
-		return &abci.ResponseCheckTx{Code: CodeInternal, Log: "app: no genesis yet"}, nil
+		return &abci.ResponseCheckTx{Code: tx.CodeInternal, Log: "app: no genesis yet"}, nil
 	}
 	res, err := Execute(a.check, req.Tx)
 	if err != nil {
-		return &abci.ResponseCheckTx{Code: Code(err), Log: err.Error()}, nil
+		return &abci.ResponseCheckTx{Code: tx.Code(err), Log: err.Error()}, nil
 	}
 	return &abci.ResponseCheckTx{GasWanted: int64(res.GasWanted), GasUsed: int64(res.GasUsed)}, nil
 }
@@ -219,16 +220,16 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	d := NewDelta(a.state)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
-	var updates []*MsgUpdateValidator
+	var updates []*tx.MsgUpdateValidator
 	updateIndex := map[string]int{}
-	for i, tx := range req.Txs {
-		if i == len(req.Txs)-1 && header.IsDataRootTx(tx) {
+	for i, raw := range req.Txs {
+		if i == len(req.Txs)-1 && header.IsDataRootTx(raw) {
 			res.TxResults[i] = &abci.ExecTxResult{Log: "data root"}
 			continue
 		}
-		r, err := Execute(d, tx)
+		r, err := Execute(d, raw)
 		if err != nil {
-			res.TxResults[i] = &abci.ExecTxResult{Code: Code(err), Log: err.Error()}
+			res.TxResults[i] = &abci.ExecTxResult{Code: tx.Code(err), Log: err.Error()}
 			continue
 		}
 		res.TxResults[i] = &abci.ExecTxResult{GasWanted: int64(r.GasWanted), GasUsed: int64(r.GasUsed)}
@@ -271,30 +272,23 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	return &abci.ResponseCommit{}, nil
 }
 
-// AccountInfo is the JSON answer to the query "/account".
-type AccountInfo struct {
-	Address Address `json:"address"`
-	Balance uint64  `json:"balance"`
-	Nonce   uint64  `json:"nonce"`
-}
-
 // Query answers path "/account" with data a bech32 address: the account's
 // AccountInfo as JSON, at the last committed height.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if req.Path != "/account" {
-		return &abci.ResponseQuery{Code: CodeInvalidMsg, Log: fmt.Sprintf("app: unknown query path %q", req.Path)}, nil
+	if req.Path != tx.AccountQueryPath {
+		return &abci.ResponseQuery{Code: tx.CodeInvalidMsg, Log: fmt.Sprintf("app: unknown query path %q", req.Path)}, nil
 	}
 	if a.state == nil {
-		return &abci.ResponseQuery{Code: CodeInternal, Log: "app: no genesis yet"}, nil
+		return &abci.ResponseQuery{Code: tx.CodeInternal, Log: "app: no genesis yet"}, nil
 	}
-	addr, err := ParseAddress(string(req.Data))
+	addr, err := tx.ParseAddress(string(req.Data))
 	if err != nil {
-		return &abci.ResponseQuery{Code: CodeInvalidMsg, Log: err.Error()}, nil
+		return &abci.ResponseQuery{Code: tx.CodeInvalidMsg, Log: err.Error()}, nil
 	}
 	acc := a.state.Account(addr)
-	v, err := json.Marshal(AccountInfo{Address: addr, Balance: acc.Balance, Nonce: acc.Nonce})
+	v, err := json.Marshal(tx.AccountInfo{Address: addr, Balance: acc.Balance, Nonce: acc.Nonce})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -24,12 +26,12 @@ type testEnv struct {
 	dir      string
 	db       *badger.DB
 	app      *App
-	params   Params
+	params   tx.Params
 	alice    secp256k1.PrivKey // the authority, funded
-	aliceA   Address
+	aliceA   tx.Address
 	bob      secp256k1.PrivKey // funded
-	bobA     Address
-	carolA   Address // unfunded
+	bobA     tx.Address
+	carolA   tx.Address // unfunded
 	valKey   ed25519.PrivKey
 	nextH    int64
 	genesisB []byte
@@ -48,10 +50,10 @@ func openDB(t *testing.T, dir string) *badger.DB {
 // and bob hold 10^12 each, one validator.
 func newTestEnv(t *testing.T, mutate func(*Genesis)) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, dir: t.TempDir(), params: DefaultParams(), nextH: 1}
-	e.alice, e.aliceA = testKey(t, "alice")
-	e.bob, e.bobA = testKey(t, "bob")
-	_, e.carolA = testKey(t, "carol")
+	e := &testEnv{t: t, dir: t.TempDir(), params: tx.DefaultParams(), nextH: 1}
+	e.alice, e.aliceA = txtest.Key(t, "alice")
+	e.bob, e.bobA = txtest.Key(t, "bob")
+	_, e.carolA = txtest.Key(t, "carol")
 	e.valKey = ed25519.GenPrivKeyFromSecret([]byte("validator"))
 	g := &Genesis{ChainID: testChainID, Authority: e.aliceA, Params: e.params,
 		Validators: []GenesisValidator{{PubKey: e.valKey.PubKey().Bytes(), Power: 10}},
@@ -138,21 +140,21 @@ func (e *testEnv) block(txs ...[]byte) *abci.ResponseFinalizeBlock {
 	return res
 }
 
-func (e *testEnv) account(a Address) Account { return e.app.state.Account(a) }
+func (e *testEnv) account(a tx.Address) Account { return e.app.state.Account(a) }
 
-func (e *testEnv) send(key secp256k1.PrivKey, nonce uint64, to Address, amount uint64) []byte {
-	return sendTx(e.t, testChainID, key, nonce, to, amount, e.params.FixedGas, e.params.MinGasPrice)
+func (e *testEnv) send(key secp256k1.PrivKey, nonce uint64, to tx.Address, amount uint64) []byte {
+	return txtest.SendTx(e.t, testChainID, key, nonce, to, amount, e.params.FixedGas, e.params.MinGasPrice)
 }
 
 func (e *testEnv) pfb(key secp256k1.PrivKey, nonce uint64, ns byte, datas ...[]byte) []byte {
-	return pfbTx(e.t, testChainID, key, nonce, testNamespace(e.t, ns), e.params.MinGasPrice, e.params, datas...)
+	return txtest.PFBTx(e.t, testChainID, key, nonce, txtest.Namespace(e.t, ns), e.params.MinGasPrice, e.params, datas...)
 }
 
 // signPFB signs msg with blobs, the gas it needs at the minimum price.
-func (e *testEnv) signPFB(key secp256k1.PrivKey, nonce uint64, msg *MsgPayForBlobs, blobs ...*share.Blob) []byte {
+func (e *testEnv) signPFB(key secp256k1.PrivKey, nonce uint64, msg *tx.MsgPayForBlobs, blobs ...*share.Blob) []byte {
 	e.t.Helper()
-	gas, _ := GasUsed(e.params, msg)
-	inner, err := SignTx(Body{ChainID: testChainID, Nonce: nonce, Fee: Fee{GasLimit: gas, GasPrice: e.params.MinGasPrice}, Msg: msg}, key)
+	gas, _ := tx.GasUsed(e.params, msg)
+	inner, err := tx.SignTx(tx.Body{ChainID: testChainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: e.params.MinGasPrice}, Msg: msg}, key)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -165,21 +167,21 @@ func (e *testEnv) signPFB(key secp256k1.PrivKey, nonce uint64, msg *MsgPayForBlo
 
 func TestCheckTxRejects(t *testing.T) {
 	e := newTestEnv(t, func(g *Genesis) { g.Params.MaxBlobSize = 1000 })
-	ns := testNamespace(t, 1)
+	ns := txtest.Namespace(t, 1)
 	blob, err := share.NewBlob(ns, blobData(100, 1), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	commit, _ := blob.Commitment()
-	pfbMsg := func() *MsgPayForBlobs {
-		return &MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns}, BlobSizes: []uint32{100},
+	pfbMsg := func() *tx.MsgPayForBlobs {
+		return &tx.MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns}, BlobSizes: []uint32{100},
 			ShareCommitments: [][]byte{commit}, ShareVersions: []uint32{0}}
 	}
 
 	badSig := e.send(e.alice, 0, e.bobA, 1)
-	tx, _ := UnmarshalTx(badSig)
-	tx.Signature[10] ^= 1
-	badSig, _ = tx.Marshal()
+	decoded, _ := tx.UnmarshalTx(badSig)
+	decoded.Signature[10] ^= 1
+	badSig, _ = decoded.Marshal()
 
 	reserved := pfbMsg()
 	reserved.Namespaces[0] = share.PayForBlobNamespace
@@ -187,7 +189,7 @@ func TestCheckTxRejects(t *testing.T) {
 	wrongCommit.ShareCommitments[0] = bytes.Repeat([]byte{7}, 32)
 	big, _ := share.NewBlob(ns, blobData(2000, 1), 0, nil)
 	bigCommit, _ := big.Commitment()
-	tooBig := &MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns}, BlobSizes: []uint32{2000},
+	tooBig := &tx.MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns}, BlobSizes: []uint32{2000},
 		ShareCommitments: [][]byte{bigCommit}, ShareVersions: []uint32{0}}
 	drt, _ := header.DataRootTx{SquareSize: 1, DataRoot: make([]byte, 32)}.Marshal()
 	pfbInner, _, _ := share.UnmarshalBlobTx(e.pfb(e.alice, 0, 1, blobData(10, 1)))
@@ -198,19 +200,19 @@ func TestCheckTxRejects(t *testing.T) {
 		code uint32
 		log  string
 	}{
-		{"bad signature", badSig, CodeInvalidSignature, "invalid signature"},
-		{"wrong nonce", e.send(e.alice, 1, e.bobA, 1), CodeIncorrectSequence, "incorrect account sequence"},
-		{"insufficient funds", e.send(e.alice, 0, e.bobA, 2e12), CodeInsufficientFunds, "insufficient funds"},
-		{"unfunded fee", sendTx(t, testChainID, secp256k1.GenPrivKeySecp256k1([]byte("carol")), 0, e.bobA, 1, e.params.FixedGas, 1), CodeInsufficientFunds, "insufficient funds"},
-		{"reserved namespace", e.signPFB(e.alice, 0, reserved, blob), CodeInvalidNamespace, "reserved"},
-		{"commitment mismatch", e.signPFB(e.alice, 0, wrongCommit, blob), CodeCommitmentMismatch, "commitment"},
-		{"blob over limit", e.signPFB(e.alice, 0, tooBig, big), CodeBlobTooLarge, "blob: over size limit"},
-		{"data root magic", drt, CodeReservedTx, "data root"},
-		{"pfb without blobs", pfbInner.Tx, CodeInvalidMsg, "blob tx"},
-		{"wrong chain", sendTx(t, "other", e.alice, 0, e.bobA, 1, e.params.FixedGas, 1), CodeWrongChainID, "chain"},
-		{"low gas", sendTx(t, testChainID, e.alice, 0, e.bobA, 1, e.params.FixedGas-1, 1), CodeInsufficientFee, "gas limit"},
-		{"garbage", []byte{0xff, 0x01}, CodeMalformedTx, "malformed"},
-		{"not authority", e.updateValidator(e.bob, 0, []byte("0123456789abcdef0123456789abcdef"), 5), CodeUnauthorized, "authority"},
+		{"bad signature", badSig, tx.CodeInvalidSignature, "invalid signature"},
+		{"wrong nonce", e.send(e.alice, 1, e.bobA, 1), tx.CodeIncorrectSequence, "incorrect account sequence"},
+		{"insufficient funds", e.send(e.alice, 0, e.bobA, 2e12), tx.CodeInsufficientFunds, "insufficient funds"},
+		{"unfunded fee", txtest.SendTx(t, testChainID, secp256k1.GenPrivKeySecp256k1([]byte("carol")), 0, e.bobA, 1, e.params.FixedGas, 1), tx.CodeInsufficientFunds, "insufficient funds"},
+		{"reserved namespace", e.signPFB(e.alice, 0, reserved, blob), tx.CodeInvalidNamespace, "reserved"},
+		{"commitment mismatch", e.signPFB(e.alice, 0, wrongCommit, blob), tx.CodeCommitmentMismatch, "commitment"},
+		{"blob over limit", e.signPFB(e.alice, 0, tooBig, big), tx.CodeBlobTooLarge, "blob: over size limit"},
+		{"data root magic", drt, tx.CodeReservedTx, "data root"},
+		{"pfb without blobs", pfbInner.Tx, tx.CodeInvalidMsg, "blob tx"},
+		{"wrong chain", txtest.SendTx(t, "other", e.alice, 0, e.bobA, 1, e.params.FixedGas, 1), tx.CodeWrongChainID, "chain"},
+		{"low gas", txtest.SendTx(t, testChainID, e.alice, 0, e.bobA, 1, e.params.FixedGas-1, 1), tx.CodeInsufficientFee, "gas limit"},
+		{"garbage", []byte{0xff, 0x01}, tx.CodeMalformedTx, "malformed"},
+		{"not authority", e.updateValidator(e.bob, 0, []byte("0123456789abcdef0123456789abcdef"), 5), tx.CodeUnauthorized, "authority"},
 	}
 	for _, c := range cases {
 		res := e.checkTx(c.tx)
@@ -221,21 +223,21 @@ func TestCheckTxRejects(t *testing.T) {
 	// A valid transaction passes, and its nonce is then taken in the
 	// mempool's view.
 	ok := e.send(e.alice, 0, e.bobA, 1)
-	if res := e.checkTx(ok); res.Code != CodeOK {
+	if res := e.checkTx(ok); res.Code != tx.CodeOK {
 		t.Fatalf("valid send rejected: %s", res.Log)
 	}
-	if res := e.checkTx(ok); res.Code != CodeIncorrectSequence {
+	if res := e.checkTx(ok); res.Code != tx.CodeIncorrectSequence {
 		t.Fatalf("replayed send: code %d %s", res.Code, res.Log)
 	}
-	if res := e.checkTx(e.send(e.alice, 1, e.bobA, 1)); res.Code != CodeOK {
+	if res := e.checkTx(e.send(e.alice, 1, e.bobA, 1)); res.Code != tx.CodeOK {
 		t.Fatalf("next nonce rejected: %s", res.Log)
 	}
 }
 
 func (e *testEnv) updateValidator(key secp256k1.PrivKey, nonce uint64, pk []byte, power int64) []byte {
 	e.t.Helper()
-	raw, err := SignTx(Body{ChainID: testChainID, Nonce: nonce, Fee: Fee{GasLimit: e.params.FixedGas, GasPrice: e.params.MinGasPrice},
-		Msg: &MsgUpdateValidator{PubKey: pk, Power: power}}, key)
+	raw, err := tx.SignTx(tx.Body{ChainID: testChainID, Nonce: nonce, Fee: tx.Fee{GasLimit: e.params.FixedGas, GasPrice: e.params.MinGasPrice},
+		Msg: &tx.MsgUpdateValidator{PubKey: pk, Power: power}}, key)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestFinalizeBlockExecutes(t *testing.T) {
 		t.Fatalf("%d results, want 4", n)
 	}
 	for i, r := range res.TxResults {
-		if r.Code != CodeOK {
+		if r.Code != tx.CodeOK {
 			t.Fatalf("tx %d: code %d %s", i, r.Code, r.Log)
 		}
 	}
@@ -274,7 +276,7 @@ func TestFinalizeBlockExecutes(t *testing.T) {
 		t.Fatalf("carol: %+v", c)
 	}
 	// The mempool's view was reset at Commit: the next nonce is accepted.
-	if r := e.checkTx(e.send(e.alice, 2, e.bobA, 1)); r.Code != CodeOK {
+	if r := e.checkTx(e.send(e.alice, 2, e.bobA, 1)); r.Code != tx.CodeOK {
 		t.Fatalf("after commit: %s", r.Log)
 	}
 }
@@ -366,11 +368,11 @@ func TestProcessProposalRejects(t *testing.T) {
 func TestValidatorUpdatesAuthorityOnly(t *testing.T) {
 	e := newTestEnv(t, nil)
 	newVal := ed25519.GenPrivKeyFromSecret([]byte("v2")).PubKey().Bytes()
-	if r := e.checkTx(e.updateValidator(e.bob, 0, newVal, 5)); r.Code != CodeUnauthorized {
+	if r := e.checkTx(e.updateValidator(e.bob, 0, newVal, 5)); r.Code != tx.CodeUnauthorized {
 		t.Fatalf("bob's update: code %d %s", r.Code, r.Log)
 	}
 	// Removing the only validator is refused.
-	if r := e.checkTx(e.updateValidator(e.alice, 0, e.valKey.PubKey().Bytes(), 0)); r.Code != CodeInvalidValidatorSet {
+	if r := e.checkTx(e.updateValidator(e.alice, 0, e.valKey.PubKey().Bytes(), 0)); r.Code != tx.CodeInvalidValidatorSet {
 		t.Fatalf("removing the last validator: code %d %s", r.Code, r.Log)
 	}
 	res := e.block(e.updateValidator(e.alice, 0, newVal, 5), e.updateValidator(e.alice, 1, newVal, 7))
@@ -470,7 +472,7 @@ func TestFinalizeBlockInvalidTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	codes := []uint32{res.TxResults[0].Code, res.TxResults[1].Code, res.TxResults[2].Code, res.TxResults[3].Code}
-	if codes[0] != CodeIncorrectSequence || codes[1] != CodeMalformedTx || codes[2] != CodeOK || codes[3] != CodeOK {
+	if codes[0] != tx.CodeIncorrectSequence || codes[1] != tx.CodeMalformedTx || codes[2] != tx.CodeOK || codes[3] != tx.CodeOK {
 		t.Fatalf("codes %v", codes)
 	}
 	if _, err := e.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
@@ -484,20 +486,20 @@ func TestFinalizeBlockInvalidTx(t *testing.T) {
 
 func TestCheckTxShareVersionOneSigner(t *testing.T) {
 	e := newTestEnv(t, nil)
-	ns := testNamespace(t, 4)
-	mk := func(signer Address) []byte {
+	ns := txtest.Namespace(t, 4)
+	mk := func(signer tx.Address) []byte {
 		b, err := share.NewBlob(ns, blobData(300, 1), share.ShareVersionOne, signer[:])
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, _ := b.Commitment()
-		return e.signPFB(e.alice, 0, &MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns},
+		return e.signPFB(e.alice, 0, &tx.MsgPayForBlobs{Signer: e.aliceA, Namespaces: []share.Namespace{ns},
 			BlobSizes: []uint32{300}, ShareCommitments: [][]byte{c}, ShareVersions: []uint32{1}}, b)
 	}
-	if r := e.checkTx(mk(e.bobA)); r.Code != CodeCommitmentMismatch || !strings.Contains(r.Log, "signer") {
+	if r := e.checkTx(mk(e.bobA)); r.Code != tx.CodeCommitmentMismatch || !strings.Contains(r.Log, "signer") {
 		t.Fatalf("blob signed for bob: code %d %s", r.Code, r.Log)
 	}
-	if r := e.checkTx(mk(e.aliceA)); r.Code != CodeOK {
+	if r := e.checkTx(mk(e.aliceA)); r.Code != tx.CodeOK {
 		t.Fatalf("share version 1 blob: code %d %s", r.Code, r.Log)
 	}
 }

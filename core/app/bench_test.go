@@ -3,6 +3,9 @@ package app
 import (
 	"fmt"
 	"testing"
+
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 )
 
 // BenchmarkProposal measures PrepareTxs and ProcessTxs for squares of width
@@ -10,15 +13,15 @@ import (
 // and every validator's work per block.
 func BenchmarkProposal(b *testing.B) {
 	for _, k := range []int{8, 32, 128} {
-		key, addr := testKey(b, "bench")
-		p := DefaultParams()
+		key, addr := txtest.Key(b, "bench")
+		p := tx.DefaultParams()
 		st := NewState(&Genesis{ChainID: "bench", Authority: addr, Params: p,
 			Accounts: []GenesisAccount{{Address: addr, Balance: 1 << 62}}})
 		blobSize := min(64<<10, k*k*478*8/10)
 		n := max(1, k*k*478*8/10/blobSize)
 		txs := make([][]byte, n)
 		for i := range txs {
-			txs[i] = pfbTx(b, "bench", key, uint64(i), testNamespace(b, byte(i)), 1, p, blobData(blobSize, byte(i)))
+			txs[i] = txtest.PFBTx(b, "bench", key, uint64(i), txtest.Namespace(b, byte(i)), 1, p, blobData(blobSize, byte(i)))
 		}
 		var proposal [][]byte
 		b.Run(fmt.Sprintf("prepare/k=%d", k), func(b *testing.B) {

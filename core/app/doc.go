@@ -15,7 +15,7 @@
 //     agree on validity.
 //   - PrepareTxs(state, mempoolTxs, maxTxBytes) builds a proposal: it keeps
 //     the transactions that execute in order and fit maxTxBytes, lays them
-//     out with share.Build within Params.MaxSquareSize, re-executes them in
+//     out with share.Build within tx.Params.MaxSquareSize, re-executes them in
 //     square order (bare transactions first, then BlobTxs) dropping any that
 //     no longer apply, extends the square (eds.Extend, eds.NewDAH) and
 //     appends header.DataRootTx{SquareSize, DataRoot: dah.Hash()} last.
@@ -24,52 +24,26 @@
 //     one, all others execute in order, share.Construct lays them out, and
 //     the square width and data root equal the data root transaction's.
 //   - State is the committed state in memory; Store persists it in Badger.
+//   - Genesis is CometBFT's app_state; its params are a tx.Params.
 //
-// # Transactions
+// # Transactions and fees
 //
-// A transaction is protobuf (encoded with protowire), canonical: fields in
-// field-number order, singular fields at most once, zero scalars and empty
-// bytes omitted, minimal varints, no unknown fields. UnmarshalTx re-encodes
-// what it decoded and rejects any input that differs, so every transaction
-// has exactly one encoding.
-//
-//	Tx                 { 1: body (Body), 2: pub_key (33-byte compressed secp256k1), 3: signature (64 bytes, R||S, low S) }
-//	Body               { 1: chain_id, 2: nonce, 3: fee (Fee, always present), one of 4: send | 5: update_validator | 6: pay_for_blobs }
-//	Fee                { 1: gas_limit, 2: gas_price }
-//	MsgSend            { 1: from (20 bytes), 2: to (20 bytes), 3: amount }
-//	MsgUpdateValidator { 1: pub_key (32-byte ed25519), 2: power (0 removes) }
-//	MsgPayForBlobs     { 1: signer (20 bytes), 2: namespaces (repeated, 29 bytes), 3: blob_sizes (packed),
-//	                     4: share_commitments (repeated, 32 bytes), 5: share_versions (packed) }
-//
-// The signature is secp256k1 (CometBFT's crypto/secp256k1: ECDSA over
-// SHA-256) of the encoded Body, which carries the chain ID and the nonce,
-// the signer account's sequence. An address is RIPEMD-160(SHA-256(pub_key)),
-// 20 bytes, written in bech32 with prefix "mesh" (BIP-173, bech32.go).
-// Limits: MaxTxSize for the encoded Tx, MaxChainIDSize, MaxBlobsPerPFB.
-//
-// A MsgPayForBlobs travels in a share.BlobTx envelope (share.MarshalBlobTx)
-// with its blobs; the entries of the message must match the blobs one for
-// one (namespace, size, share version, signer for share version 1, and the
-// share commitment), every blob at most Params.MaxBlobSize bytes. CometBFT's
-// mempool max_tx_bytes (1 MiB by default) bounds the whole BlobTx as well,
-// so a node that accepts blobs near max_blob_size must raise it. Only a
-// MsgPayForBlobs may travel in a BlobTx and it may travel in nothing else.
-// Bytes that start with the data root transaction's magic are never a
-// transaction. A MsgUpdateValidator must be signed by the genesis authority;
-// it may not remove an unknown validator or the last one.
-//
-// # Fees
-//
-// gas = Params.FixedGas, plus Params.GasPerBlobByte per byte of blob data
-// (the sum of blob_sizes) for a PayForBlobs. The transaction's gas_limit
-// must cover it and its gas_price be at least Params.MinGasPrice; the fee
-// charged is gas × gas_price, taken from the signer (who must hold fee plus
-// any amount sent) and burned. A transaction that fails in FinalizeBlock
-// (possible only in a block ProcessProposal did not check) changes nothing,
-// not even the fee; its result carries the error code. Rejections carry an ABCI code (Code) and the
-// reason in the log: "incorrect account sequence", "insufficient funds",
-// "blob: over size limit", an invalid or reserved namespace, commitments
-// that do not match the blobs, a bad signature, and so on (errors.go).
+// The transaction formats, addresses, signing, gas (tx.GasUsed over
+// tx.Params), the account query's answer and the rejection errors and ABCI
+// codes are package core/tx's, which clients import without this package.
+// Execute applies what tx only describes: the signer's account must hold fee
+// plus any amount sent (fee = gas × gas_price, taken from the signer and
+// burned) and its nonce must equal the transaction's; a MsgPayForBlobs must
+// travel in a share.BlobTx whose blobs match it (checkBlobs); a
+// MsgUpdateValidator must be signed by the genesis authority and may not
+// remove an unknown validator or the last one. Bytes that start with the
+// data root transaction's magic are never a transaction. CometBFT's mempool
+// max_tx_bytes (1 MiB by default) bounds the whole BlobTx as well, so a node
+// that accepts blobs near max_blob_size must raise it. A transaction that
+// fails in FinalizeBlock (possible only in a block ProcessProposal did not
+// check) changes nothing, not even the fee; its result carries the error
+// code (tx.Code). The Query method answers tx.AccountQueryPath with a
+// tx.AccountInfo.
 //
 // # Genesis
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -15,34 +16,15 @@ type Result struct {
 	// charged for, Fee = GasUsed × gas price.
 	GasWanted, GasUsed, Fee uint64
 	// ValidatorUpdate is set for an executed MsgUpdateValidator.
-	ValidatorUpdate *MsgUpdateValidator
-}
-
-// GasUsed returns the gas a transaction uses: FixedGas, plus GasPerBlobByte
-// per byte of blob data for a MsgPayForBlobs. ok is false on overflow.
-func GasUsed(p Params, m Msg) (gas uint64, ok bool) {
-	gas = p.FixedGas
-	pfb, isPFB := m.(*MsgPayForBlobs)
-	if !isPFB {
-		return gas, true
-	}
-	for _, size := range pfb.BlobSizes {
-		hi, lo := bits.Mul64(uint64(size), p.GasPerBlobByte)
-		var carry uint64
-		gas, carry = bits.Add64(gas, lo, 0)
-		if hi != 0 || carry != 0 {
-			return 0, false
-		}
-	}
-	return gas, true
+	ValidatorUpdate *tx.MsgUpdateValidator
 }
 
 // DecodeTx decodes a mempool or block transaction: a bare Tx, or a BlobTx
 // envelope with its blobs (btx non-nil). It rejects bytes that start with the
 // data root transaction magic.
-func DecodeTx(raw []byte) (tx *Tx, btx *share.BlobTx, err error) {
+func DecodeTx(raw []byte) (t *tx.Tx, btx *share.BlobTx, err error) {
 	if header.IsDataRootTx(raw) {
-		return nil, nil, ErrReservedTx
+		return nil, nil, tx.ErrReservedTx
 	}
 	inner := raw
 	btx, isBlobTx, err := share.UnmarshalBlobTx(raw)
@@ -54,11 +36,11 @@ func DecodeTx(raw []byte) (tx *Tx, btx *share.BlobTx, err error) {
 	} else {
 		btx = nil
 	}
-	tx, err = UnmarshalTx(inner)
+	t, err = tx.UnmarshalTx(inner)
 	if err != nil {
 		return nil, nil, err
 	}
-	return tx, btx, nil
+	return t, btx, nil
 }
 
 // Execute validates raw against d and, if it is valid, applies it to d: the
@@ -66,83 +48,83 @@ func DecodeTx(raw []byte) (tx *Tx, btx *share.BlobTx, err error) {
 // transaction leaves d unchanged; the error says why, and Code maps it to an
 // ABCI code. Execute never panics on raw.
 func Execute(d *Delta, raw []byte) (Result, error) {
-	tx, btx, err := DecodeTx(raw)
+	t, btx, err := DecodeTx(raw)
 	if err != nil {
 		return Result{}, err
 	}
 	cfg := d.Config()
-	if tx.Body.ChainID != cfg.ChainID {
-		return Result{}, fmt.Errorf("%w: %q, this chain is %q", ErrWrongChainID, tx.Body.ChainID, cfg.ChainID)
+	if t.Body.ChainID != cfg.ChainID {
+		return Result{}, fmt.Errorf("%w: %q, this chain is %q", tx.ErrWrongChainID, t.Body.ChainID, cfg.ChainID)
 	}
-	if err := tx.ValidateBasic(); err != nil {
+	if err := t.ValidateBasic(); err != nil {
 		return Result{}, err
 	}
-	if err := tx.VerifySignature(); err != nil {
+	if err := t.VerifySignature(); err != nil {
 		return Result{}, err
 	}
-	signer, err := tx.Signer()
+	signer, err := t.Signer()
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+		return Result{}, fmt.Errorf("%w: %v", tx.ErrInvalidSignature, err)
 	}
-	pfb, isPFB := tx.Body.Msg.(*MsgPayForBlobs)
+	pfb, isPFB := t.Body.Msg.(*tx.MsgPayForBlobs)
 	switch {
 	case isPFB && btx == nil:
-		return Result{}, ErrBlobTxRequired
+		return Result{}, tx.ErrBlobTxRequired
 	case !isPFB && btx != nil:
-		return Result{}, ErrUnexpectedBlobTx
+		return Result{}, tx.ErrUnexpectedBlobTx
 	case isPFB:
 		if err := checkBlobs(cfg.Params, pfb, btx.Blobs); err != nil {
 			return Result{}, err
 		}
 	}
 
-	gas, ok := GasUsed(cfg.Params, tx.Body.Msg)
+	gas, ok := tx.GasUsed(cfg.Params, t.Body.Msg)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: gas overflows", ErrInsufficientFee)
+		return Result{}, fmt.Errorf("%w: gas overflows", tx.ErrInsufficientFee)
 	}
-	if tx.Body.Fee.GasLimit < gas {
-		return Result{}, fmt.Errorf("%w: gas limit %d, the transaction uses %d", ErrInsufficientFee, tx.Body.Fee.GasLimit, gas)
+	if t.Body.Fee.GasLimit < gas {
+		return Result{}, fmt.Errorf("%w: gas limit %d, the transaction uses %d", tx.ErrInsufficientFee, t.Body.Fee.GasLimit, gas)
 	}
-	if tx.Body.Fee.GasPrice < cfg.Params.MinGasPrice {
-		return Result{}, fmt.Errorf("%w: gas price %d below the minimum %d", ErrInsufficientFee, tx.Body.Fee.GasPrice, cfg.Params.MinGasPrice)
+	if t.Body.Fee.GasPrice < cfg.Params.MinGasPrice {
+		return Result{}, fmt.Errorf("%w: gas price %d below the minimum %d", tx.ErrInsufficientFee, t.Body.Fee.GasPrice, cfg.Params.MinGasPrice)
 	}
-	hi, fee := bits.Mul64(gas, tx.Body.Fee.GasPrice)
+	hi, fee := bits.Mul64(gas, t.Body.Fee.GasPrice)
 	if hi != 0 {
-		return Result{}, fmt.Errorf("%w: fee overflows", ErrInsufficientFunds)
+		return Result{}, fmt.Errorf("%w: fee overflows", tx.ErrInsufficientFunds)
 	}
 
 	acc := d.Account(signer)
-	if tx.Body.Nonce != acc.Nonce {
-		return Result{}, fmt.Errorf("%w: account %s expects sequence %d, got %d", ErrIncorrectSequence, signer, acc.Nonce, tx.Body.Nonce)
+	if t.Body.Nonce != acc.Nonce {
+		return Result{}, fmt.Errorf("%w: account %s expects sequence %d, got %d", tx.ErrIncorrectSequence, signer, acc.Nonce, t.Body.Nonce)
 	}
 	cost := fee
-	send, isSend := tx.Body.Msg.(*MsgSend)
+	send, isSend := t.Body.Msg.(*tx.MsgSend)
 	if isSend {
 		var carry uint64
 		if cost, carry = bits.Add64(fee, send.Amount, 0); carry != 0 {
-			return Result{}, fmt.Errorf("%w: amount plus fee overflows", ErrInsufficientFunds)
+			return Result{}, fmt.Errorf("%w: amount plus fee overflows", tx.ErrInsufficientFunds)
 		}
 	}
 	if acc.Balance < cost {
-		return Result{}, fmt.Errorf("%w: account %s has %d, needs %d (fee %d)", ErrInsufficientFunds, signer, acc.Balance, cost, fee)
+		return Result{}, fmt.Errorf("%w: account %s has %d, needs %d (fee %d)", tx.ErrInsufficientFunds, signer, acc.Balance, cost, fee)
 	}
 
-	res := Result{GasWanted: tx.Body.Fee.GasLimit, GasUsed: gas, Fee: fee}
-	upd, isUpd := tx.Body.Msg.(*MsgUpdateValidator)
+	res := Result{GasWanted: t.Body.Fee.GasLimit, GasUsed: gas, Fee: fee}
+	upd, isUpd := t.Body.Msg.(*tx.MsgUpdateValidator)
 	if isUpd {
 		if signer != cfg.Authority {
-			return Result{}, fmt.Errorf("%w: %s signed a validator update; the authority is %s", ErrUnauthorized, signer, cfg.Authority)
+			return Result{}, fmt.Errorf("%w: %s signed a validator update; the authority is %s", tx.ErrUnauthorized, signer, cfg.Authority)
 		}
 		old := d.ValidatorPower(upd.PubKey)
 		if upd.Power == 0 && old == 0 {
-			return Result{}, fmt.Errorf("%w: %X is not a validator", ErrInvalidValidatorSet, upd.PubKey)
+			return Result{}, fmt.Errorf("%w: %X is not a validator", tx.ErrInvalidValidatorSet, upd.PubKey)
 		}
 		total := d.totalPower() - old + upd.Power
 		if total <= 0 {
-			return Result{}, fmt.Errorf("%w: removing %X would leave no validator", ErrInvalidValidatorSet, upd.PubKey)
+			return Result{}, fmt.Errorf("%w: removing %X would leave no validator", tx.ErrInvalidValidatorSet, upd.PubKey)
 		}
-		if total > MaxValidatorPower {
-			return Result{}, fmt.Errorf("%w: total power %d over %d", ErrInvalidValidatorSet, total, int64(MaxValidatorPower))
+		if total > tx.MaxValidatorPower {
+			return Result{}, fmt.Errorf("%w: total power %d over %d", tx.ErrInvalidValidatorSet, total, int64(tx.MaxValidatorPower))
 		}
 	}
 
@@ -150,7 +132,7 @@ func Execute(d *Delta, raw []byte) (Result, error) {
 	acc.Balance -= cost
 	acc.Nonce++
 	if acc.PubKey == nil {
-		acc.PubKey = bytes.Clone(tx.PubKey)
+		acc.PubKey = bytes.Clone(t.PubKey)
 	}
 	d.setAccount(signer, acc)
 	if isSend {
@@ -168,35 +150,35 @@ func Execute(d *Delta, raw []byte) (Result, error) {
 // checkBlobs checks that blobs are the ones pfb describes, in order:
 // namespace, size (at most p.MaxBlobSize), share version, signer (for share
 // version 1) and share commitment.
-func checkBlobs(p Params, pfb *MsgPayForBlobs, blobs []*share.Blob) error {
+func checkBlobs(p tx.Params, pfb *tx.MsgPayForBlobs, blobs []*share.Blob) error {
 	if len(blobs) != len(pfb.Namespaces) {
-		return fmt.Errorf("%w: %d blobs, the message pays for %d", ErrCommitmentMismatch, len(blobs), len(pfb.Namespaces))
+		return fmt.Errorf("%w: %d blobs, the message pays for %d", tx.ErrCommitmentMismatch, len(blobs), len(pfb.Namespaces))
 	}
 	for i, b := range blobs {
 		if size := len(b.Data()); size > p.MaxBlobSize {
-			return fmt.Errorf("%w: blob %d is %d bytes, the limit is %d", ErrBlobTooLarge, i, size, p.MaxBlobSize)
+			return fmt.Errorf("%w: blob %d is %d bytes, the limit is %d", tx.ErrBlobTooLarge, i, size, p.MaxBlobSize)
 		}
 		if int64(pfb.BlobSizes[i]) > int64(p.MaxBlobSize) {
-			return fmt.Errorf("%w: blob %d declared as %d bytes, the limit is %d", ErrBlobTooLarge, i, pfb.BlobSizes[i], p.MaxBlobSize)
+			return fmt.Errorf("%w: blob %d declared as %d bytes, the limit is %d", tx.ErrBlobTooLarge, i, pfb.BlobSizes[i], p.MaxBlobSize)
 		}
 	}
 	for i, b := range blobs {
 		switch {
 		case b.Namespace() != pfb.Namespaces[i]:
-			return fmt.Errorf("%w: blob %d namespace %s, the message says %s", ErrCommitmentMismatch, i, b.Namespace(), pfb.Namespaces[i])
+			return fmt.Errorf("%w: blob %d namespace %s, the message says %s", tx.ErrCommitmentMismatch, i, b.Namespace(), pfb.Namespaces[i])
 		case uint32(len(b.Data())) != pfb.BlobSizes[i]:
-			return fmt.Errorf("%w: blob %d is %d bytes, the message says %d", ErrCommitmentMismatch, i, len(b.Data()), pfb.BlobSizes[i])
+			return fmt.Errorf("%w: blob %d is %d bytes, the message says %d", tx.ErrCommitmentMismatch, i, len(b.Data()), pfb.BlobSizes[i])
 		case uint32(b.ShareVersion()) != pfb.ShareVersions[i]:
-			return fmt.Errorf("%w: blob %d share version %d, the message says %d", ErrCommitmentMismatch, i, b.ShareVersion(), pfb.ShareVersions[i])
+			return fmt.Errorf("%w: blob %d share version %d, the message says %d", tx.ErrCommitmentMismatch, i, b.ShareVersion(), pfb.ShareVersions[i])
 		case b.ShareVersion() == share.ShareVersionOne && !bytes.Equal(b.Signer(), pfb.Signer[:]):
-			return fmt.Errorf("%w: blob %d signer %X is not the message signer %s", ErrCommitmentMismatch, i, b.Signer(), pfb.Signer)
+			return fmt.Errorf("%w: blob %d signer %X is not the message signer %s", tx.ErrCommitmentMismatch, i, b.Signer(), pfb.Signer)
 		}
 		c, err := b.Commitment()
 		if err != nil {
 			return fmt.Errorf("app: blob %d commitment: %w", i, err)
 		}
 		if !bytes.Equal(c, pfb.ShareCommitments[i]) {
-			return fmt.Errorf("%w: blob %d commitment %X, the message says %X", ErrCommitmentMismatch, i, c, pfb.ShareCommitments[i])
+			return fmt.Errorf("%w: blob %d commitment %X, the message says %X", tx.ErrCommitmentMismatch, i, c, pfb.ShareCommitments[i])
 		}
 	}
 	return nil

@@ -2,38 +2,14 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"testing"
 
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
 	"github.com/datamesh/mesh-node/share"
 )
-
-// FuzzUnmarshalTx decodes arbitrary bytes as a transaction: decoding never
-// panics, fails only with ErrMalformedTx, and what decodes re-encodes to the
-// same bytes (one encoding per transaction). Its seed corpus is in
-// testdata/fuzz/FuzzUnmarshalTx and runs with plain go test.
-func FuzzUnmarshalTx(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		tx, err := UnmarshalTx(data)
-		if err != nil {
-			if tx != nil || !errors.Is(err, ErrMalformedTx) {
-				t.Fatalf("got (%v, %v)", tx, err)
-			}
-			return
-		}
-		enc, err := tx.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(enc, data) {
-			t.Fatalf("re-encoded %x, input %x", enc, data)
-		}
-		_ = tx.ValidateBasic()
-		_ = tx.VerifySignature()
-	})
-}
 
 // FuzzExecute runs arbitrary bytes, bare or as a BlobTx, through the
 // mempool check against a funded state: it never panics, and a rejected
@@ -52,16 +28,16 @@ func FuzzExecute(f *testing.F) {
 			if herr != nil || !bytes.Equal(before, after) {
 				t.Fatalf("rejected tx (%v) changed the state", err)
 			}
-			if Code(err) == CodeOK {
+			if tx.Code(err) == tx.CodeOK {
 				t.Fatalf("error %v maps to CodeOK", err)
 			}
 		}
 	})
 }
 
-func fuzzState(t testing.TB) (*State, Params) {
-	_, alice := testKey(t, "alice")
-	p := DefaultParams()
+func fuzzState(t testing.TB) (*State, tx.Params) {
+	_, alice := txtest.Key(t, "alice")
+	p := tx.DefaultParams()
 	return NewState(&Genesis{ChainID: "fuzz", Authority: alice, Params: p,
 		Accounts: []GenesisAccount{{Address: alice, Balance: 1 << 40}}}), p
 }
@@ -72,27 +48,22 @@ var writeCorpus = flag.Bool("write-corpus", false, "rewrite the generated seed c
 // checks that every seed is present, so a change to the encoding that
 // invalidates the corpus shows up here.
 func TestSeedCorpus(t *testing.T) {
-	key, alice := testKey(t, "alice")
-	_, bob := testKey(t, "bob")
+	key, _ := txtest.Key(t, "alice")
+	_, bob := txtest.Key(t, "bob")
 	st, p := fuzzState(t)
-	ns := testNamespace(t, 1)
-	send := sendTx(t, st.Config.ChainID, key, 0, bob, 5, p.FixedGas, 1)
-	pfb := pfbTx(t, st.Config.ChainID, key, 0, ns, 1, p, blobData(600, 7), blobData(3, 1))
+	ns := txtest.Namespace(t, 1)
+	send := txtest.SendTx(t, st.Config.ChainID, key, 0, bob, 5, p.FixedGas, 1)
+	pfb := txtest.PFBTx(t, st.Config.ChainID, key, 0, ns, 1, p, blobData(600, 7), blobData(3, 1))
 	btx, _, err := share.UnmarshalBlobTx(pfb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	upd, err := SignTx(Body{ChainID: st.Config.ChainID, Fee: Fee{GasLimit: p.FixedGas, GasPrice: 1},
-		Msg: &MsgUpdateValidator{PubKey: bytes.Repeat([]byte{9}, 32), Power: 5}}, key)
+	upd, err := tx.SignTx(tx.Body{ChainID: st.Config.ChainID, Fee: tx.Fee{GasLimit: p.FixedGas, GasPrice: 1},
+		Msg: &tx.MsgUpdateValidator{PubKey: bytes.Repeat([]byte{9}, 32), Power: 5}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = alice
 	seeds := map[string]map[string][]byte{
-		"FuzzUnmarshalTx": {
-			"send": send, "pfb-inner": btx.Tx, "update-validator": upd,
-			"empty": {}, "truncated": send[:len(send)/2],
-		},
 		"FuzzExecute": {
 			"send": send, "pfb": pfb, "update-validator": upd, "pfb-inner-only": btx.Tx,
 			"data-root-magic": append([]byte("DMDR\x01"), make([]byte, 36)...), "empty": {},

@@ -10,52 +10,11 @@ import (
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
 
-	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 // ErrInvalidGenesis is wrapped by every genesis validation error.
 var ErrInvalidGenesis = errors.New("app: invalid genesis")
-
-// Params are the chain's consensus parameters of the application.
-type Params struct {
-	// MaxSquareSize is the largest original data square width, a power of
-	// two up to share.SquareSizeUpperBound.
-	MaxSquareSize int `json:"max_square_size"`
-	// FixedGas is the gas every transaction uses.
-	FixedGas uint64 `json:"fixed_gas"`
-	// GasPerBlobByte is the gas a PayForBlobs uses per byte of blob data.
-	GasPerBlobByte uint64 `json:"gas_per_blob_byte"`
-	// MinGasPrice is the lowest accepted gas price.
-	MinGasPrice uint64 `json:"min_gas_price"`
-	// MaxBlobSize bounds each blob's data, in bytes.
-	MaxBlobSize int `json:"max_blob_size"`
-}
-
-// DefaultParams returns the devnet parameters: squares up to 128 wide, blobs
-// up to 2 MiB.
-func DefaultParams() Params {
-	return Params{
-		MaxSquareSize:  share.DefaultMaxSquareSize,
-		FixedGas:       65_000,
-		GasPerBlobByte: 8,
-		MinGasPrice:    1,
-		MaxBlobSize:    2 << 20,
-	}
-}
-
-// Validate checks the parameters' ranges.
-func (p Params) Validate() error {
-	if !share.IsPowerOfTwo(p.MaxSquareSize) || p.MaxSquareSize > share.SquareSizeUpperBound {
-		return fmt.Errorf("%w: max_square_size %d is not a power of two up to %d", ErrInvalidGenesis, p.MaxSquareSize, share.SquareSizeUpperBound)
-	}
-	if p.MaxBlobSize <= 0 || p.MaxBlobSize > share.MaxBlobSize {
-		return fmt.Errorf("%w: max_blob_size %d outside 1..%d", ErrInvalidGenesis, p.MaxBlobSize, share.MaxBlobSize)
-	}
-	if p.FixedGas == 0 {
-		return fmt.Errorf("%w: fixed_gas is 0", ErrInvalidGenesis)
-	}
-	return nil
-}
 
 // GenesisValidator is a validator of the initial set.
 type GenesisValidator struct {
@@ -65,18 +24,18 @@ type GenesisValidator struct {
 
 // GenesisAccount is a funded account.
 type GenesisAccount struct {
-	Address Address `json:"address"` // bech32 "mesh1..."
-	Balance uint64  `json:"balance"`
+	Address tx.Address `json:"address"` // bech32 "mesh1..."
+	Balance uint64     `json:"balance"`
 }
 
 // Genesis is the application's initial state, the app_state of CometBFT's
 // genesis document (JSON).
 type Genesis struct {
 	ChainID    string             `json:"chain_id"`
-	Authority  Address            `json:"authority"`
+	Authority  tx.Address         `json:"authority"`
 	Validators []GenesisValidator `json:"validators,omitempty"`
 	Accounts   []GenesisAccount   `json:"accounts"`
-	Params     Params             `json:"params"`
+	Params     tx.Params          `json:"params"`
 }
 
 // ParseGenesis decodes genesis JSON strictly (unknown fields are errors) and
@@ -98,14 +57,14 @@ func ParseGenesis(data []byte) (*Genesis, error) {
 // power, no duplicates), accounts (no duplicates) and that the total supply
 // fits a uint64.
 func (g *Genesis) Validate() error {
-	if g.ChainID == "" || len(g.ChainID) > MaxChainIDSize {
-		return fmt.Errorf("%w: chain_id of %d bytes, want 1..%d", ErrInvalidGenesis, len(g.ChainID), MaxChainIDSize)
+	if g.ChainID == "" || len(g.ChainID) > tx.MaxChainIDSize {
+		return fmt.Errorf("%w: chain_id of %d bytes, want 1..%d", ErrInvalidGenesis, len(g.ChainID), tx.MaxChainIDSize)
 	}
-	if g.Authority == (Address{}) {
+	if g.Authority == (tx.Address{}) {
 		return fmt.Errorf("%w: no authority", ErrInvalidGenesis)
 	}
 	if err := g.Params.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrInvalidGenesis, err)
 	}
 	seenVal := map[string]bool{}
 	var power int64
@@ -113,8 +72,8 @@ func (g *Genesis) Validate() error {
 		if len(v.PubKey) != ed25519.PubKeySize {
 			return fmt.Errorf("%w: validator %d: public key is %d bytes, want %d", ErrInvalidGenesis, i, len(v.PubKey), ed25519.PubKeySize)
 		}
-		if v.Power <= 0 || v.Power > MaxValidatorPower {
-			return fmt.Errorf("%w: validator %d: power %d outside 1..%d", ErrInvalidGenesis, i, v.Power, int64(MaxValidatorPower))
+		if v.Power <= 0 || v.Power > tx.MaxValidatorPower {
+			return fmt.Errorf("%w: validator %d: power %d outside 1..%d", ErrInvalidGenesis, i, v.Power, int64(tx.MaxValidatorPower))
 		}
 		if seenVal[string(v.PubKey)] {
 			return fmt.Errorf("%w: validator %d: duplicate key %X", ErrInvalidGenesis, i, v.PubKey)
@@ -125,7 +84,7 @@ func (g *Genesis) Validate() error {
 		}
 		power += v.Power
 	}
-	seenAcc := map[Address]bool{}
+	seenAcc := map[tx.Address]bool{}
 	var supply uint64
 	for i, a := range g.Accounts {
 		if seenAcc[a.Address] {

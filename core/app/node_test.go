@@ -15,24 +15,13 @@ import (
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/coretest"
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
 
 // CometBFT validators running App over loopback, from coretest.
-
-// namespace returns a version 0 blob namespace whose ID ends in b.
-func namespace(t testing.TB, b byte) share.Namespace {
-	t.Helper()
-	id := make([]byte, share.NamespaceVersionZeroIDSize)
-	id[len(id)-1] = b
-	id[0] = 0x42
-	ns, err := share.NewV0Namespace(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
 
 // blobs returns one coretest.Blob under ns per data slice.
 func blobs(ns share.Namespace, datas ...[]byte) []coretest.Blob {
@@ -78,7 +67,7 @@ func TestNodeCommitsBlobsAndRestarts(t *testing.T) {
 	c := v.Client()
 
 	// A PayForBlobs with two blobs, broadcast through the RPC.
-	raw := coretest.PFBTx(t, g.ChainID, alice, 0, p, blobs(namespace(t, 9), blobData(3000, 1), blobData(20, 2)))
+	raw := coretest.PFBTx(t, g.ChainID, alice, 0, p, blobs(txtest.Namespace(t, 9), blobData(3000, 1), blobData(20, 2)))
 	height := coretest.Broadcast(ctx, t, c, raw)
 	txs := coretest.CheckDataRoot(ctx, t, c, height, p.MaxSquareSize)
 	if len(txs) != 2 || !bytes.Equal(txs[0], raw) {
@@ -114,7 +103,7 @@ func TestNodeCommitsBlobsAndRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acc app.AccountInfo
+	var acc tx.AccountInfo
 	if err := json.Unmarshal(q.Response.Value, &acc); err != nil || acc.Nonce != 1 {
 		t.Fatalf("alice after restart: %s (%v)", q.Response.Value, err)
 	}
@@ -176,9 +165,9 @@ func TestNodesRejectWrongDataRoot(t *testing.T) {
 	}
 	c := vals[1].Client()
 
-	raw := coretest.PFBTx(t, g.ChainID, alice, 0, p, blobs(namespace(t, 5), blobData(5000, 3)))
+	raw := coretest.PFBTx(t, g.ChainID, alice, 0, p, blobs(txtest.Namespace(t, 5), blobData(5000, 3)))
 	res, err := c.BroadcastTxSync(ctx, raw)
-	if err != nil || res.Code != app.CodeOK {
+	if err != nil || res.Code != tx.CodeOK {
 		t.Fatalf("broadcast: %v %+v", err, res)
 	}
 	// Run until the corrupt validator has proposed a few times (every fourth

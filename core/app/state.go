@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/merkle"
 )
 
@@ -24,9 +25,9 @@ type Account struct {
 
 // Config is the part of the state fixed at genesis.
 type Config struct {
-	ChainID   string  `json:"chain_id"`
-	Authority Address `json:"authority"`
-	Params    Params  `json:"params"`
+	ChainID   string     `json:"chain_id"`
+	Authority tx.Address `json:"authority"`
+	Params    tx.Params  `json:"params"`
 }
 
 // State is the application state after a committed block: the genesis
@@ -34,7 +35,7 @@ type Config struct {
 // memory; Store persists it. Methods do no I/O.
 type State struct {
 	Config     Config
-	accounts   map[Address]Account
+	accounts   map[tx.Address]Account
 	validators map[string]int64 // ed25519 public key -> power
 }
 
@@ -43,7 +44,7 @@ type State struct {
 func NewState(g *Genesis) *State {
 	s := &State{
 		Config:     Config{ChainID: g.ChainID, Authority: g.Authority, Params: g.Params},
-		accounts:   make(map[Address]Account, len(g.Accounts)),
+		accounts:   make(map[tx.Address]Account, len(g.Accounts)),
 		validators: make(map[string]int64, len(g.Validators)),
 	}
 	for _, a := range g.Accounts {
@@ -56,7 +57,7 @@ func NewState(g *Genesis) *State {
 }
 
 // Account returns the account at a (the zero Account if it has none).
-func (s *State) Account(a Address) Account { return s.accounts[a] }
+func (s *State) Account(a tx.Address) Account { return s.accounts[a] }
 
 // ValidatorPower returns the power of the validator with ed25519 key pk, 0
 // if it is not a validator.
@@ -82,8 +83,8 @@ const (
 	keyValidatorPre = "v/"
 )
 
-func accountKey(a Address) string   { return keyAccountPre + string(a[:]) }
-func validatorKey(pk []byte) string { return keyValidatorPre + string(pk) }
+func accountKey(a tx.Address) string { return keyAccountPre + string(a[:]) }
+func validatorKey(pk []byte) string  { return keyValidatorPre + string(pk) }
 
 // kv is one entry of the hashed state.
 type kv struct{ key, value []byte }
@@ -124,29 +125,60 @@ func (s *State) Hash() ([]byte, error) {
 	return merkle.HashFromByteSlices(leaves), nil
 }
 
+// Field numbers of a stored account.
+const (
+	accountBalanceField = 1
+	accountNonceField   = 2
+	accountPubKeyField  = 3
+)
+
+// marshalAccount encodes a as protobuf {1: balance, 2: nonce, 3: pubkey},
+// zero fields omitted.
 func marshalAccount(a Account) []byte {
 	var out []byte
-	out = appendVarint(out, 1, a.Balance)
-	out = appendVarint(out, 2, a.Nonce)
-	return appendBytes(out, 3, a.PubKey)
+	if a.Balance != 0 {
+		out = protowire.AppendTag(out, accountBalanceField, protowire.VarintType)
+		out = protowire.AppendVarint(out, a.Balance)
+	}
+	if a.Nonce != 0 {
+		out = protowire.AppendTag(out, accountNonceField, protowire.VarintType)
+		out = protowire.AppendVarint(out, a.Nonce)
+	}
+	if len(a.PubKey) != 0 {
+		out = protowire.AppendTag(out, accountPubKeyField, protowire.BytesType)
+		out = protowire.AppendBytes(out, a.PubKey)
+	}
+	return out
 }
 
+// unmarshalAccount decodes what marshalAccount wrote. Unknown fields and
+// wire types are errors.
 func unmarshalAccount(b []byte) (Account, error) {
 	var a Account
-	err := walkFields(b, func(f field) error {
-		switch {
-		case f.num == 1 && f.typ == protowire.VarintType:
-			a.Balance = f.x
-		case f.num == 2 && f.typ == protowire.VarintType:
-			a.Nonce = f.x
-		case f.num == 3 && f.typ == protowire.BytesType:
-			a.PubKey = bytes.Clone(f.v)
-		default:
-			return unknownField("account", f)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return Account{}, fmt.Errorf("app: account: bad tag: %w", protowire.ParseError(n))
 		}
-		return nil
-	})
-	return a, err
+		b = b[n:]
+		switch {
+		case num == accountBalanceField && typ == protowire.VarintType:
+			a.Balance, n = protowire.ConsumeVarint(b)
+		case num == accountNonceField && typ == protowire.VarintType:
+			a.Nonce, n = protowire.ConsumeVarint(b)
+		case num == accountPubKeyField && typ == protowire.BytesType:
+			var v []byte
+			v, n = protowire.ConsumeBytes(b)
+			a.PubKey = bytes.Clone(v)
+		default:
+			return Account{}, fmt.Errorf("app: account: unknown field %d of wire type %d", num, typ)
+		}
+		if n < 0 {
+			return Account{}, fmt.Errorf("app: account: field %d: %w", num, protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	return a, nil
 }
 
 // Delta is a set of changes over a State: what a block, a proposal under
@@ -154,27 +186,27 @@ func unmarshalAccount(b []byte) (Account, error) {
 // Delta is not safe for concurrent use.
 type Delta struct {
 	base       *State
-	accounts   map[Address]Account
+	accounts   map[tx.Address]Account
 	validators map[string]int64
 }
 
 // NewDelta returns an empty Delta over base.
 func NewDelta(base *State) *Delta {
-	return &Delta{base: base, accounts: map[Address]Account{}, validators: map[string]int64{}}
+	return &Delta{base: base, accounts: map[tx.Address]Account{}, validators: map[string]int64{}}
 }
 
 // Config returns the base's configuration.
 func (d *Delta) Config() Config { return d.base.Config }
 
 // Account returns a's account as changed by d.
-func (d *Delta) Account(a Address) Account {
+func (d *Delta) Account(a tx.Address) Account {
 	if acc, ok := d.accounts[a]; ok {
 		return acc
 	}
 	return d.base.Account(a)
 }
 
-func (d *Delta) setAccount(a Address, acc Account) { d.accounts[a] = acc }
+func (d *Delta) setAccount(a tx.Address, acc Account) { d.accounts[a] = acc }
 
 // ValidatorPower returns the power of pk as changed by d.
 func (d *Delta) ValidatorPower(pk []byte) int64 {

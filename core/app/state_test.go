@@ -6,12 +6,15 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 )
 
 func TestAppHashDeterministic(t *testing.T) {
-	_, a := testKey(t, "a")
-	_, b := testKey(t, "b")
-	g1 := &Genesis{ChainID: "c", Authority: a, Params: DefaultParams(),
+	_, a := txtest.Key(t, "a")
+	_, b := txtest.Key(t, "b")
+	g1 := &Genesis{ChainID: "c", Authority: a, Params: tx.DefaultParams(),
 		Accounts: []GenesisAccount{{Address: a, Balance: 1}, {Address: b, Balance: 2}}}
 	g2 := *g1
 	g2.Accounts = []GenesisAccount{{Address: b, Balance: 2}, {Address: a, Balance: 1}}
@@ -50,8 +53,8 @@ func TestStoreLoad(t *testing.T) {
 	if st != nil || h != 0 || hash != nil || err != nil {
 		t.Fatalf("empty store: %v %d %x %v", st, h, hash, err)
 	}
-	_, a := testKey(t, "a")
-	g := NewState(&Genesis{ChainID: "c", Authority: a, Params: DefaultParams(),
+	_, a := txtest.Key(t, "a")
+	g := NewState(&Genesis{ChainID: "c", Authority: a, Params: tx.DefaultParams(),
 		Accounts: []GenesisAccount{{Address: a, Balance: 5}}})
 	want, _ := g.Hash()
 	if err := s.Save(g, nil, 7, want); err != nil {
@@ -69,16 +72,5 @@ func TestStoreLoad(t *testing.T) {
 	}
 	if _, _, _, err := s.Load(); err == nil {
 		t.Fatal("loaded a corrupt height record")
-	}
-}
-
-func TestGasUsedOverflow(t *testing.T) {
-	p := DefaultParams()
-	p.GasPerBlobByte = 1 << 62
-	if _, ok := GasUsed(p, &MsgPayForBlobs{BlobSizes: []uint32{8}}); ok {
-		t.Fatal("overflow not reported")
-	}
-	if g, ok := GasUsed(p, &MsgSend{}); !ok || g != p.FixedGas {
-		t.Fatalf("send gas %d", g)
 	}
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/datamesh/mesh-node/core/tx"
+
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -33,7 +35,7 @@ func NewStore(db *badger.DB) *Store { return &Store{db: db} }
 // genesis yet); height is 0 after InitChain and before the first block.
 func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 	var haveConfig bool
-	st = &State{accounts: map[Address]Account{}, validators: map[string]int64{}}
+	st = &State{accounts: map[tx.Address]Account{}, validators: map[string]int64{}}
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(statePrefix)})
 		defer it.Close()
@@ -88,15 +90,15 @@ func (s *State) load(key, val []byte) error {
 		if err := json.Unmarshal(val, &s.Config); err != nil {
 			return fmt.Errorf("decode config: %w", err)
 		}
-	case len(k) == len(keyAccountPre)+AddressSize && k[:len(keyAccountPre)] == keyAccountPre:
+	case len(k) == len(keyAccountPre)+tx.AddressSize && k[:len(keyAccountPre)] == keyAccountPre:
 		acc, err := unmarshalAccount(val)
 		if err != nil {
 			return fmt.Errorf("decode account %x: %w", key, err)
 		}
-		s.accounts[Address(key[len(keyAccountPre):])] = acc
+		s.accounts[tx.Address(key[len(keyAccountPre):])] = acc
 	case len(k) > len(keyValidatorPre) && k[:len(keyValidatorPre)] == keyValidatorPre:
 		p, n := protowire.ConsumeVarint(val)
-		if n != len(val) || p == 0 || p > MaxValidatorPower {
+		if n != len(val) || p == 0 || p > tx.MaxValidatorPower {
 			return fmt.Errorf("decode validator %x: bad power %x", key, val)
 		}
 		s.validators[k[len(keyValidatorPre):]] = int64(p)

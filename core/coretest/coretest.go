@@ -35,6 +35,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -316,10 +317,10 @@ func CheckDataRoot(ctx context.Context, t testing.TB, c *rpchttp.HTTP, h int64, 
 }
 
 // Key derives a secp256k1 key and its address from seed.
-func Key(t testing.TB, seed string) (secp256k1.PrivKey, app.Address) {
+func Key(t testing.TB, seed string) (secp256k1.PrivKey, tx.Address) {
 	t.Helper()
 	k := secp256k1.GenPrivKeySecp256k1([]byte(seed))
-	a, err := app.AddressFromPubKey(k.PubKey().Bytes())
+	a, err := tx.AddressFromPubKey(k.PubKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func Key(t testing.TB, seed string) (secp256k1.PrivKey, app.Address) {
 // authority.
 func Genesis(t testing.TB, chainID string, keys ...string) *app.Genesis {
 	t.Helper()
-	g := &app.Genesis{ChainID: chainID, Params: app.DefaultParams()}
+	g := &app.Genesis{ChainID: chainID, Params: tx.DefaultParams()}
 	for i, k := range keys {
 		_, a := Key(t, k)
 		if i == 0 {
@@ -362,13 +363,13 @@ type Blob struct {
 
 // PFBTx signs a PayForBlobs of blobs with key and wraps it with them in a
 // BlobTx, setting each blob's Commitment.
-func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, p app.Params, blobs []Blob) []byte {
+func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, p tx.Params, blobs []Blob) []byte {
 	t.Helper()
-	signer, err := app.AddressFromPubKey(key.PubKey().Bytes())
+	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := &app.MsgPayForBlobs{Signer: signer}
+	msg := &tx.MsgPayForBlobs{Signer: signer}
 	var bs []*share.Blob
 	for i, sb := range blobs {
 		b, err := share.NewBlob(sb.Namespace, sb.Data, share.ShareVersionZero, nil)
@@ -386,8 +387,8 @@ func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, p 
 		msg.ShareCommitments = append(msg.ShareCommitments, c)
 		msg.ShareVersions = append(msg.ShareVersions, 0)
 	}
-	gas, _ := app.GasUsed(p, msg)
-	inner, err := app.SignTx(app.Body{ChainID: chainID, Nonce: nonce, Fee: app.Fee{GasLimit: gas, GasPrice: p.MinGasPrice}, Msg: msg}, key)
+	gas, _ := tx.GasUsed(p, msg)
+	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: p.MinGasPrice}, Msg: msg}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +408,7 @@ func Broadcast(ctx context.Context, t testing.TB, c *rpchttp.HTTP, raw []byte) i
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Code != app.CodeOK {
+	if res.Code != tx.CodeOK {
 		t.Fatalf("CheckTx: code %d %s", res.Code, res.Log)
 	}
 	var height int64
@@ -416,7 +417,7 @@ func Broadcast(ctx context.Context, t testing.TB, c *rpchttp.HTTP, raw []byte) i
 		if err != nil {
 			return false
 		}
-		if r.TxResult.Code != app.CodeOK {
+		if r.TxResult.Code != tx.CodeOK {
 			t.Fatalf("executed with code %d: %s", r.TxResult.Code, r.TxResult.Log)
 		}
 		height = r.Height

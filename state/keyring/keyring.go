@@ -13,7 +13,7 @@ import (
 
 	"github.com/cometbft/cometbft/crypto/secp256k1"
 
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 // MaxNameLen bounds key names.
@@ -43,7 +43,7 @@ type keyFile struct {
 // Key is a loaded key.
 type Key struct {
 	Name    string
-	Address app.Address
+	Address tx.Address
 	Priv    secp256k1.PrivKey
 }
 
@@ -76,7 +76,7 @@ func (kr Keyring) Add(name string) (Key, error) {
 		return Key{}, fmt.Errorf("create keyring directory: %w", err)
 	}
 	priv := secp256k1.GenPrivKey()
-	addr, err := app.AddressFromPubKey(priv.PubKey().Bytes())
+	addr, err := tx.AddressFromPubKey(priv.PubKey().Bytes())
 	if err != nil {
 		return Key{}, fmt.Errorf("derive address: %w", err)
 	}
@@ -124,7 +124,7 @@ func (kr Keyring) Get(name string) (Key, error) {
 		return Key{}, fmt.Errorf("key file %s: private key is not %d hex bytes", kr.path(name), secp256k1.PrivKeySize)
 	}
 	k := Key{Name: name, Priv: secp256k1.PrivKey(priv)}
-	if k.Address, err = app.AddressFromPubKey(k.PubKey()); err != nil {
+	if k.Address, err = tx.AddressFromPubKey(k.PubKey()); err != nil {
 		return Key{}, fmt.Errorf("key file %s: %w", kr.path(name), err)
 	}
 	if f.Address != k.Address.String() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
 
@@ -25,7 +25,7 @@ func TestAddGetList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, err := app.AddressFromPubKey(b.PubKey()); err != nil || b.Address != want {
+	if want, err := tx.AddressFromPubKey(b.PubKey()); err != nil || b.Address != want {
 		t.Fatalf("bob's address %s, its public key gives %s (%v)", b.Address, want, err)
 	}
 	got, err := kr.Get("bob")

@@ -1,4 +1,4 @@
-package app
+package tx
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 // ErrBech32 is wrapped by every bech32 decoding error.
-var ErrBech32 = errors.New("app: invalid bech32")
+var ErrBech32 = errors.New("tx: invalid bech32")
 
 func bech32Polymod(values []byte) uint32 {
 	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}

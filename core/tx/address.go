@@ -1,4 +1,4 @@
-package app
+package tx
 
 import (
 	"fmt"
@@ -25,7 +25,7 @@ type Address [AddressSize]byte
 // public key.
 func AddressFromPubKey(pub []byte) (Address, error) {
 	if len(pub) != PubKeySize {
-		return Address{}, fmt.Errorf("app: public key is %d bytes, want %d", len(pub), PubKeySize)
+		return Address{}, fmt.Errorf("tx: public key is %d bytes, want %d", len(pub), PubKeySize)
 	}
 	var a Address
 	copy(a[:], secp256k1.PubKey(pub).Address())
@@ -36,7 +36,7 @@ func AddressFromPubKey(pub []byte) (Address, error) {
 func AddressFromBytes(b []byte) (Address, error) {
 	var a Address
 	if len(b) != AddressSize {
-		return a, fmt.Errorf("app: address is %d bytes, want %d", len(b), AddressSize)
+		return a, fmt.Errorf("tx: address is %d bytes, want %d", len(b), AddressSize)
 	}
 	copy(a[:], b)
 	return a, nil
@@ -46,10 +46,10 @@ func AddressFromBytes(b []byte) (Address, error) {
 func ParseAddress(s string) (Address, error) {
 	hrp, data, err := DecodeBech32(s)
 	if err != nil {
-		return Address{}, fmt.Errorf("app: address %q: %w", s, err)
+		return Address{}, fmt.Errorf("tx: address %q: %w", s, err)
 	}
 	if hrp != AddressPrefix {
-		return Address{}, fmt.Errorf("app: address %q: prefix %q, want %q", s, hrp, AddressPrefix)
+		return Address{}, fmt.Errorf("tx: address %q: prefix %q, want %q", s, hrp, AddressPrefix)
 	}
 	return AddressFromBytes(data)
 }

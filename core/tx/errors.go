@@ -1,4 +1,4 @@
-package app
+package tx
 
 import (
 	"errors"
@@ -9,19 +9,19 @@ import (
 // Errors a transaction is rejected with. Each maps to its own ABCI code
 // (see Code); wrapped errors carry the evidence (expected and actual values).
 var (
-	ErrInvalidSignature    = errors.New("app: invalid signature")
-	ErrWrongChainID        = errors.New("app: wrong chain ID")
+	ErrInvalidSignature    = errors.New("tx: invalid signature")
+	ErrWrongChainID        = errors.New("tx: wrong chain ID")
 	ErrIncorrectSequence   = errors.New("incorrect account sequence")
 	ErrInsufficientFunds   = errors.New("insufficient funds")
 	ErrBlobTooLarge        = errors.New("blob: over size limit")
-	ErrCommitmentMismatch  = errors.New("app: blobs do not match the pay for blobs message")
-	ErrReservedTx          = errors.New("app: transaction starts with the data root transaction magic")
-	ErrUnauthorized        = errors.New("app: signer is not the authority")
-	ErrInsufficientFee     = errors.New("app: insufficient fee")
-	ErrInvalidValidatorSet = errors.New("app: invalid validator update")
-	ErrBlobTxRequired      = errors.New("app: pay for blobs must be sent in a blob tx with its blobs")
-	ErrUnexpectedBlobTx    = errors.New("app: only pay for blobs may be sent in a blob tx")
-	ErrInvalidMsg          = errors.New("app: invalid message")
+	ErrCommitmentMismatch  = errors.New("tx: blobs do not match the pay for blobs message")
+	ErrReservedTx          = errors.New("tx: transaction starts with the data root transaction magic")
+	ErrUnauthorized        = errors.New("tx: signer is not the authority")
+	ErrInsufficientFee     = errors.New("tx: insufficient fee")
+	ErrInvalidValidatorSet = errors.New("tx: invalid validator update")
+	ErrBlobTxRequired      = errors.New("tx: pay for blobs must be sent in a blob tx with its blobs")
+	ErrUnexpectedBlobTx    = errors.New("tx: only pay for blobs may be sent in a blob tx")
+	ErrInvalidMsg          = errors.New("tx: invalid message")
 )
 
 // ABCI result codes. 0 is success.

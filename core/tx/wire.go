@@ -1,4 +1,4 @@
-package app
+package tx
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 )
 
 // ErrMalformedTx is wrapped by every transaction decoding error.
-var ErrMalformedTx = errors.New("app: malformed transaction")
+var ErrMalformedTx = errors.New("tx: malformed transaction")
 
 // field is one decoded protobuf field: v for length-delimited fields, x for
 // varints.

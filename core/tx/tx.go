@@ -1,11 +1,11 @@
-package app
+package tx
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"fmt"
 	"math"
 
-	"github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/crypto/secp256k1"
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -114,8 +114,8 @@ func (m *MsgSend) ValidateBasic() error {
 
 // ValidateBasic implements Msg.
 func (m *MsgUpdateValidator) ValidateBasic() error {
-	if len(m.PubKey) != ed25519.PubKeySize {
-		return fmt.Errorf("%w: update validator: public key is %d bytes, want %d (ed25519)", ErrInvalidMsg, len(m.PubKey), ed25519.PubKeySize)
+	if len(m.PubKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: update validator: public key is %d bytes, want %d (ed25519)", ErrInvalidMsg, len(m.PubKey), ed25519.PublicKeySize)
 	}
 	if m.Power < 0 || m.Power > MaxValidatorPower {
 		return fmt.Errorf("%w: update validator: power %d outside 0..%d", ErrInvalidMsg, m.Power, int64(MaxValidatorPower))
@@ -135,7 +135,7 @@ func (m *MsgPayForBlobs) ValidateBasic() error {
 		return fmt.Errorf("%w: pay for blobs: %d blobs, at most %d", ErrInvalidMsg, n, MaxBlobsPerPFB)
 	}
 	if len(m.BlobSizes) != n || len(m.ShareCommitments) != n || len(m.ShareVersions) != n {
-		return fmt.Errorf("app: pay for blobs: %d namespaces, %d sizes, %d commitments, %d share versions; want equal counts",
+		return fmt.Errorf("tx: pay for blobs: %d namespaces, %d sizes, %d commitments, %d share versions; want equal counts",
 			n, len(m.BlobSizes), len(m.ShareCommitments), len(m.ShareVersions))
 	}
 	for i := range n {
@@ -240,7 +240,7 @@ func SignTx(body Body, key secp256k1.PrivKey) ([]byte, error) {
 	}
 	sig, err := key.Sign(signBytes)
 	if err != nil {
-		return nil, fmt.Errorf("app: sign: %w", err)
+		return nil, fmt.Errorf("tx: sign: %w", err)
 	}
 	tx := &Tx{Body: body, PubKey: key.PubKey().Bytes(), Signature: sig}
 	return tx.Marshal()

@@ -1,0 +1,66 @@
+// Package tx holds what a client of the DataMesh chain needs to build, sign
+// and understand transactions, without the chain application (core/app) or
+// its store: account addresses, the transaction wire format and its
+// signing, the chain parameters that set gas, fees and the blob size limit,
+// the answer of the account query, and the errors and ABCI codes the
+// application rejects transactions with. It imports share and CometBFT's
+// secp256k1 keys, nothing of ABCI or Badger, so a light node or any Go
+// program can sign a PayForBlobs with it.
+//
+// # Addresses
+//
+// An address is RIPEMD-160(SHA-256(pub_key)) of a 33-byte compressed
+// secp256k1 key, 20 bytes (AddressFromPubKey), written in bech32 with
+// prefix "mesh" (BIP-173, bech32.go; ParseAddress, Address.String).
+//
+// # Transactions
+//
+// A transaction is protobuf (encoded with protowire, wire.go), canonical:
+// fields in field-number order, singular fields at most once, zero scalars
+// and empty bytes omitted, minimal varints, no unknown fields. UnmarshalTx
+// re-encodes what it decoded and rejects any input that differs, so every
+// transaction has exactly one encoding.
+//
+//	Tx                 { 1: body (Body), 2: pub_key (33-byte compressed secp256k1), 3: signature (64 bytes, R||S, low S) }
+//	Body               { 1: chain_id, 2: nonce, 3: fee (Fee, always present), one of 4: send | 5: update_validator | 6: pay_for_blobs }
+//	Fee                { 1: gas_limit, 2: gas_price }
+//	MsgSend            { 1: from (20 bytes), 2: to (20 bytes), 3: amount }
+//	MsgUpdateValidator { 1: pub_key (32-byte ed25519), 2: power (0 removes) }
+//	MsgPayForBlobs     { 1: signer (20 bytes), 2: namespaces (repeated, 29 bytes), 3: blob_sizes (packed),
+//	                     4: share_commitments (repeated, 32 bytes), 5: share_versions (packed) }
+//
+// SignTx signs a Body with a secp256k1 key (CometBFT's crypto/secp256k1:
+// ECDSA over SHA-256 of the encoded Body, which carries the chain ID and the
+// nonce, the signer account's sequence) and returns the encoded Tx.
+// Tx.ValidateBasic and Tx.VerifySignature are the stateless checks.
+// Limits: MaxTxSize for the encoded Tx, MaxChainIDSize, MaxBlobsPerPFB.
+//
+// A MsgPayForBlobs travels in a share.BlobTx envelope (share.MarshalBlobTx)
+// with its blobs; the entries of the message must match the blobs one for
+// one (namespace, size, share version, signer for share version 1, and the
+// share commitment), every blob at most Params.MaxBlobSize bytes. Only a
+// MsgPayForBlobs may travel in a BlobTx and it may travel in nothing else.
+// A MsgUpdateValidator must be signed by the genesis authority.
+//
+// # Fees
+//
+// GasUsed: gas = Params.FixedGas, plus Params.GasPerBlobByte per byte of
+// blob data (the sum of blob_sizes) for a PayForBlobs. The transaction's
+// gas_limit must cover it and its gas_price be at least Params.MinGasPrice;
+// the fee charged is gas × gas_price. Params is the "params" object of the
+// chain's genesis; a client reads it from CometBFT's /genesis with
+// ParseGenesisParams.
+//
+// # Queries and errors
+//
+// The application answers the ABCI query AccountQueryPath ("/account"),
+// with a bech32 address as data, with an AccountInfo in JSON: the balance
+// and the nonce the account's next transaction must carry.
+//
+// A rejected transaction carries an ABCI code (Code maps an error to it)
+// and the reason in the log: "incorrect account sequence", "insufficient
+// funds", "blob: over size limit", an invalid or reserved namespace,
+// commitments that do not match the blobs, a bad signature, and so on
+// (errors.go). The sentinels are errors.Is-able; the application wraps them
+// with the evidence.
+package tx

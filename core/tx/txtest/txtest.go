@@ -1,0 +1,91 @@
+// Package txtest signs transactions for tests: deterministic keys, blob
+// namespaces, transfers and PayForBlobs in their BlobTx envelope. Every
+// helper fails the test instead of returning an error.
+package txtest
+
+import (
+	"testing"
+
+	"github.com/cometbft/cometbft/crypto/secp256k1"
+
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// Key returns the secp256k1 key derived from seed and its address.
+func Key(t testing.TB, seed string) (secp256k1.PrivKey, tx.Address) {
+	t.Helper()
+	k := secp256k1.GenPrivKeySecp256k1([]byte(seed))
+	a, err := tx.AddressFromPubKey(k.PubKey().Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, a
+}
+
+// Namespace returns a version 0 blob namespace whose ID starts with 0x42
+// and ends with b.
+func Namespace(t testing.TB, b byte) share.Namespace {
+	t.Helper()
+	id := make([]byte, share.NamespaceVersionZeroIDSize)
+	id[len(id)-1] = b
+	id[0] = 0x42
+	ns, err := share.NewV0Namespace(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// SendTx signs a MsgSend of amount from key's address to to.
+func SendTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, to tx.Address, amount, gasLimit, gasPrice uint64) []byte {
+	t.Helper()
+	from, err := tx.AddressFromPubKey(key.PubKey().Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gasLimit, GasPrice: gasPrice},
+		Msg: &tx.MsgSend{From: from, To: to, Amount: amount}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// PFBTx signs a MsgPayForBlobs for one share version 0 blob under ns per
+// element of datas, with the gas p says it uses at gasPrice, and returns it
+// in a BlobTx with the blobs.
+func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, ns share.Namespace, gasPrice uint64, p tx.Params, datas ...[]byte) []byte {
+	t.Helper()
+	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &tx.MsgPayForBlobs{Signer: signer}
+	var blobs []*share.Blob
+	for _, d := range datas {
+		b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.Commitment()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, b)
+		msg.Namespaces = append(msg.Namespaces, ns)
+		msg.BlobSizes = append(msg.BlobSizes, uint32(len(d)))
+		msg.ShareCommitments = append(msg.ShareCommitments, c)
+		msg.ShareVersions = append(msg.ShareVersions, 0)
+	}
+	gas, _ := tx.GasUsed(p, msg)
+	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: gasPrice}, Msg: msg}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := share.MarshalBlobTx(inner, blobs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
