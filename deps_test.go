@@ -94,6 +94,9 @@ var allowed = map[string][]string{
 	// routes go-log's records (go-jsonrpc's, libp2p's) through it, as a
 	// zap core.
 	"internal/logging": {"github.com/ipfs/go-log/v2", "go.uber.org/zap/zapcore"},
+	// fraud gossips, syncs, stores and acts on bad-encoding proofs; it
+	// validates them against headers (header) it is handed, over libp2p.
+	"fraud": {module + "/internal", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// internal/badgerdb opens the node's Badger databases after checking
 	// them on disk (Badger's table reader and ristretto's mmap included).
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
@@ -274,7 +277,7 @@ var lightRoots = []string{
 	"header", "header/exchange", "header/gossip", "header/syncer", "header/store",
 	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
 	"api", "api/client", "blob", "state", "state/keyring",
-	"eds", "eds/store", "share", "nmt", "merkle", "core/tx",
+	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud",
 }
 
 // validatorOnly are the packages, with their subpackages, that only a core
