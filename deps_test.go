@@ -1,6 +1,6 @@
 package meshnode_test
 
-// This test enforces the package boundaries of ../shared/DESIGN.md on the
+// This test enforces the package boundaries of docs/architecture.md on the
 // non-test Go files of the module: which of our packages each package may
 // import, which third-party modules it may use, and that production code never
 // imports the Celestia libraries (they are test oracles only).
@@ -31,8 +31,8 @@ var allowed = map[string][]string{
 	"nmt":    {"google.golang.org/protobuf/encoding/protowire"},
 	"share":  {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
 	"eds":    {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
-	// header owns header-ex, header-sub and the syncer (DESIGN: "p2p
-	// exchange, syncer"), so its subpackages speak libp2p directly; they do
+	// header owns header-ex, header-sub and the syncer (docs/architecture.md,
+	// layer 3), so its subpackages speak libp2p directly; they do
 	// not import p2p/, whose host they are handed.
 	"header": {module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire",
 		"github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", module + "/internal"},

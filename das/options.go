@@ -13,8 +13,8 @@ import (
 
 // Defaults of Options.
 const (
-	// DefaultSamplesPerHeader is DESIGN's light-node figure: 16 samples
-	// give a confidence above 99% (1-(3/4)^16 ≈ 0.990) that a block is
+	// DefaultSamplesPerHeader is the light-node figure of
+	// docs/availability.md: 16 samples give a confidence above 99% (1-(3/4)^16 ≈ 0.990) that a block is
 	// available, see Confidence.
 	DefaultSamplesPerHeader = 16
 	// DefaultWorkers is the number of catch-up jobs sampled at once. Each
@@ -41,7 +41,8 @@ const (
 	// extended; two minutes leave room to fetch it over a slow link or to
 	// rebuild it from rows and samples of several peers.
 	DefaultFullTimeout = 2 * time.Minute
-	// DefaultSamplingWindow is the availability window of DESIGN (7 days):
+	// DefaultSamplingWindow is the availability window (7 days,
+	// docs/availability.md):
 	// full nodes keep squares that long, so older headers cannot be
 	// sampled and are skipped.
 	DefaultSamplingWindow = 7 * 24 * time.Hour

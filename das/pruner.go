@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultAvailabilityWindow is how long bridge and full nodes keep a
-// block's square (DESIGN: 7 days plus 1 hour): the sampling window of
+// block's square (docs/availability.md, "Pruning": 7 days plus 1 hour): the sampling window of
 // light nodes plus an hour, so a light node sampling a header at the edge
 // of its window still finds the square.
 const DefaultAvailabilityWindow = DefaultSamplingWindow + time.Hour

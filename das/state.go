@@ -12,7 +12,7 @@ import (
 
 // This file holds the scheduler: which heights to sample next, what a
 // sampled or failed height changes, and the checkpoint that captures it. It
-// has no goroutines, clock or I/O (the coordinator in daser.go passes the
+// has no goroutines, clock or I/O (the coordinator in coordinator.go passes the
 // time in and runs the jobs), so tests drive it step by step.
 
 // JobKind says why a job runs.

@@ -1,6 +1,6 @@
 // Package eds owns the extended data square (EDS) of a block, the header
 // that commits to it, and the proofs that tie shares to that header,
-// byte-compatible with Celestia (spec/formats.md sections 5 to 9):
+// byte-compatible with Celestia (docs/formats.md sections 5 to 9):
 //
 //   - Extend turns a k×k original data square (ODS) of 512-byte shares into
 //     the 2k×2k ExtendedDataSquare, with the Leopard Reed–Solomon code of

@@ -2,7 +2,7 @@
 // row and column of the extended data square, its roots, and the range and
 // namespace proofs that light and full nodes check shares against. It is
 // byte-compatible with celestiaorg/nmt used with SHA-256, 29-byte namespaces
-// and IgnoreMaxNamespace (spec/formats.md, sections 5 and 8); those
+// and IgnoreMaxNamespace (docs/formats.md, sections 5 and 8); those
 // parameters are fixed here, not options.
 //
 // What it owns:

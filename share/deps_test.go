@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestImports keeps package share on the dependencies DESIGN.md allows:
+// TestImports keeps package share on the dependencies docs/architecture.md allows:
 // the standard library, our nmt and merkle packages, and protowire. The
 // reference libraries are for tests only.
 func TestImports(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package share owns DataMesh's data-layer formats below the extended square
-// (spec/formats.md sections 1–4), byte-compatible with Celestia's:
+// (docs/formats.md sections 1–4), byte-compatible with Celestia's:
 //
 //   - namespaces (Namespace, the reserved namespaces);
 //   - shares (Share, InfoByte): 512-byte cells of the original data square,

@@ -18,7 +18,7 @@
 // # Wire format
 //
 // One request per stream. The client writes the request, a fixed-size
-// binary ID, big-endian (spec/formats.md section 8), and closes its side:
+// binary ID, big-endian (docs/formats.md section 8), and closes its side:
 //
 //	sample  eds.SampleID         height u64 | row u16 | col u16       12 bytes
 //	row     eds.RowID            height u64 | row u16                 10 bytes

@@ -1,8 +1,8 @@
 // Package app is the DataMesh ABCI++ application that CometBFT (v0.38) runs
 // on validators: accounts with secp256k1 keys, transfers, PayForBlobs, a
 // proof-of-authority validator set, and the data root transaction that
-// commits each block's data square (see the architecture document, DESIGN.md,
-// "Committing the data root on vanilla CometBFT").
+// commits each block's data square (see docs/architecture.md, "Committing the data root on vanilla
+// CometBFT").
 //
 // # Layers
 //
