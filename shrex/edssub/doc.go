@@ -28,8 +28,8 @@
 // # Gossipsub, not a separate floodsub router
 //
 // Celestia runs its shrex-sub on a separate floodsub router. This package
-// joins the topic on the node's one gossipsub router (p2p.Node.PubSub), because a second,
-// floodsub PubSub on the same host cannot coexist with it: go-libp2p-pubsub
+// joins the topic on the node's one gossipsub router (p2p.Node.PubSub),
+// because a second, floodsub PubSub on the same host cannot coexist with it: go-libp2p-pubsub
 // registers a stream handler per protocol ID, gossipsub's protocols include
 // /floodsub/1.0.0 (GossipSubDefaultProtocols), and the host keeps only the
 // last handler registered for an ID, so whichever router started second
