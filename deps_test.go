@@ -65,7 +65,7 @@ var allowed = map[string][]string{
 	// node's Badger database.
 	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", "github.com/dgraph-io/badger/v4"},
 	// state signs and submits transactions to a core node's RPC.
-	"state": {module + "/core/app", module + "/share", "github.com/cometbft/cometbft"},
+	"state": {module + "/core/app", module + "/share", module + "/internal/atomicfile", "github.com/cometbft/cometbft"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
 	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/app", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
