@@ -81,6 +81,10 @@ var allowed = map[string][]string{
 	// internal/badgerdb opens the node's Badger databases after checking
 	// them on disk (Badger's table reader and ristretto's mmap included).
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
+	// core/validator runs the core node: CometBFT with core/app over the
+	// app's Badger state, from a home it initialises (its keyring holds the
+	// dev key), for cmd (core init, core start, devnet) and core/coretest.
+	"core/validator": {module + "/core/app", module + "/internal/badgerdb", module + "/state/keyring", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.
