@@ -79,8 +79,9 @@ var allowed = map[string][]string{
 	"core/tx": {module + "/share", "github.com/cometbft/cometbft/crypto/secp256k1", "google.golang.org/protobuf/encoding/protowire"},
 	// state signs and submits transactions to a core node's RPC, through
 	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
-	// CometBFT's p2p and config, and through them cometbft-db.
-	"state": {module + "/core/tx", module + "/share", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
+	// CometBFT's p2p and config, and through them cometbft-db. Its keyring
+	// writes key files through internal/atomicfile.
+	"state": {module + "/core/tx", module + "/share", module + "/internal/atomicfile", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
 		"github.com/cometbft/cometbft/rpc/jsonrpc/client", "github.com/cometbft/cometbft/crypto/secp256k1"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.
@@ -100,6 +101,10 @@ var allowed = map[string][]string{
 	// internal/badgerdb opens the node's Badger databases after checking
 	// them on disk (Badger's table reader and ristretto's mmap included).
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
+	// core/validator runs the core node: CometBFT with core/app over the
+	// app's Badger state, from a home it initialises (its keyring holds the
+	// dev key), for cmd (core init, core start, devnet) and core/coretest.
+	"core/validator": {module + "/core/app", module + "/core/tx", module + "/internal/badgerdb", module + "/state/keyring", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/coretest"
-	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -153,31 +149,6 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	t.Logf("followed %d heights across two core and one bridge restart", s.Height())
 }
 
-// corruptProposer proposes a wrong data root: it flips a byte of the data
-// root transaction the honest application built.
-type corruptProposer struct {
-	*app.App
-	proposals *atomic.Int64
-}
-
-func (c corruptProposer) PrepareProposal(ctx context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
-	res, err := c.App.PrepareProposal(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	last := len(res.Txs) - 1
-	drt, err := header.UnmarshalDataRootTx(res.Txs[last])
-	if err != nil {
-		return nil, err
-	}
-	drt.DataRoot[0] ^= 0xff
-	if res.Txs[last], err = drt.Marshal(); err != nil {
-		return nil, err
-	}
-	c.proposals.Add(1)
-	return res, nil
-}
-
 // Four validators, one of which proposes wrong data roots, and a bridge
 // beside another: the chain goes on without the wrong proposals, and the
 // bridge stores every height with the blobs readable and proven.
@@ -188,25 +159,7 @@ func TestBridgeFourValidators(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	g := coretest.Genesis(t, "mesh-bridge-4", "alice", "bob")
-	vals := make([]*coretest.Validator, 4)
-	for i := range vals {
-		vals[i] = coretest.NewValidator(t)
-	}
-	for i, v := range vals {
-		var peers []string
-		for j, o := range vals {
-			if j != i {
-				peers = append(peers, o.P2PAddr())
-			}
-		}
-		v.Config.P2P.PersistentPeers = strings.Join(peers, ",")
-	}
-	coretest.WriteGenesis(t, g, vals...)
-	var corrupt atomic.Int64
-	vals[0].Start(func(a *app.App) abci.Application { return corruptProposer{App: a, proposals: &corrupt} })
-	for _, v := range vals[1:] {
-		v.Start(nil)
-	}
+	vals, corrupt := coretest.StartCorruptNetwork(t, g, 4)
 	db := openDB(t, t.TempDir())
 	defer db.Close()
 	s := core.NewStore(db, 0)

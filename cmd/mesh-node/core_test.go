@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	cfg "github.com/cometbft/cometbft/config"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/validator"
 )
 
 func TestCoreInit(t *testing.T) {
@@ -29,10 +29,10 @@ func TestCoreInit(t *testing.T) {
 
 	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "init-test", "--dev-balance", "777")
 	dev := field(t, out, "dev_account")
-	if field(t, out, "dev_key") != devKeyName || field(t, out, "chain_id") != "init-test" {
+	if field(t, out, "dev_key") != validator.DevKeyName || field(t, out, "chain_id") != "init-test" {
 		t.Fatalf("core init printed\n%s", out)
 	}
-	if show := mustRun(ctx, t, "keys", "show", devKeyName, h); field(t, show, "address") != dev {
+	if show := mustRun(ctx, t, "keys", "show", validator.DevKeyName, h); field(t, show, "address") != dev {
 		t.Fatalf("the dev key is not the dev account:\n%s", show)
 	}
 	for _, f := range []string{"config/priv_validator_key.json", "config/node_key.json", "data/priv_validator_state.json", "keys/dev.json"} {
@@ -58,8 +58,8 @@ func TestCoreInit(t *testing.T) {
 		t.Fatalf("genesis: %+v, app state %+v", doc, g)
 	}
 
-	conf := cfg.DefaultConfig()
-	if err := cometconfig.Load(filepath.Join(home, "config", "config.toml"), conf); err != nil {
+	conf, err := validator.LoadConfig(home)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if conf.Consensus.TimeoutCommit != defaultBlockTime || conf.Mempool.MaxTxBytes <= g.Params.MaxBlobSize ||
@@ -124,7 +124,7 @@ func TestCoreStartRestart(t *testing.T) {
 	}
 	defer busy.Close()
 	wantErr(ctx, t, "start CometBFT node", "core", "start", "--home", home, "--log.level", "none",
-		"--rpc.laddr", "tcp://"+busy.Addr().String(), "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
+		"--rpc.laddr", "tcp://"+busy.Addr().String(), "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", coretest.FreePort(t)))
 	_, stop = startCore(ctx, t, home, 6)
 	stop()
 }

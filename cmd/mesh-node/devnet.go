@@ -17,6 +17,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/state/keyring"
@@ -269,15 +270,15 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		p2pAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), rpcAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1])}); err != nil {
 		return nil, fmt.Errorf("core node: %w", err)
 	}
-	d.info.CoreRPC = d.core.rpcURL()
-	if err := waitFirstBlock(ctx, d.core.rpcURL()); err != nil {
+	d.info.CoreRPC = d.core.RPCURL()
+	if err := waitFirstBlock(ctx, d.core.RPCURL()); err != nil {
 		return nil, err
 	}
 
 	var bootstrap []string
 	for i, mode := range devnetModes {
 		home := filepath.Join(o.home, string(mode))
-		conf, err := o.nodeConfig(home, mode, i, d.core.rpcURL(), bootstrap, ports[apiPort+i])
+		conf, err := o.nodeConfig(home, mode, i, d.core.RPCURL(), bootstrap, ports[apiPort+i])
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
@@ -347,7 +348,7 @@ func initDevnet(o devnetOptions) (map[string]string, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("core home: %w", err)
 	}
-	dev, err := openKeyring(coreHome).Get(devKeyName)
+	dev, err := validator.Keyring(coreHome).Get(validator.DevKeyName)
 	if err != nil {
 		return nil, fmt.Errorf("core home: %w", err)
 	}

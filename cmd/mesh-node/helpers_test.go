@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/datamesh/mesh-node/core/coretest"
 )
 
 // run executes the command line args in-process, with env as the
@@ -56,28 +57,18 @@ func field(t *testing.T, out, name string) string {
 	return ""
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startCore runs "core start" for home in the background on free loopback
 // ports and waits until the node has committed minHeight. It returns the
 // node's RPC URL and a stop function that cancels the command and checks
 // that it returned no error; stop also runs at cleanup.
 func startCore(ctx context.Context, t *testing.T, home string, minHeight int64) (rpcURL string, stop func()) {
 	t.Helper()
-	rpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	rpcAddr := fmt.Sprintf("127.0.0.1:%d", coretest.FreePort(t))
 	startCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		_, err := run(startCtx, nil, "core", "start", "--home", home, "--log.level", "none",
-			"--rpc.laddr", "tcp://"+rpcAddr, "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
+			"--rpc.laddr", "tcp://"+rpcAddr, "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", coretest.FreePort(t)))
 		done <- err
 	}()
 	var once sync.Once

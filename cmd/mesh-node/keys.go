@@ -3,18 +3,12 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
-
-// keysDir is the keyring directory under the home.
-const keysDir = "keys"
-
-// openKeyring returns the keyring of home.
-func openKeyring(home string) keyring.Keyring { return keyring.New(filepath.Join(home, keysDir)) }
 
 // keyInfo is what the keys commands print with --output json.
 type keyInfo struct {
@@ -39,32 +33,11 @@ file per key (mode 0600). This keyring is meant for devnets.`,
 }
 
 func (c *cli) keysAddCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "add NAME",
-		Short: "Generate a key and save it as NAME",
-		Long: `Generate a secp256k1 key, save it as <home>/keys/NAME.json and print its
+	return c.keyCmd("add", "Generate a key and save it as NAME",
+		`Generate a secp256k1 key, save it as <home>/keys/NAME.json and print its
 name, bech32 address and hex public key (never the private key). NAME is 1
 to 64 letters, digits, '-', '_' or '.', not starting with '.'; an existing
-name is refused.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := c.home(cmd)
-			if err != nil {
-				return err
-			}
-			asJSON, err := outputJSON(cmd)
-			if err != nil {
-				return err
-			}
-			k, err := openKeyring(home).Add(args[0])
-			if err != nil {
-				return fmt.Errorf("keys add: %w", err)
-			}
-			return printKey(cmd, k, asJSON)
-		},
-	}
-	addOutputFlag(cmd)
-	return cmd
+name is refused.`, keyring.Keyring.Add)
 }
 
 func (c *cli) keysListCmd() *cobra.Command {
@@ -75,15 +48,11 @@ func (c *cli) keysListCmd() *cobra.Command {
 each (with --output json, an array of {name, address, pub_key}).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := c.home(cmd)
+			kr, asJSON, err := c.keyringOutput(cmd)
 			if err != nil {
 				return err
 			}
-			asJSON, err := outputJSON(cmd)
-			if err != nil {
-				return err
-			}
-			keys, err := openKeyring(home).List()
+			keys, err := kr.List()
 			if err != nil {
 				return fmt.Errorf("keys list: %w", err)
 			}
@@ -105,28 +74,41 @@ each (with --output json, an array of {name, address, pub_key}).`,
 }
 
 func (c *cli) keysShowCmd() *cobra.Command {
+	return c.keyCmd("show", "Print a key's bech32 address and hex public key", "", keyring.Keyring.Get)
+}
+
+// keyCmd is the keys command verb NAME, which prints the key op returns
+// for NAME in the home's keyring.
+func (c *cli) keyCmd(verb, short, long string, op func(keyring.Keyring, string) (keyring.Key, error)) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Print a key's bech32 address and hex public key",
+		Use:   verb + " NAME",
+		Short: short,
+		Long:  long,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := c.home(cmd)
+			kr, asJSON, err := c.keyringOutput(cmd)
 			if err != nil {
 				return err
 			}
-			asJSON, err := outputJSON(cmd)
+			k, err := op(kr, args[0])
 			if err != nil {
-				return err
-			}
-			k, err := openKeyring(home).Get(args[0])
-			if err != nil {
-				return fmt.Errorf("keys show: %w", err)
+				return fmt.Errorf("keys %s: %w", verb, err)
 			}
 			return printKey(cmd, k, asJSON)
 		},
 	}
 	addOutputFlag(cmd)
 	return cmd
+}
+
+// keyringOutput returns the home's keyring and whether --output is json.
+func (c *cli) keyringOutput(cmd *cobra.Command) (keyring.Keyring, bool, error) {
+	home, err := c.home(cmd)
+	if err != nil {
+		return keyring.Keyring{}, false, err
+	}
+	asJSON, err := outputJSON(cmd)
+	return validator.Keyring(home), asJSON, err
 }
 
 // printKey prints name, address and public key (never the private key).

@@ -79,59 +79,49 @@ start prints it) are required. The node starts from the header named by
 --trusted-hash, else the one at --trusted-height, else the head its
 bootstrap peers agree on.`
 	}
-	cmd := &cobra.Command{
-		Use:   "init",
-		Short: "Write the " + string(mode) + " node's config.toml and p2p identity",
-		Long:  long,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := c.homeOf(cmd, string(mode))
-			if err != nil {
-				return err
-			}
-			path := filepath.Join(home, nodebuilder.ConfigFile)
-			if _, err := os.Stat(path); err == nil && !force {
-				return fmt.Errorf("%s init: %s exists (use --force to overwrite)", mode, path)
-			}
-			conf := nodebuilder.DefaultConfig(mode)
-			if chainID != "" && flags.network != "" && chainID != flags.network {
-				return fmt.Errorf("%s init: --chain-id %q and --p2p.network %q differ (they name the same thing)", mode, chainID, flags.network)
-			}
-			conf.ChainID = chainID
+	cmd := c.homeCmd(string(mode), "init", "Write the "+string(mode)+" node's config.toml and p2p identity", long, func(cmd *cobra.Command, home string) error {
+		path := filepath.Join(home, nodebuilder.ConfigFile)
+		if _, err := os.Stat(path); err == nil && !force {
+			return fmt.Errorf("%s init: %s exists (use --force to overwrite)", mode, path)
+		}
+		conf := nodebuilder.DefaultConfig(mode)
+		if chainID != "" && flags.network != "" && chainID != flags.network {
+			return fmt.Errorf("%s init: --chain-id %q and --p2p.network %q differ (they name the same thing)", mode, chainID, flags.network)
+		}
+		conf.ChainID = chainID
+		if conf.ChainID == "" {
+			conf.ChainID = flags.network
+		}
+		flags.apply(cmd, &conf)
+		conf.P2P.BootstrapPeers = append(conf.P2P.BootstrapPeers, bootstrap...)
+		if len(listen) > 0 {
+			conf.P2P.ListenAddresses = listen
+		}
+		if mode == nodebuilder.Bridge {
 			if conf.ChainID == "" {
-				conf.ChainID = flags.network
-			}
-			flags.apply(cmd, &conf)
-			conf.P2P.BootstrapPeers = append(conf.P2P.BootstrapPeers, bootstrap...)
-			if len(listen) > 0 {
-				conf.P2P.ListenAddresses = listen
-			}
-			if mode == nodebuilder.Bridge {
-				if conf.ChainID == "" {
-					id, err := coreChainID(cmd.Context(), conf.Core.RPC)
-					if err != nil {
-						return fmt.Errorf("bridge init: learn the chain ID from %s (or pass --chain-id): %w", conf.Core.RPC, err)
-					}
-					conf.ChainID = id
+				id, err := coreChainID(cmd.Context(), conf.Core.RPC)
+				if err != nil {
+					return fmt.Errorf("bridge init: learn the chain ID from %s (or pass --chain-id): %w", conf.Core.RPC, err)
 				}
-			} else {
-				conf.Header.TrustedHash = trustedHash
-				conf.Header.TrustedHeight = trustedHeight
+				conf.ChainID = id
 			}
-			if err := conf.Validate(mode); err != nil {
-				return fmt.Errorf("%s init: %w", mode, err)
-			}
-			ii, err := nodebuilder.Init(home, conf)
-			if err != nil {
-				return fmt.Errorf("%s init: %w", mode, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nconfig: %s\nchain_id: %s\npeer_id: %s\naccount: %s\n", home, path, conf.ChainID, ii.PeerID, ii.Account)
-			if mode == nodebuilder.Bridge {
-				fmt.Fprintf(cmd.OutOrStdout(), "core_rpc: %s\n", conf.Core.RPC)
-			}
-			return nil
-		},
-	}
+		} else {
+			conf.Header.TrustedHash = trustedHash
+			conf.Header.TrustedHeight = trustedHeight
+		}
+		if err := conf.Validate(mode); err != nil {
+			return fmt.Errorf("%s init: %w", mode, err)
+		}
+		ii, err := nodebuilder.Init(home, conf)
+		if err != nil {
+			return fmt.Errorf("%s init: %w", mode, err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nconfig: %s\nchain_id: %s\npeer_id: %s\naccount: %s\n", home, path, conf.ChainID, ii.PeerID, ii.Account)
+		if mode == nodebuilder.Bridge {
+			fmt.Fprintf(cmd.OutOrStdout(), "core_rpc: %s\n", conf.Core.RPC)
+		}
+		return nil
+	})
 	flags.register(cmd, mode, true)
 	f := cmd.Flags()
 	if mode == nodebuilder.Bridge {
@@ -148,29 +138,21 @@ bootstrap peers agree on.`
 }
 
 func (c *cli) resetStoreCmd(mode nodebuilder.Mode) *cobra.Command {
-	return &cobra.Command{
-		Use:   "reset-store",
-		Short: "Delete the " + string(mode) + " node's database, keeping its config and keys",
-		Long: `Delete <home>/data: the node's headers, squares and sampling results.
+	const long = `Delete <home>/data: the node's headers, squares and sampling results.
 config.toml and keys/ stay. The node must be stopped. A light or full node's
 next start initialises its header store again from header.trusted_hash or
 header.trusted_height, else from the head its bootstrap peers agree on: this
 is how a node whose stored head is older than the trusting period is
-re-initialised.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := c.homeOf(cmd, string(mode))
-			if err != nil {
-				return err
-			}
-			dir, err := nodebuilder.ResetStore(home)
-			if err != nil {
-				return fmt.Errorf("%s reset-store: %w", mode, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed: %s\n", dir)
-			return nil
-		},
-	}
+re-initialised.`
+	short := "Delete the " + string(mode) + " node's database, keeping its config and keys"
+	return c.homeCmd(string(mode), "reset-store", short, long, func(cmd *cobra.Command, home string) error {
+		dir, err := nodebuilder.ResetStore(home)
+		if err != nil {
+			return fmt.Errorf("%s reset-store: %w", mode, err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "removed: %s\n", dir)
+		return nil
+	})
 }
 
 // coreChainID asks the core node at rpc for its chain ID.
@@ -218,47 +200,37 @@ follows gossip. A restart resumes from the stored head. A node whose newest
 header is older than header.trusting_period stops with an error that says
 how to re-initialise.`
 	}
-	cmd := &cobra.Command{
-		Use:   "start",
-		Short: "Run the " + string(mode) + " node until interrupted",
-		Long:  long,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := c.homeOf(cmd, string(mode))
-			if err != nil {
-				return err
-			}
-			conf, err := nodebuilder.LoadConfig(home, mode)
-			if err != nil {
-				return fmt.Errorf("%s start: %w", mode, err)
-			}
-			if err := flags.checkNetwork(cmd, conf); err != nil {
-				return fmt.Errorf("%s start: %w", mode, err)
-			}
-			flags.apply(cmd, &conf)
-			if err := conf.Validate(mode); err != nil {
-				return fmt.Errorf("%s start: %w", mode, err)
-			}
-			logger, levels, err := nodeLogger(cmd.ErrOrStderr(), conf.Log.Level)
-			if err != nil {
-				return fmt.Errorf("%s start: %w", mode, err)
-			}
-			n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger, LogLevels: levels, NewIdentity: newIdentity})
-			if err != nil {
-				return fmt.Errorf("%s start: %w", mode, err)
-			}
-			if mode == nodebuilder.Light && c.setMemoryLimit != nil && c.getenv("GOMEMLIMIT") == "" {
-				// A light node runs on laptops: let the garbage collector
-				// work harder rather than let the heap grow to twice its
-				// live size (GOMEMLIMIT overrides).
-				c.setMemoryLimit(lightMemoryLimit)
-			}
-			if err := runNode(cmd.Context(), cmd.OutOrStdout(), n); err != nil {
-				return fmt.Errorf("%s start: %w", mode, err)
-			}
-			return nil
-		},
-	}
+	cmd := c.homeCmd(string(mode), "start", "Run the "+string(mode)+" node until interrupted", long, func(cmd *cobra.Command, home string) error {
+		conf, err := nodebuilder.LoadConfig(home, mode)
+		if err != nil {
+			return fmt.Errorf("%s start: %w", mode, err)
+		}
+		if err := flags.checkNetwork(cmd, conf); err != nil {
+			return fmt.Errorf("%s start: %w", mode, err)
+		}
+		flags.apply(cmd, &conf)
+		if err := conf.Validate(mode); err != nil {
+			return fmt.Errorf("%s start: %w", mode, err)
+		}
+		logger, levels, err := nodeLogger(cmd.ErrOrStderr(), conf.Log.Level)
+		if err != nil {
+			return fmt.Errorf("%s start: %w", mode, err)
+		}
+		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger, LogLevels: levels, NewIdentity: newIdentity})
+		if err != nil {
+			return fmt.Errorf("%s start: %w", mode, err)
+		}
+		if mode == nodebuilder.Light && c.setMemoryLimit != nil && c.getenv("GOMEMLIMIT") == "" {
+			// A light node runs on laptops: let the garbage collector
+			// work harder rather than let the heap grow to twice its
+			// live size (GOMEMLIMIT overrides).
+			c.setMemoryLimit(lightMemoryLimit)
+		}
+		if err := runNode(cmd.Context(), cmd.OutOrStdout(), n); err != nil {
+			return fmt.Errorf("%s start: %w", mode, err)
+		}
+		return nil
+	})
 	flags.register(cmd, mode, false)
 	cmd.Flags().BoolVar(&newIdentity, "new-identity", false, "create keys/p2p-key if it is missing although data/ holds a store (the node starts under a new peer ID)")
 	return cmd

@@ -113,3 +113,21 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	return nil
 }
+
+// homeCmd is a command without arguments that runs run with the home of
+// mode (see homeOf).
+func (c *cli) homeCmd(mode, use, short, long string, run func(cmd *cobra.Command, home string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := c.homeOf(cmd, mode)
+			if err != nil {
+				return err
+			}
+			return run(cmd, home)
+		},
+	}
+}

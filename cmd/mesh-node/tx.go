@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 	"github.com/datamesh/mesh-node/state/keyring"
@@ -246,7 +247,7 @@ func (c *cli) submit(cmd *cobra.Command, o txOptions, send submitFunc) (txResult
 	if err != nil {
 		return txResult{}, err
 	}
-	client, err := state.New(state.Options{RPC: o.node, Keyring: openKeyring(home), DefaultKey: o.from, Timeout: o.timeout})
+	client, err := state.New(state.Options{RPC: o.node, Keyring: validator.Keyring(home), DefaultKey: o.from, Timeout: o.timeout})
 	if errors.Is(err, keyring.ErrNotFound) {
 		return txResult{}, fmt.Errorf("--from: %w (see mesh-node keys list)", err)
 	}

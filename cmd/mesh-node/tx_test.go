@@ -16,6 +16,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -196,14 +197,14 @@ func TestTxErrors(t *testing.T) {
 	wantErr(ctx, t, "--data is empty", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "")
 	wantErr(ctx, t, "--amount must be positive", "tx", "send", h, "--from", "x", "--to", tx.Address{}.String(), "--amount", "0")
 	wantErr(ctx, t, "query node status", "tx", "pay-for-blob", h, "--from", "x", "--namespace", "01ab", "--data", "a",
-		"--node", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), "--timeout", "5s")
+		"--node", fmt.Sprintf("http://127.0.0.1:%d", coretest.FreePort(t)), "--timeout", "5s")
 }
 
 // blob submit's errors name its arguments, NAMESPACE and DATA, not the
 // flags of tx pay-for-blob; they come before any node is asked.
 func TestBlobSubmitArgErrors(t *testing.T) {
 	ctx := context.Background()
-	url := "--url=" + fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	url := "--url=" + fmt.Sprintf("http://127.0.0.1:%d", coretest.FreePort(t))
 	for _, tc := range []struct{ want, ns, data string }{
 		{`NAMESPACE "xyz" is not hex`, "xyz", "a"},
 		{"NAMESPACE is empty", "", "a"},

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/tx/txtest"
+	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -38,7 +37,7 @@ func blobData(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
 // returns what Info reports.
 func committedInfo(t *testing.T, v *coretest.Validator) *abci.ResponseInfo {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(v.Home, "app")).WithLogger(nil))
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(v.Home, validator.AppDBDir)).WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,32 +108,6 @@ func TestNodeCommitsBlobsAndRestarts(t *testing.T) {
 	}
 }
 
-// corruptProposer proposes a wrong data root: its PrepareProposal flips a
-// byte of the data root transaction the honest application built. The rest
-// of the application is honest.
-type corruptProposer struct {
-	*app.App
-	proposals *atomic.Int64
-}
-
-func (c corruptProposer) PrepareProposal(ctx context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
-	res, err := c.App.PrepareProposal(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	last := len(res.Txs) - 1
-	drt, err := header.UnmarshalDataRootTx(res.Txs[last])
-	if err != nil {
-		return nil, err
-	}
-	drt.DataRoot[0] ^= 0xff
-	if res.Txs[last], err = drt.Marshal(); err != nil {
-		return nil, err
-	}
-	c.proposals.Add(1)
-	return res, nil
-}
-
 func TestNodesRejectWrongDataRoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs four CometBFT nodes")
@@ -144,25 +117,7 @@ func TestNodesRejectWrongDataRoot(t *testing.T) {
 	alice, _ := coretest.Key(t, "alice")
 	g := coretest.Genesis(t, "mesh-4-test", "alice")
 	p := g.Params
-	vals := make([]*coretest.Validator, 4)
-	for i := range vals {
-		vals[i] = coretest.NewValidator(t)
-	}
-	for i, v := range vals {
-		var peers []string
-		for j, o := range vals {
-			if j != i {
-				peers = append(peers, o.P2PAddr())
-			}
-		}
-		v.Config.P2P.PersistentPeers = strings.Join(peers, ",")
-	}
-	coretest.WriteGenesis(t, g, vals...)
-	var corrupt atomic.Int64
-	vals[0].Start(func(a *app.App) abci.Application { return corruptProposer{App: a, proposals: &corrupt} })
-	for _, v := range vals[1:] {
-		v.Start(nil)
-	}
+	vals, corrupt := coretest.StartCorruptNetwork(t, g, 4)
 	c := vals[1].Client()
 
 	raw := coretest.PFBTx(t, g.ChainID, alice, 0, p, blobs(txtest.Namespace(t, 5), blobData(5000, 3)))

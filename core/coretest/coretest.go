@@ -1,41 +1,33 @@
 // Package coretest runs in-process CometBFT validators with the DataMesh
 // application over loopback, for the tests of every package that needs a
-// real chain: the follower, the bridge, light and full nodes. A Validator
-// keeps its home (config, keys, databases) across restarts of its node.
-//
-// It works around one CometBFT quirk: the node's reactors touch its
-// databases for a moment after Stop closes them, so every CometBFT database
-// is wrapped to turn use after Close into "not found" and dropped writes.
+// real chain: the application, the follower, the bridge, light and full
+// nodes. A Validator keeps its home (config, keys, databases) across
+// restarts of its node, which core/validator starts and stops as it does
+// mesh-node's core node; its config lives in memory, with short consensus
+// timeouts. StartCorruptNetwork runs several validators, one of which
+// proposes wrong data roots (CorruptProposer).
 package coretest
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto/secp256k1"
-	"github.com/cometbft/cometbft/libs/log"
-	"github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
-	"github.com/cometbft/cometbft/proxy"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -56,7 +48,7 @@ func FreePort(t testing.TB) int {
 }
 
 // Validator is one validator's home, in a t.TempDir: its CometBFT config
-// and keys and the application's Badger directory.
+// and keys and the application's Badger directory (validator.AppDBDir).
 type Validator struct {
 	t       testing.TB
 	Home    string
@@ -66,9 +58,7 @@ type Validator struct {
 	// RPCAddr is the node's CometBFT RPC address (http://127.0.0.1:port).
 	RPCAddr string
 
-	db   *badger.DB
-	node *node.Node
-	dbs  []*guardedDB
+	node *validator.Node
 }
 
 // NewValidator makes a validator home with loopback ports and test
@@ -77,11 +67,6 @@ func NewValidator(t testing.TB) *Validator {
 	t.Helper()
 	home := t.TempDir()
 	c := cfg.DefaultConfig().SetRoot(home)
-	for _, d := range []string{"config", "data"} {
-		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	c.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", FreePort(t))
 	c.P2P.AddrBookStrict = false
 	c.P2P.AllowDuplicateIP = true
@@ -94,13 +79,31 @@ func NewValidator(t testing.TB) *Validator {
 	c.Consensus.TimeoutCommit = 200 * time.Millisecond
 	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
 	c.Instrumentation.Prometheus = false
-	nodeKey, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile())
+	nodeKey, pv, err := validator.GenerateKeys(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Validator{t: t, Home: home, Config: c, NodeKey: nodeKey,
-		RPCAddr: strings.Replace(c.RPC.ListenAddress, "tcp://", "http://", 1),
-		PV:      privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())}
+	return &Validator{t: t, Home: home, Config: c, NodeKey: nodeKey, PV: pv, RPCAddr: validator.RPCURL(c)}
+}
+
+// newValidators makes n validator homes, each with the others as its
+// persistent peers.
+func newValidators(t testing.TB, n int) []*Validator {
+	t.Helper()
+	vals := make([]*Validator, n)
+	for i := range vals {
+		vals[i] = NewValidator(t)
+	}
+	for i, v := range vals {
+		var peers []string
+		for j, o := range vals {
+			if j != i {
+				peers = append(peers, o.P2PAddr())
+			}
+		}
+		v.Config.P2P.PersistentPeers = strings.Join(peers, ",")
+	}
+	return vals
 }
 
 // P2PAddr is the node's CometBFT peer address (id@host:port), for
@@ -109,22 +112,21 @@ func (v *Validator) P2PAddr() string {
 	return fmt.Sprintf("%s@%s", v.NodeKey.ID(), strings.TrimPrefix(v.Config.P2P.ListenAddress, "tcp://"))
 }
 
-// WriteGenesis writes the genesis of g, with vals as the validators (power
-// 10 each), into every validator's home.
+// WriteGenesis writes the genesis of g, with vals as the validators
+// (validator.ValidatorPower each), into every validator's home.
 func WriteGenesis(t testing.TB, g *app.Genesis, vals ...*Validator) {
 	t.Helper()
-	appState, err := json.Marshal(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := &cmttypes.GenesisDoc{ChainID: g.ChainID, GenesisTime: time.Now(), AppState: appState,
-		ConsensusParams: cmttypes.DefaultConsensusParams()}
+	gvs := make([]validator.GenesisValidator, len(vals))
 	for i, v := range vals {
 		pk, err := v.PV.GetPubKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: pk.Address(), PubKey: pk, Power: 10, Name: fmt.Sprint("v", i)})
+		gvs[i] = validator.GenesisValidator{Name: fmt.Sprint("v", i), PubKey: pk}
+	}
+	doc, err := validator.GenesisDoc(g, gvs...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, v := range vals {
 		if err := doc.SaveAs(v.Config.GenesisFile()); err != nil {
@@ -133,33 +135,16 @@ func WriteGenesis(t testing.TB, g *app.Genesis, vals ...*Validator) {
 	}
 }
 
-// Start opens the application's database and starts the node; wrap, if not
-// nil, wraps the application CometBFT runs. The node is stopped at the
-// end of the test if Stop was not called.
+// Start starts the node (validator.Start); wrap, if not nil, wraps the
+// application CometBFT runs. The node is stopped at the end of the test if
+// Stop was not called.
 func (v *Validator) Start(wrap func(*app.App) abci.Application) {
 	v.t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(v.Home, "app")).WithLogger(nil))
+	n, err := validator.Start(v.Config, validator.Options{Wrap: wrap})
 	if err != nil {
 		v.t.Fatal(err)
 	}
-	a, err := app.New(db, nil)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	var abciApp abci.Application = a
-	if wrap != nil {
-		abciApp = wrap(a)
-	}
-	n, err := node.NewNode(v.Config, v.PV, v.NodeKey, proxy.NewLocalClientCreator(abciApp),
-		node.DefaultGenesisDocProviderFunc(v.Config), v.dbProvider,
-		node.DefaultMetricsProvider(v.Config.Instrumentation), log.NewNopLogger())
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		v.t.Fatal(err)
-	}
-	v.db, v.node = db, n
+	v.node = n
 	v.t.Cleanup(v.Stop)
 }
 
@@ -169,82 +154,55 @@ func (v *Validator) Stop() {
 		return
 	}
 	if err := v.node.Stop(); err != nil {
-		v.t.Errorf("stop node: %v", err)
+		v.t.Errorf("stop validator: %v", err)
 	}
-	v.node.Wait()
-	for _, d := range v.dbs {
-		if err := d.Close(); err != nil {
-			v.t.Errorf("close CometBFT db: %v", err)
-		}
-	}
-	v.dbs = nil
-	if err := v.db.Close(); err != nil {
-		v.t.Errorf("close app db: %v", err)
-	}
-	v.node, v.db = nil, nil
+	v.node = nil
 }
 
-func (v *Validator) dbProvider(ctx *cfg.DBContext) (dbm.DB, error) {
-	d, err := cfg.DefaultDBProvider(ctx)
+// CorruptProposer returns a wrap for Start whose application proposes a
+// wrong data root: its PrepareProposal flips a byte of the data root
+// transaction the honest application built, and counts the proposals it
+// corrupted in proposals. The rest of the application is honest.
+func CorruptProposer(proposals *atomic.Int64) func(*app.App) abci.Application {
+	return func(a *app.App) abci.Application { return corruptProposer{App: a, proposals: proposals} }
+}
+
+// StartCorruptNetwork starts n validators of g, each the others' peer,
+// the first of which runs CorruptProposer. It returns them and the count
+// of wrong proposals.
+func StartCorruptNetwork(t testing.TB, g *app.Genesis, n int) ([]*Validator, *atomic.Int64) {
+	t.Helper()
+	vals := newValidators(t, n)
+	WriteGenesis(t, g, vals...)
+	var corrupt atomic.Int64
+	vals[0].Start(CorruptProposer(&corrupt))
+	for _, v := range vals[1:] {
+		v.Start(nil)
+	}
+	return vals, &corrupt
+}
+
+type corruptProposer struct {
+	*app.App
+	proposals *atomic.Int64
+}
+
+func (c corruptProposer) PrepareProposal(ctx context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	res, err := c.App.PrepareProposal(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	g := &guardedDB{DB: d}
-	v.dbs = append(v.dbs, g)
-	return g, nil
-}
-
-// guardedDB turns use after Close into "not found" and dropped writes.
-type guardedDB struct {
-	dbm.DB
-	mu     sync.RWMutex
-	closed bool
-}
-
-func (g *guardedDB) Get(k []byte) ([]byte, error) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if g.closed {
-		return nil, nil
+	last := len(res.Txs) - 1
+	drt, err := header.UnmarshalDataRootTx(res.Txs[last])
+	if err != nil {
+		return nil, err
 	}
-	return g.DB.Get(k)
-}
-
-func (g *guardedDB) Has(k []byte) (bool, error) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if g.closed {
-		return false, nil
+	drt.DataRoot[0] ^= 0xff
+	if res.Txs[last], err = drt.Marshal(); err != nil {
+		return nil, err
 	}
-	return g.DB.Has(k)
-}
-
-func (g *guardedDB) Set(k, v []byte) error { return g.write(func() error { return g.DB.Set(k, v) }) }
-func (g *guardedDB) SetSync(k, v []byte) error {
-	return g.write(func() error { return g.DB.SetSync(k, v) })
-}
-func (g *guardedDB) Delete(k []byte) error { return g.write(func() error { return g.DB.Delete(k) }) }
-func (g *guardedDB) DeleteSync(k []byte) error {
-	return g.write(func() error { return g.DB.DeleteSync(k) })
-}
-
-func (g *guardedDB) write(f func() error) error {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if g.closed {
-		return nil
-	}
-	return f()
-}
-
-func (g *guardedDB) Close() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return nil
-	}
-	g.closed = true
-	return g.DB.Close()
+	c.proposals.Add(1)
+	return res, nil
 }
 
 // Client returns an RPC client of the node.

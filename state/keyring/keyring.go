@@ -14,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/secp256k1"
 
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 )
 
 // MaxNameLen bounds key names.
@@ -86,18 +87,22 @@ func (kr Keyring) Add(name string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("encode key %q: %w", name, err)
 	}
-	// O_EXCL makes the duplicate check and the creation one step.
-	f, err := os.OpenFile(kr.path(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return Key{}, fmt.Errorf("key %q already exists in %s", name, kr.dir)
+	exists := fmt.Errorf("key %q already exists in %s", name, kr.dir)
+	if _, err := os.Lstat(kr.path(name)); err == nil {
+		return Key{}, exists
 	}
+	// WriteNew puts the whole file in place at once and never replaces
+	// one: a failed write leaves no key file, and of two Adds of one name
+	// only one creates it.
+	created, err := atomicfile.WriteNew(kr.path(name), append(data, '\n'), 0o600)
 	if err != nil {
-		return Key{}, fmt.Errorf("create key file: %w", err)
-	}
-	_, werr := f.Write(append(data, '\n'))
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		_ = os.Remove(kr.path(name))
+		if created { // in place, but its directory entry may not survive a crash
+			_ = os.Remove(kr.path(name))
+		}
 		return Key{}, fmt.Errorf("write key file %s: %w", kr.path(name), err)
+	}
+	if !created {
+		return Key{}, exists
 	}
 	return k, nil
 }

@@ -125,3 +125,38 @@ func TestDamagedFiles(t *testing.T) {
 		}
 	}
 }
+
+// A key that cannot be written leaves no file behind, whole or partial,
+// temporary or not: the keyring lists as before and the name stays free.
+func TestAddFailsCleanly(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes into a read-only directory")
+	}
+	dir := t.TempDir()
+	kr := keyring.New(dir)
+	a, err := kr.Add("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o700)
+	if _, err := kr.Add("bob"); err == nil || !strings.Contains(err.Error(), "bob.json") {
+		t.Fatalf("Add(bob) in a read-only keyring: %v, want an error naming the file", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != "alice.json" {
+		t.Fatalf("the keyring holds %v (%v), want only alice.json", entries, err)
+	}
+	keys, err := kr.List()
+	if err != nil || len(keys) != 1 || keys[0].Address != a.Address {
+		t.Fatalf("List after the failed Add: %+v %v", keys, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.Add("bob"); err != nil {
+		t.Fatalf("Add(bob) once writable: %v", err)
+	}
+}

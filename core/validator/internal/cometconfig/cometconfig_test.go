@@ -10,7 +10,7 @@ import (
 
 	cfg "github.com/cometbft/cometbft/config"
 
-	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
+	"github.com/datamesh/mesh-node/core/validator/internal/cometconfig"
 )
 
 // The config.toml CometBFT writes reads back into the same Config.

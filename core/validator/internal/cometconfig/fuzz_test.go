@@ -7,7 +7,7 @@ import (
 
 	cfg "github.com/cometbft/cometbft/config"
 
-	"github.com/datamesh/mesh-node/cmd/mesh-node/internal/cometconfig"
+	"github.com/datamesh/mesh-node/core/validator/internal/cometconfig"
 )
 
 // Load never panics, whatever the file holds.

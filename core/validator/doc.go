@@ -1,0 +1,22 @@
+// Package validator runs a core node: an in-process CometBFT validator
+// with the DataMesh application (core/app), from a home directory. It is
+// the one implementation behind mesh-node core init, core start and the
+// devnet's core node, and behind the test validators of core/coretest.
+//
+// Init writes a one-validator home (config.toml, node and validator keys,
+// genesis, a funded dev key); LoadConfig reads its config.toml; Start
+// opens the application's Badger state and CometBFT's databases and runs
+// the node; Stop stops it, then closes every database exactly once. The
+// pieces Init is made of, GenerateKeys and GenesisDoc, serve homes built
+// another way, such as the multi-validator ones of tests.
+//
+// CometBFT's databases are opened through a provider that records them:
+// Node.OnStop closes only some of them and a node that failed to start
+// none, so Start (on an error) and Stop close the rest. Each is guarded
+// against use after Close, which turns into "not found" and dropped
+// writes: CometBFT's reactor and peer goroutines can touch the block store
+// for a moment after the node closed it, and its block store panics on
+// the read error goleveldb then returns. Tests with several validators
+// met that panic on shutdown; a production node with peers runs the same
+// code, so the guard is here, not in the test helpers.
+package validator

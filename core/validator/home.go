@@ -1,0 +1,240 @@
+package validator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/validator/internal/cometconfig"
+	"github.com/datamesh/mesh-node/state/keyring"
+)
+
+// The layout of a home, relative to its root.
+const (
+	// ConfigFile is CometBFT's config.toml.
+	ConfigFile = "config/config.toml"
+	// AppDBDir is the application's Badger directory.
+	AppDBDir = "data/app.badger"
+	// KeysDir is the home's account keyring.
+	KeysDir = "keys"
+)
+
+// DevKeyName is the name of the dev account's key that Init puts in the
+// home's keyring.
+const DevKeyName = "dev"
+
+// ValidatorPower is the voting power of every genesis validator.
+const ValidatorPower = 10
+
+// ErrInitialised is wrapped by Init's error for a home that already has a
+// config, data or keys directory.
+var ErrInitialised = errors.New("validator: the home is initialised")
+
+// homeDirs are the directories Init creates under the home, and Force
+// removes first.
+var homeDirs = []string{"config", "data", KeysDir}
+
+// InitOptions are what Init writes into a home.
+type InitOptions struct {
+	ChainID string
+	// Moniker names the node to its peers; it must not be empty.
+	Moniker string
+	// BlockTime is CometBFT's timeout_commit, the pause after each block;
+	// it must be positive.
+	BlockTime time.Duration
+	// DevBalance is the dev account's genesis balance.
+	DevBalance uint64
+	// Accounts are funded in the genesis besides the dev account.
+	Accounts []app.GenesisAccount
+	// Force deletes the home's config, data and keys directories first,
+	// keys included; without it a home that has one is refused.
+	Force bool
+}
+
+// Init creates a one-validator home and returns the dev account's address:
+//
+//	config/config.toml              CometBFT's config: timeout_commit = BlockTime,
+//	                                mempool max_tx_bytes and rpc max_body_bytes
+//	                                raised so a max_blob_size blob fits
+//	config/node_key.json            P2P key (0600)
+//	config/priv_validator_key.json  validator consensus key, ed25519 (0600)
+//	data/priv_validator_state.json  validator signing state (0600)
+//	config/genesis.json             CometBFT's genesis: the validator (ValidatorPower)
+//	                                and, as app_state, the DataMesh genesis: the
+//	                                dev account funded with DevBalance and made
+//	                                the authority, Accounts, default params
+//	keys/dev.json                   the dev account's key (0600)
+//
+// Directories are 0700. A home with a config, data or keys directory is
+// refused with ErrInitialised, unchanged, unless o.Force. A failure part
+// way leaves what was written so far.
+func Init(home string, o InitOptions) (tx.Address, error) {
+	if o.BlockTime <= 0 {
+		return tx.Address{}, fmt.Errorf("validator: block time %s: must be positive", o.BlockTime)
+	}
+	if o.Moniker == "" {
+		return tx.Address{}, errors.New("validator: no moniker (the node's name)")
+	}
+	for _, d := range homeDirs {
+		p := filepath.Join(home, d)
+		_, err := os.Stat(p)
+		if err == nil && !o.Force {
+			return tx.Address{}, fmt.Errorf("%w: %s already exists", ErrInitialised, p)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return tx.Address{}, fmt.Errorf("validator: check home: %w", err)
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return tx.Address{}, fmt.Errorf("validator: remove %s: %w", p, err)
+		}
+	}
+	for _, d := range append([]string{""}, homeDirs...) {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			return tx.Address{}, fmt.Errorf("validator: create home directory: %w", err)
+		}
+	}
+
+	conf := cfg.DefaultConfig().SetRoot(home)
+	conf.Moniker = o.Moniker
+	conf.Consensus.TimeoutCommit = o.BlockTime
+	params := tx.DefaultParams()
+	// A BlobTx carries blobs of up to max_blob_size with the signed
+	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
+	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
+	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*tx.MaxTxSize
+	conf.RPC.MaxBodyBytes = 2 * int64(conf.Mempool.MaxTxBytes)
+	if err := conf.ValidateBasic(); err != nil {
+		return tx.Address{}, fmt.Errorf("validator: CometBFT config: %w", err)
+	}
+	if err := catchPanic("write config.toml", func() {
+		cfg.WriteConfigFile(filepath.Join(home, ConfigFile), conf)
+	}); err != nil {
+		return tx.Address{}, err
+	}
+	_, pv, err := GenerateKeys(conf)
+	if err != nil {
+		return tx.Address{}, err
+	}
+	dev, err := Keyring(home).Add(DevKeyName)
+	if err != nil {
+		return tx.Address{}, fmt.Errorf("validator: create dev key: %w", err)
+	}
+
+	g := &app.Genesis{
+		ChainID:   o.ChainID,
+		Authority: dev.Address,
+		Accounts:  append([]app.GenesisAccount{{Address: dev.Address, Balance: o.DevBalance}}, o.Accounts...),
+		Params:    params,
+	}
+	if err := g.Validate(); err != nil {
+		return tx.Address{}, err
+	}
+	pk, err := pv.GetPubKey()
+	if err != nil {
+		return tx.Address{}, fmt.Errorf("validator: validator public key: %w", err)
+	}
+	doc, err := GenesisDoc(g, GenesisValidator{Name: o.Moniker, PubKey: pk})
+	if err != nil {
+		return tx.Address{}, err
+	}
+	if err := doc.SaveAs(conf.GenesisFile()); err != nil {
+		return tx.Address{}, fmt.Errorf("validator: save genesis: %w", err)
+	}
+	return dev.Address, nil
+}
+
+// LoadConfig reads the home's config.toml over CometBFT's defaults and
+// roots the config at home. It does not validate it; Start does.
+func LoadConfig(home string) (*cfg.Config, error) {
+	conf := cfg.DefaultConfig()
+	if err := cometconfig.Load(filepath.Join(home, ConfigFile), conf); err != nil {
+		return nil, fmt.Errorf("validator: %w", err)
+	}
+	return conf.SetRoot(home), nil
+}
+
+// Keyring is the home's account keyring (KeysDir).
+func Keyring(home string) keyring.Keyring { return keyring.New(filepath.Join(home, KeysDir)) }
+
+// GenerateKeys creates the node key, unless conf's node key file holds one
+// already, and a new validator key and signing state, in the files conf
+// names; missing directories are made 0700. The files are 0600. It refuses
+// to replace a validator key file, whose loss could make the validator
+// sign twice.
+func GenerateKeys(conf *cfg.Config) (*p2p.NodeKey, *privval.FilePV, error) {
+	if _, err := os.Stat(conf.PrivValidatorKeyFile()); err == nil {
+		return nil, nil, fmt.Errorf("validator: %s already exists", conf.PrivValidatorKeyFile())
+	}
+	for _, f := range []string{conf.NodeKeyFile(), conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile()} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("validator: create key directory: %w", err)
+		}
+	}
+	nodeKey, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile())
+	if err != nil {
+		return nil, nil, fmt.Errorf("validator: create node key: %w", err)
+	}
+	pv := privval.GenFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
+	if err := catchPanic("save validator key", pv.Save); err != nil {
+		return nil, nil, err
+	}
+	return nodeKey, pv, nil
+}
+
+// GenesisValidator is a validator of a genesis: its name and consensus
+// public key.
+type GenesisValidator struct {
+	Name   string
+	PubKey crypto.PubKey
+}
+
+// GenesisDoc returns CometBFT's genesis for the DataMesh genesis g: g's
+// chain ID, g as app_state, CometBFT's default consensus parameters, the
+// current time and vals, ValidatorPower each. It checks the document
+// CometBFT will read, not g (app.Genesis.Validate does).
+func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc, error) {
+	appState, err := json.Marshal(g)
+	if err != nil {
+		return nil, fmt.Errorf("validator: encode app genesis: %w", err)
+	}
+	doc := &cmttypes.GenesisDoc{
+		ChainID:         g.ChainID,
+		GenesisTime:     time.Now().UTC(),
+		ConsensusParams: cmttypes.DefaultConsensusParams(),
+		AppState:        appState,
+	}
+	for _, v := range vals {
+		if v.PubKey == nil {
+			return nil, fmt.Errorf("validator: genesis validator %q has no public key", v.Name)
+		}
+		doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: v.PubKey.Address(), PubKey: v.PubKey, Power: ValidatorPower, Name: v.Name})
+	}
+	if err := doc.ValidateAndComplete(); err != nil {
+		return nil, fmt.Errorf("validator: CometBFT genesis: %w", err)
+	}
+	return doc, nil
+}
+
+// catchPanic runs f, turning a panic into an error: CometBFT's file helpers
+// (WriteConfigFile, FilePV.Save) panic on I/O errors.
+func catchPanic(what string, f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("validator: %s: %v", what, r)
+		}
+	}()
+	f()
+	return nil
+}
