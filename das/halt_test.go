@@ -263,16 +263,7 @@ func TestLightHaltedBeforeStart(t *testing.T) {
 // OnBadEncoding when found and again when reloaded after a restart.
 func TestFullOwnAndExternalProofs(t *testing.T) {
 	const bad = 20
-	nt := newNet(t, 0, headertest.Options{})
-	hs := nt.gen.Chain(t, 40)
-	dah, cells := corruptDAH(t, nt.getter.squares[bad], 0, 0)
-	byzHeader := *hs[bad-1]
-	byzHeader.DAH = dah
-	hs[bad-1] = &byzHeader
-	if err := nt.store.Append(t.Context(), hs...); err != nil {
-		t.Fatal(err)
-	}
-	nt.headers = hs
+	nt, _, _, cells := badNet(t, 40, bad)
 
 	var (
 		mu        sync.Mutex
@@ -288,14 +279,9 @@ func TestFullOwnAndExternalProofs(t *testing.T) {
 		mu.Unlock()
 		halt.Set(p) // as the node's fraud service would, once validated
 	}
-	f := newFullNode(t, nt, opts)
-	f.getter.cells[bad] = cells
-	f.start()
+	f := startBad(t, nt, opts, bad, cells)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if err := f.d.WaitCatchUp(ctx); !errors.Is(err, das.ErrBadEncoding) {
-		t.Fatalf("WaitCatchUp = %v", err)
-	}
 	own := f.d.BadEncoding()
 	mu.Lock()
 	if len(published) != 1 || published[0] != own || own.Height != bad {
