@@ -34,10 +34,14 @@ type BlobService interface {
 }
 
 // BlobModule is the "blob" RPC module: celestia-node's blob methods with
-// their permissions (Submit write, the rest read).
+// their permissions (Submit write, the rest read). Once the node halts on
+// a bad-encoding proof (ModuleOptions.Halt), Submit is refused, the reads
+// refuse the heights at and above the proven block, and subscriptions end
+// before them, each with (or, for a subscription, at) the halt's error.
 type BlobModule struct {
-	svc BlobService
-	lim *Limiter
+	svc  BlobService
+	lim  *Limiter
+	halt Halt
 }
 
 // blobMethods is the blob module's table (see rpcTable).
@@ -56,9 +60,10 @@ var blobMethods = rpcTable{namespace: "blob", methods: map[string]rpcMethod{
 func (*BlobModule) rpcTable() *rpcTable { return &blobMethods }
 
 // NewBlobModule returns the blob module over svc. opts.Limiter bounds its
-// heavy calls (Get, GetAll, GetProof, GetCommitmentProof).
+// heavy calls (Get, GetAll, GetProof, GetCommitmentProof); opts.Halt
+// refuses what a bad-encoding proof stops.
 func NewBlobModule(svc BlobService, opts ModuleOptions) *BlobModule {
-	return &BlobModule{svc: svc, lim: opts.Limiter}
+	return &BlobModule{svc: svc, lim: opts.Limiter, halt: checkHalt(opts.Halt)}
 }
 
 // notFound returns blob.ErrBlobNotFound itself for any error wrapping it,
@@ -75,6 +80,9 @@ func notFound(err error) error {
 // with options (null: the defaults) and returns its height.
 func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error) {
 	if err := requirePerm(ctx, m); err != nil {
+		return 0, err
+	}
+	if err := haltAny(m.halt); err != nil {
 		return 0, err
 	}
 	if len(blobs) == 0 {
@@ -96,6 +104,9 @@ func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Nam
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	b, err := m.svc.Get(ctx, height, namespace, commitment)
 	return b, notFound(err)
 }
@@ -108,6 +119,9 @@ func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []sha
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	bs, err := m.svc.GetAll(ctx, height, namespaces)
 	return bs, notFound(err)
 }
@@ -120,6 +134,9 @@ func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace shar
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	p, err := m.svc.GetProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }
@@ -134,6 +151,9 @@ func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, name
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	p, err := m.svc.GetCommitmentProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }
@@ -142,6 +162,9 @@ func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, name
 // namespace with commitment at height.
 func (m *BlobModule) Included(ctx context.Context, height uint64, namespace share.Namespace, proof *blob.Proof, commitment blob.Commitment) (bool, error) {
 	if err := requirePerm(ctx, m); err != nil {
+		return false, err
+	}
+	if err := haltErr(m.halt, height); err != nil {
 		return false, err
 	}
 	if proof == nil {
@@ -153,33 +176,65 @@ func (m *BlobModule) Included(ctx context.Context, height uint64, namespace shar
 
 // Subscribe (blob.Subscribe, read; WebSocket only) streams the blobs of
 // namespace at every new height, from the next one, until the caller
-// cancels or the connection closes.
+// cancels or the connection closes. A halted node refuses it (the next
+// height is above the proven block), and a subscription ends when the
+// node halts.
 func (m *BlobModule) Subscribe(ctx context.Context, namespace share.Namespace) (<-chan *blob.SubscriptionResponse, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
-	return m.svc.Subscribe(ctx, namespace, 0)
+	return m.subscribe(ctx, namespace, 0)
+}
+
+// subscribe is the blob subscription from fromHeight (0: the next
+// height), ended before the first height the halt refuses.
+func (m *BlobModule) subscribe(ctx context.Context, namespace share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error) {
+	if m.halt == nil {
+		return m.svc.Subscribe(ctx, namespace, fromHeight)
+	}
+	// The next height of a subscription from the head is above any block
+	// the node has a proof of (it holds the block's header).
+	if err := m.halt.Any(); err != nil && (fromHeight == 0 || m.halt.Err(fromHeight) != nil) {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	in, err := m.svc.Subscribe(sctx, namespace, fromHeight)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return haltedStream(ctx, m.halt, fromHeight, in, func(r *blob.SubscriptionResponse) uint64 { return r.Height }, cancel), nil
 }
 
 // SubscribeFrom (blob.SubscribeFrom, read; WebSocket only; not in
 // celestia-node) is Subscribe resuming at fromHeight: a client that lost
 // its connection passes the height after the last one it received.
 // go-jsonrpc needs every parameter, so this cannot be an optional third
-// parameter of Subscribe.
+// parameter of Subscribe. On a halted node it streams the heights below
+// the proven block, then ends; from the block on it is refused.
 func (m *BlobModule) SubscribeFrom(ctx context.Context, namespace share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
-	return m.svc.Subscribe(ctx, namespace, fromHeight)
+	return m.subscribe(ctx, namespace, fromHeight)
 }
 
 // GetByCommitment (blob.GetByCommitment, read; not in celestia-node)
 // returns the blob with commitment and the height it was included at;
-// "blob: not found" if the node has not seen it.
+// "blob: not found" if the node has not seen it. On a halted node a blob
+// at or above the proven block is refused with the halt's error.
 func (m *BlobModule) GetByCommitment(ctx context.Context, commitment blob.Commitment) (*blob.CommitmentResult, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
 	r, err := m.svc.GetByCommitment(ctx, commitment)
-	return r, notFound(err)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if r != nil {
+		if err := haltErr(m.halt, r.Height); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }

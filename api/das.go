@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"github.com/datamesh/mesh-node/das"
 )
@@ -15,9 +16,13 @@ type DASService interface {
 	WaitCatchUp(ctx context.Context) error
 }
 
-// DASModule is the "das" RPC module (both methods read).
+// DASModule is the "das" RPC module (both methods read). Once the node
+// halts on a bad-encoding proof (ModuleOptions.Halt), WaitCatchUp is
+// refused with the halt's error (the sampler will not reach the head),
+// while SamplingStats keeps answering and names the proof.
 type DASModule struct {
-	svc DASService
+	svc  DASService
+	halt Halt
 }
 
 // dasMethods is the das module's table (see rpcTable).
@@ -28,8 +33,15 @@ var dasMethods = rpcTable{namespace: "das", methods: map[string]rpcMethod{
 
 func (*DASModule) rpcTable() *rpcTable { return &dasMethods }
 
-// NewDASModule returns the das module over svc.
-func NewDASModule(svc DASService) *DASModule { return &DASModule{svc: svc} }
+// NewDASModule returns the das module over svc, halting with the Halt of
+// opts (at most one; its Limiter is unused: das has no heavy call).
+func NewDASModule(svc DASService, opts ...ModuleOptions) *DASModule {
+	m := &DASModule{svc: svc}
+	if len(opts) > 0 {
+		m.halt = checkHalt(opts[0].Halt)
+	}
+	return m
+}
 
 // SamplingStats (das.SamplingStats, read) returns the sampler's progress
 // (celestia-node's SamplingStats fields and more).
@@ -41,10 +53,20 @@ func (m *DASModule) SamplingStats(ctx context.Context) (das.Stats, error) {
 }
 
 // WaitCatchUp (das.WaitCatchUp, read) returns once the sampler has caught
-// up with the network head, or the call's context ends.
+// up with the network head, or the call's context ends. On a halted node
+// it returns the halt's error, also when the node halts while it waits.
 func (m *DASModule) WaitCatchUp(ctx context.Context) error {
 	if err := requirePerm(ctx, m); err != nil {
 		return err
 	}
-	return m.svc.WaitCatchUp(ctx)
+	if err := haltAny(m.halt); err != nil {
+		return err
+	}
+	err := m.svc.WaitCatchUp(ctx)
+	if errors.Is(err, das.ErrBadEncoding) {
+		if herr := haltAny(m.halt); herr != nil {
+			return herr
+		}
+	}
+	return err
 }

@@ -1,6 +1,6 @@
 // Package api is mesh-node's JSON-RPC 2.0 API over HTTP and WebSocket
-// (port 26658): the blob, header, share, das, state, p2p and node modules
-// with celestia-node's method names, parameter order, JSON shapes and
+// (port 26658): the blob, header, share, das, state, p2p, node and fraud
+// modules with celestia-node's method names, parameter order, JSON shapes and
 // error strings, so clients written for celestia-node work unchanged.
 // Calls carry a JWT (HS256) whose permissions (read, write, admin) each
 // method checks. The modules are thin: they call the domain packages
@@ -9,7 +9,8 @@
 // # Server
 //
 // NewServer takes the modules (BlobModule, HeaderModule, ShareModule,
-// StateModule, DASModule, P2PModule, NodeModule) and registers them with
+// StateModule, DASModule, P2PModule, NodeModule, FraudModule) and
+// registers them with
 // go-jsonrpc under their namespaces; Start serves HTTP POST and WebSocket
 // upgrades on "/" and Stop ends both. Each module declares in one table,
 // beside its methods, the permission each method needs (and which methods
@@ -32,9 +33,20 @@
 // order by go-jsonrpc, up to MaxBatch calls. A panic in a method becomes
 // a JSON-RPC error (go-jsonrpc recovers it).
 //
-// Subscriptions (blob.Subscribe, blob.SubscribeFrom, header.Subscribe) return a channel
+// Subscriptions (blob.Subscribe, blob.SubscribeFrom, header.Subscribe,
+// fraud.Subscribe) return a channel
 // that go-jsonrpc streams over a WebSocket; over HTTP they fail with
 // "not supported in this mode".
+//
+// Halting: the share, blob, das and state modules take the node's
+// halting rule (ModuleOptions.Halt, a Halt: *fraud.Halt). Once the node
+// holds a valid bad-encoding proof of block h, they refuse share and blob
+// reads of heights h and above, blob.Submit, das.WaitCatchUp and the state
+// methods but AccountAddress, with the Halt's error naming the proof,
+// before fetching anything; header, p2p, node, fraud and
+// das.SamplingStats keep answering. FraudModule serves the proofs
+// themselves (fraud.Get, fraud.Subscribe) in celestia-node's JSON
+// (FraudProof).
 //
 // Tokens: LoadOrCreateSecret keeps the node's key; NewToken and
 // VerifyToken make and check tokens, whose payload is celestia-node's

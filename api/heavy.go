@@ -306,10 +306,13 @@ func callerID(r *http.Request, skipAuth bool) string {
 	return "addr:" + host
 }
 
-// ModuleOptions configure the share and blob modules. The zero value
-// bounds nothing.
+// ModuleOptions configure the share, blob, das and state modules. The
+// zero value bounds nothing and never halts.
 type ModuleOptions struct {
 	// Limiter bounds the module's heavy calls (shared by the modules of
-	// one server); nil bounds nothing.
+	// one server); nil bounds nothing. The das and state modules have no
+	// heavy calls.
 	Limiter *Limiter
+	// Halt is the node's halting rule (see Halt); nil never halts.
+	Halt Halt
 }

@@ -88,7 +88,8 @@ type ServerOptions struct {
 	Logger *slog.Logger
 }
 
-// Modules are the modules a Server serves; a nil module is not served.
+// Modules are the modules a Server serves; a nil module is not served
+// (Fraud is nil on a node without a fraud service).
 // Each is registered under its namespace ("blob", "header", ...): its
 // exported methods are the RPC methods, each checking the permission its
 // module's table gives it.
@@ -100,6 +101,7 @@ type Modules struct {
 	State  *StateModule
 	P2P    *P2PModule
 	Node   *NodeModule
+	Fraud  *FraudModule
 }
 
 // list returns the modules that are not nil.
@@ -117,6 +119,7 @@ func (m Modules) list() []rpcModule {
 	add(m.State, m.State != nil)
 	add(m.P2P, m.P2P != nil)
 	add(m.Node, m.Node != nil)
+	add(m.Fraud, m.Fraud != nil)
 	return out
 }
 

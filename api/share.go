@@ -10,10 +10,14 @@ import (
 // share module (SharesAvailable, GetShare, GetSamples, GetEDS, GetRow,
 // GetNamespaceData, GetRange, with its parameters and JSON shapes), every
 // method requiring the read permission. Its exported methods are exactly
-// the RPC methods; Go callers without a token use Shares directly.
+// the RPC methods; Go callers without a token use Shares directly. Once the
+// node halts on a bad-encoding proof (ModuleOptions.Halt), every method
+// refuses the heights at and above the proven block with the halt's error,
+// before it fetches anything.
 type ShareModule struct {
-	s   *Shares
-	lim *Limiter
+	s    *Shares
+	lim  *Limiter
+	halt Halt
 }
 
 // shareMethods is the share module's table (see rpcTable).
@@ -30,15 +34,19 @@ var shareMethods = rpcTable{namespace: "share", methods: map[string]rpcMethod{
 func (*ShareModule) rpcTable() *rpcTable { return &shareMethods }
 
 // NewShareModule returns the share module over s. opts.Limiter bounds its
-// heavy calls (GetEDS, GetRow, GetSamples, GetNamespaceData, GetRange).
+// heavy calls (GetEDS, GetRow, GetSamples, GetNamespaceData, GetRange);
+// opts.Halt refuses the heights a bad-encoding proof covers.
 func NewShareModule(s *Shares, opts ModuleOptions) *ShareModule {
-	return &ShareModule{s: s, lim: opts.Limiter}
+	return &ShareModule{s: s, lim: opts.Limiter, halt: checkHalt(opts.Halt)}
 }
 
 // SharesAvailable returns nil when the square at height is available
 // (Shares.SharesAvailable).
 func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error {
 	if err := requirePerm(ctx, m); err != nil {
+		return err
+	}
+	if err := haltErr(m.halt, height); err != nil {
 		return err
 	}
 	return m.s.SharesAvailable(ctx, height)
@@ -48,6 +56,9 @@ func (m *ShareModule) SharesAvailable(ctx context.Context, height uint64) error 
 // (Shares.GetShare).
 func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int) (Share, error) {
 	if err := requirePerm(ctx, m); err != nil {
+		return nil, err
+	}
+	if err := haltErr(m.halt, height); err != nil {
 		return nil, err
 	}
 	return m.s.GetShare(ctx, height, row, col)
@@ -61,6 +72,9 @@ func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []S
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	return m.s.GetSamples(ctx, height, indices)
 }
 
@@ -73,6 +87,9 @@ func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataS
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	e, release, err := m.s.encodedEDS(ctx, height)
 	if err != nil {
 		return nil, err
@@ -88,6 +105,9 @@ func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, 
 		return Row{}, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return Row{}, err
+	}
 	return m.s.GetRow(ctx, height, row)
 }
 
@@ -99,6 +119,9 @@ func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, names
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	return m.s.GetNamespaceData(ctx, height, namespace)
 }
 
@@ -110,5 +133,8 @@ func (m *ShareModule) GetRange(ctx context.Context, height uint64, from, to int)
 		return nil, err
 	}
 	defer done()
+	if err := haltErr(m.halt, height); err != nil {
+		return nil, err
+	}
 	return m.s.GetRange(ctx, height, from, to)
 }

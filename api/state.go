@@ -28,9 +28,15 @@ type StateService interface {
 
 // StateModule is the "state" RPC module: celestia-node's state methods
 // with their permissions (queries read, transactions write). Addresses are
-// bech32 strings in JSON, amounts decimal strings.
+// bech32 strings in JSON, amounts decimal strings. Once the node halts on
+// a bad-encoding proof (ModuleOptions.Halt), every method but
+// AccountAddress (the node's own key, which needs no chain) is refused
+// with the halt's error: transactions, and the balances of a chain whose
+// data is proven unavailable, as celestia-node, which stops its whole
+// state service at a bad-encoding proof.
 type StateModule struct {
-	svc StateService
+	svc  StateService
+	halt Halt
 }
 
 // stateMethods is the state module's table (see rpcTable).
@@ -44,8 +50,15 @@ var stateMethods = rpcTable{namespace: "state", methods: map[string]rpcMethod{
 
 func (*StateModule) rpcTable() *rpcTable { return &stateMethods }
 
-// NewStateModule returns the state module over svc.
-func NewStateModule(svc StateService) *StateModule { return &StateModule{svc: svc} }
+// NewStateModule returns the state module over svc, halting with the Halt
+// of opts (at most one; its Limiter is unused: state has no heavy call).
+func NewStateModule(svc StateService, opts ...ModuleOptions) *StateModule {
+	m := &StateModule{svc: svc}
+	if len(opts) > 0 {
+		m.halt = checkHalt(opts[0].Halt)
+	}
+	return m
+}
 
 // AccountAddress (state.AccountAddress, read) returns the node's account.
 func (m *StateModule) AccountAddress(ctx context.Context) (tx.Address, error) {
@@ -60,6 +73,9 @@ func (m *StateModule) Balance(ctx context.Context) (*state.Coin, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
+	if err := haltAny(m.halt); err != nil {
+		return nil, err
+	}
 	return m.svc.Balance(ctx)
 }
 
@@ -67,6 +83,9 @@ func (m *StateModule) Balance(ctx context.Context) (*state.Coin, error) {
 // balance.
 func (m *StateModule) BalanceForAddress(ctx context.Context, addr AccountRef) (*state.Coin, error) {
 	if err := requirePerm(ctx, m); err != nil {
+		return nil, err
+	}
+	if err := haltAny(m.halt); err != nil {
 		return nil, err
 	}
 	return m.svc.BalanceForAddress(ctx, tx.Address(addr))
@@ -78,6 +97,9 @@ func (m *StateModule) Transfer(ctx context.Context, to AccountRef, amount state.
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
+	if err := haltAny(m.halt); err != nil {
+		return nil, err
+	}
 	return m.svc.Transfer(ctx, tx.Address(to), amount, config)
 }
 
@@ -86,6 +108,9 @@ func (m *StateModule) Transfer(ctx context.Context, to AccountRef, amount state.
 // (PayForBlobBlob).
 func (m *StateModule) SubmitPayForBlob(ctx context.Context, blobs []*PayForBlobBlob, config *state.TxConfig) (*state.TxResponse, error) {
 	if err := requirePerm(ctx, m); err != nil {
+		return nil, err
+	}
+	if err := haltAny(m.halt); err != nil {
 		return nil, err
 	}
 	if len(blobs) == 0 {

@@ -3,6 +3,7 @@ package das
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/datamesh/mesh-node/eds"
@@ -32,12 +33,17 @@ type report struct {
 // out, applies their reports, polls the head, prunes old results and
 // retries failed heights when due. After ctx ends it starts nothing, waits
 // for every goroutine it started, writes the checkpoint and closes d.done.
-// Once a block is proven badly encoded it cancels the running jobs and
-// starts no more (the chain is unavailable), but still stops as usual.
+// Once a block is proven badly encoded, by a job of its own or by the
+// proof of Options.Halt, it cancels the running jobs and starts no more
+// (the chain is unavailable); it still follows the network head and stops
+// as usual.
 func (d *DASer) run(ctx context.Context) {
 	defer close(d.done)
 	jctx, halt := context.WithCancel(ctx)
 	defer halt()
+	d.republish()
+	haltedCh := d.haltedChan()
+	var logged *eds.BadEncodingProof // the last proof of Options.Halt logged (badEncoding logs the own)
 	reports := make(chan report)
 	running := 0
 	poll := time.NewTicker(d.opts.PollInterval)
@@ -50,13 +56,21 @@ func (d *DASer) run(ctx context.Context) {
 	defer retryTimer.Stop()
 	stopping := ctx.Done()
 	for {
-		halted := d.BadEncoding() != nil
+		p := d.haltProof()
+		halted := p != nil
 		if halted {
 			halt()
+			if p != logged && !d.isOwn(p) {
+				logged = p
+				d.opts.Logger.Error("das: halted by a bad-encoding proof: the chain is unavailable from its block on; checking no more heights",
+					"height", p.Height, "header_hash", fmt.Sprintf("%X", p.HeaderHash), "axis", p.Axis, "index", p.Index)
+			}
 		}
 		if ctx.Err() == nil && !halted {
 			running += d.startJobs(jctx, reports)
-		} else if ctx.Err() != nil && running == 0 {
+		} else if ctx.Err() == nil {
+			d.followHead()
+		} else if running == 0 {
 			d.mu.Lock()
 			cp := d.sched.checkpoint()
 			d.mu.Unlock()
@@ -89,6 +103,8 @@ func (d *DASer) run(ctx context.Context) {
 			}
 			d.apply(r)
 		case <-d.wake:
+		case <-haltedCh:
+			haltedCh = nil // closed for good: the loop's next turn halts
 		case <-retry:
 		case <-poll.C:
 			h := d.headers.Height()
@@ -135,6 +151,23 @@ func (d *DASer) startJobs(ctx context.Context, reports chan<- report) int {
 		d.notifyLocked()
 	}
 	return n
+}
+
+// followHead takes the heads OnHead brought into the network head only,
+// and drops the heights Invalidate gave: a halted DASer starts no job, but
+// its Stats still follow the network. (Invalidated heights stay marked
+// failed in the store.)
+func (d *DASer) followHead() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) == 0 && len(d.recheck) == 0 {
+		return
+	}
+	for _, h := range d.pending {
+		d.sched.head(h.Height())
+	}
+	d.pending, d.recheck = nil, nil
+	d.notifyLocked()
 }
 
 // apply records one height's report: in the scheduler, then (one Badger
@@ -253,21 +286,47 @@ func (d *DASer) sampleHeight(ctx context.Context, j job, height uint64) (report,
 }
 
 // badEncoding records p, a validated proof that a block is badly encoded,
-// unless a lower block is already proven so: it persists it, logs it and
-// makes the loop halt.
+// unless a lower block is already proven so by this DASer: it logs it,
+// persists it and hands it to Options.OnBadEncoding, then (so that a
+// WaitCatchUp it ends finds it done) makes the loop halt. Only the loop
+// calls it, so d.befp does not change in between.
 func (d *DASer) badEncoding(p *eds.BadEncodingProof) {
 	d.mu.Lock()
-	if d.befp != nil && d.befp.Height <= p.Height {
-		d.mu.Unlock()
+	held := d.befp
+	d.mu.Unlock()
+	if held != nil && held.Height <= p.Height {
 		return
 	}
+	d.opts.Logger.Error("das: block proven badly encoded: the chain is unavailable from it on; checking no more heights",
+		"height", p.Height, "header_hash", fmt.Sprintf("%X", p.HeaderHash), "axis", p.Axis, "index", p.Index)
+	if err := d.store.saveBadEncoding(p); err != nil {
+		d.opts.Logger.Error("das: saving the bad-encoding proof", "height", p.Height, "err", err)
+	}
+	if d.opts.OnBadEncoding != nil {
+		d.opts.OnBadEncoding(p)
+	}
+	d.mu.Lock()
 	d.befp = p
 	d.notifyLocked()
 	d.mu.Unlock()
-	d.opts.Logger.Error("das: block proven badly encoded: the chain is unavailable from it on; checking no more heights",
-		"height", p.Height, "axis", p.Axis, "index", p.Index)
-	if err := d.store.saveBadEncoding(p); err != nil {
-		d.opts.Logger.Error("das: saving the bad-encoding proof", "height", p.Height, "err", err)
+}
+
+// isOwn reports whether p is the proof this DASer found or reloaded.
+func (d *DASer) isOwn(p *eds.BadEncodingProof) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.befp == p
+}
+
+// republish hands the proof Start reloaded, if any, to
+// Options.OnBadEncoding: the node may have stopped between persisting it
+// and publishing it.
+func (d *DASer) republish() {
+	d.mu.Lock()
+	p := d.befp
+	d.mu.Unlock()
+	if p != nil && d.opts.OnBadEncoding != nil {
+		d.opts.OnBadEncoding(p)
 	}
 }
 

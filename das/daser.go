@@ -29,7 +29,7 @@ type DASer struct {
 	pending []*header.ExtendedHeader
 	recheck []uint64 // heights Invalidate gave, for the loop
 	counts  counts
-	befp    *eds.BadEncodingProof // the lowest height proven badly encoded
+	befp    *eds.BadEncodingProof // the lowest block this DASer proved badly encoded
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the loop has exited
 	wake    chan struct{} // cap 1: OnHead brought a head
@@ -67,7 +67,7 @@ func New(headers Headers, getter Getter, opts Options) (*DASer, error) {
 // makes sure squares holds the whole square, fetching it through getter
 // (within Options.FullTimeout) and storing it if need be, then calls
 // Options.OnStored. A block whose square getter proves badly encoded stops
-// it: see BadEncoding. Scheduling, checkpoint, window and retries are a
+// it (see BadEncoding) and goes to Options.OnBadEncoding. Scheduling, checkpoint, window and retries are a
 // light DASer's; SamplesPerHeader, SampleTimeout and Rand are unused. It
 // does no I/O; Start begins.
 func NewFull(headers Headers, getter EDSGetter, squares SquareStore, opts Options) (*DASer, error) {
@@ -118,7 +118,8 @@ func (d *DASer) Start(ctx context.Context) error {
 		return err
 	}
 	if d.befp != nil {
-		d.opts.Logger.Error("das: the chain is badly encoded: checking no height", "height", d.befp.Height, "axis", d.befp.Axis, "index", d.befp.Index)
+		d.opts.Logger.Error("das: the chain is badly encoded: checking no height", "height", d.befp.Height,
+			"header_hash", fmt.Sprintf("%X", d.befp.HeaderHash), "axis", d.befp.Axis, "index", d.befp.Index)
 	}
 	if found {
 		d.sched.restore(cp, network, d.opts.Now())
@@ -230,9 +231,10 @@ func (d *DASer) notifyLocked() {
 // network head known when it was called: every height up to it sampled
 // (available or not; see Stats.Failed) or skipped, and the results
 // recorded (Result reads them). It returns ErrStopped
-// if the DASer stops first, an error wrapping ErrBadEncoding once a block
-// is proven badly encoded (nothing more is checked), and ctx's error if
-// ctx ends first. Before Start it waits for Start.
+// if the DASer stops first, an error wrapping ErrBadEncoding and naming
+// the proof once a block is proven badly encoded (see BadEncoding: nothing
+// more is checked), and ctx's error if ctx ends first. Before Start it
+// waits for Start.
 func (d *DASer) WaitCatchUp(ctx context.Context) error {
 	var target uint64
 	first := true
@@ -243,18 +245,19 @@ func (d *DASer) WaitCatchUp(ctx context.Context) error {
 			target, first = max(d.sched.network, d.headers.Height()), false
 		}
 		reached := !first && d.saved >= target
-		befp := d.befp
 		d.mu.Unlock()
+		befp := d.haltProof()
 		switch {
 		case reached:
 			return nil
 		case befp != nil:
-			return fmt.Errorf("%w at height %d", ErrBadEncoding, befp.Height)
+			return fmt.Errorf("%w: %s", ErrBadEncoding, describeProof(befp))
 		case st == stateStopped:
 			return ErrStopped
 		}
 		select {
 		case <-ch:
+		case <-d.haltedChan():
 		case <-ctx.Done():
 			return fmt.Errorf("das: wait catch-up: %w", ctx.Err())
 		}
@@ -264,14 +267,12 @@ func (d *DASer) WaitCatchUp(ctx context.Context) error {
 // Result returns what sampling height found: whether it is available and
 // with what confidence. It returns an error wrapping ErrNotSampled for a
 // height not sampled yet, skipped, or pruned (outside the window). Once a
-// block is proven badly encoded, every height at or above it is reported
-// unavailable, with Result.BadEncoding naming the block, whether or not
-// it was checked.
+// block is proven badly encoded (BadEncoding), every height at or above it
+// is reported unavailable, with Result.BadEncoding naming the block,
+// whether or not it was checked; heights below it are reported as before.
 func (d *DASer) Result(_ context.Context, height uint64) (Result, error) {
 	r, err := d.store.result(height)
-	d.mu.Lock()
-	befp := d.befp
-	d.mu.Unlock()
+	befp := d.haltProof()
 	if befp == nil || height < befp.Height {
 		return r, err
 	}
@@ -287,8 +288,13 @@ func (d *DASer) Result(_ context.Context, height uint64) (Result, error) {
 // as the DASer would (a light DASer samples it, a full one fetches and
 // stores its square), without recording the outcome. It returns nil when
 // the block is available and otherwise an error wrapping ErrUnavailable,
-// or ctx's error.
+// or ctx's error. A height at or above a block proven badly encoded
+// (BadEncoding) is unavailable at once, the error naming the proof (height,
+// header hash, row or column): nothing is fetched.
 func (d *DASer) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) error {
+	if p := d.haltProof(); p != nil && h.Height() >= p.Height {
+		return fmt.Errorf("das: height %d: %w: %s", h.Height(), ErrUnavailable, describeProof(p))
+	}
 	if r, err := d.Result(ctx, h.Height()); err == nil {
 		switch {
 		case r.Available:
@@ -303,17 +309,18 @@ func (d *DASer) SharesAvailable(ctx context.Context, h *header.ExtendedHeader) e
 	return err
 }
 
-// BadEncoding returns the bad-encoding proof a full DASer holds, nil if
+// BadEncoding returns the bad-encoding proof the DASer halts on, nil if
 // none: the proof, validated against the header's DAH, that the block at
-// its Height is badly encoded (Axis and Index name the row or column).
-// From then on the DASer treats the chain as unavailable: it checks no
-// more heights, reports every height at or above the proof's unavailable
-// (Result), and after a restart reloads the proof and stays stopped. The
-// proof is shared: the caller must not modify it.
+// its Height is badly encoded (Axis and Index name the row or column). It
+// is the lower of the one a full DASer found itself and the one of
+// Options.Halt (a light DASer has only the latter). From then on the
+// DASer treats the chain as unavailable: it checks no more heights,
+// reports every height at or above the proof's unavailable (Result), and
+// after a restart stays stopped (a full DASer reloads its own proof;
+// Options.Halt keeps the others). The proof is shared: the caller must not
+// modify it.
 func (d *DASer) BadEncoding() *eds.BadEncodingProof {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.befp
+	return d.haltProof()
 }
 
 // BadEncodingStats names the block proven badly encoded.
@@ -322,6 +329,8 @@ type BadEncodingStats struct {
 	// Axis is "row" or "col"; Index its index in the extended square.
 	Axis  string `json:"axis"`
 	Index int    `json:"index"`
+	// HeaderHash is the hash of the block's header, upper-case hex.
+	HeaderHash string `json:"header_hash"`
 }
 
 // WorkerStats describes one running job.
@@ -361,8 +370,9 @@ type Stats struct {
 	Unavailable    uint64 `json:"unavailable"`
 	Skipped        uint64 `json:"skipped"`
 	InvalidSamples uint64 `json:"invalid_samples"`
-	// BadEncoding, when set, names the block a full DASer proved badly
-	// encoded; it has stopped (see DASer.BadEncoding).
+	// BadEncoding, when set, names the block proven badly encoded, by
+	// this full DASer or by the proof of Options.Halt: the DASer has
+	// halted (see DASer.BadEncoding).
 	BadEncoding *BadEncodingStats `json:"bad_encoding,omitempty"`
 }
 
@@ -387,8 +397,8 @@ func (d *DASer) Stats() Stats {
 	if d.sampler != nil {
 		st.InvalidSamples = d.sampler.invalid.Load()
 	}
-	if d.befp != nil {
-		st.BadEncoding = &BadEncodingStats{Height: d.befp.Height, Axis: d.befp.Axis.String(), Index: d.befp.Index}
+	if p := lowerProof(d.befp, d.externalProof()); p != nil {
+		st.BadEncoding = &BadEncodingStats{Height: p.Height, Axis: p.Axis.String(), Index: p.Index, HeaderHash: fmt.Sprintf("%X", p.HeaderHash)}
 	}
 	if len(s.failed) > 0 {
 		st.Failed = make(map[uint64]int, len(s.failed))

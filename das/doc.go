@@ -34,13 +34,26 @@
 // When the getter finds the shares contradicting the DAH
 // (*eds.ErrByzantineData), the DASer turns the evidence into an
 // eds.BadEncodingProof (axis, index, shares with proofs), checks that it
-// validates against the header's DAH, writes it under "das/befp/<height>",
-// logs an error and treats the chain as unavailable from that block on:
-// it cancels its jobs and checks no more heights, Result reports every
-// height at or above the block unavailable (Result.BadEncoding names it),
-// Stats.BadEncoding and BadEncoding expose the proof, and WaitCatchUp
-// returns ErrBadEncoding. A restart reloads the proof and stays stopped.
-// Gossiping the proof is the node's business, not this package's.
+// validates against the header's DAH, logs an error, writes it under
+// "das/befp/<height>", hands it to Options.OnBadEncoding (the node gossips
+// it) and halts. A restart reloads the proof, hands it over again and
+// stays halted.
+//
+// # Halting
+//
+// A DASer halts on the lowest block proven badly encoded: by its own full
+// check, or by the proof of Options.Halt (a Halter: the node's halting
+// rule, *fraud.Halt, which learns proofs from gossip and fraud sync; this
+// is how a light node halts). Halted, it treats the chain as unavailable
+// from that block on: it cancels its jobs at once and checks or fetches
+// nothing more (it still follows the network head); Result reports every
+// height at or above the block unavailable (Result.BadEncoding names it)
+// and those below it as before; SharesAvailable refuses those heights
+// without fetching, the error naming the proof (height, header hash, row
+// or column); Stats.BadEncoding and BadEncoding expose the proof;
+// WaitCatchUp returns ErrBadEncoding. The loop logs an error when a proof
+// of Options.Halt halts it. Spreading and validating proofs is the
+// node's business (package fraud), not this package's.
 //
 // # Scheduling
 //
@@ -103,13 +116,15 @@
 //
 // A full node:
 //
-//	d, err := das.NewFull(headerStore, shrexEDSGetter, squareStore, das.Options{DB: db, OnStored: announce})
+//	d, err := das.NewFull(headerStore, shrexEDSGetter, squareStore, das.Options{DB: db, OnStored: announce,
+//		Halt: halt, OnBadEncoding: publish})
 //	p, err := das.NewPruner(headerStore, das.PruneFunc(edsStore.Prune), das.PrunerOptions{Archival: archival})
 //	err = p.Start(ctx)
 //	...
 //	if befp := d.BadEncoding(); befp != nil { ... }
 //
-// das declares the Getter, EDSGetter, SquareStore and SquarePruner it
-// needs and never imports the share exchange or libp2p: shrex implements
-// the getters, and the node wires them.
+// das declares the Getter, EDSGetter, SquareStore, SquarePruner and
+// Halter it needs and never imports the share exchange, fraud or libp2p:
+// shrex implements the getters, fraud the Halter, and the node wires
+// them.
 package das

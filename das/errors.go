@@ -20,8 +20,9 @@ var (
 	// ErrStopped is returned by Start after Stop, and by WaitCatchUp once
 	// the DASer has stopped.
 	ErrStopped = errors.New("das: stopped")
-	// ErrBadEncoding is returned by WaitCatchUp once a full DASer holds a
-	// bad-encoding proof (see DASer.BadEncoding): it checks no more
-	// heights, so it will not catch up.
+	// ErrBadEncoding is returned by WaitCatchUp once the DASer halts on a
+	// bad-encoding proof, its own or that of Options.Halt (see
+	// DASer.BadEncoding): it checks no more heights, so it will not catch
+	// up.
 	ErrBadEncoding = errors.New("das: bad encoding proven")
 )

@@ -344,23 +344,29 @@ func corruptDAH(t *testing.T, sq *eds.ExtendedDataSquare, r, c int) (*eds.DataAv
 	return dah, cells
 }
 
-func TestFullBadEncoding(t *testing.T) {
-	const bad = 20
-	nt := newNet(t, 0, headertest.Options{})
-	hs := nt.gen.Chain(t, 40)
-	// The block at height bad commits to a badly encoded square: its
-	// header carries the corrupted square's roots, its cells are served.
-	dah, cells := corruptDAH(t, nt.getter.squares[bad], 0, 0)
-	byzHeader := *hs[bad-1]
-	byzHeader.DAH = dah
-	hs[bad-1] = &byzHeader
+// badNet is a chain of n headers whose block at height bad commits to a
+// badly encoded square: its header carries the corrupted square's roots
+// (dah), and cells are the cells a full node's getter is to serve for it.
+func badNet(t *testing.T, n int, bad uint64) (nt *net, byzHeader *header.ExtendedHeader, dah *eds.DataAvailabilityHeader, cells [][]byte) {
+	t.Helper()
+	nt = newNet(t, 0, headertest.Options{})
+	hs := nt.gen.Chain(t, n)
+	dah, cells = corruptDAH(t, nt.getter.squares[bad], 0, 0)
+	byz := *hs[bad-1]
+	byz.DAH = dah
+	hs[bad-1] = &byz
 	if err := nt.store.Append(t.Context(), hs...); err != nil {
 		t.Fatal(err)
 	}
 	nt.headers = hs
+	return nt, &byz, dah, cells
+}
 
-	opts := fullOpts()
-	opts.Workers = 1 // heights in order: 1..19 are stored before the proof
+// startBad starts a full node of nt serving cells for height bad, and
+// waits for its DASer to find the bad encoding (WaitCatchUp returns
+// ErrBadEncoding).
+func startBad(t *testing.T, nt *net, opts das.Options, bad uint64, cells [][]byte) *fullNode {
+	t.Helper()
 	f := newFullNode(t, nt, opts)
 	f.getter.cells[bad] = cells
 	f.start()
@@ -369,6 +375,18 @@ func TestFullBadEncoding(t *testing.T) {
 	if err := f.d.WaitCatchUp(ctx); !errors.Is(err, das.ErrBadEncoding) {
 		t.Fatalf("WaitCatchUp = %v, want ErrBadEncoding", err)
 	}
+	return f
+}
+
+func TestFullBadEncoding(t *testing.T) {
+	const bad = 20
+	nt, byzHeader, dah, cells := badNet(t, 40, bad)
+
+	opts := fullOpts()
+	opts.Workers = 1 // heights in order: 1..19 are stored before the proof
+	f := startBad(t, nt, opts, bad, cells)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 	p := f.d.BadEncoding()
 	if p == nil || p.Height != bad || !bytes.Equal(p.HeaderHash, byzHeader.Hash()) {
 		t.Fatalf("BadEncoding() = %+v", p)

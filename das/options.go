@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 )
 
@@ -80,6 +82,22 @@ type Options struct {
 	// on eds-sub. It is called from the DASer's workers, concurrently, and
 	// must not block for long.
 	OnStored func(h *header.ExtendedHeader)
+	// Halt, when set, is the node's halting rule (*fraud.Halt): once it
+	// holds a proof that a block is badly encoded, whoever found it, the
+	// DASer halts as on a proof of its own (see DASer.BadEncoding). It
+	// checks and fetches nothing more and cancels the checks in flight;
+	// Result and SharesAvailable report every height at or above the
+	// block unavailable; WaitCatchUp returns ErrBadEncoding; Stats names
+	// the proof. Nil: only a full DASer's own proofs halt it.
+	Halt Halter
+	// OnBadEncoding, when set, is called by a full DASer with each
+	// bad-encoding proof it finds itself, validated against its header
+	// and persisted, that is lower than any it held; and, once its loop
+	// runs, with the proof it reloaded at Start. The node publishes the
+	// proof (fraud gossip) and halts on it. It is called from the
+	// DASer's loop, must not block for long, and must accept a proof it
+	// was handed before.
+	OnBadEncoding func(p *eds.BadEncodingProof)
 	// SamplingWindow: see DefaultSamplingWindow. A header whose time is
 	// before Now() minus the window is skipped, not sampled.
 	SamplingWindow time.Duration
@@ -151,6 +169,8 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
+	case o.Halt != nil && reflect.ValueOf(o.Halt).Kind() == reflect.Pointer && reflect.ValueOf(o.Halt).IsNil():
+		return o, fmt.Errorf("%w: nil Halt", ErrInvalidOptions)
 	case o.SamplesPerHeader < 0 || o.Workers < 0:
 		return o, fmt.Errorf("%w: negative samples per header or workers", ErrInvalidOptions)
 	case o.SampleTimeout < 0 || o.FullTimeout < 0 || o.SamplingWindow < 0 || o.RetryBackoff < 0 || o.MaxRetryBackoff < o.RetryBackoff ||

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/shrex"
 )
 
@@ -298,4 +299,39 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n.mode == Full {
 		emit(c.corruptSquares, prometheus.CounterValue, float64(n.corruptSquares.Load()))
 	}
+}
+
+// haltCollector reads the node's halting rule at scrape time:
+// meshnode_halted, 1 once the node holds a valid bad-encoding proof (it
+// has stopped sampling and serving data from the proven block on) and 0
+// before, and meshnode_halt_height, the proven block's height (0 when not
+// halted). The node registers it on its registry (nodeMetrics.reg) when
+// it wires its fraud service.
+func haltCollector(h *fraud.Halt) prometheus.Collector {
+	return &haltMetrics{
+		h:      h,
+		halted: prometheus.NewDesc(metricsPrefix+"halted", "1 once the node holds a valid bad-encoding proof and has halted, else 0.", nil, nil),
+		height: prometheus.NewDesc(metricsPrefix+"halt_height", "Height of the block the node's bad-encoding proof is of; 0 when not halted.", nil, nil),
+	}
+}
+
+type haltMetrics struct {
+	h              *fraud.Halt
+	halted, height *prometheus.Desc
+}
+
+// Describe implements prometheus.Collector.
+func (c *haltMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.halted
+	ch <- c.height
+}
+
+// Collect implements prometheus.Collector.
+func (c *haltMetrics) Collect(ch chan<- prometheus.Metric) {
+	var halted, height float64
+	if p := c.h.Proof(); p != nil {
+		halted, height = 1, float64(p.Height)
+	}
+	ch <- prometheus.MustNewConstMetric(c.halted, prometheus.GaugeValue, halted)
+	ch <- prometheus.MustNewConstMetric(c.height, prometheus.GaugeValue, height)
 }

@@ -76,6 +76,13 @@ type StateAPI struct {
 	SubmitPayForBlob  func(ctx context.Context, blobs []*blob.Blob, config *state.TxConfig) (*state.TxResponse, error)
 }
 
+// FraudAPI is the fraud module. The proof type is "badencodingv0.1"
+// (eds.BadEncodingProofType).
+type FraudAPI struct {
+	Get       func(ctx context.Context, proofType string) ([]api.FraudProof, error)
+	Subscribe func(ctx context.Context, proofType string) (<-chan *api.FraudProof, error)
+}
+
 // NodeAPI is the node module.
 type NodeAPI struct {
 	Info              func(ctx context.Context) (api.NodeInfo, error)
@@ -121,6 +128,7 @@ type Client struct {
 	State  StateAPI
 	Node   NodeAPI
 	P2P    P2PAPI
+	Fraud  FraudAPI
 
 	closers []jsonrpc.ClientCloser
 }
@@ -143,7 +151,7 @@ func New(ctx context.Context, url, token string) (*Client, error) {
 		out any
 	}{
 		{"blob", &c.Blob}, {"header", &c.Header}, {"share", &c.Share}, {"das", &c.DAS},
-		{"state", &c.State}, {"node", &c.Node}, {"p2p", &c.P2P},
+		{"state", &c.State}, {"node", &c.Node}, {"p2p", &c.P2P}, {"fraud", &c.Fraud},
 	}
 	for _, m := range mods {
 		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr)

@@ -17,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/api/client"
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
@@ -423,13 +424,56 @@ func (c *cli) dasCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("das stats: %w", err)
 			}
-			return printResult(cmd, s, fmt.Sprintf("head_of_sampled_chain: %d\nhead_of_catchup: %d\nnetwork_head_height: %d\ncatch_up_done: %t\nis_running: %t\nfailed: %d\n",
-				s.SampledChainHead, s.CatchUpHead, s.NetworkHead, s.CatchUpDone, s.IsRunning, len(s.Failed)))
+			text := fmt.Sprintf("head_of_sampled_chain: %d\nhead_of_catchup: %d\nnetwork_head_height: %d\ncatch_up_done: %t\nis_running: %t\nfailed: %d\n",
+				s.SampledChainHead, s.CatchUpHead, s.NetworkHead, s.CatchUpDone, s.IsRunning, len(s.Failed))
+			if b := s.BadEncoding; b != nil {
+				text += fmt.Sprintf("halted: block %d (header %s) is proven badly encoded (%s %d): heights from %d on are unavailable\n",
+					b.Height, b.HeaderHash, b.Axis, b.Index, b.Height)
+			}
+			return printResult(cmd, s, text)
 		},
 	}
 	o.register(stats)
 	cmd := &cobra.Command{Use: "das", Short: "Read a light or full node's sampling state through its API"}
 	cmd.AddCommand(stats)
+	return cmd
+}
+
+func (c *cli) fraudCmd() *cobra.Command {
+	var o clientFlags
+	get := &cobra.Command{
+		Use:   "get",
+		Short: "Print the bad-encoding proofs the node holds (fraud.Get)",
+		Long: `Print the bad-encoding proofs the node holds, each validated against its
+header: the block's height and header hash and the badly encoded row or
+column. A node holding one has halted: it serves no data from that block on.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cl, done, err := c.dial(cmd, o)
+			if err != nil {
+				return fmt.Errorf("fraud get: %w", err)
+			}
+			defer done()
+			ps, err := cl.Fraud.Get(ctx, eds.BadEncodingProofType)
+			if err != nil {
+				return fmt.Errorf("fraud get: %w", err)
+			}
+			var text strings.Builder
+			if len(ps) == 0 {
+				text.WriteString("no bad-encoding proof\n")
+			}
+			for i, p := range ps {
+				if i > 0 {
+					text.WriteString("\n")
+				}
+				fmt.Fprintf(&text, "height: %d\nheader_hash: %X\naxis: %s\nindex: %d\n", p.Proof.Height, p.Proof.HeaderHash, p.Proof.Axis, p.Proof.Index)
+			}
+			return printResult(cmd, ps, text.String())
+		},
+	}
+	o.register(get)
+	cmd := &cobra.Command{Use: "fraud", Short: "Read the bad-encoding proofs a running node holds"}
+	cmd.AddCommand(get)
 	return cmd
 }
 

@@ -138,8 +138,9 @@ bootstrap peers agree on.`
 }
 
 func (c *cli) resetStoreCmd(mode nodebuilder.Mode) *cobra.Command {
-	const long = `Delete <home>/data: the node's headers, squares and sampling results.
-config.toml and keys/ stay. The node must be stopped. A light or full node's
+	const long = `Delete <home>/data: the node's headers, squares, sampling results and
+bad-encoding proofs (so this is how an operator clears a halt). config.toml
+and keys/ stay. The node must be stopped. A light or full node's
 next start initialises its header store again from header.trusted_hash or
 header.trusted_height, else from the head its bootstrap peers agree on: this
 is how a node whose stored head is older than the trusting period is
