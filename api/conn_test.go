@@ -29,23 +29,7 @@ func startConnServer(t *testing.T, opts ServerOptions) *Server {
 	}
 	opts.Addr = "127.0.0.1:0"
 	opts.Secret = connTestSecret
-	srv, err := NewServer(opts, Modules{Node: node})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv
+	return startServer(t, opts, Modules{Node: node})
 }
 
 func connTestToken(t *testing.T, ttl time.Duration) string {

@@ -336,25 +336,14 @@ func TestHaltedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := api.ModuleOptions{Halt: halt}
-	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", Secret: testSecret}, api.Modules{
+	srv := api.StartServer(t, api.ServerOptions{Secret: testSecret}, api.Modules{
 		Blob:  api.NewBlobModule(&fakeBlob{}, opts),
 		DAS:   api.NewDASModule(&fakeDAS{}, opts),
 		State: api.NewStateModule(&fakeState{}, opts),
 		Node:  node,
 		Fraud: api.NewFraudModule(ff),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := testCtx(t)
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
 	url := "http://" + srv.Addr()
 	want := fmt.Sprintf("fraud: halted: block 2 (header %X) is proven badly encoded (col 2)", p.HeaderHash)
 	admin, read := token(t, api.PermsFor(api.PermAdmin)), token(t, api.PermsFor(api.PermRead))

@@ -79,21 +79,8 @@ func heavyServer(t *testing.T, c *chain, g api.ShareGetter, opts api.HeavyOption
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", Secret: testSecret},
+	srv := api.StartServer(t, api.ServerOptions{Secret: testSecret},
 		api.Modules{Share: api.NewShareModule(shares, api.ModuleOptions{Limiter: lim})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
 	return "http://" + srv.Addr()
 }
 

@@ -175,31 +175,12 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 		P2P:   p2pMod,
 		Node:  node,
 	}
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
 	if opts.Secret == nil && !opts.SkipAuth {
 		opts.Secret = testSecret
 	}
-	srv, err := api.NewServer(opts, mods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	e.srv = srv
-	e.http = "http://" + srv.Addr()
-	e.ws = "ws://" + srv.Addr()
+	e.srv = api.StartServer(t, opts, mods)
+	e.http = "http://" + e.srv.Addr()
+	e.ws = "ws://" + e.srv.Addr()
 	return e
 }
 

@@ -68,23 +68,7 @@ func startP2P(t *testing.T, role p2p.Config, bootstrap []string) *p2p.Node {
 // serve starts a server of mods and returns its HTTP URL.
 func serve(t *testing.T, mods api.Modules) string {
 	t.Helper()
-	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", Secret: testSecret}, mods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + srv.Addr()
+	return "http://" + api.StartServer(t, api.ServerOptions{Secret: testSecret}, mods).Addr()
 }
 
 // waitFor polls cond until it holds or ctx ends, for state that emits no

@@ -1,0 +1,4 @@
+package api
+
+// StartServer is startServer for the black-box tests.
+var StartServer = startServer
