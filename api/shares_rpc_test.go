@@ -3,8 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -33,14 +31,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rpc := jsonrpc.NewServer()
-	rpc.Register("header", api.NewHeaderModule(headers))
-	rpc.Register("share", api.NewShareModule(shares, api.ModuleOptions{}))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The server gives calls their token's permissions; here, read.
-		rpc.ServeHTTP(w, r.WithContext(readCtx(r.Context())))
-	}))
-	defer srv.Close()
+	url := rpcURL(t, map[string]any{"header": api.NewHeaderModule(headers), "share": api.NewShareModule(shares, api.ModuleOptions{})})
 
 	var hc struct {
 		GetByHeight      func(context.Context, uint64) (*header.ExtendedHeader, error)
@@ -48,7 +39,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 		GetRangeByHeight func(context.Context, *header.ExtendedHeader, uint64) ([]*header.ExtendedHeader, error)
 		SyncState        func(context.Context) (api.SyncState, error)
 	}
-	closeH, err := jsonrpc.NewClient(ctx, srv.URL, "header", &hc, nil)
+	closeH, err := jsonrpc.NewClient(ctx, url, "header", &hc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +53,7 @@ func TestModulesOverJSONRPC(t *testing.T) {
 		SharesAvailable  func(context.Context, uint64) error
 		GetRange         func(context.Context, uint64, int, int) (*api.GetRangeResult, error)
 	}
-	closeS, err := jsonrpc.NewClient(ctx, srv.URL, "share", &sc, nil)
+	closeS, err := jsonrpc.NewClient(ctx, url, "share", &sc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
