@@ -276,9 +276,9 @@ type Service struct {
 	rate   *peerlimit.Limiter // proof messages per peer on the topic
 	serveL *peerlimit.Limiter // fraud-sync requests per peer
 
-	ctx    context.Context // cancelled by Stop
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the loop, background syncs, subscriptions
+	ctx      context.Context // cancelled by Stop
+	cancel   context.CancelFunc
+	loopDone chan struct{} // closed when run returns; made by Start
 
 	life  sync.Mutex // serialises Start and Stop
 	state int        // stateNew, stateStarted, stateStopped; under mu
@@ -290,7 +290,6 @@ type Service struct {
 	subs       map[*subscriber]struct{}
 	stats      Stats
 	trouble    bool // a message was dropped for a reason other than its content
-	resyncing  bool
 	lastResync time.Time
 	hdrCache   map[uint64]cachedHeader // see headerAt
 	hdrOrder   []uint64
@@ -377,14 +376,15 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.state = stateStarted
 	s.mu.Unlock()
-	s.wg.Add(1)
+	s.loopDone = make(chan struct{})
 	go s.run()
 	return nil
 }
 
 // Stop leaves the topic, removes the fraud-sync handler, ends Sync calls,
-// closes every Subscribe channel and waits for the Service's goroutines,
-// or for ctx. It is idempotent.
+// closes every Subscribe channel and waits for the Service's goroutine
+// (which releases held proofs and runs background syncs), or for ctx. It
+// is idempotent.
 func (s *Service) Stop(ctx context.Context) error {
 	s.life.Lock()
 	defer s.life.Unlock()
@@ -396,17 +396,12 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.cancel()
-	var errs []error
-	if started {
-		errs = append(errs, s.topic.Stop(ctx), s.server.Stop(ctx))
+	if !started {
+		return nil
 	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
+	errs := []error{s.topic.Stop(ctx), s.server.Stop(ctx)}
 	select {
-	case <-done:
+	case <-s.loopDone:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("fraud: stop: %w", ctx.Err()))
 	}
@@ -505,7 +500,8 @@ func (s *Service) Stats() Stats {
 // subscriber is one Subscribe channel.
 type subscriber struct {
 	ch   chan *eds.BadEncodingProof
-	skip string // key of the proof delivered first, not delivered again
+	skip string      // key of the proof delivered first, not delivered again
+	stop func() bool // stops closing the channel when the context ends
 }
 
 // Subscribe returns a channel that receives every proof that becomes valid
@@ -529,24 +525,19 @@ func (s *Service) Subscribe(ctx context.Context) (<-chan *eds.BadEncodingProof, 
 		sub.skip = string(befpKey(p))
 	}
 	s.subs[sub] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		select {
-		case <-ctx.Done():
-		case <-s.ctx.Done():
-		}
+	sub.stop = context.AfterFunc(ctx, func() {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.closeSubLocked(sub)
-		s.mu.Unlock()
-	}()
+	})
+	s.mu.Unlock()
 	return sub.ch, nil
 }
 
 func (s *Service) closeSubLocked(sub *subscriber) {
 	if _, ok := s.subs[sub]; ok {
 		delete(s.subs, sub)
+		sub.stop()
 		close(sub.ch)
 	}
 }
@@ -595,7 +586,7 @@ func (s *Service) accept(st stored) {
 // run releases held proofs as the store's head reaches them, and starts
 // the background syncs, until Stop.
 func (s *Service) run() {
-	defer s.wg.Done()
+	defer close(s.loopDone)
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -644,30 +635,23 @@ func (s *Service) setTrouble() {
 	s.mu.Unlock()
 }
 
-// maybeResync starts a background sync if a message was dropped for a
-// reason other than its content since the last one, at most once every
-// ResyncInterval.
+// maybeResync runs a background sync if a message was dropped for a reason
+// other than its content since the last one, at most once every
+// ResyncInterval. Held proofs wait while it runs (SyncTimeout at most).
 func (s *Service) maybeResync() {
 	if s.opts.ResyncInterval < 0 {
 		return
 	}
 	now := s.opts.Now()
 	s.mu.Lock()
-	if !s.trouble || s.resyncing || s.state != stateStarted || (!s.lastResync.IsZero() && now.Sub(s.lastResync) < s.opts.ResyncInterval) {
+	if !s.trouble || (!s.lastResync.IsZero() && now.Sub(s.lastResync) < s.opts.ResyncInterval) {
 		s.mu.Unlock()
 		return
 	}
-	s.trouble, s.resyncing, s.lastResync = false, true, now
+	s.trouble, s.lastResync = false, now
 	s.stats.Resyncs++
-	s.wg.Add(1)
 	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		s.sync(s.ctx)
-		s.mu.Lock()
-		s.resyncing = false
-		s.mu.Unlock()
-	}()
+	s.sync(s.ctx)
 }
 
 // verdict is the outcome of judging one message.

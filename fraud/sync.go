@@ -38,7 +38,10 @@ func (s *Service) Sync(ctx context.Context) error {
 	if s.getState() != stateStarted {
 		return ErrNotStarted
 	}
-	s.sync(ctx)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)() // Stop ends it
+	s.sync(sctx)
 	return ctx.Err()
 }
 
