@@ -119,7 +119,7 @@
 //
 // Valid proofs are kept in the node's Badger database under
 // fraud/befp/<height><axis><index> (big-endian), one entry per proof, the
-// encoding as validated. Start loads up to MaxStoredProofs (64) of them,
-// lowest height first, skipping (and logging) any entry that does not
-// decode, and sets the Halt for the lowest.
+// encoding as validated. Start reads the first MaxStoredProofs (64)
+// entries, lowest height first, skips (and logs) any that does not decode
+// or names another proof than its key, and sets the Halt for the lowest.
 package fraud

@@ -57,6 +57,8 @@ func TestGossipSpreadsAndHalts(t *testing.T) {
 	if st := c.svc.Stats(); st.Validations != 1 || st.Valid != 1 || st.Invalid != 0 {
 		t.Errorf("c: %+v, want one validation of one valid proof", st)
 	}
+	c.restart(t, ctx, testOptions()) // c stored it
+	c.waitHalted(t, ctx, f)
 }
 
 // A proof that would validate against the bad block's DAH but names

@@ -89,7 +89,8 @@ const (
 	// Validate are remembered by hash, so that a copy from another peer
 	// costs a hash, not a validation.
 	DefaultInvalidCacheSize = 1024
-	// DefaultMaxStoredProofs bounds the stored proofs Start loads.
+	// DefaultMaxStoredProofs bounds the stored entries Start reads: the
+	// lowest heights first, so the proof the node halts on among them.
 	DefaultMaxStoredProofs = 64
 	// DefaultPollInterval is how often the store's head is read to
 	// release held proofs.

@@ -45,10 +45,10 @@ func saveProof(db *badger.DB, s stored) error {
 	return nil
 }
 
-// loadProofs reads up to max stored proofs, lowest height first. An entry
-// whose value does not decode, or decodes to a proof its key does not name,
-// is logged and skipped: the node keeps what it can read. Errors are the
-// database's.
+// loadProofs reads the first max entries, lowest height first, and returns
+// their proofs. An entry whose value does not decode, or decodes to a proof
+// its key does not name, is logged and skipped: the node keeps what it can
+// read. Errors are the database's.
 func loadProofs(db *badger.DB, max int, log *slog.Logger) ([]stored, error) {
 	if db == nil {
 		return nil, nil
@@ -57,7 +57,9 @@ func loadProofs(db *badger.DB, max int, log *slog.Logger) ([]stored, error) {
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBEFP)})
 		defer it.Close()
-		for it.Rewind(); it.Valid() && len(out) < max; it.Next() {
+		read := 0
+		for it.Rewind(); it.Valid() && read < max; it.Next() {
+			read++
 			item := it.Item()
 			key := item.KeyCopy(nil)
 			data, err := item.ValueCopy(nil)

@@ -2,11 +2,13 @@ package fraud_test
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -261,5 +263,44 @@ func TestSyncServerAnswers(t *testing.T) {
 	p, err := eds.UnmarshalBadEncodingProof(resp.Proofs[0].Values[0])
 	if err != nil || p.Height != f.bad {
 		t.Fatalf("served %v, %v", p, err)
+	}
+}
+
+// Start skips stored entries that do not decode or that their key does
+// not name, and reads no more than MaxStoredProofs entries.
+func TestStartSkipsDamagedEntries(t *testing.T) {
+	ctx := p2ptest.Context(t)
+	f := newChain(t, 20, 12)
+	d := f.holder(t, ctx)
+	key := func(height uint64, axis byte, index uint16) []byte {
+		k := binary.BigEndian.AppendUint64([]byte("fraud/befp/"), height)
+		return binary.BigEndian.AppendUint16(append(k, axis), index)
+	}
+	err := d.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(key(3, 0, 0), []byte("not a proof")); err != nil {
+			return err
+		}
+		return txn.Set(key(4, 1, 1), f.data) // the proof of 12, under another key
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		max    int
+		halted bool
+	}{{3, true}, {2, false}} {
+		o := testOptions()
+		o.MaxStoredProofs = tc.max
+		d.restart(t, ctx, o)
+		got, err := d.svc.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if halted := d.halt.Proof() != nil; halted != tc.halted || len(got) != map[bool]int{true: 1}[tc.halted] {
+			t.Fatalf("reading %d entries: halted %v, %d proofs; want halted %v", tc.max, halted, len(got), tc.halted)
+		}
+		if tc.halted {
+			d.waitHalted(t, ctx, f)
+		}
 	}
 }
