@@ -1,10 +1,125 @@
 // Package fraud spreads and acts on bad-encoding fraud proofs: the
-// gossipsub topic /datamesh/<network>/fraud-sub/badencodingv0.1/v0.0.1 on
-// which nodes publish and forward eds.BadEncodingProofs after validating
-// them, fraud sync (/datamesh/<network>/fraud/v0.0.1), by which a node asks
-// its peers for the proofs they hold, the proofs' store, and the halting
-// rule (Halt): from a valid proof of block h on, a node stops sampling and
-// fetching and refuses reads of heights at or above h and new
-// transactions, while it keeps serving headers and proofs so that it still
-// protects its peers.
+// gossipsub topic /datamesh/<network>/fraud-sub/badencodingv0.1/v0.0.1
+// (TopicID) on which nodes publish and forward eds.BadEncodingProofs after
+// validating them, fraud sync (/datamesh/<network>/fraud/v0.0.1,
+// ProtocolID), by which a node asks its peers for the proofs they hold, the
+// proofs' store, and the halting rule (Halt): from a valid proof of block h
+// on, a node stops sampling and fetching and refuses reads of heights at or
+// above h and new transactions, while it keeps serving headers and proofs
+// so that it still protects its peers.
+//
+// # Use
+//
+// The node makes a Service once its p2p host has started (the Service
+// needs its gossipsub), starts it before any service a proof halts, and
+// runs the start-up fraud sync:
+//
+//	svc, err := fraud.New(fraud.Deps{Network: chainID, Host: h, PubSub: ps,
+//		Headers: headerStore, Blocker: p2pNode, DB: db, Halt: halt},
+//		fraud.Options{SyncPeers: bootstrapIDs, Logger: log})
+//	err = svc.Start(ctx) // loads the stored proofs: a halted node stays halted
+//	err = svc.Sync(ctx)  // asks peers; returns within SyncTimeout
+//	...                  // then the syncer, the DASer
+//	err = svc.Publish(ctx, proof) // a proof the node found itself
+//
+// Whoever must stop on a proof asks the Halt, or reads Subscribe.
+//
+// # Wire
+//
+// A topic message is one proof, its MarshalBinary encoding (celestia-node's
+// BadEncoding protobuf), at most Options.MaxMessageSize (1 MiB, gossipsub's
+// own limit). Publish sends the form with k shares: about 162 KB at
+// k = 128 and 348 KB at k = 256.
+//
+// Fraud sync is one request and one response per stream, each a protobuf
+// message behind its uvarint length, in the shapes of go-fraud v0.2.3
+// (SyncRequest, SyncResponse): the client asks for the type
+// "badencodingv0.1"; the server answers with its stored proofs of that
+// type, lowest height first, as many as fit in 1 MiB, and leaves out the
+// types it does not know. The server reads the request within 5 s, answers
+// at most 2 streams of a peer at once and 1 request a second (bursts of 4)
+// and resets the stream of a peer over that.
+//
+// # Validation order
+//
+// Every proof from another peer, gossiped or synced, is judged by the same
+// steps, each cheaper than the next, so that bad input costs microseconds
+// (see BenchmarkJudge and BenchmarkJudgeWide):
+//
+//  1. the sender: one already blocked for an invalid proof is refused
+//     unread; on the topic, a peer over its rate (1 proof a second,
+//     bursts of 8) is ignored;
+//  2. size (MaxMessageSize), then the block the proof names, its height
+//     and header hash, read without decoding the shares: a message too
+//     large or whose fields do not parse, or height 0, blocks the sender;
+//  3. duplicates: a proof of a block at or above the lowest one the node
+//     already holds a valid proof of changes nothing and is ignored
+//     (this covers a repeated (height, axis, index)); gossipsub's own
+//     seen-cache drops repeated bytes, since message IDs are the SHA-256
+//     of the content;
+//  4. height: more than MaxAhead (64) above the store's head is ignored;
+//     above the head, the proof is held for its header (below);
+//  5. one at a time per height: a proof waits while another of its height
+//     is being checked, so a flood validates a height once, and a proof
+//     that turns out valid makes the waiting ones duplicates;
+//  6. the header: the stored header at the proof's height must exist (a
+//     height below the store's base is ignored) and its hash must be the
+//     proof's HeaderHash, or the sender is blocked (celestia-node's
+//     validator never checked this); the last 16 headers read are cached;
+//  7. the message hash: a SHA-256 of the message already found invalid
+//     blocks the sender without validating again (1,024 remembered);
+//  8. the proof's full decoding (eds.UnmarshalBadEncodingProof) and
+//     BadEncodingProof.Validate against the stored header's DAH (about
+//     1 ms at k = 128): a failure blocks the sender and remembers the
+//     message's hash;
+//  9. a valid proof is stored, sets the Halt, goes to subscribers and is
+//     forwarded (the topic validator accepts it; a synced or released
+//     one is published).
+//
+// Steps 2 and 8 split decoding: the shares, most of a proof's bytes, are
+// copied and checked only for a proof about to be validated. Step 3 is
+// stronger than a check of the (height, axis, index) key, and with step 5
+// is why a flood costs at most one validation per height: only the lowest
+// proven height halts anything. The message hash is computed at step 7,
+// not earlier, because SHA-256 costs about 1 ms a MiB, more than every
+// step before it.
+//
+// # Held proofs and safety
+//
+// A proof is validated only against a header in the node's verified header
+// store (Deps.Headers), never against one a peer hands over: a header
+// fetched from a peer through header-ex is unverified, and a peer that
+// forged a header and a proof against it could halt the node. So a proof
+// above the store's head is held, not checked: at most HoldPerPeer (4) per
+// sender and HoldTotal (32) in all, each for HoldTTL (10 minutes). When the
+// holds are full, the oldest hold of the sender holding the most gives way
+// to a sender holding at least two fewer, so senders that fill the holds
+// cannot keep a newcomer's proof out. The Service reads the store's height
+// every PollInterval (1 s) and judges the held proofs the store has reached
+// again from step 3, then publishes the valid ones (the validator ignored
+// them when they came, so gossipsub did not forward them). Polling keeps
+// the store's interface to GetByHeight and Height, and the node wires
+// nothing more; a held proof waits at most a second longer than the store.
+// The Service takes no header-ex client: a header fetched from a peer
+// could only be used after verification against the stored chain, which
+// is the syncer's work, and the syncer follows the network head anyway.
+//
+// A peer could keep a valid proof from the node by sending a copy of it
+// that the node drops for a reason other than its content (over its
+// rate, already blocked, no room to hold it): gossipsub would then drop
+// the honest copies of the same bytes as seen. After such a drop the
+// Service runs a background sync, at most every ResyncInterval (30 s),
+// which asks its peers directly.
+//
+// A node that starts more than MaxAhead behind drops the proofs its start-up
+// Sync brings for heights it has not reached; calling Sync again once the
+// syncer has caught up covers it.
+//
+// # Store
+//
+// Valid proofs are kept in the node's Badger database under
+// fraud/befp/<height><axis><index> (big-endian), one entry per proof, the
+// encoding as validated. Start reads the first MaxStoredProofs (64)
+// entries, lowest height first, skips (and logs) any that does not decode
+// or names another proof than its key, and sets the Halt for the lowest.
 package fraud
