@@ -35,12 +35,8 @@ func (*DASModule) rpcTable() *rpcTable { return &dasMethods }
 
 // NewDASModule returns the das module over svc, halting with the Halt of
 // opts (at most one; its Limiter is unused: das has no heavy call).
-func NewDASModule(svc DASService, opts ...ModuleOptions) *DASModule {
-	m := &DASModule{svc: svc}
-	if len(opts) > 0 {
-		m.halt = checkHalt(opts[0].Halt)
-	}
-	return m
+func NewDASModule(svc DASService, opts ModuleOptions) *DASModule {
+	return &DASModule{svc: svc, halt: checkHalt(opts.Halt)}
 }
 
 // SamplingStats (das.SamplingStats, read) returns the sampler's progress

@@ -170,8 +170,8 @@ func newEnv(t *testing.T, opts api.ServerOptions) *env {
 	}
 	mods := api.Modules{
 		Blob:  api.NewBlobModule(e.blob, api.ModuleOptions{}),
-		DAS:   api.NewDASModule(e.das),
-		State: api.NewStateModule(e.state),
+		DAS:   api.NewDASModule(e.das, api.ModuleOptions{}),
+		State: api.NewStateModule(e.state, api.ModuleOptions{}),
 		P2P:   p2pMod,
 		Node:  node,
 	}

@@ -52,12 +52,8 @@ func (*StateModule) rpcTable() *rpcTable { return &stateMethods }
 
 // NewStateModule returns the state module over svc, halting with the Halt
 // of opts (at most one; its Limiter is unused: state has no heavy call).
-func NewStateModule(svc StateService, opts ...ModuleOptions) *StateModule {
-	m := &StateModule{svc: svc}
-	if len(opts) > 0 {
-		m.halt = checkHalt(opts[0].Halt)
-	}
-	return m
+func NewStateModule(svc StateService, opts ModuleOptions) *StateModule {
+	return &StateModule{svc: svc, halt: checkHalt(opts.Halt)}
 }
 
 // AccountAddress (state.AccountAddress, read) returns the node's account.

@@ -13,6 +13,8 @@ import (
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/fdlimit"
 	"github.com/datamesh/mesh-node/share"
@@ -176,20 +178,24 @@ func (n *Node) addRPC() error {
 	if err != nil {
 		return fmt.Errorf("nodebuilder: API limits: %w", err)
 	}
+	// Every module that serves data or submits transactions obeys the
+	// halting rule; header, p2p and node keep serving.
+	mo := api.ModuleOptions{Limiter: limiter, Halt: &n.halt}
 	mods := api.Modules{
-		Blob:   api.NewBlobModule(n.blobs, api.ModuleOptions{Limiter: limiter}),
+		Blob:   api.NewBlobModule(n.blobs, mo),
 		Header: api.NewHeaderModule(n.headerService),
-		Share:  api.NewShareModule(n.shareService, api.ModuleOptions{Limiter: limiter}),
+		Share:  api.NewShareModule(n.shareService, mo),
 		P2P:    p2pMod,
 		Node:   nodeMod,
+		Fraud:  api.NewFraudModule(fraudProofs{n}),
 	}
 	if n.daser != nil {
-		mods.DAS = api.NewDASModule(n.daser)
+		mods.DAS = api.NewDASModule(n.daser, mo)
 	}
 	if n.stateClient != nil {
-		mods.State = api.NewStateModule(n.stateClient)
+		mods.State = api.NewStateModule(n.stateClient, mo)
 	} else {
-		mods.State = api.NewStateModule(noState{})
+		mods.State = api.NewStateModule(noState{}, mo)
 	}
 	rpcLog := n.logger.With("service", "rpc")
 	if n.apiServer, err = api.NewServer(api.ServerOptions{Addr: conf.RPCAddr(), Secret: secret, SkipAuth: conf.RPC.SkipAuth,
@@ -338,4 +344,22 @@ func (noState) Transfer(context.Context, tx.Address, state.Int, *state.TxConfig)
 }
 func (noState) SubmitPayForBlob(context.Context, []*share.Blob, *state.TxConfig) (*state.TxResponse, error) {
 	return nil, errNoCore
+}
+
+// fraudProofs is the fraud module's backend: the node's fraud service,
+// which is made when it starts (it needs pubsub), before the API server.
+type fraudProofs struct{ n *Node }
+
+func (f fraudProofs) Get(ctx context.Context) ([]*eds.BadEncodingProof, error) {
+	if f.n.fraud == nil {
+		return nil, fraud.ErrNotStarted
+	}
+	return f.n.fraud.Get(ctx)
+}
+
+func (f fraudProofs) Subscribe(ctx context.Context) (<-chan *eds.BadEncodingProof, error) {
+	if f.n.fraud == nil {
+		return nil, fraud.ErrNotStarted
+	}
+	return f.n.fraud.Subscribe(ctx)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/eds"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
+	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
@@ -82,6 +83,10 @@ func (n *Node) assembleBridge(ctx context.Context) error {
 	// forwards another bridge's header only when it holds the same one.
 	n.addGossip(n.bridgeVerify)
 	n.addEdsSub()
+	// A bridge builds every square itself, so no proof validates against
+	// its store; it forwards proofs and serves fraud sync to protect its
+	// peers.
+	n.addFraud(ctx)
 	if err := n.addShrexServer(n.coreStore); err != nil {
 		return err
 	}
@@ -117,7 +122,8 @@ func (n *Node) assembleBridge(ctx context.Context) error {
 // assembleLightFull adds a light or full node's services after p2p:
 // header-ex server → header-ex client → header store, initialised from the
 // trusted hash or height, or the head the bootstrap peers agree on →
-// syncer → header-sub, whose messages the syncer verifies before they are
+// fraud, which loads the stored bad-encoding proofs and asks its peers for
+// theirs before anything a proof halts starts → syncer → header-sub, whose messages the syncer verifies before they are
 // forwarded → eds-sub → square announcements → (full: shrex server →
 // pruner) → DASer, which samples (light) or fetches, stores, serves and
 // indexes every square (full) → the API's.
@@ -164,11 +170,13 @@ func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
 		_, err := n.initHeaders(ctx, trust, so)
 		return err
 	}, nil)
-	n.add("syncer", func(ctx context.Context) error {
-		if err := n.syncer.Start(ctx); err != nil {
+	n.addFraud(ctx)
+	n.add("syncer", func(sctx context.Context) error {
+		if err := n.syncer.Start(sctx); err != nil {
 			return err
 		}
 		go n.watchSyncer()
+		go n.resyncFraud(ctx)
 		return nil
 	}, n.syncer.Stop)
 	n.addGossip(n.syncer.Incoming)
@@ -218,7 +226,14 @@ func (n *Node) newAvailability(ctx context.Context, index *blob.Index, opts Opti
 		return fmt.Errorf("nodebuilder: share getter: %w", err)
 	}
 	dopts := das.Options{SamplesPerHeader: conf.DAS.SamplesPerHeader, SamplingWindow: time.Duration(conf.DAS.SamplingWindow),
-		DB: n.db, Logger: n.logger.With("service", "das")}
+		DB: n.db, Logger: n.logger.With("service", "das"), Halt: &n.halt,
+		// A full DASer's own proof: the fraud service, started before
+		// the DASer, stores it, halts the node and gossips it.
+		OnBadEncoding: func(p *eds.BadEncodingProof) {
+			if err := n.fraud.Publish(ctx, p); err != nil && ctx.Err() == nil {
+				n.logger.Error("publish the bad-encoding proof", "height", p.Height, "err", err)
+			}
+		}}
 	if opts.DAS != nil {
 		opts.DAS(&dopts)
 	}
@@ -483,4 +498,45 @@ func (n *Node) bridgeVerify(ctx context.Context, h *header.ExtendedHeader) error
 		return fmt.Errorf("nodebuilder: header %d is %X, the core node committed %X", h.Height(), h.Hash(), have.Hash())
 	}
 	return nil
+}
+
+// addFraud adds the fraud service, made when it starts (it needs pubsub):
+// it loads the stored bad-encoding proofs, setting n.halt for the lowest,
+// joins fraud-sub, serves fraud sync and, before it returns, asks the
+// bootstrap peers and the first peers it meets for their proofs, so that a
+// node started after a proof was published starts halted. ctx is the
+// node's lifetime.
+func (n *Node) addFraud(ctx context.Context) {
+	n.add("fraud", func(sctx context.Context) error {
+		f, err := fraud.New(fraud.Deps{Network: n.conf.ChainID, Host: n.p2p.Host(), PubSub: n.p2p.PubSub(),
+			Headers: n.headers, Blocker: n.p2p, DB: n.db, Halt: &n.halt},
+			fraud.Options{Logger: n.logger.With("service", "fraud"), SyncPeers: n.p2p.TrustedPeers()})
+		if err != nil {
+			return err
+		}
+		if err := f.Start(sctx); err != nil {
+			return err
+		}
+		n.fraud = f
+		return f.Sync(sctx)
+	}, func(sctx context.Context) error {
+		if n.fraud == nil {
+			return nil
+		}
+		return n.fraud.Stop(sctx)
+	})
+}
+
+// resyncFraud asks peers for their proofs again once the syncer has
+// caught up with the network: the start-up sync cannot check a proof of a
+// height the node has no header of yet (more than fraud.DefaultMaxAhead
+// above its head), so a node that starts far behind learns of it here.
+// It returns when ctx, the node's lifetime, ends.
+func (n *Node) resyncFraud(ctx context.Context) {
+	if err := n.syncer.SyncWait(ctx); err != nil {
+		return
+	}
+	if err := n.fraud.Sync(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, fraud.ErrStopped) && !errors.Is(err, fraud.ErrNotStarted) {
+		n.logger.Warn("fraud sync after catching up", "err", err)
+	}
 }

@@ -65,6 +65,7 @@ func newMetrics(n *Node) (*nodeMetrics, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newNodeCollector(n),
+		haltCollector(&n.halt),
 		m.shrexRequests, m.shrexDuration,
 	}
 	if n.mode == Bridge {
@@ -306,7 +307,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 // has stopped sampling and serving data from the proven block on) and 0
 // before, and meshnode_halt_height, the proven block's height (0 when not
 // halted). The node registers it on its registry (nodeMetrics.reg) when
-// it wires its fraud service.
+// it makes its metrics.
 func haltCollector(h *fraud.Halt) prometheus.Collector {
 	return &haltMetrics{
 		h:      h,

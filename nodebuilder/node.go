@@ -18,6 +18,7 @@ import (
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/das"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
+	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/gossip"
@@ -59,6 +60,12 @@ type Node struct {
 	edsSub *edssub.EdsSub
 	// shrexServer serves squares: bridge and full nodes.
 	shrexServer *shrex.Server
+	// halt is the halting rule: the lowest block the node holds a valid
+	// bad-encoding proof of. The fraud service sets it; the DASer and the
+	// API modules read it. fraud, made when it starts (it needs pubsub),
+	// gossips, syncs and stores the proofs.
+	halt  fraud.Halt
+	fraud *fraud.Service
 
 	// Bridge only: the core node's blocks, stored with their squares.
 	coreStore *core.Store

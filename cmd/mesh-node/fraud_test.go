@@ -38,7 +38,7 @@ func TestHaltedNodeCommands(t *testing.T) {
 	p := &eds.BadEncodingProof{HeaderHash: bytes.Repeat([]byte{0xab}, eds.HeaderHashSize), Height: 20, Axis: eds.Col, Index: 1}
 	serve := func(proofs heldProofs) string {
 		srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", SkipAuth: true},
-			api.Modules{DAS: api.NewDASModule(haltedDAS{p}), Fraud: api.NewFraudModule(proofs)})
+			api.Modules{DAS: api.NewDASModule(haltedDAS{p}, api.ModuleOptions{}), Fraud: api.NewFraudModule(proofs)})
 		if err != nil {
 			t.Fatal(err)
 		}
