@@ -17,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 // fakeCore serves signed blocks as a core node's RPC would, up to a height
@@ -153,7 +154,7 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 	fc := &fakeCore{chainID: "test-chain", blocks: genBlocks(t, 8, nil)}
 	fc.latest.Store(3)
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
 	col := newCollector()
 	f, err := core.New(fakeOptions(t, fc, s, col))
@@ -187,7 +188,7 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 
 	// A new follower on the reopened store resumes at 6.
 	fc.latest.Store(8)
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
 	f, err = core.New(fakeOptions(t, fc, s, col))
@@ -244,8 +245,7 @@ func TestFollowerMalformedBlock(t *testing.T) {
 	})
 	fc := &fakeCore{chainID: "test-chain", blocks: blocks}
 	fc.latest.Store(4)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
 	f, err := core.New(fakeOptions(t, fc, s, col))
@@ -271,8 +271,7 @@ func TestFollowerMalformedBlock(t *testing.T) {
 func TestFollowerStartErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	fc := &fakeCore{chainID: "other-chain", blocks: genBlocks(t, 1, nil)}
 	fc.latest.Store(1)
@@ -313,8 +312,7 @@ func TestFollowerResumesAfterLongDowntime(t *testing.T) {
 	start := time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second)
 	fc := &fakeCore{chainID: "test-chain", blocks: genBlocksAt(t, 3, start, nil)}
 	fc.latest.Store(3)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
 	f, err := core.New(fakeOptions(t, fc, s, col))

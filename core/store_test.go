@@ -13,17 +13,9 @@ import (
 	"github.com/datamesh/mesh-node/eds"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
-
-func openDB(t testing.TB, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 type built struct {
 	h   *header.ExtendedHeader
@@ -98,7 +90,7 @@ func TestStorePutGetReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	chain := buildAll(t, genBlocks(t, 4, nil))
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 2)
 	if err := s.Check(ctx); err != nil {
 		t.Fatal(err)
@@ -119,7 +111,7 @@ func TestStorePutGetReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 2)
 	if err := s.Check(ctx); err != nil {
@@ -175,7 +167,7 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	chain := buildAll(t, genBlocks(t, 3, nil))
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
 	for _, b := range chain[:2] {
 		if err := s.Put(ctx, b.h, b.ext); err != nil {
@@ -206,7 +198,7 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
 	check(s)
@@ -222,8 +214,7 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 func TestStoreCheckFindsOrphans(t *testing.T) {
 	ctx := context.Background()
 	chain := buildAll(t, genBlocks(t, 2, nil))
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
 		t.Fatal(err)
@@ -262,8 +253,7 @@ func TestStoreCheckFindsOrphans(t *testing.T) {
 func TestStorePutRefusesANearlyFullDisk(t *testing.T) {
 	ctx := context.Background()
 	chain := buildAll(t, genBlocks(t, 2, nil))
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
 		t.Fatal(err)
@@ -296,7 +286,7 @@ func TestStorePruneSquares(t *testing.T) {
 	ctx := context.Background()
 	chain := buildAll(t, genBlocks(t, 6, nil))
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 4)
 	for _, b := range chain {
 		if err := s.Put(ctx, b.h, b.ext); err != nil {
@@ -338,7 +328,7 @@ func TestStorePruneSquares(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 4)
 	check(4) // the pruning floor is persisted
