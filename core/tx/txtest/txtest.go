@@ -57,35 +57,46 @@ func SendTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, t
 // in a BlobTx with the blobs.
 func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, ns share.Namespace, gasPrice uint64, p tx.Params, datas ...[]byte) []byte {
 	t.Helper()
+	blobs := make([]*share.Blob, len(datas))
+	for i, d := range datas {
+		b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs[i] = b
+	}
+	raw, _ := BlobTx(t, chainID, key, nonce, gasPrice, p, blobs...)
+	return raw
+}
+
+// BlobTx signs a MsgPayForBlobs of blobs, with the gas p says it uses at
+// gasPrice, and returns it in a BlobTx with the blobs, and the blobs' share
+// commitments in order.
+func BlobTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce, gasPrice uint64, p tx.Params, blobs ...*share.Blob) (raw []byte, commitments [][]byte) {
+	t.Helper()
 	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg := &tx.MsgPayForBlobs{Signer: signer}
-	var blobs []*share.Blob
-	for _, d := range datas {
-		b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, b := range blobs {
 		c, err := b.Commitment()
 		if err != nil {
 			t.Fatal(err)
 		}
-		blobs = append(blobs, b)
-		msg.Namespaces = append(msg.Namespaces, ns)
-		msg.BlobSizes = append(msg.BlobSizes, uint32(len(d)))
+		msg.Namespaces = append(msg.Namespaces, b.Namespace())
+		msg.BlobSizes = append(msg.BlobSizes, uint32(len(b.Data())))
 		msg.ShareCommitments = append(msg.ShareCommitments, c)
-		msg.ShareVersions = append(msg.ShareVersions, 0)
+		msg.ShareVersions = append(msg.ShareVersions, uint32(b.ShareVersion()))
 	}
 	gas, _ := tx.GasUsed(p, msg)
 	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: gasPrice}, Msg: msg}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := share.MarshalBlobTx(inner, blobs...)
+	raw, err = share.MarshalBlobTx(inner, blobs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw
+	return raw, msg.ShareCommitments
 }
