@@ -1,6 +1,7 @@
 package share_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -84,7 +85,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 			t.Fatalf("%s: Build: %v", name, err)
 		}
 		checkSquare(t, name+"/Build", gotSq, wantSq)
-		if !equalShares(gotKept, wantKept) {
+		if !slices.EqualFunc(gotKept, wantKept, bytes.Equal) {
 			t.Fatalf("%s: Build kept %d txs, go-square %d", name, len(gotKept), len(wantKept))
 		}
 		if len(gotKept) < len(mixed) {
@@ -98,7 +99,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: Construct(kept): %v", name, err)
 		}
-		if !equalShares(again.Shares, gotSq.Shares) {
+		if !slices.EqualFunc(again.Shares, gotSq.Shares, bytes.Equal) {
 			t.Fatalf("%s: Construct(kept) differs from Build", name)
 		}
 		checkParse(t, name, gotSq, gotKept)
@@ -109,7 +110,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 // checkSquare compares our square with go-square's, shares and PFBs.
 func checkSquare(t *testing.T, name string, got share.Square, want gosquare.Square) {
 	t.Helper()
-	if got.Width != want.Size() || !equalShares(got.Shares, refShareBytes(want)) {
+	if got.Width != want.Size() || !slices.EqualFunc(got.Shares, refShareBytes(want), bytes.Equal) {
 		for i := range min(len(got.Shares), len(want)) {
 			if string(got.Shares[i]) != string(want[i].ToBytes()) {
 				t.Fatalf("%s: width %d (go-square %d); first differing share %d", name, got.Width, want.Size(), i)
@@ -173,7 +174,7 @@ func checkParse(t *testing.T, name string, sq share.Square, kept [][]byte) {
 	if len(normal) == 0 {
 		normal = nil
 	}
-	if !equalShares(ps.Txs, normal) {
+	if !slices.EqualFunc(ps.Txs, normal, bytes.Equal) {
 		t.Fatalf("%s: ParseSquare returned %d txs, want %d", name, len(ps.Txs), len(normal))
 	}
 	if len(ps.PFBs) != len(sq.PFBs) {
@@ -265,11 +266,11 @@ func TestRealBlocks(t *testing.T) {
 			}
 			// The maximum only decides what fits, never the layout: the
 			// upper bound 512 (app v6+) gives the same square.
-			if big, err := share.Construct(txs, share.SquareSizeUpperBound); err != nil || !equalShares(big.Shares, sq.Shares) {
+			if big, err := share.Construct(txs, share.SquareSizeUpperBound); err != nil || !slices.EqualFunc(big.Shares, sq.Shares, bytes.Equal) {
 				t.Fatalf("max square size 512 gives a different square (%v)", err)
 			}
 			built, kept, err := share.Build(txs, share.DefaultMaxSquareSize)
-			if err != nil || !equalShares(built.Shares, sq.Shares) || len(kept) != len(txs) {
+			if err != nil || !slices.EqualFunc(built.Shares, sq.Shares, bytes.Equal) || len(kept) != len(txs) {
 				t.Fatalf("Build differs from Construct (%v)", err)
 			}
 			ref, err := gosquare.Construct(txs, share.DefaultMaxSquareSize, share.SubtreeRootThreshold)
