@@ -2,13 +2,10 @@ package share_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	gosquare "github.com/celestiaorg/go-square/v3"
 	gsshare "github.com/celestiaorg/go-square/v3/share"
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/share/sharetest"
 )
 
 // randTxSet returns random ordinary txs and BlobTxs (encoded by go-square)
@@ -222,38 +220,17 @@ func mustBuild(t *testing.T, txs [][]byte, k int) share.Square {
 	return sq
 }
 
-type realBlock struct {
-	Height     int64    `json:"height"`
-	AppVersion int      `json:"app_version"`
-	DataHash   string   `json:"data_hash"`
-	SquareSize int      `json:"square_size"`
-	Txs        []string `json:"txs"`
-}
-
 // TestRealBlocks rebuilds two real Celestia blocks (app versions 6 and 7)
 // from their transactions and checks the data root against the header's
 // data_hash, extending with the reference rsmt2d and nmt.
 func TestRealBlocks(t *testing.T) {
-	files, err := filepath.Glob("../testdata/celestia/*.json")
-	if err != nil || len(files) != 2 {
-		t.Fatalf("want the 2 real blocks in testdata/celestia, found %d (%v)", len(files), err)
+	blocks := sharetest.RealBlocks(t, "../testdata/celestia")
+	if len(blocks) != 2 {
+		t.Fatalf("want the 2 real blocks in testdata/celestia, found %d", len(blocks))
 	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var blk realBlock
-			if err := json.Unmarshal(raw, &blk); err != nil {
-				t.Fatal(err)
-			}
-			txs := make([][]byte, len(blk.Txs))
-			for i, s := range blk.Txs {
-				if txs[i], err = base64.StdEncoding.DecodeString(s); err != nil {
-					t.Fatal(err)
-				}
-			}
+	for _, blk := range blocks {
+		t.Run(filepath.Base(blk.Path), func(t *testing.T) {
+			txs := blk.Txs
 			sq, err := share.Construct(txs, share.DefaultMaxSquareSize)
 			if err != nil {
 				t.Fatal(err)
@@ -277,8 +254,8 @@ func TestRealBlocks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSquare(t, f, sq, ref)
-			checkParse(t, f, sq, txs)
+			checkSquare(t, blk.Path, sq, ref)
+			checkParse(t, blk.Path, sq, txs)
 			t.Logf("height %d app v%d: width %d, %d txs, %d PFBs", blk.Height, blk.AppVersion, sq.Width, len(txs), len(sq.PFBs))
 		})
 	}
