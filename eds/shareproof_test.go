@@ -120,23 +120,9 @@ func TestProveSharesRejects(t *testing.T) {
 
 // cloneShareProof deep-copies p so tests can tamper with it.
 func cloneShareProof(p *eds.ShareProof) eds.ShareProof {
-	cl := func(bs [][]byte) [][]byte {
-		out := make([][]byte, len(bs))
-		for i, b := range bs {
-			out[i] = bytes.Clone(b)
-		}
-		return out
-	}
 	q := *p
-	q.Data = cl(p.Data)
-	q.ShareProofs = slices.Clone(p.ShareProofs)
-	for i := range q.ShareProofs {
-		q.ShareProofs[i].Nodes = cl(q.ShareProofs[i].Nodes)
-	}
-	q.RowProof.RowRoots = cl(p.RowProof.RowRoots)
-	q.RowProof.Proofs = slices.Clone(p.RowProof.Proofs)
-	for i := range q.RowProof.Proofs {
-		q.RowProof.Proofs[i].Aunts = cl(q.RowProof.Proofs[i].Aunts)
-	}
+	q.Data = edstest.CloneCells(p.Data)
+	q.ShareProofs = edstest.CloneNMTProofs(p.ShareProofs)
+	q.RowProof = edstest.CloneRowProof(p.RowProof)
 	return q
 }

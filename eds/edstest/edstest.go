@@ -1,5 +1,6 @@
 // Package edstest builds data squares for tests of the packages that
-// extend, serve or sample them.
+// extend, serve or sample them, and deep-copies proofs for the tests that
+// tamper with them.
 package edstest
 
 import (
