@@ -25,14 +25,19 @@ type RealBlock struct {
 	Txs        [][]byte
 }
 
-// RealBlocks reads every block *.json in dir (the repository's
+// NumRealBlocks is how many blocks testdata/celestia holds: mainnet
+// 10126899 (app v6) and Mocha 10383867 (app v7).
+const NumRealBlocks = 2
+
+// RealBlocks reads the blocks *.json in dir (the repository's
 // testdata/celestia, relative to the test's package), in the order of
-// their names, or fails t.
+// their names. It fails t if it cannot, or if it does not find
+// NumRealBlocks of them, so that a block lost from testdata is noticed.
 func RealBlocks(t testing.TB, dir string) []RealBlock {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(files) != NumRealBlocks {
+		t.Fatalf("want the %d real blocks in %s, found %d (%v)", NumRealBlocks, dir, len(files), err)
 	}
 	blocks := make([]RealBlock, len(files))
 	for i, f := range files {
