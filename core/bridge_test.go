@@ -85,13 +85,7 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
 	submitted := submitBlobs(ctx, t, v, g, "alice", "bob")
 	checkSubmitted := func(s *core.Store) {
 		t.Helper()
@@ -131,13 +125,7 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
-	f, err = core.New(bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f = startFollower(ctx, t, bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
 	target = coretest.Height(ctx, t, c) + 2
 	col.waitHeight(ctx, t, uint64(target))
 	if err := f.Stop(ctx); err != nil {
@@ -166,13 +154,7 @@ func TestBridgeFourValidators(t *testing.T) {
 	opts := bridgeOptions(t, vals[1].RPCAddr, g.ChainID, s, col)
 	// No polling within the test: new blocks arrive through the websocket.
 	opts.PollInterval, opts.StallTimeout = time.Hour, time.Hour
-	f, err := core.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, opts)
 	defer func() {
 		if err := f.Stop(ctx); err != nil {
 			t.Error(err)

@@ -41,13 +41,7 @@ func TestCrashChild(t *testing.T) {
 	s := core.NewStore(db, 0)
 	opts := fakeOptions(t, fc, s, newCollector())
 	opts.OnHeader = func(h *header.ExtendedHeader) { fmt.Printf("stored %d\n", h.Height()) }
-	f, err := core.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startFollower(ctx, t, opts)
 	<-ctx.Done() // killed long before
 }
 

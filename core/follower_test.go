@@ -148,6 +148,19 @@ func fakeOptions(t *testing.T, fc *fakeCore, s *core.Store, c *collector) core.O
 	}
 }
 
+// startFollower makes a follower with opts and starts it, or fails t.
+func startFollower(ctx context.Context, t *testing.T, opts core.Options) *core.Follower {
+	t.Helper()
+	f, err := core.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestFollowerResumesAndReconnects(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -157,13 +170,7 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	if err := f.Start(ctx); err != nil { // idempotent
 		t.Fatal(err)
 	}
@@ -191,13 +198,7 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
-	f, err = core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f = startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	col.waitHeight(ctx, t, 8)
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -248,13 +249,7 @@ func TestFollowerMalformedBlock(t *testing.T) {
 	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	col.waitHeight(ctx, t, 2)
 	before := fc.calls.Load()
 	coretest.WaitUntil(ctx, t, "retries", func() bool { return fc.calls.Load() > before+3 })
@@ -315,13 +310,7 @@ func TestFollowerResumesAfterLongDowntime(t *testing.T) {
 	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	col.waitHeight(ctx, t, 3)
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -53,13 +53,7 @@ func TestFollowerMetrics(t *testing.T) {
 		}
 		col.onHeader(h)
 	}
-	f, err := core.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, opts)
 	col.waitHeight(ctx, t, 4)
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)

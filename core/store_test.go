@@ -35,6 +35,16 @@ func buildAll(t testing.TB, blocks []signedBlock) []built {
 	return out
 }
 
+// putAll stores each of bs in order, or fails t.
+func putAll(ctx context.Context, t testing.TB, s *core.Store, bs ...built) {
+	t.Helper()
+	for _, b := range bs {
+		if err := s.Put(ctx, b.h, b.ext); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // checkBlobs reads every blob of the square at height back from s by
 // namespace and commitment and checks it, and its proof against the stored
 // header. It returns how many blobs it checked.
@@ -95,11 +105,7 @@ func TestStorePutGetReopen(t *testing.T) {
 	if err := s.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range chain {
-		if err := s.Put(ctx, b.h, b.ext); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(ctx, t, s, chain...)
 	// Out of order, twice, or with another block's square: rejected.
 	if err := s.Put(ctx, chain[1].h, chain[1].ext); !errors.Is(err, header.ErrHeightGap) {
 		t.Fatalf("a second put of height 2: %v", err)
@@ -169,11 +175,7 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 	chain := buildAll(t, genBlocks(t, 3, nil))
 	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
-	for _, b := range chain[:2] {
-		if err := s.Put(ctx, b.h, b.ext); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(ctx, t, s, chain[:2]...)
 	injected := errors.New("injected: disk full")
 	core.SetBeforeHeaders(s, func() error { return injected })
 	if err := s.Put(ctx, chain[2].h, chain[2].ext); !errors.Is(err, injected) {
@@ -202,9 +204,7 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 	defer db.Close()
 	s = core.NewStore(db, 0)
 	check(s)
-	if err := s.Put(ctx, chain[2].h, chain[2].ext); err != nil {
-		t.Fatal(err)
-	}
+	putAll(ctx, t, s, chain[2])
 	if err := s.Check(ctx); err != nil || s.Height() != 3 {
 		t.Fatalf("after the retry: height %d, %v", s.Height(), err)
 	}
@@ -216,9 +216,7 @@ func TestStoreCheckFindsOrphans(t *testing.T) {
 	chain := buildAll(t, genBlocks(t, 2, nil))
 	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
-	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
-		t.Fatal(err)
-	}
+	putAll(ctx, t, s, chain[0])
 	sq := edsstore.New(db, edsstore.Options{})
 	if err := db.Update(func(txn *badger.Txn) error { return sq.Put(txn, 2, chain[1].ext) }); err != nil {
 		t.Fatal(err)
@@ -255,9 +253,7 @@ func TestStorePutRefusesANearlyFullDisk(t *testing.T) {
 	chain := buildAll(t, genBlocks(t, 2, nil))
 	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
-	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
-		t.Fatal(err)
-	}
+	putAll(ctx, t, s, chain[0])
 	var free uint64 = core.MinFreeBytes // less than the square needs on top
 	core.SetFreeBytes(s, func(string) (uint64, bool, error) { return free, true, nil })
 	err := s.Put(ctx, chain[1].h, chain[1].ext)
@@ -288,11 +284,7 @@ func TestStorePruneSquares(t *testing.T) {
 	dir := t.TempDir()
 	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 4)
-	for _, b := range chain {
-		if err := s.Put(ctx, b.h, b.ext); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(ctx, t, s, chain...)
 	if from, err := s.SquaresFrom(ctx); err != nil || from != 1 {
 		t.Fatalf("SquaresFrom before pruning: %d, %v", from, err)
 	}
