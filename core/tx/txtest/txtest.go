@@ -4,6 +4,7 @@
 package txtest
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/cometbft/cometbft/crypto/secp256k1"
@@ -99,4 +100,24 @@ func BlobTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce, gasPrice
 		t.Fatal(err)
 	}
 	return raw, msg.ShareCommitments
+}
+
+// SeedTxs signs the transactions the fuzz corpora of core/tx and core/app
+// start from, on chainID at nonce 0 and gas price 1 with the default
+// parameters: a transfer of 5 from alice to bob, a PayForBlobs by alice of
+// two blobs (600 bytes of 7, 3 bytes of 1) under Namespace(t, 1) in its
+// BlobTx, and a validator update by alice.
+func SeedTxs(t testing.TB, chainID string) (send, pfb, update []byte) {
+	t.Helper()
+	key, _ := Key(t, "alice")
+	_, bob := Key(t, "bob")
+	p := tx.DefaultParams()
+	send = SendTx(t, chainID, key, 0, bob, 5, p.FixedGas, 1)
+	pfb = PFBTx(t, chainID, key, 0, Namespace(t, 1), 1, p, bytes.Repeat([]byte{7}, 600), bytes.Repeat([]byte{1}, 3))
+	update, err := tx.SignTx(tx.Body{ChainID: chainID, Fee: tx.Fee{GasLimit: p.FixedGas, GasPrice: 1},
+		Msg: &tx.MsgUpdateValidator{PubKey: bytes.Repeat([]byte{9}, 32), Power: 5}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return send, pfb, update
 }
