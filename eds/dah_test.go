@@ -56,14 +56,7 @@ func TestMinDAHKnownAnswer(t *testing.T) {
 
 func testDAH(tb testing.TB, k int) *eds.DataAvailabilityHeader {
 	tb.Helper()
-	e, err := eds.Extend(edstest.RandomODS(uint64(k), k, k))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d, err := eds.NewDAH(e)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, d := edstest.RandomEDS(tb, uint64(k), k, k)
 	return d
 }
 

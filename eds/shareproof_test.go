@@ -14,14 +14,7 @@ import (
 // padding (one namespace over rows 5 to 7) and its header.
 func squareWithTail(t *testing.T) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
 	t.Helper()
-	sq, err := eds.Extend(edstest.RandomODS(1, 8, 20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dah, err := eds.NewDAH(sq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sq, dah := edstest.RandomEDS(t, 1, 8, 20)
 	return sq, dah
 }
 

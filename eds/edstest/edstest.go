@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"slices"
+	"testing"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -46,4 +48,19 @@ func RandomODS(seed uint64, k, tail int) [][]byte {
 		ods[i] = s
 	}
 	return ods
+}
+
+// RandomEDS extends RandomODS(seed, k, tail) and returns the extended
+// square and its header, or fails t.
+func RandomEDS(t testing.TB, seed uint64, k, tail int) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
+	t.Helper()
+	e, err := eds.Extend(RandomODS(seed, k, tail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dah, err := eds.NewDAH(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, dah
 }
