@@ -197,6 +197,33 @@ func (e *env) offered(b block, p peer.ID) bool {
 	return slices.Contains(e.m.Peers(b.h.Height(), b.h.DataRoot(), 100), p)
 }
 
+// checkSample fetches the sample at (row, col) of b through the getter and
+// fails t unless it holds b's share there.
+func (e *env) checkSample(t testing.TB, b block, row, col int) *eds.Sample {
+	t.Helper()
+	smp, err := e.g.GetSample(testCtx(t), b.h, row, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(smp.Share, b.eds.Share(row, col)) {
+		t.Fatalf("cell (%d, %d): wrong share", row, col)
+	}
+	return smp
+}
+
+// checkEDS fetches b's square through the getter and fails t unless it is
+// b's.
+func (e *env) checkEDS(t testing.TB, b block) {
+	t.Helper()
+	got, err := e.g.GetEDS(testCtx(t), b.h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalSquares(got, b.eds) {
+		t.Fatal("the square differs")
+	}
+}
+
 func rowsOf(e *eds.ExtendedDataSquare) [][][]byte {
 	rows := make([][][]byte, e.Width())
 	for i := range rows {
