@@ -17,7 +17,7 @@ import (
 )
 
 // memChain returns a MemStore holding hs.
-func memChain(ctx context.Context, t *testing.T, hs []*header.ExtendedHeader) *headertest.MemStore {
+func memChain(ctx context.Context, t testing.TB, hs []*header.ExtendedHeader) *headertest.MemStore {
 	t.Helper()
 	s := headertest.NewMemStore()
 	if err := s.Append(ctx, hs...); err != nil {
