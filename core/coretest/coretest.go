@@ -11,6 +11,7 @@ package coretest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -273,6 +274,21 @@ func CheckDataRoot(ctx context.Context, t testing.TB, c *rpchttp.HTTP, h int64, 
 		t.Fatalf("block %d: data root tx %X, the square gives %X", h, txs[len(txs)-1], want)
 	}
 	return txs
+}
+
+// Account queries the account of addr at c's latest height, through the
+// application's AccountQueryPath, or fails t.
+func Account(ctx context.Context, t testing.TB, c *rpchttp.HTTP, addr tx.Address) tx.AccountInfo {
+	t.Helper()
+	q, err := c.ABCIQuery(ctx, tx.AccountQueryPath, []byte(addr.String()))
+	if err != nil || q.Response.Code != tx.CodeOK {
+		t.Fatalf("query account %s: %v %+v", addr, err, q)
+	}
+	var acc tx.AccountInfo
+	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
+		t.Fatal(err)
+	}
+	return acc
 }
 
 // Key derives a secp256k1 key and its address from seed (txtest.Key).
