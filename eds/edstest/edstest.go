@@ -54,7 +54,14 @@ func RandomODS(seed uint64, k, tail int) [][]byte {
 // square and its header, or fails t.
 func RandomEDS(t testing.TB, seed uint64, k, tail int) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
 	t.Helper()
-	e, err := eds.Extend(RandomODS(seed, k, tail))
+	return Extend(t, RandomODS(seed, k, tail))
+}
+
+// Extend extends ods and returns the extended square and its header, or
+// fails t.
+func Extend(t testing.TB, ods [][]byte) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
+	t.Helper()
+	e, err := eds.Extend(ods)
 	if err != nil {
 		t.Fatal(err)
 	}
