@@ -30,15 +30,7 @@ func bigBlobSquare(t *testing.T) *eds.ExtendedDataSquare {
 		}
 		txs = append(txs, tx)
 	}
-	sq, kept, err := share.Build(txs, share.SquareSizeUpperBound)
-	if err != nil || len(kept) != len(txs) {
-		t.Fatalf("building the square: %d of %d transactions, %v", len(kept), len(txs), err)
-	}
-	e, err := eds.Extend(sq.Shares)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return edstest.BuildEDS(t, txs, share.SquareSizeUpperBound)
 }
 
 func TestCommitmentProof(t *testing.T) {

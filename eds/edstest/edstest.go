@@ -71,3 +71,18 @@ func Extend(t testing.TB, ods [][]byte) (*eds.ExtendedDataSquare, *eds.DataAvail
 	}
 	return e, dah
 }
+
+// BuildEDS lays txs out in a square with share.Build under maxSquareSize
+// and extends it, or fails t; every transaction must fit.
+func BuildEDS(t testing.TB, txs [][]byte, maxSquareSize int) *eds.ExtendedDataSquare {
+	t.Helper()
+	sq, kept, err := share.Build(txs, maxSquareSize)
+	if err != nil || len(kept) != len(txs) {
+		t.Fatalf("building the square: %d of %d transactions, %v", len(kept), len(txs), err)
+	}
+	e, err := eds.Extend(sq.Shares)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}

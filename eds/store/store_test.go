@@ -12,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
@@ -38,15 +39,7 @@ func testSquare(t testing.TB, n int) *eds.ExtendedDataSquare {
 		}
 		txs = append(txs, btx)
 	}
-	sq, _, err := share.Build(txs, share.DefaultMaxSquareSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := eds.Extend(sq.Shares)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return edstest.BuildEDS(t, txs, share.DefaultMaxSquareSize)
 }
 
 func put(t testing.TB, db *badger.DB, s *Store, height uint64, e *eds.ExtendedDataSquare) {
