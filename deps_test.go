@@ -99,7 +99,8 @@ var allowed = map[string][]string{
 	// validates them against headers (header) it is handed, over libp2p.
 	"fraud": {module + "/internal", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// internal/badgerdb opens the node's Badger databases after checking
-	// them on disk (Badger's table reader and ristretto's mmap included).
+	// them on disk (Badger's table reader and ristretto's mmap included);
+	// its badgertest, which opens databases for tests, inherits the rule.
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
-	"slices"
 	"testing"
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -30,15 +30,7 @@ func bigBlobSquare(t *testing.T) *eds.ExtendedDataSquare {
 		}
 		txs = append(txs, tx)
 	}
-	sq, kept, err := share.Build(txs, share.SquareSizeUpperBound)
-	if err != nil || len(kept) != len(txs) {
-		t.Fatalf("building the square: %d of %d transactions, %v", len(kept), len(txs), err)
-	}
-	e, err := eds.Extend(sq.Shares)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return edstest.BuildEDS(t, txs, share.SquareSizeUpperBound)
 }
 
 func TestCommitmentProof(t *testing.T) {
@@ -125,24 +117,10 @@ func checkCommitmentProofTampering(t *testing.T, p *blob.CommitmentProof, root, 
 }
 
 func cloneCommitmentProof(p *blob.CommitmentProof) *blob.CommitmentProof {
-	cl := func(bs [][]byte) [][]byte {
-		out := make([][]byte, len(bs))
-		for i, b := range bs {
-			out[i] = bytes.Clone(b)
-		}
-		return out
-	}
 	q := *p
-	q.SubtreeRoots = cl(p.SubtreeRoots)
-	q.SubtreeRootProofs = slices.Clone(p.SubtreeRootProofs)
-	for i := range q.SubtreeRootProofs {
-		q.SubtreeRootProofs[i].Nodes = cl(q.SubtreeRootProofs[i].Nodes)
-	}
-	q.RowProof.RowRoots = cl(p.RowProof.RowRoots)
-	q.RowProof.Proofs = slices.Clone(p.RowProof.Proofs)
-	for i := range q.RowProof.Proofs {
-		q.RowProof.Proofs[i].Aunts = cl(q.RowProof.Proofs[i].Aunts)
-	}
+	q.SubtreeRoots = edstest.CloneCells(p.SubtreeRoots)
+	q.SubtreeRootProofs = edstest.CloneNMTProofs(p.SubtreeRootProofs)
+	q.RowProof = edstest.CloneRowProof(p.RowProof)
 	return &q
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/share"
@@ -165,15 +166,7 @@ func customSquare(t *testing.T) *eds.ExtendedDataSquare {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sq, _, err := share.Build([][]byte{tx1, tx2, []byte("transfer")}, share.SquareSizeUpperBound)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := eds.Extend(sq.Shares)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return edstest.BuildEDS(t, [][]byte{tx1, tx2, []byte("transfer")}, share.SquareSizeUpperBound)
 }
 
 // newFixture makes n headers (n >= customHeight) and a service over them;

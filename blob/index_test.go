@@ -11,16 +11,8 @@ import (
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
-
-func openDB(t *testing.T, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 // indexKeys counts the keys the index keeps.
 func indexKeys(t *testing.T, db *badger.DB) int {
@@ -63,7 +55,7 @@ func checkLookup(t *testing.T, ix *blob.Index, b *blob.Blob, wantHeight uint64) 
 func TestIndex(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	f := newFixture(t, 4, 4)
 	ix := newIndex(t, db, f.getter)
 
@@ -145,7 +137,7 @@ func TestIndex(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	ix = newIndex(t, db, f.getter)
 	checkLookup(t, ix, f.expected(t, 1)[0], 1)
@@ -173,8 +165,7 @@ func TestIndex(t *testing.T) {
 
 func TestIndexPruneManyBatches(t *testing.T) {
 	ctx := ctxT(t)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	f := newFixture(t, 2, 2)
 	ix := newIndex(t, db, f.getter)
 	e := f.getter.squares[1]
@@ -256,7 +247,7 @@ func (c *countingSquares) EDS(_ context.Context, h uint64) (*eds.ExtendedDataSqu
 // once it is stored.
 func TestIndexCatchUpCheckpoint(t *testing.T) {
 	ctx := ctxT(t)
-	db := openDB(t, t.TempDir())
+	db := badgertest.Open(t)
 	f := newFixture(t, 4, 4)
 	src := &countingSquares{squares: f.getter.squares, have: map[uint64]bool{1: true, 2: true, 4: true}, calls: map[uint64]int{}}
 	ix := newIndex(t, db, src)
@@ -288,8 +279,7 @@ func TestIndexCatchUpCheckpoint(t *testing.T) {
 // leaves the others.
 func TestIndexDelete(t *testing.T) {
 	ctx := ctxT(t)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	f := newFixture(t, 4, 4)
 	ix := newIndex(t, db, f.getter)
 	for h := uint64(1); h <= 3; h++ {

@@ -377,21 +377,28 @@ func (g *countingGetter) GetNamespaceData(ctx context.Context, h *header.Extende
 	return g.testGetter.GetNamespaceData(ctx, h, ns)
 }
 
+// subscribeThrough subscribes to nsA from height 1, until ctx ends, with a
+// service over f's headers that reads through g.
+func subscribeThrough(ctx context.Context, t *testing.T, f *fixture, g blob.Getter) <-chan *blob.SubscriptionResponse {
+	t.Helper()
+	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := svc.Subscribe(ctx, nsA, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
 func TestSubscribeSlowConsumer(t *testing.T) {
 	// A consumer that reads slowly holds the producer back: the producer
 	// never gets more than the buffer (and the one response it is
 	// waiting to send) ahead, and the consumer still sees every height.
 	f := newFixture(t, 40, 40)
 	g := &countingGetter{testGetter: f.getter}
-	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t)
-	ch, err := svc.Subscribe(ctx, nsA, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := subscribeThrough(ctxT(t), t, f, g)
 	if cap(ch) == 0 || cap(ch) > 16 {
 		t.Fatalf("subscription buffer of %d, want a few", cap(ch))
 	}
@@ -437,15 +444,8 @@ func TestSubscribeSurvivesFailedReads(t *testing.T) {
 	f := newFixture(t, 6, 6)
 	g := &flakyGetter{testGetter: f.getter}
 	g.failures.Store(4)
-	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: g})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := ctxT(t)
-	ch, err := svc.Subscribe(ctx, nsA, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := subscribeThrough(ctx, t, f, g)
 	for height := uint64(1); height <= 6; height++ {
 		select {
 		case r, ok := <-ch:

@@ -13,6 +13,7 @@ import (
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -86,8 +87,7 @@ func BenchmarkIngest(b *testing.B) {
 			next := fullBlocks(b, k)
 			blk = next()
 			ctx := context.Background()
-			db := openDB(b, b.TempDir())
-			defer db.Close()
+			db := badgertest.Open(b)
 			s := core.NewStore(db, 0)
 			fc := &fakeCore{chainID: "test-chain", blocks: []signedBlock{blk}}
 			fc.latest.Store(1)
@@ -159,7 +159,7 @@ func BenchmarkCatchUp(b *testing.B) {
 	var elapsed time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		db := openDB(b, b.TempDir())
+		db := badgertest.Open(b)
 		s := core.NewStore(db, 0)
 		done := make(chan struct{})
 		f, err := core.New(core.Options{RPC: "fake", ChainID: fc.chainID, Store: s,

@@ -12,6 +12,7 @@ import (
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/coretest"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -60,8 +61,7 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	v.Start(nil)
 
 	// A core node of another chain, and no core node at all, are refused.
-	spare := openDB(t, t.TempDir())
-	defer spare.Close()
+	spare := badgertest.Open(t)
 	wrong, err := core.New(bridgeOptions(t, v.RPCAddr, "other-chain", core.NewStore(spare, 0), newCollector()))
 	if err != nil {
 		t.Fatal(err)
@@ -82,16 +82,10 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
 	submitted := submitBlobs(ctx, t, v, g, "alice", "bob")
 	checkSubmitted := func(s *core.Store) {
 		t.Helper()
@@ -128,16 +122,10 @@ func TestBridgeFollowsNodeAcrossRestarts(t *testing.T) {
 	v.Stop()
 	v.Start(nil)
 	c = v.Client()
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
-	f, err = core.New(bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f = startFollower(ctx, t, bridgeOptions(t, v.RPCAddr, g.ChainID, s, col))
 	target = coretest.Height(ctx, t, c) + 2
 	col.waitHeight(ctx, t, uint64(target))
 	if err := f.Stop(ctx); err != nil {
@@ -160,20 +148,13 @@ func TestBridgeFourValidators(t *testing.T) {
 	defer cancel()
 	g := coretest.Genesis(t, "mesh-bridge-4", "alice", "bob")
 	vals, corrupt := coretest.StartCorruptNetwork(t, g, 4)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
 	opts := bridgeOptions(t, vals[1].RPCAddr, g.ChainID, s, col)
 	// No polling within the test: new blocks arrive through the websocket.
 	opts.PollInterval, opts.StallTimeout = time.Hour, time.Hour
-	f, err := core.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, opts)
 	defer func() {
 		if err := f.Stop(ctx); err != nil {
 			t.Error(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 const (
@@ -36,17 +37,11 @@ func TestCrashChild(t *testing.T) {
 	defer cancel()
 	fc := &fakeCore{chainID: "test-chain", blocks: genBlocksAt(t, crashBlocks, time.Unix(start, 0), nil)}
 	fc.latest.Store(crashBlocks)
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
 	opts := fakeOptions(t, fc, s, newCollector())
 	opts.OnHeader = func(h *header.ExtendedHeader) { fmt.Printf("stored %d\n", h.Height()) }
-	f, err := core.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startFollower(ctx, t, opts)
 	<-ctx.Done() // killed long before
 }
 
@@ -87,7 +82,7 @@ func TestBridgeKilledMidWrite(t *testing.T) {
 		t.Fatalf("the child stopped at height %d before it was killed", killedAt)
 	}
 
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s := core.NewStore(db, 0)
 	if err := s.Check(ctx); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 // fakeCore serves signed blocks as a core node's RPC would, up to a height
@@ -147,22 +148,29 @@ func fakeOptions(t *testing.T, fc *fakeCore, s *core.Store, c *collector) core.O
 	}
 }
 
-func TestFollowerResumesAndReconnects(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fc := &fakeCore{chainID: "test-chain", blocks: genBlocks(t, 8, nil)}
-	fc.latest.Store(3)
-	dir := t.TempDir()
-	db := openDB(t, dir)
-	s := core.NewStore(db, 0)
-	col := newCollector()
-	f, err := core.New(fakeOptions(t, fc, s, col))
+// startFollower makes a follower with opts and starts it, or fails t.
+func startFollower(ctx context.Context, t *testing.T, opts core.Options) *core.Follower {
+	t.Helper()
+	f, err := core.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+func TestFollowerResumesAndReconnects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fc := &fakeCore{chainID: "test-chain", blocks: genBlocks(t, 8, nil)}
+	fc.latest.Store(3)
+	dir := t.TempDir()
+	db := badgertest.OpenAt(t, dir)
+	s := core.NewStore(db, 0)
+	col := newCollector()
+	f := startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	if err := f.Start(ctx); err != nil { // idempotent
 		t.Fatal(err)
 	}
@@ -187,16 +195,10 @@ func TestFollowerResumesAndReconnects(t *testing.T) {
 
 	// A new follower on the reopened store resumes at 6.
 	fc.latest.Store(8)
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
-	f, err = core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f = startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	col.waitHeight(ctx, t, 8)
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -244,17 +246,10 @@ func TestFollowerMalformedBlock(t *testing.T) {
 	})
 	fc := &fakeCore{chainID: "test-chain", blocks: blocks}
 	fc.latest.Store(4)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	col.waitHeight(ctx, t, 2)
 	before := fc.calls.Load()
 	coretest.WaitUntil(ctx, t, "retries", func() bool { return fc.calls.Load() > before+3 })
@@ -271,8 +266,7 @@ func TestFollowerMalformedBlock(t *testing.T) {
 func TestFollowerStartErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	fc := &fakeCore{chainID: "other-chain", blocks: genBlocks(t, 1, nil)}
 	fc.latest.Store(1)
@@ -313,17 +307,10 @@ func TestFollowerResumesAfterLongDowntime(t *testing.T) {
 	start := time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second)
 	fc := &fakeCore{chainID: "test-chain", blocks: genBlocksAt(t, 3, start, nil)}
 	fc.latest.Store(3)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
-	f, err := core.New(fakeOptions(t, fc, s, col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, fakeOptions(t, fc, s, col))
 	col.waitHeight(ctx, t, 3)
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 // ingests records a follower's ObserveIngest calls.
@@ -39,8 +40,7 @@ func TestFollowerMetrics(t *testing.T) {
 	defer cancel()
 	fc := &fakeCore{chainID: "test-chain", blocks: genBlocks(t, 4, nil)}
 	fc.latest.Store(4)
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
 	col := newCollector()
 	m := &ingests{}
@@ -53,13 +53,7 @@ func TestFollowerMetrics(t *testing.T) {
 		}
 		col.onHeader(h)
 	}
-	f, err := core.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := startFollower(ctx, t, opts)
 	col.waitHeight(ctx, t, 4)
 	if err := f.Stop(ctx); err != nil {
 		t.Fatal(err)

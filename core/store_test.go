@@ -13,17 +13,9 @@ import (
 	"github.com/datamesh/mesh-node/eds"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
-
-func openDB(t testing.TB, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 type built struct {
 	h   *header.ExtendedHeader
@@ -41,6 +33,16 @@ func buildAll(t testing.TB, blocks []signedBlock) []built {
 		out[i] = built{h, ext}
 	}
 	return out
+}
+
+// putAll stores each of bs in order, or fails t.
+func putAll(ctx context.Context, t testing.TB, s *core.Store, bs ...built) {
+	t.Helper()
+	for _, b := range bs {
+		if err := s.Put(ctx, b.h, b.ext); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // checkBlobs reads every blob of the square at height back from s by
@@ -98,16 +100,12 @@ func TestStorePutGetReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	chain := buildAll(t, genBlocks(t, 4, nil))
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 2)
 	if err := s.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range chain {
-		if err := s.Put(ctx, b.h, b.ext); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(ctx, t, s, chain...)
 	// Out of order, twice, or with another block's square: rejected.
 	if err := s.Put(ctx, chain[1].h, chain[1].ext); !errors.Is(err, header.ErrHeightGap) {
 		t.Fatalf("a second put of height 2: %v", err)
@@ -119,7 +117,7 @@ func TestStorePutGetReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 2)
 	if err := s.Check(ctx); err != nil {
@@ -175,13 +173,9 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	chain := buildAll(t, genBlocks(t, 3, nil))
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 0)
-	for _, b := range chain[:2] {
-		if err := s.Put(ctx, b.h, b.ext); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(ctx, t, s, chain[:2]...)
 	injected := errors.New("injected: disk full")
 	core.SetBeforeHeaders(s, func() error { return injected })
 	if err := s.Put(ctx, chain[2].h, chain[2].ext); !errors.Is(err, injected) {
@@ -206,13 +200,11 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 0)
 	check(s)
-	if err := s.Put(ctx, chain[2].h, chain[2].ext); err != nil {
-		t.Fatal(err)
-	}
+	putAll(ctx, t, s, chain[2])
 	if err := s.Check(ctx); err != nil || s.Height() != 3 {
 		t.Fatalf("after the retry: height %d, %v", s.Height(), err)
 	}
@@ -222,12 +214,9 @@ func TestStoreFailedWriteLeavesNothing(t *testing.T) {
 func TestStoreCheckFindsOrphans(t *testing.T) {
 	ctx := context.Background()
 	chain := buildAll(t, genBlocks(t, 2, nil))
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
-	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
-		t.Fatal(err)
-	}
+	putAll(ctx, t, s, chain[0])
 	sq := edsstore.New(db, edsstore.Options{})
 	if err := db.Update(func(txn *badger.Txn) error { return sq.Put(txn, 2, chain[1].ext) }); err != nil {
 		t.Fatal(err)
@@ -262,12 +251,9 @@ func TestStoreCheckFindsOrphans(t *testing.T) {
 func TestStorePutRefusesANearlyFullDisk(t *testing.T) {
 	ctx := context.Background()
 	chain := buildAll(t, genBlocks(t, 2, nil))
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := core.NewStore(db, 0)
-	if err := s.Put(ctx, chain[0].h, chain[0].ext); err != nil {
-		t.Fatal(err)
-	}
+	putAll(ctx, t, s, chain[0])
 	var free uint64 = core.MinFreeBytes // less than the square needs on top
 	core.SetFreeBytes(s, func(string) (uint64, bool, error) { return free, true, nil })
 	err := s.Put(ctx, chain[1].h, chain[1].ext)
@@ -296,13 +282,9 @@ func TestStorePruneSquares(t *testing.T) {
 	ctx := context.Background()
 	chain := buildAll(t, genBlocks(t, 6, nil))
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := core.NewStore(db, 4)
-	for _, b := range chain {
-		if err := s.Put(ctx, b.h, b.ext); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(ctx, t, s, chain...)
 	if from, err := s.SquaresFrom(ctx); err != nil || from != 1 {
 		t.Fatalf("SquaresFrom before pruning: %d, %v", from, err)
 	}
@@ -338,7 +320,7 @@ func TestStorePruneSquares(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = core.NewStore(db, 4)
 	check(4) // the pruning floor is persisted

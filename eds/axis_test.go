@@ -14,14 +14,7 @@ import (
 // itself and has the header's root.
 func TestAxisHelpers(t *testing.T) {
 	for _, k := range []int{1, 2, 4, 16} {
-		e, err := eds.Extend(edstest.RandomODS(7, k, k/2))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dah, err := eds.NewDAH(e)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, dah := edstest.RandomEDS(t, 7, k, k/2)
 		for i := range e.Width() {
 			for _, axis := range []eds.Axis{eds.Row, eds.Col} {
 				cells, want := e.Row(i), dah.RowRoots[i]

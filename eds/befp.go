@@ -335,11 +335,7 @@ func UnmarshalBadEncodingProof(data []byte) (*BadEncodingProof, error) {
 			}
 			p.Index = int(f.varint)
 		case fieldBEFPAxis:
-			a, err := f.singleAxis(&seenAxis)
-			if err != nil {
-				return err
-			}
-			p.Axis = a
+			return f.singleAxis(&seenAxis, &p.Axis)
 		}
 		return nil
 	})
@@ -378,17 +374,9 @@ func decodeBEFPShare(b []byte) (*Sample, error) {
 			}
 			s.Share = data
 		case fieldBEFPShareProof:
-			proof, err := f.singleProof(&seenProof)
-			if err != nil {
-				return err
-			}
-			s.Proof = proof
+			return f.singleProof(&seenProof, &s.Proof)
 		case fieldBEFPShareAxis:
-			a, err := f.singleAxis(&seenAxis)
-			if err != nil {
-				return err
-			}
-			s.Axis = a
+			return f.singleAxis(&seenAxis, &s.Axis)
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/datamesh/mesh-node/merkle"
 	"github.com/datamesh/mesh-node/nmt"
@@ -149,19 +150,7 @@ func (d *DataAvailabilityHeader) Equals(o *DataAvailabilityHeader) bool {
 	if d == nil || o == nil {
 		return d == o
 	}
-	return equalRoots(d.RowRoots, o.RowRoots) && equalRoots(d.ColumnRoots, o.ColumnRoots)
-}
-
-func equalRoots(a, b [][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(d.RowRoots, o.RowRoots, bytes.Equal) && slices.EqualFunc(d.ColumnRoots, o.ColumnRoots, bytes.Equal)
 }
 
 // MinDAH returns the header of the smallest square, the 1×1 square holding

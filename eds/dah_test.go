@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestMinDAHKnownAnswer(t *testing.T) {
 	root0 := unhex(t, strings.ToLower(tailNs+tailNs)+"1b9958e4d30e60f7e8dd45ef903d06c87136545ab029cda50896a8885d547714")
 	root1 := unhex(t, parity+parity+"98a279eae81c131f17eb04477269bd13887842598db63e4d11349ed00340b2f7")
 	want := [][]byte{root0, root1}
-	if !equalRootLists(d.RowRoots, want) || !equalRootLists(d.ColumnRoots, want) {
+	if !slices.EqualFunc(d.RowRoots, want, bytes.Equal) || !slices.EqualFunc(d.ColumnRoots, want, bytes.Equal) {
 		t.Fatalf("roots\nrows %x\ncols %x", d.RowRoots, d.ColumnRoots)
 	}
 	wantHash := unhex(t, "3d96b7d238e7e0456f6af8e7cdf0a67bd6cf9c2089ecb559c659dcaa1f880353")
@@ -55,14 +56,7 @@ func TestMinDAHKnownAnswer(t *testing.T) {
 
 func testDAH(tb testing.TB, k int) *eds.DataAvailabilityHeader {
 	tb.Helper()
-	e, err := eds.Extend(edstest.RandomODS(uint64(k), k, k))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d, err := eds.NewDAH(e)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, d := edstest.RandomEDS(tb, uint64(k), k, k)
 	return d
 }
 
@@ -240,18 +234,6 @@ func TestUnmarshalDAH(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalRootLists(a, b [][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func TestNewDAHNil(t *testing.T) {

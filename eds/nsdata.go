@@ -295,11 +295,7 @@ func UnmarshalRowNamespaceData(data []byte) (*RowNamespaceData, error) {
 			}
 			shares = append(shares, s)
 		case fieldRowNsProof:
-			p, err := f.singleProof(&haveProof)
-			if err != nil {
-				return err
-			}
-			d.Proof = p
+			return f.singleProof(&haveProof, &d.Proof)
 		}
 		return nil
 	})

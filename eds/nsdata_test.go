@@ -11,6 +11,7 @@ import (
 
 	"github.com/celestiaorg/rsmt2d"
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/nmt"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -47,14 +48,7 @@ func runsSquare(t testing.TB, k int, runs ...run) (*eds.ExtendedDataSquare, *eds
 	for len(ods) < k*k {
 		ods = append(ods, tailPadding())
 	}
-	e, err := eds.Extend(ods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dah, err := eds.NewDAH(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dah := edstest.Extend(t, ods)
 	return e, dah
 }
 

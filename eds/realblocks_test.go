@@ -1,15 +1,13 @@
 package eds_test
 
 import (
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/share/sharetest"
 )
 
 // TestRealBlocks rebuilds two real Celestia blocks (mainnet 10126899, app
@@ -18,30 +16,9 @@ import (
 // root against rsmt2d and the data root against the block header's
 // data_hash.
 func TestRealBlocks(t *testing.T) {
-	files, err := filepath.Glob("../testdata/celestia/*.json")
-	if err != nil || len(files) != 2 {
-		t.Fatalf("want the 2 real blocks in testdata/celestia, found %d (%v)", len(files), err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var blk struct {
-				DataHash string   `json:"data_hash"`
-				Txs      []string `json:"txs"`
-			}
-			if err := json.Unmarshal(raw, &blk); err != nil {
-				t.Fatal(err)
-			}
-			txs := make([][]byte, len(blk.Txs))
-			for i, s := range blk.Txs {
-				if txs[i], err = base64.StdEncoding.DecodeString(s); err != nil {
-					t.Fatal(err)
-				}
-			}
-			sq, err := share.Construct(txs, share.DefaultMaxSquareSize)
+	for _, blk := range sharetest.RealBlocks(t, "../testdata/celestia") {
+		t.Run(filepath.Base(blk.Path), func(t *testing.T) {
+			sq, err := share.Construct(blk.Txs, share.DefaultMaxSquareSize)
 			if err != nil {
 				t.Fatal(err)
 			}

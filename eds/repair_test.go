@@ -17,14 +17,7 @@ import (
 // square returns an extended square, its header and its shares (copies).
 func square(tb testing.TB, seed uint64, k int) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader, [][]byte) {
 	tb.Helper()
-	e, err := eds.Extend(edstest.RandomODS(seed, k, k/2))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d, err := eds.NewDAH(e)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	e, d := edstest.RandomEDS(tb, seed, k, k/2)
 	w := e.Width()
 	flat := make([][]byte, 0, w*w)
 	for r := 0; r < w; r++ {

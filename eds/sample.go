@@ -202,17 +202,9 @@ func UnmarshalSample(data []byte) (*Sample, error) {
 			}
 			s.Share = bytes.Clone(sh)
 		case fieldSampleProof:
-			p, err := f.singleProof(&haveProof)
-			if err != nil {
-				return err
-			}
-			s.Proof = p
+			return f.singleProof(&haveProof, &s.Proof)
 		case fieldSampleAxis:
-			a, err := f.singleAxis(&ax)
-			if err != nil {
-				return err
-			}
-			s.Axis = a
+			return f.singleAxis(&ax, &s.Axis)
 		}
 		return nil
 	})

@@ -85,14 +85,7 @@ func TestSampleReferenceProofs(t *testing.T) {
 	for _, k := range []int{1, 2, 8} {
 		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
 			ods := edstest.RandomODS(uint64(200+k), k, k/2)
-			e, err := eds.Extend(ods)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dah, err := eds.NewDAH(e)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, dah := edstest.Extend(t, ods)
 			ref := refExtend(t, ods)
 			w := 2 * k
 			for _, axis := range axes {

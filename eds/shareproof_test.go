@@ -14,14 +14,7 @@ import (
 // padding (one namespace over rows 5 to 7) and its header.
 func squareWithTail(t *testing.T) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
 	t.Helper()
-	sq, err := eds.Extend(edstest.RandomODS(1, 8, 20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dah, err := eds.NewDAH(sq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sq, dah := edstest.RandomEDS(t, 1, 8, 20)
 	return sq, dah
 }
 
@@ -120,23 +113,9 @@ func TestProveSharesRejects(t *testing.T) {
 
 // cloneShareProof deep-copies p so tests can tamper with it.
 func cloneShareProof(p *eds.ShareProof) eds.ShareProof {
-	cl := func(bs [][]byte) [][]byte {
-		out := make([][]byte, len(bs))
-		for i, b := range bs {
-			out[i] = bytes.Clone(b)
-		}
-		return out
-	}
 	q := *p
-	q.Data = cl(p.Data)
-	q.ShareProofs = slices.Clone(p.ShareProofs)
-	for i := range q.ShareProofs {
-		q.ShareProofs[i].Nodes = cl(q.ShareProofs[i].Nodes)
-	}
-	q.RowProof.RowRoots = cl(p.RowProof.RowRoots)
-	q.RowProof.Proofs = slices.Clone(p.RowProof.Proofs)
-	for i := range q.RowProof.Proofs {
-		q.RowProof.Proofs[i].Aunts = cl(q.RowProof.Proofs[i].Aunts)
-	}
+	q.Data = edstest.CloneCells(p.Data)
+	q.ShareProofs = edstest.CloneNMTProofs(p.ShareProofs)
+	q.RowProof = edstest.CloneRowProof(p.RowProof)
 	return q
 }

@@ -103,21 +103,33 @@ func (f field) singleBytes(seen *bool) ([]byte, error) {
 	return f.bytes, nil
 }
 
-// singleProof decodes a singular field holding an nmt proof.
-func (f field) singleProof(seen *bool) (nmt.Proof, error) {
+// singleProof decodes a singular field holding an nmt proof into dst,
+// failing on a wrong wire type or a second occurrence (recorded in seen).
+func (f field) singleProof(seen *bool, dst *nmt.Proof) error {
 	b, err := f.singleBytes(seen)
 	if err != nil {
-		return nmt.Proof{}, err
+		return err
 	}
-	return nmt.UnmarshalProof(b)
+	p, err := nmt.UnmarshalProof(b)
+	if err != nil {
+		return err
+	}
+	*dst = p
+	return nil
 }
 
-// singleAxis decodes a singular axis enum field.
-func (f field) singleAxis(seen *bool) (Axis, error) {
+// singleAxis decodes a singular axis enum field into dst, failing on a
+// second occurrence (recorded in seen) or a value that is no axis.
+func (f field) singleAxis(seen *bool, dst *Axis) error {
 	if err := once(seen, f.num); err != nil {
-		return 0, err
+		return err
 	}
-	return decodeAxis(f)
+	a, err := decodeAxis(f)
+	if err != nil {
+		return err
+	}
+	*dst = a
+	return nil
 }
 
 // appendShareMsg appends field num holding Share{bytes data = 1; } with s.

@@ -14,21 +14,6 @@ import (
 	"github.com/datamesh/mesh-node/header/headertest"
 )
 
-// clone returns a deep copy of h through its wire encoding, so a forgery
-// never touches the fixture it starts from.
-func clone(t *testing.T, h *header.ExtendedHeader) *header.ExtendedHeader {
-	t.Helper()
-	b, err := h.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := header.UnmarshalExtendedHeader(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // now is a time at which every header of a fresh chain is trusted.
 func now(chain []*header.ExtendedHeader) time.Time {
 	return chain[len(chain)-1].Time().Add(time.Minute)
@@ -201,7 +186,7 @@ func TestForgeriesRejectedWithTheirOwnError(t *testing.T) {
 		{"no validators", func(h *header.ExtendedHeader) *header.ExtendedHeader { h.ValidatorSet = nil; return h }, header.ErrInvalidHeader},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			forged := tc.forge(clone(t, good))
+			forged := tc.forge(headertest.Clone(t, good))
 			err := header.VerifyAdjacent(trusted, forged, opts)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
@@ -228,7 +213,7 @@ func TestForgeriesRejectedWithTheirOwnError(t *testing.T) {
 		t.Fatalf("a forgery modified the fixture: %v", err)
 	}
 	// Validate alone names the relabelled height, and Verify across a gap.
-	relabelled := clone(t, good)
+	relabelled := headertest.Clone(t, good)
 	relabelled.RawHeader.Height++
 	if err := relabelled.Validate(); !errors.Is(err, header.ErrInvalidHeader) {
 		t.Errorf("Validate of a relabelled height: %v", err)

@@ -4,23 +4,15 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/datamesh/mesh-node/das"
-	"github.com/datamesh/mesh-node/eds"
-	"github.com/datamesh/mesh-node/header"
-	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/nodebuilder"
 )
 
-// sampleChain is BenchmarkSampleHeader's chain, generated once per process.
-var sampleChain struct {
-	once    sync.Once
-	hs      []*header.ExtendedHeader
-	squares map[uint64]*eds.ExtendedDataSquare
-}
+// sampleChain is BenchmarkSampleHeader's chain.
+var sampleChain benchChain
 
 // BenchmarkSampleHeader is the time a light node takes to sample one header
 // of a 32-wide square: 16 distinct random cells of the 64×64 extended square,
@@ -38,18 +30,12 @@ func BenchmarkSampleHeader(b *testing.B) {
 		samples = das.DefaultSamplesPerHeader
 		chainID = "bench-sample"
 	)
-	sampleChain.once.Do(func() {
-		opts := benchChainOptions(chainID, time.Time{})
-		opts.Seed = 13
-		sampleChain.hs, sampleChain.squares = genBenchChain(b, opts, n)
-	})
-	chain := sampleChain.hs
-	if chain == nil {
-		b.Fatal("chain generation failed in an earlier run")
-	}
+	opts := benchChainOptions(chainID, time.Time{})
+	opts.Seed = 13
+	chain := sampleChain.get(b, opts, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	light := startBenchLight(ctx, b, chainID, chain, sampleChain.squares)
+	light := startBenchLight(ctx, b, sampleChain.lightOn(ctx, b, chainID))
 	waitSampled(ctx, b, light, n)
 
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -92,11 +78,7 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 }
 
 // catchUpChain is BenchmarkDASCatchUp's chain.
-var catchUpChain struct {
-	once    sync.Once
-	hs      []*header.ExtendedHeader
-	squares map[uint64]*eds.ExtendedDataSquare
-}
+var catchUpChain benchChain
 
 // BenchmarkDASCatchUp: a fresh light node (Badger on disk, default options
 // and DASer options, trusting height 1) catches up on a chain of 1,000
@@ -114,24 +96,11 @@ func BenchmarkDASCatchUp(b *testing.B) {
 		n       = 1000
 		chainID = "bench-das"
 	)
-	catchUpChain.once.Do(func() {
-		opts := benchChainOptions(chainID, time.Time{})
-		opts.Seed = 14
-		catchUpChain.hs, catchUpChain.squares = genBenchChain(b, opts, n)
-	})
-	chain := catchUpChain.hs
-	if chain == nil {
-		b.Fatal("chain generation failed in an earlier run")
-	}
+	opts := benchChainOptions(chainID, time.Time{})
+	opts.Seed = 14
+	catchUpChain.get(b, opts, n)
 	ctx := context.Background()
-	store := headertest.NewMemStore()
-	if err := store.Append(ctx, chain...); err != nil {
-		b.Fatal(err)
-	}
-	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: catchUpChain.squares})
-	conf := nodeConfig(nodebuilder.Light, chainID, bridge.addr(b))
-	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
-	conf.Header.TrustedHeight = 1
+	conf := catchUpChain.lightOn(ctx, b, chainID)
 
 	var total, synced time.Duration
 	headers := 0
@@ -170,19 +139,10 @@ func BenchmarkDASCatchUp(b *testing.B) {
 	b.ReportMetric(total.Seconds()*1e3/float64(b.N), "sampled-ms")
 }
 
-// startBenchLight starts a light node (trusting height 1) against a new test
-// bridge serving chain and its squares without shrex limits; it is stopped
-// when the benchmark ends.
-func startBenchLight(ctx context.Context, b *testing.B, chainID string, chain []*header.ExtendedHeader, squares map[uint64]*eds.ExtendedDataSquare) *nodebuilder.Node {
+// startBenchLight starts a light node with conf (benchChain.lightOn); it
+// is stopped when the benchmark ends.
+func startBenchLight(ctx context.Context, b *testing.B, conf nodebuilder.Config) *nodebuilder.Node {
 	b.Helper()
-	store := headertest.NewMemStore()
-	if err := store.Append(ctx, chain...); err != nil {
-		b.Fatal(err)
-	}
-	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: squares})
-	conf := nodeConfig(nodebuilder.Light, chainID, bridge.addr(b))
-	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
-	conf.Header.TrustedHeight = 1
 	light, err := nodebuilder.New(nodebuilder.Light, b.TempDir(), conf, nodebuilder.Options{Logger: benchLogger()})
 	if err != nil {
 		b.Fatal(err)

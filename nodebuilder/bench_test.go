@@ -57,13 +57,40 @@ func genBenchChain(b *testing.B, opts headertest.Options, n int) ([]*header.Exte
 	return c, squares
 }
 
-// syncChain is BenchmarkLightSync's chain, generated once per process
-// (go test -count runs the benchmark function again in the same process).
-var syncChain struct {
+// benchChain is a benchmark's chain and its squares, generated once per
+// process (go test -count runs the benchmark function again in the same
+// process).
+type benchChain struct {
 	once    sync.Once
 	hs      []*header.ExtendedHeader
 	squares map[uint64]*eds.ExtendedDataSquare
 }
+
+// get returns the chain, generating its n headers with opts on the first
+// call; it fails b if that generation failed in an earlier run.
+func (c *benchChain) get(b *testing.B, opts headertest.Options, n int) []*header.ExtendedHeader {
+	b.Helper()
+	c.once.Do(func() { c.hs, c.squares = genBenchChain(b, opts, n) })
+	if c.hs == nil {
+		b.Fatal("chain generation failed in an earlier run")
+	}
+	return c.hs
+}
+
+// lightOn starts a test bridge serving c's headers and squares and returns
+// the configuration of a light node of chainID that trusts height 1 and
+// syncs from it, listening on loopback TCP only.
+func (c *benchChain) lightOn(ctx context.Context, b *testing.B, chainID string) nodebuilder.Config {
+	b.Helper()
+	bridge := startSquareBridge(ctx, b, chainID, memChain(ctx, b, c.hs), &squareMap{squares: c.squares})
+	conf := nodeConfig(nodebuilder.Light, chainID, bridge.addr(b))
+	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
+	conf.Header.TrustedHeight = 1
+	return conf
+}
+
+// syncChain is BenchmarkLightSync's chain.
+var syncChain benchChain
 
 const syncChainID = "bench-sync"
 
@@ -74,22 +101,9 @@ const syncChainID = "bench-sync"
 // is not timed. headers/s is headers stored over the timed duration.
 func BenchmarkLightSync(b *testing.B) {
 	const n = 2048
-	syncChain.once.Do(func() {
-		syncChain.hs, syncChain.squares = genBenchChain(b, benchChainOptions(syncChainID, time.Time{}), n)
-	})
-	chain := syncChain.hs
-	if chain == nil {
-		b.Fatal("chain generation failed in an earlier run")
-	}
+	syncChain.get(b, benchChainOptions(syncChainID, time.Time{}), n)
 	ctx := context.Background()
-	store := headertest.NewMemStore()
-	if err := store.Append(ctx, chain...); err != nil {
-		b.Fatal(err)
-	}
-	bridge := startSquareBridge(ctx, b, syncChainID, store, &squareMap{squares: syncChain.squares})
-	conf := nodeConfig(nodebuilder.Light, syncChainID, bridge.addr(b))
-	conf.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0"}
-	conf.Header.TrustedHeight = 1
+	conf := syncChain.lightOn(ctx, b, syncChainID)
 
 	var synced time.Duration
 	headers := 0
@@ -136,11 +150,7 @@ func waitStored(ctx context.Context, b *testing.B, n *nodebuilder.Node, h uint64
 }
 
 // followChain is BenchmarkLightFollowRSS's chain.
-var followChain struct {
-	once    sync.Once
-	hs      []*header.ExtendedHeader
-	squares map[uint64]*eds.ExtendedDataSquare
-}
+var followChain benchChain
 
 // BenchmarkLightFollowRSS measures a light node process's memory: the
 // mesh-node binary, built into a temporary directory, runs `light start`
@@ -170,18 +180,12 @@ func BenchmarkLightFollowRSS(b *testing.B) {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	b.Logf("built mesh-node in %v", time.Since(start).Round(time.Millisecond))
-	followChain.once.Do(func() {
-		// The chain's last header is a block time in the past when
-		// generated: none is from the future when published.
-		blockTime := time.Second
-		opts := benchChainOptions(chainID, time.Now().Add(-time.Duration(initial+more+1)*blockTime))
-		opts.Seed, opts.BlockTime = 12, blockTime
-		followChain.hs, followChain.squares = genBenchChain(b, opts, initial+more)
-	})
-	chain := followChain.hs
-	if chain == nil {
-		b.Fatal("chain generation failed in an earlier run")
-	}
+	// The chain's last header is a block time in the past when generated:
+	// none is from the future when published.
+	blockTime := time.Second
+	opts := benchChainOptions(chainID, time.Now().Add(-time.Duration(initial+more+1)*blockTime))
+	opts.Seed, opts.BlockTime = 12, blockTime
+	chain := followChain.get(b, opts, initial+more)
 
 	var peak, final, followPeak float64
 	b.ResetTimer()
@@ -200,11 +204,7 @@ func followOnce(b *testing.B, bin, chainID string, chain []*header.ExtendedHeade
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	store := headertest.NewMemStore()
-	if err := store.Append(ctx, chain[:initial]...); err != nil {
-		b.Fatal(err)
-	}
-	bridge := startSquareBridge(ctx, b, chainID, store, &squareMap{squares: followChain.squares})
+	bridge := startSquareBridge(ctx, b, chainID, memChain(ctx, b, chain[:initial]), &squareMap{squares: followChain.squares})
 
 	home := b.TempDir()
 	if out, err := exec.Command(bin, "light", "init", "--home", home, "--chain-id", chainID,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/datamesh/mesh-node/header/headertest"
 	headerstore "github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/p2p"
 )
@@ -67,10 +68,7 @@ func snapshot(t *testing.T, home string, storeByContent bool) homeSnapshot {
 		t.Fatal(err)
 	}
 	if storeByContent {
-		db, err := badger.Open(badger.DefaultOptions(dataDir).WithLogger(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := badgertest.OpenAt(t, dataDir)
 		err = db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.DefaultIteratorOptions)
 			defer it.Close()
@@ -337,10 +335,7 @@ func TestOtherChainRefused(t *testing.T) {
 		if _, err := nodebuilder.Init(home, conf); err != nil {
 			t.Fatal(err)
 		}
-		db, err := badger.Open(badger.DefaultOptions(filepath.Join(home, nodebuilder.DataDir)).WithLogger(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := badgertest.OpenAt(t, filepath.Join(home, nodebuilder.DataDir))
 		chain := headertest.NewGenerator(headertest.Options{Seed: 1, ChainID: "old-chain"}).Chain(t, 3)
 		if err := headerstore.New(db).Append(context.Background(), chain...); err != nil {
 			t.Fatal(err)
@@ -349,7 +344,7 @@ func TestOtherChainRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := snapshot(t, home, true)
-		_, err = nodebuilder.New(nodebuilder.Light, home, conf, nodebuilder.Options{})
+		_, err := nodebuilder.New(nodebuilder.Light, home, conf, nodebuilder.Options{})
 		checkErr(t, err, nodebuilder.ErrChainMismatch, `"new-chain"`, `"old-chain"`)
 		checkUnchanged(t, home, before)
 		// On its own chain it starts and records it; another is still

@@ -22,8 +22,14 @@ import (
 // own; it is stopped at the end of the test.
 func startMetricsNode(ctx context.Context, t *testing.T, name string, mode nodebuilder.Mode, conf nodebuilder.Config) *nodebuilder.Node {
 	t.Helper()
-	n, err := nodebuilder.New(mode, t.TempDir(), conf, nodebuilder.Options{
-		Logger:      testLogger(t, name),
+	var n *nodebuilder.Node
+	// Registered before newNode stops the node, so it runs after.
+	t.Cleanup(func() {
+		if n != nil && n.MetricsAddr() != "" {
+			t.Errorf("%s: metrics address %q after Stop", name, n.MetricsAddr())
+		}
+	})
+	n = newNode(t, t.TempDir(), name, mode, conf, nodebuilder.Options{
 		Badger:      func(o badger.Options) badger.Options { return o.WithMemTableSize(8 << 20).WithNumMemtables(2) },
 		MetricsAddr: "127.0.0.1:0",
 		DAS: func(o *das.Options) {
@@ -31,25 +37,12 @@ func startMetricsNode(ctx context.Context, t *testing.T, name string, mode nodeb
 			o.PollInterval = 200 * time.Millisecond
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n.MetricsAddr() != "" {
 		t.Errorf("%s: metrics address %q before Start", name, n.MetricsAddr())
 	}
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := n.Stop(stopCtx); err != nil {
-			t.Errorf("stop %s: %v", name, err)
-		}
-		if n.MetricsAddr() != "" {
-			t.Errorf("%s: metrics address %q after Stop", name, n.MetricsAddr())
-		}
-	})
 	return n
 }
 

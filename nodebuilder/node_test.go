@@ -93,12 +93,20 @@ func startNodeAt(ctx context.Context, t *testing.T, home, name string, mode node
 // test's) and starts it; it is stopped at the end of the test.
 func startNodeWith(ctx context.Context, t *testing.T, home, name string, mode nodebuilder.Mode, conf nodebuilder.Config, opts nodebuilder.Options) *nodebuilder.Node {
 	t.Helper()
+	n := newNode(t, home, name, mode, conf, opts)
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// newNode assembles a node in home with opts (its Logger the test's),
+// stopped at the end of the test, started or not.
+func newNode(t *testing.T, home, name string, mode nodebuilder.Mode, conf nodebuilder.Config, opts nodebuilder.Options) *nodebuilder.Node {
+	t.Helper()
 	opts.Logger = testLogger(t, name)
 	n, err := nodebuilder.New(mode, home, conf, opts)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

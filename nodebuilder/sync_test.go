@@ -17,26 +17,13 @@ import (
 )
 
 // memChain returns a MemStore holding hs.
-func memChain(ctx context.Context, t *testing.T, hs []*header.ExtendedHeader) *headertest.MemStore {
+func memChain(ctx context.Context, t testing.TB, hs []*header.ExtendedHeader) *headertest.MemStore {
 	t.Helper()
 	s := headertest.NewMemStore()
 	if err := s.Append(ctx, hs...); err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func clone(t *testing.T, h *header.ExtendedHeader) *header.ExtendedHeader {
-	t.Helper()
-	b, err := h.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := header.UnmarshalExtendedHeader(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // lyingStore serves its honest store's ranges through lie: a test peer
@@ -69,7 +56,7 @@ func TestLightBlocksLyingPeers(t *testing.T) {
 		}
 		hs = append([]*header.ExtendedHeader(nil), hs...)
 		i := len(hs) / 2
-		hs[i] = clone(t, hs[i])
+		hs[i] = headertest.Clone(t, hs[i])
 		hs[i].Commit.Signatures[0].Signature[0] ^= 1
 		return hs, nil
 	}}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -67,46 +66,17 @@ func TestAdminViews(t *testing.T) {
 	if got := a.PubSubTopics(); len(got) != 0 {
 		t.Errorf("topics before joining: %q", got)
 	}
-	ta, err := a.PubSub().Join(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ta.Close()
-	events, err := ta.EventHandler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer events.Cancel()
+	ta := join(t, a, topic)
+	events := peerEvents(t, ta)
 	if got := a.PubSubTopics(); len(got) != 0 {
 		t.Errorf("topics joined but not subscribed to: %q", got)
 	}
-	subA, err := ta.Subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer subA.Cancel()
-	tb, err := b.PubSub().Join(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	sub, err := tb.Subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Cancel()
+	subscribe(t, ta)
+	subscribe(t, join(t, b, topic))
 	if got := a.PubSubTopics(); !slices.Equal(got, []string{topic}) {
 		t.Errorf("topics: %q, want %q", got, topic)
 	}
-	for {
-		ev, err := events.NextPeerEvent(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Peer == bID && ev.Type == pubsub.PeerJoin {
-			break
-		}
-	}
+	waitPeerJoin(ctx, t, events, bID)
 	if got := a.PubSubPeers(topic); !slices.Contains(got, bID) {
 		t.Errorf("peers of %s: %v, want %s among them", topic, got, bID)
 	}

@@ -118,6 +118,56 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// join joins topic on n's gossipsub and leaves it when the test ends,
+// after the subscriptions and event handlers the test made on it are
+// cancelled (Close fails while one is open, and a node's Stop closes
+// gossipsub anyway, so its error is not checked).
+func join(t *testing.T, n *p2p.Node, topic string) *pubsub.Topic {
+	t.Helper()
+	tp, err := n.PubSub().Join(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tp.Close() })
+	return tp
+}
+
+// subscribe subscribes to tp until the test ends.
+func subscribe(t *testing.T, tp *pubsub.Topic) *pubsub.Subscription {
+	t.Helper()
+	sub, err := tp.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Cancel)
+	return sub
+}
+
+// peerEvents returns the peer events of tp until the test ends.
+func peerEvents(t *testing.T, tp *pubsub.Topic) *pubsub.TopicEventHandler {
+	t.Helper()
+	events, err := tp.EventHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(events.Cancel)
+	return events
+}
+
+// waitPeerJoin returns once events reports id joining its topic.
+func waitPeerJoin(ctx context.Context, t *testing.T, events *pubsub.TopicEventHandler, id peer.ID) {
+	t.Helper()
+	for {
+		ev, err := events.NextPeerEvent(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Peer == id && ev.Type == pubsub.PeerJoin {
+			return
+		}
+	}
+}
+
 func TestBootstrap(t *testing.T) {
 	bridge := startNode(t, "net", bridgeRole, nil)
 	light := startNode(t, "net", lightRole, bridge.FullAddrs())
@@ -350,38 +400,13 @@ func TestGossipsub(t *testing.T) {
 	a := startNode(t, "net", bridgeRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
 	b := startNode(t, "net", lightRole, a.FullAddrs(), func(c *p2p.Config) { c.DisableDiscovery = true })
 	topic := p2p.TopicID("net", "header-sub/v0.1.0")
-	ta, err := a.PubSub().Join(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ta.Close()
-	events, err := ta.EventHandler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer events.Cancel()
-	tb, err := b.PubSub().Join(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	sub, err := tb.Subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Cancel()
+	ta := join(t, a, topic)
+	events := peerEvents(t, ta)
+	sub := subscribe(t, join(t, b, topic))
 
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	for {
-		ev, err := events.NextPeerEvent(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Peer == b.Host().ID() {
-			break
-		}
-	}
+	waitPeerJoin(ctx, t, events, b.Host().ID())
 	// Publish as soon as a has seen b's subscription, with flood
 	// publishing (the mesh has not formed yet). gossipsub can see a
 	// subscription before its router can send to that peer ("No send

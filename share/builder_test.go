@@ -1,13 +1,11 @@
 package share_test
 
 import (
-	"encoding/base64"
+	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	gosquare "github.com/celestiaorg/go-square/v3"
 	gsshare "github.com/celestiaorg/go-square/v3/share"
 	"github.com/datamesh/mesh-node/share"
+	"github.com/datamesh/mesh-node/share/sharetest"
 )
 
 // randTxSet returns random ordinary txs and BlobTxs (encoded by go-square)
@@ -84,7 +83,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 			t.Fatalf("%s: Build: %v", name, err)
 		}
 		checkSquare(t, name+"/Build", gotSq, wantSq)
-		if !equalShares(gotKept, wantKept) {
+		if !slices.EqualFunc(gotKept, wantKept, bytes.Equal) {
 			t.Fatalf("%s: Build kept %d txs, go-square %d", name, len(gotKept), len(wantKept))
 		}
 		if len(gotKept) < len(mixed) {
@@ -98,7 +97,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: Construct(kept): %v", name, err)
 		}
-		if !equalShares(again.Shares, gotSq.Shares) {
+		if !slices.EqualFunc(again.Shares, gotSq.Shares, bytes.Equal) {
 			t.Fatalf("%s: Construct(kept) differs from Build", name)
 		}
 		checkParse(t, name, gotSq, gotKept)
@@ -109,7 +108,7 @@ func TestBuilderMatchesGoSquare(t *testing.T) {
 // checkSquare compares our square with go-square's, shares and PFBs.
 func checkSquare(t *testing.T, name string, got share.Square, want gosquare.Square) {
 	t.Helper()
-	if got.Width != want.Size() || !equalShares(got.Shares, refShareBytes(want)) {
+	if got.Width != want.Size() || !slices.EqualFunc(got.Shares, refShareBytes(want), bytes.Equal) {
 		for i := range min(len(got.Shares), len(want)) {
 			if string(got.Shares[i]) != string(want[i].ToBytes()) {
 				t.Fatalf("%s: width %d (go-square %d); first differing share %d", name, got.Width, want.Size(), i)
@@ -173,7 +172,7 @@ func checkParse(t *testing.T, name string, sq share.Square, kept [][]byte) {
 	if len(normal) == 0 {
 		normal = nil
 	}
-	if !equalShares(ps.Txs, normal) {
+	if !slices.EqualFunc(ps.Txs, normal, bytes.Equal) {
 		t.Fatalf("%s: ParseSquare returned %d txs, want %d", name, len(ps.Txs), len(normal))
 	}
 	if len(ps.PFBs) != len(sq.PFBs) {
@@ -221,38 +220,13 @@ func mustBuild(t *testing.T, txs [][]byte, k int) share.Square {
 	return sq
 }
 
-type realBlock struct {
-	Height     int64    `json:"height"`
-	AppVersion int      `json:"app_version"`
-	DataHash   string   `json:"data_hash"`
-	SquareSize int      `json:"square_size"`
-	Txs        []string `json:"txs"`
-}
-
 // TestRealBlocks rebuilds two real Celestia blocks (app versions 6 and 7)
 // from their transactions and checks the data root against the header's
 // data_hash, extending with the reference rsmt2d and nmt.
 func TestRealBlocks(t *testing.T) {
-	files, err := filepath.Glob("../testdata/celestia/*.json")
-	if err != nil || len(files) != 2 {
-		t.Fatalf("want the 2 real blocks in testdata/celestia, found %d (%v)", len(files), err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var blk realBlock
-			if err := json.Unmarshal(raw, &blk); err != nil {
-				t.Fatal(err)
-			}
-			txs := make([][]byte, len(blk.Txs))
-			for i, s := range blk.Txs {
-				if txs[i], err = base64.StdEncoding.DecodeString(s); err != nil {
-					t.Fatal(err)
-				}
-			}
+	for _, blk := range sharetest.RealBlocks(t, "../testdata/celestia") {
+		t.Run(filepath.Base(blk.Path), func(t *testing.T) {
+			txs := blk.Txs
 			sq, err := share.Construct(txs, share.DefaultMaxSquareSize)
 			if err != nil {
 				t.Fatal(err)
@@ -265,19 +239,19 @@ func TestRealBlocks(t *testing.T) {
 			}
 			// The maximum only decides what fits, never the layout: the
 			// upper bound 512 (app v6+) gives the same square.
-			if big, err := share.Construct(txs, share.SquareSizeUpperBound); err != nil || !equalShares(big.Shares, sq.Shares) {
+			if big, err := share.Construct(txs, share.SquareSizeUpperBound); err != nil || !slices.EqualFunc(big.Shares, sq.Shares, bytes.Equal) {
 				t.Fatalf("max square size 512 gives a different square (%v)", err)
 			}
 			built, kept, err := share.Build(txs, share.DefaultMaxSquareSize)
-			if err != nil || !equalShares(built.Shares, sq.Shares) || len(kept) != len(txs) {
+			if err != nil || !slices.EqualFunc(built.Shares, sq.Shares, bytes.Equal) || len(kept) != len(txs) {
 				t.Fatalf("Build differs from Construct (%v)", err)
 			}
 			ref, err := gosquare.Construct(txs, share.DefaultMaxSquareSize, share.SubtreeRootThreshold)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSquare(t, f, sq, ref)
-			checkParse(t, f, sq, txs)
+			checkSquare(t, blk.Path, sq, ref)
+			checkParse(t, blk.Path, sq, txs)
 			t.Logf("height %d app v%d: width %d, %d txs, %d PFBs", blk.Height, blk.AppVersion, sq.Width, len(txs), len(sq.PFBs))
 		})
 	}

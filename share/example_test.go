@@ -1,8 +1,10 @@
 package share_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/datamesh/mesh-node/share"
 )
@@ -40,7 +42,7 @@ func ExampleBuild() {
 	fmt.Println("width:", sq.Width, "kept:", len(kept), "blob starts at share", sq.PFBs[0].Blobs[0].Start)
 
 	again, err := share.Construct(kept, share.DefaultMaxSquareSize)
-	fmt.Println("validator agrees:", err == nil && equalShares(again.Shares, sq.Shares))
+	fmt.Println("validator agrees:", err == nil && slices.EqualFunc(again.Shares, sq.Shares, bytes.Equal))
 	// Output:
 	// width: 2 kept: 2 blob starts at share 2
 	// validator agrees: true

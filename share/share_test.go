@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/datamesh/mesh-node/share"
@@ -219,7 +220,7 @@ func TestBuilderErrors(t *testing.T) {
 	b.AppendTx([]byte("a"))
 	s1, _ := b.Export()
 	s2, _ := b.Export()
-	if !equalShares(s1.Shares, s2.Shares) || b.CurrentSize() != 1 {
+	if !slices.EqualFunc(s1.Shares, s2.Shares, bytes.Equal) || b.CurrentSize() != 1 {
 		t.Fatal("Export is not repeatable")
 	}
 }

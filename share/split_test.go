@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	gsshare "github.com/celestiaorg/go-square/v3/share"
@@ -31,7 +32,7 @@ func TestSparseSharesMatchGoSquare(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := shareBytes(b.Shares())
-			if !equalShares(got, refShareBytes(ref)) {
+			if !slices.EqualFunc(got, refShareBytes(ref), bytes.Equal) {
 				t.Fatalf("size %d v%d: sparse shares differ", size, v)
 			}
 			if b.SharesNeeded() != len(got) || gsshare.SparseSharesNeeded(uint32(size), v == 1) != len(got) {
@@ -77,7 +78,7 @@ func TestCompactSharesMatchGoSquare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalShares(shareBytes(got), refShareBytes(ref)) {
+			if !slices.EqualFunc(shareBytes(got), refShareBytes(ref), bytes.Equal) {
 				t.Fatalf("case %d: compact shares differ (%d vs %d shares)", c, len(got), len(ref))
 			}
 			if counter.Size() != len(got) || refCounter.Size() != len(got) {

@@ -2,12 +2,11 @@ package shrex_test
 
 import (
 	"fmt"
-	"io"
 	"testing"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
 )
@@ -45,28 +44,14 @@ func BenchmarkStreamRaw(b *testing.B) {
 			n := k * k * share.ShareSize
 			payload := make([]byte, n)
 			srv := serve(b, newStore())
-			srv.SetStreamHandler(rawProtocol, func(s network.Stream) {
-				if _, err := s.Write(payload); err != nil {
-					_ = s.Reset()
-					return
-				}
-				_ = s.Close()
-			})
+			p2ptest.Answer(srv, rawProtocol, 0, func([]byte) []byte { return payload })
 			cl := newHost(b)
 			connect(b, cl, srv)
 			ctx := testCtx(b)
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				s, err := cl.NewStream(ctx, srv.ID(), rawProtocol)
-				if err != nil {
-					b.Fatal(err)
-				}
-				buf := make([]byte, n)
-				if _, err := io.ReadFull(s, buf); err != nil {
-					b.Fatal(err)
-				}
-				_ = s.Close()
+				p2ptest.ReadBytes(b, ctx, cl, srv.ID(), rawProtocol, n)
 			}
 		})
 	}

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
 )
@@ -27,18 +27,7 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 func liar(t *testing.T, k shrex.Kind, respond func(req []byte) []byte) host.Host {
 	t.Helper()
 	h := newHost(t)
-	h.SetStreamHandler(shrex.ProtocolID(netID, k), func(s network.Stream) {
-		req, err := io.ReadAll(io.LimitReader(s, 64))
-		if err != nil {
-			_ = s.Reset()
-			return
-		}
-		if _, err := s.Write(respond(req)); err != nil {
-			_ = s.Reset()
-			return
-		}
-		_ = s.Close()
-	})
+	p2ptest.Answer(h, shrex.ProtocolID(netID, k), 64, respond)
 	return h
 }
 

@@ -42,14 +42,7 @@ func square(t testing.TB, seed uint64, k int) block {
 	if b, ok := blocks.Load(key); ok {
 		return b.(block)
 	}
-	e, err := eds.Extend(edstest.RandomODS(seed, k, k/2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dah, err := eds.NewDAH(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dah := edstest.RandomEDS(t, seed, k, k/2)
 	b := block{eds: e, h: &header.ExtendedHeader{RawHeader: cmttypes.Header{Height: int64(seed)}, DAH: dah}}
 	blocks.Store(key, b)
 	return b

@@ -79,15 +79,7 @@ func startChainWith(ctx context.Context, t *testing.T, p tx.Params, funded, unfu
 // account queries an account's balance and nonce from the node.
 func (c *chain) account(ctx context.Context, t *testing.T, addr tx.Address) tx.AccountInfo {
 	t.Helper()
-	q, err := c.rpc.ABCIQuery(ctx, "/account", []byte(addr.String()))
-	if err != nil || q.Response.Code != tx.CodeOK {
-		t.Fatalf("query account %s: %v %+v", addr, err, q)
-	}
-	var acc tx.AccountInfo
-	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
-		t.Fatal(err)
-	}
-	return acc
+	return coretest.Account(ctx, t, c.rpc, addr)
 }
 
 // checkIncluded checks the shape of a successful TxResponse and that the

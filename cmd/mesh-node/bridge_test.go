@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -135,10 +134,7 @@ func TestBridge(t *testing.T) {
 	stopBridge()
 	stopCore()
 
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(bridgeHome, nodebuilder.DataDir)).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := badgertest.OpenAt(t, filepath.Join(bridgeHome, nodebuilder.DataDir))
 	defer db.Close()
 	store := core.NewStore(db, 1)
 	if err := store.Check(ctx); err != nil {

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	headerstore "github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/nodebuilder"
 )
 
@@ -135,10 +134,7 @@ func TestLightFollowsBridge(t *testing.T) {
 		t.Error("the light initialised again after a restart")
 	}
 
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(lightHome, nodebuilder.DataDir)).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := badgertest.OpenAt(t, filepath.Join(lightHome, nodebuilder.DataDir))
 	s := headerstore.New(db)
 	if s.Height() < base+5 {
 		t.Fatalf("light stored up to %d, initialised at %d: it did not follow", s.Height(), base)

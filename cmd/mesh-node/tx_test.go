@@ -176,15 +176,7 @@ func balance(ctx context.Context, t *testing.T, c *rpchttp.HTTP, addr string) tx
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := c.ABCIQuery(ctx, "/account", []byte(a.String()))
-	if err != nil || q.Response.Code != tx.CodeOK {
-		t.Fatalf("query account %s: %v %+v", addr, err, q)
-	}
-	var acc tx.AccountInfo
-	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
-		t.Fatal(err)
-	}
-	return acc
+	return coretest.Account(ctx, t, c, a)
 }
 
 // Errors found before any node is asked.

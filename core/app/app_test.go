@@ -16,6 +16,7 @@ import (
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -35,15 +36,6 @@ type testEnv struct {
 	valKey   ed25519.PrivKey
 	nextH    int64
 	genesisB []byte
-}
-
-func openDB(t *testing.T, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // newTestEnv returns an application after InitChain: alice (the authority)
@@ -78,7 +70,7 @@ func newTestEnv(t *testing.T, mutate func(*Genesis)) *testEnv {
 }
 
 func (e *testEnv) open() {
-	e.db = openDB(e.t, e.dir)
+	e.db = badgertest.OpenAt(e.t, e.dir)
 	e.t.Cleanup(func() { _ = e.db.Close() })
 	var err error
 	if e.app, err = New(e.db, nil); err != nil {
@@ -439,7 +431,7 @@ func TestRestartResumes(t *testing.T) {
 func TestInitChainValidation(t *testing.T) {
 	e := newTestEnv(t, nil)
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	defer db.Close()
 	a, err := New(db, nil)
 	if err != nil {

@@ -48,18 +48,9 @@ var writeCorpus = flag.Bool("write-corpus", false, "rewrite the generated seed c
 // checks that every seed is present, so a change to the encoding that
 // invalidates the corpus shows up here.
 func TestSeedCorpus(t *testing.T) {
-	key, _ := txtest.Key(t, "alice")
-	_, bob := txtest.Key(t, "bob")
-	st, p := fuzzState(t)
-	ns := txtest.Namespace(t, 1)
-	send := txtest.SendTx(t, st.Config.ChainID, key, 0, bob, 5, p.FixedGas, 1)
-	pfb := txtest.PFBTx(t, st.Config.ChainID, key, 0, ns, 1, p, blobData(600, 7), blobData(3, 1))
+	st, _ := fuzzState(t)
+	send, pfb, upd := txtest.SeedTxs(t, st.Config.ChainID)
 	btx, _, err := share.UnmarshalBlobTx(pfb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	upd, err := tx.SignTx(tx.Body{ChainID: st.Config.ChainID, Fee: tx.Fee{GasLimit: p.FixedGas, GasPrice: 1},
-		Msg: &tx.MsgUpdateValidator{PubKey: bytes.Repeat([]byte{9}, 32), Power: 5}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/coretest"
@@ -17,6 +16,7 @@ import (
 	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -37,10 +37,7 @@ func blobData(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
 // returns what Info reports.
 func committedInfo(t *testing.T, v *coretest.Validator) *abci.ResponseInfo {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(v.Home, validator.AppDBDir)).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := badgertest.OpenAt(t, filepath.Join(v.Home, validator.AppDBDir))
 	defer db.Close()
 	a, err := app.New(db, nil)
 	if err != nil {

@@ -11,6 +11,7 @@ package coretest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
@@ -274,15 +276,25 @@ func CheckDataRoot(ctx context.Context, t testing.TB, c *rpchttp.HTTP, h int64, 
 	return txs
 }
 
-// Key derives a secp256k1 key and its address from seed.
-func Key(t testing.TB, seed string) (secp256k1.PrivKey, tx.Address) {
+// Account queries the account of addr at c's latest height, through the
+// application's AccountQueryPath, or fails t.
+func Account(ctx context.Context, t testing.TB, c *rpchttp.HTTP, addr tx.Address) tx.AccountInfo {
 	t.Helper()
-	k := secp256k1.GenPrivKeySecp256k1([]byte(seed))
-	a, err := tx.AddressFromPubKey(k.PubKey().Bytes())
-	if err != nil {
+	q, err := c.ABCIQuery(ctx, tx.AccountQueryPath, []byte(addr.String()))
+	if err != nil || q.Response.Code != tx.CodeOK {
+		t.Fatalf("query account %s: %v %+v", addr, err, q)
+	}
+	var acc tx.AccountInfo
+	if err := json.Unmarshal(q.Response.Value, &acc); err != nil {
 		t.Fatal(err)
 	}
-	return k, a
+	return acc
+}
+
+// Key derives a secp256k1 key and its address from seed (txtest.Key).
+func Key(t testing.TB, seed string) (secp256k1.PrivKey, tx.Address) {
+	t.Helper()
+	return txtest.Key(t, seed)
 }
 
 // Genesis returns a genesis of chainID with default parameters, in which
@@ -319,40 +331,22 @@ type Blob struct {
 	Commitment []byte
 }
 
-// PFBTx signs a PayForBlobs of blobs with key and wraps it with them in a
-// BlobTx, setting each blob's Commitment.
+// PFBTx signs a PayForBlobs of blobs with key, at the minimum gas price
+// of p, and wraps it with them in a BlobTx, setting each blob's
+// Commitment.
 func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, p tx.Params, blobs []Blob) []byte {
 	t.Helper()
-	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := &tx.MsgPayForBlobs{Signer: signer}
-	var bs []*share.Blob
+	bs := make([]*share.Blob, len(blobs))
 	for i, sb := range blobs {
 		b, err := share.NewBlob(sb.Namespace, sb.Data, share.ShareVersionZero, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := b.Commitment()
-		if err != nil {
-			t.Fatal(err)
-		}
-		blobs[i].Commitment = c
-		bs = append(bs, b)
-		msg.Namespaces = append(msg.Namespaces, sb.Namespace)
-		msg.BlobSizes = append(msg.BlobSizes, uint32(len(sb.Data)))
-		msg.ShareCommitments = append(msg.ShareCommitments, c)
-		msg.ShareVersions = append(msg.ShareVersions, 0)
+		bs[i] = b
 	}
-	gas, _ := tx.GasUsed(p, msg)
-	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: p.MinGasPrice}, Msg: msg}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := share.MarshalBlobTx(inner, bs...)
-	if err != nil {
-		t.Fatal(err)
+	raw, commitments := txtest.BlobTx(t, chainID, key, nonce, p.MinGasPrice, p, bs...)
+	for i := range blobs {
+		blobs[i].Commitment = commitments[i]
 	}
 	return raw
 }

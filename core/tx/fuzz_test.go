@@ -43,18 +43,8 @@ var writeCorpus = flag.Bool("write-corpus", false, "rewrite the generated seed c
 // checks that every seed is present, so a change to the encoding that
 // invalidates the corpus shows up here.
 func TestSeedCorpus(t *testing.T) {
-	const chainID = "fuzz"
-	key, _ := txtest.Key(t, "alice")
-	_, bob := txtest.Key(t, "bob")
-	p := tx.DefaultParams()
-	send := txtest.SendTx(t, chainID, key, 0, bob, 5, p.FixedGas, 1)
-	pfb := txtest.PFBTx(t, chainID, key, 0, txtest.Namespace(t, 1), 1, p, bytes.Repeat([]byte{7}, 600), bytes.Repeat([]byte{1}, 3))
+	send, pfb, upd := txtest.SeedTxs(t, "fuzz")
 	btx, _, err := share.UnmarshalBlobTx(pfb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	upd, err := tx.SignTx(tx.Body{ChainID: chainID, Fee: tx.Fee{GasLimit: p.FixedGas, GasPrice: 1},
-		Msg: &tx.MsgUpdateValidator{PubKey: bytes.Repeat([]byte{9}, 32), Power: 5}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}

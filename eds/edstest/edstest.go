@@ -1,12 +1,15 @@
 // Package edstest builds data squares for tests of the packages that
-// extend, serve or sample them.
+// extend, serve or sample them, and deep-copies proofs for the tests that
+// tamper with them.
 package edstest
 
 import (
 	"bytes"
 	"math/rand/v2"
 	"slices"
+	"testing"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -45,4 +48,41 @@ func RandomODS(seed uint64, k, tail int) [][]byte {
 		ods[i] = s
 	}
 	return ods
+}
+
+// RandomEDS extends RandomODS(seed, k, tail) and returns the extended
+// square and its header, or fails t.
+func RandomEDS(t testing.TB, seed uint64, k, tail int) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
+	t.Helper()
+	return Extend(t, RandomODS(seed, k, tail))
+}
+
+// Extend extends ods and returns the extended square and its header, or
+// fails t.
+func Extend(t testing.TB, ods [][]byte) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader) {
+	t.Helper()
+	e, err := eds.Extend(ods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dah, err := eds.NewDAH(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, dah
+}
+
+// BuildEDS lays txs out in a square with share.Build under maxSquareSize
+// and extends it, or fails t; every transaction must fit.
+func BuildEDS(t testing.TB, txs [][]byte, maxSquareSize int) *eds.ExtendedDataSquare {
+	t.Helper()
+	sq, kept, err := share.Build(txs, maxSquareSize)
+	if err != nil || len(kept) != len(txs) {
+		t.Fatalf("building the square: %d of %d transactions, %v", len(kept), len(txs), err)
+	}
+	e, err := eds.Extend(sq.Shares)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 func TestPruneBelowInBatches(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := New(db, Options{CacheSize: 32})
 	s.pruneBatch = 3
 	var batches []int

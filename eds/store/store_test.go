@@ -12,7 +12,9 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/internal/badgerdb"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -37,24 +39,7 @@ func testSquare(t testing.TB, n int) *eds.ExtendedDataSquare {
 		}
 		txs = append(txs, btx)
 	}
-	sq, _, err := share.Build(txs, share.DefaultMaxSquareSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := eds.Extend(sq.Shares)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-func openDB(t testing.TB, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return edstest.BuildEDS(t, txs, share.DefaultMaxSquareSize)
 }
 
 func put(t testing.TB, db *badger.DB, s *Store, height uint64, e *eds.ExtendedDataSquare) {
@@ -82,7 +67,7 @@ func sameRoots(t testing.TB, a, b *eds.ExtendedDataSquare) {
 func TestPutGetReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := New(db, Options{CacheSize: -1}) // no cache: every read goes to disk
 	squares := []*eds.ExtendedDataSquare{testSquare(t, 1), testSquare(t, 4), testSquare(t, 9)}
 	for i, e := range squares {
@@ -91,7 +76,7 @@ func TestPutGetReopen(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = New(db, Options{})
 	for i, want := range squares {
@@ -137,8 +122,7 @@ func TestPutGetReopen(t *testing.T) {
 
 func TestCacheIsBounded(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := New(db, Options{CacheSize: 3})
 	e := testSquare(t, 2)
 	for h := uint64(1); h <= 10; h++ {
@@ -165,8 +149,7 @@ func TestCacheIsBounded(t *testing.T) {
 
 func TestCorruptValue(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	var reported []uint64
 	s := New(db, Options{OnCorrupt: func(h uint64, err error) {
 		if !errors.Is(err, ErrCorrupt) {
@@ -260,8 +243,7 @@ func TestCorruptValueLog(t *testing.T) {
 
 func BenchmarkEDSFromDisk(b *testing.B) {
 	ctx := context.Background()
-	db := openDB(b, b.TempDir())
-	defer db.Close()
+	db := badgertest.Open(b)
 	s := New(db, Options{CacheSize: -1})
 	e := testSquare(b, 12)
 	put(b, db, s, 1, e)

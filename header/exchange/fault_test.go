@@ -14,20 +14,6 @@ import (
 	"github.com/datamesh/mesh-node/header/headertest"
 )
 
-// clone returns a deep copy of h, through its encoding.
-func clone(t testing.TB, h *header.ExtendedHeader) *header.ExtendedHeader {
-	t.Helper()
-	b, err := h.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := header.UnmarshalExtendedHeader(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // send writes hs as OK messages.
 func send(t testing.TB, s network.Stream, hs []*header.ExtendedHeader) {
 	for _, h := range hs {
@@ -67,20 +53,20 @@ func TestMaliciousServers(t *testing.T) {
 		{name: "tampered commit", handle: func(t *testing.T, s network.Stream, r rawRequest) {
 			hs := append([]*header.ExtendedHeader{}, at(c, r.from, r.amount)...)
 			i := len(hs) / 2
-			hs[i] = clone(t, hs[i])
+			hs[i] = headertest.Clone(t, hs[i])
 			hs[i].Commit.Signatures[0].Signature[0] ^= 1
 			send(t, s, hs)
 		}},
 		{name: "tampered first commit", handle: func(t *testing.T, s network.Stream, r rawRequest) {
 			hs := append([]*header.ExtendedHeader{}, at(c, r.from, r.amount)...)
-			hs[0] = clone(t, hs[0])
+			hs[0] = headertest.Clone(t, hs[0])
 			hs[0].Commit.Signatures[1].Signature[5] ^= 1
 			send(t, s, hs)
 		}},
 		{name: "tampered DAH", handle: func(t *testing.T, s network.Stream, r rawRequest) {
 			hs := append([]*header.ExtendedHeader{}, at(c, r.from, r.amount)...)
 			i := len(hs) - 1
-			hs[i] = clone(t, hs[i])
+			hs[i] = headertest.Clone(t, hs[i])
 			hs[i].DAH.RowRoots[0][40] ^= 1
 			send(t, s, hs)
 		}},
@@ -155,7 +141,7 @@ func TestMaliciousServers(t *testing.T) {
 func TestMaliciousSingles(t *testing.T) {
 	ctx := testCtx(t)
 	c := honest(t)
-	forged := clone(t, c[149])
+	forged := headertest.Clone(t, c[149])
 	forged.Commit.Signatures[0].Signature[0] ^= 1
 	good := serve(t, memStore(t, c[:120]))
 	bad := fake(t, func(s network.Stream, r rawRequest) {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -18,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/header/exchange"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
@@ -68,15 +68,7 @@ func memStore(t testing.TB, headers []*header.ExtendedHeader) *headertest.MemSto
 // holding headers.
 func badgerStore(t testing.TB, headers []*header.ExtendedHeader) header.Store {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(t.TempDir()).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	db := badgertest.Open(t)
 	s := store.New(db)
 	if err := s.Append(context.Background(), headers...); err != nil {
 		t.Fatal(err)

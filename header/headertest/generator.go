@@ -285,6 +285,21 @@ func (g *Generator) Chain(t testing.TB, n int) []*header.ExtendedHeader {
 	return out
 }
 
+// Clone returns a deep copy of h through its wire encoding, or fails t: a
+// test forges the copy and never touches the chain it came from.
+func Clone(t testing.TB, h *header.ExtendedHeader) *header.ExtendedHeader {
+	t.Helper()
+	b, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := header.UnmarshalExtendedHeader(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // block returns the block's transactions, the data root transaction last,
 // and the DAH of its square.
 func (g *Generator) block() (cmttypes.Txs, *eds.DataAvailabilityHeader, error) {

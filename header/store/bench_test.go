@@ -4,10 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 // BenchmarkAppendAndRange appends a header-ex response's worth (64
@@ -17,11 +16,7 @@ func BenchmarkAppendAndRange(b *testing.B) {
 	const batch = 64
 	ctx := context.Background()
 	g := headertest.NewGenerator(headertest.Options{Blobs: 4})
-	db, err := badger.Open(badger.DefaultOptions(b.TempDir()).WithLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := badgertest.Open(b)
 	s := store.New(db)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -11,25 +11,12 @@ import (
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
-
-func openDB(t *testing.T, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 func TestBadgerStore(t *testing.T) {
 	headertest.TestStore(t, func(t *testing.T) header.Store {
-		db := openDB(t, t.TempDir())
-		t.Cleanup(func() {
-			if err := db.Close(); err != nil {
-				t.Error(err)
-			}
-		})
+		db := badgertest.Open(t)
 		return store.New(db)
 	})
 }
@@ -39,7 +26,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
 	chain := headertest.NewGenerator(headertest.Options{Seed: 21}).Chain(t, 6)
 
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	s := store.New(db)
 	if err := s.Append(ctx, chain[:4]...); err != nil {
 		t.Fatal(err)
@@ -51,7 +38,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	s = store.New(db)
 	headertest.CheckStoreHolds(t, s, chain[:4])
@@ -71,8 +58,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 }
 
 func TestCanceledContext(t *testing.T) {
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := store.New(db)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -89,8 +75,7 @@ func TestCanceledContext(t *testing.T) {
 // whole batch before anything is written.
 func TestAppendEncodingFailureWritesNothing(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := store.New(db)
 	chain := headertest.NewGenerator(headertest.Options{Seed: 22}).Chain(t, 4)
 	if err := s.Append(ctx, chain[0]); err != nil {
@@ -113,8 +98,7 @@ func TestAppendEncodingFailureWritesNothing(t *testing.T) {
 
 func TestAppendWithIsAtomic(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	s := store.New(db)
 	chain := headertest.NewGenerator(headertest.Options{Seed: 23}).Chain(t, 2)
 	extra := []byte("extra/1")

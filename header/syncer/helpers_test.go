@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/syncer"
@@ -207,15 +205,6 @@ func startSyncer(t *testing.T, ctx context.Context, store header.Store, ex synce
 	}
 	p2ptest.Start(t, ctx, s)
 	return s
-}
-
-func openDB(t *testing.T, dir string) *badger.DB {
-	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 var errTransient = errors.New("test exchange: peer went away")

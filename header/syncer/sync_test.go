@@ -13,6 +13,7 @@ import (
 	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/header/store"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
@@ -33,8 +34,7 @@ var longChain = sync.OnceValue(func() []*header.ExtendedHeader {
 func TestSync2000(t *testing.T) {
 	ctx := testContext(t)
 	chain := longChain()
-	db := openDB(t, t.TempDir())
-	defer db.Close()
+	db := badgertest.Open(t)
 	st := store.New(db)
 	net := newNetwork(t, chain, 2001, header.VerifyOptions{})
 	s := startSyncer(t, ctx, st, net, syncer.Trust{Height: 1}, testOptions(t))
@@ -71,7 +71,7 @@ func TestRestartResumes(t *testing.T) {
 	dir := t.TempDir()
 	net := newNetwork(t, chain, 700, header.VerifyOptions{})
 
-	db := openDB(t, dir)
+	db := badgertest.OpenAt(t, dir)
 	opts := testOptions(t)
 	opts.BatchSize = 300
 	s, err := syncer.New(store.New(db), net, opts)
@@ -101,7 +101,7 @@ func TestRestartResumes(t *testing.T) {
 	}
 	before := len(net.calls())
 
-	db = openDB(t, dir)
+	db = badgertest.OpenAt(t, dir)
 	defer db.Close()
 	st := store.New(db)
 	net.setVisible(1200)

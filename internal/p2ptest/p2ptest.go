@@ -1,7 +1,7 @@
 // Package p2ptest holds the libp2p helpers of the tests of header-ex,
 // header-sub, shrex and eds-sub: loopback hosts, connecting them, gossipsub
-// on them, and waiting for a topic's mesh or peers instead of sleeping. It
-// is imported by tests only.
+// on them, and waiting for a topic's mesh or peers instead of sleeping, and
+// hosts that answer streams as a test says. It is imported by tests only.
 package p2ptest
 
 import (
@@ -252,6 +252,43 @@ func Start(t testing.TB, ctx context.Context, s Service) {
 			t.Error(err)
 		}
 	})
+}
+
+// Answer makes h answer every stream of protocol id with respond(req),
+// req being what the peer sent, up to maxRequest bytes, before closing its
+// side: a server, honest or not, that a client's test controls, or with
+// maxRequest 0 and a fixed answer the raw stream protocol benchmarks
+// compare with. The stream is reset on a read or write error and closed
+// otherwise.
+func Answer(h host.Host, id protocol.ID, maxRequest int64, respond func(req []byte) []byte) {
+	h.SetStreamHandler(id, func(s network.Stream) {
+		req, err := io.ReadAll(io.LimitReader(s, maxRequest))
+		if err != nil {
+			_ = s.Reset()
+			return
+		}
+		if _, err := s.Write(respond(req)); err != nil {
+			_ = s.Reset()
+			return
+		}
+		_ = s.Close()
+	})
+}
+
+// ReadBytes opens a stream of protocol id from h to p and reads n bytes
+// from it, or fails t: the client of a raw stream Answer serves.
+func ReadBytes(t testing.TB, ctx context.Context, h host.Host, p peer.ID, id protocol.ID, n int) []byte {
+	t.Helper()
+	s, err := h.NewStream(ctx, p, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(s, buf); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	return buf
 }
 
 // CheckReset reads str, a stream on which nothing was sent since start,

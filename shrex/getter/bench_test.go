@@ -3,15 +3,14 @@ package getter_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
 	"github.com/datamesh/mesh-node/shrex/getter"
@@ -45,13 +44,7 @@ func BenchmarkGetEDSvsRaw(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = s.Stop(context.Background()) })
-			srv.SetStreamHandler(rawProtocol, func(s network.Stream) {
-				if _, err := s.Write(payload); err != nil {
-					_ = s.Reset()
-					return
-				}
-				_ = s.Close()
-			})
+			p2ptest.Answer(srv, rawProtocol, 0, func([]byte) []byte { return payload })
 
 			cl := newHost(b)
 			ctx := testCtx(b)
@@ -93,15 +86,7 @@ func BenchmarkGetEDSvsRaw(b *testing.B) {
 					b.Fatal(err)
 				}
 				mid := time.Now()
-				s, err := cl.NewStream(ctx, srv.ID(), rawProtocol)
-				if err != nil {
-					b.Fatal(err)
-				}
-				buf := make([]byte, n)
-				if _, err := io.ReadFull(s, buf); err != nil {
-					b.Fatal(err)
-				}
-				_ = s.Close()
+				p2ptest.ReadBytes(b, ctx, cl, srv.ID(), rawProtocol, n)
 				end := time.Now()
 				tGetter += mid.Sub(start)
 				tRaw += end.Sub(mid)

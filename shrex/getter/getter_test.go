@@ -47,15 +47,9 @@ func TestGetSampleFromAnnouncer(t *testing.T) {
 	srv := serve(t, storeOf(b))
 	e := newEnv(t, b, []host.Host{srv}, nil)
 	for _, cell := range [][2]int{{0, 0}, {3, 5}, {7, 7}} {
-		smp, err := e.g.GetSample(testCtx(t), b.h, cell[0], cell[1])
-		if err != nil {
-			t.Fatal(err)
-		}
+		smp := e.checkSample(t, b, cell[0], cell[1])
 		if err := smp.Verify(b.h.DAH, cell[0], cell[1]); err != nil {
 			t.Fatal(err)
-		}
-		if !bytes.Equal(smp.Share, b.eds.Share(cell[0], cell[1])) {
-			t.Fatalf("cell %v: wrong share", cell)
 		}
 	}
 	if _, err := e.g.GetSample(testCtx(t), b.h, 8, 0); !errors.Is(err, eds.ErrOutOfRange) {
@@ -72,13 +66,7 @@ func TestGetSampleFailsOverNotFound(t *testing.T) {
 	honest := serve(t, storeOf(b))
 	// The announcer comes first; the full node is the fallback.
 	e := newEnv(t, b, []host.Host{withholding}, []host.Host{honest})
-	smp, err := e.g.GetSample(testCtx(t), b.h, 1, 6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(smp.Share, b.eds.Share(1, 6)) {
-		t.Fatal("wrong share")
-	}
+	e.checkSample(t, b, 1, 6)
 	if e.offered(b, withholding.ID()) {
 		t.Error("the peer that answered NOT_FOUND is still offered for the square")
 	}
@@ -96,13 +84,7 @@ func TestGetSampleBlocksLiar(t *testing.T) {
 	liar := fake(t, map[shrex.Kind]func([]byte) []byte{shrex.KindSample: sampleAnswer(t, b.eds, true)})
 	honest := serve(t, storeOf(b))
 	e := newEnv(t, b, []host.Host{liar}, []host.Host{honest})
-	smp, err := e.g.GetSample(testCtx(t), b.h, 2, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(smp.Share, b.eds.Share(2, 5)) {
-		t.Fatal("wrong share")
-	}
+	e.checkSample(t, b, 2, 5)
 	if got := e.blocker.list(); !slices.Equal(got, []peer.ID{liar.ID()}) {
 		t.Errorf("blocked %v, want the liar %v", got, liar.ID())
 	}
@@ -196,13 +178,7 @@ func TestGetEDSWhole(t *testing.T) {
 	b := square(t, 7, 8)
 	srv := serve(t, storeOf(b))
 	e := newEnv(t, b, []host.Host{srv}, nil)
-	got, err := e.g.GetEDS(testCtx(t), b.h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !equalSquares(got, b.eds) {
-		t.Fatal("the square differs")
-	}
+	e.checkEDS(t, b)
 }
 
 func TestGetEDSReconstructsFromRows(t *testing.T) {
@@ -218,13 +194,7 @@ func TestGetEDSReconstructsFromRows(t *testing.T) {
 	}
 	a, c := rowServer(t, top), rowServer(t, bottom)
 	e := newEnv(t, b, []host.Host{a, c}, nil)
-	got, err := e.g.GetEDS(testCtx(t), b.h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !equalSquares(got, b.eds) {
-		t.Fatal("the square differs")
-	}
+	e.checkEDS(t, b)
 	if got := e.blocker.list(); len(got) != 0 {
 		t.Errorf("blocked %v, want nobody", got)
 	}
@@ -241,13 +211,7 @@ func TestGetEDSReconstructsFromSamples(t *testing.T) {
 	a := rowServer(t, rows)
 	c := fake(t, map[shrex.Kind]func([]byte) []byte{shrex.KindSample: sampleAnswer(t, b.eds, false)})
 	e := newEnv(t, b, []host.Host{a, c}, nil)
-	got, err := e.g.GetEDS(testCtx(t), b.h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !equalSquares(got, b.eds) {
-		t.Fatal("the square differs")
-	}
+	e.checkEDS(t, b)
 }
 
 // badlyEncoded returns the rows of b's square with the Q2 share at (r, c)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -14,7 +13,6 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
@@ -43,14 +41,7 @@ type block struct {
 // square returns the block of width k built from seed, at height seed.
 func square(t testing.TB, seed uint64, k int) block {
 	t.Helper()
-	e, err := eds.Extend(edstest.RandomODS(seed, k, k/2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dah, err := eds.NewDAH(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dah := edstest.RandomEDS(t, seed, k, k/2)
 	return block{eds: e, h: &header.ExtendedHeader{RawHeader: cmttypes.Header{Height: int64(seed)}, DAH: dah}}
 }
 
@@ -116,18 +107,7 @@ func fake(t testing.TB, answers map[shrex.Kind]func(req []byte) []byte) host.Hos
 		if respond == nil {
 			respond = func([]byte) []byte { return status(shrex.StatusNotFound) }
 		}
-		h.SetStreamHandler(shrex.ProtocolID(netID, k), func(s network.Stream) {
-			req, err := io.ReadAll(io.LimitReader(s, 64))
-			if err != nil {
-				_ = s.Reset()
-				return
-			}
-			if _, err := s.Write(respond(req)); err != nil {
-				_ = s.Reset()
-				return
-			}
-			_ = s.Close()
-		})
+		p2ptest.Answer(h, shrex.ProtocolID(netID, k), 64, respond)
 	}
 	return h
 }
@@ -215,6 +195,33 @@ func newEnv(t testing.TB, b block, announcers, fullNodes []host.Host) *env {
 // offered tells whether the manager offers p for b's square.
 func (e *env) offered(b block, p peer.ID) bool {
 	return slices.Contains(e.m.Peers(b.h.Height(), b.h.DataRoot(), 100), p)
+}
+
+// checkSample fetches the sample at (row, col) of b through the getter and
+// fails t unless it holds b's share there.
+func (e *env) checkSample(t testing.TB, b block, row, col int) *eds.Sample {
+	t.Helper()
+	smp, err := e.g.GetSample(testCtx(t), b.h, row, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(smp.Share, b.eds.Share(row, col)) {
+		t.Fatalf("cell (%d, %d): wrong share", row, col)
+	}
+	return smp
+}
+
+// checkEDS fetches b's square through the getter and fails t unless it is
+// b's.
+func (e *env) checkEDS(t testing.TB, b block) {
+	t.Helper()
+	got, err := e.g.GetEDS(testCtx(t), b.h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalSquares(got, b.eds) {
+		t.Fatal("the square differs")
+	}
 }
 
 func rowsOf(e *eds.ExtendedDataSquare) [][][]byte {

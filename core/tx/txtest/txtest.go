@@ -4,6 +4,7 @@
 package txtest
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/cometbft/cometbft/crypto/secp256k1"
@@ -57,35 +58,66 @@ func SendTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, t
 // in a BlobTx with the blobs.
 func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, ns share.Namespace, gasPrice uint64, p tx.Params, datas ...[]byte) []byte {
 	t.Helper()
+	blobs := make([]*share.Blob, len(datas))
+	for i, d := range datas {
+		b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs[i] = b
+	}
+	raw, _ := BlobTx(t, chainID, key, nonce, gasPrice, p, blobs...)
+	return raw
+}
+
+// BlobTx signs a MsgPayForBlobs of blobs, with the gas p says it uses at
+// gasPrice, and returns it in a BlobTx with the blobs, and the blobs' share
+// commitments in order.
+func BlobTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce, gasPrice uint64, p tx.Params, blobs ...*share.Blob) (raw []byte, commitments [][]byte) {
+	t.Helper()
 	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg := &tx.MsgPayForBlobs{Signer: signer}
-	var blobs []*share.Blob
-	for _, d := range datas {
-		b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, b := range blobs {
 		c, err := b.Commitment()
 		if err != nil {
 			t.Fatal(err)
 		}
-		blobs = append(blobs, b)
-		msg.Namespaces = append(msg.Namespaces, ns)
-		msg.BlobSizes = append(msg.BlobSizes, uint32(len(d)))
+		msg.Namespaces = append(msg.Namespaces, b.Namespace())
+		msg.BlobSizes = append(msg.BlobSizes, uint32(len(b.Data())))
 		msg.ShareCommitments = append(msg.ShareCommitments, c)
-		msg.ShareVersions = append(msg.ShareVersions, 0)
+		msg.ShareVersions = append(msg.ShareVersions, uint32(b.ShareVersion()))
 	}
 	gas, _ := tx.GasUsed(p, msg)
 	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: gasPrice}, Msg: msg}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := share.MarshalBlobTx(inner, blobs...)
+	raw, err = share.MarshalBlobTx(inner, blobs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw
+	return raw, msg.ShareCommitments
+}
+
+// SeedTxs signs the transactions the fuzz corpora of core/tx and core/app
+// start from, on chainID at nonce 0 and gas price 1 with the default
+// parameters: a transfer of 5 from alice to bob, a PayForBlobs by alice of
+// two blobs (600 bytes of 7, 3 bytes of 1) under Namespace(t, 1) in its
+// BlobTx, and a validator update by alice.
+func SeedTxs(t testing.TB, chainID string) (send, pfb, update []byte) {
+	t.Helper()
+	key, _ := Key(t, "alice")
+	_, bob := Key(t, "bob")
+	p := tx.DefaultParams()
+	send = SendTx(t, chainID, key, 0, bob, 5, p.FixedGas, 1)
+	pfb = PFBTx(t, chainID, key, 0, Namespace(t, 1), 1, p, bytes.Repeat([]byte{7}, 600), bytes.Repeat([]byte{1}, 3))
+	update, err := tx.SignTx(tx.Body{ChainID: chainID, Fee: tx.Fee{GasLimit: p.FixedGas, GasPrice: 1},
+		Msg: &tx.MsgUpdateValidator{PubKey: bytes.Repeat([]byte{9}, 32), Power: 5}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return send, pfb, update
 }
