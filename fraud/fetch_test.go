@@ -195,11 +195,18 @@ func (f fetchFunc) GetByHeight(ctx context.Context, height uint64) (*header.Exte
 // chain from base up, fetching through fetch: JudgeGossip drives it.
 func (f *chainFixture) unstarted(t testing.TB, ctx context.Context, base uint64, fetch fraud.HeaderFetcher, o fraud.Options) (*fraud.Service, *fraud.Halt, *blocker) {
 	t.Helper()
-	n := p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...)
 	headers := headertest.NewMemStore()
 	if err := headers.Append(ctx, f.chain[base-1:]...); err != nil {
 		t.Fatal(err)
 	}
+	return newService(t, ctx, headers, fetch, o)
+}
+
+// newService returns a Service that is not started, on a new host, over
+// headers, fetching through fetch, with a sender's burst of 100 messages.
+func newService(t testing.TB, ctx context.Context, headers fraud.Headers, fetch fraud.HeaderFetcher, o fraud.Options) (*fraud.Service, *fraud.Halt, *blocker) {
+	t.Helper()
+	n := p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...)
 	halt, b := &fraud.Halt{}, newBlocker()
 	o.PeerBurst = 100
 	s, err := fraud.New(fraud.Deps{Network: chainID, Host: n.Host, PubSub: n.PubSub, Headers: headers, Halt: halt, Blocker: b, Fetch: fetch}, o)

@@ -61,6 +61,24 @@ func TestHeadAdvancedReleasesSynchronously(t *testing.T) {
 	}
 }
 
+// holding returns a Service, not started, polling every poll, over
+// headers, to which it appends the chain below the bad block, and holding
+// the fixture's proof, sent on the topic.
+func (f *chainFixture) holding(t testing.TB, ctx context.Context, headers interface {
+	fraud.Headers
+	Append(context.Context, ...*header.ExtendedHeader) error
+}, poll time.Duration) (*fraud.Service, *fraud.Halt) {
+	t.Helper()
+	if err := headers.Append(ctx, f.chain[:f.bad-1]...); err != nil {
+		t.Fatal(err)
+	}
+	s, halt, _ := newService(t, ctx, headers, nil, fraud.Options{PollInterval: poll, ResyncInterval: -1})
+	if got := s.JudgeGossip(ctx, "sender", f.data); got != "ignore" || s.Stats().Holding != 1 {
+		t.Fatalf("%s, %+v; want the proof held", got, s.Stats())
+	}
+	return s, halt
+}
+
 // gatedStore is a MemStore whose GetByHeight of one height waits for
 // open to close, after closing entered.
 type gatedStore struct {
@@ -90,21 +108,9 @@ func (g *gatedStore) GetByHeight(ctx context.Context, height uint64) (*header.Ex
 func TestHeadAdvancedWaitsForThePoll(t *testing.T) {
 	ctx := p2ptest.Context(t)
 	f := newChain(t, 20, 12)
-	n := p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...)
 	headers := &gatedStore{MemStore: headertest.NewMemStore(), height: f.bad, entered: make(chan struct{}), open: make(chan struct{})}
-	if err := headers.Append(ctx, f.chain[:f.bad-1]...); err != nil {
-		t.Fatal(err)
-	}
-	halt := &fraud.Halt{}
-	s, err := fraud.New(fraud.Deps{Network: chainID, Host: n.Host, PubSub: n.PubSub, Headers: headers, Halt: halt},
-		fraud.Options{PollInterval: time.Millisecond, ResyncInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, halt := f.holding(t, ctx, headers, time.Millisecond)
 	p2ptest.Start(t, ctx, s)
-	if got := s.JudgeGossip(ctx, "sender", f.data); got != "ignore" || s.Stats().Holding != 1 {
-		t.Fatalf("%s, %+v; want the proof held", got, s.Stats())
-	}
 	if err := headers.Append(ctx, f.chain[f.bad-1]); err != nil {
 		t.Fatal(err)
 	}
@@ -129,20 +135,8 @@ func TestHeadAdvancedWaitsForThePoll(t *testing.T) {
 func TestHeadAdvancedIdle(t *testing.T) {
 	ctx := p2ptest.Context(t)
 	f := newChain(t, 20, 12)
-	n := p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...)
 	headers := headertest.NewMemStore()
-	if err := headers.Append(ctx, f.chain[:f.bad-1]...); err != nil {
-		t.Fatal(err)
-	}
-	halt := &fraud.Halt{}
-	s, err := fraud.New(fraud.Deps{Network: chainID, Host: n.Host, PubSub: n.PubSub, Headers: headers, Halt: halt},
-		fraud.Options{PollInterval: time.Hour, ResyncInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.JudgeGossip(ctx, "sender", f.data); got != "ignore" || s.Stats().Holding != 1 {
-		t.Fatalf("%s, %+v; want the proof held", got, s.Stats())
-	}
+	s, halt := f.holding(t, ctx, headers, time.Hour)
 	if err := headers.Append(ctx, f.chain[f.bad-1]); err != nil {
 		t.Fatal(err)
 	}
