@@ -28,6 +28,10 @@ func (m headerMap) GetByHeight(_ context.Context, h uint64) (*header.ExtendedHea
 
 func (m headerMap) Height() uint64 { return uint64(len(m)) }
 
+func (m headerMap) Tail(ctx context.Context) (*header.ExtendedHeader, error) {
+	return m.GetByHeight(ctx, 1)
+}
+
 // BenchmarkJudgeWide measures the judging of proofs of k×k squares, sizes
 // as a network sees them: a proof with k shares naming the wrong header
 // (decoding and a header lookup), an honest row dressed as a proof (the

@@ -12,14 +12,18 @@
 //
 // The node makes a Service once its p2p host has started (the Service
 // needs its gossipsub), starts it before any service a proof halts, and
-// runs the start-up fraud sync:
+// runs the start-up fraud sync once its header store holds its base (after
+// the syncer's Init), so that a proof below the base is fetched for rather
+// than dropped as too far ahead:
 //
 //	svc, err := fraud.New(fraud.Deps{Network: chainID, Host: h, PubSub: ps,
-//		Headers: headerStore, Blocker: p2pNode, DB: db, Halt: halt},
+//		Headers: headerStore, Blocker: p2pNode, DB: db, Halt: halt,
+//		Fetch: exchangeClient}, // optional: see "Proofs below the store's base"
 //		fraud.Options{SyncPeers: bootstrapIDs, Logger: log})
 //	err = svc.Start(ctx) // loads the stored proofs: a halted node stays halted
 //	err = svc.Sync(ctx)  // asks peers; returns within SyncTimeout
-//	...                  // then the syncer, the DASer
+//	...                  // then the syncer, whose OnHead(head) hook calls
+//	svc.HeadAdvanced(ctx, head.Height()) // before it hands head to the DASer
 //	err = svc.Publish(ctx, proof) // a proof the node found itself
 //
 // Whoever must stop on a proof asks the Halt, or reads Subscribe.
@@ -62,10 +66,12 @@
 //  5. one at a time per height: a proof waits while another of its height
 //     is being checked, so a flood validates a height once, and a proof
 //     that turns out valid makes the waiting ones duplicates;
-//  6. the header: the stored header at the proof's height must exist (a
-//     height below the store's base is ignored) and its hash must be the
-//     proof's HeaderHash, or the sender is blocked (celestia-node's
-//     validator never checked this); the last 16 headers read are cached;
+//  6. the header: the stored header at the proof's height, or for a
+//     height below the store's base the header Deps.Fetch brings (without
+//     Fetch, or if the fetch fails, the proof is ignored; see below); its
+//     hash must be the proof's HeaderHash, or the sender is blocked
+//     (celestia-node's validator never checked this); the last 16
+//     headers read or fetched are cached;
 //  7. the message hash: a SHA-256 of the message already found invalid
 //     blocks the sender without validating again (1,024 remembered);
 //  8. the proof's full decoding (eds.UnmarshalBadEncodingProof) and
@@ -86,30 +92,67 @@
 //
 // # Held proofs and safety
 //
-// A proof is validated only against a header in the node's verified header
-// store (Deps.Headers), never against one a peer hands over: a header
-// fetched from a peer through header-ex is unverified, and a peer that
-// forged a header and a proof against it could halt the node. So a proof
-// above the store's head is held, not checked: at most HoldPerPeer (4) per
-// sender and HoldTotal (32) in all, each for HoldTTL (10 minutes). When the
-// holds are full, the oldest hold of the sender holding the most gives way
-// to a sender holding at least two fewer, so senders that fill the holds
-// cannot keep a newcomer's proof out. The Service reads the store's height
-// every PollInterval (1 s) and judges the held proofs the store has reached
-// again from step 3, then publishes the valid ones (the validator ignored
-// them when they came, so gossipsub did not forward them). Polling keeps
-// the store's interface to GetByHeight and Height, and the node wires
-// nothing more; a held proof waits at most a second longer than the store.
-// The Service takes no header-ex client: a header fetched from a peer
-// could only be used after verification against the stored chain, which
-// is the syncer's work, and the syncer follows the network head anyway.
+// A proof at or above the store's base is validated only against a header
+// in the node's verified header store (Deps.Headers), never against one a
+// peer hands over: a header fetched from a peer through header-ex is
+// unverified, and a peer that forged a header and a proof against it
+// could halt the node. So a proof above the store's head is held, not
+// checked: at most HoldPerPeer (4) per sender and HoldTotal (32) in all,
+// each for HoldTTL (10 minutes). When the holds are full, the oldest hold
+// of the sender holding the most gives way to a sender holding at least
+// two fewer, so senders that fill the holds cannot keep a newcomer's proof
+// out. The syncer verifies the headers above the head and follows the
+// network head anyway.
+//
+// Held proofs are released when the store reaches their height: judged
+// again from step 3, then the valid ones published (the validator ignored
+// them when they came, so gossipsub did not forward them). The node calls
+// HeadAdvanced from the header syncer's OnHead hook, which header/syncer
+// calls after the store's Append has returned, and before it hands the
+// head to the DASer: HeadAdvanced judges the released proofs before it
+// returns, so a light node never samples a block, and reports it
+// available, while a valid proof of it waits here. With nothing held it
+// costs a lock and a length check. As a fallback (a node that does not
+// wire the hook, a head the hook missed), the Service also reads the
+// store's height every PollInterval (1 s) and releases what it has
+// reached; HeadAdvanced waits for a release the poll has begun.
+//
+// # Proofs below the store's base
+//
+// A light node starts from a recent header (by default the head its
+// bootstrap peers agree on) and stores nothing below it, so a proof
+// published before it started names a block below its store's base; yet
+// every block it samples comes after that one, so it must halt. A header
+// below the base cannot be linked to the node's verified chain without
+// walking back from the base, header by header. With Deps.Fetch set, the
+// Service instead takes it from the node's trusted peers (header/exchange's
+// GetByHeight asks all of them and requires them to agree), the same peers
+// the node trusted for its first header when it was given no trusted hash;
+// it requires the header to Validate (its commit is signed by its validator
+// set, its DAH is the one the block commits to) and to be at the proof's
+// height, and then checks HeaderHash and the proof against it as against
+// a stored header. A proof whose HeaderHash differs blocks its sender, who
+// named a header that is not the chain's; a fetch that fails or brings a
+// header that does not Validate is nobody the sender can answer for: the
+// proof is ignored (and a background sync retries later, see below).
+//
+// At worst, trusted peers that lie (forging a header whose validators the
+// node does not know, with a proof against it) can halt the node: a
+// liveness failure they could cause anyway by withholding headers, never a
+// safety one, since a fetched header only ever stops the node and never
+// makes it report a block available. Only proofs below the base are
+// fetched for; those above the head wait for the syncer as above. Fetches
+// come after the sender's rate limit and steps 1 to 5, so at most one is
+// in flight per height; at most MaxFetches (2) are in flight in all (a
+// proof that finds them busy is ignored), each within FetchTimeout (5 s),
+// and a fetched header is cached like a stored one.
 //
 // A peer could keep a valid proof from the node by sending a copy of it
 // that the node drops for a reason other than its content (over its
-// rate, already blocked, no room to hold it): gossipsub would then drop
-// the honest copies of the same bytes as seen. After such a drop the
-// Service runs a background sync, at most every ResyncInterval (30 s),
-// which asks its peers directly.
+// rate, already blocked, no room to hold it, no header fetched for it):
+// gossipsub would then drop the honest copies of the same bytes as seen.
+// After such a drop the Service runs a background sync, at most every
+// ResyncInterval (30 s), which asks its peers directly.
 //
 // A node that starts more than MaxAhead behind drops the proofs its start-up
 // Sync brings for heights it has not reached; calling Sync again once the

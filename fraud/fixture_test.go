@@ -230,6 +230,7 @@ type node struct {
 	dir     string
 	db      *badger.DB
 	svc     *fraud.Service
+	fetch   fraud.HeaderFetcher // Deps.Fetch; nil for none
 }
 
 // testOptions are quick to act: held proofs are released within 10 ms.
@@ -241,15 +242,29 @@ func testOptions() fraud.Options {
 // headers of the chain, with opts (testOptions if nil).
 func (f *chainFixture) newNode(t testing.TB, ctx context.Context, height int, opts *fraud.Options) *node {
 	t.Helper()
-	n := &node{p2p: p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...), headers: headertest.NewMemStore(), dir: t.TempDir()}
-	if height > 0 {
-		if err := n.headers.Append(ctx, f.chain[:height]...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	o := testOptions()
 	if opts != nil {
 		o = *opts
+	}
+	return startNode(t, ctx, f.chain[:height], o, nil)
+}
+
+// newNodeFrom returns a started node whose store holds the chain from
+// height base to the top, as a node that started from a trusted header at
+// base holds it, and that fetches headers below base through fetch (none
+// if nil).
+func (f *chainFixture) newNodeFrom(t testing.TB, ctx context.Context, base uint64, o fraud.Options, fetch fraud.HeaderFetcher) *node {
+	t.Helper()
+	return startNode(t, ctx, f.chain[base-1:], o, fetch)
+}
+
+func startNode(t testing.TB, ctx context.Context, headers []*header.ExtendedHeader, o fraud.Options, fetch fraud.HeaderFetcher) *node {
+	t.Helper()
+	n := &node{p2p: p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...), headers: headertest.NewMemStore(), dir: t.TempDir(), fetch: fetch}
+	if len(headers) > 0 {
+		if err := n.headers.Append(ctx, headers...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n.open(t, ctx, n.p2p.PubSub, o)
 	return n
@@ -279,7 +294,7 @@ func (n *node) open(t testing.TB, ctx context.Context, ps *pubsub.PubSub, o frau
 	t.Cleanup(func() { _ = db.Close() })
 	n.svc, err = fraud.New(fraud.Deps{
 		Network: chainID, Host: n.p2p.Host, PubSub: ps, Headers: n.headers,
-		Blocker: n.blocker, DB: db, Halt: n.halt,
+		Blocker: n.blocker, DB: db, Halt: n.halt, Fetch: n.fetch,
 	}, o)
 	if err != nil {
 		t.Fatal(err)

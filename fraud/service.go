@@ -52,6 +52,22 @@ type Headers interface {
 	GetByHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
 	// Height returns the height of the store's head, 0 when it is empty.
 	Height() uint64
+	// Tail returns the store's lowest header, its base, or an error
+	// wrapping header.ErrNotFound when it is empty. It is read only to
+	// tell a proof below the base (see HeaderFetcher) from a store that
+	// lost a header.
+	Tail(ctx context.Context) (*header.ExtendedHeader, error)
+}
+
+// HeaderFetcher gets a header the store does not hold, below its base,
+// from the node's trusted peers: header/exchange's Client has this method
+// (it asks every trusted peer, requires them to agree, and checks that the
+// header Validates). The Service checks the header again (Validate, its
+// height) and trusts it no further than that: see the package
+// documentation, "Proofs below the store's base".
+type HeaderFetcher interface {
+	// GetByHeight returns the header at height, or an error.
+	GetByHeight(ctx context.Context, height uint64) (*header.ExtendedHeader, error)
 }
 
 // PeerBlocker is told about peers that sent invalid proofs. p2p.Node
@@ -106,6 +122,13 @@ const (
 	// DefaultResyncInterval is the least time between two background
 	// syncs (see Options.ResyncInterval).
 	DefaultResyncInterval = 30 * time.Second
+	// DefaultMaxFetches bounds the headers fetched at once through
+	// Deps.Fetch (one per height at most, since a height is checked once
+	// at a time); a proof that finds them all busy is dropped without
+	// blame. DefaultFetchTimeout bounds one fetch: the trusted peers'
+	// answers to one header-ex request.
+	DefaultMaxFetches   = 2
+	DefaultFetchTimeout = 5 * time.Second
 	// DefaultServeRate and DefaultServeBurst are each peer's token bucket
 	// for fraud-sync requests: a node asks once at start and rarely
 	// after.
@@ -124,7 +147,8 @@ const (
 	liarCacheSize       = 4096             // senders remembered as blocked
 )
 
-// Deps are what a Service works with. All but Blocker and DB are required.
+// Deps are what a Service works with. All but Blocker, DB and Fetch are
+// required.
 type Deps struct {
 	// Network is the network ID of the topic and protocol IDs.
 	Network string
@@ -142,6 +166,11 @@ type Deps struct {
 	DB *badger.DB
 	// Halt is set by every valid proof.
 	Halt *Halt
+	// Fetch gets the header of a proof below the store's base from the
+	// node's trusted peers; nil ignores such proofs. A light node that
+	// starts from a recent trusted header needs it to learn of a proof
+	// published before it started.
+	Fetch HeaderFetcher
 }
 
 // Options tune a Service. The zero value takes every default.
@@ -182,6 +211,9 @@ type Options struct {
 	// a copy the node refuses. Zero means DefaultResyncInterval; a
 	// negative value disables them.
 	ResyncInterval time.Duration
+	// MaxFetches and FetchTimeout: see DefaultMaxFetches.
+	MaxFetches   int
+	FetchTimeout time.Duration
 	// ServeRate and ServeBurst: see DefaultServeRate.
 	ServeRate  float64
 	ServeBurst int
@@ -214,11 +246,13 @@ func (o Options) withDefaults() (Options, error) {
 	defInt(&o.MaxStoredProofs, DefaultMaxStoredProofs)
 	defInt(&o.SyncPeerCount, DefaultSyncPeerCount)
 	defInt(&o.ServeBurst, DefaultServeBurst)
+	defInt(&o.MaxFetches, DefaultMaxFetches)
 	defDur(&o.HoldTTL, DefaultHoldTTL)
 	defDur(&o.PollInterval, DefaultPollInterval)
 	defDur(&o.ValidatorTimeout, DefaultValidatorTimeout)
 	defDur(&o.SyncTimeout, DefaultSyncTimeout)
 	defDur(&o.ResyncInterval, DefaultResyncInterval)
+	defDur(&o.FetchTimeout, DefaultFetchTimeout)
 	if o.MaxAhead == 0 {
 		o.MaxAhead = DefaultMaxAhead
 	}
@@ -230,9 +264,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	switch {
 	case o.MaxMessageSize < 0, o.PeerBurst < 0, o.HoldPerPeer < 0, o.HoldTotal < 0, o.InvalidCacheSize < 0,
-		o.MaxStoredProofs < 0, o.SyncPeerCount < 0, o.ServeBurst < 0:
+		o.MaxStoredProofs < 0, o.SyncPeerCount < 0, o.ServeBurst < 0, o.MaxFetches < 0:
 		return o, fmt.Errorf("%w: a negative limit", ErrInvalidOption)
-	case o.HoldTTL < 0, o.PollInterval < 0, o.ValidatorTimeout < 0, o.SyncTimeout < 0:
+	case o.HoldTTL < 0, o.PollInterval < 0, o.ValidatorTimeout < 0, o.SyncTimeout < 0, o.FetchTimeout < 0:
 		return o, fmt.Errorf("%w: a negative duration", ErrInvalidOption)
 	case !(o.PeerRate > 0) || !(o.ServeRate > 0):
 		return o, fmt.Errorf("%w: rates %v and %v, want > 0", ErrInvalidOption, o.PeerRate, o.ServeRate)
@@ -262,6 +296,9 @@ type Stats struct {
 	Validations uint64
 	// Resyncs counts the background syncs.
 	Resyncs uint64
+	// Fetches counts the headers asked of Deps.Fetch, whatever the
+	// outcome.
+	Fetches uint64
 }
 
 // Service gossips, syncs, stores and validates bad-encoding proofs, and
@@ -280,6 +317,13 @@ type Service struct {
 	ctx      context.Context // cancelled by Stop
 	cancel   context.CancelFunc
 	loopDone chan struct{} // closed when run returns; made by Start
+	wake     chan struct{} // tells run there is something to gossip
+	fetches  chan struct{} // a slot per fetch in flight (MaxFetches)
+
+	// releaseMu serialises the releases of held proofs (the poll and
+	// HeadAdvanced), so that HeadAdvanced returns only once a release
+	// the poll had begun is over.
+	releaseMu sync.Mutex
 
 	life  sync.Mutex // serialises Start and Stop
 	state int        // stateNew, stateStarted, stateStopped; under mu
@@ -294,6 +338,8 @@ type Service struct {
 	lastResync time.Time
 	hdrCache   map[uint64]cachedHeader // see headerAt
 	hdrOrder   []uint64
+	releasing  bool     // a release has taken proofs out of the holds and judges them
+	toGossip   [][]byte // valid proofs HeadAdvanced left to run to gossip
 }
 
 const (
@@ -330,6 +376,8 @@ func New(deps Deps, opts Options) (*Service, error) {
 			holdTTL: opts.HoldTTL, invalid: opts.InvalidCacheSize, liars: liarCacheSize,
 		}),
 		changed:  make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		fetches:  make(chan struct{}, opts.MaxFetches),
 		subs:     map[*subscriber]struct{}{},
 		hdrCache: map[uint64]cachedHeader{},
 	}
@@ -584,8 +632,9 @@ func (s *Service) accept(st stored) {
 	s.add(st)
 }
 
-// run releases held proofs as the store's head reaches them, and starts
-// the background syncs, until Stop.
+// run releases held proofs as the store's head reaches them (the poll,
+// a fallback for HeadAdvanced), gossips the proofs HeadAdvanced found
+// valid, and starts the background syncs, until Stop.
 func (s *Service) run() {
 	defer close(s.loopDone)
 	t := time.NewTicker(s.opts.PollInterval)
@@ -594,31 +643,14 @@ func (s *Service) run() {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-s.wake:
+			s.gossipLeft()
+			continue
 		case <-t.C:
 		}
-		s.releaseHeld()
+		s.releaseHeld(s.ctx, func(data []byte) { s.gossip(s.ctx, data) })
+		s.gossipLeft()
 		s.maybeResync()
-	}
-}
-
-// releaseHeld judges again the held proofs whose height the store has
-// reached, gossiping those that are valid (the topic validator ignored
-// them when they came, so gossipsub did not forward them).
-func (s *Service) releaseHeld() {
-	head, now := s.deps.Headers.Height(), s.opts.Now()
-	s.mu.Lock()
-	ready, expired := s.judge.release(head, now)
-	s.mu.Unlock()
-	if expired > 0 {
-		s.log.Info("fraud: held proofs expired before the store reached their height", "count", expired, "head", head)
-		s.setTrouble()
-	}
-	for _, c := range ready {
-		ctx, cancel := context.WithTimeout(s.ctx, s.opts.ValidatorTimeout)
-		if s.judgeProof(ctx, c) == verdictAccept {
-			s.gossip(ctx, c.data)
-		}
-		cancel()
 	}
 }
 
@@ -741,8 +773,12 @@ func (s *Service) lied(from peer.ID, reason error) verdict {
 // so.
 func (s *Service) judgeProof(ctx context.Context, c candidate) verdict {
 	for {
-		head, now := s.deps.Headers.Height(), s.opts.Now()
+		now := s.opts.Now()
 		s.mu.Lock()
+		// The head is read under mu: a proof held here after the store
+		// moved past its height would escape a HeadAdvanced that ran
+		// in between.
+		head := s.deps.Headers.Height()
 		if s.judge.isLiar(c.from) {
 			// Blocked while this proof waited: refused like the rest.
 			s.stats.Ignored++
@@ -776,10 +812,12 @@ func (s *Service) judgeProof(ctx context.Context, c candidate) verdict {
 	}
 }
 
-// check checks c against the stored header of its height: the header hash,
-// then (unless the message is known invalid) the proof's full decoding and
-// Validate against the header's DAH. The judge's screen returned stepCheck
-// for it.
+// check checks c against the header of its height (the stored one, or
+// for a height below the store's base the one Deps.Fetch brings, see
+// headerFor): the header hash, then (unless the message is known invalid)
+// the proof's full decoding and Validate against the header's DAH. The
+// judge's screen returned stepCheck for it, so no other proof of its
+// height is checked meanwhile.
 func (s *Service) check(ctx context.Context, c candidate) (v verdict) {
 	defer func() {
 		s.mu.Lock()
@@ -788,16 +826,23 @@ func (s *Service) check(ctx context.Context, c candidate) (v verdict) {
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
 	}()
-	h, hash, err := s.headerAt(ctx, c.height)
+	h, hash, fetched, err := s.headerFor(ctx, c.height)
 	if err != nil {
-		// Below the store's base, or a store failure: nothing to
-		// check it against, nobody to blame.
+		// Below the store's base with nothing to fetch it from, a
+		// fetch that failed or brought a header that does not
+		// Validate, or a store failure: nothing to check it against,
+		// nobody to blame. But for the first, the header may come
+		// later, and gossipsub drops later copies as seen: trouble.
 		s.log.Debug("fraud: no header to check a proof against", "height", c.height, "from", c.from, "err", err)
-		s.ignored(!errors.Is(err, header.ErrNotFound))
+		s.ignored(fetched || !errors.Is(err, header.ErrNotFound))
 		return verdictIgnore
 	}
 	if !bytes.Equal(hash, c.headerHash) {
-		return s.lied(c.from, fmt.Errorf("%w: header %X at height %d, the stored header is %X", ErrInvalidProof, c.headerHash, c.height, hash))
+		whose := "stored"
+		if fetched {
+			whose = "trusted peers'"
+		}
+		return s.lied(c.from, fmt.Errorf("%w: header %X at height %d, the %s header is %X", ErrInvalidProof, c.headerHash, c.height, whose, hash))
 	}
 	sum := sha256.Sum256(c.data)
 	s.mu.Lock()
@@ -822,43 +867,4 @@ func (s *Service) check(ctx context.Context, c candidate) (v verdict) {
 	s.log.Info("fraud: received a valid bad-encoding proof", "height", p.Height, "axis", p.Axis, "index", p.Index, "from", c.from)
 	s.accept(stored{proof: p, data: bytes.Clone(c.data)})
 	return verdictAccept
-}
-
-// headerCacheSize is how many stored headers check keeps at hand: a flood
-// of proofs naming a few heights reads and hashes each once.
-const headerCacheSize = 16
-
-type cachedHeader struct {
-	h    *header.ExtendedHeader
-	hash []byte
-}
-
-// headerAt returns the stored header at height and its hash. Stored
-// headers never change, so they are cached.
-func (s *Service) headerAt(ctx context.Context, height uint64) (*header.ExtendedHeader, []byte, error) {
-	s.mu.Lock()
-	e, ok := s.hdrCache[height]
-	s.mu.Unlock()
-	if ok {
-		return e.h, e.hash, nil
-	}
-	h, err := s.deps.Headers.GetByHeight(ctx, height)
-	if err == nil && (h == nil || h.DAH == nil) {
-		err = errors.New("a header without a DAH")
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	e = cachedHeader{h: h, hash: h.Hash()}
-	s.mu.Lock()
-	if _, ok := s.hdrCache[height]; !ok {
-		if len(s.hdrOrder) == headerCacheSize {
-			delete(s.hdrCache, s.hdrOrder[0])
-			s.hdrOrder = s.hdrOrder[1:]
-		}
-		s.hdrCache[height] = e
-		s.hdrOrder = append(s.hdrOrder, height)
-	}
-	s.mu.Unlock()
-	return e.h, e.hash, nil
 }
