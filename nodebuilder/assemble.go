@@ -158,7 +158,13 @@ func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
 	trustedHash, _ := conf.trustedHash() // checked by Validate
 	trust := syncer.Trust{Hash: trustedHash, Height: conf.Header.TrustedHeight}
 	so := syncer.Options{VerifyOptions: verify, ChainID: conf.ChainID, Logger: n.logger.With("service", "syncer"),
-		OnHead: n.daser.OnHead} // the DASer's fast path
+		// Held bad-encoding proofs of the new head are judged before the
+		// DASer hears of it, so it never samples a block the node holds
+		// a valid proof of; then the DASer's fast path.
+		OnHead: func(h *header.ExtendedHeader) {
+			n.fraud.HeadAdvanced(ctx, h.Height())
+			n.daser.OnHead(h)
+		}}
 	if opts.Sync != nil {
 		opts.Sync(&so)
 	}
@@ -508,8 +514,12 @@ func (n *Node) bridgeVerify(ctx context.Context, h *header.ExtendedHeader) error
 // node's lifetime.
 func (n *Node) addFraud(ctx context.Context) {
 	n.add("fraud", func(sctx context.Context) error {
-		f, err := fraud.New(fraud.Deps{Network: n.conf.ChainID, Host: n.p2p.Host(), PubSub: n.p2p.PubSub(),
-			Headers: n.headers, Blocker: n.p2p, DB: n.db, Halt: &n.halt},
+		deps := fraud.Deps{Network: n.conf.ChainID, Host: n.p2p.Host(), PubSub: n.p2p.PubSub(),
+			Headers: n.headers, Blocker: n.p2p, DB: n.db, Halt: &n.halt}
+		if n.exClient != nil { // light and full: proofs below the store's base
+			deps.Fetch = n.exClient
+		}
+		f, err := fraud.New(deps,
 			fraud.Options{Logger: n.logger.With("service", "fraud"), SyncPeers: n.p2p.TrustedPeers()})
 		if err != nil {
 			return err
