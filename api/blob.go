@@ -99,14 +99,11 @@ func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *st
 // Get (blob.Get, read) returns the blob of namespace with commitment at
 // height; "blob: not found" if there is none.
 func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.Blob, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	b, err := m.svc.Get(ctx, height, namespace, commitment)
 	return b, notFound(err)
 }
@@ -114,14 +111,11 @@ func (m *BlobModule) Get(ctx context.Context, height uint64, namespace share.Nam
 // GetAll (blob.GetAll, read) returns the blobs of the namespaces at
 // height.
 func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []share.Namespace) ([]*blob.Blob, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	bs, err := m.svc.GetAll(ctx, height, namespaces)
 	return bs, notFound(err)
 }
@@ -129,14 +123,11 @@ func (m *BlobModule) GetAll(ctx context.Context, height uint64, namespaces []sha
 // GetProof (blob.GetProof, read) returns the inclusion proof of the blob
 // of namespace with commitment at height.
 func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.Proof, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	p, err := m.svc.GetProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }
@@ -146,14 +137,11 @@ func (m *BlobModule) GetProof(ctx context.Context, height uint64, namespace shar
 // under the header's data root (for Blobstream); "blob: not found" if
 // there is no such blob.
 func (m *BlobModule) GetCommitmentProof(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.CommitmentProof, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	p, err := m.svc.GetCommitmentProof(ctx, height, namespace, commitment)
 	return p, notFound(err)
 }

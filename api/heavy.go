@@ -246,7 +246,28 @@ func (l *Limiter) freeNow() {
 // does nothing. Otherwise the slot is freed when the method returns. A
 // nil l bounds nothing.
 func enter(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
-	name, e, err := authorize(ctx, m)
+	return enterFrom(ctx, m, l)
+}
+
+// enterAt is enter for a method that reads the block at height: it also
+// refuses the call with the halting rule's error (see Halt) when h holds
+// a proof of that block or a lower one.
+func enterAt(ctx context.Context, m rpcModule, l *Limiter, h Halt, height uint64) (func(), error) {
+	done, err := enterFrom(ctx, m, l)
+	if err != nil {
+		return nil, err
+	}
+	if err := haltErr(h, height); err != nil {
+		done()
+		return nil, err
+	}
+	return done, nil
+}
+
+// enterFrom is enter and enterAt, which must call it directly: authorize
+// finds the method two calls up.
+func enterFrom(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
+	name, e, err := authorize(ctx, m, 2)
 	if err != nil {
 		return nil, err
 	}

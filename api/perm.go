@@ -100,24 +100,25 @@ type rpcMethod struct {
 // returns celestia-node's (go-jsonrpc auth's) error unless ctx's caller
 // holds the permission m's table gives the method that called it.
 func requirePerm(ctx context.Context, m rpcModule) error {
-	name, e, err := authorize(ctx, m)
+	name, e, err := authorize(ctx, m, 1)
 	if err == nil && e.cost != costFree {
 		err = fmt.Errorf("api: %s is heavy: it must take a Limiter slot with enter", name)
 	}
 	return err
 }
 
-// authorize returns the method of m that called requirePerm or enter (the
-// Go method itself, named by the call stack, so no method repeats its own
-// name) with its table entry, and an error unless ctx's caller holds the
-// entry's permission. A function that is not in the table (a closure, a
-// helper) is refused.
-func authorize(ctx context.Context, m rpcModule) (string, rpcMethod, error) {
+// authorize returns the method of m that called requirePerm, enter or
+// enterAt (the Go method itself, named by the call stack, so no method
+// repeats its own name) with its table entry, and an error unless ctx's
+// caller holds the entry's permission. depth is the number of this
+// package's helpers between the method and authorize (1 for requirePerm).
+// A function that is not in the table (a closure, a helper) is refused.
+func authorize(ctx context.Context, m rpcModule, depth int) (string, rpcMethod, error) {
 	t := m.rpcTable()
-	// Skip runtime.Callers, authorize, and requirePerm or enter.
+	// Skip runtime.Callers, authorize, and the depth helpers.
 	var pc [1]uintptr
 	var fn string
-	if runtime.Callers(3, pc[:]) == 1 {
+	if runtime.Callers(2+depth, pc[:]) == 1 {
 		f, _ := runtime.CallersFrames(pc[:]).Next()
 		fn = f.Function
 	}

@@ -67,14 +67,11 @@ func (m *ShareModule) GetShare(ctx context.Context, height uint64, row, col int)
 // GetSamples returns the samples at indices of the square at height, with
 // their proofs (Shares.GetSamples).
 func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []SampleCoords) ([]Sample, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	return m.s.GetSamples(ctx, height, indices)
 }
 
@@ -82,14 +79,11 @@ func (m *ShareModule) GetSamples(ctx context.Context, height uint64, indices []S
 // is encoded once for the calls of that height in flight at once and held
 // until their responses have been sent.
 func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataSquare, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	e, release, err := m.s.encodedEDS(ctx, height)
 	if err != nil {
 		return nil, err
@@ -100,41 +94,32 @@ func (m *ShareModule) GetEDS(ctx context.Context, height uint64) (*ExtendedDataS
 
 // GetRow returns row row of the square at height (Shares.GetRow).
 func (m *ShareModule) GetRow(ctx context.Context, height uint64, row int) (Row, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return Row{}, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return Row{}, err
-	}
 	return m.s.GetRow(ctx, height, row)
 }
 
 // GetNamespaceData returns the data of namespace in the square at height
 // (Shares.GetNamespaceData).
 func (m *ShareModule) GetNamespaceData(ctx context.Context, height uint64, namespace share.Namespace) (NamespaceData, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	return m.s.GetNamespaceData(ctx, height, namespace)
 }
 
 // GetRange returns the shares [from, to) of the original square at height
 // with their proof to the data root (Shares.GetRange).
 func (m *ShareModule) GetRange(ctx context.Context, height uint64, from, to int) (*GetRangeResult, error) {
-	done, err := enter(ctx, m, m.lim)
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := haltErr(m.halt, height); err != nil {
-		return nil, err
-	}
 	return m.s.GetRange(ctx, height, from, to)
 }
