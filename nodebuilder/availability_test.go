@@ -20,19 +20,19 @@ import (
 	"github.com/datamesh/mesh-node/shrex"
 )
 
-// startAvailNode starts a node whose DASer retries quickly, as a test
-// needs.
+// startAvailNode starts a node whose DASer retries quickly (fastDAS).
 func startAvailNode(ctx context.Context, t *testing.T, name string, mode nodebuilder.Mode, conf nodebuilder.Config) *nodebuilder.Node {
 	t.Helper()
-	return startNodeWith(ctx, t, t.TempDir(), name, mode, conf, nodebuilder.Options{
-		DAS: func(o *das.Options) {
-			o.SampleTimeout = 5 * time.Second
-			o.FullTimeout = 10 * time.Second
-			o.RetryBackoff = 100 * time.Millisecond
-			o.MaxRetryBackoff = 500 * time.Millisecond
-			o.PollInterval = 200 * time.Millisecond
-		},
-	})
+	return startNodeWith(ctx, t, t.TempDir(), name, mode, conf, nodebuilder.Options{DAS: fastDAS})
+}
+
+// fastDAS makes a DASer retry quickly, as a test needs.
+func fastDAS(o *das.Options) {
+	o.SampleTimeout = 5 * time.Second
+	o.FullTimeout = 10 * time.Second
+	o.RetryBackoff = 100 * time.Millisecond
+	o.MaxRetryBackoff = 500 * time.Millisecond
+	o.PollInterval = 200 * time.Millisecond
 }
 
 // waitAvailable waits until n's DASer has found every height from 1 to

@@ -60,6 +60,66 @@ func badlyEncoded(t *testing.T, e *eds.ExtendedDataSquare, r, c int) ([][][]byte
 	return rows, dah
 }
 
+// badChain is a chain whose block at height badHeight commits (its validators signed the data root) to a badly
+// encoded square: one parity share of Q2 is wrong, and its row is encoded
+// again so that every row matches its root, but column 1 does not.
+type badChain struct {
+	headers []*header.ExtendedHeader
+	// squares are the honest squares by height; at badHeight, the square
+	// the producer started from.
+	squares map[uint64]*eds.ExtendedDataSquare
+	// rows and dah are the badly encoded square of badHeight.
+	rows [][][]byte
+	dah  *eds.DataAvailabilityHeader
+}
+
+const badHeight = 12
+
+// newBadChain makes a badChain of length headers of chainID.
+func newBadChain(t *testing.T, chainID string, length int) *badChain {
+	t.Helper()
+	c := &badChain{squares: map[uint64]*eds.ExtendedDataSquare{}}
+	g := headertest.NewGenerator(headertest.Options{ChainID: chainID, Seed: 30, Blobs: 4, MaxBlobSize: 4000,
+		OnSquare: func(h int64, e *eds.ExtendedDataSquare) {
+			c.squares[uint64(h)] = e
+			if h == badHeight {
+				c.rows, c.dah = badlyEncoded(t, e, e.K(), 1)
+			}
+		},
+		// The validators sign a data root transaction of the bad square.
+		Byzantine: func(h int64, txs cmttypes.Txs) cmttypes.Txs {
+			if h != badHeight {
+				return txs
+			}
+			drt, err := header.DataRootTx{SquareSize: uint32(c.dah.SquareSize()), DataRoot: c.dah.Hash()}.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			txs[len(txs)-1] = drt
+			return txs
+		}})
+	c.headers = g.Chain(t, length)
+	byz := *c.headers[badHeight-1]
+	byz.DAH = c.dah
+	if err := byz.Validate(); err != nil {
+		t.Fatalf("the bad block's header does not validate: %v", err)
+	}
+	c.headers[badHeight-1] = &byz
+	return c
+}
+
+// startBadBridge starts a test bridge serving the first n headers of c
+// (the rest are the test's to publish) and every square over shrex but
+// the bad one, whose rows it serves (serveRows): a node must rebuild it
+// from rows to find it badly encoded, and no light node can sample it.
+func startBadBridge(ctx context.Context, t *testing.T, chainID string, c *badChain, n int) *testBridge {
+	t.Helper()
+	b := startSquareBridge(ctx, t, chainID, memChain(ctx, t, c.headers[:n]),
+		&squareMap{squares: c.squares, withhold: func(h uint64) bool { return h == badHeight }})
+	serveRows(t, b, chainID, c.squares, badHeight, c.rows)
+	return b
+}
+
 // TestFullNodeDetectsBadEncoding: a test bridge serves a chain whose block
 // at height 12 commits (its validators signed the data root) to a badly
 // encoded square: one parity share of Q2 is wrong. The bridge serves that
@@ -71,41 +131,10 @@ func badlyEncoded(t *testing.T, e *eds.ExtendedDataSquare, r, c int) ([][][]byte
 func TestFullNodeDetectsBadEncoding(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	const chainID, bad = "bad-encoding-test", 12
-	squares := map[uint64]*eds.ExtendedDataSquare{}
-	var badRows [][][]byte
-	var badDAH *eds.DataAvailabilityHeader
-	g := headertest.NewGenerator(headertest.Options{ChainID: chainID, Seed: 30, Blobs: 4, MaxBlobSize: 4000,
-		OnSquare: func(h int64, e *eds.ExtendedDataSquare) {
-			squares[uint64(h)] = e
-			if h == bad {
-				badRows, badDAH = badlyEncoded(t, e, e.K(), 1)
-			}
-		},
-		// The validators sign a data root transaction of the bad square.
-		Byzantine: func(h int64, txs cmttypes.Txs) cmttypes.Txs {
-			if h != bad {
-				return txs
-			}
-			drt, err := header.DataRootTx{SquareSize: uint32(badDAH.SquareSize()), DataRoot: badDAH.Hash()}.Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			txs[len(txs)-1] = drt
-			return txs
-		}})
-	chain := g.Chain(t, 20)
-	byz := *chain[bad-1]
-	byz.DAH = badDAH
-	if err := byz.Validate(); err != nil {
-		t.Fatalf("the bad block's header does not validate: %v", err)
-	}
-	chain[bad-1] = &byz
-
-	withheld := map[uint64]bool{bad: true}
-	b := startSquareBridge(ctx, t, chainID, memChain(ctx, t, chain),
-		&squareMap{squares: squares, withhold: func(h uint64) bool { return withheld[h] }})
-	serveRows(t, b, chainID, squares, bad, badRows)
+	const chainID, bad = "bad-encoding-test", badHeight
+	c := newBadChain(t, chainID, 20)
+	badDAH := c.dah
+	b := startBadBridge(ctx, t, chainID, c, 20)
 
 	conf := nodeConfig(nodebuilder.Full, chainID, b.addr(t))
 	conf.Header.TrustedHeight = 1

@@ -8,6 +8,7 @@ import (
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/das"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
+	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex/getter"
@@ -26,6 +27,11 @@ func (n *Node) DASer() *das.DASer         { return n.daser }
 func (n *Node) BlobIndex() *blob.Index    { return n.blobIndex }
 func (n *Node) ShareService() *api.Shares { return n.shareService }
 func (n *Node) API() *api.Server          { return n.apiServer }
+func (n *Node) Halt() *fraud.Halt         { return &n.halt }
+
+// Fraud is the node's fraud service once it has started (it is made
+// then), nil before.
+func (n *Node) Fraud() *fraud.Service { return n.fraud }
 
 // P2PConfig is the p2p configuration nodebuilder gives a node of mode on
 // chainID with the default configuration.
