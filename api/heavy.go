@@ -235,23 +235,18 @@ func (l *Limiter) freeNow() {
 	free()
 }
 
-// enter is requirePerm for the methods that may be heavy: it checks that
-// ctx's caller holds the permission m's table gives the method that called
-// it and, when the table gives that method a cost and l is not nil, takes
-// a slot of l for the call, named namespace.method (share.GetEDS). It
-// returns the function the method defers. When ctx is the server's request
-// context (it names a caller), the slot is held until ctx ends, which is
-// once the response has been written (HTTP), or the call's response has
-// been sent (WebSocket), or the client has gone: the deferred function
-// does nothing. Otherwise the slot is freed when the method returns. A
-// nil l bounds nothing.
-func enter(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
-	return enterFrom(ctx, m, l)
-}
-
-// enterAt is enter for a method that reads the block at height: it also
-// refuses the call with the halting rule's error (see Halt) when h holds
-// a proof of that block or a lower one.
+// enterAt is requirePerm for the methods that may be heavy, all of which
+// read the block at height: it checks that ctx's caller holds the
+// permission m's table gives the method that called it; when the table
+// gives that method a cost and l is not nil, it takes a slot of l for the
+// call, named namespace.method (share.GetEDS); and it refuses the call with
+// the halting rule's error (see Halt) when h holds a proof of that block or
+// a lower one. It returns the function the method defers. When ctx is the
+// server's request context (it names a caller), the slot is held until ctx
+// ends, which is once the response has been written (HTTP), or the call's
+// response has been sent (WebSocket), or the client has gone: the deferred
+// function does nothing. Otherwise the slot is freed when the method
+// returns. A nil l bounds nothing.
 func enterAt(ctx context.Context, m rpcModule, l *Limiter, h Halt, height uint64) (func(), error) {
 	done, err := enterFrom(ctx, m, l)
 	if err != nil {
@@ -264,8 +259,8 @@ func enterAt(ctx context.Context, m rpcModule, l *Limiter, h Halt, height uint64
 	return done, nil
 }
 
-// enterFrom is enter and enterAt, which must call it directly: authorize
-// finds the method two calls up.
+// enterFrom is enterAt's authorisation and slot; enterAt must call it
+// directly: authorize finds the method two calls up.
 func enterFrom(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
 	name, e, err := authorize(ctx, m, 2)
 	if err != nil {

@@ -71,7 +71,7 @@ func WithPerms(ctx context.Context, perms []Permission) context.Context {
 
 // rpcModule is a module of the API. The server registers its exported
 // methods, which go-jsonrpc serves, under its table's namespace; each of
-// them calls requirePerm (or enter, for a method that may be heavy) first,
+// them calls requirePerm (or enterAt, for a method that may be heavy) first,
 // which looks the method up in the table.
 type rpcModule interface {
 	rpcTable() *rpcTable
@@ -102,13 +102,13 @@ type rpcMethod struct {
 func requirePerm(ctx context.Context, m rpcModule) error {
 	name, e, err := authorize(ctx, m, 1)
 	if err == nil && e.cost != costFree {
-		err = fmt.Errorf("api: %s is heavy: it must take a Limiter slot with enter", name)
+		err = fmt.Errorf("api: %s is heavy: it must take a Limiter slot with enterAt", name)
 	}
 	return err
 }
 
-// authorize returns the method of m that called requirePerm, enter or
-// enterAt (the Go method itself, named by the call stack, so no method
+// authorize returns the method of m that called requirePerm or enterAt
+// (the Go method itself, named by the call stack, so no method
 // repeats its own name) with its table entry, and an error unless ctx's
 // caller holds the entry's permission. depth is the number of this
 // package's helpers between the method and authorize (1 for requirePerm).
