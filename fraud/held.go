@@ -68,10 +68,16 @@ func (s *Service) releaseHeld(ctx context.Context, publish func(data []byte)) {
 	}
 	for _, c := range ready {
 		cctx, cancel := context.WithTimeout(ctx, s.opts.ValidatorTimeout)
-		if s.judgeProof(cctx, c) == verdictAccept {
+		v := s.judgeProof(cctx, c)
+		cancel()
+		if v == verdictHeld {
+			continue // the store went back below it: held again
+		}
+		// A topic validator still waiting for it lets gossipsub
+		// forward the message; otherwise the Service gossips it.
+		if !s.tellWaiters(c.data, v) && v == verdictAccept {
 			publish(c.data)
 		}
-		cancel()
 	}
 }
 

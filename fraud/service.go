@@ -333,6 +333,7 @@ type Service struct {
 	changed    chan struct{} // closed and replaced when a check ends
 	proofs     []stored      // valid proofs, in key order
 	subs       map[*subscriber]struct{}
+	waiters    map[*waiter]struct{} // topic validators waiting for held proofs
 	stats      Stats
 	trouble    bool // a message was dropped for a reason other than its content
 	lastResync time.Time
@@ -379,6 +380,7 @@ func New(deps Deps, opts Options) (*Service, error) {
 		wake:     make(chan struct{}, 1),
 		fetches:  make(chan struct{}, opts.MaxFetches),
 		subs:     map[*subscriber]struct{}{},
+		waiters:  map[*waiter]struct{}{},
 		hdrCache: map[uint64]cachedHeader{},
 	}
 	s.topic = topic.New(deps.PubSub, topic.Config{
@@ -694,6 +696,7 @@ const (
 	verdictIgnore verdict = iota // dropped without blame
 	verdictAccept                // valid: stored, forwarded, halting
 	verdictReject                // invalid: its sender blocked
+	verdictHeld                  // kept until the store reaches its height
 )
 
 // validate is the topic validator.
@@ -702,13 +705,78 @@ func (s *Service) validate(ctx context.Context, from peer.ID, data []byte, own b
 		// Publish, a sync or a released hold: already valid.
 		return topic.Accept
 	}
-	switch s.consider(ctx, from, data, true) {
+	// A proof held for its header is judged when the store reaches its
+	// height (HeadAdvanced, or the poll); the validator waits for that
+	// verdict, so that gossipsub forwards the message itself once it is
+	// valid. Returning Ignore instead would mark the message seen: with
+	// the content-based message IDs of p2p, the node could then never
+	// gossip those bytes again, and its peers would not hear of the
+	// proof from it.
+	w := s.addWaiter(data)
+	defer s.dropWaiter(w)
+	v := s.consider(ctx, from, data, true)
+	if v == verdictHeld {
+		wctx, cancel := context.WithTimeout(ctx, s.opts.ValidatorTimeout/2)
+		select {
+		case v = <-w.verdict:
+		case <-wctx.Done():
+			// Still held: a later release publishes it (new peers
+			// only) and the background sync reaches the rest.
+			v = verdictIgnore
+			s.setTrouble()
+		case <-s.ctx.Done():
+			v = verdictIgnore
+		}
+		cancel()
+	}
+	switch v {
 	case verdictAccept:
 		return topic.Accept
 	case verdictReject:
 		return topic.Reject
 	}
 	return topic.Ignore
+}
+
+// waiter is a topic validator waiting for the verdict on a held proof.
+type waiter struct {
+	sum     [32]byte
+	verdict chan verdict // buffered: the release never blocks
+}
+
+// addWaiter registers a validator of data.
+func (s *Service) addWaiter(data []byte) *waiter {
+	w := &waiter{sum: sha256.Sum256(data), verdict: make(chan verdict, 1)}
+	s.mu.Lock()
+	s.waiters[w] = struct{}{}
+	s.mu.Unlock()
+	return w
+}
+
+func (s *Service) dropWaiter(w *waiter) {
+	s.mu.Lock()
+	delete(s.waiters, w)
+	s.mu.Unlock()
+}
+
+// tellWaiters hands v, the verdict on a released proof, to the validators
+// waiting for it, and reports whether there were any: then gossipsub
+// forwards the message when the validator returns.
+func (s *Service) tellWaiters(data []byte, v verdict) bool {
+	sum := sha256.Sum256(data)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	told := false
+	for w := range s.waiters {
+		if w.sum == sum {
+			select {
+			case w.verdict <- v:
+			default:
+			}
+			told = true
+		}
+	}
+	return told
 }
 
 // consider judges a proof message from a peer, in the order of the package
@@ -806,6 +874,9 @@ func (s *Service) judgeProof(ctx context.Context, c candidate) verdict {
 		case stepNoRoom:
 			s.ignored(true)
 			return verdictIgnore
+		case stepHeld:
+			s.ignored(false) // for now: counted like the others not checked
+			return verdictHeld
 		}
 		s.ignored(false)
 		return verdictIgnore

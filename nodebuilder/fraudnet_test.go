@@ -193,11 +193,11 @@ func peerID(n *nodebuilder.Node) peer.ID { return n.P2P().Host().ID() }
 // share.SharesAvailable there with the error naming the proof, and list
 // the proof in fraud.Get.
 func TestLightNodesHaltOnBadEncoding(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const chainID, head = "fraud-net-test", 20
 	c := newBadChain(t, chainID, head)
-	b := startBadBridge(ctx, t, chainID, c, badHeight-1)
+	b := startBadBridge(ctx, t, chainID, c, badHeight-2)
 
 	fconf := nodeConfig(nodebuilder.Full, chainID, b.addr(t))
 	fconf.Header.TrustedHeight = 1
@@ -218,6 +218,15 @@ func TestLightNodesHaltOnBadEncoding(t *testing.T) {
 		name string
 		n    *nodebuilder.Node
 	}{{"full", full}, {"light1", light1}, {"light2", light2}, {"light3", light3}}
+	for _, x := range nodes {
+		waitHeight(ctx, t, x.n, x.name, badHeight-2)
+	}
+	// The block before the bad one comes by gossip once each node's
+	// gossipsub meshes have formed (a heartbeat after it connected), or
+	// by the syncers' catch-up later: either way the meshes the proof
+	// travels have formed before the bad block is published, as on a
+	// network that has run for a while.
+	b.publish(ctx, t, c.headers[badHeight-2])
 	for _, x := range nodes {
 		waitHeight(ctx, t, x.n, x.name, badHeight-1)
 	}
