@@ -104,9 +104,15 @@
 // out. The syncer verifies the headers above the head and follows the
 // network head anyway.
 //
-// Held proofs are released when the store reaches their height: judged
-// again from step 3, then the valid ones published (the validator ignored
-// them when they came, so gossipsub did not forward them). The node calls
+// Held proofs are released when the store reaches their height and judged
+// again from step 3. The topic validator of a held proof waits for that
+// verdict (up to half of ValidatorTimeout) and returns it, so gossipsub
+// forwards a valid proof as it would any other: the message IDs of p2p are
+// the hash of the data, so a message the validator had ignored could not
+// be gossiped again by this node. A proof whose validator stopped waiting,
+// or that came by fraud sync, is published by the Service once valid (new
+// to the peers that never saw it; the background sync reaches the rest).
+// The node calls
 // HeadAdvanced from the header syncer's OnHead hook, which header/syncer
 // calls after the store's Append has returned, and before it hands the
 // head to the DASer: HeadAdvanced judges the released proofs before it
