@@ -61,7 +61,8 @@
 //     (this covers a repeated (height, axis, index)); gossipsub's own
 //     seen-cache drops repeated bytes, since message IDs are the SHA-256
 //     of the content;
-//  4. height: more than MaxAhead (64) above the store's head is ignored;
+//  4. height: more than MaxAhead (64) above the store's head is ignored
+//     (unless it came by fraud sync: see Held proofs below);
 //     above the head, the proof is held for its header (below);
 //  5. one at a time per height: a proof waits while another of its height
 //     is being checked, so a flood validates a height once, and a proof
@@ -160,9 +161,11 @@
 // After such a drop the Service runs a background sync, at most every
 // ResyncInterval (30 s), which asks its peers directly.
 //
-// A node that starts more than MaxAhead behind drops the proofs its start-up
-// Sync brings for heights it has not reached; calling Sync again once the
-// syncer has caught up covers it.
+// A proof that comes by fraud sync, from a peer the node chose to ask, is
+// held whatever its height (within the holds' bounds and HoldTTL), not only
+// up to MaxAhead: a node that starts far behind then checks it when its
+// syncer reaches the block, before its DASer samples that block. Calling
+// Sync again once the syncer has caught up covers a hold that expired.
 //
 // # Store
 //

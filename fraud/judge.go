@@ -64,6 +64,11 @@ type candidate struct {
 	data       []byte // the proof's encoding, as received
 	height     uint64
 	headerHash []byte
+	// synced says it came by fraud sync, from a peer the node chose to
+	// ask: it is held whatever its height (within the holds' bounds), so
+	// that a node that starts far behind checks it when its syncer
+	// reaches the block, before its DASer samples that block.
+	synced bool
 }
 
 // hold is a candidate waiting for the store to reach its height.
@@ -117,7 +122,7 @@ func (j *judge) screen(c candidate, head uint64, now time.Time) step {
 	switch {
 	case j.lowest != 0 && h >= j.lowest:
 		return stepDuplicate
-	case h > head && h-head > j.lim.maxAhead:
+	case h > head && h-head > j.lim.maxAhead && !c.synced:
 		return stepTooFar
 	case h > head:
 		if !j.makeRoom(c.from) {

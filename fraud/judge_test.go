@@ -66,6 +66,12 @@ func TestJudgeScreen(t *testing.T) {
 	if got := j.screen(cand("a", 74), 10, t0); got != stepHeld {
 		t.Fatalf("74 with the head at 10: %v, want held", got)
 	}
+	// From fraud sync, a peer the node asked: held however far ahead.
+	far := cand("b", 10_000)
+	far.synced = true
+	if got := j.screen(far, 10, t0); got != stepHeld {
+		t.Fatalf("10000 by fraud sync with the head at 10: %v, want held", got)
+	}
 }
 
 func TestJudgeHolds(t *testing.T) {

@@ -811,7 +811,7 @@ func (s *Service) consider(ctx context.Context, from peer.ID, data []byte, gossi
 	if height == 0 {
 		return s.lied(from, fmt.Errorf("%w: height 0", ErrInvalidProof))
 	}
-	return s.judgeProof(ctx, candidate{from: from, data: data, height: height, headerHash: headerHash})
+	return s.judgeProof(ctx, candidate{from: from, data: data, height: height, headerHash: headerHash, synced: !gossip})
 }
 
 // ignored counts a message dropped without blame; trouble says the reason

@@ -83,6 +83,30 @@ func TestSyncHoldsProofAhead(t *testing.T) {
 	d.waitHalted(t, ctx, f)
 }
 
+// A proof synced from a peer the node asked is held however far above the
+// head it is (a gossiped one only up to MaxAhead), so a node that starts
+// far behind checks it when its store reaches the block.
+func TestSyncHoldsProofFarAhead(t *testing.T) {
+	ctx := p2ptest.Context(t)
+	f := newChain(t, 20, 12)
+	a := f.holder(t, ctx)
+	o := testOptions()
+	o.SyncPeers = []peer.ID{a.id()}
+	o.MaxAhead = 2
+	d := f.newNode(t, ctx, 1, &o) // head 1, the proof 11 above
+	p2ptest.Connect(t, ctx, d.p2p.Host, a.p2p.Host)
+	if err := d.svc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.svc.Stats(); st.Holding != 1 || d.halt.Proof() != nil {
+		t.Fatalf("after Sync: %+v, halted %v; want the proof held", st, d.halt.Proof() != nil)
+	}
+	if err := d.headers.Append(ctx, f.chain[1:f.bad]...); err != nil {
+		t.Fatal(err)
+	}
+	d.waitHalted(t, ctx, f)
+}
+
 // serveRaw makes h answer fraud sync with resp, written as is.
 func serveRaw(n *p2ptest.Node, resp []byte) {
 	n.Host.SetStreamHandler(fraud.ProtocolID(chainID), func(s network.Stream) {

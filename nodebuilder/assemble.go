@@ -538,10 +538,10 @@ func (n *Node) addFraud(ctx context.Context) {
 }
 
 // resyncFraud asks peers for their proofs again once the syncer has
-// caught up with the network: the start-up sync cannot check a proof of a
-// height the node has no header of yet (more than fraud.DefaultMaxAhead
-// above its head), so a node that starts far behind learns of it here.
-// It returns when ctx, the node's lifetime, ends.
+// caught up with the network: a proof the start-up sync brought for a
+// height far above the node's head is held only for fraud.DefaultHoldTTL,
+// and the peers asked then may not have had it, so a node that starts far
+// behind asks again here. It returns when ctx, the node's lifetime, ends.
 func (n *Node) resyncFraud(ctx context.Context) {
 	if err := n.syncer.SyncWait(ctx); err != nil {
 		return
