@@ -102,6 +102,9 @@ var allowed = map[string][]string{
 	// them on disk (Badger's table reader and ristretto's mmap included);
 	// its badgertest, which opens databases for tests, inherits the rule.
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
+	// kzg lays blob bytes out in EIP-4844 blobs (the OP Stack blob
+	// encoding); stdlib only until the KZG commitments bring go-eth-kzg.
+	"kzg": {},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.

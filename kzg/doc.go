@@ -1,0 +1,57 @@
+// Package kzg holds what DataMesh needs to commit to blobs the way
+// Ethereum's EIP-4844 does. So far that is the codec: how blob bytes are laid
+// out in EIP-4844 blobs (4,096 field elements of 32 bytes, BlobSize bytes in
+// all). The commitments themselves come later.
+//
+// # Encoding
+//
+// The layout is the OP Stack blob encoding, version 0 (the "Blob Encoding"
+// section of the Optimism specs, Ecotone derivation), so that the blob an OP
+// Stack batcher posts for some bytes and the one EncodeChunk makes for them
+// are the same 131,072 bytes.
+//
+// The bytes encoded are a 4-byte header — the version (0) and the data's
+// length as a 24-bit big-endian number — followed by the data. They are
+// written in rounds of 127 bytes into 4 field elements (128 bytes) each, at
+// most 1,024 rounds, which is why a blob holds at most MaxChunkSize =
+// 1,024×127 − 4 = 130,044 bytes of data. In a round, the 127 bytes go to
+//
+//	bytes  0..30  → bytes 1..31 of field element 0
+//	byte   31     → x
+//	bytes 32..62  → bytes 1..31 of field element 1
+//	byte   63     → y
+//	bytes 64..94  → bytes 1..31 of field element 2
+//	byte   95     → z
+//	bytes 96..126 → bytes 1..31 of field element 3
+//
+// and the three bytes x, y, z, 24 bits, are cut into four 6-bit pieces that
+// make byte 0 of the four field elements: the low 6 bits of x; the top 2 bits
+// of x above the low 4 bits of y; the low 6 bits of z; the top 2 bits of z
+// above the top 4 bits of y. Byte 0 of every field element is therefore below
+// 0x40, so every element, read big-endian, is below the BLS12-381 scalar
+// modulus. In the first round the header takes bytes 1..4 of the first field
+// element and the data starts at byte 5. Rounds past the data, and the bytes
+// of the last round past the data, are zero.
+//
+// DecodeChunk accepts exactly the blobs EncodeChunk makes: it rejects an
+// unknown version (ErrVersion), a length over MaxChunkSize (ErrLength), a
+// field element whose byte 0 has either of its top two bits set
+// (ErrFieldElement), and any non-zero byte past the encoded data
+// (ErrTrailingData), each wrapping ErrMalformed. The OP Stack decoder rejects
+// the same blobs except that it ignores the top two bits of the first field
+// element; such a blob is not a valid EIP-4844 blob (the element exceeds the
+// modulus), and rejecting it keeps DecodeChunk the exact inverse of
+// EncodeChunk.
+//
+// # Chunks
+//
+// A DataMesh blob larger than MaxChunkSize is cut by Chunks into pieces of
+// MaxChunkSize bytes, the last one shorter, each encoded into its own
+// EIP-4844 blob (which will carry its own commitment). Empty data is one
+// chunk encoding zero bytes (the all-zero blob), so every DataMesh blob has
+// at least one EIP-4844 blob. Join is the inverse: it accepts only the lists
+// Chunks makes.
+//
+// Errors wrap the package's sentinels, with the prefix "kzg: ". Nothing here
+// panics on input.
+package kzg
