@@ -103,8 +103,9 @@ var allowed = map[string][]string{
 	// its badgertest, which opens databases for tests, inherits the rule.
 	"internal/badgerdb": {"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z"},
 	// kzg lays blob bytes out in EIP-4844 blobs (the OP Stack blob
-	// encoding); stdlib only until the KZG commitments bring go-eth-kzg.
-	"kzg": {},
+	// encoding) and commits to them through go-eth-kzg (which brings
+	// gnark-crypto; only go-eth-kzg is imported).
+	"kzg": {"github.com/crate-crypto/go-eth-kzg"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.

@@ -1,7 +1,7 @@
 // Package kzg holds what DataMesh needs to commit to blobs the way
-// Ethereum's EIP-4844 does. So far that is the codec: how blob bytes are laid
-// out in EIP-4844 blobs (4,096 field elements of 32 bytes, BlobSize bytes in
-// all). The commitments themselves come later.
+// Ethereum's EIP-4844 does: the codec, which lays blob bytes out in EIP-4844
+// blobs (4,096 field elements of 32 bytes, BlobSize bytes in all), and the
+// KZG commitments and proofs over those blobs.
 //
 // # Encoding
 //
@@ -51,6 +51,37 @@
 // chunk encoding zero bytes (the all-zero blob), so every DataMesh blob has
 // at least one EIP-4844 blob. Join is the inverse: it accepts only the lists
 // Chunks makes.
+//
+// # Commitments and proofs
+//
+// The KZG functions are thin wrappers over github.com/crate-crypto/go-eth-kzg
+// (on gnark-crypto), taking this package's *Blob and its Commitment and
+// Proof types (compressed BLS12-381 G1 points, 48 bytes) and following the
+// Deneb polynomial-commitments functions of the consensus specs:
+// BlobToCommitment (blob_to_kzg_commitment), ComputeBlobProof and
+// VerifyBlobProof (compute_ and verify_blob_kzg_proof),
+// VerifyBlobProofBatch (verify_blob_kzg_proof_batch), ComputeProof and
+// VerifyProof (compute_ and verify_kzg_proof, the opening at a point z).
+// VersionedHash is the EIP-4844 versioned hash of a commitment: 0x01
+// followed by bytes 1..31 of its SHA-256. The EIP-7594 cell functions are
+// not wrapped. The consensus-spec test vectors go-eth-kzg ships run through
+// these functions in vectors_test.go.
+//
+// They all need the trusted setup of Ethereum's KZG ceremony (mainnet),
+// which go-eth-kzg embeds. Parsing it takes seconds, so it is loaded once,
+// on the first call that needs it, and kept for the life of the process; a
+// node that never commits or verifies (a light node that only samples)
+// never pays for it. VersionedHash and the codec need no setup. Should the
+// load fail, every call returns the same error, wrapping ErrSetup.
+//
+// A verification returns nil when the proof holds, an error wrapping
+// ErrVerify when well-formed inputs do not verify, and one wrapping
+// ErrInvalidInput when an input is not what the specification accepts (a
+// field element not below the scalar modulus, a commitment or proof that is
+// not a compressed point of the G1 subgroup, a nil blob, batch lists of
+// different lengths). The computations wrap ErrInvalidInput likewise. The
+// functions are safe for concurrent use; each spreads its work over
+// GOMAXPROCS goroutines.
 //
 // Errors wrap the package's sentinels, with the prefix "kzg: ". Nothing here
 // panics on input.
