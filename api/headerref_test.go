@@ -164,6 +164,22 @@ func TestTail(t *testing.T) {
 	}
 }
 
+// headerShareURL serves the header and share modules over c's chain (as
+// rpcURL does) and returns the URL and the header service.
+func headerShareURL(t *testing.T, c *chain) (string, *api.Headers) {
+	t.Helper()
+	store := headertest.NewMemStore()
+	if err := store.Append(testCtx(t), c.headers...); err != nil {
+		t.Fatal(err)
+	}
+	headers := newHeaders(t, store, nil)
+	shares, err := api.NewShares(api.ShareOptions{Headers: headers, Getter: squareGetter{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rpcURL(t, map[string]any{"header": api.NewHeaderModule(headers), "share": api.NewShareModule(shares, api.ModuleOptions{})}), headers
+}
+
 // rpcURL serves the header and share modules over go-jsonrpc, as the
 // server registers them, to calls with read permission.
 func rpcURL(t *testing.T, mods map[string]any) string {
@@ -184,16 +200,7 @@ func rpcURL(t *testing.T, mods map[string]any) string {
 func TestCelestiaShapedRequests(t *testing.T) {
 	ctx := testCtx(t)
 	c := newChain(t, 5, 64)
-	store := headertest.NewMemStore()
-	if err := store.Append(ctx, c.headers...); err != nil {
-		t.Fatal(err)
-	}
-	headers := newHeaders(t, store, nil)
-	shares, err := api.NewShares(api.ShareOptions{Headers: headers, Getter: squareGetter{c}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := rpcURL(t, map[string]any{"header": api.NewHeaderModule(headers), "share": api.NewShareModule(shares, api.ModuleOptions{})})
+	url, headers := headerShareURL(t, c)
 	call := func(method, params string) rpcResp {
 		t.Helper()
 		_, body := post(t, url, "", callBody(method, json.RawMessage(params)))

@@ -11,7 +11,6 @@ import (
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
-	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -22,16 +21,7 @@ import (
 func TestModulesOverJSONRPC(t *testing.T) {
 	ctx := testCtx(t)
 	c := newChain(t, 3, 31)
-	store := headertest.NewMemStore()
-	if err := store.Append(ctx, c.headers...); err != nil {
-		t.Fatal(err)
-	}
-	headers := newHeaders(t, store, nil)
-	shares, err := api.NewShares(api.ShareOptions{Headers: headers, Getter: squareGetter{c}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := rpcURL(t, map[string]any{"header": api.NewHeaderModule(headers), "share": api.NewShareModule(shares, api.ModuleOptions{})})
+	url, _ := headerShareURL(t, c)
 
 	var hc struct {
 		GetByHeight      func(context.Context, uint64) (*header.ExtendedHeader, error)

@@ -875,7 +875,9 @@ func (s *Service) judgeProof(ctx context.Context, c candidate) verdict {
 			s.ignored(true)
 			return verdictIgnore
 		case stepHeld:
-			s.ignored(false) // for now: counted like the others not checked
+			// Counted as ignored, like every message not checked on
+			// arrival; Stats.Held counts it too.
+			s.ignored(false)
 			return verdictHeld
 		}
 		s.ignored(false)

@@ -181,8 +181,8 @@ func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
 		if err := n.syncer.Start(sctx); err != nil {
 			return err
 		}
-		go n.watchSyncer()
-		go n.resyncFraud(ctx)
+		n.bg.Go(n.watchSyncer)
+		n.bg.Go(func() { n.resyncFraud(ctx) })
 		return nil
 	}, n.syncer.Stop)
 	n.addGossip(n.syncer.Incoming)

@@ -108,6 +108,9 @@ type Node struct {
 	unlock   func() error // releases the home lock
 	fatal    chan error
 	cancel   context.CancelFunc // of the node's lifetime context
+	// bg tracks the node's own goroutines (watchSyncer, resyncFraud):
+	// Stop waits for them before it closes the database.
+	bg sync.WaitGroup
 }
 
 // Options are what a node takes besides its home and configuration.
@@ -327,6 +330,7 @@ func (n *Node) stopLocked(ctx context.Context) error {
 	if n.cancel != nil {
 		n.cancel()
 	}
+	n.bg.Wait()
 	n.services = nil // a stopped node is not restarted
 	if !n.dbClosed {
 		n.dbClosed = true
