@@ -27,7 +27,15 @@
 //	MsgSend            { 1: from (20 bytes), 2: to (20 bytes), 3: amount }
 //	MsgUpdateValidator { 1: pub_key (32-byte ed25519), 2: power (0 removes) }
 //	MsgPayForBlobs     { 1: signer (20 bytes), 2: namespaces (repeated, 29 bytes), 3: blob_sizes (packed),
-//	                     4: share_commitments (repeated, 32 bytes), 5: share_versions (packed) }
+//	                     4: share_commitments (repeated, 32 bytes), 5: share_versions (packed),
+//	                     6: kzg_commitments (repeated, one per blob), 7: kzg_proofs (repeated, one per blob) }
+//
+// Fields 6 and 7 carry the blobs' optional EIP-4844 KZG commitments
+// (BlobKZG): entry i of each is blob i's commitments (respectively blob
+// proofs), 48 bytes each, concatenated, one per KZGChunkSize-byte chunk of
+// the blob (KZGChunkCount), or empty for a blob without. A message with no
+// KZG has neither field, so it encodes exactly as before the fields
+// existed; one with KZG has an entry for every blob, empty ones included.
 //
 // SignTx signs a Body with a secp256k1 key (CometBFT's crypto/secp256k1:
 // ECDSA over SHA-256 of the encoded Body, which carries the chain ID and the
@@ -40,12 +48,17 @@
 // one (namespace, size, share version, signer for share version 1, and the
 // share commitment), every blob at most Params.MaxBlobSize bytes. Only a
 // MsgPayForBlobs may travel in a BlobTx and it may travel in nothing else.
-// A MsgUpdateValidator must be signed by the genesis authority.
+// A MsgUpdateValidator must be signed by the genesis authority. The chain
+// verifies a PayForBlobs' KZG proofs against its blobs (core/app, batched
+// over a proposal); a wrong proof or commitment is ErrInvalidKZG, as is a
+// count of commitments other than one per chunk.
 //
 // # Fees
 //
 // GasUsed: gas = Params.FixedGas, plus Params.GasPerBlobByte per byte of
-// blob data (the sum of blob_sizes) for a PayForBlobs. The transaction's
+// blob data (the sum of blob_sizes) and Params.GasPerKZGChunk per KZG
+// commitment for a PayForBlobs (a chain whose GasPerKZGChunk is 0 accepts
+// no KZG commitments). The transaction's
 // gas_limit must cover it and its gas_price be at least Params.MinGasPrice;
 // the fee charged is gas × gas_price. Params is the "params" object of the
 // chain's genesis; a client reads it from CometBFT's /genesis with

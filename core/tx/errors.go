@@ -22,6 +22,10 @@ var (
 	ErrBlobTxRequired      = errors.New("tx: pay for blobs must be sent in a blob tx with its blobs")
 	ErrUnexpectedBlobTx    = errors.New("tx: only pay for blobs may be sent in a blob tx")
 	ErrInvalidMsg          = errors.New("tx: invalid message")
+	// ErrInvalidKZG: a PayForBlobs' KZG proofs do not verify against its
+	// blobs (a wrong proof, or a commitment to other bytes), or the chain
+	// accepts no KZG commitments.
+	ErrInvalidKZG = errors.New("tx: invalid KZG commitments")
 )
 
 // ABCI result codes. 0 is success.
@@ -41,6 +45,7 @@ const (
 	CodeInvalidValidatorSet
 	CodeInvalidMsg
 	CodeInternal
+	CodeInvalidKZG
 )
 
 // Code returns the ABCI code for a transaction error: CodeOK for nil.
@@ -70,6 +75,8 @@ func Code(err error) uint32 {
 		return CodeInsufficientFee
 	case errors.Is(err, ErrInvalidValidatorSet):
 		return CodeInvalidValidatorSet
+	case errors.Is(err, ErrInvalidKZG):
+		return CodeInvalidKZG
 	case errors.Is(err, ErrMalformedTx), errors.Is(err, share.ErrMalformedBlobTx), errors.Is(err, share.ErrNotBlobTx):
 		return CodeMalformedTx
 	default:

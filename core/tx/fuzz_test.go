@@ -52,6 +52,7 @@ func TestSeedCorpus(t *testing.T) {
 		"send": send, "pfb-inner": btx.Tx, "update-validator": upd,
 		"empty": {}, "truncated": send[:len(send)/2],
 	}
+	_, seeds["pfb-kzg"] = signedBody(t, kzgPFB(t))
 	var corpus []fuzzcorpus.Seed
 	for name, data := range seeds {
 		corpus = append(corpus, fuzzcorpus.Seed{Target: "FuzzUnmarshalTx", Name: name, Args: []any{data}})

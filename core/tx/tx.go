@@ -25,10 +25,21 @@ const (
 	SignatureSize = 64
 	// ShareCommitmentSize is the size of a blob share commitment.
 	ShareCommitmentSize = 32
+	// KZGCommitmentSize and KZGProofSize are the sizes of an EIP-4844 KZG
+	// commitment and blob proof (compressed BLS12-381 G1 points).
+	KZGCommitmentSize = kzgPointSize
+	KZGProofSize      = kzgPointSize
+	// KZGChunkSize is the number of blob data bytes one EIP-4844 blob
+	// carries in the OP Stack codec (kzg.MaxChunkSize): a blob of n bytes
+	// has KZGChunkCount(n) chunks, each with its own commitment.
+	KZGChunkSize = 130_044
 	// MaxValidatorPower bounds MsgUpdateValidator.Power so that CometBFT's
 	// total voting power limit cannot overflow.
 	MaxValidatorPower = math.MaxInt64 / 8
 )
+
+// kzgPointSize is the size of a compressed BLS12-381 G1 point.
+const kzgPointSize = 48
 
 // Field numbers of the wire format (see doc.go).
 const (
@@ -58,6 +69,8 @@ const (
 	pfbBlobSizesField        = 3
 	pfbShareCommitmentsField = 4
 	pfbShareVersionsField    = 5
+	pfbKZGCommitmentsField   = 6
+	pfbKZGProofsField        = 7
 )
 
 // Fee is what a transaction offers to pay: up to GasLimit gas at GasPrice
@@ -98,6 +111,40 @@ type MsgPayForBlobs struct {
 	BlobSizes        []uint32
 	ShareCommitments [][]byte
 	ShareVersions    []uint32
+	// KZG is nil when no blob carries KZG commitments (the message then
+	// encodes exactly as before KZG existed). Otherwise it has one entry per
+	// blob, empty for a blob without.
+	KZG []BlobKZG
+}
+
+// BlobKZG is the EIP-4844 form of one blob: for each of its
+// KZGChunkCount(size) chunks (the blob data cut into KZGChunkSize-byte
+// pieces, each encoded as an EIP-4844 blob by the kzg package's codec), the
+// KZG commitment and the blob proof (compute_blob_kzg_proof) that the
+// commitment is to those bytes. Validators verify the proofs against the
+// blob bytes; they never compute a commitment.
+type BlobKZG struct {
+	Commitments [][KZGCommitmentSize]byte
+	Proofs      [][KZGProofSize]byte
+}
+
+// KZGChunkCount returns the number of EIP-4844 blobs a blob of size bytes
+// is cut into: ceil(size / KZGChunkSize), and 1 for an empty blob.
+func KZGChunkCount(size int) int {
+	if size <= 0 {
+		return 1
+	}
+	return (size + KZGChunkSize - 1) / KZGChunkSize
+}
+
+// KZGChunks returns the number of KZG commitments m carries, over all its
+// blobs.
+func (m *MsgPayForBlobs) KZGChunks() int {
+	n := 0
+	for _, k := range m.KZG {
+		n += len(k.Commitments)
+	}
+	return n
 }
 
 func (*MsgSend) isMsg()            {}
@@ -151,6 +198,35 @@ func (m *MsgPayForBlobs) ValidateBasic() error {
 		if v := m.ShareVersions[i]; v != uint32(share.ShareVersionZero) && v != uint32(share.ShareVersionOne) {
 			return fmt.Errorf("%w: pay for blobs: blob %d: share version %d, want 0 or 1", ErrInvalidMsg, i, v)
 		}
+	}
+	return m.validateKZG()
+}
+
+// validateKZG checks the shape of m.KZG: nil, or one entry per blob, each
+// empty or with one commitment and one proof per chunk of the blob's
+// declared size, and at least one blob with commitments (a message with
+// none must leave KZG nil, so that it has one encoding).
+func (m *MsgPayForBlobs) validateKZG() error {
+	if m.KZG == nil {
+		return nil
+	}
+	if len(m.KZG) != len(m.Namespaces) {
+		return fmt.Errorf("%w: pay for blobs: KZG for %d blobs, the message has %d", ErrInvalidKZG, len(m.KZG), len(m.Namespaces))
+	}
+	for i, k := range m.KZG {
+		if len(k.Commitments) != len(k.Proofs) {
+			return fmt.Errorf("%w: pay for blobs: blob %d: %d KZG commitments, %d proofs", ErrInvalidKZG, i, len(k.Commitments), len(k.Proofs))
+		}
+		if len(k.Commitments) == 0 {
+			continue
+		}
+		if want := KZGChunkCount(int(m.BlobSizes[i])); len(k.Commitments) != want {
+			return fmt.Errorf("%w: pay for blobs: blob %d of %d bytes: %d KZG commitments, want %d (one per %d-byte chunk)",
+				ErrInvalidKZG, i, m.BlobSizes[i], len(k.Commitments), want, KZGChunkSize)
+		}
+	}
+	if m.KZGChunks() == 0 {
+		return fmt.Errorf("%w: pay for blobs: KZG set but empty for every blob (leave it nil)", ErrInvalidKZG)
 	}
 	return nil
 }
@@ -209,6 +285,14 @@ func (b Body) Marshal() ([]byte, error) {
 			msg = appendMessage(msg, pfbShareCommitmentsField, c)
 		}
 		msg = appendPacked(msg, pfbShareVersionsField, m.ShareVersions)
+		// One entry per blob, empty ones included, so the i-th entry is
+		// blob i's; none at all when KZG is nil.
+		for _, k := range m.KZG {
+			msg = appendMessage(msg, pfbKZGCommitmentsField, concat(k.Commitments))
+		}
+		for _, k := range m.KZG {
+			msg = appendMessage(msg, pfbKZGProofsField, concat(k.Proofs))
+		}
 		out = appendMessage(out, bodyPayForBlobsField, msg)
 	default:
 		return nil, fmt.Errorf("%w: unknown message type %T", ErrMalformedTx, b.Msg)
@@ -461,6 +545,7 @@ func unmarshalMsg(num protowire.Number, b []byte) (Msg, error) {
 		return m, err
 	default: // bodyPayForBlobsField
 		m := &MsgPayForBlobs{}
+		var kzgCommitments, kzgProofs [][][kzgPointSize]byte
 		err := walkFields(b, func(f field) error {
 			var err error
 			switch f.num {
@@ -482,15 +567,65 @@ func unmarshalMsg(num protowire.Number, b []byte) (Msg, error) {
 				}
 			case pfbShareVersionsField:
 				m.ShareVersions, err = consumePacked(f, m.ShareVersions)
+			case pfbKZGCommitmentsField:
+				var c [][kzgPointSize]byte
+				if c, err = consumePoints(f, "KZG commitments"); err == nil {
+					kzgCommitments = append(kzgCommitments, c)
+				}
+			case pfbKZGProofsField:
+				var p [][kzgPointSize]byte
+				if p, err = consumePoints(f, "KZG proofs"); err == nil {
+					kzgProofs = append(kzgProofs, p)
+				}
 			default:
 				return unknownField("pay for blobs", f)
 			}
 			if err == nil && (len(m.Namespaces) > MaxBlobsPerPFB || len(m.ShareCommitments) > MaxBlobsPerPFB ||
-				len(m.BlobSizes) > MaxBlobsPerPFB || len(m.ShareVersions) > MaxBlobsPerPFB) {
+				len(m.BlobSizes) > MaxBlobsPerPFB || len(m.ShareVersions) > MaxBlobsPerPFB ||
+				len(kzgCommitments) > MaxBlobsPerPFB || len(kzgProofs) > MaxBlobsPerPFB) {
 				return fmt.Errorf("%w: pay for blobs: more than %d blobs", ErrMalformedTx, MaxBlobsPerPFB)
 			}
 			return err
 		})
-		return m, err
+		if err != nil {
+			return m, err
+		}
+		if len(kzgCommitments) != len(kzgProofs) {
+			return m, fmt.Errorf("%w: pay for blobs: KZG commitments for %d blobs, proofs for %d", ErrMalformedTx, len(kzgCommitments), len(kzgProofs))
+		}
+		if len(kzgCommitments) > 0 {
+			m.KZG = make([]BlobKZG, len(kzgCommitments))
+			for i := range m.KZG {
+				m.KZG[i] = BlobKZG{Commitments: kzgCommitments[i], Proofs: kzgProofs[i]}
+			}
+		}
+		return m, nil
 	}
+}
+
+// concat returns the points of ps one after another.
+func concat(ps [][kzgPointSize]byte) []byte {
+	out := make([]byte, 0, len(ps)*kzgPointSize)
+	for i := range ps {
+		out = append(out, ps[i][:]...)
+	}
+	return out
+}
+
+// consumePoints splits a length-delimited field into 48-byte points.
+func consumePoints(f field, name string) ([][kzgPointSize]byte, error) {
+	if err := f.want(protowire.BytesType); err != nil {
+		return nil, err
+	}
+	if len(f.v)%kzgPointSize != 0 {
+		return nil, fmt.Errorf("%w: pay for blobs: %s: %d bytes is not a multiple of %d", ErrMalformedTx, name, len(f.v), kzgPointSize)
+	}
+	if len(f.v) == 0 {
+		return nil, nil // a blob without KZG
+	}
+	ps := make([][kzgPointSize]byte, len(f.v)/kzgPointSize)
+	for i := range ps {
+		copy(ps[i][:], f.v[i*kzgPointSize:])
+	}
+	return ps, nil
 }
