@@ -3,6 +3,7 @@ package kzg_test
 import (
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"testing"
 
 	goethkzg "github.com/crate-crypto/go-eth-kzg"
@@ -158,4 +159,12 @@ func BenchmarkCommit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// randomData returns n bytes of seeded pseudo-random data.
+func randomData(seed uint64, n int) []byte {
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)})
+	data := make([]byte, n)
+	_, _ = r.Read(data) // ChaCha8.Read never fails
+	return data
 }
