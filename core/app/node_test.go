@@ -258,19 +258,7 @@ func TestNodesRejectWrongKZG(t *testing.T) {
 		}),
 	}
 
-	vals := make([]*coretest.Validator, 4)
-	for i := range vals {
-		vals[i] = coretest.NewValidator(t)
-	}
-	for i, v := range vals {
-		var peers []string
-		for j, o := range vals {
-			if j != i {
-				peers = append(peers, o.P2PAddr())
-			}
-		}
-		v.Config.P2P.PersistentPeers = strings.Join(peers, ",")
-	}
+	vals := coretest.NewValidators(t, 4)
 	coretest.WriteGenesis(t, g, vals...)
 	var proposals atomic.Int64
 	vals[0].Start(func(a *app.App) abci.Application {
