@@ -24,7 +24,12 @@ const AppVersion = 1
 // committed State, the mempool's Delta and the finalized but uncommitted
 // block, and calls the pure functions Execute, PrepareTxs and ProcessTxs.
 // Its methods are safe for concurrent use (CometBFT's local client also
-// serializes them).
+// serializes them). CheckTx verifies KZG proofs without holding the App's
+// lock, so that with an ABCI client that does not serialize its connections
+// (a remote application, or proxy.NewConnSyncLocalClientCreator) mempool
+// verification does not hold up consensus; with CometBFT's default local
+// client (proxy.NewLocalClientCreator, which core/validator uses) every ABCI
+// call waits for the one before it anyway.
 type App struct {
 	abci.BaseApplication // snapshots and vote extensions: unused
 
