@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop attack vet lint bench bench-bridge bench-node bench-das bench-api fuzz
+.PHONY: all build devnet test interop interop-eth attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api fuzz
 
 all: build test
 
@@ -52,6 +52,18 @@ interop:
 	cd interop/celestia && $(INTEROP_ENV) $(GO) vet -tags untested_go_version ./...
 	cd interop/celestia && $(INTEROP_ENV) $(GO) test -count=1 -tags untested_go_version -timeout 20m ./...
 
+# The Ethereum interop suite (interop/ethereum, a module of its own so
+# mesh-node never links go-ethereum): openings made by kzg/ run through
+# go-ethereum v1.17.10's point-evaluation precompile (core/vm), commitments
+# and proofs compared with its crypto/kzg4844, on its Go backend and, with
+# -tags ckzg, its C one (c-kzg-4844 and blst, compiled with cgo on the first
+# run). -mod=mod lets its go.mod follow the main module's, which it replaces
+# with this checkout.
+INTEROP_ETH_ENV := GOFLAGS=-mod=mod
+interop-eth:
+	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) vet -tags ckzg ./...
+	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) test -count=1 -tags ckzg -timeout 10m ./...
+
 # The attacks of docs/security.md against a devnet in its own process
 # (attack/, build tag "attack"): each test starts a devnet in a temporary
 # home and stops it. Minutes, and a few GB of memory at peak.
@@ -74,6 +86,7 @@ bench:
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
 	$(MAKE) bench-node
 	$(MAKE) bench-das
+	$(MAKE) bench-kzg
 
 # Light node: headers/s synced from one bridge over loopback (2,048 headers
 # of k = 32 squares; each iteration a fresh node) and the resident memory
@@ -94,6 +107,17 @@ bench-das:
 	$(GO) test -run '^$$' -bench 'BenchmarkDASCatchUp' -benchtime 3x -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
 	$(GO) test -run '^$$' -bench 'BenchmarkGetEDSvsRaw' -benchmem -benchtime 20x -count $(BENCH_COUNT) -timeout 30m ./shrex/getter
 	$(GO) test -run '^$$' -bench '^(BenchmarkGetEDS|BenchmarkStreamRaw)$$/k=128' -benchmem -benchtime 20x -count $(BENCH_COUNT) -timeout 30m ./shrex
+
+# KZG (issue 15): commitment + blob proof of one full chunk through kzg/
+# against go-eth-kzg called directly (ratio printed by benchtable), blob
+# proof verification of 64 chunks in one batch, the 128 cells of a chunk,
+# and ProcessProposal of a 7.3 MiB block of 64 KZG blobs against the same
+# block without KZG. Record results in docs/benchmarks.md.
+bench-kzg:
+	$(GO) test -run '^$$' -bench 'BenchmarkCommitProof' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./kzg \
+		| tee /dev/stderr | $(GO) run ./tools/benchtable
+	$(GO) test -run '^$$' -bench 'BenchmarkVerifyBatch64|BenchmarkComputeCells' -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./kzg
+	$(GO) test -run '^$$' -bench 'BenchmarkProcessProposalKZG' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./core/app
 
 # Bridge ingest (fetch from an in-memory core node, square, extension, roots,
 # header validation, atomic store) against extension + roots alone, and
