@@ -27,11 +27,12 @@
 // the client refuses a chain whose params accept no KZG (gas_per_kzg_chunk
 // 0: ErrUnsupported) and a transaction over tx.MaxTxSize (ErrTxTooLarge,
 // saying how many chunks fit), and only then computes the commitments and
-// proofs, about 110 ms a chunk, outside the key's lock, checking the
-// context between chunks; Options.Timeout covers it. The first KZG
-// submission of a process also loads the trusted setup (a few seconds); a
-// client that never asks for KZG never does. TxResponse.KZG returns what
-// was signed (not in the JSON). A transfer with KZG is refused
+// proofs (kzg.Prove), about 110 ms a chunk, outside the key's lock,
+// checking the context between blobs; Options.Timeout covers it. The first
+// KZG submission of a process also loads the trusted setup (a few
+// seconds); a client that never asks for KZG never does. The chain
+// verifies the proofs against the blobs (core/app). TxResponse.KZG returns
+// what was signed (not in the JSON). A transfer with KZG is refused
 // (ErrInvalidTx) rather than ignored.
 //
 // The keys live in the subpackage keyring, a directory of unencrypted

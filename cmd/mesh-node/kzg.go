@@ -26,23 +26,17 @@ func versionedHashes(blobs []tx.BlobKZG) []string {
 }
 
 // dataVersionedHashes returns the versioned hashes of the commitments to
-// data's chunks, the ones a PayForBlobs with KZG carries for a blob of
-// data: the chain verifies those commitments against the blob's bytes, so
-// they are the only ones it includes for data.
-//
-// TODO(issue 15): use kzg.Commit, which returns them, once it is on main.
+// data's chunks (kzg.Commit), the ones a PayForBlobs with KZG carries for
+// a blob of data: the chain verifies those commitments against the blob's
+// bytes, so they are the only ones it includes for data.
 func dataVersionedHashes(data []byte) ([]string, error) {
-	chunks, err := kzg.Chunks(data)
+	chunks, err := kzg.Commit(data)
 	if err != nil {
 		return nil, err
 	}
-	k := tx.BlobKZG{Commitments: make([][tx.KZGCommitmentSize]byte, len(chunks))}
+	out := make([]string, len(chunks))
 	for i, c := range chunks {
-		com, err := kzg.BlobToCommitment(c)
-		if err != nil {
-			return nil, fmt.Errorf("KZG commitment of chunk %d: %w", i, err)
-		}
-		k.Commitments[i] = com
+		out[i] = "0x" + hex.EncodeToString(c.VersionedHash[:])
 	}
-	return versionedHashes([]tx.BlobKZG{k}), nil
+	return out, nil
 }
