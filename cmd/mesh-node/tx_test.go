@@ -30,19 +30,8 @@ func TestDevnet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	home := t.TempDir()
-	h := "--home=" + home
-
-	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "cli-test", "--moniker", "v0", "--block-time", "100ms")
-	dev := field(t, out, "dev_account")
-
-	url, stop := startCore(ctx, t, home, 1)
-	defer stop()
-	node := "--node=" + url
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := initCore(ctx, t, "cli-test")
+	home, h, node, dev, c := n.home, n.h, n.node, n.dev, n.rpc
 
 	// Keys.
 	mustRun(ctx, t, "keys", "add", "bob", h)
@@ -65,7 +54,7 @@ func TestDevnet(t *testing.T) {
 
 	// A transfer.
 	before := balance(ctx, t, c, dev)
-	out = mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "100000000")
+	out := mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "100000000")
 	if height, err := strconv.ParseInt(field(t, out, "height"), 10, 64); err != nil || height < 1 {
 		t.Fatalf("tx send: height %q", field(t, out, "height"))
 	}
@@ -280,17 +269,8 @@ func TestTxPayForBlobKZG(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	home := t.TempDir()
-	h := "--home=" + home
-	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "cli-kzg-test", "--moniker", "v0", "--block-time", "100ms")
-	dev := field(t, out, "dev_account")
-	url, stop := startCore(ctx, t, home, 1)
-	defer stop()
-	node := "--node=" + url
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := initCore(ctx, t, "cli-kzg-test")
+	h, node, dev, c := n.h, n.node, n.dev, n.rpc
 
 	data := bytes.Repeat([]byte("kzg chunk "), tx.KZGChunkSize/10+1)[:tx.KZGChunkSize+1] // two chunks
 	file := filepath.Join(t.TempDir(), "blob.bin")
@@ -298,7 +278,7 @@ func TestTxPayForBlobKZG(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := balance(ctx, t, c, dev)
-	out = mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "dev", "--namespace", "0x0102030405", "--data", "@"+file, "--kzg")
+	out := mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "dev", "--namespace", "0x0102030405", "--data", "@"+file, "--kzg")
 	height, err := strconv.ParseInt(field(t, out, "height"), 10, 64)
 	if err != nil {
 		t.Fatal(err)
