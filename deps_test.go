@@ -50,6 +50,9 @@ var allowed = map[string][]string{
 	"core":                {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	"cmd":                 {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc"},
 	"internal/fuzzcorpus": {},
+	// internal/devnetproc runs a devnet process for the interop modules:
+	// the standard library only.
+	"internal/devnetproc": {},
 	// internal/peerlimit is the per-peer stream and rate limit of the
 	// header-ex and shrex servers.
 	"internal/peerlimit": {"github.com/libp2p/go-libp2p/core"},
