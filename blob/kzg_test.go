@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 
@@ -174,6 +176,40 @@ func randomZ(rng *rand.Rand) [32]byte {
 	}
 	z[0] %= 0x73
 	return z
+}
+
+// domainPoint returns the point at which an EIP-4844 blob's field element i
+// is its polynomial's value: ω^brp(i), ω = 7^((r-1)/4096) the primitive
+// 4,096th root of unity of the consensus specs and brp the reversal of
+// 12 bits.
+func domainPoint(i int) [32]byte {
+	r, _ := new(big.Int).SetString("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001", 16)
+	e := new(big.Int).Div(new(big.Int).Sub(r, big.NewInt(1)), big.NewInt(4096))
+	omega := new(big.Int).Exp(big.NewInt(7), e, r)
+	brp := bits.Reverse16(uint16(i)) >> 4
+	var z [32]byte
+	new(big.Int).Exp(omega, big.NewInt(int64(brp)), r).FillBytes(z[:])
+	return z
+}
+
+// At the domain point of field element i, the opening's y is element i of
+// the chunk's encoding: a contract reads the blob's bytes from y.
+func TestOpenKZGAtBlobElements(t *testing.T) {
+	f := kzgFixture(t)
+	ctx := ctxT(t)
+	chunks, _ := kzg.Chunks(dataTwo)
+	for _, c := range []struct{ chunk, element int }{{0, 0}, {0, 1}, {0, 5}, {0, 4095}, {1, 0}, {1, 300}} {
+		o, err := f.svc.OpenKZG(ctx, customHeight, nsB, commitmentOf(t, nsB, dataTwo), c.chunk, domainPoint(c.element))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := chunks[c.chunk][32*c.element : 32*c.element+32]; !bytes.Equal(o.Y[:], want) {
+			t.Fatalf("chunk %d, element %d: y %x, want %x", c.chunk, c.element, o.Y, want)
+		}
+	}
+	if z := domainPoint(0); z != [32]byte{31: 1} {
+		t.Fatalf("element 0 is not at z = 1: %x", z)
+	}
 }
 
 func TestOpenKZG(t *testing.T) {
