@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop attack vet lint bench bench-bridge bench-node bench-das bench-api fuzz
+.PHONY: all build devnet test interop interop-eth attack vet lint bench bench-bridge bench-node bench-das bench-api fuzz
 
 all: build test
 
@@ -51,6 +51,18 @@ INTEROP_ENV := GONOSUMDB=github.com/celestiaorg GOFLAGS=-mod=mod
 interop:
 	cd interop/celestia && $(INTEROP_ENV) $(GO) vet -tags untested_go_version ./...
 	cd interop/celestia && $(INTEROP_ENV) $(GO) test -count=1 -tags untested_go_version -timeout 20m ./...
+
+# The Ethereum interop suite (interop/ethereum, a module of its own so
+# mesh-node never links go-ethereum): openings made by kzg/ run through
+# go-ethereum v1.17.10's point-evaluation precompile (core/vm), commitments
+# and proofs compared with its crypto/kzg4844, on its Go backend and, with
+# -tags ckzg, its C one (c-kzg-4844 and blst, compiled with cgo on the first
+# run). -mod=mod lets its go.mod follow the main module's, which it replaces
+# with this checkout.
+INTEROP_ETH_ENV := GOFLAGS=-mod=mod
+interop-eth:
+	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) vet -tags ckzg ./...
+	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) test -count=1 -tags ckzg -timeout 10m ./...
 
 # The attacks of docs/security.md against a devnet in its own process
 # (attack/, build tag "attack"): each test starts a devnet in a temporary

@@ -1,0 +1,39 @@
+// Package ethereum is mesh-node's interoperability suite against
+// go-ethereum v1.17.10: it checks that what mesh-node's kzg package makes
+// for a blob — the EIP-4844 blob of the codec, its KZG commitment and
+// versioned hash, openings at a point z — is what Ethereum accepts, by
+// running go-ethereum's own code on it. It is a module of its own so that
+// mesh-node never links go-ethereum; its go.mod replaces mesh-node with
+// this checkout (../..).
+//
+// The precompile package runs go-ethereum's point-evaluation precompile
+// (address 0x0a, core/vm) as mainnet executes it under Osaka rules. The
+// tests here (precompile_test.go), with no devnet:
+//
+//   - encode random data with kzg.EncodeChunk, commit with
+//     kzg.BlobToCommitment and check that go-ethereum's crypto/kzg4844
+//     computes the same commitment and versioned hash for the same blob;
+//   - open the blob at random points z with kzg.ComputeProof (checked
+//     against kzg4844.ComputeProof), build the 192-byte precompile input
+//     versioned_hash ‖ z ‖ y ‖ commitment ‖ proof, and check that the
+//     precompile accepts it and returns FIELD_ELEMENTS_PER_BLOB ‖
+//     BLS_MODULUS (32-byte big-endian each);
+//   - flip one byte in each of the five parts of the input, one at a time,
+//     and check that the precompile refuses each, for the reason expected
+//     (a flipped commitment also with its versioned hash recomputed, so
+//     the KZG check itself refuses it).
+//
+// They run once on kzg4844's Go backend (go-eth-kzg, the library mesh-node
+// wraps, with go-ethereum's copy of the trusted setup) and, when built with
+// -tags ckzg (cgo), once more on its C backend (c-kzg-4844 over blst), an
+// implementation independent of mesh-node's.
+//
+// Run the suite with `make interop-eth` from the repository root (see the
+// Makefile). The first run downloads go-ethereum's dependencies and
+// compiles c-kzg-4844 and blst.
+//
+// Still to come (issue 15): a devnet test that submits KZG blobs through a
+// light node and checks blob.GetKZG, blob.OpenKZG (its precompile_input run
+// through the precompile package) and blob.GetKZGCells against go-ethereum
+// and go-eth-kzg, once those API methods exist.
+package ethereum
