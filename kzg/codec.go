@@ -167,22 +167,47 @@ func nonZero(p []byte) int {
 }
 
 // Chunks cuts data into pieces of MaxChunkSize bytes, the last one shorter,
-// and returns their blobs in order. Empty data is one blob encoding zero
-// bytes, so the list is never empty. The blobs are newly allocated. The
-// error is that of EncodeChunk, which cannot fail on these pieces; it is
-// there for limits to come.
+// and returns their blobs in order: ChunkCount(len(data)) of them. Empty
+// data is one blob encoding zero bytes, so the list is never empty. The
+// blobs are newly allocated. The error is that of EncodeChunk, which cannot
+// fail on these pieces; it is there for limits to come.
 func Chunks(data []byte) ([]*Blob, error) {
-	blobs := make([]*Blob, 0, max(1, (len(data)+MaxChunkSize-1)/MaxChunkSize))
-	for {
+	blobs := make([]*Blob, 0, ChunkCount(len(data)))
+	err := eachChunk(data, func(_ int, b *Blob) error {
+		blobs = append(blobs, b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return blobs, nil
+}
+
+// ChunkCount returns the number of blobs Chunks makes for size bytes:
+// ceil(size / MaxChunkSize), and 1 for a size of 0 (or less).
+func ChunkCount(size int) int {
+	if size <= 0 {
+		return 1
+	}
+	return (size-1)/MaxChunkSize + 1
+}
+
+// eachChunk calls f with the index and blob of each chunk of data, in the
+// order Chunks returns them, one blob at a time: f may keep the blob. It
+// stops at the first error, of EncodeChunk or of f, and returns it.
+func eachChunk(data []byte, f func(i int, b *Blob) error) error {
+	for i := 0; ; i++ {
 		piece := data[:min(len(data), MaxChunkSize)]
 		b, err := EncodeChunk(piece)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		blobs = append(blobs, b)
+		if err := f(i, b); err != nil {
+			return err
+		}
 		data = data[len(piece):]
 		if len(data) == 0 {
-			return blobs, nil
+			return nil
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package kzg holds what DataMesh needs to commit to blobs the way
 // Ethereum's EIP-4844 does: the codec, which lays blob bytes out in EIP-4844
-// blobs (4,096 field elements of 32 bytes, BlobSize bytes in all), and the
-// KZG commitments and proofs over those blobs.
+// blobs (4,096 field elements of 32 bytes, BlobSize bytes in all), the KZG
+// commitments and proofs over those blobs, and their EIP-7594 cells.
 //
 // # Encoding
 //
@@ -47,9 +47,11 @@
 //
 // A DataMesh blob larger than MaxChunkSize is cut by Chunks into pieces of
 // MaxChunkSize bytes, the last one shorter, each encoded into its own
-// EIP-4844 blob (which will carry its own commitment). Empty data is one
-// chunk encoding zero bytes (the all-zero blob), so every DataMesh blob has
-// at least one EIP-4844 blob. Join is the inverse: it accepts only the lists
+// EIP-4844 blob (which will carry its own commitment); ChunkCount(n) is how
+// many a blob of n bytes makes, ceil(n / MaxChunkSize). Empty data is one
+// chunk encoding zero bytes (the all-zero blob, whose commitment is the
+// point at infinity), so every DataMesh blob has at least one EIP-4844 blob
+// and ChunkCount(0) is 1. Join is the inverse: it accepts only the lists
 // Chunks makes.
 //
 // # Commitments and proofs
@@ -63,11 +65,34 @@
 // VerifyBlobProofBatch (verify_blob_kzg_proof_batch), ComputeProof and
 // VerifyProof (compute_ and verify_kzg_proof, the opening at a point z).
 // VersionedHash is the EIP-4844 versioned hash of a commitment: 0x01
-// followed by bytes 1..31 of its SHA-256. The EIP-7594 cell functions are
-// not wrapped. The consensus-spec test vectors go-eth-kzg ships run through
-// these functions in vectors_test.go.
+// followed by bytes 1..31 of its SHA-256.
 //
-// They all need the trusted setup of Ethereum's KZG ceremony (mainnet),
+// Commit and Prove work on a DataMesh blob's bytes rather than on one
+// EIP-4844 blob: Commit returns the commitment and versioned hash of each
+// chunk (what a client precomputes), Prove the commitment and blob proof of
+// each chunk (what a MsgPayForBlobs carries, and what VerifyBlobProofBatch
+// checks against the chunks' blobs), in the order of Chunks.
+//
+// # Cells
+//
+// EIP-7594 (PeerDAS) extends a blob's polynomial to twice its points and
+// cuts the 8,192 evaluations into CellsPerBlob = 128 cells of 64 field
+// elements (CellSize = 2,048 bytes), each with a proof against the blob's
+// commitment, so that a piece of a blob can be checked without the rest.
+// The extension is systematic: cells 0 to 63 are the blob's own bytes, in
+// order. ComputeCells (compute_cells_and_kzg_proofs) returns the cells and
+// their proofs; VerifyCellProofBatch (verify_cell_kzg_proof_batch) checks
+// any cells of any blobs, each with the commitment of its blob, its index
+// and its proof; RecoverCells (recover_cells_and_kzg_proofs) rebuilds all
+// the cells and proofs from any half of them, given with their indices in
+// ascending order.
+//
+// The consensus-spec test vectors go-eth-kzg ships, all 311 (the EIP-4844
+// and the EIP-7594 ones), run through these functions in vectors_test.go.
+//
+// # Setup and errors
+//
+// The KZG and cell functions, Commit and Prove need the trusted setup of Ethereum's KZG ceremony (mainnet),
 // which go-eth-kzg embeds. Parsing it takes seconds, so it is loaded once,
 // on the first call that needs it, and kept for the life of the process; a
 // node that never commits or verifies (a light node that only samples)
@@ -79,9 +104,11 @@
 // ErrInvalidInput when an input is not what the specification accepts (a
 // field element not below the scalar modulus, a commitment or proof that is
 // not a compressed point of the G1 subgroup, a nil blob, batch lists of
-// different lengths). The computations wrap ErrInvalidInput likewise. The
-// functions are safe for concurrent use; each spreads its work over
-// GOMAXPROCS goroutines.
+// different lengths, a nil cell, a cell index not below CellsPerBlob). The
+// computations wrap ErrInvalidInput likewise, as RecoverCells does for
+// fewer than half the cells or indices out of order. The functions are safe
+// for concurrent use; go-eth-kzg spreads most of their work over GOMAXPROCS
+// goroutines.
 //
 // Errors wrap the package's sentinels, with the prefix "kzg: ". Nothing here
 // panics on input.

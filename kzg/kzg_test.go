@@ -3,9 +3,8 @@ package kzg_test
 import (
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"testing"
-
-	goethkzg "github.com/crate-crypto/go-eth-kzg"
 
 	"github.com/datamesh/mesh-node/kzg"
 )
@@ -114,48 +113,10 @@ func TestVersionedHash(t *testing.T) {
 	}
 }
 
-// BenchmarkCommit commits to and proves one full chunk, through this
-// package and through go-eth-kzg directly, to show the wrapper costs
-// nothing.
-func BenchmarkCommit(b *testing.B) {
-	data := make([]byte, kzg.MaxChunkSize)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	blob, err := kzg.EncodeChunk(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := kzg.BlobToCommitment(blob); err != nil { // load the setup
-		b.Fatal(err)
-	}
-	b.Run("kzg", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			c, err := kzg.BlobToCommitment(blob)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := kzg.ComputeBlobProof(blob, c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("go-eth-kzg", func(b *testing.B) {
-		ctx, err := goethkzg.NewContext4096Secure()
-		if err != nil {
-			b.Fatal(err)
-		}
-		gb := (*goethkzg.Blob)(blob)
-		b.ReportAllocs()
-		for b.Loop() {
-			c, err := ctx.BlobToKZGCommitment(gb, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := ctx.ComputeBlobKZGProof(gb, c, 0); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+// randomData returns n bytes of seeded pseudo-random data.
+func randomData(seed uint64, n int) []byte {
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)})
+	data := make([]byte, n)
+	_, _ = r.Read(data) // ChaCha8.Read never fails
+	return data
 }
