@@ -35,6 +35,9 @@ type BlobService interface {
 	GetKZG(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.KZGInfo, error)
 	// OpenKZG opens a chunk of the blob at z.
 	OpenKZG(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, z [32]byte) (*blob.KZGOpening, error)
+	// GetKZGCells returns cells of a chunk's EIP-7594 extension with
+	// their proofs, checked.
+	GetKZGCells(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, indices []uint64) (*blob.KZGCells, error)
 }
 
 // BlobModule is the "blob" RPC module: celestia-node's blob methods with
@@ -61,6 +64,7 @@ var blobMethods = rpcTable{namespace: "blob", methods: map[string]rpcMethod{
 	"GetByCommitment":    {perm: PermRead},
 	"GetKZG":             {perm: PermRead, cost: costHeavy},
 	"OpenKZG":            {perm: PermRead, cost: costHeavy},
+	"GetKZGCells":        {perm: PermRead, cost: costHeavy},
 }}
 
 func (*BlobModule) rpcTable() *rpcTable { return &blobMethods }
@@ -261,4 +265,18 @@ func (m *BlobModule) OpenKZG(ctx context.Context, height uint64, namespace share
 	defer done()
 	o, err := m.svc.OpenKZG(ctx, height, namespace, commitment, chunk, z)
 	return o, notFound(err)
+}
+
+// GetKZGCells (blob.GetKZGCells, read; not in celestia-node) returns the
+// cells at indices of the EIP-7594 extension of chunk chunk of the blob of
+// namespace with commitment at height, with their cell proofs against the
+// chunk's KZG commitment.
+func (m *BlobModule) GetKZGCells(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment, chunk int, indices []uint64) (*blob.KZGCells, error) {
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	cells, err := m.svc.GetKZGCells(ctx, height, namespace, commitment, chunk, indices)
+	return cells, notFound(err)
 }

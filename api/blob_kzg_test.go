@@ -15,6 +15,7 @@ import (
 
 // z travels as a 0x-hex string: the server decodes it exactly, the client
 // sends it so, and anything else is refused before the service is called.
+// The client has the three KZG methods.
 func TestOpenKZGParams(t *testing.T) {
 	e := newEnv(t, api.ServerOptions{})
 	tok := token(t, api.PermsFor(api.PermRead))
@@ -56,6 +57,10 @@ func TestOpenKZGParams(t *testing.T) {
 		info, err := c.Blob.GetKZG(ctx, 1, ns, blob.Commitment(make([]byte, 32)))
 		if err != nil || info.Codec != blob.KZGCodec || len(info.Chunks) != 1 || info.Chunks[0].Commitment[0] != 0xc0 {
 			t.Errorf("%s: Blob.GetKZG: %+v %v", url, info, err)
+		}
+		cells, err := c.Blob.GetKZGCells(ctx, 1, ns, blob.Commitment(make([]byte, 32)), 0, []uint64{9, 2})
+		if err != nil || len(cells.Cells) != 2 || cells.Cells[0].Index != 9 || cells.Cells[0].Cell[0] != 9 || cells.Cells[1].Cell[0] != 2 {
+			t.Errorf("%s: Blob.GetKZGCells: %v", url, err)
 		}
 	}
 }

@@ -104,6 +104,15 @@ func (f *fakeBlob) OpenKZG(_ context.Context, _ uint64, _ share.Namespace, _ blo
 	return &blob.KZGOpening{Z: z}, nil
 }
 
+// GetKZGCells answers the indices asked, with cells of their number.
+func (f *fakeBlob) GetKZGCells(_ context.Context, _ uint64, _ share.Namespace, _ blob.Commitment, _ int, indices []uint64) (*blob.KZGCells, error) {
+	out := &blob.KZGCells{}
+	for _, i := range indices {
+		out.Cells = append(out.Cells, blob.KZGCell{Index: i, Cell: blob.CellData{0: byte(i)}})
+	}
+	return out, nil
+}
+
 type fakeState struct{ addr tx.Address }
 
 func (f *fakeState) AccountAddress(context.Context) (tx.Address, error) { return f.addr, nil }

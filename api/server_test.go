@@ -38,6 +38,7 @@ var methodPerms = map[string]api.Permission{
 	"blob.GetByCommitment":    api.PermRead,
 	"blob.GetKZG":             api.PermRead,
 	"blob.OpenKZG":            api.PermRead,
+	"blob.GetKZGCells":        api.PermRead,
 
 	"state.AccountAddress":    api.PermRead,
 	"state.Balance":           api.PermRead,
@@ -117,6 +118,7 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 		"blob.GetByCommitment":    fmt.Sprintf(`[%q]`, commit),
 		"blob.GetKZG":             fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
 		"blob.OpenKZG":            fmt.Sprintf(`[1,%q,%q,0,"0x%064x"]`, exampleNS, commit, 7),
+		"blob.GetKZGCells":        fmt.Sprintf(`[1,%q,%q,0,[0,5]]`, exampleNS, commit),
 
 		"state.AccountAddress":    `[]`,
 		"state.Balance":           `[]`,

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+
+	"github.com/datamesh/mesh-node/kzg"
 )
 
 // The byte types of the KZG answers. As the rest of the API, commitments,
@@ -53,17 +55,14 @@ func (k KZGPoint) MarshalJSON() ([]byte, error) { return json.Marshal(k[:]) }
 // UnmarshalJSON reads a base64 string of exactly 48 bytes.
 func (k *KZGPoint) UnmarshalJSON(data []byte) error { return unmarshalBase64(data, k[:], "KZGPoint") }
 
-// CellSize is the size of an EIP-7594 cell: 64 field elements of 32
-// bytes.
-const CellSize = 2048
-
-// CellData is an EIP-7594 cell of a chunk's extension; base64 in JSON.
-type CellData [CellSize]byte
+// CellData is an EIP-7594 cell of a chunk's extension (a kzg.Cell,
+// kzg.CellSize bytes); base64 in JSON.
+type CellData [kzg.CellSize]byte
 
 // MarshalJSON writes c as a base64 string.
 func (c CellData) MarshalJSON() ([]byte, error) { return json.Marshal(c[:]) }
 
-// UnmarshalJSON reads a base64 string of exactly CellSize bytes.
+// UnmarshalJSON reads a base64 string of exactly kzg.CellSize bytes.
 func (c *CellData) UnmarshalJSON(data []byte) error { return unmarshalBase64(data, c[:], "CellData") }
 
 func marshalHex(b []byte) ([]byte, error) {

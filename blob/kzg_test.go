@@ -406,7 +406,7 @@ func TestKZGJSONTypes(t *testing.T) {
 	}
 
 	var cell blob.CellData
-	cell[0], cell[blob.CellSize-1] = 1, 2
+	cell[0], cell[kzg.CellSize-1] = 1, 2
 	raw, _ = json.Marshal(struct{ C blob.CellData }{cell})
 	var cback struct{ C blob.CellData }
 	if err := json.Unmarshal(raw, &cback); err != nil || cback.C != cell {

@@ -19,22 +19,13 @@ type kzgBlob struct {
 // blobKZG computes the commitments and blob proofs of data's chunks.
 func blobKZG(t testing.TB, data []byte) tx.BlobKZG {
 	t.Helper()
-	chunks, err := kzg.Chunks(data)
+	cs, ps, err := kzg.Prove(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var k tx.BlobKZG
-	for _, c := range chunks {
-		com, err := kzg.BlobToCommitment(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		proof, err := kzg.ComputeBlobProof(c, com)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k.Commitments = append(k.Commitments, com)
-		k.Proofs = append(k.Proofs, proof)
+	k := tx.BlobKZG{Commitments: make([][tx.KZGCommitmentSize]byte, len(cs)), Proofs: make([][tx.KZGProofSize]byte, len(ps))}
+	for i := range cs {
+		k.Commitments[i], k.Proofs[i] = cs[i], ps[i]
 	}
 	return k
 }

@@ -46,6 +46,7 @@ type BlobAPI struct {
 	GetByCommitment    func(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
 	GetKZG             func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.KZGInfo, error)
 	OpenKZG            func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, z blob.Hex32) (*blob.KZGOpening, error)
+	GetKZGCells        func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, indices []uint64) (*blob.KZGCells, error)
 }
 
 // HeaderAPI is the header module.
