@@ -3,10 +3,12 @@ package blob_test
 import (
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/kzg"
+	"github.com/datamesh/mesh-node/share"
 )
 
 func TestGetKZGCells(t *testing.T) {
@@ -123,5 +125,31 @@ func TestGetKZGCells(t *testing.T) {
 	}
 	if _, err := f.svc.GetKZGCells(ctx, customHeight, nsC, commitmentOf(t, nsC, dataWrong), 0, []uint64{0}); !errors.Is(err, kzg.ErrVerify) {
 		t.Errorf("cells of swapped proofs: %v", err)
+	}
+}
+
+// Concurrent calls share the cache safely (run with -race).
+func TestGetKZGCellsConcurrent(t *testing.T) {
+	f := kzgFixture(t)
+	ctx := ctxT(t)
+	type req struct {
+		ns    share.Namespace
+		data  []byte
+		chunk int
+	}
+	reqs := []req{{nsB, dataTwo, 0}, {nsB, dataTwo, 1}, {nsA, dataOne, 0}, {nsB, dataTwo, 1}}
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		com := commitmentOf(t, r.ns, r.data)
+		wg.Go(func() {
+			_, errs[i] = f.svc.GetKZGCells(ctx, customHeight, r.ns, com, r.chunk, []uint64{uint64(i), 100})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
 	}
 }
