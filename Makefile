@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop interop-eth attack vet lint bench bench-bridge bench-node bench-das bench-api fuzz
+.PHONY: all build devnet test interop interop-eth attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api fuzz
 
 all: build test
 
@@ -86,6 +86,7 @@ bench:
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
 	$(MAKE) bench-node
 	$(MAKE) bench-das
+	$(MAKE) bench-kzg
 
 # Light node: headers/s synced from one bridge over loopback (2,048 headers
 # of k = 32 squares; each iteration a fresh node) and the resident memory
@@ -106,6 +107,17 @@ bench-das:
 	$(GO) test -run '^$$' -bench 'BenchmarkDASCatchUp' -benchtime 3x -count $(BENCH_COUNT) -timeout 30m ./nodebuilder
 	$(GO) test -run '^$$' -bench 'BenchmarkGetEDSvsRaw' -benchmem -benchtime 20x -count $(BENCH_COUNT) -timeout 30m ./shrex/getter
 	$(GO) test -run '^$$' -bench '^(BenchmarkGetEDS|BenchmarkStreamRaw)$$/k=128' -benchmem -benchtime 20x -count $(BENCH_COUNT) -timeout 30m ./shrex
+
+# KZG (issue 15): commitment + blob proof of one full chunk through kzg/
+# against go-eth-kzg called directly (ratio printed by benchtable), blob
+# proof verification of 64 chunks in one batch, the 128 cells of a chunk,
+# and ProcessProposal of a 7.3 MiB block of 64 KZG blobs against the same
+# block without KZG. Record results in docs/benchmarks.md.
+bench-kzg:
+	$(GO) test -run '^$$' -bench 'BenchmarkCommitProof' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./kzg \
+		| tee /dev/stderr | $(GO) run ./tools/benchtable
+	$(GO) test -run '^$$' -bench 'BenchmarkVerifyBatch64|BenchmarkComputeCells' -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./kzg
+	$(GO) test -run '^$$' -bench 'BenchmarkProcessProposalKZG' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 30m ./core/app
 
 # Bridge ingest (fetch from an in-memory core node, square, extension, roots,
 # header validation, atomic store) against extension + roots alone, and

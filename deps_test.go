@@ -79,6 +79,13 @@ var allowed = map[string][]string{
 	// formats, addresses, gas, codes. It is the application's too, so it
 	// must stay free of ABCI and Badger (core/app keeps those).
 	"core/tx": {module + "/share", "github.com/cometbft/cometbft/crypto/secp256k1", "google.golang.org/protobuf/encoding/protowire"},
+	// core/tx/txtest signs transactions for tests, KZG commitments
+	// included, which it computes with kzg.
+	"core/tx/txtest": {module + "/core/tx", module + "/share", module + "/kzg", "github.com/cometbft/cometbft/crypto/secp256k1"},
+	// core/app is the chain application; it verifies the KZG proofs of
+	// PayForBlobs with kzg.
+	"core/app": {module + "/core/tx", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle",
+		"github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// state signs and submits transactions to a core node's RPC, through
 	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
 	// CometBFT's p2p and config, and through them cometbft-db. Its keyring

@@ -47,104 +47,148 @@ func DecodeTx(raw []byte) (t *tx.Tx, btx *share.BlobTx, err error) {
 // fee is charged, the nonce incremented, the message executed. An invalid
 // transaction leaves d unchanged; the error says why, and Code maps it to an
 // ABCI code. Execute never panics on raw.
+//
+// Execute checks a PayForBlobs' KZG commitments for their shape and gas
+// only (one commitment and proof per chunk, a chain whose params accept
+// them); it does not verify the proofs against the blobs, which costs about
+// a millisecond a chunk. CheckTx, PrepareTxs and ProcessTxs do that
+// separately, in batches (verifyKZG, kzgBatch).
 func Execute(d *Delta, raw []byte) (Result, error) {
 	t, btx, err := DecodeTx(raw)
 	if err != nil {
 		return Result{}, err
 	}
+	return executeTx(d, t, btx)
+}
+
+// executeTx is Execute of a decoded transaction.
+func executeTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (Result, error) {
+	c, err := validateTx(d, t, btx)
+	if err != nil {
+		return Result{}, err
+	}
+	return c.apply(d), nil
+}
+
+// change is a transaction validateTx accepted: what executing it does.
+type change struct {
+	signer tx.Address
+	acc    Account // the signer's account before the transaction
+	pubKey []byte
+	cost   uint64 // fee plus the amount sent
+	send   *tx.MsgSend
+	upd    *tx.MsgUpdateValidator
+	res    Result
+}
+
+// validateTx runs every check of Execute on a decoded transaction against
+// d, and returns what applying it changes. It only reads d.
+func validateTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (change, error) {
 	cfg := d.Config()
 	if t.Body.ChainID != cfg.ChainID {
-		return Result{}, fmt.Errorf("%w: %q, this chain is %q", tx.ErrWrongChainID, t.Body.ChainID, cfg.ChainID)
+		return change{}, fmt.Errorf("%w: %q, this chain is %q", tx.ErrWrongChainID, t.Body.ChainID, cfg.ChainID)
 	}
 	if err := t.ValidateBasic(); err != nil {
-		return Result{}, err
+		return change{}, err
 	}
 	if err := t.VerifySignature(); err != nil {
-		return Result{}, err
+		return change{}, err
 	}
 	signer, err := t.Signer()
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", tx.ErrInvalidSignature, err)
+		return change{}, fmt.Errorf("%w: %v", tx.ErrInvalidSignature, err)
 	}
 	pfb, isPFB := t.Body.Msg.(*tx.MsgPayForBlobs)
 	switch {
 	case isPFB && btx == nil:
-		return Result{}, tx.ErrBlobTxRequired
+		return change{}, tx.ErrBlobTxRequired
 	case !isPFB && btx != nil:
-		return Result{}, tx.ErrUnexpectedBlobTx
+		return change{}, tx.ErrUnexpectedBlobTx
 	case isPFB:
 		if err := checkBlobs(cfg.Params, pfb, btx.Blobs); err != nil {
-			return Result{}, err
+			return change{}, err
+		}
+		if pfb.KZG != nil && !cfg.Params.AcceptsKZG() {
+			return change{}, fmt.Errorf("%w: this chain accepts no KZG commitments (gas_per_kzg_chunk is 0)", tx.ErrInvalidKZG)
 		}
 	}
 
 	gas, ok := tx.GasUsed(cfg.Params, t.Body.Msg)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: gas overflows", tx.ErrInsufficientFee)
+		return change{}, fmt.Errorf("%w: gas overflows", tx.ErrInsufficientFee)
 	}
 	if t.Body.Fee.GasLimit < gas {
-		return Result{}, fmt.Errorf("%w: gas limit %d, the transaction uses %d", tx.ErrInsufficientFee, t.Body.Fee.GasLimit, gas)
+		return change{}, fmt.Errorf("%w: gas limit %d, the transaction uses %d", tx.ErrInsufficientFee, t.Body.Fee.GasLimit, gas)
 	}
 	if t.Body.Fee.GasPrice < cfg.Params.MinGasPrice {
-		return Result{}, fmt.Errorf("%w: gas price %d below the minimum %d", tx.ErrInsufficientFee, t.Body.Fee.GasPrice, cfg.Params.MinGasPrice)
+		return change{}, fmt.Errorf("%w: gas price %d below the minimum %d", tx.ErrInsufficientFee, t.Body.Fee.GasPrice, cfg.Params.MinGasPrice)
 	}
 	hi, fee := bits.Mul64(gas, t.Body.Fee.GasPrice)
 	if hi != 0 {
-		return Result{}, fmt.Errorf("%w: fee overflows", tx.ErrInsufficientFunds)
+		return change{}, fmt.Errorf("%w: fee overflows", tx.ErrInsufficientFunds)
 	}
 
 	acc := d.Account(signer)
 	if t.Body.Nonce != acc.Nonce {
-		return Result{}, fmt.Errorf("%w: account %s expects sequence %d, got %d", tx.ErrIncorrectSequence, signer, acc.Nonce, t.Body.Nonce)
+		return change{}, fmt.Errorf("%w: account %s expects sequence %d, got %d", tx.ErrIncorrectSequence, signer, acc.Nonce, t.Body.Nonce)
 	}
 	cost := fee
 	send, isSend := t.Body.Msg.(*tx.MsgSend)
 	if isSend {
 		var carry uint64
 		if cost, carry = bits.Add64(fee, send.Amount, 0); carry != 0 {
-			return Result{}, fmt.Errorf("%w: amount plus fee overflows", tx.ErrInsufficientFunds)
+			return change{}, fmt.Errorf("%w: amount plus fee overflows", tx.ErrInsufficientFunds)
 		}
 	}
 	if acc.Balance < cost {
-		return Result{}, fmt.Errorf("%w: account %s has %d, needs %d (fee %d)", tx.ErrInsufficientFunds, signer, acc.Balance, cost, fee)
+		return change{}, fmt.Errorf("%w: account %s has %d, needs %d (fee %d)", tx.ErrInsufficientFunds, signer, acc.Balance, cost, fee)
 	}
 
-	res := Result{GasWanted: t.Body.Fee.GasLimit, GasUsed: gas, Fee: fee}
+	c := change{signer: signer, acc: acc, pubKey: t.PubKey, cost: cost, res: Result{GasWanted: t.Body.Fee.GasLimit, GasUsed: gas, Fee: fee}}
+	if isSend {
+		c.send = send
+	}
 	upd, isUpd := t.Body.Msg.(*tx.MsgUpdateValidator)
 	if isUpd {
 		if signer != cfg.Authority {
-			return Result{}, fmt.Errorf("%w: %s signed a validator update; the authority is %s", tx.ErrUnauthorized, signer, cfg.Authority)
+			return change{}, fmt.Errorf("%w: %s signed a validator update; the authority is %s", tx.ErrUnauthorized, signer, cfg.Authority)
 		}
 		old := d.ValidatorPower(upd.PubKey)
 		if upd.Power == 0 && old == 0 {
-			return Result{}, fmt.Errorf("%w: %X is not a validator", tx.ErrInvalidValidatorSet, upd.PubKey)
+			return change{}, fmt.Errorf("%w: %X is not a validator", tx.ErrInvalidValidatorSet, upd.PubKey)
 		}
 		total := d.totalPower() - old + upd.Power
 		if total <= 0 {
-			return Result{}, fmt.Errorf("%w: removing %X would leave no validator", tx.ErrInvalidValidatorSet, upd.PubKey)
+			return change{}, fmt.Errorf("%w: removing %X would leave no validator", tx.ErrInvalidValidatorSet, upd.PubKey)
 		}
 		if total > tx.MaxValidatorPower {
-			return Result{}, fmt.Errorf("%w: total power %d over %d", tx.ErrInvalidValidatorSet, total, int64(tx.MaxValidatorPower))
+			return change{}, fmt.Errorf("%w: total power %d over %d", tx.ErrInvalidValidatorSet, total, int64(tx.MaxValidatorPower))
 		}
+		c.upd = upd
 	}
+	return c, nil
+}
 
-	// Every check passed: apply.
-	acc.Balance -= cost
+// apply makes c's changes to d, the Delta validateTx checked c against.
+func (c change) apply(d *Delta) Result {
+	acc := c.acc
+	acc.Balance -= c.cost
 	acc.Nonce++
 	if acc.PubKey == nil {
-		acc.PubKey = bytes.Clone(t.PubKey)
+		acc.PubKey = bytes.Clone(c.pubKey)
 	}
-	d.setAccount(signer, acc)
-	if isSend {
-		to := d.Account(send.To)
-		to.Balance += send.Amount // cannot overflow: the supply fits a uint64
-		d.setAccount(send.To, to)
+	d.setAccount(c.signer, acc)
+	res := c.res
+	if c.send != nil {
+		to := d.Account(c.send.To)
+		to.Balance += c.send.Amount // cannot overflow: the supply fits a uint64
+		d.setAccount(c.send.To, to)
 	}
-	if isUpd {
-		d.setValidator(upd.PubKey, upd.Power)
-		res.ValidatorUpdate = upd
+	if c.upd != nil {
+		d.setValidator(c.upd.PubKey, c.upd.Power)
+		res.ValidatorUpdate = c.upd
 	}
-	return res, nil
+	return res
 }
 
 // checkBlobs checks that blobs are the ones pfb describes, in order:

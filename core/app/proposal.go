@@ -48,26 +48,58 @@ func protoTxSize(tx []byte) int64 {
 }
 
 // PrepareTxs returns a proposal's transactions: the valid transactions of
-// txs (in priority order, executed in order against base), as many as fit
-// the max square size and maxTxBytes in total (counted as CometBFT counts
-// them, including the data root transaction), laid out by share.Build (bare
-// transactions, then BlobTxs), followed by the data root transaction. A
-// transaction that becomes invalid by the reordering (a nonce gap) is
-// dropped. The result aliases txs; base is not modified.
+// txs (in priority order, executed in order against base, their KZG proofs
+// verified), as many as fit the max square size and maxTxBytes in total
+// (counted as CometBFT counts them, including the data root transaction),
+// laid out by share.Build (bare transactions, then BlobTxs), followed by the
+// data root transaction. A transaction that becomes invalid by the
+// reordering (a nonce gap) is dropped. The result aliases txs; base is not
+// modified.
+//
+// The KZG proofs are verified again here, in one batch over the candidates,
+// although CheckTx verified each transaction when it entered the mempool:
+// PrepareTxs is a function of its arguments and cannot know where txs came
+// from, a transaction with a bad proof would make ProcessTxs reject the
+// whole proposal (and, left in every mempool, every later one), and the
+// batch costs the proposer what ProcessTxs costs every validator. A
+// transaction whose proofs fail is dropped.
 func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
 	budget := maxTxBytes - protoTxSize(make([]byte, header.DataRootTxSize))
 	d := NewDelta(base)
 	var candidates [][]byte
-	for _, tx := range txs {
-		size := protoTxSize(tx)
+	var proofs kzgBatch
+	for _, raw := range txs {
+		size := protoTxSize(raw)
 		if size > budget {
 			continue
 		}
-		if _, err := Execute(d, tx); err != nil {
+		t, btx, err := DecodeTx(raw)
+		if err != nil {
 			continue
 		}
+		c, err := validateTx(d, t, btx)
+		if err != nil {
+			continue
+		}
+		if err := proofs.add(len(candidates), t, btx); err != nil {
+			continue
+		}
+		c.apply(d)
 		budget -= size
-		candidates = append(candidates, tx)
+		candidates = append(candidates, raw)
+	}
+	if failed := proofs.verify(); len(failed) > 0 {
+		drop := make(map[int]bool, len(failed))
+		for _, f := range failed {
+			drop[f.index] = true
+		}
+		kept := candidates[:0:0]
+		for i, raw := range candidates {
+			if !drop[i] {
+				kept = append(kept, raw)
+			}
+		}
+		candidates = kept // a later transaction of the same signer now has a nonce gap: dropped below
 	}
 	maxSquare := base.Config.Params.MaxSquareSize
 	for {
@@ -100,8 +132,12 @@ func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
 // must be a valid data root transaction and no other may look like one;
 // every other transaction must execute, in order, against base; they must
 // lay out (share.Construct) within the max square size, and the square's
-// width and data root must be the data root transaction's. A nil error
-// accepts; otherwise the error (wrapping ErrInvalidProposal) says why.
+// width and data root must be the data root transaction's; and the KZG
+// proofs of every PayForBlobs that carries them must verify against its
+// blobs, checked in one batch over the whole proposal (each transaction
+// alone only when the batch fails, to name it). A nil error accepts;
+// otherwise the error (wrapping ErrInvalidProposal, and tx.ErrInvalidKZG
+// for a proof) says why.
 func ProcessTxs(base *State, txs [][]byte) error {
 	if len(txs) == 0 {
 		return fmt.Errorf("%w: no data root transaction", ErrInvalidProposal)
@@ -113,11 +149,19 @@ func ProcessTxs(base *State, txs [][]byte) error {
 	}
 	body := txs[:last]
 	d := NewDelta(base)
-	for i, tx := range body {
-		if header.IsDataRootTx(tx) {
+	var proofs kzgBatch
+	for i, raw := range body {
+		if header.IsDataRootTx(raw) {
 			return fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
 		}
-		if _, err := Execute(d, tx); err != nil {
+		t, btx, err := DecodeTx(raw)
+		if err == nil {
+			_, err = executeTx(d, t, btx)
+		}
+		if err == nil {
+			err = proofs.add(i, t, btx)
+		}
+		if err != nil {
 			return fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, i, err)
 		}
 	}
@@ -134,6 +178,9 @@ func ProcessTxs(base *State, txs [][]byte) error {
 	}
 	if !bytes.Equal(got, txs[last]) {
 		return fmt.Errorf("%w: data root %X, the data root transaction says %X", ErrInvalidProposal, got[len(got)-32:], want.DataRoot)
+	}
+	if failed := proofs.verify(); len(failed) > 0 {
+		return fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, failed[0].index, failed[0].err)
 	}
 	return nil
 }

@@ -4,8 +4,9 @@
 // nodes. A Validator keeps its home (config, keys, databases) across
 // restarts of its node, which core/validator starts and stops as it does
 // mesh-node's core node; its config lives in memory, with short consensus
-// timeouts. StartCorruptNetwork runs several validators, one of which
-// proposes wrong data roots (CorruptProposer).
+// timeouts. NewValidators makes the homes of several validators peered
+// with each other; StartCorruptNetwork runs them, one of which proposes
+// wrong data roots (CorruptProposer).
 package coretest
 
 import (
@@ -88,9 +89,9 @@ func NewValidator(t testing.TB) *Validator {
 	return &Validator{t: t, Home: home, Config: c, NodeKey: nodeKey, PV: pv, RPCAddr: validator.RPCURL(c)}
 }
 
-// newValidators makes n validator homes, each with the others as its
+// NewValidators makes n validator homes, each with the others as its
 // persistent peers.
-func newValidators(t testing.TB, n int) []*Validator {
+func NewValidators(t testing.TB, n int) []*Validator {
 	t.Helper()
 	vals := make([]*Validator, n)
 	for i := range vals {
@@ -174,7 +175,7 @@ func CorruptProposer(proposals *atomic.Int64) func(*app.App) abci.Application {
 // of wrong proposals.
 func StartCorruptNetwork(t testing.TB, g *app.Genesis, n int) ([]*Validator, *atomic.Int64) {
 	t.Helper()
-	vals := newValidators(t, n)
+	vals := NewValidators(t, n)
 	WriteGenesis(t, g, vals...)
 	var corrupt atomic.Int64
 	vals[0].Start(CorruptProposer(&corrupt))

@@ -1,5 +1,6 @@
 // Package txtest signs transactions for tests: deterministic keys, blob
-// namespaces, transfers and PayForBlobs in their BlobTx envelope. Every
+// namespaces, transfers and PayForBlobs in their BlobTx envelope, with or
+// without KZG commitments (KZGBlobTx computes them with package kzg). Every
 // helper fails the test instead of returning an error.
 package txtest
 
@@ -75,6 +76,14 @@ func PFBTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, ns
 // commitments in order.
 func BlobTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce, gasPrice uint64, p tx.Params, blobs ...*share.Blob) (raw []byte, commitments [][]byte) {
 	t.Helper()
+	msg := PFBMsg(t, key, blobs...)
+	return SignBlobTx(t, chainID, key, nonce, gasPrice, p, msg, blobs...), msg.ShareCommitments
+}
+
+// PFBMsg returns the MsgPayForBlobs key's address signs for blobs: one entry
+// per blob (namespace, size, share commitment, share version), no KZG.
+func PFBMsg(t testing.TB, key secp256k1.PrivKey, blobs ...*share.Blob) *tx.MsgPayForBlobs {
+	t.Helper()
 	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
@@ -90,16 +99,24 @@ func BlobTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce, gasPrice
 		msg.ShareCommitments = append(msg.ShareCommitments, c)
 		msg.ShareVersions = append(msg.ShareVersions, uint32(b.ShareVersion()))
 	}
+	return msg
+}
+
+// SignBlobTx signs msg as it is (it may be invalid: tests of rejections
+// change it first), with the gas p says it uses at gasPrice, and returns it
+// in a BlobTx with blobs.
+func SignBlobTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce, gasPrice uint64, p tx.Params, msg *tx.MsgPayForBlobs, blobs ...*share.Blob) []byte {
+	t.Helper()
 	gas, _ := tx.GasUsed(p, msg)
 	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: gasPrice}, Msg: msg}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err = share.MarshalBlobTx(inner, blobs...)
+	raw, err := share.MarshalBlobTx(inner, blobs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw, msg.ShareCommitments
+	return raw
 }
 
 // SeedTxs signs the transactions the fuzz corpora of core/tx and core/app

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/kzg"
+	"github.com/datamesh/mesh-node/share"
+)
+
+// The KZG proofs of PayForBlobs are checked apart from Execute: Execute
+// checks their shape and charges their gas, which is cheap, while the
+// pairing check costs about a millisecond a chunk and is worth doing once
+// for many chunks. Validators never compute a commitment: they check the
+// blob proof the sender signed against the chunk's bytes, taken from the
+// blobs the BlobTx carries.
+
+// kzgBatch collects, from decoded transactions, the (EIP-4844 blob,
+// commitment, proof) triples of every chunk of every blob with KZG
+// commitments, to verify them in one kzg.VerifyBlobProofBatch. The zero
+// value is an empty batch. It is not safe for concurrent use.
+type kzgBatch struct {
+	blobs       []*kzg.Blob
+	commitments []kzg.Commitment
+	proofs      []kzg.Proof
+	txs         []kzgSpan // one per transaction with KZG, in the order added
+}
+
+// kzgSpan is one transaction's entries in a kzgBatch: [start, end).
+type kzgSpan struct {
+	index      int // the caller's index of the transaction
+	start, end int
+}
+
+// add collects the triples of t, whose index in the caller's list is index;
+// btx carries its blobs. It does nothing for a transaction without KZG
+// commitments. t is expected to have passed Execute, which checked the
+// counts; add checks them again against the chunks of the blobs (never
+// panicking) and returns an error wrapping tx.ErrInvalidKZG if they differ.
+func (b *kzgBatch) add(index int, t *tx.Tx, btx *share.BlobTx) error {
+	pfb, ok := t.Body.Msg.(*tx.MsgPayForBlobs)
+	if !ok || pfb.KZG == nil {
+		return nil
+	}
+	if btx == nil {
+		return fmt.Errorf("%w: KZG commitments without a blob tx", tx.ErrInvalidKZG)
+	}
+	if len(btx.Blobs) != len(pfb.KZG) {
+		return fmt.Errorf("%w: KZG for %d blobs, the blob tx carries %d", tx.ErrInvalidKZG, len(pfb.KZG), len(btx.Blobs))
+	}
+	span := kzgSpan{index: index, start: len(b.blobs)}
+	for i, k := range pfb.KZG {
+		if len(k.Commitments) == 0 {
+			continue
+		}
+		chunks, err := kzg.Chunks(btx.Blobs[i].Data())
+		if err != nil {
+			b.truncate(span.start)
+			return fmt.Errorf("%w: blob %d: %w", tx.ErrInvalidKZG, i, err)
+		}
+		if len(chunks) != len(k.Commitments) || len(chunks) != len(k.Proofs) {
+			b.truncate(span.start)
+			return fmt.Errorf("%w: blob %d has %d chunks, %d KZG commitments, %d proofs", tx.ErrInvalidKZG, i, len(chunks), len(k.Commitments), len(k.Proofs))
+		}
+		for j, c := range chunks {
+			b.blobs = append(b.blobs, c)
+			b.commitments = append(b.commitments, kzg.Commitment(k.Commitments[j]))
+			b.proofs = append(b.proofs, kzg.Proof(k.Proofs[j]))
+		}
+	}
+	span.end = len(b.blobs)
+	b.txs = append(b.txs, span)
+	return nil
+}
+
+// truncate drops the entries from n on (those of a transaction add refused).
+func (b *kzgBatch) truncate(n int) {
+	clear(b.blobs[n:]) // let the chunks be collected
+	b.blobs, b.commitments, b.proofs = b.blobs[:n], b.commitments[:n], b.proofs[:n]
+}
+
+// kzgFailure is a transaction whose proofs do not verify.
+type kzgFailure struct {
+	index int   // as given to add
+	err   error // wraps tx.ErrInvalidKZG, or kzg.ErrSetup
+}
+
+// verify checks every collected proof in one batch and returns nil when all
+// hold. Otherwise it verifies each transaction's proofs alone and returns
+// those that fail, in the order added: at least one, since the batch failed
+// (should none fail alone, every transaction is returned, each with the
+// batch's error). A trusted setup that does not load fails every
+// transaction with an error wrapping kzg.ErrSetup.
+func (b *kzgBatch) verify() []kzgFailure {
+	err := verifyProofs(b.blobs, b.commitments, b.proofs)
+	if err == nil {
+		return nil
+	}
+	if len(b.txs) == 1 {
+		return []kzgFailure{{index: b.txs[0].index, err: err}}
+	}
+	var failed []kzgFailure
+	for _, s := range b.txs {
+		if err := verifyProofs(b.blobs[s.start:s.end], b.commitments[s.start:s.end], b.proofs[s.start:s.end]); err != nil {
+			failed = append(failed, kzgFailure{index: s.index, err: err})
+		}
+	}
+	if len(failed) == 0 {
+		for _, s := range b.txs {
+			failed = append(failed, kzgFailure{index: s.index, err: err})
+		}
+	}
+	return failed
+}
+
+// verifyProofs is kzg.VerifyBlobProofBatch with its errors wrapped:
+// tx.ErrInvalidKZG for proofs that do not verify or points that are not
+// valid commitments or proofs, the bare error for a setup that does not
+// load (the node's fault, not the transaction's).
+func verifyProofs(blobs []*kzg.Blob, commitments []kzg.Commitment, proofs []kzg.Proof) error {
+	err := kzg.VerifyBlobProofBatch(blobs, commitments, proofs)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kzg.ErrSetup):
+		return fmt.Errorf("app: verify KZG proofs: %w", err)
+	default:
+		return fmt.Errorf("%w: %d chunks: %w", tx.ErrInvalidKZG, len(blobs), err)
+	}
+}
+
+// verifyKZG verifies the KZG proofs of one decoded transaction (none for a
+// transaction without KZG commitments): nil if they hold, else an error
+// wrapping tx.ErrInvalidKZG (or kzg.ErrSetup).
+func verifyKZG(t *tx.Tx, btx *share.BlobTx) error {
+	var b kzgBatch
+	if err := b.add(0, t, btx); err != nil {
+		return err
+	}
+	if failed := b.verify(); len(failed) > 0 {
+		return failed[0].err
+	}
+	return nil
+}
+
+// carriesKZG reports whether t is a PayForBlobs with KZG commitments.
+func carriesKZG(t *tx.Tx) bool {
+	pfb, ok := t.Body.Msg.(*tx.MsgPayForBlobs)
+	return ok && pfb.KZG != nil
+}
