@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cometbft/cometbft/crypto/secp256k1"
-
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/coretest"
-	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/kzg"
@@ -63,7 +61,8 @@ func TestLightNodeKZG(t *testing.T) {
 		}
 	}
 	c := v.Client()
-	height := uint64(coretest.Broadcast(ctx, t, c, kzgBlobTx(t, chainID, key, 0, g.Params, blobs...)))
+	kzgTx, _ := txtest.KZGBlobTx(t, chainID, key, 0, g.Params.MinGasPrice, g.Params, blobs...)
+	height := uint64(coretest.Broadcast(ctx, t, c, kzgTx))
 	plainTx := coretest.PFBTx(t, chainID, key, 1, g.Params, []coretest.Blob{{Namespace: ns, Data: plain}})
 	plainHeight := uint64(coretest.Broadcast(ctx, t, c, plainTx))
 
@@ -272,46 +271,4 @@ func randomData(seed uint64, n int) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
-}
-
-// kzgBlobTx signs a PayForBlobs of blobs carrying the KZG commitments and
-// blob proofs of each (kzg.Prove), with the gas p says it uses at the
-// minimum gas price, and returns it in its BlobTx.
-func kzgBlobTx(t *testing.T, chainID string, key secp256k1.PrivKey, nonce uint64, p tx.Params, blobs ...*share.Blob) []byte {
-	t.Helper()
-	signer, err := tx.AddressFromPubKey(key.PubKey().Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := &tx.MsgPayForBlobs{Signer: signer}
-	for _, b := range blobs {
-		c, err := b.Commitment()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, ps, err := kzg.Prove(b.Data())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var k tx.BlobKZG
-		for i := range cs {
-			k.Commitments = append(k.Commitments, cs[i])
-			k.Proofs = append(k.Proofs, ps[i])
-		}
-		msg.Namespaces = append(msg.Namespaces, b.Namespace())
-		msg.BlobSizes = append(msg.BlobSizes, uint32(len(b.Data())))
-		msg.ShareCommitments = append(msg.ShareCommitments, c)
-		msg.ShareVersions = append(msg.ShareVersions, uint32(b.ShareVersion()))
-		msg.KZG = append(msg.KZG, k)
-	}
-	gas, _ := tx.GasUsed(p, msg)
-	inner, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: p.MinGasPrice}, Msg: msg}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := share.MarshalBlobTx(inner, blobs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
