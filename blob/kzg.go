@@ -113,18 +113,10 @@ func (s *Service) OpenKZG(ctx context.Context, height uint64, ns share.Namespace
 	if !IsFieldElement(z) {
 		return nil, fmt.Errorf("%w: z %s is not below the BLS12-381 scalar modulus %s", ErrInvalidKZGRequest, Hex32(z), Hex32(blsModulus))
 	}
-	if chunk < 0 {
-		return nil, fmt.Errorf("%w: chunk %d", ErrInvalidKZGRequest, chunk)
-	}
-	p, err := s.paidKZG(ctx, height, ns, c)
+	blob, commitment, err := s.verifiedChunk(ctx, height, ns, c, chunk)
 	if err != nil {
 		return nil, err
 	}
-	blob, err := p.verifiedChunk(chunk)
-	if err != nil {
-		return nil, err
-	}
-	commitment := p.commitments[chunk]
 	proof, y, err := kzg.ComputeProof(blob, z)
 	if err != nil {
 		return nil, fmt.Errorf("blob: opening chunk %d at height %d: %w", chunk, height, err)
@@ -167,6 +159,24 @@ type paidKZG struct {
 	data        []byte
 	commitments []kzg.Commitment
 	proofs      []kzg.Proof
+}
+
+// verifiedChunk returns the EIP-4844 blob of chunk chunk of the blob of ns
+// with commitment c at height, and its KZG commitment, after checking that
+// the PayForBlobs' proof shows the commitment to be the chunk's.
+func (s *Service) verifiedChunk(ctx context.Context, height uint64, ns share.Namespace, c Commitment, chunk int) (*kzg.Blob, kzg.Commitment, error) {
+	if chunk < 0 {
+		return nil, kzg.Commitment{}, fmt.Errorf("%w: chunk %d", ErrInvalidKZGRequest, chunk)
+	}
+	p, err := s.paidKZG(ctx, height, ns, c)
+	if err != nil {
+		return nil, kzg.Commitment{}, err
+	}
+	blob, err := p.verifiedChunk(chunk)
+	if err != nil {
+		return nil, kzg.Commitment{}, err
+	}
+	return blob, p.commitments[chunk], nil
 }
 
 // verifiedChunk returns the EIP-4844 blob of chunk i, after checking that

@@ -49,17 +49,10 @@ func (s *Service) GetKZGCells(ctx context.Context, height uint64, ns share.Names
 	if err := checkCellIndices(indices); err != nil {
 		return nil, err
 	}
-	if chunk < 0 {
-		return nil, fmt.Errorf("%w: chunk %d", ErrInvalidKZGRequest, chunk)
-	}
 	key := cellKey{height: height, ns: ns, commitment: string(c), chunk: chunk}
 	e := s.cells.get(key)
 	if e == nil {
-		p, err := s.paidKZG(ctx, height, ns, c)
-		if err != nil {
-			return nil, err
-		}
-		blob, err := p.verifiedChunk(chunk)
+		blob, commitment, err := s.verifiedChunk(ctx, height, ns, c, chunk)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +60,7 @@ func (s *Service) GetKZGCells(ctx context.Context, height uint64, ns share.Names
 		if err != nil {
 			return nil, fmt.Errorf("blob: cells of chunk %d at height %d: %w", chunk, height, err)
 		}
-		e = &cellEntry{commitment: p.commitments[chunk], cells: cells, proofs: proofs}
+		e = &cellEntry{commitment: commitment, cells: cells, proofs: proofs}
 		s.cells.add(key, e)
 	}
 	out := &KZGCells{Commitment: KZGPoint(e.commitment), Cells: make([]KZGCell, len(indices))}

@@ -211,6 +211,17 @@ func FuzzParseSquare(f *testing.F) {
 	})
 }
 
+// cutShares cuts in into shares, at most 64, the last padded with zeros.
+func cutShares(in []byte) [][]byte {
+	var shares [][]byte
+	for len(in) > 0 && len(shares) < 64 {
+		s := make([]byte, share.ShareSize)
+		in = in[copy(s, in):]
+		shares = append(shares, s)
+	}
+	return shares
+}
+
 // FuzzParseBlobs cuts the input into shares and checks that whatever
 // ParseBlobs accepts re-encodes to exactly those shares.
 func FuzzParseBlobs(f *testing.F) {
@@ -226,12 +237,7 @@ func FuzzParseBlobs(f *testing.F) {
 	pad, _ := share.NamespacePaddingShare(ns, share.ShareVersionZero)
 	f.Add([]byte(pad))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var shares [][]byte
-		for len(in) > 0 && len(shares) < 64 {
-			s := make([]byte, share.ShareSize)
-			in = in[copy(s, in):]
-			shares = append(shares, s)
-		}
+		shares := cutShares(in)
 		blobs, err := share.ParseBlobs(shares)
 		if err != nil {
 			if !errors.Is(err, share.ErrMalformedSquare) {
@@ -268,12 +274,7 @@ func FuzzParseCompact(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var shares [][]byte
-		for len(in) > 0 && len(shares) < 64 {
-			s := make([]byte, share.ShareSize)
-			in = in[copy(s, in):]
-			shares = append(shares, s)
-		}
+		shares := cutShares(in)
 		accepted := 0
 		for _, ns := range []share.Namespace{share.TxNamespace, share.PayForBlobNamespace} {
 			units, err := share.ParseCompact(shares, ns)

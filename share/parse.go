@@ -244,13 +244,8 @@ func ParseBlobs(shares [][]byte) ([]PlacedBlob, error) {
 	if len(shares) == 0 {
 		return nil, nil
 	}
-	if len(shares) > MaxShareCount {
-		return nil, fmt.Errorf("%w: %d shares, at most %d", ErrMalformedSquare, len(shares), MaxShareCount)
-	}
-	for i, s := range shares {
-		if len(s) != ShareSize {
-			return nil, fmt.Errorf("%w: share %d: %w: %d bytes", ErrMalformedSquare, i, ErrShareSize, len(s))
-		}
+	if err := checkRun(shares); err != nil {
+		return nil, err
 	}
 	ns := Share(shares[0]).rawNamespace()
 	if err := ns.ValidateForBlob(); err != nil {
@@ -290,13 +285,8 @@ func ParseCompact(shares [][]byte, ns Namespace) ([][]byte, error) {
 	if len(shares) == 0 {
 		return nil, nil
 	}
-	if len(shares) > MaxShareCount {
-		return nil, fmt.Errorf("%w: %d shares, at most %d", ErrMalformedSquare, len(shares), MaxShareCount)
-	}
-	for i, s := range shares {
-		if len(s) != ShareSize {
-			return nil, fmt.Errorf("%w: share %d: %w: %d bytes", ErrMalformedSquare, i, ErrShareSize, len(s))
-		}
+	if err := checkRun(shares); err != nil {
+		return nil, err
 	}
 	units, used, err := parseCompact(shares, ns)
 	if err != nil {
@@ -306,4 +296,18 @@ func ParseCompact(shares [][]byte, ns Namespace) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: compact sequence in %s ends after %d of %d shares", ErrMalformedSquare, ns, used, len(shares))
 	}
 	return units, nil
+}
+
+// checkRun checks the size of a namespace's run of shares: at most
+// MaxShareCount shares of ShareSize bytes.
+func checkRun(shares [][]byte) error {
+	if len(shares) > MaxShareCount {
+		return fmt.Errorf("%w: %d shares, at most %d", ErrMalformedSquare, len(shares), MaxShareCount)
+	}
+	for i, s := range shares {
+		if len(s) != ShareSize {
+			return fmt.Errorf("%w: share %d: %w: %d bytes", ErrMalformedSquare, i, ErrShareSize, len(s))
+		}
+	}
+	return nil
 }
