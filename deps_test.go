@@ -89,8 +89,9 @@ var allowed = map[string][]string{
 	// state signs and submits transactions to a core node's RPC, through
 	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
 	// CometBFT's p2p and config, and through them cometbft-db. Its keyring
-	// writes key files through internal/atomicfile.
-	"state": {module + "/core/tx", module + "/share", module + "/internal/atomicfile", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
+	// writes key files through internal/atomicfile. It computes the KZG
+	// commitments and proofs a PayForBlobs may carry with kzg.
+	"state": {module + "/core/tx", module + "/share", module + "/kzg", module + "/internal/atomicfile", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
 		"github.com/cometbft/cometbft/rpc/jsonrpc/client", "github.com/cometbft/cometbft/crypto/secp256k1"},
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services.

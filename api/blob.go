@@ -88,7 +88,10 @@ func notFound(err error) error {
 }
 
 // Submit (blob.Submit, write) submits blobs in one PayForBlobs transaction
-// with options (null: the defaults) and returns its height.
+// with options (null: the defaults) and returns its height. The options
+// are state.TxConfig's JSON, decoded as encoding/json does (unknown fields
+// ignored): celestia-node's fields, and DataMesh's "kzg", which signs the
+// blobs' EIP-4844 KZG commitments and proofs into the transaction.
 func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *state.TxConfig) (uint64, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return 0, err

@@ -36,11 +36,15 @@ type fakeBlob struct {
 	height     uint64
 	namespaces []share.Namespace
 	from       uint64
+	cfg        *state.TxConfig // Submit's options
 	// subscription: sent, then the channel stays open until ctx ends
 	sent []*blob.SubscriptionResponse
 }
 
-func (f *fakeBlob) Submit(_ context.Context, blobs []*blob.Blob, _ *state.TxConfig) (uint64, error) {
+func (f *fakeBlob) Submit(_ context.Context, blobs []*blob.Blob, cfg *state.TxConfig) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg = cfg
 	return uint64(len(blobs)), nil
 }
 

@@ -114,7 +114,11 @@ func NewService(opts Options) (*Service, error) {
 // max_blob_size is refused before anything is signed (ErrBlobTooLarge,
 // passed on as the Submitter words it: "blob: over size limit: blob I is
 // N bytes, the chain's max_blob_size is M"). A failed or rejected
-// transaction is an error.
+// transaction is an error. opts is passed to the Submitter as it is; with
+// opts.KZG the state client signs the blobs' EIP-4844 KZG commitments and
+// proofs into the PayForBlobs, or refuses a chain that takes none
+// (state.ErrUnsupported) and a transaction they would make too large
+// (state.ErrTxTooLarge), before it signs.
 func (s *Service) Submit(ctx context.Context, blobs []*Blob, opts *state.TxConfig) (uint64, error) {
 	if s.submitter == nil {
 		return 0, ErrSubmitUnavailable

@@ -28,7 +28,7 @@ var (
 	// transaction or its execution in a block failed.
 	ErrTxFailed = errors.New("state: transaction failed")
 	// ErrUnsupported is wrapped for a TxConfig option the chain has no use
-	// for (a fee granter).
+	// for (a fee granter), or KZG on a chain whose gas_per_kzg_chunk is 0.
 	ErrUnsupported = errors.New("state: unsupported option")
 	// ErrGasPriceTooHigh is wrapped when the gas price would exceed
 	// TxConfig.MaxGasPrice; nothing is broadcast.
@@ -44,6 +44,11 @@ var (
 	// application rejects such a blob with (core/tx), with celestia-node's
 	// text "blob: over size limit".
 	ErrBlobTooLarge = tx.ErrBlobTooLarge
+	// ErrTxTooLarge is wrapped when the KZG commitments and proofs of a
+	// PayForBlobs (TxConfig.KZG) would take the signed transaction over
+	// tx.MaxTxSize; the message says how many chunks the limit has room
+	// for. Nothing is computed, signed or sent.
+	ErrTxTooLarge = errors.New("state: transaction too large")
 )
 
 // TxError is a transaction the chain refused, with the evidence: the ABCI

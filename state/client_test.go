@@ -99,6 +99,18 @@ func (c *chain) checkIncluded(ctx context.Context, t *testing.T, res *state.TxRe
 	}
 }
 
+// checkNothingSent checks that refused submissions reached nothing: the
+// mempool is empty, and addr has nonce 0 and its genesis balance.
+func (c *chain) checkNothingSent(ctx context.Context, t *testing.T, addr tx.Address) {
+	t.Helper()
+	if n, err := c.rpc.NumUnconfirmedTxs(ctx); err != nil || n.Total != 0 {
+		t.Fatalf("mempool after the refusals: %+v, %v; want empty", n, err)
+	}
+	if acc := c.account(ctx, t, addr); acc.Nonce != 0 || acc.Balance != genesisBalance {
+		t.Fatalf("account after the refusals: %+v, want nonce 0 and the genesis balance", acc)
+	}
+}
+
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -249,12 +261,7 @@ func TestSubmitPayForBlobSizeLimit(t *testing.T) {
 			t.Fatalf("error %q, want it to contain %q", err, want)
 		}
 	}
-	if n, err := c.rpc.NumUnconfirmedTxs(ctx); err != nil || n.Total != 0 {
-		t.Fatalf("mempool after the refusals: %+v, %v; want empty", n, err)
-	}
-	if acc := c.account(ctx, t, addr); acc.Nonce != 0 || acc.Balance != genesisBalance {
-		t.Fatalf("account after the refusals: %+v, want nonce 0 and the genesis balance", acc)
-	}
+	c.checkNothingSent(ctx, t, addr)
 
 	res, err := c.client.SubmitPayForBlob(ctx, []*share.Blob{newBlob(t, "limit", bytes.Repeat([]byte{2}, 1000))}, nil)
 	if err != nil {

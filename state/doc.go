@@ -15,6 +15,26 @@
 // corrected from the application's log or the /account query, and the
 // transaction re-signed once.
 //
+// # KZG commitments
+//
+// TxConfig.KZG (the options' "kzg": true, DataMesh's own field) makes
+// SubmitPayForBlob sign into the PayForBlobs, for every blob, the EIP-4844
+// KZG commitment and blob proof of each chunk of its data (package kzg:
+// the data alone, cut into tx.KZGChunkSize-byte chunks, each laid out as an
+// EIP-4844 blob with the OP Stack codec). The message's shape (one
+// commitment and proof per chunk) is set first, so that the fee
+// (tx.GasUsed: gas_per_kzg_chunk per chunk) and the size are known; then
+// the client refuses a chain whose params accept no KZG (gas_per_kzg_chunk
+// 0: ErrUnsupported) and a transaction over tx.MaxTxSize (ErrTxTooLarge,
+// saying how many chunks fit), and only then computes the commitments and
+// proofs (kzg.Prove), about 110 ms a chunk, outside the key's lock,
+// checking the context between blobs; Options.Timeout covers it. The first
+// KZG submission of a process also loads the trusted setup (a few
+// seconds); a client that never asks for KZG never does. The chain
+// verifies the proofs against the blobs (core/app). TxResponse.KZG returns
+// what was signed (not in the JSON). A transfer with KZG is refused
+// (ErrInvalidTx) rather than ignored.
+//
 // The keys live in the subpackage keyring, a directory of unencrypted
 // secp256k1 keys for devnets.
 package state

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/datamesh/mesh-node/core/tx"
 )
 
 // Denom is the chain's token denomination in balances.
@@ -32,6 +34,11 @@ type TxConfig struct {
 	// FeeGranterAddress is not supported: the chain has no fee grants, and
 	// a non-empty value is refused.
 	FeeGranterAddress string `json:"fee_granter_address,omitempty"`
+	// KZG (DataMesh's, not celestia-node's: its clients never send it)
+	// makes a PayForBlobs carry the EIP-4844 KZG commitments and blob
+	// proofs of its blobs (see Client.SubmitPayForBlob). It is refused on
+	// a transfer.
+	KZG bool `json:"kzg,omitempty"`
 }
 
 // TxResponse is the outcome of an included transaction: the fields of the
@@ -48,6 +55,12 @@ type TxResponse struct {
 	GasWanted int64  `json:"gas_wanted"`
 	GasUsed   int64  `json:"gas_used"`
 	Events    []any  `json:"events"`
+	// KZG is what a PayForBlobs submitted with TxConfig.KZG carries, as
+	// it was signed: one entry per blob, the commitment and blob proof of
+	// each of its chunks (kzg.VersionedHash of a commitment is its
+	// EIP-4844 versioned hash). It is nil otherwise, and not part of the
+	// JSON, which keeps celestia-node's shape.
+	KZG []tx.BlobKZG `json:"-"`
 }
 
 // Coin is an amount of Denom: the Cosmos SDK coin's JSON shape, the amount

@@ -201,9 +201,15 @@ max_blob_size (a genesis parameter: ` + maxBlobSizeText + `);
 the node refuses a larger blob with "blob: over size limit" before it signs
 anything. Prints the inclusion height and the blob's commitment (base64),
 which blob get takes.
---gas-price, --max-gas-price and --key-name are blob.Submit's options
-(gas_price with is_gas_price_set, max_gas_price, key_name); by default the
-node pays the chain's minimum gas price with its key state.key_name.`,
+--gas-price, --max-gas-price, --key-name and --kzg are blob.Submit's options
+(gas_price with is_gas_price_set, max_gas_price, key_name, kzg); by default
+the node pays the chain's minimum gas price with its key state.key_name.
+With --kzg the node also signs the EIP-4844 KZG commitment and blob proof of
+each 130044-byte chunk of DATA into the PayForBlobs (see tx pay-for-blob),
+and the command prints their versioned hashes (0x-hex, one per chunk, in
+order). blob.Submit returns only the height, so the command computes the
+commitments from DATA, the bytes the node committed to: the chain verifies
+the proofs against those bytes, so these are the commitments it includes.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := parseNamespaceArg(args[0])
@@ -230,10 +236,19 @@ node pays the chain's minimum gas price with its key state.key_name.`,
 			if err != nil {
 				return fmt.Errorf("blob submit: %w", err)
 			}
+			text := fmt.Sprintf("height: %d\ncommitment: %s\n", height, base64.StdEncoding.EncodeToString(b.Commitment))
+			var hashes []string
+			if cfg.KZG {
+				if hashes, err = dataVersionedHashes(b.Data); err != nil {
+					return fmt.Errorf("blob submit: included at height %d, but the versioned hashes: %w", height, err)
+				}
+				text += "versioned_hashes: " + strings.Join(hashes, " ") + "\n"
+			}
 			return printResult(cmd, struct {
-				Height     uint64          `json:"height"`
-				Commitment blob.Commitment `json:"commitment"`
-			}{height, b.Commitment}, fmt.Sprintf("height: %d\ncommitment: %s\n", height, base64.StdEncoding.EncodeToString(b.Commitment)))
+				Height          uint64          `json:"height"`
+				Commitment      blob.Commitment `json:"commitment"`
+				VersionedHashes []string        `json:"versioned_hashes,omitempty"`
+			}{height, b.Commitment, hashes}, text)
 		},
 	}
 	o.register(cmd)
@@ -241,6 +256,7 @@ node pays the chain's minimum gas price with its key state.key_name.`,
 	f.Float64Var(&cfg.GasPrice, "gas-price", 0, "gas price to pay (default: the chain's minimum)")
 	f.Float64Var(&cfg.MaxGasPrice, "max-gas-price", 0, "refuse to pay a gas price above this (0: no limit)")
 	f.StringVar(&cfg.KeyName, "key-name", "", "the node's keyring key to sign with (default: its state.key_name)")
+	f.BoolVar(&cfg.KZG, "kzg", false, kzgFlagHelp)
 	return cmd
 }
 

@@ -354,6 +354,20 @@ func TestDevnetJSONRPC(t *testing.T) {
 	if after := balance(ctx, t, core, info.Accounts["light"]); after != before {
 		t.Fatalf("light account after an oversized blob: %+v, want %+v (nothing posted)", after, before)
 	}
+
+	// blob submit --kzg: the light node signs the commitments and proofs
+	// in, and the versioned hashes printed are those of the commitments
+	// the block includes.
+	kzgData := []byte("from the CLI, with KZG")
+	out = mustRun(ctx, t, "blob", "submit", "--home", lightHome, "--kzg", "6578616d706c65", string(kzgData))
+	kzgHeight, err := strconv.ParseInt(field(t, out, "height"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVersionedHashes(t, strings.Fields(field(t, out, "versioned_hashes")), includedPFB(ctx, t, core, kzgHeight, kzgData), kzgData)
+	if out := mustRun(ctx, t, "blob", "submit", "--home", lightHome, "6578616d706c65", "without KZG"); strings.Contains(out, "versioned_hashes") {
+		t.Fatalf("blob submit without --kzg printed:\n%s", out)
+	}
 }
 
 // decodeToken reads node.AuthNew's result: a JSON string holding the token,

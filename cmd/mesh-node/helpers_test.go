@@ -103,3 +103,30 @@ func startCore(ctx context.Context, t *testing.T, home string, minHeight int64) 
 		}
 	}
 }
+
+// testCore is a core node started by initCore.
+type testCore struct {
+	home string        // its home directory
+	h    string        // --home=<home>
+	node string        // --node=<its RPC URL>
+	dev  string        // the dev account core init funded
+	rpc  *rpchttp.HTTP // a client of its RPC
+}
+
+// initCore runs core init in a new home for chainID with 100 ms blocks and
+// starts the node with startCore (stopped at cleanup).
+func initCore(ctx context.Context, t *testing.T, chainID string) testCore {
+	t.Helper()
+	home := t.TempDir()
+	n := testCore{home: home, h: "--home=" + home}
+	out := mustRun(ctx, t, "core", "init", n.h, "--chain-id", chainID, "--moniker", "v0", "--block-time", "100ms")
+	n.dev = field(t, out, "dev_account")
+	url, _ := startCore(ctx, t, home, 1)
+	n.node = "--node=" + url
+	c, err := rpchttp.New(url, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.rpc = c
+	return n
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/kzg"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -29,19 +30,8 @@ func TestDevnet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	home := t.TempDir()
-	h := "--home=" + home
-
-	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "cli-test", "--moniker", "v0", "--block-time", "100ms")
-	dev := field(t, out, "dev_account")
-
-	url, stop := startCore(ctx, t, home, 1)
-	defer stop()
-	node := "--node=" + url
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := initCore(ctx, t, "cli-test")
+	home, h, node, dev, c := n.home, n.h, n.node, n.dev, n.rpc
 
 	// Keys.
 	mustRun(ctx, t, "keys", "add", "bob", h)
@@ -64,7 +54,7 @@ func TestDevnet(t *testing.T) {
 
 	// A transfer.
 	before := balance(ctx, t, c, dev)
-	out = mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "100000000")
+	out := mustRun(ctx, t, "tx", "send", h, node, "--from", "dev", "--to", bob.Address, "--amount", "100000000")
 	if height, err := strconv.ParseInt(field(t, out, "height"), 10, 64); err != nil || height < 1 {
 		t.Fatalf("tx send: height %q", field(t, out, "height"))
 	}
@@ -209,5 +199,114 @@ func TestBlobSubmitArgErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "--") {
 			t.Errorf("blob submit %q %q: %v, want an error containing %q and naming no flag", tc.ns, tc.data, err, tc.want)
 		}
+	}
+}
+
+// includedPFB returns the PayForBlobs of the BlobTx in block height whose
+// first blob holds data.
+func includedPFB(ctx context.Context, t *testing.T, c *rpchttp.HTTP, height int64, data []byte) *tx.MsgPayForBlobs {
+	t.Helper()
+	blk, err := c.Block(ctx, &height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range blk.Block.Txs {
+		btx, isBlob, err := share.UnmarshalBlobTx(raw)
+		if !isBlob || err != nil || !bytes.Equal(btx.Blobs[0].Data(), data) {
+			continue
+		}
+		inner, err := tx.UnmarshalTx(btx.Tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := inner.Body.Msg.(*tx.MsgPayForBlobs)
+		if !ok {
+			t.Fatalf("blob tx with a %T", inner.Body.Msg)
+		}
+		return m
+	}
+	t.Fatalf("block %d does not hold the blob", height)
+	return nil
+}
+
+// wantVersionedHashes checks printed, the versioned_hashes a command
+// printed, against the commitments of the included PayForBlobs m: one per
+// chunk of data, each the commitment go-eth-kzg computes for the chunk.
+func wantVersionedHashes(t *testing.T, printed []string, m *tx.MsgPayForBlobs, data []byte) {
+	t.Helper()
+	if len(m.KZG) != 1 {
+		t.Fatalf("included PayForBlobs has KZG for %d blobs, want 1", len(m.KZG))
+	}
+	chunks, err := kzg.Chunks(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(printed) != len(chunks) || len(m.KZG[0].Commitments) != len(chunks) {
+		t.Fatalf("%d versioned hashes printed, %d commitments included, want %d (chunks)", len(printed), len(m.KZG[0].Commitments), len(chunks))
+	}
+	for i, c := range m.KZG[0].Commitments {
+		want, err := kzg.BlobToCommitment(chunks[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c != want {
+			t.Fatalf("chunk %d: commitment %x included, the chunk's is %x", i, c, want)
+		}
+		h := kzg.VersionedHash(c)
+		if printed[i] != "0x"+hex.EncodeToString(h[:]) {
+			t.Fatalf("chunk %d: versioned hash %s printed, the included commitment's is 0x%x", i, printed[i], h)
+		}
+	}
+}
+
+// tx pay-for-blob --kzg signs the KZG commitments and proofs of the blob's
+// chunks in and prints the versioned hashes of the commitments included;
+// the account pays gas_per_kzg_chunk for each. Without --kzg nothing of
+// KZG is printed or included.
+func TestTxPayForBlobKZG(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a CometBFT node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n := initCore(ctx, t, "cli-kzg-test")
+	h, node, dev, c := n.h, n.node, n.dev, n.rpc
+
+	data := bytes.Repeat([]byte("kzg chunk "), tx.KZGChunkSize/10+1)[:tx.KZGChunkSize+1] // two chunks
+	file := filepath.Join(t.TempDir(), "blob.bin")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := balance(ctx, t, c, dev)
+	out := mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "dev", "--namespace", "0x0102030405", "--data", "@"+file, "--kzg")
+	height, err := strconv.ParseInt(field(t, out, "height"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVersionedHashes(t, strings.Fields(field(t, out, "versioned_hashes")), includedPFB(ctx, t, c, height, data), data)
+	p := tx.DefaultParams()
+	gas := p.FixedGas + p.GasPerBlobByte*uint64(len(data)) + p.GasPerKZGChunk*2
+	if after := balance(ctx, t, c, dev); after.Balance != before.Balance-gas*p.MinGasPrice {
+		t.Fatalf("dev paid %d, want %d (%d gas)", before.Balance-after.Balance, gas*p.MinGasPrice, gas)
+	}
+
+	// -o json, a one-chunk blob.
+	var res txResult
+	out = mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "dev", "--namespace", "0x0102030405", "--data", "one chunk", "--kzg", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	wantVersionedHashes(t, res.VersionedHashes, includedPFB(ctx, t, c, res.Height, []byte("one chunk")), []byte("one chunk"))
+
+	// Without --kzg.
+	out = mustRun(ctx, t, "tx", "pay-for-blob", h, node, "--from", "dev", "--namespace", "0x0102030405", "--data", "no kzg", "-o", "json")
+	if strings.Contains(out, "versioned_hashes") {
+		t.Fatalf("pay-for-blob without --kzg printed %s", out)
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if m := includedPFB(ctx, t, c, res.Height, []byte("no kzg")); m.KZG != nil {
+		t.Fatalf("pay-for-blob without --kzg included KZG %v", m.KZG)
 	}
 }
