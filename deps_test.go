@@ -75,7 +75,9 @@ var allowed = map[string][]string{
 	// blob is the blob service of the API: it reads blobs from squares
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
-	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", "github.com/dgraph-io/badger/v4"},
+	// It reads the KZG commitments of a blob's PayForBlobs (core/tx) and
+	// checks and opens them (kzg).
+	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", module + "/core/tx", module + "/kzg", "github.com/dgraph-io/badger/v4"},
 	// core/tx is what clients of the chain import to sign transactions:
 	// formats, addresses, gas, codes. It is the application's too, so it
 	// must stay free of ABCI and Badger (core/app keeps those).

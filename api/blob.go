@@ -31,6 +31,13 @@ type BlobService interface {
 	Subscribe(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error)
 	// GetByCommitment returns the blob with commitment c and its height.
 	GetByCommitment(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
+	// GetKZG returns the blob's KZG commitments and blob proofs, checked.
+	GetKZG(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.KZGInfo, error)
+	// OpenKZG opens a chunk of the blob at z.
+	OpenKZG(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, z [32]byte) (*blob.KZGOpening, error)
+	// GetKZGCells returns cells of a chunk's EIP-7594 extension with
+	// their proofs, checked.
+	GetKZGCells(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, indices []uint64) (*blob.KZGCells, error)
 }
 
 // BlobModule is the "blob" RPC module: celestia-node's blob methods with
@@ -55,12 +62,16 @@ var blobMethods = rpcTable{namespace: "blob", methods: map[string]rpcMethod{
 	"Subscribe":          {perm: PermRead},
 	"SubscribeFrom":      {perm: PermRead},
 	"GetByCommitment":    {perm: PermRead},
+	"GetKZG":             {perm: PermRead, cost: costHeavy},
+	"OpenKZG":            {perm: PermRead, cost: costHeavy},
+	"GetKZGCells":        {perm: PermRead, cost: costHeavy},
 }}
 
 func (*BlobModule) rpcTable() *rpcTable { return &blobMethods }
 
 // NewBlobModule returns the blob module over svc. opts.Limiter bounds its
-// heavy calls (Get, GetAll, GetProof, GetCommitmentProof); opts.Halt
+// heavy calls (Get, GetAll, GetProof, GetCommitmentProof and the KZG
+// reads); opts.Halt
 // refuses what a bad-encoding proof stops.
 func NewBlobModule(svc BlobService, opts ModuleOptions) *BlobModule {
 	return &BlobModule{svc: svc, lim: opts.Limiter, halt: checkHalt(opts.Halt)}
@@ -228,4 +239,47 @@ func (m *BlobModule) GetByCommitment(ctx context.Context, commitment blob.Commit
 		}
 	}
 	return r, nil
+}
+
+// GetKZG (blob.GetKZG, read; not in celestia-node) returns the EIP-4844
+// KZG commitments, versioned hashes and blob proofs of the blob of
+// namespace with commitment at height, as its PayForBlobs carries them,
+// checked against the blob's bytes; "blob: not found" if there is no such
+// blob, blob.ErrNoKZG's message if it was paid for without KZG.
+func (m *BlobModule) GetKZG(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment) (*blob.KZGInfo, error) {
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	info, err := m.svc.GetKZG(ctx, height, namespace, commitment)
+	return info, notFound(err)
+}
+
+// OpenKZG (blob.OpenKZG, read; not in celestia-node) opens chunk chunk
+// (from 0) of the blob of namespace with commitment at height at the
+// point z (0x-hex, a canonical BLS12-381 field element): the value y, its
+// KZG proof, and the input of Ethereum's point-evaluation precompile.
+func (m *BlobModule) OpenKZG(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment, chunk int, z blob.Hex32) (*blob.KZGOpening, error) {
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	o, err := m.svc.OpenKZG(ctx, height, namespace, commitment, chunk, z)
+	return o, notFound(err)
+}
+
+// GetKZGCells (blob.GetKZGCells, read; not in celestia-node) returns the
+// cells at indices of the EIP-7594 extension of chunk chunk of the blob of
+// namespace with commitment at height, with their cell proofs against the
+// chunk's KZG commitment.
+func (m *BlobModule) GetKZGCells(ctx context.Context, height uint64, namespace share.Namespace, commitment blob.Commitment, chunk int, indices []uint64) (*blob.KZGCells, error) {
+	done, err := enterAt(ctx, m, m.lim, m.halt, height)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	cells, err := m.svc.GetKZGCells(ctx, height, namespace, commitment, chunk, indices)
+	return cells, notFound(err)
 }

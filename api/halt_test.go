@@ -206,6 +206,9 @@ func TestBlobModuleHalted(t *testing.T) {
 		"GetProof":           func(h uint64) error { _, err := m.GetProof(ctx, h, ns, b.Commitment); return err },
 		"GetCommitmentProof": func(h uint64) error { _, err := m.GetCommitmentProof(ctx, h, ns, b.Commitment); return err },
 		"Included":           func(h uint64) error { _, err := m.Included(ctx, h, ns, &blob.Proof{}, b.Commitment); return err },
+		"GetKZG":             func(h uint64) error { _, err := m.GetKZG(ctx, h, ns, b.Commitment); return err },
+		"OpenKZG":            func(h uint64) error { _, err := m.OpenKZG(ctx, h, ns, b.Commitment, 0, blob.Hex32{}); return err },
+		"GetKZGCells":        func(h uint64) error { _, err := m.GetKZGCells(ctx, h, ns, b.Commitment, 0, []uint64{0}); return err },
 	}
 	for name, call := range calls {
 		checkHaltErr(t, name+"(2)", call(2), p)

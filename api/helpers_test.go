@@ -99,6 +99,24 @@ func (f *fakeBlob) GetByCommitment(context.Context, blob.Commitment) (*blob.Comm
 	return nil, blob.ErrBlobNotFound
 }
 
+func (f *fakeBlob) GetKZG(context.Context, uint64, share.Namespace, blob.Commitment) (*blob.KZGInfo, error) {
+	return &blob.KZGInfo{Codec: blob.KZGCodec, Chunks: []blob.KZGChunk{{Commitment: blob.KZGPoint{0: 0xc0}, VersionedHash: blob.Hex32{0: 1}}}}, nil
+}
+
+// OpenKZG answers z back, as the service does.
+func (f *fakeBlob) OpenKZG(_ context.Context, _ uint64, _ share.Namespace, _ blob.Commitment, _ int, z [32]byte) (*blob.KZGOpening, error) {
+	return &blob.KZGOpening{Z: z}, nil
+}
+
+// GetKZGCells answers the indices asked, with cells of their number.
+func (f *fakeBlob) GetKZGCells(_ context.Context, _ uint64, _ share.Namespace, _ blob.Commitment, _ int, indices []uint64) (*blob.KZGCells, error) {
+	out := &blob.KZGCells{}
+	for _, i := range indices {
+		out.Cells = append(out.Cells, blob.KZGCell{Index: i, Cell: blob.CellData{0: byte(i)}})
+	}
+	return out, nil
+}
+
 type fakeState struct{ addr tx.Address }
 
 func (f *fakeState) AccountAddress(context.Context) (tx.Address, error) { return f.addr, nil }

@@ -36,6 +36,9 @@ var methodPerms = map[string]api.Permission{
 	"blob.Subscribe":          api.PermRead,
 	"blob.SubscribeFrom":      api.PermRead,
 	"blob.GetByCommitment":    api.PermRead,
+	"blob.GetKZG":             api.PermRead,
+	"blob.OpenKZG":            api.PermRead,
+	"blob.GetKZGCells":        api.PermRead,
 
 	"state.AccountAddress":    api.PermRead,
 	"state.Balance":           api.PermRead,
@@ -113,6 +116,9 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 		"blob.Subscribe":          fmt.Sprintf(`[%q]`, exampleNS),
 		"blob.SubscribeFrom":      fmt.Sprintf(`[%q,5]`, exampleNS),
 		"blob.GetByCommitment":    fmt.Sprintf(`[%q]`, commit),
+		"blob.GetKZG":             fmt.Sprintf(`[1,%q,%q]`, exampleNS, commit),
+		"blob.OpenKZG":            fmt.Sprintf(`[1,%q,%q,0,"0x%064x"]`, exampleNS, commit, 7),
+		"blob.GetKZGCells":        fmt.Sprintf(`[1,%q,%q,0,[0,5]]`, exampleNS, commit),
 
 		"state.AccountAddress":    `[]`,
 		"state.Balance":           `[]`,

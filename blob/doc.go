@@ -12,7 +12,8 @@
 // (a square's namespace data and rows, verified against the header's DAH by
 // the implementation: the shrex getter on light nodes, the local squares on
 // bridge and full nodes) and an optional Submitter. The service itself
-// holds no state and starts no goroutine but a subscription's.
+// holds no state but GetKZGCells' bounded cache of computed cells, and
+// starts no goroutine but a subscription's.
 //
 // Get and GetAll read a namespace's shares (Getter.GetNamespaceData), parse
 // its blobs (share.ParseBlobs) and give each its Index, the position of its
@@ -28,6 +29,28 @@
 // and a commitment alone.
 // Subscribe sends, height after height, the namespace's blobs (possibly
 // none), as celestia-node does.
+//
+// # KZG
+//
+// A blob whose PayForBlobs carries EIP-4844 KZG commitments (package kzg's
+// codec, one commitment and blob proof per chunk; core/tx's
+// MsgPayForBlobs.KZG) can be read in that form. GetKZG finds the blob as
+// Get does, reads the square's PayForBlobs namespace through the Getter
+// (share.ParseCompact, share.UnmarshalIndexWrapper), takes the
+// PayForBlobs whose share index for one of its blobs is the blob's first
+// share in the original square (and checks it names the blob's namespace,
+// size and commitment there), and checks its commitments' blob proofs
+// against the blob's bytes before returning them (KZGInfo). OpenKZG opens
+// one chunk at a point z (KZGOpening, with the input of Ethereum's
+// point-evaluation precompile); GetKZGCells returns cells of a chunk's
+// EIP-7594 extension with their proofs (KZGCells), computed on request,
+// kept for the CellCacheChunks chunks used last and checked before they
+// are returned. Since everything read goes through the Getter, the answer
+// is equally proven on a light node. A blob paid for without KZG is
+// ErrNoKZG; a bad z, chunk or cell index is ErrInvalidKZGRequest. The
+// byte types Hex32 and PrecompileInput are 0x-hex in JSON, KZGPoint and
+// CellData base64. docs/kzg.md explains the layout and how a contract
+// checks an opening.
 //
 // # Commitment index
 //

@@ -90,6 +90,7 @@ type Service struct {
 	submitter Submitter
 	index     *Index
 	log       *slog.Logger
+	cells     cellCache // GetKZGCells' computed chunks
 }
 
 // NewService returns a service over opts. It does no I/O. It fails if

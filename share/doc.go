@@ -11,7 +11,8 @@
 //     commitment rules (SubTreeWidth, NextShareIndex, ...);
 //   - the wire formats of BlobTx and IndexWrapper (proto/blob/v1/blob.proto);
 //   - the square builder (Builder, Build for proposers, Construct for
-//     validators) and its inverse, ParseSquare.
+//     validators) and its inverse, ParseSquare, with the readers of one
+//     namespace's run of shares, ParseBlobs and ParseCompact.
 //
 // Everything here is pure computation without I/O. Erasure coding, roots
 // and the data availability header live in package eds.

@@ -211,6 +211,17 @@ func FuzzParseSquare(f *testing.F) {
 	})
 }
 
+// cutShares cuts in into shares, at most 64, the last padded with zeros.
+func cutShares(in []byte) [][]byte {
+	var shares [][]byte
+	for len(in) > 0 && len(shares) < 64 {
+		s := make([]byte, share.ShareSize)
+		in = in[copy(s, in):]
+		shares = append(shares, s)
+	}
+	return shares
+}
+
 // FuzzParseBlobs cuts the input into shares and checks that whatever
 // ParseBlobs accepts re-encodes to exactly those shares.
 func FuzzParseBlobs(f *testing.F) {
@@ -226,12 +237,7 @@ func FuzzParseBlobs(f *testing.F) {
 	pad, _ := share.NamespacePaddingShare(ns, share.ShareVersionZero)
 	f.Add([]byte(pad))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var shares [][]byte
-		for len(in) > 0 && len(shares) < 64 {
-			s := make([]byte, share.ShareSize)
-			in = in[copy(s, in):]
-			shares = append(shares, s)
-		}
+		shares := cutShares(in)
 		blobs, err := share.ParseBlobs(shares)
 		if err != nil {
 			if !errors.Is(err, share.ErrMalformedSquare) {
@@ -245,6 +251,58 @@ func FuzzParseBlobs(f *testing.F) {
 					t.Fatalf("blob at %d: share %d does not re-encode", pb.Start, j)
 				}
 			}
+		}
+	})
+}
+
+// FuzzParseCompact cuts the input into shares and checks that ParseCompact
+// fails only with ErrMalformedSquare, accepts the run for at most one of
+// the two compact namespaces, and that what it accepts re-encodes to
+// exactly those shares.
+func FuzzParseCompact(f *testing.F) {
+	for _, units := range [][][]byte{
+		{[]byte("pfb")},
+		{bytes.Repeat([]byte{1}, 478), {2}, bytes.Repeat([]byte{3}, 1200)},
+	} {
+		for _, ns := range []share.Namespace{share.TxNamespace, share.PayForBlobNamespace} {
+			shares, _ := share.SplitCompact(ns, units)
+			var in []byte
+			for _, s := range shares {
+				in = append(in, s...)
+			}
+			f.Add(in)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		shares := cutShares(in)
+		accepted := 0
+		for _, ns := range []share.Namespace{share.TxNamespace, share.PayForBlobNamespace} {
+			units, err := share.ParseCompact(shares, ns)
+			if err != nil {
+				if !errors.Is(err, share.ErrMalformedSquare) {
+					t.Fatalf("error %v does not wrap ErrMalformedSquare", err)
+				}
+				continue
+			}
+			if len(shares) == 0 {
+				continue
+			}
+			accepted++
+			again, err := share.SplitCompact(ns, units)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(again) != len(shares) {
+				t.Fatalf("%d units re-encode to %d shares, not %d", len(units), len(again), len(shares))
+			}
+			for i, s := range again {
+				if !bytes.Equal(s, shares[i]) {
+					t.Fatalf("share %d does not re-encode", i)
+				}
+			}
+		}
+		if accepted > 1 {
+			t.Fatal("the same shares parse in two namespaces")
 		}
 	})
 }

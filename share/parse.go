@@ -244,13 +244,8 @@ func ParseBlobs(shares [][]byte) ([]PlacedBlob, error) {
 	if len(shares) == 0 {
 		return nil, nil
 	}
-	if len(shares) > MaxShareCount {
-		return nil, fmt.Errorf("%w: %d shares, at most %d", ErrMalformedSquare, len(shares), MaxShareCount)
-	}
-	for i, s := range shares {
-		if len(s) != ShareSize {
-			return nil, fmt.Errorf("%w: share %d: %w: %d bytes", ErrMalformedSquare, i, ErrShareSize, len(s))
-		}
+	if err := checkRun(shares); err != nil {
+		return nil, err
 	}
 	ns := Share(shares[0]).rawNamespace()
 	if err := ns.ValidateForBlob(); err != nil {
@@ -271,4 +266,48 @@ func ParseBlobs(shares [][]byte) ([]PlacedBlob, error) {
 		i += used
 	}
 	return blobs, nil
+}
+
+// ParseCompact reads the units of namespace ns from its run of shares in a
+// square, as eds's NamespaceData returns them (Flatten): the transactions
+// of TxNamespace or the IndexWrapper-encoded PayForBlobs of
+// PayForBlobNamespace (decode them with UnmarshalIndexWrapper). ns must be
+// one of those two (Namespace.IsCompact). The run must be exactly one
+// compact sequence in the canonical encoding the splitter makes: every
+// share ShareSize bytes in ns, the first starting the sequence, no share
+// past its end. An empty run has no units (nil). The units are in sequence
+// order and do not alias shares. Errors wrap ErrMalformedSquare;
+// allocation is bounded by the input size.
+func ParseCompact(shares [][]byte, ns Namespace) ([][]byte, error) {
+	if !ns.IsCompact() {
+		return nil, fmt.Errorf("%w: namespace %s holds no compact shares", ErrMalformedSquare, ns)
+	}
+	if len(shares) == 0 {
+		return nil, nil
+	}
+	if err := checkRun(shares); err != nil {
+		return nil, err
+	}
+	units, used, err := parseCompact(shares, ns)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedSquare, err)
+	}
+	if used != len(shares) {
+		return nil, fmt.Errorf("%w: compact sequence in %s ends after %d of %d shares", ErrMalformedSquare, ns, used, len(shares))
+	}
+	return units, nil
+}
+
+// checkRun checks the size of a namespace's run of shares: at most
+// MaxShareCount shares of ShareSize bytes.
+func checkRun(shares [][]byte) error {
+	if len(shares) > MaxShareCount {
+		return fmt.Errorf("%w: %d shares, at most %d", ErrMalformedSquare, len(shares), MaxShareCount)
+	}
+	for i, s := range shares {
+		if len(s) != ShareSize {
+			return fmt.Errorf("%w: share %d: %w: %d bytes", ErrMalformedSquare, i, ErrShareSize, len(s))
+		}
+	}
+	return nil
 }

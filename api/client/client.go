@@ -44,6 +44,9 @@ type BlobAPI struct {
 	Subscribe          func(ctx context.Context, ns share.Namespace) (<-chan *blob.SubscriptionResponse, error)
 	SubscribeFrom      func(ctx context.Context, ns share.Namespace, fromHeight uint64) (<-chan *blob.SubscriptionResponse, error)
 	GetByCommitment    func(ctx context.Context, c blob.Commitment) (*blob.CommitmentResult, error)
+	GetKZG             func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.KZGInfo, error)
+	OpenKZG            func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, z blob.Hex32) (*blob.KZGOpening, error)
+	GetKZGCells        func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, chunk int, indices []uint64) (*blob.KZGCells, error)
 }
 
 // HeaderAPI is the header module.
