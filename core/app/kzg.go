@@ -16,12 +16,15 @@ import (
 // blob proof the sender signed against the chunk's bytes, taken from the
 // blobs the BlobTx carries.
 
-// kzgBatch collects, from decoded transactions, the (EIP-4844 blob,
-// commitment, proof) triples of every chunk of every blob with KZG
-// commitments, to verify them in one kzg.VerifyBlobProofBatch. The zero
-// value is an empty batch. It is not safe for concurrent use.
+// kzgBatch collects, from decoded transactions, the (chunk, commitment,
+// proof) triples of every chunk of every blob with KZG commitments, to
+// verify them in one kzg.VerifyBlobProofBatch. The chunks are kept as the
+// blob bytes they are (they alias the transactions) and encoded as
+// EIP-4844 blobs by verify, so that collecting costs no more than the
+// slicing. The zero value is an empty batch. It is not safe for concurrent
+// use.
 type kzgBatch struct {
-	blobs       []*kzg.Blob
+	chunks      [][]byte
 	commitments []kzg.Commitment
 	proofs      []kzg.Proof
 	txs         []kzgSpan // one per transaction with KZG, in the order added
@@ -49,35 +52,28 @@ func (b *kzgBatch) add(index int, t *tx.Tx, btx *share.BlobTx) error {
 	if len(btx.Blobs) != len(pfb.KZG) {
 		return fmt.Errorf("%w: KZG for %d blobs, the blob tx carries %d", tx.ErrInvalidKZG, len(pfb.KZG), len(btx.Blobs))
 	}
-	span := kzgSpan{index: index, start: len(b.blobs)}
+	// Check every count before collecting anything, so a refused
+	// transaction leaves the batch as it was.
 	for i, k := range pfb.KZG {
 		if len(k.Commitments) == 0 {
 			continue
 		}
-		chunks, err := kzg.Chunks(btx.Blobs[i].Data())
-		if err != nil {
-			b.truncate(span.start)
-			return fmt.Errorf("%w: blob %d: %w", tx.ErrInvalidKZG, i, err)
+		if n := kzg.ChunkCount(len(btx.Blobs[i].Data())); n != len(k.Commitments) || n != len(k.Proofs) {
+			return fmt.Errorf("%w: blob %d has %d chunks, %d KZG commitments, %d proofs", tx.ErrInvalidKZG, i, n, len(k.Commitments), len(k.Proofs))
 		}
-		if len(chunks) != len(k.Commitments) || len(chunks) != len(k.Proofs) {
-			b.truncate(span.start)
-			return fmt.Errorf("%w: blob %d has %d chunks, %d KZG commitments, %d proofs", tx.ErrInvalidKZG, i, len(chunks), len(k.Commitments), len(k.Proofs))
-		}
-		for j, c := range chunks {
-			b.blobs = append(b.blobs, c)
+	}
+	span := kzgSpan{index: index, start: len(b.chunks)}
+	for i, k := range pfb.KZG {
+		data := btx.Blobs[i].Data()
+		for j := range k.Commitments {
+			b.chunks = append(b.chunks, data[j*kzg.MaxChunkSize:min((j+1)*kzg.MaxChunkSize, len(data))])
 			b.commitments = append(b.commitments, kzg.Commitment(k.Commitments[j]))
 			b.proofs = append(b.proofs, kzg.Proof(k.Proofs[j]))
 		}
 	}
-	span.end = len(b.blobs)
+	span.end = len(b.chunks)
 	b.txs = append(b.txs, span)
 	return nil
-}
-
-// truncate drops the entries from n on (those of a transaction add refused).
-func (b *kzgBatch) truncate(n int) {
-	clear(b.blobs[n:]) // let the chunks be collected
-	b.blobs, b.commitments, b.proofs = b.blobs[:n], b.commitments[:n], b.proofs[:n]
 }
 
 // kzgFailure is a transaction whose proofs do not verify.
@@ -93,7 +89,15 @@ type kzgFailure struct {
 // batch's error). A trusted setup that does not load fails every
 // transaction with an error wrapping kzg.ErrSetup.
 func (b *kzgBatch) verify() []kzgFailure {
-	err := verifyProofs(b.blobs, b.commitments, b.proofs)
+	blobs := make([]*kzg.Blob, len(b.chunks))
+	for i, c := range b.chunks {
+		blob, err := kzg.EncodeChunk(c)
+		if err != nil { // add cut the chunks to the codec's size
+			return b.failAll(fmt.Errorf("app: encode KZG chunk: %w", err))
+		}
+		blobs[i] = blob
+	}
+	err := verifyProofs(blobs, b.commitments, b.proofs)
 	if err == nil {
 		return nil
 	}
@@ -102,16 +106,37 @@ func (b *kzgBatch) verify() []kzgFailure {
 	}
 	var failed []kzgFailure
 	for _, s := range b.txs {
-		if err := verifyProofs(b.blobs[s.start:s.end], b.commitments[s.start:s.end], b.proofs[s.start:s.end]); err != nil {
+		if err := verifyProofs(blobs[s.start:s.end], b.commitments[s.start:s.end], b.proofs[s.start:s.end]); err != nil {
 			failed = append(failed, kzgFailure{index: s.index, err: err})
 		}
 	}
 	if len(failed) == 0 {
-		for _, s := range b.txs {
-			failed = append(failed, kzgFailure{index: s.index, err: err})
-		}
+		return b.failAll(err)
 	}
 	return failed
+}
+
+// failAll fails every transaction of the batch with err.
+func (b *kzgBatch) failAll(err error) []kzgFailure {
+	failed := make([]kzgFailure, len(b.txs))
+	for i, s := range b.txs {
+		failed[i] = kzgFailure{index: s.index, err: err}
+	}
+	return failed
+}
+
+// verifyAsync runs verify in a goroutine of its own and sends its result
+// on the returned channel (buffered: the goroutine ends whether or not the
+// result is read). An empty batch is answered at once, with no goroutine.
+// b must not be changed until the result is received.
+func (b *kzgBatch) verifyAsync() <-chan []kzgFailure {
+	out := make(chan []kzgFailure, 1)
+	if len(b.chunks) == 0 {
+		out <- nil
+		return out
+	}
+	go func() { out <- b.verify() }()
+	return out
 }
 
 // verifyProofs is kzg.VerifyBlobProofBatch with its errors wrapped:
