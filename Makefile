@@ -57,8 +57,10 @@ interop:
 # go-ethereum v1.17.10's point-evaluation precompile (core/vm), commitments
 # and proofs compared with its crypto/kzg4844, on its Go backend and, with
 # -tags ckzg, its C one (c-kzg-4844 and blst, compiled with cgo on the first
-# run). -mod=mod lets its go.mod follow the main module's, which it replaces
-# with this checkout.
+# run); and a devnet from this checkout whose light node's blob.GetKZG,
+# OpenKZG and GetKZGCells answers are checked with go-ethereum and
+# go-eth-kzg (about 45 s once built). -mod=mod lets its go.mod follow the
+# main module's, which it replaces with this checkout.
 INTEROP_ETH_ENV := GOFLAGS=-mod=mod
 interop-eth:
 	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) vet -tags ckzg ./...

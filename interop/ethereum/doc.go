@@ -28,12 +28,24 @@
 // -tags ckzg (cgo), once more on its C backend (c-kzg-4844 over blst), an
 // implementation independent of mesh-node's.
 //
-// Run the suite with `make interop-eth` from the repository root (see the
-// Makefile). The first run downloads go-ethereum's dependencies and
-// compiles c-kzg-4844 and blst.
+// TestDevnetKZG (devnet_test.go) is issue 15's devnet test: it starts
+// `mesh-node devnet` built from this checkout (internal/devnetproc),
+// submits blobs of 1 B, 130,044 B, 130,045 B and 1 MiB with {"kzg": true}
+// through the light node's blob.Submit, and checks over plain JSON-RPC,
+// decoding the hex fields with go-ethereum's hexutil, that on the light
+// node
 //
-// Still to come (issue 15): a devnet test that submits KZG blobs through a
-// light node and checks blob.GetKZG, blob.OpenKZG (its precompile_input run
-// through the precompile package) and blob.GetKZGCells against go-ethereum
-// and go-eth-kzg, once those API methods exist.
+//   - blob.GetKZG gives, for every chunk, the commitment go-eth-kzg
+//     computes for the codec's output (the bridge answers the same), the
+//     versioned hash go-ethereum computes and a blob proof kzg4844 accepts;
+//   - blob.OpenKZG at random points gives a precompile_input made of the
+//     opening's fields that go-ethereum's point-evaluation precompile
+//     accepts, and refuses with one byte of any part flipped;
+//   - blob.GetKZGCells gives cells and proofs that go-eth-kzg's
+//     VerifyCellKZGProofBatch accepts (and refuses with a flipped byte),
+//     the cells of the blob's half being its encoded bytes.
+//
+// Run the suite with `make interop-eth` from the repository root (see the
+// Makefile); -short skips the devnet test. The first run downloads
+// go-ethereum's dependencies and compiles c-kzg-4844 and blst.
 package ethereum
