@@ -27,7 +27,7 @@
 // the client refuses a chain whose params accept no KZG (gas_per_kzg_chunk
 // 0: ErrUnsupported) and a transaction over tx.MaxTxSize (ErrTxTooLarge,
 // saying how many chunks fit), and only then computes the commitments and
-// proofs (kzg.Prove), about 110 ms a chunk, outside the key's lock,
+// proofs (kzg.Prove), about 60 ms a chunk, outside the key's lock,
 // checking the context between blobs; Options.Timeout covers it. The first
 // KZG submission of a process also loads the trusted setup (a few
 // seconds); a client that never asks for KZG never does. The chain

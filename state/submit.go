@@ -39,7 +39,7 @@ func (c *Client) Transfer(ctx context.Context, to tx.Address, amount Int, cfg *T
 //
 // With cfg.KZG, the PayForBlobs also carries, for every blob, the EIP-4844
 // KZG commitment and blob proof of each chunk of its data (package kzg's
-// codec, tx.KZGChunkCount chunks; about 110 ms of computation a chunk, and
+// codec, tx.KZGChunkCount chunks; about 60 ms of computation a chunk on 2 cores, and
 // a few seconds to load the trusted setup on first use), and pays
 // gas_per_kzg_chunk gas for each (tx.GasUsed). Before computing them it
 // refuses a chain whose gas_per_kzg_chunk is 0 (ErrUnsupported) and a

@@ -121,7 +121,7 @@ It may be at most the chain's max_blob_size (a genesis parameter: ` + maxBlobSiz
 a larger blob is refused with "blob: over size limit" before it is signed.
 --kzg also signs into the PayForBlobs the EIP-4844 KZG commitment and blob
 proof of each 130044-byte chunk of the data (the OP Stack blob encoding;
-about 110 ms a chunk, after a few seconds loading the trusted setup), paid
+about 60 ms a chunk, after a few seconds loading the trusted setup), paid
 with the chain's gas_per_kzg_chunk gas each, and prints the versioned hashes
 of the commitments signed (0x-hex, one per chunk, in order): the ones a
 rollup records and Ethereum's point-evaluation precompile takes. A chain
