@@ -17,20 +17,7 @@ import (
 // kzg commit prints the versioned hashes kzg.Commit computes for DATA, as
 // text or as the method's JSON, and refuses an empty file.
 func TestKZGCommitCommand(t *testing.T) {
-	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", SkipAuth: true},
-		api.Modules{KZG: api.NewKZGModule(api.ModuleOptions{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	url := "http://" + srv.Addr()
+	url := serveAPI(t, api.Modules{KZG: api.NewKZGModule(api.ModuleOptions{})})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
