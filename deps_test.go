@@ -97,8 +97,9 @@ var allowed = map[string][]string{
 	"state": {module + "/core/tx", module + "/share", module + "/kzg", module + "/internal/atomicfile", "github.com/cometbft/cometbft/abci/types", "github.com/cometbft/cometbft/libs/bytes",
 		"github.com/cometbft/cometbft/rpc/jsonrpc/client", "github.com/cometbft/cometbft/crypto/secp256k1"},
 	// api serves the JSON-RPC modules over the domain packages; it never
-	// imports nodebuilder or cmd, which hand it the services.
-	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p",
+	// imports nodebuilder or cmd, which hand it the services. Its kzg
+	// module computes commitments with kzg itself (no service to hand).
+	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p", module + "/kzg",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
 	// internal/atomicfile writes configuration, keys and secrets so a
 	// crash never leaves half a file.

@@ -1,7 +1,8 @@
 // Package api is mesh-node's JSON-RPC 2.0 API over HTTP and WebSocket
 // (port 26658): the blob, header, share, das, state, p2p, node and fraud
 // modules with celestia-node's method names, parameter order, JSON shapes and
-// error strings, so clients written for celestia-node work unchanged.
+// error strings, so clients written for celestia-node work unchanged, and
+// mesh-node's kzg module (kzg.Commit: the EIP-4844 commitments of data).
 // Calls carry a JWT (HS256) whose permissions (read, write, admin) each
 // method checks. The modules are thin: they call the domain packages
 // through interfaces this package declares, which nodebuilder fills.
@@ -9,8 +10,8 @@
 // # Server
 //
 // NewServer takes the modules (BlobModule, HeaderModule, ShareModule,
-// StateModule, DASModule, P2PModule, NodeModule, FraudModule) and
-// registers them with
+// StateModule, DASModule, P2PModule, NodeModule, FraudModule, KZGModule)
+// and registers them with
 // go-jsonrpc under their namespaces; Start serves HTTP POST and WebSocket
 // upgrades on "/" and Stop ends both. Each module declares in one table,
 // beside its methods, the permission each method needs (and which methods
@@ -43,7 +44,7 @@
 // holds a valid bad-encoding proof of block h, they refuse share and blob
 // reads of heights h and above, blob.Submit, das.WaitCatchUp and the state
 // methods but AccountAddress, with the Halt's error naming the proof,
-// before fetching anything; header, p2p, node, fraud and
+// before fetching anything; header, p2p, node, fraud, kzg and
 // das.SamplingStats keep answering. FraudModule serves the proofs
 // themselves (fraud.Get, fraud.Subscribe) in celestia-node's JSON
 // (FraudProof).

@@ -259,8 +259,14 @@ func enterAt(ctx context.Context, m rpcModule, l *Limiter, h Halt, height uint64
 	return done, nil
 }
 
-// enterFrom is enterAt's authorisation and slot; enterAt must call it
-// directly: authorize finds the method two calls up.
+// enter is enterAt for a method that reads no block (kzg.Commit): the
+// permission and the slot, with no halting rule to apply.
+func enter(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
+	return enterFrom(ctx, m, l)
+}
+
+// enterFrom is the authorisation and slot of enterAt and enter, which
+// must call it directly: authorize finds the method two calls up.
 func enterFrom(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
 	name, e, err := authorize(ctx, m, 2)
 	if err != nil {
@@ -278,7 +284,7 @@ func enterFrom(ctx context.Context, m rpcModule, l *Limiter) (func(), error) {
 
 // untilWritten returns the function a method defers to run release: a
 // no-op when ctx is the server's request context, whose end runs release
-// instead (see enter).
+// instead (see enterAt).
 func untilWritten(ctx context.Context, release func()) func() {
 	if _, ok := ctx.Value(callerKey{}).(string); !ok {
 		return release
@@ -322,13 +328,14 @@ func callerID(r *http.Request, skipAuth bool) string {
 	return "addr:" + host
 }
 
-// ModuleOptions configure the share, blob, das and state modules. The
-// zero value bounds nothing and never halts.
+// ModuleOptions configure the share, blob, das, state and kzg modules.
+// The zero value bounds nothing and never halts.
 type ModuleOptions struct {
 	// Limiter bounds the module's heavy calls (shared by the modules of
 	// one server); nil bounds nothing. The das and state modules have no
 	// heavy calls.
 	Limiter *Limiter
-	// Halt is the node's halting rule (see Halt); nil never halts.
+	// Halt is the node's halting rule (see Halt); nil never halts. The
+	// kzg module, which reads no chain data, does not use it.
 	Halt Halt
 }

@@ -102,6 +102,7 @@ type Modules struct {
 	P2P    *P2PModule
 	Node   *NodeModule
 	Fraud  *FraudModule
+	KZG    *KZGModule
 }
 
 // list returns the modules that are not nil.
@@ -120,6 +121,7 @@ func (m Modules) list() []rpcModule {
 	add(m.P2P, m.P2P != nil)
 	add(m.Node, m.Node != nil)
 	add(m.Fraud, m.Fraud != nil)
+	add(m.KZG, m.KZG != nil)
 	return out
 }
 

@@ -179,7 +179,7 @@ func (n *Node) addRPC() error {
 		return fmt.Errorf("nodebuilder: API limits: %w", err)
 	}
 	// Every module that serves data or submits transactions obeys the
-	// halting rule; header, p2p and node keep serving.
+	// halting rule; header, p2p, node and kzg keep serving.
 	mo := api.ModuleOptions{Limiter: limiter, Halt: &n.halt}
 	mods := api.Modules{
 		Blob:   api.NewBlobModule(n.blobs, mo),
@@ -188,6 +188,7 @@ func (n *Node) addRPC() error {
 		P2P:    p2pMod,
 		Node:   nodeMod,
 		Fraud:  api.NewFraudModule(fraudProofs{n}),
+		KZG:    api.NewKZGModule(mo),
 	}
 	if n.daser != nil {
 		mods.DAS = api.NewDASModule(n.daser, mo)

@@ -86,6 +86,11 @@ type FraudAPI struct {
 	Subscribe func(ctx context.Context, proofType string) (<-chan *api.FraudProof, error)
 }
 
+// KZGAPI is the kzg module (mesh-node only).
+type KZGAPI struct {
+	Commit func(ctx context.Context, data []byte) (*api.KZGCommitments, error)
+}
+
 // NodeAPI is the node module.
 type NodeAPI struct {
 	Info              func(ctx context.Context) (api.NodeInfo, error)
@@ -132,6 +137,7 @@ type Client struct {
 	Node   NodeAPI
 	P2P    P2PAPI
 	Fraud  FraudAPI
+	KZG    KZGAPI
 
 	closers []jsonrpc.ClientCloser
 }
@@ -155,6 +161,7 @@ func New(ctx context.Context, url, token string) (*Client, error) {
 	}{
 		{"blob", &c.Blob}, {"header", &c.Header}, {"share", &c.Share}, {"das", &c.DAS},
 		{"state", &c.State}, {"node", &c.Node}, {"p2p", &c.P2P}, {"fraud", &c.Fraud},
+		{"kzg", &c.KZG},
 	}
 	for _, m := range mods {
 		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr)

@@ -365,6 +365,10 @@ func TestDevnetJSONRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantVersionedHashes(t, strings.Fields(field(t, out, "versioned_hashes")), includedPFB(ctx, t, core, kzgHeight, kzgData), kzgData)
+	// kzg commit, through the light node, gives them before submitting.
+	if got := mustRun(ctx, t, "kzg", "commit", "--home", lightHome, string(kzgData)); field(t, got, "versioned_hashes") != field(t, out, "versioned_hashes") {
+		t.Fatalf("kzg commit printed\n%s\nblob submit --kzg\n%s", got, out)
+	}
 	if out := mustRun(ctx, t, "blob", "submit", "--home", lightHome, "6578616d706c65", "without KZG"); strings.Contains(out, "versioned_hashes") {
 		t.Fatalf("blob submit without --kzg printed:\n%s", out)
 	}

@@ -37,20 +37,7 @@ func (heldProofs) Subscribe(ctx context.Context) (<-chan *eds.BadEncodingProof, 
 func TestHaltedNodeCommands(t *testing.T) {
 	p := &eds.BadEncodingProof{HeaderHash: bytes.Repeat([]byte{0xab}, eds.HeaderHashSize), Height: 20, Axis: eds.Col, Index: 1}
 	serve := func(proofs heldProofs) string {
-		srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", SkipAuth: true},
-			api.Modules{DAS: api.NewDASModule(haltedDAS{p}, api.ModuleOptions{}), Fraud: api.NewFraudModule(proofs)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := srv.Stop(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-		return "http://" + srv.Addr()
+		return serveAPI(t, api.Modules{DAS: api.NewDASModule(haltedDAS{p}, api.ModuleOptions{}), Fraud: api.NewFraudModule(proofs)})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/core/coretest"
 )
 
@@ -24,6 +25,25 @@ func run(ctx context.Context, env map[string]string, args ...string) (string, er
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	return out.String(), err
+}
+
+// serveAPI starts an API server of mods without auth on a free loopback
+// port, stopped at the test's end, and returns its URL.
+func serveAPI(t *testing.T, mods api.Modules) string {
+	t.Helper()
+	srv, err := api.NewServer(api.ServerOptions{Addr: "127.0.0.1:0", SkipAuth: true}, mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return "http://" + srv.Addr()
 }
 
 // mustRun is run that fails the test on an error.

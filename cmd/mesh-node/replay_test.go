@@ -20,6 +20,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/kzg"
 )
 
 // The replay pairs of docs/api.md (section "Requests celestia-node clients
@@ -281,7 +282,7 @@ func TestDocsAPI(t *testing.T) {
 	modules := map[string]any{
 		"blob": &api.BlobModule{}, "header": &api.HeaderModule{}, "share": &api.ShareModule{},
 		"das": &api.DASModule{}, "state": &api.StateModule{}, "p2p": &api.P2PModule{}, "node": &api.NodeModule{},
-		"fraud": &api.FraudModule{},
+		"fraud": &api.FraudModule{}, "kzg": &api.KZGModule{},
 	}
 	for ns, m := range modules {
 		typ := reflect.TypeOf(m)
@@ -300,6 +301,15 @@ func TestDocsAPI(t *testing.T) {
 	c := base64.StdEncoding.EncodeToString(hello.Commitment)
 	if !strings.Contains(text, `"`+c+`"`) {
 		t.Errorf("docs/api.md does not show the example blob's commitment %s", c)
+	}
+	kc, err := kzg.Commit(hello.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kzgHello := fmt.Sprintf(`"chunks":[{"commitment":"%s","versioned_hash":"%s"}]`,
+		base64.StdEncoding.EncodeToString(kc[0].Commitment[:]), blob.Hex32(kc[0].VersionedHash))
+	if !strings.Contains(text, kzgHello) {
+		t.Errorf("docs/api.md does not show kzg.Commit's answer for the example blob, %s", kzgHello)
 	}
 
 	for _, p := range pairs {
