@@ -158,6 +158,15 @@ func startFollower(ctx context.Context, t *testing.T, opts core.Options) *core.F
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails before it stops the follower must not leave it
+	// logging through t after the test ends (testing panics on that).
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := f.Stop(sctx); err != nil {
+			t.Error(err)
+		}
+	})
 	return f
 }
 
