@@ -218,21 +218,15 @@ func TestImportDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := uio.NewDirectoryFromNode(ds, nd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subNd, err := sub.Find(ctx, "sub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	subDir, err := uio.NewDirectoryFromNode(ds, subNd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	big, err := subDir.Find(ctx, "big.bin")
-	if err != nil {
-		t.Fatal(err)
+	big := nd
+	for _, name := range []string{"sub", "big.bin"} {
+		d, err := uio.NewDirectoryFromNode(ds, big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if big, err = d.Find(ctx, name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if !big.Cid().Equals(a) {
 		t.Fatalf("sub/big.bin is %s in the directory, %s alone", big.Cid(), a)
