@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop interop-eth attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api fuzz
+.PHONY: all build devnet test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api fuzz
 
 all: build test
 
@@ -65,6 +65,19 @@ INTEROP_ETH_ENV := GOFLAGS=-mod=mod
 interop-eth:
 	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) vet -tags ckzg ./...
 	cd interop/ethereum && $(INTEROP_ETH_ENV) $(GO) test -count=1 -tags ckzg -timeout 10m ./...
+
+# The kubo interop suite (interop/kubo, a module of its own): dataset/'s
+# root CIDs against `ipfs add` of a stock kubo v0.43.1 with the
+# unixfs-v1-2025 profile, and `ipfs dag export` against the CAR header plus
+# the parts' sections (files of 0 B to 5 MiB, a directory tree, a HAMT
+# directory). The first run builds kubo (about 4 minutes on 2 cores with a
+# cold build cache) into the user cache directory
+# (~/.cache/mesh-node/kubo-v0.43.1); later runs take about 10 s. KUBO_BIN
+# names a kubo v0.43.1 binary to use instead.
+INTEROP_KUBO_ENV := GOFLAGS=-mod=mod
+interop-kubo:
+	cd interop/kubo && $(INTEROP_KUBO_ENV) $(GO) vet ./...
+	cd interop/kubo && $(INTEROP_KUBO_ENV) $(GO) test -count=1 -timeout 20m ./...
 
 # The attacks of docs/security.md against a devnet in its own process
 # (attack/, build tag "attack"): each test starts a devnet in a temporary

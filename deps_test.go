@@ -120,6 +120,11 @@ var allowed = map[string][]string{
 	// encoding) and commits to them through go-eth-kzg (which brings
 	// gnark-crypto; only go-eth-kzg is imported).
 	"kzg": {"github.com/crate-crypto/go-eth-kzg"},
+	// dataset builds UnixFS DAGs with boxo (the unixfs-v1-2025 profile) and
+	// packs them into CAR parts and a dag-cbor manifest (go-ipld-prime); it
+	// names namespaces with share. go-car is its tests' oracle only.
+	"dataset": {module + "/share", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
+		"github.com/ipld/go-ipld-prime", "github.com/multiformats/go-multihash", "github.com/multiformats/go-varint"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
