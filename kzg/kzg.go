@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	goethkzg "github.com/crate-crypto/go-eth-kzg"
 )
@@ -37,12 +38,21 @@ var (
 // go-eth-kzg. Parsing it takes seconds, so it is done on first use only.
 // The value never changes once made.
 var setup = sync.OnceValues(func() (*goethkzg.Context, error) {
+	setupTried.Store(true)
 	c, err := goethkzg.NewContext4096Secure()
 	if err != nil {
 		return nil, fmt.Errorf("kzg: %w: %v", ErrSetup, err)
 	}
 	return c, nil
 })
+
+// setupTried is set when the setup's loading starts.
+var setupTried atomic.Bool
+
+// SetupLoaded reports whether this process has loaded (or tried to load)
+// the trusted setup: false until the first operation that needs it. A node
+// that handles no KZG commitment never loads it.
+func SetupLoaded() bool { return setupTried.Load() }
 
 // numGoroutines is what the go-eth-kzg calls that take one are passed:
 // zero means one per CPU (GOMAXPROCS).
@@ -123,6 +133,9 @@ func VerifyBlobProofBatch(blobs []*Blob, commitments []Commitment, proofs []Proo
 	if len(blobs) != len(commitments) || len(blobs) != len(proofs) {
 		return fmt.Errorf("kzg: %w: %d blobs, %d commitments, %d proofs",
 			ErrInvalidInput, len(blobs), len(commitments), len(proofs))
+	}
+	if len(blobs) == 0 {
+		return nil // nothing to verify, and no reason to load the setup
 	}
 	bs := make([]*goethkzg.Blob, len(blobs))
 	cs := make([]goethkzg.KZGCommitment, len(blobs))
