@@ -13,25 +13,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/datamesh/mesh-node/dataset/serve"
+	"github.com/datamesh/mesh-node/dataset/serve/servetest"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
-
-func startBitswap(t *testing.T, h host.Host, ds testDataset) *serve.Bitswap {
-	t.Helper()
-	b, err := serve.NewBitswap(h, ds.store, serve.DefaultBitswapSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return b
-}
 
 // TestBitswapServesDataset: a stock boxo bitswap client on another host
 // fetches every block of a dataset from the server, byte for byte.
@@ -39,7 +23,7 @@ func TestBitswapServesDataset(t *testing.T) {
 	ctx := p2ptest.Context(t)
 	ds := newDataset(t, 3*mib+1, 1)
 	server := p2ptest.Host(t)
-	startBitswap(t, server, ds)
+	servetest.Bitswap(t, server, ds.store)
 
 	clientHost := p2ptest.Host(t)
 	clientStore := newStore()

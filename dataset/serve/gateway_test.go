@@ -13,33 +13,8 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/datamesh/mesh-node/dataset/serve"
+	"github.com/datamesh/mesh-node/dataset/serve/servetest"
 )
-
-// startHTTP serves gateway and router on a real loopback listener and
-// returns its URL.
-func startHTTP(t *testing.T, gateway, router http.Handler) string {
-	t.Helper()
-	s := serve.DefaultHTTPSettings()
-	s.Addr = "127.0.0.1:0"
-	h, err := serve.NewHTTP(s, gateway, router)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.URL() != "" {
-		t.Fatalf("URL %q before Start", h.URL())
-	}
-	if err := h.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return h.URL()
-}
 
 func newGateway(t *testing.T, ds testDataset, s serve.GatewaySettings) http.Handler {
 	t.Helper()
@@ -84,7 +59,7 @@ func TestGatewayCAR(t *testing.T) {
 	if len(ds.blocks) != 5 {
 		t.Fatalf("%d blocks, want 5", len(ds.blocks))
 	}
-	url := startHTTP(t, newGateway(t, ds, serve.DefaultGatewaySettings()), nil)
+	url := servetest.HTTP(t, newGateway(t, ds, serve.DefaultGatewaySettings()), nil)
 	base := url + "/ipfs/" + ds.root.String()
 	root, leaves := ds.blocks[0], ds.blocks[1:]
 
@@ -119,7 +94,7 @@ func TestGatewayCAR(t *testing.T) {
 // TestGatewayRaw: ?format=raw is a block's bytes, for the root and a leaf.
 func TestGatewayRaw(t *testing.T) {
 	ds := newDataset(t, 2*mib+1, 5)
-	url := startHTTP(t, newGateway(t, ds, serve.DefaultGatewaySettings()), nil)
+	url := servetest.HTTP(t, newGateway(t, ds, serve.DefaultGatewaySettings()), nil)
 	for _, b := range ds.blocks {
 		r := get(t, url+"/ipfs/"+b.Cid().String()+"?format=raw")
 		if r.status != http.StatusOK || r.contentType != "application/vnd.ipld.raw" {
@@ -139,7 +114,7 @@ func TestGatewayNotFound(t *testing.T) {
 	ds := newDataset(t, 100, 6)
 	s := serve.DefaultGatewaySettings()
 	s.RetrievalTimeout = time.Hour
-	url := startHTTP(t, newGateway(t, ds, s), nil)
+	url := servetest.HTTP(t, newGateway(t, ds, s), nil)
 	mh, err := multihash.Sum([]byte("not in the dataset"), multihash.SHA2_256, -1)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +150,7 @@ func TestGatewayMaxBlockSize(t *testing.T) {
 	ds := newDataset(t, 2*mib+1, 7) // a small dag-pb root over 1 MiB leaves
 	s := serve.DefaultGatewaySettings()
 	s.MaxBlockSize = 4096
-	url := startHTTP(t, newGateway(t, ds, s), nil)
+	url := servetest.HTTP(t, newGateway(t, ds, s), nil)
 	if r := get(t, url+"/ipfs/"+ds.root.String()+"?format=raw"); r.status != http.StatusOK {
 		t.Fatalf("root of %d bytes: status %d", len(ds.blocks[0].RawData()), r.status)
 	}

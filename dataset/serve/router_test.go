@@ -13,6 +13,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/datamesh/mesh-node/dataset/serve"
+	"github.com/datamesh/mesh-node/dataset/serve/servetest"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
@@ -60,7 +61,7 @@ func TestRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := startHTTP(t, newGateway(t, ds, serve.DefaultGatewaySettings()), router)
+	url := servetest.HTTP(t, newGateway(t, ds, serve.DefaultGatewaySettings()), router)
 	self := record{Schema: "peer", ID: h.ID().String(), Addrs: addrStrings(h), Protocols: []string{"transport-bitswap"}}
 	if len(self.Addrs) == 0 {
 		t.Fatal("host has no address")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/datamesh/mesh-node/dataset"
 	"github.com/datamesh/mesh-node/dataset/serve"
+	"github.com/datamesh/mesh-node/dataset/serve/servetest"
 )
 
 // fetchTimeout bounds one `ipfs cat` or `ipfs dag export` of a served
@@ -55,18 +56,7 @@ func serveDataset(t *testing.T, size int, seed uint64) servedDataset {
 			t.Error(err)
 		}
 	})
-	b, err := serve.NewBitswap(h, bs, serve.DefaultBitswapSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	servetest.Bitswap(t, h, bs)
 	return servedDataset{data: data, root: root, store: bs, host: h}
 }
 
@@ -82,23 +72,7 @@ func startHTTP(t *testing.T, ds servedDataset) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := serve.DefaultHTTPSettings()
-	s.Addr = "127.0.0.1:0"
-	srv, err := serve.NewHTTP(s, gw, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv.URL()
+	return servetest.HTTP(t, gw, rt)
 }
 
 // startDaemon runs `ipfs daemon` on the repository until the test ends and
