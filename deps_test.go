@@ -125,6 +125,12 @@ var allowed = map[string][]string{
 	// names namespaces with share. go-car is its tests' oracle only.
 	"dataset": {module + "/share", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
 		"github.com/ipld/go-ipld-prime", "github.com/multiformats/go-multihash", "github.com/multiformats/go-varint"},
+	// dataset/serve serves a blockstore's blocks to IPFS: boxo's bitswap
+	// server on a libp2p host it is handed (core interfaces only), boxo's
+	// trustless gateway and its Routing V1 server over HTTP, with their
+	// metrics in a Prometheus registry it is given.
+	"dataset/serve": {module + "/dataset", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
+		"github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/prometheus/client_golang"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.

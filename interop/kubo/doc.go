@@ -1,6 +1,7 @@
 // Package kubo is mesh-node's interoperability suite against a stock kubo
 // (IPFS) v0.43.1: it checks that what mesh-node's dataset package builds
-// is what kubo builds and exports. It is a module of its own so that
+// is what kubo builds and exports, and that kubo fetches what
+// dataset/serve serves. It is a module of its own so that
 // mesh-node never links kubo; its go.mod replaces mesh-node with this
 // checkout (../..). kubo itself is not linked either: the suite builds the
 // stock `ipfs` binary from kubo's module (a throwaway module requiring
@@ -19,6 +20,20 @@
 //   - `ipfs dag export ROOT` equals dataset.CARHeader(ROOT) followed by the
 //     sections of the parts dataset.Pack makes at the devnet's
 //     max_blob_size (2 MiB), each of which dataset.DecodePart accepts.
+//
+// TestKuboFetchesOverBitswap and TestKuboFindsThroughDelegatedRouter
+// (serve_test.go) check dataset/serve against a running kubo daemon: a
+// dataset imported into an in-memory blockstore is served by
+// serve.Bitswap on a loopback libp2p host, with serve's gateway and router
+// on a loopback HTTP listener.
+//
+//   - With Routing.Type none, after `ipfs swarm connect` to the host, `ipfs
+//     cat ROOT` is the file byte for byte, and kubo's `ipfs dag export
+//     ROOT` equals the gateway's /ipfs/ROOT?format=car.
+//   - With Routing.Type delegated pointed at the router's URL (and
+//     Provide.Enabled false, which kubo requires with delegated routing),
+//     kubo, connected to no peer, finds the host through
+//     /routing/v1/providers/ROOT and `ipfs cat ROOT` is the file.
 //
 // The binary is built once and cached in the user cache directory
 // (os.UserCacheDir()/mesh-node/kubo-v0.43.1/ipfs, ~/.cache on Linux);
