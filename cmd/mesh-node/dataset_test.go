@@ -326,6 +326,43 @@ func TestDatasetPut(t *testing.T) {
 			t.Fatalf("blob %x is on chain %d times", c, n)
 		}
 	}
+
+	// A journal whose record of part 1 names a height the part is not at
+	// (as a journal of another chain would) and whose last line was cut
+	// short: part 1 is posted again, so is the manifest that lists it, and
+	// the rest is reused.
+	moved := journalRecord{Kind: recordPart, Index: 1, Height: res.Parts[0].Height, Commitment: res.Parts[1].Commitment}
+	line, err := json.Marshal(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(journal, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(append(append(line, '\n'), `{"kind":"part","ind`...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := putJSON(ctx, t, &cli{getenv: func(string) string { return "" }}, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Posted != 2 || again.Reused != 4 || again.Parts[1].Height <= res.Manifest.Height || again.Manifest.Height < again.Parts[1].Height {
+		t.Fatalf("put with a wrong record: %+v, want part 1 and the manifest posted again", again)
+	}
+	readBack(ctx, t, full.RPC, full.Token, root, ns, again)
+	lines, err = os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range bytes.Split(bytes.TrimSuffix(lines, []byte("\n")), []byte("\n")) {
+		if !json.Valid(l) {
+			t.Fatalf("journal after the cut line: line %s\n%s", l, lines)
+		}
+	}
 }
 
 // Bad input fails before the node is called (--url names a port nothing
