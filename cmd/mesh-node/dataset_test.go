@@ -36,12 +36,9 @@ func memStore() blockstore.Blockstore {
 }
 
 // pseudoRandom returns n deterministic pseudo-random bytes.
-func pseudoRandom(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, 99))
+func pseudoRandom(seed byte, n int) []byte {
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	_, _ = rand.NewChaCha8([32]byte{seed}).Read(b) // never fails
 	return b
 }
 
