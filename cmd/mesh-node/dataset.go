@@ -179,6 +179,7 @@ commands find it; --timeout limits each call to it.`,
 				p.progress = func(done, total int) {
 					fmt.Fprintf(out, "\rparts %d/%d (%d%%)", done, total, done*100/total)
 				}
+				p.progress(0, sum.Parts)
 			}
 			err = p.postParts(ctx, bs, root)
 			if tty {
