@@ -74,22 +74,39 @@ func (c *cli) localNodeHome(cmd *cobra.Command) (string, error) {
 	return "", nil
 }
 
-// dial connects to the node's API: --url and --token, else what the local
-// node's home gives.
+// dial connects to the node's API (see apiTarget); the returned context
+// ends after --timeout.
 func (c *cli) dial(cmd *cobra.Command, o clientFlags) (context.Context, *client.Client, func(), error) {
 	if o.timeout <= 0 {
 		return nil, nil, nil, fmt.Errorf("--timeout %s: must be positive", o.timeout)
 	}
-	url, token := o.url, o.token
+	url, token, err := c.apiTarget(cmd, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+	cl, err := client.New(ctx, url, token)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, fmt.Errorf("connect to %s: %w", url, err)
+	}
+	return ctx, cl, func() { cl.Close(); cancel() }, nil
+}
+
+// apiTarget returns the URL and token of the node's API: --url and
+// --token, else what the local node's home gives, else defaultAPIURL and
+// no token.
+func (c *cli) apiTarget(cmd *cobra.Command, o clientFlags) (url, token string, err error) {
+	url, token = o.url, o.token
 	if url == "" || token == "" {
 		home, err := c.localNodeHome(cmd)
 		if err != nil {
-			return nil, nil, nil, err
+			return "", "", err
 		}
 		if home != "" {
 			lurl, ltoken, err := localAPI(home)
 			if err != nil {
-				return nil, nil, nil, err
+				return "", "", err
 			}
 			if url == "" {
 				url = lurl
@@ -102,13 +119,7 @@ func (c *cli) dial(cmd *cobra.Command, o clientFlags) (context.Context, *client.
 	if url == "" {
 		url = defaultAPIURL
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-	cl, err := client.New(ctx, url, token)
-	if err != nil {
-		cancel()
-		return nil, nil, nil, fmt.Errorf("connect to %s: %w", url, err)
-	}
-	return ctx, cl, func() { cl.Close(); cancel() }, nil
+	return url, token, nil
 }
 
 // localAPI reads a node home's API URL (config.toml's rpc section) and

@@ -25,6 +25,10 @@ type cli struct {
 	// (debug.SetMemoryLimit in main); nil leaves it alone, as tests that
 	// run commands in their own process do.
 	setMemoryLimit func(int64) int64
+	// afterPartRecorded, if not nil, is called by dataset put after it
+	// recorded a part it posted in its journal, with the part's index:
+	// tests stop a put there as a kill would.
+	afterPartRecorded func(index int)
 }
 
 // newRootCmd builds the command tree for tests. getenv reads the
@@ -43,7 +47,7 @@ application), bridge (follows a core node, stores and serves its extended
 headers and squares over libp2p), full (syncs headers, fetches, verifies,
 stores and serves every square) or light (syncs headers and samples every
 block). Bridge, full and light nodes serve a JSON-RPC API, which the blob,
-header, das and share commands call. devnet runs all four in one process.
+header, das, share and dataset commands call. devnet runs all four in one process.
 It also keeps a file keyring and submits transactions to a core node.
 
 The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
@@ -55,7 +59,7 @@ The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
 	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-<mode>)")
 	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
 	root.AddCommand(c.nodeCmds()...)
-	root.AddCommand(c.blobCmd(), c.headerCmd(), c.dasCmd(), c.shareCmd(), c.fraudCmd(), c.kzgCmd(), c.devnetCmd(), c.versionCmd())
+	root.AddCommand(c.blobCmd(), c.headerCmd(), c.dasCmd(), c.shareCmd(), c.fraudCmd(), c.kzgCmd(), c.datasetCmd(), c.devnetCmd(), c.versionCmd())
 	return root
 }
 
