@@ -125,6 +125,11 @@ var allowed = map[string][]string{
 	// names namespaces with share. go-car is its tests' oracle only.
 	"dataset": {module + "/share", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
 		"github.com/ipld/go-ipld-prime", "github.com/multiformats/go-multihash", "github.com/multiformats/go-varint"},
+	// dataset/store indexes dataset parts as the blob index records blobs
+	// (a blob.IndexExtension, entries in the node's Badger database) and
+	// serves their blocks as a read-only boxo blockstore over the blobs.
+	"dataset/store": {module + "/dataset", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
+		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
