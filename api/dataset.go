@@ -112,7 +112,12 @@ func NewDatasetModule(index DatasetIndex, blocks DatasetBlocks, opts ModuleOptio
 	return &DatasetModule{index: index, blocks: blocks, lim: opts.Limiter, halt: checkHalt(opts.Halt)}
 }
 
-func parseCID(s string) (cid.Cid, error) {
+// parseCID parses a CID parameter of a call to a module with an index;
+// it answers store.ErrNoIndex on a module without one.
+func (m *DatasetModule) parseCID(s string) (cid.Cid, error) {
+	if m.index == nil {
+		return cid.Undef, dsstore.ErrNoIndex
+	}
 	c, err := cid.Decode(s)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("%w %q: %v", ErrInvalidCID, s, err)
@@ -127,10 +132,7 @@ func (m *DatasetModule) GetManifest(ctx context.Context, c string) (*DatasetMani
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
-	if m.index == nil {
-		return nil, dsstore.ErrNoIndex
-	}
-	id, err := parseCID(c)
+	id, err := m.parseCID(c)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +153,7 @@ func (m *DatasetModule) Locate(ctx context.Context, c string) ([]DatasetLocation
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
 	}
-	if m.index == nil {
-		return nil, dsstore.ErrNoIndex
-	}
-	id, err := parseCID(c)
+	id, err := m.parseCID(c)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +176,7 @@ func (m *DatasetModule) Has(ctx context.Context, c string) (bool, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return false, err
 	}
-	if m.index == nil {
-		return false, dsstore.ErrNoIndex
-	}
-	id, err := parseCID(c)
+	id, err := m.parseCID(c)
 	if err != nil {
 		return false, err
 	}
@@ -202,10 +198,7 @@ func (m *DatasetModule) GetBlock(ctx context.Context, c string) ([]byte, error) 
 		return nil, err
 	}
 	defer done()
-	if m.index == nil {
-		return nil, dsstore.ErrNoIndex
-	}
-	id, err := parseCID(c)
+	id, err := m.parseCID(c)
 	if err != nil {
 		return nil, err
 	}

@@ -447,23 +447,43 @@ func keysWithPrefix(txn *badger.Txn, prefix []byte) [][]byte {
 // transaction. On error (or when ctx ends) the heights pruned so far stay
 // pruned; a later Prune continues.
 func (ix *Index) Prune(ctx context.Context, below uint64) error {
-	if err := ix.pruneExtension(ctx, below); err != nil {
+	// The Extension's entries first: their reverse entries are the only
+	// way to them.
+	if err := ix.pruneReverse(ctx, prefixExtension, below, func(rest []byte) []byte {
+		if len(rest) == 8 {
+			return nil // malformed: no key follows the height
+		}
+		return rest[8:]
+	}); err != nil {
 		return err
 	}
+	return ix.pruneReverse(ctx, prefixByHeight, below, func(rest []byte) []byte {
+		if len(rest) != 8+commitmentSize {
+			return nil // the height's mark
+		}
+		return commitmentKey(rest[8:], binary.BigEndian.Uint64(rest))
+	})
+}
+
+// pruneReverse deletes the keys under prefix (prefix + height 8 + rest)
+// of heights below below, each with the key forward gives for what
+// follows the prefix (nil: none), in transactions of at most pruneBatch
+// keys under prefix.
+func (ix *Index) pruneReverse(ctx context.Context, prefix []byte, below uint64, forward func(rest []byte) []byte) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var keys [][]byte
 		err := ix.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixByHeight})
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid() && len(keys) < pruneBatch; it.Next() {
 				key := it.Item().KeyCopy(nil)
-				if len(key) < len(prefixByHeight)+8 {
+				if len(key) < len(prefix)+8 {
 					return fmt.Errorf("malformed index key %x", key)
 				}
-				if binary.BigEndian.Uint64(key[len(prefixByHeight):]) >= below {
+				if binary.BigEndian.Uint64(key[len(prefix):]) >= below {
 					break
 				}
 				keys = append(keys, key)
@@ -481,8 +501,8 @@ func (ix *Index) Prune(ctx context.Context, below uint64) error {
 				if err := txn.Delete(key); err != nil {
 					return err
 				}
-				if rest := key[len(prefixByHeight):]; len(rest) == 8+commitmentSize {
-					if err := txn.Delete(commitmentKey(rest[8:], binary.BigEndian.Uint64(rest))); err != nil {
+				if fwd := forward(key[len(prefix):]); fwd != nil {
+					if err := txn.Delete(fwd); err != nil {
 						return err
 					}
 				}
@@ -492,53 +512,7 @@ func (ix *Index) Prune(ctx context.Context, below uint64) error {
 		if err != nil {
 			return fmt.Errorf("blob: pruning the index below %d: %w", below, err)
 		}
-		ix.log.Debug("blob index: pruned", "keys", len(keys), "below", below)
-		if len(keys) < pruneBatch {
-			return nil
-		}
-	}
-}
-
-// pruneExtension deletes the Extension's entries of heights below below
-// and their reverse entries, in transactions of at most pruneBatch reverse
-// entries.
-func (ix *Index) pruneExtension(ctx context.Context, below uint64) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var keys [][]byte
-		err := ix.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixExtension})
-			defer it.Close()
-			for it.Rewind(); it.Valid() && len(keys) < pruneBatch; it.Next() {
-				key := it.Item().KeyCopy(nil)
-				if len(key) <= len(prefixExtension)+8 {
-					return fmt.Errorf("malformed index key %x", key)
-				}
-				if binary.BigEndian.Uint64(key[len(prefixExtension):]) >= below {
-					break
-				}
-				keys = append(keys, key)
-			}
-			return nil
-		})
-		if err == nil && len(keys) > 0 {
-			err = ix.db.Update(func(txn *badger.Txn) error {
-				for _, key := range keys {
-					if err := txn.Delete(key); err != nil {
-						return err
-					}
-					if err := txn.Delete(key[len(prefixExtension)+8:]); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		if err != nil {
-			return fmt.Errorf("blob: pruning the index extension below %d: %w", below, err)
-		}
+		ix.log.Debug("blob index: pruned", "keys", len(keys), "below", below, "prefix", string(prefix))
 		if len(keys) < pruneBatch {
 			return nil
 		}

@@ -20,7 +20,6 @@ import (
 	"github.com/datamesh/mesh-node/api/client"
 	"github.com/datamesh/mesh-node/core/coretest"
 	"github.com/datamesh/mesh-node/dataset"
-	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -73,16 +72,7 @@ func TestDatasetIndexAndAPI(t *testing.T) {
 	const chainID = "dataset-index-test"
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	v, _ := fastChain(ctx, t, chainID)
-	bconf := nodeConfig(nodebuilder.Bridge, chainID)
-	bconf.Core.RPC = v.RPCAddr
-	bconf.RPC.SkipAuth = true
-	bridge := startNode(ctx, t, "bridge", nodebuilder.Bridge, bconf)
-	waitHeight(ctx, t, bridge, "bridge", 1)
-	lconf := nodeConfig(nodebuilder.Light, chainID, addr(t, bridge))
-	lconf.Header.TrustedHeight = 1
-	lconf.RPC.SkipAuth = true
-	light := startNode(ctx, t, "light", nodebuilder.Light, lconf)
+	v, bridge, light := bridgeAndLight(ctx, t, chainID)
 
 	const maxPart = 4000
 	root, parts, sum, dag := testDataset(t, 1, 10, maxPart)

@@ -69,11 +69,7 @@ func NewBlockstore(ix *Index, blobs BlobGetter, opts BlockstoreOptions) (*Blocks
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Blockstore{ix: ix, blobs: blobs, cache: newPartCache(opts.CacheBytes), log: log}, nil
+	return &Blockstore{ix: ix, blobs: blobs, cache: newPartCache(opts.CacheBytes), log: orDiscard(opts.Logger)}, nil
 }
 
 // Index returns the index the blockstore reads.

@@ -118,11 +118,15 @@ func NewIndex(opts Options) (*Index, error) {
 	if opts.MaxPartSize == 0 {
 		opts.MaxPartSize = DefaultMaxPartSize
 	}
-	log := opts.Logger
+	return &Index{db: opts.DB, maxPart: opts.MaxPartSize, log: orDiscard(opts.Logger)}, nil
+}
+
+// orDiscard returns log, or a logger that discards when it is nil.
+func orDiscard(log *slog.Logger) *slog.Logger {
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		return slog.New(slog.DiscardHandler)
 	}
-	return &Index{db: opts.DB, maxPart: opts.MaxPartSize, log: log}, nil
+	return log
 }
 
 func key(prefix []byte, c []byte, height uint64, commitment []byte) []byte {
