@@ -103,7 +103,9 @@ var allowed = map[string][]string{
 	// imports nodebuilder or cmd, which hand it the services. Its kzg
 	// module computes commitments with kzg itself (no service to hand).
 	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p", module + "/kzg",
-		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft"},
+		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft",
+		// Its dataset module reads the dataset index (dataset/store) by CID.
+		module + "/dataset/store", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format"},
 	// internal/atomicfile writes configuration, keys and secrets so a
 	// crash never leaves half a file.
 	"internal/atomicfile": {},
@@ -134,6 +136,11 @@ var allowed = map[string][]string{
 	// metrics in a Prometheus registry it is given.
 	"dataset/serve": {module + "/dataset", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
 		"github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/prometheus/client_golang"},
+	// dataset/store indexes dataset parts as the blob index records blobs
+	// (a blob.IndexExtension, entries in the node's Badger database) and
+	// serves their blocks as a read-only boxo blockstore over the blobs.
+	"dataset/store": {module + "/dataset", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
+		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.

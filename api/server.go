@@ -103,6 +103,9 @@ type Modules struct {
 	Node   *NodeModule
 	Fraud  *FraudModule
 	KZG    *KZGModule
+	// Dataset is the dataset index (bridge and full nodes; a light node's
+	// answers store.ErrNoIndex).
+	Dataset *DatasetModule
 }
 
 // list returns the modules that are not nil.
@@ -122,6 +125,7 @@ func (m Modules) list() []rpcModule {
 	add(m.Node, m.Node != nil)
 	add(m.Fraud, m.Fraud != nil)
 	add(m.KZG, m.KZG != nil)
+	add(m.Dataset, m.Dataset != nil)
 	return out
 }
 

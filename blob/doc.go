@@ -60,5 +60,7 @@
 // Index.Index after storing each square, Index.CatchUp on start for heights
 // stored but not indexed before a crash, and Index.Prune with the squares'
 // pruning window. Service.GetByCommitment looks a commitment up and reads
-// the blob back from its square.
+// the blob back from its square. An IndexExtension (the dataset index of
+// dataset/store) records entries of its own for each blob in the same
+// transactions, and Prune and Delete remove them with the height.
 package blob

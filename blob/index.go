@@ -22,6 +22,8 @@ import (
 //	blob/h/<height 8>                 -> empty: the height is indexed
 //	blob/h/<height 8><commitment 32>  -> empty: reverse entry, for Prune
 //	blob/caught-up                    -> <height 8>: CatchUp's checkpoint
+//	blob/x/<height 8><key>            -> empty: an IndexExtension's entry
+//	                                     under key, for Prune and Delete
 //
 // Heights and indices are big-endian, so a commitment's entries sort by
 // height and the reverse entries by height first.
@@ -29,6 +31,7 @@ var (
 	prefixByCommitment = []byte("blob/c/")
 	prefixByHeight     = []byte("blob/h/")
 	keyCaughtUp        = []byte("blob/caught-up")
+	prefixExtension    = []byte("blob/x/")
 )
 
 // checkpointEvery is how many heights CatchUp goes between saving its
@@ -47,6 +50,11 @@ func commitmentKey(c []byte, height uint64) []byte {
 	k := make([]byte, 0, len(prefixByCommitment)+commitmentSize+8)
 	k = append(append(k, prefixByCommitment...), c...)
 	return binary.BigEndian.AppendUint64(k, height)
+}
+
+func extensionKey(height uint64, key []byte) []byte {
+	k := make([]byte, 0, len(prefixExtension)+8+len(key))
+	return append(binary.BigEndian.AppendUint64(append(k, prefixExtension...), height), key...)
 }
 
 func heightKey(height uint64) []byte {
@@ -69,8 +77,31 @@ type IndexOptions struct {
 	// IsNotFound tells a square Squares does not hold (skipped by CatchUp)
 	// from a failure. Nil treats every error as a failure.
 	IsNotFound func(error) bool
+	// Extension, if not nil, records entries of its own for every blob
+	// indexed (the dataset index); nil records none.
+	Extension IndexExtension
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
+}
+
+// IndexExtension records more about each blob the Index records: its
+// entries are written in the same transactions as the blob's (so they
+// share the height's mark and CatchUp's checkpoint) and deleted with them
+// by Prune and Delete.
+type IndexExtension interface {
+	// BlobEntries returns the entries to record for blob b, whose
+	// commitment is c, included at height (b's first occurrence in the
+	// square only). It is called once per blob while a height is indexed
+	// and must be deterministic. It cannot fail the indexing: a blob it
+	// does not understand gets no entry. Keys must not start with "blob/"
+	// and must be unique to (height, c) or hold the same value wherever
+	// they repeat.
+	BlobEntries(height uint64, b *share.Blob, c Commitment) []IndexEntry
+}
+
+// IndexEntry is a key and value an IndexExtension records.
+type IndexEntry struct {
+	Key, Value []byte
 }
 
 // Index maps blob commitments to where they were included, for bridge and
@@ -79,6 +110,7 @@ type Index struct {
 	db         *badger.DB
 	squares    SquareSource
 	isNotFound func(error) bool
+	ext        IndexExtension
 	log        *slog.Logger
 }
 
@@ -95,7 +127,7 @@ func NewIndex(opts IndexOptions) (*Index, error) {
 	if isNotFound == nil {
 		isNotFound = func(error) bool { return false }
 	}
-	return &Index{db: opts.DB, squares: opts.Squares, isNotFound: isNotFound, log: log}, nil
+	return &Index{db: opts.DB, squares: opts.Squares, isNotFound: isNotFound, ext: opts.Extension, log: log}, nil
 }
 
 // Index records every blob of e, the square at height: its commitment maps
@@ -105,7 +137,8 @@ func NewIndex(opts IndexOptions) (*Index, error) {
 // already marked is left as it is, so Index is idempotent. A blob
 // repeated within the square is recorded at its first position. A square
 // that does not parse (share.ParseSquare) is an error and nothing is
-// written.
+// written. The Extension's entries of each blob go in the same
+// transactions.
 func (ix *Index) Index(ctx context.Context, height uint64, e *eds.ExtendedDataSquare) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -119,6 +152,7 @@ func (ix *Index) Index(ctx context.Context, height uint64, e *eds.ExtendedDataSq
 	}
 	k := e.K()
 	entries := make([]indexEntry, 0, len(parsed.Blobs))
+	var ext []IndexEntry
 	seen := make(map[string]bool, len(parsed.Blobs))
 	for _, p := range parsed.Blobs {
 		c, err := p.Blob.Commitment()
@@ -133,20 +167,24 @@ func (ix *Index) Index(ctx context.Context, height uint64, e *eds.ExtendedDataSq
 		ns := p.Blob.Namespace()
 		val := binary.BigEndian.AppendUint32(append(make([]byte, 0, entryValueSize), ns[:]...), uint32(index))
 		entries = append(entries, indexEntry{c: c, val: val})
+		if ix.ext != nil {
+			ext = append(ext, ix.ext.BlobEntries(height, p.Blob, c)...)
+		}
 	}
-	if err := ix.write(height, entries); err != nil {
+	if err := ix.write(height, entries, ext); err != nil {
 		return fmt.Errorf("blob: indexing height %d: %w", height, err)
 	}
 	return nil
 }
 
-// write stores the entries of height and its mark in one transaction,
+// write stores the entries of height, the extension's entries ext with
+// their reverse entries, and its mark in one transaction,
 // unless the height is marked already. A square of tens of thousands of
 // blobs can exceed Badger's transaction size; then the entries are
 // committed in several transactions and the mark in the last, so a crash
 // midway leaves the height unmarked and CatchUp rewrites it (the entries
 // are the same).
-func (ix *Index) write(height uint64, entries []indexEntry) error {
+func (ix *Index) write(height uint64, entries []indexEntry, ext []IndexEntry) error {
 	marker := heightKey(height)
 	txn := ix.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
@@ -171,6 +209,17 @@ func (ix *Index) write(height uint64, entries []indexEntry) error {
 			return err
 		}
 		if err := set(append(heightKey(height), en.c...), nil); err != nil {
+			return err
+		}
+	}
+	for _, en := range ext {
+		if bytes.HasPrefix(en.Key, []byte("blob/")) || len(en.Key) == 0 {
+			return fmt.Errorf("index extension key %q is empty or under blob/", en.Key)
+		}
+		if err := set(en.Key, en.Value); err != nil {
+			return err
+		}
+		if err := set(extensionKey(height, en.Key), nil); err != nil {
 			return err
 		}
 	}
@@ -358,12 +407,16 @@ func (ix *Index) catchUp(ctx context.Context, h uint64) (bool, error) {
 // again.
 func (ix *Index) Delete(txn *badger.Txn, height uint64) error {
 	prefix := heightKey(height)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	var keys [][]byte
-	for it.Rewind(); it.Valid(); it.Next() {
-		keys = append(keys, it.Item().KeyCopy(nil))
+	keys := keysWithPrefix(txn, prefix)
+	extPrefix := extensionKey(height, nil)
+	for _, key := range keysWithPrefix(txn, extPrefix) {
+		if err := txn.Delete(key); err != nil {
+			return fmt.Errorf("blob: deleting the index of height %d: %w", height, err)
+		}
+		if err := txn.Delete(key[len(extPrefix):]); err != nil {
+			return fmt.Errorf("blob: deleting the index of height %d: %w", height, err)
+		}
 	}
-	it.Close()
 	for _, key := range keys {
 		if err := txn.Delete(key); err != nil {
 			return fmt.Errorf("blob: deleting the index of height %d: %w", height, err)
@@ -377,25 +430,60 @@ func (ix *Index) Delete(txn *badger.Txn, height uint64) error {
 	return nil
 }
 
-// Prune deletes every entry and mark of heights below below, in
+// keysWithPrefix returns copies of the keys under prefix in txn.
+func keysWithPrefix(txn *badger.Txn, prefix []byte) [][]byte {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var keys [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	return keys
+}
+
+// Prune deletes every entry and mark of heights below below (the
+// Extension's entries too), in
 // transactions of at most a few thousand keys, so it never holds a large
 // transaction. On error (or when ctx ends) the heights pruned so far stay
 // pruned; a later Prune continues.
 func (ix *Index) Prune(ctx context.Context, below uint64) error {
+	// The Extension's entries first: their reverse entries are the only
+	// way to them.
+	if err := ix.pruneReverse(ctx, prefixExtension, below, func(rest []byte) []byte {
+		if len(rest) == 8 {
+			return nil // malformed: no key follows the height
+		}
+		return rest[8:]
+	}); err != nil {
+		return err
+	}
+	return ix.pruneReverse(ctx, prefixByHeight, below, func(rest []byte) []byte {
+		if len(rest) != 8+commitmentSize {
+			return nil // the height's mark
+		}
+		return commitmentKey(rest[8:], binary.BigEndian.Uint64(rest))
+	})
+}
+
+// pruneReverse deletes the keys under prefix (prefix + height 8 + rest)
+// of heights below below, each with the key forward gives for what
+// follows the prefix (nil: none), in transactions of at most pruneBatch
+// keys under prefix.
+func (ix *Index) pruneReverse(ctx context.Context, prefix []byte, below uint64, forward func(rest []byte) []byte) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var keys [][]byte
 		err := ix.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixByHeight})
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid() && len(keys) < pruneBatch; it.Next() {
 				key := it.Item().KeyCopy(nil)
-				if len(key) < len(prefixByHeight)+8 {
+				if len(key) < len(prefix)+8 {
 					return fmt.Errorf("malformed index key %x", key)
 				}
-				if binary.BigEndian.Uint64(key[len(prefixByHeight):]) >= below {
+				if binary.BigEndian.Uint64(key[len(prefix):]) >= below {
 					break
 				}
 				keys = append(keys, key)
@@ -413,8 +501,8 @@ func (ix *Index) Prune(ctx context.Context, below uint64) error {
 				if err := txn.Delete(key); err != nil {
 					return err
 				}
-				if rest := key[len(prefixByHeight):]; len(rest) == 8+commitmentSize {
-					if err := txn.Delete(commitmentKey(rest[8:], binary.BigEndian.Uint64(rest))); err != nil {
+				if fwd := forward(key[len(prefix):]); fwd != nil {
+					if err := txn.Delete(fwd); err != nil {
 						return err
 					}
 				}
@@ -424,7 +512,7 @@ func (ix *Index) Prune(ctx context.Context, below uint64) error {
 		if err != nil {
 			return fmt.Errorf("blob: pruning the index below %d: %w", below, err)
 		}
-		ix.log.Debug("blob index: pruned", "keys", len(keys), "below", below)
+		ix.log.Debug("blob index: pruned", "keys", len(keys), "below", below, "prefix", string(prefix))
 		if len(keys) < pruneBatch {
 			return nil
 		}

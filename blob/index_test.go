@@ -2,6 +2,7 @@ package blob_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
+	"github.com/datamesh/mesh-node/share"
 )
 
 // indexKeys counts the keys the index keeps.
@@ -309,5 +311,108 @@ func TestIndexDelete(t *testing.T) {
 	}
 	for _, b := range f.expected(t, 2) {
 		checkLookup(t, ix, b, 2)
+	}
+}
+
+// sizeExtension records each blob's data length under
+// "test/<height 8><commitment>", or, with badKey, a key under "blob/".
+type sizeExtension struct{ badKey bool }
+
+func (e sizeExtension) BlobEntries(height uint64, b *share.Blob, c blob.Commitment) []blob.IndexEntry {
+	key := binary.BigEndian.AppendUint64([]byte("test/"), height)
+	if e.badKey {
+		key = []byte("blob/mine")
+	}
+	return []blob.IndexEntry{{Key: append(key, c...), Value: binary.BigEndian.AppendUint64(nil, uint64(len(b.Data())))}}
+}
+
+// extensionKeys returns the extension's entries: key -> value.
+func extensionKeys(t *testing.T, db *badger.DB) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("test/")})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out[string(it.Item().Key())] = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestIndexExtension: an IndexExtension's entries are written with each
+// height's blob entries (one per blob, its value what the extension
+// computed), once however often the height is indexed, and go with the
+// height's entries in Delete and Prune. An extension key under "blob/"
+// fails the indexing and writes nothing.
+func TestIndexExtension(t *testing.T) {
+	ctx := ctxT(t)
+	db := badgertest.OpenAt(t, t.TempDir())
+	f := newFixture(t, 4, 4)
+	ix, err := blob.NewIndex(blob.IndexOptions{DB: db, Extension: sizeExtension{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := uint64(1); h <= 3; h++ {
+		if err := ix.Index(ctx, h, f.getter.squares[h]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]uint64{}
+	for h := uint64(1); h <= 3; h++ {
+		for _, b := range f.expected(t, h) {
+			key := append(binary.BigEndian.AppendUint64([]byte("test/"), h), b.Commitment...)
+			want[string(key)] = uint64(len(b.Data))
+		}
+	}
+	if got := extensionKeys(t, db); !maps.Equal(got, want) {
+		t.Fatalf("extension entries %v, want %v", got, want)
+	}
+	n := indexKeys(t, db)
+	if err := ix.Index(ctx, 2, f.getter.squares[2]); err != nil {
+		t.Fatal(err)
+	}
+	if indexKeys(t, db) != n || len(extensionKeys(t, db)) != len(want) {
+		t.Fatal("re-indexing a height wrote again")
+	}
+
+	if err := db.Update(func(txn *badger.Txn) error { return ix.Delete(txn, 2) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Prune(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		if h := binary.BigEndian.Uint64([]byte(k)[len("test/"):]); h != 3 {
+			delete(want, k)
+		}
+	}
+	if got := extensionKeys(t, db); len(want) == 0 || !maps.Equal(got, want) {
+		t.Fatalf("after Delete(2) and Prune(2): %d extension entries, want height 3's %d", len(got), len(want))
+	}
+	if err := ix.Prune(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if got := extensionKeys(t, db); len(got) != 0 || indexKeys(t, db) != 0 {
+		t.Fatalf("after Prune(4): %d extension entries, %d blob/ keys", len(got), indexKeys(t, db))
+	}
+
+	bad, err := blob.NewIndex(blob.IndexOptions{DB: db, Extension: sizeExtension{badKey: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Index(ctx, 1, f.getter.squares[1]); err == nil {
+		t.Fatal("an extension key under blob/ was accepted")
+	}
+	if ok, _ := bad.Indexed(ctx, 1); ok || indexKeys(t, db) != 0 {
+		t.Fatal("a failed indexing wrote keys")
 	}
 }

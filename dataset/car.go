@@ -43,6 +43,23 @@ func CARHeader(root cid.Cid) ([]byte, error) {
 	return append(varint.ToUvarint(uint64(body.Len())), body.Bytes()...), nil
 }
 
+// carHeaderStart is what every canonical CARv1 header holds after its
+// length varint: a dag-cbor map of two entries whose first key is "roots".
+var carHeaderStart = []byte{0xa2, 0x65, 'r', 'o', 'o', 't', 's'}
+
+// LooksLikeCAR reports, without decoding or allocating, whether data
+// starts like a CAR header CARHeader writes: a one-byte length varint
+// within the header size limit, then a dag-cbor map whose first key is
+// "roots". It is the cheap test an indexer runs on every blob before it
+// decodes one as a part or a manifest; true does not mean the data is
+// valid.
+func LooksLikeCAR(data []byte) bool {
+	if len(data) < 1+len(carHeaderStart) || data[0] == 0 || data[0] >= 0x80 {
+		return false
+	}
+	return int(data[0]) <= len(data)-1 && bytes.Equal(data[1:1+len(carHeaderStart)], carHeaderStart)
+}
+
 // readHeader reads the CARv1 header at the start of data and returns its
 // root and length. The header must be the one CARHeader writes for that
 // root, byte for byte.

@@ -24,13 +24,18 @@
 // the namespace a dataset is posted in from its root; NamespaceFor applies
 // a publisher's override.
 //
-// Nothing here talks to a node. What comes next builds on these types:
-// posting parts and the manifest through blob.Submit (a `dataset put`
-// command with a resume journal, with PartRef from each submission),
-// indexing parts as bridge and full nodes store blobs (DecodePart's
+// DecodeAnyPart reads a part whose root is not known in advance (the root
+// is its header's), and LooksLikeCAR is the cheap test an indexer runs on
+// every blob first.
+//
+// Nothing here talks to a node. Package dataset/store indexes parts and
+// manifests as bridge and full nodes store blobs (DecodeAnyPart's
 // PartBlock offsets become cid → height, namespace, commitment, offset,
-// length), and serving the blocks to IPFS (a read-only blockstore over
-// the squares behind bitswap, a trustless gateway and delegated routing).
+// length) and serves their blocks as a read-only blockstore over the
+// squares. What comes next builds on these: posting parts and the manifest
+// through blob.Submit (a `dataset put` command with a resume journal, with
+// PartRef from each submission), and serving the blocks to IPFS (bitswap,
+// a trustless gateway and delegated routing over that blockstore).
 //
 // Every function is safe for concurrent use; none keeps state between
 // calls.

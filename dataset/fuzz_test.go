@@ -62,6 +62,36 @@ func FuzzDecodePart(f *testing.F) {
 	})
 }
 
+// FuzzDecodeAnyPart decodes arbitrary bytes as a part of whichever
+// dataset its header names: decoding never panics, fails only with the
+// package's part errors, and what decodes looks like a CAR (the indexer's
+// cheap test never turns a valid part away) and is what DecodePart decodes
+// for the root found. Its seed corpus is in
+// testdata/fuzz/FuzzDecodeAnyPart.
+func FuzzDecodeAnyPart(f *testing.F) {
+	f.Fuzz(func(t *testing.T, part []byte) {
+		root, got, err := dataset.DecodeAnyPart(part, 4<<20)
+		if err != nil {
+			if got != nil || root.Defined() || !isOneOf(err, partErrors) {
+				t.Fatalf("got (%v, %v, %v)", root, got, err)
+			}
+			return
+		}
+		if !dataset.LooksLikeCAR(part) {
+			t.Fatal("a part that decodes does not look like a CAR")
+		}
+		want, err := dataset.DecodePart(part, root, 4<<20)
+		if err != nil || len(want) != len(got) {
+			t.Fatalf("DecodePart of the root found: %d blocks, %v; DecodeAnyPart gave %d", len(want), err, len(got))
+		}
+		for i := range got {
+			if !got[i].Cid.Equals(want[i].Cid) || got[i].Offset != want[i].Offset {
+				t.Fatalf("block %d differs from DecodePart's", i)
+			}
+		}
+	})
+}
+
 // manifestErrors are the errors DecodeManifest may return.
 var manifestErrors = []error{dataset.ErrMalformedCAR, dataset.ErrMalformedManifest, dataset.ErrHashMismatch, dataset.ErrUnsupportedCID, dataset.ErrTooLarge}
 
@@ -119,6 +149,14 @@ func TestSeedCorpus(t *testing.T) {
 	tampered[len(tampered)-1] ^= 0x80
 	part("tampered", tampered, dirRoot.Bytes())
 	part("empty", nil, small.Bytes())
+	anyPart := func(name string, data []byte) {
+		corpus = append(corpus, fuzzcorpus.Seed{Target: "FuzzDecodeAnyPart", Name: name, Args: []any{data}})
+	}
+	anyPart("raw-block", fileParts[0].Data)
+	anyPart("directory", dirParts[0].Data)
+	anyPart("truncated", dirParts[0].Data[:len(dirParts[0].Data)-3])
+	anyPart("tampered", tampered)
+	anyPart("empty", nil)
 
 	m, _, err := dataset.ManifestFor(dirRoot, 1000, 30, sampleRefs(3))
 	if err != nil {
@@ -128,6 +166,7 @@ func TestSeedCorpus(t *testing.T) {
 	manifest("truncated", m[:len(m)-1])
 	manifest("a-part", fileParts[0].Data)
 	manifest("empty", nil)
+	anyPart("a-manifest", m)
 
 	if *writeCorpus {
 		fuzzcorpus.Write(t, corpus, true)

@@ -139,6 +139,38 @@ func DecodePart(part []byte, root cid.Cid, maxSize int) ([]PartBlock, error) {
 	if !got.Equals(root) {
 		return nil, fmt.Errorf("%w: part names root %s, want %s", ErrWrongRoot, got, root)
 	}
+	return decodeSections(part, off)
+}
+
+// DecodeAnyPart decodes the bytes of a part of whichever dataset its CAR
+// header names, untrusted, and returns that root and the part's blocks in
+// order: it is DecodePart(part, root, maxSize) with the root read from the
+// header, for an indexer that meets parts of datasets it does not know.
+// It accepts exactly what Pack writes, returns the errors DecodePart
+// returns (a header whose root is not a dataset CID is ErrUnsupportedCID)
+// and never panics. The blocks' Data alias part. A manifest is not a part:
+// its root is dag-cbor (ErrUnsupportedCID).
+func DecodeAnyPart(part []byte, maxSize int) (cid.Cid, []PartBlock, error) {
+	if len(part) > maxSize {
+		return cid.Undef, nil, fmt.Errorf("%w: part is %d bytes, the limit is %d", ErrTooLarge, len(part), maxSize)
+	}
+	root, off, err := readHeader(part)
+	if err != nil {
+		return cid.Undef, nil, err
+	}
+	if err := checkDataCID(root); err != nil {
+		return cid.Undef, nil, err
+	}
+	out, err := decodeSections(part, off)
+	if err != nil {
+		return cid.Undef, nil, err
+	}
+	return root, out, nil
+}
+
+// decodeSections decodes the sections of part from off, its header's end,
+// as DecodePart documents.
+func decodeSections(part []byte, off int) ([]PartBlock, error) {
 	var out []PartBlock
 	seen := map[cid.Cid]struct{}{}
 	for off < len(part) {

@@ -335,3 +335,88 @@ func mustSum(t *testing.T, data []byte, code uint64) mh.Multihash {
 	}
 	return h
 }
+
+// TestDecodeAnyPart decodes parts without being told their root: each
+// part of a dataset gives the dataset's root and the blocks DecodePart
+// gives, and what DecodePart refuses for the part's own root it refuses
+// too, with the same error.
+func TestDecodeAnyPart(t *testing.T) {
+	root, parts := smallParts(t)
+	for _, p := range parts {
+		if !dataset.LooksLikeCAR(p.Data) {
+			t.Fatalf("part %d does not look like a CAR", p.Index)
+		}
+		want, err := dataset.DecodePart(p.Data, root, len(p.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotRoot, got, err := dataset.DecodeAnyPart(p.Data, len(p.Data))
+		if err != nil {
+			t.Fatalf("part %d: %v", p.Index, err)
+		}
+		if !gotRoot.Equals(root) || len(got) != len(want) {
+			t.Fatalf("part %d: root %s, %d blocks; want %s, %d", p.Index, gotRoot, len(got), root, len(want))
+		}
+		for i := range got {
+			if !got[i].Cid.Equals(want[i].Cid) || got[i].Offset != want[i].Offset || !bytes.Equal(got[i].Data, want[i].Data) {
+				t.Fatalf("part %d, block %d differs from DecodePart's", p.Index, i)
+			}
+		}
+	}
+
+	good := parts[0].Data
+	blocksOf, _ := dataset.DecodePart(good, root, len(good))
+	header, _ := dataset.CARHeader(root)
+	flip := func(i int) []byte {
+		b := bytes.Clone(good)
+		b[i] ^= 1
+		return b
+	}
+	manifest, _, err := dataset.ManifestFor(root, 1000, 30, sampleRefs(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, dataset.MaxBlockSize+1)
+	oversized := binary.AppendUvarint(bytes.Clone(header), uint64(36+len(big)))
+	oversized = append(append(oversized, rawCID(t, big).Bytes()...), big...)
+	for name, tc := range map[string]struct {
+		part []byte
+		max  int
+		want error
+	}{
+		"block data flipped": {flip(blocksOf[0].Offset), len(good), dataset.ErrHashMismatch},
+		"over the limit":     {good, len(good) - 1, dataset.ErrTooLarge},
+		"header flipped":     {flip(3), len(good), dataset.ErrMalformedCAR},
+		"header only":        {header, len(good), dataset.ErrMalformedCAR},
+		"empty":              {nil, len(good), dataset.ErrMalformedCAR},
+		"truncated":          {good[:len(good)-1], len(good), dataset.ErrMalformedCAR},
+		"a manifest":         {manifest, len(manifest), dataset.ErrUnsupportedCID},
+		"oversized block":    {oversized, 3 * mib, dataset.ErrTooLarge},
+	} {
+		gotRoot, got, err := dataset.DecodeAnyPart(tc.part, tc.max)
+		if !errors.Is(err, tc.want) || got != nil || gotRoot.Defined() {
+			t.Errorf("%s: got (%s, %d blocks, %v), want %v", name, gotRoot, len(got), err, tc.want)
+		}
+	}
+}
+
+// TestLooksLikeCAR: parts and manifests look like CARs; other blob data
+// (text, zeros, a header with its map byte changed) does not, and nothing
+// shorter than a header's start panics.
+func TestLooksLikeCAR(t *testing.T) {
+	root, parts := smallParts(t)
+	manifest, _, err := dataset.ManifestFor(root, 1000, 30, sampleRefs(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dataset.LooksLikeCAR(parts[0].Data) || !dataset.LooksLikeCAR(manifest) {
+		t.Fatal("a part or a manifest does not look like a CAR")
+	}
+	changed := bytes.Clone(parts[0].Data)
+	changed[1] = 0xa3
+	for _, data := range [][]byte{nil, {0x3a}, []byte("hello, world"), make([]byte, 512), changed, parts[0].Data[:7], {0x80, 0xa2, 'e', 'r', 'o', 'o', 't', 's'}} {
+		if dataset.LooksLikeCAR(data) {
+			t.Errorf("%q looks like a CAR", data)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
+	dsstore "github.com/datamesh/mesh-node/dataset/store"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/header"
@@ -106,11 +107,16 @@ func (n *Node) addState() error {
 }
 
 // newBlobIndex makes the commitment index of a bridge or full node, over
-// the squares of src.
+// the squares of src, with the dataset index as its extension: parts and
+// manifests are indexed as their blobs are, in the same transactions, and
+// pruned with them.
 func (n *Node) newBlobIndex(src squareSource) (*blob.Index, error) {
 	var err error
+	if n.datasetIndex, err = dsstore.NewIndex(dsstore.Options{DB: n.db, Logger: n.logger.With("service", "dataset-index")}); err != nil {
+		return nil, fmt.Errorf("nodebuilder: dataset index: %w", err)
+	}
 	if n.blobIndex, err = blob.NewIndex(blob.IndexOptions{DB: n.db, Squares: src, IsNotFound: isNotFound,
-		Logger: n.logger.With("service", "blob-index")}); err != nil {
+		Extension: n.datasetIndex, Logger: n.logger.With("service", "blob-index")}); err != nil {
 		return nil, fmt.Errorf("nodebuilder: commitment index: %w", err)
 	}
 	return n.blobIndex, nil
@@ -131,6 +137,14 @@ func (n *Node) addBlobService(shares blob.Getter, index *blob.Index, squaresFrom
 	var err error
 	if n.blobs, err = blob.NewService(bopts); err != nil {
 		return fmt.Errorf("nodebuilder: blob service: %w", err)
+	}
+	if n.datasetIndex != nil {
+		// The dataset blockstore reads parts through the blob service,
+		// over the node's own squares.
+		if n.datasetBlocks, err = dsstore.NewBlockstore(n.datasetIndex, n.blobs,
+			dsstore.BlockstoreOptions{Logger: n.logger.With("service", "dataset-blocks")}); err != nil {
+			return fmt.Errorf("nodebuilder: dataset blockstore: %w", err)
+		}
 	}
 	return nil
 }
@@ -192,6 +206,11 @@ func (n *Node) addRPC() error {
 	}
 	if n.daser != nil {
 		mods.DAS = api.NewDASModule(n.daser, mo)
+	}
+	if n.datasetBlocks != nil {
+		mods.Dataset = api.NewDatasetModule(n.datasetIndex, n.datasetBlocks, mo)
+	} else {
+		mods.Dataset = api.NewDatasetModule(nil, nil, mo) // answers that there is no index
 	}
 	if n.stateClient != nil {
 		mods.State = api.NewStateModule(n.stateClient, mo)

@@ -34,17 +34,7 @@ func TestLightNodeKZG(t *testing.T) {
 	const chainID = "kzg-read-test"
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	v, _ := fastChain(ctx, t, chainID)
-
-	bconf := nodeConfig(nodebuilder.Bridge, chainID)
-	bconf.Core.RPC = v.RPCAddr
-	bconf.RPC.SkipAuth = true
-	bridge := startNode(ctx, t, "bridge", nodebuilder.Bridge, bconf)
-	waitHeight(ctx, t, bridge, "bridge", 1)
-	lconf := nodeConfig(nodebuilder.Light, chainID, addr(t, bridge))
-	lconf.Header.TrustedHeight = 1
-	lconf.RPC.SkipAuth = true
-	light := startAvailNode(ctx, t, "light", nodebuilder.Light, lconf)
+	v, bridge, light := bridgeAndLight(ctx, t, chainID)
 
 	ns, err := share.NewV0Namespace([]byte("kzg-read"))
 	if err != nil {
@@ -245,6 +235,23 @@ func flippedProofSquare(ctx context.Context, t *testing.T, bridge *nodebuilder.N
 		t.Fatal(err)
 	}
 	return e
+}
+
+// bridgeAndLight starts a fast one-validator chain, a bridge following
+// it and a light node bootstrapping from the bridge, both APIs without
+// auth; all stop at the end of the test.
+func bridgeAndLight(ctx context.Context, t *testing.T, chainID string) (*coretest.Validator, *nodebuilder.Node, *nodebuilder.Node) {
+	t.Helper()
+	v, _ := fastChain(ctx, t, chainID)
+	bconf := nodeConfig(nodebuilder.Bridge, chainID)
+	bconf.Core.RPC = v.RPCAddr
+	bconf.RPC.SkipAuth = true
+	bridge := startNode(ctx, t, "bridge", nodebuilder.Bridge, bconf)
+	waitHeight(ctx, t, bridge, "bridge", 1)
+	lconf := nodeConfig(nodebuilder.Light, chainID, addr(t, bridge))
+	lconf.Header.TrustedHeight = 1
+	lconf.RPC.SkipAuth = true
+	return v, bridge, startAvailNode(ctx, t, "light", nodebuilder.Light, lconf)
 }
 
 // mustAPI calls method on n's API, fails t on an error, decodes the result

@@ -17,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/das"
+	dsstore "github.com/datamesh/mesh-node/dataset/store"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/header"
@@ -89,6 +90,11 @@ type Node struct {
 	stateClient   *state.Client
 	blobs         *blob.Service
 	blobIndex     *blob.Index
+	// datasetIndex and datasetBlocks are the dataset index, written with
+	// blobIndex, and the read-only blockstore over it (bridge and full
+	// nodes; nil on a light node).
+	datasetIndex  *dsstore.Index
+	datasetBlocks *dsstore.Blockstore
 	apiServer     *api.Server
 
 	logger   *slog.Logger

@@ -125,6 +125,16 @@ type P2PAPI struct {
 	ConnectionState      func(ctx context.Context, id peer.ID) ([]api.ConnectionState, error)
 }
 
+// DatasetAPI is the dataset module (bridge and full nodes; a light node
+// answers that it keeps no dataset index). CIDs are strings.
+type DatasetAPI struct {
+	GetManifest func(ctx context.Context, c string) (*api.DatasetManifest, error)
+	Locate      func(ctx context.Context, c string) ([]api.DatasetLocation, error)
+	Has         func(ctx context.Context, c string) (bool, error)
+	GetBlock    func(ctx context.Context, c string) ([]byte, error)
+	List        func(ctx context.Context, from uint64, limit int) ([]*api.DatasetManifest, error)
+}
+
 // Client is a connection to a node's API. Its module fields are filled by
 // New and safe for concurrent use; a call to a module the node does not
 // serve returns a "method not found" error.
@@ -138,6 +148,8 @@ type Client struct {
 	P2P    P2PAPI
 	Fraud  FraudAPI
 	KZG    KZGAPI
+	// Dataset is the dataset module.
+	Dataset DatasetAPI
 
 	closers []jsonrpc.ClientCloser
 }
@@ -161,7 +173,7 @@ func New(ctx context.Context, url, token string) (*Client, error) {
 	}{
 		{"blob", &c.Blob}, {"header", &c.Header}, {"share", &c.Share}, {"das", &c.DAS},
 		{"state", &c.State}, {"node", &c.Node}, {"p2p", &c.P2P}, {"fraud", &c.Fraud},
-		{"kzg", &c.KZG},
+		{"kzg", &c.KZG}, {"dataset", &c.Dataset},
 	}
 	for _, m := range mods {
 		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr)

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/share"
+)
+
+var (
+	// ErrReadOnly is returned by the Blockstore's writes: its blocks are
+	// the chain's.
+	ErrReadOnly = errors.New("dataset: the blockstore is read-only")
+	// ErrAllKeysUnsupported is returned by AllKeysChan: the blocks of
+	// every dataset in the availability window are not listed.
+	ErrAllKeysUnsupported = errors.New("dataset: the blockstore does not list its blocks (AllKeysChan)")
+)
+
+// DefaultCacheBytes is the default BlockstoreOptions.CacheBytes.
+const DefaultCacheBytes = 64 << 20
+
+// BlobGetter reads a blob from the node's squares: blob.Service, over a
+// bridge's core store or a full node's square store, verified against the
+// header. It returns an error wrapping blob.ErrBlobNotFound for a blob its
+// square does not hold (or no longer holds).
+type BlobGetter interface {
+	Get(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
+}
+
+// BlockstoreOptions configure a Blockstore.
+type BlockstoreOptions struct {
+	// CacheBytes bounds the parts kept in memory, by their size
+	// (default DefaultCacheBytes); a part larger than it is not cached.
+	CacheBytes int64
+	// Logger defaults to one that discards.
+	Logger *slog.Logger
+}
+
+// Blockstore is a read-only boxo blockstore of the blocks the Index
+// locates, read from the squares through a BlobGetter. It is safe for
+// concurrent use.
+type Blockstore struct {
+	ix    *Index
+	blobs BlobGetter
+	cache *partCache
+	log   *slog.Logger
+}
+
+var _ blockstore.Blockstore = (*Blockstore)(nil)
+
+// NewBlockstore returns the blockstore over ix and blobs. It does no I/O.
+func NewBlockstore(ix *Index, blobs BlobGetter, opts BlockstoreOptions) (*Blockstore, error) {
+	if ix == nil || blobs == nil {
+		return nil, errors.New("dataset: NewBlockstore needs an Index and a BlobGetter")
+	}
+	if opts.CacheBytes < 0 {
+		return nil, fmt.Errorf("dataset: CacheBytes %d", opts.CacheBytes)
+	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	return &Blockstore{ix: ix, blobs: blobs, cache: newPartCache(opts.CacheBytes), log: orDiscard(opts.Logger)}, nil
+}
+
+// Index returns the index the blockstore reads.
+func (bs *Blockstore) Index() *Index { return bs.ix }
+
+// Has reports whether the index locates c; it reads no blob.
+func (bs *Blockstore) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	locs, err := bs.ix.Locate(ctx, c)
+	return len(locs) > 0, err
+}
+
+// GetSize returns the length of block c as indexed, or ipld.ErrNotFound;
+// it reads no blob.
+func (bs *Blockstore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	locs, err := bs.ix.Locate(ctx, c)
+	if err != nil {
+		return -1, err
+	}
+	if len(locs) == 0 {
+		return -1, ipld.ErrNotFound{Cid: c}
+	}
+	return locs[0].Length, nil
+}
+
+// Get returns block c: for each location the index gives (newest first),
+// it reads the blob, slices the block out and returns it if it hashes to
+// c. It returns ipld.ErrNotFound when the index does not hold c (without
+// reading anything) or when no location's blob is still held; another
+// failure reading a blob is returned if no location serves the block. The
+// block's data is the caller's (a copy).
+func (bs *Blockstore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	locs, err := bs.ix.Locate(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var firstErr error
+	for _, loc := range locs {
+		b, err := bs.read(ctx, c, loc)
+		if err == nil {
+			return b, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(err, blob.ErrBlobNotFound) && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, ipld.ErrNotFound{Cid: c}
+}
+
+// read returns block c from the blob at loc.
+func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks.Block, error) {
+	part, err := bs.part(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	end := loc.Offset + loc.Length
+	if loc.Offset < 0 || loc.Length < 0 || end > len(part) {
+		return nil, fmt.Errorf("dataset: block %s at [%d, %d) of a %d-byte blob at height %d", c, loc.Offset, end, len(part), loc.Height)
+	}
+	data := part[loc.Offset:end]
+	got, err := c.Prefix().Sum(data)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: block %s: %w", c, err)
+	}
+	if !got.Equals(c) {
+		bs.log.Error("dataset blockstore: block does not hash to its CID", "cid", c.String(), "height", loc.Height)
+		return nil, fmt.Errorf("dataset: block %s at height %d: hash mismatch", c, loc.Height)
+	}
+	return blocks.NewBlockWithCid(append([]byte(nil), data...), c)
+}
+
+// part returns the data of the blob at loc, from the cache or the squares.
+func (bs *Blockstore) part(ctx context.Context, loc Location) ([]byte, error) {
+	k := partKey{height: loc.Height, ns: loc.Namespace, commitment: string(loc.Commitment)}
+	if data, ok := bs.cache.get(k); ok {
+		return data, nil
+	}
+	b, err := bs.blobs.Get(ctx, loc.Height, loc.Namespace, loc.Commitment)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: reading the part at height %d: %w", loc.Height, err)
+	}
+	bs.cache.put(k, b.Data)
+	return b.Data, nil
+}
+
+// Put is refused: ErrReadOnly.
+func (*Blockstore) Put(context.Context, blocks.Block) error { return ErrReadOnly }
+
+// PutMany is refused: ErrReadOnly.
+func (*Blockstore) PutMany(context.Context, []blocks.Block) error { return ErrReadOnly }
+
+// DeleteBlock is refused: ErrReadOnly.
+func (*Blockstore) DeleteBlock(context.Context, cid.Cid) error { return ErrReadOnly }
+
+// AllKeysChan is not supported: ErrAllKeysUnsupported.
+func (*Blockstore) AllKeysChan(context.Context) (<-chan cid.Cid, error) {
+	return nil, ErrAllKeysUnsupported
+}
+
+// partKey names a blob.
+type partKey struct {
+	height     uint64
+	ns         share.Namespace
+	commitment string
+}
+
+// partCache keeps the most recently used parts' data, up to a total size.
+// The slices it returns are shared: nobody writes them.
+type partCache struct {
+	mu    sync.Mutex
+	max   int64
+	size  int64
+	order *list.List // of *cached, most recent first
+	items map[partKey]*list.Element
+}
+
+type cached struct {
+	k    partKey
+	data []byte
+}
+
+func newPartCache(max int64) *partCache {
+	return &partCache{max: max, order: list.New(), items: map[partKey]*list.Element{}}
+}
+
+func (pc *partCache) get(k partKey) ([]byte, bool) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	e, ok := pc.items[k]
+	if !ok {
+		return nil, false
+	}
+	pc.order.MoveToFront(e)
+	return e.Value.(*cached).data, true
+}
+
+func (pc *partCache) put(k partKey, data []byte) {
+	n := int64(len(data))
+	if n > pc.max {
+		return
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if _, ok := pc.items[k]; ok {
+		return
+	}
+	pc.items[k] = pc.order.PushFront(&cached{k: k, data: data})
+	pc.size += n
+	for pc.size > pc.max {
+		last := pc.order.Back()
+		c := last.Value.(*cached)
+		pc.order.Remove(last)
+		delete(pc.items, c.k)
+		pc.size -= int64(len(c.data))
+	}
+}
