@@ -58,6 +58,36 @@ func testDataset(t *testing.T, seed uint64, files, maxPart int) (cid.Cid, []data
 	return root, parts, sum, all
 }
 
+// blobPoster returns a function that pays for blobs of one namespace in
+// one transaction from alice's account on v's chain, and returns the
+// height they landed at and their commitments.
+func blobPoster(ctx context.Context, t *testing.T, chainID string, v *coretest.Validator) func(share.Namespace, ...[]byte) (uint64, [][]byte) {
+	g := coretest.Genesis(t, chainID, "alice")
+	key, _ := coretest.Key(t, "alice")
+	c := v.Client()
+	nonce := uint64(0)
+	return func(ns share.Namespace, datas ...[]byte) (uint64, [][]byte) {
+		t.Helper()
+		var bs []coretest.Blob
+		var coms [][]byte
+		for _, d := range datas {
+			b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			com, err := b.Commitment()
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs = append(bs, coretest.Blob{Namespace: ns, Data: d})
+			coms = append(coms, com)
+		}
+		h := uint64(coretest.Broadcast(ctx, t, c, coretest.PFBTx(t, chainID, key, nonce, g.Params, bs)))
+		nonce++
+		return h, coms
+	}
+}
+
 // TestDatasetIndexAndAPI is issue 16's index and JSON-RPC on a real
 // chain: a small dataset's parts, a tampered part (valid CAR framing, one
 // block byte flipped) and the manifest are paid for as blobs; the bridge
@@ -84,29 +114,7 @@ func TestDatasetIndexAndAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := coretest.Genesis(t, chainID, "alice")
-	key, _ := coretest.Key(t, "alice")
-	c := v.Client()
-	nonce := uint64(0)
-	post := func(ns share.Namespace, datas ...[]byte) (uint64, [][]byte) {
-		var bs []coretest.Blob
-		var coms [][]byte
-		for _, d := range datas {
-			b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			com, err := b.Commitment()
-			if err != nil {
-				t.Fatal(err)
-			}
-			bs = append(bs, coretest.Blob{Namespace: ns, Data: d})
-			coms = append(coms, com)
-		}
-		h := uint64(coretest.Broadcast(ctx, t, c, coretest.PFBTx(t, chainID, key, nonce, g.Params, bs)))
-		nonce++
-		return h, coms
-	}
+	post := blobPoster(ctx, t, chainID, v)
 
 	var datas [][]byte
 	for _, p := range parts {
