@@ -88,6 +88,21 @@ func blobPoster(ctx context.Context, t *testing.T, chainID string, v *coretest.V
 	}
 }
 
+// postParts pays for parts in ns in one transaction and returns the
+// height and the parts' references for a manifest.
+func postParts(post func(share.Namespace, ...[]byte) (uint64, [][]byte), ns share.Namespace, parts []dataset.Part) (uint64, []dataset.PartRef) {
+	var datas [][]byte
+	for _, p := range parts {
+		datas = append(datas, p.Data)
+	}
+	height, coms := post(ns, datas...)
+	refs := make([]dataset.PartRef, len(parts))
+	for i := range parts {
+		refs[i] = dataset.PartRef{Height: height, Commitment: coms[i]}
+	}
+	return height, refs
+}
+
 // TestDatasetIndexAndAPI is issue 16's index and JSON-RPC on a real
 // chain: a small dataset's parts, a tampered part (valid CAR framing, one
 // block byte flipped) and the manifest are paid for as blobs; the bridge
@@ -116,15 +131,7 @@ func TestDatasetIndexAndAPI(t *testing.T) {
 	}
 	post := blobPoster(ctx, t, chainID, v)
 
-	var datas [][]byte
-	for _, p := range parts {
-		datas = append(datas, p.Data)
-	}
-	partsHeight, coms := post(ns, datas...)
-	refs := make([]dataset.PartRef, len(parts))
-	for i := range parts {
-		refs[i] = dataset.PartRef{Height: partsHeight, Commitment: coms[i]}
-	}
+	partsHeight, refs := postParts(post, ns, parts)
 	bad := bytes.Clone(partsB[0].Data)
 	bad[len(bad)-1] ^= 0x01
 	nsB, _ := dataset.DefaultNamespace(rootB)
@@ -152,7 +159,7 @@ func TestDatasetIndexAndAPI(t *testing.T) {
 			t.Fatalf("GetManifest(%s) = %+v", q, m)
 		}
 		for i, p := range m.Parts {
-			if p.Height != partsHeight || !bytes.Equal(p.Commitment, coms[i]) {
+			if p.Height != partsHeight || !bytes.Equal(p.Commitment, refs[i].Commitment) {
 				t.Fatalf("part %d: %+v", i, p)
 			}
 		}

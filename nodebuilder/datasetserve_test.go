@@ -79,15 +79,7 @@ func TestDatasetServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := blobPoster(ctx, t, chainID, v)
-	var datas [][]byte
-	for _, p := range parts {
-		datas = append(datas, p.Data)
-	}
-	partsHeight, coms := post(ns, datas...)
-	refs := make([]dataset.PartRef, len(parts))
-	for i := range parts {
-		refs[i] = dataset.PartRef{Height: partsHeight, Commitment: coms[i]}
-	}
+	_, refs := postParts(post, ns, parts)
 	manifest, _, err := dataset.ManifestFor(root, sum.Size, sum.Blocks, refs)
 	if err != nil {
 		t.Fatal(err)
