@@ -21,6 +21,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/dataset/serve"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/logging"
@@ -222,8 +223,8 @@ const (
 	DefaultKeyName = "default"
 	// DefaultGatewayAddress is where a bridge or full node serves its
 	// datasets' gateway and routing endpoint (dataset.gateway_address):
-	// loopback only, as serve.DefaultHTTPAddr.
-	DefaultGatewayAddress = "127.0.0.1:26661"
+	// 127.0.0.1:26661, loopback only.
+	DefaultGatewayAddress = serve.DefaultHTTPAddr
 )
 
 // DefaultConfig returns the configuration Init writes for mode, before the
