@@ -42,7 +42,7 @@ type shareGetter interface {
 // assembleAPI adds, after the node's other services, what the JSON-RPC API
 // serves: the header and share services over shares and avail, the state
 // client when core.rpc is set, the blob service with index (nil on a light
-// node) and the server itself, last in the start order so that it answers
+// node), the dataset servers (bridge and full) and the server itself, last in the start order so that it answers
 // only once the node runs. squaresFrom (nil with no index) is the lowest
 // height whose square the node may hold, for the index's catch-up.
 func (n *Node) assembleAPI(shares shareGetter, avail api.Availability, index *blob.Index, squaresFrom func(context.Context) (uint64, error)) error {
@@ -53,6 +53,9 @@ func (n *Node) assembleAPI(shares shareGetter, avail api.Availability, index *bl
 		return err
 	}
 	if err := n.addBlobService(shares, index, squaresFrom); err != nil {
+		return err
+	}
+	if err := n.addDatasetServing(); err != nil {
 		return err
 	}
 	return n.addRPC()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/dataset/serve"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/logging"
@@ -178,6 +179,16 @@ type Config struct {
 		// or fetched (full).
 		SamplingWindow Duration `toml:"sampling_window"`
 	} `toml:"das"`
+	Dataset struct {
+		// Bitswap serves the blocks of the datasets the node has indexed
+		// to IPFS peers over bitswap, on the node's libp2p host. Bridge and
+		// full; a light node keeps no dataset index and serves nothing.
+		Bitswap bool `toml:"bitswap"`
+		// GatewayAddress is where the IPFS trustless gateway (/ipfs/) and
+		// the delegated routing endpoint (/routing/v1/) listen, host:port;
+		// empty turns both off. Bridge and full.
+		GatewayAddress string `toml:"gateway_address"`
+	} `toml:"dataset"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("336h").
@@ -210,6 +221,10 @@ const (
 	// DefaultKeyName is the keyring key init creates for the node's
 	// transactions.
 	DefaultKeyName = "default"
+	// DefaultGatewayAddress is where a bridge or full node serves its
+	// datasets' gateway and routing endpoint (dataset.gateway_address):
+	// 127.0.0.1:26661, loopback only.
+	DefaultGatewayAddress = serve.DefaultHTTPAddr
 )
 
 // DefaultConfig returns the configuration Init writes for mode, before the
@@ -242,6 +257,8 @@ func DefaultConfig(mode Mode) Config {
 	}
 	if mode == Bridge || mode == Full {
 		c.Store.CacheSquares = 16
+		c.Dataset.Bitswap = true
+		c.Dataset.GatewayAddress = DefaultGatewayAddress
 	}
 	if mode == Full || mode == Light {
 		c.DAS.SamplesPerHeader = das.DefaultSamplesPerHeader
@@ -321,6 +338,11 @@ func (c Config) Validate(mode Mode) error {
 	if c.Metrics.Address != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Address); err != nil {
 			return bad("metrics.address %q is not host:port", c.Metrics.Address)
+		}
+	}
+	if mode != Light && c.Dataset.GatewayAddress != "" {
+		if _, _, err := net.SplitHostPort(c.Dataset.GatewayAddress); err != nil {
+			return bad("dataset.gateway_address %q is not host:port", c.Dataset.GatewayAddress)
 		}
 	}
 	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {

@@ -58,6 +58,51 @@ func testDataset(t *testing.T, seed uint64, files, maxPart int) (cid.Cid, []data
 	return root, parts, sum, all
 }
 
+// blobPoster returns a function that pays for blobs of one namespace in
+// one transaction from alice's account on v's chain, and returns the
+// height they landed at and their commitments.
+func blobPoster(ctx context.Context, t *testing.T, chainID string, v *coretest.Validator) func(share.Namespace, ...[]byte) (uint64, [][]byte) {
+	g := coretest.Genesis(t, chainID, "alice")
+	key, _ := coretest.Key(t, "alice")
+	c := v.Client()
+	nonce := uint64(0)
+	return func(ns share.Namespace, datas ...[]byte) (uint64, [][]byte) {
+		t.Helper()
+		var bs []coretest.Blob
+		var coms [][]byte
+		for _, d := range datas {
+			b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			com, err := b.Commitment()
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs = append(bs, coretest.Blob{Namespace: ns, Data: d})
+			coms = append(coms, com)
+		}
+		h := uint64(coretest.Broadcast(ctx, t, c, coretest.PFBTx(t, chainID, key, nonce, g.Params, bs)))
+		nonce++
+		return h, coms
+	}
+}
+
+// postParts pays for parts in ns in one transaction and returns the
+// height and the parts' references for a manifest.
+func postParts(post func(share.Namespace, ...[]byte) (uint64, [][]byte), ns share.Namespace, parts []dataset.Part) (uint64, []dataset.PartRef) {
+	var datas [][]byte
+	for _, p := range parts {
+		datas = append(datas, p.Data)
+	}
+	height, coms := post(ns, datas...)
+	refs := make([]dataset.PartRef, len(parts))
+	for i := range parts {
+		refs[i] = dataset.PartRef{Height: height, Commitment: coms[i]}
+	}
+	return height, refs
+}
+
 // TestDatasetIndexAndAPI is issue 16's index and JSON-RPC on a real
 // chain: a small dataset's parts, a tampered part (valid CAR framing, one
 // block byte flipped) and the manifest are paid for as blobs; the bridge
@@ -84,39 +129,9 @@ func TestDatasetIndexAndAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := coretest.Genesis(t, chainID, "alice")
-	key, _ := coretest.Key(t, "alice")
-	c := v.Client()
-	nonce := uint64(0)
-	post := func(ns share.Namespace, datas ...[]byte) (uint64, [][]byte) {
-		var bs []coretest.Blob
-		var coms [][]byte
-		for _, d := range datas {
-			b, err := share.NewBlob(ns, d, share.ShareVersionZero, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			com, err := b.Commitment()
-			if err != nil {
-				t.Fatal(err)
-			}
-			bs = append(bs, coretest.Blob{Namespace: ns, Data: d})
-			coms = append(coms, com)
-		}
-		h := uint64(coretest.Broadcast(ctx, t, c, coretest.PFBTx(t, chainID, key, nonce, g.Params, bs)))
-		nonce++
-		return h, coms
-	}
+	post := blobPoster(ctx, t, chainID, v)
 
-	var datas [][]byte
-	for _, p := range parts {
-		datas = append(datas, p.Data)
-	}
-	partsHeight, coms := post(ns, datas...)
-	refs := make([]dataset.PartRef, len(parts))
-	for i := range parts {
-		refs[i] = dataset.PartRef{Height: partsHeight, Commitment: coms[i]}
-	}
+	partsHeight, refs := postParts(post, ns, parts)
 	bad := bytes.Clone(partsB[0].Data)
 	bad[len(bad)-1] ^= 0x01
 	nsB, _ := dataset.DefaultNamespace(rootB)
@@ -144,7 +159,7 @@ func TestDatasetIndexAndAPI(t *testing.T) {
 			t.Fatalf("GetManifest(%s) = %+v", q, m)
 		}
 		for i, p := range m.Parts {
-			if p.Height != partsHeight || !bytes.Equal(p.Commitment, coms[i]) {
+			if p.Height != partsHeight || !bytes.Equal(p.Commitment, refs[i].Commitment) {
 				t.Fatalf("part %d: %+v", i, p)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/das"
+	"github.com/datamesh/mesh-node/dataset/serve"
 	dsstore "github.com/datamesh/mesh-node/dataset/store"
 	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/fraud"
@@ -95,7 +96,10 @@ type Node struct {
 	// nodes; nil on a light node).
 	datasetIndex  *dsstore.Index
 	datasetBlocks *dsstore.Blockstore
-	apiServer     *api.Server
+	// datasetHTTP serves the datasets' gateway and routing endpoint (nil
+	// without dataset.gateway_address, and on a light node).
+	datasetHTTP *serve.HTTP
+	apiServer   *api.Server
 
 	logger   *slog.Logger
 	services []service

@@ -69,6 +69,9 @@ func testLogger(t *testing.T, name string) *slog.Logger {
 func nodeConfig(mode nodebuilder.Mode, chainID string, bootstrap ...string) nodebuilder.Config {
 	c := nodebuilder.DefaultConfig(mode)
 	c.RPC.Port = 0 // each test node's API on a port of its own
+	if c.Dataset.GatewayAddress != "" {
+		c.Dataset.GatewayAddress = "127.0.0.1:0" // and its gateway
+	}
 	c.ChainID = chainID
 	c.P2P.ListenAddresses = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	c.P2P.BootstrapPeers = bootstrap

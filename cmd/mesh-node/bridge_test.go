@@ -105,7 +105,7 @@ func TestBridge(t *testing.T) {
 	url, stopCore := startCore(ctx, t, coreHome, 1)
 
 	wantErr(ctx, t, "is the home initialised", "bridge", "start", "--home", bridgeHome)
-	out := mustRun(ctx, t, "bridge", "init", "--home", bridgeHome, "--core.rpc", url, "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0")
+	out := mustRun(ctx, t, "bridge", "init", "--home", bridgeHome, "--core.rpc", url, "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0", "--dataset.gateway-addr", "127.0.0.1:0")
 	if got := field(t, out, "chain_id"); got != "bridge-test" {
 		t.Fatalf("bridge init learnt chain ID %q", got)
 	}
@@ -168,14 +168,16 @@ func TestBridge(t *testing.T) {
 func TestBridgeConfig(t *testing.T) {
 	ctx := context.Background()
 	home := t.TempDir()
-	mustRun(ctx, t, "bridge", "init", "--home", home, "--chain-id", "c1", "--core.rpc", "http://127.0.0.1:1", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0")
+	mustRun(ctx, t, "bridge", "init", "--home", home, "--chain-id", "c1", "--core.rpc", "http://127.0.0.1:1", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0", "--dataset.gateway-addr", "127.0.0.1:0")
 	conf, err := nodebuilder.LoadConfig(home, nodebuilder.Bridge)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conf.ChainID != "c1" || conf.Core.RPC != "http://127.0.0.1:1" || conf.Square.MaxSize != share.DefaultMaxSquareSize || conf.Store.CacheSquares != 16 {
+	if conf.ChainID != "c1" || conf.Core.RPC != "http://127.0.0.1:1" || conf.Square.MaxSize != share.DefaultMaxSquareSize || conf.Store.CacheSquares != 16 ||
+		!conf.Dataset.Bitswap || conf.Dataset.GatewayAddress != "127.0.0.1:0" {
 		t.Fatalf("config %+v", conf)
 	}
+	wantErr(ctx, t, "dataset.gateway_address", "bridge", "init", "--home", t.TempDir(), "--chain-id", "c1", "--dataset.gateway-addr", "26661")
 	// Without --chain-id, init needs the core node.
 	_, err = run(ctx, nil, "bridge", "init", "--home", t.TempDir(), "--core.rpc", "http://127.0.0.1:1")
 	if err == nil || !strings.Contains(err.Error(), "--chain-id") {

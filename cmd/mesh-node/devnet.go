@@ -35,14 +35,16 @@ const (
 // The devnet's ports, as offsets from --base-port: core P2P and RPC, then
 // for bridge, full and light (in devnetModes order, i = 0, 1, 2) the API
 // at apiPort+i, libp2p at libp2pPort+i (TCP and QUIC on the same number)
-// and, with --metrics, Prometheus at metricsPort+i.
+// and, with --metrics, Prometheus at metricsPort+i; the dataset gateway of
+// bridge and full at gatewayPort+i.
 const (
 	corePort    = 0
 	coreRPCPort = 1
 	apiPort     = 2
 	libp2pPort  = 5
 	metricsPort = 8
-	devnetPorts = 11
+	gatewayPort = 11
+	devnetPorts = 13
 )
 
 // errDevnetRunning is returned by a devnet started on a home another
@@ -66,6 +68,9 @@ type devnetNodeRef struct {
 	Home  string   `json:"home"`
 	// Metrics is the node's Prometheus endpoint, with --metrics.
 	Metrics string `json:"metrics,omitempty"`
+	// Gateway is the base URL of the node's dataset gateway (/ipfs/) and
+	// delegated routing endpoint (/routing/v1/): bridge and full.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 type devnetOptions struct {
@@ -90,7 +95,8 @@ admin token and writes them to <home>/devnet.json:
 
   {"chain_id": ..., "core_rpc": URL,
    "nodes": {"bridge"|"full"|"light": {"rpc": URL, "token": T, "p2p": [multiaddr], "home": DIR,
-                                       "metrics": URL (with --metrics)}},
+                                       "metrics": URL (with --metrics),
+                                       "gateway": URL (bridge and full)}},
    "accounts": {"dev"|"bridge"|"full"|"light": address}}
 
 The homes are <home>/core, <home>/bridge, <home>/full and <home>/light
@@ -98,12 +104,13 @@ The homes are <home>/core, <home>/bridge, <home>/full and <home>/light
 resumes the same chain, and a second devnet on a home in use is refused.
 Each start rewrites the keys of the nodes' config.toml that wire the devnet
 (chain_id, core.rpc, p2p.listen_addresses, p2p.bootstrap_peers, rpc.port,
-log.level) and keeps the others as they are in the file.
+dataset.gateway_address, log.level) and keeps the others as they are in the file.
 
 Ports, from --base-port N: core P2P N, core RPC N+1; the APIs of bridge,
 full and light N+2, N+3, N+4 (26658, 26659, 26660 by default); their libp2p
 ports N+5, N+6, N+7 (TCP and QUIC), so their addresses in devnet.json
-survive a restart; with --metrics their Prometheus /metrics N+8, N+9, N+10.
+survive a restart; with --metrics their Prometheus /metrics N+8, N+9, N+10;
+the dataset gateways (and delegated routing) of bridge and full N+11, N+12.
 --base-port 0 picks free ports (libp2p ones change on every run). SIGINT
 stops every node, in reverse order, and closes their databases.`,
 		Args: cobra.NoArgs,
@@ -124,6 +131,9 @@ stops every node, in reverse order, and closes their databases.`,
 				fmt.Fprintf(out, "%s_rpc: %s\n%s_token: %s\n", m, n.RPC, m, n.Token)
 				if n.Metrics != "" {
 					fmt.Fprintf(out, "%s_metrics: %s\n", m, n.Metrics)
+				}
+				if n.Gateway != "" {
+					fmt.Fprintf(out, "%s_gateway: %s\n", m, n.Gateway)
 				}
 			}
 			fmt.Fprintf(out, "devnet_json: %s\ndevnet ready\n", filepath.Join(home, devnetFile))
@@ -205,6 +215,16 @@ func (o devnetOptions) metricsAddr(i int) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
+// gatewayAddr returns where the i-th node serves its datasets' gateway:
+// base+gatewayPort+i, or a port the node picks with --base-port 0.
+func (o devnetOptions) gatewayAddr(i int) string {
+	port := 0
+	if o.basePort != 0 {
+		port = o.basePort + gatewayPort + i
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
 // nodeConfig returns mode's configuration for this run: the home's
 // config.toml when there is one, so that edits to it survive, else the
 // defaults, with the keys that wire the devnet set for this run.
@@ -221,6 +241,9 @@ func (o devnetOptions) nodeConfig(home string, mode nodebuilder.Mode, i int, cor
 	conf.P2P.ListenAddresses = o.libp2pAddrs(i)
 	conf.P2P.BootstrapPeers = bootstrap
 	conf.RPC.Port = rpcPort
+	if mode != nodebuilder.Light { // a light node serves no datasets
+		conf.Dataset.GatewayAddress = o.gatewayAddr(i)
+	}
 	conf.Log.Level = o.logLevel
 	return conf, nil
 }
@@ -310,6 +333,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		if a := n.MetricsAddr(); a != "" {
 			ref.Metrics = "http://" + a + "/metrics"
 		}
+		ref.Gateway = n.DatasetGatewayURL()
 		d.info.Nodes[string(mode)] = ref
 	}
 	b, err := json.MarshalIndent(d.info, "", "  ")

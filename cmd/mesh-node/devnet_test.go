@@ -22,6 +22,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/gorilla/websocket"
+	"github.com/ipfs/go-cid"
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/tx"
@@ -99,11 +100,52 @@ func runTestDevnet(ctx context.Context, t testing.TB, home string, args ...strin
 		if !strings.HasPrefix(n.RPC, "http://127.0.0.1:") || n.Token == "" || len(n.P2P) == 0 {
 			t.Fatalf("devnet.json: node %s: %+v", m, n)
 		}
+		if m == "light" {
+			if n.Gateway != "" {
+				t.Fatalf("devnet.json: the light node has a gateway %q", n.Gateway)
+			}
+			continue
+		}
+		checkGateway(ctx, t, m, n.Gateway)
 	}
 	if info.ChainID != devnetChainID || !strings.HasPrefix(info.CoreRPC, "http://127.0.0.1:") {
 		t.Fatalf("devnet.json: %+v", info)
 	}
 	return info, stop
+}
+
+// checkGateway checks that url is a node's dataset gateway and delegated
+// router on loopback: it answers a providers query (none, for a CID of no
+// dataset) and a gateway request for that CID (404).
+func checkGateway(ctx context.Context, t testing.TB, mode, url string) {
+	t.Helper()
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("devnet.json: %s gateway %q", mode, url)
+	}
+	c, err := cid.V1Builder{Codec: cid.Raw, MhType: 0x12}.Sum([]byte("in no dataset"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, accept string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s gateway: %v", mode, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, string(body)
+	}
+	if status, body := get("/routing/v1/providers/"+c.String(), "application/json"); status != http.StatusOK || !strings.Contains(body, `"Providers"`) {
+		t.Fatalf("%s gateway: providers: %d %.300s", mode, status, body)
+	}
+	if status, body := get("/ipfs/"+c.String()+"?format=raw", "application/vnd.ipld.raw"); status != http.StatusNotFound {
+		t.Fatalf("%s gateway: unknown CID: %d %.300s, want 404", mode, status, body)
+	}
 }
 
 // postRaw posts body to url with token (none if empty) and returns the
@@ -431,7 +473,8 @@ func portsFree(base, n int) bool {
 
 // With a --base-port, the nodes' libp2p addresses in devnet.json are the
 // same after a restart (a light node bootstrapped from them keeps working);
-// --metrics serves each node's metrics at its port; a second devnet on a
+// --metrics serves each node's metrics at its port, and the bridge and
+// full node their dataset gateways at theirs; a second devnet on a
 // home in use is refused in words; the devnet keeps edits to config.toml
 // other than its wiring.
 func TestDevnetRestart(t *testing.T) {
@@ -452,6 +495,9 @@ func TestDevnetRestart(t *testing.T) {
 		}
 		if want := fmt.Sprintf("http://127.0.0.1:%d/metrics", base+metricsPort+i); n.Metrics != want {
 			t.Fatalf("%s: metrics %q, want %q", m, n.Metrics, want)
+		}
+		if want := fmt.Sprintf("http://127.0.0.1:%d", base+gatewayPort+i); m != "light" && n.Gateway != want {
+			t.Fatalf("%s: gateway %q, want %q", m, n.Gateway, want)
 		}
 		resp, err := http.Get(n.Metrics)
 		if err != nil {

@@ -99,11 +99,13 @@ func TestLightFollowsBridge(t *testing.T) {
 	coreHome, bridgeHome, lightHome := t.TempDir(), t.TempDir(), t.TempDir()
 	mustRun(ctx, t, "core", "init", "--home", coreHome, "--chain-id", "light-cli", "--block-time", "100ms")
 	url, _ := startCore(ctx, t, coreHome, 1)
-	mustRun(ctx, t, "bridge", "init", "--home", bridgeHome, "--core.rpc", url, "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0")
+	mustRun(ctx, t, "bridge", "init", "--home", bridgeHome, "--core.rpc", url, "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0", "--dataset.gateway-addr", "127.0.0.1:0")
 	bridgeOut, _ := startCmd(ctx, t, "bridge", "start", "--home", bridgeHome)
 	bridgeAddr := bridgeOut.wait(ctx, t, addressRE)[1]
 
 	wantErr(ctx, t, "bootstrap_peers is empty", "light", "init", "--home", t.TempDir(), "--chain-id", "light-cli")
+	// A light node serves no datasets: it has no [dataset] flags.
+	wantErr(ctx, t, "unknown flag: --dataset.gateway-addr", "light", "init", "--home", t.TempDir(), "--chain-id", "light-cli", "--bootstrap", bridgeAddr, "--dataset.gateway-addr", "127.0.0.1:0")
 	wantErr(ctx, t, "trusted_hash", "light", "init", "--home", t.TempDir(), "--chain-id", "light-cli", "--bootstrap", bridgeAddr, "--trusted-hash", "abc")
 	out := mustRun(ctx, t, "light", "init", "--home", lightHome, "--chain-id", "light-cli",
 		"--bootstrap", bridgeAddr, "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--rpc.port", "0")

@@ -15,9 +15,9 @@ import (
 // overrides for one run. Only flags given on the command line change the
 // configuration.
 type configFlags struct {
-	network, coreRPC, rpcAddr, logLevel, metricsAddr string
-	rpcPort                                          int
-	skipAuth, archival                               bool
+	network, coreRPC, rpcAddr, logLevel, metricsAddr, gatewayAddr string
+	rpcPort                                                       int
+	skipAuth, archival, bitswap                                   bool
 }
 
 func (o *configFlags) register(cmd *cobra.Command, mode nodebuilder.Mode, init bool) {
@@ -38,6 +38,8 @@ func (o *configFlags) register(cmd *cobra.Command, mode nodebuilder.Mode, init b
 	f.BoolVar(&o.skipAuth, "rpc.skip-auth", false, "serve the JSON-RPC API without tokens, every caller an admin ("+verb+")")
 	if mode != nodebuilder.Light {
 		f.BoolVar(&o.archival, "archival", false, "keep every square instead of pruning those older than the availability window ("+verb+")")
+		f.BoolVar(&o.bitswap, "dataset.bitswap", def.Dataset.Bitswap, "serve the indexed datasets' blocks to IPFS peers over bitswap ("+verb+")")
+		f.StringVar(&o.gatewayAddr, "dataset.gateway-addr", def.Dataset.GatewayAddress, "serve the datasets' IPFS gateway and delegated routing on host:port; empty: off ("+verb+")")
 	}
 	f.StringVar(&o.logLevel, "log.level", def.Log.Level, "log level, optionally per module: info,das=debug,shrex=error ("+verb+")")
 	f.StringVar(&o.metricsAddr, "metrics.addr", "", "serve Prometheus metrics on host:port, e.g. 127.0.0.1:9090; empty: off ("+verb+")")
@@ -60,6 +62,12 @@ func (o *configFlags) apply(cmd *cobra.Command, c *nodebuilder.Config) {
 	}
 	if set("archival") {
 		c.Store.Archival = o.archival
+	}
+	if set("dataset.bitswap") {
+		c.Dataset.Bitswap = o.bitswap
+	}
+	if set("dataset.gateway-addr") {
+		c.Dataset.GatewayAddress = o.gatewayAddr
 	}
 	if set("log.level") {
 		c.Log.Level = o.logLevel
