@@ -32,10 +32,9 @@
 // manifests as bridge and full nodes store blobs (DecodeAnyPart's
 // PartBlock offsets become cid → height, namespace, commitment, offset,
 // length) and serves their blocks as a read-only blockstore over the
-// squares. What comes next builds on these: posting parts and the manifest
-// through blob.Submit (a `dataset put` command with a resume journal, with
-// PartRef from each submission), and serving the blocks to IPFS (bitswap,
-// a trustless gateway and delegated routing over that blockstore).
+// squares; package dataset/serve serves such a blockstore to IPFS
+// (bitswap, a trustless gateway and delegated routing), and `mesh-node
+// dataset put` posts a dataset's parts and manifest through blob.Submit.
 //
 // Every function is safe for concurrent use; none keeps state between
 // calls.
