@@ -31,11 +31,15 @@ type Node struct {
 	RPC   string   `json:"rpc"`
 	Token string   `json:"token"`
 	P2P   []string `json:"p2p"`
+	// Gateway is the dataset gateway's URL (bridge and full nodes).
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // Devnet is a running `mesh-node devnet`.
 type Devnet struct {
 	Info Info
+	// Bin is the mesh-node binary the devnet runs, for CLI commands.
+	Bin string
 	// Log is the file the devnet's standard error goes to.
 	Log    string
 	cmd    *exec.Cmd
@@ -65,7 +69,7 @@ func Start(root, dir string) (*Devnet, error) {
 	}
 
 	home := filepath.Join(dir, "devnet")
-	d := &Devnet{Log: filepath.Join(dir, "devnet.log"), exited: make(chan error, 1)}
+	d := &Devnet{Bin: bin, Log: filepath.Join(dir, "devnet.log"), exited: make(chan error, 1)}
 	d.cmd = exec.Command(bin, "devnet", "--home", home, "--base-port", "0", "--block-time", "200ms")
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {

@@ -35,6 +35,16 @@
 //     kubo, connected to no peer, finds the host through
 //     /routing/v1/providers/ROOT and `ipfs cat ROOT` is the file.
 //
+// TestDevnetDataset (devnet_test.go) does the same against a running node:
+// it starts `mesh-node devnet` from this checkout (internal/devnetproc),
+// puts a 20 MiB file with `mesh-node dataset put` through the light node,
+// waits until the full node's gateway serves the root's CAR equal to the
+// export computed from the file, and has a kubo with no routing (after
+// `ipfs swarm connect` to the full node) and a kubo whose only router is
+// the full node's delegated routing endpoint each `ipfs cat` the file
+// (sha256 equal); the first kubo's `ipfs dag export` equals the gateway's
+// CAR. -short skips it.
+//
 // The binary is built once and cached in the user cache directory
 // (os.UserCacheDir()/mesh-node/kubo-v0.43.1/ipfs, ~/.cache on Linux);
 // KUBO_BIN names another binary to use instead. The first build takes a
