@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ipfs/boxo/blockstore"
-	"github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/spf13/cobra"
 
 	"github.com/datamesh/mesh-node/api/client"
@@ -34,7 +31,7 @@ unixfs-v1-2025 profile, so its root CID is the one ipfs add prints) packed
 into CAR parts posted as blobs through a running node's blob.Submit, and a
 manifest blob that lists them. See docs/datasets.md.`,
 	}
-	cmd.AddCommand(c.datasetPutCmd())
+	cmd.AddCommand(c.datasetPutCmd(), c.datasetGetCmd(), c.datasetStatCmd(), c.datasetLsCmd(), c.datasetVerifyCmd())
 	return cmd
 }
 
@@ -131,7 +128,7 @@ commands find it; --timeout limits each call to it.`,
 
 			// Everything is read and packed before anything is posted:
 			// bad input fails here.
-			bs := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+			bs := memBlockstore()
 			root, err := dataset.Import(ctx, bs, path)
 			if err != nil {
 				return fmt.Errorf("dataset put: %w", err)
@@ -222,18 +219,7 @@ commands find it; --timeout limits each call to it.`,
 // defaultJournalDir is where dataset put keeps its journals: in the home
 // of the local node the command calls, else in the user's cache directory.
 func (c *cli) defaultJournalDir(cmd *cobra.Command) (string, error) {
-	home, err := c.localNodeHome(cmd)
-	if err != nil {
-		return "", err
-	}
-	if home != "" {
-		return filepath.Join(home, journalDirName), nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no home for the journal (pass --journal or --home): %w", err)
-	}
-	return filepath.Join(cache, "mesh-node", journalDirName), nil
+	return c.defaultCacheDir(cmd, journalDirName)
 }
 
 // putText is dataset put's text output; "root: <cid>" is its first line.

@@ -182,9 +182,10 @@ func countOnChain(ctx context.Context, t *testing.T, url, token string, ns share
 // with blob.Get, decoded with the dataset decoders, equal to what Import
 // makes; then a put stopped after two parts, as a kill would stop it,
 // resumes and posts only the other parts and the manifest, each blob once
-// on chain; a third run reuses everything.
+// on chain; a third run reuses everything. The 5 MiB file is read back
+// with dataset get, stat, ls and verify too (testDatasetGet).
 func TestDatasetPut(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	info, home := startTestDevnet(ctx, t)
 	full := info.Nodes["full"]
@@ -235,6 +236,7 @@ func TestDatasetPut(t *testing.T) {
 	if sha256.Sum256(fileBytes(t, got, root)) != sha256.Sum256(data) {
 		t.Fatal("the file read back from the parts differs")
 	}
+	testDatasetGet(ctx, t, info, lightHome, root, want, data, res)
 
 	// A small directory, with --url and --token and a journal of its own.
 	tree := filepath.Join(dir, "tree")
