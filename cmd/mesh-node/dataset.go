@@ -25,11 +25,13 @@ const maxPutParallel = 16
 func (c *cli) datasetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dataset",
-		Short: "Publish files and directories as datasets (IPFS DAGs posted as blobs)",
+		Short: "Publish and fetch files and directories as datasets (IPFS DAGs posted as blobs)",
 		Long: `Publish a file or a directory as a dataset: an IPFS UnixFS DAG (the
 unixfs-v1-2025 profile, so its root CID is the one ipfs add prints) packed
 into CAR parts posted as blobs through a running node's blob.Submit, and a
-manifest blob that lists them. See docs/datasets.md.`,
+manifest blob that lists them (put); fetch one back by its root CID with
+blob reads, checked part by part (get, verify), and read its manifest
+(stat) or a node's list of them (ls). See docs/datasets.md.`,
 	}
 	cmd.AddCommand(c.datasetPutCmd(), c.datasetGetCmd(), c.datasetStatCmd(), c.datasetLsCmd(), c.datasetVerifyCmd())
 	return cmd
