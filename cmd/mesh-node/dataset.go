@@ -39,12 +39,7 @@ blob reads, checked part by part (get, verify), and read its manifest
 
 // putResult is what dataset put prints.
 type putResult struct {
-	Root      string        `json:"root"`
-	Namespace string        `json:"namespace"` // hex
-	Size      uint64        `json:"size"`
-	Blocks    uint64        `json:"blocks"`
-	Parts     []putBlobJSON `json:"parts"`
-	Manifest  putManifest   `json:"manifest"`
+	statResult
 	// Posted counts the blobs this run submitted, Reused those of the
 	// journal found on chain.
 	Posted  int    `json:"posted"`
@@ -196,9 +191,9 @@ commands find it; --timeout limits each call to it.`,
 				return fmt.Errorf("%w (journal %s: run the same put again to resume)", err, jpath)
 			}
 			res := putResult{
-				Root: root.String(), Namespace: ns.String(), Size: sum.Size, Blocks: sum.Blocks,
-				Manifest: putManifest{CID: mcid.String(), Height: mref.Height, Commitment: mref.Commitment},
-				Posted:   p.posted, Reused: p.reused, Shares: p.shares, Bytes: p.bytes, Journal: jpath,
+				statResult: statResult{Root: root.String(), Namespace: ns.String(), Size: sum.Size, Blocks: sum.Blocks,
+					Manifest: putManifest{CID: mcid.String(), Height: mref.Height, Commitment: mref.Commitment}},
+				Posted: p.posted, Reused: p.reused, Shares: p.shares, Bytes: p.bytes, Journal: jpath,
 			}
 			for _, r := range p.refs {
 				res.Parts = append(res.Parts, putBlobJSON{Height: r.Height, Commitment: r.Commitment})

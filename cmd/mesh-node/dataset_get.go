@@ -75,6 +75,24 @@ func (c *cli) openDataset(cmd *cobra.Command, name, arg string, o clientFlags, l
 	return t, nil
 }
 
+// withManifest checks --output, connects (openDataset), finds the
+// manifest of arg and calls run with them.
+func (c *cli) withManifest(cmd *cobra.Command, name, arg string, o clientFlags, l locateFlags, run func(*datasetTarget, located) error) error {
+	if _, err := outputJSON(cmd); err != nil {
+		return fmt.Errorf("dataset %s: %w", name, err)
+	}
+	t, err := c.openDataset(cmd, name, arg, o, l)
+	if err != nil {
+		return err
+	}
+	defer t.cl.Close()
+	loc, err := t.locate(cmd.Context(), l)
+	if err != nil {
+		return err
+	}
+	return run(t, loc)
+}
+
 func (t *datasetTarget) locate(ctx context.Context, l locateFlags) (located, error) {
 	loc, err := t.f.locate(ctx, t.c, l.height, t.ns)
 	if err != nil {
@@ -83,16 +101,13 @@ func (t *datasetTarget) locate(ctx context.Context, l locateFlags) (located, err
 	return loc, nil
 }
 
-// getResult is what dataset get prints.
+// getResult is what dataset get prints: a verifyResult, with the root
+// line named "root".
 type getResult struct {
-	Root     string `json:"root"`
-	Manifest string `json:"manifest"`
-	Size     uint64 `json:"size"`
-	Blocks   uint64 `json:"blocks"`
-	Parts    int    `json:"parts"`
-	Fetched  int    `json:"fetched"`
-	Cached   int    `json:"cached"`
-	Wrote    string `json:"wrote"`
+	verifyResult
+	Fetched int    `json:"fetched"`
+	Cached  int    `json:"cached"`
+	Wrote   string `json:"wrote"`
 }
 
 func (c *cli) datasetGetCmd() *cobra.Command {
@@ -160,11 +175,8 @@ written. The whole dataset is held in memory while it is checked.`,
 			if err := os.RemoveAll(t.f.cache); err != nil {
 				return fmt.Errorf("dataset get: wrote %s, but: remove the cache: %w", out, err)
 			}
-			m := loc.Manifest
-			res := getResult{Root: m.Root.String(), Manifest: loc.CID.String(), Size: m.Size, Blocks: m.Blocks,
-				Parts: len(m.Parts), Fetched: t.f.fetched, Cached: t.f.cached, Wrote: out}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "root: %s\nmanifest: %s\nsize: %d\nblocks: %d\nparts: %d\nfetched: %d\ncached: %d\nwrote: %s\n",
-				res.Root, res.Manifest, res.Size, res.Blocks, res.Parts, res.Fetched, res.Cached, res.Wrote)
+			res := getResult{verifyResult: newVerifyResult(loc), Fetched: t.f.fetched, Cached: t.f.cached, Wrote: out}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%sfetched: %d\ncached: %d\nwrote: %s\n", res.text("root"), res.Fetched, res.Cached, res.Wrote)
 			return err
 		},
 	}
@@ -244,7 +256,8 @@ func writeDataset(ctx context.Context, out string, loc located, got *fetched, ca
 	return os.Rename(tmp, out)
 }
 
-// statResult is what dataset stat prints.
+// statResult is what dataset stat prints, and the start of what dataset
+// put prints.
 type statResult struct {
 	Root      string        `json:"root"`
 	Namespace string        `json:"namespace"` // hex
@@ -268,34 +281,29 @@ height and commitment, and each part's height and commitment (base64). The
 manifest is found as dataset get finds it (--height on a light node).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := outputJSON(cmd); err != nil {
-				return fmt.Errorf("dataset stat: %w", err)
-			}
-			t, err := c.openDataset(cmd, "stat", args[0], o, l)
-			if err != nil {
-				return err
-			}
-			defer t.cl.Close()
-			loc, err := t.locate(cmd.Context(), l)
-			if err != nil {
-				return err
-			}
-			m := loc.Manifest
-			res := statResult{Root: m.Root.String(), Namespace: loc.Namespace.String(), Size: m.Size, Blocks: m.Blocks,
-				Manifest: putManifest{CID: loc.CID.String(), Height: loc.Height, Commitment: loc.Commitment}}
-			var b strings.Builder
-			fmt.Fprintf(&b, "root: %s\nnamespace: %s\nsize: %d\nblocks: %d\nmanifest: %s\nmanifest_height: %d\nmanifest_commitment: %s\nparts: %d\n",
-				res.Root, res.Namespace, res.Size, res.Blocks, res.Manifest.CID, loc.Height, base64.StdEncoding.EncodeToString(loc.Commitment), len(m.Parts))
-			for i, p := range m.Parts {
-				res.Parts = append(res.Parts, putBlobJSON{Height: p.Height, Commitment: p.Commitment})
-				fmt.Fprintf(&b, "part %d: %d %s\n", i, p.Height, base64.StdEncoding.EncodeToString(p.Commitment))
-			}
-			return printResult(cmd, res, b.String())
+			return c.withManifest(cmd, "stat", args[0], o, l, func(_ *datasetTarget, loc located) error {
+				return printStat(cmd, loc)
+			})
 		},
 	}
 	o.register(cmd)
 	l.register(cmd)
 	return cmd
+}
+
+// printStat prints dataset stat's result of loc.
+func printStat(cmd *cobra.Command, loc located) error {
+	m := loc.Manifest
+	res := statResult{Root: m.Root.String(), Namespace: loc.Namespace.String(), Size: m.Size, Blocks: m.Blocks,
+		Manifest: putManifest{CID: loc.CID.String(), Height: loc.Height, Commitment: loc.Commitment}}
+	var b strings.Builder
+	fmt.Fprintf(&b, "root: %s\nnamespace: %s\nsize: %d\nblocks: %d\nmanifest: %s\nmanifest_height: %d\nmanifest_commitment: %s\nparts: %d\n",
+		res.Root, res.Namespace, res.Size, res.Blocks, res.Manifest.CID, loc.Height, base64.StdEncoding.EncodeToString(loc.Commitment), len(m.Parts))
+	for i, p := range m.Parts {
+		res.Parts = append(res.Parts, putBlobJSON{Height: p.Height, Commitment: p.Commitment})
+		fmt.Fprintf(&b, "part %d: %d %s\n", i, p.Height, base64.StdEncoding.EncodeToString(p.Commitment))
+	}
+	return printResult(cmd, res, b.String())
 }
 
 func (c *cli) datasetLsCmd() *cobra.Command {
@@ -348,6 +356,16 @@ type verifyResult struct {
 	Parts    int    `json:"parts"`
 }
 
+func newVerifyResult(loc located) verifyResult {
+	m := loc.Manifest
+	return verifyResult{Root: m.Root.String(), Manifest: loc.CID.String(), Size: m.Size, Blocks: m.Blocks, Parts: len(m.Parts)}
+}
+
+// text is r as lines "name: value", the root's named rootName.
+func (r verifyResult) text(rootName string) string {
+	return fmt.Sprintf("%s: %s\nmanifest: %s\nsize: %d\nblocks: %d\nparts: %d\n", rootName, r.Root, r.Manifest, r.Size, r.Blocks, r.Parts)
+}
+
 func (c *cli) datasetVerifyCmd() *cobra.Command {
 	var (
 		o clientFlags
@@ -364,25 +382,13 @@ under the root and that the blocks and bytes are the manifest's counts.
 Prints "verified: <root>" and the counts; fails naming the bad part.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := outputJSON(cmd); err != nil {
-				return fmt.Errorf("dataset verify: %w", err)
-			}
-			t, err := c.openDataset(cmd, "verify", args[0], o, l)
-			if err != nil {
-				return err
-			}
-			defer t.cl.Close()
-			loc, err := t.locate(cmd.Context(), l)
-			if err != nil {
-				return err
-			}
-			if _, err := t.f.fetch(cmd.Context(), loc); err != nil {
-				return fmt.Errorf("dataset verify: %s: %w", loc.Manifest.Root, err)
-			}
-			m := loc.Manifest
-			res := verifyResult{Root: m.Root.String(), Manifest: loc.CID.String(), Size: m.Size, Blocks: m.Blocks, Parts: len(m.Parts)}
-			return printResult(cmd, res, fmt.Sprintf("verified: %s\nmanifest: %s\nsize: %d\nblocks: %d\nparts: %d\n",
-				res.Root, res.Manifest, res.Size, res.Blocks, res.Parts))
+			return c.withManifest(cmd, "verify", args[0], o, l, func(t *datasetTarget, loc located) error {
+				if _, err := t.f.fetch(cmd.Context(), loc); err != nil {
+					return fmt.Errorf("dataset verify: %s: %w", loc.Manifest.Root, err)
+				}
+				res := newVerifyResult(loc)
+				return printResult(cmd, res, res.text("verified"))
+			})
 		},
 	}
 	o.register(cmd)
