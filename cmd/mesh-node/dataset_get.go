@@ -322,6 +322,9 @@ page ends on a whole height: the next starts at the last height + 1. A
 light node keeps no dataset index and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := outputJSON(cmd); err != nil {
+				return fmt.Errorf("dataset ls: %w", err)
+			}
 			ctx, cl, done, err := c.dial(cmd, o)
 			if err != nil {
 				return fmt.Errorf("dataset ls: %w", err)

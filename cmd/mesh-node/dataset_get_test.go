@@ -218,3 +218,35 @@ func testDatasetGet(ctx context.Context, t *testing.T, info devnetInfo, lightHom
 		wantErr(ctx, t, c.want, "dataset", "verify", "--home", lightHome, "--height", strconv.FormatUint(h, 10), root.String())
 	}
 }
+
+// Bad input to get, stat, ls and verify fails before the node is called
+// (--url names a port nothing listens on).
+func TestDatasetGetBadInput(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	root, _ := importRoot(t, writeTemp(t, dir, "f", []byte("x")))
+	cmd := func(name string, args ...string) []string {
+		return append([]string{"dataset", name, "--url", "http://127.0.0.1:1"}, args...)
+	}
+	for _, name := range []string{"get", "stat", "verify"} {
+		wantErr(ctx, t, `dataset `+name+`: CID "nope"`, cmd(name, "nope")...)
+		wantErr(ctx, t, "--namespace needs --height", cmd(name, "--namespace", "aa", root.String())...)
+		wantErr(ctx, t, `--namespace "zz" is not hex`, cmd(name, "--height", "3", "--namespace", "zz", root.String())...)
+		wantErr(ctx, t, "--timeout 0s", cmd(name, "--timeout", "0", root.String())...)
+	}
+	wantErr(ctx, t, "--output \"yaml\"", cmd("stat", "-o", "yaml", root.String())...)
+	wantErr(ctx, t, "--output \"yaml\"", cmd("verify", "-o", "yaml", root.String())...)
+	wantErr(ctx, t, "--output \"yaml\"", cmd("ls", "-o", "yaml")...)
+	wantErr(ctx, t, "dataset get: "+filepath.Join(dir, "f")+" exists", cmd("get", "-o", filepath.Join(dir, "f"), root.String())...)
+	// The node is called only then, and is not there.
+	wantErr(ctx, t, "connection refused", cmd("stat", root.String())...)
+}
+
+func writeTemp(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
