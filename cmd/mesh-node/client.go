@@ -40,11 +40,16 @@ type clientFlags struct {
 }
 
 func (o *clientFlags) register(cmd *cobra.Command) {
+	o.registerConn(cmd)
+	addOutputFlag(cmd)
+}
+
+// registerConn adds the flags of register but --output.
+func (o *clientFlags) registerConn(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.url, "url", "", "the node's JSON-RPC URL (default: from the local node's config.toml, else "+defaultAPIURL+")")
 	f.StringVar(&o.token, "token", "", "API token (default: an admin token made from the local node's secret, <home>/"+nodebuilder.SecretFile+")")
 	f.DurationVar(&o.timeout, "timeout", defaultAPITimeout, "time limit of the call")
-	addOutputFlag(cmd)
 }
 
 // localNodeHome finds the home of the node to call: --home, else

@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ipfs/boxo/blockstore"
-	"github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/spf13/cobra"
 
 	"github.com/datamesh/mesh-node/api/client"
@@ -28,24 +25,21 @@ const maxPutParallel = 16
 func (c *cli) datasetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dataset",
-		Short: "Publish files and directories as datasets (IPFS DAGs posted as blobs)",
+		Short: "Publish and fetch files and directories as datasets (IPFS DAGs posted as blobs)",
 		Long: `Publish a file or a directory as a dataset: an IPFS UnixFS DAG (the
 unixfs-v1-2025 profile, so its root CID is the one ipfs add prints) packed
 into CAR parts posted as blobs through a running node's blob.Submit, and a
-manifest blob that lists them. See docs/datasets.md.`,
+manifest blob that lists them (put); fetch one back by its root CID with
+blob reads, checked part by part (get, verify), and read its manifest
+(stat) or a node's list of them (ls). See docs/datasets.md.`,
 	}
-	cmd.AddCommand(c.datasetPutCmd())
+	cmd.AddCommand(c.datasetPutCmd(), c.datasetGetCmd(), c.datasetStatCmd(), c.datasetLsCmd(), c.datasetVerifyCmd())
 	return cmd
 }
 
 // putResult is what dataset put prints.
 type putResult struct {
-	Root      string        `json:"root"`
-	Namespace string        `json:"namespace"` // hex
-	Size      uint64        `json:"size"`
-	Blocks    uint64        `json:"blocks"`
-	Parts     []putBlobJSON `json:"parts"`
-	Manifest  putManifest   `json:"manifest"`
+	statResult
 	// Posted counts the blobs this run submitted, Reused those of the
 	// journal found on chain.
 	Posted  int    `json:"posted"`
@@ -131,7 +125,7 @@ commands find it; --timeout limits each call to it.`,
 
 			// Everything is read and packed before anything is posted:
 			// bad input fails here.
-			bs := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+			bs := memBlockstore()
 			root, err := dataset.Import(ctx, bs, path)
 			if err != nil {
 				return fmt.Errorf("dataset put: %w", err)
@@ -197,9 +191,9 @@ commands find it; --timeout limits each call to it.`,
 				return fmt.Errorf("%w (journal %s: run the same put again to resume)", err, jpath)
 			}
 			res := putResult{
-				Root: root.String(), Namespace: ns.String(), Size: sum.Size, Blocks: sum.Blocks,
-				Manifest: putManifest{CID: mcid.String(), Height: mref.Height, Commitment: mref.Commitment},
-				Posted:   p.posted, Reused: p.reused, Shares: p.shares, Bytes: p.bytes, Journal: jpath,
+				statResult: statResult{Root: root.String(), Namespace: ns.String(), Size: sum.Size, Blocks: sum.Blocks,
+					Manifest: putManifest{CID: mcid.String(), Height: mref.Height, Commitment: mref.Commitment}},
+				Posted: p.posted, Reused: p.reused, Shares: p.shares, Bytes: p.bytes, Journal: jpath,
 			}
 			for _, r := range p.refs {
 				res.Parts = append(res.Parts, putBlobJSON{Height: r.Height, Commitment: r.Commitment})
@@ -222,18 +216,7 @@ commands find it; --timeout limits each call to it.`,
 // defaultJournalDir is where dataset put keeps its journals: in the home
 // of the local node the command calls, else in the user's cache directory.
 func (c *cli) defaultJournalDir(cmd *cobra.Command) (string, error) {
-	home, err := c.localNodeHome(cmd)
-	if err != nil {
-		return "", err
-	}
-	if home != "" {
-		return filepath.Join(home, journalDirName), nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no home for the journal (pass --journal or --home): %w", err)
-	}
-	return filepath.Join(cache, "mesh-node", journalDirName), nil
+	return c.defaultCacheDir(cmd, journalDirName)
 }
 
 // putText is dataset put's text output; "root: <cid>" is its first line.

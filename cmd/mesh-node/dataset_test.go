@@ -182,9 +182,11 @@ func countOnChain(ctx context.Context, t *testing.T, url, token string, ns share
 // with blob.Get, decoded with the dataset decoders, equal to what Import
 // makes; then a put stopped after two parts, as a kill would stop it,
 // resumes and posts only the other parts and the manifest, each blob once
-// on chain; a third run reuses everything.
+// on chain; a third run reuses everything. The 5 MiB file is read back
+// with dataset get, stat, ls and verify too (testDatasetGet), and the
+// directory with dataset get.
 func TestDatasetPut(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	info, home := startTestDevnet(ctx, t)
 	full := info.Nodes["full"]
@@ -235,12 +237,14 @@ func TestDatasetPut(t *testing.T) {
 	if sha256.Sum256(fileBytes(t, got, root)) != sha256.Sum256(data) {
 		t.Fatal("the file read back from the parts differs")
 	}
+	testDatasetGet(ctx, t, info, lightHome, root, want, data, res)
 
 	// A small directory, with --url and --token and a journal of its own.
 	tree := filepath.Join(dir, "tree")
-	for name, content := range map[string][]byte{
+	treeFiles := map[string][]byte{
 		"a.txt": []byte("alpha"), ".hidden": []byte("hidden"), "sub/b.bin": pseudoRandom(2, 300_000), "sub/empty": nil,
-	} {
+	}
+	for name, content := range treeFiles {
 		p := filepath.Join(tree, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			t.Fatal(err)
@@ -264,6 +268,17 @@ func TestDatasetPut(t *testing.T) {
 		t.Fatalf("dataset put of a directory: %+v, want root %s, one part", dres, droot)
 	}
 	sameBlocks(t, dwant, readBack(ctx, t, full.RPC, full.Token, droot, dns, dres), droot, dres.Blocks)
+	// dataset get writes the tree back (through the light node, by height).
+	gotTree := filepath.Join(dir, "tree-got")
+	mustRun(ctx, t, "dataset", "get", "--home", lightHome, "--height", strconv.FormatUint(dres.Manifest.Height, 10), "-o", gotTree, droot.String())
+	if r, _ := importRoot(t, gotTree); !r.Equals(droot) {
+		t.Fatalf("the tree dataset get wrote imports as %s, want %s", r, droot)
+	}
+	for name, content := range treeFiles {
+		if got, err := os.ReadFile(filepath.Join(gotTree, name)); err != nil || !bytes.Equal(got, content) {
+			t.Fatalf("%s in the tree dataset get wrote: %d bytes, %v; want %d bytes", name, len(got), err, len(content))
+		}
+	}
 
 	// Stopped after two parts, as a kill between parts would stop it
 	// (the journal is synced before the next part starts), in a namespace

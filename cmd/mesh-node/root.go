@@ -29,6 +29,10 @@ type cli struct {
 	// recorded a part it posted in its journal, with the part's index:
 	// tests stop a put there as a kill would.
 	afterPartRecorded func(index int)
+	// afterPartFetched, if not nil, is called by dataset get after it
+	// fetched a part from the node and cached it, with the part's index:
+	// tests stop a get there as a kill would.
+	afterPartFetched func(index int)
 }
 
 // newRootCmd builds the command tree for tests. getenv reads the
