@@ -17,6 +17,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/datamesh/mesh-node/internal/badgerdb"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/api"
@@ -188,7 +189,30 @@ type Config struct {
 		// the delegated routing endpoint (/routing/v1/) listen, host:port;
 		// empty turns both off. Bridge and full.
 		GatewayAddress string `toml:"gateway_address"`
+		// Pin lists the root CIDs of datasets kept past the availability
+		// window: before each prune of squares, the blocks of each pinned
+		// dataset are copied into the node's Badger database, and served
+		// from there once their squares are gone. Bridge and full.
+		Pin []string `toml:"pin"`
 	} `toml:"dataset"`
+}
+
+// PinnedRoots parses dataset.pin: each entry a CID (dataset.pin[i] "x"
+// is not a CID, otherwise), duplicates dropped.
+func (c *Config) PinnedRoots() ([]cid.Cid, error) {
+	var out []cid.Cid
+	seen := map[cid.Cid]bool{}
+	for i, s := range c.Dataset.Pin {
+		root, err := cid.Decode(s)
+		if err != nil {
+			return nil, fmt.Errorf("dataset.pin[%d] %q is not a CID: %v", i, s, err)
+		}
+		if !seen[root] {
+			seen[root] = true
+			out = append(out, root)
+		}
+	}
+	return out, nil
 }
 
 // Duration is a time.Duration written as a Go duration string ("336h").
@@ -343,6 +367,11 @@ func (c Config) Validate(mode Mode) error {
 	if mode != Light && c.Dataset.GatewayAddress != "" {
 		if _, _, err := net.SplitHostPort(c.Dataset.GatewayAddress); err != nil {
 			return bad("dataset.gateway_address %q is not host:port", c.Dataset.GatewayAddress)
+		}
+	}
+	if mode != Light {
+		if _, err := c.PinnedRoots(); err != nil {
+			return bad("%v", err)
 		}
 	}
 	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {
