@@ -118,12 +118,15 @@ func (n *Node) newBlobIndex(src squareSource) (*blob.Index, error) {
 	if n.datasetIndex, err = dsstore.NewIndex(dsstore.Options{DB: n.db, Logger: n.logger.With("service", "dataset-index")}); err != nil {
 		return nil, fmt.Errorf("nodebuilder: dataset index: %w", err)
 	}
-	roots, err := n.conf.PinnedRoots()
-	if err != nil {
-		return nil, fmt.Errorf("nodebuilder: %w", err)
+	popts := dsstore.PinOptions{DB: n.db, Logger: n.logger.With("service", "dataset-pins")}
+	for i, s := range n.conf.Dataset.Pin {
+		root, err := dsstore.ParseRoot(s)
+		if err != nil {
+			return nil, fmt.Errorf("nodebuilder: dataset.pin[%d]: %w", i, err)
+		}
+		popts.Roots = append(popts.Roots, root)
 	}
-	if n.datasetPins, err = dsstore.NewPins(dsstore.PinOptions{DB: n.db, Roots: roots,
-		Logger: n.logger.With("service", "dataset-pins")}); err != nil {
+	if n.datasetPins, err = dsstore.NewPins(popts); err != nil {
 		return nil, fmt.Errorf("nodebuilder: dataset pins: %w", err)
 	}
 	if n.blobIndex, err = blob.NewIndex(blob.IndexOptions{DB: n.db, Squares: src, IsNotFound: isNotFound,

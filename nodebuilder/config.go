@@ -17,12 +17,12 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/datamesh/mesh-node/internal/badgerdb"
-	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/dataset/serve"
+	dsstore "github.com/datamesh/mesh-node/dataset/store"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/logging"
@@ -197,24 +197,6 @@ type Config struct {
 	} `toml:"dataset"`
 }
 
-// PinnedRoots parses dataset.pin: each entry a CID (dataset.pin[i] "x"
-// is not a CID, otherwise), duplicates dropped.
-func (c *Config) PinnedRoots() ([]cid.Cid, error) {
-	var out []cid.Cid
-	seen := map[cid.Cid]bool{}
-	for i, s := range c.Dataset.Pin {
-		root, err := cid.Decode(s)
-		if err != nil {
-			return nil, fmt.Errorf("dataset.pin[%d] %q is not a CID: %v", i, s, err)
-		}
-		if !seen[root] {
-			seen[root] = true
-			out = append(out, root)
-		}
-	}
-	return out, nil
-}
-
 // Duration is a time.Duration written as a Go duration string ("336h").
 type Duration time.Duration
 
@@ -370,8 +352,10 @@ func (c Config) Validate(mode Mode) error {
 		}
 	}
 	if mode != Light {
-		if _, err := c.PinnedRoots(); err != nil {
-			return bad("%v", err)
+		for i, root := range c.Dataset.Pin {
+			if _, err := dsstore.ParseRoot(root); err != nil {
+				return bad("dataset.pin[%d]: %v", i, err)
+			}
 		}
 	}
 	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {

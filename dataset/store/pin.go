@@ -30,7 +30,8 @@ var (
 type PinOptions struct {
 	// DB is the node's Badger database; required.
 	DB *badger.DB
-	// Roots are the datasets to keep: CIDs of dataset roots.
+	// Roots are the datasets to keep: CIDs of dataset roots (a
+	// duplicate counts once).
 	Roots []cid.Cid
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
@@ -52,15 +53,31 @@ func NewPins(opts PinOptions) (*Pins, error) {
 	if opts.DB == nil {
 		return nil, errors.New("dataset: NewPins needs a DB")
 	}
+	var roots []cid.Cid
+	seen := map[cid.Cid]bool{}
 	for _, r := range opts.Roots {
 		if !r.Defined() {
 			return nil, errors.New("dataset: pin: an undefined root CID")
 		}
+		if !seen[r] {
+			seen[r] = true
+			roots = append(roots, r)
+		}
 	}
-	return &Pins{db: opts.DB, roots: append([]cid.Cid(nil), opts.Roots...), log: orDiscard(opts.Logger)}, nil
+	return &Pins{db: opts.DB, roots: roots, log: orDiscard(opts.Logger)}, nil
 }
 
-// Roots returns the pinned roots (a copy).
+// ParseRoot parses a pinned root as written in a configuration: a CID in
+// any of its string forms.
+func ParseRoot(s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("dataset: %q is not a CID: %w", s, err)
+	}
+	return c, nil
+}
+
+// Roots returns the pinned roots, without duplicates (a copy).
 func (p *Pins) Roots() []cid.Cid { return append([]cid.Cid(nil), p.roots...) }
 
 // Sync copies into Badger every block of each pinned dataset not yet

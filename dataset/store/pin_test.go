@@ -112,16 +112,27 @@ func TestPinSurvivesPruning(t *testing.T) {
 }
 
 // TestPinsUnknownRoot: a pinned root nothing holds stays incomplete
-// without an error, and pins nothing.
+// without an error; ParseRoot takes CIDs only; a duplicate root counts
+// once.
 func TestPinsUnknownRoot(t *testing.T) {
 	ctx := ctxT(t)
 	c := newChain(t)
 	db := badgertest.Open(t)
 	ds, bix := c.indexes(t, db)
 	indexAll(t, c, bix)
-	pins, err := store.NewPins(store.PinOptions{DB: db, Roots: []cid.Cid{c.root, c.rootB}})
+	root, err := store.ParseRoot(c.root.String())
+	if err != nil || !root.Equals(c.root) {
+		t.Fatalf("ParseRoot = %v, %v", root, err)
+	}
+	if _, err := store.ParseRoot("not-a-cid"); err == nil {
+		t.Fatal("ParseRoot took not-a-cid")
+	}
+	pins, err := store.NewPins(store.PinOptions{DB: db, Roots: []cid.Cid{root, c.rootB, c.root}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := pins.Roots(); len(got) != 2 {
+		t.Fatalf("Roots = %v, want the duplicate once", got)
 	}
 	bs, err := store.NewBlockstore(ds, c.squares, store.BlockstoreOptions{Pins: pins})
 	if err != nil {
