@@ -4,13 +4,32 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
+	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/dataset/store"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
+
+// pinning returns a new database with c's indexes over it (nothing
+// indexed yet), the Pins of roots and the Blockstore reading them first.
+func (c *chain) pinning(t *testing.T, roots ...cid.Cid) (*badger.DB, *blob.Index, *store.Pins, *store.Blockstore) {
+	t.Helper()
+	db := badgertest.Open(t)
+	ds, bix := c.indexes(t, db)
+	pins, err := store.NewPins(store.PinOptions{DB: db, Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := store.NewBlockstore(ds, c.squares, store.BlockstoreOptions{Pins: pins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, bix, pins, bs
+}
 
 // TestPinSurvivesPruning: a pinned dataset whose parts are not all
 // indexed yet is pinned partly, completed by a later Sync once the rest
@@ -20,17 +39,8 @@ import (
 func TestPinSurvivesPruning(t *testing.T) {
 	ctx := ctxT(t)
 	c := newChain(t)
-	other := newChain(t) // the same dataset A: pinned under c's DB only
-	db := badgertest.Open(t)
-	ds, bix := c.indexes(t, db)
-	pins, err := store.NewPins(store.PinOptions{DB: db, Roots: []cid.Cid{c.root}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := store.NewBlockstore(ds, c.squares, store.BlockstoreOptions{Pins: pins})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newChain(t) // the same dataset A: pinned by c's node only
+	db, bix, pins, bs := c.pinning(t, c.root)
 
 	// Height 1 only: A's DAG is incomplete.
 	if err := bix.Index(ctx, 1, c.squares.byHeight[1]); err != nil {
@@ -88,13 +98,8 @@ func TestPinSurvivesPruning(t *testing.T) {
 	}
 
 	// The same dataset unpinned, on another node: gone after pruning.
-	db2 := badgertest.Open(t)
-	ds2, bix2 := other.indexes(t, db2)
+	_, bix2, _, bs2 := other.pinning(t)
 	indexAll(t, other, bix2)
-	bs2, err := store.NewBlockstore(ds2, other.squares, store.BlockstoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := bs2.Get(ctx, other.root); err != nil {
 		t.Fatalf("Get before pruning: %v", err)
 	}
@@ -117,9 +122,6 @@ func TestPinSurvivesPruning(t *testing.T) {
 func TestPinsUnknownRoot(t *testing.T) {
 	ctx := ctxT(t)
 	c := newChain(t)
-	db := badgertest.Open(t)
-	ds, bix := c.indexes(t, db)
-	indexAll(t, c, bix)
 	root, err := store.ParseRoot(c.root.String())
 	if err != nil || !root.Equals(c.root) {
 		t.Fatalf("ParseRoot = %v, %v", root, err)
@@ -127,16 +129,10 @@ func TestPinsUnknownRoot(t *testing.T) {
 	if _, err := store.ParseRoot("not-a-cid"); err == nil {
 		t.Fatal("ParseRoot took not-a-cid")
 	}
-	pins, err := store.NewPins(store.PinOptions{DB: db, Roots: []cid.Cid{root, c.rootB, c.root}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, bix, pins, bs := c.pinning(t, root, c.rootB, c.root)
+	indexAll(t, c, bix)
 	if got := pins.Roots(); len(got) != 2 {
 		t.Fatalf("Roots = %v, want the duplicate once", got)
-	}
-	bs, err := store.NewBlockstore(ds, c.squares, store.BlockstoreOptions{Pins: pins})
-	if err != nil {
-		t.Fatal(err)
 	}
 	// B's only part was tampered with: nothing of it is indexed.
 	if n, err := pins.Sync(ctx, bs); n != 1 || err != nil {
