@@ -118,6 +118,17 @@ func (n *Node) newBlobIndex(src squareSource) (*blob.Index, error) {
 	if n.datasetIndex, err = dsstore.NewIndex(dsstore.Options{DB: n.db, Logger: n.logger.With("service", "dataset-index")}); err != nil {
 		return nil, fmt.Errorf("nodebuilder: dataset index: %w", err)
 	}
+	popts := dsstore.PinOptions{DB: n.db, Logger: n.logger.With("service", "dataset-pins")}
+	for i, s := range n.conf.Dataset.Pin {
+		root, err := dsstore.ParseRoot(s)
+		if err != nil {
+			return nil, fmt.Errorf("nodebuilder: dataset.pin[%d]: %w", i, err)
+		}
+		popts.Roots = append(popts.Roots, root)
+	}
+	if n.datasetPins, err = dsstore.NewPins(popts); err != nil {
+		return nil, fmt.Errorf("nodebuilder: dataset pins: %w", err)
+	}
 	if n.blobIndex, err = blob.NewIndex(blob.IndexOptions{DB: n.db, Squares: src, IsNotFound: isNotFound,
 		Extension: n.datasetIndex, Logger: n.logger.With("service", "blob-index")}); err != nil {
 		return nil, fmt.Errorf("nodebuilder: commitment index: %w", err)
@@ -145,7 +156,7 @@ func (n *Node) addBlobService(shares blob.Getter, index *blob.Index, squaresFrom
 		// The dataset blockstore reads parts through the blob service,
 		// over the node's own squares.
 		if n.datasetBlocks, err = dsstore.NewBlockstore(n.datasetIndex, n.blobs,
-			dsstore.BlockstoreOptions{Logger: n.logger.With("service", "dataset-blocks")}); err != nil {
+			dsstore.BlockstoreOptions{Pins: n.datasetPins, Logger: n.logger.With("service", "dataset-blocks")}); err != nil {
 			return fmt.Errorf("nodebuilder: dataset blockstore: %w", err)
 		}
 	}
@@ -330,15 +341,39 @@ func (n *Node) fullSquaresFrom(ctx context.Context) (uint64, error) {
 	return base, nil
 }
 
-// pruneWithIndex prunes squares and then their entries in index.
-func pruneWithIndex(squares das.PruneFunc, index *blob.Index) das.PruneFunc {
+// pruneWithIndex copies the blocks of the pinned datasets out of the
+// squares (syncPins), then prunes squares and then their entries in index.
+// A failure to pin (the context, the database) prunes nothing.
+func (n *Node) pruneWithIndex(squares das.PruneFunc, index *blob.Index) das.PruneFunc {
 	return func(ctx context.Context, below uint64) (int, error) {
+		if err := n.syncPins(ctx); err != nil {
+			return 0, err
+		}
 		pruned, err := squares(ctx, below)
 		if err != nil {
 			return pruned, err
 		}
 		return pruned, index.Prune(ctx, below)
 	}
+}
+
+// syncPins copies into Badger the blocks of the dataset.pin datasets not
+// all copied yet (dsstore.Pins.Sync over the node's dataset blockstore),
+// if the node has any. The pruner calls it before each prune, at its start
+// and then every hour: while a pin's parts are in the squares they are
+// served from there, and they are copied before the squares go. A dataset
+// whose blocks are not all indexed yet is copied as far as it goes and
+// completed by a later prune's sync.
+func (n *Node) syncPins(ctx context.Context) error {
+	if n.datasetPins == nil || n.datasetBlocks == nil || len(n.datasetPins.Roots()) == 0 {
+		return nil
+	}
+	complete, err := n.datasetPins.Sync(ctx, n.datasetBlocks)
+	if err != nil {
+		return fmt.Errorf("nodebuilder: dataset.pin: %w", err)
+	}
+	n.logger.Info("pinned datasets", "complete", complete, "pinned", len(n.datasetPins.Roots()))
+	return nil
 }
 
 // ensureKey returns the key name of kr, creating it when missing.

@@ -112,7 +112,7 @@ func (n *Node) assembleBridge(ctx context.Context) error {
 		return fmt.Errorf("nodebuilder: core follower: %w", err)
 	}
 	n.add("core follower", n.follower.Start, n.follower.Stop)
-	if err := n.addPruner(pruneWithIndex(n.coreStore.PruneSquares, index)); err != nil {
+	if err := n.addPruner(n.pruneWithIndex(n.coreStore.PruneSquares, index)); err != nil {
 		return err
 	}
 	l := localShares{squares: n.coreStore}
@@ -192,7 +192,7 @@ func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
 		if err := n.addShrexServer(n.squares); err != nil {
 			return err
 		}
-		if err := n.addPruner(pruneWithIndex(n.squares.Prune, index)); err != nil {
+		if err := n.addPruner(n.pruneWithIndex(n.squares.Prune, index)); err != nil {
 			return err
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/dataset/serve"
+	dsstore "github.com/datamesh/mesh-node/dataset/store"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/logging"
@@ -188,6 +189,11 @@ type Config struct {
 		// the delegated routing endpoint (/routing/v1/) listen, host:port;
 		// empty turns both off. Bridge and full.
 		GatewayAddress string `toml:"gateway_address"`
+		// Pin lists the root CIDs of datasets kept past the availability
+		// window: before each prune of squares, the blocks of each pinned
+		// dataset are copied into the node's Badger database, and served
+		// from there once their squares are gone. Bridge and full.
+		Pin []string `toml:"pin"`
 	} `toml:"dataset"`
 }
 
@@ -343,6 +349,13 @@ func (c Config) Validate(mode Mode) error {
 	if mode != Light && c.Dataset.GatewayAddress != "" {
 		if _, _, err := net.SplitHostPort(c.Dataset.GatewayAddress); err != nil {
 			return bad("dataset.gateway_address %q is not host:port", c.Dataset.GatewayAddress)
+		}
+	}
+	if mode != Light {
+		for i, root := range c.Dataset.Pin {
+			if _, err := dsstore.ParseRoot(root); err != nil {
+				return bad("dataset.pin[%d]: %v", i, err)
+			}
 		}
 	}
 	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {

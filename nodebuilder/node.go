@@ -96,6 +96,9 @@ type Node struct {
 	// nodes; nil on a light node).
 	datasetIndex  *dsstore.Index
 	datasetBlocks *dsstore.Blockstore
+	// datasetPins holds the blocks of the dataset.pin datasets (bridge
+	// and full), copied before each prune; datasetBlocks reads it first.
+	datasetPins *dsstore.Pins
 	// datasetHTTP serves the datasets' gateway and routing endpoint (nil
 	// without dataset.gateway_address, and on a light node).
 	datasetHTTP *serve.HTTP

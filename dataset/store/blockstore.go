@@ -42,14 +42,18 @@ type BlockstoreOptions struct {
 	// CacheBytes bounds the parts kept in memory, by their size
 	// (default DefaultCacheBytes); a part larger than it is not cached.
 	CacheBytes int64
+	// Pins, if not nil, is read before the squares: a pinned dataset is
+	// served after its heights are pruned.
+	Pins *Pins
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
 }
 
-// Blockstore is a read-only boxo blockstore of the blocks the Index
-// locates, read from the squares through a BlobGetter. It is safe for
-// concurrent use.
+// Blockstore is a read-only boxo blockstore of the pinned blocks (if it
+// has Pins) and the blocks the Index locates, read from the squares
+// through a BlobGetter. It is safe for concurrent use.
 type Blockstore struct {
+	pins  *Pins
 	ix    *Index
 	blobs BlobGetter
 	cache *partCache
@@ -69,21 +73,31 @@ func NewBlockstore(ix *Index, blobs BlobGetter, opts BlockstoreOptions) (*Blocks
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	return &Blockstore{ix: ix, blobs: blobs, cache: newPartCache(opts.CacheBytes), log: orDiscard(opts.Logger)}, nil
+	return &Blockstore{pins: opts.Pins, ix: ix, blobs: blobs, cache: newPartCache(opts.CacheBytes), log: orDiscard(opts.Logger)}, nil
 }
 
 // Index returns the index the blockstore reads.
 func (bs *Blockstore) Index() *Index { return bs.ix }
 
-// Has reports whether the index locates c; it reads no blob.
+// Has reports whether c is pinned or the index locates c; it reads no
+// blob.
 func (bs *Blockstore) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	if b, err := bs.pinned(ctx, c); b != nil || err != nil {
+		return b != nil, err
+	}
 	locs, err := bs.ix.Locate(ctx, c)
 	return len(locs) > 0, err
 }
 
-// GetSize returns the length of block c as indexed, or ipld.ErrNotFound;
-// it reads no blob.
+// GetSize returns the length of block c as pinned or indexed, or
+// ipld.ErrNotFound; it reads no blob.
 func (bs *Blockstore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	if b, err := bs.pinned(ctx, c); b != nil || err != nil {
+		if err != nil {
+			return -1, err
+		}
+		return len(b.RawData()), nil
+	}
 	locs, err := bs.ix.Locate(ctx, c)
 	if err != nil {
 		return -1, err
@@ -94,13 +108,17 @@ func (bs *Blockstore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 	return locs[0].Length, nil
 }
 
-// Get returns block c: for each location the index gives (newest first),
+// Get returns block c: the pinned block if there is one, hash-checked;
+// otherwise, for each location the index gives (newest first),
 // it reads the blob, slices the block out and returns it if it hashes to
 // c. It returns ipld.ErrNotFound when the index does not hold c (without
 // reading anything) or when no location's blob is still held; another
 // failure reading a blob is returned if no location serves the block. The
 // block's data is the caller's (a copy).
 func (bs *Blockstore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if b, err := bs.pinned(ctx, c); b != nil || err != nil {
+		return b, err
+	}
 	locs, err := bs.ix.Locate(ctx, c)
 	if err != nil {
 		return nil, err
@@ -122,6 +140,18 @@ func (bs *Blockstore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 		return nil, firstErr
 	}
 	return nil, ipld.ErrNotFound{Cid: c}
+}
+
+// pinned returns the pinned block c, or nil (and no error) if the
+// blockstore has no Pins or c is not pinned.
+func (bs *Blockstore) pinned(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if bs.pins == nil || !c.Defined() {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return bs.pins.get(c)
 }
 
 // read returns block c from the blob at loc.

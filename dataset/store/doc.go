@@ -21,6 +21,12 @@
 // index alone, never asking the network; writes are refused. Bitswap, the
 // trustless gateway and the dataset JSON-RPC module read through it.
 //
+// Pins keeps the blocks of pinned datasets in Badger under a prefix of its
+// own that pruning does not touch: Sync walks each pinned DAG over the
+// Blockstore and copies its blocks, and a Blockstore given the Pins reads
+// them before the squares, so a pinned dataset is served after its heights
+// are pruned.
+//
 // It is one package because the blockstore is the index's main reader and
 // both depend on the key layout, which stays unexported here.
 package store
