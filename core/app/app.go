@@ -15,6 +15,7 @@ import (
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/kzg"
+	"github.com/datamesh/mesh-node/share"
 )
 
 // AppVersion is the application protocol version reported to CometBFT.
@@ -173,8 +174,9 @@ func sameValidators(x, y []GenesisValidator) bool {
 // recheck (req.Type Recheck, after each Commit, of a transaction CheckTx
 // accepted as new) does not repeat it.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	if req.Type == abci.CheckTxType_New {
-		if res := a.checkKZG(req.Tx); res != nil {
+	t, btx, decodeErr := DecodeTx(req.Tx)
+	if decodeErr == nil && req.Type == abci.CheckTxType_New && carriesKZG(t) {
+		if res := a.checkKZG(t, btx); res != nil {
 			return res, nil
 		}
 	}
@@ -183,29 +185,28 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if a.state == nil {
 		return noGenesis(), nil
 	}
-	res, err := Execute(a.check, req.Tx)
+	if decodeErr != nil {
+		return checkTxError(decodeErr), nil
+	}
+	res, err := executeTx(a.check, t, btx)
 	if err != nil {
 		return checkTxError(err), nil
 	}
 	return &abci.ResponseCheckTx{GasWanted: int64(res.GasWanted), GasUsed: int64(res.GasUsed)}, nil
 }
 
-// checkKZG returns CheckTx's rejection of raw if it carries KZG commitments
-// and would be rejected: by the checks of Execute against the mempool's
-// view (without changing it), or because its proofs do not verify. It
-// returns nil for a transaction without KZG commitments and for one whose
-// proofs verify; CheckTx then executes it.
-func (a *App) checkKZG(raw []byte) *abci.ResponseCheckTx {
-	t, btx, err := DecodeTx(raw)
-	if err != nil || !carriesKZG(t) {
-		return nil // Execute decodes again and gives the reason
-	}
+// checkKZG returns CheckTx's rejection of t, a decoded transaction with KZG
+// commitments carried by btx, if it would be rejected: by the checks of
+// Execute against the mempool's view (without changing it), or because its
+// proofs do not verify. It returns nil for one whose proofs verify; CheckTx
+// then executes it.
+func (a *App) checkKZG(t *tx.Tx, btx *share.BlobTx) *abci.ResponseCheckTx {
 	a.mu.Lock()
 	if a.state == nil {
 		a.mu.Unlock()
 		return noGenesis()
 	}
-	_, err = validateTx(a.check, t, btx)
+	_, err := validateTx(a.check, t, btx)
 	a.mu.Unlock()
 	if err == nil {
 		err = verifyKZG(t, btx)
