@@ -1,6 +1,6 @@
 // Package devnetproc runs `mesh-node devnet`, built from this checkout, in a
 // process of its own, for test suites that drive it from outside: the
-// interop modules (interop/celestia, interop/ethereum), which link
+// interop modules (interop/ethereum, interop/kubo), which link
 // third-party clients the main module must not depend on. It is test
 // support: it builds with the go command on PATH.
 package devnetproc
@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -140,4 +141,25 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// Run is Start for a test: it builds from the module at root, runs the
+// devnet in a temporary directory of t, stops it when t ends (an error
+// stopping it fails t), and fails t if the devnet does not start.
+func Run(t testing.TB, root string) *Devnet {
+	t.Helper()
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Start(abs, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("devnet stop: %v", err)
+		}
+	})
+	return d
 }

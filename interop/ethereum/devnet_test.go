@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -141,19 +140,7 @@ func TestDevnetKZG(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a devnet")
 	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dn, err := devnetproc.Start(root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := dn.Stop(); err != nil {
-			t.Errorf("devnet stop: %v", err)
-		}
-	})
+	dn := devnetproc.Run(t, "../..")
 	node := func(mode string) rpcNode {
 		n, ok := dn.Info.Nodes[mode]
 		if !ok {

@@ -33,19 +33,7 @@ func TestDevnetDataset(t *testing.T) {
 		t.Skip("starts a devnet")
 	}
 	bin := ipfsBinary(t) // build kubo first: minutes on a cold cache
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dn, err := devnetproc.Start(root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := dn.Stop(); err != nil {
-			t.Errorf("devnet stop: %v", err)
-		}
-	})
+	dn := devnetproc.Run(t, "../..")
 	light, full := dn.Info.Nodes["light"], dn.Info.Nodes["full"]
 	if full.Gateway == "" || len(full.P2P) == 0 {
 		t.Fatalf("devnet.json: full node without gateway or p2p addresses: %+v", full)
