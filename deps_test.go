@@ -47,7 +47,7 @@ var allowed = map[string][]string{
 	// it imports das for the interface and das.ErrUnavailable.
 	"shrex/getter": {module + "/shrex", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core"},
 	"nodebuilder":  {module, "github.com/libp2p", "github.com/multiformats", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml", "github.com/prometheus/client_golang"},
-	"core":         {module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	"core":         {module + "/internal/freeport", module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// cmd also holds a dataset's DAG in an in-memory boxo blockstore while
 	// dataset put posts it and dataset get checks it, and writes a fetched
 	// dataset's files with boxo's UnixFS reader (merkledag, unixfs/file,
@@ -76,6 +76,9 @@ var allowed = map[string][]string{
 	// so it needs go-libp2p itself, not only its core.
 	"internal/p2ptest": {"github.com/libp2p/go-libp2p", "github.com/libp2p/go-libp2p-pubsub"},
 	"tools/benchtable": {},
+	// internal/freeport reserves loopback ports for tests and devnets;
+	// stdlib only.
+	"internal/freeport": {},
 	// internal/fdlimit reads and raises RLIMIT_NOFILE; stdlib only.
 	"internal/fdlimit": {},
 	// blob is the blob service of the API: it reads blobs from squares

@@ -19,6 +19,7 @@ import (
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
+	"github.com/datamesh/mesh-node/internal/freeport"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
@@ -184,12 +185,11 @@ func (o devnetOptions) port(i int) (int, error) {
 	if o.basePort != 0 {
 		return o.basePort + i, nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.TCP()
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return p, nil
 }
 
 // libp2pAddrs returns the listen addresses of the i-th node: TCP and QUIC

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/internal/freeport"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -435,40 +434,15 @@ func decodeToken(t testing.TB, raw json.RawMessage) string {
 }
 
 // freeBasePort returns a port from which n consecutive TCP and UDP ports
-// on 127.0.0.1 were free when it looked: the environment of a test that
-// needs a fixed --base-port. It scans ranges from a random start.
+// on 127.0.0.1 are reserved for this test binary: the environment of a
+// test that needs a fixed --base-port.
 func freeBasePort(t *testing.T, n int) int {
 	t.Helper()
-	start := 20000 + rand.IntN(30000)
-	for base := start; base < start+2000; base += n {
-		if portsFree(base, n) {
-			return base
-		}
+	base, err := freeport.Range(n, true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no %d consecutive free ports from %d", n, start)
-	return 0
-}
-
-func portsFree(base, n int) bool {
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for p := base; p < base+n; p++ {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			return false
-		}
-		closers = append(closers, l)
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			return false
-		}
-		closers = append(closers, u)
-	}
-	return true
+	return base
 }
 
 // With a --base-port, the nodes' libp2p addresses in devnet.json are the

@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +31,7 @@ import (
 	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/internal/freeport"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -39,15 +39,16 @@ import (
 // consensus timeouts are shortened so tests make blocks quickly.
 const BlockTime = 300 * time.Millisecond
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port reserved for this process by
+// internal/freeport: free when reserved, outside the kernel's ephemeral
+// range and never handed to another test binary.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.TCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // Validator is one validator's home, in a t.TempDir: its CometBFT config
