@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api fuzz
+.PHONY: all build devnet test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset fuzz
 
 all: build test
 
@@ -95,13 +95,15 @@ lint: vet
 
 # Data-layer benchmarks: ours against rsmt2d and the hashing+encoding floor,
 # printed side by side with ratios, then the node benchmarks (bench-node)
-# and sampling and retrieval (bench-das). Record results in docs/benchmarks.md.
+# sampling and retrieval (bench-das), KZG (bench-kzg) and datasets over
+# IPFS (bench-dataset). Record results in docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkExtendRoots' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 60m ./eds \
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
 	$(MAKE) bench-node
 	$(MAKE) bench-das
 	$(MAKE) bench-kzg
+	$(MAKE) bench-dataset
 
 # Light node: headers/s synced from one bridge over loopback (2,048 headers
 # of k = 32 squares; each iteration a fresh node) and the resident memory
@@ -146,6 +148,15 @@ bench-bridge:
 # in docs/benchmarks.md.
 bench-api:
 	$(GO) test -run '^$$' -bench BenchmarkDevnetAPI -benchtime 200x -count 1 -timeout 30m ./cmd/mesh-node
+
+# Datasets over IPFS against a devnet built from this checkout
+# (interop/kubo, a stock kubo v0.43.1, built on first use): `dataset put`
+# of 64 MiB in MB/s, then a fresh kubo fetching it from our full node
+# (impl=ours) and from another kubo holding it (impl=kubo), with the ratio.
+# About 3 minutes once kubo is built. Record results in docs/benchmarks.md.
+bench-dataset:
+	(cd interop/kubo && $(INTEROP_KUBO_ENV) $(GO) test -run '^$$' -bench BenchmarkDataset -benchtime 3x -count 1 -timeout 30m .) \
+		| tee /dev/stderr | $(GO) run ./tools/benchtable
 
 # Runs every fuzz target for FUZZ_TIME each (go test fuzzes one target per run).
 fuzz:

@@ -106,7 +106,7 @@ func TestDevnetDataset(t *testing.T) {
 }
 
 // newRepoWith is newRepo with the kubo binary already found.
-func newRepoWith(t *testing.T, bin string) *repo {
+func newRepoWith(t testing.TB, bin string) *repo {
 	t.Helper()
 	r := newRepo(t)
 	if r.bin != bin {
@@ -118,7 +118,7 @@ func newRepoWith(t *testing.T, bin string) *repo {
 // exportOf is the CAR `ipfs dag export` gives for data's root: the CAR
 // header of the root followed by every part's blocks, computed with the
 // dataset package.
-func exportOf(t *testing.T, data []byte) []byte {
+func exportOf(t testing.TB, data []byte) []byte {
 	t.Helper()
 	ctx := context.Background()
 	bs := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
@@ -144,7 +144,7 @@ func exportOf(t *testing.T, data []byte) []byte {
 // until it has indexed the dataset's root, and a shorter CAR until it has
 // stored every part) and returns the body; answers other than 200 and 404
 // fail the test.
-func waitCAR(ctx context.Context, t *testing.T, url string, want []byte) []byte {
+func waitCAR(ctx context.Context, t testing.TB, url string, want []byte) []byte {
 	t.Helper()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()

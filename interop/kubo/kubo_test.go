@@ -39,7 +39,7 @@ var (
 
 // ipfsBinary returns the path of a stock kubo binary: KUBO_BIN, the cached
 // build, or a build made now and cached.
-func ipfsBinary(t *testing.T) string {
+func ipfsBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() { kuboBin, kuboErr = findOrBuild(t) })
 	if kuboErr != nil {
@@ -48,7 +48,7 @@ func ipfsBinary(t *testing.T) string {
 	return kuboBin
 }
 
-func findOrBuild(t *testing.T) (string, error) {
+func findOrBuild(t testing.TB) (string, error) {
 	if p := os.Getenv("KUBO_BIN"); p != "" {
 		return p, checkVersion(p)
 	}
@@ -119,12 +119,12 @@ func checkVersion(bin string) error {
 
 // repo is a kubo repository with the unixfs-v1-2025 profile, used offline.
 type repo struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	path string
 }
 
-func newRepo(t *testing.T) *repo {
+func newRepo(t testing.TB) *repo {
 	t.Helper()
 	r := &repo{t: t, bin: ipfsBinary(t), path: t.TempDir()}
 	r.run("init", "--profile", "test")
@@ -174,7 +174,7 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
-func writeFile(t *testing.T, path string, data []byte) {
+func writeFile(t testing.TB, path string, data []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
