@@ -147,6 +147,13 @@ var allowed = map[string][]string{
 	// serves their blocks as a read-only boxo blockstore over the blobs.
 	"dataset/store": {module + "/dataset", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format"},
+	// execution holds the rollup executors, each an ev-node
+	// execution.Executor (github.com/evstack/ev-node/core, a module with
+	// no dependencies); the package itself is documentation only.
+	"execution": {},
+	// execution/kv keeps its state in Badger and its state root is an
+	// RFC 6962 tree (merkle).
+	"execution/kv": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.

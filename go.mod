@@ -15,6 +15,7 @@ require (
 	github.com/crate-crypto/go-eth-kzg v1.5.0
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/dgraph-io/ristretto/v2 v2.2.0
+	github.com/evstack/ev-node/core v1.1.0
 	github.com/filecoin-project/go-jsonrpc v0.10.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/websocket v1.5.3

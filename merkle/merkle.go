@@ -1,8 +1,9 @@
 // Package merkle is the RFC 6962 binary Merkle tree over byte slices used for
-// the data root (the hash of the DataAvailabilityHeader) and for blob share
-// commitments, and the proofs of single items to its root (Proof: the
-// proofs of row roots to the data root in share.GetRange and
-// blob.GetCommitmentProof). It is byte-compatible with CometBFT's
+// the data root (the hash of the DataAvailabilityHeader), for blob share
+// commitments and for the kv executor's state root (execution/kv), and the
+// proofs of single items to its root (Proof: the proofs of row roots to the
+// data root in share.GetRange and blob.GetCommitmentProof, and of entries to
+// the state root in kv queries). It is byte-compatible with CometBFT's
 // crypto/merkle HashFromByteSlices, ProofsFromByteSlices and Proof.Verify.
 package merkle
 

@@ -192,3 +192,58 @@ func innerHash(left, right []byte) []byte {
 	h.Write(right)
 	return h.Sum(nil)
 }
+
+// LeafHash returns the leaf hash of item, SHA256(0x00 || item): what
+// Proof.LeafHash holds and what RootFromLeafHashes takes.
+func LeafHash(item []byte) []byte { return leafHash(item) }
+
+// RootFromLeafHashes returns the root of the items whose leaf hashes
+// (LeafHash) are leaves, in order: HashFromByteSlices(items) for the
+// items themselves. It lets a caller that keeps leaf hashes, not items,
+// hash only the inner nodes. With no leaves it returns the empty root.
+func RootFromLeafHashes(leaves [][]byte) []byte {
+	if len(leaves) == 0 {
+		return HashFromByteSlices(nil)
+	}
+	return bytes.Clone(rootOfLeaves(leaves))
+}
+
+func rootOfLeaves(leaves [][]byte) []byte {
+	if len(leaves) == 1 {
+		return leaves[0]
+	}
+	k := SplitPoint(len(leaves))
+	return innerHash(rootOfLeaves(leaves[:k]), rootOfLeaves(leaves[k:]))
+}
+
+// ProofFromLeafHashes returns the root of the items whose leaf hashes are
+// leaves (RootFromLeafHashes) and the proof of the index-th of them, the
+// proof ProofsFromByteSlices gives for it, without building the others.
+// It returns an error wrapping ErrInvalidProof when index is out of
+// range. The proof shares no memory with leaves.
+func ProofFromLeafHashes(leaves [][]byte, index int) ([]byte, *Proof, error) {
+	if index < 0 || index >= len(leaves) {
+		return nil, nil, fmt.Errorf("%w: index %d of %d items", ErrInvalidProof, index, len(leaves))
+	}
+	p := &Proof{Total: int64(len(leaves)), Index: int64(index), LeafHash: bytes.Clone(leaves[index])}
+	var aunts [][]byte // top down
+	lo, hi := 0, len(leaves)
+	for hi-lo > 1 {
+		k := lo + SplitPoint(hi-lo)
+		if index < k {
+			aunts = append(aunts, rootOfLeaves(leaves[k:hi]))
+			hi = k
+		} else {
+			aunts = append(aunts, rootOfLeaves(leaves[lo:k]))
+			lo = k
+		}
+	}
+	for i := len(aunts) - 1; i >= 0; i-- {
+		p.Aunts = append(p.Aunts, bytes.Clone(aunts[i]))
+	}
+	root, err := p.ComputeRoot()
+	if err != nil {
+		return nil, nil, err
+	}
+	return root, p, nil
+}

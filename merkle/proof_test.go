@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -182,4 +183,41 @@ func FuzzProofJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLeafHashProofs checks RootFromLeafHashes and ProofFromLeafHashes
+// against HashFromByteSlices and ProofsFromByteSlices over the same items.
+func TestLeafHashProofs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	if got, want := merkle.RootFromLeafHashes(nil), merkle.HashFromByteSlices(nil); !bytes.Equal(got, want) {
+		t.Fatalf("empty root %x, want %x", got, want)
+	}
+	for n := 1; n <= 40; n++ {
+		items := randomItems(rng, n)
+		leaves := make([][]byte, n)
+		for i, it := range items {
+			leaves[i] = merkle.LeafHash(it)
+		}
+		root, proofs := merkle.ProofsFromByteSlices(items)
+		if got := merkle.RootFromLeafHashes(leaves); !bytes.Equal(got, root) {
+			t.Fatalf("n=%d: root %x, want %x", n, got, root)
+		}
+		for i := range items {
+			r, p, err := merkle.ProofFromLeafHashes(leaves, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(r, root) || !reflect.DeepEqual(p, proofs[i]) {
+				t.Fatalf("n=%d i=%d: proof %+v, want %+v", n, i, p, proofs[i])
+			}
+			if err := p.Verify(root, items[i]); err != nil {
+				t.Fatalf("n=%d i=%d: %v", n, i, err)
+			}
+		}
+		for _, i := range []int{-1, n} {
+			if _, _, err := merkle.ProofFromLeafHashes(leaves, i); !errors.Is(err, merkle.ErrInvalidProof) {
+				t.Fatalf("n=%d index %d: err %v", n, i, err)
+			}
+		}
+	}
 }
