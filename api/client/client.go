@@ -62,6 +62,9 @@ type HeaderAPI struct {
 // ShareAPI is the share module.
 type ShareAPI struct {
 	SharesAvailable func(ctx context.Context, height uint64) error
+	// GetNamespaceData returns one entry per row that may hold ns, in
+	// row order (eds.RowsWithNamespace of the height's DAH), unverified.
+	GetNamespaceData func(ctx context.Context, height uint64, ns share.Namespace) (api.NamespaceData, error)
 }
 
 // DASAPI is the das module.

@@ -1,0 +1,317 @@
+package rollup
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	coreexec "github.com/evstack/ev-node/core/execution"
+)
+
+// Follower defaults.
+const (
+	DefaultFollowRetryMin = 200 * time.Millisecond
+	DefaultFollowRetryMax = 10 * time.Second
+)
+
+// FollowerConfig configures a Follower; all but the durations and the
+// logger are required.
+type FollowerConfig struct {
+	Genesis  *Genesis
+	Executor coreexec.Executor
+	Store    *Store
+	// Headers are trusted (the user's light node); Data is not.
+	Headers HeaderSource
+	Data    NamespaceSource
+	// RetryMin and RetryMax bound the backoff after a failed height.
+	RetryMin, RetryMax time.Duration
+	Logger             *slog.Logger
+}
+
+// FollowerStatus is a snapshot of a Follower.
+type FollowerStatus struct {
+	// Height and StateRoot are the last block accepted (Height 0: none).
+	Height    uint64
+	StateRoot []byte
+	// DAHeight is the last DataMesh height read completely.
+	DAHeight uint64
+	// LastError is why the next DataMesh height failed (it is retried),
+	// cleared once it succeeds.
+	LastError string
+	// Halted is set when a block signed by the sequencer was rejected:
+	// the follower stopped there and stays stopped across restarts.
+	Halted *Evidence
+}
+
+// Follower is a full node of the rollup: it reads every DataMesh height
+// from Genesis.DAStartHeight on, verifies the namespace's data against
+// the trusted header, re-executes the sequencer's blocks and stores
+// them (the package doc tells what is checked).
+type Follower struct {
+	cfg FollowerConfig
+	log *slog.Logger
+
+	mu     sync.Mutex
+	tip    *tip
+	status FollowerStatus
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewFollower checks cfg and returns a Follower; it does no I/O.
+func NewFollower(cfg FollowerConfig) (*Follower, error) {
+	if cfg.Genesis == nil || cfg.Executor == nil || cfg.Store == nil || cfg.Headers == nil || cfg.Data == nil {
+		return nil, errors.New("rollup: follower: genesis, executor, store, headers and data are required")
+	}
+	if err := cfg.Genesis.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RetryMin < 0 || cfg.RetryMax < 0 {
+		return nil, errors.New("rollup: follower: negative retry durations")
+	}
+	if cfg.RetryMin == 0 {
+		cfg.RetryMin = DefaultFollowRetryMin
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = max(DefaultFollowRetryMax, cfg.RetryMin)
+	}
+	return &Follower{cfg: cfg, log: nopLogger(cfg.Logger)}, nil
+}
+
+// Start resumes from the store (replaying into the executor the blocks
+// it lacks) and follows DataMesh until Stop. A follower halted before
+// does not follow: Status reports its evidence.
+func (f *Follower) Start(ctx context.Context) error {
+	f.mu.Lock()
+	started := f.done != nil
+	f.mu.Unlock()
+	if started {
+		return errors.New("rollup: follower: started twice")
+	}
+	t, err := resume(ctx, f.cfg.Genesis, f.cfg.Executor, f.cfg.Store, f.log)
+	if err != nil {
+		return err
+	}
+	syncDA, err := f.cfg.Store.SyncDAHeight()
+	if err != nil {
+		return err
+	}
+	halt, err := f.cfg.Store.Halt()
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.mu.Lock()
+	f.tip = t
+	f.status = FollowerStatus{Height: t.height, StateRoot: t.root, DAHeight: max(syncDA, f.cfg.Genesis.DAStartHeight-1), Halted: halt}
+	f.cancel, f.done = cancel, make(chan struct{})
+	f.mu.Unlock()
+	if halt != nil {
+		f.log.Error("rollup: follower halted before, not following", "evidence", halt.String())
+		close(f.done)
+		return nil
+	}
+	go func() { defer close(f.done); f.run(runCtx) }()
+	return nil
+}
+
+// Stop stops following and returns once the loop has exited, or when
+// ctx ends.
+func (f *Follower) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	cancel, done := f.cancel, f.done
+	f.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rollup: follower: stop: %w", ctx.Err())
+	}
+}
+
+// Status returns a snapshot; its slices are the caller's.
+func (f *Follower) Status() FollowerStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.status
+	st.StateRoot = bytes.Clone(st.StateRoot)
+	return st
+}
+
+func (f *Follower) run(ctx context.Context) {
+	var wait time.Duration
+	for ctx.Err() == nil {
+		f.mu.Lock()
+		d := f.status.DAHeight + 1
+		f.mu.Unlock()
+		err := f.follow(ctx, d)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrHalted) {
+			return
+		}
+		if err != nil {
+			wait = backoff(wait, f.cfg.RetryMin, f.cfg.RetryMax)
+			f.log.Warn("rollup: DataMesh height failed, retrying", "da_height", d, "err", err, "in", wait)
+			f.mu.Lock()
+			f.status.LastError = err.Error()
+			f.mu.Unlock()
+			if !sleep(ctx, wait) {
+				return
+			}
+			continue
+		}
+		wait = 0
+	}
+}
+
+// candidate is a block found in the namespace, signed by the sequencer.
+type candidate struct {
+	blk *Block
+	raw []byte
+}
+
+// follow reads DataMesh height d completely: its verified blobs, the
+// sequencer's blocks among them, each executed in height order. On
+// success the blocks and d are stored as one step. A block that fails
+// after being found signed (linkage, time, state root) halts the
+// follower: the blocks before it are stored, the evidence too, and the
+// error wraps ErrHalted.
+func (f *Follower) follow(ctx context.Context, d uint64) error {
+	g := f.cfg.Genesis
+	h, err := f.cfg.Headers.WaitForHeight(ctx, d)
+	if err != nil {
+		return fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	}
+	if h.Height() != d {
+		return fmt.Errorf("rollup: DA height %d: the header source returned height %d", d, h.Height())
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	}
+	rows, err := f.cfg.Data.GetNamespaceData(ctx, d, g.Namespace)
+	if err != nil {
+		return fmt.Errorf("rollup: DA height %d: namespace data from %s: %w", d, f.cfg.Data, err)
+	}
+	blobs, err := verifiedBlobs(h, rows, g.Namespace)
+	if err != nil {
+		return fmt.Errorf("rollup: DA height %d: namespace data from %s does not verify against the trusted header: %w", d, f.cfg.Data, err)
+	}
+	var cands []candidate
+	for i, raw := range blobs {
+		blk, err := DecodeBlock(raw)
+		if err != nil {
+			f.log.Info("rollup: ignoring a blob that is not a rollup block", "da_height", d, "blob", i, "bytes", len(raw), "err", err)
+			continue
+		}
+		if blk.Header.ChainID != g.ChainID {
+			f.log.Info("rollup: ignoring a block of another chain", "da_height", d, "blob", i, "chain_id", blk.Header.ChainID)
+			continue
+		}
+		if err := blk.Header.VerifySignature(g.Sequencer); err != nil {
+			f.log.Warn("rollup: ignoring a block not signed by the sequencer", "da_height", d, "blob", i, "height", blk.Header.Height, "err", err)
+			continue
+		}
+		cands = append(cands, candidate{blk: blk, raw: raw})
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		return cmp.Compare(a.blk.Header.Height, b.blk.Header.Height)
+	})
+	f.mu.Lock()
+	t := *f.tip
+	f.mu.Unlock()
+	var accepted []*StoredBlock
+	for _, c := range cands {
+		hdr := &c.blk.Header
+		if hdr.Height < t.next(g) {
+			f.ignoreOld(d, c)
+			continue
+		}
+		if hdr.Height > t.next(g) {
+			f.log.Warn("rollup: ignoring a block past the next height (the blocks between are not posted)", "da_height", d, "height", hdr.Height, "next", t.next(g))
+			continue
+		}
+		if err := t.checkNext(g, hdr); err != nil {
+			return f.halt(&Evidence{DAHeight: d, Height: hdr.Height, Reason: err.Error(), Block: c.raw}, accepted, d)
+		}
+		res, err := f.cfg.Executor.ExecuteTxs(ctx, c.blk.Txs, hdr.Height, hdr.Time, t.root)
+		if err != nil {
+			return fmt.Errorf("rollup: DA height %d: execute block %d: %w", d, hdr.Height, err)
+		}
+		if !bytes.Equal(res.UpdatedStateRoot, hdr.StateRoot) {
+			return f.halt(&Evidence{DAHeight: d, Height: hdr.Height, Reason: "state root differs from the executor's",
+				ClaimedStateRoot: hdr.StateRoot, ComputedStateRoot: res.UpdatedStateRoot, Block: c.raw}, accepted, d)
+		}
+		hash, err := hdr.Hash()
+		if err != nil {
+			return err
+		}
+		accepted = append(accepted, &StoredBlock{Block: c.blk, Raw: c.raw, DAHeight: d})
+		t = tip{height: hdr.Height, hash: hash, root: hdr.StateRoot, time: hdr.Time}
+	}
+	if err := f.cfg.Store.AppendBlocks(accepted, d); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.tip = &t
+	f.status.Height, f.status.StateRoot, f.status.DAHeight, f.status.LastError = t.height, t.root, d, ""
+	f.mu.Unlock()
+	if len(accepted) > 0 {
+		f.log.Info("rollup: blocks synced", "da_height", d, "from", accepted[0].Block.Header.Height, "to", t.height)
+	}
+	return nil
+}
+
+// ignoreOld logs a sequencer's block at a height already held: the same
+// block posted again (a resubmission) or, when it differs, a second
+// block for the height, which the sequencer signed: equivocation,
+// evidence worth keeping in the log. The first block found stands.
+func (f *Follower) ignoreOld(d uint64, c candidate) {
+	h := c.blk.Header.Height
+	sb, err := f.cfg.Store.Block(h)
+	if err == nil && bytes.Equal(sb.Raw, c.raw) {
+		f.log.Debug("rollup: ignoring a block posted again", "da_height", d, "height", h)
+		return
+	}
+	f.log.Error("rollup: the sequencer signed a second block for a height; keeping the first", "da_height", d, "height", h,
+		"first_da_height", daHeightOf(sb), "block", HexBytes(c.raw).String())
+}
+
+func daHeightOf(sb *StoredBlock) uint64 {
+	if sb == nil {
+		return 0
+	}
+	return sb.DAHeight
+}
+
+// halt stores the blocks accepted before the rejected one (the sync
+// height stays before d) and the evidence, and stops the follower.
+func (f *Follower) halt(ev *Evidence, accepted []*StoredBlock, d uint64) error {
+	f.log.Error("rollup: rejected a block signed by the sequencer; halting", "evidence", ev.String(), "block", HexBytes(ev.Block).String())
+	if err := f.cfg.Store.AppendBlocks(accepted, d-1); err != nil {
+		return err
+	}
+	if err := f.cfg.Store.SetHalt(ev); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if n := len(accepted); n > 0 {
+		last := accepted[n-1].Block.Header
+		f.status.Height, f.status.StateRoot = last.Height, last.StateRoot
+	}
+	f.status.Halted = ev
+	f.mu.Unlock()
+	return fmt.Errorf("%w: %s", ErrHalted, ev)
+}
