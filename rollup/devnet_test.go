@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,29 +212,48 @@ func TestDevnetRollup(t *testing.T) {
 		t.Fatalf("restarted follower: get baz = %q, want qux", v)
 	}
 
-	// A follower whose data source hides the namespace's rows: it cannot
-	// verify block 1's DA height and stays before it.
-	proxy := hidingProxy(t, full.RPC)
-	hc := dial(t, ctx, proxy.URL, full.Token)
-	hidNode := openNode(t, t.TempDir(), g)
-	hid := startFollower(t, ctx, g, hidNode, meshapi.Headers{C: lc}, meshapi.Data{C: hc, Name: proxy.URL})
+	// Followers whose data source hides the namespace's rows, or the
+	// last share of each: they cannot verify block 1's DA height and
+	// stay before it.
 	b1, err := seqNode.store.Block(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("DA height %d: namespace data from %s does not verify", b1.DAHeight, proxy.URL)
-	waitFor(ctx, t, "the follower behind the hiding API to report it", func() bool { return strings.Contains(hid.Status().LastError, want) })
-	// It keeps retrying that height and never passes it.
+	type hider struct {
+		name string
+		url  string
+		fol  *rollup.Follower
+	}
+	var hiders []hider
+	for _, mode := range []struct {
+		name string
+		hide func([]byte) []byte
+	}{{"rows", dropRowsWithShares}, {"last share", dropLastShare}} {
+		name, hide := mode.name, mode.hide
+		proxy := hidingProxy(t, full.RPC, hide)
+		hc := dial(t, ctx, proxy.URL, full.Token)
+		hidNode := openNode(t, t.TempDir(), g)
+		hid := startFollower(t, ctx, g, hidNode, meshapi.Headers{C: lc}, meshapi.Data{C: hc, Name: proxy.URL})
+		hiders = append(hiders, hider{name, proxy.URL, hid})
+	}
+	for _, h := range hiders {
+		want := fmt.Sprintf("DA height %d: namespace data from %s does not verify", b1.DAHeight, h.url)
+		waitFor(ctx, t, "the follower behind the API hiding "+h.name+" to report it", func() bool { return strings.Contains(h.fol.Status().LastError, want) })
+	}
+	// They keep retrying that height and never pass it.
 	if err := seqNode.exec.SubmitTx(ctx, []byte(`{"type":"set","key":"x","value":"y"}`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(ctx, t, "the sequencer to post block 3", func() bool { return seq.Status().Posted >= 3 })
-	hs := hid.Status()
-	if hs.Height != 0 || hs.DAHeight != b1.DAHeight-1 || !strings.Contains(hs.LastError, want) {
-		t.Fatalf("follower behind the hiding API: block %d, DA height %d, last error %q; want block 0, DA height %d, %q",
-			hs.Height, hs.DAHeight, hs.LastError, b1.DAHeight-1, want)
+	for _, h := range hiders {
+		want := fmt.Sprintf("DA height %d: namespace data from %s does not verify", b1.DAHeight, h.url)
+		hs := h.fol.Status()
+		if hs.Height != 0 || hs.DAHeight != b1.DAHeight-1 || !strings.Contains(hs.LastError, want) {
+			t.Fatalf("follower behind the API hiding %s: block %d, DA height %d, last error %q; want block 0, DA height %d, %q",
+				h.name, hs.Height, hs.DAHeight, hs.LastError, b1.DAHeight-1, want)
+		}
+		t.Logf("API hiding %s detected: %s", h.name, hs.LastError)
 	}
-	t.Logf("hiding API detected: %s", hs.LastError)
 
 	t.Run("BadBlocks", func(t *testing.T) { testBadBlocks(t, ctx, lc, fc, full.RPC) })
 }
@@ -281,8 +302,23 @@ func testBadBlocks(t *testing.T, ctx context.Context, lc, fc *client.Client, ful
 		t.Fatal(err)
 	}
 	folNode := openNode(t, t.TempDir(), g)
-	fol := startFollower(t, ctx, g, folNode, meshapi.Headers{C: lc}, meshapi.Data{C: fc, Name: fullURL})
+	logs := &syncBuffer{}
+	fol, err := rollup.NewFollower(rollup.FollowerConfig{Genesis: g, Executor: folNode.exec, Store: folNode.store,
+		Headers: meshapi.Headers{C: lc}, Data: meshapi.Data{C: fc, Name: fullURL}, RetryMin: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fol.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, fol) })
 	waitFor(ctx, t, "the follower to halt", func() bool { return fol.Status().Halted != nil })
+	for _, want := range []string{"ignoring a blob that is not a rollup block", "ignoring a block not signed by the sequencer", "rejected a block signed by the sequencer; halting"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the follower's log does not say %q:\n%s", want, logs)
+		}
+	}
 	st := fol.Status()
 	ev := st.Halted
 	if ev.DAHeight != daHeight || ev.Height != 2 || !bytes.Equal(ev.ClaimedStateRoot, forgedRoot[:]) ||
@@ -294,6 +330,24 @@ func testBadBlocks(t *testing.T, ctx context.Context, lc, fc *client.Client, ful
 			st.Height, st.StateRoot, st.DAHeight, res1.UpdatedStateRoot, daHeight-1)
 	}
 	t.Logf("follower halted: %s", ev)
+}
+
+// syncBuffer is a bytes.Buffer for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func signedBlock(t *testing.T, key ed25519.PrivateKey, h rollup.Header, txs [][]byte) []byte {
@@ -319,10 +373,10 @@ func blockRoot(t *testing.T, n *node, h uint64) []byte {
 	return sb.Block.Header.StateRoot
 }
 
-// hidingProxy forwards JSON-RPC to target and removes, from every answer
-// of share.GetNamespaceData, the rows that hold shares: an API node
-// hiding the namespace's blobs.
-func hidingProxy(t *testing.T, target string) *httptest.Server {
+// hidingProxy forwards JSON-RPC to target and passes every answer of
+// share.GetNamespaceData through hide: an API node hiding some of the
+// namespace's data.
+func hidingProxy(t *testing.T, target string, hide func([]byte) []byte) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -352,7 +406,7 @@ func hidingProxy(t *testing.T, target string) *httptest.Server {
 			Method string `json:"method"`
 		}
 		if json.Unmarshal(body, &call) == nil && call.Method == "share.GetNamespaceData" {
-			out = dropRowsWithShares(out)
+			out = hide(out)
 		}
 		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 		w.WriteHeader(resp.StatusCode)
@@ -362,7 +416,38 @@ func hidingProxy(t *testing.T, target string) *httptest.Server {
 	return srv
 }
 
+// dropRowsWithShares removes the rows that hold shares.
 func dropRowsWithShares(answer []byte) []byte {
+	return editRows(answer, func(rows []map[string]json.RawMessage) []map[string]json.RawMessage {
+		kept := []map[string]json.RawMessage{}
+		for _, r := range rows {
+			if s := r["shares"]; s == nil || string(s) == "null" || string(s) == "[]" {
+				kept = append(kept, r)
+			}
+		}
+		return kept
+	})
+}
+
+// dropLastShare removes the last share of each row that holds shares,
+// keeping the row and its proof: a blob cut short or left out.
+func dropLastShare(answer []byte) []byte {
+	return editRows(answer, func(rows []map[string]json.RawMessage) []map[string]json.RawMessage {
+		for _, r := range rows {
+			var shares []json.RawMessage
+			if json.Unmarshal(r["shares"], &shares) != nil || len(shares) == 0 {
+				continue
+			}
+			b, err := json.Marshal(shares[:len(shares)-1])
+			if err == nil {
+				r["shares"] = b
+			}
+		}
+		return rows
+	})
+}
+
+func editRows(answer []byte, edit func([]map[string]json.RawMessage) []map[string]json.RawMessage) []byte {
 	var msg map[string]json.RawMessage
 	if json.Unmarshal(answer, &msg) != nil || msg["result"] == nil {
 		return answer
@@ -371,13 +456,7 @@ func dropRowsWithShares(answer []byte) []byte {
 	if json.Unmarshal(msg["result"], &rows) != nil {
 		return answer
 	}
-	kept := []map[string]json.RawMessage{}
-	for _, r := range rows {
-		if s := r["shares"]; s == nil || string(s) == "null" || string(s) == "[]" {
-			kept = append(kept, r)
-		}
-	}
-	b, err := json.Marshal(kept)
+	b, err := json.Marshal(edit(rows))
 	if err != nil {
 		return answer
 	}

@@ -46,8 +46,8 @@ type Genesis struct {
 // genesisJSON is the file's shape.
 type genesisJSON struct {
 	ChainID       string `json:"chain_id"`
-	Namespace     string `json:"namespace"`      // hex, 29 bytes
-	Sequencer     string `json:"sequencer_key"`  // hex, 32 bytes
+	Namespace     string `json:"namespace"`     // hex, 29 bytes
+	Sequencer     string `json:"sequencer_key"` // hex, 32 bytes
 	DAStartHeight uint64 `json:"da_start_height"`
 	InitialHeight uint64 `json:"initial_height"`
 	Time          string `json:"genesis_time"` // RFC 3339, UTC
