@@ -154,6 +154,13 @@ var allowed = map[string][]string{
 	// execution/kv keeps its state in Badger and its state root is an
 	// RFC 6962 tree (merkle).
 	"execution/kv": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	// rollup is the rollup node: blocks, store, sequencer and follower
+	// over an ev-node Executor, reaching DataMesh through interfaces it
+	// declares (headers, namespace data with proofs, blob submission).
+	"rollup": {module + "/header", module + "/eds", module + "/share", module + "/merkle", "github.com/evstack/ev-node/core/execution",
+		"github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	// rollup/meshapi implements rollup's interfaces over the API client.
+	"rollup/meshapi": {module + "/rollup", module + "/api/client", module + "/blob", module + "/eds", module + "/header", module + "/share"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
@@ -171,6 +178,10 @@ var neverImport = map[string][]string{
 	"api":        {module + "/core/app"},
 	"api/client": {module + "/core/app"},
 	"blob":       {module + "/core/app"},
+	// The rollup node is a client of DataMesh: never the chain, the node
+	// or the network stack (rollup/meshapi reaches a node through
+	// api/client).
+	"rollup": {module + "/core/app", module + "/nodebuilder", "github.com/libp2p", module + "/p2p"},
 }
 
 func fileExists(path string) bool {
@@ -329,13 +340,14 @@ func TestNoModeBelowNodebuilder(t *testing.T) {
 	}
 }
 
-// lightRoots are the packages a light node's domain and a Go client of the
-// API are made of; they must link nothing of a validator.
+// lightRoots are the packages a light node's domain, a Go client of the
+// API and a rollup node are made of; they must link nothing of a validator.
 var lightRoots = []string{
 	"header", "header/exchange", "header/gossip", "header/syncer", "header/store",
 	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
 	"api", "api/client", "blob", "state", "state/keyring",
 	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud",
+	"rollup", "rollup/meshapi",
 }
 
 // validatorOnly are the packages, with their subpackages, that only a core
@@ -358,6 +370,11 @@ var validatorOnly = []string{
 // notInTx is what core/tx, the package any Go program imports to sign a
 // transaction, must not link besides validatorOnly.
 var notInTx = []string{"github.com/cometbft/cometbft/abci", "github.com/dgraph-io/badger"}
+
+// notInRollup is what package rollup must not link besides validatorOnly:
+// the node and its network stack (it reaches DataMesh through interfaces
+// rollup/meshapi implements over the API client).
+var notInRollup = []string{module + "/nodebuilder", module + "/p2p", module + "/api", "github.com/libp2p"}
 
 // TestImportBoundariesTransitive checks with go list -deps what the light
 // roots link, through any path: none of validatorOnly (and for core/tx,
@@ -393,8 +410,11 @@ func TestImportBoundariesTransitive(t *testing.T) {
 			t.Fatalf("go list -deps did not list %s", root)
 		}
 		forbidden := validatorOnly
-		if root == module+"/core/tx" {
+		switch root {
+		case module + "/core/tx":
 			forbidden = append(slices.Clip(validatorOnly), notInTx...)
+		case module + "/rollup":
+			forbidden = append(slices.Clip(validatorOnly), notInRollup...)
 		}
 		for _, chain := range linkChains(graph, root, forbidden) {
 			t.Errorf("%s links %s: %s", strings.TrimPrefix(root, module+"/"), chain[len(chain)-1], strings.Join(chain, " -> "))
