@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	coreexec "github.com/evstack/ev-node/core/execution"
@@ -156,6 +157,60 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	}
+}
+
+// runner owns the goroutines of a Sequencer or Follower: started once,
+// stopped by cancelling their context and waiting for them.
+type runner struct {
+	name    string
+	mu      sync.Mutex
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// claim marks the runner started; it fails the second time.
+func (r *runner) claim() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return fmt.Errorf("rollup: %s: started twice", r.name)
+	}
+	r.started = true
+	return nil
+}
+
+// run starts each of loops in a goroutine with a context that Stop
+// ends (not ctx's end: only its values).
+func (r *runner) run(ctx context.Context, loops ...func(context.Context)) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	r.mu.Lock()
+	r.cancel, r.done = cancel, done
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(runCtx) }()
+	}
+	go func() { wg.Wait(); close(done) }()
+}
+
+// stop ends the loops and waits for them, or for ctx's end.
+func (r *runner) stop(ctx context.Context) error {
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rollup: %s: stop: %w", r.name, ctx.Err())
 	}
 }
 

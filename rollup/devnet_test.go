@@ -256,6 +256,86 @@ func TestDevnetRollup(t *testing.T) {
 	}
 
 	t.Run("BadBlocks", func(t *testing.T) { testBadBlocks(t, ctx, lc, fc, full.RPC) })
+	t.Run("SequencerFaults", func(t *testing.T) { testSequencerFaults(t, ctx, lc, fc, full.RPC) })
+}
+
+// lostAnswerDA posts for real but reports the first submit as failed, as
+// a timeout after inclusion would: the sequencer posts the block again.
+type lostAnswerDA struct {
+	inner rollup.Submitter
+	mu    sync.Mutex
+	calls int
+}
+
+func (d *lostAnswerDA) Submit(ctx context.Context, ns share.Namespace, blobs [][]byte) (uint64, error) {
+	h, err := d.inner.Submit(ctx, ns, blobs)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	if err == nil && d.calls == 1 {
+		return 0, fmt.Errorf("answer lost (included at %d)", h)
+	}
+	return h, err
+}
+
+// testSequencerFaults: a sequencer whose DataMesh is down makes blocks
+// that wait; restarted with DataMesh back, it posts them with the same
+// bytes, the first submit's answer is lost so block 1 is posted twice,
+// and a follower syncs both blocks once, to the sequencer's roots.
+func testSequencerFaults(t *testing.T, ctx context.Context, lc, fc *client.Client, fullURL string) {
+	key := keyFrom("faulty-sequencer")
+	g := testGenesis(t, ctx, lc, "kv-faults", "kvfaults", key)
+	dir := t.TempDir()
+	n := openNode(t, dir, g)
+	down := newSequencer(t, g, key, n.exec, n.store)
+	produce(t, down, n.exec, `{"type":"set","key":"foo","value":"bar"}`)
+	produce(t, down, n.exec, `{"type":"set","key":"foo","value":"baz"}`)
+	stop(t, down)
+	before, err := n.store.Unposted()
+	if err != nil || len(before) != 2 {
+		t.Fatalf("unposted while DataMesh is down: %d, %v", len(before), err)
+	}
+	n.close(t)
+
+	n = openNode(t, dir, g)
+	da := &lostAnswerDA{inner: meshapi.Submitter{C: lc}}
+	seq, err := rollup.NewSequencer(rollup.SequencerConfig{Genesis: g, Key: key, Executor: n.exec, Store: n.store, DA: da,
+		BlockTime: time.Hour, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, seq) })
+	waitFor(ctx, t, "the restarted sequencer to post blocks 1 and 2", func() bool { return seq.Status().Posted >= 2 })
+	for _, b := range before {
+		sb, err := n.store.Block(b.Block.Header.Height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(sb.Raw, b.Raw) {
+			t.Fatalf("block %d posted with other bytes than it was made with", b.Block.Header.Height)
+		}
+	}
+	da.mu.Lock()
+	calls := da.calls
+	da.mu.Unlock()
+	if calls < 2 {
+		t.Fatalf("%d submits; the lost answer should have caused a second", calls)
+	}
+
+	folNode := openNode(t, t.TempDir(), g)
+	fol := startFollower(t, ctx, g, folNode, meshapi.Headers{C: lc}, meshapi.Data{C: fc, Name: fullURL})
+	posted := seq.Status().PostedDA
+	waitFor(ctx, t, "the follower to read past the last post", func() bool { return fol.Status().DAHeight >= posted })
+	fs := fol.Status()
+	if fs.Halted != nil || fs.Height != 2 || !bytes.Equal(fs.StateRoot, before[1].Block.Header.StateRoot) {
+		t.Fatalf("follower: block %d root %X halted %v; want block 2 root %X", fs.Height, fs.StateRoot, fs.Halted, before[1].Block.Header.StateRoot)
+	}
+	if v := getFoo(t, ctx, folNode, fs.StateRoot, "foo"); v != "baz" {
+		t.Fatalf("get foo = %q, want baz", v)
+	}
 }
 
 // testBadBlocks posts, in one DataMesh transaction, a blob that is not a

@@ -61,8 +61,7 @@ type Follower struct {
 	tip    *tip
 	status FollowerStatus
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	loops runner
 }
 
 // NewFollower checks cfg and returns a Follower; it does no I/O.
@@ -82,18 +81,16 @@ func NewFollower(cfg FollowerConfig) (*Follower, error) {
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = max(DefaultFollowRetryMax, cfg.RetryMin)
 	}
-	return &Follower{cfg: cfg, log: nopLogger(cfg.Logger)}, nil
+	return &Follower{cfg: cfg, log: nopLogger(cfg.Logger), loops: runner{name: "follower"}}, nil
 }
 
 // Start resumes from the store (replaying into the executor the blocks
 // it lacks) and follows DataMesh until Stop. A follower halted before
-// does not follow: Status reports its evidence.
+// does not follow: Status reports its evidence. It fails if the follower
+// was started before.
 func (f *Follower) Start(ctx context.Context) error {
-	f.mu.Lock()
-	started := f.done != nil
-	f.mu.Unlock()
-	if started {
-		return errors.New("rollup: follower: started twice")
+	if err := f.loops.claim(); err != nil {
+		return err
 	}
 	t, err := resume(ctx, f.cfg.Genesis, f.cfg.Executor, f.cfg.Store, f.log)
 	if err != nil {
@@ -107,38 +104,21 @@ func (f *Follower) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.mu.Lock()
 	f.tip = t
 	f.status = FollowerStatus{Height: t.height, StateRoot: t.root, DAHeight: max(syncDA, f.cfg.Genesis.DAStartHeight-1), Halted: halt}
-	f.cancel, f.done = cancel, make(chan struct{})
 	f.mu.Unlock()
 	if halt != nil {
 		f.log.Error("rollup: follower halted before, not following", "evidence", halt.String())
-		close(f.done)
 		return nil
 	}
-	go func() { defer close(f.done); f.run(runCtx) }()
+	f.loops.run(ctx, f.run)
 	return nil
 }
 
 // Stop stops following and returns once the loop has exited, or when
 // ctx ends.
-func (f *Follower) Stop(ctx context.Context) error {
-	f.mu.Lock()
-	cancel, done := f.cancel, f.done
-	f.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("rollup: follower: stop: %w", ctx.Err())
-	}
-}
+func (f *Follower) Stop(ctx context.Context) error { return f.loops.stop(ctx) }
 
 // Status returns a snapshot; its slices are the caller's.
 func (f *Follower) Status() FollowerStatus {
@@ -146,6 +126,11 @@ func (f *Follower) Status() FollowerStatus {
 	defer f.mu.Unlock()
 	st := f.status
 	st.StateRoot = bytes.Clone(st.StateRoot)
+	if st.Halted != nil {
+		ev := *st.Halted
+		ev.ClaimedStateRoot, ev.ComputedStateRoot, ev.Block = bytes.Clone(ev.ClaimedStateRoot), bytes.Clone(ev.ComputedStateRoot), bytes.Clone(ev.Block)
+		st.Halted = &ev
+	}
 	return st
 }
 

@@ -81,8 +81,7 @@ type Sequencer struct {
 	tip    *tip
 	status SequencerStatus
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	loops runner
 }
 
 // NewSequencer checks cfg and returns a Sequencer; it does no I/O.
@@ -117,18 +116,16 @@ func NewSequencer(cfg SequencerConfig) (*Sequencer, error) {
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = max(DefaultRetryMax, cfg.RetryMin)
 	}
-	return &Sequencer{cfg: cfg, log: nopLogger(cfg.Logger), wake: make(chan struct{}, 1)}, nil
+	return &Sequencer{cfg: cfg, log: nopLogger(cfg.Logger), wake: make(chan struct{}, 1), loops: runner{name: "sequencer"}}, nil
 }
 
 // Start resumes from the store (replaying into the executor what it
 // lacks, finishing a block cut short) and starts making and posting
-// blocks until Stop. It fails if the sequencer was started before.
+// blocks until Stop. It fails if the sequencer was started before, even
+// if that start failed: make a new Sequencer to try again.
 func (s *Sequencer) Start(ctx context.Context) error {
-	s.mu.Lock()
-	started := s.done != nil
-	s.mu.Unlock()
-	if started {
-		return errors.New("rollup: sequencer: started twice")
+	if err := s.loops.claim(); err != nil {
+		return err
 	}
 	t, err := resume(ctx, s.cfg.Genesis, s.cfg.Executor, s.cfg.Store, s.log)
 	if err != nil {
@@ -153,15 +150,7 @@ func (s *Sequencer) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.status.Unposted = len(unposted)
 	s.mu.Unlock()
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.mu.Lock()
-	s.cancel, s.done = cancel, make(chan struct{})
-	s.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.produceLoop(runCtx) }()
-	go func() { defer wg.Done(); s.submitLoop(runCtx) }()
-	go func() { wg.Wait(); close(s.done) }()
+	s.loops.run(ctx, s.produceLoop, s.submitLoop)
 	s.signal()
 	return nil
 }
@@ -169,21 +158,7 @@ func (s *Sequencer) Start(ctx context.Context) error {
 // Stop stops the loops and returns when they have exited, or when ctx
 // ends. A block being made is finished first; a submit in flight is
 // abandoned, and posted again after a restart.
-func (s *Sequencer) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("rollup: sequencer: stop: %w", ctx.Err())
-	}
-}
+func (s *Sequencer) Stop(ctx context.Context) error { return s.loops.stop(ctx) }
 
 // Status returns a snapshot; its slices are the caller's.
 func (s *Sequencer) Status() SequencerStatus {

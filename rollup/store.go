@@ -265,23 +265,28 @@ func (s *Store) SetPending(p *Pending) error {
 // GetPending returns the sequencer's block in progress, nil if none.
 func (s *Store) GetPending() (*Pending, error) {
 	var p *Pending
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyPending)
+	err := s.getValue(keyPending, func(v []byte) (err error) {
+		p, err = decodePending(v)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rollup: store: pending: %w", err)
+	}
+	return p, nil
+}
+
+// getValue calls decode with the value of key, if it is set.
+func (s *Store) getValue(key []byte, decode func([]byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
-			p, err = decodePending(v)
-			return err
-		})
+		return item.Value(decode)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("rollup: store: pending: %w", err)
-	}
-	return p, nil
 }
 
 // CommitProduced stores a block the sequencer produced (not yet posted),
@@ -381,18 +386,9 @@ func (s *Store) SetHalt(ev *Evidence) error {
 // Halt returns the evidence a follower halted on, nil if it did not.
 func (s *Store) Halt() (*Evidence, error) {
 	var ev *Evidence
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyHalt)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			ev = &Evidence{}
-			return json.Unmarshal(v, ev)
-		})
+	err := s.getValue(keyHalt, func(v []byte) error {
+		ev = &Evidence{}
+		return json.Unmarshal(v, ev)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rollup: store: halt: %w", err)
