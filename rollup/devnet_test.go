@@ -336,6 +336,21 @@ func testSequencerFaults(t *testing.T, ctx context.Context, lc, fc *client.Clien
 	if v := getFoo(t, ctx, folNode, fs.StateRoot, "foo"); v != "baz" {
 		t.Fatalf("get foo = %q, want baz", v)
 	}
+
+	// The executor ahead of the store (a crash after executing, before
+	// storing; here the store lost everything): the follower reads
+	// DataMesh again, and the executor answers the blocks it executed
+	// with the same roots.
+	stop(t, fol)
+	emptyStore, err := rollup.OpenStore(badgertest.Open(t), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := startFollower(t, ctx, g, &node{exec: folNode.exec, store: emptyStore}, meshapi.Headers{C: lc}, meshapi.Data{C: fc, Name: fullURL})
+	waitFor(ctx, t, "the follower with an empty store to read past the last post", func() bool { return again.Status().DAHeight >= posted })
+	if as := again.Status(); as.Halted != nil || as.Height != 2 || !bytes.Equal(as.StateRoot, fs.StateRoot) || as.LastError != "" {
+		t.Fatalf("follower with an empty store over an executor at block 2: %+v", as)
+	}
 }
 
 // testBadBlocks posts, in one DataMesh transaction, a blob that is not a
