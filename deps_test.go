@@ -145,9 +145,10 @@ var allowed = map[string][]string{
 	// dataset/fetch reads a dataset back through a node's API (an
 	// interface it declares; api/client implements it) and checks it: the
 	// dataset format, namespaces and commitments from share, and an
-	// in-memory boxo blockstore. Not blob (which links the header stack
-	// and libp2p), nor nodebuilder, cmd or api.
-	"dataset/fetch": {module + "/dataset", module + "/share", "github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
+	// in-memory boxo blockstore; it caches parts with internal/atomicfile.
+	// Not blob (which links the header stack and libp2p), nor nodebuilder,
+	// cmd or api.
+	"dataset/fetch": {module + "/dataset", module + "/share", module + "/internal/atomicfile", "github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
 		"github.com/ipfs/go-datastore"},
 	// dataset/store indexes dataset parts as the blob index records blobs
 	// (a blob.IndexExtension, entries in the node's Badger database) and

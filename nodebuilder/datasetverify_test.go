@@ -38,11 +38,7 @@ func TestLightVerifiesDatasetAgainstLyingPeer(t *testing.T) {
 	const chainID = "dataset-verify-test"
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	v, _ := fastChain(ctx, t, chainID)
-	bconf := nodeConfig(nodebuilder.Bridge, chainID)
-	bconf.Core.RPC = v.RPCAddr
-	bconf.RPC.SkipAuth = true
-	bridge := startNode(ctx, t, "bridge", nodebuilder.Bridge, bconf)
+	v, bridge := chainAndBridge(ctx, t, chainID)
 
 	root, parts, sum, _ := testDataset(t, 7, 10, 4000)
 	if len(parts) < 3 {

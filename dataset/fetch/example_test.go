@@ -1,16 +1,10 @@
 package fetch_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 
-	"github.com/ipfs/boxo/blockstore"
-	"github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
-
-	"github.com/datamesh/mesh-node/dataset"
 	"github.com/datamesh/mesh-node/dataset/fetch"
 )
 
@@ -24,35 +18,10 @@ func Example() {
 	ctx := context.Background()
 	node := newMemNode(false)
 
-	// Publish: what `mesh-node dataset put` does on a chain.
-	bs := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
-	file := make([]byte, 3<<20)
-	for i := range file {
-		file[i] = byte(i % 253)
-	}
-	root, err := dataset.ImportReader(ctx, bs, bytes.NewReader(file))
+	// Publish, as `mesh-node dataset put` does on a chain: parts at
+	// heights 100 to 102, the manifest at 103.
+	root, err := node.publishFile(3<<20, 2<<20, 100)
 	if err != nil {
-		panic(err)
-	}
-	ns, err := dataset.DefaultNamespace(root)
-	if err != nil {
-		panic(err)
-	}
-	var refs []dataset.PartRef
-	sum, err := dataset.Pack(ctx, bs, root, 2<<20, func(p dataset.Part) error {
-		h := uint64(100 + p.Index)
-		com, err := node.tryPost(h, ns, p.Data)
-		refs = append(refs, dataset.PartRef{Height: h, Commitment: com})
-		return err
-	})
-	if err != nil {
-		panic(err)
-	}
-	manifest, _, err := dataset.ManifestFor(root, sum.Size, sum.Blocks, refs)
-	if err != nil {
-		panic(err)
-	}
-	if _, err := node.tryPost(103, ns, manifest); err != nil {
 		panic(err)
 	}
 

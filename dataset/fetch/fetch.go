@@ -18,6 +18,7 @@ import (
 	dssync "github.com/ipfs/go-datastore/sync"
 
 	"github.com/datamesh/mesh-node/dataset"
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -371,7 +372,7 @@ func (f *Fetcher) cachedPart(ctx context.Context, loc Located, i int, p dataset.
 		return nil, false, err
 	}
 	if dir != "" {
-		if err := writeFileAtomic(path, data); err != nil {
+		if err := atomicfile.Write(path, data, 0o600); err != nil {
 			return nil, false, fmt.Errorf("cache: %w", err)
 		}
 	}
@@ -421,32 +422,6 @@ func readLimited(path string, max int) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, fi.Size(), max)
 	}
 	return os.ReadFile(path)
-}
-
-// writeFileAtomic writes data to path through a temporary file renamed
-// into place once synced, so that path holds all of data or nothing.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".part-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // memBlockstore returns an empty in-memory blockstore, safe for

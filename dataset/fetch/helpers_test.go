@@ -170,3 +170,39 @@ func publish(t testing.TB, n *memNode, seed byte, files, maxPart int) published 
 	}
 	return p
 }
+
+// publishFile imports a file of size bytes, packs it into parts of at
+// most maxPart bytes, posts part i at height from+i and the manifest
+// after the last, and returns the dataset's root.
+func (n *memNode) publishFile(size, maxPart int, from uint64) (cid.Cid, error) {
+	ctx := context.Background()
+	bs := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+	file := make([]byte, size)
+	for i := range file {
+		file[i] = byte(i % 253)
+	}
+	root, err := dataset.ImportReader(ctx, bs, bytes.NewReader(file))
+	if err != nil {
+		return cid.Undef, err
+	}
+	ns, err := dataset.DefaultNamespace(root)
+	if err != nil {
+		return cid.Undef, err
+	}
+	var refs []dataset.PartRef
+	sum, err := dataset.Pack(ctx, bs, root, maxPart, func(p dataset.Part) error {
+		h := from + uint64(p.Index)
+		com, err := n.tryPost(h, ns, p.Data)
+		refs = append(refs, dataset.PartRef{Height: h, Commitment: com})
+		return err
+	})
+	if err != nil {
+		return cid.Undef, err
+	}
+	manifest, _, err := dataset.ManifestFor(root, sum.Size, sum.Blocks, refs)
+	if err != nil {
+		return cid.Undef, err
+	}
+	_, err = n.tryPost(from+uint64(len(refs)), ns, manifest)
+	return root, err
+}
