@@ -142,6 +142,14 @@ var allowed = map[string][]string{
 	// metrics in a Prometheus registry it is given.
 	"dataset/serve": {module + "/dataset", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
 		"github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/prometheus/client_golang"},
+	// dataset/fetch reads a dataset back through a node's API (an
+	// interface it declares; api/client implements it) and checks it: the
+	// dataset format, namespaces and commitments from share, and an
+	// in-memory boxo blockstore; it caches parts with internal/atomicfile.
+	// Not blob (which links the header stack and libp2p), nor nodebuilder,
+	// cmd or api.
+	"dataset/fetch": {module + "/dataset", module + "/share", module + "/internal/atomicfile", "github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
+		"github.com/ipfs/go-datastore"},
 	// dataset/store indexes dataset parts as the blob index records blobs
 	// (a blob.IndexExtension, entries in the node's Badger database) and
 	// serves their blocks as a read-only boxo blockstore over the blobs.
@@ -335,7 +343,7 @@ var lightRoots = []string{
 	"header", "header/exchange", "header/gossip", "header/syncer", "header/store",
 	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
 	"api", "api/client", "blob", "state", "state/keyring",
-	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud",
+	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud", "dataset/fetch",
 }
 
 // validatorOnly are the packages, with their subpackages, that only a core
@@ -359,9 +367,14 @@ var validatorOnly = []string{
 // transaction, must not link besides validatorOnly.
 var notInTx = []string{"github.com/cometbft/cometbft/abci", "github.com/dgraph-io/badger"}
 
+// notInFetch is what dataset/fetch, the dataset reader a Go program
+// imports, must not link besides validatorOnly: a node's networking, its
+// builder or the CLI.
+var notInFetch = []string{"github.com/libp2p/go-libp2p", module + "/nodebuilder", module + "/cmd", module + "/header", module + "/p2p"}
+
 // TestImportBoundariesTransitive checks with go list -deps what the light
 // roots link, through any path: none of validatorOnly (and for core/tx,
-// nothing of notInTx). A failure names the chain of imports that pulls the
+// nothing of notInTx, for dataset/fetch nothing of notInFetch). A failure names the chain of imports that pulls the
 // package in.
 func TestImportBoundariesTransitive(t *testing.T) {
 	goCmd, err := exec.LookPath("go")
@@ -395,6 +408,9 @@ func TestImportBoundariesTransitive(t *testing.T) {
 		forbidden := validatorOnly
 		if root == module+"/core/tx" {
 			forbidden = append(slices.Clip(validatorOnly), notInTx...)
+		}
+		if root == module+"/dataset/fetch" {
+			forbidden = append(slices.Clip(validatorOnly), notInFetch...)
 		}
 		for _, chain := range linkChains(graph, root, forbidden) {
 			t.Errorf("%s links %s: %s", strings.TrimPrefix(root, module+"/"), chain[len(chain)-1], strings.Join(chain, " -> "))
