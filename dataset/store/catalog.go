@@ -76,13 +76,7 @@ func pinnedManifest(txn *badger.Txn, c cid.Cid) (ManifestRecord, bool, error) {
 	}
 	// A manifest's block belongs to its root's pin: the c/ entries name
 	// the roots.
-	prefix := pinKey(prefixPinByCID, lenPrefixed(c))
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
-	var roots [][]byte
-	for it.Rewind(); it.Valid(); it.Next() {
-		roots = append(roots, bytes.Clone(it.Item().Key()[len(prefix):]))
-	}
-	it.Close()
+	roots := pinnedRoots(txn, c)
 	for _, r := range roots {
 		rec, err := readPinnedManifest(txn, r)
 		if errors.Is(err, badger.ErrKeyNotFound) {

@@ -552,13 +552,7 @@ func (p *Pins) get(c cid.Cid) (blocks.Block, error) {
 // pinnedManifestBlock returns the block of manifest mc from the manifest
 // CAR recorded for a pinned root it belongs to, or badger.ErrKeyNotFound.
 func pinnedManifestBlock(txn *badger.Txn, mc cid.Cid) ([]byte, error) {
-	prefix := pinKey(prefixPinByCID, lenPrefixed(mc))
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
-	var roots [][]byte
-	for it.Rewind(); it.Valid(); it.Next() {
-		roots = append(roots, bytes.Clone(it.Item().Key()[len(prefix):]))
-	}
-	it.Close()
+	roots := pinnedRoots(txn, mc)
 	for _, r := range roots {
 		item, err := txn.Get(pinKey(prefixPinManifest, r))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -587,4 +581,16 @@ func pinnedManifestBlock(txn *badger.Txn, mc cid.Cid) ([]byte, error) {
 		}
 	}
 	return nil, badger.ErrKeyNotFound
+}
+
+// pinnedRoots returns the roots (CIDs' bytes) whose pins hold block c.
+func pinnedRoots(txn *badger.Txn, c cid.Cid) [][]byte {
+	prefix := pinKey(prefixPinByCID, lenPrefixed(c))
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	var roots [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		roots = append(roots, bytes.Clone(it.Item().Key()[len(prefix):]))
+	}
+	return roots
 }
