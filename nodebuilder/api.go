@@ -369,19 +369,22 @@ func (n *Node) pruneWithIndex(squares das.PruneFunc, index *blob.Index) das.Prun
 }
 
 // syncPins copies into Badger the blocks of the dataset.pin datasets not
-// all copied yet (dsstore.Pins.Sync over the node's dataset blockstore),
-// if the node has any. The pruner calls it before each prune, at its start
+// all copied yet (dsstore.Pins.Sync over the node's dataset blockstore)
+// and drops those removed from dataset.pin, even when none is left. The pruner calls it before each prune, at its start
 // and then every hour: while a pin's parts are in the squares they are
 // served from there, and they are copied before the squares go. A dataset
 // whose blocks are not all indexed yet is copied as far as it goes and
 // completed by a later prune's sync.
 func (n *Node) syncPins(ctx context.Context) error {
-	if n.datasetPins == nil || n.datasetBlocks == nil || len(n.datasetPins.Roots()) == 0 {
+	if n.datasetPins == nil || n.datasetBlocks == nil {
 		return nil
 	}
 	complete, err := n.datasetPins.Sync(ctx, n.datasetBlocks)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: dataset.pin: %w", err)
+	}
+	if len(n.datasetPins.Roots()) == 0 {
+		return nil
 	}
 	n.logger.Info("pinned datasets", "complete", complete, "pinned", len(n.datasetPins.Roots()))
 	return nil
