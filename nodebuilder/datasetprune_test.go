@@ -13,7 +13,6 @@ import (
 
 	"github.com/datamesh/mesh-node/api/client"
 	"github.com/datamesh/mesh-node/core/coretest"
-	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/dataset"
 	"github.com/datamesh/mesh-node/nodebuilder"
 	"github.com/datamesh/mesh-node/share"
@@ -106,23 +105,12 @@ func TestDatasetPinSurvivesPruning(t *testing.T) {
 	b := postDataset(t, post, 12, 6)
 
 	prune := make(chan struct{}) // closed: the pruner's clock is 8 days ahead
-	pruner := func(o *das.PrunerOptions) {
-		o.Interval = 50 * time.Millisecond
-		o.Now = func() time.Time {
-			select {
-			case <-prune:
-				return time.Now().Add(8 * 24 * time.Hour)
-			default:
-				return time.Now()
-			}
-		}
-	}
 	home := t.TempDir()
 	fconf := nodeConfig(nodebuilder.Full, chainID, addr(t, bridge))
 	fconf.Header.TrustedHeight = 1
 	fconf.Dataset.Pin = []string{a.root.String()}
 	fconf.RPC.SkipAuth = true
-	full := startNodeWith(ctx, t, home, "full", nodebuilder.Full, fconf, nodebuilder.Options{DAS: fastDAS, Pruner: pruner})
+	full := startNodeWith(ctx, t, home, "full", nodebuilder.Full, fconf, nodebuilder.Options{DAS: fastDAS, Pruner: prunerAhead(prune)})
 	for _, d := range []postedDataset{a, b} {
 		coretest.WaitUntil(ctx, t, "the full node to index a manifest", func() bool {
 			_, err := full.DatasetIndex().Manifest(ctx, d.root)
@@ -237,11 +225,7 @@ func TestDatasetPinSurvivesPruning(t *testing.T) {
 		t.Fatal(err)
 	}
 	fconf.Dataset.Pin = nil
-	ahead := func(o *das.PrunerOptions) {
-		o.Interval = 50 * time.Millisecond
-		o.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
-	}
-	full = startNodeWith(ctx, t, home, "full-unpinned", nodebuilder.Full, fconf, nodebuilder.Options{DAS: fastDAS, Pruner: ahead})
+	full = startNodeWith(ctx, t, home, "full-unpinned", nodebuilder.Full, fconf, nodebuilder.Options{DAS: fastDAS, Pruner: prunerAhead(prune)})
 	coretest.WaitUntil(ctx, t, "the restarted node to drop A's pin", func() bool {
 		return countPinKeys(t, full) == 0
 	})
