@@ -417,6 +417,7 @@ func (noState) Transfer(context.Context, tx.Address, state.Int, *state.TxConfig)
 func (noState) SubmitPayForBlob(context.Context, []*share.Blob, *state.TxConfig) (*state.TxResponse, error) {
 	return nil, errNoCore
 }
+func (noState) Params(context.Context) (tx.Params, error) { return tx.Params{}, errNoCore }
 
 // fraudProofs is the fraud module's backend: the node's fraud service,
 // which is made when it starts (it needs pubsub), before the API server.
