@@ -26,10 +26,7 @@ const (
 	maxRevertMsgBytes = 256
 )
 
-var (
-	i32 = wa.ValueTypeI32
-	i64 = wa.ValueTypeI64
-)
+const i32 = wa.ValueTypeI32
 
 type hostFunc struct {
 	params, results []wa.ValueType
