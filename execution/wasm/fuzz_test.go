@@ -176,20 +176,30 @@ func TestInstrumentKeepsInstructionBytes(t *testing.T) {
 	}
 	const gas = 99 // the token has no globals: only charges use this one
 	for i, c := range mod.m.CodeSection {
-		out, _ := instrumentBody(c.Body, mod.bodies[i], gas, 0)
+		out, _ := instrumentBody(c.Body, mod.bodies[i], gas, gas+1, 0)
 		ins, err := decodeBody(out)
 		if err != nil {
 			t.Fatalf("function %d: instrumented body does not decode: %v", i, err)
 		}
 		// Dropping the charges (10 instructions from each global.get of
-		// the gas global) gives back the original body, and every block
-		// starts with one.
+		// the gas global) and the depth count around calls (4 before and
+		// 9 after the depth global's first global.get, 4 after the call)
+		// gives back the original body, and every block starts with a
+		// charge.
 		var back []byte
 		charges := 0
 		for j := 0; j < len(ins); j++ {
 			if ins[j].op == opGlobalGet && ins[j].idx == gas {
 				charges++
 				j += 9
+				continue
+			}
+			if ins[j].op == opGlobalGet && ins[j].idx == gas+1 {
+				if ins[j+10].op != opCall && ins[j+10].op != opCallIndirect {
+					t.Fatalf("function %d: depth count at %d not before a call", i, ins[j].start)
+				}
+				back = append(back, out[ins[j+10].start:ins[j+10].end]...)
+				j += 14
 				continue
 			}
 			back = append(back, out[ins[j].start:ins[j].end]...)

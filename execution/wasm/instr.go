@@ -53,6 +53,9 @@ const (
 	opMemoryGrow   = 0x40
 	opI32Const     = 0x41
 	opI64Const     = 0x42
+	opI32Add       = 0x6A
+	opI32Sub       = 0x6B
+	opI32GtU       = 0x4B
 	opI64Sub       = 0x7D
 	opI64Mul       = 0x7E
 	opI64LtS       = 0x53

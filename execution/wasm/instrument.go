@@ -57,7 +57,9 @@ func endsBlock(op byte) bool {
 // which endsBlock holds) code is inserted that subtracts the block's cost
 // and executes unreachable when the counter went negative; memory.grow is
 // replaced by a call to an added function that first charges GasPerPage
-// per requested page. Custom sections are dropped. The result depends on
+// per requested page; every call and call_indirect is wrapped in code that
+// counts the call depth in a second added global and executes unreachable
+// beyond MaxCallDepth. Custom sections are dropped. The result depends on
 // code only, so every node derives the same module.
 func Instrument(code []byte) ([]byte, error) {
 	mod, err := validate(code)
@@ -75,13 +77,18 @@ func (mod *module) instrument() []byte {
 		Init: &wa.ConstantExpression{Opcode: wa.OpcodeI64Const, Data: []byte{0}},
 	})
 	m.ExportSection = append(m.ExportSection, &wa.Export{Type: wa.ExternTypeGlobal, Name: GasExport, Index: gas})
+	m.GlobalSection = append(m.GlobalSection, &wa.Global{
+		Type: &wa.GlobalType{ValType: wa.ValueTypeI32, Mutable: true},
+		Init: &wa.ConstantExpression{Opcode: wa.OpcodeI32Const, Data: []byte{0}},
+	})
+	depth := gas + 1
 
 	// grow is the function memory.grow is replaced with, appended after
 	// all others so no existing function index moves.
 	grow := uint32(len(m.ImportSection) + len(m.FunctionSection))
 	usesGrow := false
 	for i, ins := range mod.bodies {
-		body, g := instrumentBody(m.CodeSection[i].Body, ins, gas, grow)
+		body, g := instrumentBody(m.CodeSection[i].Body, ins, gas, depth, grow)
 		m.CodeSection[i].Body = body
 		usesGrow = usesGrow || g
 	}
@@ -116,7 +123,7 @@ func typeIndex(m *wa.Module, params, results []wa.ValueType) uint32 {
 
 // instrumentBody returns body with the gas charges inserted and whether it
 // calls the grow function.
-func instrumentBody(body []byte, ins []instr, gas, grow uint32) ([]byte, bool) {
+func instrumentBody(body []byte, ins []instr, gas, depth, grow uint32) ([]byte, bool) {
 	out := make([]byte, 0, len(body)+len(body)/2+32)
 	usesGrow := false
 	for start := 0; start < len(ins); {
@@ -137,11 +144,30 @@ func instrumentBody(body []byte, ins []instr, gas, grow uint32) ([]byte, bool) {
 				usesGrow = true
 				continue
 			}
+			if in.op == opCall || in.op == opCallIndirect {
+				out = appendDepth(out, depth, opI32Add)
+				out = append(out, opGlobalGet)
+				out = append(out, leb128.EncodeUint32(depth)...)
+				out = append(out, opI32Const)
+				out = append(out, leb128.EncodeInt32(MaxCallDepth)...)
+				out = append(out, opI32GtU, opIf, blockEmpty, opUnreachable, opEnd)
+				out = append(out, body[in.start:in.end]...)
+				out = appendDepth(out, depth, opI32Sub)
+				continue
+			}
 			out = append(out, body[in.start:in.end]...)
 		}
 		start = end
 	}
 	return out, usesGrow
+}
+
+// appendDepth appends: depth = depth op 1 (op is i32.add or i32.sub).
+func appendDepth(b []byte, depth uint32, op byte) []byte {
+	b = append(b, opGlobalGet)
+	b = append(b, leb128.EncodeUint32(depth)...)
+	b = append(b, opI32Const, 1, op, opGlobalSet)
+	return append(b, leb128.EncodeUint32(depth)...)
 }
 
 // appendCharge appends: gas -= cost; if gas < 0 { unreachable }.

@@ -26,6 +26,10 @@ const (
 	MaxNameLen = 64
 	// MaxSegments bounds the data and element segments.
 	MaxSegments = 256
+	// MaxCallDepth bounds nested calls (instrumentation counts them), well
+	// below the call stack of both wazero engines, so deep recursion ends
+	// the same way on both.
+	MaxCallDepth = 1000
 	// maxNesting bounds the block nesting depth of a function body.
 	maxNesting = 256
 

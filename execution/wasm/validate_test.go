@@ -144,3 +144,35 @@ func TestGasRule(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployRejectsSegmentsOutsideMemory(t *testing.T) {
+	vm := newVM(t, wasm.Interpreter)
+	code := oneFunc([]byte{wa.OpcodeEnd}, nil, func(m *wa.Module) {
+		m.MemorySection = &wa.Memory{Min: 1, Max: 1, IsMaxEncoded: true}
+		m.DataSection = []*wa.DataSegment{{
+			OffsetExpression: &wa.ConstantExpression{Opcode: wa.OpcodeI32Const, Data: []byte{0x80, 0x80, 0x04}}, // 65536
+			Init:             []byte("x"),
+		}}
+	})
+	if _, err := vm.Deploy(context.Background(), code); !errors.Is(err, wasm.ErrInvalid) {
+		t.Fatalf("data past the memory: %v, want ErrInvalid", err)
+	}
+}
+
+// TestRecursionEndsCleanly: unbounded recursion traps at MaxCallDepth,
+// charging the whole limit, the same way on both engines.
+func TestRecursionEndsCleanly(t *testing.T) {
+	code := oneFunc([]byte{wa.OpcodeCall, 0, wa.OpcodeEnd}, nil, nil)
+	for _, e := range []wasm.Engine{wasm.Interpreter, wasm.Compiler} {
+		vm := newVM(t, e)
+		c, err := vm.Deploy(context.Background(), code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := vm.Call(context.Background(), wasm.Call{Code: c.Code, Method: "f", Storage: &wasm.MemStorage{}, GasLimit: 10_000_000})
+		if !errors.Is(err, wasm.ErrTrap) || r.GasUsed != 10_000_000 {
+			t.Fatalf("engine %d: %v, gas %d", e, err, r.GasUsed)
+		}
+		t.Logf("engine %d: %v", e, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wabin/binary"
@@ -20,7 +21,7 @@ var (
 	// ErrOutOfGas: the call used its whole gas limit.
 	ErrOutOfGas = errors.New("out of gas")
 	// ErrTrap: the contract trapped (unreachable, division by zero, memory
-	// access out of bounds, call stack exhausted, ...).
+	// access out of bounds, calls nested deeper than MaxCallDepth, ...).
 	ErrTrap = errors.New("contract trapped")
 	// ErrReverted: the contract called revert; the error is a *RevertError.
 	ErrReverted = errors.New("contract reverted")
@@ -45,10 +46,9 @@ func (e *RevertError) Error() string { return "wasm: contract reverted: " + e.Me
 // Is makes errors.Is(err, ErrReverted) hold.
 func (e *RevertError) Is(target error) bool { return target == ErrReverted }
 
-// Engine selects wazero's engine. Gas does not depend on it (it comes from
-// instrumentation only), but the depth at which deep recursion exhausts the
-// call stack does, so every node of a chain must use the same engine and
-// wazero version.
+// Engine selects wazero's engine. Results and gas do not depend on it: gas
+// comes from instrumentation only, and the instrumented call-depth limit
+// (MaxCallDepth) is below the call stack of either engine.
 type Engine int
 
 const (
@@ -142,7 +142,16 @@ func (vm *VM) Deploy(ctx context.Context, code []byte) (Contract, error) {
 	if err != nil {
 		return Contract{}, err
 	}
-	vm.release(ctx, c)
+	defer vm.release(ctx, c)
+	// Instantiate once, so that segments outside the memory or table fail
+	// here rather than on every call.
+	mod, err := vm.rt.InstantiateModule(ctx, c.cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		return Contract{}, fmt.Errorf("wasm: %w: instantiate: %w", ErrInvalid, err)
+	}
+	if err := mod.Close(ctx); err != nil {
+		return Contract{}, fmt.Errorf("wasm: close: %w", err)
+	}
 	return Contract{Code: inst, Hash: c.hash}, nil
 }
 
@@ -210,7 +219,7 @@ func (vm *VM) Call(ctx context.Context, c Call) (Result, error) {
 	cctx := context.WithValue(ctx, stateKey{}, st)
 	mod, err := vm.rt.InstantiateModule(cctx, cm.cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
-		return Result{}, fmt.Errorf("wasm: instantiate: %w", err)
+		return Result{}, fmt.Errorf("wasm: %w: instantiate: %w", ErrInvalid, err)
 	}
 	defer func() { _ = mod.Close(ctx) }()
 	g, ok := mod.ExportedGlobal(GasExport).(api.MutableGlobal)
@@ -240,7 +249,9 @@ func (vm *VM) Call(ctx context.Context, c Call) (Result, error) {
 	case st.err != nil:
 		return full, fmt.Errorf("wasm: %w", st.err)
 	default:
-		return full, fmt.Errorf("wasm: %w: %v", ErrTrap, callErr)
+		// wazero appends a stack trace after the first line.
+		msg, _, _ := strings.Cut(callErr.Error(), "\n")
+		return full, fmt.Errorf("wasm: %w: %s", ErrTrap, msg)
 	}
 }
 
