@@ -293,3 +293,46 @@ func BenchmarkTokenTransfer(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentCallsAndEviction runs calls of two contracts from several
+// goroutines through a cache of one compiled module, so entries are evicted
+// while in use.
+func TestConcurrentCallsAndEviction(t *testing.T) {
+	ctx := context.Background()
+	vm, err := wasm.New(ctx, wasm.Config{CacheSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := vm.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	counter, tok := deploy(t, vm, "counter.wasm"), deploy(t, vm, "token.wasm")
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			st := &wasm.MemStorage{}
+			for i := range 20 {
+				code, method, in := counter.Code, "increment", []byte(nil)
+				if (g+i)%2 == 1 {
+					code, method, in = tok.Code, "balance_of", bob
+				}
+				if _, err := vm.Call(ctx, wasm.Call{Code: code, Method: method, Input: in, Storage: st, GasLimit: gasLimit}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			r, err := vm.Call(ctx, wasm.Call{Code: counter.Code, Method: "get", Storage: st, GasLimit: gasLimit})
+			if err == nil && binary.LittleEndian.Uint64(r.Output) != 10 {
+				err = errors.New("counter lost increments")
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
