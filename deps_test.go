@@ -57,7 +57,7 @@ var allowed = map[string][]string{
 		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files"},
 	// execution/wasm is the WASM contract VM: wazero runs contracts, wabin
 	// decodes and re-encodes modules for validation and gas instrumentation.
-	"execution/wasm": {"github.com/tetratelabs/wazero", "github.com/tetratelabs/wabin"},
+	"execution/wasm":      {"github.com/tetratelabs/wazero", "github.com/tetratelabs/wabin"},
 	"internal/fuzzcorpus": {},
 	// internal/devnetproc runs a devnet process for the interop modules:
 	// the standard library only.

@@ -120,12 +120,7 @@ func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
 }
 
 func TestFuzzCorpus(t *testing.T) {
-	seeds := fuzzSeeds(t)
-	if *writeCorpus {
-		fuzzcorpus.Write(t, seeds, true)
-		return
-	}
-	fuzzcorpus.Check(t, seeds, "go test ./execution/wasm -run TestFuzzCorpus -write-corpus")
+	fuzzcorpus.Sync(t, fuzzSeeds(t), *writeCorpus, "go test ./execution/wasm -run TestFuzzCorpus -write-corpus")
 }
 
 func TestDecodeInstr(t *testing.T) {

@@ -26,10 +26,15 @@ func readTestdata(t testing.TB, name string) []byte {
 
 func newVM(t testing.TB, e wasm.Engine) *wasm.VM {
 	t.Helper()
-	if e == wasm.Compiler && runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+	return newVMConfig(t, wasm.Config{Engine: e})
+}
+
+func newVMConfig(t testing.TB, cfg wasm.Config) *wasm.VM {
+	t.Helper()
+	if cfg.Engine == wasm.Compiler && runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
 		t.Skipf("no wazero compiler on %s", runtime.GOARCH)
 	}
-	vm, err := wasm.New(context.Background(), wasm.Config{Engine: e})
+	vm, err := wasm.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,15 +304,7 @@ func BenchmarkTokenTransfer(b *testing.B) {
 // while in use.
 func TestConcurrentCallsAndEviction(t *testing.T) {
 	ctx := context.Background()
-	vm, err := wasm.New(ctx, wasm.Config{CacheSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := vm.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	vm := newVMConfig(t, wasm.Config{CacheSize: 1})
 	counter, tok := deploy(t, vm, "counter.wasm"), deploy(t, vm, "token.wasm")
 	errs := make(chan error, 4)
 	for g := range 4 {
