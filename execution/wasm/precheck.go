@@ -286,3 +286,29 @@ func checkSection(id byte, r *reader) {
 		}
 	}
 }
+
+// memoryMinPages returns the initial pages of code's memory (0 without
+// one), walking its sections with bounds checks only: it is used on
+// instrumented code, which wazero validates.
+func memoryMinPages(code []byte) (uint32, error) {
+	if len(code) < 8 || !bytes.Equal(code[:4], wasmMagic) || !bytes.Equal(code[4:8], wasmVersion) {
+		return 0, errors.New("not a WebAssembly 1.0 binary module")
+	}
+	for p := 8; p < len(code); {
+		size, q, err := readU32(code, p+1)
+		if err != nil || uint64(size) > uint64(len(code)-q) {
+			return 0, fmt.Errorf("section at offset %d: bad size", p)
+		}
+		if code[p] == secMemory {
+			r := &reader{b: code[q : q+int(size)]}
+			if n := r.count("memories", 2, 1); n == 0 {
+				return 0, r.err
+			}
+			r.byte() // limits flag
+			min := r.u32()
+			return min, r.err
+		}
+		p = q + int(size)
+	}
+	return 0, nil
+}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tetratelabs/wabin/binary"
-	wa "github.com/tetratelabs/wabin/wasm"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -271,14 +269,11 @@ func (vm *VM) acquire(ctx context.Context, code []byte) (*compiled, error) {
 	if len(code) > 2*MaxCodeSize {
 		return nil, fmt.Errorf("wasm: %w: %d bytes", ErrTooLarge, len(code))
 	}
-	m, err := binary.DecodeModule(code, wa.CoreFeaturesV1|wa.CoreFeatureSignExtensionOps)
+	minPages, err := memoryMinPages(code)
 	if err != nil {
 		return nil, fmt.Errorf("wasm: %w: %w", ErrInvalid, err)
 	}
-	c := &compiled{hash: hash, users: 1}
-	if m.MemorySection != nil {
-		c.minPages = m.MemorySection.Min
-	}
+	c := &compiled{hash: hash, users: 1, minPages: minPages}
 	if c.cm, err = vm.rt.CompileModule(ctx, code); err != nil {
 		return nil, fmt.Errorf("wasm: %w: %w", ErrInvalid, err)
 	}
