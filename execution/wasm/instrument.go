@@ -1,6 +1,8 @@
 package wasm
 
 import (
+	"fmt"
+
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/leb128"
 	wa "github.com/tetratelabs/wabin/wasm"
@@ -66,7 +68,11 @@ func Instrument(code []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mod.instrument(), nil
+	out := mod.instrument()
+	if len(out) > MaxInstrumentedSize {
+		return nil, fmt.Errorf("wasm: %w: %d bytes after instrumentation, limit %d", ErrTooLarge, len(out), MaxInstrumentedSize)
+	}
+	return out, nil
 }
 
 func (mod *module) instrument() []byte {

@@ -6,6 +6,9 @@ package wasm
 const (
 	// MaxCodeSize bounds a module as submitted in a transaction.
 	MaxCodeSize = 256 << 10
+	// MaxInstrumentedSize bounds a module after instrumentation (which adds
+	// a charge to every basic block and a depth count to every call).
+	MaxInstrumentedSize = 8 * MaxCodeSize
 	// MaxMemoryPages is the memory limit of a contract in 64 KiB pages
 	// (16 pages = 1 MiB), both declared and grown to.
 	MaxMemoryPages = 16

@@ -176,3 +176,20 @@ func TestRecursionEndsCleanly(t *testing.T) {
 		t.Logf("engine %d: %v", e, err)
 	}
 }
+
+func TestInstrumentedSizeLimit(t *testing.T) {
+	// 120,000 blocks of one br each: 240 KB deployed, over 2 MiB once every
+	// block carries its charge.
+	body := []byte{wa.OpcodeBlock, 0x40}
+	for range 120_000 {
+		body = append(body, wa.OpcodeBr, 0)
+	}
+	body = append(body, wa.OpcodeEnd, wa.OpcodeEnd)
+	code := oneFunc(body, nil, nil)
+	if err := wasm.Validate(code); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if _, err := wasm.Instrument(code); !errors.Is(err, wasm.ErrTooLarge) {
+		t.Fatalf("instrument: %v, want ErrTooLarge", err)
+	}
+}

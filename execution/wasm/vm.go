@@ -266,7 +266,7 @@ func (vm *VM) acquire(ctx context.Context, code []byte) (*compiled, error) {
 	}
 	vm.mu.Unlock()
 
-	if len(code) > 2*MaxCodeSize {
+	if len(code) > MaxInstrumentedSize {
 		return nil, fmt.Errorf("wasm: %w: %d bytes", ErrTooLarge, len(code))
 	}
 	minPages, err := memoryMinPages(code)
