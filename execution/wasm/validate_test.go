@@ -193,3 +193,34 @@ func TestInstrumentedSizeLimit(t *testing.T) {
 		t.Fatalf("instrument: %v, want ErrTooLarge", err)
 	}
 }
+
+// TestCallIndirect runs a call through a table: element segments survive
+// instrumentation and call_indirect is charged 15.
+func TestCallIndirect(t *testing.T) {
+	code := oneFunc([]byte{wa.OpcodeEnd}, nil, func(m *wa.Module) {
+		m.FunctionSection = append(m.FunctionSection, 0)
+		m.CodeSection = append(m.CodeSection, &wa.Code{Body: []byte{wa.OpcodeI32Const, 0, wa.OpcodeCallIndirect, 0, 0, wa.OpcodeEnd}})
+		m.ExportSection[0].Index = 1
+		m.TableSection = []*wa.Table{{Min: 1, Type: wa.RefTypeFuncref}}
+		zero := wa.Index(0)
+		m.ElementSection = []*wa.ElementSegment{{
+			OffsetExpr: &wa.ConstantExpression{Opcode: wa.OpcodeI32Const, Data: []byte{0}},
+			Init:       []*wa.Index{&zero},
+			Type:       wa.RefTypeFuncref,
+			Mode:       wa.ElementModeActive,
+		}}
+	})
+	vm := newVM(t, wasm.Interpreter)
+	c, err := vm.Deploy(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := vm.Call(context.Background(), wasm.Call{Code: c.Code, Method: "f", Storage: &wasm.MemStorage{}, GasLimit: gasLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [i32.const call_indirect end] in f, [end] in the callee.
+	if want := uint64(wasm.GasCallBase + 1 + 15 + 1 + 1); r.GasUsed != want {
+		t.Fatalf("gas %d, want %d", r.GasUsed, want)
+	}
+}
