@@ -55,6 +55,9 @@ var allowed = map[string][]string{
 	"cmd": {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-datastore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
 		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files"},
+	// execution/wasm is the WASM contract VM: wazero runs contracts, wabin
+	// decodes and re-encodes modules for validation and gas instrumentation.
+	"execution/wasm":      {"github.com/tetratelabs/wazero", "github.com/tetratelabs/wabin"},
 	"internal/fuzzcorpus": {},
 	// internal/devnetproc runs a devnet process for the interop modules:
 	// the standard library only.
