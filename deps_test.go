@@ -157,7 +157,7 @@ var allowed = map[string][]string{
 	// (a blob.IndexExtension, entries in the node's Badger database) and
 	// serves their blocks as a read-only boxo blockstore over the blobs.
 	"dataset/store": {module + "/dataset", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
-		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format"},
+		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format", "golang.org/x/sync/singleflight"},
 	// execution holds the rollup executors, each an ev-node
 	// execution.Executor (github.com/evstack/ev-node/core, a module with
 	// no dependencies); the package itself is documentation only.

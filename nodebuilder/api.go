@@ -154,7 +154,9 @@ func (n *Node) addBlobService(shares blob.Getter, index *blob.Index, squaresFrom
 	}
 	if n.datasetIndex != nil {
 		// The dataset blockstore reads parts through the blob service,
-		// over the node's own squares.
+		// over the node's own squares, a whole namespace at a height at a
+		// time (the blob service is a NamespaceGetter).
+		var _ dsstore.NamespaceGetter = n.blobs
 		if n.datasetBlocks, err = dsstore.NewBlockstore(n.datasetIndex, n.blobs,
 			dsstore.BlockstoreOptions{Pins: n.datasetPins, Logger: n.logger.With("service", "dataset-blocks")}); err != nil {
 			return fmt.Errorf("nodebuilder: dataset blockstore: %w", err)
