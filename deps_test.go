@@ -55,6 +55,9 @@ var allowed = map[string][]string{
 	"cmd": {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-datastore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
 		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files"},
+	// execution/wasm is the WASM contract VM: wazero runs contracts, wabin
+	// decodes and re-encodes modules for validation and gas instrumentation.
+	"execution/wasm":      {"github.com/tetratelabs/wazero", "github.com/tetratelabs/wabin"},
 	"internal/fuzzcorpus": {},
 	// internal/devnetproc runs a devnet process for the interop modules:
 	// the standard library only.
@@ -142,11 +145,19 @@ var allowed = map[string][]string{
 	// metrics in a Prometheus registry it is given.
 	"dataset/serve": {module + "/dataset", "github.com/ipfs/boxo", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format",
 		"github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/prometheus/client_golang"},
+	// dataset/fetch reads a dataset back through a node's API (an
+	// interface it declares; api/client implements it) and checks it: the
+	// dataset format, namespaces and commitments from share, and an
+	// in-memory boxo blockstore; it caches parts with internal/atomicfile.
+	// Not blob (which links the header stack and libp2p), nor nodebuilder,
+	// cmd or api.
+	"dataset/fetch": {module + "/dataset", module + "/share", module + "/internal/atomicfile", "github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
+		"github.com/ipfs/go-datastore"},
 	// dataset/store indexes dataset parts as the blob index records blobs
 	// (a blob.IndexExtension, entries in the node's Badger database) and
 	// serves their blocks as a read-only boxo blockstore over the blobs.
 	"dataset/store": {module + "/dataset", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
-		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format"},
+		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format", "golang.org/x/sync/singleflight"},
 	// execution holds the rollup executors, each an ev-node
 	// execution.Executor (github.com/evstack/ev-node/core, a module with
 	// no dependencies); the package itself is documentation only.
@@ -346,7 +357,7 @@ var lightRoots = []string{
 	"header", "header/exchange", "header/gossip", "header/syncer", "header/store",
 	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
 	"api", "api/client", "blob", "state", "state/keyring",
-	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud",
+	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud", "dataset/fetch",
 	"rollup", "rollup/meshapi",
 }
 
@@ -371,15 +382,21 @@ var validatorOnly = []string{
 // transaction, must not link besides validatorOnly.
 var notInTx = []string{"github.com/cometbft/cometbft/abci", "github.com/dgraph-io/badger"}
 
+// notInFetch is what dataset/fetch, the dataset reader a Go program
+// imports, must not link besides validatorOnly: a node's networking, its
+// builder or the CLI.
+var notInFetch = []string{"github.com/libp2p/go-libp2p", module + "/nodebuilder", module + "/cmd", module + "/header", module + "/p2p"}
+
 // notInRollup is what package rollup must not link besides validatorOnly:
 // the node and its network stack (it reaches DataMesh through interfaces
 // rollup/meshapi implements over the API client).
 var notInRollup = []string{module + "/nodebuilder", module + "/p2p", module + "/api", "github.com/libp2p"}
 
 // TestImportBoundariesTransitive checks with go list -deps what the light
-// roots link, through any path: none of validatorOnly (and for core/tx,
-// nothing of notInTx). A failure names the chain of imports that pulls the
-// package in.
+// roots link, through any path: none of validatorOnly (and for core/tx
+// nothing of notInTx, for dataset/fetch nothing of notInFetch, for rollup
+// nothing of notInRollup). A failure names the chain of imports that
+// pulls the package in.
 func TestImportBoundariesTransitive(t *testing.T) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
@@ -413,6 +430,8 @@ func TestImportBoundariesTransitive(t *testing.T) {
 		switch root {
 		case module + "/core/tx":
 			forbidden = append(slices.Clip(validatorOnly), notInTx...)
+		case module + "/dataset/fetch":
+			forbidden = append(slices.Clip(validatorOnly), notInFetch...)
 		case module + "/rollup":
 			forbidden = append(slices.Clip(validatorOnly), notInRollup...)
 		}

@@ -13,16 +13,21 @@ import (
 	"github.com/datamesh/mesh-node/share"
 )
 
-// DatasetIndex is what the dataset module reads: *store.Index of package
-// dataset/store.
+// DatasetIndex is what the dataset module reads: *store.Catalog of
+// package dataset/store (the index, then what the pins recorded).
 type DatasetIndex interface {
 	// Manifest returns the newest manifest of a manifest CID or a
-	// dataset root, or store.ErrManifestNotFound.
+	// dataset root, or an error wrapping store.ErrManifestNotFound.
 	Manifest(ctx context.Context, c cid.Cid) (dsstore.ManifestRecord, error)
 	// Locate returns where block c is, newest first (none if unknown).
 	Locate(ctx context.Context, c cid.Cid) ([]dsstore.Location, error)
+	// Has reports whether block c is held (pinned or located).
+	Has(ctx context.Context, c cid.Cid) (bool, error)
 	// List returns the manifests from height from on, at most limit.
 	List(ctx context.Context, from uint64, limit int) ([]dsstore.ManifestRecord, error)
+	// NotFound returns a "not found" error with what the node knows of
+	// why (the height it pruned below); other errors as they are.
+	NotFound(ctx context.Context, err error) error
 }
 
 // DatasetBlocks is what the dataset module reads blocks through:
@@ -41,6 +46,9 @@ type DatasetLocation struct {
 	Commitment blob.Commitment `json:"commitment"`
 	Offset     int             `json:"offset"`
 	Length     int             `json:"length"`
+	// Pinned: the node keeps the block in its pinned store ([dataset]
+	// pin) and serves it from there even once the height is pruned.
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // DatasetPart is a manifest's reference to a part.
@@ -62,7 +70,8 @@ type DatasetManifest struct {
 }
 
 func datasetLocation(l dsstore.Location) DatasetLocation {
-	return DatasetLocation{Height: l.Height, Namespace: l.Namespace, Commitment: l.Commitment, Offset: l.Offset, Length: l.Length}
+	return DatasetLocation{Height: l.Height, Namespace: l.Namespace, Commitment: l.Commitment, Offset: l.Offset, Length: l.Length,
+		Pinned: l.Pinned}
 }
 
 func datasetManifest(r dsstore.ManifestRecord) *DatasetManifest {
@@ -126,8 +135,10 @@ func (m *DatasetModule) parseCID(s string) (cid.Cid, error) {
 }
 
 // GetManifest (dataset.GetManifest, read) returns the newest indexed
-// manifest of c, a manifest's CID or a dataset's root CID;
-// store.ErrManifestNotFound's message if there is none.
+// manifest of c, a manifest's CID or a dataset's root CID, or the one
+// recorded when its dataset was pinned (location.pinned); a message
+// starting with store.ErrManifestNotFound's if there is none, which names
+// the height the node pruned below if it pruned.
 func (m *DatasetModule) GetManifest(ctx context.Context, c string) (*DatasetManifest, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
@@ -147,8 +158,9 @@ func (m *DatasetModule) GetManifest(ctx context.Context, c string) (*DatasetMani
 }
 
 // Locate (dataset.Locate, read) returns where block c is, newest height
-// first, at most store.MaxLocations entries; an empty list for a CID the
-// index does not hold.
+// first, at most store.MaxLocations entries; for a pinned block, with
+// pinned set, where it was published as recorded when it was pinned (the
+// height may be pruned); an empty list for a CID the node does not hold.
 func (m *DatasetModule) Locate(ctx context.Context, c string) ([]DatasetLocation, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return nil, err
@@ -170,8 +182,9 @@ func (m *DatasetModule) Locate(ctx context.Context, c string) ([]DatasetLocation
 	return out, nil
 }
 
-// Has (dataset.Has, read) reports whether the index locates block c (below
-// the halted height, if the node halted). It reads no blob.
+// Has (dataset.Has, read) reports whether block c is pinned or the index
+// locates it (below the halted height, if the node halted). It reads no
+// blob.
 func (m *DatasetModule) Has(ctx context.Context, c string) (bool, error) {
 	if err := requirePerm(ctx, m); err != nil {
 		return false, err
@@ -179,6 +192,9 @@ func (m *DatasetModule) Has(ctx context.Context, c string) (bool, error) {
 	id, err := m.parseCID(c)
 	if err != nil {
 		return false, err
+	}
+	if m.halt == nil {
+		return m.index.Has(ctx, id)
 	}
 	locs, err := m.index.Locate(ctx, id)
 	if err != nil {
@@ -188,9 +204,10 @@ func (m *DatasetModule) Has(ctx context.Context, c string) (bool, error) {
 }
 
 // GetBlock (dataset.GetBlock, read, heavy) returns the bytes of block c
-// (base64 in JSON), read from the node's squares and checked against c;
-// ipld.ErrNotFound's message ("ipld: could not find <cid>") for a block
-// the node does not hold. It refuses, once the node halts, a block located
+// (base64 in JSON), read from the node's pinned store or its squares and
+// checked against c; ipld.ErrNotFound's message ("ipld: could not find
+// <cid>"), with the height the node pruned below if it pruned, for a
+// block the node does not hold. It refuses, once the node halts, a block located
 // only at or above the proven height.
 func (m *DatasetModule) GetBlock(ctx context.Context, c string) ([]byte, error) {
 	done, err := enter(ctx, m, m.lim)
@@ -215,13 +232,14 @@ func (m *DatasetModule) GetBlock(ctx context.Context, c string) ([]byte, error) 
 	}
 	b, err := m.blocks.Get(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, m.index.NotFound(ctx, err)
 	}
 	return b.RawData(), nil
 }
 
 // List (dataset.List, read) returns the indexed manifests of heights from
-// from on, by height then commitment, at most limit (1 to
+// from on, and those recorded for the pinned datasets (at the heights they
+// were published, location.pinned), each once, by height then commitment, at most limit (1 to
 // store.MaxListLimit). A page ends on a whole height (unless one height
 // alone exceeds limit), so the next page starts at the last height + 1;
 // an empty list means no more.

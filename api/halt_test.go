@@ -13,6 +13,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/fraud"
@@ -303,6 +304,10 @@ func TestDASAndStateModulesHalted(t *testing.T) {
 	}
 	_, err = sm.SubmitPayForBlob(ctx, []*api.PayForBlobBlob{{Blob: sb}}, nil)
 	checkHaltErr(t, "SubmitPayForBlob", err, p)
+	// The genesis's parameters do not depend on the chain's data.
+	if got, err := sm.Params(ctx); err != nil || got != tx.DefaultParams() {
+		t.Errorf("Params once halted: %+v, %v", got, err)
+	}
 }
 
 // A nil *fraud.Halt in the options never halts.

@@ -132,6 +132,7 @@ func (f *fakeState) Transfer(context.Context, tx.Address, state.Int, *state.TxCo
 func (f *fakeState) SubmitPayForBlob(_ context.Context, bs []*share.Blob, _ *state.TxConfig) (*state.TxResponse, error) {
 	return &state.TxResponse{Height: int64(len(bs))}, nil
 }
+func (f *fakeState) Params(context.Context) (tx.Params, error) { return tx.DefaultParams(), nil }
 
 type fakeDAS struct{ panicStats bool }
 

@@ -45,6 +45,7 @@ var methodPerms = map[string]api.Permission{
 	"state.BalanceForAddress": api.PermRead,
 	"state.Transfer":          api.PermWrite,
 	"state.SubmitPayForBlob":  api.PermWrite,
+	"state.Params":            api.PermRead,
 
 	"das.SamplingStats": api.PermRead,
 	"das.WaitCatchUp":   api.PermRead,
@@ -122,6 +123,7 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 
 		"state.AccountAddress":    `[]`,
 		"state.Balance":           `[]`,
+		"state.Params":            `[]`,
 		"state.BalanceForAddress": fmt.Sprintf(`[%q]`, addr),
 		"state.Transfer":          fmt.Sprintf(`[%q,"10",{"gas":100000}]`, addr),
 		"state.SubmitPayForBlob":  `[[` + blobJSON + `],{}]`,

@@ -24,6 +24,8 @@ type StateService interface {
 	Transfer(ctx context.Context, to tx.Address, amount state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
 	// SubmitPayForBlob pays for blobs and returns the included transaction.
 	SubmitPayForBlob(ctx context.Context, blobs []*share.Blob, cfg *state.TxConfig) (*state.TxResponse, error)
+	// Params returns the chain's parameters (its genesis's).
+	Params(ctx context.Context) (tx.Params, error)
 }
 
 // StateModule is the "state" RPC module: celestia-node's state methods
@@ -46,6 +48,7 @@ var stateMethods = rpcTable{namespace: "state", methods: map[string]rpcMethod{
 	"BalanceForAddress": {perm: PermRead},
 	"Transfer":          {perm: PermWrite},
 	"SubmitPayForBlob":  {perm: PermWrite},
+	"Params":            {perm: PermRead},
 }}
 
 func (*StateModule) rpcTable() *rpcTable { return &stateMethods }
@@ -120,6 +123,17 @@ func (m *StateModule) SubmitPayForBlob(ctx context.Context, blobs []*PayForBlobB
 		sbs[i] = b.Blob
 	}
 	return m.svc.SubmitPayForBlob(ctx, sbs, config)
+}
+
+// Params (state.Params, read; mesh-node only) returns the chain's
+// parameters, fixed at genesis: max_blob_size bounds a blob's data,
+// min_gas_price and the gas constants price a transaction. It is served
+// after a halt too: the genesis does not depend on the chain's data.
+func (m *StateModule) Params(ctx context.Context) (tx.Params, error) {
+	if err := requirePerm(ctx, m); err != nil {
+		return tx.Params{}, err
+	}
+	return m.svc.Params(ctx)
 }
 
 // PayForBlobBlob is a blob state.SubmitPayForBlob takes, in either of two

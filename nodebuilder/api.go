@@ -118,7 +118,7 @@ func (n *Node) newBlobIndex(src squareSource) (*blob.Index, error) {
 	if n.datasetIndex, err = dsstore.NewIndex(dsstore.Options{DB: n.db, Logger: n.logger.With("service", "dataset-index")}); err != nil {
 		return nil, fmt.Errorf("nodebuilder: dataset index: %w", err)
 	}
-	popts := dsstore.PinOptions{DB: n.db, Logger: n.logger.With("service", "dataset-pins")}
+	popts := dsstore.PinOptions{DB: n.db, Index: n.datasetIndex, Logger: n.logger.With("service", "dataset-pins")}
 	for i, s := range n.conf.Dataset.Pin {
 		root, err := dsstore.ParseRoot(s)
 		if err != nil {
@@ -154,10 +154,15 @@ func (n *Node) addBlobService(shares blob.Getter, index *blob.Index, squaresFrom
 	}
 	if n.datasetIndex != nil {
 		// The dataset blockstore reads parts through the blob service,
-		// over the node's own squares.
+		// over the node's own squares, a whole namespace at a height at a
+		// time (the blob service is a NamespaceGetter).
+		var _ dsstore.NamespaceGetter = n.blobs
 		if n.datasetBlocks, err = dsstore.NewBlockstore(n.datasetIndex, n.blobs,
 			dsstore.BlockstoreOptions{Pins: n.datasetPins, Logger: n.logger.With("service", "dataset-blocks")}); err != nil {
 			return fmt.Errorf("nodebuilder: dataset blockstore: %w", err)
+		}
+		if n.datasetCatalog, err = dsstore.NewCatalog(n.datasetIndex, n.datasetPins); err != nil {
+			return fmt.Errorf("nodebuilder: dataset catalog: %w", err)
 		}
 	}
 	return nil
@@ -222,7 +227,7 @@ func (n *Node) addRPC() error {
 		mods.DAS = api.NewDASModule(n.daser, mo)
 	}
 	if n.datasetBlocks != nil {
-		mods.Dataset = api.NewDatasetModule(n.datasetIndex, n.datasetBlocks, mo)
+		mods.Dataset = api.NewDatasetModule(n.datasetCatalog, n.datasetBlocks, mo)
 	} else {
 		mods.Dataset = api.NewDatasetModule(nil, nil, mo) // answers that there is no index
 	}
@@ -342,7 +347,9 @@ func (n *Node) fullSquaresFrom(ctx context.Context) (uint64, error) {
 }
 
 // pruneWithIndex copies the blocks of the pinned datasets out of the
-// squares (syncPins), then prunes squares and then their entries in index.
+// squares (syncPins), then prunes squares and then their entries in index,
+// and records the height it pruned below (for the datasets' "not found"
+// errors).
 // A failure to pin (the context, the database) prunes nothing.
 func (n *Node) pruneWithIndex(squares das.PruneFunc, index *blob.Index) das.PruneFunc {
 	return func(ctx context.Context, below uint64) (int, error) {
@@ -353,24 +360,33 @@ func (n *Node) pruneWithIndex(squares das.PruneFunc, index *blob.Index) das.Prun
 		if err != nil {
 			return pruned, err
 		}
-		return pruned, index.Prune(ctx, below)
+		if err := index.Prune(ctx, below); err != nil {
+			return pruned, err
+		}
+		if n.datasetIndex == nil {
+			return pruned, nil
+		}
+		return pruned, n.datasetIndex.MarkPruned(ctx, below)
 	}
 }
 
 // syncPins copies into Badger the blocks of the dataset.pin datasets not
-// all copied yet (dsstore.Pins.Sync over the node's dataset blockstore),
-// if the node has any. The pruner calls it before each prune, at its start
+// all copied yet (dsstore.Pins.Sync over the node's dataset blockstore)
+// and drops those removed from dataset.pin, even when none is left. The pruner calls it before each prune, at its start
 // and then every hour: while a pin's parts are in the squares they are
 // served from there, and they are copied before the squares go. A dataset
 // whose blocks are not all indexed yet is copied as far as it goes and
 // completed by a later prune's sync.
 func (n *Node) syncPins(ctx context.Context) error {
-	if n.datasetPins == nil || n.datasetBlocks == nil || len(n.datasetPins.Roots()) == 0 {
+	if n.datasetPins == nil || n.datasetBlocks == nil {
 		return nil
 	}
 	complete, err := n.datasetPins.Sync(ctx, n.datasetBlocks)
 	if err != nil {
 		return fmt.Errorf("nodebuilder: dataset.pin: %w", err)
+	}
+	if len(n.datasetPins.Roots()) == 0 {
+		return nil
 	}
 	n.logger.Info("pinned datasets", "complete", complete, "pinned", len(n.datasetPins.Roots()))
 	return nil
@@ -403,6 +419,7 @@ func (noState) Transfer(context.Context, tx.Address, state.Int, *state.TxConfig)
 func (noState) SubmitPayForBlob(context.Context, []*share.Blob, *state.TxConfig) (*state.TxResponse, error) {
 	return nil, errNoCore
 }
+func (noState) Params(context.Context) (tx.Params, error) { return tx.Params{}, errNoCore }
 
 // fraudProofs is the fraud module's backend: the node's fraud service,
 // which is made when it starts (it needs pubsub), before the API server.

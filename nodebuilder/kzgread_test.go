@@ -242,16 +242,24 @@ func flippedProofSquare(ctx context.Context, t *testing.T, bridge *nodebuilder.N
 // auth; all stop at the end of the test.
 func bridgeAndLight(ctx context.Context, t *testing.T, chainID string) (*coretest.Validator, *nodebuilder.Node, *nodebuilder.Node) {
 	t.Helper()
+	v, bridge := chainAndBridge(ctx, t, chainID)
+	lconf := nodeConfig(nodebuilder.Light, chainID, addr(t, bridge))
+	lconf.Header.TrustedHeight = 1
+	lconf.RPC.SkipAuth = true
+	return v, bridge, startAvailNode(ctx, t, "light", nodebuilder.Light, lconf)
+}
+
+// chainAndBridge starts a fast one-validator chain and a bridge following
+// it, its API without auth, once the bridge holds height 1.
+func chainAndBridge(ctx context.Context, t *testing.T, chainID string) (*coretest.Validator, *nodebuilder.Node) {
+	t.Helper()
 	v, _ := fastChain(ctx, t, chainID)
 	bconf := nodeConfig(nodebuilder.Bridge, chainID)
 	bconf.Core.RPC = v.RPCAddr
 	bconf.RPC.SkipAuth = true
 	bridge := startNode(ctx, t, "bridge", nodebuilder.Bridge, bconf)
 	waitHeight(ctx, t, bridge, "bridge", 1)
-	lconf := nodeConfig(nodebuilder.Light, chainID, addr(t, bridge))
-	lconf.Header.TrustedHeight = 1
-	lconf.RPC.SkipAuth = true
-	return v, bridge, startAvailNode(ctx, t, "light", nodebuilder.Light, lconf)
+	return v, bridge
 }
 
 // mustAPI calls method on n's API, fails t on an error, decodes the result

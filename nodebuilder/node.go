@@ -99,6 +99,9 @@ type Node struct {
 	// datasetPins holds the blocks of the dataset.pin datasets (bridge
 	// and full), copied before each prune; datasetBlocks reads it first.
 	datasetPins *dsstore.Pins
+	// datasetCatalog is what the dataset API reads: the index, then what
+	// the pins recorded.
+	datasetCatalog *dsstore.Catalog
 	// datasetHTTP serves the datasets' gateway and routing endpoint (nil
 	// without dataset.gateway_address, and on a light node).
 	datasetHTTP *serve.HTTP

@@ -32,17 +32,7 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 	conf := nodeConfig(nodebuilder.Full, chainID, b.addr(t))
 	conf.Header.TrustedHeight = 1
 	full := startNodeWith(ctx, t, t.TempDir(), "full", nodebuilder.Full, conf, nodebuilder.Options{
-		Pruner: func(o *das.PrunerOptions) {
-			o.Interval = 50 * time.Millisecond
-			o.Now = func() time.Time {
-				select {
-				case <-prune:
-					return time.Now().Add(8 * 24 * time.Hour)
-				default:
-					return time.Now()
-				}
-			}
-		},
+		Pruner: prunerAhead(prune),
 	})
 	waitAvailable(ctx, t, full, "full", n)
 
@@ -79,6 +69,22 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 	// Headers stay.
 	if _, err := full.Headers().GetByHeight(ctx, 1); err != nil {
 		t.Fatalf("header 1 after pruning: %v", err)
+	}
+}
+
+// prunerAhead makes a pruner run every 50 ms with a clock 8 days ahead
+// once ahead is closed, so that every header but the head is old.
+func prunerAhead(ahead <-chan struct{}) func(*das.PrunerOptions) {
+	return func(o *das.PrunerOptions) {
+		o.Interval = 50 * time.Millisecond
+		o.Now = func() time.Time {
+			select {
+			case <-ahead:
+				return time.Now().Add(8 * 24 * time.Hour)
+			default:
+				return time.Now()
+			}
+		}
 	}
 }
 

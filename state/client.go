@@ -228,6 +228,21 @@ func (c *Client) BalanceForAddress(ctx context.Context, addr tx.Address) (*Coin,
 	return &Coin{Denom: Denom, Amount: Int(acc.Balance)}, nil
 }
 
+// Params returns the chain's parameters, read from the node's genesis on
+// first use (the application has no parameter updates).
+func (c *Client) Params(ctx context.Context) (tx.Params, error) {
+	ctx, end, err := c.begin(ctx)
+	if err != nil {
+		return tx.Params{}, err
+	}
+	defer end()
+	ci, err := c.chainInfo(ctx)
+	if err != nil {
+		return tx.Params{}, err
+	}
+	return ci.params, nil
+}
+
 // chainInfo returns the chain ID and params, querying them on first use:
 // the ID from the node's status, the params from its genesis (the
 // application has no parameter updates). A failed query is not cached.

@@ -130,6 +130,21 @@ func newBlob(t *testing.T, id string, data []byte) *share.Blob {
 	return b
 }
 
+// Params answers the chain's genesis parameters, not the defaults.
+func TestParams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a CometBFT node")
+	}
+	ctx := ctxFor(t)
+	p := tx.DefaultParams()
+	p.MaxBlobSize = 1 << 20
+	p.MinGasPrice = 3
+	c := startChainWith(ctx, t, p, []string{"alice"}, nil)
+	if got, err := c.client.Params(ctx); err != nil || got != p {
+		t.Fatalf("Params = %+v, %v; want %+v", got, err, p)
+	}
+}
+
 func TestTransfer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a CometBFT node")

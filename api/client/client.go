@@ -80,6 +80,7 @@ type StateAPI struct {
 	BalanceForAddress func(ctx context.Context, addr tx.Address) (*state.Coin, error)
 	Transfer          func(ctx context.Context, to tx.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
 	SubmitPayForBlob  func(ctx context.Context, blobs []*blob.Blob, config *state.TxConfig) (*state.TxResponse, error)
+	Params            func(ctx context.Context) (tx.Params, error)
 }
 
 // FraudAPI is the fraud module. The proof type is "badencodingv0.1"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -17,6 +18,13 @@ import (
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
 )
+
+// maxDefaultPartSize caps the default part size (the chain's
+// max_blob_size): a part's blob.Submit request, base64 in JSON (4/3 of the
+// part), stays well under a node's default max_request_bytes (32 MiB), and
+// each part in flight holds little memory in the client and the node. An
+// explicit --max-part-size may go up to the chain's max_blob_size.
+const maxDefaultPartSize = 8 << 20
 
 // maxPutParallel bounds --parallel: each part in flight holds a blob and a
 // transaction of up to max_blob_size in the client and the node.
@@ -73,8 +81,9 @@ func (c *cli) datasetPutCmd() *cobra.Command {
 		Use:   "put FILE|DIR",
 		Short: "Post a file or directory as a dataset and print its root CID",
 		Long: `Import FILE or DIR as a UnixFS DAG (unixfs-v1-2025: the root CID ipfs add
-prints), pack its blocks into CAR parts of at most --max-part-size bytes,
-post each part as a blob with blob.Submit in the dataset's namespace
+prints), pack its blocks into CAR parts of at most --max-part-size bytes
+(default: the chain's max_blob_size, read with state.Params, capped at
+8 MiB; a larger --max-part-size than the chain's is refused), post each part as a blob with blob.Submit in the dataset's namespace
 (--namespace, default derived from the root CID), up to --parallel at once,
 then post the manifest that lists the parts' heights and commitments.
 Prints "root: <cid>" first, then the namespace, the parts' heights, the
@@ -84,9 +93,12 @@ the journal, and the shares and bytes of the dataset's blobs.
 Each blob posted is recorded in a journal (--journal, default
 <home>/` + journalDirName + `/<root>-<namespace>-<max-part-size>.jsonl, the home
 being the local node's the command calls, else the user's cache directory
-mesh-node/), synced before the put goes on. Run again after an interruption,
-the put reads every recorded blob back (blob.Get at its height) and posts
-only what the node does not find there. The node's API is found as the blob
+mesh-node/), synced before the put goes on, and each blob about to be
+submitted is recorded pending beside it (<journal>.pending) first. Run again
+after an interruption, the put reads every recorded blob back (blob.Get at
+its height), looks for each pending blob in the namespace from the height
+recorded before its Submit (and again once the head advanced 2 blocks), and
+posts only what the node does not find. The node's API is found as the blob
 commands find it; --timeout limits each call to it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,8 +106,9 @@ commands find it; --timeout limits each call to it.`,
 			if parallel < 1 || parallel > maxPutParallel {
 				return fmt.Errorf("dataset put: --parallel %d: want 1 to %d", parallel, maxPutParallel)
 			}
-			if maxPart < 1024 || maxPart > share.MaxBlobSize {
-				return fmt.Errorf("dataset put: --max-part-size %d: want 1024 to %d bytes (the chain's max_blob_size)", maxPart, share.MaxBlobSize)
+			explicitPart := cmd.Flags().Changed("max-part-size")
+			if explicitPart && (maxPart < 1024 || maxPart > share.MaxBlobSize) {
+				return fmt.Errorf("dataset put: --max-part-size %d: want 1024 to %d bytes (and at most the chain's max_blob_size)", maxPart, share.MaxBlobSize)
 			}
 			if o.timeout <= 0 {
 				return fmt.Errorf("dataset put: --timeout %s: must be positive", o.timeout)
@@ -134,6 +147,32 @@ commands find it; --timeout limits each call to it.`,
 			if err != nil {
 				return fmt.Errorf("dataset put: %w", err)
 			}
+			if jpath != "" {
+				// An explicit journal of another put fails before the node
+				// is called.
+				if err := checkJournalOf(jpath, root.String(), ns.String()); err != nil {
+					return fmt.Errorf("dataset put: %w", err)
+				}
+			}
+
+			url, token, err := c.apiTarget(cmd, o)
+			if err != nil {
+				return fmt.Errorf("dataset put: %w", err)
+			}
+			cl, err := client.New(ctx, url, token)
+			if err != nil {
+				return fmt.Errorf("dataset put: connect to %s: %w", url, err)
+			}
+			defer cl.Close()
+			pctx, cancel := context.WithTimeout(ctx, o.timeout)
+			params, err := cl.State.Params(pctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("dataset put: the chain's parameters (state.Params): %w", err)
+			}
+			if maxPart, err = putPartSize(maxPart, explicitPart, params); err != nil {
+				return err
+			}
 			sum, err := dataset.Pack(ctx, bs, root, maxPart, func(dataset.Part) error { return nil })
 			if err != nil {
 				return fmt.Errorf("dataset put: %w", err)
@@ -152,19 +191,13 @@ commands find it; --timeout limits each call to it.`,
 			}
 			defer journal.Close()
 
-			url, token, err := c.apiTarget(cmd, o)
-			if err != nil {
-				return fmt.Errorf("dataset put: %w", err)
-			}
-			cl, err := client.New(ctx, url, token)
-			if err != nil {
-				return fmt.Errorf("dataset put: connect to %s: %w", url, err)
-			}
-			defer cl.Close()
-
 			p := &putter{
-				blobs: cl.Blob, ns: ns, cfg: &cfg, timeout: o.timeout, journal: journal,
+				blobs: cl.Blob, headers: cl.Header, ns: ns, cfg: &cfg, timeout: o.timeout, journal: journal,
 				parallel: parallel, maxPart: maxPart, total: sum.Parts, afterRecord: c.afterPartRecorded,
+				beforeSubmit: c.beforePartSubmit, afterSubmit: c.afterPartSubmit,
+			}
+			if err := p.resolvePending(ctx); err != nil {
+				return fmt.Errorf("%w (journal %s)", err, jpath)
 			}
 			out := cmd.OutOrStdout()
 			asJSON, _ := outputJSON(cmd)
@@ -205,12 +238,28 @@ commands find it; --timeout limits each call to it.`,
 	f := cmd.Flags()
 	f.StringVar(&nsHex, "namespace", "", "namespace to post in, hex (a version 0 ID of up to 10 bytes, or 29 bytes; default: derived from the root CID)")
 	f.IntVar(&parallel, "parallel", 1, fmt.Sprintf("parts in flight at once (1 to %d)", maxPutParallel))
-	f.IntVar(&maxPart, "max-part-size", tx.DefaultParams().MaxBlobSize, "largest part, in bytes: the chain's max_blob_size")
+	f.IntVar(&maxPart, "max-part-size", 0, "largest part, in bytes, at most the chain's max_blob_size (default: the chain's max_blob_size, read with state.Params)")
 	f.StringVar(&jpath, "journal", "", "journal file (default: <home>/"+journalDirName+"/<root>-<namespace>-<max-part-size>.jsonl)")
 	f.Float64Var(&cfg.GasPrice, "gas-price", 0, "gas price to pay (default: the chain's minimum)")
 	f.Float64Var(&cfg.MaxGasPrice, "max-gas-price", 0, "refuse to pay a gas price above this (0: no limit)")
 	f.StringVar(&cfg.KeyName, "key-name", "", "the node's keyring key to sign with (default: its state.key_name)")
 	return cmd
+}
+
+// putPartSize returns the part size of a put on a chain of params: maxPart
+// if explicit (refused above the chain's max_blob_size, before anything is
+// posted), else the chain's max_blob_size capped at maxDefaultPartSize.
+func putPartSize(maxPart int, explicit bool, params tx.Params) (int, error) {
+	if params.MaxBlobSize <= 0 {
+		return 0, fmt.Errorf("dataset put: the chain's max_blob_size is %d", params.MaxBlobSize)
+	}
+	if !explicit {
+		return min(params.MaxBlobSize, maxDefaultPartSize), nil
+	}
+	if maxPart > params.MaxBlobSize {
+		return 0, fmt.Errorf("dataset put: --max-part-size %d is over the chain's max_blob_size, %d bytes: a part is one blob", maxPart, params.MaxBlobSize)
+	}
+	return maxPart, nil
 }
 
 // defaultJournalDir is where dataset put keeps its journals: in the home

@@ -18,6 +18,7 @@ import (
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/api/client"
 	"github.com/datamesh/mesh-node/dataset"
+	"github.com/datamesh/mesh-node/dataset/fetch"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -37,7 +38,7 @@ func (l *locateFlags) register(cmd *cobra.Command) {
 type datasetTarget struct {
 	c   cid.Cid
 	cl  *client.Client
-	f   *fetcher
+	f   *fetch.Fetcher
 	ns  *share.Namespace
 	cmd string
 }
@@ -71,13 +72,16 @@ func (c *cli) openDataset(cmd *cobra.Command, name, arg string, o clientFlags, l
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: connect to %s: %w", name, url, err)
 	}
-	t.f = &fetcher{blobs: t.cl.Blob, index: t.cl.Dataset, timeout: o.timeout}
+	if t.f, err = fetch.New(t.cl, fetch.Options{Timeout: o.timeout}); err != nil {
+		t.cl.Close()
+		return nil, fmt.Errorf("dataset %s: %w", name, err)
+	}
 	return t, nil
 }
 
 // withManifest checks --output, connects (openDataset), finds the
 // manifest of arg and calls run with them.
-func (c *cli) withManifest(cmd *cobra.Command, name, arg string, o clientFlags, l locateFlags, run func(*datasetTarget, located) error) error {
+func (c *cli) withManifest(cmd *cobra.Command, name, arg string, o clientFlags, l locateFlags, run func(*datasetTarget, fetch.Located) error) error {
 	if _, err := outputJSON(cmd); err != nil {
 		return fmt.Errorf("dataset %s: %w", name, err)
 	}
@@ -91,14 +95,6 @@ func (c *cli) withManifest(cmd *cobra.Command, name, arg string, o clientFlags, 
 		return err
 	}
 	return run(t, loc)
-}
-
-func (t *datasetTarget) locate(ctx context.Context, l locateFlags) (located, error) {
-	loc, err := t.f.locate(ctx, t.c, l.height, t.ns)
-	if err != nil {
-		return located{}, fmt.Errorf("dataset %s: %w", t.cmd, err)
-	}
-	return loc, nil
 }
 
 // getResult is what dataset get prints: a verifyResult, with the root
@@ -163,19 +159,21 @@ written. The whole dataset is held in memory while it is checked.`,
 					return fmt.Errorf("dataset get: %w", err)
 				}
 			}
-			t.f.cache = filepath.Join(cache, loc.CID.String())
-			t.f.afterFetch = c.afterPartFetched
-			got, err := t.f.fetch(ctx, loc)
+			f, err := fetch.New(t.cl, fetch.Options{Timeout: o.timeout, CacheDir: cache, AfterFetch: c.afterPartFetched})
 			if err != nil {
-				return fmt.Errorf("dataset get: %w (fetched parts are kept in %s: run the same get again to resume)", err, t.f.cache)
+				return fmt.Errorf("dataset get: %w", err)
+			}
+			got, err := f.Fetch(ctx, loc)
+			if err != nil {
+				return fmt.Errorf("dataset get: %w (fetched parts are kept in %s: run the same get again to resume)", err, f.CachePath(loc))
 			}
 			if err := writeDataset(ctx, out, loc, got, car); err != nil {
 				return fmt.Errorf("dataset get: %w", err)
 			}
-			if err := os.RemoveAll(t.f.cache); err != nil {
+			if err := os.RemoveAll(f.CachePath(loc)); err != nil {
 				return fmt.Errorf("dataset get: wrote %s, but: remove the cache: %w", out, err)
 			}
-			res := getResult{verifyResult: newVerifyResult(loc), Fetched: t.f.fetched, Cached: t.f.cached, Wrote: out}
+			res := getResult{verifyResult: newVerifyResult(loc), Fetched: got.Fetched, Cached: got.Cached, Wrote: out}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%sfetched: %d\ncached: %d\nwrote: %s\n", res.text("root"), res.Fetched, res.Cached, res.Wrote)
 			return err
 		},
@@ -207,7 +205,7 @@ func (c *cli) defaultCacheDir(cmd *cobra.Command, dir string) (string, error) {
 }
 
 // writeDataset writes the fetched dataset to out, through out.part.
-func writeDataset(ctx context.Context, out string, loc located, got *fetched, car bool) error {
+func writeDataset(ctx context.Context, out string, loc fetch.Located, got *fetch.Dataset, car bool) error {
 	tmp := out + ".part"
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
@@ -281,7 +279,7 @@ height and commitment, and each part's height and commitment (base64). The
 manifest is found as dataset get finds it (--height on a light node).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withManifest(cmd, "stat", args[0], o, l, func(_ *datasetTarget, loc located) error {
+			return c.withManifest(cmd, "stat", args[0], o, l, func(_ *datasetTarget, loc fetch.Located) error {
 				return printStat(cmd, loc)
 			})
 		},
@@ -292,7 +290,7 @@ manifest is found as dataset get finds it (--height on a light node).`,
 }
 
 // printStat prints dataset stat's result of loc.
-func printStat(cmd *cobra.Command, loc located) error {
+func printStat(cmd *cobra.Command, loc fetch.Located) error {
 	m := loc.Manifest
 	res := statResult{Root: m.Root.String(), Namespace: loc.Namespace.String(), Size: m.Size, Blocks: m.Blocks,
 		Manifest: putManifest{CID: loc.CID.String(), Height: loc.Height, Commitment: loc.Commitment}}
@@ -359,7 +357,7 @@ type verifyResult struct {
 	Parts    int    `json:"parts"`
 }
 
-func newVerifyResult(loc located) verifyResult {
+func newVerifyResult(loc fetch.Located) verifyResult {
 	m := loc.Manifest
 	return verifyResult{Root: m.Root.String(), Manifest: loc.CID.String(), Size: m.Size, Blocks: m.Blocks, Parts: len(m.Parts)}
 }
@@ -382,11 +380,16 @@ node and never from a cache (blob.Get: on a light node, verified against
 the headers it sampled), and check each blob's commitment against the
 manifest's, every block's hash, that no block is missing from the DAG
 under the root and that the blocks and bytes are the manifest's counts.
-Prints "verified: <root>" and the counts; fails naming the bad part.`,
+Prints "verified: <root>" and the counts; fails naming every bad part
+(each part is checked, a bad one does not stop the others).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withManifest(cmd, "verify", args[0], o, l, func(t *datasetTarget, loc located) error {
-				if _, err := t.f.fetch(cmd.Context(), loc); err != nil {
+			return c.withManifest(cmd, "verify", args[0], o, l, func(t *datasetTarget, loc fetch.Located) error {
+				rep, err := t.f.Verify(cmd.Context(), loc)
+				if err == nil {
+					err = rep.Err()
+				}
+				if err != nil {
 					return fmt.Errorf("dataset verify: %s: %w", loc.Manifest.Root, err)
 				}
 				res := newVerifyResult(loc)

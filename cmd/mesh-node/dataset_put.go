@@ -23,6 +23,7 @@ import (
 // has read it back from the chain.
 type putter struct {
 	blobs    client.BlobAPI
+	headers  client.HeaderAPI
 	ns       share.Namespace
 	cfg      *state.TxConfig
 	timeout  time.Duration // of each call to the node
@@ -35,6 +36,10 @@ type putter struct {
 	// afterRecord, if not nil, is called after a part is recorded in the
 	// journal, with its index (tests stop a put there).
 	afterRecord func(index int)
+	// beforeSubmit and afterSubmit, if not nil, are called with a part's
+	// index around its Submit (see cli.beforePartSubmit): an error stops
+	// the part there, unrecorded.
+	beforeSubmit, afterSubmit func(index int) error
 
 	mu     sync.Mutex
 	refs   []dataset.PartRef // by part index
@@ -47,6 +52,12 @@ type putter struct {
 
 // errStopped stops Pack once a part failed.
 var errStopped = errors.New("dataset put: stopped")
+
+// settleBlocks is how many blocks past the head seen at resume a pending
+// blob not found on chain is waited for before it is posted again: a
+// transaction still in a mempool when its put was killed is included by
+// then, or never (the node's Submit gives up on it).
+const settleBlocks = 2
 
 // postParts packs the DAG under root from src and posts its parts, up to
 // p.parallel at once, in order of their index. It returns the first error;
@@ -160,7 +171,8 @@ func (p *putter) count(b *blob.Blob, reused bool) {
 
 // post submits b, named what in errors, and records it as rec (with its
 // height and commitment), unless recorded() gives a record of the same
-// commitment that the node finds at its height: that one is reused.
+// commitment that the node finds at its height: that one is reused. Before
+// the Submit it records b pending, with the node's head height, synced.
 func (p *putter) post(ctx context.Context, b *blob.Blob, what string, recorded func() (journalRecord, bool), rec journalRecord) (dataset.PartRef, bool, error) {
 	if r, ok := recorded(); ok {
 		if !bytes.Equal(r.Commitment, b.Commitment) {
@@ -182,9 +194,25 @@ func (p *putter) post(ctx context.Context, b *blob.Blob, what string, recorded f
 	if err := ctx.Err(); err != nil {
 		return dataset.PartRef{}, false, fmt.Errorf("dataset put: %s: %w", what, err)
 	}
+	// Pending first: a put killed during the Submit finds the blob on
+	// chain above this head when it resumes, instead of posting it again.
+	head, err := p.head(ctx)
+	if err != nil {
+		return dataset.PartRef{}, false, fmt.Errorf("dataset put: %s: %w", what, err)
+	}
+	pending := journalRecord{Kind: recordPending, Of: rec.Kind, Index: rec.Index, Height: head, Commitment: b.Commitment}
+	if err := p.journal.record(pending); err != nil {
+		return dataset.PartRef{}, false, fmt.Errorf("dataset put: %s: %w", what, err)
+	}
+	if err := p.hook(p.beforeSubmit, rec); err != nil {
+		return dataset.PartRef{}, false, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, p.timeout)
 	height, err := p.blobs.Submit(cctx, []*blob.Blob{b}, p.cfg)
 	cancel()
+	if err == nil {
+		err = p.hook(p.afterSubmit, rec)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "over size limit") {
 			return dataset.PartRef{}, false, fmt.Errorf("dataset put: %s (%d bytes): %w (pass --max-part-size with the chain's max_blob_size)", what, len(b.Data), err)
@@ -196,6 +224,100 @@ func (p *putter) post(ctx context.Context, b *blob.Blob, what string, recorded f
 		return dataset.PartRef{}, false, fmt.Errorf("dataset put: %s posted at height %d, but: %w", what, height, err)
 	}
 	return dataset.PartRef{Height: height, Commitment: b.Commitment}, false, nil
+}
+
+// hook calls h, if set, for a part record.
+func (p *putter) hook(h func(int) error, rec journalRecord) error {
+	if h == nil || rec.Kind != recordPart {
+		return nil
+	}
+	return h(rec.Index)
+}
+
+// head returns the node's local head height.
+func (p *putter) head(ctx context.Context) (uint64, error) {
+	cctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	h, err := p.headers.LocalHead(cctx)
+	if err != nil {
+		return 0, fmt.Errorf("the node's head: %w", err)
+	}
+	return h.Height(), nil
+}
+
+// resolvePending looks on chain for the blobs the journal holds pending
+// without a completed record (their put stopped during their Submit), in
+// the put's namespace at every height from the pending record's to the
+// node's head. A blob not found is looked for again once the head has
+// advanced settleBlocks past that, over the new heights. Each blob found
+// is recorded done at the lowest height it was found at, so the put
+// reuses it; the others are left pending, and posted by the put. It
+// returns an error, and posts nothing, when the node cannot be asked.
+func (p *putter) resolvePending(ctx context.Context) error {
+	left := p.journal.pendingRecords()
+	if len(left) == 0 {
+		return nil
+	}
+	from := left[0].Height
+	for _, r := range left[1:] {
+		from = min(from, r.Height)
+	}
+	head, err := p.head(ctx)
+	if err != nil {
+		return fmt.Errorf("dataset put: pending blobs: %w", err)
+	}
+	if left, err = p.scanPending(ctx, left, from, head); err != nil || len(left) == 0 {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, p.timeout)
+	_, err = p.headers.WaitForHeight(wctx, head+settleBlocks)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("dataset put: pending blobs: wait for height %d: %w", head+settleBlocks, err)
+	}
+	now, err := p.head(ctx)
+	if err != nil {
+		return fmt.Errorf("dataset put: pending blobs: %w", err)
+	}
+	_, err = p.scanPending(ctx, left, head+1, now)
+	return err
+}
+
+// scanPending looks for the pending blobs left in the namespace at
+// heights from..to (one blob.GetAll a height), records those found and
+// returns the others.
+func (p *putter) scanPending(ctx context.Context, left []journalRecord, from, to uint64) ([]journalRecord, error) {
+	for h := max(from, 1); h <= to && len(left) > 0; h++ {
+		cctx, cancel := context.WithTimeout(ctx, p.timeout)
+		bs, err := p.blobs.GetAll(cctx, h, []share.Namespace{p.ns})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("dataset put: pending blobs: blobs at height %d: %w", h, err)
+		}
+		kept := left[:0]
+		for _, r := range left {
+			if !holds(bs, r.Commitment) {
+				kept = append(kept, r)
+				continue
+			}
+			done := journalRecord{Kind: r.Of, Index: r.Index, Height: h, Commitment: r.Commitment}
+			if err := p.journal.record(done); err != nil {
+				return nil, fmt.Errorf("dataset put: pending blobs: %w", err)
+			}
+		}
+		left = kept
+	}
+	return left, nil
+}
+
+// holds reports whether bs has a blob of commitment c.
+func holds(bs []*blob.Blob, c blob.Commitment) bool {
+	for _, b := range bs {
+		if b != nil && bytes.Equal(b.Commitment, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // onChain reports whether the node finds b at height. A blob the node

@@ -512,15 +512,23 @@ func TestDevnetRestart(t *testing.T) {
 	// The restarted light node, bootstrapped from the same addresses,
 	// follows the chain.
 	light := second.Nodes["light"]
+	h := headOf(ctx, t, light.RPC, light.Token, "header.NetworkHead")
+	mustCall(ctx, t, light.RPC, light.Token, nil, "header.WaitForHeight", h+1)
+}
+
+// headOf returns the height of the header method (header.LocalHead or
+// header.NetworkHead) answers at url.
+func headOf(ctx context.Context, t testing.TB, url, token, method string) uint64 {
+	t.Helper()
 	var head struct {
 		Header struct {
 			Height string `json:"height"`
 		} `json:"header"`
 	}
-	mustCall(ctx, t, light.RPC, light.Token, &head, "header.NetworkHead")
+	mustCall(ctx, t, url, token, &head, method)
 	h, err := strconv.ParseUint(head.Header.Height, 10, 64)
 	if err != nil {
-		t.Fatalf("header.NetworkHead height %q: %v", head.Header.Height, err)
+		t.Fatalf("%s height %q: %v", method, head.Header.Height, err)
 	}
-	mustCall(ctx, t, light.RPC, light.Token, nil, "header.WaitForHeight", h+1)
+	return h
 }

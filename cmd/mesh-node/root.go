@@ -29,6 +29,12 @@ type cli struct {
 	// recorded a part it posted in its journal, with the part's index:
 	// tests stop a put there as a kill would.
 	afterPartRecorded func(index int)
+	// beforePartSubmit and afterPartSubmit, if not nil, are called by
+	// dataset put with a part's index after it recorded the part pending
+	// and before its blob.Submit, and after the Submit returned and before
+	// it recorded the part done: an error stops the put there, unrecorded,
+	// as a kill would.
+	beforePartSubmit, afterPartSubmit func(index int) error
 	// afterPartFetched, if not nil, is called by dataset get after it
 	// fetched a part from the node and cached it, with the part's index:
 	// tests stop a get there as a kill would.

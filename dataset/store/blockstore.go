@@ -12,6 +12,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/share"
@@ -37,6 +38,18 @@ type BlobGetter interface {
 	Get(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
 }
 
+// NamespaceGetter is a BlobGetter that can also read every blob of a
+// namespace at a height in one read (blob.Service's GetAll). With it, a
+// Blockstore that misses a part reads all the namespace's blobs at that
+// height at once and caches them: a dataset's parts share its namespace,
+// and several parts of one dataset usually share a height, whose namespace
+// data (and the blobs' commitments) would otherwise be read and computed
+// once per part.
+type NamespaceGetter interface {
+	BlobGetter
+	GetAll(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
+}
+
 // BlockstoreOptions configure a Blockstore.
 type BlockstoreOptions struct {
 	// CacheBytes bounds the parts kept in memory, by their size
@@ -58,6 +71,9 @@ type Blockstore struct {
 	blobs BlobGetter
 	cache *partCache
 	log   *slog.Logger
+	// reads makes concurrent misses of the same height and namespace one
+	// read (bitswap asks for many blocks at once).
+	reads singleflight.Group
 }
 
 var _ blockstore.Blockstore = (*Blockstore)(nil)
@@ -177,17 +193,43 @@ func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks
 }
 
 // part returns the data of the blob at loc, from the cache or the squares.
+// With a NamespaceGetter, a miss reads (once, however many callers miss
+// at the same time) every blob of the namespace at that height and caches
+// them all.
 func (bs *Blockstore) part(ctx context.Context, loc Location) ([]byte, error) {
 	k := partKey{height: loc.Height, ns: loc.Namespace, commitment: string(loc.Commitment)}
 	if data, ok := bs.cache.get(k); ok {
 		return data, nil
 	}
-	b, err := bs.blobs.Get(ctx, loc.Height, loc.Namespace, loc.Commitment)
-	if err != nil {
-		return nil, fmt.Errorf("dataset: reading the part at height %d: %w", loc.Height, err)
+	all, ok := bs.blobs.(NamespaceGetter)
+	if !ok {
+		b, err := bs.blobs.Get(ctx, loc.Height, loc.Namespace, loc.Commitment)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: reading the part at height %d: %w", loc.Height, err)
+		}
+		bs.cache.put(k, b.Data)
+		return b.Data, nil
 	}
-	bs.cache.put(k, b.Data)
-	return b.Data, nil
+	v, err, _ := bs.reads.Do(fmt.Sprintf("%d/%x", loc.Height, loc.Namespace[:]), func() (any, error) {
+		blobs, err := all.GetAll(ctx, loc.Height, []share.Namespace{loc.Namespace})
+		if err != nil {
+			return nil, err
+		}
+		found := make(map[string][]byte, len(blobs))
+		for _, b := range blobs {
+			found[string(b.Commitment)] = b.Data
+			bs.cache.put(partKey{height: loc.Height, ns: loc.Namespace, commitment: string(b.Commitment)}, b.Data)
+		}
+		return found, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dataset: reading the parts at height %d: %w", loc.Height, err)
+	}
+	data, ok := v.(map[string][]byte)[string(loc.Commitment)]
+	if !ok {
+		return nil, fmt.Errorf("dataset: the part at height %d: %w", loc.Height, blob.ErrBlobNotFound)
+	}
+	return data, nil
 }
 
 // Put is refused: ErrReadOnly.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -162,4 +163,36 @@ func countKeys(t *testing.T, db *badger.DB, prefix string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// nsSquares is squares that can also read every blob of a namespace at a
+// height (store.NamespaceGetter, as blob.Service), counting those reads.
+type nsSquares struct {
+	*squares
+	allReads map[uint64]int
+}
+
+func (s *nsSquares) GetAll(_ context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error) {
+	s.mu.Lock()
+	s.allReads[height]++
+	e, ok := s.byHeight[height]
+	s.mu.Unlock()
+	if !ok {
+		return nil, blob.ErrBlobNotFound
+	}
+	parsed, err := share.ParseSquare(e.ODS())
+	if err != nil {
+		return nil, err
+	}
+	var out []*blob.Blob
+	for _, p := range parsed.Blobs {
+		if slices.Contains(nss, p.Blob.Namespace()) {
+			b, err := blob.New(p.Blob.Namespace(), p.Blob.Data())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }

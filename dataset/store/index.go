@@ -74,6 +74,11 @@ type Location struct {
 	Commitment []byte
 	Offset     int
 	Length     int
+	// Pinned: the block (or manifest) is in the node's pinned store
+	// (Pins), which serves it whatever the location's height; the location
+	// is where it was published, as recorded when it was pinned, and that
+	// height may be pruned. The Index alone never sets it.
+	Pinned bool
 }
 
 // ManifestRecord is an indexed manifest: its CID (the manifest CAR's
@@ -281,36 +286,59 @@ func (ix *Index) Manifest(ctx context.Context, c cid.Cid) (ManifestRecord, error
 	if err := ctx.Err(); err != nil {
 		return ManifestRecord{}, err
 	}
-	if !c.Defined() {
+	var rec ManifestRecord
+	err := ix.db.View(func(txn *badger.Txn) error {
+		height, commitment, val, err := newestManifest(txn, c)
+		if err != nil {
+			return err
+		}
+		rec, err = decodeManifestValue(height, commitment, val)
+		return err
+	})
+	if errors.Is(err, ErrManifestNotFound) {
 		return ManifestRecord{}, ErrManifestNotFound
 	}
-	var rec ManifestRecord
-	found := false
-	err := ix.db.View(func(txn *badger.Txn) error {
-		if c.Prefix().Codec != cid.DagCBOR {
-			prefix := append(bytes.Clone(prefixRoot), c.Bytes()...)
-			return scanNewest(txn, prefix, 1, func(height uint64, commitment, val []byte) error {
-				var err error
-				rec, err = readManifest(txn, val, height, commitment)
-				found = err == nil
-				return err
-			})
-		}
-		prefix := append(bytes.Clone(prefixManifest), c.Bytes()...)
-		return scanNewest(txn, prefix, 1, func(height uint64, commitment, val []byte) error {
-			var err error
-			rec, err = decodeManifestValue(height, commitment, val)
-			found = err == nil
-			return err
-		})
-	})
 	if err != nil {
 		return ManifestRecord{}, fmt.Errorf("dataset: manifest of %s: %w", c, err)
 	}
-	if !found {
-		return ManifestRecord{}, ErrManifestNotFound
-	}
 	return rec, nil
+}
+
+// newestManifest returns the height, commitment and stored value (the
+// location, then the manifest CAR) of the newest indexed manifest of c, a
+// manifest's CID or a dataset's root, or ErrManifestNotFound.
+func newestManifest(txn *badger.Txn, c cid.Cid) (height uint64, commitment, val []byte, err error) {
+	if !c.Defined() {
+		return 0, nil, nil, ErrManifestNotFound
+	}
+	found := false
+	mc := c.Bytes()
+	if c.Prefix().Codec != cid.DagCBOR {
+		err = scanNewest(txn, append(bytes.Clone(prefixRoot), c.Bytes()...), 1, func(h uint64, com, v []byte) error {
+			height, commitment, mc, found = h, com, v, true
+			return nil
+		})
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		if !found {
+			return 0, nil, nil, ErrManifestNotFound
+		}
+		item, err := txn.Get(key(prefixManifest, mc, height, commitment))
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		val, err = item.ValueCopy(nil)
+		return height, commitment, val, err
+	}
+	err = scanNewest(txn, append(bytes.Clone(prefixManifest), mc...), 1, func(h uint64, com, v []byte) error {
+		height, commitment, val, found = h, com, v, true
+		return nil
+	})
+	if err == nil && !found {
+		err = ErrManifestNotFound
+	}
+	return height, commitment, val, err
 }
 
 // readManifest reads the manifest mc (its CID's bytes) at height and
@@ -349,6 +377,22 @@ func decodeManifestValue(height uint64, commitment, val []byte) (ManifestRecord,
 // without a gap. (A single height holding more than limit manifests
 // gives its first limit only.) An empty result means no more.
 func (ix *Index) List(ctx context.Context, from uint64, limit int) ([]ManifestRecord, error) {
+	return listManifests(ctx, ix.db, from, limit, false)
+}
+
+// listKey is a manifest's list entry: its height and commitment, and the
+// manifest's CID (an index entry) or its dataset's root (a pin's).
+type listKey struct {
+	height     uint64
+	commitment []byte
+	val        []byte
+	indexed    bool // an index entry
+	pinned     bool // a pin's entry (an indexed one may be pinned too)
+}
+
+// listManifests lists the manifests of the index (and, withPins, of the
+// pinned datasets, once each) as Index.List says.
+func listManifests(ctx context.Context, db *badger.DB, from uint64, limit int, withPins bool) ([]ManifestRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -356,30 +400,29 @@ func (ix *Index) List(ctx context.Context, from uint64, limit int) ([]ManifestRe
 		return nil, fmt.Errorf("%w: %d, want 1 to %d", ErrInvalidLimit, limit, MaxListLimit)
 	}
 	var out []ManifestRecord
-	split := false
-	err := ix.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixList})
-		defer it.Close()
-		for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefixList), from)); it.ValidForPrefix(prefixList); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if len(k) != len(prefixList)+suffixSize {
-				return fmt.Errorf("malformed key %x", k)
-			}
-			if len(out) == limit {
-				// More follow: cut the page if they continue its last height.
-				split = binary.BigEndian.Uint64(k[len(prefixList):]) == out[len(out)-1].Location.Height
-				return nil
-			}
-			mc, err := item.ValueCopy(nil)
+	err := db.View(func(txn *badger.Txn) error {
+		keys, err := listKeys(txn, prefixList, from, limit+1, true)
+		if err != nil {
+			return err
+		}
+		if withPins {
+			pinned, err := listKeys(txn, prefixPinList, from, limit+1, false)
 			if err != nil {
 				return err
 			}
-			rest := k[len(prefixList):]
-			rec, err := readManifest(txn, mc, binary.BigEndian.Uint64(rest), bytes.Clone(rest[8:]))
+			keys = mergeListKeys(keys, pinned, limit+1)
+		}
+		for _, k := range page(keys, limit) {
+			var rec ManifestRecord
+			if k.indexed {
+				rec, err = readManifest(txn, k.val, k.height, k.commitment)
+			} else {
+				rec, err = readPinnedManifest(txn, k.val)
+			}
 			if err != nil {
 				return err
 			}
+			rec.Location.Pinned = k.pinned
 			out = append(out, rec)
 		}
 		return nil
@@ -387,15 +430,145 @@ func (ix *Index) List(ctx context.Context, from uint64, limit int) ([]ManifestRe
 	if err != nil {
 		return nil, fmt.Errorf("dataset: listing manifests from height %d: %w", from, err)
 	}
-	if split {
-		last := out[len(out)-1].Location.Height
-		cut := len(out)
-		for cut > 0 && out[cut-1].Location.Height == last {
-			cut--
+	return out, nil
+}
+
+// listKeys returns the first n entries under prefix (prefix + height 8 +
+// commitment 32) from height from on.
+func listKeys(txn *badger.Txn, prefix []byte, from uint64, n int, indexed bool) ([]listKey, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var out []listKey
+	for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), from)); it.ValidForPrefix(prefix) && len(out) < n; it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if len(k) != len(prefix)+suffixSize {
+			return nil, fmt.Errorf("malformed key %x", k)
 		}
-		if cut > 0 {
-			out = out[:cut]
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, err
 		}
+		rest := k[len(prefix):]
+		out = append(out, listKey{height: binary.BigEndian.Uint64(rest), commitment: bytes.Clone(rest[8:]),
+			val: val, indexed: indexed, pinned: !indexed})
 	}
 	return out, nil
+}
+
+// mergeListKeys merges the index's entries a and the pins' entries b,
+// each the first n (or fewer) of its own sorted by height then
+// commitment, into the first n of both, sorted: an entry in both is the
+// index's, marked pinned.
+func mergeListKeys(a, b []listKey, n int) []listKey {
+	out := make([]listKey, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0:
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			switch c := compareListKeys(a[0], b[0]); {
+			case c < 0:
+				out, a = append(out, a[0]), a[1:]
+			case c > 0:
+				out, b = append(out, b[0]), b[1:]
+			default:
+				k := a[0]
+				k.pinned = true
+				out, a, b = append(out, k), a[1:], b[1:]
+			}
+		}
+	}
+	return out[:min(len(out), n)]
+}
+
+func compareListKeys(a, b listKey) int {
+	switch {
+	case a.height < b.height:
+		return -1
+	case a.height > b.height:
+		return 1
+	}
+	return bytes.Compare(a.commitment, b.commitment)
+}
+
+// page returns the first limit of keys (sorted by height), ending on a
+// whole height when more follow at the last one's height, unless that
+// height is the page's only one.
+func page(keys []listKey, limit int) []listKey {
+	if len(keys) <= limit {
+		return keys
+	}
+	last := keys[limit-1].height
+	if keys[limit].height != last {
+		return keys[:limit]
+	}
+	cut := limit
+	for cut > 0 && keys[cut-1].height == last {
+		cut--
+	}
+	if cut == 0 {
+		return keys[:limit]
+	}
+	return keys[:cut]
+}
+
+// keyPrunedBelow holds <height 8>: the node pruned the heights below it.
+var keyPrunedBelow = []byte("dataset/pruned-below")
+
+// MarkPruned records that the node pruned its squares and index entries
+// below height below (the node calls it after blob.Index.Prune); a lower
+// height than one recorded changes nothing. PrunedBelow reads it back.
+func (ix *Index) MarkPruned(ctx context.Context, below uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := ix.db.Update(func(txn *badger.Txn) error {
+		if cur, err := prunedBelow(txn); err != nil || cur >= below {
+			return err
+		}
+		return txn.Set(bytes.Clone(keyPrunedBelow), binary.BigEndian.AppendUint64(nil, below))
+	})
+	if err != nil {
+		return fmt.Errorf("dataset: recording the pruning below %d: %w", below, err)
+	}
+	return nil
+}
+
+// PrunedBelow returns the height below which the node pruned its
+// datasets' heights (MarkPruned), 0 if it never pruned.
+func (ix *Index) PrunedBelow(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var below uint64
+	err := ix.db.View(func(txn *badger.Txn) error {
+		var err error
+		below, err = prunedBelow(txn)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dataset: pruned height: %w", err)
+	}
+	return below, nil
+}
+
+func prunedBelow(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(keyPrunedBelow)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("malformed pruned height of %d bytes", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
 }

@@ -20,7 +20,7 @@ func (c *chain) pinning(t *testing.T, roots ...cid.Cid) (*badger.DB, *blob.Index
 	t.Helper()
 	db := badgertest.Open(t)
 	ds, bix := c.indexes(t, db)
-	pins, err := store.NewPins(store.PinOptions{DB: db, Roots: roots})
+	pins, err := store.NewPins(store.PinOptions{DB: db, Index: ds, Roots: roots})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestPinsUnknownRoot(t *testing.T) {
 	if n := countKeys(t, db, "dataset/pin/r/"); n != 1 {
 		t.Fatalf("%d complete pins", n)
 	}
-	if _, err := store.NewPins(store.PinOptions{DB: db, Roots: []cid.Cid{{}}}); err == nil {
+	if _, err := store.NewPins(store.PinOptions{DB: db, Index: bs.Index(), Roots: []cid.Cid{{}}}); err == nil {
 		t.Fatal("NewPins took an undefined root")
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -464,5 +467,64 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	checkServes(t, c, ds, bs)
 	if rec, err := ds.Manifest(ctx, c.root); err != nil || rec.Location.Height != 3 {
 		t.Fatalf("Manifest after CatchUp = %+v, %v", rec, err)
+	}
+}
+
+// TestBlockstoreReadsEachHeightOnce: over a NamespaceGetter, blocks asked
+// for concurrently (as bitswap does) cost one namespace read per height,
+// not one per part, and a part missing from its height is not found.
+func TestBlockstoreReadsEachHeightOnce(t *testing.T) {
+	ctx := ctxT(t)
+	c := newChain(t)
+	ds, bix := c.indexes(t, badgertest.Open(t))
+	indexAll(t, c, bix)
+	src := &nsSquares{squares: c.squares, allReads: map[uint64]int{}}
+	bs, err := store.NewBlockstore(ds, src, store.BlockstoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(c.blocks))
+	for _, b := range c.blocks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := bs.Get(ctx, b.Cid())
+			if err == nil && !bytes.Equal(got.RawData(), b.RawData()) {
+				err = fmt.Errorf("Get %s returned other bytes", b.Cid())
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	heights := map[uint64]bool{}
+	for _, h := range c.partAt {
+		heights[h] = true
+	}
+	src.mu.Lock()
+	reads := maps.Clone(src.allReads)
+	src.mu.Unlock()
+	if len(reads) != len(heights) {
+		t.Fatalf("namespace reads at heights %v, the parts are at %v", reads, c.partAt)
+	}
+	for h, n := range reads {
+		if n != 1 {
+			t.Fatalf("%d namespace reads at height %d, want 1 (parts at %v)", n, h, c.partAt)
+		}
+	}
+	if _, blobReads := c.squares.reads(); blobReads != 0 {
+		t.Fatalf("%d single-blob reads beside the namespace reads", blobReads)
+	}
+	checkServes(t, c, ds, bs) // from the cache: no more reads
+	for h, n := range src.allReads {
+		if n != 1 {
+			t.Fatalf("height %d read %d times after a second pass", h, n)
+		}
 	}
 }

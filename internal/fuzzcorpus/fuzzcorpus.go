@@ -93,3 +93,15 @@ func Write(t testing.TB, seeds []Seed, replace bool) {
 		}
 	}
 }
+
+// Sync is the body of a package's corpus test: with write it rewrites the
+// seeds (replacing their targets' directories), otherwise it checks them,
+// telling the reader to run regenerate when they are stale.
+func Sync(t testing.TB, seeds []Seed, write bool, regenerate string) {
+	t.Helper()
+	if write {
+		Write(t, seeds, true)
+		return
+	}
+	Check(t, seeds, regenerate)
+}
