@@ -134,9 +134,9 @@ func (k keys) with(s string, rest ...byte) []byte {
 	return append(append(append(b, k.prefix...), s...), rest...)
 }
 
-func (k keys) genesis() []byte      { return k.with("genesis") }
-func (k keys) head() []byte         { return k.with("head") }
-func (k keys) final() []byte        { return k.with("final") }
+func (k keys) genesis() []byte       { return k.with("genesis") }
+func (k keys) head() []byte          { return k.with("head") }
+func (k keys) final() []byte         { return k.with("final") }
 func (k keys) value(x []byte) []byte { return k.with("v/", x...) }
 func (k keys) leaf(x []byte) []byte  { return k.with("l/", x...) }
 func (k keys) leafPrefix() []byte    { return k.with("l/") }
