@@ -85,9 +85,8 @@ type Machine interface {
 	// transaction that fails (does not decode, is not valid, runs out of
 	// gas) is a TxResult with an Error, whose writes the machine must not
 	// leave in st. A returned error is a fault of the node (the database,
-	// ctx) and fails the whole block. Apply must be a function of st, b and
-	// tx only, and must not call ctx.Err (the Chain does, between
-	// transactions).
+	// ctx ended) and fails the whole block. Apply must be a function of st,
+	// b and tx only; the Chain checks ctx between transactions.
 	Apply(ctx context.Context, st *State, b Block, tx []byte) (TxResult, error)
 }
 

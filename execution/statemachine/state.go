@@ -15,8 +15,8 @@ import (
 // 2 bytes. Machines set lower limits of their own.
 const MaxKeySize = 1<<16 - 1
 
-// ErrBadEntry is wrapped by State.Set and State.Delete given a key or value
-// the state cannot hold (an empty key or value, a key over MaxKeySize).
+// ErrBadEntry is wrapped by State.Set and State.Delete given a key the state
+// cannot hold (empty, or over MaxKeySize).
 var ErrBadEntry = errors.New("statemachine: bad state entry")
 
 // Leaf returns the Merkle leaf of the entry (key, value): the key's length
@@ -66,11 +66,11 @@ func (s *State) Get(key []byte) ([]byte, bool, error) {
 	return v, err == nil, err
 }
 
-// Set sets key to value. Both must be non-empty, the key at most
-// MaxKeySize bytes (ErrBadEntry).
+// Set sets key to value. The key has 1 to MaxKeySize bytes (ErrBadEntry);
+// the value may be empty (the entry is still set).
 func (s *State) Set(key, value []byte) error {
-	if len(key) == 0 || len(key) > MaxKeySize || len(value) == 0 {
-		return fmt.Errorf("%w: key of %d bytes (1 to %d), value of %d (at least 1)", ErrBadEntry, len(key), MaxKeySize, len(value))
+	if len(key) == 0 || len(key) > MaxKeySize {
+		return fmt.Errorf("%w: key of %d bytes (1 to %d)", ErrBadEntry, len(key), MaxKeySize)
 	}
 	if err := s.txn.Set(s.k.value(key), bytes.Clone(value)); err != nil {
 		return err
