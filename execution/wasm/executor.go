@@ -34,9 +34,9 @@ const (
 // Keys of the executor's entries in the shared state (statemachine):
 // "a/" + sender public key: its next nonce (8 bytes); "c/" + address: the
 // instrumented code; "s/" + address + key: the contract's storage.
-func nonceKey(sender []byte) []byte    { return append([]byte("a/"), sender...) }
-func codeKey(a Address) []byte         { return append([]byte("c/"), a[:]...) }
-func storagePrefix(a Address) []byte   { return append([]byte("s/"), a[:]...) }
+func nonceKey(sender []byte) []byte           { return append([]byte("a/"), sender...) }
+func codeKey(a Address) []byte                { return append([]byte("c/"), a[:]...) }
+func storagePrefix(a Address) []byte          { return append([]byte("s/"), a[:]...) }
 func StorageKey(a Address, key []byte) []byte { return append(storagePrefix(a), key...) }
 
 // Executor is the WASM contract executor: an ev-node execution.Executor

@@ -71,7 +71,6 @@ func code(t testing.TB, name string) []byte {
 	return b
 }
 
-
 func block(t testing.TB, e *wasm.Executor, h uint64, prev []byte, txs ...[]byte) ([]byte, []statemachine.TxResult) {
 	t.Helper()
 	ctx := context.Background()
