@@ -223,6 +223,16 @@ func (c *Chain) readHead(txn *badger.Txn) (head, error) {
 	return head{Height: binary.BigEndian.Uint64(b), Root: b[8:]}, nil
 }
 
+// readGenesisHead reads the genesis and the head.
+func (c *Chain) readGenesisHead(txn *badger.Txn) (genesis, head, error) {
+	g, err := c.readGenesis(txn)
+	if err != nil {
+		return g, head{}, err
+	}
+	h, err := c.readHead(txn)
+	return g, h, err
+}
+
 func (c *Chain) writeHead(txn *badger.Txn, h head) error {
 	return txn.Set(c.k.head(), append(binary.BigEndian.AppendUint64(nil, h.Height), h.Root...))
 }
@@ -295,11 +305,7 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 	defer c.exec.Unlock()
 	executed := false
 	err := c.db.Update(func(txn *badger.Txn) error {
-		g, err := c.readGenesis(txn)
-		if err != nil {
-			return err
-		}
-		h, err := c.readHead(txn)
+		g, h, err := c.readGenesisHead(txn)
 		if err != nil {
 			return err
 		}
@@ -412,11 +418,7 @@ func (c *Chain) SetFinal(ctx context.Context, blockHeight uint64) error {
 	c.exec.Lock()
 	defer c.exec.Unlock()
 	err := c.db.Update(func(txn *badger.Txn) error {
-		g, err := c.readGenesis(txn)
-		if err != nil {
-			return err
-		}
-		h, err := c.readHead(txn)
+		g, h, err := c.readGenesisHead(txn)
 		if err != nil {
 			return err
 		}
@@ -528,11 +530,7 @@ func (c *Chain) View(ctx context.Context, f func(h Head, st *State) error) error
 		return err
 	}
 	return c.db.View(func(txn *badger.Txn) error {
-		g, err := c.readGenesis(txn)
-		if err != nil {
-			return err
-		}
-		h, err := c.readHead(txn)
+		g, h, err := c.readGenesisHead(txn)
 		if err != nil {
 			return err
 		}
