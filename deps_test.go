@@ -57,7 +57,9 @@ var allowed = map[string][]string{
 		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files"},
 	// execution/wasm is the WASM contract VM: wazero runs contracts, wabin
 	// decodes and re-encodes modules for validation and gas instrumentation.
-	"execution/wasm":      {"github.com/tetratelabs/wazero", "github.com/tetratelabs/wabin"},
+	// Its Executor runs contracts over the statemachine base.
+	"execution/wasm": {module + "/execution/statemachine", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
+		"github.com/tetratelabs/wazero", "github.com/tetratelabs/wabin"},
 	"internal/fuzzcorpus": {},
 	// internal/devnetproc runs a devnet process for the interop modules:
 	// the standard library only.
@@ -164,7 +166,10 @@ var allowed = map[string][]string{
 	"execution": {},
 	// execution/kv keeps its state in Badger and its state root is an
 	// RFC 6962 tree (merkle).
-	"execution/kv": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	"execution/kv": {module + "/execution/statemachine", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	// execution/statemachine is the executors' VM-independent base: Badger
+	// state with an RFC 6962 root (merkle), block bookkeeping, mempool.
+	"execution/statemachine": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// rollup is the rollup node: blocks, store, sequencer and follower
 	// over an ev-node Executor, reaching DataMesh through interfaces it
 	// declares (headers, namespace data with proofs, blob submission).

@@ -38,9 +38,16 @@
 //
 // # Executors
 //
+// Package statemachine (execution/statemachine) is their shared base: the
+// Badger state with its Merkle root and proofs, the block bookkeeping and
+// the mempool, around a Machine that says what a transaction does.
+//
 // Package kv (execution/kv) is the key-value machine: JSON set and delete
 // transactions, state in Badger, a state root over the sorted entries and
 // queries answered with inclusion or absence proofs against it.
+//
+// Package wasm (execution/wasm) runs WebAssembly contracts: signed deploy
+// and call transactions, metered gas, view calls and storage proofs.
 //
 // MoveVM and zkVM executors are not offered: neither has an
 // implementation in pure Go that a node could link. The Executor

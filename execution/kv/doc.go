@@ -1,5 +1,6 @@
 // Package kv is the key-value machine: the simplest executor of a
-// DataMesh rollup, an ev-node execution.Executor over a Badger database.
+// DataMesh rollup, an ev-node execution.Executor over a Badger database:
+// a Machine over the shared base, package statemachine.
 //
 // # Transactions and queries
 //

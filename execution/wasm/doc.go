@@ -20,6 +20,11 @@
 // the Storage (one per contract: see Prefixed), stores Contract.Code, and
 // decides which method runs at deployment ("init" by convention).
 //
+// Executor (NewExecutor) runs the VM as an ev-node execution.Executor over
+// package statemachine: signed deploy and call transactions (Tx), contract
+// addresses (ContractAddress), deployment gas, view calls (ViewCall) and
+// storage proofs (ProveStorage, VerifyStorage).
+//
 // docs/rollups.md ("WASM contracts") documents the ABI, the host functions,
 // the gas rule and costs, and how to build a contract; testdata holds the
 // example counter and token contracts with their WAT sources.
