@@ -544,6 +544,9 @@ func (e *Executor) executeBlock(ctx context.Context, txs [][]byte, height uint64
 			continue
 		}
 		receipt.EffectiveGasPrice = msg.GasPrice.ToBig()
+		if receipt.Logs == nil {
+			receipt.Logs = []*types.Log{} // the JSON form requires the member
+		}
 		applied = append(applied, tx)
 		rec.Txs = append(rec.Txs, raw)
 		rec.From = append(rec.From, from)
