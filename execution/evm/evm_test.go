@@ -19,7 +19,7 @@ import (
 
 // deployToken deploys the test ERC-20 with supply from key over c and
 // returns its address.
-func deployToken(t *testing.T, ch *chain, c *ethclient.Client, key *ecdsa.PrivateKey, supply *big.Int) common.Address {
+func deployToken(t testing.TB, ch *chain, c *ethclient.Client, key *ecdsa.PrivateKey, supply *big.Int) common.Address {
 	t.Helper()
 	ctx := context.Background()
 	tokenABI := mustABI(t, tokenABIJSON)
@@ -46,7 +46,7 @@ func deployToken(t *testing.T, ch *chain, c *ethclient.Client, key *ecdsa.Privat
 	return r.ContractAddress
 }
 
-func tokenBalance(t *testing.T, c *ethclient.Client, token, who common.Address, block *big.Int) *big.Int {
+func tokenBalance(t testing.TB, c *ethclient.Client, token, who common.Address, block *big.Int) *big.Int {
 	t.Helper()
 	tokenABI := mustABI(t, tokenABIJSON)
 	data, err := tokenABI.Pack("balanceOf", who)
@@ -216,3 +216,7 @@ func (c *chain) rootAt(t testing.TB, h uint64) []byte {
 	return b.Header.Root.Bytes()
 }
 
+
+func deployTokenB(b *testing.B, ch *chain, c *ethclient.Client, key *ecdsa.PrivateKey) common.Address {
+	return deployToken(b, ch, c, key, new(big.Int).Lsh(big.NewInt(1), 128))
+}
