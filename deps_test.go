@@ -162,6 +162,12 @@ var allowed = map[string][]string{
 	// execution/kv keeps its state in Badger and its state root is an
 	// RFC 6962 tree (merkle).
 	"execution/kv": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	// execution/evm runs go-ethereum's EVM and state (core, core/vm,
+	// core/state, triedb) over Badger; execution/evm/ethrpc serves it
+	// with go-ethereum's rpc server. Only this tree may import go-ethereum
+	// (TestGoEthereumOnlyInExecutionEVM).
+	"execution/evm": {module + "/execution/evm", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
+		"github.com/ethereum/go-ethereum", "github.com/holiman/uint256"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
@@ -497,4 +503,41 @@ func linkChains(graph map[string][]string, root string, forbidden []string) [][]
 		}
 	}
 	return chains
+}
+
+// TestGoEthereumOnlyInExecutionEVM checks that only execution/evm and its
+// subpackages import go-ethereum, and that what they link of it leaves
+// out its on-disk databases (pebble, which refuses Go 1.26 without the
+// untested_go_version tag, and leveldb): the state lives in Badger.
+func TestGoEthereumOnlyInExecutionEVM(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, path := range goSources(t) {
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if dir == "execution/evm" || strings.HasPrefix(dir, "execution/evm/") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if hasPrefix(p, []string{"github.com/ethereum/go-ethereum"}) {
+				t.Errorf("%s imports %s: only execution/evm may", path, p)
+			}
+		}
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", "./execution/evm/...").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./execution/evm/...: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.Contains(p, "cockroachdb/pebble") || strings.Contains(p, "syndtr/goleveldb") {
+			t.Errorf("execution/evm links %s", p)
+		}
+	}
 }

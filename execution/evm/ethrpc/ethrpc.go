@@ -66,8 +66,16 @@ func New(x *evm.Executor) (*Server, error) {
 	return &Server{rpc: s}, nil
 }
 
-// ServeHTTP answers a JSON-RPC request or batch sent by POST.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rpc.ServeHTTP(w, r) }
+// ServeHTTP answers a JSON-RPC request or batch sent by POST; other
+// methods get 405.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "ethrpc: JSON-RPC over POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	s.rpc.ServeHTTP(w, r)
+}
 
 // Close stops the server: calls in flight are cancelled.
 func (s *Server) Close() { s.rpc.Stop() }
