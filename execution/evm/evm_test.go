@@ -216,7 +216,6 @@ func (c *chain) rootAt(t testing.TB, h uint64) []byte {
 	return b.Header.Root.Bytes()
 }
 
-
 func deployTokenB(b *testing.B, ch *chain, c *ethclient.Client, key *ecdsa.PrivateKey) common.Address {
 	return deployToken(b, ch, c, key, new(big.Int).Lsh(big.NewInt(1), 128))
 }

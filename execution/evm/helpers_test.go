@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/datamesh/mesh-node/execution/evm"
-	ethereum "github.com/ethereum/go-ethereum"
 	"github.com/datamesh/mesh-node/execution/evm/ethrpc"
 	"github.com/dgraph-io/badger/v4"
+	ethereum "github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
