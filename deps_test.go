@@ -159,14 +159,17 @@ var allowed = map[string][]string{
 	// execution.Executor (github.com/evstack/ev-node/core, a module with
 	// no dependencies); the package itself is documentation only.
 	"execution": {},
+	// execution/internal/execdb: the block-input hash and stored heights
+	// the executors share.
+	"execution/internal": {"github.com/dgraph-io/badger/v4"},
 	// execution/kv keeps its state in Badger and its state root is an
 	// RFC 6962 tree (merkle).
-	"execution/kv": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	"execution/kv": {module + "/merkle", module + "/execution/internal/execdb", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// execution/evm runs go-ethereum's EVM and state (core, core/vm,
 	// core/state, triedb) over Badger; execution/evm/ethrpc serves it
 	// with go-ethereum's rpc server. Only this tree may import go-ethereum
 	// (TestGoEthereumOnlyInExecutionEVM).
-	"execution/evm": {module + "/execution/evm", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
+	"execution/evm": {module + "/execution/evm", module + "/execution/internal/execdb", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
 		"github.com/ethereum/go-ethereum", "github.com/holiman/uint256"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the

@@ -3,7 +3,6 @@ package evm
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,8 @@ import (
 	"github.com/ethereum/go-ethereum/triedb"
 	"github.com/ethereum/go-ethereum/triedb/hashdb"
 	coreexec "github.com/evstack/ev-node/core/execution"
+
+	"github.com/datamesh/mesh-node/execution/internal/execdb"
 	"github.com/holiman/uint256"
 )
 
@@ -156,7 +157,7 @@ type genesisRecord struct {
 // Ethereum block holds the transactions that applied, in order; the
 // others are only in Results.
 type blockRecord struct {
-	// Inputs is blockInputs' hash of the block as given to ExecuteTxs
+	// Inputs is execdb.BlockInputs' hash of the block as given to ExecuteTxs
 	// (nil for the genesis block).
 	Inputs   []byte           `json:"inputs,omitempty"`
 	Header   *types.Header    `json:"header"`
@@ -447,7 +448,7 @@ func (e *Executor) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uin
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	inputs := blockInputs(txs, blockHeight, timestamp, prevStateRoot)
+	inputs := execdb.BlockInputs(txs, blockHeight, timestamp, prevStateRoot)
 	e.exec.Lock()
 	defer e.exec.Unlock()
 	rec, root, err := e.executeBlock(ctx, txs, blockHeight, timestamp, prevStateRoot, inputs)
@@ -585,25 +586,6 @@ func (e *Executor) executeBlock(ctx context.Context, txs [][]byte, height uint64
 	return rec, root.Bytes(), nil
 }
 
-// blockInputs hashes what ExecuteTxs is given, unambiguously: every
-// variable-length part has its length before it.
-func blockInputs(txs [][]byte, height uint64, t time.Time, prevRoot []byte) []byte {
-	h := sha256.New()
-	var b []byte
-	b = binary.BigEndian.AppendUint64(b, height)
-	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix()))
-	b = binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(prevRoot)))
-	b = append(b, prevRoot...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(txs)))
-	h.Write(b)
-	for _, tx := range txs {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(tx))))
-		h.Write(tx)
-	}
-	return h.Sum(nil)
-}
-
 // SetFinal records blockHeight as final. The height must have been
 // executed (ErrHeight otherwise); finalising a height at or below the
 // final one changes nothing. The executor never reverts a block, so
@@ -639,21 +621,7 @@ func (e *Executor) SetFinal(ctx context.Context, blockHeight uint64) error {
 }
 
 func readFinal(txn *badger.Txn) (uint64, error) {
-	item, err := txn.Get(keyFinal)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	b, err := item.ValueCopy(nil)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("evm: stored final height of %d bytes", len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
+	return execdb.ReadHeight(txn, keyFinal)
 }
 
 // GetExecutionInfo reports the block gas limit as MaxGas.

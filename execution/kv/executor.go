@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/datamesh/mesh-node/execution/internal/execdb"
 	"github.com/datamesh/mesh-node/merkle"
 	"github.com/dgraph-io/badger/v4"
 	coreexec "github.com/evstack/ev-node/core/execution"
@@ -121,7 +122,7 @@ type genesis struct {
 
 // blockRecord is what the executor keeps of each block it executed.
 type blockRecord struct {
-	// Inputs is blockInputs' hash of the block as given to ExecuteTxs.
+	// Inputs is execdb.BlockInputs' hash of the block as given to ExecuteTxs.
 	Inputs    []byte     `json:"inputs"`
 	StateRoot []byte     `json:"state_root"`
 	Results   []TxResult `json:"results"`
@@ -257,7 +258,7 @@ func (e *Executor) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uin
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	inputs := blockInputs(txs, blockHeight, timestamp, prevStateRoot)
+	inputs := execdb.BlockInputs(txs, blockHeight, timestamp, prevStateRoot)
 	e.exec.Lock()
 	defer e.exec.Unlock()
 	executed := false
@@ -393,25 +394,6 @@ func stateRoot(txn *badger.Txn) ([]byte, error) {
 	return merkle.RootFromLeafHashes(hashes), nil
 }
 
-// blockInputs hashes what ExecuteTxs is given, unambiguously: every
-// variable-length part has its length before it.
-func blockInputs(txs [][]byte, height uint64, t time.Time, prevRoot []byte) []byte {
-	h := sha256.New()
-	var b []byte
-	b = binary.BigEndian.AppendUint64(b, height)
-	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix()))
-	b = binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(prevRoot)))
-	b = append(b, prevRoot...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(txs)))
-	h.Write(b)
-	for _, tx := range txs {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(tx))))
-		h.Write(tx)
-	}
-	return h.Sum(nil)
-}
-
 // SetFinal records blockHeight as final. The height must have been
 // executed (ErrHeight otherwise); finalising a height at or below the
 // final one changes nothing. The key-value machine never reverts a
@@ -447,21 +429,7 @@ func (e *Executor) SetFinal(ctx context.Context, blockHeight uint64) error {
 }
 
 func readFinal(txn *badger.Txn) (uint64, error) {
-	item, err := txn.Get(keyFinal)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	b, err := item.ValueCopy(nil)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("kv: stored final height of %d bytes", len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
+	return execdb.ReadHeight(txn, keyFinal)
 }
 
 // GetExecutionInfo reports MaxGas 0: the key-value machine has no gas.
