@@ -53,7 +53,8 @@ interop:
 	cd interop/celestia && $(INTEROP_ENV) $(GO) test -count=1 -tags untested_go_version -timeout 20m ./...
 
 # The Ethereum interop suite (interop/ethereum, a module of its own so
-# mesh-node never links go-ethereum): openings made by kzg/ run through
+# that go-ethereum checks kzg/ from outside and its cgo backend stays out of
+# mesh-node, where only execution/evm imports go-ethereum): openings made by kzg/ run through
 # go-ethereum v1.17.10's point-evaluation precompile (core/vm), commitments
 # and proofs compared with its crypto/kzg4844, on its Go backend and, with
 # -tags ckzg, its C one (c-kzg-4844 and blst, compiled with cgo on the first

@@ -164,12 +164,15 @@ var allowed = map[string][]string{
 	// execution.Executor (github.com/evstack/ev-node/core, a module with
 	// no dependencies); the package itself is documentation only.
 	"execution": {},
+	// execution/internal/execdb: the block-input hash and stored heights
+	// the executors share.
+	"execution/internal": {"github.com/dgraph-io/badger/v4"},
 	// execution/kv keeps its state in Badger and its state root is an
 	// RFC 6962 tree (merkle).
 	"execution/kv": {module + "/execution/statemachine", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// execution/statemachine is the executors' VM-independent base: Badger
 	// state with an RFC 6962 root (merkle), block bookkeeping, mempool.
-	"execution/statemachine": {module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	"execution/statemachine": {module + "/execution/internal/execdb", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// rollup is the rollup node: blocks, store, sequencer and follower
 	// over an ev-node Executor, reaching DataMesh through interfaces it
 	// declares (headers, namespace data with proofs, blob submission).
@@ -177,6 +180,12 @@ var allowed = map[string][]string{
 		"github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// rollup/meshapi implements rollup's interfaces over the API client.
 	"rollup/meshapi": {module + "/rollup", module + "/api/client", module + "/blob", module + "/eds", module + "/header", module + "/share"},
+	// execution/evm runs go-ethereum's EVM and state (core, core/vm,
+	// core/state, triedb) over Badger; execution/evm/ethrpc serves it
+	// with go-ethereum's rpc server. Only this tree may import go-ethereum
+	// (TestGoEthereumOnlyInExecutionEVM).
+	"execution/evm": {module + "/execution/evm", module + "/execution/internal/execdb", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
+		"github.com/ethereum/go-ethereum", "github.com/holiman/uint256"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
@@ -525,4 +534,41 @@ func linkChains(graph map[string][]string, root string, forbidden []string) [][]
 		}
 	}
 	return chains
+}
+
+// TestGoEthereumOnlyInExecutionEVM checks that only execution/evm and its
+// subpackages import go-ethereum, and that what they link of it leaves
+// out its on-disk databases (pebble, which refuses Go 1.26 without the
+// untested_go_version tag, and leveldb): the state lives in Badger.
+func TestGoEthereumOnlyInExecutionEVM(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, path := range goSources(t) {
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if dir == "execution/evm" || strings.HasPrefix(dir, "execution/evm/") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if hasPrefix(p, []string{"github.com/ethereum/go-ethereum"}) {
+				t.Errorf("%s imports %s: only execution/evm may", path, p)
+			}
+		}
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", "./execution/evm/...").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./execution/evm/...: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.Contains(p, "cockroachdb/pebble") || strings.Contains(p, "syndtr/goleveldb") {
+			t.Errorf("execution/evm links %s", p)
+		}
+	}
 }

@@ -49,6 +49,12 @@
 // Package wasm (execution/wasm) runs WebAssembly contracts: signed deploy
 // and call transactions, metered gas, view calls and storage proofs.
 //
+// Package evm (execution/evm) is the Ethereum virtual machine on
+// go-ethereum's core/vm and core/state over Badger, with signed legacy
+// and EIP-1559 transactions, receipts and logs; execution/evm/ethrpc
+// serves the Ethereum JSON-RPC that wallets and ethclient use. It is the
+// only package of the module that imports go-ethereum.
+//
 // MoveVM and zkVM executors are not offered: neither has an
 // implementation in pure Go that a node could link. The Executor
 // interface carries nothing specific to a VM (transactions are opaque

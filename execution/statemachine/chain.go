@@ -13,6 +13,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	coreexec "github.com/evstack/ev-node/core/execution"
+
+	"github.com/datamesh/mesh-node/execution/internal/execdb"
 )
 
 // MaxChainIDSize is the most bytes of InitChain's chain ID.
@@ -300,7 +302,7 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	inputs := blockInputs(txs, blockHeight, timestamp, prevStateRoot)
+	inputs := execdb.BlockInputs(txs, blockHeight, timestamp, prevStateRoot)
 	c.exec.Lock()
 	defer c.exec.Unlock()
 	executed := false
@@ -388,25 +390,6 @@ func (c *Chain) applyTxs(ctx context.Context, st *State, b Block, txs [][]byte) 
 	return results, nil
 }
 
-// blockInputs hashes what ExecuteTxs is given, unambiguously: every
-// variable-length part has its length before it.
-func blockInputs(txs [][]byte, height uint64, t time.Time, prevRoot []byte) []byte {
-	h := sha256.New()
-	var b []byte
-	b = binary.BigEndian.AppendUint64(b, height)
-	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix()))
-	b = binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(prevRoot)))
-	b = append(b, prevRoot...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(txs)))
-	h.Write(b)
-	for _, tx := range txs {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(tx))))
-		h.Write(tx)
-	}
-	return h.Sum(nil)
-}
-
 // SetFinal records blockHeight as final. The height must have been
 // executed (ErrHeight otherwise); finalising a height at or below the
 // final one changes nothing. The chain never reverts a block, so finality
@@ -438,21 +421,7 @@ func (c *Chain) SetFinal(ctx context.Context, blockHeight uint64) error {
 }
 
 func (c *Chain) readFinal(txn *badger.Txn) (uint64, error) {
-	item, err := txn.Get(c.k.final())
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	b, err := item.ValueCopy(nil)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("stored final height of %d bytes", len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
+	return execdb.ReadHeight(txn, c.k.final())
 }
 
 // GetExecutionInfo reports the machine's gas budget per block
