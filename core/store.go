@@ -149,6 +149,12 @@ func (s *Store) ODS(ctx context.Context, height uint64) ([][]byte, error) {
 	return s.squares.ODS(ctx, height)
 }
 
+// SharedODS is ODS whose shares may alias a cached square: they must not
+// be modified (eds/store.ErrNotFound if none).
+func (s *Store) SharedODS(ctx context.Context, height uint64) ([][]byte, error) {
+	return s.squares.SharedODS(ctx, height)
+}
+
 // EDS returns the extended square at height, recomputed from the original
 // square unless cached; it is immutable and may be shared
 // (eds/store.ErrNotFound if none).

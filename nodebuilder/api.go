@@ -114,6 +114,7 @@ func (n *Node) addState() error {
 // manifests are indexed as their blobs are, in the same transactions, and
 // pruned with them.
 func (n *Node) newBlobIndex(src squareSource) (*blob.Index, error) {
+	n.datasetSquares = src
 	var err error
 	if n.datasetIndex, err = dsstore.NewIndex(dsstore.Options{DB: n.db, Logger: n.logger.With("service", "dataset-index")}); err != nil {
 		return nil, fmt.Errorf("nodebuilder: dataset index: %w", err)
@@ -153,11 +154,9 @@ func (n *Node) addBlobService(shares blob.Getter, index *blob.Index, squaresFrom
 		return fmt.Errorf("nodebuilder: blob service: %w", err)
 	}
 	if n.datasetIndex != nil {
-		// The dataset blockstore reads parts through the blob service,
-		// over the node's own squares, a whole namespace at a height at a
-		// time (the blob service is a NamespaceGetter).
-		var _ dsstore.NamespaceGetter = n.blobs
-		if n.datasetBlocks, err = dsstore.NewBlockstore(n.datasetIndex, n.blobs,
+		// The dataset blockstore reads parts from the node's own
+		// original squares, a whole namespace at a height at a time.
+		if n.datasetBlocks, err = dsstore.NewBlockstore(n.datasetIndex, localParts{squares: n.datasetSquares},
 			dsstore.BlockstoreOptions{Pins: n.datasetPins, Logger: n.logger.With("service", "dataset-blocks")}); err != nil {
 			return fmt.Errorf("nodebuilder: dataset blockstore: %w", err)
 		}

@@ -99,6 +99,9 @@ type Node struct {
 	// datasetPins holds the blocks of the dataset.pin datasets (bridge
 	// and full), copied before each prune; datasetBlocks reads it first.
 	datasetPins *dsstore.Pins
+	// datasetSquares are the squares the dataset blockstore reads parts
+	// from (the core store's or the square store's).
+	datasetSquares squareSource
 	// datasetCatalog is what the dataset API reads: the index, then what
 	// the pins recorded.
 	datasetCatalog *dsstore.Catalog

@@ -14,6 +14,7 @@ import (
 // bridge, eds/store.Store on a full node.
 type squareSource interface {
 	EDS(ctx context.Context, height uint64) (*eds.ExtendedDataSquare, error)
+	SharedODS(ctx context.Context, height uint64) ([][]byte, error)
 }
 
 // localShares serves the share and blob APIs of a bridge or full node from

@@ -237,7 +237,7 @@ commands find it; --timeout limits each call to it.`,
 	o.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&nsHex, "namespace", "", "namespace to post in, hex (a version 0 ID of up to 10 bytes, or 29 bytes; default: derived from the root CID)")
-	f.IntVar(&parallel, "parallel", 1, fmt.Sprintf("parts in flight at once (1 to %d)", maxPutParallel))
+	f.IntVar(&parallel, "parallel", 8, fmt.Sprintf("parts in flight at once (1 to %d)", maxPutParallel))
 	f.IntVar(&maxPart, "max-part-size", 0, "largest part, in bytes, at most the chain's max_blob_size (default: the chain's max_blob_size, read with state.Params)")
 	f.StringVar(&jpath, "journal", "", "journal file (default: <home>/"+journalDirName+"/<root>-<namespace>-<max-part-size>.jsonl)")
 	f.Float64Var(&cfg.GasPrice, "gas-price", 0, "gas price to pay (default: the chain's minimum)")

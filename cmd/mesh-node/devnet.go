@@ -80,6 +80,7 @@ type devnetOptions struct {
 	blockTime time.Duration
 	logLevel  string
 	metrics   bool
+	pprof     string
 }
 
 func (c *cli) devnetCmd() *cobra.Command {
@@ -121,11 +122,23 @@ stops every node, in reverse order, and closes their databases.`,
 				return err
 			}
 			o.home = home
+			var pprofAddr string
+			if o.pprof != "" {
+				addr, stop, err := servePprof(o.pprof)
+				if err != nil {
+					return fmt.Errorf("devnet: %w", err)
+				}
+				defer stop()
+				pprofAddr = addr
+			}
 			d, err := startDevnet(cmd.Context(), cmd.ErrOrStderr(), o)
 			if err != nil {
 				return fmt.Errorf("devnet: %w", err)
 			}
 			out := cmd.OutOrStdout()
+			if pprofAddr != "" {
+				fmt.Fprintf(out, "pprof: http://%s/debug/pprof/\n", pprofAddr)
+			}
 			fmt.Fprintf(out, "chain_id: %s\ncore_rpc: %s\n", d.info.ChainID, d.info.CoreRPC)
 			for _, m := range []string{"bridge", "full", "light"} {
 				n := d.info.Nodes[m]
@@ -148,6 +161,7 @@ stops every node, in reverse order, and closes their databases.`,
 	f := cmd.Flags()
 	f.IntVar(&o.basePort, "base-port", devnetBasePort, fmt.Sprintf("first of the %d ports the devnet listens on (0: free ports)", devnetPorts))
 	f.BoolVar(&o.metrics, "metrics", false, "serve the bridge's, full and light node's Prometheus metrics (ports base+8, +9, +10)")
+	f.StringVar(&o.pprof, "pprof", "", "serve Go's runtime profiles of the devnet's process at this loopback address (host:port, /debug/pprof/)")
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "the core node's pause after each block (set on the first run)")
 	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes: debug, info, warn, error or none")
 	return cmd

@@ -189,7 +189,9 @@ func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks
 		bs.log.Error("dataset blockstore: block does not hash to its CID", "cid", c.String(), "height", loc.Height)
 		return nil, fmt.Errorf("dataset: block %s at height %d: hash mismatch", c, loc.Height)
 	}
-	return blocks.NewBlockWithCid(append([]byte(nil), data...), c)
+	// The block aliases the cached part: blocks are immutable (boxo's
+	// contract), so it is not copied (bitswap sends 1 MiB blocks).
+	return blocks.NewBlockWithCid(data[:len(data):len(data)], c)
 }
 
 // part returns the data of the blob at loc, from the cache or the squares.

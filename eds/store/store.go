@@ -166,6 +166,16 @@ func (s *Store) ODS(ctx context.Context, height uint64) ([][]byte, error) {
 	return s.readODS(ctx, height)
 }
 
+// SharedODS is ODS without the copy of a cached square: the shares alias
+// the cached square (or a buffer read for this call) and must not be
+// modified. It is for readers of whole squares that only parse them.
+func (s *Store) SharedODS(ctx context.Context, height uint64) ([][]byte, error) {
+	if e := s.cache.get(height); e != nil {
+		return e.ODS(), nil
+	}
+	return s.readODS(ctx, height)
+}
+
 func (s *Store) readODS(ctx context.Context, height uint64) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -281,3 +281,38 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// SharedODS gives the stored original square, from the cache (aliasing
+// the cached square) or from disk, and ErrNotFound for a missing height.
+func TestSharedODS(t *testing.T) {
+	ctx := context.Background()
+	db := badgertest.Open(t)
+	s := New(db, Options{})
+	e := testSquare(t, 3)
+	put(t, db, s, 1, e)
+	want := e.FlattenedODS()
+	check := func(how string) {
+		t.Helper()
+		got, err := s.SharedODS(ctx, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", how, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d shares, want %d", how, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%s: share %d differs", how, i)
+			}
+		}
+	}
+	s.Forget(1)
+	check("from disk")
+	if _, err := s.EDS(ctx, 1); err != nil { // caches it
+		t.Fatal(err)
+	}
+	check("from the cache")
+	if _, err := s.SharedODS(ctx, 2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing height: %v", err)
+	}
+}
