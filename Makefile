@@ -156,7 +156,7 @@ bench-api:
 # (impl=ours) and from another kubo holding it (impl=kubo), with the ratio.
 # About 3 minutes once kubo is built. Record results in docs/benchmarks.md.
 bench-dataset:
-	(cd interop/kubo && $(INTEROP_KUBO_ENV) $(GO) test -run '^$$' -bench BenchmarkDataset -benchtime 3x -count 1 -timeout 30m .) \
+	(cd interop/kubo && $(INTEROP_KUBO_ENV) $(GO) test -run '^$$' -bench BenchmarkDataset -benchtime 10x -count 1 -timeout 30m .) \
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
 
 # Runs every fuzz target for FUZZ_TIME each (go test fuzzes one target per run).
