@@ -81,58 +81,38 @@ func (n *Node) DatasetGatewayURL() string {
 }
 
 // localParts reads a bridge's or full node's blobs for its dataset
-// blockstore (dsstore.NamespaceGetter) straight from its stored original
-// squares: no extension, no row roots and no NMT proofs, which the blob
-// service computes for every namespace read and which the blockstore does
-// not need (it checks every block's hash, and the node verified each square
-// before storing it). A square the node does not hold (pruned, or not
-// fetched yet) is blob.ErrBlobNotFound at once: no network fetch.
+// blockstore (dsstore.PartSource) straight from its stored original
+// squares: no extension, row roots, NMT proofs or commitments, which the
+// blob service computes for every namespace read and which the blockstore
+// does not need (it finds each block by the CAR framing the index recorded
+// and checks its hash; the node verified each square before storing it).
+// A square the node does not hold (pruned, or not fetched yet) is
+// blob.ErrBlobNotFound at once: no network fetch.
 type localParts struct {
 	squares squareSource
 }
 
-var _ dsstore.NamespaceGetter = localParts{}
+var _ dsstore.PartSource = localParts{}
 
-// GetAll returns the blobs of the namespaces nss at height, each with its
-// commitment.
-func (l localParts) GetAll(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error) {
-	ods, err := l.squares.SharedODS(ctx, height) // parsed only; blobs copy what they keep
+// NamespaceBlobs returns the data of the blobs of ns at height, in square
+// order.
+func (l localParts) NamespaceBlobs(ctx context.Context, height uint64, ns share.Namespace) ([][]byte, error) {
+	ods, err := l.squares.SharedODS(ctx, height) // parsed only: the blobs are copies
 	if isNotFound(err) {
 		return nil, fmt.Errorf("dataset parts: no square at height %d: %w", height, blob.ErrBlobNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dataset parts: square %d: %w", height, err)
 	}
-	var out []*blob.Blob
-	for _, ns := range nss {
-		run := namespaceRun(ods, ns)
-		placed, err := share.ParseBlobs(run)
-		if err != nil {
-			return nil, fmt.Errorf("dataset parts: namespace %s at height %d: %w", ns, height, err)
-		}
-		for _, p := range placed {
-			b, err := blob.New(ns, p.Blob.Data())
-			if err != nil {
-				return nil, fmt.Errorf("dataset parts: namespace %s at height %d: %w", ns, height, err)
-			}
-			out = append(out, b)
-		}
+	placed, err := share.ParseBlobs(namespaceRun(ods, ns))
+	if err != nil {
+		return nil, fmt.Errorf("dataset parts: namespace %s at height %d: %w", ns, height, err)
+	}
+	out := make([][]byte, len(placed))
+	for i, p := range placed {
+		out[i] = p.Blob.Data()
 	}
 	return out, nil
-}
-
-// Get returns the blob of ns with commitment c at height.
-func (l localParts) Get(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error) {
-	blobs, err := l.GetAll(ctx, height, []share.Namespace{ns})
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range blobs {
-		if bytes.Equal(b.Commitment, c) {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("dataset parts: height %d: %w", height, blob.ErrBlobNotFound)
 }
 
 // namespaceRun returns the shares of ns in an original square: one

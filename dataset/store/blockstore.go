@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -30,30 +31,22 @@ var (
 // DefaultCacheBytes is the default BlockstoreOptions.CacheBytes.
 const DefaultCacheBytes = 64 << 20
 
-// BlobGetter reads a blob from the node's squares: blob.Service, over a
-// bridge's core store or a full node's square store, verified against the
-// header. It returns an error wrapping blob.ErrBlobNotFound for a blob its
-// square does not hold (or no longer holds).
-type BlobGetter interface {
-	Get(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error)
-}
-
-// NamespaceGetter is a BlobGetter that can also read every blob of a
-// namespace at a height in one read (blob.Service's GetAll). With it, a
-// Blockstore that misses a part reads all the namespace's blobs at that
-// height at once and caches them: a dataset's parts share its namespace,
-// and several parts of one dataset usually share a height, whose namespace
-// data (and the blobs' commitments) would otherwise be read and computed
-// once per part.
-type NamespaceGetter interface {
-	BlobGetter
-	GetAll(ctx context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error)
+// PartSource reads the blobs dataset parts are among, from the node's own
+// squares: NamespaceBlobs returns the data of every blob of namespace ns at
+// height, in square order (the caller does not modify them). An error
+// wrapping blob.ErrBlobNotFound means the node holds no square at height
+// (pruned, or not stored yet). It need not compute commitments or proofs:
+// the Blockstore finds a block in these blobs by the CAR framing the index
+// recorded and checks the block's hash.
+type PartSource interface {
+	NamespaceBlobs(ctx context.Context, height uint64, ns share.Namespace) ([][]byte, error)
 }
 
 // BlockstoreOptions configure a Blockstore.
 type BlockstoreOptions struct {
-	// CacheBytes bounds the parts kept in memory, by their size
-	// (default DefaultCacheBytes); a part larger than it is not cached.
+	// CacheBytes bounds the blobs kept in memory (those of a namespace at
+	// a height, read together), by their size (default
+	// DefaultCacheBytes); a height's blobs larger than it are not cached.
 	CacheBytes int64
 	// Pins, if not nil, is read before the squares: a pinned dataset is
 	// served after its heights are pruned.
@@ -64,11 +57,11 @@ type BlockstoreOptions struct {
 
 // Blockstore is a read-only boxo blockstore of the pinned blocks (if it
 // has Pins) and the blocks the Index locates, read from the squares
-// through a BlobGetter. It is safe for concurrent use.
+// through a PartSource. It is safe for concurrent use.
 type Blockstore struct {
 	pins  *Pins
 	ix    *Index
-	blobs BlobGetter
+	parts PartSource
 	cache *partCache
 	log   *slog.Logger
 	// reads makes concurrent misses of the same height and namespace one
@@ -79,9 +72,9 @@ type Blockstore struct {
 var _ blockstore.Blockstore = (*Blockstore)(nil)
 
 // NewBlockstore returns the blockstore over ix and blobs. It does no I/O.
-func NewBlockstore(ix *Index, blobs BlobGetter, opts BlockstoreOptions) (*Blockstore, error) {
-	if ix == nil || blobs == nil {
-		return nil, errors.New("dataset: NewBlockstore needs an Index and a BlobGetter")
+func NewBlockstore(ix *Index, parts PartSource, opts BlockstoreOptions) (*Blockstore, error) {
+	if ix == nil || parts == nil {
+		return nil, errors.New("dataset: NewBlockstore needs an Index and a PartSource")
 	}
 	if opts.CacheBytes < 0 {
 		return nil, fmt.Errorf("dataset: CacheBytes %d", opts.CacheBytes)
@@ -89,7 +82,7 @@ func NewBlockstore(ix *Index, blobs BlobGetter, opts BlockstoreOptions) (*Blocks
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	return &Blockstore{pins: opts.Pins, ix: ix, blobs: blobs, cache: newPartCache(opts.CacheBytes), log: orDiscard(opts.Logger)}, nil
+	return &Blockstore{pins: opts.Pins, ix: ix, parts: parts, cache: newPartCache(opts.CacheBytes), log: orDiscard(opts.Logger)}, nil
 }
 
 // Index returns the index the blockstore reads.
@@ -170,68 +163,64 @@ func (bs *Blockstore) pinned(ctx context.Context, c cid.Cid) (blocks.Block, erro
 	return bs.pins.get(c)
 }
 
-// read returns block c from the blob at loc.
+// read returns block c at loc: in the blobs of loc's namespace at loc's
+// height, the one whose bytes before loc.Offset are c (the CAR section's
+// CID, as the index found it) and whose [Offset, Offset+Length) hashes to
+// c. Several blobs may qualify (a part posted twice in one block); any is
+// the block. None is blob.ErrBlobNotFound.
 func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks.Block, error) {
-	part, err := bs.part(ctx, loc)
+	blobs, err := bs.blobsAt(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
+	if loc.Offset < 0 || loc.Length < 0 {
+		return nil, fmt.Errorf("dataset: block %s at [%d, +%d) at height %d", c, loc.Offset, loc.Length, loc.Height)
+	}
+	framing := c.Bytes()
 	end := loc.Offset + loc.Length
-	if loc.Offset < 0 || loc.Length < 0 || end > len(part) {
-		return nil, fmt.Errorf("dataset: block %s at [%d, %d) of a %d-byte blob at height %d", c, loc.Offset, end, len(part), loc.Height)
+	for _, part := range blobs {
+		if end > len(part) || loc.Offset < len(framing) || !bytes.Equal(part[loc.Offset-len(framing):loc.Offset], framing) {
+			continue
+		}
+		data := part[loc.Offset:end:end]
+		got, err := c.Prefix().Sum(data)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: block %s: %w", c, err)
+		}
+		if !got.Equals(c) {
+			bs.log.Error("dataset blockstore: block does not hash to its CID", "cid", c.String(), "height", loc.Height)
+			return nil, fmt.Errorf("dataset: block %s at height %d: hash mismatch", c, loc.Height)
+		}
+		// The block aliases the cached blob: blocks are immutable (boxo's
+		// contract), so it is not copied (bitswap sends 1 MiB blocks).
+		return blocks.NewBlockWithCid(data, c)
 	}
-	data := part[loc.Offset:end]
-	got, err := c.Prefix().Sum(data)
-	if err != nil {
-		return nil, fmt.Errorf("dataset: block %s: %w", c, err)
-	}
-	if !got.Equals(c) {
-		bs.log.Error("dataset blockstore: block does not hash to its CID", "cid", c.String(), "height", loc.Height)
-		return nil, fmt.Errorf("dataset: block %s at height %d: hash mismatch", c, loc.Height)
-	}
-	// The block aliases the cached part: blocks are immutable (boxo's
-	// contract), so it is not copied (bitswap sends 1 MiB blocks).
-	return blocks.NewBlockWithCid(data[:len(data):len(data)], c)
+	return nil, fmt.Errorf("dataset: block %s at height %d: %w", c, loc.Height, blob.ErrBlobNotFound)
 }
 
-// part returns the data of the blob at loc, from the cache or the squares.
-// With a NamespaceGetter, a miss reads (once, however many callers miss
-// at the same time) every blob of the namespace at that height and caches
-// them all.
-func (bs *Blockstore) part(ctx context.Context, loc Location) ([]byte, error) {
-	k := partKey{height: loc.Height, ns: loc.Namespace, commitment: string(loc.Commitment)}
-	if data, ok := bs.cache.get(k); ok {
-		return data, nil
-	}
-	all, ok := bs.blobs.(NamespaceGetter)
-	if !ok {
-		b, err := bs.blobs.Get(ctx, loc.Height, loc.Namespace, loc.Commitment)
-		if err != nil {
-			return nil, fmt.Errorf("dataset: reading the part at height %d: %w", loc.Height, err)
-		}
-		bs.cache.put(k, b.Data)
-		return b.Data, nil
+// blobsAt returns the blobs of loc's namespace at loc's height, from the
+// cache or read once (however many callers miss at the same time) and
+// cached: a dataset's parts share its namespace and usually a height.
+func (bs *Blockstore) blobsAt(ctx context.Context, loc Location) ([][]byte, error) {
+	k := partKey{height: loc.Height, ns: loc.Namespace}
+	if blobs, ok := bs.cache.get(k); ok {
+		return blobs, nil
 	}
 	v, err, _ := bs.reads.Do(fmt.Sprintf("%d/%x", loc.Height, loc.Namespace[:]), func() (any, error) {
-		blobs, err := all.GetAll(ctx, loc.Height, []share.Namespace{loc.Namespace})
+		if blobs, ok := bs.cache.get(k); ok { // cached by a read that just ended
+			return blobs, nil
+		}
+		blobs, err := bs.parts.NamespaceBlobs(ctx, loc.Height, loc.Namespace)
 		if err != nil {
 			return nil, err
 		}
-		found := make(map[string][]byte, len(blobs))
-		for _, b := range blobs {
-			found[string(b.Commitment)] = b.Data
-			bs.cache.put(partKey{height: loc.Height, ns: loc.Namespace, commitment: string(b.Commitment)}, b.Data)
-		}
-		return found, nil
+		bs.cache.put(k, blobs)
+		return blobs, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dataset: reading the parts at height %d: %w", loc.Height, err)
 	}
-	data, ok := v.(map[string][]byte)[string(loc.Commitment)]
-	if !ok {
-		return nil, fmt.Errorf("dataset: the part at height %d: %w", loc.Height, blob.ErrBlobNotFound)
-	}
-	return data, nil
+	return v.([][]byte), nil
 }
 
 // Put is refused: ErrReadOnly.
@@ -249,14 +238,14 @@ func (*Blockstore) AllKeysChan(context.Context) (<-chan cid.Cid, error) {
 }
 
 // partKey names a blob.
+// partKey names the blobs of a namespace at a height.
 type partKey struct {
-	height     uint64
-	ns         share.Namespace
-	commitment string
+	height uint64
+	ns     share.Namespace
 }
 
-// partCache keeps the most recently used parts' data, up to a total size.
-// The slices it returns are shared: nobody writes them.
+// partCache keeps the most recently used heights' blobs (of a namespace),
+// up to a total size. The slices it returns are shared: nobody writes them.
 type partCache struct {
 	mu    sync.Mutex
 	max   int64
@@ -266,15 +255,16 @@ type partCache struct {
 }
 
 type cached struct {
-	k    partKey
-	data []byte
+	k     partKey
+	blobs [][]byte
+	size  int64
 }
 
 func newPartCache(max int64) *partCache {
 	return &partCache{max: max, order: list.New(), items: map[partKey]*list.Element{}}
 }
 
-func (pc *partCache) get(k partKey) ([]byte, bool) {
+func (pc *partCache) get(k partKey) ([][]byte, bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	e, ok := pc.items[k]
@@ -282,11 +272,14 @@ func (pc *partCache) get(k partKey) ([]byte, bool) {
 		return nil, false
 	}
 	pc.order.MoveToFront(e)
-	return e.Value.(*cached).data, true
+	return e.Value.(*cached).blobs, true
 }
 
-func (pc *partCache) put(k partKey, data []byte) {
-	n := int64(len(data))
+func (pc *partCache) put(k partKey, blobs [][]byte) {
+	var n int64
+	for _, b := range blobs {
+		n += int64(len(b))
+	}
 	if n > pc.max {
 		return
 	}
@@ -295,13 +288,13 @@ func (pc *partCache) put(k partKey, data []byte) {
 	if _, ok := pc.items[k]; ok {
 		return
 	}
-	pc.items[k] = pc.order.PushFront(&cached{k: k, data: data})
+	pc.items[k] = pc.order.PushFront(&cached{k: k, blobs: blobs, size: n})
 	pc.size += n
 	for pc.size > pc.max {
 		last := pc.order.Back()
 		c := last.Value.(*cached)
 		pc.order.Remove(last)
 		delete(pc.items, c.k)
-		pc.size -= int64(len(c.data))
+		pc.size -= c.size
 	}
 }

@@ -444,7 +444,7 @@ func TestUnpinKeepsSharedBlocks(t *testing.T) {
 		t.Fatalf("X and Y share %d blocks, Y alone has %d", len(both), len(onlyY))
 	}
 
-	c := &chain{squares: &squares{byHeight: map[uint64]*eds.ExtendedDataSquare{}}}
+	c := &chain{squares: &squares{byHeight: map[uint64]*eds.ExtendedDataSquare{}, readsAt: map[uint64]int{}}}
 	x.post(t, c.squares, 1) // parts 1, manifest 2
 	y.post(t, c.squares, 3) // parts 3, manifest 4
 	db := badgertest.Open(t)

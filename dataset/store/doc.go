@@ -14,10 +14,11 @@
 // nothing. Locate, Manifest and List read the entries.
 //
 // Blockstore implements boxo's blockstore.Blockstore over the index and
-// the node's blobs: Get looks the CID up, reads the part (through a
-// BlobGetter, the node's blob service over its own squares, with a small
-// cache of parts), slices the block out and checks its hash again before
-// returning it. It answers an unknown CID with ipld.ErrNotFound from the
+// the node's blobs: Get looks the CID up, reads the blobs of the part's
+// namespace at its height (through a PartSource, the node's own stored
+// squares, once per height however many requests miss it, kept in a small
+// cache), finds the block by the CAR framing the index recorded (its CID
+// right before its bytes), and checks its hash again before returning it. It answers an unknown CID with ipld.ErrNotFound from the
 // index alone, never asking the network; writes are refused. Bitswap, the
 // trustless gateway and the dataset JSON-RPC module read through it.
 //

@@ -1,12 +1,10 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 
@@ -95,13 +93,15 @@ func square(t *testing.T, blobs ...*share.Blob) *eds.ExtendedDataSquare {
 }
 
 // squares is the node's squares in a test: the blob index's SquareSource
-// and the blockstore's BlobGetter (it reads a blob by parsing the square,
-// as blob.Service does from its verified shares), counting its reads.
+// and the blockstore's PartSource (it reads a namespace's blobs by parsing
+// the square, as the node does from its stored squares), counting its
+// reads.
 type squares struct {
 	mu        sync.Mutex
 	byHeight  map[uint64]*eds.ExtendedDataSquare
 	edsReads  []uint64
 	blobReads int
+	readsAt   map[uint64]int // NamespaceBlobs calls by height
 }
 
 var errNoSquare = fmt.Errorf("test: no square")
@@ -117,9 +117,10 @@ func (s *squares) EDS(_ context.Context, height uint64) (*eds.ExtendedDataSquare
 	return e, nil
 }
 
-func (s *squares) Get(_ context.Context, height uint64, ns share.Namespace, c blob.Commitment) (*blob.Blob, error) {
+func (s *squares) NamespaceBlobs(_ context.Context, height uint64, ns share.Namespace) ([][]byte, error) {
 	s.mu.Lock()
 	s.blobReads++
+	s.readsAt[height]++
 	e, ok := s.byHeight[height]
 	s.mu.Unlock()
 	if !ok {
@@ -129,16 +130,13 @@ func (s *squares) Get(_ context.Context, height uint64, ns share.Namespace, c bl
 	if err != nil {
 		return nil, err
 	}
+	var out [][]byte
 	for _, p := range parsed.Blobs {
-		got, err := p.Blob.Commitment()
-		if err != nil {
-			return nil, err
-		}
-		if p.Blob.Namespace() == ns && bytes.Equal(got, c) {
-			return blob.New(ns, p.Blob.Data())
+		if p.Blob.Namespace() == ns {
+			out = append(out, p.Blob.Data())
 		}
 	}
-	return nil, blob.ErrBlobNotFound
+	return out, nil
 }
 
 func (s *squares) reads() (eds []uint64, blobs int) {
@@ -163,36 +161,4 @@ func countKeys(t *testing.T, db *badger.DB, prefix string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// nsSquares is squares that can also read every blob of a namespace at a
-// height (store.NamespaceGetter, as blob.Service), counting those reads.
-type nsSquares struct {
-	*squares
-	allReads map[uint64]int
-}
-
-func (s *nsSquares) GetAll(_ context.Context, height uint64, nss []share.Namespace) ([]*blob.Blob, error) {
-	s.mu.Lock()
-	s.allReads[height]++
-	e, ok := s.byHeight[height]
-	s.mu.Unlock()
-	if !ok {
-		return nil, blob.ErrBlobNotFound
-	}
-	parsed, err := share.ParseSquare(e.ODS())
-	if err != nil {
-		return nil, err
-	}
-	var out []*blob.Blob
-	for _, p := range parsed.Blobs {
-		if slices.Contains(nss, p.Blob.Namespace()) {
-			b, err := blob.New(p.Blob.Namespace(), p.Blob.Data())
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, b)
-		}
-	}
-	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func newChain(t *testing.T) *chain {
 		t.Fatal(err)
 	}
 	nsB, _ := dataset.DefaultNamespace(rootB)
-	c := &chain{root: root, rootB: rootB, parts: parts, squares: &squares{byHeight: map[uint64]*eds.ExtendedDataSquare{}}}
+	c := &chain{root: root, rootB: rootB, parts: parts, squares: &squares{byHeight: map[uint64]*eds.ExtendedDataSquare{}, readsAt: map[uint64]int{}}}
 
 	if err := dataset.Walk(ctx, src, root, func(b blocks.Block) error {
 		c.blocks = append(c.blocks, b)
@@ -218,8 +219,8 @@ func TestIndexAndBlockstore(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkServes(t, c, ds, bs)
-	if _, reads := c.squares.reads(); reads != len(c.parts) {
-		t.Fatalf("%d blob reads for %d parts: the cache did not keep them", reads, len(c.parts))
+	if _, reads := c.squares.reads(); reads != len(distinct(c.partAt)) {
+		t.Fatalf("%d namespace reads for parts at heights %v: the cache did not keep them", reads, c.partAt)
 	}
 
 	for _, q := range []cid.Cid{c.root, c.manifest} {
@@ -470,25 +471,22 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	}
 }
 
-// TestBlockstoreReadsEachHeightOnce: over a NamespaceGetter, blocks asked
-// for concurrently (as bitswap does) cost one namespace read per height,
-// not one per part, and a part missing from its height is not found.
+// TestBlockstoreReadsEachHeightOnce: blocks asked for concurrently (as
+// bitswap does) cost one namespace read per height, not one per block or
+// part, and a second pass reads nothing.
 func TestBlockstoreReadsEachHeightOnce(t *testing.T) {
 	ctx := ctxT(t)
 	c := newChain(t)
 	ds, bix := c.indexes(t, badgertest.Open(t))
 	indexAll(t, c, bix)
-	src := &nsSquares{squares: c.squares, allReads: map[uint64]int{}}
-	bs, err := store.NewBlockstore(ds, src, store.BlockstoreOptions{})
+	bs, err := store.NewBlockstore(ds, c.squares, store.BlockstoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(c.blocks))
 	for _, b := range c.blocks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			got, err := bs.Get(ctx, b.Cid())
 			if err == nil && !bytes.Equal(got.RawData(), b.RawData()) {
 				err = fmt.Errorf("Get %s returned other bytes", b.Cid())
@@ -496,35 +494,89 @@ func TestBlockstoreReadsEachHeightOnce(t *testing.T) {
 			if err != nil {
 				errs <- err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	heights := map[uint64]bool{}
-	for _, h := range c.partAt {
-		heights[h] = true
+	want := map[uint64]int{}
+	for _, h := range distinct(c.partAt) {
+		want[h] = 1
 	}
-	src.mu.Lock()
-	reads := maps.Clone(src.allReads)
-	src.mu.Unlock()
-	if len(reads) != len(heights) {
-		t.Fatalf("namespace reads at heights %v, the parts are at %v", reads, c.partAt)
+	readsAt := func() map[uint64]int {
+		c.squares.mu.Lock()
+		defer c.squares.mu.Unlock()
+		return maps.Clone(c.squares.readsAt)
 	}
-	for h, n := range reads {
-		if n != 1 {
-			t.Fatalf("%d namespace reads at height %d, want 1 (parts at %v)", n, h, c.partAt)
-		}
-	}
-	if _, blobReads := c.squares.reads(); blobReads != 0 {
-		t.Fatalf("%d single-blob reads beside the namespace reads", blobReads)
+	if got := readsAt(); !maps.Equal(got, want) {
+		t.Fatalf("namespace reads by height %v, want %v (parts at %v)", got, want, c.partAt)
 	}
 	checkServes(t, c, ds, bs) // from the cache: no more reads
-	for h, n := range src.allReads {
-		if n != 1 {
-			t.Fatalf("height %d read %d times after a second pass", h, n)
+	if got := readsAt(); !maps.Equal(got, want) {
+		t.Fatalf("after a second pass, namespace reads by height %v, want %v", got, want)
+	}
+}
+
+// distinct returns the distinct values of hs, in order of appearance.
+func distinct(hs []uint64) []uint64 {
+	var out []uint64
+	for _, h := range hs {
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// TestBlockstoreRefusesTamperedSquare: once indexed, a square whose part
+// bytes changed (a store damaged after indexing) never serves the changed
+// block: a block whose CID framing is still in place but whose bytes
+// differ is a hash mismatch, and one no blob frames any more is not found.
+func TestBlockstoreRefusesTamperedSquare(t *testing.T) {
+	ctx := ctxT(t)
+	c := newChain(t)
+	ds, bix := c.indexes(t, badgertest.Open(t))
+	indexAll(t, c, bix)
+	bs, err := store.NewBlockstore(ds, c.squares, store.BlockstoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := dataset.DefaultNamespace(c.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := dataset.DecodePart(c.parts[0].Data, c.root, partSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped, moved := decoded[0], decoded[len(decoded)-1]
+	tampered := bytes.Clone(c.parts[0].Data)
+	tampered[flipped.Offset] ^= 0x01
+	// Breaking the CID in front of another block unframes it.
+	tampered[moved.Offset-1] ^= 0x01
+	b, _ := newBlob(t, ns, tampered)
+	var rest []*share.Blob
+	for i, p := range c.parts {
+		if i > 0 && c.partAt[i] == 1 {
+			other, _ := newBlob(t, ns, p.Data)
+			rest = append(rest, other)
+		}
+	}
+	c.squares.mu.Lock()
+	c.squares.byHeight[1] = square(t, append([]*share.Blob{b}, rest...)...)
+	c.squares.mu.Unlock()
+
+	if _, err := bs.Get(ctx, flipped.Cid); err == nil || !strings.Contains(err.Error(), "hash mismatch") {
+		t.Fatalf("Get of a block whose bytes changed: %v, want a hash mismatch", err)
+	}
+	if _, err := bs.Get(ctx, moved.Cid); !ipld.IsNotFound(err) {
+		t.Fatalf("Get of a block no blob frames: %v, want not found", err)
+	}
+	if len(decoded) > 2 {
+		if got, err := bs.Get(ctx, decoded[1].Cid); err != nil || !bytes.Equal(got.RawData(), decoded[1].Data) {
+			t.Fatalf("Get of an untouched block of the tampered part: %v", err)
 		}
 	}
 }
