@@ -16,24 +16,42 @@ import (
 // benchSize is the size of the dataset of BenchmarkDataset (issue 16: 64 MiB).
 const benchSize = 64 * mib
 
-// BenchmarkDataset measures, on one devnet (`mesh-node devnet` built from
-// this checkout) and in one run:
+// BenchmarkDatasetPut measures `mesh-node dataset put` of a 64 MiB file
+// through the full node of a devnet (`mesh-node devnet` built from this
+// checkout), from the command's start to its exit: every part and the
+// manifest included in blocks. Each iteration has a fresh journal, so it
+// posts the whole file again. MB/s is the publishing rate, which the
+// devnet's block rate and size bound.
+func BenchmarkDatasetPut(b *testing.B) {
+	dn := devnetproc.Run(b, "../..")
+	full := dn.Info.Nodes["full"]
+	file := filepath.Join(b.TempDir(), "dataset.bin")
+	writeFile(b, file, randBytes(64, benchSize))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	b.SetBytes(benchSize)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		putFile(ctx, b, dn.Bin, full.RPC, full.Token, file)
+	}
+}
+
+// BenchmarkDatasetFetch puts a 64 MiB dataset on a devnet once (not
+// timed), then measures, in the same run, a fresh stock kubo with no
+// routing fetching it (`ipfs cat` of the root) after `ipfs swarm connect`
+// over TCP:
 //
-//   - put: `mesh-node dataset put` of a fresh 64 MiB file through the full
-//     node's API, from the command's start to its exit (every part and the
-//     manifest included in blocks). MB/s is the publishing rate, which the
-//     devnet's block rate and size bound.
-//   - fetch/impl=ours: a fresh stock kubo, with no routing and only
-//     `ipfs swarm connect` to the devnet's full node (TCP), running
-//     `ipfs cat` of the dataset's root: bitswap from our node.
-//   - fetch/impl=kubo: the same, connected to another kubo on this machine
-//     that holds the same file (`ipfs add` with the unixfs-v1-2025 profile,
-//     which must give the same root).
+//   - impl=ours: to the devnet's full node (our bitswap server over its
+//     squares);
+//   - impl=kubo: to another kubo on this machine holding the same file
+//     (`ipfs add` with the unixfs-v1-2025 profile, which must give the
+//     same root).
 //
-// Each fetch iteration starts a new empty kubo (not timed) so nothing is
-// cached. The fetched bytes' sha256 is checked every time. Pipe the output
-// to tools/benchtable for the ours/kubo ratio (make bench-dataset).
-func BenchmarkDataset(b *testing.B) {
+// Each iteration starts a new empty kubo (not timed), so nothing is cached
+// on the fetching side; the fetched bytes' sha256 is checked every time.
+// Pipe the output to tools/benchtable for the ours/kubo ratio (make
+// bench-dataset).
+func BenchmarkDatasetFetch(b *testing.B) {
 	bin := ipfsBinary(b)
 	dn := devnetproc.Run(b, "../..")
 	full := dn.Info.Nodes["full"]
@@ -49,22 +67,7 @@ func BenchmarkDataset(b *testing.B) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	var root string
-	b.Run("put", func(b *testing.B) {
-		b.SetBytes(benchSize)
-		for i := 0; i < b.N; i++ {
-			// Each iteration has a fresh journal, so it posts the whole
-			// file again: that is what is measured.
-			r := putFile(ctx, b, dn.Bin, full.RPC, full.Token, file)
-			if root != "" && r != root {
-				b.Fatalf("the same file put twice: roots %s and %s", root, r)
-			}
-			root = r
-		}
-	})
-	if root == "" {
-		b.Fatal("no dataset was put")
-	}
+	root := putFile(ctx, b, dn.Bin, full.RPC, full.Token, file)
 	// The full node serves the dataset once it has stored and indexed every
 	// part's height.
 	waitCAR(ctx, b, full.Gateway+"/ipfs/"+root+"?format=car", exportOf(b, data))
@@ -96,8 +99,8 @@ func BenchmarkDataset(b *testing.B) {
 			}
 		}
 	}
-	b.Run("fetch/impl=ours", fetch(fullAddr))
-	b.Run("fetch/impl=kubo", fetch(seederAddr))
+	b.Run("impl=ours", fetch(fullAddr))
+	b.Run("impl=kubo", fetch(seederAddr))
 }
 
 // putFile runs `mesh-node dataset put` of file through a node's API with a
