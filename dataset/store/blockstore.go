@@ -167,9 +167,12 @@ func (bs *Blockstore) pinned(ctx context.Context, c cid.Cid) (blocks.Block, erro
 // height, the one whose bytes before loc.Offset are c (the CAR section's
 // CID, as the index found it) and whose [Offset, Offset+Length) hashes to
 // c. Several blobs may qualify (a part posted twice in one block); any is
-// the block. None is blob.ErrBlobNotFound.
+// the block. None is blob.ErrBlobNotFound. A block's hash is checked the
+// first time it is served from a cached height and remembered there: the
+// bytes in memory do not change, and a dataset served again is served
+// without hashing it again.
 func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks.Block, error) {
-	blobs, err := bs.blobsAt(ctx, loc)
+	h, err := bs.blobsAt(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -178,18 +181,21 @@ func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks
 	}
 	framing := c.Bytes()
 	end := loc.Offset + loc.Length
-	for _, part := range blobs {
+	for i, part := range h.blobs {
 		if end > len(part) || loc.Offset < len(framing) || !bytes.Equal(part[loc.Offset-len(framing):loc.Offset], framing) {
 			continue
 		}
 		data := part[loc.Offset:end:end]
-		got, err := c.Prefix().Sum(data)
-		if err != nil {
-			return nil, fmt.Errorf("dataset: block %s: %w", c, err)
-		}
-		if !got.Equals(c) {
-			bs.log.Error("dataset blockstore: block does not hash to its CID", "cid", c.String(), "height", loc.Height)
-			return nil, fmt.Errorf("dataset: block %s at height %d: hash mismatch", c, loc.Height)
+		if !h.isVerified(i, loc.Offset) {
+			got, err := c.Prefix().Sum(data)
+			if err != nil {
+				return nil, fmt.Errorf("dataset: block %s: %w", c, err)
+			}
+			if !got.Equals(c) {
+				bs.log.Error("dataset blockstore: block does not hash to its CID", "cid", c.String(), "height", loc.Height)
+				return nil, fmt.Errorf("dataset: block %s at height %d: hash mismatch", c, loc.Height)
+			}
+			h.setVerified(i, loc.Offset)
 		}
 		// The block aliases the cached blob: blocks are immutable (boxo's
 		// contract), so it is not copied (bitswap sends 1 MiB blocks).
@@ -198,29 +204,60 @@ func (bs *Blockstore) read(ctx context.Context, c cid.Cid, loc Location) (blocks
 	return nil, fmt.Errorf("dataset: block %s at height %d: %w", c, loc.Height, blob.ErrBlobNotFound)
 }
 
+// heightBlobs are the blobs of a namespace at a height, as read, and which
+// of their blocks have been hash-checked.
+type heightBlobs struct {
+	blobs [][]byte
+	size  int64
+
+	mu       sync.Mutex
+	verified map[[2]int]bool // (blob index, block offset)
+}
+
+func newHeightBlobs(blobs [][]byte) *heightBlobs {
+	h := &heightBlobs{blobs: blobs, verified: map[[2]int]bool{}}
+	for _, b := range blobs {
+		h.size += int64(len(b))
+	}
+	return h
+}
+
+func (h *heightBlobs) isVerified(blob, offset int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.verified[[2]int{blob, offset}]
+}
+
+func (h *heightBlobs) setVerified(blob, offset int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.verified[[2]int{blob, offset}] = true
+}
+
 // blobsAt returns the blobs of loc's namespace at loc's height, from the
 // cache or read once (however many callers miss at the same time) and
 // cached: a dataset's parts share its namespace and usually a height.
-func (bs *Blockstore) blobsAt(ctx context.Context, loc Location) ([][]byte, error) {
+func (bs *Blockstore) blobsAt(ctx context.Context, loc Location) (*heightBlobs, error) {
 	k := partKey{height: loc.Height, ns: loc.Namespace}
-	if blobs, ok := bs.cache.get(k); ok {
-		return blobs, nil
+	if h, ok := bs.cache.get(k); ok {
+		return h, nil
 	}
 	v, err, _ := bs.reads.Do(fmt.Sprintf("%d/%x", loc.Height, loc.Namespace[:]), func() (any, error) {
-		if blobs, ok := bs.cache.get(k); ok { // cached by a read that just ended
-			return blobs, nil
+		if h, ok := bs.cache.get(k); ok { // cached by a read that just ended
+			return h, nil
 		}
 		blobs, err := bs.parts.NamespaceBlobs(ctx, loc.Height, loc.Namespace)
 		if err != nil {
 			return nil, err
 		}
-		bs.cache.put(k, blobs)
-		return blobs, nil
+		h := newHeightBlobs(blobs)
+		bs.cache.put(k, h)
+		return h, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dataset: reading the parts at height %d: %w", loc.Height, err)
 	}
-	return v.([][]byte), nil
+	return v.(*heightBlobs), nil
 }
 
 // Put is refused: ErrReadOnly.
@@ -255,16 +292,15 @@ type partCache struct {
 }
 
 type cached struct {
-	k     partKey
-	blobs [][]byte
-	size  int64
+	k partKey
+	h *heightBlobs
 }
 
 func newPartCache(max int64) *partCache {
 	return &partCache{max: max, order: list.New(), items: map[partKey]*list.Element{}}
 }
 
-func (pc *partCache) get(k partKey) ([][]byte, bool) {
+func (pc *partCache) get(k partKey) (*heightBlobs, bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	e, ok := pc.items[k]
@@ -272,14 +308,11 @@ func (pc *partCache) get(k partKey) ([][]byte, bool) {
 		return nil, false
 	}
 	pc.order.MoveToFront(e)
-	return e.Value.(*cached).blobs, true
+	return e.Value.(*cached).h, true
 }
 
-func (pc *partCache) put(k partKey, blobs [][]byte) {
-	var n int64
-	for _, b := range blobs {
-		n += int64(len(b))
-	}
+func (pc *partCache) put(k partKey, h *heightBlobs) {
+	n := h.size
 	if n > pc.max {
 		return
 	}
@@ -288,13 +321,13 @@ func (pc *partCache) put(k partKey, blobs [][]byte) {
 	if _, ok := pc.items[k]; ok {
 		return
 	}
-	pc.items[k] = pc.order.PushFront(&cached{k: k, blobs: blobs, size: n})
+	pc.items[k] = pc.order.PushFront(&cached{k: k, h: h})
 	pc.size += n
 	for pc.size > pc.max {
 		last := pc.order.Back()
 		c := last.Value.(*cached)
 		pc.order.Remove(last)
 		delete(pc.items, c.k)
-		pc.size -= c.size
+		pc.size -= c.h.size
 	}
 }
