@@ -53,11 +53,14 @@ type putter struct {
 // errStopped stops Pack once a part failed.
 var errStopped = errors.New("dataset put: stopped")
 
-// settleBlocks is how many blocks past the head seen at resume a pending
-// blob not found on chain is waited for before it is posted again: a
-// transaction still in a mempool when its put was killed is included by
-// then, or never (the node's Submit gives up on it).
-const settleBlocks = 2
+// settleBlocks is how many blocks past the network's head seen at resume
+// a pending blob not found on chain is waited for before it is posted
+// again: a transaction still in a mempool when its put was killed is
+// included by then, or never (the node's Submit gives up on it). The
+// network's head, not the node's: a light node's store lags the chain by
+// a block or so, and a mempool holding up to --parallel parts of up to
+// a block's size each drains over a few blocks.
+const settleBlocks = 4
 
 // postParts packs the DAG under root from src and posts its parts, up to
 // p.parallel at once, in order of their index. It returns the first error;
@@ -248,8 +251,8 @@ func (p *putter) head(ctx context.Context) (uint64, error) {
 // resolvePending looks on chain for the blobs the journal holds pending
 // without a completed record (their put stopped during their Submit), in
 // the put's namespace at every height from the pending record's to the
-// node's head. A blob not found is looked for again once the head has
-// advanced settleBlocks past that, over the new heights. Each blob found
+// node's head. A blob not found is looked for again once the node's head
+// is settleBlocks past the network's head, over the new heights. Each blob found
 // is recorded done at the lowest height it was found at, so the put
 // reuses it; the others are left pending, and posted by the put. It
 // returns an error, and posts nothing, when the node cannot be asked.
@@ -269,11 +272,18 @@ func (p *putter) resolvePending(ctx context.Context) error {
 	if left, err = p.scanPending(ctx, left, from, head); err != nil || len(left) == 0 {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, p.timeout)
-	_, err = p.headers.WaitForHeight(wctx, head+settleBlocks)
+	cctx, cancel := context.WithTimeout(ctx, p.timeout)
+	network, err := p.headers.NetworkHead(cctx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("dataset put: pending blobs: wait for height %d: %w", head+settleBlocks, err)
+		return fmt.Errorf("dataset put: pending blobs: the network's head: %w", err)
+	}
+	until := max(head, network.Height()) + settleBlocks
+	wctx, cancel := context.WithTimeout(ctx, p.timeout)
+	_, err = p.headers.WaitForHeight(wctx, until)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("dataset put: pending blobs: wait for height %d: %w", until, err)
 	}
 	now, err := p.head(ctx)
 	if err != nil {

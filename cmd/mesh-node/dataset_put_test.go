@@ -9,7 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,10 +27,23 @@ import (
 // tests run mesh-node as a process of its own to kill it.
 const cliMainEnv = "MESH_NODE_TEST_RUN_CLI"
 
+// hangAfterPartsEnv, with cliMainEnv, makes that command line's dataset
+// get stop for good once it has fetched and cached that many parts, so
+// that a test kills it there rather than racing it.
+const hangAfterPartsEnv = "MESH_NODE_TEST_HANG_AFTER_PARTS"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(cliMainEnv) == "1" {
-		main()
-		os.Exit(0)
+		c := &cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}
+		if n, err := strconv.Atoi(os.Getenv(hangAfterPartsEnv)); err == nil {
+			var fetched atomic.Int64
+			c.afterPartFetched = func(int) {
+				for fetched.Add(1) >= int64(n) {
+					time.Sleep(time.Hour) // until killed
+				}
+			}
+		}
+		os.Exit(runMain(c))
 	}
 	os.Exit(m.Run())
 }
@@ -184,7 +200,7 @@ func TestDatasetPutPending(t *testing.T) {
 	// two blocks, does not find it, and posts it.
 	file, _, ns, nsHex = putFixture(t, dir, "unsent", 12, 3<<20, "pend-unsnt")
 	journal = filepath.Join(dir, "unsent.jsonl")
-	args = []string{"--home", lightHome, "--namespace", nsHex, "--journal", journal, file}
+	args = []string{"--home", lightHome, "--parallel", "1", "--namespace", nsHex, "--journal", journal, file}
 	errStop := errors.New("killed before the Submit")
 	from = headHeight(ctx, t, info)
 	_, err = putJSON(ctx, t, &cli{getenv: noEnv, beforePartSubmit: func(int) error { return errStop }}, args...)
@@ -279,4 +295,74 @@ func testDatasetPutKilled(ctx context.Context, t *testing.T, info devnetInfo, li
 	}
 	onceOnChain(ctx, t, info, ns, from, res)
 	t.Logf("the killed put resumed: %d blobs posted, %d reused", res.Posted, res.Reused)
+	testDatasetGetKilled(ctx, t, lightHome, dir, file, nsHex, res)
+}
+
+// testDatasetGetKilled runs dataset get of the dataset put (through the
+// light node: verified reads) as a process of its own that stops for good
+// once it has cached two parts, SIGKILLs it there, and runs it again: the
+// second run uses the two cached parts, fetches only the others, and
+// writes the file byte for byte.
+func testDatasetGetKilled(ctx context.Context, t *testing.T, lightHome, dir, file, nsHex string, put putResult) {
+	t.Helper()
+	out := filepath.Join(dir, "killed.out")
+	args := []string{"dataset", "get", put.Root, "--home", lightHome, "--height", strconv.FormatUint(put.Manifest.Height, 10),
+		"--namespace", nsHex, "--cache", filepath.Join(dir, "get-cache"), "--out", out}
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), cliMainEnv+"=1", hangAfterPartsEnv+"=2")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	cached := func() int {
+		n := 0
+		_ = filepath.WalkDir(filepath.Join(dir, "get-cache"), func(_ string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".car") {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for cached() < 2 {
+		select {
+		case err := <-exited:
+			t.Fatalf("dataset get exited before it cached two parts: %v\n%s", err, stderr.Bytes())
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-tick.C:
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the killed get left its output: %v", err)
+	}
+
+	cmd = exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	text, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the resumed get: %v\n%s", err, stderr.Bytes())
+	}
+	if !strings.Contains(string(text), "fetched: 6\ncached: 2\n") {
+		t.Fatalf("the resumed get printed %q, want 6 parts fetched and 2 from its cache", text)
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the resumed get wrote %d bytes (%v), want the %d bytes put", len(got), err, len(want))
+	}
+	t.Logf("the killed get resumed: 2 parts from its cache, 6 fetched")
 }

@@ -294,7 +294,7 @@ func TestDatasetPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	journal := filepath.Join(dir, "resume.jsonl")
-	args := []string{"--home", lightHome, "--namespace", "726573756d65", "--journal", journal, file}
+	args := []string{"--home", lightHome, "--parallel", "1", "--namespace", "726573756d65", "--journal", journal, file}
 	killCtx, kill := context.WithCancel(ctx)
 	defer kill()
 	recorded := 0

@@ -12,12 +12,18 @@ import (
 )
 
 func main() {
+	os.Exit(runMain(&cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}))
+}
+
+// runMain runs the command line with c and returns the process's exit code.
+func runMain(c *cli) int {
 	privateFiles()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmdFor(&cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}).ExecuteContext(ctx)
+	err := newRootCmdFor(c).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
