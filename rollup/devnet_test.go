@@ -257,6 +257,7 @@ func TestDevnetRollup(t *testing.T) {
 
 	t.Run("BadBlocks", func(t *testing.T) { testBadBlocks(t, ctx, lc, fc, full.RPC) })
 	t.Run("SequencerFaults", func(t *testing.T) { testSequencerFaults(t, ctx, lc, fc, full.RPC) })
+	t.Run("ForcedInclusion", func(t *testing.T) { testForcedInclusion(t, ctx, lc, fc, full.RPC) })
 }
 
 // lostAnswerDA posts for real but reports the first submit as failed, as
