@@ -190,15 +190,9 @@ type candidate struct {
 // error wraps ErrHalted.
 func (f *Follower) follow(ctx context.Context, d uint64) error {
 	g := f.cfg.Genesis
-	h, err := f.cfg.Headers.WaitForHeight(ctx, d)
+	h, err := trustedHeader(ctx, f.cfg.Headers, d)
 	if err != nil {
-		return fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
-	}
-	if h.Height() != d {
-		return fmt.Errorf("rollup: DA height %d: the header source returned height %d", d, h.Height())
-	}
-	if err := h.Validate(); err != nil {
-		return fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+		return err
 	}
 	f.mu.Lock()
 	queue := slices.Clone(f.forced)
@@ -386,4 +380,20 @@ func checkForced(g *Genesis, c candidate, pending []ForcedTx, d uint64) *Evidenc
 		}
 	}
 	return nil
+}
+
+// trustedHeader returns the header at DataMesh height d from src,
+// checked to be that height's and valid (header.Validate).
+func trustedHeader(ctx context.Context, src HeaderSource, d uint64) (*header.ExtendedHeader, error) {
+	h, err := src.WaitForHeight(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	}
+	if h.Height() != d {
+		return nil, fmt.Errorf("rollup: DA height %d: the header source returned height %d", d, h.Height())
+	}
+	if err := h.Validate(); err != nil {
+		return nil, fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	}
+	return h, nil
 }

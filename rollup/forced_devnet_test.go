@@ -27,16 +27,8 @@ func testForcedInclusion(t *testing.T, ctx context.Context, lc, fc *client.Clien
 		g := testGenesis(t, ctx, lc, "kv-forced", "kvforced", key)
 		g.ForcedEpoch = 5
 		n := openNode(t, t.TempDir(), g)
-		seq, err := rollup.NewSequencer(rollup.SequencerConfig{Genesis: g, Key: key, Executor: n.exec, Store: n.store,
-			DA: post, Headers: meshapi.Headers{C: lc}, Data: meshapi.Data{C: fc, Name: fullURL},
-			BlockTime: 200 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := seq.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stop(t, seq) })
+		seq := startSequencer(t, ctx, rollup.SequencerConfig{Genesis: g, Key: key, Executor: n.exec, Store: n.store,
+			DA: post, Headers: meshapi.Headers{C: lc}, Data: meshapi.Data{C: fc, Name: fullURL}})
 
 		tx := []byte(`{"type":"set","key":"forced","value":"in"}`)
 		env, err := rollup.EncodeForcedTx(tx)
@@ -61,18 +53,8 @@ func testForcedInclusion(t *testing.T, ctx context.Context, lc, fc *client.Clien
 		}
 		t.Logf("forced tx posted at DA height %d, included in block 1 posted at %d", d, sb.DAHeight)
 
-		logs := &syncBuffer{}
 		folNode := openNode(t, t.TempDir(), g)
-		fol, err := rollup.NewFollower(rollup.FollowerConfig{Genesis: g, Executor: folNode.exec, Store: folNode.store,
-			Headers: meshapi.Headers{C: lc}, Data: meshapi.Data{C: fc, Name: fullURL}, RetryMin: 50 * time.Millisecond,
-			Logger: slog.New(slog.NewTextHandler(logs, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := fol.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stop(t, fol) })
+		fol, logs := startLoggedFollower(t, ctx, g, folNode, lc, fc, fullURL)
 		deadline := d + g.ForcedInclusionEpoch() + 1
 		waitFor(ctx, t, "the follower to read past the forced tx's deadline", func() bool {
 			return fol.Status().DAHeight >= deadline || fol.Status().Halted != nil
@@ -95,15 +77,7 @@ func testForcedInclusion(t *testing.T, ctx context.Context, lc, fc *client.Clien
 		g.ForcedEpoch = 2
 		n := openNode(t, t.TempDir(), g)
 		// No Headers or Data: this sequencer never reads the forced namespace.
-		seq, err := rollup.NewSequencer(rollup.SequencerConfig{Genesis: g, Key: key, Executor: n.exec, Store: n.store,
-			DA: post, BlockTime: 200 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := seq.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stop(t, seq) })
+		startSequencer(t, ctx, rollup.SequencerConfig{Genesis: g, Key: key, Executor: n.exec, Store: n.store, DA: post})
 		folNode := openNode(t, t.TempDir(), g)
 		fol := startFollower(t, ctx, g, folNode, meshapi.Headers{C: lc}, meshapi.Data{C: fc, Name: fullURL})
 
@@ -151,4 +125,38 @@ func testForcedInclusion(t *testing.T, ctx context.Context, lc, fc *client.Clien
 			t.Fatalf("evidence %s; want block 1 at DA height %d claiming a forced tx never posted", ev, d)
 		}
 	})
+}
+
+// startSequencer starts a sequencer of cfg with the devnet tests' block
+// time and retries.
+func startSequencer(t *testing.T, ctx context.Context, cfg rollup.SequencerConfig) *rollup.Sequencer {
+	t.Helper()
+	cfg.BlockTime, cfg.RetryMin, cfg.RetryMax = 200*time.Millisecond, 100*time.Millisecond, time.Second
+	seq, err := rollup.NewSequencer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, seq) })
+	return seq
+}
+
+// startLoggedFollower starts a follower of n over the light node's
+// headers and the full node's data, logging to the buffer it returns.
+func startLoggedFollower(t *testing.T, ctx context.Context, g *rollup.Genesis, n *node, lc, fc *client.Client, fullURL string) (*rollup.Follower, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	fol, err := rollup.NewFollower(rollup.FollowerConfig{Genesis: g, Executor: n.exec, Store: n.store,
+		Headers: meshapi.Headers{C: lc}, Data: meshapi.Data{C: fc, Name: fullURL}, RetryMin: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fol.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, fol) })
+	return fol, logs
 }

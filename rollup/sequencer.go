@@ -471,15 +471,9 @@ func (s *Sequencer) forcedLoop(ctx context.Context) {
 }
 
 func (s *Sequencer) readForced(ctx context.Context, d uint64) (int, error) {
-	h, err := s.cfg.Headers.WaitForHeight(ctx, d)
+	h, err := trustedHeader(ctx, s.cfg.Headers, d)
 	if err != nil {
-		return 0, fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
-	}
-	if h.Height() != d {
-		return 0, fmt.Errorf("rollup: DA height %d: the header source returned height %d", d, h.Height())
-	}
-	if err := h.Validate(); err != nil {
-		return 0, fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+		return 0, err
 	}
 	found, err := readForced(ctx, s.cfg.Genesis, s.cfg.Data, h, d, s.log)
 	if err != nil {
