@@ -125,6 +125,33 @@ func testForcedInclusion(t *testing.T, ctx context.Context, lc, fc *client.Clien
 			t.Fatalf("evidence %s; want block 1 at DA height %d claiming a forced tx never posted", ev, d)
 		}
 	})
+
+	t.Run("OutOfOrder", func(t *testing.T) {
+		key := keyFrom("reordering-sequencer")
+		g := testGenesis(t, ctx, lc, "kv-reorder", "kvreorder", key)
+		txA, txB := []byte(`{"type":"set","key":"a","value":"1"}`), []byte(`{"type":"set","key":"b","value":"2"}`)
+		envA, _ := rollup.EncodeForcedTx(txA)
+		envB, _ := rollup.EncodeForcedTx(txB)
+		fd, err := post.Submit(ctx, g.ForcedInclusionNamespace(), [][]byte{envA, envB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := sha256.Sum256([]byte("any root: the forced check comes first"))
+		blk := signedBlock(t, key, rollup.Header{ChainID: g.ChainID, Height: 1, Time: g.Time.Add(time.Second),
+			ParentHash: make([]byte, rollup.HashSize), StateRoot: root[:], ForcedTxs: 2}, [][]byte{txB, txA})
+		d, err := post.Submit(ctx, g.Namespace, [][]byte{blk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fol := startFollower(t, ctx, g, openNode(t, t.TempDir(), g), meshapi.Headers{C: lc}, meshapi.Data{C: fc, Name: fullURL})
+		waitFor(ctx, t, "the follower to halt", func() bool { return fol.Status().Halted != nil })
+		ev := fol.Status().Halted
+		if ev.DAHeight != d || ev.Height != 1 || !bytes.Equal(ev.ForcedTx, txA) || ev.ForcedDAHeight != fd ||
+			ev.ForcedDeadline != fd+rollup.DefaultForcedInclusionEpoch || !strings.Contains(ev.Reason, "not the next pending one") {
+			t.Fatalf("evidence %s (forced tx %q of %d, deadline %d); want block 1 at DA height %d, expecting the forced tx a of DA height %d",
+				ev, ev.ForcedTx, ev.ForcedDAHeight, ev.ForcedDeadline, d, fd)
+		}
+	})
 }
 
 // startSequencer starts a sequencer of cfg with the devnet tests' block
