@@ -70,6 +70,11 @@ type Header struct {
 	StateRoot []byte
 	// Proposer is the sequencer's ed25519 public key.
 	Proposer ed25519.PublicKey
+	// ForcedTxs is how many of the block's first transactions are forced
+	// transactions (forced.go), the next ones pending in order. It is
+	// encoded only when it is not 0, so blocks without forced
+	// transactions encode as before it existed.
+	ForcedTxs uint64
 	// Signature is Proposer's ed25519 signature of SignBytes.
 	Signature []byte
 }
@@ -91,6 +96,7 @@ const (
 	fHdrStateRoot  = 6
 	fHdrProposer   = 7
 	fHdrSignature  = 8
+	fHdrForcedTxs  = 9 // between the proposer and the signature, when not 0
 
 	fBlockHeader = 1
 	fBlockTx     = 2
@@ -135,6 +141,10 @@ func (h *Header) appendUnsigned(b []byte) []byte {
 	}{{fHdrParentHash, h.ParentHash}, {fHdrDataHash, h.DataHash}, {fHdrStateRoot, h.StateRoot}, {fHdrProposer, h.Proposer}} {
 		b = protowire.AppendTag(b, f.num, protowire.BytesType)
 		b = protowire.AppendBytes(b, f.v)
+	}
+	if h.ForcedTxs != 0 {
+		b = protowire.AppendTag(b, fHdrForcedTxs, protowire.VarintType)
+		b = protowire.AppendVarint(b, h.ForcedTxs)
 	}
 	return b
 }
@@ -214,6 +224,9 @@ func (b *Block) Encode() ([]byte, error) {
 	if len(b.Txs) > MaxTxs {
 		return nil, fmt.Errorf("%w: %d transactions, at most %d", ErrInvalidBlock, len(b.Txs), MaxTxs)
 	}
+	if b.Header.ForcedTxs > uint64(len(b.Txs)) {
+		return nil, fmt.Errorf("%w: %d forced transactions of %d", ErrInvalidBlock, b.Header.ForcedTxs, len(b.Txs))
+	}
 	if !bytes.Equal(b.Header.DataHash, DataHash(b.Txs)) {
 		return nil, fmt.Errorf("%w: data hash is not the transactions'", ErrInvalidBlock)
 	}
@@ -271,6 +284,9 @@ func DecodeBlock(b []byte) (*Block, error) {
 	if !bytes.Equal(blk.Header.DataHash, DataHash(blk.Txs)) {
 		return nil, fmt.Errorf("%w: data hash %X is not the transactions' %X", ErrInvalidBlock, blk.Header.DataHash, DataHash(blk.Txs))
 	}
+	if blk.Header.ForcedTxs > uint64(len(blk.Txs)) {
+		return nil, fmt.Errorf("%w: %d forced transactions of %d", ErrInvalidBlock, blk.Header.ForcedTxs, len(blk.Txs))
+	}
 	return blk, nil
 }
 
@@ -308,6 +324,14 @@ func decodeHeader(b []byte, h *Header) error {
 		return fmt.Errorf("proposer: %w", err)
 	}
 	h.Proposer = bytes.Clone(prop)
+	if num, _, n := protowire.ConsumeTag(r.b); n > 0 && num == fHdrForcedTxs {
+		if h.ForcedTxs, err = r.varintField(fHdrForcedTxs); err != nil {
+			return fmt.Errorf("forced transactions: %w", err)
+		}
+		if h.ForcedTxs == 0 {
+			return errors.New("forced transactions: 0 is encoded by leaving the field out")
+		}
+	}
 	sig, err := r.bytesField(fHdrSignature)
 	if err != nil {
 		return fmt.Errorf("signature: %w", err)

@@ -104,14 +104,25 @@ type Evidence struct {
 	// mismatch: the header's and the executor's.
 	ClaimedStateRoot  HexBytes `json:"claimed_state_root,omitempty"`
 	ComputedStateRoot HexBytes `json:"computed_state_root,omitempty"`
-	// Block is the blob as found in the namespace.
+	// Block is the blob as found in the namespace; empty for a missed
+	// forced-inclusion deadline, which no block shows.
 	Block []byte `json:"block"`
+	// ForcedTx, ForcedDAHeight and ForcedDeadline are set when the
+	// sequencer broke the forced-inclusion rule: the forced transaction
+	// concerned, the DataMesh height it was posted at and the last
+	// height a block including it could be posted at.
+	ForcedTx       HexBytes `json:"forced_tx,omitempty"`
+	ForcedDAHeight uint64   `json:"forced_da_height,omitempty"`
+	ForcedDeadline uint64   `json:"forced_deadline,omitempty"`
 }
 
 // ErrHalted is wrapped by the error of a follower that halted.
 var ErrHalted = errors.New("rollup: follower halted")
 
 func (e *Evidence) String() string {
+	if e.Block == nil && e.ForcedTx != nil {
+		return fmt.Sprintf("at DA height %d: %s (forced tx %s posted at DA height %d, deadline %d)", e.DAHeight, e.Reason, e.ForcedTx, e.ForcedDAHeight, e.ForcedDeadline)
+	}
 	s := fmt.Sprintf("block %d at DA height %d: %s", e.Height, e.DAHeight, e.Reason)
 	if e.ClaimedStateRoot != nil {
 		s += fmt.Sprintf(" (claimed state root %s, computed %s)", e.ClaimedStateRoot, e.ComputedStateRoot)

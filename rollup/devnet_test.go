@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -257,6 +256,7 @@ func TestDevnetRollup(t *testing.T) {
 
 	t.Run("BadBlocks", func(t *testing.T) { testBadBlocks(t, ctx, lc, fc, full.RPC) })
 	t.Run("SequencerFaults", func(t *testing.T) { testSequencerFaults(t, ctx, lc, fc, full.RPC) })
+	t.Run("ForcedInclusion", func(t *testing.T) { testForcedInclusion(t, ctx, lc, fc, full.RPC) })
 }
 
 // lostAnswerDA posts for real but reports the first submit as failed, as
@@ -396,18 +396,7 @@ func testBadBlocks(t *testing.T, ctx context.Context, lc, fc *client.Client, ful
 	if err != nil {
 		t.Fatal(err)
 	}
-	folNode := openNode(t, t.TempDir(), g)
-	logs := &syncBuffer{}
-	fol, err := rollup.NewFollower(rollup.FollowerConfig{Genesis: g, Executor: folNode.exec, Store: folNode.store,
-		Headers: meshapi.Headers{C: lc}, Data: meshapi.Data{C: fc, Name: fullURL}, RetryMin: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fol.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop(t, fol) })
+	fol, logs := startLoggedFollower(t, ctx, g, openNode(t, t.TempDir(), g), lc, fc, fullURL)
 	waitFor(ctx, t, "the follower to halt", func() bool { return fol.Status().Halted != nil })
 	for _, want := range []string{"ignoring a blob that is not a rollup block", "ignoring a block not signed by the sequencer", "rejected a block signed by the sequencer; halting"} {
 		if !strings.Contains(logs.String(), want) {

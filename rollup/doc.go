@@ -46,6 +46,12 @@
 //     left out. A node that hides a blob fails the check; the follower
 //     reports the DataMesh height and the source (Status.LastError),
 //     retries, and never goes past that height.
+//   - Nothing of the sequencer's forced inclusion: the forced namespace
+//     of every height is read and verified like the rollup's, and a
+//     forced transaction still pending after its deadline, or a block
+//     whose first ForcedTxs transactions are not the next pending ones,
+//     halts the follower with Evidence (forced.go, docs/rollups.md
+//     "Forced inclusion").
 //   - Nothing of the sequencer's execution: every block is executed
 //     again and its StateRoot compared with the executor's. A block
 //     signed by the sequencer that does not follow the chain (height,
@@ -67,7 +73,8 @@
 //
 // Store keeps the blocks by height with the DataMesh height of each, the
 // head, the follower's sync height (the last DataMesh height read
-// completely), the sequencer's block in progress and the halt evidence,
+// completely), the sequencer's block in progress, the halt evidence and
+// the pending forced transactions,
 // under "rollup/" keys, each change in one Badger transaction. It may
 // share the executor's database (execution/kv keeps to "kv/"); the two
 // are not written in one transaction, since the Executor interface does
@@ -92,10 +99,13 @@
 //
 // # Sequencer
 //
-// Every BlockTime the Sequencer takes the executor's waiting
-// transactions (GetTxs), keeps those FilterTxs marks OK within
-// MaxBlockBytes, executes them, signs the header and stores the block;
-// no transactions, no block. A second loop posts the oldest unposted
+// Every BlockTime the Sequencer takes the pending forced transactions
+// (read by a third loop from the forced namespace, verified against
+// SequencerConfig.Headers) and the executor's waiting transactions
+// (GetTxs), filters them with FilterTxs (forced ones first, flagged),
+// keeps the forced ones in order up to the first postponed and the
+// others FilterTxs marks OK, within MaxBlockBytes, executes them, signs
+// the header and stores the block; no transactions, no block. A second loop posts the oldest unposted
 // blocks, several per Submit, in order, and on inclusion records the
 // DataMesh height and calls SetFinal; a failed submit is retried with
 // backoff while blocks keep being made, up to MaxUnposted waiting
@@ -103,8 +113,8 @@
 // bytes, so a block posted twice is the same block, which followers
 // skip.
 //
-// Forced inclusion, the rollup's own JSON-RPC (soft confirmations,
-// queries) and the mesh-node rollup command are built on Sequencer
-// (ProduceBlock, Status) and Follower (Status) and the executor; they
-// are not part of this package yet.
+// The rollup's own JSON-RPC (soft confirmations, queries) and the
+// mesh-node rollup command are built on Sequencer (ProduceBlock,
+// Status) and Follower (Status) and the executor; they are not part of
+// this package yet.
 package rollup

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	coreexec "github.com/evstack/ev-node/core/execution"
+
+	"github.com/datamesh/mesh-node/header"
 )
 
 // Follower defaults.
@@ -44,9 +46,13 @@ type FollowerStatus struct {
 	// LastError is why the next DataMesh height failed (it is retried),
 	// cleared once it succeeds.
 	LastError string
-	// Halted is set when a block signed by the sequencer was rejected:
-	// the follower stopped there and stays stopped across restarts.
+	// Halted is set when a block signed by the sequencer was rejected,
+	// or the sequencer missed a forced-inclusion deadline: the follower
+	// stopped there and stays stopped across restarts.
 	Halted *Evidence
+	// ForcedPending is the number of forced transactions found and not
+	// yet included.
+	ForcedPending int
 }
 
 // Follower is a full node of the rollup: it reads every DataMesh height
@@ -60,6 +66,7 @@ type Follower struct {
 	mu     sync.Mutex
 	tip    *tip
 	status FollowerStatus
+	forced []ForcedTx // the pending forced transactions, in inclusion order
 
 	loops runner
 }
@@ -104,9 +111,15 @@ func (f *Follower) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	forced, err := f.cfg.Store.ForcedQueue(0)
+	if err != nil {
+		return err
+	}
 	f.mu.Lock()
 	f.tip = t
-	f.status = FollowerStatus{Height: t.height, StateRoot: t.root, DAHeight: max(syncDA, f.cfg.Genesis.DAStartHeight-1), Halted: halt}
+	f.forced = forced
+	f.status = FollowerStatus{Height: t.height, StateRoot: t.root, DAHeight: max(syncDA, f.cfg.Genesis.DAStartHeight-1), Halted: halt,
+		ForcedPending: len(forced)}
 	f.mu.Unlock()
 	if halt != nil {
 		f.log.Error("rollup: follower halted before, not following", "evidence", halt.String())
@@ -129,6 +142,7 @@ func (f *Follower) Status() FollowerStatus {
 	if st.Halted != nil {
 		ev := *st.Halted
 		ev.ClaimedStateRoot, ev.ComputedStateRoot, ev.Block = bytes.Clone(ev.ClaimedStateRoot), bytes.Clone(ev.ComputedStateRoot), bytes.Clone(ev.Block)
+		ev.ForcedTx = bytes.Clone(ev.ForcedTx)
 		st.Halted = &ev
 	}
 	return st
@@ -176,16 +190,25 @@ type candidate struct {
 // error wraps ErrHalted.
 func (f *Follower) follow(ctx context.Context, d uint64) error {
 	g := f.cfg.Genesis
-	h, err := f.cfg.Headers.WaitForHeight(ctx, d)
+	h, err := trustedHeader(ctx, f.cfg.Headers, d)
 	if err != nil {
-		return fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+		return err
 	}
-	if h.Height() != d {
-		return fmt.Errorf("rollup: DA height %d: the header source returned height %d", d, h.Height())
+	f.mu.Lock()
+	queue := slices.Clone(f.forced)
+	f.mu.Unlock()
+	// Every block posted up to d-1 has been read: a forced transaction
+	// whose deadline is before d and still pending was censored.
+	if len(queue) > 0 && queue[0].Deadline(g) < d {
+		late := queue[0]
+		return f.halt(&Evidence{DAHeight: d, Reason: "the sequencer did not include a forced transaction by its deadline",
+			ForcedTx: late.Tx, ForcedDAHeight: late.DAHeight, ForcedDeadline: late.Deadline(g)}, nil, nil, d)
 	}
-	if err := h.Validate(); err != nil {
-		return fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	found, err := f.readForced(ctx, h, d)
+	if err != nil {
+		return err
 	}
+	queue = append(queue, found...)
 	rows, err := f.cfg.Data.GetNamespaceData(ctx, d, g.Namespace)
 	if err != nil {
 		return fmt.Errorf("rollup: DA height %d: namespace data from %s: %w", d, f.cfg.Data, err)
@@ -218,6 +241,7 @@ func (f *Follower) follow(ctx context.Context, d uint64) error {
 	t := *f.tip
 	f.mu.Unlock()
 	var accepted []*StoredBlock
+	included := 0 // of queue
 	for _, c := range cands {
 		hdr := &c.blk.Header
 		if hdr.Height < t.next(g) {
@@ -229,7 +253,10 @@ func (f *Follower) follow(ctx context.Context, d uint64) error {
 			continue
 		}
 		if err := t.checkNext(g, hdr); err != nil {
-			return f.halt(&Evidence{DAHeight: d, Height: hdr.Height, Reason: err.Error(), Block: c.raw}, accepted, d)
+			return f.halt(&Evidence{DAHeight: d, Height: hdr.Height, Reason: err.Error(), Block: c.raw}, accepted, found, d)
+		}
+		if ev := checkForced(g, c, queue[included:], d); ev != nil {
+			return f.halt(ev, accepted, found, d)
 		}
 		res, err := f.cfg.Executor.ExecuteTxs(ctx, c.blk.Txs, hdr.Height, hdr.Time, t.root)
 		if err != nil {
@@ -237,20 +264,23 @@ func (f *Follower) follow(ctx context.Context, d uint64) error {
 		}
 		if !bytes.Equal(res.UpdatedStateRoot, hdr.StateRoot) {
 			return f.halt(&Evidence{DAHeight: d, Height: hdr.Height, Reason: "state root differs from the executor's",
-				ClaimedStateRoot: hdr.StateRoot, ComputedStateRoot: res.UpdatedStateRoot, Block: c.raw}, accepted, d)
+				ClaimedStateRoot: hdr.StateRoot, ComputedStateRoot: res.UpdatedStateRoot, Block: c.raw}, accepted, found, d)
 		}
 		hash, err := hdr.Hash()
 		if err != nil {
 			return err
 		}
 		accepted = append(accepted, &StoredBlock{Block: c.blk, Raw: c.raw, DAHeight: d})
+		included += int(hdr.ForcedTxs)
 		t = tip{height: hdr.Height, hash: hash, root: hdr.StateRoot, time: hdr.Time}
 	}
-	if err := f.cfg.Store.AppendBlocks(accepted, d); err != nil {
+	if err := f.cfg.Store.AppendBlocksForced(accepted, d, found); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	f.tip = &t
+	f.forced = queue[included:]
+	f.status.ForcedPending = len(f.forced)
 	f.status.Height, f.status.StateRoot, f.status.DAHeight, f.status.LastError = t.height, t.root, d, ""
 	f.mu.Unlock()
 	if len(accepted) > 0 {
@@ -282,10 +312,15 @@ func daHeightOf(sb *StoredBlock) uint64 {
 }
 
 // halt stores the blocks accepted before the rejected one (the sync
-// height stays before d) and the evidence, and stops the follower.
-func (f *Follower) halt(ev *Evidence, accepted []*StoredBlock, d uint64) error {
-	f.log.Error("rollup: rejected a block signed by the sequencer; halting", "evidence", ev.String(), "block", HexBytes(ev.Block).String())
-	if err := f.cfg.Store.AppendBlocks(accepted, d-1); err != nil {
+// height stays before d; found, the forced transactions of d, are kept
+// with them) and the evidence, and stops the follower.
+func (f *Follower) halt(ev *Evidence, accepted []*StoredBlock, found []ForcedTx, d uint64) error {
+	if ev.Block == nil {
+		f.log.Error("rollup: the sequencer missed a forced-inclusion deadline; halting", "evidence", ev.String())
+	} else {
+		f.log.Error("rollup: rejected a block signed by the sequencer; halting", "evidence", ev.String(), "block", HexBytes(ev.Block).String())
+	}
+	if err := f.cfg.Store.AppendBlocksForced(accepted, d-1, found); err != nil {
 		return err
 	}
 	if err := f.cfg.Store.SetHalt(ev); err != nil {
@@ -299,4 +334,66 @@ func (f *Follower) halt(ev *Evidence, accepted []*StoredBlock, d uint64) error {
 	f.status.Halted = ev
 	f.mu.Unlock()
 	return fmt.Errorf("%w: %s", ErrHalted, ev)
+}
+
+// readForced returns the forced transactions posted at DataMesh height
+// d, from the forced namespace's data verified against h like the
+// rollup's own namespace.
+func (f *Follower) readForced(ctx context.Context, h *header.ExtendedHeader, d uint64) ([]ForcedTx, error) {
+	return readForced(ctx, f.cfg.Genesis, f.cfg.Data, h, d, f.log)
+}
+
+func readForced(ctx context.Context, g *Genesis, src NamespaceSource, h *header.ExtendedHeader, d uint64, log *slog.Logger) ([]ForcedTx, error) {
+	ns := g.ForcedInclusionNamespace()
+	rows, err := src.GetNamespaceData(ctx, d, ns)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: DA height %d: forced namespace data from %s: %w", d, src, err)
+	}
+	blobs, err := verifiedBlobs(h, rows, ns)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: DA height %d: forced namespace data from %s does not verify against the trusted header: %w", d, src, err)
+	}
+	return forcedTxs(d, blobs, func(i int, err error) {
+		log.Info("rollup: ignoring a blob of the forced namespace", "da_height", d, "blob", i, "err", err)
+	}), nil
+}
+
+// checkForced checks the forced transactions a block claims
+// (Header.ForcedTxs) against pending, the forced transactions not yet
+// included, in order: they must be its first transactions.
+func checkForced(g *Genesis, c candidate, pending []ForcedTx, d uint64) *Evidence {
+	n := c.blk.Header.ForcedTxs
+	ev := func(reason string, f *ForcedTx) *Evidence {
+		e := &Evidence{DAHeight: d, Height: c.blk.Header.Height, Reason: reason, Block: c.raw}
+		if f != nil {
+			e.ForcedTx, e.ForcedDAHeight, e.ForcedDeadline = f.Tx, f.DAHeight, f.Deadline(g)
+		}
+		return e
+	}
+	if n > uint64(len(pending)) {
+		return ev(fmt.Sprintf("the block claims %d forced transactions, %d are pending (one included twice, or never posted)", n, len(pending)), nil)
+	}
+	for i := range n {
+		if !bytes.Equal(c.blk.Txs[i], pending[i].Tx) {
+			return ev(fmt.Sprintf("forced transaction %d of the block is not the next pending one (DA height %d, blob %d): out of order, included twice or never posted",
+				i, pending[i].DAHeight, pending[i].Index), &pending[i])
+		}
+	}
+	return nil
+}
+
+// trustedHeader returns the header at DataMesh height d from src,
+// checked to be that height's and valid (header.Validate).
+func trustedHeader(ctx context.Context, src HeaderSource, d uint64) (*header.ExtendedHeader, error) {
+	h, err := src.WaitForHeight(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	}
+	if h.Height() != d {
+		return nil, fmt.Errorf("rollup: DA height %d: the header source returned height %d", d, h.Height())
+	}
+	if err := h.Validate(); err != nil {
+		return nil, fmt.Errorf("rollup: DA height %d: trusted header: %w", d, err)
+	}
+	return h, nil
 }

@@ -3,6 +3,7 @@ package rollup
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,55 @@ type Genesis struct {
 	InitialHeight uint64
 	// Time is the genesis time (InitChain's), UTC; blocks come after it.
 	Time time.Time
+	// ForcedNamespace is where anyone posts transactions the sequencer
+	// must include (forced inclusion, forced.go); the zero namespace
+	// means DefaultForcedNamespace(Namespace). It must differ from
+	// Namespace.
+	ForcedNamespace share.Namespace
+	// ForcedEpoch is the forced-inclusion deadline in DataMesh heights:
+	// a forced transaction posted at height d must be in a block posted
+	// at a height at most d + ForcedEpoch. 0 means
+	// DefaultForcedInclusionEpoch; at most MaxForcedInclusionEpoch.
+	ForcedEpoch uint64
+}
+
+// Forced-inclusion parameters of a genesis.
+const (
+	DefaultForcedInclusionEpoch = 10
+	MaxForcedInclusionEpoch     = 10_000
+)
+
+// forcedNamespaceDomain prefixes the hash DefaultForcedNamespace derives.
+const forcedNamespaceDomain = "datamesh-rollup-forced-v1\x00"
+
+// DefaultForcedNamespace is the forced-inclusion namespace of a rollup
+// posting in ns when its genesis names none: the version-0 namespace
+// whose 10-byte ID is the first 10 bytes of
+// SHA-256("datamesh-rollup-forced-v1\x00" || ns) with the first byte's
+// top bit set (so that it is never a reserved namespace).
+func DefaultForcedNamespace(ns share.Namespace) share.Namespace {
+	h := sha256.Sum256(append([]byte(forcedNamespaceDomain), ns[:]...))
+	id := h[:share.NamespaceVersionZeroIDSize]
+	id[0] |= 0x80
+	out, _ := share.NewV0Namespace(id) // 10 bytes: cannot fail
+	return out
+}
+
+// ForcedInclusionNamespace returns ForcedNamespace, or its default when
+// it is zero.
+func (g *Genesis) ForcedInclusionNamespace() share.Namespace {
+	if g.ForcedNamespace == (share.Namespace{}) {
+		return DefaultForcedNamespace(g.Namespace)
+	}
+	return g.ForcedNamespace
+}
+
+// ForcedInclusionEpoch returns ForcedEpoch, or its default when it is 0.
+func (g *Genesis) ForcedInclusionEpoch() uint64 {
+	if g.ForcedEpoch == 0 {
+		return DefaultForcedInclusionEpoch
+	}
+	return g.ForcedEpoch
 }
 
 // genesisJSON is the file's shape.
@@ -51,6 +101,10 @@ type genesisJSON struct {
 	DAStartHeight uint64 `json:"da_start_height"`
 	InitialHeight uint64 `json:"initial_height"`
 	Time          string `json:"genesis_time"` // RFC 3339, UTC
+	// Added with forced inclusion; a file without them takes the
+	// defaults.
+	ForcedNamespace string `json:"forced_namespace,omitempty"` // hex, 29 bytes
+	ForcedEpoch     uint64 `json:"forced_inclusion_epoch,omitempty"`
 }
 
 // Validate checks every field (ErrInvalidGenesis).
@@ -78,6 +132,16 @@ func (g *Genesis) Validate() error {
 	if g.Time.IsZero() || g.Time.Before(time.Unix(0, 0)) || g.Time.Location() != time.UTC {
 		return fmt.Errorf("%w: genesis time %s: want a UTC time after 1970", ErrInvalidGenesis, g.Time)
 	}
+	fns := g.ForcedInclusionNamespace()
+	if err := fns.ValidateForBlob(); err != nil {
+		return fmt.Errorf("%w: forced namespace: %w", ErrInvalidGenesis, err)
+	}
+	if fns == g.Namespace {
+		return fmt.Errorf("%w: the forced namespace is the rollup's namespace", ErrInvalidGenesis)
+	}
+	if g.ForcedEpoch > MaxForcedInclusionEpoch {
+		return fmt.Errorf("%w: forced inclusion epoch %d, at most %d", ErrInvalidGenesis, g.ForcedEpoch, MaxForcedInclusionEpoch)
+	}
 	return nil
 }
 
@@ -86,15 +150,19 @@ func (g Genesis) MarshalJSON() ([]byte, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
+	fns := g.ForcedInclusionNamespace()
 	return json.Marshal(genesisJSON{
 		ChainID: g.ChainID, Namespace: hex.EncodeToString(g.Namespace[:]), Sequencer: hex.EncodeToString(g.Sequencer),
 		DAStartHeight: g.DAStartHeight, InitialHeight: g.InitialHeight, Time: g.Time.Format(time.RFC3339Nano),
+		ForcedNamespace: hex.EncodeToString(fns[:]), ForcedEpoch: g.ForcedInclusionEpoch(),
 	})
 }
 
-// UnmarshalJSON reads a genesis strictly: every member present, none
+// UnmarshalJSON reads a genesis strictly: every member present (but
+// forced_namespace and forced_inclusion_epoch, which a file written
+// before forced inclusion lacks: they take their defaults), none
 // unknown, nothing after the object, lowercase hex, and the result must
-// Validate.
+// Validate. A forced_inclusion_epoch given as 0 is refused.
 func (g *Genesis) UnmarshalJSON(b []byte) error {
 	if len(b) > MaxGenesisSize {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrInvalidGenesis, len(b), MaxGenesisSize)
@@ -129,8 +197,22 @@ func (g *Genesis) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: genesis_time: %w", ErrInvalidGenesis, err)
 	}
-	out := Genesis{ChainID: j.ChainID, Sequencer: key, DAStartHeight: j.DAStartHeight, InitialHeight: j.InitialHeight, Time: t.UTC()}
+	out := Genesis{ChainID: j.ChainID, Sequencer: key, DAStartHeight: j.DAStartHeight, InitialHeight: j.InitialHeight, Time: t.UTC(),
+		ForcedEpoch: j.ForcedEpoch}
 	copy(out.Namespace[:], ns)
+	if _, ok := raw["forced_inclusion_epoch"]; ok && j.ForcedEpoch == 0 {
+		return fmt.Errorf("%w: forced_inclusion_epoch 0, want 1 to %d", ErrInvalidGenesis, MaxForcedInclusionEpoch)
+	}
+	if _, ok := raw["forced_namespace"]; ok {
+		fns, err := strictHex(j.ForcedNamespace, share.NamespaceSize)
+		if err != nil {
+			return fmt.Errorf("%w: forced_namespace: %w", ErrInvalidGenesis, err)
+		}
+		copy(out.ForcedNamespace[:], fns)
+		if out.ForcedNamespace == (share.Namespace{}) {
+			return fmt.Errorf("%w: forced_namespace is zero", ErrInvalidGenesis)
+		}
+	}
 	if err := out.Validate(); err != nil {
 		return err
 	}

@@ -35,6 +35,13 @@ type SequencerConfig struct {
 	Executor coreexec.Executor
 	Store    *Store
 	DA       Submitter
+	// Headers and Data read the forced namespace (forced inclusion):
+	// Data's answers are verified against Headers' like a follower's.
+	// Without them the sequencer includes no forced transaction, and its
+	// followers halt at the first missed deadline; only tests of that
+	// leave them out.
+	Headers HeaderSource
+	Data    NamespaceSource
 	// BlockTime is how often the sequencer makes a block of the
 	// executor's waiting transactions (none when there are none).
 	BlockTime time.Duration
@@ -62,6 +69,9 @@ type SequencerStatus struct {
 	// LastError is the last failure to make or post a block, cleared by
 	// the next success.
 	LastError string
+	// ForcedDA is the last DataMesh height whose forced namespace was
+	// read (0 without Headers and Data).
+	ForcedDA uint64
 }
 
 // Sequencer makes the rollup's blocks: every BlockTime it takes the
@@ -89,6 +99,8 @@ func NewSequencer(cfg SequencerConfig) (*Sequencer, error) {
 	switch {
 	case cfg.Genesis == nil || cfg.Executor == nil || cfg.Store == nil || cfg.DA == nil:
 		return nil, errors.New("rollup: sequencer: genesis, executor, store and DA are required")
+	case (cfg.Headers == nil) != (cfg.Data == nil):
+		return nil, errors.New("rollup: sequencer: headers and data go together")
 	case len(cfg.Key) != ed25519.PrivateKeySize:
 		return nil, fmt.Errorf("rollup: sequencer: key of %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
 	case !bytes.Equal(cfg.Key.Public().(ed25519.PublicKey), cfg.Genesis.Sequencer):
@@ -147,10 +159,21 @@ func (s *Sequencer) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	forcedDA, err := s.cfg.Store.ForcedDAHeight()
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.status.Unposted = len(unposted)
+	s.status.ForcedDA = max(forcedDA, s.cfg.Genesis.DAStartHeight-1)
 	s.mu.Unlock()
-	s.loops.run(ctx, s.produceLoop, s.submitLoop)
+	loops := []func(context.Context){s.produceLoop, s.submitLoop}
+	if s.cfg.Data != nil {
+		loops = append(loops, s.forcedLoop)
+	} else {
+		s.log.Warn("rollup: sequencer without a forced-namespace source: forced transactions are not included and followers will halt")
+	}
+	s.loops.run(ctx, loops...)
 	s.signal()
 	return nil
 }
@@ -226,18 +249,33 @@ func (s *Sequencer) ProduceBlock(ctx context.Context) (*Block, error) {
 	if t == nil {
 		return nil, errors.New("rollup: sequencer: not started")
 	}
-	txs, err := s.cfg.Executor.GetTxs(ctx)
+	var forced []ForcedTx
+	if s.cfg.Data != nil {
+		var err error
+		// A block's forced transactions are at most 1 MiB in 16 KiB ones.
+		if forced, err = s.cfg.Store.ForcedQueue(int(s.cfg.MaxBlockBytes/MaxForcedTxSize) + 1); err != nil {
+			return nil, err
+		}
+	}
+	mempool, err := s.cfg.Executor.GetTxs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("rollup: get txs: %w", err)
 	}
-	if len(txs) == 0 {
+	if len(mempool) == 0 && len(forced) == 0 {
 		return nil, nil
 	}
+	txs := make([][]byte, 0, len(forced)+len(mempool))
+	for _, f := range forced {
+		txs = append(txs, f.Tx)
+	}
+	txs = append(txs, mempool...)
 	info, err := s.cfg.Executor.GetExecutionInfo(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("rollup: execution info: %w", err)
 	}
-	marks, err := s.cfg.Executor.FilterTxs(ctx, txs, s.cfg.MaxBlockBytes, info.MaxGas, false)
+	// The forced transactions go first, flagged, so that the executor
+	// counts them against the block's bytes and gas before the mempool's.
+	marks, err := s.cfg.Executor.FilterTxs(ctx, txs, s.cfg.MaxBlockBytes, info.MaxGas, len(forced) > 0)
 	if err != nil {
 		return nil, fmt.Errorf("rollup: filter txs: %w", err)
 	}
@@ -246,8 +284,26 @@ func (s *Sequencer) ProduceBlock(ctx context.Context) (*Block, error) {
 	}
 	var ok [][]byte
 	var size uint64
-	for i, m := range marks {
-		if m != coreexec.FilterOK {
+	nForced := 0
+	// Forced transactions: the first pending ones, in order, up to the
+	// first the executor postpones (over the block's gas or bytes). One
+	// it marks for removal (invalid) is included all the same: the rule
+	// is that every forced transaction is included, and the executor
+	// skips an invalid one (the execution package's determinism
+	// contract), which every follower can check without the executor.
+	for i := range forced {
+		if marks[i] == coreexec.FilterPostpone || size+uint64(len(txs[i])) > s.cfg.MaxBlockBytes {
+			break
+		}
+		if marks[i] == coreexec.FilterRemove {
+			s.log.Info("rollup: including a forced transaction the executor finds invalid; it will be skipped", "da_height", forced[i].DAHeight, "blob", forced[i].Index)
+		}
+		size += uint64(len(txs[i]))
+		ok = append(ok, txs[i])
+		nForced++
+	}
+	for i := len(forced); i < len(txs); i++ {
+		if marks[i] != coreexec.FilterOK {
 			continue
 		}
 		if size += uint64(len(txs[i])); size > s.cfg.MaxBlockBytes || len(ok) == MaxTxs {
@@ -262,7 +318,7 @@ func (s *Sequencer) ProduceBlock(ctx context.Context) (*Block, error) {
 	if !now.After(t.time) {
 		now = t.time.Add(time.Nanosecond)
 	}
-	p := &Pending{Height: t.next(s.cfg.Genesis), Time: now, Txs: ok}
+	p := &Pending{Height: t.next(s.cfg.Genesis), Time: now, Txs: ok, ForcedTxs: uint64(nForced)}
 	if err := s.cfg.Store.SetPending(p); err != nil {
 		return nil, err
 	}
@@ -285,7 +341,7 @@ func (s *Sequencer) finish(ctx context.Context, p *Pending) (*Block, error) {
 	}
 	blk := &Block{
 		Header: Header{ChainID: s.cfg.Genesis.ChainID, Height: p.Height, Time: p.Time, ParentHash: t.hash,
-			DataHash: DataHash(p.Txs), StateRoot: res.UpdatedStateRoot},
+			DataHash: DataHash(p.Txs), StateRoot: res.UpdatedStateRoot, ForcedTxs: p.ForcedTxs},
 		Txs: p.Txs,
 	}
 	if err := blk.Header.Sign(s.cfg.Key); err != nil {
@@ -308,7 +364,7 @@ func (s *Sequencer) finish(ctx context.Context, p *Pending) (*Block, error) {
 	s.status.Unposted++
 	s.status.LastError = ""
 	s.mu.Unlock()
-	s.log.Info("rollup: block made", "height", p.Height, "txs", len(p.Txs), "bytes", len(raw))
+	s.log.Info("rollup: block made", "height", p.Height, "txs", len(p.Txs), "forced", p.ForcedTxs, "bytes", len(raw))
 	return blk, nil
 }
 
@@ -379,4 +435,49 @@ func (s *Sequencer) submitOnce(ctx context.Context) (bool, error) {
 	s.mu.Unlock()
 	s.log.Info("rollup: blocks posted", "from", heights[0], "to", last, "da_height", daHeight, "bytes", size)
 	return true, nil
+}
+
+// forcedLoop reads the forced namespace height by height, from the
+// genesis's DA start height on, verified against the trusted headers,
+// and queues the forced transactions found (Store.AddForced) for the
+// next blocks.
+func (s *Sequencer) forcedLoop(ctx context.Context) {
+	var wait time.Duration
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		d := s.status.ForcedDA + 1
+		s.mu.Unlock()
+		n, err := s.readForced(ctx, d)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			wait = backoff(wait, s.cfg.RetryMin, s.cfg.RetryMax)
+			s.log.Warn("rollup: reading the forced namespace failed, retrying", "da_height", d, "err", err, "in", wait)
+			s.setErr(err)
+			if !sleep(ctx, wait) {
+				return
+			}
+			continue
+		}
+		wait = 0
+		s.mu.Lock()
+		s.status.ForcedDA = d
+		s.mu.Unlock()
+		if n > 0 {
+			s.log.Info("rollup: forced transactions queued", "da_height", d, "txs", n)
+		}
+	}
+}
+
+func (s *Sequencer) readForced(ctx context.Context, d uint64) (int, error) {
+	h, err := trustedHeader(ctx, s.cfg.Headers, d)
+	if err != nil {
+		return 0, err
+	}
+	found, err := readForced(ctx, s.cfg.Genesis, s.cfg.Data, h, d, s.log)
+	if err != nil {
+		return 0, err
+	}
+	return len(found), s.cfg.Store.AddForced(d, found)
 }

@@ -69,7 +69,7 @@ func OpenStore(db *badger.DB, g *Genesis) (*Store, error) {
 			return err
 		}
 		return item.Value(func(have []byte) error {
-			if !bytes.Equal(have, want) {
+			if !bytes.Equal(have, want) && !sameGenesis(have, want) {
 				return fmt.Errorf("the database holds the rollup of genesis %s, given %s", have, want)
 			}
 			return nil
@@ -183,31 +183,32 @@ func writeBlock(txn *badger.Txn, sb *StoredBlock) error {
 // sets the sync height to syncDA, in one transaction: a follower's
 // progress through one DataMesh height.
 func (s *Store) AppendBlocks(blocks []*StoredBlock, syncDA uint64) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		head, ok, err := getUint64(txn, keyHead)
-		if err != nil {
-			return err
-		}
-		for _, sb := range blocks {
-			if h := sb.Block.Header.Height; ok && h != head+1 {
-				return fmt.Errorf("block %d after head %d", h, head)
-			}
-			if err := writeBlock(txn, sb); err != nil {
-				return err
-			}
-			head, ok = sb.Block.Header.Height, true
-		}
-		if ok {
-			if err := setUint64(txn, keyHead, head); err != nil {
-				return err
-			}
-		}
-		return setUint64(txn, keySyncDA, syncDA)
-	})
-	if err != nil {
+	if err := s.db.Update(func(txn *badger.Txn) error { return appendBlocks(txn, blocks, syncDA) }); err != nil {
 		return fmt.Errorf("rollup: store: append: %w", err)
 	}
 	return nil
+}
+
+func appendBlocks(txn *badger.Txn, blocks []*StoredBlock, syncDA uint64) error {
+	head, ok, err := getUint64(txn, keyHead)
+	if err != nil {
+		return err
+	}
+	for _, sb := range blocks {
+		if h := sb.Block.Header.Height; ok && h != head+1 {
+			return fmt.Errorf("block %d after head %d", h, head)
+		}
+		if err := writeBlock(txn, sb); err != nil {
+			return err
+		}
+		head, ok = sb.Block.Header.Height, true
+	}
+	if ok {
+		if err := setUint64(txn, keyHead, head); err != nil {
+			return err
+		}
+	}
+	return setUint64(txn, keySyncDA, syncDA)
 }
 
 // Pending is a sequencer's block in progress: the inputs it gives the
@@ -217,6 +218,9 @@ type Pending struct {
 	Height uint64
 	Time   time.Time
 	Txs    [][]byte
+	// ForcedTxs is how many of Txs are the first pending forced
+	// transactions (Header.ForcedTxs).
+	ForcedTxs uint64
 }
 
 func (p *Pending) encode() []byte {
@@ -225,6 +229,10 @@ func (p *Pending) encode() []byte {
 	b = protowire.AppendVarint(b, p.Height)
 	b = protowire.AppendTag(b, 2, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(p.Time.UnixNano()))
+	if p.ForcedTxs != 0 {
+		b = protowire.AppendTag(b, 4, protowire.VarintType)
+		b = protowire.AppendVarint(b, p.ForcedTxs)
+	}
 	for _, tx := range p.Txs {
 		b = protowire.AppendTag(b, 3, protowire.BytesType)
 		b = protowire.AppendBytes(b, tx)
@@ -244,6 +252,11 @@ func decodePending(b []byte) (*Pending, error) {
 		return nil, err
 	}
 	p.Time = time.Unix(0, int64(ns)).UTC()
+	if num, _, n := protowire.ConsumeTag(r.b); n > 0 && num == 4 {
+		if p.ForcedTxs, err = r.varintField(4); err != nil {
+			return nil, err
+		}
+	}
 	for len(r.b) > 0 {
 		tx, err := r.bytesField(3)
 		if err != nil {
@@ -290,9 +303,14 @@ func (s *Store) getValue(key []byte, decode func([]byte) error) error {
 }
 
 // CommitProduced stores a block the sequencer produced (not yet posted),
-// makes it the head and clears the pending inputs, in one transaction.
+// makes it the head and clears the pending inputs, in one transaction;
+// it also drops the block's forced transactions (Header.ForcedTxs) from
+// the front of the forced queue.
 func (s *Store) CommitProduced(sb *StoredBlock) error {
 	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := popForced(txn, sb.Block.Header.ForcedTxs); err != nil {
+			return err
+		}
 		head, ok, err := getUint64(txn, keyHead)
 		if err != nil {
 			return err
