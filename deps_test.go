@@ -406,6 +406,11 @@ var notInFetch = []string{"github.com/libp2p/go-libp2p", module + "/nodebuilder"
 // rollup/meshapi implements over the API client).
 var notInRollup = []string{module + "/nodebuilder", module + "/p2p", module + "/api", "github.com/libp2p"}
 
+// notInClient is what api/client, the SDK's Go client of a node's API
+// (docs/api.md, "Go client"), must not link besides validatorOnly: the
+// validator, the node builder or the CLI.
+var notInClient = []string{module + "/core/validator", module + "/nodebuilder", module + "/cmd"}
+
 // TestImportBoundariesTransitive checks with go list -deps what the light
 // roots link, through any path: none of validatorOnly (and for core/tx
 // nothing of notInTx, for dataset/fetch nothing of notInFetch, for rollup
@@ -448,6 +453,8 @@ func TestImportBoundariesTransitive(t *testing.T) {
 			forbidden = append(slices.Clip(validatorOnly), notInFetch...)
 		case module + "/rollup":
 			forbidden = append(slices.Clip(validatorOnly), notInRollup...)
+		case module + "/api/client":
+			forbidden = append(slices.Clip(validatorOnly), notInClient...)
 		}
 		for _, chain := range linkChains(graph, root, forbidden) {
 			t.Errorf("%s links %s: %s", strings.TrimPrefix(root, module+"/"), chain[len(chain)-1], strings.Join(chain, " -> "))
