@@ -66,6 +66,20 @@ func New(x *evm.Executor) (*Server, error) {
 	return &Server{rpc: s}, nil
 }
 
+// RegisterName serves the exported methods of receiver in namespace
+// name beside eth_* and net_* (go-ethereum's rpc.Server.RegisterName:
+// method Foo is name_foo): an EVM rollup node adds its rollup_* methods
+// this way. Call it before serving.
+func (s *Server) RegisterName(name string, receiver any) error {
+	if name == "eth" || name == "net" {
+		return fmt.Errorf("ethrpc: namespace %q is taken", name)
+	}
+	if err := s.rpc.RegisterName(name, receiver); err != nil {
+		return fmt.Errorf("ethrpc: %w", err)
+	}
+	return nil
+}
+
 // ServeHTTP answers a JSON-RPC request or batch sent by POST; other
 // methods get 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
