@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	// cmd also holds a dataset's DAG in an in-memory boxo blockstore while
 	// dataset put posts it and dataset get checks it, and writes a fetched
 	// dataset's files with boxo's UnixFS reader (merkledag, unixfs/file,
-	// files).
+	// files). rollup run holds its executor as an ev-node Executor.
 	"cmd": {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-datastore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
 		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files",
