@@ -66,8 +66,8 @@ func (c *cli) rollupCmd() *cobra.Command {
 
 type rollupOptions struct {
 	vm, home, daURL, daToken, headerURL, headerToken, rpcAddr, genesis, namespace, chainID string
-	sequencer                                                                             bool
-	blockTime                                                                             time.Duration
+	sequencer                                                                              bool
+	blockTime                                                                              time.Duration
 }
 
 func (c *cli) rollupRunCmd() *cobra.Command {
