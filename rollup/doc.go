@@ -103,8 +103,8 @@
 // bytes, so a block posted twice is the same block, which followers
 // skip.
 //
-// Forced inclusion, the rollup's own JSON-RPC (soft confirmations,
-// queries) and the mesh-node rollup command are built on Sequencer
-// (ProduceBlock, Status) and Follower (Status) and the executor; they
-// are not part of this package yet.
+// The rollup's own JSON-RPC (soft confirmations, queries with proofs)
+// is package rollup/rpc, over Store, Sequencer and Follower Status and
+// the executor; mesh-node rollup run wires a node. Forced inclusion is
+// not built yet.
 package rollup

@@ -431,8 +431,7 @@ func newRollupGenesis(ctx context.Context, o rollupOptions, key ed25519.PrivateK
 		if err != nil {
 			return nil, fmt.Errorf("rollup run: %w", err)
 		}
-		d := devKey.D.FillBytes(make([]byte, 32))
-		if err := atomicfile.Write(filepath.Join(o.home, rollupDevKeyFile), []byte(hex.EncodeToString(d)+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(o.home, rollupDevKeyFile), []byte(evm.KeyHex(devKey)+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("rollup run: dev key: %w", err)
 		}
 		doc.EVM = &g

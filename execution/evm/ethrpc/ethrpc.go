@@ -14,6 +14,10 @@
 // (the same as latest: blocks are built by the sequencer, not here),
 // "safe" and "finalized" (the last height SetFinal recorded), "earliest"
 // (the genesis block) or a block hash.
+//
+// Server.RegisterName adds another namespace's methods beside these: an
+// EVM rollup node (mesh-node rollup run --vm evm) serves rollup/rpc's
+// rollup_* methods this way.
 package ethrpc
 
 import (

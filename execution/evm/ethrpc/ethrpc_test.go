@@ -121,3 +121,38 @@ func TestBatchAndLimits(t *testing.T) {
 		t.Errorf("oversized batch: %.200s", body)
 	}
 }
+
+type echoAPI struct{}
+
+func (echoAPI) Echo(s string) string { return "echo " + s }
+
+// TestRegisterName: another namespace is served beside eth and net,
+// which cannot be taken.
+func TestRegisterName(t *testing.T) {
+	g, _, err := evm.DevGenesis(4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := evm.New(badgertest.Open(t), g, evm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ethrpc.New(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, ns := range []string{"eth", "net"} {
+		if err := s.RegisterName(ns, echoAPI{}); err == nil || !strings.Contains(err.Error(), "is taken") {
+			t.Errorf("RegisterName(%q): %v, want taken", ns, err)
+		}
+	}
+	if err := s.RegisterName("test", echoAPI{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	if _, body := post(t, srv.URL, `{"jsonrpc":"2.0","id":1,"method":"test_echo","params":["hi"]}`); !strings.Contains(body, `"result":"echo hi"`) {
+		t.Fatalf("test_echo: %s", body)
+	}
+}
