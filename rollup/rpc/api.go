@@ -300,22 +300,9 @@ func (a *API) lookup(hash []byte) (uint64, bool, error) {
 	var h uint64
 	var ok bool
 	err := a.cfg.DB.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(append(append([]byte{}, prefixTx...), hash...))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		if len(v) != 8 {
-			return fmt.Errorf("index entry of %d bytes", len(v))
-		}
-		h, ok = binary.BigEndian.Uint64(v), true
-		return nil
+		var err error
+		h, ok, err = readHeight(txn, append(append([]byte{}, prefixTx...), hash...))
+		return err
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("rollup rpc: tx index: %w", err)
@@ -336,22 +323,9 @@ func (a *API) index() error {
 	for {
 		var done uint64
 		err := a.cfg.DB.View(func(txn *badger.Txn) error {
-			item, err := txn.Get(keyIndexed)
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if len(v) != 8 {
-				return fmt.Errorf("indexed height of %d bytes", len(v))
-			}
-			done = binary.BigEndian.Uint64(v)
-			return nil
+			var err error
+			done, _, err = readHeight(txn, keyIndexed)
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("rollup rpc: tx index: %w", err)
@@ -385,4 +359,24 @@ func (a *API) index() error {
 			return fmt.Errorf("rollup rpc: tx index: %w", err)
 		}
 	}
+}
+
+// readHeight reads a height stored at key as 8 bytes big-endian, and
+// false when there is none.
+func readHeight(txn *badger.Txn, key []byte) (uint64, bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("height at %q of %d bytes", key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), true, nil
 }

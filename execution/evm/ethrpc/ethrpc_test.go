@@ -18,6 +18,15 @@ import (
 
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
+	s := newServer(t)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newServer returns a Server over a fresh executor, closed when t ends.
+func newServer(t *testing.T) *ethrpc.Server {
+	t.Helper()
 	g, _, err := evm.DevGenesis(4242)
 	if err != nil {
 		t.Fatal(err)
@@ -33,9 +42,8 @@ func server(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() { srv.Close(); s.Close() })
-	return srv
+	t.Cleanup(s.Close)
+	return s
 }
 
 func post(t *testing.T, url, body string) (int, string) {
@@ -129,19 +137,7 @@ func (echoAPI) Echo(s string) string { return "echo " + s }
 // TestRegisterName: another namespace is served beside eth and net,
 // which cannot be taken.
 func TestRegisterName(t *testing.T) {
-	g, _, err := evm.DevGenesis(4242)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := evm.New(badgertest.Open(t), g, evm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ethrpc.New(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(t)
 	for _, ns := range []string{"eth", "net"} {
 		if err := s.RegisterName(ns, echoAPI{}); err == nil || !strings.Contains(err.Error(), "is taken") {
 			t.Errorf("RegisterName(%q): %v, want taken", ns, err)
