@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,14 @@ import (
 // rollupNode runs mesh-node rollup run in-process until the test ends
 // and returns its JSON-RPC URL once it answers.
 func rollupNode(ctx context.Context, t *testing.T, home string, args ...string) string {
+	url, _ := rollupNodeStop(ctx, t, home, args...)
+	return url
+}
+
+// rollupNodeStop is rollupNode that also returns a function stopping
+// the node (as SIGINT does: its context ends) and failing t if it
+// returned an error.
+func rollupNodeStop(ctx context.Context, t *testing.T, home string, args ...string) (string, func()) {
 	t.Helper()
 	port, err := freeport.TCP()
 	if err != nil {
@@ -42,12 +51,16 @@ func rollupNode(ctx context.Context, t *testing.T, home string, args ...string) 
 		_, err := run(nctx, nil, append([]string{"rollup", "run", "--home", home, "--rpc.addr", addr}, args...)...)
 		done <- err
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("rollup run %s: %v", strings.Join(args, " "), err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("rollup run %s: %v", strings.Join(args, " "), err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	url := "http://" + addr
 	waitUntil(ctx, t, "the rollup node at "+url+" to answer", func() bool {
 		select {
@@ -59,7 +72,7 @@ func rollupNode(ctx context.Context, t *testing.T, home string, args ...string) 
 		var st rollrpc.Status
 		return rollupCall(ctx, url, "rollup_status", &st) == nil
 	})
-	return url
+	return url, stop
 }
 
 func waitUntil(ctx context.Context, t *testing.T, what string, cond func() bool) {
@@ -230,8 +243,8 @@ func TestRollupRun(t *testing.T) {
 	// A follower from the sequencer's genesis, data from the full node,
 	// headers from the light node.
 	folHome := t.TempDir()
-	fol := rollupNode(ctx, t, folHome, "--vm", "kv", "--genesis", filepath.Join(seqHome, "genesis.json"),
-		"--da.url", full.RPC, "--da.token", full.Token, "--header.url", light.RPC, "--header.token", light.Token)
+	folArgs := []string{"--vm", "kv", "--da.url", full.RPC, "--da.token", full.Token, "--header.url", light.RPC, "--header.token", light.Token}
+	fol, stopFol := rollupNodeStop(ctx, t, folHome, append(folArgs, "--genesis", filepath.Join(seqHome, "genesis.json"))...)
 	waitUntil(ctx, t, "the follower to reach the block of set foo bar", func() bool {
 		var st rollrpc.Status
 		if err := rollupCall(ctx, fol, "rollup_status", &st); err != nil {
@@ -261,6 +274,21 @@ func TestRollupRun(t *testing.T) {
 		t.Fatalf("follower: tx status %+v, want included in block %d at DA height %d", fst, final.Height, final.DAHeight)
 	}
 	t.Logf("follower at block %d, state root %X: get foo = bar verified", fres.Height, []byte(fres.StateRoot))
+
+	// Restarted from its home (no --genesis now), the follower resumes
+	// from its store and answers the same.
+	stopFol()
+	fol = rollupNode(ctx, t, folHome, folArgs...)
+	var rst rollrpc.Status
+	if err := rollupCall(ctx, fol, "rollup_status", &rst); err != nil {
+		t.Fatal(err)
+	}
+	if rst.Height < fres.Height {
+		t.Fatalf("restarted follower at block %d; it had reached %d", rst.Height, fres.Height)
+	}
+	if _, ra := queryKV(ctx, t, fol, "foo"); !ra.Found || ra.Value != "bar" {
+		t.Fatalf("restarted follower: get foo = %+v", ra)
+	}
 
 	// A follower without a genesis, and bad flags, are refused.
 	for _, c := range []struct {
