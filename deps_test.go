@@ -51,10 +51,11 @@ var allowed = map[string][]string{
 	// cmd also holds a dataset's DAG in an in-memory boxo blockstore while
 	// dataset put posts it and dataset get checks it, and writes a fetched
 	// dataset's files with boxo's UnixFS reader (merkledag, unixfs/file,
-	// files).
+	// files). rollup run holds its executor as an ev-node Executor.
 	"cmd": {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-datastore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
-		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files"},
+		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files",
+		"github.com/evstack/ev-node/core/execution"},
 	// execution/wasm is the WASM contract VM: wazero runs contracts, wabin
 	// decodes and re-encodes modules for validation and gas instrumentation.
 	// Its Executor runs contracts over the statemachine base.
@@ -180,6 +181,9 @@ var allowed = map[string][]string{
 		"github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// rollup/meshapi implements rollup's interfaces over the API client.
 	"rollup/meshapi": {module + "/rollup", module + "/api/client", module + "/blob", module + "/eds", module + "/header", module + "/share"},
+	// rollup/rpc is the rollup node's own JSON-RPC over its store, its
+	// executor's mempool and a transaction index in its Badger database.
+	"rollup/rpc": {module + "/rollup", "github.com/dgraph-io/badger/v4"},
 	// execution/evm runs go-ethereum's EVM and state (core, core/vm,
 	// core/state, triedb) over Badger; execution/evm/ethrpc serves it
 	// with go-ethereum's rpc server. Only this tree may import go-ethereum
@@ -372,7 +376,7 @@ var lightRoots = []string{
 	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
 	"api", "api/client", "blob", "state", "state/keyring",
 	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud", "dataset/fetch",
-	"rollup", "rollup/meshapi",
+	"rollup", "rollup/meshapi", "rollup/rpc",
 }
 
 // validatorOnly are the packages, with their subpackages, that only a core

@@ -113,8 +113,7 @@
 // bytes, so a block posted twice is the same block, which followers
 // skip.
 //
-// The rollup's own JSON-RPC (soft confirmations, queries) and the
-// mesh-node rollup command are built on Sequencer (ProduceBlock,
-// Status) and Follower (Status) and the executor; they are not part of
-// this package yet.
+// The rollup's own JSON-RPC (soft confirmations, queries with proofs)
+// is package rollup/rpc, over Store, Sequencer and Follower Status and
+// the executor; mesh-node rollup run wires a node.
 package rollup

@@ -57,7 +57,8 @@ application), bridge (follows a core node, stores and serves its extended
 headers and squares over libp2p), full (syncs headers, fetches, verifies,
 stores and serves every square) or light (syncs headers and samples every
 block). Bridge, full and light nodes serve a JSON-RPC API, which the blob,
-header, das, share and dataset commands call. devnet runs all four in one process.
+header, das, share and dataset commands call. devnet runs all four in one process;
+rollup run runs a rollup node (kv, wasm or evm) against a node's API.
 It also keeps a file keyring and submits transactions to a core node.
 
 The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
@@ -69,7 +70,7 @@ The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
 	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-<mode>)")
 	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
 	root.AddCommand(c.nodeCmds()...)
-	root.AddCommand(c.blobCmd(), c.headerCmd(), c.dasCmd(), c.shareCmd(), c.fraudCmd(), c.kzgCmd(), c.datasetCmd(), c.apiCmd(), c.devnetCmd(), c.versionCmd())
+	root.AddCommand(c.blobCmd(), c.headerCmd(), c.dasCmd(), c.shareCmd(), c.fraudCmd(), c.kzgCmd(), c.datasetCmd(), c.apiCmd(), c.devnetCmd(), c.rollupCmd(), c.versionCmd())
 	return root
 }
 

@@ -3,6 +3,7 @@ package evm
 import (
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +76,10 @@ func DevGenesis(chainID uint64) (Genesis, *ecdsa.PrivateKey, error) {
 	}
 	return g, key, g.Validate()
 }
+
+// KeyHex returns key as dev.key holds it: the 32-byte secp256k1 private
+// key in hex, without 0x (what go-ethereum's crypto.HexToECDSA reads).
+func KeyHex(key *ecdsa.PrivateKey) string { return hex.EncodeToString(crypto.FromECDSA(key)) }
 
 // Validate checks the genesis' bounds: a positive chain ID, a gas limit
 // within [MinGasLimit, MaxGasLimit], a positive base fee, at most

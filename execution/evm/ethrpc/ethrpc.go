@@ -14,6 +14,10 @@
 // (the same as latest: blocks are built by the sequencer, not here),
 // "safe" and "finalized" (the last height SetFinal recorded), "earliest"
 // (the genesis block) or a block hash.
+//
+// Server.RegisterName adds another namespace's methods beside these: an
+// EVM rollup node (mesh-node rollup run --vm evm) serves rollup/rpc's
+// rollup_* methods this way.
 package ethrpc
 
 import (
@@ -64,6 +68,20 @@ func New(x *evm.Executor) (*Server, error) {
 		return nil, fmt.Errorf("ethrpc: %w", err)
 	}
 	return &Server{rpc: s}, nil
+}
+
+// RegisterName serves the exported methods of receiver in namespace
+// name beside eth_* and net_* (go-ethereum's rpc.Server.RegisterName:
+// method Foo is name_foo): an EVM rollup node adds its rollup_* methods
+// this way. Call it before serving.
+func (s *Server) RegisterName(name string, receiver any) error {
+	if name == "eth" || name == "net" {
+		return fmt.Errorf("ethrpc: namespace %q is taken", name)
+	}
+	if err := s.rpc.RegisterName(name, receiver); err != nil {
+		return fmt.Errorf("ethrpc: %w", err)
+	}
+	return nil
 }
 
 // ServeHTTP answers a JSON-RPC request or batch sent by POST; other

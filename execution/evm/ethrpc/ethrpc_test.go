@@ -18,6 +18,15 @@ import (
 
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
+	s := newServer(t)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newServer returns a Server over a fresh executor, closed when t ends.
+func newServer(t *testing.T) *ethrpc.Server {
+	t.Helper()
 	g, _, err := evm.DevGenesis(4242)
 	if err != nil {
 		t.Fatal(err)
@@ -33,9 +42,8 @@ func server(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() { srv.Close(); s.Close() })
-	return srv
+	t.Cleanup(s.Close)
+	return s
 }
 
 func post(t *testing.T, url, body string) (int, string) {
@@ -119,5 +127,28 @@ func TestBatchAndLimits(t *testing.T) {
 	_, body = post(t, srv.URL, batch.String())
 	if !strings.Contains(body, "batch too large") {
 		t.Errorf("oversized batch: %.200s", body)
+	}
+}
+
+type echoAPI struct{}
+
+func (echoAPI) Echo(s string) string { return "echo " + s }
+
+// TestRegisterName: another namespace is served beside eth and net,
+// which cannot be taken.
+func TestRegisterName(t *testing.T) {
+	s := newServer(t)
+	for _, ns := range []string{"eth", "net"} {
+		if err := s.RegisterName(ns, echoAPI{}); err == nil || !strings.Contains(err.Error(), "is taken") {
+			t.Errorf("RegisterName(%q): %v, want taken", ns, err)
+		}
+	}
+	if err := s.RegisterName("test", echoAPI{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	if _, body := post(t, srv.URL, `{"jsonrpc":"2.0","id":1,"method":"test_echo","params":["hi"]}`); !strings.Contains(body, `"result":"echo hi"`) {
+		t.Fatalf("test_echo: %s", body)
 	}
 }
