@@ -48,10 +48,10 @@ var allowed = map[string][]string{
 	"shrex/getter": {module + "/shrex", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core"},
 	"nodebuilder":  {module, "github.com/libp2p", "github.com/multiformats", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml", "github.com/prometheus/client_golang"},
 	"core":         {module + "/internal/freeport", module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
-	// cmd also holds a dataset's DAG in an in-memory boxo blockstore while
-	// dataset put posts it and dataset get checks it, and writes a fetched
-	// dataset's files with boxo's UnixFS reader (merkledag, unixfs/file,
-	// files). rollup run holds its executor as an ev-node Executor.
+	// cmd also writes a fetched dataset's files with boxo's UnixFS reader
+	// (blockservice, merkledag, unixfs/file, files) over the blockstore of
+	// its cached parts; its tests build DAGs in in-memory boxo blockstores
+	// (go-datastore). rollup run holds its executor as an ev-node Executor.
 	"cmd": {module, "github.com/spf13/cobra", "github.com/BurntSushi/toml", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/filecoin-project/go-jsonrpc",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-datastore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
 		"github.com/ipfs/boxo/blockservice", "github.com/ipfs/boxo/ipld/merkledag", "github.com/ipfs/boxo/ipld/unixfs/file", "github.com/ipfs/boxo/files",
@@ -87,6 +87,8 @@ var allowed = map[string][]string{
 	"internal/freeport": {},
 	// internal/fdlimit reads and raises RLIMIT_NOFILE; stdlib only.
 	"internal/fdlimit": {},
+	// internal/heappeak measures a test's peak heap in use; stdlib only.
+	"internal/heappeak": {},
 	// blob is the blob service of the API: it reads blobs from squares
 	// (through a getter it declares) and keeps the commitment index in the
 	// node's Badger database.
@@ -151,11 +153,13 @@ var allowed = map[string][]string{
 	// dataset/fetch reads a dataset back through a node's API (an
 	// interface it declares; api/client implements it) and checks it: the
 	// dataset format, namespaces and commitments from share, and an
-	// in-memory boxo blockstore; it caches parts with internal/atomicfile.
+	// in-memory boxo blockstore (the deprecated Fetch) or a read-only one
+	// over the cached part files (ipld.ErrNotFound from go-ipld-format);
+	// it caches parts with internal/atomicfile.
 	// Not blob (which links the header stack and libp2p), nor nodebuilder,
 	// cmd or api.
 	"dataset/fetch": {module + "/dataset", module + "/share", module + "/internal/atomicfile", "github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format",
-		"github.com/ipfs/go-datastore"},
+		"github.com/ipfs/go-datastore", "github.com/ipfs/go-ipld-format"},
 	// dataset/store indexes dataset parts as the blob index records blobs
 	// (a blob.IndexExtension, entries in the node's Badger database) and
 	// serves their blocks as a read-only boxo blockstore over the blobs.

@@ -86,3 +86,16 @@ func verifyBlock(c cid.Cid, data []byte) error {
 	}
 	return nil
 }
+
+// CheckBlock checks a block read back from storage: c is a dataset CID
+// (ErrUnsupportedCID), data is at most MaxBlockSize bytes (ErrTooLarge)
+// and hashes to c (ErrHashMismatch).
+func CheckBlock(c cid.Cid, data []byte) error {
+	if err := checkDataCID(c); err != nil {
+		return err
+	}
+	if len(data) > MaxBlockSize {
+		return fmt.Errorf("%w: block %s is %d bytes, the limit is %d", ErrTooLarge, c, len(data), MaxBlockSize)
+	}
+	return verifyBlock(c, data)
+}

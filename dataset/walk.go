@@ -79,16 +79,27 @@ func getBlock(ctx context.Context, src BlockGetter, c cid.Cid) (blocks.Block, []
 			return nil, nil, fmt.Errorf("dataset: walk: %w", err)
 		}
 	}
+	links, err := Links(c, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, links, nil
+}
+
+// Links returns the CIDs the block (c, data) links to, in order: none for
+// a raw block, a dag-pb block's links otherwise (ErrMalformedBlock if it
+// does not decode). It does not check the hash.
+func Links(c cid.Cid, data []byte) ([]cid.Cid, error) {
 	if c.Prefix().Codec != cid.DagProtobuf {
-		return b, nil, nil
+		return nil, nil
 	}
 	nd, err := mdag.DecodeProtobuf(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: dag-pb block %s: %v", ErrMalformedBlock, c, err)
+		return nil, fmt.Errorf("%w: dag-pb block %s: %v", ErrMalformedBlock, c, err)
 	}
 	links := make([]cid.Cid, len(nd.Links()))
 	for i, l := range nd.Links() {
 		links[i] = l.Cid
 	}
-	return b, links, nil
+	return links, nil
 }

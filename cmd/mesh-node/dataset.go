@@ -99,7 +99,11 @@ after an interruption, the put reads every recorded blob back (blob.Get at
 its height), looks for each pending blob in the namespace from the height
 recorded before its Submit (and again once the head advanced 2 blocks), and
 posts only what the node does not find. The node's API is found as the blob
-commands find it; --timeout limits each call to it.`,
+commands find it; --timeout limits each call to it.
+
+The DAG is imported into a scratch directory of one file per block
+(import-* beside the journal, about the input's size), removed when the
+put ends: memory use does not grow with the input's size.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -137,8 +141,27 @@ commands find it; --timeout limits each call to it.`,
 			}
 
 			// Everything is read and packed before anything is posted:
-			// bad input fails here.
-			bs := memBlockstore()
+			// bad input fails here. The DAG goes to a scratch blockstore
+			// on disk beside the journals, removed at the end (a resume
+			// imports again: the DAG is the same).
+			scratch := filepath.Dir(jpath)
+			if jpath == "" {
+				if scratch, err = c.defaultJournalDir(cmd); err != nil {
+					return fmt.Errorf("dataset put: %w", err)
+				}
+			}
+			if err := os.MkdirAll(scratch, 0o700); err != nil {
+				return fmt.Errorf("dataset put: %w", err)
+			}
+			tmpDir, err := os.MkdirTemp(scratch, "import-")
+			if err != nil {
+				return fmt.Errorf("dataset put: scratch blockstore: %w", err)
+			}
+			defer os.RemoveAll(tmpDir) // best effort: a leftover is scratch
+			bs, err := dataset.NewDiskBlockstore(tmpDir)
+			if err != nil {
+				return fmt.Errorf("dataset put: %w", err)
+			}
 			root, err := dataset.Import(ctx, bs, path)
 			if err != nil {
 				return fmt.Errorf("dataset put: %w", err)

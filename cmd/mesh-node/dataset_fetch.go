@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ipfs/boxo/blockstore"
-	"github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
-
 	"github.com/datamesh/mesh-node/dataset/fetch"
 )
 
@@ -40,9 +36,4 @@ func (t *datasetTarget) locate(ctx context.Context, l locateFlags) (fetch.Locate
 		return fetch.Located{}, fmt.Errorf("dataset %s: %w", t.cmd, err)
 	}
 	return loc, nil
-}
-
-// memBlockstore returns an empty in-memory blockstore.
-func memBlockstore() blockstore.Blockstore {
-	return blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/api/client"
-	"github.com/datamesh/mesh-node/dataset"
 	"github.com/datamesh/mesh-node/dataset/fetch"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -132,7 +132,9 @@ Resumable: each part fetched is kept in a cache directory
 (--cache, default <home>/` + getCacheDirName + `, the home found as for dataset put,
 under the manifest's CID) and a get run again after an interruption
 fetches only the parts not there; the cache is removed once the get is
-written. The whole dataset is held in memory while it is checked.`,
+written. The parts are checked one at a time and the output written from
+the cached parts' files: memory use is bounded by the part size, not the
+dataset's, and the cache takes the dataset's CAR size on disk.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -163,11 +165,11 @@ written. The whole dataset is held in memory while it is checked.`,
 			if err != nil {
 				return fmt.Errorf("dataset get: %w", err)
 			}
-			got, err := f.Fetch(ctx, loc)
+			got, err := f.FetchToDisk(ctx, loc)
 			if err != nil {
 				return fmt.Errorf("dataset get: %w (fetched parts are kept in %s: run the same get again to resume)", err, f.CachePath(loc))
 			}
-			if err := writeDataset(ctx, out, loc, got, car); err != nil {
+			if err := writeDataset(ctx, out, got, car); err != nil {
 				return fmt.Errorf("dataset get: %w", err)
 			}
 			if err := os.RemoveAll(f.CachePath(loc)); err != nil {
@@ -204,28 +206,22 @@ func (c *cli) defaultCacheDir(cmd *cobra.Command, dir string) (string, error) {
 	return filepath.Join(cache, "mesh-node", dir), nil
 }
 
-// writeDataset writes the fetched dataset to out, through out.part.
-func writeDataset(ctx context.Context, out string, loc fetch.Located, got *fetch.Dataset, car bool) error {
+// writeDataset writes the fetched dataset to out, through out.part,
+// reading its blocks from the parts on disk.
+func writeDataset(ctx context.Context, out string, got *fetch.Stored, car bool) error {
 	tmp := out + ".part"
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
 	if car {
-		hdr, err := dataset.CARHeader(loc.Manifest.Root)
-		if err != nil {
-			return err
-		}
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			return err
 		}
-		_, err = f.Write(hdr)
-		for _, p := range got.Parts {
-			if err != nil {
-				break
-			}
-			// Each part starts with the same header (DecodePart checked it).
-			_, err = f.Write(p[len(hdr):])
+		w := bufio.NewWriterSize(f, 1<<20)
+		err = got.WriteCAR(w)
+		if err == nil {
+			err = w.Flush()
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -234,14 +230,15 @@ func writeDataset(ctx context.Context, out string, loc fetch.Located, got *fetch
 			return err
 		}
 	} else {
-		dserv := mdag.NewDAGService(blockservice.New(got.Blocks, nil))
-		nd, err := dserv.Get(ctx, loc.Manifest.Root)
+		dserv := mdag.NewDAGService(blockservice.New(got.Blockstore(), nil))
+		root := got.Manifest.Root
+		nd, err := dserv.Get(ctx, root)
 		if err != nil {
 			return err
 		}
 		node, err := unixfile.NewUnixfsFile(ctx, dserv, nd)
 		if err != nil {
-			return fmt.Errorf("read %s as UnixFS: %w", loc.Manifest.Root, err)
+			return fmt.Errorf("read %s as UnixFS: %w", root, err)
 		}
 		err = files.WriteTo(node, tmp)
 		if cerr := node.Close(); err == nil {

@@ -18,10 +18,15 @@
 //	loc, err := f.LocateAt(ctx, root, manifestHeight, nil) // or f.Locate on an indexing node
 //	rep, err := f.Verify(ctx, loc)  // every part, never a cache
 //	if err == nil { err = rep.Err() } // rep.Bad names each bad part
-//	ds, err := f.Fetch(ctx, loc)    // the parts and their blocks, cached under Options.CacheDir
+//	s, err := f.FetchToDisk(ctx, loc) // the parts, cached under Options.CacheDir
+//	bs := s.Blockstore()              // their blocks, read from the part files
+//	err = s.WriteCAR(w)               // or the DAG's CAR, copied from them
 //
-// Fetch stops at the first bad part; Verify checks every part and reports
-// each bad one as a *PartError (index, height, commitment and cause), so
-// that one part a peer tampered with does not hide the state of the
-// others. Both hold the whole dataset in memory.
+// FetchToDisk stops at the first bad part; Verify checks every part and
+// reports each bad one as a *PartError (index, height, commitment and
+// cause), so that one part a peer tampered with does not hide the state of
+// the others. Both hold one part in memory at a time, plus each block's
+// CID and links (the DAG is checked over those, not the blocks' data); a
+// Stored's data stays in the cache. The deprecated Fetch still returns the
+// whole dataset in memory.
 package fetch

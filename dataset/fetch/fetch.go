@@ -193,9 +193,12 @@ func (e *PartError) Error() string {
 
 func (e *PartError) Unwrap() error { return e.Err }
 
-// Dataset is a dataset read back whole: every part's bytes and a
-// blockstore of their blocks, checked as Fetch documents. The caller owns
-// both.
+// Dataset is a dataset read back whole, in memory: every part's bytes
+// and a blockstore of their blocks, checked as Fetch documents. The
+// caller owns both.
+//
+// Deprecated: it holds the whole dataset in memory; use FetchToDisk and
+// its Stored.
 type Dataset struct {
 	Parts  [][]byte
 	Blocks blockstore.Blockstore
@@ -204,37 +207,100 @@ type Dataset struct {
 	Fetched, Cached int
 }
 
-// Fetch reads every part of loc's manifest, from the cache when it holds
-// one whose commitment is the manifest's, else with Node.GetBlob (then
-// caches it), and checks that the dataset is whole: each part's
-// commitment is recomputed from its bytes and equals the manifest's, each
-// part decodes as a part of the root (every block hash-checked,
-// dataset.DecodePart), no block is in two parts, the blocks and bytes add
-// up to the manifest's counts, and the DAG from the root is complete
-// (dataset.Walk visits every block, and no other). It stops at the first
-// bad part, returning a *PartError. It holds the whole dataset in memory.
+// Fetch reads and checks every part of loc's manifest as FetchToDisk
+// does, and returns them and their blocks in memory. It works without
+// Options.CacheDir.
+//
+// Deprecated: it holds the whole dataset in memory; use FetchToDisk.
 func (f *Fetcher) Fetch(ctx context.Context, loc Located) (*Dataset, error) {
 	out := &Dataset{Parts: make([][]byte, len(loc.Manifest.Parts)), Blocks: memBlockstore()}
-	c := newChecker(loc, out.Blocks)
+	var err error
+	out.Fetched, out.Cached, err = f.checkParts(ctx, loc, func(i int, data []byte, pbs []dataset.PartBlock) error {
+		out.Parts[i] = data
+		return putBlocks(ctx, out.Blocks, pbs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkParts reads each part of loc's manifest from the cache or the
+// Node, checks it and hands it and its blocks to keep, then checks the
+// whole dataset. It returns how many parts it fetched and read from the
+// cache, and a *PartError for the first bad part.
+func (f *Fetcher) checkParts(ctx context.Context, loc Located, keep func(i int, data []byte, pbs []dataset.PartBlock) error) (fetched, cached int, err error) {
+	c := newChecker(loc)
 	for i, p := range loc.Manifest.Parts {
 		if err := ctx.Err(); err != nil {
-			return nil, &PartError{Index: i, Height: p.Height, Commitment: p.Commitment, Err: err}
+			return 0, 0, &PartError{Index: i, Height: p.Height, Commitment: p.Commitment, Err: err}
 		}
-		data, cached, err := f.cachedPart(ctx, loc, i, p)
+		data, fromCache, err := f.cachedPart(ctx, loc, i, p)
+		var pbs []dataset.PartBlock
 		if err == nil {
-			err = c.add(ctx, data)
+			pbs, err = c.add(data)
+		}
+		if err == nil {
+			err = keep(i, data, pbs)
 		}
 		if err != nil {
-			return nil, &PartError{Index: i, Height: p.Height, Commitment: p.Commitment, Err: err}
+			return 0, 0, &PartError{Index: i, Height: p.Height, Commitment: p.Commitment, Err: err}
 		}
-		if cached {
-			out.Cached++
+		if fromCache {
+			cached++
 		} else {
-			out.Fetched++
+			fetched++
 		}
-		out.Parts[i] = data
 	}
 	if err := c.whole(ctx); err != nil {
+		return 0, 0, err
+	}
+	return fetched, cached, nil
+}
+
+// putBlocks puts a part's blocks in bs.
+func putBlocks(ctx context.Context, bs blockstore.Blockstore, pbs []dataset.PartBlock) error {
+	blks := make([]blocks.Block, 0, len(pbs))
+	for _, pb := range pbs {
+		blk, err := blocks.NewBlockWithCid(pb.Data, pb.Cid)
+		if err != nil {
+			return err
+		}
+		blks = append(blks, blk)
+	}
+	return bs.PutMany(ctx, blks)
+}
+
+// FetchToDisk reads every part of loc's manifest into the cache
+// (Options.CacheDir, which it needs), reusing a cached part whose
+// commitment is the manifest's, else fetching it with Node.GetBlob, and
+// checks that the dataset is whole: each part's commitment is recomputed
+// from its bytes and equals the manifest's, each part decodes as a part
+// of the root (every block hash-checked, dataset.DecodePart), no block is
+// in two parts, the blocks and bytes add up to the manifest's counts, and
+// the DAG from the root is complete (every block reachable from the root
+// is in a part, every dag-pb block decodes, and no other block is in the
+// parts). It stops at the first bad part, returning a *PartError.
+//
+// It holds one part in memory at a time, plus each block's CID, location
+// and links: memory bounded by the part size and the number of blocks,
+// not the dataset's size. The dataset stays on disk in the returned
+// Stored, whose files the caller removes (CachePath) when done.
+func (f *Fetcher) FetchToDisk(ctx context.Context, loc Located) (*Stored, error) {
+	dir := f.CachePath(loc)
+	if dir == "" {
+		return nil, errors.New("fetch: FetchToDisk needs Options.CacheDir")
+	}
+	out := &Stored{Located: loc, Dir: dir, index: map[cid.Cid]blockAt{}, sizes: make([]int64, len(loc.Manifest.Parts))}
+	var err error
+	out.Fetched, out.Cached, err = f.checkParts(ctx, loc, func(i int, data []byte, pbs []dataset.PartBlock) error {
+		for _, pb := range pbs {
+			out.index[pb.Cid] = blockAt{part: i, off: int64(pb.Offset), size: len(pb.Data)}
+		}
+		out.sizes[i] = int64(len(data))
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -263,19 +329,20 @@ func (r *Report) Err() error {
 }
 
 // Verify reads every part of loc's manifest from the Node, never from the
-// cache, and checks each as Fetch does, going on past a bad part so that
-// the Report names every bad part and only those. The error is ctx's when
+// cache, and checks each as FetchToDisk does, going on past a bad part so
+// that the Report names every bad part and only those. It holds one part
+// in memory at a time, plus each block's CID and links. The error is ctx's when
 // it ends; every other failure is in the Report.
 func (f *Fetcher) Verify(ctx context.Context, loc Located) (*Report, error) {
 	rep := &Report{Located: loc}
-	c := newChecker(loc, memBlockstore())
+	c := newChecker(loc)
 	for i, p := range loc.Manifest.Parts {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("part %d: %w", i, ctx.Err())
 		}
 		data, err := f.fetchPart(ctx, loc.Namespace, p)
 		if err == nil {
-			err = c.add(ctx, data)
+			_, err = c.add(data)
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("part %d: %w", i, ctx.Err())
@@ -290,59 +357,84 @@ func (f *Fetcher) Verify(ctx context.Context, loc Located) (*Report, error) {
 	return rep, nil
 }
 
-// checker checks a dataset's parts in order and then the whole.
+// checker checks a dataset's parts in order and then the whole. It holds
+// no block data: the CIDs of the blocks seen, the links of the dag-pb
+// ones (or why they do not decode) and the counts.
 type checker struct {
 	loc           Located
-	bs            blockstore.Blockstore
+	links         map[cid.Cid][]cid.Cid // every block seen: its links
+	malformed     map[cid.Cid]error     // dag-pb blocks that do not decode
 	nblocks, size uint64
 }
 
-func newChecker(loc Located, bs blockstore.Blockstore) *checker {
-	return &checker{loc: loc, bs: bs}
+func newChecker(loc Located) *checker {
+	return &checker{loc: loc, links: map[cid.Cid][]cid.Cid{}, malformed: map[cid.Cid]error{}}
 }
 
-// add checks data as the next part and keeps its blocks; a part that
-// fails adds none.
-func (c *checker) add(ctx context.Context, data []byte) error {
+// add checks data as the next part and returns its blocks (aliasing
+// data); a part that fails adds none.
+func (c *checker) add(data []byte) ([]dataset.PartBlock, error) {
 	pbs, err := dataset.DecodePart(data, c.loc.Manifest.Root, share.MaxBlobSize)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	blks := make([]blocks.Block, 0, len(pbs))
-	seen := make(map[cid.Cid]bool, len(pbs))
+	links := make([][]cid.Cid, len(pbs))
+	bad := map[cid.Cid]error{}
 	var size uint64
-	for _, pb := range pbs {
-		if has, err := c.bs.Has(ctx, pb.Cid); err != nil || has || seen[pb.Cid] {
-			return fmt.Errorf("block %s is in an earlier part too", pb.Cid)
+	for i, pb := range pbs {
+		if _, dup := c.links[pb.Cid]; dup {
+			return nil, fmt.Errorf("block %s is in an earlier part too", pb.Cid)
 		}
-		seen[pb.Cid] = true
-		blk, err := blocks.NewBlockWithCid(pb.Data, pb.Cid)
-		if err != nil {
-			return err
+		// DecodePart refused a block twice in one part.
+		if links[i], err = dataset.Links(pb.Cid, pb.Data); err != nil {
+			// Reported by whole if the block is in the DAG.
+			bad[pb.Cid] = err
 		}
-		blks = append(blks, blk)
 		size += uint64(len(pb.Data))
 	}
-	if err := c.bs.PutMany(ctx, blks); err != nil {
-		return err
+	for i, pb := range pbs {
+		c.links[pb.Cid] = links[i]
 	}
-	c.nblocks += uint64(len(blks))
+	for k, e := range bad {
+		c.malformed[k] = e
+	}
+	c.nblocks += uint64(len(pbs))
 	c.size += size
-	return nil
+	return pbs, nil
 }
 
-// whole checks the counts and the DAG once every part is added.
+// whole checks the counts and the DAG once every part is added: a
+// depth-first walk from the root over the blocks' links reaches only
+// blocks of the parts, each a dag-pb block that decodes or a raw one, and
+// all of them.
 func (c *checker) whole(ctx context.Context) error {
 	m := c.loc.Manifest
 	if c.nblocks != m.Blocks || c.size != m.Size {
 		return fmt.Errorf("the parts hold %d blocks of %d bytes, the manifest says %d blocks of %d bytes", c.nblocks, c.size, m.Blocks, m.Size)
 	}
-	var walked uint64
-	if err := dataset.Walk(ctx, c.bs, m.Root, func(blocks.Block) error { walked++; return nil }); err != nil {
-		return fmt.Errorf("the DAG of %s: %w", m.Root, err)
+	seen := make(map[cid.Cid]struct{}, len(c.links))
+	stack := []cid.Cid{m.Root}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("the DAG of %s: %w", m.Root, err)
+		}
+		k := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		links, ok := c.links[k]
+		if !ok {
+			return fmt.Errorf("the DAG of %s: %w: %s is in no part", m.Root, dataset.ErrMissingBlock, k)
+		}
+		if err := c.malformed[k]; err != nil {
+			return fmt.Errorf("the DAG of %s: %w", m.Root, err)
+		}
+		stack = append(stack, links...)
 	}
-	if walked != m.Blocks {
-		return fmt.Errorf("the DAG of %s has %d blocks, the parts hold %d", m.Root, walked, m.Blocks)
+	if uint64(len(seen)) != m.Blocks {
+		return fmt.Errorf("the DAG of %s has %d blocks, the parts hold %d", m.Root, len(seen), m.Blocks)
 	}
 	return nil
 }
