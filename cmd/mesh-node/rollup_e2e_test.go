@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
@@ -137,6 +138,31 @@ func blockResults(ctx context.Context, t *testing.T, url string, height uint64) 
 		t.Fatalf("block %d at %s: results %s for %d txs: %v", height, url, b.Results, len(b.Txs), err)
 	}
 	return &b, res
+}
+
+// devClient reads the dev.key an evm sequencer wrote in home and dials
+// its node at url with ethclient (closed when the test ends), returning
+// the key, the client and the EIP-155 chain ID.
+func devClient(ctx context.Context, t *testing.T, home, url string) (*ecdsa.PrivateKey, *ethclient.Client, *big.Int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(home, rollupDevKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := crypto.HexToECDSA(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ethclient.DialContext(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ec.Close)
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, ec, chainID
 }
 
 func le64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
@@ -330,23 +356,7 @@ func testRollupE2EWASM(ctx context.Context, t *testing.T, n e2eNodes) {
 func testRollupE2EEVM(ctx context.Context, t *testing.T, n e2eNodes) {
 	seqHome := t.TempDir()
 	seq := rollupNode(ctx, t, seqHome, n.seqArgs("evm")...)
-	kb, err := os.ReadFile(filepath.Join(seqHome, rollupDevKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := crypto.HexToECDSA(strings.TrimSpace(string(kb)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ec, err := ethclient.DialContext(ctx, seq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ec.Close()
-	chainID, err := ec.ChainID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, ec, chainID := devClient(ctx, t, seqHome, seq)
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join("..", "..", "execution", "evm", "testdata", name))
 		if err != nil {
