@@ -237,7 +237,8 @@ func runRollup(cmd *cobra.Command, o rollupOptions) error {
 		}
 	}()
 
-	api, err := rollrpc.NewAPI(rollrpc.Config{Store: st, DB: db, Mempool: x.exec, Submit: x.submit, Status: statusOf, Query: x.query})
+	api, err := rollrpc.NewAPI(rollrpc.Config{Store: st, DB: db, Mempool: x.exec, Submit: x.submit, Status: statusOf, Query: x.query,
+		Results: x.results})
 	if err != nil {
 		return fmt.Errorf("rollup run: %w", err)
 	}
@@ -476,8 +477,10 @@ type rollupExecutor struct {
 	exec   coreexec.Executor
 	submit func(ctx context.Context, tx []byte) error
 	query  rollrpc.QueryFunc
-	evm    *evm.Executor
-	close  func()
+	// results are the per-transaction outcomes of a block (kv, wasm).
+	results func(ctx context.Context, height uint64) (json.RawMessage, error)
+	evm     *evm.Executor
+	close   func()
 }
 
 func openExecutor(ctx context.Context, db *badger.DB, doc *rollupGenesisDoc) (*rollupExecutor, error) {
@@ -499,7 +502,7 @@ func openExecutor(ctx context.Context, db *badger.DB, doc *rollupGenesisDoc) (*r
 			b, err := json.Marshal(a)
 			return b, a.Height, a.StateRoot, err
 		}
-		return &rollupExecutor{exec: x, submit: x.SubmitTx, query: query, close: func() {}}, nil
+		return &rollupExecutor{exec: x, submit: x.SubmitTx, query: query, results: chainResults(x.Chain), close: func() {}}, nil
 	case "wasm":
 		vm, err := wasm.New(ctx, wasm.Config{})
 		if err != nil {
@@ -526,12 +529,27 @@ func openExecutor(ctx context.Context, db *badger.DB, doc *rollupGenesisDoc) (*r
 			b, err := json.Marshal(a)
 			return b, a.Height, a.StateRoot, err
 		}
-		return &rollupExecutor{exec: x, submit: x.SubmitTx, query: query, close: func() { _ = vm.Close(context.Background()) }}, nil
+		return &rollupExecutor{exec: x, submit: x.SubmitTx, query: query, results: chainResults(x.Chain),
+			close: func() { _ = vm.Close(context.Background()) }}, nil
 	default:
 		x, err := evm.New(db, *doc.EVM, evm.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("rollup run: %w", err)
 		}
 		return &rollupExecutor{exec: x, submit: x.SubmitTx, evm: x, close: func() {}}, nil
+	}
+}
+
+// chainResults serves a statemachine chain's per-transaction results.
+func chainResults(c *statemachine.Chain) func(context.Context, uint64) (json.RawMessage, error) {
+	return func(ctx context.Context, height uint64) (json.RawMessage, error) {
+		res, _, err := c.Results(ctx, height)
+		if err != nil {
+			return nil, err
+		}
+		if res == nil {
+			res = []statemachine.TxResult{}
+		}
+		return json.Marshal(res)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/datamesh/mesh-node/execution/kv"
 	"github.com/datamesh/mesh-node/internal/devnetproc"
@@ -314,24 +313,8 @@ func TestRollupRun(t *testing.T) {
 func testRollupRunEVM(ctx context.Context, t *testing.T, daURL, daToken string) {
 	home := t.TempDir()
 	url := rollupNode(ctx, t, home, "--vm", "evm", "--sequencer", "--da.url", daURL, "--da.token", daToken, "--block-time", "300ms")
-	b, err := os.ReadFile(filepath.Join(home, "dev.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := crypto.HexToECDSA(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, ec, chainID := devClient(ctx, t, home, url)
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	ec, err := ethclient.DialContext(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ec.Close()
-	chainID, err := ec.ChainID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	before, err := ec.BalanceAt(ctx, from, nil)
 	if err != nil || before.Sign() <= 0 {
 		t.Fatalf("dev account balance %v, %v; want funded", before, err)

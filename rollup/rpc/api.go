@@ -106,6 +106,11 @@ type BlockInfo struct {
 	DAHeight uint64 `json:"da_height"`
 	// Raw is the block's encoding, the blob posted.
 	Raw Bytes `json:"raw"`
+	// Results is the executor's outcome of each transaction, in block
+	// order (its JSON: for kv and wasm, statemachine.TxResult's error,
+	// gas_used, output and events), when the node serves them
+	// (Config.Results) and has executed the block.
+	Results json.RawMessage `json:"results,omitempty"`
 }
 
 // QueryResult is the answer of rollup_query: the executor's Answer (its
@@ -129,7 +134,7 @@ type Mempool interface {
 }
 
 // Config is what an API serves from. All fields are required except
-// Query (no rollup_query without it).
+// Query (no rollup_query without it) and Results.
 type Config struct {
 	// Store is the node's rollup store.
 	Store *rollup.Store
@@ -144,6 +149,9 @@ type Config struct {
 	// Status reports the sequencer's or follower's state.
 	Status func() Status
 	Query  QueryFunc
+	// Results, optional, returns the executor's per-transaction outcomes
+	// of the block at height (JSON) for rollup_getBlock.
+	Results func(ctx context.Context, height uint64) (json.RawMessage, error)
 }
 
 // Errors of the API, wrapped by what its methods return.
@@ -229,7 +237,7 @@ func (a *API) Status(context.Context) (*Status, error) {
 }
 
 // GetBlock is rollup_getBlock: the stored block at height.
-func (a *API) GetBlock(_ context.Context, height uint64) (*BlockInfo, error) {
+func (a *API) GetBlock(ctx context.Context, height uint64) (*BlockInfo, error) {
 	sb, err := a.cfg.Store.Block(height)
 	if errors.Is(err, rollup.ErrNotFound) {
 		return nil, fmt.Errorf("%w: block %d", ErrNotFound, height)
@@ -237,7 +245,16 @@ func (a *API) GetBlock(_ context.Context, height uint64) (*BlockInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rollup rpc: %w", err)
 	}
-	return blockInfo(sb)
+	out, err := blockInfo(sb)
+	if err != nil || a.cfg.Results == nil {
+		return out, err
+	}
+	// A stored block is executed, so its results are there; a failure
+	// is the node's.
+	if out.Results, err = a.cfg.Results(ctx, height); err != nil {
+		return nil, fmt.Errorf("rollup rpc: results of block %d: %w", height, err)
+	}
+	return out, nil
 }
 
 func blockInfo(sb *rollup.StoredBlock) (*BlockInfo, error) {

@@ -87,7 +87,14 @@ func newLocal(t *testing.T, dir string) *local {
 		b, err := json.Marshal(a)
 		return b, a.Height, a.StateRoot, err
 	}
-	api, err := rpc.NewAPI(rpc.Config{Store: st, DB: db, Mempool: exec, Submit: exec.SubmitTx, Query: query,
+	results := func(ctx context.Context, h uint64) (json.RawMessage, error) {
+		res, _, err := exec.Results(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(res)
+	}
+	api, err := rpc.NewAPI(rpc.Config{Store: st, DB: db, Mempool: exec, Submit: exec.SubmitTx, Query: query, Results: results,
 		Status: func() rpc.Status {
 			s := seq.Status()
 			return rpc.Status{Role: "sequencer", ChainID: g.ChainID, Height: s.Height, StateRoot: s.StateRoot, Unposted: s.Unposted}
@@ -206,6 +213,12 @@ func TestTxLifecycleAndQuery(t *testing.T) {
 	}
 	if d, err := rollup.DecodeBlock(blk.Raw); err != nil || d.Header.Height != 1 {
 		t.Fatalf("block 1 raw: %v", err)
+	}
+	var results []struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(blk.Results, &results); err != nil || len(results) != 1 || results[0].Error != "" {
+		t.Fatalf("block 1 results %s: %v; want one success", blk.Results, err)
 	}
 
 	// A second block, so that height 1 is no longer the latest state.
