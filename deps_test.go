@@ -188,6 +188,11 @@ var allowed = map[string][]string{
 	// rollup/rpc is the rollup node's own JSON-RPC over its store, its
 	// executor's mempool and a transaction index in its Badger database.
 	"rollup/rpc": {module + "/rollup", "github.com/dgraph-io/badger/v4"},
+	// rollup/node wires a rollup node (mesh-node rollup run and the
+	// modules rollup new scaffolds): a home, the built-in executors, the
+	// API client, the sequencer or follower and the JSON-RPC.
+	"rollup/node": {module + "/rollup", module + "/api/client", module + "/execution", module + "/internal/atomicfile", module + "/internal/badgerdb",
+		module + "/share", "github.com/dgraph-io/badger/v4", "github.com/evstack/ev-node/core/execution"},
 	// execution/evm runs go-ethereum's EVM and state (core, core/vm,
 	// core/state, triedb) over Badger; execution/evm/ethrpc serves it
 	// with go-ethereum's rpc server. Only this tree may import go-ethereum
@@ -380,7 +385,7 @@ var lightRoots = []string{
 	"das", "shrex", "shrex/getter", "shrex/peers", "shrex/edssub", "p2p",
 	"api", "api/client", "blob", "state", "state/keyring",
 	"eds", "eds/store", "share", "nmt", "merkle", "core/tx", "fraud", "dataset/fetch",
-	"rollup", "rollup/meshapi", "rollup/rpc",
+	"rollup", "rollup/meshapi", "rollup/rpc", "rollup/node",
 }
 
 // validatorOnly are the packages, with their subpackages, that only a core

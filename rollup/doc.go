@@ -115,5 +115,6 @@
 //
 // The rollup's own JSON-RPC (soft confirmations, queries with proofs)
 // is package rollup/rpc, over Store, Sequencer and Follower Status and
-// the executor; mesh-node rollup run wires a node.
+// the executor; package rollup/node wires a node (mesh-node rollup run
+// and the modules mesh-node rollup new scaffolds).
 package rollup

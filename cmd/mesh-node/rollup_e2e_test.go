@@ -29,6 +29,7 @@ import (
 	"github.com/datamesh/mesh-node/execution/wasm"
 	"github.com/datamesh/mesh-node/internal/devnetproc"
 	"github.com/datamesh/mesh-node/rollup/meshapi"
+	"github.com/datamesh/mesh-node/rollup/node"
 	rollrpc "github.com/datamesh/mesh-node/rollup/rpc"
 )
 
@@ -80,7 +81,7 @@ func TestRollupRunE2E(t *testing.T) {
 // height.
 func postJunk(ctx context.Context, t *testing.T, n e2eNodes, home string) uint64 {
 	t.Helper()
-	doc, err := readGenesisDoc(filepath.Join(home, rollupGenesisFile))
+	doc, err := node.ReadGenesisDoc(filepath.Join(home, node.GenesisFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func blockResults(ctx context.Context, t *testing.T, url string, height uint64) 
 // the key, the client and the EIP-155 chain ID.
 func devClient(ctx context.Context, t *testing.T, home, url string) (*ecdsa.PrivateKey, *ethclient.Client, *big.Int) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(home, rollupDevKeyFile))
+	b, err := os.ReadFile(filepath.Join(home, node.DevKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func testRollupE2EWASM(ctx context.Context, t *testing.T, n e2eNodes) {
 	})
 
 	// The follower, from scratch, through another DataMesh node.
-	fol := rollupNode(ctx, t, t.TempDir(), append(n.folArgs("wasm"), "--genesis", filepath.Join(seqHome, rollupGenesisFile))...)
+	fol := rollupNode(ctx, t, t.TempDir(), append(n.folArgs("wasm"), "--genesis", filepath.Join(seqHome, node.GenesisFile))...)
 	fst := waitFollower(ctx, t, fol, after)
 	if fst.DAHeight < junkAt {
 		t.Fatalf("follower read to DA height %d, the junk is at %d", fst.DAHeight, junkAt)
@@ -473,7 +474,7 @@ func testRollupE2EEVM(ctx context.Context, t *testing.T, n e2eNodes) {
 	// The follower, from scratch with the sequencer's genesis, through
 	// another DataMesh node; then restarted from its home.
 	folHome := t.TempDir()
-	fol, stopFol := rollupNodeStop(ctx, t, folHome, append(n.folArgs("evm"), "--genesis", filepath.Join(seqHome, rollupGenesisFile))...)
+	fol, stopFol := rollupNodeStop(ctx, t, folHome, append(n.folArgs("evm"), "--genesis", filepath.Join(seqHome, node.GenesisFile))...)
 	check := func(url, what string) {
 		t.Helper()
 		waitFollower(ctx, t, url, last)

@@ -58,7 +58,8 @@ headers and squares over libp2p), full (syncs headers, fetches, verifies,
 stores and serves every square) or light (syncs headers and samples every
 block). Bridge, full and light nodes serve a JSON-RPC API, which the blob,
 header, das, share and dataset commands call. devnet runs all four in one process;
-rollup run runs a rollup node (kv, wasm or evm) against a node's API.
+rollup run runs a rollup node (kv, wasm or evm) against a node's API; rollup new
+scaffolds a rollup module.
 It also keeps a file keyring and submits transactions to a core node.
 
 The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
