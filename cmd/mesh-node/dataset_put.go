@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/api/client"
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/dataset"
@@ -211,7 +212,7 @@ func (p *putter) post(ctx context.Context, b *blob.Blob, what string, recorded f
 		return dataset.PartRef{}, false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.timeout)
-	height, err := p.blobs.Submit(cctx, []*blob.Blob{b}, p.cfg)
+	height, err := retryBusy(cctx, func(ctx context.Context) (uint64, error) { return p.blobs.Submit(ctx, []*blob.Blob{b}, p.cfg) })
 	cancel()
 	if err == nil {
 		err = p.hook(p.afterSubmit, rec)
@@ -299,7 +300,9 @@ func (p *putter) resolvePending(ctx context.Context) error {
 func (p *putter) scanPending(ctx context.Context, left []journalRecord, from, to uint64) ([]journalRecord, error) {
 	for h := max(from, 1); h <= to && len(left) > 0; h++ {
 		cctx, cancel := context.WithTimeout(ctx, p.timeout)
-		bs, err := p.blobs.GetAll(cctx, h, []share.Namespace{p.ns})
+		bs, err := retryBusy(cctx, func(ctx context.Context) ([]*blob.Blob, error) {
+			return p.blobs.GetAll(ctx, h, []share.Namespace{p.ns})
+		})
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("dataset put: pending blobs: blobs at height %d: %w", h, err)
@@ -337,7 +340,7 @@ func holds(bs []*blob.Blob, c blob.Commitment) bool {
 func (p *putter) onChain(ctx context.Context, height uint64, b *blob.Blob) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	got, err := p.blobs.Get(cctx, height, p.ns, b.Commitment)
+	got, err := retryBusy(cctx, func(ctx context.Context) (*blob.Blob, error) { return p.blobs.Get(ctx, height, p.ns, b.Commitment) })
 	if err != nil {
 		if msg := err.Error(); strings.Contains(msg, blob.ErrBlobNotFound.Error()) || strings.Contains(msg, "from the future") {
 			return false, nil
@@ -348,4 +351,28 @@ func (p *putter) onChain(ctx context.Context, height uint64, b *blob.Blob) (bool
 		return false, fmt.Errorf("the node answered with another blob")
 	}
 	return true, nil
+}
+
+// busyRetry is how long a put waits before calling again a node that
+// refused a call as busy (api.ErrBusy: its per-token or global limit of
+// heavy calls in flight, which up to --parallel parts can reach at once).
+const busyRetry = time.Second
+
+// retryBusy calls call until the node does not answer busy, waiting
+// busyRetry between tries, or until ctx ends. A busy refusal did nothing
+// on the node, so calling again is safe even for a Submit.
+func retryBusy[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
+	for {
+		v, err := call(ctx)
+		if err == nil || !strings.Contains(err.Error(), api.ErrBusy.Error()) {
+			return v, err
+		}
+		t := time.NewTimer(busyRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v, fmt.Errorf("%w (the node stayed busy)", err)
+		case <-t.C:
+		}
+	}
 }
