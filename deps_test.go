@@ -163,13 +163,13 @@ var allowed = map[string][]string{
 	// dataset/store indexes dataset parts as the blob index records blobs
 	// (a blob.IndexExtension, entries in the node's Badger database) and
 	// serves their blocks as a read-only boxo blockstore over the blobs.
-	"dataset/store": {module + "/dataset", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
+	"dataset/store": {module + "/dataset", module + "/internal/badgerdb", module + "/blob", module + "/share", "github.com/dgraph-io/badger/v4",
 		"github.com/ipfs/boxo/blockstore", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format", "github.com/ipfs/go-ipld-format", "golang.org/x/sync/singleflight"},
 	// execution holds the rollup executors, each an ev-node
 	// execution.Executor (github.com/evstack/ev-node/core, a module with
 	// no dependencies); the package itself is documentation only.
 	"execution": {},
-	// execution/internal/execdb: the block-input hash and stored heights
+	// execution/internal/execdb: the block-input hash
 	// the executors share.
 	"execution/internal": {"github.com/dgraph-io/badger/v4"},
 	// execution/kv keeps its state in Badger and its state root is an
@@ -177,7 +177,7 @@ var allowed = map[string][]string{
 	"execution/kv": {module + "/execution/statemachine", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// execution/statemachine is the executors' VM-independent base: Badger
 	// state with an RFC 6962 root (merkle), block bookkeeping, mempool.
-	"execution/statemachine": {module + "/execution/internal/execdb", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
+	"execution/statemachine": {module + "/execution/internal/execdb", module + "/internal/badgerdb", module + "/merkle", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4"},
 	// rollup is the rollup node: blocks, store, sequencer and follower
 	// over an ev-node Executor, reaching DataMesh through interfaces it
 	// declares (headers, namespace data with proofs, blob submission).
@@ -197,7 +197,7 @@ var allowed = map[string][]string{
 	// core/state, triedb) over Badger; execution/evm/ethrpc serves it
 	// with go-ethereum's rpc server. Only this tree may import go-ethereum
 	// (TestGoEthereumOnlyInExecutionEVM).
-	"execution/evm": {module + "/execution/evm", module + "/execution/internal/execdb", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
+	"execution/evm": {module + "/execution/evm", module + "/execution/internal/execdb", module + "/internal/badgerdb", "github.com/evstack/ev-node/core/execution", "github.com/dgraph-io/badger/v4",
 		"github.com/ethereum/go-ethereum", "github.com/holiman/uint256"},
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the

@@ -242,35 +242,11 @@ func testDatasetPutKilled(ctx context.Context, t *testing.T, info devnetInfo, li
 	journal := filepath.Join(dir, "killed.jsonl")
 	args := []string{"dataset", "put", "-o", "json", "--home", lightHome, "--parallel", "2", "--namespace", nsHex, "--journal", journal, file}
 	from := headHeight(ctx, t, info)
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for done := 0; done < 2; {
-		select {
-		case err := <-exited:
-			t.Fatalf("dataset put exited before its journal held two parts: %v\n%s", err, stderr.Bytes())
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-tick.C:
-		}
+	parts := func() bool {
 		data, err := os.ReadFile(journal)
-		if err != nil {
-			continue
-		}
-		done = bytes.Count(data, []byte(`"kind":"part"`))
+		return err == nil && bytes.Count(data, []byte(`"kind":"part"`)) >= 2
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-exited; err == nil {
+	if err := killWhen(ctx, t, args, nil, "its journal held two parts", parts); err == nil {
 		t.Fatal("the killed put exited cleanly: it finished before the kill")
 	}
 	_, recs := journalLines(t, journal)
@@ -278,14 +254,7 @@ func testDatasetPutKilled(ctx context.Context, t *testing.T, info devnetInfo, li
 		t.Fatalf("the put finished its parts before the kill: %+v", recs)
 	}
 
-	cmd = exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
-	stderr.Reset()
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the resumed put: %v\n%s", err, stderr.Bytes())
-	}
+	out := runCLIProcess(ctx, t, args, "the resumed put")
 	var res putResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("the resumed put printed %s: %v", out, err)
@@ -308,16 +277,7 @@ func testDatasetGetKilled(ctx context.Context, t *testing.T, lightHome, dir, fil
 	out := filepath.Join(dir, "killed.out")
 	args := []string{"dataset", "get", put.Root, "--home", lightHome, "--height", strconv.FormatUint(put.Manifest.Height, 10),
 		"--namespace", nsHex, "--cache", filepath.Join(dir, "get-cache"), "--out", out}
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), cliMainEnv+"=1", hangAfterPartsEnv+"=2")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	cached := func() int {
+	cached := func() bool {
 		n := 0
 		_ = filepath.WalkDir(filepath.Join(dir, "get-cache"), func(_ string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".car") {
@@ -325,35 +285,14 @@ func testDatasetGetKilled(ctx context.Context, t *testing.T, lightHome, dir, fil
 			}
 			return nil
 		})
-		return n
+		return n >= 2
 	}
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for cached() < 2 {
-		select {
-		case err := <-exited:
-			t.Fatalf("dataset get exited before it cached two parts: %v\n%s", err, stderr.Bytes())
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-tick.C:
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
+	_ = killWhen(ctx, t, args, []string{hangAfterPartsEnv + "=2"}, "it cached two parts", cached)
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the killed get left its output: %v", err)
 	}
 
-	cmd = exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
-	stderr.Reset()
-	cmd.Stderr = &stderr
-	text, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the resumed get: %v\n%s", err, stderr.Bytes())
-	}
+	text := runCLIProcess(ctx, t, args, "the resumed get")
 	if !strings.Contains(string(text), "fetched: 6\ncached: 2\n") {
 		t.Fatalf("the resumed get printed %q, want 6 parts fetched and 2 from its cache", text)
 	}
@@ -365,4 +304,50 @@ func testDatasetGetKilled(ctx context.Context, t *testing.T, lightHome, dir, fil
 		t.Fatalf("the resumed get wrote %d bytes (%v), want the %d bytes put", len(got), err, len(want))
 	}
 	t.Logf("the killed get resumed: 2 parts from its cache, 6 fetched")
+}
+
+// killWhen runs the command line args as a process of its own (this test
+// binary: TestMain) with env added, SIGKILLs it once reached reports true,
+// and returns its exit error. It fails t if the process exits first.
+func killWhen(ctx context.Context, t *testing.T, args, env []string, what string, reached func() bool) error {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), cliMainEnv+"=1"), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !reached() {
+		select {
+		case err := <-exited:
+			t.Fatalf("%s exited before %s: %v\n%s", args[:2], what, err, stderr.Bytes())
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-tick.C:
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	return <-exited
+}
+
+// runCLIProcess runs the command line args as a process of its own and
+// returns its standard output; it fails t, naming what, if it fails.
+func runCLIProcess(ctx context.Context, t *testing.T, args []string, what string) []byte {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, stderr.Bytes())
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/dataset"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/share"
 )
 
@@ -556,19 +557,5 @@ func (ix *Index) PrunedBelow(ctx context.Context) (uint64, error) {
 }
 
 func prunedBelow(txn *badger.Txn) (uint64, error) {
-	item, err := txn.Get(keyPrunedBelow)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := item.ValueCopy(nil)
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("malformed pruned height of %d bytes", len(v))
-	}
-	return binary.BigEndian.Uint64(v), nil
+	return badgerdb.ReadUint64(txn, keyPrunedBelow)
 }

@@ -26,6 +26,7 @@ import (
 	coreexec "github.com/evstack/ev-node/core/execution"
 
 	"github.com/datamesh/mesh-node/execution/internal/execdb"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/holiman/uint256"
 )
 
@@ -621,7 +622,7 @@ func (e *Executor) SetFinal(ctx context.Context, blockHeight uint64) error {
 }
 
 func readFinal(txn *badger.Txn) (uint64, error) {
-	return execdb.ReadHeight(txn, keyFinal)
+	return badgerdb.ReadUint64(txn, keyFinal)
 }
 
 // GetExecutionInfo reports the block gas limit as MaxGas.

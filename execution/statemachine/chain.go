@@ -15,6 +15,7 @@ import (
 	coreexec "github.com/evstack/ev-node/core/execution"
 
 	"github.com/datamesh/mesh-node/execution/internal/execdb"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 )
 
 // MaxChainIDSize is the most bytes of InitChain's chain ID.
@@ -421,7 +422,7 @@ func (c *Chain) SetFinal(ctx context.Context, blockHeight uint64) error {
 }
 
 func (c *Chain) readFinal(txn *badger.Txn) (uint64, error) {
-	return execdb.ReadHeight(txn, c.k.final())
+	return badgerdb.ReadUint64(txn, c.k.final())
 }
 
 // GetExecutionInfo reports the machine's gas budget per block

@@ -348,3 +348,23 @@ func firstLine(r any) string {
 	}
 	return fmt.Sprint(r)
 }
+
+// ReadUint64 reads a number (a height) stored at key as 8 bytes
+// big-endian; a missing key is 0, a value of another size an error.
+func ReadUint64(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	b, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(b) != 8 {
+		return 0, fmt.Errorf("stored value %q of %d bytes, want 8", key, len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}

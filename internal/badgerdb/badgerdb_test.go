@@ -12,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/internal/badgerdb"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 const values = 200
@@ -243,6 +244,34 @@ func TestOpenNewStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := badgerdb.Check(badgerdb.Options(dir)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ReadUint64 reads 8 big-endian bytes, 0 for a missing key, and refuses
+// a value of another size.
+func TestReadUint64(t *testing.T) {
+	db := badgertest.Open(t)
+	if err := db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set([]byte("h"), []byte{0, 0, 0, 0, 0, 0, 1, 2}); err != nil {
+			return err
+		}
+		return txn.Set([]byte("short"), []byte{1, 2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.View(func(txn *badger.Txn) error {
+		if v, err := badgerdb.ReadUint64(txn, []byte("h")); v != 258 || err != nil {
+			t.Errorf("h: %d, %v", v, err)
+		}
+		if v, err := badgerdb.ReadUint64(txn, []byte("missing")); v != 0 || err != nil {
+			t.Errorf("missing: %d, %v", v, err)
+		}
+		if _, err := badgerdb.ReadUint64(txn, []byte("short")); err == nil {
+			t.Error("a 2-byte value read as a height")
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

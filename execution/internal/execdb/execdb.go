@@ -1,16 +1,13 @@
 // Package execdb holds what the executors under execution/ keep alike in
 // their Badger databases: the hash of a block's inputs, which tells a
-// replayed block from a conflicting one, and heights stored as 8 bytes.
+// replayed block from a conflicting one. (Heights stored as 8 bytes are
+// read with internal/badgerdb.ReadUint64.)
 package execdb
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // BlockInputs hashes what ExecuteTxs is given, unambiguously: every
@@ -30,24 +27,4 @@ func BlockInputs(txs [][]byte, height uint64, t time.Time, prevRoot []byte) []by
 		h.Write(tx)
 	}
 	return h.Sum(nil)
-}
-
-// ReadHeight reads a height stored at key as 8 bytes big-endian; a
-// missing key is 0.
-func ReadHeight(txn *badger.Txn, key []byte) (uint64, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	b, err := item.ValueCopy(nil)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("stored height %q of %d bytes", key, len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
 }
