@@ -28,8 +28,9 @@ const module = "github.com/datamesh/mesh-node"
 // from the map fails the test, so a new package must state its rules here.
 var allowed = map[string][]string{
 	"merkle": {},
-	// blobstream: data root tuples, tuple roots and proofs (merkle).
-	"blobstream": {module + "/merkle"},
+	// blobstream: data root tuples, tuple roots and proofs (merkle), and the
+	// attestation digests and EVM signatures (secp256k1, Keccak-256).
+	"blobstream": {module + "/merkle", "github.com/decred/dcrd/dcrec/secp256k1/v4", "golang.org/x/crypto/sha3"},
 	"nmt":        {"google.golang.org/protobuf/encoding/protowire"},
 	"share":      {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
 	"eds":        {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
