@@ -119,7 +119,7 @@ var allowed = map[string][]string{
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services. Its kzg
 	// module computes commitments with kzg itself (no service to hand).
-	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p", module + "/kzg",
+	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p", module + "/kzg", module + "/blobstream",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft",
 		// Its dataset module reads the dataset index (dataset/store) by CID.
 		module + "/dataset/store", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format"},

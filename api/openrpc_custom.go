@@ -11,6 +11,7 @@ import (
 
 	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/merkle"
 	"github.com/datamesh/mesh-node/nmt"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/share"
@@ -58,6 +59,13 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (map[string]any, error)
 			Nodes                 [][]byte `json:"nodes,omitempty"`
 			LeafHash              []byte   `json:"leaf_hash,omitempty"`
 			IsMaxNamespaceIgnored bool     `json:"is_max_namespace_ignored,omitempty"`
+		}](),
+		// CometBFT's crypto/merkle Proof JSON (blobstream proofs).
+		reflect.TypeFor[merkle.Proof](): shapeOf[struct {
+			Total    int64    `json:"total"`
+			Index    int64    `json:"index"`
+			LeafHash []byte   `json:"leaf_hash"`
+			Aunts    [][]byte `json:"aunts,omitempty"`
 		}](),
 		reflect.TypeFor[blob.CommitmentProof](): shapeOf[struct {
 			SubtreeRoots      [][]byte     `json:"subtree_roots"`

@@ -13,8 +13,7 @@ import (
 )
 
 // modules are the API's module types, each with its permission table.
-var modules = []rpcModule{&BlobModule{}, &HeaderModule{}, &ShareModule{}, &DASModule{}, &StateModule{},
-	&P2PModule{}, &NodeModule{}, &FraudModule{}, &KZGModule{}, &DatasetModule{}}
+var modules = allModules().list()
 
 // fakeModule's table is set by each test.
 type fakeModule struct{ table rpcTable }

@@ -103,6 +103,8 @@ type Modules struct {
 	Node   *NodeModule
 	Fraud  *FraudModule
 	KZG    *KZGModule
+	// Blobstream serves data root tuple roots from the header store.
+	Blobstream *BlobstreamModule
 	// Dataset is the dataset index (bridge and full nodes; a light node's
 	// answers store.ErrNoIndex).
 	Dataset *DatasetModule
@@ -125,6 +127,7 @@ func (m Modules) list() []rpcModule {
 	add(m.Node, m.Node != nil)
 	add(m.Fraud, m.Fraud != nil)
 	add(m.KZG, m.KZG != nil)
+	add(m.Blobstream, m.Blobstream != nil)
 	add(m.Dataset, m.Dataset != nil)
 	return out
 }

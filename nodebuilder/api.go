@@ -211,7 +211,7 @@ func (n *Node) addRPC() error {
 		return fmt.Errorf("nodebuilder: API limits: %w", err)
 	}
 	// Every module that serves data or submits transactions obeys the
-	// halting rule; header, p2p, node and kzg keep serving.
+	// halting rule; header, p2p, node, kzg and blobstream keep serving.
 	mo := api.ModuleOptions{Limiter: limiter, Halt: &n.halt}
 	mods := api.Modules{
 		Blob:   api.NewBlobModule(n.blobs, mo),
@@ -221,6 +221,8 @@ func (n *Node) addRPC() error {
 		Node:   nodeMod,
 		Fraud:  api.NewFraudModule(fraudProofs{n}),
 		KZG:    api.NewKZGModule(mo),
+		// Headers suffice for tuple roots: every mode serves them.
+		Blobstream: api.NewBlobstreamModule(n.headerService, mo),
 	}
 	if n.daser != nil {
 		mods.DAS = api.NewDASModule(n.daser, mo)

@@ -28,6 +28,7 @@ import (
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
+	"github.com/datamesh/mesh-node/merkle"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state"
@@ -95,6 +96,13 @@ type KZGAPI struct {
 	Commit func(ctx context.Context, data []byte) (*api.KZGCommitments, error)
 }
 
+// BlobstreamAPI is the blobstream module: data root tuple roots and their
+// inclusion proofs, as celestia-node's.
+type BlobstreamAPI struct {
+	GetDataRootTupleRoot           func(ctx context.Context, start, end uint64) (api.Hash, error)
+	GetDataRootTupleInclusionProof func(ctx context.Context, height, start, end uint64) (*merkle.Proof, error)
+}
+
 // NodeAPI is the node module.
 type NodeAPI struct {
 	Info              func(ctx context.Context) (api.NodeInfo, error)
@@ -152,6 +160,8 @@ type Client struct {
 	P2P    P2PAPI
 	Fraud  FraudAPI
 	KZG    KZGAPI
+	// Blobstream is the blobstream module.
+	Blobstream BlobstreamAPI
 	// Dataset is the dataset module.
 	Dataset DatasetAPI
 
@@ -177,7 +187,7 @@ func New(ctx context.Context, url, token string) (*Client, error) {
 	}{
 		{"blob", &c.Blob}, {"header", &c.Header}, {"share", &c.Share}, {"das", &c.DAS},
 		{"state", &c.State}, {"node", &c.Node}, {"p2p", &c.P2P}, {"fraud", &c.Fraud},
-		{"kzg", &c.KZG}, {"dataset", &c.Dataset},
+		{"kzg", &c.KZG}, {"dataset", &c.Dataset}, {"blobstream", &c.Blobstream},
 	}
 	for _, m := range mods {
 		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr)
