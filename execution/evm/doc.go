@@ -56,7 +56,9 @@
 //
 // # Reads
 //
-// BlockByNumber, BlockByHash, TxByHash, StateAt, Call, EstimateGas and
-// Logs serve ethrpc; they read committed blocks only and are bounded
-// (MaxCallGas, MaxLogBlocks, MaxLogs).
+// BlockByNumber, BlockByHash, TxByHash, StateAt, Call, EstimateGas, Logs
+// and Proof serve ethrpc; they read committed blocks only and are
+// bounded (MaxCallGas, MaxLogBlocks, MaxLogs, MaxProofKeys). Proof is an
+// account and storage slots with go-ethereum's trie proofs (EIP-1186)
+// against a block's state root, which trie.VerifyProof checks.
 package evm

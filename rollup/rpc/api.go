@@ -162,6 +162,24 @@ var (
 	ErrNotFound = errors.New("rollup rpc: not found")
 )
 
+// codedError carries its JSON-RPC code (Code) to go-ethereum's rpc
+// server, which reads it from an ErrorCode method: an EVM node serving
+// API beside eth_* answers bad input with -32602 and a missing block or
+// state with -32001, as Server does.
+type codedError struct{ err error }
+
+func (e codedError) Error() string  { return e.err.Error() }
+func (e codedError) Unwrap() error  { return e.err }
+func (e codedError) ErrorCode() int { return Code(e.err) }
+
+// coded gives *err its code, for go-ethereum's server; the message is
+// unchanged.
+func coded(err *error) {
+	if *err != nil && Code(*err) != CodeServer {
+		*err = codedError{*err}
+	}
+}
+
 // MaxTxSize bounds a submitted transaction.
 const MaxTxSize = 1 << 20
 
@@ -185,7 +203,8 @@ func NewAPI(cfg Config) (*API, error) {
 
 // SubmitTx is rollup_submitTx: it hands tx to the executor's mempool and
 // returns its hash (TxHash).
-func (a *API) SubmitTx(ctx context.Context, tx Bytes) (Bytes, error) {
+func (a *API) SubmitTx(ctx context.Context, tx Bytes) (_ Bytes, err error) {
+	defer coded(&err)
 	if len(tx) == 0 || len(tx) > MaxTxSize {
 		return nil, fmt.Errorf("%w: transaction of %d bytes, want 1 to %d", ErrInvalidParams, len(tx), MaxTxSize)
 	}
@@ -197,7 +216,8 @@ func (a *API) SubmitTx(ctx context.Context, tx Bytes) (Bytes, error) {
 
 // TxStatus is rollup_txStatus: where the transaction of hash is
 // (pending, soft, included or unknown).
-func (a *API) TxStatus(ctx context.Context, hash Bytes) (*TxStatus, error) {
+func (a *API) TxStatus(ctx context.Context, hash Bytes) (_ *TxStatus, err error) {
+	defer coded(&err)
 	if len(hash) != sha256.Size {
 		return nil, fmt.Errorf("%w: hash of %d bytes, want %d", ErrInvalidParams, len(hash), sha256.Size)
 	}
@@ -237,7 +257,8 @@ func (a *API) Status(context.Context) (*Status, error) {
 }
 
 // GetBlock is rollup_getBlock: the stored block at height.
-func (a *API) GetBlock(ctx context.Context, height uint64) (*BlockInfo, error) {
+func (a *API) GetBlock(ctx context.Context, height uint64) (_ *BlockInfo, err error) {
+	defer coded(&err)
 	sb, err := a.cfg.Store.Block(height)
 	if errors.Is(err, rollup.ErrNotFound) {
 		return nil, fmt.Errorf("%w: block %d", ErrNotFound, height)
@@ -278,7 +299,8 @@ func blockInfo(sb *rollup.StoredBlock) (*BlockInfo, error) {
 // executors keep only the latest state, and an older height is refused
 // with ErrNotFound. The answer is checked to be read at a block of this
 // node's chain (a halted follower's executor may be past it).
-func (a *API) Query(ctx context.Context, q Bytes, height *uint64) (*QueryResult, error) {
+func (a *API) Query(ctx context.Context, q Bytes, height *uint64) (_ *QueryResult, err error) {
+	defer coded(&err)
 	if a.cfg.Query == nil {
 		return nil, fmt.Errorf("%w: this node serves no queries", ErrNotFound)
 	}

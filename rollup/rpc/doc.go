@@ -27,5 +27,7 @@
 //
 // API's methods have the shape go-ethereum's rpc server registers, so an
 // EVM node serves them beside eth_* (execution/evm/ethrpc's
-// RegisterName) without this package importing go-ethereum.
+// RegisterName) without this package importing go-ethereum; their
+// errors carry Code's JSON-RPC code in an ErrorCode method, which that
+// server answers with, so bad input is -32602 there too.
 package rpc

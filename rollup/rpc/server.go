@@ -235,13 +235,21 @@ func (s *Server) call(ctx context.Context, raw json.RawMessage) (resp *response)
 		}
 	}
 	result, err := m(ctx, p)
-	switch {
-	case errors.Is(err, ErrInvalidParams):
-		return errResponse(req.ID, CodeInvalidParams, err.Error())
-	case errors.Is(err, ErrNotFound):
-		return errResponse(req.ID, CodeNotFound, err.Error())
-	case err != nil:
-		return errResponse(req.ID, CodeServer, err.Error())
+	if err != nil {
+		return errResponse(req.ID, Code(err), err.Error())
 	}
 	return &response{JSONRPC: "2.0", ID: req.ID, Result: result}
+}
+
+// Code is the JSON-RPC error code of an error of API: CodeInvalidParams
+// for one wrapping ErrInvalidParams, CodeNotFound for ErrNotFound,
+// CodeServer otherwise.
+func Code(err error) int {
+	switch {
+	case errors.Is(err, ErrInvalidParams):
+		return CodeInvalidParams
+	case errors.Is(err, ErrNotFound):
+		return CodeNotFound
+	}
+	return CodeServer
 }

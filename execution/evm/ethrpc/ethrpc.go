@@ -9,7 +9,10 @@
 // evm.Executor.SubmitTx checks it), eth_call, eth_estimateGas,
 // eth_gasPrice, eth_maxPriorityFeePerGas (which bind's transactors ask
 // for), eth_getTransactionReceipt, eth_getTransactionByHash,
-// eth_getBlockByNumber, eth_getBlockByHash, eth_getCode, eth_getLogs and
+// eth_getBlockByNumber, eth_getBlockByHash, eth_getCode, eth_getLogs,
+// eth_getProof (EIP-1186: an account and storage slots with their
+// Merkle-Patricia proofs against the block's state root, at most
+// evm.MaxProofKeys keys, go-ethereum's answer member for member) and
 // net_version. Block parameters take a number, "latest", "pending"
 // (the same as latest: blocks are built by the sequencer, not here),
 // "safe" and "finalized" (the last height SetFinal recorded), "earliest"
