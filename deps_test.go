@@ -28,8 +28,10 @@ const module = "github.com/datamesh/mesh-node"
 // from the map fails the test, so a new package must state its rules here.
 var allowed = map[string][]string{
 	"merkle": {},
-	// blobstream: data root tuples, tuple roots and proofs (merkle).
-	"blobstream": {module + "/merkle"},
+	// blobstream: data root tuples, tuple roots and proofs (merkle); the
+	// SharesProof of Celestia's contracts, built from eds.ShareProof (eds,
+	// nmt, share) and verified as DAVerifier does.
+	"blobstream": {module + "/merkle", module + "/eds", module + "/nmt", module + "/share"},
 	"nmt":        {"google.golang.org/protobuf/encoding/protowire"},
 	"share":      {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
 	"eds":        {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
