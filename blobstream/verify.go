@@ -36,21 +36,20 @@ const (
 	InvalidSharesToRowsProof
 )
 
+// codeNames are the ErrorCodes' names, indexed by code.
+var codeNames = [...]string{
+	InvalidDataRootTupleToDataRootTupleRootProof: "InvalidDataRootTupleToDataRootTupleRootProof",
+	UnequalRowProofsAndRowRootsNumber:            "UnequalRowProofsAndRowRootsNumber",
+	InvalidRowsToDataRootProof:                   "InvalidRowsToDataRootProof",
+	UnequalShareProofsAndRowRootsNumber:          "UnequalShareProofsAndRowRootsNumber",
+	UnequalDataLengthAndNumberOfSharesProofs:     "UnequalDataLengthAndNumberOfSharesProofs",
+	InvalidSharesToRowsProof:                     "InvalidSharesToRowsProof",
+}
+
 // String returns the name of the DAVerifier error code.
 func (c ErrorCode) String() string {
-	switch c {
-	case InvalidDataRootTupleToDataRootTupleRootProof:
-		return "InvalidDataRootTupleToDataRootTupleRootProof"
-	case UnequalRowProofsAndRowRootsNumber:
-		return "UnequalRowProofsAndRowRootsNumber"
-	case InvalidRowsToDataRootProof:
-		return "InvalidRowsToDataRootProof"
-	case UnequalShareProofsAndRowRootsNumber:
-		return "UnequalShareProofsAndRowRootsNumber"
-	case UnequalDataLengthAndNumberOfSharesProofs:
-		return "UnequalDataLengthAndNumberOfSharesProofs"
-	case InvalidSharesToRowsProof:
-		return "InvalidSharesToRowsProof"
+	if c > 0 && int(c) < len(codeNames) {
+		return codeNames[c]
 	}
 	return fmt.Sprintf("ErrorCode(%d)", int(c))
 }
