@@ -28,12 +28,15 @@ const module = "github.com/datamesh/mesh-node"
 // from the map fails the test, so a new package must state its rules here.
 var allowed = map[string][]string{
 	"merkle": {},
-	// blobstream: data root tuples, tuple roots and proofs (merkle), and the
-	// attestation digests and EVM signatures (secp256k1, Keccak-256).
-	"blobstream": {module + "/merkle", "github.com/decred/dcrd/dcrec/secp256k1/v4", "golang.org/x/crypto/sha3"},
-	"nmt":        {"google.golang.org/protobuf/encoding/protowire"},
-	"share":      {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
-	"eds":        {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	// blobstream: data root tuples, tuple roots and proofs (merkle); the
+	// attestation digests and EVM signatures (secp256k1, Keccak-256); the
+	// SharesProof of Celestia's contracts, built from eds.ShareProof (eds,
+	// nmt, share) and verified as DAVerifier does.
+	"blobstream": {module + "/merkle", module + "/eds", module + "/nmt", module + "/share",
+		"github.com/decred/dcrd/dcrec/secp256k1/v4", "golang.org/x/crypto/sha3"},
+	"nmt":   {"google.golang.org/protobuf/encoding/protowire"},
+	"share": {module + "/nmt", module + "/merkle", "google.golang.org/protobuf/encoding/protowire"},
+	"eds":   {module + "/share", module + "/nmt", module + "/merkle", "github.com/klauspost/reedsolomon", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// header owns header-ex, header-sub and the syncer (docs/architecture.md,
 	// layer 3), so its subpackages speak libp2p directly; they do
 	// not import p2p/, whose host they are handed.
