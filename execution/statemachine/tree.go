@@ -21,8 +21,9 @@ import (
 //
 // A run [b<<j, (b+1)<<j) depends only on its leaves and their positions:
 // an update of leaf i dirties the runs holding i, one per level; an
-// insert or delete at position f shifts every leaf from f on and dirties
-// the runs that end after f, leaving those before f as they are.
+// insert or delete at position f shifts the leaves from f on, up to the
+// next insert or delete that cancels the shift (or the end), and dirties
+// the runs over them, leaving the others as they are.
 type tree struct {
 	height uint64 // of the head the tree is the state of
 	root   []byte
@@ -42,7 +43,7 @@ func newTree(height uint64, keys, hashes [][]byte) *tree {
 		t.keys[i] = string(k)
 		t.levels[0] = append(t.levels[0], hashes[i]...)
 	}
-	t.rehash(0, nil)
+	t.rehash([]span{{0, len(keys)}})
 	return t
 }
 
@@ -51,38 +52,46 @@ func (t *tree) len() int { return len(t.levels[0]) / hashSize }
 // node returns the hash of run b at level j; the caller must not modify it.
 func (t *tree) node(j, b int) []byte { return t.levels[j][b*hashSize : (b+1)*hashSize] }
 
-// rehash recomputes, level by level, the runs that end after leaf from
-// and the runs holding the leaves in points (ascending, all below from),
-// and then the root. The leaves must be in place.
-func (t *tree) rehash(from int, points []int) {
+// span is the runs [lo, hi) of one level.
+type span struct{ lo, hi int }
+
+// rehash recomputes, level by level, the runs over the leaves in dirty
+// (sorted, disjoint spans of leaf positions: the leaves that changed or
+// moved, and every position past the old last leaf) and then the root;
+// the other runs are kept. The leaves must be in place.
+func (t *tree) rehash(dirty []span) {
 	n := t.len()
 	var sum [hashSize]byte
 	for j := 1; n>>j > 0; j++ {
 		if j == len(t.levels) {
 			t.levels = append(t.levels, nil)
 		}
+		count := n >> j
 		child, level := t.levels[j-1], t.levels[j]
-		hash := func(b int) []byte {
-			l, r := child[2*b*hashSize:(2*b+1)*hashSize], child[(2*b+1)*hashSize:(2*b+2)*hashSize]
-			return innerHash(sum[:0], l, r)
+		if len(level) < count*hashSize {
+			level = slices.Grow(level, count*hashSize-len(level)) // past the old end: all dirty
 		}
-		keep := from >> j
-		next := points[:0]
-		for _, p := range points {
-			if b := p >> 1; b < keep && (len(next) == 0 || next[len(next)-1] != b) {
-				copy(level[b*hashSize:], hash(b))
-				next = append(next, b)
+		level = level[:count*hashSize]
+		next := dirty[:0]
+		for _, d := range dirty {
+			lo, hi := d.lo>>1, min((d.hi+1)>>1, count)
+			if len(next) > 0 && next[len(next)-1].hi >= lo {
+				lo = next[len(next)-1].hi
+				next[len(next)-1].hi = max(hi, lo)
+			} else if lo < hi {
+				next = append(next, span{lo, hi})
+			}
+			for b := lo; b < hi; b++ {
+				l, r := child[2*b*hashSize:(2*b+1)*hashSize], child[(2*b+1)*hashSize:(2*b+2)*hashSize]
+				copy(level[b*hashSize:], innerHash(sum[:0], l, r))
 			}
 		}
-		points = next
-		level = level[:keep*hashSize]
-		for b := keep; b < n>>j; b++ {
-			level = append(level, hash(b)...)
-		}
+		dirty = next
 		t.levels[j] = level
 	}
-	for j := range t.levels {
-		if n>>j == 0 && j > 0 {
+	for j := 1; j < len(t.levels); j++ {
+		if n>>j == 0 {
+			clear(t.levels[j:])
 			t.levels = t.levels[:j]
 			break
 		}
@@ -133,13 +142,16 @@ func (t *tree) search(key []byte) int {
 
 // apply changes the tree to the state after changes (key to its new leaf
 // hash, nil for a deletion; deleting a missing key changes nothing) and
-// sets height, re-hashing only the runs the changes dirty.
+// sets height. It re-hashes only the runs over leaves that changed or
+// moved: an update dirties one leaf, an insert or delete the leaves
+// between it and the next one, or the end of the state if the inserts
+// and deletes before do not cancel out.
 func (t *tree) apply(height uint64, changes map[string][]byte) {
 	t.height = height
 	type change struct {
 		key  string
 		hash []byte
-		at   int
+		at   int // the old position of the deleted key, or the inserted key's
 	}
 	var updates []int
 	var moves []change // inserts and deletes, by key
@@ -158,31 +170,65 @@ func (t *tree) apply(height uint64, changes map[string][]byte) {
 		}
 	}
 	slices.Sort(updates)
+	slices.SortFunc(moves, func(a, b change) int { return strings.Compare(a.key, b.key) })
 	n := t.len()
-	from := n
+	// The dirty leaves, by new position: the updated ones (moved by the
+	// inserts and deletes before them) and the ones the moves shift.
+	var dirty []span
+	add := func(lo, hi int) {
+		if k := len(dirty); k > 0 && dirty[k-1].hi >= lo {
+			dirty[k-1].hi = max(dirty[k-1].hi, hi)
+		} else if lo < hi {
+			dirty = append(dirty, span{lo, hi})
+		}
+	}
+	shift, m := 0, 0
+	segment := 0 // the old position where the leaves moved by shift begin
+	for _, i := range append(updates, n) {
+		for ; m < len(moves) && (moves[m].at < i || moves[m].at == i && moves[m].hash != nil); m++ {
+			mv := moves[m]
+			if shift != 0 {
+				add(segment+shift, mv.at+shift)
+			}
+			segment = mv.at
+			if mv.hash == nil {
+				segment, shift = mv.at+1, shift-1
+			} else {
+				add(mv.at+shift, mv.at+shift+1)
+				shift++
+			}
+		}
+		if i == n {
+			break
+		}
+		if shift == 0 {
+			add(i, i+1)
+		} // else the segment holding i is added whole
+	}
+	if shift != 0 {
+		add(segment+shift, n+shift)
+	}
 	if len(moves) > 0 {
-		slices.SortFunc(moves, func(a, b change) int { return strings.Compare(a.key, b.key) })
-		from = moves[0].at
+		from := moves[0].at
 		keys := make([]string, 0, n-from+len(moves))
 		hashes := make([]byte, 0, cap(keys)*hashSize)
 		i := from
-		for _, m := range moves {
-			for ; i < m.at; i++ {
+		for _, mv := range moves {
+			for ; i < mv.at; i++ {
 				keys, hashes = append(keys, t.keys[i]), append(hashes, t.node(0, i)...)
 			}
-			if m.hash == nil {
+			if mv.hash == nil {
 				i++ // skip the deleted entry
 				continue
 			}
-			keys, hashes = append(keys, m.key), append(hashes, m.hash...)
+			keys, hashes = append(keys, mv.key), append(hashes, mv.hash...)
 		}
 		keys, hashes = append(keys, t.keys[i:]...), append(hashes, leaves[i*hashSize:]...)
 		clear(t.keys[from:])
 		t.keys = append(t.keys[:from], keys...)
 		t.levels[0] = append(leaves[:from*hashSize], hashes...)
 	}
-	i := sort.SearchInts(updates, from)
-	t.rehash(from, updates[:i])
+	t.rehash(dirty)
 }
 
 // innerHash appends SHA256(0x01 || l || r) to dst.

@@ -144,3 +144,35 @@ func TestTreeEmptyAndBack(t *testing.T) {
 	tr.apply(3, changes)
 	checkTree(t, rng, tr, state)
 }
+
+// BenchmarkTreeApply applies blocks of 100 changes to the tree of a state
+// of 100,000 entries: updates of existing keys only (O(log n) nodes each),
+// and half updates, half inserts spread over the key range (each block
+// re-hashes the runs right of its first insert, most of the tree).
+func BenchmarkTreeApply(b *testing.B) {
+	const n, block = 100_000, 100
+	for _, inserts := range []bool{false, true} {
+		b.Run(fmt.Sprintf("inserts=%v", inserts), func(b *testing.B) {
+			keys, hashes := make([][]byte, n), make([][]byte, n)
+			for i := range keys {
+				keys[i] = fmt.Appendf(nil, "key%07d", i)
+				hashes[i] = merkle.LeafHash(Leaf(keys[i], []byte("value")))
+			}
+			tr := newTree(1, keys, hashes)
+			b.ReportAllocs()
+			h := uint64(1)
+			for b.Loop() {
+				h++
+				changes := make(map[string][]byte, block)
+				for i := range block {
+					k := fmt.Sprintf("key%07d", (i*997+int(h)*31)%n)
+					if inserts && i%2 == 1 {
+						k = fmt.Sprintf("key%07d-%d", (i*991+int(h)*17)%n, h)
+					}
+					changes[k] = merkle.LeafHash(Leaf([]byte(k), fmt.Append(nil, h)))
+				}
+				tr.apply(h, changes)
+			}
+		})
+	}
+}
