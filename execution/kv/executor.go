@@ -139,8 +139,8 @@ type Neighbour struct {
 }
 
 // Query answers q from the latest executed state, with a proof against
-// its state root (Answer; statemachine.Chain.Prove). It costs a pass over
-// the state's leaf hashes (see the package doc). Errors wrap ErrInvalidTx
+// its state root (Answer; statemachine.Chain.Prove), from the tree kept in
+// memory (see the package doc). Errors wrap ErrInvalidTx
 // for a bad query and ErrNotInitialised before InitChain.
 func (e *Executor) Query(ctx context.Context, q Query) (*Answer, error) {
 	if err := ctx.Err(); err != nil {

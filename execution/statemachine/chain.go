@@ -119,6 +119,7 @@ type Chain struct {
 	limits Limits
 	exec   sync.Mutex // serialises InitChain, ExecuteTxs and SetFinal
 	pool   *mempool
+	tree   treeCache // the state's tree at the head, derived state only
 }
 
 var (
@@ -307,6 +308,9 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 	c.exec.Lock()
 	defer c.exec.Unlock()
 	executed := false
+	// The cached tree is locked from its update to the block's commit and
+	// dropped if the block fails after it was touched.
+	locked, touched := false, false
 	err := c.db.Update(func(txn *badger.Txn) error {
 		g, h, err := c.readGenesisHead(txn)
 		if err != nil {
@@ -331,16 +335,27 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 		if !bytes.Equal(prevStateRoot, h.Root) {
 			return fmt.Errorf("%w: block %d builds on %X, the state is %X", ErrPrevStateRoot, blockHeight, prevStateRoot, h.Root)
 		}
-		st := &State{txn: txn, k: c.k, chainID: g.ChainID}
+		st := &State{txn: txn, k: c.k, chainID: g.ChainID, changes: make(map[string][]byte)}
 		b := Block{ChainID: g.ChainID, Height: blockHeight, Time: timestamp, GasLeft: c.limits.MaxGas}
 		results, err := c.applyTxs(ctx, st, b, txs)
 		if err != nil {
 			return err
 		}
-		root, err := st.root()
-		if err != nil {
-			return err
+		c.tree.mu.Lock()
+		locked, touched = true, true
+		t := c.tree.t
+		if t != nil && t.height == h.Height && bytes.Equal(t.root, h.Root) {
+			t.apply(blockHeight, st.changes)
+		} else {
+			// No tree of the previous head (the first block since the
+			// start): build the block's from the state it wrote.
+			c.tree.t = nil
+			if t, err = st.tree(blockHeight); err != nil {
+				return err
+			}
+			c.tree.t = t
 		}
+		root := bytes.Clone(t.root)
 		if err := setJSON(txn, c.k.block(blockHeight), blockRecord{Inputs: inputs, StateRoot: root, Results: results}); err != nil {
 			return err
 		}
@@ -348,6 +363,12 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 		executed = true
 		return c.writeHead(txn, head{Height: blockHeight, Root: root})
 	})
+	if locked {
+		if err != nil && touched {
+			c.tree.t = nil
+		}
+		c.tree.mu.Unlock()
+	}
 	if errors.Is(err, badger.ErrTxnTooBig) {
 		err = fmt.Errorf("block larger than the database's transaction limit (raise Badger's memtable size): %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/datamesh/mesh-node/merkle"
 )
@@ -44,7 +43,10 @@ type Neighbour struct {
 // its state root: the value and its proof when the key is set, the
 // neighbours that prove it absent otherwise. The answer is read from one
 // snapshot of the database, so it matches its StateRoot even while a
-// block is being executed. It costs a pass over the state's leaf hashes.
+// block is being executed. It answers from the tree the Chain keeps for
+// its head, in O(log n) hashes; only when that tree is missing (the first
+// query after a restart, before any block) or of another head than the
+// snapshot's does it build one, a pass over the state's leaf hashes.
 // Errors wrap ErrNotInitialised before InitChain.
 func (c *Chain) Prove(ctx context.Context, key []byte) (*Answer, error) {
 	if len(key) == 0 || len(key) > MaxKeySize {
@@ -53,7 +55,7 @@ func (c *Chain) Prove(ctx context.Context, key []byte) (*Answer, error) {
 	var a *Answer
 	err := c.View(ctx, func(h Head, st *State) error {
 		var err error
-		a, err = st.answer(h, key)
+		a, err = c.answer(h, st, key)
 		return err
 	})
 	if err != nil {
@@ -62,32 +64,51 @@ func (c *Chain) Prove(ctx context.Context, key []byte) (*Answer, error) {
 	return a, nil
 }
 
-func (s *State) answer(h Head, key []byte) (*Answer, error) {
-	keys, hashes, err := s.leaves()
+// answer answers key from st, a snapshot at h: from the cached tree when
+// it is h's, otherwise from a tree built from st (and cached when no
+// later head's is).
+func (c *Chain) answer(h Head, st *State, key []byte) (*Answer, error) {
+	if a, ok, err := c.tree.answer(h, st, key); ok {
+		return a, err
+	}
+	c.tree.build.Lock()
+	defer c.tree.build.Unlock()
+	if a, ok, err := c.tree.answer(h, st, key); ok {
+		return a, err
+	}
+	t, err := st.tree(h.Height)
 	if err != nil {
 		return nil, err
 	}
-	if root := merkle.RootFromLeafHashes(hashes); !bytes.Equal(root, h.StateRoot) {
-		return nil, fmt.Errorf("stored entries have root %X, the head %X: the database is damaged", root, h.StateRoot)
+	if !bytes.Equal(t.root, h.StateRoot) {
+		return nil, fmt.Errorf("stored entries have root %X, the head %X: the database is damaged", t.root, h.StateRoot)
 	}
-	a := &Answer{Height: h.Height, StateRoot: h.StateRoot, Key: bytes.Clone(key)}
-	i := sort.Search(len(keys), func(i int) bool { return bytes.Compare(keys[i], key) >= 0 })
-	prove := func(i int) ([]byte, merkle.Proof, error) {
-		v, ok, err := s.Get(keys[i])
+	a, err := st.answer(t, h, key)
+	if err != nil {
+		return nil, err
+	}
+	c.tree.install(t)
+	return a, nil
+}
+
+// answer answers key from t, the tree of the state s reads at h.
+func (s *State) answer(t *tree, h Head, key []byte) (*Answer, error) {
+	a := &Answer{Height: h.Height, StateRoot: bytes.Clone(h.StateRoot), Key: bytes.Clone(key)}
+	prove := func(i int) ([]byte, []byte, merkle.Proof, error) {
+		k := []byte(t.keys[i])
+		v, ok, err := s.Get(k)
 		if err == nil && !ok {
-			err = fmt.Errorf("entry %q has a leaf hash and no value", keys[i])
+			err = fmt.Errorf("entry %q has a leaf hash and no value", k)
 		}
 		if err != nil {
-			return nil, merkle.Proof{}, err
+			return nil, nil, merkle.Proof{}, err
 		}
-		_, p, err := merkle.ProofFromLeafHashes(hashes, i)
-		if err != nil {
-			return nil, merkle.Proof{}, err
-		}
-		return v, *p, nil
+		return k, v, *t.proof(i), nil
 	}
-	if i < len(keys) && bytes.Equal(keys[i], key) {
-		v, p, err := prove(i)
+	n := len(t.keys)
+	i := t.search(key)
+	if i < n && t.keys[i] == string(key) {
+		_, v, p, err := prove(i)
 		if err != nil {
 			return nil, err
 		}
@@ -95,18 +116,18 @@ func (s *State) answer(h Head, key []byte) (*Answer, error) {
 		return a, nil
 	}
 	if i > 0 {
-		v, p, err := prove(i - 1)
+		k, v, p, err := prove(i - 1)
 		if err != nil {
 			return nil, err
 		}
-		a.Left = &Neighbour{Key: keys[i-1], Value: v, Proof: p}
+		a.Left = &Neighbour{Key: k, Value: v, Proof: p}
 	}
-	if i < len(keys) {
-		v, p, err := prove(i)
+	if i < n {
+		k, v, p, err := prove(i)
 		if err != nil {
 			return nil, err
 		}
-		a.Right = &Neighbour{Key: keys[i], Value: v, Proof: p}
+		a.Right = &Neighbour{Key: k, Value: v, Proof: p}
 	}
 	return a, nil
 }

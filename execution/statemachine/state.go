@@ -44,6 +44,9 @@ type State struct {
 	txn     *badger.Txn
 	k       keys
 	chainID string
+	// changes, when not nil, collects the block's writes for the tree:
+	// each key written to its last leaf hash, nil when deleted.
+	changes map[string][]byte
 }
 
 // ChainID is the chain's ID, empty before InitChain.
@@ -75,7 +78,14 @@ func (s *State) Set(key, value []byte) error {
 	if err := s.txn.Set(s.k.value(key), bytes.Clone(value)); err != nil {
 		return err
 	}
-	return s.txn.Set(s.k.leaf(key), merkle.LeafHash(Leaf(key, value)))
+	h := merkle.LeafHash(Leaf(key, value))
+	if err := s.txn.Set(s.k.leaf(key), h); err != nil {
+		return err
+	}
+	if s.changes != nil {
+		s.changes[string(key)] = h
+	}
+	return nil
 }
 
 // Delete removes key; removing a missing key changes nothing.
@@ -86,7 +96,13 @@ func (s *State) Delete(key []byte) error {
 	if err := s.txn.Delete(s.k.value(key)); err != nil {
 		return err
 	}
-	return s.txn.Delete(s.k.leaf(key))
+	if err := s.txn.Delete(s.k.leaf(key)); err != nil {
+		return err
+	}
+	if s.changes != nil {
+		s.changes[string(key)] = nil
+	}
+	return nil
 }
 
 // leaves returns the keys of the state in order and their leaf hashes.
@@ -117,13 +133,14 @@ func (s *State) leaves() ([][]byte, [][]byte, error) {
 	return keys, hashes, nil
 }
 
-// root recomputes the state root over every entry's stored leaf hash.
-func (s *State) root() ([]byte, error) {
-	_, hashes, err := s.leaves()
+// tree builds the tree of the state from every entry's stored leaf hash,
+// one pass over the state, and labels it with height.
+func (s *State) tree(height uint64) (*tree, error) {
+	keys, hashes, err := s.leaves()
 	if err != nil {
 		return nil, err
 	}
-	return merkle.RootFromLeafHashes(hashes), nil
+	return newTree(height, keys, hashes), nil
 }
 
 // keys are the database keys of a Chain, under its prefix.
