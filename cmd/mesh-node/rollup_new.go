@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datamesh/mesh-node/execution/wasm"
 	"github.com/datamesh/mesh-node/rollup/node"
 )
 
@@ -50,15 +51,19 @@ or be empty:
                      github.com/datamesh/mesh-node (replaced by --replace DIR
                      when given: a mesh-node checkout)
   cmd/NAME/main.go   the node's commands: init, start, tx, query (over
-                     mesh-node's rollup/node)
+                     mesh-node's rollup/node); wasm also key, and tx --key
+                     signs deploys and calls (cmd/NAME/wasm.go)
   executor.go        the executor: kv a state machine over
                      execution/statemachine to put the rollup's logic in,
                      wasm the contract VM, evm go-ethereum's EVM
   genesis.go         the genesis defaults (chain ID NAME, --namespace)
   README.md          how to run it on a devnet
   Makefile           build, test
+  contracts/         wasm: the example token, token.wasm and its source
+                     token.wat, with how it was built
   e2e_test.go        runs mesh-node devnet ($MESH_NODE or mesh-node on
-                     PATH), the node, a transaction and a query`,
+                     PATH), the node, a transaction and a query (wasm:
+                     deploys the token, transfers, queries balances)`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := rollupNew(args[0], o)
@@ -139,6 +144,10 @@ func rollupNew(name string, o rollupNewOptions) (string, error) {
 		"Makefile":                 "Makefile.tmpl",
 		"e2e_test.go":              "e2e_test.go.tmpl",
 	}
+	if o.vm == "wasm" {
+		files["cmd/"+name+"/wasm.go"] = "wasm_cli.go.tmpl"
+		files["contracts/README.md"] = "contracts_README.md.tmpl"
+	}
 	out := make(map[string][]byte, len(files))
 	for path, tmpl := range files {
 		t, err := template.ParseFS(rollupTemplates, "rollupnew/"+tmpl)
@@ -159,6 +168,17 @@ func rollupNew(name string, o rollupNewOptions) (string, error) {
 	}
 	if goSum != nil {
 		out["go.sum"] = goSum
+	}
+	if o.vm == "wasm" {
+		// The example token, compiled and its source, for the rollup to
+		// deploy, change and rebuild as its own.
+		for _, f := range []string{"token.wasm", "token.wat"} {
+			b, err := fs.ReadFile(wasm.Examples, "testdata/"+f)
+			if err != nil {
+				return "", fmt.Errorf("rollup new: %w", err)
+			}
+			out["contracts/"+f] = b
+		}
 	}
 	for path, b := range out {
 		p := filepath.Join(dir, filepath.FromSlash(path))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -40,7 +41,11 @@ func TestRollupNew(t *testing.T) {
 			if err != nil {
 				t.Fatalf("rollup new: %v\n%s", err, out)
 			}
-			for _, f := range []string{"go.mod", "go.sum", "cmd/demo/main.go", "executor.go", "genesis.go", "README.md", "Makefile", "e2e_test.go"} {
+			files := []string{"go.mod", "go.sum", "cmd/demo/main.go", "executor.go", "genesis.go", "README.md", "Makefile", "e2e_test.go"}
+			if vm == "wasm" {
+				files = append(files, "cmd/demo/wasm.go", "contracts/README.md", "contracts/token.wasm", "contracts/token.wat")
+			}
+			for _, f := range files {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("scaffold: %v", err)
 				}
@@ -92,5 +97,38 @@ func TestRollupNewRefuses(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(mod), "module example.com/demo\n") || strings.Contains(string(mod), "replace") {
 		t.Fatalf("go.mod without --replace:\n%s", mod)
+	}
+}
+
+// TestRollupNewWasmContracts checks that a wasm scaffold carries the
+// example token of execution/wasm/testdata, compiled and its source, and
+// that the other VMs' carry no contracts.
+func TestRollupNewWasmContracts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := run(ctx, nil, "rollup", "new", "demo", "--vm", "wasm", "--dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"token.wasm", "token.wat"} {
+		want, err := os.ReadFile(filepath.Join("..", "..", "execution", "wasm", "testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "contracts", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("contracts/%s differs from execution/wasm/testdata/%s", f, f)
+		}
+	}
+	kv := t.TempDir()
+	if _, err := run(ctx, nil, "rollup", "new", "demo", "--vm", "kv", "--dir", kv); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"contracts", filepath.Join("cmd", "demo", "wasm.go")} {
+		if _, err := os.Stat(filepath.Join(kv, f)); err == nil {
+			t.Errorf("the kv scaffold has %s", f)
+		}
 	}
 }

@@ -27,5 +27,7 @@
 //
 // docs/rollups.md ("WASM contracts") documents the ABI, the host functions,
 // the gas rule and costs, and how to build a contract; testdata holds the
-// example counter and token contracts with their WAT sources.
+// example counter and token contracts with their WAT sources, which
+// Examples embeds. NonceKey and StorageKey are the state's keys of a
+// sender's nonce and a contract's storage.
 package wasm

@@ -32,9 +32,11 @@ const (
 )
 
 // Keys of the executor's entries in the shared state (statemachine):
-// "a/" + sender public key: its next nonce (8 bytes); "c/" + address: the
-// instrumented code; "s/" + address + key: the contract's storage.
-func nonceKey(sender []byte) []byte           { return append([]byte("a/"), sender...) }
+// "a/" + sender public key: its next nonce (8 bytes big-endian, absent
+// before its first transaction); "c/" + address: the instrumented code;
+// "s/" + address + key: the contract's storage. NonceKey and StorageKey
+// are what Chain.Prove and statemachine.Verify take.
+func NonceKey(sender []byte) []byte           { return append([]byte("a/"), sender...) }
 func codeKey(a Address) []byte                { return append([]byte("c/"), a[:]...) }
 func storagePrefix(a Address) []byte          { return append([]byte("s/"), a[:]...) }
 func StorageKey(a Address, key []byte) []byte { return append(storagePrefix(a), key...) }
@@ -70,7 +72,7 @@ func (*machine) Limits() statemachine.Limits {
 }
 
 func readNonce(st *statemachine.State, sender []byte) (uint64, error) {
-	v, ok, err := st.Get(nonceKey(sender))
+	v, ok, err := st.Get(NonceKey(sender))
 	if err != nil || !ok {
 		return 0, err
 	}
@@ -127,7 +129,7 @@ func (m *machine) Apply(ctx context.Context, st *statemachine.State, blk statema
 	case tx.GasLimit > blk.GasLeft:
 		return statemachine.TxResult{Error: fmt.Sprintf("wasm: gas limit %d over the %d left in the block", tx.GasLimit, blk.GasLeft)}, nil
 	}
-	if err := st.Set(nonceKey(tx.Sender), binary.BigEndian.AppendUint64(nil, next+1)); err != nil {
+	if err := st.Set(NonceKey(tx.Sender), binary.BigEndian.AppendUint64(nil, next+1)); err != nil {
 		return statemachine.TxResult{}, err
 	}
 	if tx.GasLimit < GasTx {
