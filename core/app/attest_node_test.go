@@ -240,3 +240,80 @@ func TestNodesRejectWrongAttestationSignature(t *testing.T) {
 	}
 	coretest.WaitHeight(ctx, t, c, coretest.Height(ctx, t, c)+2)
 }
+
+// A validator registers a new EVM address by transaction (paid by alice):
+// the changed set becomes a valset attestation signed by the genesis set,
+// and the data commitments after it are signed by the new set, in which
+// the validator's node (still holding its old key) no longer signs.
+func TestNodesValsetChangeByRegistration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs four CometBFT nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	alice, _ := coretest.Key(t, "alice")
+	g := coretest.Genesis(t, "mesh-bs-valset", "alice")
+	g.Params.DataCommitmentWindow = 4
+	vals := coretest.NewValidators(t, 4)
+	coretest.WriteGenesis(t, g, vals...)
+	for _, v := range vals {
+		v.Start(nil)
+	}
+	c := vals[1].Client()
+	coretest.WaitHeight(ctx, t, c, 1)
+
+	newKey, err := secp256k1.GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := vals[0].PV.GetPubKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := tx.NewMsgRegisterEVMAddress(g.ChainID, pk.Bytes(), vals[0].PV.Key.PrivKey.Sign, newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := tx.SignTx(tx.Body{ChainID: g.ChainID, Fee: tx.Fee{GasLimit: g.Params.FixedGas, GasPrice: g.Params.MinGasPrice}, Msg: msg}, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	height := coretest.Broadcast(ctx, t, c, raw)
+
+	// The valset made after that block, and the first data commitment
+	// after it.
+	var valset *tx.Attestation
+	coretest.WaitUntil(ctx, t, "the new valset", func() bool {
+		var v tx.Attestation
+		var n tx.BlobstreamNonces
+		queryJSON(ctx, t, c, tx.LatestNonceQueryPath, "", &n)
+		if !queryJSON(ctx, t, c, tx.ValsetQueryPath, strconv.FormatUint(n.Latest, 10), &v) || v.Nonce == 1 {
+			return false
+		}
+		valset = &v
+		return true
+	})
+	if valset.CreatedHeight != height || valset.SignerNonce != 1 {
+		t.Fatalf("valset %d made at %d signed by %d, want made at %d by 1", valset.Nonce, valset.CreatedHeight, valset.SignerNonce, height)
+	}
+	waitAttested(ctx, t, c, valset.Nonce+1)
+	valset = attestation(ctx, t, c, valset.Nonce)
+	genesis := attestation(ctx, t, c, 1)
+	digest := blobstream.ValsetDigest(valset.Nonce, valset.PowerThreshold, blobstream.ValsetHash(valset.EVMValidators()))
+	if err := blobstream.VerifySignatures(genesis.EVMValidators(), valset.Signatures, digest, genesis.PowerThreshold); err != nil {
+		t.Fatalf("valset %d: %v", valset.Nonce, err)
+	}
+	moved := memberIndex(t, valset, newKey)
+	next := attestation(ctx, t, c, valset.Nonce+1)
+	if next.Kind != tx.AttestationDataCommitment || next.SignerNonce != valset.Nonce {
+		t.Fatalf("attestation %d after the valset: %+v, want a data commitment signed by %d", next.Nonce, next, valset.Nonce)
+	}
+	signed := checkDataCommitment(ctx, t, c, next, g.Params.MaxSquareSize)
+	if signed[moved] || len(signed) != 3 {
+		t.Fatalf("attestation %d signed by members %v of the new set; member %d's key is not on its node", next.Nonce, signed, moved)
+	}
+	var info tx.EVMAddressInfo
+	if !queryJSON(ctx, t, c, tx.EVMAddressQueryPath, fmt.Sprintf("%x", pk.Bytes()), &info) || info.EVMAddress != blobstream.AddressOf(newKey.PubKey()) {
+		t.Fatalf("EVM address after the registration: %+v", info)
+	}
+}
