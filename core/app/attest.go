@@ -47,7 +47,7 @@ const (
 	keyBSNoncePre = "bn/"
 )
 
-func evmKey(pk []byte) string { return keyEVMPre + string(pk) }
+func evmKey(pk []byte) string  { return keyEVMPre + string(pk) }
 func rootKey(h uint64) string  { return keyBSRootPre + string(binary.BigEndian.AppendUint64(nil, h)) }
 func nonceKey(n uint64) string { return keyBSNoncePre + string(binary.BigEndian.AppendUint64(nil, n)) }
 

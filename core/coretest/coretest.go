@@ -4,8 +4,9 @@
 // nodes. A Validator keeps its home (config, keys, databases) across
 // restarts of its node, which core/validator starts and stops as it does
 // mesh-node's core node; its config lives in memory, with short consensus
-// timeouts. NewValidators makes the homes of several validators peered
-// with each other; StartCorruptNetwork runs them, one of which proposes
+// timeouts, and a blobstream key that WriteGenesis registers, so the
+// validators sign Blobstream attestations. NewValidators makes the homes
+// of several validators peered with each other; StartCorruptNetwork runs them, one of which proposes
 // wrong data roots (CorruptProposer).
 package coretest
 
