@@ -131,23 +131,37 @@ func memberIndex(t *testing.T, a *tx.Attestation, key *secp256k1.PrivateKey) int
 	return -1
 }
 
+// attestingNetwork starts four validators of a chain with data commitment
+// window w, each with its blobstream key registered at genesis; wrap0, if
+// not nil, returns the wrap of the first one's application.
+func attestingNetwork(t *testing.T, chainID string, w uint64, wrap0 func(*coretest.Validator) func(*app.App) abci.Application) (*app.Genesis, []*coretest.Validator) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs four CometBFT nodes")
+	}
+	g := coretest.Genesis(t, chainID, "alice")
+	g.Params.DataCommitmentWindow = w
+	vals := coretest.NewValidators(t, 4)
+	coretest.WriteGenesis(t, g, vals...)
+	var wrap func(*app.App) abci.Application
+	if wrap0 != nil {
+		wrap = wrap0(vals[0])
+	}
+	vals[0].Start(wrap)
+	for _, v := range vals[1:] {
+		v.Start(nil)
+	}
+	return g, vals
+}
+
 // Four validators with a window of 4 blocks: the genesis valset (nonce 1)
 // holds their registered addresses, and the data commitments of the first
 // windows are attested with the data root transactions' roots, signed by
 // the genesis valset.
 func TestNodesAttestDataCommitments(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs four CometBFT nodes")
-	}
+	g, vals := attestingNetwork(t, "mesh-bs-test", 4, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	g := coretest.Genesis(t, "mesh-bs-test", "alice")
-	g.Params.DataCommitmentWindow = 4
-	vals := coretest.NewValidators(t, 4)
-	coretest.WriteGenesis(t, g, vals...)
-	for _, v := range vals {
-		v.Start(nil)
-	}
 	c := vals[2].Client()
 	waitAttested(ctx, t, c, 4)
 
@@ -184,7 +198,7 @@ func TestNodesAttestDataCommitments(t *testing.T) {
 // root for the pending nonce, and counts the extensions it sent.
 type wrongRootSigner struct {
 	*app.App
-	key  *secp256k1.PrivateKey
+	key  *secp256k1.PrivateKey // the validator's blobstream key
 	sent *atomic.Int64
 }
 
@@ -209,22 +223,12 @@ func (w wrongRootSigner) ExtendVote(ctx context.Context, req *abci.RequestExtend
 // others reject them, so its signature is in no attestation, and the chain
 // and its attestations go on with the other three.
 func TestNodesRejectWrongAttestationSignature(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs four CometBFT nodes")
-	}
+	var sent atomic.Int64
+	g, vals := attestingNetwork(t, "mesh-bs-byz", 3, func(v *coretest.Validator) func(*app.App) abci.Application {
+		return func(a *app.App) abci.Application { return wrongRootSigner{App: a, key: v.BlobstreamKey, sent: &sent} }
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	g := coretest.Genesis(t, "mesh-bs-byz", "alice")
-	g.Params.DataCommitmentWindow = 3
-	vals := coretest.NewValidators(t, 4)
-	coretest.WriteGenesis(t, g, vals...)
-	var sent atomic.Int64
-	vals[0].Start(func(a *app.App) abci.Application {
-		return wrongRootSigner{App: a, key: vals[0].BlobstreamKey, sent: &sent}
-	})
-	for _, v := range vals[1:] {
-		v.Start(nil)
-	}
 	c := vals[1].Client()
 	waitAttested(ctx, t, c, 4)
 	if sent.Load() == 0 {
@@ -246,19 +250,10 @@ func TestNodesRejectWrongAttestationSignature(t *testing.T) {
 // and the data commitments after it are signed by the new set, in which
 // the validator's node (still holding its old key) no longer signs.
 func TestNodesValsetChangeByRegistration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs four CometBFT nodes")
-	}
+	g, vals := attestingNetwork(t, "mesh-bs-valset", 4, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	alice, _ := coretest.Key(t, "alice")
-	g := coretest.Genesis(t, "mesh-bs-valset", "alice")
-	g.Params.DataCommitmentWindow = 4
-	vals := coretest.NewValidators(t, 4)
-	coretest.WriteGenesis(t, g, vals...)
-	for _, v := range vals {
-		v.Start(nil)
-	}
 	c := vals[1].Client()
 	coretest.WaitHeight(ctx, t, c, 1)
 
