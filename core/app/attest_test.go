@@ -331,4 +331,13 @@ func TestRegisterEVMAddress(t *testing.T) {
 	if err := json.Unmarshal(a.query(tx.ValsetQueryPath, strconv.Itoa(2)).Value, &got); err != nil || got.Nonce != 2 {
 		t.Fatalf("valset in force at 2: %+v (%v)", got, err)
 	}
+	// The registration and the valsets survive a restart.
+	hash := bytes.Clone(a.app.appHash)
+	a.reopen()
+	if h, _ := a.app.state.Hash(); !bytes.Equal(h, hash) {
+		t.Fatal("the reloaded state hashes differently")
+	}
+	if addr, _ := a.app.state.EVMAddress(a.vals[3].PubKey().Bytes()); addr != blobstream.AddressOf(fresh.PubKey()) {
+		t.Fatalf("registered address after restart %s", addr)
+	}
 }
