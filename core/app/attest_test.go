@@ -341,3 +341,21 @@ func TestRegisterEVMAddress(t *testing.T) {
 		t.Fatalf("registered address after restart %s", addr)
 	}
 }
+
+// A genesis without data_commitment_window (0) makes no attestations and
+// adds nothing to the state, so its app hash is as before Blobstream.
+func TestNoWindowNoBlobstreamState(t *testing.T) {
+	st, p := fuzzState(t)
+	p.DataCommitmentWindow = 0
+	st.Config.Params = p
+	if keys := st.bsKeys(); len(keys) != 0 {
+		t.Fatalf("blobstream keys %q without a window", keys)
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("data_commitment_window")) {
+		t.Fatalf("params JSON %s names the window", raw)
+	}
+}
