@@ -53,7 +53,8 @@ var allowed = map[string][]string{
 	// it imports das for the interface and das.ErrUnavailable.
 	"shrex/getter": {module + "/shrex", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core"},
 	"nodebuilder":  {module, "github.com/libp2p", "github.com/multiformats", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml", "github.com/prometheus/client_golang"},
-	"core":         {module + "/internal/freeport", module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	// core/coretest registers each test validator's blobstream key.
+	"core": {module + "/internal/freeport", module + "/header", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/blobstream", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// cmd also writes a fetched dataset's files with boxo's UnixFS reader
 	// (blockservice, merkledag, unixfs/file, files) over the blockstore of
 	// its cached parts; its tests build DAGs in in-memory boxo blockstores
@@ -104,14 +105,16 @@ var allowed = map[string][]string{
 	// core/tx is what clients of the chain import to sign transactions:
 	// formats, addresses, gas, codes. It is the application's too, so it
 	// must stay free of ABCI and Badger (core/app keeps those).
-	"core/tx": {module + "/share", "github.com/cometbft/cometbft/crypto/secp256k1", "google.golang.org/protobuf/encoding/protowire"},
+	// It verifies EVM address registrations with blobstream's signatures.
+	"core/tx": {module + "/share", module + "/blobstream", "github.com/cometbft/cometbft/crypto/secp256k1", "github.com/cometbft/cometbft/libs/bytes", "github.com/decred/dcrd/dcrec/secp256k1/v4", "golang.org/x/crypto/sha3", "google.golang.org/protobuf/encoding/protowire"},
 	// core/tx/txtest signs transactions for tests, KZG commitments
 	// included, which it computes with kzg.
 	"core/tx/txtest": {module + "/core/tx", module + "/share", module + "/kzg", "github.com/cometbft/cometbft/crypto/secp256k1"},
 	// core/app is the chain application; it verifies the KZG proofs of
 	// PayForBlobs with kzg.
-	"core/app": {module + "/core/tx", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle",
-		"github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
+	// It runs Blobstream's attestations with blobstream.
+	"core/app": {module + "/core/tx", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle", module + "/blobstream",
+		"github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// state signs and submits transactions to a core node's RPC, through
 	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
 	// CometBFT's p2p and config, and through them cometbft-db. Its keyring
@@ -208,7 +211,7 @@ var allowed = map[string][]string{
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
-	"core/validator": {module + "/core/app", module + "/core/tx", module + "/internal/badgerdb", module + "/state/keyring", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
+	"core/validator": {module + "/core/app", module + "/core/tx", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -35,7 +35,7 @@ func TestCoreInit(t *testing.T) {
 	if show := mustRun(ctx, t, "keys", "show", validator.DevKeyName, h); field(t, show, "address") != dev {
 		t.Fatalf("the dev key is not the dev account:\n%s", show)
 	}
-	for _, f := range []string{"config/priv_validator_key.json", "config/node_key.json", "data/priv_validator_state.json", "keys/dev.json"} {
+	for _, f := range []string{"config/priv_validator_key.json", "config/node_key.json", "config/blobstream_key.json", "data/priv_validator_state.json", "keys/dev.json"} {
 		st, err := os.Stat(filepath.Join(home, f))
 		if err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core/tx"
@@ -32,10 +33,11 @@ const AppVersion = 1
 // client (proxy.NewLocalClientCreator, which core/validator uses) every ABCI
 // call waits for the one before it anyway.
 type App struct {
-	abci.BaseApplication // snapshots and vote extensions: unused
+	abci.BaseApplication // snapshots: unused
 
 	store  *Store
 	logger *slog.Logger
+	bsKey  *secp256k1.PrivateKey // signs attestations; nil: never signs
 
 	mu      sync.Mutex
 	state   *State // committed; nil before InitChain
@@ -55,15 +57,36 @@ type pendingBlock struct {
 
 var _ abci.Application = (*App)(nil)
 
+// Option is an optional setting of New.
+type Option func(*App) error
+
+// WithBlobstreamKey makes the application sign the pending attestation in
+// its vote extensions with key (the validator's blobstream key), when the
+// key's EVM address is in the valset that signs it.
+func WithBlobstreamKey(key *secp256k1.PrivateKey) Option {
+	return func(a *App) error {
+		if key == nil {
+			return errors.New("app: no blobstream key")
+		}
+		a.bsKey = key
+		return nil
+	}
+}
+
 // New returns the application over db, with the state last committed to it
 // (none for a new database: CometBFT then calls InitChain). logger may be
 // nil. New reads db but does no other I/O; the caller owns and closes db
 // after the node stops.
-func New(db *badger.DB, logger *slog.Logger) (*App, error) {
+func New(db *badger.DB, logger *slog.Logger, opts ...Option) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{store: NewStore(db), logger: logger}
+	for _, o := range opts {
+		if err := o(a); err != nil {
+			return nil, err
+		}
+	}
 	st, height, appHash, err := a.store.Load()
 	if err != nil {
 		return nil, err
@@ -231,16 +254,18 @@ func checkTxError(err error) *abci.ResponseCheckTx {
 	return &abci.ResponseCheckTx{Code: code, Log: err.Error()}
 }
 
-// PrepareProposal returns PrepareTxs of the mempool's transactions. Should
-// that fail (a bug, not bad input), it proposes an empty block rather than
-// halting consensus.
+// PrepareProposal returns PrepareTxs of the mempool's transactions, led by
+// an attestation transaction when the vote extensions of the last commit
+// (req.LocalLastCommit, checked again) sign the pending attestation with
+// the signing valset's threshold. Should that fail (a bug, not bad input),
+// it proposes an empty block rather than halting consensus.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.state == nil {
 		return nil, errors.New("app: PrepareProposal before InitChain")
 	}
-	txs, err := PrepareTxs(a.state, req.Txs, req.MaxTxBytes)
+	txs, err := prepareTxs(a.state, a.collectAttestation(req.LocalLastCommit), req.Txs, req.MaxTxBytes)
 	if err != nil {
 		a.logger.Error("prepare proposal failed; proposing an empty block", "height", req.Height, "err", err)
 		drt, err := DataRootTx(nil, a.state.Config.Params.MaxSquareSize)
@@ -283,9 +308,23 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	var updates []*tx.MsgUpdateValidator
 	updateIndex := map[string]int{}
+	var att *AttestationTx
+	var dataRoot []byte
 	for i, raw := range req.Txs {
 		if i == len(req.Txs)-1 && header.IsDataRootTx(raw) {
 			res.TxResults[i] = &abci.ExecTxResult{Log: "data root"}
+			if drt, err := header.UnmarshalDataRootTx(raw); err == nil {
+				dataRoot = drt.DataRoot
+			}
+			continue
+		}
+		if i == 0 && IsAttestationTx(raw) {
+			var err error
+			if att, err = checkAttestationTx(a.state, raw); err != nil {
+				res.TxResults[i] = &abci.ExecTxResult{Code: tx.CodeInvalidMsg, Log: err.Error()}
+			} else {
+				res.TxResults[i] = &abci.ExecTxResult{Log: fmt.Sprintf("attestation %d", att.Nonce)}
+			}
 			continue
 		}
 		r, err := Execute(d, raw)
@@ -307,6 +346,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
 	}
 	next := d.apply()
+	if err := next.endBlock(req.Height, dataRoot, att, d.bsDirty); err != nil {
+		return nil, err
+	}
 	hash, err := next.Hash()
 	if err != nil {
 		return nil, err
@@ -333,16 +375,20 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	return &abci.ResponseCommit{}, nil
 }
 
-// Query answers path "/account" with data a bech32 address: the account's
-// AccountInfo as JSON, at the last committed height.
+// Query answers, at the last committed height, path "/account" with data
+// a bech32 address: the account's AccountInfo as JSON; and Blobstream's
+// paths (tx.AttestationQueryPath and the others, queryBlobstream).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if req.Path != tx.AccountQueryPath {
+	if req.Path != tx.AccountQueryPath && !isBlobstreamQuery(req.Path) {
 		return &abci.ResponseQuery{Code: tx.CodeInvalidMsg, Log: fmt.Sprintf("app: unknown query path %q", req.Path)}, nil
 	}
 	if a.state == nil {
 		return &abci.ResponseQuery{Code: tx.CodeInternal, Log: "app: no genesis yet"}, nil
+	}
+	if req.Path != tx.AccountQueryPath {
+		return a.queryBlobstream(req)
 	}
 	addr, err := tx.ParseAddress(string(req.Data))
 	if err != nil {

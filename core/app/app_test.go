@@ -63,7 +63,7 @@ func newTestEnv(t *testing.T, mutate func(*Genesis)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Validators) != 1 || len(res.AppHash) != 32 {
+	if len(res.Validators) != len(g.Validators) || len(res.AppHash) != 32 {
 		t.Fatalf("InitChain returned %d validators, app hash %X", len(res.Validators), res.AppHash)
 	}
 	return e

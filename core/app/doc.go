@@ -83,6 +83,71 @@
 // Blocks without KZG commitments are unchanged: their transactions encode,
 // and their squares and data roots are, exactly as before.
 //
+// # Blobstream attestations
+//
+// With params.data_commitment_window W > 0 the validators attest, for
+// Blobstream contracts on other chains, the data roots of the blocks (the
+// DataRoot of each block's data root transaction, never CometBFT's
+// DataHash), in the formats of Celestia's contract (package blobstream).
+// One nonce sequence holds both kinds of tx.Attestation (attest.go):
+//
+//   - Valsets: the validators with a registered EVM address (genesis
+//     evm_addresses or tx.MsgRegisterEVMAddress) and their powers, ordered by
+//     power descending then address, with threshold
+//     blobstream.PowerThreshold of their total. Nonce 1 is the first
+//     non-empty one (at genesis when it registers addresses), trusted as a
+//     contract's constructor trusts it: attested without signatures. After
+//     a block in which the registered set (key, address, power) changed, the
+//     new set is the next nonce, signed by the valset before it over
+//     blobstream.ValsetDigest.
+//   - Data commitments: after block (k+1)·W, the tuple root
+//     (blobstream.TupleRoot) over heights [k·W+1, (k+1)·W+1) is the next
+//     nonce (after a valset made in the same block), signed by the latest
+//     valset over blobstream.DataCommitmentDigest. Windows that end before
+//     nonce 1 exists are skipped. The state holds the data roots of the
+//     current window only.
+//
+// Attestations are signed strictly in nonce order: the pending one is the
+// oldest unattested (State.PendingAttestation), and since it is made when
+// its last block is committed, its data is final. ExtendVote at height H
+// signs it (blobstream.Sign) when the node's blobstream key
+// (WithBlobstreamKey) has an address in the signing valset; the extension is
+// a VoteExtension, protobuf {1: nonce, 2: 65-byte signature r‖s‖v}, or
+// empty. VerifyVoteExtension accepts an empty extension or the pending
+// nonce signed by the address the voting validator (req.ValidatorAddress)
+// has in the signing valset, and rejects anything else, so CometBFT drops a
+// vote with a wrong root and the chain goes on with the others.
+// PrepareProposal checks the extensions of req.LocalLastCommit again and,
+// when their signers reach the signing valset's threshold, leads the
+// proposal with an AttestationTx: "DMAT" ‖ version 1 ‖ 8-byte nonce ‖
+// 4-byte count ‖ one 65-byte signature per member of the signing valset,
+// in its order, zero for one that did not sign. It is the first
+// transaction and a bare transaction of the square (the bridge and
+// followers rebuild the square from the block's transactions unchanged),
+// and no transaction in the mempool may start with "DMAT" (ErrReservedTx).
+// ProcessTxs accepts it only first, for the pending nonce, with signatures
+// that pass blobstream.VerifySignatures (as the contract checks them);
+// FinalizeBlock stores the signatures and the height. Signatures that do
+// not reach the threshold leave the attestation pending: the validators
+// sign it again at the next heights. An attestation included at height H
+// was signed in the votes for H−1, so at most one attestation is included
+// every other block.
+//
+// The Query method answers, in JSON at the last committed height (code
+// tx.CodeNotFound for nothing):
+//
+//	/blobstream/attestation      data: nonce (decimal)   tx.Attestation, pending or attested
+//	/blobstream/data_commitment  data: height (decimal)  the data commitment covering the height
+//	/blobstream/latest_nonce     no data                 tx.BlobstreamNonces {latest_nonce, latest_attested_nonce}
+//	/blobstream/valset           data: nonce (decimal)   the valset with the largest nonce ≤ it
+//	/blobstream/evm_address      data: hex ed25519 key or CometBFT address   tx.EVMAddressInfo
+//
+// A registration is refused for a key that is not a validator's
+// (tx.ErrInvalidValidatorSet) and for an address another validator has
+// registered (one key would sign for both). CometBFT must have vote
+// extensions enabled (core/validator's GenesisDoc enables them from
+// height 1); without them no attestation is ever signed.
+//
 // # Genesis
 //
 // CometBFT's genesis app_state is a Genesis in JSON (unknown fields are
@@ -91,23 +156,31 @@
 //	{"chain_id": "...", "authority": "mesh1...", "validators": [{"pub_key": "<base64 ed25519>", "power": 10}],
 //	 "accounts": [{"address": "mesh1...", "balance": 1000}],
 //	 "params": {"max_square_size": 128, "fixed_gas": 65000, "gas_per_blob_byte": 8, "min_gas_price": 1, "max_blob_size": 2097152,
-//	            "gas_per_kzg_chunk": 200000}}
+//	            "gas_per_kzg_chunk": 200000, "data_commitment_window": 400},
+//	 "evm_addresses": [{"pub_key": "<base64 ed25519>", "evm_address": "0x..."}]}
 //
 // gas_per_kzg_chunk may be absent (0: the chain accepts no KZG
-// commitments), so a genesis written before it existed keeps its bytes and
-// app hash. chain_id must equal CometBFT's. When CometBFT's genesis lists
+// commitments), and so may data_commitment_window (0: no attestations) and
+// evm_addresses, so a genesis written before they existed keeps its bytes
+// and app hash. evm_addresses must name validators of the genesis set. chain_id must equal CometBFT's. When CometBFT's genesis lists
 // validators they are the set (validators here must then be absent or the
 // same); otherwise these are returned from InitChain.
 //
 // # State, app hash and restarts
 //
 // The state is the configuration (chain ID, authority, params), the accounts
-// {balance, nonce, pub_key} and the validator powers. It is held in memory
-// and stored in one Badger database under "s/" with keys
+// {balance, nonce, pub_key}, the validator powers and Blobstream's records.
+// It is held in memory and stored in one Badger database under "s/" with
+// keys
 //
 //	"c"                 configuration, JSON
 //	"a/" + address      account, protobuf {1: balance, 2: nonce, 3: pub_key}
 //	"v/" + ed25519 key  validator power, uvarint
+//	"e/" + ed25519 key  registered EVM address, 20 bytes
+//	"bm"                attestation sequence {next_nonce, attested_nonce, last_valset_nonce}, JSON
+//	                    (only with data_commitment_window > 0)
+//	"br/" + height      data root of a height of the current window (8-byte big-endian height)
+//	"bn/" + nonce       tx.Attestation, JSON (8-byte big-endian nonce)
 //
 // beside "m/height" (last committed block, 8 bytes big-endian) and
 // "m/apphash". The app hash is the RFC 6962 Merkle root

@@ -26,6 +26,9 @@ func DecodeTx(raw []byte) (t *tx.Tx, btx *share.BlobTx, err error) {
 	if header.IsDataRootTx(raw) {
 		return nil, nil, tx.ErrReservedTx
 	}
+	if IsAttestationTx(raw) {
+		return nil, nil, fmt.Errorf("%w: it starts with the attestation transaction magic", tx.ErrReservedTx)
+	}
 	inner := raw
 	btx, isBlobTx, err := share.UnmarshalBlobTx(raw)
 	if isBlobTx {
@@ -78,6 +81,7 @@ type change struct {
 	cost   uint64 // fee plus the amount sent
 	send   *tx.MsgSend
 	upd    *tx.MsgUpdateValidator
+	reg    *tx.MsgRegisterEVMAddress
 	res    Result
 }
 
@@ -166,6 +170,16 @@ func validateTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (change, error) {
 		}
 		c.upd = upd
 	}
+	if reg, isReg := t.Body.Msg.(*tx.MsgRegisterEVMAddress); isReg {
+		// ValidateBasic verified both signatures for the chain ID.
+		if d.ValidatorPower(reg.ValidatorPubKey) == 0 {
+			return change{}, fmt.Errorf("%w: register EVM address: %X is not a validator", tx.ErrInvalidValidatorSet, reg.ValidatorPubKey)
+		}
+		if err := evmAddressTaken(d, reg); err != nil {
+			return change{}, err
+		}
+		c.reg = reg
+	}
 	return c, nil
 }
 
@@ -187,6 +201,9 @@ func (c change) apply(d *Delta) Result {
 	if c.upd != nil {
 		d.setValidator(c.upd.PubKey, c.upd.Power)
 		res.ValidatorUpdate = c.upd
+	}
+	if c.reg != nil {
+		d.evm[string(c.reg.ValidatorPubKey)] = c.reg.EVMAddress
 	}
 	return res
 }

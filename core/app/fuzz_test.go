@@ -2,9 +2,14 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"testing"
 
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/internal/fuzzcorpus"
@@ -42,6 +47,29 @@ func fuzzState(t testing.TB) (*State, tx.Params) {
 		Accounts: []GenesisAccount{{Address: alice, Balance: 1 << 40}}}), p
 }
 
+// FuzzAttestationDecoders decodes arbitrary bytes as an attestation
+// transaction and as a vote extension: never a panic, errors wrap
+// ErrInvalidAttestation, and what decodes encodes to the same bytes. Its
+// seed corpus is in testdata/fuzz/FuzzAttestationDecoders.
+func FuzzAttestationDecoders(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if a, err := UnmarshalAttestationTx(data); err == nil {
+			if !bytes.Equal(a.Marshal(), data) {
+				t.Fatalf("attestation tx %x re-encodes to %x", data, a.Marshal())
+			}
+		} else if !errors.Is(err, ErrInvalidAttestation) {
+			t.Fatal(err)
+		}
+		if e, err := UnmarshalVoteExtension(data); err == nil {
+			if !bytes.Equal(e.Marshal(), data) {
+				t.Fatalf("vote extension %x re-encodes to %x", data, e.Marshal())
+			}
+		} else if !errors.Is(err, ErrInvalidAttestation) {
+			t.Fatal(err)
+		}
+	})
+}
+
 var writeCorpus = flag.Bool("write-corpus", false, "rewrite the generated seed corpus under testdata/fuzz")
 
 // TestSeedCorpus rewrites the seed corpus with -write-corpus; otherwise it
@@ -54,10 +82,17 @@ func TestSeedCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sig := blobstream.Signature{V: 27, R: [32]byte{1}, S: [32]byte{2}}
+	attTx := AttestationTx{Nonce: 2, Signatures: []blobstream.Signature{sig, {}}}.Marshal()
+	reg := seedRegistration(t, st.Config.ChainID)
 	seeds := map[string]map[string][]byte{
 		"FuzzExecute": {
 			"send": send, "pfb": pfb, "update-validator": upd, "pfb-inner-only": btx.Tx,
 			"data-root-magic": append([]byte("DMDR\x01"), make([]byte, 36)...), "empty": {},
+			"attestation-tx": attTx, "register-evm-address": reg,
+		},
+		"FuzzAttestationDecoders": {
+			"attestation-tx": attTx, "vote-extension": VoteExtension{Nonce: 7, Signature: sig}.Marshal(), "empty": {},
 		},
 	}
 	var corpus []fuzzcorpus.Seed
@@ -71,4 +106,23 @@ func TestSeedCorpus(t *testing.T) {
 		return
 	}
 	fuzzcorpus.Check(t, corpus, "go test ./core/app -run TestSeedCorpus -write-corpus")
+}
+
+// seedRegistration is a registration transaction signed by alice for a
+// fixed validator key.
+func seedRegistration(t *testing.T, chainID string) []byte {
+	t.Helper()
+	alice, _ := txtest.Key(t, "alice")
+	val := ed25519.GenPrivKeyFromSecret([]byte("fuzz validator"))
+	var seed [32]byte
+	seed[31] = 3
+	m, err := tx.NewMsgRegisterEVMAddress(chainID, val.PubKey().Bytes(), val.Sign, secp256k1.PrivKeyFromBytes(seed[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := tx.SignTx(tx.Body{ChainID: chainID, Fee: tx.Fee{GasLimit: 65_000, GasPrice: 1}, Msg: m}, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
 
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/tx"
 )
 
@@ -36,6 +37,16 @@ type Genesis struct {
 	Validators []GenesisValidator `json:"validators,omitempty"`
 	Accounts   []GenesisAccount   `json:"accounts"`
 	Params     tx.Params          `json:"params"`
+	// EVMAddresses register validators' EVM addresses from the first block,
+	// as MsgRegisterEVMAddress does later (the genesis is trusted: no
+	// signatures).
+	EVMAddresses []GenesisEVMAddress `json:"evm_addresses,omitempty"`
+}
+
+// GenesisEVMAddress is a validator's EVM address at genesis.
+type GenesisEVMAddress struct {
+	PubKey     []byte             `json:"pub_key"` // ed25519, base64 in JSON
+	EVMAddress blobstream.Address `json:"evm_address"`
 }
 
 // ParseGenesis decodes genesis JSON strictly (unknown fields are errors) and
@@ -83,6 +94,21 @@ func (g *Genesis) Validate() error {
 			return fmt.Errorf("%w: total validator power overflows", ErrInvalidGenesis)
 		}
 		power += v.Power
+	}
+	seenEVM := map[blobstream.Address]bool{}
+	seenKey := map[string]bool{}
+	for i, r := range g.EVMAddresses {
+		switch {
+		case len(r.PubKey) != ed25519.PubKeySize:
+			return fmt.Errorf("%w: evm address %d: public key is %d bytes, want %d", ErrInvalidGenesis, i, len(r.PubKey), ed25519.PubKeySize)
+		case r.EVMAddress == blobstream.Address{}:
+			return fmt.Errorf("%w: evm address %d: zero address", ErrInvalidGenesis, i)
+		case seenEVM[r.EVMAddress] || seenKey[string(r.PubKey)]:
+			return fmt.Errorf("%w: evm address %d: validator %X or address %s registered twice", ErrInvalidGenesis, i, r.PubKey, r.EVMAddress)
+		case len(g.Validators) > 0 && !seenVal[string(r.PubKey)]:
+			return fmt.Errorf("%w: evm address %d: %X is not a genesis validator", ErrInvalidGenesis, i, r.PubKey)
+		}
+		seenEVM[r.EVMAddress], seenKey[string(r.PubKey)] = true, true
 	}
 	seenAcc := map[tx.Address]bool{}
 	var supply uint64

@@ -64,9 +64,19 @@ func protoTxSize(tx []byte) int64 {
 // batch costs the proposer what ProcessTxs costs every validator. A
 // transaction whose proofs fail is dropped.
 func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
+	return prepareTxs(base, nil, txs, maxTxBytes)
+}
+
+// prepareTxs is PrepareTxs with, when att is not nil, the attestation
+// transaction att first (dropped only if it does not fit).
+func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
 	budget := maxTxBytes - protoTxSize(make([]byte, header.DataRootTxSize))
 	d := NewDelta(base)
 	var candidates [][]byte
+	if att != nil && protoTxSize(att) <= budget {
+		budget -= protoTxSize(att)
+		candidates = append(candidates, att)
+	}
 	var proofs kzgBatch
 	for _, raw := range txs {
 		size := protoTxSize(raw)
@@ -111,7 +121,11 @@ func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
 		// what did not fit: execute again in square order.
 		d := NewDelta(base)
 		valid := kept[:0:0]
-		for _, tx := range kept {
+		for i, tx := range kept {
+			if i == 0 && IsAttestationTx(tx) {
+				valid = append(valid, tx) // checked by the caller; Build keeps it first
+				continue
+			}
 			if _, err := Execute(d, tx); err == nil {
 				valid = append(valid, tx)
 			}
@@ -129,7 +143,10 @@ func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
 }
 
 // ProcessTxs decides whether a proposal is acceptable: its last transaction
-// must be a valid data root transaction and no other may look like one;
+// must be a valid data root transaction and no other may look like one; its
+// first may be an attestation transaction (no other may look like one)
+// whose signatures of base's pending attestation reach the signing valset's
+// threshold (checkAttestationTx);
 // every other transaction must execute, in order, against base; they must
 // lay out (share.Construct) within the max square size, and the square's
 // width and data root must be the data root transaction's; and the KZG
@@ -153,6 +170,15 @@ func ProcessTxs(base *State, txs [][]byte) error {
 	for i, raw := range body {
 		if header.IsDataRootTx(raw) {
 			return fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
+		}
+		if IsAttestationTx(raw) {
+			if i != 0 {
+				return fmt.Errorf("%w: tx %d is an attestation transaction but not the first", ErrInvalidProposal, i)
+			}
+			if _, err := checkAttestationTx(base, raw); err != nil {
+				return fmt.Errorf("%w: tx 0: %w", ErrInvalidProposal, err)
+			}
+			continue
 		}
 		t, btx, err := DecodeTx(raw)
 		if err == nil {

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/merkle"
 )
@@ -37,6 +38,7 @@ type State struct {
 	Config     Config
 	accounts   map[tx.Address]Account
 	validators map[string]int64 // ed25519 public key -> power
+	bs         bsState
 }
 
 // NewState returns the state a genesis describes. validators, when not
@@ -46,12 +48,19 @@ func NewState(g *Genesis) *State {
 		Config:     Config{ChainID: g.ChainID, Authority: g.Authority, Params: g.Params},
 		accounts:   make(map[tx.Address]Account, len(g.Accounts)),
 		validators: make(map[string]int64, len(g.Validators)),
+		bs:         newBSState(),
 	}
 	for _, a := range g.Accounts {
 		s.accounts[a.Address] = Account{Balance: a.Balance}
 	}
 	for _, v := range g.Validators {
 		s.validators[string(v.PubKey)] = v.Power
+	}
+	for _, r := range g.EVMAddresses {
+		s.bs.evm[string(r.PubKey)] = r.EVMAddress
+	}
+	if s.attesting() {
+		s.addValset(0, attestationChanges{})
 	}
 	return s
 }
@@ -73,7 +82,7 @@ func (s *State) Validators() []GenesisValidator {
 }
 
 func (s *State) clone() *State {
-	return &State{Config: s.Config, accounts: maps.Clone(s.accounts), validators: maps.Clone(s.validators)}
+	return &State{Config: s.Config, accounts: maps.Clone(s.accounts), validators: maps.Clone(s.validators), bs: s.bs.clone()}
 }
 
 // Keys of the hashed state, as stored in Badger under statePrefix.
@@ -91,7 +100,7 @@ type kv struct{ key, value []byte }
 
 // entries returns the state as sorted key/value pairs: the configuration as
 // JSON, each account as protobuf {1: balance, 2: nonce, 3: pubkey}, each
-// validator's power as a uvarint.
+// validator's power as a uvarint, and Blobstream's entries (attest.go).
 func (s *State) entries() ([]kv, error) {
 	cfg, err := json.Marshal(s.Config)
 	if err != nil {
@@ -104,6 +113,13 @@ func (s *State) entries() ([]kv, error) {
 	}
 	for pk, p := range s.validators {
 		out = append(out, kv{[]byte(validatorKey([]byte(pk))), protowire.AppendVarint(nil, uint64(p))})
+	}
+	for _, k := range s.bsKeys() {
+		v, _, err := s.bsValue(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kv{[]byte(k), v})
 	}
 	slices.SortFunc(out, func(x, y kv) int { return bytes.Compare(x.key, y.key) })
 	return out, nil
@@ -188,11 +204,22 @@ type Delta struct {
 	base       *State
 	accounts   map[tx.Address]Account
 	validators map[string]int64
+	evm        map[string]blobstream.Address
+	// bsDirty lists Blobstream's keys the block's end changed (endBlock).
+	bsDirty attestationChanges
 }
 
 // NewDelta returns an empty Delta over base.
 func NewDelta(base *State) *Delta {
-	return &Delta{base: base, accounts: map[tx.Address]Account{}, validators: map[string]int64{}}
+	return &Delta{base: base, accounts: map[tx.Address]Account{}, validators: map[string]int64{},
+		evm: map[string]blobstream.Address{}, bsDirty: attestationChanges{}}
+}
+
+// evmView returns the EVM addresses as changed by d, in a new map.
+func (d *Delta) evmView() map[string]blobstream.Address {
+	m := maps.Clone(d.base.bs.evm)
+	maps.Copy(m, d.evm)
+	return m
 }
 
 // Config returns the base's configuration.
@@ -237,6 +264,7 @@ func (d *Delta) setValidator(pk []byte, power int64) { d.validators[string(pk)] 
 func (d *Delta) apply() *State {
 	s := d.base.clone()
 	maps.Copy(s.accounts, d.accounts)
+	maps.Copy(s.bs.evm, d.evm)
 	for k, p := range d.validators {
 		if p == 0 {
 			delete(s.validators, k)

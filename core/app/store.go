@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -35,7 +37,7 @@ func NewStore(db *badger.DB) *Store { return &Store{db: db} }
 // genesis yet); height is 0 after InitChain and before the first block.
 func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 	var haveConfig bool
-	st = &State{accounts: map[tx.Address]Account{}, validators: map[string]int64{}}
+	st = &State{accounts: map[tx.Address]Account{}, validators: map[string]int64{}, bs: newBSState()}
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(statePrefix)})
 		defer it.Close()
@@ -103,7 +105,13 @@ func (s *State) load(key, val []byte) error {
 		}
 		s.validators[k[len(keyValidatorPre):]] = int64(p)
 	default:
-		return fmt.Errorf("unknown state key %x", key)
+		ok, err := s.loadBS(k, val)
+		if err != nil {
+			return fmt.Errorf("decode %x: %w", key, err)
+		}
+		if !ok {
+			return fmt.Errorf("unknown state key %x", key)
+		}
 	}
 	return nil
 }
@@ -141,6 +149,24 @@ func (s *Store) Save(st *State, changed *Delta, height int64, appHash []byte) er
 					err = txn.Delete(key)
 				} else {
 					err = txn.Set(key, protowire.AppendVarint(nil, uint64(p)))
+				}
+				if err != nil {
+					return err
+				}
+			}
+			keys := slices.Collect(maps.Keys(changed.bsDirty))
+			for pk := range changed.evm {
+				keys = append(keys, evmKey([]byte(pk)))
+			}
+			for _, k := range keys {
+				v, ok, err := st.bsValue(k)
+				switch {
+				case err != nil:
+					return err
+				case ok:
+					err = txn.Set([]byte(statePrefix+k), v)
+				default:
+					err = txn.Delete([]byte(statePrefix + k))
 				}
 				if err != nil {
 					return err

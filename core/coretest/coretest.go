@@ -4,8 +4,9 @@
 // nodes. A Validator keeps its home (config, keys, databases) across
 // restarts of its node, which core/validator starts and stops as it does
 // mesh-node's core node; its config lives in memory, with short consensus
-// timeouts. NewValidators makes the homes of several validators peered
-// with each other; StartCorruptNetwork runs them, one of which proposes
+// timeouts, and a blobstream key that WriteGenesis registers, so the
+// validators sign Blobstream attestations. NewValidators makes the homes
+// of several validators peered with each other; StartCorruptNetwork runs them, one of which proposes
 // wrong data roots (CorruptProposer).
 package coretest
 
@@ -25,7 +26,9 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	secp256k1dcr "github.com/decred/dcrd/dcrec/secp256k1/v4"
 
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/tx/txtest"
@@ -59,6 +62,9 @@ type Validator struct {
 	Config  *cfg.Config
 	PV      *privval.FilePV
 	NodeKey *p2p.NodeKey
+	// BlobstreamKey is the validator's blobstream key
+	// (validator.BlobstreamKeyFile), which WriteGenesis registers.
+	BlobstreamKey *secp256k1dcr.PrivateKey
 	// RPCAddr is the node's CometBFT RPC address (http://127.0.0.1:port).
 	RPCAddr string
 
@@ -87,7 +93,11 @@ func NewValidator(t testing.TB) *Validator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Validator{t: t, Home: home, Config: c, NodeKey: nodeKey, PV: pv, RPCAddr: validator.RPCURL(c)}
+	bsKey, err := validator.GenerateBlobstreamKey(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Validator{t: t, Home: home, Config: c, NodeKey: nodeKey, PV: pv, BlobstreamKey: bsKey, RPCAddr: validator.RPCURL(c)}
 }
 
 // NewValidators makes n validator homes, each with the others as its
@@ -117,18 +127,24 @@ func (v *Validator) P2PAddr() string {
 }
 
 // WriteGenesis writes the genesis of g, with vals as the validators
-// (validator.ValidatorPower each), into every validator's home.
+// (validator.ValidatorPower each), into every validator's home. When g
+// registers no EVM addresses, the genesis written registers each
+// validator's BlobstreamKey (g is not modified).
 func WriteGenesis(t testing.TB, g *app.Genesis, vals ...*Validator) {
 	t.Helper()
 	gvs := make([]validator.GenesisValidator, len(vals))
+	withEVM := *g
 	for i, v := range vals {
 		pk, err := v.PV.GetPubKey()
 		if err != nil {
 			t.Fatal(err)
 		}
 		gvs[i] = validator.GenesisValidator{Name: fmt.Sprint("v", i), PubKey: pk}
+		if g.EVMAddresses == nil {
+			withEVM.EVMAddresses = append(withEVM.EVMAddresses, app.GenesisEVMAddress{PubKey: pk.Bytes(), EVMAddress: blobstream.AddressOf(v.BlobstreamKey.PubKey())})
+		}
 	}
-	doc, err := validator.GenesisDoc(g, gvs...)
+	doc, err := validator.GenesisDoc(&withEVM, gvs...)
 	if err != nil {
 		t.Fatal(err)
 	}

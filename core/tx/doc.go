@@ -22,13 +22,16 @@
 // transaction has exactly one encoding.
 //
 //	Tx                 { 1: body (Body), 2: pub_key (33-byte compressed secp256k1), 3: signature (64 bytes, R||S, low S) }
-//	Body               { 1: chain_id, 2: nonce, 3: fee (Fee, always present), one of 4: send | 5: update_validator | 6: pay_for_blobs }
+//	Body               { 1: chain_id, 2: nonce, 3: fee (Fee, always present),
+//	                     one of 4: send | 5: update_validator | 6: pay_for_blobs | 7: register_evm_address }
 //	Fee                { 1: gas_limit, 2: gas_price }
 //	MsgSend            { 1: from (20 bytes), 2: to (20 bytes), 3: amount }
 //	MsgUpdateValidator { 1: pub_key (32-byte ed25519), 2: power (0 removes) }
 //	MsgPayForBlobs     { 1: signer (20 bytes), 2: namespaces (repeated, 29 bytes), 3: blob_sizes (packed),
 //	                     4: share_commitments (repeated, 32 bytes), 5: share_versions (packed),
 //	                     6: kzg_commitments (repeated, one per blob), 7: kzg_proofs (repeated, one per blob) }
+//	MsgRegisterEVMAddress { 1: validator_pub_key (32-byte ed25519), 2: evm_address (20 bytes),
+//	                     3: consensus_sig (64 bytes, ed25519), 4: evm_sig (65 bytes, r||s||v) }
 //
 // Fields 6 and 7 carry the blobs' optional EIP-4844 KZG commitments
 // (BlobKZG): entry i of each is blob i's commitments (respectively blob
@@ -48,7 +51,14 @@
 // one (namespace, size, share version, signer for share version 1, and the
 // share commitment), every blob at most Params.MaxBlobSize bytes. Only a
 // MsgPayForBlobs may travel in a BlobTx and it may travel in nothing else.
-// A MsgUpdateValidator must be signed by the genesis authority. The chain
+// A MsgUpdateValidator must be signed by the genesis authority. A
+// MsgRegisterEVMAddress sets the EVM address a validator signs Blobstream
+// attestations with; any account may send and pay for it, and it proves
+// both keys: consensus_sig is the validator key's ed25519 signature of
+// ConsensusSignBytes (a domain string, the chain ID, the address), evm_sig
+// the EVM key's blobstream.Sign over EVMRegistrationDigest (keccak256 of the
+// domain string, the chain ID, the validator key); Verify checks both, and
+// ValidateBasic calls it. The chain
 // verifies a PayForBlobs' KZG proofs against its blobs (core/app, batched
 // over a proposal); a wrong proof or commitment is ErrInvalidKZG, as is a
 // count of commitments other than one per chunk.
@@ -68,7 +78,10 @@
 //
 // The application answers the ABCI query AccountQueryPath ("/account"),
 // with a bech32 address as data, with an AccountInfo in JSON: the balance
-// and the nonce the account's next transaction must carry.
+// and the nonce the account's next transaction must carry. Blobstream's
+// paths (AttestationQueryPath and the others, attestation.go) answer an
+// Attestation, BlobstreamNonces or EVMAddressInfo in JSON, CodeNotFound
+// for a record the state does not hold.
 //
 // A rejected transaction carries an ABCI code (Code maps an error to it)
 // and the reason in the log: "incorrect account sequence", "insufficient

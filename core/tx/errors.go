@@ -46,6 +46,8 @@ const (
 	CodeInvalidMsg
 	CodeInternal
 	CodeInvalidKZG
+	// CodeNotFound answers a query for a record the state does not hold.
+	CodeNotFound
 )
 
 // Code returns the ABCI code for a transaction error: CodeOK for nil.

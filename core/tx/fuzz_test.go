@@ -53,6 +53,8 @@ func TestSeedCorpus(t *testing.T) {
 		"empty": {}, "truncated": send[:len(send)/2],
 	}
 	_, seeds["pfb-kzg"] = signedBody(t, kzgPFB(t))
+	reg, _, _ := registerMsg(t)
+	_, seeds["register-evm-address"] = signedBody(t, reg)
 	var corpus []fuzzcorpus.Seed
 	for name, data := range seeds {
 		corpus = append(corpus, fuzzcorpus.Seed{Target: "FuzzUnmarshalTx", Name: name, Args: []any{data}})

@@ -35,7 +35,22 @@ type Params struct {
 	// JSON then, so a genesis written before KZG existed keeps its bytes
 	// and its app hash.
 	GasPerKZGChunk uint64 `json:"gas_per_kzg_chunk,omitempty"`
+	// DataCommitmentWindow is the number of blocks each Blobstream data
+	// commitment covers: the validators attest the tuple root of heights
+	// [k·W+1, (k+1)·W+1) once block (k+1)·W is committed. 0 means the
+	// chain makes no attestations; it is omitted from the JSON then, so a
+	// genesis written before Blobstream existed keeps its bytes and app
+	// hash.
+	DataCommitmentWindow uint64 `json:"data_commitment_window,omitempty"`
 }
+
+// DefaultDataCommitmentWindow is the devnet's data commitment window, as
+// Celestia's: 400 blocks.
+const DefaultDataCommitmentWindow = 400
+
+// MaxDataCommitmentWindow bounds DataCommitmentWindow: a data commitment's
+// range may span at most blobstream.MaxRange heights.
+const MaxDataCommitmentWindow = 10_000
 
 // DefaultGasPerKZGChunk is the devnet's gas per KZG commitment. Verifying a
 // chunk's blob proof in a batch costs about 1 ms of one core, some 15 times
@@ -59,6 +74,8 @@ func DefaultParams() Params {
 		MinGasPrice:    1,
 		MaxBlobSize:    2 << 20,
 		GasPerKZGChunk: DefaultGasPerKZGChunk,
+
+		DataCommitmentWindow: DefaultDataCommitmentWindow,
 	}
 }
 
@@ -72,6 +89,9 @@ func (p Params) Validate() error {
 	}
 	if p.FixedGas == 0 {
 		return fmt.Errorf("%w: fixed_gas is 0", ErrInvalidParams)
+	}
+	if p.DataCommitmentWindow > MaxDataCommitmentWindow {
+		return fmt.Errorf("%w: data_commitment_window %d over %d", ErrInvalidParams, p.DataCommitmentWindow, MaxDataCommitmentWindow)
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ const (
 	bodySendField            = 4
 	bodyUpdateValidatorField = 5
 	bodyPayForBlobsField     = 6
+	bodyRegisterEVMField     = 7
 
 	feeGasLimitField = 1
 	feeGasPriceField = 2
@@ -71,6 +72,11 @@ const (
 	pfbShareVersionsField    = 5
 	pfbKZGCommitmentsField   = 6
 	pfbKZGProofsField        = 7
+
+	regEVMValidatorField    = 1
+	regEVMAddressField      = 2
+	regEVMConsensusSigField = 3
+	regEVMSigField          = 4
 )
 
 // Fee is what a transaction offers to pay: up to GasLimit gas at GasPrice
@@ -80,7 +86,8 @@ type Fee struct {
 	GasPrice uint64
 }
 
-// Msg is one of *MsgSend, *MsgUpdateValidator or *MsgPayForBlobs.
+// Msg is one of *MsgSend, *MsgUpdateValidator, *MsgPayForBlobs or
+// *MsgRegisterEVMAddress.
 type Msg interface {
 	isMsg()
 	// ValidateBasic checks the message without state.
@@ -294,6 +301,12 @@ func (b Body) Marshal() ([]byte, error) {
 			msg = appendMessage(msg, pfbKZGProofsField, concat(k.Proofs))
 		}
 		out = appendMessage(out, bodyPayForBlobsField, msg)
+	case *MsgRegisterEVMAddress:
+		msg = appendBytes(msg, regEVMValidatorField, m.ValidatorPubKey)
+		msg = appendBytes(msg, regEVMAddressField, m.EVMAddress[:])
+		msg = appendBytes(msg, regEVMConsensusSigField, m.ConsensusSig)
+		msg = appendBytes(msg, regEVMSigField, m.EVMSig)
+		out = appendMessage(out, bodyRegisterEVMField, msg)
 	default:
 		return nil, fmt.Errorf("%w: unknown message type %T", ErrMalformedTx, b.Msg)
 	}
@@ -352,8 +365,9 @@ func (t *Tx) VerifySignature() error {
 }
 
 // ValidateBasic checks t without state or signature: a chain ID of at most
-// MaxChainIDSize bytes, a valid message, and a MsgSend or MsgPayForBlobs
-// whose sender is the signer.
+// MaxChainIDSize bytes, a valid message, a MsgSend or MsgPayForBlobs
+// whose sender is the signer, and a MsgRegisterEVMAddress whose two
+// signatures verify for the chain ID (MsgRegisterEVMAddress.Verify).
 func (t *Tx) ValidateBasic() error {
 	if t.Body.ChainID == "" || len(t.Body.ChainID) > MaxChainIDSize {
 		return fmt.Errorf("%w: chain ID of %d bytes, want 1..%d", ErrMalformedTx, len(t.Body.ChainID), MaxChainIDSize)
@@ -377,6 +391,8 @@ func (t *Tx) ValidateBasic() error {
 		if m.Signer != signer {
 			return fmt.Errorf("%w: pay for blobs: signer %s is not the tx signer %s", ErrInvalidMsg, m.Signer, signer)
 		}
+	case *MsgRegisterEVMAddress:
+		return m.Verify(t.Body.ChainID)
 	}
 	return nil
 }
@@ -449,7 +465,7 @@ func unmarshalBody(b []byte) (Body, error) {
 			if err = f.want(protowire.BytesType); err == nil {
 				body.Fee, err = unmarshalFee(f.v)
 			}
-		case bodySendField, bodyUpdateValidatorField, bodyPayForBlobsField:
+		case bodySendField, bodyUpdateValidatorField, bodyPayForBlobsField, bodyRegisterEVMField:
 			if body.Msg != nil {
 				return fmt.Errorf("%w: body has more than one message", ErrMalformedTx)
 			}
@@ -541,6 +557,30 @@ func unmarshalMsg(num protowire.Number, b []byte) (Msg, error) {
 				return unknownField("update validator", f)
 			}
 			return err
+		})
+		return m, err
+	case bodyRegisterEVMField:
+		m := &MsgRegisterEVMAddress{}
+		err := walkFields(b, func(f field) error {
+			if err := f.want(protowire.BytesType); err != nil {
+				return err
+			}
+			switch f.num {
+			case regEVMValidatorField:
+				m.ValidatorPubKey = bytes.Clone(f.v)
+			case regEVMAddressField:
+				if len(f.v) != len(m.EVMAddress) {
+					return fmt.Errorf("%w: register EVM address: address of %d bytes, want %d", ErrMalformedTx, len(f.v), len(m.EVMAddress))
+				}
+				copy(m.EVMAddress[:], f.v)
+			case regEVMConsensusSigField:
+				m.ConsensusSig = bytes.Clone(f.v)
+			case regEVMSigField:
+				m.EVMSig = bytes.Clone(f.v)
+			default:
+				return unknownField("register EVM address", f)
+			}
+			return nil
 		})
 		return m, err
 	default: // bodyPayForBlobsField

@@ -4,11 +4,15 @@
 // devnet's core node, and behind the test validators of core/coretest.
 //
 // Init writes a one-validator home (config.toml, node and validator keys,
-// genesis, a funded dev key); LoadConfig reads its config.toml; Start
-// opens the application's Badger state and CometBFT's databases and runs
-// the node; Stop stops it, then closes every database exactly once. The
-// pieces Init is made of, GenerateKeys and GenesisDoc, serve homes built
-// another way, such as the multi-validator ones of tests.
+// the blobstream key, genesis, a funded dev key); LoadConfig reads its
+// config.toml; Start opens the application's Badger state and CometBFT's
+// databases and runs the node, the application signing Blobstream
+// attestations with the home's blobstream key (BlobstreamKeyFile, if the
+// home has one); Stop stops it, then closes every database exactly once.
+// The pieces Init is made of, GenerateKeys, GenerateBlobstreamKey and
+// GenesisDoc (which enables CometBFT's vote extensions from height 1),
+// serve homes built another way, such as the multi-validator ones of
+// tests.
 //
 // CometBFT's databases are opened through a provider that records them:
 // Node.OnStop closes only some of them and a node that failed to start

@@ -15,6 +15,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator/internal/cometconfig"
@@ -71,10 +72,14 @@ type InitOptions struct {
 //	config/node_key.json            P2P key (0600)
 //	config/priv_validator_key.json  validator consensus key, ed25519 (0600)
 //	data/priv_validator_state.json  validator signing state (0600)
+//	config/blobstream_key.json      blobstream key, secp256k1 (0600): its EVM
+//	                                address signs Blobstream attestations
 //	config/genesis.json             CometBFT's genesis: the validator (ValidatorPower)
 //	                                and, as app_state, the DataMesh genesis: the
 //	                                dev account funded with DevBalance and made
 //	                                the authority, Accounts, default params
+//	                                (data_commitment_window 400), the
+//	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
 //
 // Directories are 0700. A home with a config, data or keys directory is
@@ -127,6 +132,10 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	if err != nil {
 		return tx.Address{}, err
 	}
+	bsKey, err := GenerateBlobstreamKey(home)
+	if err != nil {
+		return tx.Address{}, err
+	}
 	dev, err := Keyring(home).Add(DevKeyName)
 	if err != nil {
 		return tx.Address{}, fmt.Errorf("validator: create dev key: %w", err)
@@ -144,6 +153,10 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	pk, err := pv.GetPubKey()
 	if err != nil {
 		return tx.Address{}, fmt.Errorf("validator: validator public key: %w", err)
+	}
+	g.EVMAddresses = []app.GenesisEVMAddress{{PubKey: pk.Bytes(), EVMAddress: blobstream.AddressOf(bsKey.PubKey())}}
+	if err := g.Validate(); err != nil {
+		return tx.Address{}, err
 	}
 	doc, err := GenesisDoc(g, GenesisValidator{Name: o.Moniker, PubKey: pk})
 	if err != nil {
@@ -201,8 +214,9 @@ type GenesisValidator struct {
 }
 
 // GenesisDoc returns CometBFT's genesis for the DataMesh genesis g: g's
-// chain ID, g as app_state, CometBFT's default consensus parameters, the
-// current time and vals, ValidatorPower each. It checks the document
+// chain ID, g as app_state, CometBFT's default consensus parameters with
+// vote extensions enabled from height 1 (they carry Blobstream's
+// attestation signatures), the current time and vals, ValidatorPower each. It checks the document
 // CometBFT will read, not g (app.Genesis.Validate does).
 func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc, error) {
 	appState, err := json.Marshal(g)
@@ -215,6 +229,7 @@ func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc,
 		ConsensusParams: cmttypes.DefaultConsensusParams(),
 		AppState:        appState,
 	}
+	doc.ConsensusParams.ABCI.VoteExtensionsEnableHeight = 1
 	for _, v := range vals {
 		if v.PubKey == nil {
 			return nil, fmt.Errorf("validator: genesis validator %q has no public key", v.Name)

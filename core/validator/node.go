@@ -48,8 +48,9 @@ type Node struct {
 
 // Start starts the core node of conf, whose RootDir is the home: it loads
 // the validator key and signing state and the node key from the files
-// conf names, opens the application's Badger state (AppDBDir under the
-// home), builds the DataMesh application on it and runs an in-process
+// conf names and the blobstream key (BlobstreamKeyFile; a home without one
+// runs a validator that does not sign attestations), opens the
+// application's Badger state (AppDBDir under the home), builds the DataMesh application on it and runs an in-process
 // CometBFT node with it, the genesis being conf's genesis file. On an
 // error every database it opened is closed again. The caller must Stop a
 // started node.
@@ -72,6 +73,14 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("validator: load node key: %w", err)
 	}
+	bsKey, err := loadOptionalBlobstreamKey(conf.RootDir)
+	if err != nil {
+		return nil, err
+	}
+	var appOpts []app.Option
+	if bsKey != nil {
+		appOpts = append(appOpts, app.WithBlobstreamKey(bsKey))
+	}
 	db, err := badgerdb.Open(badgerdb.Options(filepath.Join(conf.RootDir, AppDBDir)))
 	if err != nil {
 		return nil, fmt.Errorf("validator: open application database: %w", err)
@@ -82,7 +91,7 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 			err = errors.Join(err, n.closeDBs())
 		}
 	}()
-	a, err := app.New(db, o.AppLogger)
+	a, err := app.New(db, o.AppLogger, appOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("validator: load application state: %w", err)
 	}
