@@ -97,6 +97,17 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 	bins := int(load/time.Second) + 1
 	rep.Throughput = binThroughput(blocks, r.start, time.Second, bins)
 	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.SharedProc)
+	if r.cfg.Rate > 0 && load > 0 {
+		if got := mbps(rep.SubmittedBytes, load); got < 0.9*r.cfg.Rate/1e6 {
+			p50 := percentile(r.latency, 50)
+			bound := 0.0
+			if p50 > 0 {
+				bound = float64(r.cfg.Concurrency) * r.cfg.Sizes.Mean() / 1e6 / p50.Seconds()
+			}
+			rep.Notes = append(rep.Notes, fmt.Sprintf("submitted %.2f MB/s, under the %.2f MB/s target: %d in flight x %.0f KB mean blob / %.2f s p50 latency allows about %.2f MB/s (raise --concurrency)",
+				got, r.cfg.Rate/1e6, r.cfg.Concurrency, r.cfg.Sizes.Mean()/1e3, p50.Seconds(), bound))
+		}
+	}
 	if r.cfg.SharedProc {
 		rep.Notes = append(rep.Notes, "devnet: every node runs in one process, so each node's RSS is that process's RSS")
 	}
