@@ -27,7 +27,7 @@ type Node struct {
 
 // Config is a validated run.
 type Config struct {
-	Submit      Node          // the node blob.Submit goes to
+	Submit      []Node        // the nodes blob.Submit goes to, each with its own account; workers take them in turn
 	Watch       []Node        // the nodes sampled every second
 	CoreRPC     string        // CometBFT RPC for the chain head; "" to use the nodes' heads
 	SharedProc  bool          // every node runs in one process (a devnet): RSS is the process's
@@ -170,11 +170,13 @@ func (c *Config) validate(allowRemote bool) error {
 	case c.Out == "":
 		return errors.New("loadgen: --out must not be empty")
 	}
-	if c.Submit.RPC == "" {
+	if len(c.Submit) == 0 || c.Submit[0].RPC == "" {
 		return errors.New("loadgen: no node to submit to: give --devnet HOME or --submit URL")
 	}
-	if err := checkURL("--submit", c.Submit.RPC, allowRemote); err != nil {
-		return err
+	for _, n := range c.Submit {
+		if err := checkURL("--submit", n.RPC, allowRemote); err != nil {
+			return err
+		}
 	}
 	for _, n := range c.Watch {
 		if err := checkURL("node "+n.Name, n.RPC, allowRemote); err != nil {

@@ -100,7 +100,7 @@ func TestDevnetLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr strings.Builder
-	err := run(ctx, []string{"--devnet", home, "--rate", "2", "--sizes", "uniform:64K-512K", "--namespaces", "3",
+	err := run(ctx, []string{"--devnet", home, "--rate", "2", "--sizes", "uniform:64K-512K", "--namespaces", "3", "--submit-node", "light,full",
 		"--concurrency", "4", "--duration", "15s", "--out", out}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("loadgen: %v\n%s", err, stderr.String())
@@ -110,7 +110,12 @@ func TestDevnetLoad(t *testing.T) {
 	if rep.IncludedBytes <= 0 || rep.IncludedBlobs <= 0 || rep.Blocks <= 0 || rep.IncludedMBps <= 0 {
 		t.Fatalf("nothing included: %+v", rep)
 	}
-	if rep.IncludedBytes > rep.SubmittedBytes || rep.Errors[errMissing] != 0 {
+	for _, n := range rep.Notes {
+		if strings.HasPrefix(n, "inclusion check incomplete") {
+			t.Fatalf("report note: %s", n)
+		}
+	}
+	if rep.IncludedBytes != rep.SubmittedBytes || rep.Errors[errMissing] != 0 {
 		t.Fatalf("included %d of %d submitted bytes, %d blobs missing", rep.IncludedBytes, rep.SubmittedBytes, rep.Errors[errMissing])
 	}
 	if rep.LatencyP50Ms <= 0 || rep.LatencyP99Ms < rep.LatencyP50Ms {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 )
 
@@ -37,7 +38,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		gasPrice    float64
 	)
 	fs.StringVar(&devnet, "devnet", "", "a devnet home: read its devnet.json for the nodes and the core RPC")
-	fs.StringVar(&submitName, "submit-node", "light", "with --devnet, the node to submit blobs through")
+	fs.StringVar(&submitName, "submit-node", "light", "with --devnet, the nodes to submit blobs through, comma-separated (each signs with its own account)")
 	fs.StringVar(&submitURL, "submit", "", "without --devnet, the RPC URL of the node to submit blobs through")
 	fs.StringVar(&token, "token", "", "the --submit node's API token (write permission)")
 	fs.Func("watch", "without --devnet, a node to sample: name=URL,token[,metricsURL] (repeatable)", func(s string) error {
@@ -88,16 +89,19 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 			return Config{}, err
 		}
 		cfg.CoreRPC, cfg.Watch, cfg.SharedProc = core, nodes, true
-		for _, n := range nodes {
-			if n.Name == submitName {
-				cfg.Submit = n
+		for _, name := range strings.Split(submitName, ",") {
+			found := false
+			for _, n := range nodes {
+				if n.Name == name {
+					cfg.Submit, found = append(cfg.Submit, n), true
+				}
+			}
+			if !found {
+				return Config{}, fmt.Errorf("loadgen: --submit-node %q: no node %q in devnet.json", submitName, name)
 			}
 		}
-		if cfg.Submit.RPC == "" {
-			return Config{}, fmt.Errorf("loadgen: --submit-node %q: no such node in devnet.json", submitName)
-		}
 	default:
-		cfg.Submit = Node{Name: "submit", RPC: submitURL, Token: token}
+		cfg.Submit = []Node{{Name: "submit", RPC: submitURL, Token: token}}
 		for _, w := range watches {
 			n, err := parseWatch(w)
 			if err != nil {

@@ -18,14 +18,20 @@ import (
 // chain head, and each node's RSS.
 func writePlot(path string, rep *Report) error {
 	tp := plot.New()
-	tp.Title.Text = fmt.Sprintf("included blob data (%.2f MB/s over the run)", rep.IncludedMBps)
+	tp.Title.Text = fmt.Sprintf("included blob data, read back from the chain (%.2f MB/s over the load)", rep.IncludedMBps)
 	tp.Y.Label.Text = "MB/s"
 	tp.X.Label.Text = "s"
 	pts := make(plotter.XYs, len(rep.Throughput))
 	for i, v := range rep.Throughput {
 		pts[i] = plotter.XY{X: float64(i) + 0.5, Y: v}
 	}
-	if err := plotutil.AddLinePoints(tp, "included", pts); err != nil {
+	mean := make(plotter.XYs, len(rep.Throughput))
+	var cum float64
+	for i, v := range rep.Throughput {
+		cum += v
+		mean[i] = plotter.XY{X: float64(i + 1), Y: cum / float64(i+1)}
+	}
+	if err := plotutil.AddLines(tp, "included per second (by block time)", pts, "running mean", mean); err != nil {
 		return fmt.Errorf("loadgen: plot: %w", err)
 	}
 

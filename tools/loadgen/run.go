@@ -46,6 +46,8 @@ type runner struct {
 	samples  []Sample
 	loadEnd  time.Time
 	nodeMode map[string]string
+
+	chainHead uint64 // the last sample's chain head; the sampling goroutine's own
 }
 
 // Run performs cfg's load and returns its report.
@@ -54,11 +56,15 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 		rng:  rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6c6f616467656e)),
 		errs: map[string]int{}, nodeMode: map[string]string{}}
 
-	sub, err := client.New(ctx, cfg.Submit.RPC, cfg.Submit.Token)
-	if err != nil {
-		return nil, fmt.Errorf("loadgen: submit node: %w", err)
+	subs := make([]*client.Client, len(cfg.Submit))
+	var err error
+	for i, n := range cfg.Submit {
+		if subs[i], err = client.New(ctx, n.RPC, n.Token); err != nil {
+			return nil, fmt.Errorf("loadgen: submit node %s: %w", n.Name, err)
+		}
+		defer subs[i].Close()
 	}
-	defer sub.Close()
+	sub := subs[0]
 	params, err := sub.State.Params(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: state.Params of the submit node: %w", err)
@@ -101,7 +107,8 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	var workers sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
 		seed := r.rng.Uint64()
-		workers.Go(func() { r.work(loadCtx, sub, nss, seed) })
+		c := subs[w%len(subs)]
+		workers.Go(func() { r.work(loadCtx, c, nss, seed) })
 	}
 	workers.Wait()
 	r.mu.Lock()
@@ -258,7 +265,7 @@ func (r *runner) verify(ctx context.Context, c *client.Client) ([]blockBytes, in
 		missing int
 		firstEr error
 		wg      sync.WaitGroup
-		sem     = make(chan struct{}, 4)
+		sem     = make(chan struct{}, 2) // a node serves 2 blob.GetAll per token at once
 	)
 	for h, subs := range byHeight {
 		wg.Go(func() {
@@ -294,9 +301,22 @@ func verifyHeight(ctx context.Context, c *client.Client, h uint64, subs []submit
 			nss = append(nss, s.ns)
 		}
 	}
-	got, err := c.Blob.GetAll(ctx, h, nss)
-	if err != nil {
-		return blockBytes{}, 0, fmt.Errorf("blob.GetAll at %d: %w", h, err)
+	var got []*blob.Blob
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		got, err = c.Blob.GetAll(ctx, h, nss)
+		if err == nil {
+			break
+		}
+		if classify(err) != errBusy {
+			return blockBytes{}, 0, fmt.Errorf("blob.GetAll at %d: %w", h, err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return blockBytes{}, 0, fmt.Errorf("blob.GetAll at %d: %w", h, err)
+		case <-t.C:
+		}
 	}
 	onChain := map[string]int{}
 	for _, b := range got {
@@ -368,12 +388,13 @@ func (r *runner) sampleOnce(ctx context.Context, watch []*client.Client) Sample 
 		}
 		s.Nodes[n.Name] = ns
 	}
-	s.ChainHead = maxHead
+	s.ChainHead = max(maxHead, r.chainHead) // a head never goes back: a failed read keeps the last
 	if r.cfg.CoreRPC != "" {
 		if h, err := coreHeight(ctx, r.hc, r.cfg.CoreRPC); err == nil {
-			s.ChainHead = max(h, maxHead)
+			s.ChainHead = max(h, s.ChainHead)
 		}
 	}
+	r.chainHead = s.ChainHead
 	return s
 }
 

@@ -247,7 +247,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Submit.Name != "light" || cfg.Rate != 2.5e6 || !cfg.SharedProc || len(cfg.Watch) != 3 || !cfg.GasPriceSet ||
+	if len(cfg.Submit) != 1 || cfg.Submit[0].Name != "light" || cfg.Rate != 2.5e6 || !cfg.SharedProc || len(cfg.Watch) != 3 || !cfg.GasPriceSet ||
 		cfg.GasPrice != 0.004 || cfg.CoreRPC == "" || cfg.SizesSpec != "uniform:1K-2K" {
 		t.Fatalf("%+v", cfg)
 	}
@@ -289,7 +289,11 @@ func TestParseFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"--submit", "http://127.0.0.1:1"}, io.Discard); err == nil {
 		t.Error("unbounded run accepted")
 	}
-	if _, err := parseFlags([]string{"--devnet", home, "--submit-node", "core", "--count", "1"}, io.Discard); err == nil {
+	cfg, err = parseFlags([]string{"--devnet", home, "--submit-node", "light,full", "--count", "1"}, io.Discard)
+	if err != nil || len(cfg.Submit) != 2 || cfg.Submit[1].Name != "full" || cfg.Submit[1].Token != "tf" {
+		t.Fatalf("--submit-node light,full: %+v %v", cfg.Submit, err)
+	}
+	if _, err := parseFlags([]string{"--devnet", home, "--submit-node", "light,core", "--count", "1"}, io.Discard); err == nil {
 		t.Error("unknown --submit-node accepted")
 	}
 	if _, err := parseFlags([]string{"--devnet", t.TempDir(), "--count", "1"}, io.Discard); err == nil {
