@@ -102,9 +102,15 @@ func writePlot(path string, rep *Report) error {
 	} else {
 		rp.Title.Text = "resident memory: unavailable (no metrics URL)"
 	}
+	xmax := float64(len(rep.Throughput))
+	if n := len(rep.Samples); n > 0 {
+		xmax = max(xmax, rep.Samples[n-1].T)
+	}
 	for _, p := range []*plot.Plot{tp, lp, rp} {
 		p.Legend.Top = true
+		p.Legend.Left = true
 		p.Y.Min = 0
+		p.X.Min, p.X.Max = 0, xmax
 	}
 
 	img := vgimg.NewWith(vgimg.UseWH(8*vg.Inch, 9*vg.Inch), vgimg.UseDPI(72))
