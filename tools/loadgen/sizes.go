@@ -87,7 +87,7 @@ func (w weightedSize) Mean() float64 {
 func parseSizes(s string) (SizeDist, error) {
 	kind, arg, ok := strings.Cut(s, ":")
 	if !ok || arg == "" {
-		return nil, fmt.Errorf("loadgen: --sizes %q: want fixed:SIZE, uniform:MIN-MAX or list:SIZE@W,...", s)
+		return nil, fmt.Errorf("loadgen: --sizes %q: want fixed:SIZE, uniform:MIN-MAX or list:SIZE@W[,SIZE@W]", s)
 	}
 	switch kind {
 	case "fixed":
