@@ -37,7 +37,7 @@ devnet: build
 # docs/benchmarks.md, "Load generator". Example:
 #   make loadgen ARGS='--devnet $(HOME)/.mesh-node-devnet --rate 4 --duration 60s'
 # loadgen-test runs its unit tests and a 15 s load against a devnet it
-# starts from this checkout (about 70 s on 2 cores once built).
+# starts from this checkout (about 60 s on 2 cores once built).
 LOADGEN_ENV := GOFLAGS=-mod=mod
 ARGS ?=
 loadgen:

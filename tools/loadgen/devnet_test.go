@@ -1,92 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// startDevnet builds mesh-node from this checkout and runs `mesh-node
-// devnet` in its own process with free ports, metrics on and 500 ms
-// blocks; it returns the devnet's home once it prints "devnet ready" and
-// stops it (SIGINT, then a wait) when the test ends.
-func startDevnet(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "mesh-node")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/mesh-node")
-	build.Dir = root
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build mesh-node: %v\n%s", err, out)
-	}
-	home := filepath.Join(dir, "devnet")
-	cmd := exec.Command(bin, "devnet", "--home", home, "--base-port", "0", "--block-time", "500ms", "--metrics")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "devnet.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start devnet: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("devnet exit: %v", err)
-			}
-		case <-time.After(time.Minute):
-			_ = cmd.Process.Kill()
-			t.Error("devnet did not exit within a minute of SIGINT; killed")
-		}
-		logf.Close()
-	})
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "devnet ready" {
-				ready <- nil
-				_, _ = io.Copy(io.Discard, stdout)
-				return
-			}
-		}
-		ready <- errors.New("devnet exited before it was ready")
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			log, _ := os.ReadFile(filepath.Join(dir, "devnet.log"))
-			t.Fatalf("%v\n%s", err, log)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("devnet not ready within two minutes")
-	}
-	return home
-}
+	"github.com/datamesh/mesh-node/internal/devnetproc"
+)
 
 // TestDevnetLoad runs loadgen for 15 s against a devnet of its own and
 // checks the report; then checks that every metric the Grafana dashboard
@@ -95,7 +21,9 @@ func TestDevnetLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a devnet")
 	}
-	home := startDevnet(t)
+	// A devnet built from this checkout, in a process of its own, with
+	// metrics on and 500 ms blocks.
+	home := devnetproc.Run(t, "../..", "--block-time", "500ms", "--metrics").Home
 	out := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
