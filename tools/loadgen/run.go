@@ -175,16 +175,7 @@ func (r *runner) work(ctx context.Context, sub *client.Client, nss []share.Names
 		ns := nss[r.rng.IntN(len(nss))]
 		wait := r.pace.reserve(size, time.Now())
 		r.mu.Unlock()
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-		if ctx.Err() != nil {
+		if !sleep(ctx, wait) {
 			return
 		}
 		data := make([]byte, size)
@@ -227,12 +218,8 @@ func (r *runner) submit(ctx context.Context, sub *client.Client, b *blob.Blob, s
 		if !retry {
 			return
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, backoff) {
 			return
-		case <-t.C:
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
@@ -310,12 +297,8 @@ func verifyHeight(ctx context.Context, c *client.Client, h uint64, subs []submit
 		if classify(err) != errBusy {
 			return blockBytes{}, 0, fmt.Errorf("blob.GetAll at %d: %w", h, err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, wait) {
 			return blockBytes{}, 0, fmt.Errorf("blob.GetAll at %d: %w", h, err)
-		case <-t.C:
 		}
 	}
 	onChain := map[string]int{}
@@ -424,4 +407,17 @@ func coreHeight(ctx context.Context, hc *http.Client, rpc string) (uint64, error
 		return 0, errors.New("loadgen: core /status: no latest_block_height")
 	}
 	return h, nil
+}
+
+// sleep waits d (nothing for d <= 0) and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	return ctx.Err() == nil
 }
