@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup fuzz
+.PHONY: all build devnet loadgen loadgen-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup fuzz
 
 all: build test
 
@@ -29,6 +29,24 @@ build:
 DEVNET_ARGS ?=
 devnet: build
 	bin/mesh-node devnet $(DEVNET_ARGS)
+
+# The load generator (tools/loadgen, a module of its own so gonum/plot
+# stays out of mesh-node): blob.Submit at a target rate against a devnet
+# (--devnet HOME) or nodes given by flags, then a table, ARGS' --out
+# PREFIX.json and PREFIX.png. Bounded by --duration and/or --count; see
+# docs/benchmarks.md, "Load generator". Example:
+#   make loadgen ARGS='--devnet $(HOME)/.mesh-node-devnet --rate 4 --duration 60s'
+# loadgen-test runs its unit tests and a 15 s load against a devnet it
+# starts from this checkout (about 60 s on 2 cores once built).
+LOADGEN_ENV := GOFLAGS=-mod=mod
+ARGS ?=
+loadgen:
+	cd tools/loadgen && $(LOADGEN_ENV) $(GO) build -o ../../bin/loadgen .
+	bin/loadgen $(ARGS)
+
+loadgen-test:
+	cd tools/loadgen && $(LOADGEN_ENV) $(GO) vet ./...
+	cd tools/loadgen && $(LOADGEN_ENV) $(GO) test -count=1 -timeout 10m ./...
 
 # Unit, oracle and integration tests, plus the seed corpus of every fuzz
 # target (go test runs testdata/fuzz/<Target>/* as ordinary test cases).

@@ -42,7 +42,9 @@ type Devnet struct {
 	// Bin is the mesh-node binary the devnet runs, for CLI commands.
 	Bin string
 	// Log is the file the devnet's standard error goes to.
-	Log    string
+	Log string
+	// Home is the devnet's home (--home), holding devnet.json.
+	Home   string
 	cmd    *exec.Cmd
 	exited chan error
 }
@@ -56,9 +58,10 @@ const (
 // Start builds mesh-node from the module at root (the repository's root
 // directory) into dir, runs `mesh-node devnet` with a home in dir, free
 // ports and 200 ms blocks, and returns once it prints "devnet ready", with
-// its devnet.json read. On error nothing is left running; the error carries
-// the tail of the devnet's log.
-func Start(root, dir string) (*Devnet, error) {
+// its devnet.json read. extra are more `mesh-node devnet` flags, after
+// those (a later --block-time wins). On error nothing is left running; the
+// error carries the tail of the devnet's log.
+func Start(root, dir string, extra ...string) (*Devnet, error) {
 	bin := filepath.Join(dir, "mesh-node")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/mesh-node")
 	build.Dir = root
@@ -70,8 +73,9 @@ func Start(root, dir string) (*Devnet, error) {
 	}
 
 	home := filepath.Join(dir, "devnet")
-	d := &Devnet{Bin: bin, Log: filepath.Join(dir, "devnet.log"), exited: make(chan error, 1)}
-	d.cmd = exec.Command(bin, "devnet", "--home", home, "--base-port", "0", "--block-time", "200ms")
+	d := &Devnet{Bin: bin, Log: filepath.Join(dir, "devnet.log"), Home: home, exited: make(chan error, 1)}
+	args := append([]string{"devnet", "--home", home, "--base-port", "0", "--block-time", "200ms"}, extra...)
+	d.cmd = exec.Command(bin, args...)
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -145,14 +149,15 @@ func tail(b []byte, n int) []byte {
 
 // Run is Start for a test: it builds from the module at root, runs the
 // devnet in a temporary directory of t, stops it when t ends (an error
-// stopping it fails t), and fails t if the devnet does not start.
-func Run(t testing.TB, root string) *Devnet {
+// stopping it fails t), and fails t if the devnet does not start. extra
+// are passed to Start.
+func Run(t testing.TB, root string, extra ...string) *Devnet {
 	t.Helper()
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Start(abs, t.TempDir())
+	d, err := Start(abs, t.TempDir(), extra...)
 	if err != nil {
 		t.Fatal(err)
 	}

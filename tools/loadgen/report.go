@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+)
+
+// Sample is one sampling round, T seconds after the start.
+type Sample struct {
+	T         float64               `json:"t"`
+	ChainHead uint64                `json:"chain_head"`
+	Nodes     map[string]NodeSample `json:"nodes"`
+}
+
+// NodeSample is one node's state in a round; a nil field was not
+// available (the node's mode has no such head, or the call failed).
+type NodeSample struct {
+	HeaderHead  *uint64  `json:"header_head,omitempty"`
+	SampledHead *uint64  `json:"sampled_head,omitempty"`
+	StoredHead  *uint64  `json:"stored_head,omitempty"`
+	RSS         *float64 `json:"rss_bytes,omitempty"`
+}
+
+// NodeSummary sums up one node over the run. Lags are in blocks behind
+// the chain head; -1 means never measured.
+type NodeSummary struct {
+	Name           string  `json:"name"`
+	Mode           string  `json:"mode"`
+	MaxHeaderLag   int64   `json:"max_header_lag"`
+	MaxSampledLag  int64   `json:"max_sampled_lag"`
+	MaxStoredLag   int64   `json:"max_stored_lag"`
+	MeanSampledLag float64 `json:"mean_sampled_lag"`
+	MaxRSSBytes    float64 `json:"max_rss_bytes"`
+	RSSSource      string  `json:"rss_source"`
+}
+
+// Report is a run's result, as written to the JSON file.
+type Report struct {
+	Start          time.Time      `json:"start"`
+	LoadSeconds    float64        `json:"load_seconds"`
+	TargetMBps     float64        `json:"target_mbps"`
+	Sizes          string         `json:"sizes"`
+	Namespaces     int            `json:"namespaces"`
+	Concurrency    int            `json:"concurrency"`
+	SubmittedBlobs int            `json:"submitted_blobs"`
+	SubmittedBytes int64          `json:"submitted_bytes"`
+	IncludedBlobs  int            `json:"included_blobs"`
+	IncludedBytes  int64          `json:"included_bytes"`
+	IncludedMBps   float64        `json:"included_mbps"`
+	Blocks         int            `json:"blocks"`
+	LatencyP50Ms   float64        `json:"submit_latency_p50_ms"`
+	LatencyP99Ms   float64        `json:"submit_latency_p99_ms"`
+	Errors         map[string]int `json:"errors"`
+	Retries        int            `json:"retries"`
+	Failed         int            `json:"failed"`
+	Nodes          []NodeSummary  `json:"nodes"`
+	Throughput     []float64      `json:"included_mbps_per_second"`
+	Samples        []Sample       `json:"samples"`
+	Notes          []string       `json:"notes,omitempty"`
+}
+
+// report builds the Report from the runner's records and the blocks
+// verify read back.
+func (r *runner) report(blocks []blockBytes, missing int) *Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	load := r.loadEnd.Sub(r.start)
+	rep := &Report{
+		Start: r.start, LoadSeconds: load.Seconds(), TargetMBps: r.cfg.Rate / 1e6,
+		Namespaces: r.cfg.Namespaces, Concurrency: r.cfg.Concurrency,
+		SubmittedBlobs: len(r.ok), Blocks: len(blocks),
+		LatencyP50Ms: float64(percentile(r.latency, 50)) / 1e6,
+		LatencyP99Ms: float64(percentile(r.latency, 99)) / 1e6,
+		Errors:       map[string]int{}, Retries: r.retries, Failed: r.failed,
+		Samples: r.samples,
+	}
+	for k, v := range r.errs {
+		rep.Errors[k] = v
+	}
+	if missing > 0 {
+		rep.Errors[errMissing] = missing
+	}
+	for _, s := range r.ok {
+		rep.SubmittedBytes += int64(s.size)
+	}
+	for _, b := range blocks {
+		rep.IncludedBytes += b.Bytes
+	}
+	rep.IncludedBlobs = len(r.ok) - missing
+	rep.IncludedMBps = mbps(rep.IncludedBytes, load)
+	sort.Slice(blocks, func(i, j int) bool { return blocks[i].Height < blocks[j].Height })
+	bins := int(load/time.Second) + 1
+	rep.Throughput = binThroughput(blocks, r.start, time.Second, bins)
+	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.SharedProc)
+	if r.cfg.Rate > 0 && load > 0 {
+		if got := mbps(rep.SubmittedBytes, load); got < 0.9*r.cfg.Rate/1e6 {
+			p50 := percentile(r.latency, 50)
+			bound := 0.0
+			if p50 > 0 {
+				bound = float64(r.cfg.Concurrency) * r.cfg.Sizes.Mean() / 1e6 / p50.Seconds()
+			}
+			rep.Notes = append(rep.Notes, fmt.Sprintf("submitted %.2f MB/s, under the %.2f MB/s target: %d in flight x %.0f KB mean blob / %.2f s p50 latency allows about %.2f MB/s (raise --concurrency)",
+				got, r.cfg.Rate/1e6, r.cfg.Concurrency, r.cfg.Sizes.Mean()/1e3, p50.Seconds(), bound))
+		}
+	}
+	if r.cfg.SharedProc {
+		rep.Notes = append(rep.Notes, "devnet: every node runs in one process, so each node's RSS is that process's RSS")
+	}
+	return rep
+}
+
+// summarize computes each node's worst lags and RSS over samples.
+func summarize(nodes []Node, modes map[string]string, samples []Sample, shared bool) []NodeSummary {
+	var out []NodeSummary
+	for _, n := range nodes {
+		s := NodeSummary{Name: n.Name, Mode: modes[n.Name], MaxHeaderLag: -1, MaxSampledLag: -1, MaxStoredLag: -1}
+		var sum float64
+		var cnt int
+		for _, smp := range samples {
+			ns, ok := smp.Nodes[n.Name]
+			if !ok {
+				continue
+			}
+			if ns.HeaderHead != nil {
+				s.MaxHeaderLag = max(s.MaxHeaderLag, int64(lag(smp.ChainHead, *ns.HeaderHead)))
+			}
+			if ns.SampledHead != nil {
+				l := lag(smp.ChainHead, *ns.SampledHead)
+				s.MaxSampledLag = max(s.MaxSampledLag, int64(l))
+				sum += float64(l)
+				cnt++
+			}
+			if ns.StoredHead != nil {
+				s.MaxStoredLag = max(s.MaxStoredLag, int64(lag(smp.ChainHead, *ns.StoredHead)))
+			}
+			if ns.RSS != nil {
+				s.MaxRSSBytes = max(s.MaxRSSBytes, *ns.RSS)
+			}
+		}
+		if cnt > 0 {
+			s.MeanSampledLag = sum / float64(cnt)
+		}
+		switch {
+		case s.MaxRSSBytes == 0:
+			s.RSSSource = "unavailable (no metrics URL: start the devnet with --metrics)"
+		case shared:
+			s.RSSSource = "process (shared by every devnet node)"
+		default:
+			s.RSSSource = "node process"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// writeTable prints rep for a terminal.
+func writeTable(w io.Writer, rep *Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "load\t%.1f s, target %.2f MB/s, sizes %s, %d namespaces, %d in flight\n",
+		rep.LoadSeconds, rep.TargetMBps, rep.Sizes, rep.Namespaces, rep.Concurrency)
+	fmt.Fprintf(tw, "submitted\t%d blobs, %.2f MB\n", rep.SubmittedBlobs, float64(rep.SubmittedBytes)/1e6)
+	fmt.Fprintf(tw, "included (read back)\t%d blobs, %.2f MB in %d blocks: %.2f MB/s\n",
+		rep.IncludedBlobs, float64(rep.IncludedBytes)/1e6, rep.Blocks, rep.IncludedMBps)
+	fmt.Fprintf(tw, "submit latency\tp50 %.0f ms, p99 %.0f ms\n", rep.LatencyP50Ms, rep.LatencyP99Ms)
+	kinds := make([]string, 0, len(rep.Errors))
+	for k := range rep.Errors {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	errs := "none"
+	if len(kinds) > 0 {
+		errs = ""
+		for _, k := range kinds {
+			errs += fmt.Sprintf("%s=%d ", k, rep.Errors[k])
+		}
+	}
+	fmt.Fprintf(tw, "errors\t%s(retried %d, failed %d)\n", errs, rep.Retries, rep.Failed)
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "node\tmode\tmax header lag\tmax sampled lag\tmean sampled lag\tmax stored lag\tmax RSS MB\tRSS source")
+	lagStr := func(l int64) string {
+		if l < 0 {
+			return "-"
+		}
+		return fmt.Sprint(l)
+	}
+	for _, n := range rep.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%s\n", n.Name, n.Mode, lagStr(n.MaxHeaderLag),
+			lagStr(n.MaxSampledLag), n.MeanSampledLag, lagStr(n.MaxStoredLag), n.MaxRSSBytes/1e6, n.RSSSource)
+	}
+	for _, note := range rep.Notes {
+		fmt.Fprintf(tw, "note: %s\n", note)
+	}
+	return tw.Flush()
+}
+
+// writeJSON writes rep to path.
+func writeJSON(path string, rep *Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("loadgen: report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("loadgen: report: %w", err)
+	}
+	return nil
+}

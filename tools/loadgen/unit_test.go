@@ -1,0 +1,335 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSizes(t *testing.T) {
+	good := []struct {
+		in       string
+		min, max int
+		mean     float64
+	}{
+		{"fixed:512K", 512 << 10, 512 << 10, 512 << 10},
+		{"fixed:100", 100, 100, 100},
+		{"uniform:1K-3K", 1024, 3072, 2048},
+		{"fixed:1.5M", 3 << 19, 3 << 19, 3 << 19},
+		{"list:100@3,200", 100, 200, 125},
+	}
+	for _, c := range good {
+		d, err := parseSizes(c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		if d.Min() != c.min || d.Max() != c.max || d.Mean() != c.mean {
+			t.Fatalf("%s: min %d max %d mean %g", c.in, d.Min(), d.Max(), d.Mean())
+		}
+	}
+	for _, bad := range []string{"", "fixed", "fixed:", "fixed:0", "fixed:-5", "fixed:65M", "fixed:NaN", "fixed:abc",
+		"uniform:3K-1K", "uniform:1K", "list:100@0", "list:100@-1", "list:100@x", "list:", "gauss:1K", "fixed:1e300"} {
+		if _, err := parseSizes(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+func TestSizeDraws(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	u, _ := parseSizes("uniform:10-20")
+	l, _ := parseSizes("list:1@1,2@3")
+	var ones int
+	const n = 20000
+	for range n {
+		if v := u.Draw(r); v < 10 || v > 20 {
+			t.Fatalf("uniform draw %d out of range", v)
+		}
+		switch l.Draw(r) {
+		case 1:
+			ones++
+		case 2:
+		default:
+			t.Fatal("list draw not in the list")
+		}
+	}
+	// Weight 1 of 4: expect 25%; 20,000 draws put 3 sigma at about 0.9%.
+	if f := float64(ones) / n; math.Abs(f-0.25) > 0.015 {
+		t.Fatalf("list weight: %.3f of draws are size 1, want 0.25", f)
+	}
+}
+
+func TestPacer(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := newPacer(1000, t0) // 1000 bytes/s
+	if d := p.reserve(500, t0); d != 0 {
+		t.Fatalf("first reservation waits %s", d)
+	}
+	if d := p.reserve(500, t0); d != 500*time.Millisecond {
+		t.Fatalf("second waits %s, want 500ms", d)
+	}
+	if d := p.reserve(1000, t0.Add(100*time.Millisecond)); d != 900*time.Millisecond {
+		t.Fatalf("third waits %s, want 900ms", d)
+	}
+	// Idle for 10 s: at most one second of catch-up burst.
+	now := t0.Add(12 * time.Second)
+	var burst int
+	for p.reserve(100, now) == 0 {
+		burst += 100
+		if burst > 10000 {
+			t.Fatal("pacer let a 10 s backlog through at once")
+		}
+	}
+	if burst < 1000 || burst > 1100 {
+		t.Fatalf("catch-up burst %d bytes, want about one second's 1000", burst)
+	}
+	if d := newPacer(0, t0).reserve(1<<30, t0); d != 0 {
+		t.Fatalf("unlimited pacer waits %s", d)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var xs []time.Duration
+	for i := 100; i >= 1; i-- {
+		xs = append(xs, time.Duration(i)*time.Millisecond)
+	}
+	if p := percentile(xs, 50); p != 50*time.Millisecond {
+		t.Fatalf("p50 %s", p)
+	}
+	if p := percentile(xs, 99); p != 99*time.Millisecond {
+		t.Fatalf("p99 %s", p)
+	}
+	if p := percentile(xs, 100); p != 100*time.Millisecond {
+		t.Fatalf("p100 %s", p)
+	}
+	if xs[0] != 100*time.Millisecond {
+		t.Fatal("percentile sorted its input")
+	}
+	if p := percentile(nil, 50); p != 0 {
+		t.Fatalf("empty p50 %s", p)
+	}
+	if p := percentile([]time.Duration{7}, 99); p != 7 {
+		t.Fatalf("one-value p99 %s", p)
+	}
+}
+
+func TestBinThroughputAndLag(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	blocks := []blockBytes{
+		{Time: t0.Add(-time.Second), Bytes: 1e6},           // before start: bin 0
+		{Time: t0.Add(500 * time.Millisecond), Bytes: 1e6}, // bin 0
+		{Time: t0.Add(2500 * time.Millisecond), Bytes: 3e6},
+		{Time: t0.Add(time.Hour), Bytes: 4e6}, // after: last bin
+	}
+	got := binThroughput(blocks, t0, time.Second, 3)
+	want := []float64{2, 0, 7}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("bins %v, want %v", got, want)
+		}
+	}
+	if binThroughput(blocks, t0, time.Second, 0) != nil {
+		t.Fatal("zero bins")
+	}
+	if mbps(5e6, 2*time.Second) != 2.5 || mbps(1, 0) != 0 {
+		t.Fatal("mbps")
+	}
+	if lag(10, 7) != 3 || lag(10, 12) != 0 {
+		t.Fatal("lag")
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	u := func(v uint64) *uint64 { return &v }
+	f := func(v float64) *float64 { return &v }
+	samples := []Sample{
+		{ChainHead: 10, Nodes: map[string]NodeSample{
+			"light": {HeaderHead: u(10), SampledHead: u(8), RSS: f(5e7)},
+			"full":  {HeaderHead: u(9), SampledHead: u(9), StoredHead: u(9)}}},
+		{ChainHead: 12, Nodes: map[string]NodeSample{
+			"light": {HeaderHead: u(11), SampledHead: u(12), RSS: f(6e7)},
+			"full":  {HeaderHead: u(12), SampledHead: u(7), StoredHead: u(7)}}},
+	}
+	nodes := []Node{{Name: "full"}, {Name: "light"}}
+	got := summarize(nodes, map[string]string{"full": "full", "light": "light"}, samples, true)
+	if got[0].MaxStoredLag != 5 || got[0].MaxHeaderLag != 1 || got[0].MaxRSSBytes != 0 || !strings.HasPrefix(got[0].RSSSource, "unavailable") {
+		t.Fatalf("full: %+v", got[0])
+	}
+	if got[1].MaxSampledLag != 2 || got[1].MeanSampledLag != 1 || got[1].MaxStoredLag != -1 || got[1].MaxRSSBytes != 6e7 ||
+		!strings.HasPrefix(got[1].RSSSource, "process") {
+		t.Fatalf("light: %+v", got[1])
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for msg, kind := range map[string]string{
+		"state: broadcast: mempool is full":             errMempool,
+		"server busy":                                   errBusy,
+		"429 Too Many Requests":                         errBusy,
+		"account sequence mismatch, expected 5, got 4":  errSequence,
+		"context deadline exceeded":                     errTimeout,
+		"blob: over size limit":                         errTooLarge,
+		"state: transaction failed: code 11 out of gas": errTxFailed,
+		"something else":                                errOther,
+	} {
+		if got := classify(errors.New(msg)); got != kind {
+			t.Errorf("%q: %s, want %s", msg, got, kind)
+		}
+	}
+	if !retryable(errMempool) || retryable(errOther) || retryable(errTooLarge) {
+		t.Fatal("retryable")
+	}
+}
+
+func TestParseExposition(t *testing.T) {
+	in := `# HELP process_resident_memory_bytes Resident memory size in bytes.
+# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes 1.234e+08
+meshnode_shrex_requests_total{side="server",protocol="sample",status="ok"} 42
+meshnode_header_height 17 1700000000000
+`
+	m, err := parseExposition(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["process_resident_memory_bytes"] != 1.234e8 || m["meshnode_shrex_requests_total"] != 42 || m["meshnode_header_height"] != 17 {
+		t.Fatalf("%v", m)
+	}
+	for _, bad := range []string{"x{a=\"b\" 1\n", "x\n", "x abc\n"} {
+		if _, err := parseExposition(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+const devnetJSON = `{
+  "chain_id": "mesh-devnet",
+  "core_rpc": "http://127.0.0.1:26657",
+  "nodes": {
+    "light":  {"rpc": "http://127.0.0.1:26660", "token": "tl", "p2p": ["/ip4/127.0.0.1/tcp/1"], "home": "/h/light", "metrics": "http://127.0.0.1:26666/metrics"},
+    "bridge": {"rpc": "http://127.0.0.1:26658", "token": "tb", "home": "/h/bridge", "gateway": "http://127.0.0.1:26667"},
+    "full":   {"rpc": "http://127.0.0.1:26659", "token": "tf"}
+  },
+  "accounts": {"dev": "mesh1x"}
+}`
+
+func TestReadDevnet(t *testing.T) {
+	core, nodes, err := readDevnet(strings.NewReader(devnetJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if core != "http://127.0.0.1:26657" || len(nodes) != 3 || nodes[0].Name != "bridge" || nodes[2].Name != "light" ||
+		nodes[2].Token != "tl" || nodes[2].Metrics != "http://127.0.0.1:26666/metrics" || nodes[1].Metrics != "" {
+		t.Fatalf("%s %+v", core, nodes)
+	}
+	for _, bad := range []string{"", "{", `{"nodes":{}}`, `{"nodes":{"x":{"token":"t"}}}`, `[]`} {
+		if _, _, err := readDevnet(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, _, err := readDevnet(io.MultiReader(strings.NewReader(`{"a":"`), strings.NewReader(strings.Repeat("x", maxDevnetJSON)))); err == nil {
+		t.Error("oversized devnet.json accepted")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "devnet.json"), []byte(devnetJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags([]string{"--devnet", home, "--rate", "2.5", "--sizes", "uniform:1K-2K", "--duration", "10s", "--gas-price", "0.004"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Submit) != 1 || cfg.Submit[0].Name != "light" || cfg.Rate != 2.5e6 || !cfg.SharedProc || len(cfg.Watch) != 3 || !cfg.GasPriceSet ||
+		cfg.GasPrice != 0.004 || cfg.CoreRPC == "" || cfg.SizesSpec != "uniform:1K-2K" {
+		t.Fatalf("%+v", cfg)
+	}
+	cfg, err = parseFlags([]string{"--submit", "http://localhost:1", "--token", "t", "--watch", "a=http://[::1]:2,tok,http://127.0.0.1:3/metrics", "--count", "5"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GasPriceSet || len(cfg.Watch) != 1 || cfg.Watch[0].Metrics != "http://127.0.0.1:3/metrics" || cfg.Count != 5 {
+		t.Fatalf("%+v", cfg)
+	}
+	base := []string{"--submit", "http://127.0.0.1:1", "--duration", "5s"}
+	for name, extra := range map[string][]string{
+		"negative rate":        {"--rate", "-1"},
+		"NaN rate":             {"--rate", "NaN"},
+		"zero namespaces":      {"--namespaces", "0"},
+		"negative namespaces":  {"--namespaces", "-3"},
+		"zero concurrency":     {"--concurrency", "0"},
+		"negative duration":    {"--duration", "-1s"},
+		"negative count":       {"--count", "-1"},
+		"zero gas price":       {"--gas-price", "0"},
+		"negative retries":     {"--retries", "-1"},
+		"short interval":       {"--interval", "1ms"},
+		"bad sizes":            {"--sizes", "fixed:0"},
+		"remote submit":        {"--submit", "http://10.0.0.1:26658"},
+		"remote host name":     {"--submit", "http://example.com:26658"},
+		"remote watch":         {"--watch", "x=http://192.168.1.2:1,t"},
+		"remote metrics":       {"--watch", "x=http://127.0.0.1:1,t,http://8.8.8.8/metrics"},
+		"remote core":          {"--core-rpc", "http://1.2.3.4:26657"},
+		"bad scheme":           {"--submit", "ftp://127.0.0.1:1"},
+		"bad watch":            {"--watch", "nourl"},
+		"stray argument":       {"extra"},
+		"empty out":            {"--out", ""},
+		"devnet with --submit": {"--devnet", home},
+	} {
+		if _, err := parseFlags(append(append([]string{}, base...), extra...), io.Discard); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := parseFlags([]string{"--submit", "http://127.0.0.1:1"}, io.Discard); err == nil {
+		t.Error("unbounded run accepted")
+	}
+	cfg, err = parseFlags([]string{"--devnet", home, "--submit-node", "light,full", "--count", "1"}, io.Discard)
+	if err != nil || len(cfg.Submit) != 2 || cfg.Submit[1].Name != "full" || cfg.Submit[1].Token != "tf" {
+		t.Fatalf("--submit-node light,full: %+v %v", cfg.Submit, err)
+	}
+	if _, err := parseFlags([]string{"--devnet", home, "--submit-node", "light,core", "--count", "1"}, io.Discard); err == nil {
+		t.Error("unknown --submit-node accepted")
+	}
+	if _, err := parseFlags([]string{"--devnet", t.TempDir(), "--count", "1"}, io.Discard); err == nil {
+		t.Error("missing devnet.json accepted")
+	}
+	if _, err := parseFlags([]string{"--submit", "http://10.0.0.1:26658", "--count", "1", "--allow-remote"}, io.Discard); err != nil {
+		t.Errorf("--allow-remote: %v", err)
+	}
+}
+
+func TestWritePlotAndReport(t *testing.T) {
+	u := func(v uint64) *uint64 { return &v }
+	f := func(v float64) *float64 { return &v }
+	rep := &Report{IncludedMBps: 1.5, Throughput: []float64{1, 2, 1.5},
+		Nodes: []NodeSummary{{Name: "light", Mode: "light", RSSSource: "process (shared by every devnet node)"}, {Name: "full", Mode: "full"}},
+		Samples: []Sample{
+			{T: 0, ChainHead: 3, Nodes: map[string]NodeSample{"light": {HeaderHead: u(3), SampledHead: u(2), RSS: f(1e8)}, "full": {HeaderHead: u(3), SampledHead: u(3), StoredHead: u(3)}}},
+			{T: 1, ChainHead: 4, Nodes: map[string]NodeSample{"light": {HeaderHead: u(4), SampledHead: u(4), RSS: f(1.1e8)}, "full": {HeaderHead: u(4), SampledHead: u(3), StoredHead: u(3)}}},
+		}, Errors: map[string]int{"mempool": 2}}
+	dir := t.TempDir()
+	png := filepath.Join(dir, "r.png")
+	if err := writePlot(png, rep); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(png)
+	if err != nil || len(b) < 1000 || string(b[1:4]) != "PNG" {
+		t.Fatalf("png: %d bytes, %v", len(b), err)
+	}
+	var sb strings.Builder
+	if err := writeTable(&sb, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "mempool=2") || !strings.Contains(sb.String(), "light") {
+		t.Fatalf("table:\n%s", sb.String())
+	}
+	if err := writeJSON(filepath.Join(dir, "r.json"), rep); err != nil {
+		t.Fatal(err)
+	}
+}
