@@ -111,4 +111,3 @@ core init --genesis FILE --peers .... With --output it is written to FILE
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the genesis to this file instead of standard output")
 	return cmd
 }
-
