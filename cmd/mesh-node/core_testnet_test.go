@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -194,17 +193,22 @@ type coreProc struct {
 	home   string
 	cmd    *exec.Cmd
 	exited chan error
-	log    *lockedBuffer
+	log    string // its standard error
 }
 
 // startCoreProc starts core start --home home with args; at cleanup its
 // process group is killed if it still runs.
 func startCoreProc(t *testing.T, home string, args ...string) *coreProc {
 	t.Helper()
-	p := &coreProc{home: home, exited: make(chan error, 1), log: new(lockedBuffer)}
+	p := &coreProc{home: home, exited: make(chan error, 1), log: filepath.Join(t.TempDir(), "core.log")}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
 	p.cmd = exec.Command(os.Args[0], append([]string{"core", "start", "--home", home, "--log.level", "error"}, args...)...)
 	p.cmd.Env = append(os.Environ(), cliMainEnv+"=1")
-	p.cmd.Stderr = p.log
+	p.cmd.Stderr = logf
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -228,30 +232,17 @@ func (p *coreProc) stop(t *testing.T) {
 	case err := <-p.exited:
 		p.exited <- err
 		if err != nil {
-			t.Fatalf("core start --home %s: %v\n%s", p.home, err, p.log)
+			t.Fatalf("core start --home %s: %v\n%s", p.home, err, p.logTail())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("core start --home %s did not exit within 30s of SIGINT", p.home)
 	}
 }
 
-// lockedBuffer is a buffer exec's copying goroutine writes while the test
-// may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// logTail is the end of the node's standard error.
+func (p *coreProc) logTail() []byte {
+	b, _ := os.ReadFile(p.log)
+	return b[max(0, len(b)-4000):]
 }
 
 func rpcClient(t *testing.T, url string) *rpchttp.HTTP {
@@ -291,7 +282,7 @@ func waitHeights(ctx context.Context, t *testing.T, clients []*rpchttp.HTTP, min
 			select {
 			case err := <-p.exited:
 				p.exited <- err
-				t.Fatalf("core start --home %s exited: %v\n%s", p.home, err, p.log)
+				t.Fatalf("core start --home %s exited: %v\n%s", p.home, err, p.logTail())
 			default:
 			}
 		}

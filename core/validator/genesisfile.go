@@ -26,17 +26,9 @@ var ErrBadPeer = errors.New("validator: bad peer address")
 // the file's bytes unchanged: every node of a network must hold the same
 // document.
 func ReadGenesisFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := readLimited(path, MaxGenesisSize, "genesis")
 	if err != nil {
-		return nil, fmt.Errorf("validator: genesis: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxGenesisSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("validator: read genesis %s: %w", path, err)
-	}
-	if len(data) > MaxGenesisSize {
-		return nil, fmt.Errorf("validator: genesis %s: over %d bytes", path, MaxGenesisSize)
+		return nil, err
 	}
 	if _, _, err := ParseGenesisDoc(data); err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, path)
@@ -64,6 +56,24 @@ func ParseGenesisDoc(data []byte) (*cmttypes.GenesisDoc, *app.Genesis, error) {
 		return nil, nil, errors.New("validator: genesis: no validators")
 	}
 	return doc, g, nil
+}
+
+// readLimited reads the file at path, of at most limit bytes; its errors
+// name it what.
+func readLimited(path string, limit int64, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("validator: %s: %w", what, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("validator: read %s %s: %w", what, path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("validator: %s %s: over %d bytes", what, path, limit)
+	}
+	return data, nil
 }
 
 // CheckPeer checks a CometBFT peer address, id@host:port: id is a node
