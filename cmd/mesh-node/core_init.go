@@ -25,7 +25,7 @@ func (c *cli) coreCmd() *cobra.Command {
 		Use:   "core",
 		Short: "Run a core node: a CometBFT validator with the DataMesh application",
 	}
-	cmd.AddCommand(c.coreInitCmd(), c.coreStartCmd())
+	cmd.AddCommand(c.coreInitCmd(), c.coreStartCmd(), c.coreTestnetCmd(), c.coreExportGenesisCmd())
 	return cmd
 }
 
@@ -35,6 +35,9 @@ type initOptions struct {
 	blockTime              time.Duration
 	devBalance             uint64
 	force                  bool
+	// genesis and peers join an existing network (--genesis, --peers).
+	genesis string
+	peers   []string
 	// accounts are funded in the genesis besides the dev account (the
 	// devnet funds its nodes' keys).
 	accounts []app.GenesisAccount
@@ -59,14 +62,24 @@ func (c *cli) coreInitCmd() *cobra.Command {
 and print the home, the chain ID, the dev account's address and its key
 name ("dev"). An existing home (a config, data or
 keys directory) is refused unless --force, which deletes those three
-directories first, keys included.`
+directories first, keys included.
+
+With --genesis FILE and --peers id@host:port,... the home joins an existing
+network instead (made by core testnet, say): genesis.json is a copy of FILE
+(export it from any node with core export-genesis), persistent_peers are
+--peers, and the dev key is made but not funded. The new validator key is
+not in the genesis, so the node runs as a full node: it syncs the chain and
+serves its RPC but does not vote. --chain-id and --dev-balance do not apply.`
 	cmd := c.homeCmd("core", "init", "Create a one-validator devnet home: config, keys and genesis", long, func(cmd *cobra.Command, home string) error {
 		o.home = home
-		dev, err := initHome(o)
+		if o.genesis != "" && (cmd.Flags().Changed("chain-id") || cmd.Flags().Changed("dev-balance")) {
+			return errors.New("core init: --chain-id and --dev-balance make a new chain; --genesis joins one")
+		}
+		dev, chainID, err := initHome(o)
 		if err != nil {
 			return fmt.Errorf("core init: %w", err)
 		}
-		_, err = fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nchain_id: %s\ndev_account: %s\ndev_key: %s\n", home, o.chainID, dev, validator.DevKeyName)
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "home: %s\nchain_id: %s\ndev_account: %s\ndev_key: %s\n", home, chainID, dev, validator.DevKeyName)
 		return err
 	})
 	f := cmd.Flags()
@@ -75,19 +88,43 @@ directories first, keys included.`
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "CometBFT timeout_commit: the pause after each block")
 	f.Uint64Var(&o.devBalance, "dev-balance", defaultDevBalance, "genesis balance of the dev account")
 	f.BoolVar(&o.force, "force", false, "delete the existing config, data and keys directories of the home first")
+	f.StringVar(&o.genesis, "genesis", "", "join the network of this genesis.json as a full node (needs --peers)")
+	f.StringSliceVar(&o.peers, "peers", nil, "with --genesis: the network's nodes to connect to, id@host:port,...")
 	return cmd
 }
 
-// initHome creates the home and returns the dev account's address; its
-// errors name the flags.
-func initHome(o initOptions) (tx.Address, error) {
+// initHome creates the home and returns the dev account's address and
+// the chain ID; its errors name the flags.
+func initHome(o initOptions) (tx.Address, string, error) {
 	if o.blockTime <= 0 {
-		return tx.Address{}, fmt.Errorf("--block-time %s: must be positive", o.blockTime)
+		return tx.Address{}, "", fmt.Errorf("--block-time %s: must be positive", o.blockTime)
 	}
-	dev, err := validator.Init(o.home, validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
-		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force})
+	opts := validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
+		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force}
+	switch {
+	case o.genesis != "" && len(o.peers) == 0:
+		return tx.Address{}, "", errors.New("--genesis needs --peers: the nodes of the network to join")
+	case o.genesis == "" && len(o.peers) > 0:
+		return tx.Address{}, "", errors.New("--peers needs --genesis: a new chain has no peers")
+	case o.genesis != "":
+		data, err := validator.ReadGenesisFile(o.genesis)
+		if err != nil {
+			return tx.Address{}, "", fmt.Errorf("--genesis: %w", err)
+		}
+		doc, _, err := validator.ParseGenesisDoc(data)
+		if err != nil {
+			return tx.Address{}, "", fmt.Errorf("--genesis: %w", err)
+		}
+		for _, p := range o.peers {
+			if err := validator.CheckPeer(p); err != nil {
+				return tx.Address{}, "", fmt.Errorf("--peers: %w", err)
+			}
+		}
+		opts.ChainID, opts.Genesis, opts.PersistentPeers = doc.ChainID, data, o.peers
+	}
+	dev, err := validator.Init(o.home, opts)
 	if errors.Is(err, validator.ErrInitialised) {
-		return tx.Address{}, fmt.Errorf("%w (use --force to delete and recreate it)", err)
+		return tx.Address{}, "", fmt.Errorf("%w (use --force to delete and recreate it)", err)
 	}
-	return dev, err
+	return dev, opts.ChainID, err
 }

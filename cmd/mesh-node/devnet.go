@@ -379,7 +379,7 @@ func initDevnet(o devnetOptions) (map[string]string, error) {
 	}
 	coreHome := filepath.Join(o.home, "core")
 	if _, err := os.Stat(filepath.Join(coreHome, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
-		if _, err := initHome(initOptions{home: coreHome, chainID: devnetChainID, moniker: "devnet", blockTime: o.blockTime,
+		if _, _, err := initHome(initOptions{home: coreHome, chainID: devnetChainID, moniker: "devnet", blockTime: o.blockTime,
 			devBalance: defaultDevBalance, accounts: funded}); err != nil {
 			return nil, fmt.Errorf("core home: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -60,17 +59,9 @@ func GenerateBlobstreamKey(home string) (*secp256k1.PrivateKey, error) {
 // before Blobstream existed) gives an error wrapping fs.ErrNotExist.
 func LoadBlobstreamKey(home string) (*secp256k1.PrivateKey, error) {
 	path := filepath.Join(home, BlobstreamKeyFile)
-	f, err := os.Open(path)
+	data, err := readLimited(path, maxKeyFileSize, "blobstream key")
 	if err != nil {
-		return nil, fmt.Errorf("validator: blobstream key: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("validator: read blobstream key: %w", err)
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("validator: blobstream key %s: over %d bytes", path, maxKeyFileSize)
+		return nil, err
 	}
 	var j blobstreamKeyJSON
 	if err := json.Unmarshal(data, &j); err != nil {

@@ -9,6 +9,12 @@
 // databases and runs the node, the application signing Blobstream
 // attestations with the home's blobstream key (BlobstreamKeyFile, if the
 // home has one); Stop stops it, then closes every database exactly once.
+// Init with InitOptions.Genesis makes a home that joins an existing
+// network instead: that genesis, checked by ParseGenesisDoc, and the
+// network's nodes as persistent peers (CheckPeer). Testnet writes the
+// homes of an N-validator network, sharing one genesis, each with the
+// others as peers and ports of its own, into a temporary directory
+// renamed into place at the end.
 // The pieces Init is made of, GenerateKeys, GenerateBlobstreamKey and
 // GenesisDoc (which enables CometBFT's vote extensions from height 1),
 // serve homes built another way, such as the multi-validator ones of

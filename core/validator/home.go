@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cfg "github.com/cometbft/cometbft/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator/internal/cometconfig"
+	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
 
@@ -49,22 +51,34 @@ var homeDirs = []string{"config", "data", KeysDir}
 
 // InitOptions are what Init writes into a home.
 type InitOptions struct {
+	// ChainID names the new chain; unused with Genesis.
 	ChainID string
 	// Moniker names the node to its peers; it must not be empty.
 	Moniker string
 	// BlockTime is CometBFT's timeout_commit, the pause after each block;
 	// it must be positive.
 	BlockTime time.Duration
-	// DevBalance is the dev account's genesis balance.
+	// DevBalance is the dev account's genesis balance; unused with Genesis.
 	DevBalance uint64
-	// Accounts are funded in the genesis besides the dev account.
+	// Accounts are funded in the genesis besides the dev account; unused
+	// with Genesis.
 	Accounts []app.GenesisAccount
 	// Force deletes the home's config, data and keys directories first,
 	// keys included; without it a home that has one is refused.
 	Force bool
+	// Genesis, if not nil, is the genesis document (genesis.json) of an
+	// existing network for the home to join: Init checks it as
+	// ParseGenesisDoc does and writes it unchanged instead of making a
+	// genesis. The home's new validator key is not among its validators,
+	// so the node runs as a full node.
+	Genesis []byte
+	// PersistentPeers are the peers (id@host:port, see CheckPeer) the node
+	// stays connected to: config.toml's persistent_peers.
+	PersistentPeers []string
 }
 
-// Init creates a one-validator home and returns the dev account's address:
+// Init creates a home and returns the dev account's address. Without
+// o.Genesis the home is a one-validator chain:
 //
 //	config/config.toml              CometBFT's config: timeout_commit = BlockTime,
 //	                                mempool max_tx_bytes and rpc max_body_bytes
@@ -82,8 +96,10 @@ type InitOptions struct {
 //	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
 //
-// Directories are 0700. A home with a config, data or keys directory is
-// refused with ErrInitialised, unchanged, unless o.Force. A failure part
+// With o.Genesis the files are the same but genesis.json is o.Genesis and
+// the dev account is not funded. Directories are 0700. A home with a
+// config, data or keys directory is refused with ErrInitialised, unchanged,
+// unless o.Force; so are bad options and a bad o.Genesis. A failure part
 // way leaves what was written so far.
 func Init(home string, o InitOptions) (tx.Address, error) {
 	if o.BlockTime <= 0 {
@@ -91,6 +107,16 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	}
 	if o.Moniker == "" {
 		return tx.Address{}, errors.New("validator: no moniker (the node's name)")
+	}
+	if o.Genesis != nil {
+		if _, _, err := ParseGenesisDoc(o.Genesis); err != nil {
+			return tx.Address{}, err
+		}
+	}
+	for _, p := range o.PersistentPeers {
+		if err := CheckPeer(p); err != nil {
+			return tx.Address{}, err
+		}
 	}
 	for _, d := range homeDirs {
 		p := filepath.Join(home, d)
@@ -105,67 +131,116 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 			return tx.Address{}, fmt.Errorf("validator: remove %s: %w", p, err)
 		}
 	}
-	for _, d := range append([]string{""}, homeDirs...) {
-		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
-			return tx.Address{}, fmt.Errorf("validator: create home directory: %w", err)
+	if err := makeHomeDirs(home); err != nil {
+		return tx.Address{}, err
+	}
+
+	conf := newConfig(home, o.Moniker, o.BlockTime)
+	if len(o.PersistentPeers) > 0 {
+		conf.P2P.PersistentPeers = strings.Join(o.PersistentPeers, ",")
+		// Peers on loopback or private addresses (a testnet) are only
+		// reachable with CometBFT's checks for public networks relaxed.
+		conf.P2P.AddrBookStrict = false
+		conf.P2P.AllowDuplicateIP = true
+	}
+	k, err := newHomeKeys(conf)
+	if err != nil {
+		return tx.Address{}, err
+	}
+	if err := writeConfig(conf); err != nil {
+		return tx.Address{}, err
+	}
+	if o.Genesis != nil {
+		if err := atomicfile.Write(conf.GenesisFile(), o.Genesis, 0o600); err != nil {
+			return tx.Address{}, fmt.Errorf("validator: write genesis: %w", err)
 		}
+		return k.dev, nil
 	}
-
-	conf := cfg.DefaultConfig().SetRoot(home)
-	conf.Moniker = o.Moniker
-	conf.Consensus.TimeoutCommit = o.BlockTime
-	params := tx.DefaultParams()
-	// A BlobTx carries blobs of up to max_blob_size with the signed
-	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
-	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
-	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*tx.MaxTxSize
-	conf.RPC.MaxBodyBytes = 2 * int64(conf.Mempool.MaxTxBytes)
-	if err := conf.ValidateBasic(); err != nil {
-		return tx.Address{}, fmt.Errorf("validator: CometBFT config: %w", err)
-	}
-	if err := catchPanic("write config.toml", func() {
-		cfg.WriteConfigFile(filepath.Join(home, ConfigFile), conf)
-	}); err != nil {
-		return tx.Address{}, err
-	}
-	_, pv, err := GenerateKeys(conf)
-	if err != nil {
-		return tx.Address{}, err
-	}
-	bsKey, err := GenerateBlobstreamKey(home)
-	if err != nil {
-		return tx.Address{}, err
-	}
-	dev, err := Keyring(home).Add(DevKeyName)
-	if err != nil {
-		return tx.Address{}, fmt.Errorf("validator: create dev key: %w", err)
-	}
-
 	g := &app.Genesis{
-		ChainID:   o.ChainID,
-		Authority: dev.Address,
-		Accounts:  append([]app.GenesisAccount{{Address: dev.Address, Balance: o.DevBalance}}, o.Accounts...),
-		Params:    params,
+		ChainID:      o.ChainID,
+		Authority:    k.dev,
+		Accounts:     append([]app.GenesisAccount{{Address: k.dev, Balance: o.DevBalance}}, o.Accounts...),
+		Params:       tx.DefaultParams(),
+		EVMAddresses: []app.GenesisEVMAddress{k.evm},
 	}
 	if err := g.Validate(); err != nil {
 		return tx.Address{}, err
 	}
-	pk, err := pv.GetPubKey()
-	if err != nil {
-		return tx.Address{}, fmt.Errorf("validator: validator public key: %w", err)
-	}
-	g.EVMAddresses = []app.GenesisEVMAddress{{PubKey: pk.Bytes(), EVMAddress: blobstream.AddressOf(bsKey.PubKey())}}
-	if err := g.Validate(); err != nil {
-		return tx.Address{}, err
-	}
-	doc, err := GenesisDoc(g, GenesisValidator{Name: o.Moniker, PubKey: pk})
+	doc, err := GenesisDoc(g, GenesisValidator{Name: o.Moniker, PubKey: k.pub})
 	if err != nil {
 		return tx.Address{}, err
 	}
 	if err := doc.SaveAs(conf.GenesisFile()); err != nil {
 		return tx.Address{}, fmt.Errorf("validator: save genesis: %w", err)
 	}
-	return dev.Address, nil
+	return k.dev, nil
+}
+
+// makeHomeDirs creates home and its directories, 0700.
+func makeHomeDirs(home string) error {
+	for _, d := range append([]string{""}, homeDirs...) {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			return fmt.Errorf("validator: create home directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// newConfig returns the CometBFT config of a new home: CometBFT's
+// defaults with moniker, timeout_commit = blockTime and mempool and RPC
+// size limits a max_blob_size blob fits in.
+func newConfig(home, moniker string, blockTime time.Duration) *cfg.Config {
+	conf := cfg.DefaultConfig().SetRoot(home)
+	conf.Moniker = moniker
+	conf.Consensus.TimeoutCommit = blockTime
+	params := tx.DefaultParams()
+	// A BlobTx carries blobs of up to max_blob_size with the signed
+	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
+	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
+	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*tx.MaxTxSize
+	conf.RPC.MaxBodyBytes = 2 * int64(conf.Mempool.MaxTxBytes)
+	return conf
+}
+
+// writeConfig checks conf and writes it as the config.toml of its home.
+func writeConfig(conf *cfg.Config) error {
+	if err := conf.ValidateBasic(); err != nil {
+		return fmt.Errorf("validator: CometBFT config: %w", err)
+	}
+	return catchPanic("write config.toml", func() {
+		cfg.WriteConfigFile(filepath.Join(conf.RootDir, ConfigFile), conf)
+	})
+}
+
+// homeKeys are the keys newHomeKeys made.
+type homeKeys struct {
+	nodeID string
+	pub    crypto.PubKey // the validator's consensus key
+	evm    app.GenesisEVMAddress
+	dev    tx.Address
+}
+
+// newHomeKeys writes the node key, validator key and signing state, the
+// blobstream key and the dev key of conf's home.
+func newHomeKeys(conf *cfg.Config) (homeKeys, error) {
+	nodeKey, pv, err := GenerateKeys(conf)
+	if err != nil {
+		return homeKeys{}, err
+	}
+	bsKey, err := GenerateBlobstreamKey(conf.RootDir)
+	if err != nil {
+		return homeKeys{}, err
+	}
+	dev, err := Keyring(conf.RootDir).Add(DevKeyName)
+	if err != nil {
+		return homeKeys{}, fmt.Errorf("validator: create dev key: %w", err)
+	}
+	pk, err := pv.GetPubKey()
+	if err != nil {
+		return homeKeys{}, fmt.Errorf("validator: validator public key: %w", err)
+	}
+	return homeKeys{nodeID: string(nodeKey.ID()), pub: pk, dev: dev.Address,
+		evm: app.GenesisEVMAddress{PubKey: pk.Bytes(), EVMAddress: blobstream.AddressOf(bsKey.PubKey())}}, nil
 }
 
 // LoadConfig reads the home's config.toml over CometBFT's defaults and
