@@ -144,9 +144,6 @@ func (m *BlobstreamModule) GetSharesProof(ctx context.Context, height uint64, na
 	if m.att == nil {
 		return nil, ErrNoAttestations
 	}
-	if m.s == nil || m.blobs == nil {
-		return nil, errors.New("api: blobstream: this node cannot read blobs")
-	}
 	if err := blobstream.CheckProofRequest(height, start, end, m.h.store.Height()); err != nil {
 		return nil, err
 	}
@@ -175,6 +172,9 @@ func (m *BlobstreamModule) GetSharesProof(ctx context.Context, height uint64, na
 	if !bytes.Equal(root, a.TupleRoot) {
 		return nil, fmt.Errorf("%w: nonce %d attests tuple root %X for [%d, %d), this node's headers give %X",
 			ErrBadAttestation, a.Nonce, []byte(a.TupleRoot), start, end, root)
+	}
+	if m.s == nil || m.blobs == nil {
+		return nil, errors.New("api: blobstream: this node cannot read blobs")
 	}
 	b, err := m.blobs.Get(ctx, height, namespace, commitment)
 	if err != nil {
