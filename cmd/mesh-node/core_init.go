@@ -38,6 +38,9 @@ type initOptions struct {
 	// accounts are funded in the genesis besides the dev account (the
 	// devnet funds its nodes' keys).
 	accounts []app.GenesisAccount
+	// dataCommitmentWindow is the genesis data_commitment_window (0: the
+	// default, 400).
+	dataCommitmentWindow uint64
 }
 
 func (c *cli) coreInitCmd() *cobra.Command {
@@ -85,7 +88,8 @@ func initHome(o initOptions) (tx.Address, error) {
 		return tx.Address{}, fmt.Errorf("--block-time %s: must be positive", o.blockTime)
 	}
 	dev, err := validator.Init(o.home, validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
-		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force})
+		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force,
+		DataCommitmentWindow: o.dataCommitmentWindow})
 	if errors.Is(err, validator.ErrInitialised) {
 		return tx.Address{}, fmt.Errorf("%w (use --force to delete and recreate it)", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
+
 	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
@@ -58,5 +60,34 @@ func TestTxRegisterEVMAddress(t *testing.T) {
 	var info tx.EVMAddressInfo
 	if err := json.Unmarshal(q.Response.Value, &info); err != nil || info.EVMAddress != want {
 		t.Fatalf("the chain has %s (%v), want %s", info.EVMAddress, err, want)
+	}
+}
+
+// The devnet's genesis attests every devnetDataCommitmentWindow blocks;
+// core init keeps the default window.
+func TestDevnetDataCommitmentWindow(t *testing.T) {
+	home := t.TempDir()
+	if _, err := initDevnet(devnetOptions{home: home, blockTime: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	coreHome := t.TempDir()
+	if _, err := initHome(initOptions{home: coreHome, chainID: "c", moniker: "m", blockTime: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		home string
+		want uint64
+	}{{filepath.Join(home, "core"), devnetDataCommitmentWindow}, {coreHome, tx.DefaultDataCommitmentWindow}} {
+		doc, err := cmttypes.GenesisDocFromFile(filepath.Join(tc.home, "config", "genesis.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, p, err := tx.ParseGenesisParams(doc.AppState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.DataCommitmentWindow != tc.want {
+			t.Errorf("%s: data_commitment_window %d, want %d", tc.home, p.DataCommitmentWindow, tc.want)
+		}
 	}
 }

@@ -59,6 +59,10 @@ type InitOptions struct {
 	DevBalance uint64
 	// Accounts are funded in the genesis besides the dev account.
 	Accounts []app.GenesisAccount
+	// DataCommitmentWindow is the genesis data_commitment_window, the
+	// blocks each Blobstream data commitment covers; 0 means
+	// tx.DefaultDataCommitmentWindow.
+	DataCommitmentWindow uint64
 	// Force deletes the home's config, data and keys directories first,
 	// keys included; without it a home that has one is refused.
 	Force bool
@@ -78,7 +82,8 @@ type InitOptions struct {
 //	                                and, as app_state, the DataMesh genesis: the
 //	                                dev account funded with DevBalance and made
 //	                                the authority, Accounts, default params
-//	                                (data_commitment_window 400), the
+//	                                (data_commitment_window 400, or
+//	                                DataCommitmentWindow), the
 //	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
 //
@@ -115,6 +120,9 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	conf.Moniker = o.Moniker
 	conf.Consensus.TimeoutCommit = o.BlockTime
 	params := tx.DefaultParams()
+	if o.DataCommitmentWindow != 0 {
+		params.DataCommitmentWindow = o.DataCommitmentWindow
+	}
 	// A BlobTx carries blobs of up to max_blob_size with the signed
 	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
 	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
