@@ -49,14 +49,7 @@ func (m *BlobstreamModule) GetAttestation(ctx context.Context, nonce uint64) (*t
 		return nil, err
 	}
 	defer done()
-	if m.att == nil {
-		return nil, ErrNoAttestations
-	}
-	a, err := m.att.Attestation(ctx, nonce)
-	if err != nil {
-		return nil, err
-	}
-	return a, m.checkSigned(ctx, a)
+	return m.checked(ctx, func() (*tx.Attestation, error) { return m.att.Attestation(ctx, nonce) })
 }
 
 // GetAttestationByHeight (blobstream.GetAttestationByHeight, read) returns
@@ -69,14 +62,7 @@ func (m *BlobstreamModule) GetAttestationByHeight(ctx context.Context, height ui
 		return nil, err
 	}
 	defer done()
-	if m.att == nil {
-		return nil, ErrNoAttestations
-	}
-	a, err := m.att.DataCommitment(ctx, height)
-	if err != nil {
-		return nil, err
-	}
-	return a, m.checkSigned(ctx, a)
+	return m.checked(ctx, func() (*tx.Attestation, error) { return m.att.DataCommitment(ctx, height) })
 }
 
 // GetValset (blobstream.GetValset, read) returns the valset in force at
@@ -92,14 +78,7 @@ func (m *BlobstreamModule) GetValset(ctx context.Context, nonce uint64) (*tx.Att
 		return nil, err
 	}
 	defer done()
-	if m.att == nil {
-		return nil, ErrNoAttestations
-	}
-	vs, err := m.valset(ctx, nonce)
-	if err != nil {
-		return nil, err
-	}
-	return vs, m.checkSigned(ctx, vs)
+	return m.checked(ctx, func() (*tx.Attestation, error) { return m.valset(ctx, nonce) })
 }
 
 // GetLatestAttestationNonce (blobstream.GetLatestAttestationNonce, read)
@@ -189,6 +168,22 @@ func (m *BlobstreamModule) GetSharesProof(ctx context.Context, height uint64, na
 		return nil, err
 	}
 	return blobstream.NewSharesProof(shares.Proof, height, roots[height-start], tupleProof, a.Nonce)
+}
+
+// checked returns what get reads from the core node once its signatures
+// verify (checkSigned); ErrNoAttestations without a core node.
+func (m *BlobstreamModule) checked(ctx context.Context, get func() (*tx.Attestation, error)) (*tx.Attestation, error) {
+	if m.att == nil {
+		return nil, ErrNoAttestations
+	}
+	a, err := get()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkSigned(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // blobShares returns the range of b's shares in the original square at
