@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/datamesh/mesh-node/blobstream"
@@ -9,31 +10,66 @@ import (
 	"github.com/datamesh/mesh-node/merkle"
 )
 
-// BlobstreamModule is the "blobstream" RPC module, celestia-node's: the
-// data root tuple roots of height ranges and the proofs of one height's
-// tuple in them (package blobstream). It needs headers only, so every node
-// type serves it, over the heights its header store holds (a light node's
-// from its tail up). Both methods need read and are heavy calls: a range
-// reads up to blobstream.MaxRange headers.
+// BlobstreamModule is the "blobstream" RPC module: celestia-node's
+// methods, the data root tuple roots of height ranges and the proofs of one
+// height's tuple in them (package blobstream), which need headers only, so
+// every node type serves them, over the heights its header store holds (a
+// light node's from its tail up); and DataMesh's, the chain's attestations
+// (GetAttestation, GetAttestationByHeight, GetValset,
+// GetLatestAttestationNonce) and a blob's SharesProof up to an attested
+// commitment (GetSharesProof), which need the node's core connection
+// (BlobstreamDeps.Attestations). Every method needs read; the tuple
+// methods and GetSharesProof are heavy calls (a range reads up to
+// blobstream.MaxRange headers, GetSharesProof rows of a square too).
 type BlobstreamModule struct {
-	h   *Headers
-	lim *Limiter
+	h     *Headers
+	s     *Shares
+	blobs BlobService
+	att   Attestations
+	lim   *Limiter
+	halt  Halt
 }
 
 // blobstreamMethods is the blobstream module's table (see rpcTable).
 var blobstreamMethods = rpcTable{namespace: "blobstream", methods: map[string]rpcMethod{
 	"GetDataRootTupleRoot":           {perm: PermRead, cost: costHeavy},
 	"GetDataRootTupleInclusionProof": {perm: PermRead, cost: costHeavy},
+	"GetAttestation":                 {perm: PermRead},
+	"GetAttestationByHeight":         {perm: PermRead},
+	"GetValset":                      {perm: PermRead},
+	"GetLatestAttestationNonce":      {perm: PermRead},
+	"GetSharesProof":                 {perm: PermRead, cost: costHeavy},
 }}
 
 func (*BlobstreamModule) rpcTable() *rpcTable { return &blobstreamMethods }
 
-// NewBlobstreamModule returns the blobstream module over the node's
-// headers. opts.Limiter bounds its calls; opts.Halt is unused: a tuple
-// root is about headers, which a bad-encoding proof does not make
-// untrustworthy (the header module keeps serving too).
-func NewBlobstreamModule(h *Headers, opts ModuleOptions) *BlobstreamModule {
-	return &BlobstreamModule{h: h, lim: opts.Limiter}
+// BlobstreamDeps are the blobstream module's dependencies. Headers is
+// required; without Shares and Blobs GetSharesProof fails, without
+// Attestations the attestation methods and GetSharesProof answer
+// ErrNoAttestations.
+type BlobstreamDeps struct {
+	// Headers are the node's verified headers.
+	Headers *Headers
+	// Shares reads a blob's shares with their proofs (Shares.GetRange).
+	Shares *Shares
+	// Blobs finds a blob's place in its square (BlobService.Get).
+	Blobs BlobService
+	// Attestations reads the chain's attestations: the node's state client
+	// (state.Client), when it has a core connection.
+	Attestations Attestations
+}
+
+// NewBlobstreamModule returns the blobstream module over d. opts.Limiter
+// bounds its heavy calls; opts.Halt refuses GetSharesProof at and above a
+// block proven badly encoded. The tuple methods ignore it: a tuple root is
+// about headers, which a bad-encoding proof does not make untrustworthy
+// (the header module keeps serving too). It fails without d.Headers.
+func NewBlobstreamModule(d BlobstreamDeps, opts ModuleOptions) (*BlobstreamModule, error) {
+	if d.Headers == nil {
+		return nil, errors.New("api: blobstream module needs headers")
+	}
+	return &BlobstreamModule{h: d.Headers, s: d.Shares, blobs: d.Blobs, att: d.Attestations,
+		lim: opts.Limiter, halt: checkHalt(opts.Halt)}, nil
 }
 
 // GetDataRootTupleRoot (blobstream.GetDataRootTupleRoot, read) returns the

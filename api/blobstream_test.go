@@ -24,7 +24,10 @@ func blobstreamURL(t *testing.T, c *chain, from int) string {
 	if err := store.Append(testCtx(t), c.headers[from-1:]...); err != nil {
 		t.Fatal(err)
 	}
-	m := api.NewBlobstreamModule(newHeaders(t, store, nil), api.ModuleOptions{})
+	m, err := api.NewBlobstreamModule(api.BlobstreamDeps{Headers: newHeaders(t, store, nil)}, api.ModuleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return "http://" + api.StartServer(t, api.ServerOptions{Secret: testSecret}, api.Modules{Blobstream: m}).Addr()
 }
 

@@ -2,7 +2,12 @@
 // (port 26658): the blob, header, share, das, state, p2p, node and fraud
 // modules with celestia-node's method names, parameter order, JSON shapes and
 // error strings, so clients written for celestia-node work unchanged, and
-// mesh-node's kzg module (kzg.Commit: the EIP-4844 commitments of data).
+// mesh-node's kzg module (kzg.Commit: the EIP-4844 commitments of data);
+// and the blobstream module: celestia-node's tuple roots and proofs, and
+// mesh-node's attestations and SharesProofs, read from a core node through
+// the Attestations interface and checked (signatures, thresholds, tuple
+// roots against the node's headers) before they are served
+// (blobstream_attest.go).
 // Calls carry a JWT (HS256) whose permissions (read, write, admin) each
 // method checks. The modules are thin: they call the domain packages
 // through interfaces this package declares, which nodebuilder fills.
@@ -10,7 +15,8 @@
 // # Server
 //
 // NewServer takes the modules (BlobModule, HeaderModule, ShareModule,
-// StateModule, DASModule, P2PModule, NodeModule, FraudModule, KZGModule)
+// StateModule, DASModule, P2PModule, NodeModule, FraudModule, KZGModule,
+// DatasetModule, BlobstreamModule)
 // and registers them with
 // go-jsonrpc under their namespaces; Start serves HTTP POST and WebSocket
 // upgrades on "/" and Stop ends both. Each module declares in one table,
@@ -40,7 +46,8 @@
 // "not supported in this mode".
 //
 // Halting: the share, blob, das and state modules take the node's
-// halting rule (ModuleOptions.Halt, a Halt: *fraud.Halt). Once the node
+// halting rule (ModuleOptions.Halt, a Halt: *fraud.Halt), and so does
+// blobstream.GetSharesProof. Once the node
 // holds a valid bad-encoding proof of block h, they refuse share and blob
 // reads of heights h and above, blob.Submit, das.WaitCatchUp and the state
 // methods but AccountAddress, with the Halt's error naming the proof,

@@ -10,6 +10,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/merkle"
 	"github.com/datamesh/mesh-node/nmt"
@@ -32,7 +33,14 @@ func customSchemas() map[reflect.Type]func(g *schemaGen) (map[string]any, error)
 		reflect.TypeFor[blob.Hex32]():      hexOf(`^0x[0-9a-fA-F]{64}$`, "32 bytes as 0x-prefixed hex"),
 		reflect.TypeFor[blob.PrecompileInput](): hexOf(`^0x[0-9a-fA-F]{384}$`,
 			"the EIP-4844 point-evaluation precompile's input as 0x-prefixed hex"),
-		reflect.TypeFor[Hash](): hexOf(`^[0-9A-Fa-f]*$`, "a header hash as upper-case hex"),
+		reflect.TypeFor[blobstream.Address](): hexOf(`^0x[0-9a-fA-F]{40}$`, "an EVM address as 0x-prefixed hex"),
+		reflect.TypeFor[blobstream.Signature](): shapeOf[struct {
+			V uint8  `json:"v"`
+			R string `json:"r"`
+			S string `json:"s"`
+		}](),
+		reflect.TypeFor[blobstream.SharesProof](): shapeOf[sharesProofShape](),
+		reflect.TypeFor[Hash]():                   hexOf(`^[0-9A-Fa-f]*$`, "a header hash as upper-case hex"),
 		reflect.TypeFor[state.Int](): func(*schemaGen) (map[string]any, error) {
 			return map[string]any{"type": "string", "pattern": `^[0-9]+$`, "description": "an amount as a decimal string"}, nil
 		},
@@ -185,3 +193,41 @@ func shapeOf[T any]() func(*schemaGen) (map[string]any, error) {
 func asDeclared[T any]() func(*schemaGen) (map[string]any, error) {
 	return func(g *schemaGen) (map[string]any, error) { return g.object(reflect.TypeFor[T]()) }
 }
+
+// The JSON of a blobstream.SharesProof (Celestia's Solidity SharesProof;
+// byte strings as 0x-hex), for its schema.
+type (
+	solNamespace struct {
+		Version string `json:"version"`
+		ID      string `json:"id"`
+	}
+	solNode struct {
+		Min    solNamespace `json:"min"`
+		Max    solNamespace `json:"max"`
+		Digest string       `json:"digest"`
+	}
+	solBinaryProof struct {
+		SideNodes []string `json:"sideNodes"`
+		Key       uint64   `json:"key"`
+		NumLeaves uint64   `json:"numLeaves"`
+	}
+	sharesProofShape struct {
+		Data        []string `json:"data"`
+		ShareProofs []struct {
+			BeginKey  uint64    `json:"beginKey"`
+			EndKey    uint64    `json:"endKey"`
+			SideNodes []solNode `json:"sideNodes"`
+		} `json:"shareProofs"`
+		Namespace        solNamespace     `json:"namespace"`
+		RowRoots         []solNode        `json:"rowRoots"`
+		RowProofs        []solBinaryProof `json:"rowProofs"`
+		AttestationProof struct {
+			TupleRootNonce uint64 `json:"tupleRootNonce"`
+			Tuple          struct {
+				Height   uint64 `json:"height"`
+				DataRoot string `json:"dataRoot"`
+			} `json:"tuple"`
+			Proof solBinaryProof `json:"proof"`
+		} `json:"attestationProof"`
+	}
+)

@@ -213,16 +213,25 @@ func (n *Node) addRPC() error {
 	// Every module that serves data or submits transactions obeys the
 	// halting rule; header, p2p, node, kzg and blobstream keep serving.
 	mo := api.ModuleOptions{Limiter: limiter, Halt: &n.halt}
+	// Tuple roots need headers only: every mode serves them. The
+	// attestations come from core, when the node has core.rpc.
+	bsDeps := api.BlobstreamDeps{Headers: n.headerService, Shares: n.shareService, Blobs: n.blobs}
+	if n.stateClient != nil {
+		bsDeps.Attestations = n.stateClient
+	}
+	bsMod, err := api.NewBlobstreamModule(bsDeps, mo)
+	if err != nil {
+		return fmt.Errorf("nodebuilder: blobstream module: %w", err)
+	}
 	mods := api.Modules{
-		Blob:   api.NewBlobModule(n.blobs, mo),
-		Header: api.NewHeaderModule(n.headerService),
-		Share:  api.NewShareModule(n.shareService, mo),
-		P2P:    p2pMod,
-		Node:   nodeMod,
-		Fraud:  api.NewFraudModule(fraudProofs{n}),
-		KZG:    api.NewKZGModule(mo),
-		// Headers suffice for tuple roots: every mode serves them.
-		Blobstream: api.NewBlobstreamModule(n.headerService, mo),
+		Blob:       api.NewBlobModule(n.blobs, mo),
+		Header:     api.NewHeaderModule(n.headerService),
+		Share:      api.NewShareModule(n.shareService, mo),
+		P2P:        p2pMod,
+		Node:       nodeMod,
+		Fraud:      api.NewFraudModule(fraudProofs{n}),
+		KZG:        api.NewKZGModule(mo),
+		Blobstream: bsMod,
 	}
 	if n.daser != nil {
 		mods.DAS = api.NewDASModule(n.daser, mo)

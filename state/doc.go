@@ -35,6 +35,17 @@
 // what was signed (not in the JSON). A transfer with KZG is refused
 // (ErrInvalidTx) rather than ignored.
 //
+// # Blobstream
+//
+// Attestation, DataCommitment, Valset, LatestAttestationNonces and
+// EVMAddress read the chain's Blobstream records over abci_query (the
+// /blobstream/ paths of core/tx, answered by core/app), typed as core/tx's
+// Attestation, BlobstreamNonces and EVMAddressInfo; a record the chain does
+// not hold is ErrNotAttested. They check the answer's shape only: the api
+// package's blobstream module verifies signatures before serving them.
+// RegisterEVMAddress submits a validator's tx.MsgRegisterEVMAddress as
+// Transfer submits a transfer.
+//
 // The keys live in the subpackage keyring, a directory of unencrypted
 // secp256k1 keys for devnets.
 package state

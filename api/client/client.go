@@ -25,6 +25,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/header"
@@ -97,10 +98,16 @@ type KZGAPI struct {
 }
 
 // BlobstreamAPI is the blobstream module: data root tuple roots and their
-// inclusion proofs, as celestia-node's.
+// inclusion proofs, as celestia-node's; the chain's attestations and
+// blobs' SharesProofs up to them.
 type BlobstreamAPI struct {
 	GetDataRootTupleRoot           func(ctx context.Context, start, end uint64) (api.Hash, error)
 	GetDataRootTupleInclusionProof func(ctx context.Context, height, start, end uint64) (*merkle.Proof, error)
+	GetAttestation                 func(ctx context.Context, nonce uint64) (*tx.Attestation, error)
+	GetAttestationByHeight         func(ctx context.Context, height uint64) (*tx.Attestation, error)
+	GetValset                      func(ctx context.Context, nonce uint64) (*tx.Attestation, error)
+	GetLatestAttestationNonce      func(ctx context.Context) (tx.BlobstreamNonces, error)
+	GetSharesProof                 func(ctx context.Context, height uint64, ns share.Namespace, c blob.Commitment, start, end uint64) (*blobstream.SharesProof, error)
 }
 
 // NodeAPI is the node module.

@@ -41,6 +41,9 @@ type initOptions struct {
 	// accounts are funded in the genesis besides the dev account (the
 	// devnet funds its nodes' keys).
 	accounts []app.GenesisAccount
+	// dataCommitmentWindow is the genesis data_commitment_window (0: the
+	// default, 400).
+	dataCommitmentWindow uint64
 }
 
 func (c *cli) coreInitCmd() *cobra.Command {
@@ -100,7 +103,8 @@ func initHome(o initOptions) (tx.Address, string, error) {
 		return tx.Address{}, "", fmt.Errorf("--block-time %s: must be positive", o.blockTime)
 	}
 	opts := validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
-		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force}
+		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force,
+		DataCommitmentWindow: o.dataCommitmentWindow}
 	switch {
 	case o.genesis != "" && len(o.peers) == 0:
 		return tx.Address{}, "", errors.New("--genesis needs --peers: the nodes of the network to join")

@@ -29,6 +29,10 @@ const (
 	devnetChainID     = "mesh-devnet"
 	devnetBasePort    = 26656
 	devnetNodeBalance = 1_000_000_000_000
+	// devnetDataCommitmentWindow is the devnet genesis's
+	// data_commitment_window: a Blobstream attestation every 10 blocks, so
+	// that one is there within seconds (core init keeps the default, 400).
+	devnetDataCommitmentWindow = 10
 	// DevnetFile is the file the devnet describes itself in.
 	devnetFile = "devnet.json"
 )
@@ -89,7 +93,8 @@ func (c *cli) devnetCmd() *cobra.Command {
 		Use:   "devnet",
 		Short: "Run a core validator, a bridge, a full and a light node in one process",
 		Long: `Run a whole DataMesh network on loopback in this process: a core validator
-(one-validator chain "` + devnetChainID + `", --block-time per block), a bridge
+(one-validator chain "` + devnetChainID + `", --block-time per block, a Blobstream
+attestation every ` + strconv.Itoa(devnetDataCommitmentWindow) + ` blocks), a bridge
 following it, and a full and a light node syncing from the bridge. Each
 node's key is funded in the genesis, and each node's JSON-RPC API submits
 blobs through the core node. The command prints each node's RPC URL and an
@@ -380,7 +385,7 @@ func initDevnet(o devnetOptions) (map[string]string, error) {
 	coreHome := filepath.Join(o.home, "core")
 	if _, err := os.Stat(filepath.Join(coreHome, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
 		if _, _, err := initHome(initOptions{home: coreHome, chainID: devnetChainID, moniker: "devnet", blockTime: o.blockTime,
-			devBalance: defaultDevBalance, accounts: funded}); err != nil {
+			devBalance: defaultDevBalance, accounts: funded, dataCommitmentWindow: devnetDataCommitmentWindow}); err != nil {
 			return nil, fmt.Errorf("core home: %w", err)
 		}
 	} else if err != nil {

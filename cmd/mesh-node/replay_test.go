@@ -282,7 +282,7 @@ func TestDocsAPI(t *testing.T) {
 	modules := map[string]any{
 		"blob": &api.BlobModule{}, "header": &api.HeaderModule{}, "share": &api.ShareModule{},
 		"das": &api.DASModule{}, "state": &api.StateModule{}, "p2p": &api.P2PModule{}, "node": &api.NodeModule{},
-		"fraud": &api.FraudModule{}, "kzg": &api.KZGModule{}, "dataset": &api.DatasetModule{},
+		"fraud": &api.FraudModule{}, "kzg": &api.KZGModule{}, "dataset": &api.DatasetModule{}, "blobstream": &api.BlobstreamModule{},
 	}
 	for ns, m := range modules {
 		typ := reflect.TypeOf(m)

@@ -49,7 +49,7 @@ core node's RPC (--node), wait until a block includes it and print the block
 height. The chain ID, the fee parameters and the signer's nonce come from the
 node: its status, its genesis and the /account query.`,
 	}
-	cmd.AddCommand(c.txSendCmd(), c.txPayForBlobCmd())
+	cmd.AddCommand(c.txSendCmd(), c.txPayForBlobCmd(), c.txBlobstreamCmd())
 	return cmd
 }
 
@@ -227,6 +227,9 @@ type txResult struct {
 	// VersionedHashes are those of the KZG commitments the transaction
 	// was signed with (pay-for-blob --kzg), 0x-hex.
 	VersionedHashes []string `json:"versioned_hashes,omitempty"`
+	// EVMAddress is the address tx blobstream register-evm-address
+	// registered, 0x-hex.
+	EVMAddress string `json:"evm_address,omitempty"`
 }
 
 func printTxResult(cmd *cobra.Command, r txResult) error {
@@ -241,6 +244,9 @@ func printTxResult(cmd *cobra.Command, r txResult) error {
 	fmt.Fprintf(w, "height: %d\ntxhash: %s\n", r.Height, r.TxHash)
 	if r.Commitment != "" {
 		fmt.Fprintf(w, "namespace: %s\ncommitment: %s\n", r.Namespace, r.Commitment)
+	}
+	if r.EVMAddress != "" {
+		fmt.Fprintf(w, "evm_address: %s\n", r.EVMAddress)
 	}
 	if len(r.VersionedHashes) > 0 {
 		fmt.Fprintf(w, "versioned_hashes: %s\n", strings.Join(r.VersionedHashes, " "))

@@ -58,7 +58,13 @@ func GenerateBlobstreamKey(home string) (*secp256k1.PrivateKey, error) {
 // LoadBlobstreamKey reads home's blobstream key. A home without one (made
 // before Blobstream existed) gives an error wrapping fs.ErrNotExist.
 func LoadBlobstreamKey(home string) (*secp256k1.PrivateKey, error) {
-	path := filepath.Join(home, BlobstreamKeyFile)
+	return LoadBlobstreamKeyFile(filepath.Join(home, BlobstreamKeyFile))
+}
+
+// LoadBlobstreamKeyFile reads a blobstream key file at path, in the format
+// of a home's BlobstreamKeyFile, checking that its evm_address is the
+// key's. A missing file gives an error wrapping fs.ErrNotExist.
+func LoadBlobstreamKeyFile(path string) (*secp256k1.PrivateKey, error) {
 	data, err := readLimited(path, maxKeyFileSize, "blobstream key")
 	if err != nil {
 		return nil, err

@@ -63,6 +63,10 @@ type InitOptions struct {
 	// Accounts are funded in the genesis besides the dev account; unused
 	// with Genesis.
 	Accounts []app.GenesisAccount
+	// DataCommitmentWindow is the genesis data_commitment_window, the
+	// blocks each Blobstream data commitment covers; 0 means
+	// tx.DefaultDataCommitmentWindow. Unused with Genesis.
+	DataCommitmentWindow uint64
 	// Force deletes the home's config, data and keys directories first,
 	// keys included; without it a home that has one is refused.
 	Force bool
@@ -92,7 +96,8 @@ type InitOptions struct {
 //	                                and, as app_state, the DataMesh genesis: the
 //	                                dev account funded with DevBalance and made
 //	                                the authority, Accounts, default params
-//	                                (data_commitment_window 400), the
+//	                                (data_commitment_window 400, or
+//	                                DataCommitmentWindow), the
 //	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
 //
@@ -156,11 +161,15 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		}
 		return k.dev, nil
 	}
+	params := tx.DefaultParams()
+	if o.DataCommitmentWindow != 0 {
+		params.DataCommitmentWindow = o.DataCommitmentWindow
+	}
 	g := &app.Genesis{
 		ChainID:      o.ChainID,
 		Authority:    k.dev,
 		Accounts:     append([]app.GenesisAccount{{Address: k.dev, Balance: o.DevBalance}}, o.Accounts...),
-		Params:       tx.DefaultParams(),
+		Params:       params,
 		EVMAddresses: []app.GenesisEVMAddress{k.evm},
 	}
 	if err := g.Validate(); err != nil {
