@@ -197,9 +197,9 @@ func WithServerLogger(l *slog.Logger) ServerOption { return shared(streamserver.
 // store holds without checking it (the store holds squares that match
 // their headers).
 type Server struct {
-	store  Store
-	cfg    serverConfig
-	srv    *streamserver.Server // its Context bounds store reads
+	store   Store
+	cfg     serverConfig
+	srv     *streamserver.Server // its Context bounds store reads
 	limits  *peerlimit.Limiter
 	pools   [len(kinds) + 1]*peerlimit.Pool // by protocol
 	provers *provers
