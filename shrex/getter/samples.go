@@ -18,8 +18,10 @@ var _ das.SamplesGetter = (*Getter)(nil)
 
 // GetSamples returns the shares at coords of the extended square of h with
 // their proofs, in the order of coords, each verified against h.DAH. It
-// asks for them in one request of the samples protocol per
-// shrex.MaxSamplesPerRequest cells, up to PeersPerRequest peers in turn,
+// splits the cells over up to SamplePeers peers (more parts when a part
+// would exceed shrex.MaxSamplesPerRequest), and asks for each part in one
+// request of the samples protocol, up to PeersPerRequest peers in turn
+// starting with a different one for each part,
 // and asks a peer that does not speak that protocol (an older one) for
 // each cell with the sample protocol instead, all at once. The result is
 // all or nothing; when no peer serves every cell, the error wraps
@@ -44,22 +46,45 @@ func (g *Getter) GetSamples(ctx context.Context, h *header.ExtendedHeader, coord
 		seen[c] = true
 		cells[i] = shrex.Cell{Row: c.Row, Col: c.Col}
 	}
-	out := make([]*eds.Sample, 0, len(cells))
-	for len(cells) > 0 {
-		chunk := cells[:min(len(cells), shrex.MaxSamplesPerRequest)]
-		cells = cells[len(chunk):]
-		var smps []*eds.Sample
-		err := g.fetch(ctx, h, fmt.Sprintf("%d samples", len(chunk)), func(ctx context.Context, p peer.ID) (err error) {
-			smps, err = g.client.GetSamples(ctx, p, h, chunk)
-			if errors.Is(err, shrex.ErrNotSupported) {
-				smps, err = g.samplesOneByOne(ctx, p, h, chunk)
+	// Spread the cells over up to SamplePeers parts, each fetched from
+	// its own first peer, and each part over as many requests as
+	// MaxSamplesPerRequest requires.
+	parts := min(g.opts.SamplePeers, len(cells), max(1, len(g.peers.Peers(h.Height(), h.DataRoot(), g.opts.SamplePeers))))
+	parts = max(parts, (len(cells)+shrex.MaxSamplesPerRequest-1)/shrex.MaxSamplesPerRequest)
+	out := make([]*eds.Sample, len(cells))
+	errs := make([]error, parts)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(cells)/parts, (i+1)*len(cells)/parts
+		chunk := cells[lo:hi]
+		wg.Go(func() {
+			var smps []*eds.Sample
+			errs[i] = g.fetchFrom(ctx, h, fmt.Sprintf("%d samples", len(chunk)), i, func(ctx context.Context, p peer.ID) (err error) {
+				smps, err = g.client.GetSamples(ctx, p, h, chunk)
+				if errors.Is(err, shrex.ErrNotSupported) {
+					smps, err = g.samplesOneByOne(ctx, p, h, chunk)
+				}
+				return err
+			})
+			if errs[i] != nil {
+				cancel() // the call fails as a whole
+				return
 			}
-			return err
+			copy(out[lo:hi], smps)
 		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, smps...)
 	}
 	return out, nil
 }

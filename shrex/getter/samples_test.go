@@ -15,7 +15,7 @@ import (
 	"github.com/datamesh/mesh-node/shrex"
 )
 
-var testCoords = []das.Coord{{0, 0}, {3, 5}, {7, 7}, {5, 2}}
+var testCoords = []das.Coord{{Row: 0, Col: 0}, {Row: 3, Col: 5}, {Row: 7, Col: 7}, {Row: 5, Col: 2}}
 
 func checkSamples(t *testing.T, b block, coords []das.Coord, smps []*eds.Sample) {
 	t.Helper()
@@ -49,13 +49,13 @@ func TestGetSamplesBatched(t *testing.T) {
 	big := square(t, 9, 8) // width 16: 256 cells
 	srv2 := serve(t, storeOf(big))
 	e2 := newEnv(t, big, []host.Host{srv2}, nil)
-	many := slices.Concat(all, []das.Coord{{15, 15}, {8, 9}})
+	many := slices.Concat(all, []das.Coord{{Row: 15, Col: 15}, {Row: 8, Col: 9}})
 	smps, err = e2.g.GetSamples(testCtx(t), big.h, many)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSamples(t, big, many, smps)
-	for _, bad := range [][]das.Coord{{{8, 0}}, {{1, 1}, {1, 1}}} {
+	for _, bad := range [][]das.Coord{{{Row: 8, Col: 0}}, {{Row: 1, Col: 1}, {Row: 1, Col: 1}}} {
 		if _, err := e.g.GetSamples(testCtx(t), b.h, bad); !errors.Is(err, eds.ErrOutOfRange) && !errors.Is(err, eds.ErrInvalidID) {
 			t.Errorf("%v: %v, want the caller's error", bad, err)
 		}
