@@ -34,13 +34,13 @@ type Store interface {
 // Server defaults.
 const (
 	// DefaultMaxStreamsPerPeer bounds one peer's concurrent shrex streams,
-	// over all four protocols. A light node's DASer has up to 16 samples in
+	// over all five protocols. A light node's DASer has up to 16 samples in
 	// flight for each of its 4 catch-up workers and each new head: 128
 	// leaves it room, and the per-protocol limits (DefaultMaxConcurrent)
 	// still keep one peer to a quarter of the server's sample capacity.
 	DefaultMaxStreamsPerPeer = 128
 	// DefaultPeerRate and DefaultPeerBurst are one peer's token bucket over
-	// all four protocols: 10,000 requests a second with bursts of 20,000.
+	// all five protocols: 10,000 requests a second with bursts of 20,000.
 	// A light node catching up samples 16 cells per header at several
 	// hundred headers a second (8,000 samples/s measured from one bridge);
 	// a lower rate made one bridge hold a catching-up light node to about 6
