@@ -53,18 +53,7 @@ func TestBatchedSampling(t *testing.T) {
 	bg := &batchGetter{squareGetter: nt.getter, batches: map[uint64]int{}, short: map[uint64]bool{50: true}}
 	opts := testOpts(4)
 	opts.SampleTimeout = 300 * time.Millisecond
-	d, err := das.New(nt.store, bg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	d := startWith(t, nt, bg, opts)
 	waitCatchUp(t, d)
 	st := d.Stats()
 	if st.Failed[30] != 1 || st.Failed[40] != 1 || st.Failed[50] != 1 || len(st.Failed) != 3 || st.InvalidSamples == 0 || st.Sampled != 57 {

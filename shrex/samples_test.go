@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -159,21 +158,7 @@ func TestSamplesServerRefusesBadRequests(t *testing.T) {
 		{"empty", nil, shrex.StatusBadRequest},
 		{"unknown height", samplesReq(5, 1, [2]int{1, 1}), shrex.StatusNotFound},
 	} {
-		s, err := c.NewStream(testCtx(t), srv.ID(), shrex.ProtocolID(netID, shrex.KindSamples))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Write(tc.req); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CloseWrite(); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(s)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		_ = s.Close()
+		got := rawRequest(t, c, srv, shrex.KindSamples, tc.name, tc.req)
 		if len(got) < 3 || !bytes.Equal(got[:3], status(tc.want)) || tc.want != shrex.StatusOK && len(got) != 3 {
 			t.Errorf("%s: response %x, want status %v", tc.name, got[:min(len(got), 8)], tc.want)
 		}
