@@ -48,7 +48,7 @@ var allowed = map[string][]string{
 	"p2p": {module + "/internal/atomicfile", "github.com/libp2p", "github.com/multiformats", "github.com/ipfs/go-datastore", "github.com/ipfs/go-log/v2"},
 	// shrex serves and fetches shares over libp2p; it takes protocol IDs
 	// from p2p but not its node, whose host it is handed.
-	"shrex": {module + "/internal", module + "/eds", module + "/share", module + "/nmt", module + "/header", module + "/p2p", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", "google.golang.org/protobuf/encoding/protowire"},
+	"shrex": {module + "/internal", module + "/eds", module + "/share", module + "/nmt", module + "/header", module + "/p2p", "github.com/libp2p/go-libp2p/core", "github.com/libp2p/go-libp2p-pubsub", "github.com/libp2p/go-msgio", "github.com/multiformats/go-multistream", "google.golang.org/protobuf/encoding/protowire"},
 	// shrex/getter implements das.Getter over shrex and the peer manager;
 	// it imports das for the interface and das.ErrUnavailable.
 	"shrex/getter": {module + "/shrex", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/header", "github.com/libp2p/go-libp2p/core"},

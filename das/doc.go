@@ -9,8 +9,9 @@
 //
 // For each header the DASer draws SamplesPerHeader (default 16) distinct
 // cells uniformly over the whole 2k×2k extended square, from crypto/rand so
-// a producer cannot predict them (Coordinates), fetches them in parallel
-// through a Getter, and verifies each against the header's DAH
+// a producer cannot predict them (Coordinates), fetches them through a
+// Getter (all in one call when it is a SamplesGetter, in parallel
+// otherwise), and verifies each against the header's DAH
 // (eds.Sample.Verify at the coordinates it asked for; it never trusts the
 // Getter). A sample that fails, or does not verify (ErrInvalidSample), is
 // asked for again after a short pause until the header's SampleTimeout

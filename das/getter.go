@@ -22,6 +22,23 @@ type Getter interface {
 	GetSample(ctx context.Context, h *header.ExtendedHeader, row, col int) (*eds.Sample, error)
 }
 
+// SamplesGetter is a Getter that also fetches several samples of one
+// square in one request (shrex's samples protocol); the DASer asks it for
+// all of a header's samples at once when its Getter implements it, and
+// cell by cell otherwise.
+//
+// GetSamples returns one sample for each of coords, in the same order,
+// owned by the caller, or an error; a peer that does not speak the batched
+// request must be asked cell by cell by the implementation, not reported
+// as a failure. coords are distinct cells of the square, as many as the
+// DASer samples per header. The contract is otherwise GetSample's: the
+// error wraps ErrUnavailable when no peer serves the cells, the DASer
+// verifies every sample itself, and it must return when ctx ends.
+type SamplesGetter interface {
+	Getter
+	GetSamples(ctx context.Context, h *header.ExtendedHeader, coords []Coord) ([]*eds.Sample, error)
+}
+
 // EDSGetter fetches a block's whole extended square for a full node (see
 // NewFull). The share-exchange layer implements it: the eds protocol from
 // a bridge or full node, or a reconstruction from rows and samples of

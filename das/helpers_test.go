@@ -129,7 +129,13 @@ func openDB(t testing.TB, dir string) *badger.DB {
 // start starts a DASer and stops it at the end of the test.
 func start(t *testing.T, nt *net, opts das.Options) *das.DASer {
 	t.Helper()
-	d, err := das.New(nt.store, nt.getter, opts)
+	return startWith(t, nt, nt.getter, opts)
+}
+
+// startWith is start sampling through g.
+func startWith(t *testing.T, nt *net, g das.Getter, opts das.Options) *das.DASer {
+	t.Helper()
+	d, err := das.New(nt.store, g, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

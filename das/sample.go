@@ -19,7 +19,8 @@ const (
 )
 
 // sampler samples one header: it draws the coordinates, fetches the
-// samples in parallel from the Getter, retrying each until it verifies or
+// samples from the Getter (all in one request when it is a SamplesGetter,
+// in parallel otherwise), retrying those that failed until they verify or
 // the sample timeout ends, and verifies each against the header's DAH.
 type sampler struct {
 	getter  Getter
@@ -57,6 +58,15 @@ func (s *sampler) sample(ctx context.Context, h *header.ExtendedHeader) (int, er
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	if g, ok := s.getter.(SamplesGetter); ok {
+		if err := s.batch(sctx, g, h, coords); err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			return 0, fmt.Errorf("das: height %d: %w: %w", h.Height(), ErrUnavailable, err)
+		}
+		return len(coords), nil
+	}
 	errs := make(chan error, len(coords))
 	for _, c := range coords {
 		go func() { errs <- s.one(sctx, h, c) }()
@@ -75,6 +85,52 @@ func (s *sampler) sample(ctx context.Context, h *header.ExtendedHeader) (int, er
 		return 0, ctx.Err()
 	}
 	return 0, fmt.Errorf("das: height %d: %w: %w", h.Height(), ErrUnavailable, first)
+}
+
+// batch fetches and verifies the samples at coords, all in one request of
+// g, asking again for those not yet verified until all are or ctx ends; it
+// returns the last failure then.
+func (s *sampler) batch(ctx context.Context, g SamplesGetter, h *header.ExtendedHeader, coords []Coord) error {
+	pause := sampleRetryPause
+	left := coords
+	for {
+		smps, err := g.GetSamples(ctx, h, left)
+		if err == nil && len(smps) != len(left) {
+			err = fmt.Errorf("%w: getter returned %d samples for %d cells", ErrInvalidSample, len(smps), len(left))
+		}
+		if err == nil {
+			var rest []Coord
+			for i, c := range left {
+				if smps[i] == nil {
+					err = fmt.Errorf("%w: (%d, %d): getter returned none", ErrInvalidSample, c.Row, c.Col)
+				} else if verr := smps[i].Verify(h.DAH, c.Row, c.Col); verr != nil {
+					s.invalid.Add(1)
+					err = fmt.Errorf("%w: (%d, %d): %w", ErrInvalidSample, c.Row, c.Col, verr)
+				} else {
+					continue
+				}
+				rest = append(rest, c)
+			}
+			if len(rest) == 0 {
+				return nil
+			}
+			left = rest
+		}
+		if ctx.Err() != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("%d samples: %w", len(left), err)
+			}
+			return fmt.Errorf("%d samples: %w (then %w)", len(left), err, ctx.Err())
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%d samples: %w (then %w)", len(left), err, ctx.Err())
+		}
+		pause = min(2*pause, maxSampleRetryPause)
+	}
 }
 
 // one fetches and verifies the sample at c until it verifies or ctx ends;

@@ -167,6 +167,9 @@ func withholdSamples(t *testing.T, b *testBridge, chainID string, squares map[ui
 			hidden[h][[2]int{c / w, c % w}] = true
 		}
 	}
+	// It hides the cells from the batched samples protocol too, as an
+	// older bridge would: the light nodes ask it cell by cell.
+	b.p2p.Host().RemoveStreamHandler(shrex.ProtocolID(chainID, shrex.KindSamples))
 	b.p2p.Host().SetStreamHandler(shrex.ProtocolID(chainID, shrex.KindSample), func(s network.Stream) {
 		defer s.Close()
 		req, err := io.ReadAll(io.LimitReader(s, 64))

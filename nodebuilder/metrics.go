@@ -53,7 +53,7 @@ func newMetrics(n *Node) (*nodeMetrics, error) {
 		log: n.logger.With("service", "metrics"),
 		shrexRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricsPrefix + "shrex_requests_total",
-			Help: "Shrex requests served (side=server) or made (side=client), by protocol (sample, row, nd, eds) and status (ok, not_found, rate_limited, bad_request, internal, invalid, timeout, canceled, error).",
+			Help: "Shrex requests served (side=server) or made (side=client), by protocol (sample, samples, row, nd, eds) and status (ok, not_found, rate_limited, bad_request, internal, invalid, timeout, canceled, error).",
 		}, []string{"side", "protocol", "status"}),
 		shrexDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    metricsPrefix + "shrex_request_duration_seconds",

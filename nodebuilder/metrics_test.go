@@ -133,21 +133,21 @@ func TestMetricsBridgeAndLight(t *testing.T) {
 	light := startMetricsNode(ctx, t, "light", nodebuilder.Light, lconf)
 
 	got := waitMetrics(ctx, t, bridge, "bridge", map[string]float64{
-		"meshnode_header_height":                                                         0,
-		"meshnode_bridge_blocks_ingested_total":                                          0,
-		"meshnode_bridge_ingested_height":                                                0,
-		"meshnode_bridge_square_size":                                                    0,
-		"meshnode_bridge_ingest_duration_seconds_count":                                  0,
-		`meshnode_shrex_requests_total{protocol="sample",side="server",status="ok"}`:     0,
-		`meshnode_shrex_request_duration_seconds_count{protocol="sample",side="server"}`: 0,
-		`meshnode_store_size_bytes{part="lsm"}`:                                          -1,
-		"meshnode_p2p_peers":                                                             0,
-		`meshnode_node_info{chain_id="metrics-test",mode="bridge"}`:                      0,
+		"meshnode_header_height":                                                          0,
+		"meshnode_bridge_blocks_ingested_total":                                           0,
+		"meshnode_bridge_ingested_height":                                                 0,
+		"meshnode_bridge_square_size":                                                     0,
+		"meshnode_bridge_ingest_duration_seconds_count":                                   0,
+		`meshnode_shrex_requests_total{protocol="samples",side="server",status="ok"}`:     0,
+		`meshnode_shrex_request_duration_seconds_count{protocol="samples",side="server"}`: 0,
+		`meshnode_store_size_bytes{part="lsm"}`:                                           -1,
+		"meshnode_p2p_peers":                                                              0,
+		`meshnode_node_info{chain_id="metrics-test",mode="bridge"}`:                       0,
 		"go_goroutines":                 0,
 		"process_resident_memory_bytes": 0,
 	})
 	t.Logf("bridge: height %v, %v blocks ingested, %v samples served", got["meshnode_header_height"], got["meshnode_bridge_blocks_ingested_total"],
-		got[`meshnode_shrex_requests_total{protocol="sample",side="server",status="ok"}`])
+		got[`meshnode_shrex_requests_total{protocol="samples",side="server",status="ok"}`])
 	for _, s := range []string{"meshnode_das_sampled_chain_head", "meshnode_header_network_head"} {
 		if _, ok := got[s]; ok {
 			t.Errorf("bridge serves %s", s)
@@ -161,8 +161,8 @@ func TestMetricsBridgeAndLight(t *testing.T) {
 		"meshnode_das_network_head":       0,
 		"meshnode_das_sampled_total":      0,
 		"meshnode_das_unavailable_total":  -1,
-		`meshnode_shrex_requests_total{protocol="sample",side="client",status="ok"}`: 0,
-		`meshnode_node_info{chain_id="metrics-test",mode="light"}`:                   0,
+		`meshnode_shrex_requests_total{protocol="samples",side="client",status="ok"}`: 0,
+		`meshnode_node_info{chain_id="metrics-test",mode="light"}`:                    0,
 	})
 	t.Logf("light: height %v, sampled head %v", got["meshnode_header_height"], got["meshnode_das_sampled_chain_head"])
 	if _, ok := got["meshnode_bridge_blocks_ingested_total"]; ok {

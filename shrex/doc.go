@@ -2,12 +2,13 @@
 // by which nodes fetch parts of an extended data square from a peer that
 // holds it, each verified against the extended header the asker trusts:
 //
-//	/datamesh/<network>/shrex/v0.1.0/sample  one cell with its NMT proof
-//	/datamesh/<network>/shrex/v0.1.0/row     one row
-//	/datamesh/<network>/shrex/v0.1.0/nd      all the shares of a namespace
-//	/datamesh/<network>/shrex/v0.1.0/eds     the whole square
+//	/datamesh/<network>/shrex/v0.1.0/sample   one cell with its NMT proof
+//	/datamesh/<network>/shrex/v0.1.0/samples  several cells of one square
+//	/datamesh/<network>/shrex/v0.1.0/row      one row
+//	/datamesh/<network>/shrex/v0.1.0/nd       all the shares of a namespace
+//	/datamesh/<network>/shrex/v0.1.0/eds      the whole square
 //
-// (ProtocolID(network, kind)). A Server answers all four from a Store, the
+// (ProtocolID(network, kind)). A Server answers all five from a Store, the
 // one-method interface the package declares for whatever holds squares (a
 // bridge or full node's eds/store, through core.Store). A Client asks the
 // peer it is given, for the header it is given, and returns only data that
@@ -17,13 +18,19 @@
 //
 // # Wire format
 //
-// One request per stream. The client writes the request, a fixed-size
-// binary ID, big-endian (docs/formats.md section 8), and closes its side:
+// One request per stream. The client writes the request, a binary ID,
+// big-endian (docs/formats.md section 8), and closes its side:
 //
 //	sample  eds.SampleID         height u64 | row u16 | col u16       12 bytes
+//	samples []Cell               height u64 | count u16 |
+//	                             count × (row u16 | col u16)   10 + 4·count bytes
 //	row     eds.RowID            height u64 | row u16                 10 bytes
 //	nd      NamespaceDataID      height u64 | namespace [29]byte      37 bytes
 //	eds     eds.EdsID            height u64                            8 bytes
+//
+// A samples request names 1 to MaxSamplesPerRequest (64) distinct cells,
+// no more than the square has; a count that disagrees with the length, 0,
+// over 64, a repeated cell or one outside the square is BAD_REQUEST.
 //
 // The server answers with a response header, its length as one byte (at
 // most 32) and the protobuf message Header { Status status = 1; } (unknown
@@ -34,6 +41,10 @@
 //	sample  one eds.Sample (MarshalBinary) behind its length as a uvarint;
 //	        the server proves the cell against its row's root (the client
 //	        accepts a column proof too: Sample.Verify checks either)
+//	samples one such framed sample per cell, in request order; the client
+//	        verifies each against its cell, reports those that fail as an
+//	        *InvalidSamplesError (wrapping ErrInvalidResponse), and a
+//	        missing or extra sample or trailing bytes as ErrInvalidResponse
 //	row     the first half of the row, k shares of 512 bytes back to back,
 //	        for parity rows (k ≤ row < 2k) as well; the client re-extends
 //	        it (eds.ExtendAxis) and checks the whole row's root
@@ -59,10 +70,11 @@
 //
 // When a stream opens, the server takes a token and a stream slot of the
 // peer (per-peer bucket DefaultPeerRate = 10,000/s, burst DefaultPeerBurst
-// = 20,000, at most DefaultMaxStreamsPerPeer = 128 streams, over all four
+// = 20,000, at most DefaultMaxStreamsPerPeer = 128 streams, over all five
 // protocols) and reads the request within DefaultReadTimeout (1 s), or
 // resets the stream. Only then does it take a slot of the protocol
-// (DefaultMaxConcurrent: 512 sample, 256 row, 64 nd, 8 eds over all peers),
+// (DefaultMaxConcurrent: 512 sample, 128 samples, 256 row, 64 nd, 8 eds
+// over all peers),
 // for the store read and the response; a quarter of those slots is kept
 // for peers that hold none (peerlimit.Pool), so one peer holds at most
 // three quarters and cannot keep another from a slot. Without a token or a
@@ -74,6 +86,16 @@
 // and a panic in a handler is recovered and resets only its stream.
 //
 // # Performance
+//
+// A light node asks for a header's cells with one samples request (the
+// getter splits them over two peers) instead of one stream per cell, and
+// the server proves them from a bounded cache of row provers
+// (eds.AxisProver, WithSampleCache: 16 squares and 64 MiB by default,
+// least recently used squares evicted first), so serving many samples of
+// one square builds each row's tree once. Squares are known by height and
+// identity (a weak pointer), so a pruned and re-stored height never meets
+// stale proofs. GetSamples of a peer without the samples protocol fails
+// with ErrNotSupported, which is not a fault: ask it with GetSample.
 //
 // GetEDS is bound by verification, not by the transfer: extending the
 // square and computing its 4k NMT roots hashes about four times the ODS

@@ -218,23 +218,31 @@ func TestBadRequests(t *testing.T) {
 		{"nd, parity namespace", shrex.KindNamespaceData, append(binary.BigEndian.AppendUint64(nil, 4), share.ParitySharesNamespace[:]...), shrex.StatusBadRequest},
 		{"nd, invalid namespace", shrex.KindNamespaceData, append(binary.BigEndian.AppendUint64(nil, 4), append([]byte{7}, ns[1:]...)...), shrex.StatusBadRequest},
 	} {
-		s, err := c.NewStream(testCtx(t), srv.ID(), shrex.ProtocolID(netID, tc.k))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Write(tc.req); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CloseWrite(); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(s)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		_ = s.Close()
+		got := rawRequest(t, c, srv, tc.k, tc.name, tc.req)
 		if len(got) < 3 || !bytes.Equal(got[:3], status(tc.want)) || tc.want != shrex.StatusOK && len(got) != 3 {
 			t.Errorf("%s: response %x, want status %v", tc.name, got[:min(len(got), 8)], tc.want)
 		}
 	}
+}
+
+// rawRequest sends req, as is, on a new stream of protocol k from c to srv
+// and returns the whole response.
+func rawRequest(t *testing.T, c, srv host.Host, k shrex.Kind, name string, req []byte) []byte {
+	t.Helper()
+	s, err := c.NewStream(testCtx(t), srv.ID(), shrex.ProtocolID(netID, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(s)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	_ = s.Close()
+	return got
 }

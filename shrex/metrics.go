@@ -16,7 +16,8 @@ import (
 type Metrics interface {
 	// ObserveRequest is called once per request when it ends. side is
 	// SideServer or SideClient; protocol is the Kind's String ("sample",
-	// "row", "nd" or "eds"); status is one of the Outcome constants; d is
+	// "samples", "row", "nd" or "eds"); status is one of the Outcome
+	// constants; d is
 	// how long the request took: on a server from receiving the stream to
 	// the end of the response, on a client from opening the stream to the
 	// verified result or the error.

@@ -34,13 +34,13 @@ type Store interface {
 // Server defaults.
 const (
 	// DefaultMaxStreamsPerPeer bounds one peer's concurrent shrex streams,
-	// over all four protocols. A light node's DASer has up to 16 samples in
+	// over all five protocols. A light node's DASer has up to 16 samples in
 	// flight for each of its 4 catch-up workers and each new head: 128
 	// leaves it room, and the per-protocol limits (DefaultMaxConcurrent)
 	// still keep one peer to a quarter of the server's sample capacity.
 	DefaultMaxStreamsPerPeer = 128
 	// DefaultPeerRate and DefaultPeerBurst are one peer's token bucket over
-	// all four protocols: 10,000 requests a second with bursts of 20,000.
+	// all five protocols: 10,000 requests a second with bursts of 20,000.
 	// A light node catching up samples 16 cells per header at several
 	// hundred headers a second (8,000 samples/s measured from one bridge);
 	// a lower rate made one bridge hold a catching-up light node to about 6
@@ -75,7 +75,9 @@ const (
 // none, so one peer holds at most the other three quarters (48 nd, 6 eds)
 // and the protocol is full only when more than a quarter as many peers as
 // it has slots (17 for nd, 3 for eds) hold slots at once. Samples
-// and rows are cheap (one tree of 2k leaves), namespace data builds up to k
+// and rows are cheap (one tree of 2k leaves), a samples request proves up
+// to MaxSamplesPerRequest cells (128 of them are as many cells as 8,192
+// single samples), namespace data builds up to k
 // trees, and a square request holds a whole square from the store for as
 // long as the transfer takes (32 MiB of extended square at k = 128).
 func DefaultMaxConcurrent(k Kind) int {
@@ -88,6 +90,8 @@ func DefaultMaxConcurrent(k Kind) int {
 		return 64
 	case KindEDS:
 		return 8
+	case KindSamples:
+		return 128
 	}
 	return 0
 }
@@ -100,6 +104,8 @@ type serverConfig struct {
 	now           func() time.Time
 	metrics       Metrics // may be nil
 	onAdmit       func()  // tests: called once a stream holds its peer's slot
+	cacheSquares  int
+	cacheBytes    int
 }
 
 // ServerOption configures a Server; it returns an error for a value out of
@@ -169,6 +175,21 @@ func WithNotFound(is func(error) bool) ServerOption {
 	}
 }
 
+// WithSampleCache bounds the server's cache of row provers (see
+// DefaultSampleCacheSquares): at most squares squares and bytes bytes of
+// provers, eds.AxisProverSize(2k) bytes per row of a square of width 2k.
+// squares = 0 turns the cache off (every sample builds its row's tree);
+// both must be >= 0.
+func WithSampleCache(squares, bytes int) ServerOption {
+	return func(c *serverConfig) error {
+		if squares < 0 || bytes < 0 {
+			return fmt.Errorf("shrex: sample cache of %d squares and %d bytes, want >= 0", squares, bytes)
+		}
+		c.cacheSquares, c.cacheBytes = squares, bytes
+		return nil
+	}
+}
+
 // WithServerLogger sets the server's logger; the default discards.
 func WithServerLogger(l *slog.Logger) ServerOption { return shared(streamserver.Logger(l)) }
 
@@ -176,11 +197,12 @@ func WithServerLogger(l *slog.Logger) ServerOption { return shared(streamserver.
 // store holds without checking it (the store holds squares that match
 // their headers).
 type Server struct {
-	store  Store
-	cfg    serverConfig
-	srv    *streamserver.Server // its Context bounds store reads
-	limits *peerlimit.Limiter
-	pools  [len(kinds) + 1]*peerlimit.Pool // by protocol
+	store   Store
+	cfg     serverConfig
+	srv     *streamserver.Server // its Context bounds store reads
+	limits  *peerlimit.Limiter
+	pools   [len(kinds) + 1]*peerlimit.Pool // by protocol
+	provers *provers
 }
 
 // NewServer returns a server for network (the chain ID) reading from store.
@@ -204,6 +226,8 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 		minThroughput: DefaultMinThroughput,
 		isNotFound:    func(error) bool { return false },
 		now:           time.Now,
+		cacheSquares:  DefaultSampleCacheSquares,
+		cacheBytes:    DefaultSampleCacheBytes,
 	}
 	for _, k := range kinds {
 		cfg.maxConcurrent[k] = DefaultMaxConcurrent(k)
@@ -218,7 +242,8 @@ func NewServer(h host.Host, network string, store Store, opts ...ServerOption) (
 	}
 	s := &Server{
 		store: store, cfg: cfg,
-		limits: cfg.Limiter(cfg.now),
+		limits:  cfg.Limiter(cfg.now),
+		provers: newProvers(cfg.cacheSquares, cfg.cacheBytes),
 	}
 	for _, k := range kinds {
 		s.pools[k] = peerlimit.NewPool(cfg.maxConcurrent[k])
@@ -269,9 +294,10 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 		return err
 	}
 	// The request is the ID alone, and the client closes its side after
-	// it: read one byte more than the ID to see that nothing follows.
+	// it: read one byte more than the ID (the largest, for samples) to see
+	// that nothing follows.
 	size := RequestSize(k)
-	var buf [NamespaceDataIDSize + 1]byte
+	var buf [maxRequestSize + 1]byte
 	n, err := io.ReadFull(str, buf[:size+1])
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -313,6 +339,8 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 	switch k {
 	case KindSample:
 		return s.serveSample(str, e, req)
+	case KindSamples:
+		return s.serveSamples(str, e, req)
 	case KindRow:
 		return s.serveShares(str, e.Row(req.row)[:e.K()])
 	case KindNamespaceData:
@@ -325,15 +353,34 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 // serveSample answers with the cell's share and its proof against its
 // row's root.
 func (s *Server) serveSample(str network.Stream, e *eds.ExtendedDataSquare, req request) error {
-	smp, err := e.Sample(req.row, req.col, eds.Row)
-	if err != nil {
-		return s.internal(str, req, err)
-	}
-	b, err := smp.MarshalBinary()
+	b, err := s.sampleBytes(e, req.height, req.row, req.col)
 	if err != nil {
 		return s.internal(str, req, err)
 	}
 	return s.writeFrames(str, [][]byte{b})
+}
+
+// serveSamples answers with each cell's share and its proof against its
+// row's root, in request order.
+func (s *Server) serveSamples(str network.Stream, e *eds.ExtendedDataSquare, req request) error {
+	msgs := make([][]byte, len(req.cells))
+	for i, c := range req.cells {
+		var err error
+		if msgs[i], err = s.sampleBytes(e, req.height, c.Row, c.Col); err != nil {
+			return s.internal(str, req, err)
+		}
+	}
+	return s.writeFrames(str, msgs)
+}
+
+// sampleBytes returns the encoded sample of (row, col), proved by the
+// server's cached row prover.
+func (s *Server) sampleBytes(e *eds.ExtendedDataSquare, height uint64, row, col int) ([]byte, error) {
+	smp, err := s.provers.sample(e, height, row, col)
+	if err != nil {
+		return nil, err
+	}
+	return smp.MarshalBinary()
 }
 
 // serveNamespaceData answers with one framed RowNamespaceData per row that

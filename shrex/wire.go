@@ -29,13 +29,16 @@ const (
 	KindNamespaceData
 	// KindEDS asks for the whole original data square.
 	KindEDS
+	// KindSamples asks for several cells of one square, each with its
+	// proof, in one stream: what a light node samples of one header.
+	KindSamples
 )
 
 // Kinds lists the protocols, in the order of their values.
-var kinds = [...]Kind{KindSample, KindRow, KindNamespaceData, KindEDS}
+var kinds = [...]Kind{KindSample, KindRow, KindNamespaceData, KindEDS, KindSamples}
 
-// String returns the protocol's name in its ID: "sample", "row", "nd" or
-// "eds".
+// String returns the protocol's name in its ID: "sample", "row", "nd",
+// "eds" or "samples".
 func (k Kind) String() string {
 	switch k {
 	case KindSample:
@@ -46,11 +49,13 @@ func (k Kind) String() string {
 		return "nd"
 	case KindEDS:
 		return "eds"
+	case KindSamples:
+		return "samples"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
-func (k Kind) valid() bool { return k >= KindSample && k <= KindEDS }
+func (k Kind) valid() bool { return k >= KindSample && k <= KindSamples }
 
 // ProtocolID returns the ID of protocol k on network (the chain ID):
 // /datamesh/<network>/shrex/v0.1.0/<k>, where <k> is k.String().
@@ -59,7 +64,9 @@ func ProtocolID(network string, k Kind) protocol.ID {
 }
 
 // RequestSize returns the size of a request of protocol k: the size of its
-// binary ID (0 for an unknown kind).
+// binary ID (0 for an unknown kind). For KindSamples, whose size depends on
+// the number of cells, it is the size of the largest request,
+// SamplesRequestSize(MaxSamplesPerRequest).
 func RequestSize(k Kind) int {
 	switch k {
 	case KindSample:
@@ -70,9 +77,14 @@ func RequestSize(k Kind) int {
 		return NamespaceDataIDSize
 	case KindEDS:
 		return eds.EdsIDSize
+	case KindSamples:
+		return SamplesRequestSize(MaxSamplesPerRequest)
 	}
 	return 0
 }
+
+// maxRequestSize is the size of the largest request of any protocol.
+const maxRequestSize = eds.EdsIDSize + 2 + 4*MaxSamplesPerRequest
 
 // NamespaceDataIDSize is the size of an encoded NamespaceDataID.
 const NamespaceDataIDSize = eds.EdsIDSize + share.NamespaceSize
@@ -132,6 +144,7 @@ type request struct {
 	height   uint64
 	row, col int
 	ns       share.Namespace
+	cells    []Cell // KindSamples
 }
 
 func (r request) String() string {
@@ -142,6 +155,8 @@ func (r request) String() string {
 		return fmt.Sprintf("row %d/%d", r.height, r.row)
 	case KindNamespaceData:
 		return fmt.Sprintf("nd %d %s", r.height, r.ns)
+	case KindSamples:
+		return fmt.Sprintf("samples %d (%d cells)", r.height, len(r.cells))
 	}
 	return fmt.Sprintf("%v %d", r.kind, r.height)
 }
@@ -176,6 +191,8 @@ func parseRequest(k Kind, b []byte) (request, error) {
 			return r, err
 		}
 		r.height = id.Height
+	case KindSamples:
+		return parseSamplesRequest(b)
 	default:
 		return r, fmt.Errorf("%w: unknown protocol %v", eds.ErrInvalidID, k)
 	}
@@ -193,6 +210,8 @@ func (r request) marshal() ([]byte, error) {
 		return NamespaceDataID{Height: r.height, Namespace: r.ns}.MarshalBinary()
 	case KindEDS:
 		return eds.EdsID{Height: r.height}.MarshalBinary()
+	case KindSamples:
+		return marshalSamplesRequest(r.height, r.cells)
 	}
 	return nil, fmt.Errorf("%w: unknown protocol %v", eds.ErrInvalidID, r.kind)
 }
@@ -204,6 +223,8 @@ func (r request) checkRange(w int) error {
 		return eds.SampleID{Height: r.height, Row: r.row, Col: r.col}.Validate(w)
 	case KindRow:
 		return eds.RowID{Height: r.height, Row: r.row}.Validate(w)
+	case KindSamples:
+		return checkCells(r.height, r.cells, w)
 	}
 	return nil
 }

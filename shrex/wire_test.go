@@ -259,6 +259,28 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 	add("FuzzReadNamespaceData", "rate_limited", appendHeader(nil, StatusRateLimited), byte(0))
 
+	add("FuzzParseSamplesRequest", "one", id(request{kind: KindSamples, height: 7, cells: []Cell{{3, 1}}}))
+	add("FuzzParseSamplesRequest", "three", id(request{kind: KindSamples, height: 1 << 40, cells: []Cell{{0, 0}, {255, 3}, {3, 255}}}))
+	add("FuzzParseSamplesRequest", "zero", binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint64(nil, 7), 0))
+	add("FuzzParseSamplesRequest", "duplicate", append(id(request{kind: KindSamples, height: 7, cells: []Cell{{3, 1}, {2, 2}}})[:14], 0, 3, 0, 1))
+	add("FuzzParseSamplesRequest", "count_too_high", binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint64(nil, 7), 65))
+	var frames [][]byte
+	for _, c := range fuzzSampleCells {
+		s, err := fx.eds.Sample(c.Row, c.Col, eds.Row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, appendFrame(nil, b))
+	}
+	add("FuzzReadSamples", "ok", append(bytes.Clone(ok), bytes.Join(frames, nil)...))
+	add("FuzzReadSamples", "swapped", append(bytes.Clone(ok), bytes.Join([][]byte{frames[1], frames[0], frames[2]}, nil)...))
+	add("FuzzReadSamples", "short", append(bytes.Clone(ok), bytes.Join(frames[:2], nil)...))
+	add("FuzzReadSamples", "not_found", appendHeader(nil, StatusNotFound))
+
 	ods := bytes.Join(fx.eds.ODS(), nil)
 	add("FuzzReadEDS", "ok", append(bytes.Clone(ok), ods...))
 	bad := append(bytes.Clone(ok), ods...)

@@ -29,6 +29,11 @@ const (
 	// DefaultParallel is how many rows or samples a reconstruction fetches
 	// at once.
 	DefaultParallel = 8
+	// DefaultSamplePeers is how many peers GetSamples spreads one call's
+	// cells over, one samples request each: two streams a header instead
+	// of one sample stream per cell, and no single peer learns all of a
+	// header's coordinates or serves all of a light node's load.
+	DefaultSamplePeers = 2
 )
 
 // ErrInvalidOptions is wrapped by New for Options it cannot use.
@@ -46,6 +51,8 @@ type Options struct {
 	ReconstructionPeers int
 	// Parallel: DefaultParallel when zero.
 	Parallel int
+	// SamplePeers: DefaultSamplePeers when zero.
+	SamplePeers int
 	// AttemptTimeout bounds one request to one peer, on top of the
 	// client's own time limit (which grows with the response's size).
 	// Zero leaves only the client's limit.
@@ -73,7 +80,7 @@ func New(client *shrex.Client, m *peers.Manager, opts Options) (*Getter, error) 
 	if client == nil || m == nil {
 		return nil, fmt.Errorf("%w: New needs a client and a peer manager", ErrInvalidOptions)
 	}
-	if opts.PeersPerRequest < 0 || opts.ReconstructionPeers < 0 || opts.Parallel < 0 || opts.AttemptTimeout < 0 {
+	if opts.PeersPerRequest < 0 || opts.ReconstructionPeers < 0 || opts.Parallel < 0 || opts.AttemptTimeout < 0 || opts.SamplePeers < 0 {
 		return nil, fmt.Errorf("%w: negative value in %+v", ErrInvalidOptions, opts)
 	}
 	if opts.Logger == nil {
@@ -88,6 +95,9 @@ func New(client *shrex.Client, m *peers.Manager, opts Options) (*Getter, error) 
 	opts.ReconstructionPeers = max(opts.ReconstructionPeers, opts.PeersPerRequest)
 	if opts.Parallel == 0 {
 		opts.Parallel = DefaultParallel
+	}
+	if opts.SamplePeers == 0 {
+		opts.SamplePeers = DefaultSamplePeers
 	}
 	return &Getter{client: client, peers: m, log: opts.Logger, opts: opts}, nil
 }
@@ -169,7 +179,17 @@ func checkHeader(h *header.ExtendedHeader) error {
 // fetch asks up to PeersPerRequest peers the manager offers for h's square,
 // one after the other, until get succeeds.
 func (g *Getter) fetch(ctx context.Context, h *header.ExtendedHeader, what string, get func(context.Context, peer.ID) error) error {
+	return g.fetchFrom(ctx, h, what, 0, get)
+}
+
+// fetchFrom is fetch starting with the candidate at index first (modulo
+// their number) and going round.
+func (g *Getter) fetchFrom(ctx context.Context, h *header.ExtendedHeader, what string, first int, get func(context.Context, peer.ID) error) error {
 	cands := g.peers.Peers(h.Height(), h.DataRoot(), g.opts.PeersPerRequest)
+	if len(cands) > 1 && first > 0 {
+		first %= len(cands)
+		cands = append(cands[first:], cands[:first]...)
+	}
 	if len(cands) == 0 {
 		return fmt.Errorf("getter: %s at height %d: no peer to ask: %w", what, h.Height(), das.ErrUnavailable)
 	}
