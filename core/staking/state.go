@@ -256,7 +256,7 @@ type State struct {
 	signing     map[ConsAddress]*signing
 	lastPower   map[tx.Address]int64 // powers CometBFT was last given
 	pools       Pools
-	remainder   Dec // undistributed rewards, allocated again next block
+	remainder   Dec         // undistributed rewards, allocated again next block
 	queue       []queueItem // derived: entries by completion time
 }
 
