@@ -23,7 +23,8 @@ var ErrInvariant = errors.New("staking: invariant broken")
 //   - the outstanding rewards of all validators plus the remainder equal
 //     the rewards pool, each validator's outstanding covers its commission
 //     and nothing is negative;
-//   - no more than MaxValidators are bonded.
+//   - no more than MaxValidators are bonded, and exactly the bonded
+//     validators have power in CometBFT.
 //
 // It returns the first violation found.
 func (s *State) Invariants(liquid, supply uint64) error {
@@ -114,6 +115,11 @@ func (s *State) checkInternal() error {
 	for op := range s.lastPower {
 		if v := s.validators[op]; v == nil || v.Status != Bonded {
 			return fmt.Errorf("%w: %s has power in CometBFT but is not bonded", ErrInvariant, op)
+		}
+	}
+	for op, v := range s.validators {
+		if _, ok := s.lastPower[op]; v.Status == Bonded && !ok {
+			return fmt.Errorf("%w: %s is bonded but has no power in CometBFT", ErrInvariant, op)
 		}
 	}
 	return nil
