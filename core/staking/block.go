@@ -346,6 +346,7 @@ func (s *State) mature(bank Bank) {
 			rd.Entries = keep(rd.Entries, func(e RedelegationEntry) bool { return e.CompletionTime > s.time })
 			if len(rd.Entries) == 0 {
 				delete(s.redels, k)
+				s.dropReceiver(pairKey{k.del, k.dst})
 			}
 			continue
 		}
@@ -380,4 +381,12 @@ func keep[T any](xs []T, f func(T) bool) []T {
 		}
 	}
 	return out
+}
+
+func (s *State) dropReceiver(k pairKey) {
+	if s.receivers[k] <= 1 {
+		delete(s.receivers, k)
+		return
+	}
+	s.receivers[k]--
 }

@@ -171,6 +171,7 @@ func Load(entries []KV) (*State, error) {
 		}
 	}
 	for k, rd := range s.redels {
+		s.receivers[pairKey{k.del, k.dst}]++
 		for _, e := range rd.Entries {
 			s.enqueue(queueItem{time: e.CompletionTime, redel: true, del: k.del, src: k.src, dst: k.dst})
 		}

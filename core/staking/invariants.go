@@ -112,6 +112,21 @@ func (s *State) checkInternal() error {
 	if !out.Equal(NewDec(s.pools.Rewards)) {
 		return fmt.Errorf("%w: outstanding rewards and remainder %s, rewards pool %d", ErrInvariant, out, s.pools.Rewards)
 	}
+	recv := map[pairKey]int{}
+	for k, rd := range s.redels {
+		if len(rd.Entries) == 0 || rd.Delegator != k.del || rd.Src != k.src || rd.Dst != k.dst {
+			return fmt.Errorf("%w: redelegation of %s from %s to %s malformed", ErrInvariant, k.del, k.src, k.dst)
+		}
+		recv[pairKey{k.del, k.dst}]++
+	}
+	if len(recv) != len(s.receivers) {
+		return fmt.Errorf("%w: redelegation index out of date", ErrInvariant)
+	}
+	for k, n := range recv {
+		if s.receivers[k] != n {
+			return fmt.Errorf("%w: redelegation index out of date", ErrInvariant)
+		}
+	}
 	for op := range s.lastPower {
 		if v := s.validators[op]; v == nil || v.Status != Bonded {
 			return fmt.Errorf("%w: %s has power in CometBFT but is not bonded", ErrInvariant, op)

@@ -242,12 +242,7 @@ func (s *State) Undelegate(bank Bank, del, val tx.Address, amount uint64) (compl
 // receiving reports whether a redelegation to val by del is still in its
 // unbonding period.
 func (s *State) receiving(del, val tx.Address) bool {
-	for k, r := range s.redels {
-		if k.del == del && k.dst == val && len(r.Entries) > 0 {
-			return true
-		}
-	}
-	return false
+	return s.receivers[pairKey{del, val}] > 0
 }
 
 // Redelegate moves amount of del's delegation from src to dst without
@@ -290,12 +285,13 @@ func (s *State) Redelegate(bank Bank, del, src, dst tx.Address, amount uint64) (
 	pool := s.removeShares(bank, d, sh, tok)
 	*pool -= tok
 	shDst := s.addTokens(bank, del, dst, tok)
-	if completion == 0 {
+	if vs.Status == Unbonded {
 		return 0, nil
 	}
 	if rd == nil {
 		rd = &Redelegation{Delegator: del, Src: src, Dst: dst}
 		s.redels[k] = rd
+		s.receivers[pairKey{del, dst}]++
 	}
 	rd.Entries = append(rd.Entries, RedelegationEntry{CreationHeight: s.height, CompletionTime: completion, InitialBalance: tok, SharesDst: shDst})
 	s.enqueue(queueItem{time: completion, redel: true, del: del, src: src, dst: dst})
@@ -356,5 +352,51 @@ func (s *State) Unjail(operator tx.Address) error {
 		return fmt.Errorf("%w: %d < %d", ErrSelfBond, self, s.params.MinSelfBond)
 	}
 	v.Jailed = false
+	return nil
+}
+
+// CancelUnbonding puts amount of del's unbonding entry from val created at
+// creationHeight back into the delegation, as Cosmos SDK's
+// MsgCancelUnbondingDelegation does: the entry shrinks (or goes, when all
+// of its balance is taken) and the tokens are delegated again. It is
+// refused for a jailed validator. Rewards of the delegation are withdrawn
+// first.
+func (s *State) CancelUnbonding(bank Bank, del, val tx.Address, amount uint64, creationHeight int64) error {
+	v := s.validators[val]
+	ub := s.unbondings[pairKey{del, val}]
+	switch {
+	case v == nil:
+		return fmt.Errorf("%w: validator %s", ErrNotFound, val)
+	case v.Jailed:
+		return fmt.Errorf("%w: validator %s", ErrJailed, val)
+	case amount == 0:
+		return fmt.Errorf("%w: zero amount", ErrInvalid)
+	case v.Tokens == 0 && !v.Shares.IsZero():
+		return fmt.Errorf("%w: validator %s has shares but no tokens", ErrInvalid, val)
+	case ub == nil:
+		return fmt.Errorf("%w: unbonding of %s from %s", ErrNotFound, del, val)
+	}
+	i := 0
+	for i < len(ub.Entries) && ub.Entries[i].CreationHeight != creationHeight {
+		i++
+	}
+	if i == len(ub.Entries) {
+		return fmt.Errorf("%w: no unbonding entry at height %d", ErrNotFound, creationHeight)
+	}
+	e := &ub.Entries[i]
+	if amount > e.Balance {
+		return fmt.Errorf("%w: %d asked, entry holds %d", ErrInsufficientShares, amount, e.Balance)
+	}
+	if amount == e.Balance {
+		ub.Entries = append(ub.Entries[:i], ub.Entries[i+1:]...)
+		if len(ub.Entries) == 0 {
+			delete(s.unbondings, pairKey{del, val})
+		}
+	} else {
+		e.Balance -= amount
+		e.InitialBalance -= amount
+	}
+	s.pools.NotBonded -= amount
+	s.addTokens(bank, del, val, amount)
 	return nil
 }

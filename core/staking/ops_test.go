@@ -298,3 +298,46 @@ func TestRewardsFollowStakeChanges(t *testing.T) {
 		t.Fatalf("operator rewards %s, want 150", r)
 	}
 }
+
+func TestCancelUnbonding(t *testing.T) {
+	c := newChain(t, testParams(), 3, 10_000)
+	c.createValidator(0, 1000, "0")
+	if err := c.s.Delegate(c.bank, addr(1), addr(0), 600); err != nil {
+		t.Fatal(err)
+	}
+	c.block(5)
+	if _, err := c.s.Undelegate(c.bank, addr(1), addr(0), 500); err != nil {
+		t.Fatal(err)
+	}
+	h := c.s.Height()
+	c.block(5)
+	cancel := func(amount uint64, height int64) func() error {
+		return func() error { return c.s.CancelUnbonding(c.bank, addr(1), addr(0), amount, height) }
+	}
+	c.refused("no entry at that height", cancel(100, h+1))
+	c.refused("more than the entry", cancel(501, h))
+	c.refused("zero", cancel(0, h))
+	c.refused("no unbonding", func() error { return c.s.CancelUnbonding(c.bank, addr(2), addr(0), 1, h) })
+	if err := cancel(200, h)(); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.s.Delegation(addr(1), addr(0)); d.Balance != 300 {
+		t.Fatalf("delegation %d after cancelling 200, want 300", d.Balance)
+	}
+	if ub, _ := c.s.Unbonding(addr(1), addr(0)); ub.Entries[0].Balance != 300 {
+		t.Fatalf("entry %+v", ub.Entries)
+	}
+	if pw, _ := powerOf(c.block(5), consKey(0)); pw != 1300 {
+		t.Fatalf("power %d, want 1300", pw)
+	}
+	if err := cancel(300, h)(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.s.Unbonding(addr(1), addr(0)); ok {
+		t.Fatal("emptied unbonding kept")
+	}
+	c.block(2000) // the stale queue entry matures harmlessly
+	if d, _ := c.s.Delegation(addr(1), addr(0)); d.Balance != 600 {
+		t.Fatalf("delegation %d, want 600", d.Balance)
+	}
+}

@@ -29,12 +29,15 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 	pick := func() int { return r.IntN(accounts) }
 	amount := func() uint64 { return 1 + r.Uint64N(5000) }
 	var ok, refused, applied int
+	perKind := map[string]int{}
 	refusedChecked := 0
 	for b := 0; b < blocks; b++ {
 		for i := 0; i < opsPerBlock; i++ {
 			var op func() error
+			var kind string
 			switch k := r.IntN(100); {
 			case k < 8:
+				kind = "create"
 				n := pick()
 				op = func() error {
 					return c.s.CreateValidator(c.bank, staking.CreateValidatorMsg{Operator: addr(n), ConsPubKey: consKey(n + 1000*r.IntN(2)),
@@ -42,25 +45,53 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 						MaxRate: staking.MustParseDec("0.2"), MaxChangeRate: staking.MustParseDec("0.05")})
 				}
 			case k < 35:
+				kind = "delegate"
 				d, v, a := pick(), pick(), amount()
 				op = func() error { return c.s.Delegate(c.bank, addr(d), addr(v), a) }
 			case k < 55:
+				kind = "undelegate"
 				d, v, a := pick(), pick(), amount()
 				op = func() error { _, err := c.s.Undelegate(c.bank, addr(d), addr(v), a); return err }
+			case k < 58:
+				kind = "cancel"
+				d, v := pick(), pick()
+				op = func() error {
+					for i := 0; i < accounts; i++ {
+						if _, ok := c.s.Unbonding(addr(d), addr((v+i)%accounts)); ok {
+							v = (v + i) % accounts
+							break
+						}
+					}
+					ub, ok := c.s.Unbonding(addr(d), addr(v))
+					h, a := c.s.Height(), amount()
+					if ok {
+						e := ub.Entries[r.IntN(len(ub.Entries))]
+						h, a = e.CreationHeight, 1+r.Uint64N(e.Balance+1)
+					}
+					return c.s.CancelUnbonding(c.bank, addr(d), addr(v), a, h)
+				}
 			case k < 70:
+				kind = "redelegate"
 				d, s, v, a := pick(), pick(), pick(), amount()
 				op = func() error { _, err := c.s.Redelegate(c.bank, addr(d), addr(s), addr(v), a); return err }
 			case k < 85:
+				kind = "withdraw"
 				d, v := pick(), pick()
 				op = func() error { _, err := c.s.WithdrawRewards(c.bank, addr(d), addr(v)); return err }
 			case k < 90:
+				kind = "commission"
 				v := pick()
 				op = func() error { _, err := c.s.WithdrawCommission(c.bank, addr(v)); return err }
 			case k < 95:
+				kind = "edit"
 				v := pick()
-				rate := staking.NewDecFrac(r.Uint64N(25), 100)
-				op = func() error { return c.s.EditValidator(staking.EditValidatorMsg{Operator: addr(v), Rate: &rate}) }
+				op = func() error {
+					val, _ := c.s.Validator(addr(v))
+					rate := val.Commission.Rate.Add(staking.NewDecFrac(r.Uint64N(6), 100))
+					return c.s.EditValidator(staking.EditValidatorMsg{Operator: addr(v), Rate: &rate})
+				}
 			default:
+				kind = "unjail"
 				v := pick()
 				op = func() error { return c.s.Unjail(addr(v)) }
 			}
@@ -80,6 +111,7 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 				continue
 			}
 			applied++
+			perKind[kind]++
 			c.check()
 		}
 		// Liveness: a few validators go offline for stretches.
@@ -96,13 +128,23 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 			ev = append(ev, staking.Evidence{Address: v.ConsAddress(), Height: c.s.Height() - int64(r.IntN(5)), Power: c.s.Params().Power(v.Tokens)})
 		}
 		c.fees = r.Uint64N(1000)
-		c.block(1+int64(r.IntN(20)), ev...)
+		dt := 1 + int64(r.IntN(20))
+		if r.IntN(50) == 0 {
+			dt += 24 * 3600 // lets commission rates change
+		}
+		c.block(dt, ev...)
 		ok++
 		if b%50 == 0 {
 			roundTrip(t, c.s)
 		}
 	}
 	t.Logf("seed %d: %d blocks, %d operations applied, %d refused (%d compared), burned %d", seed, ok, applied, refused, refusedChecked, c.s.Pools().Burned)
+	t.Logf("applied by kind: %v", perKind)
+	for _, k := range []string{"create", "delegate", "undelegate", "cancel", "redelegate", "withdraw", "commission", "edit", "unjail"} {
+		if perKind[k] == 0 {
+			t.Errorf("no %s operation succeeded", k)
+		}
+	}
 	if applied < blocks*opsPerBlock/4 {
 		t.Fatalf("only %d operations applied", applied)
 	}

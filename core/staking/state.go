@@ -253,6 +253,7 @@ type State struct {
 	delegations map[pairKey]*delegation
 	unbondings  map[pairKey]*UnbondingDelegation
 	redels      map[tripleKey]*Redelegation
+	receivers   map[pairKey]int // derived: redelegation records per (delegator, dst)
 	signing     map[ConsAddress]*signing
 	lastPower   map[tx.Address]int64 // powers CometBFT was last given
 	pools       Pools
@@ -311,6 +312,7 @@ func newEmpty() *State {
 		delegations: map[pairKey]*delegation{},
 		unbondings:  map[pairKey]*UnbondingDelegation{},
 		redels:      map[tripleKey]*Redelegation{},
+		receivers:   map[pairKey]int{},
 		signing:     map[ConsAddress]*signing{},
 		lastPower:   map[tx.Address]int64{},
 	}
