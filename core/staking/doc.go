@@ -121,6 +121,7 @@
 //     signed and rewards of a validator with no tokens;
 //   - slash amounts are truncated.
 //
-// Not handled: a validator slashed to zero tokens (a slash fraction of 1)
-// keeps its delegators' shares, which can then not be undelegated.
+// A validator slashed to no tokens (slash fraction 1) refuses new
+// delegations; Undelegate removes a delegation to it whole, without an
+// unbonding entry, and once all shares are gone the validator is removed.
 package staking

@@ -169,7 +169,9 @@ func (s *State) unbondPlan(del, val tx.Address, amount uint64) (*delegation, Dec
 	case amount == 0:
 		return nil, Dec{}, 0, fmt.Errorf("%w: zero amount", ErrInvalid)
 	case v.Tokens == 0:
-		return nil, Dec{}, 0, fmt.Errorf("%w: validator %s has no tokens", ErrInsufficientShares, val)
+		// Slashed to nothing: the shares stand for no tokens; only
+		// leaving entirely is possible.
+		return d, d.Shares, 0, nil
 	}
 	sh := sharesFor(v, amount, true)
 	if sh.Cmp(d.Shares) > 0 {
@@ -214,13 +216,19 @@ func (s *State) removeShares(bank Bank, d *delegation, sh Dec, tok uint64) *uint
 
 // Undelegate takes amount (or, when rounding leaves less, the whole
 // delegation) out of del's delegation to val into an unbonding entry that
-// EndBlock releases to del's balance at the returned completion time.
+// EndBlock releases to del's balance at the returned completion time. From
+// a validator slashed to no tokens, it removes the whole delegation at once
+// and returns the current time.
 // Rewards are withdrawn first. An operator going below the minimum
 // self-bond jails its validator.
 func (s *State) Undelegate(bank Bank, del, val tx.Address, amount uint64) (completion int64, err error) {
 	d, sh, tok, err := s.unbondPlan(del, val, amount)
 	if err != nil {
 		return 0, err
+	}
+	if tok == 0 {
+		s.removeShares(bank, d, sh, 0)
+		return s.time, nil
 	}
 	ub := s.unbondings[pairKey{del, val}]
 	if ub != nil && len(ub.Entries) >= int(s.params.MaxEntries) {
@@ -263,6 +271,9 @@ func (s *State) Redelegate(bank Bank, del, src, dst tx.Address, amount uint64) (
 	d, sh, tok, err := s.unbondPlan(del, src, amount)
 	if err != nil {
 		return 0, err
+	}
+	if tok == 0 {
+		return 0, fmt.Errorf("%w: validator %s has no tokens", ErrInsufficientShares, src)
 	}
 	if vd.Tokens+tok < vd.Tokens {
 		return 0, fmt.Errorf("%w: amount overflows", ErrInvalid)

@@ -219,3 +219,37 @@ func TestActiveSet(t *testing.T) {
 	}
 	c.block(1000)
 }
+
+// TestSlashedToNothing: after a 100% slash delegators can still leave and
+// the empty validator is removed.
+func TestSlashedToNothing(t *testing.T) {
+	p := testParams()
+	p.SlashFractionDoubleSign = staking.NewDec(1)
+	c := newChain(t, p, 3, 100_000)
+	c.createValidator(0, 1000, "0")
+	c.createValidator(1, 1000, "0")
+	if err := c.s.Delegate(c.bank, addr(2), addr(0), 1000); err != nil {
+		t.Fatal(err)
+	}
+	c.block(5)
+	c.block(5, staking.Evidence{Address: staking.ConsAddressOf(consKey(0)), Height: c.s.Height(), Power: 2000})
+	if v := c.val(0); v.Tokens != 0 || v.Shares.IsZero() {
+		t.Fatalf("validator %+v", v)
+	}
+	c.refused("delegate to an emptied validator", func() error { return c.s.Delegate(c.bank, addr(2), addr(0), 10) })
+	c.refused("redelegate from it", func() error { _, err := c.s.Redelegate(c.bank, addr(2), addr(0), addr(1), 10); return err })
+	before := c.bank.Balance(addr(2))
+	for _, d := range []int{0, 2} {
+		if _, err := c.s.Undelegate(c.bank, addr(d), addr(0), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.bank.Balance(addr(2)) != before {
+		t.Fatal("tokens returned from a validator slashed to nothing")
+	}
+	c.block(1000)
+	c.block(1)
+	if _, ok := c.s.Validator(addr(0)); ok {
+		t.Fatal("emptied validator kept")
+	}
+}
