@@ -168,3 +168,14 @@ func (s *State) Commission(op tx.Address) (Dec, bool) {
 	}
 	return d.commission, true
 }
+
+// OutstandingRewards returns the rewards allocated to validator op and not
+// yet withdrawn, commission included (Cosmos SDK's
+// ValidatorOutstandingRewards).
+func (s *State) OutstandingRewards(op tx.Address) (Dec, bool) {
+	d := s.dist[op]
+	if d == nil {
+		return Dec{}, false
+	}
+	return d.outstanding, true
+}

@@ -133,6 +133,7 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 			dt += 24 * 3600 // lets commission rates change
 		}
 		c.block(dt, ev...)
+		checkRewards(t, c, accounts)
 		ok++
 		if b%50 == 0 {
 			roundTrip(t, c.s)
@@ -164,6 +165,34 @@ func roundTrip(t *testing.T, s *staking.State) {
 	for i := range es {
 		if !bytes.Equal(es[i].Key, again[i].Key) || !bytes.Equal(es[i].Value, again[i].Value) {
 			t.Fatalf("entry %x differs after loading", es[i].Key)
+		}
+	}
+}
+
+// checkRewards checks F1 against the validators' outstanding rewards: what
+// the delegators of a validator are owed adds up to its outstanding rewards
+// less commission, short only by rounding dust: the part of a validator's
+// tokens that truncation left to no delegation in particular (shares bought
+// or redeemed round in the pool's favour), whose rewards stay outstanding.
+func checkRewards(t *testing.T, c *chain, accounts int) {
+	t.Helper()
+	owed := map[int]staking.Dec{}
+	for d := 0; d < accounts; d++ {
+		for v := 0; v < accounts; v++ {
+			if r, ok := c.s.Rewards(addr(d), addr(v)); ok {
+				owed[v] = owed[v].Add(r)
+			}
+		}
+	}
+	for v := 0; v < accounts; v++ {
+		out, ok := c.s.OutstandingRewards(addr(v))
+		if !ok {
+			continue
+		}
+		comm, _ := c.s.Commission(addr(v))
+		gap := out.Sub(comm).Sub(owed[v])
+		if gap.IsNegative() || gap.Cmp(out.QuoInt(10_000).Add(staking.MustParseDec("0.000001"))) > 0 {
+			t.Fatalf("height %d, validator %d: outstanding %s, commission %s, delegators owed %s", c.s.Height(), v, out, comm, owed[v])
 		}
 	}
 }
