@@ -89,8 +89,9 @@ func (s *State) distribute(amount Dec, votes []Vote) {
 			continue
 		}
 		seen[op] = true
-		shares = append(shares, share{op, uint64(v.Power)})
-		power += uint64(v.Power)
+		pw := uint64(min(v.Power, maxPower)) // bounded so the sum cannot overflow
+		shares = append(shares, share{op, pw})
+		power += pw
 	}
 	given := Dec{}
 	for _, sh := range shares {
@@ -155,7 +156,7 @@ func (s *State) handleEvidence(bank Bank, e Evidence) {
 // before the infraction height are not touched.
 func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, fraction Dec) {
 	v := s.validators[val]
-	stake := uint64(power)
+	stake := uint64(max(power, 0))
 	if hi := ^uint64(0) / s.params.PowerReduction; stake > hi {
 		stake = hi
 	}

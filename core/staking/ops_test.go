@@ -341,3 +341,36 @@ func TestCancelUnbonding(t *testing.T) {
 		t.Fatalf("delegation %d, want 600", d.Balance)
 	}
 }
+
+// TestHostileBlockInput: odd votes and evidence (unknown validators,
+// negative or huge powers, duplicates, future heights) neither panic nor
+// break the bookkeeping.
+func TestHostileBlockInput(t *testing.T) {
+	c := newChain(t, testParams(), 3, 10_000)
+	c.createValidator(0, 1000, "0.1")
+	c.createValidator(1, 1000, "0")
+	c.block(5)
+	ca0, ca1 := staking.ConsAddressOf(consKey(0)), staking.ConsAddressOf(consKey(1))
+	in := staking.BeginBlockInput{Height: c.s.Height() + 1, Time: c.s.Time() + 5, Fees: 1001,
+		Votes: []staking.Vote{
+			{Address: ca0, Power: 1 << 62, Signed: true}, {Address: ca0, Power: 1 << 62, Signed: true},
+			{Address: ca1, Power: -5, Signed: true}, {Address: staking.ConsAddress{9}, Power: 100, Signed: true},
+		},
+		Evidence: []staking.Evidence{
+			{Address: ca1, Height: c.s.Height() + 5, Power: 1000}, {Address: ca1, Height: 1, Power: -1},
+			{Address: staking.ConsAddress{9}, Height: 1, Power: 10},
+		},
+	}
+	c.supply += 1001
+	if err := c.s.BeginBlock(c.bank, in); err != nil {
+		t.Fatal(err)
+	}
+	c.s.EndBlock(c.bank)
+	c.check()
+	if c.val(1).Jailed || c.s.Pools().Burned != 0 {
+		t.Fatal("bad evidence acted on")
+	}
+	if r, _ := c.s.Rewards(addr(0), addr(0)); !r.Equal(staking.MustParseDec("900.9")) {
+		t.Fatalf("validator 0 rewards %s, want 900.9 (all fees, less 10%%)", r)
+	}
+}
