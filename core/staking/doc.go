@@ -35,13 +35,20 @@
 //     last commit (DecidedLastCommit) and the misbehaviour evidence. It
 //     mints InflationPerBlock, distributes, tracks liveness and slashes.
 //  2. The block's staking transactions: CreateValidator, EditValidator,
-//     Delegate, Undelegate, Redelegate, WithdrawRewards,
+//     Delegate, Undelegate, CancelUnbonding, Redelegate, WithdrawRewards,
 //     WithdrawCommission, Unjail. Each acts at the block of step 1 and,
 //     on error, changes nothing (neither the state nor the bank).
 //  3. EndBlock: the new active set as CometBFT validator updates (only
 //     changes; power 0 removes a validator), status transitions, and
 //     release of unbonding entries whose completion time is at or before
 //     the block time.
+//
+// Queries (Validators, Delegation, Delegations, Unbonding, Redelegations,
+// Rewards, Commission, OutstandingRewards, SigningInfo) return copies in
+// the shapes of Cosmos SDK's staking and distribution responses, which
+// celestia-node's state module (QueryDelegation, QueryUnbonding,
+// QueryRedelegations) returns; the application converts addresses to
+// bech32 and times to RFC 3339.
 //
 // The application persists the state as Entries (key-value pairs sorted by
 // key, identical for identical states, so they can be hashed into the app

@@ -96,15 +96,7 @@ func TestDoubleSignSlashesStakeBondedAtInfraction(t *testing.T) {
 // TestSlashedRewards: F1 scales the stake of delegations across a slash,
 // so rewards before and after it are paid on the right stake.
 func TestSlashedRewards(t *testing.T) {
-	p := testParams()
-	p.SlashFractionDoubleSign = staking.MustParseDec("0.5")
-	c := newChain(t, p, 3, 100_000)
-	c.createValidator(0, 1000, "0")
-	c.createValidator(1, 1000, "0")
-	if err := c.s.Delegate(c.bank, addr(2), addr(0), 1000); err != nil {
-		t.Fatal(err)
-	}
-	c.block(5)
+	c := slashable(t, staking.MustParseDec("0.5"))
 	c.fees = 300 // validator 0 has 2000 of 3000 power: 200, 100 each
 	c.block(5)
 	c.fees = 0
@@ -223,15 +215,7 @@ func TestActiveSet(t *testing.T) {
 // TestSlashedToNothing: after a 100% slash delegators can still leave and
 // the empty validator is removed.
 func TestSlashedToNothing(t *testing.T) {
-	p := testParams()
-	p.SlashFractionDoubleSign = staking.NewDec(1)
-	c := newChain(t, p, 3, 100_000)
-	c.createValidator(0, 1000, "0")
-	c.createValidator(1, 1000, "0")
-	if err := c.s.Delegate(c.bank, addr(2), addr(0), 1000); err != nil {
-		t.Fatal(err)
-	}
-	c.block(5)
+	c := slashable(t, staking.NewDec(1))
 	c.block(5, staking.Evidence{Address: staking.ConsAddressOf(consKey(0)), Height: c.s.Height(), Power: 2000})
 	if v := c.val(0); v.Tokens != 0 || v.Shares.IsZero() {
 		t.Fatalf("validator %+v", v)
@@ -252,4 +236,20 @@ func TestSlashedToNothing(t *testing.T) {
 	if _, ok := c.s.Validator(addr(0)); ok {
 		t.Fatal("emptied validator kept")
 	}
+}
+
+// slashable returns a chain with double signs slashing fraction, two
+// bonded validators of 1000 self-bond and account 2 delegating 1000 to
+// validator 0.
+func slashable(t *testing.T, fraction staking.Dec) *chain {
+	p := testParams()
+	p.SlashFractionDoubleSign = fraction
+	c := newChain(t, p, 3, 100_000)
+	c.createValidator(0, 1000, "0")
+	c.createValidator(1, 1000, "0")
+	if err := c.s.Delegate(c.bank, addr(2), addr(0), 1000); err != nil {
+		t.Fatal(err)
+	}
+	c.block(5)
+	return c
 }
