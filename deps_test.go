@@ -211,6 +211,10 @@ var allowed = map[string][]string{
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
+	// core/staking is the staking, distribution and slashing state machine
+	// the application drives: no I/O, no CometBFT, no Badger; it names
+	// accounts by core/tx's Address only.
+	"core/staking":   {module + "/core/tx"},
 	"core/validator": {module + "/core/app", module + "/core/tx", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
