@@ -219,6 +219,9 @@ put ends: memory use does not grow with the input's size.`,
 				parallel: parallel, maxPart: maxPart, total: sum.Parts, afterRecord: c.afterPartRecorded,
 				beforeSubmit: c.beforePartSubmit, afterSubmit: c.afterPartSubmit,
 			}
+			if err := p.catchUp(ctx); err != nil {
+				return fmt.Errorf("%w (journal %s)", err, jpath)
+			}
 			if err := p.resolvePending(ctx); err != nil {
 				return fmt.Errorf("%w (journal %s)", err, jpath)
 			}

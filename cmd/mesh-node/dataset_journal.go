@@ -305,6 +305,21 @@ func (j *putJournal) part(index int) (journalRecord, bool) {
 	return r, ok
 }
 
+// highestRecord returns the highest height of a completed record (a
+// part's or the manifest's), 0 for none.
+func (j *putJournal) highestRecord() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var h uint64
+	for _, r := range j.parts {
+		h = max(h, r.Height)
+	}
+	if j.manifest != nil {
+		h = max(h, j.manifest.Height)
+	}
+	return h
+}
+
 // manifestRecord returns the record of the manifest, if any.
 func (j *putJournal) manifestRecord() (journalRecord, bool) {
 	j.mu.Lock()

@@ -249,6 +249,33 @@ func (p *putter) head(ctx context.Context) (uint64, error) {
 	return h.Height(), nil
 }
 
+// catchUp waits, up to the put's timeout, for the node's header store to
+// reach the highest height the journal records a blob at. A node that
+// lags the chain (its headers behind the height its own Submit returned)
+// would otherwise answer "from the future" for a recorded blob, and the
+// put would post it again. A journal of another chain (a devnet started
+// afresh) records heights the chain may never reach: after the wait its
+// records are checked as they are, and those not found are posted again.
+func (p *putter) catchUp(ctx context.Context) error {
+	want := p.journal.highestRecord()
+	if want == 0 {
+		return nil
+	}
+	head, err := p.head(ctx)
+	if err != nil {
+		return fmt.Errorf("dataset put: %w", err)
+	}
+	if head >= want {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	if _, err := p.headers.WaitForHeight(wctx, want); err != nil && ctx.Err() != nil {
+		return fmt.Errorf("dataset put: wait for the node to reach height %d, the journal's highest: %w", want, ctx.Err())
+	}
+	return nil
+}
+
 // resolvePending looks on chain for the blobs the journal holds pending
 // without a completed record (their put stopped during their Submit), in
 // the put's namespace at every height from the pending record's to the

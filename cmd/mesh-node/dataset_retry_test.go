@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
+
 	"github.com/datamesh/mesh-node/api"
+	"github.com/datamesh/mesh-node/api/client"
+	"github.com/datamesh/mesh-node/header"
 )
 
 // retryBusy calls again after a busy refusal (as the API's heavy-call
@@ -39,5 +44,59 @@ func TestRetryBusy(t *testing.T) {
 	_, err = retryBusy(short, func(context.Context) (int, error) { return 0, fmt.Errorf("%w: limit", api.ErrBusy) })
 	if err == nil || !strings.Contains(err.Error(), "stayed busy") {
 		t.Fatalf("a node busy past the deadline: %v", err)
+	}
+}
+
+// catchUp waits for a node whose headers lag the journal's highest
+// recorded height (as a light node under load lags the height its own
+// Submit returned), so the put checks the recorded blobs instead of
+// posting them again; it gives up on a height the node never reaches
+// after the put's timeout, and waits for nothing when the node is there.
+func TestPutCatchUp(t *testing.T) {
+	journal, err := openJournal(filepath.Join(t.TempDir(), "j.jsonl"), journalHeader{Root: "r", Namespace: "n", MaxPartSize: 1, Parts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer journal.Close()
+	for _, r := range []journalRecord{{Kind: recordPart, Index: 0, Height: 30, Commitment: []byte{1}}, {Kind: recordPart, Index: 1, Height: 50, Commitment: []byte{2}}} {
+		if err := journal.record(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(head uint64, reach bool) (waited []uint64, err error) {
+		p := &putter{journal: journal, timeout: 200 * time.Millisecond, headers: client.HeaderAPI{
+			LocalHead: func(context.Context) (*header.ExtendedHeader, error) {
+				return &header.ExtendedHeader{RawHeader: cmttypes.Header{Height: int64(head)}}, nil
+			},
+			WaitForHeight: func(ctx context.Context, h uint64) (*header.ExtendedHeader, error) {
+				waited = append(waited, h)
+				if !reach {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				return &header.ExtendedHeader{RawHeader: cmttypes.Header{Height: int64(h)}}, nil
+			},
+		}}
+		return waited, p.catchUp(context.Background())
+	}
+	if w, err := run(40, true); err != nil || len(w) != 1 || w[0] != 50 {
+		t.Fatalf("lagging node: waited for %v, %v; want height 50", w, err)
+	}
+	if w, err := run(40, false); err != nil || len(w) != 1 {
+		t.Fatalf("a height never reached: waited for %v, %v; want one bounded wait and no error", w, err)
+	}
+	if w, err := run(60, true); err != nil || len(w) != 0 {
+		t.Fatalf("a node past the journal: waited for %v, %v", w, err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := &putter{journal: journal, timeout: time.Second, headers: client.HeaderAPI{
+		LocalHead: func(context.Context) (*header.ExtendedHeader, error) {
+			return &header.ExtendedHeader{RawHeader: cmttypes.Header{Height: 1}}, nil
+		},
+		WaitForHeight: func(ctx context.Context, h uint64) (*header.ExtendedHeader, error) { return nil, ctx.Err() },
+	}}
+	if err := p.catchUp(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled put: %v", err)
 	}
 }
