@@ -10,6 +10,7 @@ import (
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
+	"github.com/datamesh/mesh-node/share"
 )
 
 // Defaults of core init.
@@ -41,6 +42,8 @@ type initOptions struct {
 	// accounts are funded in the genesis besides the dev account (the
 	// devnet funds its nodes' keys).
 	accounts []app.GenesisAccount
+	// maxSquareSize is the genesis max_square_size (--max-square-size).
+	maxSquareSize int
 }
 
 func (c *cli) coreInitCmd() *cobra.Command {
@@ -56,7 +59,10 @@ func (c *cli) coreInitCmd() *cobra.Command {
   config/genesis.json             CometBFT genesis: the validator (power 10) and,
                                   as app_state, the DataMesh genesis: chain ID,
                                   the dev account funded with --dev-balance, the
-                                  dev account as authority, default params
+                                  dev account as authority, default params but
+                                  max_square_size --max-square-size; CometBFT's
+                                  block max_bytes fits a full square of that
+                                  size (see docs/cli.md)
   keys/dev.json                   the dev account's key, in the keyring (0600)
 
 and print the home, the chain ID, the dev account's address and its key
@@ -69,11 +75,12 @@ network instead (made by core testnet, say): genesis.json is a copy of FILE
 (export it from any node with core export-genesis), persistent_peers are
 --peers, and the dev key is made but not funded. The new validator key is
 not in the genesis, so the node runs as a full node: it syncs the chain and
-serves its RPC but does not vote. --chain-id and --dev-balance do not apply.`
+serves its RPC but does not vote. --chain-id, --dev-balance and
+--max-square-size do not apply.`
 	cmd := c.homeCmd("core", "init", "Create a one-validator devnet home: config, keys and genesis", long, func(cmd *cobra.Command, home string) error {
 		o.home = home
-		if o.genesis != "" && (cmd.Flags().Changed("chain-id") || cmd.Flags().Changed("dev-balance")) {
-			return errors.New("core init: --chain-id and --dev-balance make a new chain; --genesis joins one")
+		if o.genesis != "" && (cmd.Flags().Changed("chain-id") || cmd.Flags().Changed("dev-balance") || cmd.Flags().Changed("max-square-size")) {
+			return errors.New("core init: --chain-id, --dev-balance and --max-square-size make a new chain; --genesis joins one")
 		}
 		dev, chainID, err := initHome(o)
 		if err != nil {
@@ -88,6 +95,7 @@ serves its RPC but does not vote. --chain-id and --dev-balance do not apply.`
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "CometBFT timeout_commit: the pause after each block")
 	f.Uint64Var(&o.devBalance, "dev-balance", defaultDevBalance, "genesis balance of the dev account")
 	f.BoolVar(&o.force, "force", false, "delete the existing config, data and keys directories of the home first")
+	f.IntVar(&o.maxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage)
 	f.StringVar(&o.genesis, "genesis", "", "join the network of this genesis.json as a full node (needs --peers)")
 	f.StringSliceVar(&o.peers, "peers", nil, "with --genesis: the network's nodes to connect to, id@host:port,...")
 	return cmd
@@ -99,8 +107,16 @@ func initHome(o initOptions) (tx.Address, string, error) {
 	if o.blockTime <= 0 {
 		return tx.Address{}, "", fmt.Errorf("--block-time %s: must be positive", o.blockTime)
 	}
+	if o.genesis == "" {
+		if err := checkMaxSquareSize(o.maxSquareSize); err != nil {
+			return tx.Address{}, "", err
+		}
+	}
 	opts := validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
 		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force}
+	if o.genesis == "" {
+		opts.MaxSquareSize = o.maxSquareSize
+	}
 	switch {
 	case o.genesis != "" && len(o.peers) == 0:
 		return tx.Address{}, "", errors.New("--genesis needs --peers: the nodes of the network to join")
@@ -127,4 +143,15 @@ func initHome(o initOptions) (tx.Address, string, error) {
 		return tx.Address{}, "", fmt.Errorf("%w (use --force to delete and recreate it)", err)
 	}
 	return dev, opts.ChainID, err
+}
+
+// maxSquareSizeUsage is the help of --max-square-size.
+var maxSquareSizeUsage = fmt.Sprintf("the genesis max_square_size: the largest original square width, a power of two from 1 to %d", share.SquareSizeUpperBound)
+
+// checkMaxSquareSize checks a --max-square-size.
+func checkMaxSquareSize(k int) error {
+	if k < 1 || k > share.SquareSizeUpperBound || !share.IsPowerOfTwo(k) {
+		return fmt.Errorf("--max-square-size %d: want a power of two from 1 to %d", k, share.SquareSizeUpperBound)
+	}
+	return nil
 }

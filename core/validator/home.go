@@ -75,6 +75,10 @@ type InitOptions struct {
 	// PersistentPeers are the peers (id@host:port, see CheckPeer) the node
 	// stays connected to: config.toml's persistent_peers.
 	PersistentPeers []string
+	// MaxSquareSize is the genesis params' max_square_size, a power of two
+	// up to share.SquareSizeUpperBound; 0 means the default
+	// (share.DefaultMaxSquareSize). Unused with Genesis.
+	MaxSquareSize int
 }
 
 // Init creates a home and returns the dev account's address. Without
@@ -92,7 +96,9 @@ type InitOptions struct {
 //	                                and, as app_state, the DataMesh genesis: the
 //	                                dev account funded with DevBalance and made
 //	                                the authority, Accounts, default params
-//	                                (data_commitment_window 400), the
+//	                                (data_commitment_window 400) but for
+//	                                MaxSquareSize, and CometBFT's block
+//	                                max_bytes from it (BlockMaxBytes), the
 //	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
 //
@@ -107,6 +113,9 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	}
 	if o.Moniker == "" {
 		return tx.Address{}, errors.New("validator: no moniker (the node's name)")
+	}
+	if err := checkMaxSquareSize(o.MaxSquareSize); err != nil {
+		return tx.Address{}, err
 	}
 	if o.Genesis != nil {
 		if _, _, err := ParseGenesisDoc(o.Genesis); err != nil {
@@ -160,7 +169,7 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		ChainID:      o.ChainID,
 		Authority:    k.dev,
 		Accounts:     append([]app.GenesisAccount{{Address: k.dev, Balance: o.DevBalance}}, o.Accounts...),
-		Params:       tx.DefaultParams(),
+		Params:       genesisParams(o.MaxSquareSize),
 		EVMAddresses: []app.GenesisEVMAddress{k.evm},
 	}
 	if err := g.Validate(); err != nil {
@@ -291,8 +300,9 @@ type GenesisValidator struct {
 // GenesisDoc returns CometBFT's genesis for the DataMesh genesis g: g's
 // chain ID, g as app_state, CometBFT's default consensus parameters with
 // vote extensions enabled from height 1 (they carry Blobstream's
-// attestation signatures), the current time and vals, ValidatorPower each. It checks the document
-// CometBFT will read, not g (app.Genesis.Validate does).
+// attestation signatures) and block max_bytes BlockMaxBytes(g's
+// max_square_size), the current time and vals, ValidatorPower each. It
+// checks the document CometBFT will read, not g (app.Genesis.Validate does).
 func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc, error) {
 	appState, err := json.Marshal(g)
 	if err != nil {
@@ -305,6 +315,7 @@ func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc,
 		AppState:        appState,
 	}
 	doc.ConsensusParams.ABCI.VoteExtensionsEnableHeight = 1
+	doc.ConsensusParams.Block.MaxBytes = BlockMaxBytes(g.Params.MaxSquareSize)
 	for _, v := range vals {
 		if v.PubKey == nil {
 			return nil, fmt.Errorf("validator: genesis validator %q has no public key", v.Name)
