@@ -17,6 +17,7 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/freeport"
@@ -87,6 +88,8 @@ type devnetOptions struct {
 	// made with another value refuses.
 	maxSquareSize    int
 	maxSquareSizeSet bool
+	// maxBlobSize is the genesis max_blob_size of a new home.
+	maxBlobSize int
 }
 
 func (c *cli) devnetCmd() *cobra.Command {
@@ -112,7 +115,8 @@ The homes are <home>/core, <home>/bridge, <home>/full and <home>/light
 resumes the same chain, and a second devnet on a home in use is refused.
 Each start rewrites the keys of the nodes' config.toml that wire the devnet
 (chain_id, core.rpc, p2p.listen_addresses, p2p.bootstrap_peers, rpc.port,
-dataset.gateway_address, log.level) and keeps the others as they are in the file.
+dataset.gateway_address, the bridge's square.max_size, log.level) and keeps
+the others as they are in the file.
 
 Ports, from --base-port N: core P2P N, core RPC N+1; the APIs of bridge,
 full and light N+2, N+3, N+4 (26658, 26659, 26660 by default); their libp2p
@@ -125,7 +129,9 @@ the dataset gateways (and delegated routing) of bridge and full N+11, N+12.
 genesis on the first run; CometBFT's block max_bytes is derived from it
 (32 MiB squares of 256 fit; 512 is capped at CometBFT's 100 MiB blocks) and
 the bridge's square.max_size follows the genesis on every run. Giving it on
-a later run with another value than the home's chain has is an error. SIGINT
+a later run with another value than the home's chain has is an error.
+--max-blob-size (default 2 MiB) is the genesis max_blob_size, set on the
+first run; the core node's mempool and RPC size limits follow it. SIGINT
 stops every node, in reverse order, and closes their databases.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -177,6 +183,7 @@ stops every node, in reverse order, and closes their databases.`,
 	f.StringVar(&o.pprof, "pprof", "", "serve Go's runtime profiles of the devnet's process at this loopback address (host:port, /debug/pprof/)")
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "the core node's pause after each block (set on the first run)")
 	f.IntVar(&o.maxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage+" (set on the first run)")
+	f.IntVar(&o.maxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage+" (set on the first run)")
 	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes: debug, info, warn, error or none")
 	return cmd
 }
@@ -287,7 +294,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 	if o.basePort < 0 || o.basePort > 65535-(devnetPorts-1) {
 		return nil, fmt.Errorf("--base-port %d: want 0 or a port up to %d", o.basePort, 65535-(devnetPorts-1))
 	}
-	if err := checkMaxSquareSize(o.maxSquareSize); err != nil {
+	if err := checkSizes(o.maxSquareSize, o.maxBlobSize); err != nil {
 		return nil, err
 	}
 	// The nodes share one logger, and so one set of levels: node.LogLevelSet
@@ -404,7 +411,8 @@ func initDevnet(o devnetOptions) (map[string]string, error) {
 	coreHome := filepath.Join(o.home, "core")
 	if _, err := os.Stat(filepath.Join(coreHome, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
 		if _, _, err := initHome(initOptions{home: coreHome, chainID: devnetChainID, moniker: "devnet", blockTime: o.blockTime,
-			devBalance: defaultDevBalance, accounts: funded, maxSquareSize: o.maxSquareSize}); err != nil {
+			devBalance: defaultDevBalance, accounts: funded,
+			maxSquareSize: o.maxSquareSize, maxBlobSize: o.maxBlobSize}); err != nil {
 			return nil, fmt.Errorf("core home: %w", err)
 		}
 	} else if err != nil {

@@ -28,22 +28,29 @@ func BlockMaxBytes(maxSquareSize int) int64 {
 	return min(max(n, cmttypes.DefaultBlockParams().MaxBytes), cmttypes.MaxBlockSizeBytes)
 }
 
-// checkMaxSquareSize checks an InitOptions or TestnetOptions
-// MaxSquareSize: 0 (the default) or a power of two up to
-// share.SquareSizeUpperBound.
-func checkMaxSquareSize(k int) error {
+// checkSizes checks the MaxSquareSize and MaxBlobSize of InitOptions or
+// TestnetOptions: 0 (the default) or, for the square, a power of two up to
+// share.SquareSizeUpperBound and, for blobs, a size up to
+// share.MaxBlobSize.
+func checkSizes(k, blobSize int) error {
 	if k != 0 && (!share.IsPowerOfTwo(k) || k > share.SquareSizeUpperBound) {
 		return fmt.Errorf("validator: max square size %d: want a power of two from 1 to %d", k, share.SquareSizeUpperBound)
+	}
+	if blobSize < 0 || blobSize > share.MaxBlobSize {
+		return fmt.Errorf("validator: max blob size %d: want 1 to %d bytes", blobSize, share.MaxBlobSize)
 	}
 	return nil
 }
 
-// genesisParams returns the default params with max_square_size k, or
-// the default one for k = 0.
-func genesisParams(k int) tx.Params {
+// genesisParams returns the default params with max_square_size k and
+// max_blob_size blobSize, where not 0.
+func genesisParams(k, blobSize int) tx.Params {
 	p := tx.DefaultParams()
 	if k != 0 {
 		p.MaxSquareSize = k
+	}
+	if blobSize != 0 {
+		p.MaxBlobSize = blobSize
 	}
 	return p
 }

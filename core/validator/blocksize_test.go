@@ -40,7 +40,8 @@ func TestBlockMaxBytes(t *testing.T) {
 
 // TestInitMaxSquareSize checks that Init writes MaxSquareSize into the
 // genesis params and block max_bytes to match, and refuses a width that is
-// not a power of two up to 512 before writing anything.
+// not a power of two up to 512, or a blob size out of range, before
+// writing anything.
 func TestInitMaxSquareSize(t *testing.T) {
 	home := t.TempDir()
 	if _, err := validator.Init(home, validator.InitOptions{ChainID: "sq", Moniker: "m", BlockTime: time.Second, MaxSquareSize: 256}); err != nil {
@@ -61,13 +62,16 @@ func TestInitMaxSquareSize(t *testing.T) {
 		t.Errorf("genesis block max_bytes %d, want %d", got, want)
 	}
 
-	for _, k := range []int{-1, 3, 100, 1024} {
+	for _, bad := range []validator.InitOptions{{MaxSquareSize: -1}, {MaxSquareSize: 3}, {MaxSquareSize: 100}, {MaxSquareSize: 1024},
+		{MaxBlobSize: -1}, {MaxBlobSize: share.MaxBlobSize + 1}} {
 		home := t.TempDir()
-		if _, err := validator.Init(home, validator.InitOptions{ChainID: "sq", Moniker: "m", BlockTime: time.Second, MaxSquareSize: k}); err == nil {
-			t.Errorf("max square size %d: accepted", k)
+		o := bad
+		o.ChainID, o.Moniker, o.BlockTime = "sq", "m", time.Second
+		if _, err := validator.Init(home, o); err == nil {
+			t.Errorf("square %d, blob %d: accepted", bad.MaxSquareSize, bad.MaxBlobSize)
 		}
 		if entries, err := os.ReadDir(home); err != nil || len(entries) != 0 {
-			t.Errorf("max square size %d: the refused Init left %v (%v)", k, entries, err)
+			t.Errorf("square %d, blob %d: the refused Init left %v (%v)", bad.MaxSquareSize, bad.MaxBlobSize, entries, err)
 		}
 	}
 }

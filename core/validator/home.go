@@ -79,6 +79,9 @@ type InitOptions struct {
 	// up to share.SquareSizeUpperBound; 0 means the default
 	// (share.DefaultMaxSquareSize). Unused with Genesis.
 	MaxSquareSize int
+	// MaxBlobSize is the genesis params' max_blob_size, up to
+	// share.MaxBlobSize; 0 means the default (2 MiB). Unused with Genesis.
+	MaxBlobSize int
 }
 
 // Init creates a home and returns the dev account's address. Without
@@ -86,7 +89,8 @@ type InitOptions struct {
 //
 //	config/config.toml              CometBFT's config: timeout_commit = BlockTime,
 //	                                mempool max_tx_bytes and rpc max_body_bytes
-//	                                raised so a max_blob_size blob fits
+//	                                raised so a max_blob_size blob (of the
+//	                                genesis's params) fits
 //	config/node_key.json            P2P key (0600)
 //	config/priv_validator_key.json  validator consensus key, ed25519 (0600)
 //	data/priv_validator_state.json  validator signing state (0600)
@@ -97,7 +101,7 @@ type InitOptions struct {
 //	                                dev account funded with DevBalance and made
 //	                                the authority, Accounts, default params
 //	                                (data_commitment_window 400) but for
-//	                                MaxSquareSize, and CometBFT's block
+//	                                MaxSquareSize and MaxBlobSize, and CometBFT's block
 //	                                max_bytes from it (BlockMaxBytes), the
 //	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
@@ -114,13 +118,16 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	if o.Moniker == "" {
 		return tx.Address{}, errors.New("validator: no moniker (the node's name)")
 	}
-	if err := checkMaxSquareSize(o.MaxSquareSize); err != nil {
+	if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
 		return tx.Address{}, err
 	}
+	params := genesisParams(o.MaxSquareSize, o.MaxBlobSize)
 	if o.Genesis != nil {
-		if _, _, err := ParseGenesisDoc(o.Genesis); err != nil {
+		_, g, err := ParseGenesisDoc(o.Genesis)
+		if err != nil {
 			return tx.Address{}, err
 		}
+		params = g.Params
 	}
 	for _, p := range o.PersistentPeers {
 		if err := CheckPeer(p); err != nil {
@@ -144,7 +151,7 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		return tx.Address{}, err
 	}
 
-	conf := newConfig(home, o.Moniker, o.BlockTime)
+	conf := newConfig(home, o.Moniker, o.BlockTime, params)
 	if len(o.PersistentPeers) > 0 {
 		conf.P2P.PersistentPeers = strings.Join(o.PersistentPeers, ",")
 		// Peers on loopback or private addresses (a testnet) are only
@@ -169,7 +176,7 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		ChainID:      o.ChainID,
 		Authority:    k.dev,
 		Accounts:     append([]app.GenesisAccount{{Address: k.dev, Balance: o.DevBalance}}, o.Accounts...),
-		Params:       genesisParams(o.MaxSquareSize),
+		Params:       params,
 		EVMAddresses: []app.GenesisEVMAddress{k.evm},
 	}
 	if err := g.Validate(); err != nil {
@@ -197,12 +204,11 @@ func makeHomeDirs(home string) error {
 
 // newConfig returns the CometBFT config of a new home: CometBFT's
 // defaults with moniker, timeout_commit = blockTime and mempool and RPC
-// size limits a max_blob_size blob fits in.
-func newConfig(home, moniker string, blockTime time.Duration) *cfg.Config {
+// size limits a blob of params' max_blob_size fits in.
+func newConfig(home, moniker string, blockTime time.Duration, params tx.Params) *cfg.Config {
 	conf := cfg.DefaultConfig().SetRoot(home)
 	conf.Moniker = moniker
 	conf.Consensus.TimeoutCommit = blockTime
-	params := tx.DefaultParams()
 	// A BlobTx carries blobs of up to max_blob_size with the signed
 	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
 	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.

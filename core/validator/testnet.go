@@ -51,6 +51,9 @@ type TestnetOptions struct {
 	// MaxSquareSize is the genesis params' max_square_size, as
 	// InitOptions.MaxSquareSize (0: the default).
 	MaxSquareSize int
+	// MaxBlobSize is the genesis params' max_blob_size, as
+	// InitOptions.MaxBlobSize (0: the default).
+	MaxBlobSize int
 }
 
 // TestnetNode is one home Testnet wrote.
@@ -122,7 +125,7 @@ func (o TestnetOptions) check() error {
 	if o.BlockTime <= 0 {
 		return fmt.Errorf("validator: block time %s: must be positive", o.BlockTime)
 	}
-	if err := checkMaxSquareSize(o.MaxSquareSize); err != nil {
+	if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
 		return err
 	}
 	if len(o.Hosts) > 0 && len(o.Hosts) != o.Validators {
@@ -153,7 +156,7 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 		if err := makeHomeDirs(home); err != nil {
 			return nil, err
 		}
-		conf := newConfig(home, name, o.BlockTime)
+		conf := newConfig(home, name, o.BlockTime, genesisParams(o.MaxSquareSize, o.MaxBlobSize))
 		scaleTimeouts(conf.Consensus, o.BlockTime)
 		host, p2pListen := "127.0.0.1", "127.0.0.1"
 		if len(o.Hosts) > 0 {
@@ -182,7 +185,7 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 			RPC: conf.RPC.ListenAddress, Account: k.dev}
 	}
 
-	g := &app.Genesis{ChainID: o.ChainID, Authority: keys[0].dev, Params: genesisParams(o.MaxSquareSize)}
+	g := &app.Genesis{ChainID: o.ChainID, Authority: keys[0].dev, Params: genesisParams(o.MaxSquareSize, o.MaxBlobSize)}
 	vals := make([]GenesisValidator, n)
 	for i, k := range keys {
 		g.Accounts = append(g.Accounts, app.GenesisAccount{Address: k.dev, Balance: o.Balance})
