@@ -211,7 +211,7 @@ var allowed = map[string][]string{
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
-	"core/validator": {module + "/core/app", module + "/core/tx", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
+	"core/validator": {module + "/core/app", module + "/core/tx", module + "/share", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.
