@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -31,15 +32,7 @@ func TestMaxSquareSizeFlags(t *testing.T) {
 
 	home := t.TempDir()
 	mustRun(ctx, t, "core", "init", "--home", home, "--max-square-size", "256", "--max-blob-size", "8388608")
-	checkGenesisSquare(t, filepath.Join(home, "config", "genesis.json"), 256)
-	data, err := validator.ReadGenesisFile(filepath.Join(home, "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, g, err := validator.ParseGenesisDoc(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := checkGenesisSquare(t, filepath.Join(home, "config", "genesis.json"), 256)
 	conf, err := validator.LoadConfig(home)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +61,9 @@ func TestMaxSquareSizeFlags(t *testing.T) {
 	}
 }
 
-func checkGenesisSquare(t *testing.T, path string, k int) {
+// checkGenesisSquare checks the max_square_size and block max_bytes of the
+// genesis at path and returns its app genesis.
+func checkGenesisSquare(t *testing.T, path string, k int) *app.Genesis {
 	t.Helper()
 	data, err := validator.ReadGenesisFile(path)
 	if err != nil {
@@ -82,4 +77,5 @@ func checkGenesisSquare(t *testing.T, path string, k int) {
 		t.Fatalf("%s: max_square_size %d, block max_bytes %d; want %d, %d", path, g.Params.MaxSquareSize,
 			doc.ConsensusParams.Block.MaxBytes, k, validator.BlockMaxBytes(k))
 	}
+	return g
 }
