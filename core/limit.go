@@ -11,9 +11,11 @@ import (
 )
 
 // DefaultMaxResponseBytes bounds each RPC response the follower reads when
-// Options.MaxResponseBytes is 0: a block of CometBFT's default maximum size
-// (21 MiB) as JSON, with room to spare.
-const DefaultMaxResponseBytes = 128 << 20
+// Options.MaxResponseBytes is 0: a block of CometBFT's hard maximum size
+// (types.MaxBlockSizeBytes, 100 MiB, what a chain of max_square_size 512
+// allows) as JSON, its transactions in base64 (4/3 of their size), with
+// room to spare. A block of a 256 square (at most 41 MiB) is about 55 MiB.
+const DefaultMaxResponseBytes = 160 << 20
 
 // ErrResponseTooLarge is wrapped when a core node's RPC response exceeds
 // Options.MaxResponseBytes.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -62,5 +63,16 @@ func TestStartSilentCoreTimesOut(t *testing.T) {
 	err = f.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("Start against a silent node: %v", err)
+	}
+}
+
+// TestDefaultMaxResponseBytesFitsLargestBlock checks that the follower's
+// default response limit admits the largest block CometBFT allows (a chain
+// of max_square_size 512) as /block's JSON: its transactions in base64,
+// plus 8 MiB for the header, commit and JSON around them.
+func TestDefaultMaxResponseBytesFitsLargestBlock(t *testing.T) {
+	need := int64(cmttypes.MaxBlockSizeBytes)*4/3 + 8<<20
+	if DefaultMaxResponseBytes < need {
+		t.Fatalf("DefaultMaxResponseBytes %d, below %d", int64(DefaultMaxResponseBytes), need)
 	}
 }

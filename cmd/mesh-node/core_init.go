@@ -10,6 +10,7 @@ import (
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
+	"github.com/datamesh/mesh-node/share"
 )
 
 // Defaults of core init.
@@ -44,6 +45,9 @@ type initOptions struct {
 	// dataCommitmentWindow is the genesis data_commitment_window (0: the
 	// default, 400).
 	dataCommitmentWindow uint64
+	// maxSquareSize and maxBlobSize are the genesis max_square_size and
+	// max_blob_size (--max-square-size, --max-blob-size).
+	maxSquareSize, maxBlobSize int
 }
 
 func (c *cli) coreInitCmd() *cobra.Command {
@@ -52,14 +56,18 @@ func (c *cli) coreInitCmd() *cobra.Command {
 
   config/config.toml              CometBFT config: timeout_commit = --block-time,
                                   mempool max_tx_bytes and rpc max_body_bytes
-                                  raised so a 2 MiB blob fits
+                                  raised so a --max-blob-size blob fits
   config/node_key.json            P2P key (0600)
   config/priv_validator_key.json  validator consensus key, ed25519 (0600)
   data/priv_validator_state.json  validator signing state (0600)
   config/genesis.json             CometBFT genesis: the validator (power 10) and,
                                   as app_state, the DataMesh genesis: chain ID,
                                   the dev account funded with --dev-balance, the
-                                  dev account as authority, default params
+                                  dev account as authority, default params but
+                                  max_square_size --max-square-size and
+                                  max_blob_size --max-blob-size; CometBFT's
+                                  block max_bytes fits a full square of that
+                                  size (see docs/cli.md)
   keys/dev.json                   the dev account's key, in the keyring (0600)
 
 and print the home, the chain ID, the dev account's address and its key
@@ -72,11 +80,12 @@ network instead (made by core testnet, say): genesis.json is a copy of FILE
 (export it from any node with core export-genesis), persistent_peers are
 --peers, and the dev key is made but not funded. The new validator key is
 not in the genesis, so the node runs as a full node: it syncs the chain and
-serves its RPC but does not vote. --chain-id and --dev-balance do not apply.`
+serves its RPC but does not vote. --chain-id, --dev-balance,
+--max-square-size and --max-blob-size do not apply.`
 	cmd := c.homeCmd("core", "init", "Create a one-validator devnet home: config, keys and genesis", long, func(cmd *cobra.Command, home string) error {
 		o.home = home
-		if o.genesis != "" && (cmd.Flags().Changed("chain-id") || cmd.Flags().Changed("dev-balance")) {
-			return errors.New("core init: --chain-id and --dev-balance make a new chain; --genesis joins one")
+		if o.genesis != "" && (cmd.Flags().Changed("chain-id") || cmd.Flags().Changed("dev-balance") || cmd.Flags().Changed("max-square-size") || cmd.Flags().Changed("max-blob-size")) {
+			return errors.New("core init: --chain-id, --dev-balance, --max-square-size and --max-blob-size make a new chain; --genesis joins one")
 		}
 		dev, chainID, err := initHome(o)
 		if err != nil {
@@ -91,6 +100,8 @@ serves its RPC but does not vote. --chain-id and --dev-balance do not apply.`
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "CometBFT timeout_commit: the pause after each block")
 	f.Uint64Var(&o.devBalance, "dev-balance", defaultDevBalance, "genesis balance of the dev account")
 	f.BoolVar(&o.force, "force", false, "delete the existing config, data and keys directories of the home first")
+	f.IntVar(&o.maxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage)
+	f.IntVar(&o.maxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage)
 	f.StringVar(&o.genesis, "genesis", "", "join the network of this genesis.json as a full node (needs --peers)")
 	f.StringSliceVar(&o.peers, "peers", nil, "with --genesis: the network's nodes to connect to, id@host:port,...")
 	return cmd
@@ -102,9 +113,17 @@ func initHome(o initOptions) (tx.Address, string, error) {
 	if o.blockTime <= 0 {
 		return tx.Address{}, "", fmt.Errorf("--block-time %s: must be positive", o.blockTime)
 	}
+	if o.genesis == "" {
+		if err := checkSizes(o.maxSquareSize, o.maxBlobSize); err != nil {
+			return tx.Address{}, "", err
+		}
+	}
 	opts := validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
 		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force,
 		DataCommitmentWindow: o.dataCommitmentWindow}
+	if o.genesis == "" {
+		opts.MaxSquareSize, opts.MaxBlobSize = o.maxSquareSize, o.maxBlobSize
+	}
 	switch {
 	case o.genesis != "" && len(o.peers) == 0:
 		return tx.Address{}, "", errors.New("--genesis needs --peers: the nodes of the network to join")
@@ -131,4 +150,21 @@ func initHome(o initOptions) (tx.Address, string, error) {
 		return tx.Address{}, "", fmt.Errorf("%w (use --force to delete and recreate it)", err)
 	}
 	return dev, opts.ChainID, err
+}
+
+// maxSquareSizeUsage is the help of --max-square-size.
+var maxSquareSizeUsage = fmt.Sprintf("the genesis max_square_size: the largest original square width, a power of two from 1 to %d", share.SquareSizeUpperBound)
+
+// maxBlobSizeUsage is the help of --max-blob-size.
+var maxBlobSizeUsage = fmt.Sprintf("the genesis max_blob_size: the largest blob, in bytes, 1 to %d", share.MaxBlobSize)
+
+// checkSizes checks a --max-square-size and a --max-blob-size.
+func checkSizes(k, blobSize int) error {
+	if k < 1 || k > share.SquareSizeUpperBound || !share.IsPowerOfTwo(k) {
+		return fmt.Errorf("--max-square-size %d: want a power of two from 1 to %d", k, share.SquareSizeUpperBound)
+	}
+	if blobSize < 1 || blobSize > share.MaxBlobSize {
+		return fmt.Errorf("--max-blob-size %d: want 1 to %d bytes", blobSize, share.MaxBlobSize)
+	}
+	return nil
 }

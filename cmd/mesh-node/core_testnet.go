@@ -7,8 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
+	"github.com/datamesh/mesh-node/share"
 )
 
 // Defaults of core testnet.
@@ -28,7 +30,9 @@ DIR/validator<N-1>, each laid out as core init lays out a home and run with
 mesh-node core start --home DIR/validator<i>. They share one genesis: every
 validator with power 10 (proof of authority) and its blobstream key's EVM
 address, every home's dev key funded with --balance, validator0's dev key
-the authority. Each home's persistent_peers are the others.
+the authority, default params but max_square_size --max-square-size and
+max_blob_size --max-blob-size (config.toml's mempool and RPC size limits
+follow it). Each home's persistent_peers are the others.
 
 Ports: a home's first port is --base-port + 10 x (the number of homes
 before it on the same host); from it, P2P +0, RPC +1, ABCI +2 (unused: the
@@ -53,6 +57,9 @@ address (id@host:port), RPC address and dev account.`
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
 				return errors.New("core testnet: --output is required")
+			}
+			if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
+				return fmt.Errorf("core testnet: %w", err)
 			}
 			for _, h := range hosts {
 				o.Hosts = append(o.Hosts, strings.TrimSpace(h))
@@ -79,6 +86,8 @@ address (id@host:port), RPC address and dev account.`
 	f.IntVar(&o.BasePort, "base-port", defaultTestnetPort, "first port of the first home on each host")
 	f.DurationVar(&o.BlockTime, "block-time", defaultBlockTime, "CometBFT timeout_commit: the pause after each block")
 	f.Uint64Var(&o.Balance, "balance", defaultDevBalance, "genesis balance of each validator's dev account")
+	f.IntVar(&o.MaxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage)
+	f.IntVar(&o.MaxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage)
 	return cmd
 }
 

@@ -17,10 +17,12 @@ import (
 
 	"github.com/datamesh/mesh-node/api"
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/freeport"
 	"github.com/datamesh/mesh-node/nodebuilder"
+	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
 
@@ -85,6 +87,13 @@ type devnetOptions struct {
 	logLevel  string
 	metrics   bool
 	pprof     string
+	// maxSquareSize is the genesis max_square_size of a new home;
+	// maxSquareSizeSet says --max-square-size was given, which a home
+	// made with another value refuses.
+	maxSquareSize    int
+	maxSquareSizeSet bool
+	// maxBlobSize is the genesis max_blob_size of a new home.
+	maxBlobSize int
 }
 
 func (c *cli) devnetCmd() *cobra.Command {
@@ -111,14 +120,23 @@ The homes are <home>/core, <home>/bridge, <home>/full and <home>/light
 resumes the same chain, and a second devnet on a home in use is refused.
 Each start rewrites the keys of the nodes' config.toml that wire the devnet
 (chain_id, core.rpc, p2p.listen_addresses, p2p.bootstrap_peers, rpc.port,
-dataset.gateway_address, log.level) and keeps the others as they are in the file.
+dataset.gateway_address, the bridge's square.max_size, log.level) and keeps
+the others as they are in the file.
 
 Ports, from --base-port N: core P2P N, core RPC N+1; the APIs of bridge,
 full and light N+2, N+3, N+4 (26658, 26659, 26660 by default); their libp2p
 ports N+5, N+6, N+7 (TCP and QUIC), so their addresses in devnet.json
 survive a restart; with --metrics their Prometheus /metrics N+8, N+9, N+10;
 the dataset gateways (and delegated routing) of bridge and full N+11, N+12.
---base-port 0 picks free ports (libp2p ones change on every run). SIGINT
+--base-port 0 picks free ports (libp2p ones change on every run).
+
+--max-square-size (default 128) is the chain's max_square_size, set in the
+genesis on the first run; CometBFT's block max_bytes is derived from it
+(32 MiB squares of 256 fit; 512 is capped at CometBFT's 100 MiB blocks) and
+the bridge's square.max_size follows the genesis on every run. Giving it on
+a later run with another value than the home's chain has is an error.
+--max-blob-size (default 2 MiB) is the genesis max_blob_size, set on the
+first run; the core node's mempool and RPC size limits follow it. SIGINT
 stops every node, in reverse order, and closes their databases.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -127,6 +145,7 @@ stops every node, in reverse order, and closes their databases.`,
 				return err
 			}
 			o.home = home
+			o.maxSquareSizeSet = cmd.Flags().Changed("max-square-size")
 			var pprofAddr string
 			if o.pprof != "" {
 				addr, stop, err := servePprof(o.pprof)
@@ -168,6 +187,8 @@ stops every node, in reverse order, and closes their databases.`,
 	f.BoolVar(&o.metrics, "metrics", false, "serve the bridge's, full and light node's Prometheus metrics (ports base+8, +9, +10)")
 	f.StringVar(&o.pprof, "pprof", "", "serve Go's runtime profiles of the devnet's process at this loopback address (host:port, /debug/pprof/)")
 	f.DurationVar(&o.blockTime, "block-time", defaultBlockTime, "the core node's pause after each block (set on the first run)")
+	f.IntVar(&o.maxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage+" (set on the first run)")
+	f.IntVar(&o.maxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage+" (set on the first run)")
 	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes: debug, info, warn, error or none")
 	return cmd
 }
@@ -247,7 +268,7 @@ func (o devnetOptions) gatewayAddr(i int) string {
 // nodeConfig returns mode's configuration for this run: the home's
 // config.toml when there is one, so that edits to it survive, else the
 // defaults, with the keys that wire the devnet set for this run.
-func (o devnetOptions) nodeConfig(home string, mode nodebuilder.Mode, i int, coreRPC string, bootstrap []string, rpcPort int) (nodebuilder.Config, error) {
+func (o devnetOptions) nodeConfig(home string, mode nodebuilder.Mode, i int, coreRPC string, bootstrap []string, rpcPort, maxSquareSize int) (nodebuilder.Config, error) {
 	conf, err := nodebuilder.LoadConfig(home, mode)
 	if errors.Is(err, os.ErrNotExist) {
 		conf, err = nodebuilder.DefaultConfig(mode), nil
@@ -260,6 +281,9 @@ func (o devnetOptions) nodeConfig(home string, mode nodebuilder.Mode, i int, cor
 	conf.P2P.ListenAddresses = o.libp2pAddrs(i)
 	conf.P2P.BootstrapPeers = bootstrap
 	conf.RPC.Port = rpcPort
+	if mode == nodebuilder.Bridge {
+		conf.Square.MaxSize = maxSquareSize
+	}
 	if mode != nodebuilder.Light { // a light node serves no datasets
 		conf.Dataset.GatewayAddress = o.gatewayAddr(i)
 	}
@@ -274,6 +298,9 @@ var devnetModes = []nodebuilder.Mode{nodebuilder.Bridge, nodebuilder.Full, nodeb
 func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devnet, err error) {
 	if o.basePort < 0 || o.basePort > 65535-(devnetPorts-1) {
 		return nil, fmt.Errorf("--base-port %d: want 0 or a port up to %d", o.basePort, 65535-(devnetPorts-1))
+	}
+	if err := checkSizes(o.maxSquareSize, o.maxBlobSize); err != nil {
+		return nil, err
 	}
 	// The nodes share one logger, and so one set of levels: node.LogLevelSet
 	// on any of them changes all three.
@@ -295,6 +322,10 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		}
 	}()
 	if d.info.Accounts, err = initDevnet(o); err != nil {
+		return nil, err
+	}
+	maxSquare, err := devnetMaxSquareSize(o)
+	if err != nil {
 		return nil, err
 	}
 
@@ -320,7 +351,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 	var bootstrap []string
 	for i, mode := range devnetModes {
 		home := filepath.Join(o.home, string(mode))
-		conf, err := o.nodeConfig(home, mode, i, d.core.RPCURL(), bootstrap, ports[apiPort+i])
+		conf, err := o.nodeConfig(home, mode, i, d.core.RPCURL(), bootstrap, ports[apiPort+i], maxSquare)
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
@@ -385,7 +416,8 @@ func initDevnet(o devnetOptions) (map[string]string, error) {
 	coreHome := filepath.Join(o.home, "core")
 	if _, err := os.Stat(filepath.Join(coreHome, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
 		if _, _, err := initHome(initOptions{home: coreHome, chainID: devnetChainID, moniker: "devnet", blockTime: o.blockTime,
-			devBalance: defaultDevBalance, accounts: funded, dataCommitmentWindow: devnetDataCommitmentWindow}); err != nil {
+			devBalance: defaultDevBalance, accounts: funded, dataCommitmentWindow: devnetDataCommitmentWindow,
+			maxSquareSize: o.maxSquareSize, maxBlobSize: o.maxBlobSize}); err != nil {
 			return nil, fmt.Errorf("core home: %w", err)
 		}
 	} else if err != nil {
@@ -397,6 +429,24 @@ func initDevnet(o devnetOptions) (map[string]string, error) {
 	}
 	accounts["dev"] = dev.Address.String()
 	return accounts, nil
+}
+
+// devnetMaxSquareSize returns the max_square_size of the core home's
+// genesis, and an error if --max-square-size asked for another one.
+func devnetMaxSquareSize(o devnetOptions) (int, error) {
+	data, err := validator.ReadGenesisFile(filepath.Join(o.home, "core", "config", "genesis.json"))
+	if err != nil {
+		return 0, fmt.Errorf("core home: %w", err)
+	}
+	_, g, err := validator.ParseGenesisDoc(data)
+	if err != nil {
+		return 0, fmt.Errorf("core home: %w", err)
+	}
+	k := g.Params.MaxSquareSize
+	if o.maxSquareSizeSet && o.maxSquareSize != k {
+		return 0, fmt.Errorf("--max-square-size %d: the chain of %s has max_square_size %d, set when it was made (give another --home for a new chain)", o.maxSquareSize, o.home, k)
+	}
+	return k, nil
 }
 
 // waitFirstBlock waits until the core node at url has committed a block,

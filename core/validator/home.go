@@ -79,6 +79,13 @@ type InitOptions struct {
 	// PersistentPeers are the peers (id@host:port, see CheckPeer) the node
 	// stays connected to: config.toml's persistent_peers.
 	PersistentPeers []string
+	// MaxSquareSize is the genesis params' max_square_size, a power of two
+	// up to share.SquareSizeUpperBound; 0 means the default
+	// (share.DefaultMaxSquareSize). Unused with Genesis.
+	MaxSquareSize int
+	// MaxBlobSize is the genesis params' max_blob_size, up to
+	// share.MaxBlobSize; 0 means the default (2 MiB). Unused with Genesis.
+	MaxBlobSize int
 }
 
 // Init creates a home and returns the dev account's address. Without
@@ -86,7 +93,8 @@ type InitOptions struct {
 //
 //	config/config.toml              CometBFT's config: timeout_commit = BlockTime,
 //	                                mempool max_tx_bytes and rpc max_body_bytes
-//	                                raised so a max_blob_size blob fits
+//	                                raised so a max_blob_size blob (of the
+//	                                genesis's params) fits
 //	config/node_key.json            P2P key (0600)
 //	config/priv_validator_key.json  validator consensus key, ed25519 (0600)
 //	data/priv_validator_state.json  validator signing state (0600)
@@ -97,7 +105,9 @@ type InitOptions struct {
 //	                                dev account funded with DevBalance and made
 //	                                the authority, Accounts, default params
 //	                                (data_commitment_window 400, or
-//	                                DataCommitmentWindow), the
+//	                                DataCommitmentWindow) but for
+//	                                MaxSquareSize and MaxBlobSize, and CometBFT's block
+//	                                max_bytes from it (BlockMaxBytes), the
 //	                                blobstream key's EVM address registered
 //	keys/dev.json                   the dev account's key (0600)
 //
@@ -113,10 +123,16 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 	if o.Moniker == "" {
 		return tx.Address{}, errors.New("validator: no moniker (the node's name)")
 	}
+	if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
+		return tx.Address{}, err
+	}
+	params := genesisParams(o.MaxSquareSize, o.MaxBlobSize)
 	if o.Genesis != nil {
-		if _, _, err := ParseGenesisDoc(o.Genesis); err != nil {
+		_, g, err := ParseGenesisDoc(o.Genesis)
+		if err != nil {
 			return tx.Address{}, err
 		}
+		params = g.Params
 	}
 	for _, p := range o.PersistentPeers {
 		if err := CheckPeer(p); err != nil {
@@ -140,7 +156,7 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		return tx.Address{}, err
 	}
 
-	conf := newConfig(home, o.Moniker, o.BlockTime)
+	conf := newConfig(home, o.Moniker, o.BlockTime, params)
 	if len(o.PersistentPeers) > 0 {
 		conf.P2P.PersistentPeers = strings.Join(o.PersistentPeers, ",")
 		// Peers on loopback or private addresses (a testnet) are only
@@ -161,7 +177,6 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		}
 		return k.dev, nil
 	}
-	params := tx.DefaultParams()
 	if o.DataCommitmentWindow != 0 {
 		params.DataCommitmentWindow = o.DataCommitmentWindow
 	}
@@ -197,12 +212,11 @@ func makeHomeDirs(home string) error {
 
 // newConfig returns the CometBFT config of a new home: CometBFT's
 // defaults with moniker, timeout_commit = blockTime and mempool and RPC
-// size limits a max_blob_size blob fits in.
-func newConfig(home, moniker string, blockTime time.Duration) *cfg.Config {
+// size limits a blob of params' max_blob_size fits in.
+func newConfig(home, moniker string, blockTime time.Duration, params tx.Params) *cfg.Config {
 	conf := cfg.DefaultConfig().SetRoot(home)
 	conf.Moniker = moniker
 	conf.Consensus.TimeoutCommit = blockTime
-	params := tx.DefaultParams()
 	// A BlobTx carries blobs of up to max_blob_size with the signed
 	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
 	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
@@ -300,8 +314,9 @@ type GenesisValidator struct {
 // GenesisDoc returns CometBFT's genesis for the DataMesh genesis g: g's
 // chain ID, g as app_state, CometBFT's default consensus parameters with
 // vote extensions enabled from height 1 (they carry Blobstream's
-// attestation signatures), the current time and vals, ValidatorPower each. It checks the document
-// CometBFT will read, not g (app.Genesis.Validate does).
+// attestation signatures) and block max_bytes BlockMaxBytes(g's
+// max_square_size), the current time and vals, ValidatorPower each. It
+// checks the document CometBFT will read, not g (app.Genesis.Validate does).
 func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc, error) {
 	appState, err := json.Marshal(g)
 	if err != nil {
@@ -314,6 +329,7 @@ func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc,
 		AppState:        appState,
 	}
 	doc.ConsensusParams.ABCI.VoteExtensionsEnableHeight = 1
+	doc.ConsensusParams.Block.MaxBytes = BlockMaxBytes(g.Params.MaxSquareSize)
 	for _, v := range vals {
 		if v.PubKey == nil {
 			return nil, fmt.Errorf("validator: genesis validator %q has no public key", v.Name)

@@ -48,6 +48,12 @@ type TestnetOptions struct {
 	BasePort int
 	// Balance funds each validator's dev key in the genesis.
 	Balance uint64
+	// MaxSquareSize is the genesis params' max_square_size, as
+	// InitOptions.MaxSquareSize (0: the default).
+	MaxSquareSize int
+	// MaxBlobSize is the genesis params' max_blob_size, as
+	// InitOptions.MaxBlobSize (0: the default).
+	MaxBlobSize int
 }
 
 // TestnetNode is one home Testnet wrote.
@@ -119,6 +125,9 @@ func (o TestnetOptions) check() error {
 	if o.BlockTime <= 0 {
 		return fmt.Errorf("validator: block time %s: must be positive", o.BlockTime)
 	}
+	if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
+		return err
+	}
 	if len(o.Hosts) > 0 && len(o.Hosts) != o.Validators {
 		return fmt.Errorf("validator: testnet: %d hosts for %d validators, want one each", len(o.Hosts), o.Validators)
 	}
@@ -147,7 +156,7 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 		if err := makeHomeDirs(home); err != nil {
 			return nil, err
 		}
-		conf := newConfig(home, name, o.BlockTime)
+		conf := newConfig(home, name, o.BlockTime, genesisParams(o.MaxSquareSize, o.MaxBlobSize))
 		scaleTimeouts(conf.Consensus, o.BlockTime)
 		host, p2pListen := "127.0.0.1", "127.0.0.1"
 		if len(o.Hosts) > 0 {
@@ -176,7 +185,7 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 			RPC: conf.RPC.ListenAddress, Account: k.dev}
 	}
 
-	g := &app.Genesis{ChainID: o.ChainID, Authority: keys[0].dev, Params: tx.DefaultParams()}
+	g := &app.Genesis{ChainID: o.ChainID, Authority: keys[0].dev, Params: genesisParams(o.MaxSquareSize, o.MaxBlobSize)}
 	vals := make([]GenesisValidator, n)
 	for i, k := range keys {
 		g.Accounts = append(g.Accounts, app.GenesisAccount{Address: k.dev, Balance: o.Balance})

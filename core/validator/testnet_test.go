@@ -107,6 +107,8 @@ func TestTestnetRefused(t *testing.T) {
 		"one host":       func(o *validator.TestnetOptions) { o.Hosts = []string{"10.0.0.1"} },
 		"bad host":       func(o *validator.TestnetOptions) { o.Hosts = []string{"10.0.0.1", "-x.example"} },
 		"no chain ID":    func(o *validator.TestnetOptions) { o.ChainID = "" },
+		"square 100":     func(o *validator.TestnetOptions) { o.MaxSquareSize = 100 },
+		"square 1024":    func(o *validator.TestnetOptions) { o.MaxSquareSize = 1024 },
 	} {
 		parent := t.TempDir()
 		o := ok
