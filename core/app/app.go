@@ -38,6 +38,8 @@ type App struct {
 	store  *Store
 	logger *slog.Logger
 	bsKey  *secp256k1.PrivateKey // signs attestations; nil: never signs
+	// checkInvariants: WithInvariantChecks.
+	checkInvariants bool
 
 	mu      sync.Mutex
 	state   *State // committed; nil before InitChain
@@ -129,6 +131,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("%w: chain_id %q, CometBFT's genesis says %q", ErrInvalidGenesis, g.ChainID, req.ChainId)
 	}
 	res := &abci.ResponseInitChain{}
+	if g.IsPoS() {
+		return a.initPoS(g, req)
+	}
 	if len(req.Validators) > 0 {
 		vals := make([]GenesisValidator, 0, len(req.Validators))
 		for i, v := range req.Validators {
@@ -295,6 +300,11 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 // data root transaction, has nothing to execute), returns one result per
 // transaction, the validator updates (one per key, the last one wins) and
 // the new app hash. The state is kept in memory until Commit.
+//
+// On a proof-of-stake chain the block starts with staking's BeginBlock (the
+// last block's fees, the last commit's votes, req.Misbehavior as double
+// sign evidence) and ends with its EndBlock, whose changes of the active
+// set are the validator updates.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -306,6 +316,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	d := NewDelta(a.state)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	if a.state.IsPoS() {
+		if err := beginStake(d, req); err != nil {
+			return nil, err
+		}
+	}
 	var updates []*tx.MsgUpdateValidator
 	updateIndex := map[string]int{}
 	var att *AttestationTx
@@ -345,9 +360,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	for _, u := range updates {
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
 	}
+	if a.state.IsPoS() {
+		res.ValidatorUpdates = endStake(d)
+	}
 	next := d.apply()
 	if err := next.endBlock(req.Height, dataRoot, att, d.bsDirty); err != nil {
 		return nil, err
+	}
+	if a.checkInvariants {
+		if err := next.CheckInvariants(); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := next.Hash()
 	if err != nil {
@@ -376,16 +399,21 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 }
 
 // Query answers, at the last committed height, path "/account" with data
-// a bech32 address: the account's AccountInfo as JSON; and Blobstream's
-// paths (tx.AttestationQueryPath and the others, queryBlobstream).
+// a bech32 address: the account's AccountInfo as JSON; Blobstream's paths
+// (tx.AttestationQueryPath and the others, queryBlobstream); and the
+// staking paths of a proof-of-stake chain (tx.StakingValidatorsQueryPath
+// and the others, queryStaking).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if req.Path != tx.AccountQueryPath && !isBlobstreamQuery(req.Path) {
+	if req.Path != tx.AccountQueryPath && !isBlobstreamQuery(req.Path) && !isStakingQuery(req.Path) {
 		return &abci.ResponseQuery{Code: tx.CodeInvalidMsg, Log: fmt.Sprintf("app: unknown query path %q", req.Path)}, nil
 	}
 	if a.state == nil {
 		return &abci.ResponseQuery{Code: tx.CodeInternal, Log: "app: no genesis yet"}, nil
+	}
+	if isStakingQuery(req.Path) {
+		return a.queryStaking(req)
 	}
 	if req.Path != tx.AccountQueryPath {
 		return a.queryBlobstream(req)
