@@ -50,7 +50,7 @@ func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 				return fmt.Errorf("read %q: %w", item.Key(), err)
 			}
 			if k, ok := bytes.CutPrefix(key, []byte(keyStakePre)); ok {
-				st.stakeKV = append(st.stakeKV, staking.KV{Key: k, Value: val})
+				st.stakeKV = append(st.stakeKV, staking.KV{Key: bytes.Clone(k), Value: val})
 				continue
 			}
 			if err := st.load(key, val); err != nil {
