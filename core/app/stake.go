@@ -330,3 +330,15 @@ func (a *App) initPoS(g *Genesis, req *abci.RequestInitChain) (*abci.ResponseIni
 	a.logger.Info("init chain", "chain_id", g.ChainID, "consensus", ConsensusPoS, "accounts", len(g.Accounts), "validators", len(st.validators))
 	return res, nil
 }
+
+// CheckInvariants checks the committed state's invariants
+// (State.CheckInvariants): nil on a proof-of-authority chain or before
+// InitChain. For tests that run the application inside CometBFT.
+func (a *App) CheckInvariants() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == nil {
+		return nil
+	}
+	return a.state.CheckInvariants()
+}
