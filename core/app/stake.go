@@ -144,14 +144,6 @@ func (d *Delta) stakeState() *staking.State {
 	return d.stake
 }
 
-// stakeView returns d's staking state for reading.
-func (d *Delta) stakeView() *staking.State {
-	if d.stake != nil {
-		return d.stake
-	}
-	return d.base.stake
-}
-
 // checkConsensusMsg refuses a staking message on a proof-of-authority
 // chain and MsgUpdateValidator on a proof-of-stake one.
 func checkConsensusMsg(d *Delta, m tx.Msg) error {
@@ -289,46 +281,6 @@ func WithInvariantChecks() Option {
 		a.checkInvariants = true
 		return nil
 	}
-}
-
-// initPoS is InitChain of a proof-of-stake genesis: the staking state at
-// CometBFT's genesis time, whose active set is the initial validator set.
-// CometBFT's genesis validators, if any, must equal it.
-func (a *App) initPoS(g *Genesis, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
-	st, err := NewGenesisState(g, req.Time.Unix())
-	if err != nil {
-		return nil, err
-	}
-	res := &abci.ResponseInitChain{}
-	if len(req.Validators) > 0 {
-		vals := make([]GenesisValidator, 0, len(req.Validators))
-		for i, v := range req.Validators {
-			pk := v.PubKey.GetEd25519()
-			if pk == nil {
-				return nil, fmt.Errorf("%w: CometBFT validator %d is not ed25519", ErrInvalidGenesis, i)
-			}
-			vals = append(vals, GenesisValidator{PubKey: pk, Power: v.Power})
-		}
-		if !sameValidators(st.Validators(), vals) {
-			return nil, fmt.Errorf("%w: CometBFT's genesis validators differ from the staking active set (power = self-bond / power_reduction)", ErrInvalidGenesis)
-		}
-	} else {
-		for _, v := range st.Validators() {
-			res.Validators = append(res.Validators, abci.Ed25519ValidatorUpdate(v.PubKey, v.Power))
-		}
-	}
-	hash, err := st.Hash()
-	if err != nil {
-		return nil, err
-	}
-	if err := a.store.Save(st, nil, 0, hash); err != nil {
-		return nil, err
-	}
-	a.state, a.height, a.appHash, a.pending = st, 0, hash, nil
-	a.check = NewDelta(st)
-	res.AppHash = hash
-	a.logger.Info("init chain", "chain_id", g.ChainID, "consensus", ConsensusPoS, "accounts", len(g.Accounts), "validators", len(st.validators))
-	return res, nil
 }
 
 // CheckInvariants checks the committed state's invariants
