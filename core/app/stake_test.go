@@ -529,3 +529,43 @@ func BenchmarkFinalizeBlockPoS(b *testing.B) {
 		})
 	}
 }
+
+// TestPoSValsetFollowsStake: Blobstream's attested valsets follow the
+// staking active set's powers.
+func TestPoSValsetFollowsStake(t *testing.T) {
+	g, keys, addrs, cons := posGenesis(t, 2, 3, nil)
+	g.Params.DataCommitmentWindow = 10
+	for i, c := range cons {
+		var evm [20]byte
+		evm[0], evm[19] = 0xEE, byte(i+1)
+		g.EVMAddresses = append(g.EVMAddresses, GenesisEVMAddress{PubKey: c.PubKey().Bytes(), EVMAddress: evm})
+	}
+	st, err := NewGenesisState(g, posGenesisTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, ok := st.ValsetAt(1)
+	if !ok || len(first.Validators) != 2 || first.Validators[0].Power != 1000 {
+		t.Fatalf("genesis valset %+v", first)
+	}
+	d := NewDelta(st)
+	if err := beginStake(d, &abci.RequestFinalizeBlock{Height: 1, Time: time.Unix(posGenesisTime+1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	raw := txtest.SignedTx(t, testChainID, keys[2], 0, g.Params, &tx.MsgDelegate{Delegator: addrs[2], Validator: addrs[1], Amount: 2e9})
+	if _, err := Execute(d, raw); err != nil {
+		t.Fatal(err)
+	}
+	endStake(d)
+	next := d.apply()
+	if err := next.endBlock(1, nil, nil, d.bsDirty); err != nil {
+		t.Fatal(err)
+	}
+	vs, ok := next.ValsetAt(next.Nonces().Latest)
+	if !ok || vs.Nonce != 2 || vs.Validators[0].Power != 3000 || !bytes.Equal(vs.Validators[0].PubKey, cons[1].PubKey().Bytes()) {
+		t.Fatalf("valset after the delegation: %+v", vs)
+	}
+	if err := next.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
