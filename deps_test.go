@@ -113,7 +113,7 @@ var allowed = map[string][]string{
 	// core/app is the chain application; it verifies the KZG proofs of
 	// PayForBlobs with kzg.
 	// It runs Blobstream's attestations with blobstream.
-	"core/app": {module + "/core/tx", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle", module + "/blobstream",
+	"core/app": {module + "/core/tx", module + "/core/staking", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle", module + "/blobstream",
 		"github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// state signs and submits transactions to a core node's RPC, through
 	// CometBFT's plain JSON-RPC client: its rpc/client/http would link

@@ -38,6 +38,8 @@ type App struct {
 	store  *Store
 	logger *slog.Logger
 	bsKey  *secp256k1.PrivateKey // signs attestations; nil: never signs
+	// checkInvariants: WithInvariantChecks.
+	checkInvariants bool
 
 	mu      sync.Mutex
 	state   *State // committed; nil before InitChain
@@ -113,8 +115,10 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 // InitChain loads the genesis from req.AppStateBytes (Genesis JSON). Its
 // chain_id must be CometBFT's. The validators are CometBFT's genesis
 // validators when it has some (the app genesis must then list none or the
-// same), otherwise the app genesis's, returned to CometBFT. The genesis state
-// is saved at height 0.
+// same), otherwise the app genesis's, returned to CometBFT. On a
+// proof-of-stake genesis they are the staking active set at req.Time,
+// which CometBFT's must equal if it lists any. The genesis state is saved
+// at height 0.
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -129,15 +133,24 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("%w: chain_id %q, CometBFT's genesis says %q", ErrInvalidGenesis, g.ChainID, req.ChainId)
 	}
 	res := &abci.ResponseInitChain{}
-	if len(req.Validators) > 0 {
-		vals := make([]GenesisValidator, 0, len(req.Validators))
-		for i, v := range req.Validators {
-			pk := v.PubKey.GetEd25519()
-			if pk == nil {
-				return nil, fmt.Errorf("%w: CometBFT validator %d is not ed25519", ErrInvalidGenesis, i)
-			}
-			vals = append(vals, GenesisValidator{PubKey: pk, Power: v.Power})
+	vals, err := cometValidators(req)
+	if err != nil {
+		return nil, err
+	}
+	var st *State
+	switch {
+	case g.IsPoS():
+		// The staking active set is the set; CometBFT's, if any, must be it.
+		if st, err = NewGenesisState(g, req.Time.Unix()); err != nil {
+			return nil, err
 		}
+		if len(vals) > 0 && !sameValidators(st.Validators(), vals) {
+			return nil, fmt.Errorf("%w: CometBFT's genesis validators differ from the staking active set (power = self-bond / power_reduction)", ErrInvalidGenesis)
+		}
+		if len(vals) == 0 {
+			res.Validators = validatorUpdates(st.Validators())
+		}
+	case len(vals) > 0:
 		if len(g.Validators) > 0 && !sameValidators(g.Validators, vals) {
 			return nil, fmt.Errorf("%w: app genesis validators differ from CometBFT's", ErrInvalidGenesis)
 		}
@@ -145,15 +158,15 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		if err := g.Validate(); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		if len(g.Validators) == 0 {
 			return nil, fmt.Errorf("%w: no validators", ErrInvalidGenesis)
 		}
-		for _, v := range g.Validators {
-			res.Validators = append(res.Validators, abci.Ed25519ValidatorUpdate(v.PubKey, v.Power))
-		}
+		res.Validators = validatorUpdates(g.Validators)
 	}
-	st := NewState(g)
+	if st == nil {
+		st = NewState(g)
+	}
 	hash, err := st.Hash()
 	if err != nil {
 		return nil, err
@@ -164,8 +177,30 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	a.state, a.height, a.appHash, a.pending = st, 0, hash, nil
 	a.check = NewDelta(st)
 	res.AppHash = hash
-	a.logger.Info("init chain", "chain_id", g.ChainID, "accounts", len(g.Accounts), "validators", len(g.Validators))
+	a.logger.Info("init chain", "chain_id", g.ChainID, "consensus", g.Consensus, "accounts", len(g.Accounts), "validators", len(st.validators))
 	return res, nil
+}
+
+// cometValidators returns CometBFT's genesis validators of req (ed25519
+// only).
+func cometValidators(req *abci.RequestInitChain) ([]GenesisValidator, error) {
+	vals := make([]GenesisValidator, 0, len(req.Validators))
+	for i, v := range req.Validators {
+		pk := v.PubKey.GetEd25519()
+		if pk == nil {
+			return nil, fmt.Errorf("%w: CometBFT validator %d is not ed25519", ErrInvalidGenesis, i)
+		}
+		vals = append(vals, GenesisValidator{PubKey: pk, Power: v.Power})
+	}
+	return vals, nil
+}
+
+func validatorUpdates(vals []GenesisValidator) []abci.ValidatorUpdate {
+	out := make([]abci.ValidatorUpdate, 0, len(vals))
+	for _, v := range vals {
+		out = append(out, abci.Ed25519ValidatorUpdate(v.PubKey, v.Power))
+	}
+	return out
 }
 
 func sameValidators(x, y []GenesisValidator) bool {
@@ -295,6 +330,11 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 // data root transaction, has nothing to execute), returns one result per
 // transaction, the validator updates (one per key, the last one wins) and
 // the new app hash. The state is kept in memory until Commit.
+//
+// On a proof-of-stake chain the block starts with staking's BeginBlock (the
+// last block's fees, the last commit's votes, req.Misbehavior as double
+// sign evidence) and ends with its EndBlock, whose changes of the active
+// set are the validator updates.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -306,6 +346,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	d := NewDelta(a.state)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	if a.state.IsPoS() {
+		if err := beginStake(d, req); err != nil {
+			return nil, err
+		}
+	}
 	var updates []*tx.MsgUpdateValidator
 	updateIndex := map[string]int{}
 	var att *AttestationTx
@@ -345,9 +390,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	for _, u := range updates {
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
 	}
+	if a.state.IsPoS() {
+		res.ValidatorUpdates = endStake(d)
+	}
 	next := d.apply()
 	if err := next.endBlock(req.Height, dataRoot, att, d.bsDirty); err != nil {
 		return nil, err
+	}
+	if a.checkInvariants {
+		if err := next.CheckInvariants(); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := next.Hash()
 	if err != nil {
@@ -376,16 +429,21 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 }
 
 // Query answers, at the last committed height, path "/account" with data
-// a bech32 address: the account's AccountInfo as JSON; and Blobstream's
-// paths (tx.AttestationQueryPath and the others, queryBlobstream).
+// a bech32 address: the account's AccountInfo as JSON; Blobstream's paths
+// (tx.AttestationQueryPath and the others, queryBlobstream); and the
+// staking paths of a proof-of-stake chain (tx.StakingValidatorsQueryPath
+// and the others, queryStaking).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if req.Path != tx.AccountQueryPath && !isBlobstreamQuery(req.Path) {
+	if req.Path != tx.AccountQueryPath && !isBlobstreamQuery(req.Path) && !isStakingQuery(req.Path) {
 		return &abci.ResponseQuery{Code: tx.CodeInvalidMsg, Log: fmt.Sprintf("app: unknown query path %q", req.Path)}, nil
 	}
 	if a.state == nil {
 		return &abci.ResponseQuery{Code: tx.CodeInternal, Log: "app: no genesis yet"}, nil
+	}
+	if isStakingQuery(req.Path) {
+		return a.queryStaking(req)
 	}
 	if req.Path != tx.AccountQueryPath {
 		return a.queryBlobstream(req)

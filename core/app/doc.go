@@ -1,6 +1,7 @@
 // Package app is the DataMesh ABCI++ application that CometBFT (v0.38) runs
 // on validators: accounts with secp256k1 keys, transfers, PayForBlobs, a
-// proof-of-authority validator set, and the data root transaction that
+// validator set by proof of authority or proof of stake (a genesis choice),
+// and the data root transaction that
 // commits each block's data square (see docs/architecture.md, "Committing the data root on vanilla
 // CometBFT").
 //
@@ -148,6 +149,57 @@
 // extensions enabled (core/validator's GenesisDoc enables them from
 // height 1); without them no attestation is ever signed.
 //
+// # Proof of stake
+//
+// A genesis with "consensus": "pos" runs core/staking (see its doc for the
+// rules: active set, F1 rewards, slashing) inside the application; without
+// it (or with "poa") the chain is proof of authority as before, byte for
+// byte. On a proof-of-stake chain:
+//
+//   - The state holds a staking.State (stake.go) beside the accounts, which
+//     are staking's Bank (liquid balances). Its Entries are part of the app
+//     hash under "k/". A block runs on a clone of it (staking.State.Clone),
+//     and the mempool's view clones it at its first staking transaction.
+//   - Fees are not burned: the fees of block H's transactions are held in
+//     the state ("f") and passed as Fees to staking's BeginBlock at H+1,
+//     which distributes them with InflationPerBlock to the validators that
+//     signed the last commit, by power, and on to their delegators after
+//     commission.
+//   - FinalizeBlock first runs BeginBlock with req.Time (unix seconds),
+//     req.DecidedLastCommit's votes (signed unless BlockIDFlagAbsent) and
+//     req.Misbehavior (duplicate votes and light client attacks alike, as
+//     double signs), then the transactions, then EndBlock, whose updates are
+//     ResponseFinalizeBlock.ValidatorUpdates and the app's validator set
+//     (which Blobstream's valsets follow).
+//   - The staking messages of core/tx (MsgCreateValidator … MsgUnjail) run
+//     the staking operation after the fee is charged; if it fails, the
+//     transaction changes nothing, fee included. A proof-of-authority chain
+//     refuses them (tx.ErrInvalidMsg), a proof-of-stake chain refuses
+//     MsgUpdateValidator (tx.ErrUnauthorized).
+//   - WithInvariantChecks (tests) checks State.CheckInvariants after every
+//     block: staking's bookkeeping and liquid + fees + pools + burned =
+//     genesis supply + minted.
+//
+// The Query method answers the staking paths of core/tx in JSON, shaped as
+// Cosmos SDK's responses that celestia-node's state module returns; the
+// data is a tx.StakingQuery in JSON ({"delegator": "mesh1...", "validator":
+// "mesh1...", "src_validator": ..., "dst_validator": ...}):
+//
+//	/staking/validators     no data                    tx.QueryValidatorsResponse
+//	/staking/validator      validator                  tx.QueryValidatorResponse
+//	/staking/delegation     delegator, validator       tx.QueryDelegationResponse
+//	/staking/delegations    delegator                  tx.QueryDelegatorDelegationsResponse
+//	/staking/unbonding      delegator, validator       tx.QueryUnbondingDelegationResponse
+//	/staking/redelegations  delegator [, src, dst]     tx.QueryRedelegationsResponse
+//	/distribution/rewards   delegator, validator       tx.QueryDelegationRewardsResponse (commission too for the operator)
+//
+// A proof-of-authority chain answers them tx.CodeNotFound.
+//
+// BenchmarkFinalizeBlockPoS measures a block with 4 validators and 100 or
+// 1,000 delegators each: staking's BeginBlock and EndBlock do not depend
+// on the number of delegators, but the clone of the staking state and the
+// app hash, recomputed over the whole state every block, do.
+//
 // # Genesis
 //
 // CometBFT's genesis app_state is a Genesis in JSON (unknown fields are
@@ -166,10 +218,30 @@
 // validators they are the set (validators here must then be absent or the
 // same); otherwise these are returned from InitChain.
 //
+// A proof-of-stake genesis adds, and lists no "validators" (the authority
+// may be absent):
+//
+//	"consensus": "pos",
+//	"staking": {"params": {<staking.Params: unbonding_time, max_validators, max_entries, min_self_bond,
+//	                       power_reduction, signed_blocks_window, min_signed_per_window, downtime_jail_duration,
+//	                       slash_fraction_double_sign, slash_fraction_downtime, inflation_per_block>},
+//	            "validators": [{"operator": "mesh1...", "pub_key": "<base64 ed25519>", "self_bond": 1000000000,
+//	                            "moniker": "v0", "commission_rate": "0.1", "commission_max_rate": "0.2",
+//	                            "commission_max_change_rate": "0.01"}]}
+//
+// Each validator's self-bond is taken from its operator's genesis balance
+// at InitChain (CometBFT's genesis time starts staking's clock), and the
+// initial validator set is the active set: the top max_validators by
+// stake, power = self_bond / power_reduction (Genesis.GenesisValidatorSet;
+// core/validator's GenesisDoc writes it into CometBFT's genesis, which
+// InitChain checks against it).
+//
 // # State, app hash and restarts
 //
-// The state is the configuration (chain ID, authority, params), the accounts
-// {balance, nonce, pub_key}, the validator powers and Blobstream's records.
+// The state is the configuration (chain ID, authority, params; on a
+// proof-of-stake chain also "consensus" and "genesis_supply"), the accounts
+// {balance, nonce, pub_key}, the validator powers, Blobstream's records and,
+// on a proof-of-stake chain, the staking state and the fees to distribute.
 // It is held in memory and stored in one Badger database under "s/" with
 // keys
 //
@@ -181,6 +253,10 @@
 //	                    (only with data_commitment_window > 0)
 //	"br/" + height      data root of a height of the current window (8-byte big-endian height)
 //	"bn/" + nonce       tx.Attestation, JSON (8-byte big-endian nonce)
+//	"f"                 fees of the last block, uvarint (proof of stake only)
+//	"k/" + staking key  staking.State's Entries (proof of stake only); Commit
+//	                    writes those that changed (one merge of the sorted
+//	                    entries of the two states)
 //
 // beside "m/height" (last committed block, 8 bytes big-endian) and
 // "m/apphash". The app hash is the RFC 6962 Merkle root

@@ -47,7 +47,9 @@ func DecodeTx(raw []byte) (t *tx.Tx, btx *share.BlobTx, err error) {
 }
 
 // Execute validates raw against d and, if it is valid, applies it to d: the
-// fee is charged, the nonce incremented, the message executed. An invalid
+// fee is charged (burned on a proof-of-authority chain, collected for the
+// next block's distribution on a proof-of-stake one), the nonce
+// incremented, the message executed. An invalid
 // transaction leaves d unchanged; the error says why, and Code maps it to an
 // ABCI code. Execute never panics on raw.
 //
@@ -70,7 +72,25 @@ func executeTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return c.apply(d), nil
+	if !tx.IsStakingMsg(t.Body.Msg) {
+		return c.apply(d), nil
+	}
+	// A staking message is checked by running it, after the fee is
+	// charged; if it fails, the signer's account and the fees are restored
+	// (staking itself changes nothing on error).
+	prev, had := d.accounts[c.signer]
+	prevFees := d.fees
+	res := c.apply(d)
+	if err := execStaking(d, t.Body.Msg); err != nil {
+		if had {
+			d.accounts[c.signer] = prev
+		} else {
+			delete(d.accounts, c.signer)
+		}
+		d.fees = prevFees
+		return Result{}, err
+	}
+	return res, nil
 }
 
 // change is a transaction validateTx accepted: what executing it does.
@@ -96,6 +116,9 @@ func validateTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (change, error) {
 		return change{}, err
 	}
 	if err := t.VerifySignature(); err != nil {
+		return change{}, err
+	}
+	if err := checkConsensusMsg(d, t.Body.Msg); err != nil {
 		return change{}, err
 	}
 	signer, err := t.Signer()
@@ -192,6 +215,9 @@ func (c change) apply(d *Delta) Result {
 		acc.PubKey = bytes.Clone(c.pubKey)
 	}
 	d.setAccount(c.signer, acc)
+	if d.base.stake != nil {
+		d.fees += c.res.Fee // paid to validators and delegators, not burned
+	}
 	res := c.res
 	if c.send != nil {
 		to := d.Account(c.send.To)

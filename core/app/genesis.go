@@ -11,6 +11,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/datamesh/mesh-node/blobstream"
+	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
 )
 
@@ -41,6 +42,91 @@ type Genesis struct {
 	// as MsgRegisterEVMAddress does later (the genesis is trusted: no
 	// signatures).
 	EVMAddresses []GenesisEVMAddress `json:"evm_addresses,omitempty"`
+	// Consensus chooses how the validator set is made: ConsensusPoA (the
+	// default, also when empty: Validators, changed by the authority's
+	// MsgUpdateValidator, fees burned) or ConsensusPoS (Staking: the
+	// active set chosen by stake, fees and inflation paid to validators
+	// and delegators).
+	Consensus string `json:"consensus,omitempty"`
+	// Staking is the proof-of-stake genesis, with ConsensusPoS only.
+	Staking *StakingGenesis `json:"staking,omitempty"`
+}
+
+// The genesis choices of Genesis.Consensus.
+const (
+	ConsensusPoA = "poa"
+	ConsensusPoS = "pos"
+)
+
+// IsPoS reports whether g is a proof-of-stake genesis.
+func (g *Genesis) IsPoS() bool { return g.Consensus == ConsensusPoS }
+
+// StakingGenesis is the staking part of a proof-of-stake genesis: the
+// rules (core/staking's Params; DefaultStakingParams) and the genesis
+// validators, each self-bonded from a funded account.
+type StakingGenesis struct {
+	Params     staking.Params          `json:"params"`
+	Validators []GenesisStakeValidator `json:"validators"`
+}
+
+// GenesisStakeValidator is a genesis validator of a proof-of-stake chain:
+// its operator account (a genesis account holding at least SelfBond), its
+// ed25519 consensus key, the stake it bonds and its commission.
+type GenesisStakeValidator struct {
+	Operator                tx.Address  `json:"operator"`
+	PubKey                  []byte      `json:"pub_key"` // ed25519, base64 in JSON
+	SelfBond                uint64      `json:"self_bond"`
+	Moniker                 string      `json:"moniker,omitempty"`
+	CommissionRate          staking.Dec `json:"commission_rate"`
+	CommissionMaxRate       staking.Dec `json:"commission_max_rate"`
+	CommissionMaxChangeRate staking.Dec `json:"commission_max_change_rate"`
+}
+
+// DefaultStakingParams returns core/staking's defaults (21 days of
+// unbonding, 100 validators, 5% slashed for a double sign, no inflation).
+func DefaultStakingParams() staking.Params { return staking.DefaultParams() }
+
+// genesisStaking builds the staking state of a proof-of-stake genesis at
+// genesisTime: each genesis validator is created from its operator's
+// balance in accounts (which it changes), then the first EndBlock chooses
+// the active set, returned as the initial validators.
+func genesisStaking(g *Genesis, accounts map[tx.Address]Account, genesisTime int64) (*staking.State, []GenesisValidator, error) {
+	sk, err := staking.New(g.Staking.Params, genesisTime)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidGenesis, err)
+	}
+	bank := mapBank(accounts)
+	for i, v := range g.Staking.Validators {
+		err := sk.CreateValidator(bank, staking.CreateValidatorMsg{Operator: v.Operator, ConsPubKey: v.PubKey, Moniker: v.Moniker,
+			SelfBond: v.SelfBond, Rate: v.CommissionRate, MaxRate: v.CommissionMaxRate, MaxChangeRate: v.CommissionMaxChangeRate})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: staking validator %d: %w", ErrInvalidGenesis, i, err)
+		}
+	}
+	var vals []GenesisValidator
+	for _, u := range sk.EndBlock(bank) {
+		vals = append(vals, GenesisValidator{PubKey: u.PubKey, Power: u.Power})
+	}
+	if len(vals) == 0 {
+		return nil, nil, fmt.Errorf("%w: no staking validator has power (self-bond / power_reduction ≥ 1)", ErrInvalidGenesis)
+	}
+	return sk, vals, nil
+}
+
+// GenesisValidatorSet returns the initial validator set of g: its
+// Validators on a proof-of-authority chain, the staking active set with
+// each validator's power (Params.Power of its self-bond) on a
+// proof-of-stake chain. CometBFT's genesis validators must equal it.
+func (g *Genesis) GenesisValidatorSet() ([]GenesisValidator, error) {
+	if !g.IsPoS() {
+		return g.Validators, nil
+	}
+	accounts := map[tx.Address]Account{}
+	for _, a := range g.Accounts {
+		accounts[a.Address] = Account{Balance: a.Balance}
+	}
+	_, vals, err := genesisStaking(g, accounts, 0)
+	return vals, err
 }
 
 // GenesisEVMAddress is a validator's EVM address at genesis.
@@ -64,15 +150,31 @@ func ParseGenesis(data []byte) (*Genesis, error) {
 	return &g, nil
 }
 
-// Validate checks the chain ID, params, validators (ed25519 keys, positive
-// power, no duplicates), accounts (no duplicates) and that the total supply
-// fits a uint64.
+// Validate checks the chain ID, the consensus choice, params, validators
+// (ed25519 keys, positive power, no duplicates), accounts (no duplicates),
+// that the total supply fits a uint64 and, on a proof-of-stake genesis,
+// that the staking validators can be created (GenesisValidatorSet).
 func (g *Genesis) Validate() error {
 	if g.ChainID == "" || len(g.ChainID) > tx.MaxChainIDSize {
 		return fmt.Errorf("%w: chain_id of %d bytes, want 1..%d", ErrInvalidGenesis, len(g.ChainID), tx.MaxChainIDSize)
 	}
-	if g.Authority == (tx.Address{}) {
-		return fmt.Errorf("%w: no authority", ErrInvalidGenesis)
+	switch g.Consensus {
+	case "", ConsensusPoA:
+		if g.Staking != nil {
+			return fmt.Errorf("%w: staking set on a proof-of-authority genesis (consensus %q)", ErrInvalidGenesis, g.Consensus)
+		}
+		if g.Authority == (tx.Address{}) {
+			return fmt.Errorf("%w: no authority", ErrInvalidGenesis)
+		}
+	case ConsensusPoS:
+		if g.Staking == nil {
+			return fmt.Errorf("%w: consensus %q without staking", ErrInvalidGenesis, g.Consensus)
+		}
+		if len(g.Validators) > 0 {
+			return fmt.Errorf("%w: a proof-of-stake genesis lists validators under staking, not validators", ErrInvalidGenesis)
+		}
+	default:
+		return fmt.Errorf("%w: consensus %q, want %q or %q", ErrInvalidGenesis, g.Consensus, ConsensusPoA, ConsensusPoS)
 	}
 	if err := g.Params.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidGenesis, err)
@@ -95,6 +197,11 @@ func (g *Genesis) Validate() error {
 		}
 		power += v.Power
 	}
+	if g.IsPoS() {
+		for _, v := range g.Staking.Validators {
+			seenVal[string(v.PubKey)] = true
+		}
+	}
 	seenEVM := map[blobstream.Address]bool{}
 	seenKey := map[string]bool{}
 	for i, r := range g.EVMAddresses {
@@ -105,7 +212,7 @@ func (g *Genesis) Validate() error {
 			return fmt.Errorf("%w: evm address %d: zero address", ErrInvalidGenesis, i)
 		case seenEVM[r.EVMAddress] || seenKey[string(r.PubKey)]:
 			return fmt.Errorf("%w: evm address %d: validator %X or address %s registered twice", ErrInvalidGenesis, i, r.PubKey, r.EVMAddress)
-		case len(g.Validators) > 0 && !seenVal[string(r.PubKey)]:
+		case len(seenVal) > 0 && !seenVal[string(r.PubKey)]:
 			return fmt.Errorf("%w: evm address %d: %X is not a genesis validator", ErrInvalidGenesis, i, r.PubKey)
 		}
 		seenEVM[r.EVMAddress], seenKey[string(r.PubKey)] = true, true
@@ -121,6 +228,11 @@ func (g *Genesis) Validate() error {
 		supply, carry = bits.Add64(supply, a.Balance, 0)
 		if carry != 0 {
 			return fmt.Errorf("%w: total supply overflows uint64 at account %d", ErrInvalidGenesis, i)
+		}
+	}
+	if g.IsPoS() {
+		if _, err := g.GenesisValidatorSet(); err != nil {
+			return err
 		}
 	}
 	return nil

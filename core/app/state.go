@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/datamesh/mesh-node/blobstream"
+	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/merkle"
 )
@@ -29,6 +30,12 @@ type Config struct {
 	ChainID   string     `json:"chain_id"`
 	Authority tx.Address `json:"authority"`
 	Params    tx.Params  `json:"params"`
+	// Consensus is Genesis.Consensus: empty on a proof-of-authority chain
+	// (so its config, and app hash, are as before staking existed).
+	Consensus string `json:"consensus,omitempty"`
+	// Supply is the genesis supply of a proof-of-stake chain, which the
+	// staking invariants check against (with the minted tokens).
+	Supply uint64 `json:"genesis_supply,omitempty"`
 }
 
 // State is the application state after a committed block: the genesis
@@ -39,11 +46,59 @@ type State struct {
 	accounts   map[tx.Address]Account
 	validators map[string]int64 // ed25519 public key -> power
 	bs         bsState
+	// stake is the staking state of a proof-of-stake chain, nil on a
+	// proof-of-authority one; validators then mirror its active set.
+	stake *staking.State
+	// fees are the fees the last block's transactions paid on a
+	// proof-of-stake chain, distributed at the next block's start.
+	fees uint64
+	// stakeKV caches stake.Entries() (stake.go: stakeEntries).
+	stakeKV []staking.KV
 }
 
-// NewState returns the state a genesis describes. validators, when not
-// empty, replace g.Validators (CometBFT's genesis validators win).
+// NewState returns the state a proof-of-authority genesis describes
+// (NewGenesisState at time 0 for any genesis that passed Validate).
 func NewState(g *Genesis) *State {
+	s, err := NewGenesisState(g, 0)
+	if err != nil {
+		// Only a proof-of-stake genesis that fails Validate gets here.
+		s = newPoAState(g)
+	}
+	return s
+}
+
+// NewGenesisState returns the state a genesis describes, at genesis time
+// genesisTime (unix seconds: CometBFT's genesis time, where a
+// proof-of-stake chain's staking clock starts). On a proof-of-stake chain
+// the genesis validators' self-bonds are taken from their operators'
+// balances and the validator set is the staking active set.
+func NewGenesisState(g *Genesis, genesisTime int64) (*State, error) {
+	if !g.IsPoS() {
+		return newPoAState(g), nil
+	}
+	s := newPoAState(&Genesis{ChainID: g.ChainID, Authority: g.Authority, Params: g.Params, Accounts: g.Accounts})
+	s.Config.Consensus = ConsensusPoS
+	for _, a := range g.Accounts {
+		s.Config.Supply += a.Balance
+	}
+	sk, vals, err := genesisStaking(g, s.accounts, genesisTime)
+	if err != nil {
+		return nil, err
+	}
+	s.stake = sk
+	for _, v := range vals {
+		s.validators[string(v.PubKey)] = v.Power
+	}
+	for _, r := range g.EVMAddresses {
+		s.bs.evm[string(r.PubKey)] = r.EVMAddress
+	}
+	if s.attesting() {
+		s.addValset(0, attestationChanges{})
+	}
+	return s, nil
+}
+
+func newPoAState(g *Genesis) *State {
 	s := &State{
 		Config:     Config{ChainID: g.ChainID, Authority: g.Authority, Params: g.Params},
 		accounts:   make(map[tx.Address]Account, len(g.Accounts)),
@@ -81,8 +136,11 @@ func (s *State) Validators() []GenesisValidator {
 	return out
 }
 
+// clone copies s, except the staking state, which the caller replaces
+// or shares (a State's staking state is never changed in place).
 func (s *State) clone() *State {
-	return &State{Config: s.Config, accounts: maps.Clone(s.accounts), validators: maps.Clone(s.validators), bs: s.bs.clone()}
+	return &State{Config: s.Config, accounts: maps.Clone(s.accounts), validators: maps.Clone(s.validators), bs: s.bs.clone(),
+		stake: s.stake, fees: s.fees, stakeKV: s.stakeKV}
 }
 
 // Keys of the hashed state, as stored in Badger under statePrefix.
@@ -90,7 +148,11 @@ const (
 	keyConfig       = "c"
 	keyAccountPre   = "a/"
 	keyValidatorPre = "v/"
+	keyFees         = "f"
+	keyStakePre     = "k/"
 )
+
+func stakeKey(k []byte) []byte { return append([]byte(keyStakePre), k...) }
 
 func accountKey(a tx.Address) string { return keyAccountPre + string(a[:]) }
 func validatorKey(pk []byte) string  { return keyValidatorPre + string(pk) }
@@ -100,7 +162,9 @@ type kv struct{ key, value []byte }
 
 // entries returns the state as sorted key/value pairs: the configuration as
 // JSON, each account as protobuf {1: balance, 2: nonce, 3: pubkey}, each
-// validator's power as a uvarint, and Blobstream's entries (attest.go).
+// validator's power as a uvarint, Blobstream's entries (attest.go) and, on
+// a proof-of-stake chain, the fees to distribute (uvarint) and the staking
+// state's entries under "k/".
 func (s *State) entries() ([]kv, error) {
 	cfg, err := json.Marshal(s.Config)
 	if err != nil {
@@ -120,6 +184,12 @@ func (s *State) entries() ([]kv, error) {
 			return nil, err
 		}
 		out = append(out, kv{[]byte(k), v})
+	}
+	if s.stake != nil {
+		out = append(out, kv{[]byte(keyFees), protowire.AppendVarint(nil, s.fees)})
+		for _, e := range s.stakeEntries() {
+			out = append(out, kv{stakeKey(e.Key), e.Value})
+		}
 	}
 	slices.SortFunc(out, func(x, y kv) int { return bytes.Compare(x.key, y.key) })
 	return out, nil
@@ -205,6 +275,15 @@ type Delta struct {
 	accounts   map[tx.Address]Account
 	validators map[string]int64
 	evm        map[string]blobstream.Address
+	// stake is the staking state as changed by the block or the mempool:
+	// a clone of the base's made by the first change (stakeState), nil
+	// before.
+	stake *staking.State
+	// fees are the fees the transactions applied to d paid (on a
+	// proof-of-stake chain); feesPaid is set once the block's BeginBlock
+	// has distributed the base's.
+	fees     uint64
+	feesPaid bool
 	// bsDirty lists Blobstream's keys the block's end changed (endBlock).
 	bsDirty attestationChanges
 }
@@ -263,6 +342,16 @@ func (d *Delta) setValidator(pk []byte, power int64) { d.validators[string(pk)] 
 // modified.
 func (d *Delta) apply() *State {
 	s := d.base.clone()
+	if d.stake != nil {
+		s.stake, s.stakeKV = d.stake, nil
+	}
+	if s.stake != nil {
+		if d.feesPaid {
+			s.fees = d.fees
+		} else {
+			s.fees += d.fees
+		}
+	}
 	maps.Copy(s.accounts, d.accounts)
 	maps.Copy(s.bs.evm, d.evm)
 	for k, p := range d.validators {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
 
 	"bytes"
@@ -48,6 +49,10 @@ func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 			if err != nil {
 				return fmt.Errorf("read %q: %w", item.Key(), err)
 			}
+			if k, ok := bytes.CutPrefix(key, []byte(keyStakePre)); ok {
+				st.stakeKV = append(st.stakeKV, staking.KV{Key: bytes.Clone(k), Value: val})
+				continue
+			}
 			if err := st.load(key, val); err != nil {
 				return err
 			}
@@ -55,6 +60,9 @@ func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 		}
 		if !haveConfig {
 			return nil
+		}
+		if err := st.loadStake(); err != nil {
+			return err
 		}
 		h, err := getValue(txn, keyHeight)
 		if err != nil {
@@ -98,6 +106,12 @@ func (s *State) load(key, val []byte) error {
 			return fmt.Errorf("decode account %x: %w", key, err)
 		}
 		s.accounts[tx.Address(key[len(keyAccountPre):])] = acc
+	case k == keyFees:
+		f, n := protowire.ConsumeVarint(val)
+		if n != len(val) {
+			return fmt.Errorf("decode fees: %x", val)
+		}
+		s.fees = f
 	case len(k) > len(keyValidatorPre) && k[:len(keyValidatorPre)] == keyValidatorPre:
 		p, n := protowire.ConsumeVarint(val)
 		if n != len(val) || p == 0 || p > tx.MaxValidatorPower {
@@ -153,6 +167,9 @@ func (s *Store) Save(st *State, changed *Delta, height int64, appHash []byte) er
 				if err != nil {
 					return err
 				}
+			}
+			if err := saveStake(txn, changed.base, st); err != nil {
+				return err
 			}
 			keys := slices.Collect(maps.Keys(changed.bsDirty))
 			for pk := range changed.evm {

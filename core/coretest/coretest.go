@@ -7,7 +7,10 @@
 // timeouts, and a blobstream key that WriteGenesis registers, so the
 // validators sign Blobstream attestations. NewValidators makes the homes
 // of several validators peered with each other; StartCorruptNetwork runs them, one of which proposes
-// wrong data roots (CorruptProposer).
+// wrong data roots (CorruptProposer). StartPoSNetwork runs a proof-of-stake
+// network (PoSGenesis: validators with stake instead of power, operated by
+// OperatorKey accounts), each node checking the staking invariants after
+// every block (CheckInvariants).
 package coretest
 
 import (

@@ -23,7 +23,9 @@
 //
 //	Tx                 { 1: body (Body), 2: pub_key (33-byte compressed secp256k1), 3: signature (64 bytes, R||S, low S) }
 //	Body               { 1: chain_id, 2: nonce, 3: fee (Fee, always present),
-//	                     one of 4: send | 5: update_validator | 6: pay_for_blobs | 7: register_evm_address }
+//	                     one of 4: send | 5: update_validator | 6: pay_for_blobs | 7: register_evm_address
+//	                     | 8: create_validator | 9: edit_validator | 10: delegate | 11: undelegate
+//	                     | 12: begin_redelegate | 13: withdraw_rewards | 14: unjail | 15: cancel_unbonding }
 //	Fee                { 1: gas_limit, 2: gas_price }
 //	MsgSend            { 1: from (20 bytes), 2: to (20 bytes), 3: amount }
 //	MsgUpdateValidator { 1: pub_key (32-byte ed25519), 2: power (0 removes) }
@@ -32,6 +34,17 @@
 //	                     6: kzg_commitments (repeated, one per blob), 7: kzg_proofs (repeated, one per blob) }
 //	MsgRegisterEVMAddress { 1: validator_pub_key (32-byte ed25519), 2: evm_address (20 bytes),
 //	                     3: consensus_sig (64 bytes, ed25519), 4: evm_sig (65 bytes, r||s||v) }
+//	MsgCreateValidator { 1: operator (20 bytes), 2: pub_key (32-byte ed25519), 3: self_bond, 4: rate,
+//	                     5: max_rate, 6: max_change_rate, 7: moniker }
+//	MsgEditValidator   { 1: operator, 2: moniker (present when set, even empty), 3: rate (present when set, even 0) }
+//	MsgDelegate, MsgUndelegate { 1: delegator, 2: validator (operator address), 3: amount }
+//	MsgBeginRedelegate { 1: delegator, 2: src, 3: dst, 4: amount }
+//	MsgWithdrawRewards { 1: delegator, 2: validator, 3: commission (1: also the operator's commission) }
+//	MsgUnjail          { 1: operator }
+//	MsgCancelUnbondingDelegation { 1: delegator, 2: validator, 3: amount, 4: creation_height }
+//
+// Commission rates are integers in units of 10^-18 (RateOne is 100%), the
+// 18 decimals of core/staking's Dec.
 //
 // Fields 6 and 7 carry the blobs' optional EIP-4844 KZG commitments
 // (BlobKZG): entry i of each is blob i's commitments (respectively blob
@@ -58,7 +71,13 @@
 // ConsensusSignBytes (a domain string, the chain ID, the address), evm_sig
 // the EVM key's blobstream.Sign over EVMRegistrationDigest (keccak256 of the
 // domain string, the chain ID, the validator key); Verify checks both, and
-// ValidateBasic calls it. The chain
+// ValidateBasic calls it. The staking messages (staking.go, IsStakingMsg)
+// are accepted by a proof-of-stake chain only (core/app refuses them on a
+// proof-of-authority one, and refuses MsgUpdateValidator on a
+// proof-of-stake one); each must be signed by the account it names first
+// (operator or delegator), which Tx.ValidateBasic checks, and pays
+// Params.FixedGas. The staking query paths and their Cosmos-shaped answers
+// are in stakingquery.go (StakingValidatorsQueryPath and the others). The chain
 // verifies a PayForBlobs' KZG proofs against its blobs (core/app, batched
 // over a proposal); a wrong proof or commitment is ErrInvalidKZG, as is a
 // count of commitments other than one per chunk.

@@ -55,6 +55,9 @@ func TestSeedCorpus(t *testing.T) {
 	_, seeds["pfb-kzg"] = signedBody(t, kzgPFB(t))
 	reg, _, _ := registerMsg(t)
 	_, seeds["register-evm-address"] = signedBody(t, reg)
+	for name, m := range stakingMsgs(t) {
+		_, seeds[name] = signedBody(t, m)
+	}
 	var corpus []fuzzcorpus.Seed
 	for name, data := range seeds {
 		corpus = append(corpus, fuzzcorpus.Seed{Target: "FuzzUnmarshalTx", Name: name, Args: []any{data}})

@@ -86,8 +86,8 @@ type Fee struct {
 	GasPrice uint64
 }
 
-// Msg is one of *MsgSend, *MsgUpdateValidator, *MsgPayForBlobs or
-// *MsgRegisterEVMAddress.
+// Msg is one of *MsgSend, *MsgUpdateValidator, *MsgPayForBlobs,
+// *MsgRegisterEVMAddress, or a staking message (staking.go: IsStakingMsg).
 type Msg interface {
 	isMsg()
 	// ValidateBasic checks the message without state.
@@ -308,7 +308,10 @@ func (b Body) Marshal() ([]byte, error) {
 		msg = appendBytes(msg, regEVMSigField, m.EVMSig)
 		out = appendMessage(out, bodyRegisterEVMField, msg)
 	default:
-		return nil, fmt.Errorf("%w: unknown message type %T", ErrMalformedTx, b.Msg)
+		var ok bool
+		if out, ok = marshalStaking(out, b.Msg); !ok {
+			return nil, fmt.Errorf("%w: unknown message type %T", ErrMalformedTx, b.Msg)
+		}
 	}
 	return out, nil
 }
@@ -365,8 +368,8 @@ func (t *Tx) VerifySignature() error {
 }
 
 // ValidateBasic checks t without state or signature: a chain ID of at most
-// MaxChainIDSize bytes, a valid message, a MsgSend or MsgPayForBlobs
-// whose sender is the signer, and a MsgRegisterEVMAddress whose two
+// MaxChainIDSize bytes, a valid message, a MsgSend, MsgPayForBlobs or staking
+// message whose sender is the signer, and a MsgRegisterEVMAddress whose two
 // signatures verify for the chain ID (MsgRegisterEVMAddress.Verify).
 func (t *Tx) ValidateBasic() error {
 	if t.Body.ChainID == "" || len(t.Body.ChainID) > MaxChainIDSize {
@@ -393,6 +396,9 @@ func (t *Tx) ValidateBasic() error {
 		}
 	case *MsgRegisterEVMAddress:
 		return m.Verify(t.Body.ChainID)
+	}
+	if want, ok := stakingSigner(t.Body.Msg); ok && want != signer {
+		return fmt.Errorf("%w: %T: %s must sign it, the signer is %s", ErrInvalidMsg, t.Body.Msg, want, signer)
 	}
 	return nil
 }
@@ -471,6 +477,14 @@ func unmarshalBody(b []byte) (Body, error) {
 			}
 			if err = f.want(protowire.BytesType); err == nil {
 				body.Msg, err = unmarshalMsg(f.num, f.v)
+			}
+		case bodyCreateValidatorField, bodyEditValidatorField, bodyDelegateField, bodyUndelegateField,
+			bodyRedelegateField, bodyWithdrawRewardsField, bodyUnjailField, bodyCancelUnbondingField:
+			if body.Msg != nil {
+				return fmt.Errorf("%w: body has more than one message", ErrMalformedTx)
+			}
+			if err = f.want(protowire.BytesType); err == nil {
+				body.Msg, err = unmarshalStaking(f.num, f.v)
 			}
 		default:
 			return unknownField("body", f)

@@ -315,9 +315,23 @@ type GenesisValidator struct {
 // chain ID, g as app_state, CometBFT's default consensus parameters with
 // vote extensions enabled from height 1 (they carry Blobstream's
 // attestation signatures) and block max_bytes BlockMaxBytes(g's
-// max_square_size), the current time and vals, ValidatorPower each. It
-// checks the document CometBFT will read, not g (app.Genesis.Validate does).
+// max_square_size), the current time and vals, ValidatorPower each on a
+// proof-of-authority genesis. On a proof-of-stake genesis each of vals has
+// the power of its self-bond in the staking active set
+// (app.Genesis.GenesisValidatorSet), and must be in it. It checks the
+// document CometBFT will read, not g (app.Genesis.Validate does).
 func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc, error) {
+	var stakePower map[string]int64
+	if g.IsPoS() {
+		set, err := g.GenesisValidatorSet()
+		if err != nil {
+			return nil, fmt.Errorf("validator: genesis: %w", err)
+		}
+		stakePower = map[string]int64{}
+		for _, v := range set {
+			stakePower[string(v.PubKey)] = v.Power
+		}
+	}
 	appState, err := json.Marshal(g)
 	if err != nil {
 		return nil, fmt.Errorf("validator: encode app genesis: %w", err)
@@ -334,7 +348,13 @@ func GenesisDoc(g *app.Genesis, vals ...GenesisValidator) (*cmttypes.GenesisDoc,
 		if v.PubKey == nil {
 			return nil, fmt.Errorf("validator: genesis validator %q has no public key", v.Name)
 		}
-		doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: v.PubKey.Address(), PubKey: v.PubKey, Power: ValidatorPower, Name: v.Name})
+		power := int64(ValidatorPower)
+		if stakePower != nil {
+			if power = stakePower[string(v.PubKey.Bytes())]; power == 0 {
+				return nil, fmt.Errorf("validator: genesis validator %q is not in the staking active set", v.Name)
+			}
+		}
+		doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: v.PubKey.Address(), PubKey: v.PubKey, Power: power, Name: v.Name})
 	}
 	if err := doc.ValidateAndComplete(); err != nil {
 		return nil, fmt.Errorf("validator: CometBFT genesis: %w", err)

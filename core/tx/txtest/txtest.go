@@ -138,3 +138,15 @@ func SeedTxs(t testing.TB, chainID string) (send, pfb, update []byte) {
 	}
 	return send, pfb, update
 }
+
+// SignedTx signs m with key at nonce, with the gas it uses at p's minimum
+// gas price.
+func SignedTx(t testing.TB, chainID string, key secp256k1.PrivKey, nonce uint64, p tx.Params, m tx.Msg) []byte {
+	t.Helper()
+	gas, _ := tx.GasUsed(p, m)
+	raw, err := tx.SignTx(tx.Body{ChainID: chainID, Nonce: nonce, Fee: tx.Fee{GasLimit: gas, GasPrice: p.MinGasPrice}, Msg: m}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
