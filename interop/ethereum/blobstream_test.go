@@ -23,7 +23,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
-	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/internal/devnetproc"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -95,9 +94,9 @@ type (
 		PowerThreshold uint64 `json:"power_threshold"`
 		SignerNonce    uint64 `json:"signer_valset_nonce"`
 		Signatures     []struct {
-			V uint8       `json:"v"`
-			R hexutil.Big `json:"r"`
-			S hexutil.Big `json:"s"`
+			V uint8         `json:"v"`
+			R hexutil.Bytes `json:"r"`
+			S hexutil.Bytes `json:"s"`
 		} `json:"signatures"`
 		IncludedHeight uint64 `json:"included_height"`
 	}
@@ -214,8 +213,8 @@ func (a jsonAttestation) signatures(t *testing.T) []solSignature {
 	for _, s := range a.Signatures {
 		var sig solSignature
 		sig.V = s.V
-		(*big.Int)(&s.R).FillBytes(sig.R[:])
-		(*big.Int)(&s.S).FillBytes(sig.S[:])
+		copy(sig.R[:], fixed(t, "signature r", s.R, 32))
+		copy(sig.S[:], fixed(t, "signature s", s.S, 32))
 		ss = append(ss, sig)
 	}
 	if len(ss) == 0 {
@@ -374,6 +373,10 @@ func valsetCheckpoint(t *testing.T, nonce, threshold uint64, vals []solValidator
 	return crypto.Keccak256Hash(enc)
 }
 
+// devnetWindow is `mesh-node devnet`'s data_commitment_window: its data
+// commitments cover [1, 11), [11, 21), …
+const devnetWindow = 10
+
 // TestDevnetBlobstreamContracts is issue 18's check against Celestia's own
 // Solidity (testdata/blobstream, compiled from blobstream-contracts; see its
 // README). It starts `mesh-node devnet`, submits two blobs, waits for the
@@ -408,17 +411,20 @@ func TestDevnetBlobstreamContracts(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(18, 1))
-	var blobs []*blob.Blob
-	for _, size := range []int{100, 40_000} {
-		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(rng.Uint32())
-		}
-		b, err := blob.New(ns, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blobs = append(blobs, b)
+	blobs := randomBlobs(t, rng, ns, 100, 40_000)
+	// A light node stores headers from the one it started from (its
+	// tail), and GetSharesProof needs those of the whole range of the
+	// commitment: wait for the first window that starts at or after the
+	// tail before submitting.
+	var tail struct {
+		Header struct {
+			Height uint64 `json:"height,string"`
+		} `json:"header"`
+	}
+	light.call(ctx, t, &tail, "header.Tail")
+	firstBegin := (tail.Header.Height+devnetWindow-2)/devnetWindow*devnetWindow + 1
+	if firstBegin > 1 {
+		light.call(ctx, t, nil, "header.WaitForHeight", firstBegin-1)
 	}
 	var height uint64
 	light.call(ctx, t, &height, "blob.Submit", blobs, map[string]any{})
@@ -437,7 +443,10 @@ func TestDevnetBlobstreamContracts(t *testing.T) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	t.Logf("height %d is in [%d, %d), nonce %d", height, covering.BeginBlock, covering.EndBlock, covering.Nonce)
+	t.Logf("height %d is in [%d, %d), nonce %d; the light node's tail is %d", height, covering.BeginBlock, covering.EndBlock, covering.Nonce, tail.Header.Height)
+	if covering.BeginBlock < tail.Header.Height {
+		t.Fatalf("the data commitment [%d, %d) starts below the light node's tail %d", covering.BeginBlock, covering.EndBlock, tail.Header.Height)
+	}
 
 	// Blobstream behind its proxy, initialised with valset 1's checkpoint.
 	c := newChain(t)
