@@ -78,7 +78,10 @@ interop:
 # -tags ckzg, its C one (c-kzg-4844 and blst, compiled with cgo on the first
 # run); and a devnet from this checkout whose light node's blob.GetKZG,
 # OpenKZG and GetKZGCells answers are checked with go-ethereum and
-# go-eth-kzg (about 45 s once built). -mod=mod lets its go.mod follow the
+# go-eth-kzg; and a devnet whose Blobstream attestations and SharesProofs
+# run through Celestia's compiled Blobstream and DAVerifier contracts
+# (testdata/blobstream) on go-ethereum's simulated backend (about 65 s
+# once built). -mod=mod lets its go.mod follow the
 # main module's, which it replaces with this checkout.
 INTEROP_ETH_ENV := GOFLAGS=-mod=mod
 interop-eth:

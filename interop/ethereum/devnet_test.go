@@ -123,6 +123,24 @@ func hexBytes(t *testing.T, what, s string, want int) []byte {
 	return b
 }
 
+// randomBlobs makes one blob of ns of each size, of bytes drawn from rng.
+func randomBlobs(t *testing.T, rng *rand.Rand, ns share.Namespace, sizes ...int) []*blob.Blob {
+	t.Helper()
+	var blobs []*blob.Blob
+	for _, size := range sizes {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		b, err := blob.New(ns, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, b)
+	}
+	return blobs
+}
+
 // TestDevnetKZG is issue 15's devnet test. It starts `mesh-node devnet`
 // (built from this checkout), submits blobs of 1 B, 130,044 B, 130,045 B
 // and 1 MiB with {"kzg": true} through the light node's blob.Submit, and
@@ -162,18 +180,7 @@ func TestDevnetKZG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blobs []*blob.Blob
-	for _, size := range []int{1, kzg.MaxChunkSize, kzg.MaxChunkSize + 1, 1 << 20} {
-		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(rng.Uint32())
-		}
-		b, err := blob.New(ns, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blobs = append(blobs, b)
-	}
+	blobs := randomBlobs(t, rng, ns, 1, kzg.MaxChunkSize, kzg.MaxChunkSize+1, 1<<20)
 	var height uint64
 	light.call(ctx, t, &height, "blob.Submit", blobs, map[string]any{"kzg": true})
 	t.Logf("4 KZG blobs included at height %d", height)

@@ -2,7 +2,9 @@
 // go-ethereum v1.17.10: it checks that what mesh-node's kzg package makes
 // for a blob — the EIP-4844 blob of the codec, its KZG commitment and
 // versioned hash, openings at a point z — is what Ethereum accepts, by
-// running go-ethereum's own code on it. It is a module of its own so that
+// running go-ethereum's own code on it — and that its Blobstream
+// attestations and proofs are what Celestia's Solidity contracts accept, run
+// in go-ethereum's EVM. It is a module of its own so that
 // mesh-node never links go-ethereum; its go.mod replaces mesh-node with
 // this checkout (../..).
 //
@@ -44,6 +46,31 @@
 //   - blob.GetKZGCells gives cells and proofs that go-eth-kzg's
 //     VerifyCellKZGProofBatch accepts (and refuses with a flipped byte),
 //     the cells of the blob's half being its encoded bytes.
+//
+// TestDevnetBlobstreamContracts (blobstream_test.go) is issue 18's check
+// against Celestia's own Solidity: testdata/blobstream holds Blobstream,
+// OpenZeppelin's ERC1967Proxy and SharesProofChecker (our wrapper of
+// DAVerifier.verifySharesToDataRootTupleRoot) compiled from
+// celestiaorg/blobstream-contracts (its README names the files, commits,
+// compiler and flags; build.sh rebuilds them from a clone). It starts a
+// devnet, submits two blobs through the light node, waits for the data
+// commitment covering their height to be attested, and on go-ethereum's
+// simulated backend (ethclient/simulated)
+//
+//   - deploys Blobstream behind the proxy, initialised with the checkpoint
+//     of blobstream.GetValset(1), computed with go-ethereum's ABI encoder;
+//   - replays every attestation from nonce 2 to that one through
+//     updateValidatorSet / submitDataRootTupleRoot with the node's
+//     signatures, which the contract must accept, after checking that one
+//     flipped byte of a signature or of the tuple root makes it revert;
+//   - checks that verifyAttestation and verifySharesToDataRootTupleRoot
+//     accept the light node's blobstream.GetSharesProof of each blob,
+//     converted to the contracts' ABI structs, and that one flipped byte of
+//     a share, a row root or the tuple's data root makes DAVerifier refuse
+//     with the expected error code.
+//
+// The devnet has one validator, so its valsets have one member (nodebuilder's
+// TestBlobstreamSharesProofThroughLight covers four, in Go).
 //
 // Run the suite with `make interop-eth` from the repository root (see the
 // Makefile); -short skips the devnet test. The first run downloads
