@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
@@ -125,7 +124,7 @@ key (see docs/staking.md). --chain-id, --dev-balance, --max-square-size,
 	f.IntVar(&o.maxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage)
 	f.StringVar(&o.genesis, "genesis", "", "join the network of this genesis.json as a full node (needs --peers)")
 	f.StringSliceVar(&o.peers, "peers", nil, "with --genesis: the network's nodes to connect to, id@host:port,...")
-	stake = addStakeFlags(f, app.ConsensusPoA)
+	stake = addStakeFlags(cmd, app.ConsensusPoA)
 	return cmd
 }
 
@@ -200,9 +199,9 @@ type stakeFlags struct {
 }
 
 // addStakeFlags adds --consensus (default consensus), --self-bond,
-// --unbonding-time and --max-validators to f.
-func addStakeFlags(f *pflag.FlagSet, consensus string) *stakeFlags {
-	s := &stakeFlags{}
+// --unbonding-time and --max-validators to cmd.
+func addStakeFlags(cmd *cobra.Command, consensus string) *stakeFlags {
+	s, f := &stakeFlags{}, cmd.Flags()
 	p := validator.NetworkStakingParams()
 	f.StringVar(&s.consensus, "consensus", consensus, `how the validator set is chosen: "pos" (proof of stake: each validator's dev key bonds --self-bond) or "poa" (proof of authority: power 10 each, changed by the authority)`)
 	f.Uint64Var(&s.selfBond, "self-bond", validator.DefaultSelfBond, "with --consensus pos: each genesis validator's self-bond, out of its dev account's balance (10^6 a unit of voting power)")

@@ -103,7 +103,7 @@ address (id@host:port), RPC address and dev account.`
 	f.Uint64Var(&o.Balance, "balance", defaultDevBalance, "genesis balance of each validator's dev account")
 	f.IntVar(&o.MaxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage)
 	f.IntVar(&o.MaxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage)
-	stake = addStakeFlags(f, app.ConsensusPoS)
+	stake = addStakeFlags(cmd, app.ConsensusPoS)
 	return cmd
 }
 
