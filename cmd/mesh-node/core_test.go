@@ -154,14 +154,7 @@ func TestCoreInitPoS(t *testing.T) {
 
 	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "init-pos", "--dev-balance", "5000000000", "--consensus", "pos",
 		"--self-bond", "2000000000", "--unbonding-time", "2m", "--max-validators", "9", "--block-time", "100ms")
-	data, err := validator.ReadGenesisFile(filepath.Join(home, "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, g, err := validator.ParseGenesisDoc(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc, g := readGenesis(t, filepath.Join(home, "config", "genesis.json"))
 	if !g.IsPoS() || g.Staking.Params.UnbondingTime != 120 || g.Staking.Params.MaxValidators != 9 || len(g.Staking.Validators) != 1 ||
 		g.Staking.Validators[0].Operator.String() != field(t, out, "dev_account") || g.Staking.Validators[0].SelfBond != 2e9 ||
 		len(doc.Validators) != 1 || doc.Validators[0].Power != 2000 {
@@ -169,4 +162,18 @@ func TestCoreInitPoS(t *testing.T) {
 	}
 	_, stop := startCore(ctx, t, home, 3)
 	stop()
+}
+
+// readGenesis reads and checks the genesis document at path, failing t.
+func readGenesis(t *testing.T, path string) (*cmttypes.GenesisDoc, *app.Genesis) {
+	t.Helper()
+	data, err := validator.ReadGenesisFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, g, err := validator.ParseGenesisDoc(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, g
 }

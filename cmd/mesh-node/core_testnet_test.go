@@ -189,14 +189,7 @@ type posNet struct {
 
 // params are the genesis tx params.
 func (n *posNet) params() tx.Params {
-	data, err := validator.ReadGenesisFile(n.genesis)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	_, g, err := validator.ParseGenesisDoc(data)
-	if err != nil {
-		n.t.Fatal(err)
-	}
+	_, g := readGenesis(n.t, n.genesis)
 	return g.Params
 }
 
@@ -537,14 +530,7 @@ func TestCoreTestnetRefused(t *testing.T) {
 		if consensus != "" {
 			mustRun(ctx, t, "core", "testnet", "--validators", "2", "--output", dir, "--consensus", consensus)
 		}
-		data, err := validator.ReadGenesisFile(filepath.Join(dir, "validator1", "config", "genesis.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, g, err := validator.ParseGenesisDoc(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		doc, g := readGenesis(t, filepath.Join(dir, "validator1", "config", "genesis.json"))
 		if g.IsPoS() != (consensus == "") || doc.Validators[1].Power != map[bool]int64{true: validator.DefaultSelfBond / 1e6, false: validator.ValidatorPower}[g.IsPoS()] {
 			t.Fatalf("--consensus %q: consensus %q, power %d", consensus, g.Consensus, doc.Validators[1].Power)
 		}
