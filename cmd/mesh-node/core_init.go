@@ -48,10 +48,13 @@ type initOptions struct {
 	// maxSquareSize and maxBlobSize are the genesis max_square_size and
 	// max_blob_size (--max-square-size, --max-blob-size).
 	maxSquareSize, maxBlobSize int
+	// stake chooses proof of authority or stake (--consensus ...).
+	stake validator.StakeOptions
 }
 
 func (c *cli) coreInitCmd() *cobra.Command {
 	var o initOptions
+	var stake *stakeFlags
 	const long = `Create a core node home for a one-validator devnet:
 
   config/config.toml              CometBFT config: timeout_commit = --block-time,
@@ -70,7 +73,13 @@ func (c *cli) coreInitCmd() *cobra.Command {
                                   size (see docs/cli.md)
   keys/dev.json                   the dev account's key, in the keyring (0600)
 
-and print the home, the chain ID, the dev account's address and its key
+With --consensus pos the genesis is a proof-of-stake one instead: the dev
+account is the validator's operator and bonds --self-bond of its balance
+(power self-bond / 10^6), with --unbonding-time and --max-validators as in
+core testnet. The default, --consensus poa, is the proof-of-authority
+devnet: power 10, the dev account the authority.
+
+Prints the home, the chain ID, the dev account's address and its key
 name ("dev"). An existing home (a config, data or
 keys directory) is refused unless --force, which deletes those three
 directories first, keys included.
@@ -80,12 +89,23 @@ network instead (made by core testnet, say): genesis.json is a copy of FILE
 (export it from any node with core export-genesis), persistent_peers are
 --peers, and the dev key is made but not funded. The new validator key is
 not in the genesis, so the node runs as a full node: it syncs the chain and
-serves its RPC but does not vote. --chain-id, --dev-balance,
---max-square-size and --max-blob-size do not apply.`
+serves its RPC but does not vote. On a proof-of-stake network it becomes a
+validator once its dev account, funded by a transfer, sends a
+create-validator transaction with config/priv_validator_key.json's public
+key (see docs/staking.md). --chain-id, --dev-balance, --max-square-size,
+--max-blob-size and the staking flags do not apply.`
 	cmd := c.homeCmd("core", "init", "Create a one-validator devnet home: config, keys and genesis", long, func(cmd *cobra.Command, home string) error {
 		o.home = home
-		if o.genesis != "" && (cmd.Flags().Changed("chain-id") || cmd.Flags().Changed("dev-balance") || cmd.Flags().Changed("max-square-size") || cmd.Flags().Changed("max-blob-size")) {
-			return errors.New("core init: --chain-id, --dev-balance, --max-square-size and --max-blob-size make a new chain; --genesis joins one")
+		for _, name := range []string{"chain-id", "dev-balance", "max-square-size", "max-blob-size", "consensus", "self-bond", "unbonding-time", "max-validators"} {
+			if o.genesis != "" && cmd.Flags().Changed(name) {
+				return fmt.Errorf("core init: --%s makes a new chain; --genesis joins one", name)
+			}
+		}
+		if o.genesis == "" {
+			var err error
+			if o.stake, err = stake.options(cmd); err != nil {
+				return fmt.Errorf("core init: %w", err)
+			}
 		}
 		dev, chainID, err := initHome(o)
 		if err != nil {
@@ -104,6 +124,7 @@ serves its RPC but does not vote. --chain-id, --dev-balance,
 	f.IntVar(&o.maxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage)
 	f.StringVar(&o.genesis, "genesis", "", "join the network of this genesis.json as a full node (needs --peers)")
 	f.StringSliceVar(&o.peers, "peers", nil, "with --genesis: the network's nodes to connect to, id@host:port,...")
+	stake = addStakeFlags(cmd, app.ConsensusPoA)
 	return cmd
 }
 
@@ -120,7 +141,7 @@ func initHome(o initOptions) (tx.Address, string, error) {
 	}
 	opts := validator.InitOptions{ChainID: o.chainID, Moniker: o.moniker,
 		BlockTime: o.blockTime, DevBalance: o.devBalance, Accounts: o.accounts, Force: o.force,
-		DataCommitmentWindow: o.dataCommitmentWindow}
+		DataCommitmentWindow: o.dataCommitmentWindow, StakeOptions: o.stake}
 	if o.genesis == "" {
 		opts.MaxSquareSize, opts.MaxBlobSize = o.maxSquareSize, o.maxBlobSize
 	}
@@ -167,4 +188,54 @@ func checkSizes(k, blobSize int) error {
 		return fmt.Errorf("--max-blob-size %d: want 1 to %d bytes", blobSize, share.MaxBlobSize)
 	}
 	return nil
+}
+
+// stakeFlags are the proof-of-stake flags of core init and core testnet.
+type stakeFlags struct {
+	consensus     string
+	selfBond      uint64
+	unbonding     time.Duration
+	maxValidators uint32
+}
+
+// addStakeFlags adds --consensus (default consensus), --self-bond,
+// --unbonding-time and --max-validators to cmd.
+func addStakeFlags(cmd *cobra.Command, consensus string) *stakeFlags {
+	s, f := &stakeFlags{}, cmd.Flags()
+	p := validator.NetworkStakingParams()
+	f.StringVar(&s.consensus, "consensus", consensus, `how the validator set is chosen: "pos" (proof of stake: each validator's dev key bonds --self-bond) or "poa" (proof of authority: power 10 each, changed by the authority)`)
+	f.Uint64Var(&s.selfBond, "self-bond", validator.DefaultSelfBond, "with --consensus pos: each genesis validator's self-bond, out of its dev account's balance (10^6 a unit of voting power)")
+	f.DurationVar(&s.unbonding, "unbonding-time", time.Duration(p.UnbondingTime)*time.Second, "with --consensus pos: how long undelegated stake stays slashable before it returns (whole seconds)")
+	f.Uint32Var(&s.maxValidators, "max-validators", p.MaxValidators, "with --consensus pos: the size of the active set")
+	return s
+}
+
+// options returns the flags as validator.StakeOptions; cmd says which
+// were set, so that staking flags with --consensus poa are refused.
+func (s *stakeFlags) options(cmd *cobra.Command) (validator.StakeOptions, error) {
+	switch s.consensus {
+	case app.ConsensusPoA:
+		for _, name := range []string{"self-bond", "unbonding-time", "max-validators"} {
+			if cmd.Flags().Changed(name) {
+				return validator.StakeOptions{}, fmt.Errorf("--%s applies to --consensus pos only", name)
+			}
+		}
+		return validator.StakeOptions{Consensus: app.ConsensusPoA}, nil
+	case app.ConsensusPoS:
+	default:
+		return validator.StakeOptions{}, fmt.Errorf("--consensus %q: want pos or poa", s.consensus)
+	}
+	if s.unbonding < 0 || s.unbonding%time.Second != 0 {
+		return validator.StakeOptions{}, fmt.Errorf("--unbonding-time %s: want whole seconds, 0 or more", s.unbonding)
+	}
+	p := validator.NetworkStakingParams()
+	p.UnbondingTime = int64(s.unbonding / time.Second)
+	p.MaxValidators = s.maxValidators
+	if err := p.Validate(); err != nil {
+		return validator.StakeOptions{}, fmt.Errorf("--unbonding-time, --max-validators: %w", err)
+	}
+	if s.selfBond < p.PowerReduction {
+		return validator.StakeOptions{}, fmt.Errorf("--self-bond %d: below %d, one unit of voting power", s.selfBond, p.PowerReduction)
+	}
+	return validator.StakeOptions{Consensus: app.ConsensusPoS, Staking: &p, SelfBond: s.selfBond}, nil
 }

@@ -128,3 +128,52 @@ func TestCoreStartRestart(t *testing.T) {
 	_, stop = startCore(ctx, t, home, 6)
 	stop()
 }
+
+// core init --consensus pos makes a one-validator proof-of-stake chain
+// whose dev account bonds the validator's stake, and it produces blocks;
+// bad staking flags are refused.
+func TestCoreInitPoS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	home := t.TempDir()
+	h := "--home=" + home
+	for _, c := range []struct{ want, flag, value string }{
+		{"want pos or poa", "--consensus", "pow"},
+		{"applies to --consensus pos only", "--self-bond", "5000000"},
+		{"want whole seconds", "--unbonding-time", "1500ms"},
+		{"max validators 0", "--max-validators", "0"},
+	} {
+		args := []string{"core", "init", h, c.flag, c.value}
+		if c.flag == "--unbonding-time" || c.flag == "--max-validators" {
+			args = append(args, "--consensus", "pos")
+		}
+		wantErr(ctx, t, c.want, args...)
+	}
+	wantErr(ctx, t, "one unit of voting power", "core", "init", h, "--consensus", "pos", "--self-bond", "999")
+	wantErr(ctx, t, "--consensus makes a new chain", "core", "init", h, "--consensus", "pos", "--genesis", "g.json", "--peers", "x")
+
+	out := mustRun(ctx, t, "core", "init", h, "--chain-id", "init-pos", "--dev-balance", "5000000000", "--consensus", "pos",
+		"--self-bond", "2000000000", "--unbonding-time", "2m", "--max-validators", "9", "--block-time", "100ms")
+	doc, g := readGenesis(t, filepath.Join(home, "config", "genesis.json"))
+	if !g.IsPoS() || g.Staking.Params.UnbondingTime != 120 || g.Staking.Params.MaxValidators != 9 || len(g.Staking.Validators) != 1 ||
+		g.Staking.Validators[0].Operator.String() != field(t, out, "dev_account") || g.Staking.Validators[0].SelfBond != 2e9 ||
+		len(doc.Validators) != 1 || doc.Validators[0].Power != 2000 {
+		t.Fatalf("genesis %+v, staking %+v, CometBFT validators %+v", g, g.Staking, doc.Validators)
+	}
+	_, stop := startCore(ctx, t, home, 3)
+	stop()
+}
+
+// readGenesis reads and checks the genesis document at path, failing t.
+func readGenesis(t *testing.T, path string) (*cmttypes.GenesisDoc, *app.Genesis) {
+	t.Helper()
+	data, err := validator.ReadGenesisFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, g, err := validator.ParseGenesisDoc(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, g
+}

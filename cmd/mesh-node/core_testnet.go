@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datamesh/mesh-node/core/app"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
@@ -25,14 +26,25 @@ func (c *cli) coreTestnetCmd() *cobra.Command {
 		output string
 		hosts  []string
 	)
+	var stake *stakeFlags
 	const long = `Write the homes of a network of N validators, DIR/validator0 ...
 DIR/validator<N-1>, each laid out as core init lays out a home and run with
 mesh-node core start --home DIR/validator<i>. They share one genesis: every
-validator with power 10 (proof of authority) and its blobstream key's EVM
-address, every home's dev key funded with --balance, validator0's dev key
-the authority, default params but max_square_size --max-square-size and
-max_blob_size --max-blob-size (config.toml's mempool and RPC size limits
-follow it). Each home's persistent_peers are the others.
+validator with its blobstream key's EVM address, every home's dev key
+funded with --balance, validator0's dev key the authority, default params
+but max_square_size --max-square-size and max_blob_size --max-blob-size
+(config.toml's mempool and RPC size limits follow it). Each home's
+persistent_peers are the others.
+
+--consensus pos (the default) makes a proof-of-stake chain: each home's
+dev key is its validator's operator and bonds --self-bond (equal stake,
+voting power self-bond / 10^6) at 10% commission (at most 20%, changed by
+at most 1 point a day), with core/staking's default params but
+--unbonding-time (1m: a local network, not 21 days), --max-validators and
+a 1m downtime jail. Further validators join with core init --genesis and
+a create-validator transaction. --consensus poa makes the proof-of-
+authority chain of earlier versions: power 10 each, changed by the
+authority's update-validator transactions.
 
 Ports: a home's first port is --base-port + 10 x (the number of homes
 before it on the same host); from it, P2P +0, RPC +1, ABCI +2 (unused: the
@@ -54,11 +66,14 @@ address (id@host:port), RPC address and dev account.`
 		Short: "Write the homes of an N-validator network: keys, one genesis, peers and ports",
 		Long:  long,
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if output == "" {
 				return errors.New("core testnet: --output is required")
 			}
 			if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
+				return fmt.Errorf("core testnet: %w", err)
+			}
+			if o.StakeOptions, err = stake.options(cmd); err != nil {
 				return fmt.Errorf("core testnet: %w", err)
 			}
 			for _, h := range hosts {
@@ -88,6 +103,7 @@ address (id@host:port), RPC address and dev account.`
 	f.Uint64Var(&o.Balance, "balance", defaultDevBalance, "genesis balance of each validator's dev account")
 	f.IntVar(&o.MaxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage)
 	f.IntVar(&o.MaxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage)
+	stake = addStakeFlags(cmd, app.ConsensusPoS)
 	return cmd
 }
 

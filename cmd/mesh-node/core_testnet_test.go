@@ -5,19 +5,36 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
+	"github.com/cometbft/cometbft/crypto"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/light"
+	lightprovider "github.com/cometbft/cometbft/light/provider"
+	lighthttp "github.com/cometbft/cometbft/light/provider/http"
+	lightdb "github.com/cometbft/cometbft/light/store/db"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datamesh/mesh-node/core/coretest"
+	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/core/tx/txtest"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/internal/freeport"
 )
@@ -25,18 +42,26 @@ import (
 // testnetBlockTime is the block time of the testnets of these tests.
 const testnetBlockTime = 200 * time.Millisecond
 
-// A network made by core testnet, its four validators in processes of
-// their own: one stopped, it keeps producing blocks; two stopped, it
-// halts; both restarted, it resumes without a fork; a fifth node made by
-// core init --genesis (the genesis core export-genesis printed) syncs it.
+// A proof-of-stake network made by core testnet (its default), its four
+// validators in processes of their own: one stopped, it keeps producing
+// blocks; two stopped, it halts; both restarted, it resumes without a
+// fork. A fifth node made by core init --genesis (the genesis core
+// export-genesis printed) syncs it, is funded by a transfer and becomes a
+// validator with a create-validator transaction: every node's CometBFT
+// set lists it, and with an original validator stopped the chain goes on
+// only because it signs. A copy of validator3's home (its key, a fresh
+// node key and signing state) runs beside it, so the key signs twice:
+// the evidence is on chain, validator3 is slashed, jailed and leaves the
+// set. Stock CometBFT's light client, trusting block 1 only, verifies
+// the headers after each of the two set changes.
 func TestCoreTestnet(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs five CometBFT nodes")
+		t.Skip("runs six CometBFT nodes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "net")
-	base, err := freeport.Range(5*validator.TestnetPortStride, false)
+	base, err := freeport.Range(6*validator.TestnetPortStride, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +142,319 @@ func TestCoreTestnet(t *testing.T) {
 		t.Fatalf("the joined node has voting power %d, want 0 (a full node)", st.ValidatorInfo.VotingPower)
 	}
 	t.Logf("a fifth node joined and synced to height %d", head)
-	for _, p := range append(procs, joiner) {
+
+	all := append(append([]*rpchttp.HTTP{}, clients...), jc)
+	net := &posNet{t: t, ctx: ctx, chainID: "testnet-test", genesis: genesis}
+	joinSet := net.createValidator(procs[0].home, joinHome, jc, all)
+	t.Logf("the fifth node is a validator in every node's set from height %d", joinSet)
+
+	// With validator1 stopped, 3 000 of 5 000 power is too little without
+	// the fifth validator's votes.
+	procs[1].stop(t)
+	h = height(ctx, clients[0])
+	up := []*rpchttp.HTTP{clients[0], clients[2], clients[3], jc}
+	waitHeights(ctx, t, up, h+5, procs[0], procs[2], procs[3], joiner)
+	procs[1] = startCoreProc(t, procs[1].home)
+	t.Logf("with validator1 stopped the chain went on from %d to %d on the fifth validator's votes", h, h+5)
+
+	// Double signing: validator3's key in a second process.
+	copyHome := copyValidatorHome(t, procs[3].home)
+	copyBase := base + 5*validator.TestnetPortStride
+	double := startCoreProc(t, copyHome, "--p2p.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", copyBase),
+		"--rpc.laddr", fmt.Sprintf("tcp://127.0.0.1:%d", copyBase+1))
+	slashedSet := net.waitDoubleSign(procs[3].home, field(t, out, "validator3_account"), clients[0], all)
+	double.stop(t)
+	t.Logf("validator3 signed twice: evidence on chain, slashed, jailed and out of the set from height %d", slashedSet)
+
+	// The light client, trusting block 1, verifies across both changes.
+	running := append(append([]*coreProc{}, procs...), joiner)
+	waitHeights(ctx, t, all, slashedSet+1, running...)
+	net.verifyLight(clients[0], clients[2], map[int64][]string{joinSet: {net.joiner}, slashedSet: {net.joiner}}, net.doubleSigner)
+	for _, p := range running {
 		p.stop(t)
 	}
+}
+
+// posNet is the proof-of-stake network of TestCoreTestnet, as its RPC
+// clients see it.
+type posNet struct {
+	t       *testing.T
+	ctx     context.Context
+	chainID string
+	genesis string // genesis.json
+	// joiner and doubleSigner are the consensus addresses of the fifth
+	// validator and of validator3, once known.
+	joiner, doubleSigner string
+}
+
+// params are the genesis tx params.
+func (n *posNet) params() tx.Params {
+	_, g := readGenesis(n.t, n.genesis)
+	return g.Params
+}
+
+// send signs m with the dev key of home at its account's nonce and
+// broadcasts it through c, waiting until it is committed.
+func (n *posNet) send(home string, c *rpchttp.HTTP, m func(tx.Address) tx.Msg) {
+	n.t.Helper()
+	k, err := validator.Keyring(home).Get(validator.DevKeyName)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	nonce := coretest.Account(n.ctx, n.t, c, k.Address).Nonce
+	coretest.Broadcast(n.ctx, n.t, c, txtest.SignedTx(n.t, n.chainID, k.Priv, nonce, n.params(), m(k.Address)))
+}
+
+// consensusKey is the public key in home's priv_validator_key.json.
+func consensusKey(t *testing.T, home string) crypto.PubKey {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(home, "config", "priv_validator_key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k privval.FilePVKey
+	if err := cmtjson.Unmarshal(data, &k); err != nil {
+		t.Fatal(err)
+	}
+	return k.PubKey
+}
+
+// createValidator funds joinHome's dev key from funderHome's and sends
+// its create-validator transaction (self-bond 10^9: power 1 000, as each
+// genesis validator) through jc, the joined node; it waits until every
+// node's CometBFT set holds the new validator and a block's last commit
+// carries its signature, and returns the first height of the new set.
+func (n *posNet) createValidator(funderHome, joinHome string, jc *rpchttp.HTTP, all []*rpchttp.HTTP) int64 {
+	n.t.Helper()
+	jKey, err := validator.Keyring(joinHome).Get(validator.DevKeyName)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.send(funderHome, jc, func(from tx.Address) tx.Msg { return &tx.MsgSend{From: from, To: jKey.Address, Amount: 2e9} })
+	pk := consensusKey(n.t, joinHome)
+	n.joiner = pk.Address().String()
+	n.send(joinHome, jc, func(op tx.Address) tx.Msg {
+		return &tx.MsgCreateValidator{Operator: op, PubKey: pk.Bytes(), SelfBond: 1e9, Rate: 1e17, MaxRate: 2e17, MaxChangeRate: 1e16, Moniker: "joiner"}
+	})
+	var from int64
+	coretest.WaitUntil(n.ctx, n.t, "the fifth validator in every node's set", func() bool {
+		for _, c := range all {
+			h, powers := n.powers(c)
+			if powers[n.joiner] != 1000 || len(powers) != 5 {
+				return false
+			}
+			if from == 0 || h < from {
+				from = h
+			}
+		}
+		return true
+	})
+	// The set holds it from some height at or before from: find the first.
+	for from > 1 {
+		if p := n.powersAt(all[0], from-1); p[n.joiner] == 0 {
+			break
+		}
+		from--
+	}
+	coretest.WaitUntil(n.ctx, n.t, "a commit signed by the fifth validator", func() bool {
+		top := height(n.ctx, all[0])
+		for h := from; h <= top; h++ {
+			c, err := all[0].Commit(n.ctx, &h)
+			if err != nil {
+				return false
+			}
+			for _, sig := range c.Commit.Signatures {
+				if sig.BlockIDFlag == cmttypes.BlockIDFlagCommit && sig.ValidatorAddress.String() == n.joiner {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return from
+}
+
+// powers is c's validator set at its latest height: that height and the
+// power of each consensus address.
+func (n *posNet) powers(c *rpchttp.HTTP) (int64, map[string]int64) {
+	res, err := c.Validators(n.ctx, nil, nil, nil)
+	if err != nil {
+		return 0, nil
+	}
+	out := map[string]int64{}
+	for _, v := range res.Validators {
+		out[v.Address.String()] = v.VotingPower
+	}
+	return res.BlockHeight, out
+}
+
+// powersAt is c's validator set at height h.
+func (n *posNet) powersAt(c *rpchttp.HTTP, h int64) map[string]int64 {
+	n.t.Helper()
+	res, err := c.Validators(n.ctx, &h, nil, nil)
+	if err != nil {
+		n.t.Fatalf("validators at %d: %v", h, err)
+	}
+	out := map[string]int64{}
+	for _, v := range res.Validators {
+		out[v.Address.String()] = v.VotingPower
+	}
+	return out
+}
+
+// copyValidatorHome copies home's config (its validator key included) to
+// a new home with a node key and signing state of its own, for a second
+// process signing with the same key.
+func copyValidatorHome(t *testing.T, home string) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, d := range []string{"config", "data"} {
+		if err := os.MkdirAll(filepath.Join(dst, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"config.toml", "genesis.json", "priv_validator_key.json", "blobstream_key.json"} {
+		data, err := os.ReadFile(filepath.Join(home, "config", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, "config", f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf, err := validator.LoadConfig(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p2p.LoadOrGenNodeKey(conf.NodeKeyFile()); err != nil {
+		t.Fatal(err)
+	}
+	var k privval.FilePVKey
+	data, _ := os.ReadFile(conf.PrivValidatorKeyFile())
+	if err := cmtjson.Unmarshal(data, &k); err != nil {
+		t.Fatal(err)
+	}
+	privval.NewFilePV(k.PrivKey, conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile()).Save()
+	return dst
+}
+
+// waitDoubleSign waits until a block holds duplicate-vote evidence
+// against the validator of home (operated by account), then until c's
+// set no longer holds it and the staking query says it is jailed with
+// 5% of its stake slashed; it returns the first height of the set
+// without it.
+func (n *posNet) waitDoubleSign(home, account string, c *rpchttp.HTTP, all []*rpchttp.HTTP) int64 {
+	n.t.Helper()
+	n.doubleSigner = consensusKey(n.t, home).Address().String()
+	next := height(n.ctx, c)
+	var evidenceAt int64
+	coretest.WaitUntil(n.ctx, n.t, "duplicate-vote evidence on chain", func() bool {
+		for top := height(n.ctx, c); next <= top; next++ {
+			h := next
+			b, err := c.Block(n.ctx, &h)
+			if err != nil {
+				return false
+			}
+			for _, ev := range b.Block.Evidence.Evidence {
+				if dv, ok := ev.(*cmttypes.DuplicateVoteEvidence); ok && dv.VoteA.ValidatorAddress.String() == n.doubleSigner {
+					evidenceAt = h
+					return true
+				}
+			}
+		}
+		return false
+	})
+	var gone int64
+	coretest.WaitUntil(n.ctx, n.t, "the double signer out of every node's set", func() bool {
+		for _, cl := range all {
+			h, powers := n.powers(cl)
+			if powers == nil || powers[n.doubleSigner] != 0 {
+				return false
+			}
+			if gone == 0 || h < gone {
+				gone = h
+			}
+		}
+		return true
+	})
+	for gone > evidenceAt {
+		if p := n.powersAt(c, gone-1); p[n.doubleSigner] != 0 {
+			break
+		}
+		gone--
+	}
+	op, err := tx.ParseAddress(account)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	q, _ := json.Marshal(tx.StakingQuery{Validator: &op})
+	res, err := c.ABCIQuery(n.ctx, tx.StakingValidatorQueryPath, q)
+	if err != nil || res.Response.Code != tx.CodeOK {
+		n.t.Fatalf("query validator3: %v %+v", err, res)
+	}
+	var v tx.QueryValidatorResponse
+	if err := json.Unmarshal(res.Response.Value, &v); err != nil {
+		n.t.Fatal(err)
+	}
+	if !v.Validator.Jailed || v.Validator.Tokens != "950000000" || v.Validator.Power != 0 {
+		n.t.Fatalf("validator3 after its double sign at %d: jailed %v, tokens %s, power %d; want jailed, 950000000 (5%% slashed), 0",
+			evidenceAt, v.Validator.Jailed, v.Validator.Tokens, v.Validator.Power)
+	}
+	return gone
+}
+
+// verifyLight runs CometBFT's light client with primary and a witness,
+// trusting block 1 only, and verifies the header at each height of sets:
+// its validator set must hold the addresses listed and not absent.
+func (n *posNet) verifyLight(primary, witness *rpchttp.HTTP, sets map[int64][]string, absent string) {
+	n.t.Helper()
+	one := int64(1)
+	c1, err := primary.Commit(n.ctx, &one)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	provider := func(c *rpchttp.HTTP) lightprovider.Provider {
+		return lighthttp.NewWithClient(n.chainID, c)
+	}
+	lc, err := light.NewClient(n.ctx, n.chainID, light.TrustOptions{Period: time.Hour, Height: 1, Hash: c1.SignedHeader.Hash()},
+		provider(primary), []lightprovider.Provider{provider(witness)}, lightdb.New(dbm.NewMemDB(), n.chainID), light.Logger(cmtlog.NewNopLogger()))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	heights := make([]int64, 0, len(sets))
+	for h := range sets {
+		heights = append(heights, h)
+	}
+	slices.Sort(heights)
+	for _, h := range heights {
+		lb, err := lc.VerifyLightBlockAtHeight(n.ctx, h, time.Now())
+		if err != nil {
+			n.t.Fatalf("light client: verify height %d: %v", h, err)
+		}
+		if want, _ := primary.Block(n.ctx, &h); want == nil || !bytes.Equal(lb.Hash(), want.BlockID.Hash) {
+			n.t.Fatalf("light client: header %d %X differs from the node's", h, lb.Hash())
+		}
+		for _, a := range sets[h] {
+			if _, v := lb.ValidatorSet.GetByAddress(addrBytes(n.t, a)); v == nil {
+				n.t.Fatalf("light client: the set at %d lacks %s", h, a)
+			}
+		}
+		if h == heights[len(heights)-1] {
+			if _, v := lb.ValidatorSet.GetByAddress(addrBytes(n.t, absent)); v != nil {
+				n.t.Fatalf("light client: the set at %d still holds %s", h, absent)
+			}
+		}
+	}
+	n.t.Logf("the light client verified heights %v from a trusted block 1", heights)
+}
+
+func addrBytes(t *testing.T, hexAddr string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(hexAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // core testnet refuses bad options and leaves nothing behind.
@@ -138,6 +473,11 @@ func TestCoreTestnetRefused(t *testing.T) {
 		{"not an IP address or DNS name", []string{"--validators", "2", "--hosts", "10.0.0.1,h:26656"}},
 		{"base port", []string{"--validators", "2", "--base-port", "65530"}},
 		{"must be positive", []string{"--block-time", "0s"}},
+		{"want pos or poa", []string{"--consensus", "pow"}},
+		{"applies to --consensus pos only", []string{"--consensus", "poa", "--max-validators", "3"}},
+		{"max validators 0", []string{"--max-validators", "0"}},
+		{"want whole seconds", []string{"--unbonding-time", "-1s"}},
+		{"insufficient", []string{"--balance", "10", "--self-bond", "1000000"}},
 		{"--output is required", nil},
 	} {
 		args := append([]string{"core", "testnet"}, c.args...)
@@ -184,6 +524,16 @@ func TestCoreTestnetRefused(t *testing.T) {
 	}
 	if entries, err := os.ReadDir(parent); err != nil || len(entries) != 1 {
 		t.Fatalf("the parent directory holds %v (%v), want only the testnet", entries, err)
+	}
+	// Proof of stake by default, proof of authority on request.
+	for consensus, dir := range map[string]string{"": dir, "poa": filepath.Join(t.TempDir(), "poa")} {
+		if consensus != "" {
+			mustRun(ctx, t, "core", "testnet", "--validators", "2", "--output", dir, "--consensus", consensus)
+		}
+		doc, g := readGenesis(t, filepath.Join(dir, "validator1", "config", "genesis.json"))
+		if g.IsPoS() != (consensus == "") || doc.Validators[1].Power != map[bool]int64{true: validator.DefaultSelfBond / 1e6, false: validator.ValidatorPower}[g.IsPoS()] {
+			t.Fatalf("--consensus %q: consensus %q, power %d", consensus, g.Consensus, doc.Validators[1].Power)
+		}
 	}
 }
 

@@ -65,14 +65,7 @@ func TestMaxSquareSizeFlags(t *testing.T) {
 // genesis at path and returns its app genesis.
 func checkGenesisSquare(t *testing.T, path string, k int) *app.Genesis {
 	t.Helper()
-	data, err := validator.ReadGenesisFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, g, err := validator.ParseGenesisDoc(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc, g := readGenesis(t, path)
 	if g.Params.MaxSquareSize != k || doc.ConsensusParams.Block.MaxBytes != validator.BlockMaxBytes(k) {
 		t.Fatalf("%s: max_square_size %d, block max_bytes %d; want %d, %d", path, g.Params.MaxSquareSize,
 			doc.ConsensusParams.Block.MaxBytes, k, validator.BlockMaxBytes(k))

@@ -2,7 +2,6 @@ package validator_test
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -47,14 +46,7 @@ func TestInitMaxSquareSize(t *testing.T) {
 	if _, err := validator.Init(home, validator.InitOptions{ChainID: "sq", Moniker: "m", BlockTime: time.Second, MaxSquareSize: 256}); err != nil {
 		t.Fatal(err)
 	}
-	data, err := validator.ReadGenesisFile(filepath.Join(home, "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, g, err := validator.ParseGenesisDoc(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc, g := readGenesis(t, home)
 	if g.Params.MaxSquareSize != 256 {
 		t.Errorf("genesis max_square_size %d, want 256", g.Params.MaxSquareSize)
 	}

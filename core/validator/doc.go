@@ -14,7 +14,10 @@
 // network's nodes as persistent peers (CheckPeer). Testnet writes the
 // homes of an N-validator network, sharing one genesis, each with the
 // others as peers and ports of its own, into a temporary directory
-// renamed into place at the end.
+// renamed into place at the end. Both write a proof-of-authority genesis
+// unless their StakeOptions ask for proof of stake: each validator's dev
+// key then bonds an equal self-bond under NetworkStakingParams (a minute
+// of unbonding) or the params given.
 // The pieces Init is made of, GenerateKeys, GenerateBlobstreamKey and
 // GenesisDoc (which enables CometBFT's vote extensions from height 1),
 // serve homes built another way, such as the multi-validator ones of

@@ -86,6 +86,10 @@ type InitOptions struct {
 	// MaxBlobSize is the genesis params' max_blob_size, up to
 	// share.MaxBlobSize; 0 means the default (2 MiB). Unused with Genesis.
 	MaxBlobSize int
+	// StakeOptions choose proof of authority (the default) or proof of
+	// stake, the dev account bonding the validator's self-bond; unused
+	// with Genesis.
+	StakeOptions
 }
 
 // Init creates a home and returns the dev account's address. Without
@@ -108,7 +112,12 @@ type InitOptions struct {
 //	                                DataCommitmentWindow) but for
 //	                                MaxSquareSize and MaxBlobSize, and CometBFT's block
 //	                                max_bytes from it (BlockMaxBytes), the
-//	                                blobstream key's EVM address registered
+//	                                blobstream key's EVM address registered;
+//	                                with o.Consensus app.ConsensusPoS a
+//	                                staking genesis instead in which the dev
+//	                                account bonds the validator's self-bond
+//	                                (StakeOptions), the power CometBFT's
+//	                                genesis gives it
 //	keys/dev.json                   the dev account's key (0600)
 //
 // With o.Genesis the files are the same but genesis.json is o.Genesis and
@@ -124,6 +133,9 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		return tx.Address{}, errors.New("validator: no moniker (the node's name)")
 	}
 	if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
+		return tx.Address{}, err
+	}
+	if err := o.StakeOptions.check(); err != nil {
 		return tx.Address{}, err
 	}
 	params := genesisParams(o.MaxSquareSize, o.MaxBlobSize)
@@ -187,6 +199,7 @@ func Init(home string, o InitOptions) (tx.Address, error) {
 		Params:       params,
 		EVMAddresses: []app.GenesisEVMAddress{k.evm},
 	}
+	o.StakeOptions.apply(g, []stakeValidator{{name: o.Moniker, pub: k.pub, dev: k.dev}})
 	if err := g.Validate(); err != nil {
 		return tx.Address{}, err
 	}

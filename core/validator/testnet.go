@@ -54,6 +54,10 @@ type TestnetOptions struct {
 	// MaxBlobSize is the genesis params' max_blob_size, as
 	// InitOptions.MaxBlobSize (0: the default).
 	MaxBlobSize int
+	// StakeOptions choose proof of authority (the default) or proof of
+	// stake, each validator's dev key bonding an equal self-bond out of
+	// Balance.
+	StakeOptions
 }
 
 // TestnetNode is one home Testnet wrote.
@@ -72,9 +76,12 @@ type TestnetNode struct {
 // Testnet writes o.Validators validator homes, dir/validator0 …
 // dir/validator<N-1>, each laid out as Init lays one out and started by
 // Start (mesh-node core start --home), sharing one genesis: every
-// validator with ValidatorPower and its blobstream key's EVM address, every
-// home's dev key funded with o.Balance, validator0's dev key the
-// authority, default params. Each home has the others as persistent
+// validator with its blobstream key's EVM address, every home's dev key
+// funded with o.Balance, validator0's dev key the authority, default
+// params; on proof of authority (o.Consensus empty or app.ConsensusPoA)
+// every validator with ValidatorPower, on proof of stake each dev key
+// the operator of its home's validator, self-bonding o.SelfBond (equal
+// stake, equal power) with the staking params o.Staking. Each home has the others as persistent
 // peers and its own ports (see P2PPortOffset). The homes are written into
 // a temporary directory beside dir and renamed to dir at the end, so a
 // failed Testnet leaves no homes behind. dir must not exist or be empty.
@@ -126,6 +133,9 @@ func (o TestnetOptions) check() error {
 		return fmt.Errorf("validator: block time %s: must be positive", o.BlockTime)
 	}
 	if err := checkSizes(o.MaxSquareSize, o.MaxBlobSize); err != nil {
+		return err
+	}
+	if err := o.StakeOptions.check(); err != nil {
 		return err
 	}
 	if len(o.Hosts) > 0 && len(o.Hosts) != o.Validators {
@@ -187,11 +197,14 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 
 	g := &app.Genesis{ChainID: o.ChainID, Authority: keys[0].dev, Params: genesisParams(o.MaxSquareSize, o.MaxBlobSize)}
 	vals := make([]GenesisValidator, n)
+	stakeVals := make([]stakeValidator, n)
 	for i, k := range keys {
 		g.Accounts = append(g.Accounts, app.GenesisAccount{Address: k.dev, Balance: o.Balance})
 		g.EVMAddresses = append(g.EVMAddresses, k.evm)
 		vals[i] = GenesisValidator{Name: confs[i].Moniker, PubKey: k.pub}
+		stakeVals[i] = stakeValidator{name: confs[i].Moniker, pub: k.pub, dev: k.dev}
 	}
+	o.StakeOptions.apply(g, stakeVals)
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
