@@ -14,10 +14,17 @@ import (
 // state.ErrProofOfAuthority's message ("state: this chain is proof of
 // authority: it has no staking"); after a halt, with the halt's error.
 
-// staking returns the service's staking methods once the halt allows the
-// call. The method checks its permission first (requirePerm names the
-// method from its caller).
-func (m *StateModule) staking() (StakingService, error) {
+// staking returns the service's staking methods once the caller's
+// permission (requirePerm's check, for the method that called staking) and
+// the halt allow the call.
+func (m *StateModule) staking(ctx context.Context) (StakingService, error) {
+	name, e, err := authorize(ctx, m, 1)
+	if err == nil && e.cost != costFree {
+		err = fmt.Errorf("api: %s is heavy: it must take a Limiter slot with enterAt", name)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if err := haltAny(m.halt); err != nil {
 		return nil, err
 	}
@@ -32,10 +39,7 @@ func (m *StateModule) staking() (StakingService, error) {
 // account (or config's key) to the validator operated by delAddr
 // (celestia-node's name for the validator's address).
 func (m *StateModule) Delegate(ctx context.Context, delAddr ValidatorRef, amount state.Int, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +52,7 @@ func (m *StateModule) Delegate(ctx context.Context, delAddr ValidatorRef, amount
 // Undelegate (state.Undelegate, write) starts unbonding amount of the
 // account's stake with the validator delAddr.
 func (m *StateModule) Undelegate(ctx context.Context, delAddr ValidatorRef, amount state.Int, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -64,10 +65,7 @@ func (m *StateModule) Undelegate(ctx context.Context, delAddr ValidatorRef, amou
 // BeginRedelegate (state.BeginRedelegate, write) moves amount of the
 // account's stake from srcValAddr to dstValAddr.
 func (m *StateModule) BeginRedelegate(ctx context.Context, srcValAddr, dstValAddr ValidatorRef, amount state.Int, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -81,10 +79,7 @@ func (m *StateModule) BeginRedelegate(ctx context.Context, srcValAddr, dstValAdd
 // delegates amount of the account's unbonding entry from valAddr created
 // at height back to it.
 func (m *StateModule) CancelUnbondingDelegation(ctx context.Context, valAddr ValidatorRef, amount, height state.Int, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +95,7 @@ func (m *StateModule) CancelUnbondingDelegation(ctx context.Context, valAddr Val
 // WithdrawDelegatorReward (state.WithdrawDelegatorReward, write) pays the
 // account its rewards from valAddr.
 func (m *StateModule) WithdrawDelegatorReward(ctx context.Context, valAddr ValidatorRef, config *state.TxConfig) (*state.TxResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +105,7 @@ func (m *StateModule) WithdrawDelegatorReward(ctx context.Context, valAddr Valid
 // QueryDelegationRewards (state.QueryDelegationRewards, read) returns the
 // rewards a withdrawal from valAddr would pay the node's account now.
 func (m *StateModule) QueryDelegationRewards(ctx context.Context, valAddr ValidatorRef) (*tx.QueryDelegationRewardsResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +115,7 @@ func (m *StateModule) QueryDelegationRewards(ctx context.Context, valAddr Valida
 // QueryDelegation (state.QueryDelegation, read) returns the node
 // account's delegation to valAddr.
 func (m *StateModule) QueryDelegation(ctx context.Context, valAddr ValidatorRef) (*tx.QueryDelegationResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +125,7 @@ func (m *StateModule) QueryDelegation(ctx context.Context, valAddr ValidatorRef)
 // QueryUnbonding (state.QueryUnbonding, read) returns the node account's
 // unbonding entries from valAddr.
 func (m *StateModule) QueryUnbonding(ctx context.Context, valAddr ValidatorRef) (*tx.QueryUnbondingDelegationResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +135,7 @@ func (m *StateModule) QueryUnbonding(ctx context.Context, valAddr ValidatorRef) 
 // QueryRedelegations (state.QueryRedelegations, read) returns the node
 // account's redelegations from srcValAddr to dstValAddr.
 func (m *StateModule) QueryRedelegations(ctx context.Context, srcValAddr, dstValAddr ValidatorRef) (*tx.QueryRedelegationsResponse, error) {
-	if err := requirePerm(ctx, m); err != nil {
-		return nil, err
-	}
-	s, err := m.staking()
+	s, err := m.staking(ctx)
 	if err != nil {
 		return nil, err
 	}

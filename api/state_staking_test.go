@@ -17,6 +17,17 @@ import (
 	"github.com/datamesh/mesh-node/state/keyring"
 )
 
+// aliceKeyring returns a new keyring holding the key "alice".
+func aliceKeyring(t *testing.T) (keyring.Keyring, keyring.Key) {
+	t.Helper()
+	kr := keyring.New(t.TempDir())
+	alice, err := kr.Add("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr, alice
+}
+
 // stateServer serves the state module of a state.Client of the node at
 // rpc, whose default key is key of kr, and returns its URL.
 func stateServer(t *testing.T, rpc string, kr keyring.Keyring, key string) string {
@@ -41,11 +52,7 @@ func TestStateStakingOverRPC(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kr := keyring.New(t.TempDir())
-	alice, err := kr.Add("alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, alice := aliceKeyring(t)
 	vals := coretest.NewValidators(t, 2)
 	g := coretest.PoSGenesis(t, "api-stake", coretest.StakingParams(), 1e9, vals)
 	g.Accounts = append(g.Accounts, app.GenesisAccount{Address: alice.Address, Balance: 1e12})
@@ -123,11 +130,7 @@ func TestStateStakingProofOfAuthority(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kr := keyring.New(t.TempDir())
-	alice, err := kr.Add("alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, alice := aliceKeyring(t)
 	g := coretest.Genesis(t, "api-poa", "authority")
 	g.Accounts = append(g.Accounts, app.GenesisAccount{Address: alice.Address, Balance: 1e12})
 	v := coretest.StartChain(ctx, t, g)

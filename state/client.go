@@ -223,6 +223,21 @@ func (c *Client) begin(ctx context.Context) (context.Context, func(), error) {
 	}, nil
 }
 
+// beginChain is begin followed by chainInfo; the caller must call end
+// when err is nil.
+func (c *Client) beginChain(ctx context.Context) (context.Context, func(), chainInfo, error) {
+	ctx, end, err := c.begin(ctx)
+	if err != nil {
+		return nil, nil, chainInfo{}, err
+	}
+	chain, err := c.chainInfo(ctx)
+	if err != nil {
+		end()
+		return nil, nil, chainInfo{}, err
+	}
+	return ctx, end, chain, nil
+}
+
 // AccountAddress returns the default key's address.
 func (c *Client) AccountAddress(context.Context) (tx.Address, error) {
 	return c.defaultAddress()

@@ -205,15 +205,11 @@ func (c *Client) DelegationRewards(ctx context.Context, del, val tx.Address) (*t
 // answer: ErrProofOfAuthority on a proof-of-authority chain, ErrNotFound
 // for tx.CodeNotFound. The answer is nil exactly when the error is not.
 func queryStaking[T any](ctx context.Context, c *Client, path string, q tx.StakingQuery) (*T, error) {
-	ctx, end, err := c.begin(ctx)
+	ctx, end, chain, err := c.beginChain(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	chain, err := c.chainInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if !chain.pos {
 		return nil, fmt.Errorf("%w (query %s)", ErrProofOfAuthority, path)
 	}

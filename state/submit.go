@@ -99,15 +99,11 @@ func (c *Client) submit(ctx context.Context, cfg *TxConfig, build buildFunc) (*T
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	ctx, end, err := c.begin(ctx)
+	ctx, end, chain, err := c.beginChain(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	chain, err := c.chainInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if tx.IsStakingMsg(msg) && !chain.pos {
 		return nil, ErrProofOfAuthority
 	}
