@@ -364,6 +364,8 @@ func TestHaltedServer(t *testing.T) {
 		{"blob.Submit", `[[{"namespace":"` + exampleNS + `","data":"aGVsbG8=","share_version":0}],null]`},
 		{"blob.GetAll", `[2,["` + exampleNS + `"]]`},
 		{"state.Transfer", `["mesh1pqzs8zlatpvztgjpq2wdwlwzt6nyh7q8kqx7r7","1000",null]`},
+		{"state.Delegate", `["mesh1pqzs8zlatpvztgjpq2wdwlwzt6nyh7q8kqx7r7","1000",null]`},
+		{"state.QueryDelegation", `["mesh1pqzs8zlatpvztgjpq2wdwlwzt6nyh7q8kqx7r7"]`},
 		{"das.WaitCatchUp", `[]`},
 	} {
 		r := callHTTP(t, url, admin, call.method, json.RawMessage(call.params))

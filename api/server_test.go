@@ -47,6 +47,17 @@ var methodPerms = map[string]api.Permission{
 	"state.SubmitPayForBlob":  api.PermWrite,
 	"state.Params":            api.PermRead,
 
+	// celestia-node v0.32.1's perm tags (nodebuilder/state/state.go)
+	"state.Delegate":                  api.PermWrite,
+	"state.Undelegate":                api.PermWrite,
+	"state.BeginRedelegate":           api.PermWrite,
+	"state.CancelUnbondingDelegation": api.PermWrite,
+	"state.WithdrawDelegatorReward":   api.PermWrite,
+	"state.QueryDelegationRewards":    api.PermRead,
+	"state.QueryDelegation":           api.PermRead,
+	"state.QueryUnbonding":            api.PermRead,
+	"state.QueryRedelegations":        api.PermRead,
+
 	"das.SamplingStats": api.PermRead,
 	"das.WaitCatchUp":   api.PermRead,
 
@@ -121,12 +132,22 @@ func paramsFor(t *testing.T, method string, e *env) json.RawMessage {
 		"blob.OpenKZG":            fmt.Sprintf(`[1,%q,%q,0,"0x%064x"]`, exampleNS, commit, 7),
 		"blob.GetKZGCells":        fmt.Sprintf(`[1,%q,%q,0,[0,5]]`, exampleNS, commit),
 
-		"state.AccountAddress":    `[]`,
-		"state.Balance":           `[]`,
-		"state.Params":            `[]`,
-		"state.BalanceForAddress": fmt.Sprintf(`[%q]`, addr),
-		"state.Transfer":          fmt.Sprintf(`[%q,"10",{"gas":100000}]`, addr),
-		"state.SubmitPayForBlob":  `[[` + blobJSON + `],{}]`,
+		"state.AccountAddress": `[]`,
+		"state.Balance":        `[]`,
+		"state.Params":         `[]`,
+
+		"state.Delegate":                  fmt.Sprintf(`[%q,"10",null]`, addr),
+		"state.Undelegate":                fmt.Sprintf(`[%q,"10",null]`, addr),
+		"state.BeginRedelegate":           fmt.Sprintf(`[%q,%q,"10",null]`, addr, addr),
+		"state.CancelUnbondingDelegation": fmt.Sprintf(`[%q,"10","5",null]`, addr),
+		"state.WithdrawDelegatorReward":   fmt.Sprintf(`[%q,null]`, addr),
+		"state.QueryDelegationRewards":    fmt.Sprintf(`[%q]`, addr),
+		"state.QueryDelegation":           fmt.Sprintf(`[%q]`, addr),
+		"state.QueryUnbonding":            fmt.Sprintf(`[%q]`, addr),
+		"state.QueryRedelegations":        fmt.Sprintf(`[%q,%q]`, addr, addr),
+		"state.BalanceForAddress":         fmt.Sprintf(`[%q]`, addr),
+		"state.Transfer":                  fmt.Sprintf(`[%q,"10",{"gas":100000}]`, addr),
+		"state.SubmitPayForBlob":          `[[` + blobJSON + `],{}]`,
 
 		"das.SamplingStats": `[]`,
 		"das.WaitCatchUp":   `[]`,

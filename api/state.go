@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/datamesh/mesh-node/blob"
@@ -28,6 +29,26 @@ type StateService interface {
 	Params(ctx context.Context) (tx.Params, error)
 }
 
+// StakingService is what the state module's staking methods use: package
+// state's client of a proof-of-stake chain. A StateService that does not
+// implement it (a node without core.rpc) answers them with
+// ErrNoStaking.
+type StakingService interface {
+	Delegate(ctx context.Context, val tx.Address, amount state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
+	Undelegate(ctx context.Context, val tx.Address, amount state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
+	BeginRedelegate(ctx context.Context, src, dst tx.Address, amount state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
+	CancelUnbondingDelegation(ctx context.Context, val tx.Address, amount, height state.Int, cfg *state.TxConfig) (*state.TxResponse, error)
+	WithdrawDelegatorReward(ctx context.Context, val tx.Address, cfg *state.TxConfig) (*state.TxResponse, error)
+	QueryDelegationRewards(ctx context.Context, val tx.Address) (*tx.QueryDelegationRewardsResponse, error)
+	QueryDelegation(ctx context.Context, val tx.Address) (*tx.QueryDelegationResponse, error)
+	QueryUnbonding(ctx context.Context, val tx.Address) (*tx.QueryUnbondingDelegationResponse, error)
+	QueryRedelegations(ctx context.Context, src, dst tx.Address) (*tx.QueryRedelegationsResponse, error)
+}
+
+// ErrNoStaking answers the staking methods of a state module whose
+// service has none.
+var ErrNoStaking = errors.New("api: state: this node's state service has no staking (set core.rpc)")
+
 // StateModule is the "state" RPC module: celestia-node's state methods
 // with their permissions (queries read, transactions write). Addresses are
 // bech32 strings in JSON, amounts decimal strings. Once the node halts on
@@ -49,6 +70,16 @@ var stateMethods = rpcTable{namespace: "state", methods: map[string]rpcMethod{
 	"Transfer":          {perm: PermWrite},
 	"SubmitPayForBlob":  {perm: PermWrite},
 	"Params":            {perm: PermRead},
+
+	"Delegate":                  {perm: PermWrite},
+	"Undelegate":                {perm: PermWrite},
+	"BeginRedelegate":           {perm: PermWrite},
+	"CancelUnbondingDelegation": {perm: PermWrite},
+	"WithdrawDelegatorReward":   {perm: PermWrite},
+	"QueryDelegationRewards":    {perm: PermRead},
+	"QueryDelegation":           {perm: PermRead},
+	"QueryUnbonding":            {perm: PermRead},
+	"QueryRedelegations":        {perm: PermRead},
 }}
 
 func (*StateModule) rpcTable() *rpcTable { return &stateMethods }

@@ -17,6 +17,10 @@ import (
 // when Options.Timeout is 0.
 const DefaultTimeout = 60 * time.Second
 
+// posConsensus is the genesis "consensus" of a proof-of-stake chain
+// (core/app's ConsensusPoS).
+const posConsensus = "pos"
+
 // pollInterval is how often a submission asks the node whether a block
 // includes its transaction.
 const pollInterval = 100 * time.Millisecond
@@ -36,6 +40,9 @@ var (
 	// ErrInvalidTx is wrapped for a transaction refused before it is signed:
 	// no blobs, a zero amount, a bad gas price.
 	ErrInvalidTx = errors.New("state: invalid transaction")
+	// ErrNoDefaultKey is returned by the methods that need the default
+	// key of a client made without one (Options.NoDefaultKey).
+	ErrNoDefaultKey = errors.New("state: the client has no default key")
 	// ErrStopped is returned by the network methods after Stop.
 	ErrStopped = errors.New("state: client stopped")
 	// ErrBlobTooLarge is wrapped for a blob larger than the chain's
@@ -80,8 +87,14 @@ type Options struct {
 	// Keyring holds the signing keys.
 	Keyring keyring.Keyring
 	// DefaultKey names the key used when a TxConfig names none; it must
-	// exist when New is called.
+	// exist when New is called, unless NoDefaultKey.
 	DefaultKey string
+	// NoDefaultKey makes a client without a default key (DefaultKey must
+	// then be empty), for queries that name their account:
+	// AccountAddress, Balance, the Query methods of the default key's
+	// stake and transactions whose TxConfig selects no key fail with
+	// ErrNoDefaultKey.
+	NoDefaultKey bool
 	// Timeout bounds one submission, including the wait for inclusion,
 	// and one query; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -98,6 +111,7 @@ type Client struct {
 	rpcAddr    string
 	kr         keyring.Keyring
 	defaultKey keyring.Key
+	hasDefault bool // defaultKey is set
 	timeout    time.Duration
 	log        *slog.Logger
 
@@ -118,6 +132,7 @@ type Client struct {
 type chainInfo struct {
 	id     string
 	params tx.Params
+	pos    bool // the genesis is proof of stake
 }
 
 // New returns a client of the node at opts.RPC. It does no network I/O;
@@ -126,21 +141,27 @@ func New(opts Options) (*Client, error) {
 	if opts.RPC == "" {
 		return nil, errors.New("state: no RPC address")
 	}
-	if opts.DefaultKey == "" {
+	switch {
+	case opts.DefaultKey == "" && !opts.NoDefaultKey:
 		return nil, errors.New("state: no default key")
+	case opts.DefaultKey != "" && opts.NoDefaultKey:
+		return nil, fmt.Errorf("state: default key %q with NoDefaultKey", opts.DefaultKey)
 	}
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("state: negative timeout %s", opts.Timeout)
 	}
-	k, err := opts.Keyring.Get(opts.DefaultKey)
-	if err != nil {
-		return nil, fmt.Errorf("state: default key: %w", err)
+	var k keyring.Key
+	if opts.DefaultKey != "" {
+		var err error
+		if k, err = opts.Keyring.Get(opts.DefaultKey); err != nil {
+			return nil, fmt.Errorf("state: default key: %w", err)
+		}
 	}
 	rpc, err := newCometRPC(opts.RPC)
 	if err != nil {
 		return nil, fmt.Errorf("state: RPC client for %q: %w", opts.RPC, err)
 	}
-	c := &Client{rpc: rpc, rpcAddr: opts.RPC, kr: opts.Keyring, defaultKey: k,
+	c := &Client{rpc: rpc, rpcAddr: opts.RPC, kr: opts.Keyring, defaultKey: k, hasDefault: opts.DefaultKey != "",
 		timeout: opts.Timeout, log: opts.Logger, signers: map[tx.Address]*signer{}}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -202,15 +223,42 @@ func (c *Client) begin(ctx context.Context) (context.Context, func(), error) {
 	}, nil
 }
 
+// beginChain is begin followed by chainInfo; the caller must call end
+// when err is nil.
+func (c *Client) beginChain(ctx context.Context) (context.Context, func(), chainInfo, error) {
+	ctx, end, err := c.begin(ctx)
+	if err != nil {
+		return nil, nil, chainInfo{}, err
+	}
+	chain, err := c.chainInfo(ctx)
+	if err != nil {
+		end()
+		return nil, nil, chainInfo{}, err
+	}
+	return ctx, end, chain, nil
+}
+
 // AccountAddress returns the default key's address.
 func (c *Client) AccountAddress(context.Context) (tx.Address, error) {
+	return c.defaultAddress()
+}
+
+// defaultAddress returns the default key's address, or ErrNoDefaultKey.
+func (c *Client) defaultAddress() (tx.Address, error) {
+	if !c.hasDefault {
+		return tx.Address{}, ErrNoDefaultKey
+	}
 	return c.defaultKey.Address, nil
 }
 
 // Balance returns the default key's balance at the node's last committed
 // block.
 func (c *Client) Balance(ctx context.Context) (*Coin, error) {
-	return c.BalanceForAddress(ctx, c.defaultKey.Address)
+	addr, err := c.defaultAddress()
+	if err != nil {
+		return nil, err
+	}
+	return c.BalanceForAddress(ctx, addr)
 }
 
 // BalanceForAddress returns addr's balance at the node's last committed
@@ -270,7 +318,13 @@ func (c *Client) chainInfo(ctx context.Context) (chainInfo, error) {
 	if chainID != st.NodeInfo.Network {
 		return chainInfo{}, fmt.Errorf("state: node reports chain %q, its genesis %q", st.NodeInfo.Network, chainID)
 	}
-	c.chain = &chainInfo{id: chainID, params: params}
+	var consensus struct {
+		Consensus string `json:"consensus"`
+	}
+	if err := json.Unmarshal(gen.Genesis.AppState, &consensus); err != nil {
+		return chainInfo{}, fmt.Errorf("state: genesis app_state: %w", err)
+	}
+	c.chain = &chainInfo{id: chainID, params: params, pos: consensus.Consensus == posConsensus}
 	return *c.chain, nil
 }
 

@@ -46,6 +46,24 @@
 // RegisterEVMAddress submits a validator's tx.MsgRegisterEVMAddress as
 // Transfer submits a transfer.
 //
+// # Staking
+//
+// On a proof-of-stake chain (genesis "consensus": "pos"), Delegate,
+// Undelegate, BeginRedelegate, CancelUnbondingDelegation, CreateValidator,
+// EditValidator, WithdrawDelegatorReward, WithdrawValidatorCommission and
+// Unjail submit core/tx's staking messages as Transfer submits a transfer,
+// signed by the selected key (the delegator or the operator).
+// Validators, Validator, Delegation, Delegations, Unbonding, Redelegations
+// and DelegationRewards read the /staking/ and /distribution/ paths over
+// abci_query, typed as core/tx's Query*Response (the Cosmos SDK shapes
+// celestia-node returns); QueryDelegation, QueryUnbonding,
+// QueryRedelegations and QueryDelegationRewards are celestia-node's
+// methods, for the default key. Nothing the chain does not hold is
+// ErrNotFound. On a proof-of-authority chain, read from the genesis once,
+// every one of them fails with ErrProofOfAuthority before anything is
+// signed or asked. Options.NoDefaultKey makes a client for the queries
+// that name their accounts (mesh-node query).
+//
 // The keys live in the subpackage keyring, a directory of unencrypted
 // secp256k1 keys for devnets.
 package state

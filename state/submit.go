@@ -99,14 +99,13 @@ func (c *Client) submit(ctx context.Context, cfg *TxConfig, build buildFunc) (*T
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidTx, err)
 	}
-	ctx, end, err := c.begin(ctx)
+	ctx, end, chain, err := c.beginChain(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	chain, err := c.chainInfo(ctx)
-	if err != nil {
-		return nil, err
+	if tx.IsStakingMsg(msg) && !chain.pos {
+		return nil, ErrProofOfAuthority
 	}
 	if err := checkBlobSizes(chain.params, blobs); err != nil {
 		return nil, err
@@ -165,14 +164,14 @@ func (c *Client) key(cfg *TxConfig) (keyring.Key, error) {
 	}
 	var k keyring.Key
 	switch {
-	case cfg.KeyName != "" && cfg.KeyName == c.defaultKey.Name:
+	case cfg.KeyName != "" && c.hasDefault && cfg.KeyName == c.defaultKey.Name:
 		k = c.defaultKey
 	case cfg.KeyName != "":
 		var err error
 		if k, err = c.kr.Get(cfg.KeyName); err != nil {
 			return keyring.Key{}, fmt.Errorf("state: key name: %w", err)
 		}
-	case cfg.SignerAddress != "" && addr == c.defaultKey.Address:
+	case cfg.SignerAddress != "" && c.hasDefault && addr == c.defaultKey.Address:
 		return c.defaultKey, nil
 	case cfg.SignerAddress != "":
 		keys, err := c.kr.List()
@@ -185,6 +184,8 @@ func (c *Client) key(cfg *TxConfig) (keyring.Key, error) {
 			}
 		}
 		return keyring.Key{}, fmt.Errorf("state: signer address %s: %w: no key of %s has it", addr, keyring.ErrNotFound, c.kr.Dir())
+	case !c.hasDefault:
+		return keyring.Key{}, fmt.Errorf("%w: name a key (TxConfig key_name or signer_address)", ErrNoDefaultKey)
 	default:
 		return c.defaultKey, nil
 	}

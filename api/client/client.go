@@ -83,6 +83,18 @@ type StateAPI struct {
 	Transfer          func(ctx context.Context, to tx.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
 	SubmitPayForBlob  func(ctx context.Context, blobs []*blob.Blob, config *state.TxConfig) (*state.TxResponse, error)
 	Params            func(ctx context.Context) (tx.Params, error)
+
+	// The staking methods (celestia-node's; proof-of-stake chains only):
+	// validators are named by their operators' addresses.
+	Delegate                  func(ctx context.Context, delAddr tx.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
+	Undelegate                func(ctx context.Context, delAddr tx.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
+	BeginRedelegate           func(ctx context.Context, srcValAddr, dstValAddr tx.Address, amount state.Int, config *state.TxConfig) (*state.TxResponse, error)
+	CancelUnbondingDelegation func(ctx context.Context, valAddr tx.Address, amount, height state.Int, config *state.TxConfig) (*state.TxResponse, error)
+	WithdrawDelegatorReward   func(ctx context.Context, valAddr tx.Address, config *state.TxConfig) (*state.TxResponse, error)
+	QueryDelegationRewards    func(ctx context.Context, valAddr tx.Address) (*tx.QueryDelegationRewardsResponse, error)
+	QueryDelegation           func(ctx context.Context, valAddr tx.Address) (*tx.QueryDelegationResponse, error)
+	QueryUnbonding            func(ctx context.Context, valAddr tx.Address) (*tx.QueryUnbondingDelegationResponse, error)
+	QueryRedelegations        func(ctx context.Context, srcValAddr, dstValAddr tx.Address) (*tx.QueryRedelegationsResponse, error)
 }
 
 // FraudAPI is the fraud module. The proof type is "badencodingv0.1"

@@ -69,7 +69,7 @@ The home directory is --home, else $MESH_HOME, else ~/.mesh-node-<mode>
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", "", "home directory (default $MESH_HOME, else ~/.mesh-node-<mode>)")
-	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd())
+	root.AddCommand(c.coreCmd(), c.keysCmd(), c.txCmd(), c.queryCmd())
 	root.AddCommand(c.nodeCmds()...)
 	root.AddCommand(c.blobCmd(), c.headerCmd(), c.dasCmd(), c.shareCmd(), c.fraudCmd(), c.kzgCmd(), c.datasetCmd(), c.apiCmd(), c.devnetCmd(), c.rollupCmd(), c.versionCmd())
 	return root

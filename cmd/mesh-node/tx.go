@@ -49,7 +49,7 @@ core node's RPC (--node), wait until a block includes it and print the block
 height. The chain ID, the fee parameters and the signer's nonce come from the
 node: its status, its genesis and the /account query.`,
 	}
-	cmd.AddCommand(c.txSendCmd(), c.txPayForBlobCmd(), c.txBlobstreamCmd())
+	cmd.AddCommand(c.txSendCmd(), c.txPayForBlobCmd(), c.txBlobstreamCmd(), c.txStakingCmd(), c.txDistributionCmd())
 	return cmd
 }
 
