@@ -53,7 +53,12 @@ const testnetBlockTime = 200 * time.Millisecond
 // node key and signing state) runs beside it, so the key signs twice:
 // the evidence is on chain, validator3 is slashed, jailed and leaves the
 // set. Stock CometBFT's light client, trusting block 1 only, verifies
-// the headers after each of the two set changes.
+// the headers after each of the two set changes. A bridge following
+// validator0 (never stopped), and a full and a light node bootstrapped
+// from it, each a process of its own, follow throughout: once started
+// and at the end, their heads and the light and full node's sampled
+// heads are within two blocks of the chain's, and they hold the chain's
+// headers at the halt and at both set changes.
 func TestCoreTestnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs six CometBFT nodes")
@@ -61,7 +66,7 @@ func TestCoreTestnet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "net")
-	base, err := freeport.Range(6*validator.TestnetPortStride, false)
+	base, err := freeport.Range(6*validator.TestnetPortStride+daPorts, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +84,9 @@ func TestCoreTestnet(t *testing.T) {
 		clients[i] = rpcClient(t, strings.Replace(field(t, out, fmt.Sprintf("validator%d_rpc", i)), "tcp://", "http://", 1))
 	}
 	waitHeights(ctx, t, clients, 3, procs...)
+	// validator0 runs throughout: the bridge follows it.
+	da := startDANodes(ctx, t, "testnet-test", strings.Replace(field(t, out, "validator0_rpc"), "tcp://", "http://", 1), base+6*validator.TestnetPortStride)
+	waitFollowing(ctx, t, clients[0], da)
 
 	procs[3].stop(t)
 	h := height(ctx, clients[0])
@@ -170,6 +178,10 @@ func TestCoreTestnet(t *testing.T) {
 	running := append(append([]*coreProc{}, procs...), joiner)
 	waitHeights(ctx, t, all, slashedSet+1, running...)
 	net.verifyLight(clients[0], clients[2], map[int64][]string{joinSet: {net.joiner}, slashedSet: {net.joiner}}, net.doubleSigner)
+	waitFollowing(ctx, t, clients[0], da, halted, joinSet, slashedSet)
+	for _, n := range slices.Backward(da) {
+		n.proc.stop(t)
+	}
 	for _, p := range running {
 		p.stop(t)
 	}
@@ -537,8 +549,9 @@ func TestCoreTestnetRefused(t *testing.T) {
 	}
 }
 
-// coreProc is a core start in a process of its own (this test binary
-// running the command line: TestMain), in its own process group.
+// coreProc is a mesh-node command (core start, or a bridge, full or
+// light node's start) in a process of its own (this test binary running
+// the command line: TestMain), in its own process group.
 type coreProc struct {
 	home   string
 	cmd    *exec.Cmd
@@ -550,13 +563,21 @@ type coreProc struct {
 // process group is killed if it still runs.
 func startCoreProc(t *testing.T, home string, args ...string) *coreProc {
 	t.Helper()
-	p := &coreProc{home: home, exited: make(chan error, 1), log: filepath.Join(t.TempDir(), "core.log")}
+	return startProc(t, home, append([]string{"core", "start", "--home", home, "--log.level", "error"}, args...)...)
+}
+
+// startProc starts mesh-node args, a command on home, with its standard
+// output discarded; at cleanup its process group is killed if it still
+// runs.
+func startProc(t *testing.T, home string, args ...string) *coreProc {
+	t.Helper()
+	p := &coreProc{home: home, exited: make(chan error, 1), log: filepath.Join(t.TempDir(), "stderr.log")}
 	logf, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	p.cmd = exec.Command(os.Args[0], append([]string{"core", "start", "--home", home, "--log.level", "error"}, args...)...)
+	p.cmd = exec.Command(os.Args[0], args...)
 	p.cmd.Env = append(os.Environ(), cliMainEnv+"=1")
 	p.cmd.Stderr = logf
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -572,7 +593,10 @@ func startCoreProc(t *testing.T, home string, args ...string) *coreProc {
 	return p
 }
 
-// stop interrupts the node and waits for it to exit cleanly.
+// String names the process by its command line, "core start --home H".
+func (p *coreProc) String() string { return strings.Join(p.cmd.Args[1:min(4, len(p.cmd.Args))], " ") }
+
+// stop interrupts the process and waits for it to exit cleanly.
 func (p *coreProc) stop(t *testing.T) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -582,10 +606,21 @@ func (p *coreProc) stop(t *testing.T) {
 	case err := <-p.exited:
 		p.exited <- err
 		if err != nil {
-			t.Fatalf("core start --home %s: %v\n%s", p.home, err, p.logTail())
+			t.Fatalf("%s: %v\n%s", p, err, p.logTail())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("core start --home %s did not exit within 30s of SIGINT", p.home)
+		t.Fatalf("%s did not exit within 30s of SIGINT", p)
+	}
+}
+
+// failIfExited fails t if the process has exited.
+func (p *coreProc) failIfExited(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		t.Fatalf("%s exited: %v\n%s", p, err, p.logTail())
+	default:
 	}
 }
 
@@ -629,12 +664,7 @@ func waitHeights(ctx context.Context, t *testing.T, clients []*rpchttp.HTTP, min
 			return
 		}
 		for _, p := range procs {
-			select {
-			case err := <-p.exited:
-				p.exited <- err
-				t.Fatalf("core start --home %s exited: %v\n%s", p.home, err, p.logTail())
-			default:
-			}
+			p.failIfExited(t)
 		}
 		if ctx.Err() != nil {
 			var hs []int64
