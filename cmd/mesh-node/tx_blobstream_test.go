@@ -12,6 +12,7 @@ import (
 	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
+	"github.com/datamesh/mesh-node/share"
 )
 
 // tx blobstream register-evm-address registers the address of a key file
@@ -67,11 +68,13 @@ func TestTxRegisterEVMAddress(t *testing.T) {
 // core init keeps the default window.
 func TestDevnetDataCommitmentWindow(t *testing.T) {
 	home := t.TempDir()
-	if _, err := initDevnet(devnetOptions{home: home, blockTime: time.Second}); err != nil {
+	if _, err := initDevnet(devnetOptions{home: home, blockTime: time.Second,
+		maxSquareSize: share.DefaultMaxSquareSize, maxBlobSize: tx.DefaultParams().MaxBlobSize}); err != nil {
 		t.Fatal(err)
 	}
 	coreHome := t.TempDir()
-	if _, _, err := initHome(initOptions{home: coreHome, chainID: "c", moniker: "m", blockTime: time.Second}); err != nil {
+	if _, _, err := initHome(initOptions{home: coreHome, chainID: "c", moniker: "m", blockTime: time.Second,
+		maxSquareSize: share.DefaultMaxSquareSize, maxBlobSize: tx.DefaultParams().MaxBlobSize}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
