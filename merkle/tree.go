@@ -248,4 +248,3 @@ func appendInner(dst, l, r []byte) []byte {
 	s := sha256.Sum256(buf[:])
 	return append(dst, s[:]...)
 }
-

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-
 )
 
 // testLeaf is the leaf of an entry: the key's length as one byte, the key,
