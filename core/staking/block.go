@@ -169,7 +169,7 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 		}
 	}
 	for _, k := range s.sortedUnbondings(val) {
-		ub := s.unbondings[k]
+		ub := s.unbondingW(k)
 		for i := range ub.Entries {
 			e := &ub.Entries[i]
 			if e.CreationHeight < infraction || e.CompletionTime <= s.time {
@@ -190,7 +190,7 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 				continue
 			}
 			sub(NewDec(e.InitialBalance).Mul(fraction).TruncateInt())
-			d := s.delegations[pairKey{k.del, k.dst}]
+			d := s.delegationW(pairKey{k.del, k.dst})
 			if d == nil {
 				continue
 			}
@@ -340,19 +340,19 @@ func (s *State) mature(bank Bank) {
 	for _, q := range due {
 		if q.redel {
 			k := tripleKey{q.del, q.src, q.dst}
-			rd := s.redels[k]
+			rd := s.redelW(k)
 			if rd == nil {
 				continue
 			}
 			rd.Entries = keep(rd.Entries, func(e RedelegationEntry) bool { return e.CompletionTime > s.time })
 			if len(rd.Entries) == 0 {
-				delete(s.redels, k)
+				s.setRedel(k, nil)
 				s.dropReceiver(pairKey{k.del, k.dst})
 			}
 			continue
 		}
 		k := pairKey{q.del, q.src}
-		ub := s.unbondings[k]
+		ub := s.unbondingW(k)
 		if ub == nil {
 			continue
 		}
@@ -365,7 +365,7 @@ func (s *State) mature(bank Bank) {
 			return false
 		})
 		if len(ub.Entries) == 0 {
-			delete(s.unbondings, k)
+			s.setUnbonding(k, nil)
 		}
 		s.pools.NotBonded -= out
 		if out > 0 {

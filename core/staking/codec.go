@@ -43,34 +43,76 @@ var ErrCorrupt = errors.New("staking: corrupt state entry")
 // the application to hash and persist. Equal states give equal entries.
 // The entries are the caller's.
 func (s *State) Entries() []KV {
-	var out []KV
-	add := func(k []byte, e *encoder) { out = append(out, KV{Key: k, Value: e.b}) }
+	out := []KV{s.paramsEntry(), s.metaEntry()}
+	for op := range s.validators {
+		out = append(out, s.validatorEntry(op))
+	}
+	for k := range s.delegations {
+		out = append(out, s.delegationEntry(k))
+	}
+	for k := range s.unbondings {
+		out = append(out, s.unbondingEntry(k))
+	}
+	for k := range s.redels {
+		out = append(out, s.redelEntry(k))
+	}
+	for ca := range s.signing {
+		out = append(out, s.signingEntry(ca))
+	}
+	for op := range s.lastPower {
+		out = append(out, s.powerEntry(op))
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	return out
+}
+
+// The entry of one record: its key and, if s has the record, its value
+// (nil Value otherwise).
+
+func (s *State) paramsEntry() KV {
 	var e encoder
 	e.params(s.params)
-	add([]byte{prefixParams}, &e)
-	e = encoder{}
+	return KV{Key: []byte{prefixParams}, Value: e.b}
+}
+
+func (s *State) metaEntry() KV {
+	var e encoder
 	e.i64(s.height)
 	e.i64(s.time)
 	for _, x := range []uint64{s.pools.Bonded, s.pools.NotBonded, s.pools.Rewards, s.pools.Burned, s.pools.Minted} {
 		e.u64(x)
 	}
 	e.dec(s.remainder)
-	add([]byte{prefixMeta}, &e)
-	for op, v := range s.validators {
-		e = encoder{}
+	return KV{Key: []byte{prefixMeta}, Value: e.b}
+}
+
+func (s *State) validatorEntry(op tx.Address) KV {
+	kv := KV{Key: key(prefixValidator, op[:])}
+	if v := s.validators[op]; v != nil {
+		var e encoder
 		e.validator(v, s.dist[op])
-		add(key(prefixValidator, op[:]), &e)
+		kv.Value = e.b
 	}
-	for k, d := range s.delegations {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) delegationEntry(k pairKey) KV {
+	kv := KV{Key: key(prefixDelegation, k.del[:], k.val[:])}
+	if d := s.delegations[k]; d != nil {
+		var e encoder
 		e.dec(d.Shares)
 		e.u64(d.start.period)
 		e.dec(d.start.stake)
 		e.i64(d.start.height)
-		add(key(prefixDelegation, k.del[:], k.val[:]), &e)
+		kv.Value = e.b
 	}
-	for k, ub := range s.unbondings {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) unbondingEntry(k pairKey) KV {
+	kv := KV{Key: key(prefixUnbonding, k.del[:], k.val[:])}
+	if ub := s.unbondings[k]; ub != nil {
+		var e encoder
 		e.u64(uint64(len(ub.Entries)))
 		for _, x := range ub.Entries {
 			e.i64(x.CreationHeight)
@@ -78,10 +120,15 @@ func (s *State) Entries() []KV {
 			e.u64(x.InitialBalance)
 			e.u64(x.Balance)
 		}
-		add(key(prefixUnbonding, k.del[:], k.val[:]), &e)
+		kv.Value = e.b
 	}
-	for k, rd := range s.redels {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) redelEntry(k tripleKey) KV {
+	kv := KV{Key: key(prefixRedel, k.del[:], k.src[:], k.dst[:])}
+	if rd := s.redels[k]; rd != nil {
+		var e encoder
 		e.u64(uint64(len(rd.Entries)))
 		for _, x := range rd.Entries {
 			e.i64(x.CreationHeight)
@@ -89,25 +136,34 @@ func (s *State) Entries() []KV {
 			e.u64(x.InitialBalance)
 			e.dec(x.SharesDst)
 		}
-		add(key(prefixRedel, k.del[:], k.src[:], k.dst[:]), &e)
+		kv.Value = e.b
 	}
-	for ca, si := range s.signing {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) signingEntry(ca ConsAddress) KV {
+	kv := KV{Key: key(prefixSigning, ca[:])}
+	if si := s.signing[ca]; si != nil {
+		var e encoder
 		e.i64(si.StartHeight)
 		e.i64(si.IndexOffset)
 		e.i64(si.MissedBlocks)
 		e.i64(si.JailedUntil)
 		e.bool(si.Tombstoned)
 		e.bytes(si.missed)
-		add(key(prefixSigning, ca[:]), &e)
+		kv.Value = e.b
 	}
-	for op, pw := range s.lastPower {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) powerEntry(op tx.Address) KV {
+	kv := KV{Key: key(prefixPower, op[:])}
+	if pw, ok := s.lastPower[op]; ok {
+		var e encoder
 		e.i64(pw)
-		add(key(prefixPower, op[:]), &e)
+		kv.Value = e.b
 	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
-	return out
+	return kv
 }
 
 func key(prefix byte, parts ...[]byte) []byte {

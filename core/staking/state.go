@@ -259,6 +259,7 @@ type State struct {
 	pools       Pools
 	remainder   Dec         // undistributed rewards, allocated again next block
 	queue       []queueItem // derived: entries by completion time
+	cow                     // copy-on-write bookkeeping (diff.go)
 }
 
 type queueItem struct {
@@ -315,6 +316,7 @@ func newEmpty() *State {
 		receivers:   map[pairKey]int{},
 		signing:     map[ConsAddress]*signing{},
 		lastPower:   map[tx.Address]int64{},
+		cow:         newCow(),
 	}
 }
 

@@ -1,0 +1,173 @@
+package staking
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"sort"
+
+)
+
+// Delegations, unbonding delegations and redelegations, the records that
+// grow with the number of delegators, are shared copy-on-write between a
+// state and its clones: Clone copies the maps, not the records, and an
+// operation that changes a record first takes it with delegationW,
+// unbondingW or redelW, which copy a record the state does not own yet.
+// The keys an operation took, created or deleted are also the state's
+// touched ones, which ChangedEntries compares instead of every record.
+
+// cow is the copy-on-write bookkeeping of a State.
+type cow struct {
+	// owned are the records only this state holds: made or copied by it
+	// since it was made or last cloned.
+	ownedDel, ownedUnb map[pairKey]bool
+	ownedRedel         map[tripleKey]bool
+	// touched are the keys of the records taken, made or deleted since
+	// the state was made by Clone (or New, Load).
+	touchedDel, touchedUnb map[pairKey]bool
+	touchedRedel           map[tripleKey]bool
+}
+
+func newCow() cow {
+	return cow{ownedDel: map[pairKey]bool{}, ownedUnb: map[pairKey]bool{}, ownedRedel: map[tripleKey]bool{},
+		touchedDel: map[pairKey]bool{}, touchedUnb: map[pairKey]bool{}, touchedRedel: map[tripleKey]bool{}}
+}
+
+// disown forgets which records s owns: after a Clone, s shares them all.
+func (c *cow) disown() {
+	c.ownedDel, c.ownedUnb, c.ownedRedel = map[pairKey]bool{}, map[pairKey]bool{}, map[tripleKey]bool{}
+}
+
+// delegationW returns k's delegation to change (nil if there is none),
+// copied first if s shares it.
+func (s *State) delegationW(k pairKey) *delegation {
+	d := s.delegations[k]
+	if d == nil {
+		return nil
+	}
+	s.touchedDel[k] = true
+	if !s.ownedDel[k] {
+		c := *d
+		d = &c
+		s.delegations[k], s.ownedDel[k] = d, true
+	}
+	return d
+}
+
+// setDelegation adds or (d nil) deletes k's delegation.
+func (s *State) setDelegation(k pairKey, d *delegation) {
+	s.touchedDel[k] = true
+	if d == nil {
+		delete(s.delegations, k)
+		delete(s.ownedDel, k)
+		return
+	}
+	s.delegations[k], s.ownedDel[k] = d, true
+}
+
+// unbondingW returns k's unbonding delegation to change (nil if there is
+// none), copied first if s shares it.
+func (s *State) unbondingW(k pairKey) *UnbondingDelegation {
+	ub := s.unbondings[k]
+	if ub == nil {
+		return nil
+	}
+	s.touchedUnb[k] = true
+	if !s.ownedUnb[k] {
+		c := *ub
+		c.Entries = slices.Clone(ub.Entries)
+		ub = &c
+		s.unbondings[k], s.ownedUnb[k] = ub, true
+	}
+	return ub
+}
+
+// setUnbonding adds or (ub nil) deletes k's unbonding delegation.
+func (s *State) setUnbonding(k pairKey, ub *UnbondingDelegation) {
+	s.touchedUnb[k] = true
+	if ub == nil {
+		delete(s.unbondings, k)
+		delete(s.ownedUnb, k)
+		return
+	}
+	s.unbondings[k], s.ownedUnb[k] = ub, true
+}
+
+// redelW returns k's redelegation to change (nil if there is none),
+// copied first if s shares it.
+func (s *State) redelW(k tripleKey) *Redelegation {
+	rd := s.redels[k]
+	if rd == nil {
+		return nil
+	}
+	s.touchedRedel[k] = true
+	if !s.ownedRedel[k] {
+		c := *rd
+		c.Entries = slices.Clone(rd.Entries)
+		rd = &c
+		s.redels[k], s.ownedRedel[k] = rd, true
+	}
+	return rd
+}
+
+// setRedel adds or (rd nil) deletes k's redelegation.
+func (s *State) setRedel(k tripleKey, rd *Redelegation) {
+	s.touchedRedel[k] = true
+	if rd == nil {
+		delete(s.redels, k)
+		delete(s.ownedRedel, k)
+		return
+	}
+	s.redels[k], s.ownedRedel[k] = rd, true
+}
+
+// ChangedEntries returns the entries of s that differ from base's, sorted
+// by key, as Entries encodes them: the new or changed ones with their
+// value, the deleted ones with a nil Value. s must be base.Clone() changed
+// only by operations on s since. Its cost grows with the number of
+// validators and of the delegations, unbonding delegations and
+// redelegations the operations took, not with the number of delegators.
+func (s *State) ChangedEntries(base *State) []KV {
+	var out []KV
+	add := func(cur, old KV) {
+		if !bytes.Equal(cur.Value, old.Value) {
+			out = append(out, cur)
+		}
+	}
+	add(s.paramsEntry(), base.paramsEntry())
+	add(s.metaEntry(), base.metaEntry())
+	for op := range union(s.validators, base.validators) {
+		add(s.validatorEntry(op), base.validatorEntry(op))
+	}
+	for ca := range union(s.signing, base.signing) {
+		add(s.signingEntry(ca), base.signingEntry(ca))
+	}
+	for op := range union(s.lastPower, base.lastPower) {
+		add(s.powerEntry(op), base.powerEntry(op))
+	}
+	for k := range s.touchedDel {
+		add(s.delegationEntry(k), base.delegationEntry(k))
+	}
+	for k := range s.touchedUnb {
+		add(s.unbondingEntry(k), base.unbondingEntry(k))
+	}
+	for k := range s.touchedRedel {
+		add(s.redelEntry(k), base.redelEntry(k))
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	return out
+}
+
+// union returns the keys of a and b.
+func union[K comparable, V any](a, b map[K]V) map[K]bool {
+	out := make(map[K]bool, len(a))
+	for k := range maps.Keys(a) {
+		out[k] = true
+	}
+	for k := range maps.Keys(b) {
+		out[k] = true
+	}
+	return out
+}
+
+
