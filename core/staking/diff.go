@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-
 )
 
 // Delegations, unbonding delegations and redelegations, the records that
@@ -169,5 +168,3 @@ func union[K comparable, V any](a, b map[K]V) map[K]bool {
 	}
 	return out
 }
-
-
