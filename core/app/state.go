@@ -12,7 +12,6 @@ import (
 	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
-	"github.com/datamesh/mesh-node/merkle"
 )
 
 // Account is the state of an address.
@@ -54,6 +53,14 @@ type State struct {
 	fees uint64
 	// stakeKV caches stake.Entries() (stake.go: stakeEntries).
 	stakeKV []staking.KV
+	// hash is the app hash once computed, the root of tree (apphash.go).
+	hash []byte
+	tree *appTree
+	// from is the Delta whose apply made s; diff the entries it changed,
+	// computed for diffOf. settle drops them.
+	from   *Delta
+	diff   []entryChange
+	diffOf *Delta
 }
 
 // NewState returns the state a proof-of-authority genesis describes
@@ -195,22 +202,6 @@ func (s *State) entries() ([]kv, error) {
 	return out, nil
 }
 
-// Hash is the app hash: the RFC 6962 Merkle root (merkle.HashFromByteSlices)
-// over the state's entries in key order, each leaf uvarint(len(key)) || key
-// || value. It is recomputed from all entries, O(n log n) per block.
-func (s *State) Hash() ([]byte, error) {
-	es, err := s.entries()
-	if err != nil {
-		return nil, err
-	}
-	leaves := make([][]byte, len(es))
-	for i, e := range es {
-		leaf := protowire.AppendVarint(make([]byte, 0, 2+len(e.key)+len(e.value)), uint64(len(e.key)))
-		leaves[i] = append(append(leaf, e.key...), e.value...)
-	}
-	return merkle.HashFromByteSlices(leaves), nil
-}
-
 // Field numbers of a stored account.
 const (
 	accountBalanceField = 1
@@ -342,6 +333,7 @@ func (d *Delta) setValidator(pk []byte, power int64) { d.validators[string(pk)] 
 // modified.
 func (d *Delta) apply() *State {
 	s := d.base.clone()
+	s.from = d
 	if d.stake != nil {
 		s.stake, s.stakeKV = d.stake, nil
 	}

@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -132,8 +130,8 @@ func (s *State) load(key, val []byte) error {
 
 // Save writes st as the state after height with appHash, in one Badger
 // transaction. With changed nil it replaces the whole stored state (genesis);
-// otherwise it writes only what changed records (changed's base must be the
-// state last saved).
+// otherwise it writes only the entries changed changed (st must be
+// changed.apply(), and changed's base the state last saved).
 func (s *Store) Save(st *State, changed *Delta, height int64, appHash []byte) error {
 	err := s.db.Update(func(txn *badger.Txn) error {
 		if changed == nil {
@@ -150,40 +148,16 @@ func (s *Store) Save(st *State, changed *Delta, height int64, appHash []byte) er
 				}
 			}
 		} else {
-			for a := range changed.accounts {
-				if err := txn.Set([]byte(statePrefix+accountKey(a)), marshalAccount(st.Account(a))); err != nil {
-					return err
-				}
-			}
-			for pk := range changed.validators {
-				key := []byte(statePrefix + validatorKey([]byte(pk)))
-				p := st.ValidatorPower([]byte(pk))
-				var err error
-				if p == 0 {
-					err = txn.Delete(key)
-				} else {
-					err = txn.Set(key, protowire.AppendVarint(nil, uint64(p)))
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if err := saveStake(txn, changed.base, st); err != nil {
+			cs, err := st.changes(changed)
+			if err != nil {
 				return err
 			}
-			keys := slices.Collect(maps.Keys(changed.bsDirty))
-			for pk := range changed.evm {
-				keys = append(keys, evmKey([]byte(pk)))
-			}
-			for _, k := range keys {
-				v, ok, err := st.bsValue(k)
-				switch {
-				case err != nil:
-					return err
-				case ok:
-					err = txn.Set([]byte(statePrefix+k), v)
-				default:
-					err = txn.Delete([]byte(statePrefix + k))
+			for _, c := range cs {
+				key := append([]byte(statePrefix), c.key...)
+				if c.deleted {
+					err = txn.Delete(key)
+				} else {
+					err = txn.Set(key, c.value)
 				}
 				if err != nil {
 					return err
