@@ -40,11 +40,7 @@ func (s *State) Clone() *State {
 	}
 	for k, d := range s.dist {
 		cd := *d
-		cd.hist = make(map[uint64]*histRatio, len(d.hist))
-		for p, h := range d.hist {
-			ch := *h
-			cd.hist[p] = &ch
-		}
+		d.histShared, cd.histShared = true, true
 		cd.slashes = slices.Clone(d.slashes)
 		c.dist[k] = &cd
 	}

@@ -217,7 +217,7 @@ func Load(entries []KV) (*State, error) {
 	}
 	for k, d := range s.delegations {
 		dd := s.dist[k.val]
-		if dd == nil || dd.hist[d.start.period] == nil {
+		if dd == nil || !hasPeriod(dd, d.start.period) {
 			return nil, fmt.Errorf("%w: delegation of %s to %s has no starting period", ErrCorrupt, k.del, k.val)
 		}
 	}
@@ -236,6 +236,11 @@ func Load(entries []KV) (*State, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func hasPeriod(d *valDist, p uint64) bool {
+	_, ok := d.hist[p]
+	return ok
 }
 
 func addr(b []byte) tx.Address {
@@ -395,17 +400,22 @@ func (e *encoder) validator(v *Validator, d *valDist) {
 	e.dec(d.current)
 	e.dec(d.commission)
 	e.dec(d.outstanding)
-	periods := make([]uint64, 0, len(d.hist))
-	for p := range d.hist {
-		periods = append(periods, p)
+	if d.histEnc == nil {
+		periods := make([]uint64, 0, len(d.hist))
+		for p := range d.hist {
+			periods = append(periods, p)
+		}
+		sort.Slice(periods, func(i, j int) bool { return periods[i] < periods[j] })
+		h := encoder{}
+		h.u64(uint64(len(periods)))
+		for _, p := range periods {
+			h.u64(p)
+			h.dec(d.hist[p].ratio)
+			h.u64(uint64(d.hist[p].refs))
+		}
+		d.histEnc = h.b
 	}
-	sort.Slice(periods, func(i, j int) bool { return periods[i] < periods[j] })
-	e.u64(uint64(len(periods)))
-	for _, p := range periods {
-		e.u64(p)
-		e.dec(d.hist[p].ratio)
-		e.u64(uint64(d.hist[p].refs))
-	}
+	e.b = append(e.b, d.histEnc...)
 	e.u64(uint64(len(d.slashes)))
 	for _, ev := range d.slashes {
 		e.u64(ev.period)
@@ -524,11 +534,11 @@ func (d *decoder) validator() (*Validator, *valDist) {
 	v.Commission = Commission{Rate: d.dec(), MaxRate: d.dec(), MaxChangeRate: d.dec(), UpdateTime: d.i64()}
 	v.UnbondingHeight = d.i64()
 	v.UnbondingTime = d.i64()
-	dist := &valDist{period: d.u64(), current: d.dec(), commission: d.dec(), outstanding: d.dec(), hist: map[uint64]*histRatio{}}
+	dist := &valDist{period: d.u64(), current: d.dec(), commission: d.dec(), outstanding: d.dec(), hist: map[uint64]histRatio{}}
 	n := d.count(20)
 	for i := 0; i < n && d.err == nil; i++ {
 		p := d.u64()
-		h := &histRatio{ratio: d.dec(), refs: d.u32()}
+		h := histRatio{ratio: d.dec(), refs: d.u32()}
 		if _, dup := dist.hist[p]; dup && d.err == nil {
 			d.err = errors.New("duplicate period")
 		}

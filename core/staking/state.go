@@ -228,7 +228,11 @@ type slashEvent struct {
 type valDist struct {
 	period      uint64 // current period; periods below it are in hist
 	current     Dec    // rewards to delegators accrued in the current period
-	hist        map[uint64]*histRatio
+	hist        map[uint64]histRatio
+	// histShared is set while hist is shared with a clone (copied before
+	// a change, mutHist); histEnc caches hist's encoding (nil when stale).
+	histShared  bool
+	histEnc     []byte
 	commission  Dec // accrued, not withdrawn
 	outstanding Dec // rewards not withdrawn, commission included
 	slashes     []slashEvent
