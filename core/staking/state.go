@@ -226,9 +226,9 @@ type slashEvent struct {
 
 // valDist is the F1 distribution state of one validator.
 type valDist struct {
-	period      uint64 // current period; periods below it are in hist
-	current     Dec    // rewards to delegators accrued in the current period
-	hist        map[uint64]histRatio
+	period  uint64 // current period; periods below it are in hist
+	current Dec    // rewards to delegators accrued in the current period
+	hist    map[uint64]histRatio
 	// histShared is set while hist is shared with a clone (copied before
 	// a change, mutHist); histEnc caches hist's encoding (nil when stale).
 	histShared  bool
