@@ -41,6 +41,7 @@ func (s *State) Clone() *State {
 	for k, d := range s.dist {
 		cd := *d
 		d.histShared, cd.histShared = true, true
+		cd.touched = map[uint64]bool{}
 		cd.slashes = slices.Clone(d.slashes)
 		c.dist[k] = &cd
 	}

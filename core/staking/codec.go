@@ -27,6 +27,7 @@ const (
 	prefixRedel      byte = 0x13 // delegator, src, dst → entries
 	prefixSigning    byte = 0x14 // consensus address → signing info
 	prefixPower      byte = 0x15 // operator → power CometBFT last got
+	prefixHist       byte = 0x16 // operator, period (8 bytes) → F1 cumulative ratio, references
 )
 
 // Limits of Load.
@@ -46,6 +47,11 @@ func (s *State) Entries() []KV {
 	out := []KV{s.paramsEntry(), s.metaEntry()}
 	for op := range s.validators {
 		out = append(out, s.validatorEntry(op))
+	}
+	for op, d := range s.dist {
+		for p := range d.hist {
+			out = append(out, s.histEntry(op, p))
+		}
 	}
 	for k := range s.delegations {
 		out = append(out, s.delegationEntry(k))
@@ -92,6 +98,19 @@ func (s *State) validatorEntry(op tx.Address) KV {
 		var e encoder
 		e.validator(v, s.dist[op])
 		kv.Value = e.b
+	}
+	return kv
+}
+
+func (s *State) histEntry(op tx.Address, period uint64) KV {
+	kv := KV{Key: binary.BigEndian.AppendUint64(key(prefixHist, op[:]), period)}
+	if d := s.dist[op]; d != nil {
+		if h, ok := d.hist[period]; ok {
+			var e encoder
+			e.dec(h.ratio)
+			e.u64(uint64(h.refs))
+			kv.Value = e.b
+		}
 	}
 	return kv
 }
@@ -182,6 +201,7 @@ func Load(entries []KV) (*State, error) {
 	s := newEmpty()
 	seen := map[string]bool{}
 	var haveParams, haveMeta bool
+	hist := map[tx.Address]map[uint64]histRatio{}
 	for _, kv := range entries {
 		if len(kv.Value) > MaxValueSize {
 			return nil, fmt.Errorf("%w: value of %d bytes", ErrCorrupt, len(kv.Value))
@@ -190,7 +210,7 @@ func Load(entries []KV) (*State, error) {
 			return nil, fmt.Errorf("%w: duplicate key %x", ErrCorrupt, kv.Key)
 		}
 		seen[string(kv.Key)] = true
-		if err := s.loadEntry(kv, &haveParams, &haveMeta); err != nil {
+		if err := s.loadEntry(kv, hist, &haveParams, &haveMeta); err != nil {
 			return nil, err
 		}
 	}
@@ -203,6 +223,20 @@ func Load(entries []KV) (*State, error) {
 	for ca, si := range s.signing {
 		if len(si.missed) != bitmapLen(s.params.SignedBlocksWindow) || si.IndexOffset < 0 || si.MissedBlocks < 0 {
 			return nil, fmt.Errorf("%w: signing info %X malformed", ErrCorrupt, ca[:])
+		}
+	}
+	for op, h := range hist {
+		d := s.dist[op]
+		if d == nil {
+			return nil, fmt.Errorf("%w: F1 history of %s, no such validator", ErrCorrupt, op)
+		}
+		d.hist = h
+	}
+	for op, d := range s.dist {
+		// The period before the current one is always referenced (by the
+		// validator itself).
+		if !hasPeriod(d, d.period-1) {
+			return nil, fmt.Errorf("%w: validator %s has no period %d", ErrCorrupt, op, d.period-1)
 		}
 	}
 	for op, v := range s.validators {
@@ -249,7 +283,8 @@ func addr(b []byte) tx.Address {
 	return a
 }
 
-func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
+// loadEntry sets one entry; F1 histories go to hist, by operator.
+func (s *State) loadEntry(kv KV, hist map[tx.Address]map[uint64]histRatio, haveParams, haveMeta *bool) error {
 	k, d := kv.Key, &decoder{b: kv.Value}
 	if len(k) == 0 {
 		return fmt.Errorf("%w: empty key", ErrCorrupt)
@@ -331,6 +366,15 @@ func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
 			return bad()
 		}
 		s.lastPower[addr(body)] = d.i64()
+	case prefixHist:
+		if len(body) != a+8 {
+			return bad()
+		}
+		op, p := addr(body[:a]), binary.BigEndian.Uint64(body[a:])
+		if hist[op] == nil {
+			hist[op] = map[uint64]histRatio{}
+		}
+		hist[op][p] = histRatio{ratio: d.dec(), refs: d.u32()}
 	default:
 		return bad()
 	}
@@ -400,22 +444,6 @@ func (e *encoder) validator(v *Validator, d *valDist) {
 	e.dec(d.current)
 	e.dec(d.commission)
 	e.dec(d.outstanding)
-	if d.histEnc == nil {
-		periods := make([]uint64, 0, len(d.hist))
-		for p := range d.hist {
-			periods = append(periods, p)
-		}
-		sort.Slice(periods, func(i, j int) bool { return periods[i] < periods[j] })
-		h := encoder{}
-		h.u64(uint64(len(periods)))
-		for _, p := range periods {
-			h.u64(p)
-			h.dec(d.hist[p].ratio)
-			h.u64(uint64(d.hist[p].refs))
-		}
-		d.histEnc = h.b
-	}
-	e.b = append(e.b, d.histEnc...)
 	e.u64(uint64(len(d.slashes)))
 	for _, ev := range d.slashes {
 		e.u64(ev.period)
@@ -536,15 +564,6 @@ func (d *decoder) validator() (*Validator, *valDist) {
 	v.UnbondingTime = d.i64()
 	dist := &valDist{period: d.u64(), current: d.dec(), commission: d.dec(), outstanding: d.dec(), hist: map[uint64]histRatio{}}
 	n := d.count(20)
-	for i := 0; i < n && d.err == nil; i++ {
-		p := d.u64()
-		h := histRatio{ratio: d.dec(), refs: d.u32()}
-		if _, dup := dist.hist[p]; dup && d.err == nil {
-			d.err = errors.New("duplicate period")
-		}
-		dist.hist[p] = h
-	}
-	n = d.count(20)
 	for i := 0; i < n && d.err == nil; i++ {
 		dist.slashes = append(dist.slashes, slashEvent{period: d.u64(), height: d.i64(), fraction: d.dec()})
 	}

@@ -124,8 +124,9 @@ func (s *State) setRedel(k tripleKey, rd *Redelegation) {
 // by key, as Entries encodes them: the new or changed ones with their
 // value, the deleted ones with a nil Value. s must be base.Clone() changed
 // only by operations on s since. Its cost grows with the number of
-// validators and of the delegations, unbonding delegations and
-// redelegations the operations took, not with the number of delegators.
+// validators and of the delegations, unbonding delegations, redelegations
+// and F1 history periods the operations touched, not with the number of
+// delegators.
 func (s *State) ChangedEntries(base *State) []KV {
 	var out []KV
 	add := func(cur, old KV) {
@@ -137,6 +138,16 @@ func (s *State) ChangedEntries(base *State) []KV {
 	add(s.metaEntry(), base.metaEntry())
 	for op := range union(s.validators, base.validators) {
 		add(s.validatorEntry(op), base.validatorEntry(op))
+	}
+	for op := range union(s.dist, base.dist) {
+		cur, old := s.dist[op], base.dist[op]
+		periods := union(cur.histOrNil(), old.histOrNil())
+		if cur != nil && old != nil && cur.touched != nil {
+			periods = cur.touched
+		}
+		for p := range periods {
+			add(s.histEntry(op, p), base.histEntry(op, p))
+		}
 	}
 	for ca := range union(s.signing, base.signing) {
 		add(s.signingEntry(ca), base.signingEntry(ca))
@@ -155,6 +166,14 @@ func (s *State) ChangedEntries(base *State) []KV {
 	}
 	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
 	return out
+}
+
+// histOrNil returns d's history, nil for a nil d.
+func (d *valDist) histOrNil() map[uint64]histRatio {
+	if d == nil {
+		return nil
+	}
+	return d.hist
 }
 
 // union returns the keys of a and b.

@@ -20,18 +20,20 @@ func newValDist() *valDist {
 
 func (d *valDist) ratio(period uint64) Dec { return d.hist[period].ratio }
 
-// mutHist readies hist for a change: copied if a clone shares it, its
-// cached encoding dropped.
-func (d *valDist) mutHist() {
+// mutHist readies hist for a change of period: copied if a clone shares
+// it, the period recorded as touched.
+func (d *valDist) mutHist(period uint64) {
 	if d.histShared {
 		d.hist, d.histShared = maps.Clone(d.hist), false
 	}
-	d.histEnc = nil
+	if d.touched != nil {
+		d.touched[period] = true
+	}
 }
 
 func (d *valDist) incref(period uint64) {
 	if h, ok := d.hist[period]; ok {
-		d.mutHist()
+		d.mutHist(period)
 		h.refs++
 		d.hist[period] = h
 	}
@@ -42,7 +44,7 @@ func (d *valDist) decref(period uint64) {
 	if !ok {
 		return
 	}
-	d.mutHist()
+	d.mutHist(period)
 	if h.refs <= 1 {
 		delete(d.hist, period)
 		return
@@ -63,7 +65,7 @@ func (s *State) incrementPeriod(val tx.Address) uint64 {
 		r = d.current.QuoInt(v.Tokens)
 	}
 	ended := d.period
-	d.mutHist()
+	d.mutHist(ended)
 	d.hist[ended] = histRatio{ratio: d.ratio(ended - 1).Add(r), refs: 1}
 	d.decref(ended - 1)
 	d.current = Dec{}

@@ -230,9 +230,10 @@ type valDist struct {
 	current Dec    // rewards to delegators accrued in the current period
 	hist    map[uint64]histRatio
 	// histShared is set while hist is shared with a clone (copied before
-	// a change, mutHist); histEnc caches hist's encoding (nil when stale).
+	// a change, mutHist); touched are the periods of hist changed since
+	// the Clone that made d, nil when d was not made by one.
 	histShared  bool
-	histEnc     []byte
+	touched     map[uint64]bool
 	commission  Dec // accrued, not withdrawn
 	outstanding Dec // rewards not withdrawn, commission included
 	slashes     []slashEvent
