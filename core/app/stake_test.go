@@ -42,6 +42,9 @@ type posEnv struct {
 	time   int64
 	absent map[string]bool // consensus addresses whose votes are absent
 	misb   []abci.Misbehavior
+	// checkHash makes block check the app hash against one from scratch
+	// and the stored state (checkAppHash).
+	checkHash bool
 }
 
 func posGenesis(t testing.TB, validators, accounts int, mutate func(*staking.Params)) (*Genesis, []secp256k1.PrivKey, []tx.Address, []ed25519.PrivKey) {
@@ -161,6 +164,9 @@ func (e *posEnv) block(dt int64, txs ...[]byte) *abci.ResponseFinalizeBlock {
 	}
 	if _, err := e.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 		e.t.Fatal(err)
+	}
+	if e.checkHash {
+		checkAppHash(e.t, e.app, e.db)
 	}
 	return res
 }
@@ -421,9 +427,11 @@ func TestPoSRestartKeepsState(t *testing.T) {
 // TestPoSRandomTransactions sends thousands of random staking
 // transactions through CheckTx and FinalizeBlock over hundreds of blocks,
 // with validators dropping out of the commits, and checks the invariants
-// after every block (WithInvariantChecks).
+// after every block (WithInvariantChecks), the app hash against the one
+// from scratch and the stored state (checkHash), restarting now and then.
 func TestPoSRandomTransactions(t *testing.T) {
 	e := newPoSEnv(t, 4, 16, func(p *staking.Params) { p.MaxValidators = 5; p.InflationPerBlock = 1000 })
+	e.checkHash = true
 	r := rand.New(rand.NewPCG(19, 1))
 	acct := func() int { return r.IntN(len(e.addrs)) }
 	amount := func() uint64 { return 1 + r.Uint64N(3e8) }
@@ -477,6 +485,12 @@ func TestPoSRandomTransactions(t *testing.T) {
 			e.absent[string(e.cons[v].PubKey().Address())] = r.IntN(3) == 0
 		}
 		res := e.block(1+r.Int64N(2), txs...)
+		if b%80 == 79 { // restart: the tree is built again from the store
+			if err := e.db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e.open()
+		}
 		for _, tr := range res.TxResults[:len(txs)] {
 			total++
 			if tr.Code == tx.CodeOK {
