@@ -32,6 +32,19 @@ type entryChange struct {
 	deleted    bool
 }
 
+// treeKey returns the key that orders an entry in the app hash's tree: its
+// key, except that Blobstream's data roots ("br/") and attestations
+// ("bn/"), of which every block adds some, come after all other entries
+// (0xff before the key; no key starts with it). An insert moves the
+// entries after it in the tree, which are re-hashed, so these only move
+// Blobstream's own.
+func treeKey(key []byte) []byte {
+	if bytes.HasPrefix(key, []byte(keyBSRootPre)) || bytes.HasPrefix(key, []byte(keyBSNoncePre)) {
+		return append([]byte{0xff}, key...)
+	}
+	return key
+}
+
 // leafHash returns the leaf hash of an entry: SHA256(0x00 || uvarint(len(key)) || key || value).
 func leafHash(key, value []byte) []byte {
 	leaf := protowire.AppendVarint(make([]byte, 0, 2+len(key)+len(value)), uint64(len(key)))
@@ -39,8 +52,9 @@ func leafHash(key, value []byte) []byte {
 }
 
 // Hash is the app hash: the RFC 6962 Merkle root (merkle.HashFromByteSlices)
-// over the state's entries in key order, each leaf uvarint(len(key)) || key
-// || value. It is computed once per State, by updating the tree of the
+// over the state's entries in the order of their treeKey (key order, with
+// Blobstream's data roots and attestations last), each leaf
+// uvarint(len(key)) || key || value. It is computed once per State, by updating the tree of the
 // State it was made from with the entries its Delta changed (O(changes ×
 // log n)), or from all entries when that tree is gone. The state must not
 // entryChange after Hash.
@@ -62,9 +76,9 @@ func (s *State) hashTree() error {
 		leaves := make(map[string][]byte, len(cs))
 		for _, c := range cs {
 			if c.deleted {
-				leaves[string(c.key)] = nil
+				leaves[string(treeKey(c.key))] = nil
 			} else {
-				leaves[string(c.key)] = leafHash(c.key, c.value)
+				leaves[string(treeKey(c.key))] = leafHash(c.key, c.value)
 			}
 		}
 		tr := d.base.tree
@@ -75,9 +89,10 @@ func (s *State) hashTree() error {
 		if err != nil {
 			return err
 		}
+		slices.SortStableFunc(es, func(x, y kv) int { return bytes.Compare(treeKey(x.key), treeKey(y.key)) })
 		keys, hashes := make([][]byte, len(es)), make([][]byte, len(es))
 		for i, e := range es {
-			keys[i], hashes[i] = e.key, leafHash(e.key, e.value)
+			keys[i], hashes[i] = treeKey(e.key), leafHash(e.key, e.value)
 		}
 		s.tree = &appTree{owner: s, t: merkle.NewTree(keys, hashes)}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -14,14 +15,24 @@ import (
 	"github.com/datamesh/mesh-node/merkle"
 )
 
-// scratchHash is the app hash of st computed from all its entries, as
-// before the tree was kept: merkle.HashFromByteSlices over the leaves.
+// scratchHash is the app hash of st computed from all its entries:
+// merkle.HashFromByteSlices over the leaves, in key order with
+// Blobstream's data roots and attestations moved last.
 func scratchHash(t testing.TB, st *State) []byte {
 	t.Helper()
 	es, err := st.entries()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rest, last []kv
+	for _, e := range es {
+		if k := string(e.key); strings.HasPrefix(k, "br/") || strings.HasPrefix(k, "bn/") {
+			last = append(last, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	es = append(rest, last...)
 	leaves := make([][]byte, len(es))
 	for i, e := range es {
 		leaf := protowire.AppendVarint(nil, uint64(len(e.key)))

@@ -259,8 +259,9 @@
 //
 // beside "m/height" (last committed block, 8 bytes big-endian) and
 // "m/apphash". The app hash is the RFC 6962 Merkle root
-// (merkle.HashFromByteSlices) of the entries in key order, each leaf
-// uvarint(len(key)) || key || value. Its tree (merkle.Tree) is kept in
+// (merkle.HashFromByteSlices) of the entries in key order, except that
+// Blobstream's data roots ("br/") and attestations ("bn/") come after all
+// the others, each leaf uvarint(len(key)) || key || value. Its tree (merkle.Tree) is kept in
 // memory between blocks (apphash.go): a block's state takes it from the
 // state before and updates it from the entries the block changed (the
 // accounts, validators and Blobstream records it touched, the fees and
