@@ -260,7 +260,7 @@ func (s *State) CheckInvariants() error {
 		return nil
 	}
 	liquid := new(big.Int).SetUint64(s.fees)
-	for _, a := range s.accounts {
+	for _, a := range s.accounts.All() {
 		liquid.Add(liquid, new(big.Int).SetUint64(a.Balance))
 	}
 	supply, carry := s.Config.Supply+s.stake.Pools().Minted, s.Config.Supply+s.stake.Pools().Minted < s.Config.Supply

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/internal/cowmap"
 
 	"bytes"
 	"encoding/binary"
@@ -36,7 +37,7 @@ func NewStore(db *badger.DB) *Store { return &Store{db: db} }
 // genesis yet); height is 0 after InitChain and before the first block.
 func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 	var haveConfig bool
-	st = &State{accounts: map[tx.Address]Account{}, validators: map[string]int64{}, bs: newBSState()}
+	st = &State{accounts: &cowmap.Map[tx.Address, Account]{}, validators: map[string]int64{}, bs: newBSState()}
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(statePrefix)})
 		defer it.Close()
@@ -103,7 +104,7 @@ func (s *State) load(key, val []byte) error {
 		if err != nil {
 			return fmt.Errorf("decode account %x: %w", key, err)
 		}
-		s.accounts[tx.Address(key[len(keyAccountPre):])] = acc
+		s.accounts.Set(tx.Address(key[len(keyAccountPre):]), acc)
 	case k == keyFees:
 		f, n := protowire.ConsumeVarint(val)
 		if n != len(val) {
