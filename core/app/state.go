@@ -44,7 +44,7 @@ type Config struct {
 type State struct {
 	Config     Config
 	accounts   *cowmap.Map[tx.Address, Account] // shared with clones until written
-	validators map[string]int64 // ed25519 public key -> power
+	validators map[string]int64                 // ed25519 public key -> power
 	bs         bsState
 	// stake is the staking state of a proof-of-stake chain, nil on a
 	// proof-of-authority one; validators then mirror its active set.
