@@ -184,7 +184,7 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 		}
 	}
 	for _, k := range s.sortedRedelegations(val) {
-		rd := s.redels[k]
+		rd := s.redels.At(k)
 		for _, e := range rd.Entries {
 			if e.CreationHeight < infraction || e.CompletionTime <= s.time {
 				continue
@@ -217,7 +217,7 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 
 func (s *State) sortedUnbondings(val tx.Address) []pairKey {
 	var ks []pairKey
-	for k := range s.unbondings {
+	for k := range s.unbondings.Keys() {
 		if k.val == val {
 			ks = append(ks, k)
 		}
@@ -228,7 +228,7 @@ func (s *State) sortedUnbondings(val tx.Address) []pairKey {
 
 func (s *State) sortedRedelegations(src tx.Address) []tripleKey {
 	var ks []tripleKey
-	for k := range s.redels {
+	for k := range s.redels.Keys() {
 		if k.src == src {
 			ks = append(ks, k)
 		}

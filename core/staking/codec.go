@@ -53,13 +53,13 @@ func (s *State) Entries() []KV {
 			out = append(out, s.histEntry(op, p))
 		}
 	}
-	for k := range s.delegations {
+	for k := range s.delegations.Keys() {
 		out = append(out, s.delegationEntry(k))
 	}
-	for k := range s.unbondings {
+	for k := range s.unbondings.Keys() {
 		out = append(out, s.unbondingEntry(k))
 	}
-	for k := range s.redels {
+	for k := range s.redels.Keys() {
 		out = append(out, s.redelEntry(k))
 	}
 	for ca := range s.signing {
@@ -117,7 +117,7 @@ func (s *State) histEntry(op tx.Address, period uint64) KV {
 
 func (s *State) delegationEntry(k pairKey) KV {
 	kv := KV{Key: key(prefixDelegation, k.del[:], k.val[:])}
-	if d := s.delegations[k]; d != nil {
+	if d := s.delegations.At(k); d != nil {
 		var e encoder
 		e.dec(d.Shares)
 		e.u64(d.start.period)
@@ -130,7 +130,7 @@ func (s *State) delegationEntry(k pairKey) KV {
 
 func (s *State) unbondingEntry(k pairKey) KV {
 	kv := KV{Key: key(prefixUnbonding, k.del[:], k.val[:])}
-	if ub := s.unbondings[k]; ub != nil {
+	if ub := s.unbondings.At(k); ub != nil {
 		var e encoder
 		e.u64(uint64(len(ub.Entries)))
 		for _, x := range ub.Entries {
@@ -146,7 +146,7 @@ func (s *State) unbondingEntry(k pairKey) KV {
 
 func (s *State) redelEntry(k tripleKey) KV {
 	kv := KV{Key: key(prefixRedel, k.del[:], k.src[:], k.dst[:])}
-	if rd := s.redels[k]; rd != nil {
+	if rd := s.redels.At(k); rd != nil {
 		var e encoder
 		e.u64(uint64(len(rd.Entries)))
 		for _, x := range rd.Entries {
@@ -249,18 +249,18 @@ func Load(entries []KV) (*State, error) {
 		}
 		s.byCons[ca] = op
 	}
-	for k, d := range s.delegations {
+	for k, d := range s.delegations.All() {
 		dd := s.dist[k.val]
 		if dd == nil || !hasPeriod(dd, d.start.period) {
 			return nil, fmt.Errorf("%w: delegation of %s to %s has no starting period", ErrCorrupt, k.del, k.val)
 		}
 	}
-	for k, ub := range s.unbondings {
+	for k, ub := range s.unbondings.All() {
 		for _, e := range ub.Entries {
 			s.enqueue(queueItem{time: e.CompletionTime, del: k.del, src: k.val})
 		}
 	}
-	for k, rd := range s.redels {
+	for k, rd := range s.redels.All() {
 		s.receivers[pairKey{k.del, k.dst}]++
 		for _, e := range rd.Entries {
 			s.enqueue(queueItem{time: e.CompletionTime, redel: true, del: k.del, src: k.src, dst: k.dst})
@@ -323,7 +323,7 @@ func (s *State) loadEntry(kv KV, hist map[tx.Address]map[uint64]histRatio, haveP
 		del, val := addr(body[:a]), addr(body[a:])
 		x := &delegation{Delegation: Delegation{Delegator: del, Validator: val, Shares: d.dec()}}
 		x.start = startInfo{period: d.u64(), stake: d.dec(), height: d.i64()}
-		s.delegations[pairKey{del, val}] = x
+		s.delegations.Set(pairKey{del, val}, x)
 	case prefixUnbonding:
 		if len(body) != 2*a {
 			return bad()
@@ -337,7 +337,7 @@ func (s *State) loadEntry(kv KV, hist map[tx.Address]map[uint64]histRatio, haveP
 		if n == 0 {
 			return bad()
 		}
-		s.unbondings[pairKey{del, val}] = ub
+		s.unbondings.Set(pairKey{del, val}, ub)
 	case prefixRedel:
 		if len(body) != 3*a {
 			return bad()
@@ -351,7 +351,7 @@ func (s *State) loadEntry(kv KV, hist map[tx.Address]map[uint64]histRatio, haveP
 		if n == 0 {
 			return bad()
 		}
-		s.redels[tripleKey{del, src, dst}] = rd
+		s.redels.Set(tripleKey{del, src, dst}, rd)
 	case prefixSigning:
 		if len(body) != 20 {
 			return bad()

@@ -40,7 +40,7 @@ func (c *cow) disown() {
 // delegationW returns k's delegation to change (nil if there is none),
 // copied first if s shares it.
 func (s *State) delegationW(k pairKey) *delegation {
-	d := s.delegations[k]
+	d := s.delegations.At(k)
 	if d == nil {
 		return nil
 	}
@@ -48,7 +48,8 @@ func (s *State) delegationW(k pairKey) *delegation {
 	if !s.ownedDel[k] {
 		c := *d
 		d = &c
-		s.delegations[k], s.ownedDel[k] = d, true
+		s.delegations.Set(k, d)
+		s.ownedDel[k] = true
 	}
 	return d
 }
@@ -57,17 +58,18 @@ func (s *State) delegationW(k pairKey) *delegation {
 func (s *State) setDelegation(k pairKey, d *delegation) {
 	s.touchedDel[k] = true
 	if d == nil {
-		delete(s.delegations, k)
+		s.delegations.Delete(k)
 		delete(s.ownedDel, k)
 		return
 	}
-	s.delegations[k], s.ownedDel[k] = d, true
+	s.delegations.Set(k, d)
+	s.ownedDel[k] = true
 }
 
 // unbondingW returns k's unbonding delegation to change (nil if there is
 // none), copied first if s shares it.
 func (s *State) unbondingW(k pairKey) *UnbondingDelegation {
-	ub := s.unbondings[k]
+	ub := s.unbondings.At(k)
 	if ub == nil {
 		return nil
 	}
@@ -76,7 +78,8 @@ func (s *State) unbondingW(k pairKey) *UnbondingDelegation {
 		c := *ub
 		c.Entries = slices.Clone(ub.Entries)
 		ub = &c
-		s.unbondings[k], s.ownedUnb[k] = ub, true
+		s.unbondings.Set(k, ub)
+		s.ownedUnb[k] = true
 	}
 	return ub
 }
@@ -85,17 +88,18 @@ func (s *State) unbondingW(k pairKey) *UnbondingDelegation {
 func (s *State) setUnbonding(k pairKey, ub *UnbondingDelegation) {
 	s.touchedUnb[k] = true
 	if ub == nil {
-		delete(s.unbondings, k)
+		s.unbondings.Delete(k)
 		delete(s.ownedUnb, k)
 		return
 	}
-	s.unbondings[k], s.ownedUnb[k] = ub, true
+	s.unbondings.Set(k, ub)
+	s.ownedUnb[k] = true
 }
 
 // redelW returns k's redelegation to change (nil if there is none),
 // copied first if s shares it.
 func (s *State) redelW(k tripleKey) *Redelegation {
-	rd := s.redels[k]
+	rd := s.redels.At(k)
 	if rd == nil {
 		return nil
 	}
@@ -104,7 +108,8 @@ func (s *State) redelW(k tripleKey) *Redelegation {
 		c := *rd
 		c.Entries = slices.Clone(rd.Entries)
 		rd = &c
-		s.redels[k], s.ownedRedel[k] = rd, true
+		s.redels.Set(k, rd)
+		s.ownedRedel[k] = true
 	}
 	return rd
 }
@@ -113,11 +118,12 @@ func (s *State) redelW(k tripleKey) *Redelegation {
 func (s *State) setRedel(k tripleKey, rd *Redelegation) {
 	s.touchedRedel[k] = true
 	if rd == nil {
-		delete(s.redels, k)
+		s.redels.Delete(k)
 		delete(s.ownedRedel, k)
 		return
 	}
-	s.redels[k], s.ownedRedel[k] = rd, true
+	s.redels.Set(k, rd)
+	s.ownedRedel[k] = true
 }
 
 // ChangedEntries returns the entries of s that differ from base's, sorted

@@ -204,7 +204,7 @@ func (s *State) removeShares(bank Bank, d *delegation, sh Dec, tok uint64) *uint
 	}
 	if d.Delegator == d.Validator && !v.Jailed {
 		self := uint64(0)
-		if sd := s.delegations[pairKey{d.Delegator, d.Validator}]; sd != nil {
+		if sd := s.delegations.At(pairKey{d.Delegator, d.Validator}); sd != nil {
 			self = tokensFor(v, sd.Shares)
 		}
 		if self < s.params.MinSelfBond {
@@ -349,7 +349,7 @@ func (s *State) Unjail(operator tx.Address) error {
 	}
 	si := s.signing[v.ConsAddress()]
 	self := uint64(0)
-	if d := s.delegations[pairKey{operator, operator}]; d != nil {
+	if d := s.delegations.At(pairKey{operator, operator}); d != nil {
 		self = tokensFor(v, d.Shares)
 	}
 	switch {

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/internal/cowmap"
 )
 
 // ConsPubKeySize is the size of a validator's consensus key: ed25519.
@@ -249,15 +250,17 @@ type signing struct {
 // operations act at them, and EndBlock returns validator updates. A State is
 // not safe for concurrent use.
 type State struct {
-	params      Params
-	height      int64
-	time        int64
-	validators  map[tx.Address]*Validator
-	byCons      map[ConsAddress]tx.Address // derived
-	dist        map[tx.Address]*valDist
-	delegations map[pairKey]*delegation
-	unbondings  map[pairKey]*UnbondingDelegation
-	redels      map[tripleKey]*Redelegation
+	params     Params
+	height     int64
+	time       int64
+	validators map[tx.Address]*Validator
+	byCons     map[ConsAddress]tx.Address // derived
+	dist       map[tx.Address]*valDist
+	// delegations, unbondings and redels grow with the number of
+	// delegators: Clone shares them (diff.go).
+	delegations *cowmap.Map[pairKey, *delegation]
+	unbondings  *cowmap.Map[pairKey, *UnbondingDelegation]
+	redels      *cowmap.Map[tripleKey, *Redelegation]
 	receivers   map[pairKey]int // derived: redelegation records per (delegator, dst)
 	signing     map[ConsAddress]*signing
 	lastPower   map[tx.Address]int64 // powers CometBFT was last given
@@ -315,9 +318,9 @@ func newEmpty() *State {
 		validators:  map[tx.Address]*Validator{},
 		byCons:      map[ConsAddress]tx.Address{},
 		dist:        map[tx.Address]*valDist{},
-		delegations: map[pairKey]*delegation{},
-		unbondings:  map[pairKey]*UnbondingDelegation{},
-		redels:      map[tripleKey]*Redelegation{},
+		delegations: &cowmap.Map[pairKey, *delegation]{},
+		unbondings:  &cowmap.Map[pairKey, *UnbondingDelegation]{},
+		redels:      &cowmap.Map[tripleKey, *Redelegation]{},
 		receivers:   map[pairKey]int{},
 		signing:     map[ConsAddress]*signing{},
 		lastPower:   map[tx.Address]int64{},
