@@ -147,9 +147,11 @@ func (s *State) ChangedEntries(base *State) []KV {
 	}
 	for op := range union(s.dist, base.dist) {
 		cur, old := s.dist[op], base.dist[op]
-		periods := union(cur.histOrNil(), old.histOrNil())
+		periods := map[uint64]bool(nil)
 		if cur != nil && old != nil && cur.touched != nil {
 			periods = cur.touched
+		} else {
+			periods = union(cur.histOrNil(), old.histOrNil())
 		}
 		for p := range periods {
 			add(s.histEntry(op, p), base.histEntry(op, p))
