@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+
+	"github.com/datamesh/mesh-node/internal/cowmap"
 )
 
 // Delegations, unbonding delegations and redelegations, the records that
@@ -37,94 +39,78 @@ func (c *cow) disown() {
 	c.ownedDel, c.ownedUnb, c.ownedRedel = map[pairKey]bool{}, map[pairKey]bool{}, map[tripleKey]bool{}
 }
 
-// delegationW returns k's delegation to change (nil if there is none),
-// copied first if s shares it.
-func (s *State) delegationW(k pairKey) *delegation {
-	d := s.delegations.At(k)
-	if d == nil {
-		return nil
-	}
-	s.touchedDel[k] = true
-	if !s.ownedDel[k] {
-		c := *d
-		d = &c
-		s.delegations.Set(k, d)
-		s.ownedDel[k] = true
-	}
-	return d
+// records is one kind of copy-on-write record: the map and the state's
+// owned and touched keys of that kind.
+type records[K comparable, V any] struct {
+	m       *cowmap.Map[K, *V]
+	owned   map[K]bool
+	touched map[K]bool
+	copy    func(*V) *V
 }
 
-// setDelegation adds or (d nil) deletes k's delegation.
-func (s *State) setDelegation(k pairKey, d *delegation) {
-	s.touchedDel[k] = true
-	if d == nil {
-		s.delegations.Delete(k)
-		delete(s.ownedDel, k)
+// writable returns k's record to change (nil if there is none), copied
+// first if it is shared.
+func (r records[K, V]) writable(k K) *V {
+	v := r.m.At(k)
+	if v == nil {
+		return nil
+	}
+	r.touched[k] = true
+	if !r.owned[k] {
+		v = r.copy(v)
+		r.m.Set(k, v)
+		r.owned[k] = true
+	}
+	return v
+}
+
+// set adds or (v nil) deletes k's record.
+func (r records[K, V]) set(k K, v *V) {
+	r.touched[k] = true
+	if v == nil {
+		r.m.Delete(k)
+		delete(r.owned, k)
 		return
 	}
-	s.delegations.Set(k, d)
-	s.ownedDel[k] = true
+	r.m.Set(k, v)
+	r.owned[k] = true
 }
 
-// unbondingW returns k's unbonding delegation to change (nil if there is
-// none), copied first if s shares it.
-func (s *State) unbondingW(k pairKey) *UnbondingDelegation {
-	ub := s.unbondings.At(k)
-	if ub == nil {
-		return nil
-	}
-	s.touchedUnb[k] = true
-	if !s.ownedUnb[k] {
+func (s *State) delegationRecords() records[pairKey, delegation] {
+	return records[pairKey, delegation]{s.delegations, s.ownedDel, s.touchedDel, func(d *delegation) *delegation { c := *d; return &c }}
+}
+
+func (s *State) unbondingRecords() records[pairKey, UnbondingDelegation] {
+	return records[pairKey, UnbondingDelegation]{s.unbondings, s.ownedUnb, s.touchedUnb, func(ub *UnbondingDelegation) *UnbondingDelegation {
 		c := *ub
 		c.Entries = slices.Clone(ub.Entries)
-		ub = &c
-		s.unbondings.Set(k, ub)
-		s.ownedUnb[k] = true
-	}
-	return ub
+		return &c
+	}}
 }
 
-// setUnbonding adds or (ub nil) deletes k's unbonding delegation.
-func (s *State) setUnbonding(k pairKey, ub *UnbondingDelegation) {
-	s.touchedUnb[k] = true
-	if ub == nil {
-		s.unbondings.Delete(k)
-		delete(s.ownedUnb, k)
-		return
-	}
-	s.unbondings.Set(k, ub)
-	s.ownedUnb[k] = true
-}
-
-// redelW returns k's redelegation to change (nil if there is none),
-// copied first if s shares it.
-func (s *State) redelW(k tripleKey) *Redelegation {
-	rd := s.redels.At(k)
-	if rd == nil {
-		return nil
-	}
-	s.touchedRedel[k] = true
-	if !s.ownedRedel[k] {
+func (s *State) redelRecords() records[tripleKey, Redelegation] {
+	return records[tripleKey, Redelegation]{s.redels, s.ownedRedel, s.touchedRedel, func(rd *Redelegation) *Redelegation {
 		c := *rd
 		c.Entries = slices.Clone(rd.Entries)
-		rd = &c
-		s.redels.Set(k, rd)
-		s.ownedRedel[k] = true
-	}
-	return rd
+		return &c
+	}}
 }
 
-// setRedel adds or (rd nil) deletes k's redelegation.
-func (s *State) setRedel(k tripleKey, rd *Redelegation) {
-	s.touchedRedel[k] = true
-	if rd == nil {
-		s.redels.Delete(k)
-		delete(s.ownedRedel, k)
-		return
-	}
-	s.redels.Set(k, rd)
-	s.ownedRedel[k] = true
-}
+// delegationW returns k's delegation to change (nil if there is none),
+// copied first if s shares it; setDelegation adds or (d nil) deletes it.
+// unbondingW, setUnbonding, redelW and setRedel are the same for
+// unbonding delegations and redelegations.
+func (s *State) delegationW(k pairKey) *delegation { return s.delegationRecords().writable(k) }
+
+func (s *State) setDelegation(k pairKey, d *delegation) { s.delegationRecords().set(k, d) }
+
+func (s *State) unbondingW(k pairKey) *UnbondingDelegation { return s.unbondingRecords().writable(k) }
+
+func (s *State) setUnbonding(k pairKey, ub *UnbondingDelegation) { s.unbondingRecords().set(k, ub) }
+
+func (s *State) redelW(k tripleKey) *Redelegation { return s.redelRecords().writable(k) }
+
+func (s *State) setRedel(k tripleKey, rd *Redelegation) { s.redelRecords().set(k, rd) }
 
 // ChangedEntries returns the entries of s that differ from base's, sorted
 // by key, as Entries encodes them: the new or changed ones with their
