@@ -16,7 +16,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet loadgen loadgen-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup fuzz
+.PHONY: all build devnet loadgen loadgen-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
 
 all: build test
 
@@ -119,7 +119,8 @@ lint: vet
 # printed side by side with ratios, then the node benchmarks (bench-node)
 # sampling and retrieval (bench-das), KZG (bench-kzg), datasets over
 # IPFS (bench-dataset) and a rollup full node syncing from DataMesh
-# (bench-rollup). Record results in docs/benchmarks.md.
+# (bench-rollup), and a proof-of-stake block (bench-staking). Record
+# results in docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkExtendRoots' -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) -timeout 60m ./eds \
 		| tee /dev/stderr | $(GO) run ./tools/benchtable
@@ -128,6 +129,7 @@ bench:
 	$(MAKE) bench-kzg
 	$(MAKE) bench-dataset
 	$(MAKE) bench-rollup
+	$(MAKE) bench-staking
 
 # Light node: headers/s synced from one bridge over loopback (2,048 headers
 # of k = 32 squares; each iteration a fresh node) and the resident memory
@@ -192,6 +194,13 @@ bench-dataset:
 # docs/benchmarks.md.
 bench-rollup:
 	$(GO) test -run '^$$' -bench BenchmarkFollowerSync -benchtime 3x -count 1 -timeout 30m ./rollup
+
+# A proof-of-stake block (issue 19): FinalizeBlock and Commit with 4
+# validators and 100, 1,000 and 10,000 delegators each, 4 sends a block;
+# the time should not grow with the number of delegators. About 1 minute.
+# Record results in docs/benchmarks.md.
+bench-staking:
+	$(GO) test -run '^$$' -bench BenchmarkFinalizeBlockPoS -benchmem -benchtime 100x -count $(BENCH_COUNT) -timeout 30m ./core/app
 
 # Runs every fuzz target for FUZZ_TIME each (go test fuzzes one target per run).
 fuzz:

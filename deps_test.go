@@ -94,6 +94,9 @@ var allowed = map[string][]string{
 	"internal/freeport": {},
 	// internal/fdlimit reads and raises RLIMIT_NOFILE; stdlib only.
 	"internal/fdlimit": {},
+	// internal/cowmap is the copy-on-write map of the application's
+	// per-block state versions; stdlib only.
+	"internal/cowmap": {},
 	// internal/heappeak measures a test's peak heap in use; stdlib only.
 	"internal/heappeak": {},
 	// blob is the blob service of the API: it reads blobs from squares
@@ -113,7 +116,7 @@ var allowed = map[string][]string{
 	// core/app is the chain application; it verifies the KZG proofs of
 	// PayForBlobs with kzg.
 	// It runs Blobstream's attestations with blobstream.
-	"core/app": {module + "/core/tx", module + "/core/staking", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle", module + "/blobstream",
+	"core/app": {module + "/core/tx", module + "/core/staking", module + "/internal/cowmap", module + "/kzg", module + "/header", module + "/eds", module + "/share", module + "/merkle", module + "/blobstream",
 		"github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/dgraph-io/badger/v4", "google.golang.org/protobuf/encoding/protowire"},
 	// state signs and submits transactions to a core node's RPC, through
 	// CometBFT's plain JSON-RPC client: its rpc/client/http would link
@@ -214,7 +217,7 @@ var allowed = map[string][]string{
 	// core/staking is the staking, distribution and slashing state machine
 	// the application drives: no I/O, no CometBFT, no Badger; it names
 	// accounts by core/tx's Address only.
-	"core/staking":   {module + "/core/tx"},
+	"core/staking":   {module + "/core/tx", module + "/internal/cowmap"},
 	"core/validator": {module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 

@@ -3,7 +3,10 @@
 // commitments and for the kv executor's state root (execution/kv), and the
 // proofs of single items to its root (Proof: the proofs of row roots to the
 // data root in share.GetRange and blob.GetCommitmentProof, and of entries to
-// the state root in kv queries). It is byte-compatible with CometBFT's
+// the state root in kv queries), and Tree, the same tree over sorted
+// key/leaf-hash entries kept in memory and updated in place from a batch
+// of changes (the app hash of core/app and the state root of
+// execution/statemachine). It is byte-compatible with CometBFT's
 // crypto/merkle HashFromByteSlices, ProofsFromByteSlices and Proof.Verify.
 package merkle
 

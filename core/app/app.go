@@ -423,6 +423,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.store.Save(p.state, p.changes, p.height, p.appHash); err != nil {
 		return nil, err
 	}
+	p.state.settle()
 	a.state, a.height, a.appHash, a.pending = p.state, p.height, p.appHash, nil
 	a.check = NewDelta(a.state)
 	return &abci.ResponseCommit{}, nil

@@ -158,8 +158,9 @@
 //
 //   - The state holds a staking.State (stake.go) beside the accounts, which
 //     are staking's Bank (liquid balances). Its Entries are part of the app
-//     hash under "k/". A block runs on a clone of it (staking.State.Clone),
-//     and the mempool's view clones it at its first staking transaction.
+//     hash under "k/". A block runs on a clone of it (staking.State.Clone,
+//     which shares delegations copy-on-write), and the mempool's view
+//     clones it at its first staking transaction.
 //   - Fees are not burned: the fees of block H's transactions are held in
 //     the state ("f") and passed as Fees to staking's BeginBlock at H+1,
 //     which distributes them with InflationPerBlock to the validators that
@@ -195,10 +196,12 @@
 //
 // A proof-of-authority chain answers them tx.CodeNotFound.
 //
-// BenchmarkFinalizeBlockPoS measures a block with 4 validators and 100 or
-// 1,000 delegators each: staking's BeginBlock and EndBlock do not depend
-// on the number of delegators, but the clone of the staking state and the
-// app hash, recomputed over the whole state every block, do.
+// BenchmarkFinalizeBlockPoS measures a block with 4 validators and 100,
+// 1,000 or 10,000 delegators each: staking's BeginBlock and EndBlock do
+// not depend on the number of delegators, the state's clone shares what
+// the block leaves alone (internal/cowmap, staking's copy-on-write
+// records) and the app hash's tree is updated from the block's changed
+// entries, so neither does the block (docs/benchmarks.md).
 //
 // # Genesis
 //
@@ -254,18 +257,20 @@
 //	"br/" + height      data root of a height of the current window (8-byte big-endian height)
 //	"bn/" + nonce       tx.Attestation, JSON (8-byte big-endian nonce)
 //	"f"                 fees of the last block, uvarint (proof of stake only)
-//	"k/" + staking key  staking.State's Entries (proof of stake only); Commit
-//	                    writes those that changed (one merge of the sorted
-//	                    entries of the two states)
+//	"k/" + staking key  staking.State's Entries (proof of stake only)
 //
 // beside "m/height" (last committed block, 8 bytes big-endian) and
 // "m/apphash". The app hash is the RFC 6962 Merkle root
-// (merkle.HashFromByteSlices) of the entries in key order, each leaf
-// uvarint(len(key)) || key || value, recomputed over the whole state every
-// block (O(n log n); fine for a devnet's accounts, an incremental tree is
-// future work). FinalizeBlock computes the next state and its hash in
-// memory; Commit writes the block's changes, height and app hash in one
-// Badger transaction. Info reports that height and hash, so after a crash
+// (merkle.HashFromByteSlices) of the entries in key order, except that
+// Blobstream's data roots ("br/") and attestations ("bn/") come after all
+// the others, each leaf uvarint(len(key)) || key || value. Its tree (merkle.Tree) is kept in
+// memory between blocks (apphash.go): a block's state takes it from the
+// state before and updates it from the entries the block changed (the
+// accounts, validators and Blobstream records it touched, the fees and
+// staking.State.ChangedEntries), O(changes × log n); the first block after
+// a start builds it from the whole state once. FinalizeBlock computes the
+// next state and its hash in memory; Commit writes the same changed
+// entries, height and app hash in one Badger transaction. Info reports that height and hash, so after a crash
 // CometBFT's handshake replays exactly the blocks the application has not
 // committed. InitChain saves the genesis state at height 0.
 package app

@@ -1,15 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	"github.com/dgraph-io/badger/v4"
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
@@ -55,45 +52,6 @@ func (s *State) loadStake() error {
 		return err
 	}
 	s.stake = sk
-	return nil
-}
-
-// saveStake writes the staking entries of st that differ from base's (both
-// sorted by key) and deletes those st no longer has: one pass over both.
-func saveStake(txn *badger.Txn, base, st *State) error {
-	if st.stake == nil {
-		return nil
-	}
-	if err := txn.Set([]byte(statePrefix+keyFees), protowire.AppendVarint(nil, st.fees)); err != nil {
-		return err
-	}
-	if st.stake == base.stake {
-		return nil
-	}
-	old, cur := base.stakeEntries(), st.stakeEntries()
-	put := func(e staking.KV) error { return txn.Set([]byte(statePrefix+string(stakeKey(e.Key))), e.Value) }
-	del := func(e staking.KV) error { return txn.Delete([]byte(statePrefix + string(stakeKey(e.Key)))) }
-	i, j := 0, 0
-	for i < len(old) || j < len(cur) {
-		var err error
-		switch {
-		case j == len(cur) || (i < len(old) && bytes.Compare(old[i].Key, cur[j].Key) < 0):
-			err = del(old[i])
-			i++
-		case i == len(old) || bytes.Compare(old[i].Key, cur[j].Key) > 0:
-			err = put(cur[j])
-			j++
-		default:
-			if !bytes.Equal(old[i].Value, cur[j].Value) {
-				err = put(cur[j])
-			}
-			i++
-			j++
-		}
-		if err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -260,7 +218,7 @@ func (s *State) CheckInvariants() error {
 		return nil
 	}
 	liquid := new(big.Int).SetUint64(s.fees)
-	for _, a := range s.accounts {
+	for _, a := range s.accounts.All() {
 		liquid.Add(liquid, new(big.Int).SetUint64(a.Balance))
 	}
 	supply, carry := s.Config.Supply+s.stake.Pools().Minted, s.Config.Supply+s.stake.Pools().Minted < s.Config.Supply

@@ -42,6 +42,9 @@ type posEnv struct {
 	time   int64
 	absent map[string]bool // consensus addresses whose votes are absent
 	misb   []abci.Misbehavior
+	// checkHash makes block check the app hash against one from scratch
+	// and the stored state (checkAppHash).
+	checkHash bool
 }
 
 func posGenesis(t testing.TB, validators, accounts int, mutate func(*staking.Params)) (*Genesis, []secp256k1.PrivKey, []tx.Address, []ed25519.PrivKey) {
@@ -161,6 +164,9 @@ func (e *posEnv) block(dt int64, txs ...[]byte) *abci.ResponseFinalizeBlock {
 	}
 	if _, err := e.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 		e.t.Fatal(err)
+	}
+	if e.checkHash {
+		checkAppHash(e.t, e.app, e.db)
 	}
 	return res
 }
@@ -421,9 +427,11 @@ func TestPoSRestartKeepsState(t *testing.T) {
 // TestPoSRandomTransactions sends thousands of random staking
 // transactions through CheckTx and FinalizeBlock over hundreds of blocks,
 // with validators dropping out of the commits, and checks the invariants
-// after every block (WithInvariantChecks).
+// after every block (WithInvariantChecks), the app hash against the one
+// from scratch and the stored state (checkHash), restarting now and then.
 func TestPoSRandomTransactions(t *testing.T) {
 	e := newPoSEnv(t, 4, 16, func(p *staking.Params) { p.MaxValidators = 5; p.InflationPerBlock = 1000 })
+	e.checkHash = true
 	r := rand.New(rand.NewPCG(19, 1))
 	acct := func() int { return r.IntN(len(e.addrs)) }
 	amount := func() uint64 { return 1 + r.Uint64N(3e8) }
@@ -477,6 +485,12 @@ func TestPoSRandomTransactions(t *testing.T) {
 			e.absent[string(e.cons[v].PubKey().Address())] = r.IntN(3) == 0
 		}
 		res := e.block(1+r.Int64N(2), txs...)
+		if b%80 == 79 { // restart: the tree is built again from the store
+			if err := e.db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e.open()
+		}
 		for _, tr := range res.TxResults[:len(txs)] {
 			total++
 			if tr.Code == tx.CodeOK {
@@ -493,31 +507,37 @@ func TestPoSRandomTransactions(t *testing.T) {
 // BenchmarkFinalizeBlockPoS measures a block of a proof-of-stake chain
 // (FinalizeBlock and Commit, with the staking BeginBlock, EndBlock, the
 // clone of the staking state, the app hash and the Badger write) with 4
-// validators and 100 or 1,000 delegators each, and 4 sends per block:
-// the distribution is lazy (F1), so BeginBlock and EndBlock do not loop
-// over delegators, but the per-block clone and app hash are linear in the
-// state's size.
+// validators and 100, 1,000 or 10,000 delegators each, and 4 sends per
+// block: the distribution is lazy (F1), so BeginBlock and EndBlock do not
+// loop over delegators; the clone shares what the block does not change
+// and the app hash's tree is updated from the changed entries, so the
+// time should not grow with the number of delegators.
 func BenchmarkFinalizeBlockPoS(b *testing.B) {
-	for _, n := range []int{100, 1000} {
+	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("delegators=%d", n), func(b *testing.B) {
 			e := newPoSEnv(b, 4, 4+4*n, nil)
 			e.app.checkInvariants = false
-			d := NewDelta(e.app.state)
-			sk := d.stakeState()
-			for j := 4; j < len(e.addrs); j++ {
-				if err := sk.Delegate(deltaBank{d}, e.addrs[j], e.addrs[j%4], 1e6+uint64(j)); err != nil {
+			// The delegations, saved in batches that fit a Badger
+			// transaction.
+			for from := 4; from < len(e.addrs); from += 2000 {
+				d := NewDelta(e.app.state)
+				sk := d.stakeState()
+				for j := from; j < min(from+2000, len(e.addrs)); j++ {
+					if err := sk.Delegate(deltaBank{d}, e.addrs[j], e.addrs[j%4], 1e6+uint64(j)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				st := d.apply()
+				hash, err := st.Hash()
+				if err != nil {
 					b.Fatal(err)
 				}
+				if err := e.app.store.Save(st, d, 0, hash); err != nil {
+					b.Fatal(err)
+				}
+				st.settle()
+				e.app.state, e.app.appHash, e.app.check = st, hash, NewDelta(st)
 			}
-			st := d.apply()
-			hash, err := st.Hash()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := e.app.store.Save(st, nil, 0, hash); err != nil {
-				b.Fatal(err)
-			}
-			e.app.state, e.app.appHash, e.app.check = st, hash, NewDelta(st)
 			b.ReportAllocs()
 			for b.Loop() {
 				var txs [][]byte

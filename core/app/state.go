@@ -12,7 +12,7 @@ import (
 	"github.com/datamesh/mesh-node/blobstream"
 	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
-	"github.com/datamesh/mesh-node/merkle"
+	"github.com/datamesh/mesh-node/internal/cowmap"
 )
 
 // Account is the state of an address.
@@ -43,8 +43,8 @@ type Config struct {
 // memory; Store persists it. Methods do no I/O.
 type State struct {
 	Config     Config
-	accounts   map[tx.Address]Account
-	validators map[string]int64 // ed25519 public key -> power
+	accounts   *cowmap.Map[tx.Address, Account] // shared with clones until written
+	validators map[string]int64                 // ed25519 public key -> power
 	bs         bsState
 	// stake is the staking state of a proof-of-stake chain, nil on a
 	// proof-of-authority one; validators then mirror its active set.
@@ -54,6 +54,14 @@ type State struct {
 	fees uint64
 	// stakeKV caches stake.Entries() (stake.go: stakeEntries).
 	stakeKV []staking.KV
+	// hash is the app hash once computed, the root of tree (apphash.go).
+	hash []byte
+	tree *appTree
+	// from is the Delta whose apply made s; diff the entries it changed,
+	// computed for diffOf. settle drops them.
+	from   *Delta
+	diff   []entryChange
+	diffOf *Delta
 }
 
 // NewState returns the state a proof-of-authority genesis describes
@@ -81,9 +89,13 @@ func NewGenesisState(g *Genesis, genesisTime int64) (*State, error) {
 	for _, a := range g.Accounts {
 		s.Config.Supply += a.Balance
 	}
-	sk, vals, err := genesisStaking(g, s.accounts, genesisTime)
+	accounts := maps.Collect(s.accounts.All())
+	sk, vals, err := genesisStaking(g, accounts, genesisTime)
 	if err != nil {
 		return nil, err
+	}
+	for a, acc := range accounts {
+		s.accounts.Set(a, acc)
 	}
 	s.stake = sk
 	for _, v := range vals {
@@ -101,12 +113,12 @@ func NewGenesisState(g *Genesis, genesisTime int64) (*State, error) {
 func newPoAState(g *Genesis) *State {
 	s := &State{
 		Config:     Config{ChainID: g.ChainID, Authority: g.Authority, Params: g.Params},
-		accounts:   make(map[tx.Address]Account, len(g.Accounts)),
+		accounts:   &cowmap.Map[tx.Address, Account]{},
 		validators: make(map[string]int64, len(g.Validators)),
 		bs:         newBSState(),
 	}
 	for _, a := range g.Accounts {
-		s.accounts[a.Address] = Account{Balance: a.Balance}
+		s.accounts.Set(a.Address, Account{Balance: a.Balance})
 	}
 	for _, v := range g.Validators {
 		s.validators[string(v.PubKey)] = v.Power
@@ -121,7 +133,7 @@ func newPoAState(g *Genesis) *State {
 }
 
 // Account returns the account at a (the zero Account if it has none).
-func (s *State) Account(a tx.Address) Account { return s.accounts[a] }
+func (s *State) Account(a tx.Address) Account { return s.accounts.At(a) }
 
 // ValidatorPower returns the power of the validator with ed25519 key pk, 0
 // if it is not a validator.
@@ -139,7 +151,7 @@ func (s *State) Validators() []GenesisValidator {
 // clone copies s, except the staking state, which the caller replaces
 // or shares (a State's staking state is never changed in place).
 func (s *State) clone() *State {
-	return &State{Config: s.Config, accounts: maps.Clone(s.accounts), validators: maps.Clone(s.validators), bs: s.bs.clone(),
+	return &State{Config: s.Config, accounts: s.accounts.Clone(), validators: maps.Clone(s.validators), bs: s.bs.clone(),
 		stake: s.stake, fees: s.fees, stakeKV: s.stakeKV}
 }
 
@@ -170,9 +182,9 @@ func (s *State) entries() ([]kv, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: encode config: %w", err)
 	}
-	out := make([]kv, 0, 1+len(s.accounts)+len(s.validators))
+	out := make([]kv, 0, 1+s.accounts.Len()+len(s.validators))
 	out = append(out, kv{[]byte(keyConfig), cfg})
-	for a, acc := range s.accounts {
+	for a, acc := range s.accounts.All() {
 		out = append(out, kv{[]byte(accountKey(a)), marshalAccount(acc)})
 	}
 	for pk, p := range s.validators {
@@ -193,22 +205,6 @@ func (s *State) entries() ([]kv, error) {
 	}
 	slices.SortFunc(out, func(x, y kv) int { return bytes.Compare(x.key, y.key) })
 	return out, nil
-}
-
-// Hash is the app hash: the RFC 6962 Merkle root (merkle.HashFromByteSlices)
-// over the state's entries in key order, each leaf uvarint(len(key)) || key
-// || value. It is recomputed from all entries, O(n log n) per block.
-func (s *State) Hash() ([]byte, error) {
-	es, err := s.entries()
-	if err != nil {
-		return nil, err
-	}
-	leaves := make([][]byte, len(es))
-	for i, e := range es {
-		leaf := protowire.AppendVarint(make([]byte, 0, 2+len(e.key)+len(e.value)), uint64(len(e.key)))
-		leaves[i] = append(append(leaf, e.key...), e.value...)
-	}
-	return merkle.HashFromByteSlices(leaves), nil
 }
 
 // Field numbers of a stored account.
@@ -342,6 +338,7 @@ func (d *Delta) setValidator(pk []byte, power int64) { d.validators[string(pk)] 
 // modified.
 func (d *Delta) apply() *State {
 	s := d.base.clone()
+	s.from = d
 	if d.stake != nil {
 		s.stake, s.stakeKV = d.stake, nil
 	}
@@ -352,7 +349,9 @@ func (d *Delta) apply() *State {
 			s.fees += d.fees
 		}
 	}
-	maps.Copy(s.accounts, d.accounts)
+	for a, acc := range d.accounts {
+		s.accounts.Set(a, acc)
+	}
 	maps.Copy(s.bs.evm, d.evm)
 	for k, p := range d.validators {
 		if p == 0 {

@@ -3,14 +3,13 @@ package app
 import (
 	"github.com/datamesh/mesh-node/core/staking"
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/internal/cowmap"
 
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -38,7 +37,7 @@ func NewStore(db *badger.DB) *Store { return &Store{db: db} }
 // genesis yet); height is 0 after InitChain and before the first block.
 func (s *Store) Load() (st *State, height int64, appHash []byte, err error) {
 	var haveConfig bool
-	st = &State{accounts: map[tx.Address]Account{}, validators: map[string]int64{}, bs: newBSState()}
+	st = &State{accounts: &cowmap.Map[tx.Address, Account]{}, validators: map[string]int64{}, bs: newBSState()}
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(statePrefix)})
 		defer it.Close()
@@ -105,7 +104,7 @@ func (s *State) load(key, val []byte) error {
 		if err != nil {
 			return fmt.Errorf("decode account %x: %w", key, err)
 		}
-		s.accounts[tx.Address(key[len(keyAccountPre):])] = acc
+		s.accounts.Set(tx.Address(key[len(keyAccountPre):]), acc)
 	case k == keyFees:
 		f, n := protowire.ConsumeVarint(val)
 		if n != len(val) {
@@ -132,8 +131,8 @@ func (s *State) load(key, val []byte) error {
 
 // Save writes st as the state after height with appHash, in one Badger
 // transaction. With changed nil it replaces the whole stored state (genesis);
-// otherwise it writes only what changed records (changed's base must be the
-// state last saved).
+// otherwise it writes only the entries changed changed (st must be
+// changed.apply(), and changed's base the state last saved).
 func (s *Store) Save(st *State, changed *Delta, height int64, appHash []byte) error {
 	err := s.db.Update(func(txn *badger.Txn) error {
 		if changed == nil {
@@ -150,40 +149,16 @@ func (s *Store) Save(st *State, changed *Delta, height int64, appHash []byte) er
 				}
 			}
 		} else {
-			for a := range changed.accounts {
-				if err := txn.Set([]byte(statePrefix+accountKey(a)), marshalAccount(st.Account(a))); err != nil {
-					return err
-				}
-			}
-			for pk := range changed.validators {
-				key := []byte(statePrefix + validatorKey([]byte(pk)))
-				p := st.ValidatorPower([]byte(pk))
-				var err error
-				if p == 0 {
-					err = txn.Delete(key)
-				} else {
-					err = txn.Set(key, protowire.AppendVarint(nil, uint64(p)))
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if err := saveStake(txn, changed.base, st); err != nil {
+			cs, err := st.changes(changed)
+			if err != nil {
 				return err
 			}
-			keys := slices.Collect(maps.Keys(changed.bsDirty))
-			for pk := range changed.evm {
-				keys = append(keys, evmKey([]byte(pk)))
-			}
-			for _, k := range keys {
-				v, ok, err := st.bsValue(k)
-				switch {
-				case err != nil:
-					return err
-				case ok:
-					err = txn.Set([]byte(statePrefix+k), v)
-				default:
-					err = txn.Delete([]byte(statePrefix + k))
+			for _, c := range cs {
+				key := append([]byte(statePrefix), c.key...)
+				if c.deleted {
+					err = txn.Delete(key)
+				} else {
+					err = txn.Set(key, c.value)
 				}
 				if err != nil {
 					return err

@@ -169,7 +169,7 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 		}
 	}
 	for _, k := range s.sortedUnbondings(val) {
-		ub := s.unbondings[k]
+		ub := s.unbondingW(k)
 		for i := range ub.Entries {
 			e := &ub.Entries[i]
 			if e.CreationHeight < infraction || e.CompletionTime <= s.time {
@@ -184,13 +184,13 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 		}
 	}
 	for _, k := range s.sortedRedelegations(val) {
-		rd := s.redels[k]
+		rd := s.redels.At(k)
 		for _, e := range rd.Entries {
 			if e.CreationHeight < infraction || e.CompletionTime <= s.time {
 				continue
 			}
 			sub(NewDec(e.InitialBalance).Mul(fraction).TruncateInt())
-			d := s.delegations[pairKey{k.del, k.dst}]
+			d := s.delegationW(pairKey{k.del, k.dst})
 			if d == nil {
 				continue
 			}
@@ -217,7 +217,7 @@ func (s *State) slash(bank Bank, val tx.Address, infraction int64, power int64, 
 
 func (s *State) sortedUnbondings(val tx.Address) []pairKey {
 	var ks []pairKey
-	for k := range s.unbondings {
+	for k := range s.unbondings.Keys() {
 		if k.val == val {
 			ks = append(ks, k)
 		}
@@ -228,7 +228,7 @@ func (s *State) sortedUnbondings(val tx.Address) []pairKey {
 
 func (s *State) sortedRedelegations(src tx.Address) []tripleKey {
 	var ks []tripleKey
-	for k := range s.redels {
+	for k := range s.redels.Keys() {
 		if k.src == src {
 			ks = append(ks, k)
 		}
@@ -340,19 +340,19 @@ func (s *State) mature(bank Bank) {
 	for _, q := range due {
 		if q.redel {
 			k := tripleKey{q.del, q.src, q.dst}
-			rd := s.redels[k]
+			rd := s.redelW(k)
 			if rd == nil {
 				continue
 			}
 			rd.Entries = keep(rd.Entries, func(e RedelegationEntry) bool { return e.CompletionTime > s.time })
 			if len(rd.Entries) == 0 {
-				delete(s.redels, k)
+				s.setRedel(k, nil)
 				s.dropReceiver(pairKey{k.del, k.dst})
 			}
 			continue
 		}
 		k := pairKey{q.del, q.src}
-		ub := s.unbondings[k]
+		ub := s.unbondingW(k)
 		if ub == nil {
 			continue
 		}
@@ -365,7 +365,7 @@ func (s *State) mature(bank Bank) {
 			return false
 		})
 		if len(ub.Entries) == 0 {
-			delete(s.unbondings, k)
+			s.setUnbonding(k, nil)
 		}
 		s.pools.NotBonded -= out
 		if out > 0 {

@@ -27,6 +27,7 @@ const (
 	prefixRedel      byte = 0x13 // delegator, src, dst → entries
 	prefixSigning    byte = 0x14 // consensus address → signing info
 	prefixPower      byte = 0x15 // operator → power CometBFT last got
+	prefixHist       byte = 0x16 // operator, period (8 bytes) → F1 cumulative ratio, references
 )
 
 // Limits of Load.
@@ -43,34 +44,94 @@ var ErrCorrupt = errors.New("staking: corrupt state entry")
 // the application to hash and persist. Equal states give equal entries.
 // The entries are the caller's.
 func (s *State) Entries() []KV {
-	var out []KV
-	add := func(k []byte, e *encoder) { out = append(out, KV{Key: k, Value: e.b}) }
+	out := []KV{s.paramsEntry(), s.metaEntry()}
+	for op := range s.validators {
+		out = append(out, s.validatorEntry(op))
+	}
+	for op, d := range s.dist {
+		for p := range d.hist {
+			out = append(out, s.histEntry(op, p))
+		}
+	}
+	for k := range s.delegations.Keys() {
+		out = append(out, s.delegationEntry(k))
+	}
+	for k := range s.unbondings.Keys() {
+		out = append(out, s.unbondingEntry(k))
+	}
+	for k := range s.redels.Keys() {
+		out = append(out, s.redelEntry(k))
+	}
+	for ca := range s.signing {
+		out = append(out, s.signingEntry(ca))
+	}
+	for op := range s.lastPower {
+		out = append(out, s.powerEntry(op))
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	return out
+}
+
+// The entry of one record: its key and, if s has the record, its value
+// (nil Value otherwise).
+
+func (s *State) paramsEntry() KV {
 	var e encoder
 	e.params(s.params)
-	add([]byte{prefixParams}, &e)
-	e = encoder{}
+	return KV{Key: []byte{prefixParams}, Value: e.b}
+}
+
+func (s *State) metaEntry() KV {
+	var e encoder
 	e.i64(s.height)
 	e.i64(s.time)
 	for _, x := range []uint64{s.pools.Bonded, s.pools.NotBonded, s.pools.Rewards, s.pools.Burned, s.pools.Minted} {
 		e.u64(x)
 	}
 	e.dec(s.remainder)
-	add([]byte{prefixMeta}, &e)
-	for op, v := range s.validators {
-		e = encoder{}
+	return KV{Key: []byte{prefixMeta}, Value: e.b}
+}
+
+func (s *State) validatorEntry(op tx.Address) KV {
+	kv := KV{Key: key(prefixValidator, op[:])}
+	if v := s.validators[op]; v != nil {
+		var e encoder
 		e.validator(v, s.dist[op])
-		add(key(prefixValidator, op[:]), &e)
+		kv.Value = e.b
 	}
-	for k, d := range s.delegations {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) histEntry(op tx.Address, period uint64) KV {
+	kv := KV{Key: binary.BigEndian.AppendUint64(key(prefixHist, op[:]), period)}
+	if d := s.dist[op]; d != nil {
+		if h, ok := d.hist[period]; ok {
+			var e encoder
+			e.dec(h.ratio)
+			e.u64(uint64(h.refs))
+			kv.Value = e.b
+		}
+	}
+	return kv
+}
+
+func (s *State) delegationEntry(k pairKey) KV {
+	kv := KV{Key: key(prefixDelegation, k.del[:], k.val[:])}
+	if d := s.delegations.At(k); d != nil {
+		var e encoder
 		e.dec(d.Shares)
 		e.u64(d.start.period)
 		e.dec(d.start.stake)
 		e.i64(d.start.height)
-		add(key(prefixDelegation, k.del[:], k.val[:]), &e)
+		kv.Value = e.b
 	}
-	for k, ub := range s.unbondings {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) unbondingEntry(k pairKey) KV {
+	kv := KV{Key: key(prefixUnbonding, k.del[:], k.val[:])}
+	if ub := s.unbondings.At(k); ub != nil {
+		var e encoder
 		e.u64(uint64(len(ub.Entries)))
 		for _, x := range ub.Entries {
 			e.i64(x.CreationHeight)
@@ -78,10 +139,15 @@ func (s *State) Entries() []KV {
 			e.u64(x.InitialBalance)
 			e.u64(x.Balance)
 		}
-		add(key(prefixUnbonding, k.del[:], k.val[:]), &e)
+		kv.Value = e.b
 	}
-	for k, rd := range s.redels {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) redelEntry(k tripleKey) KV {
+	kv := KV{Key: key(prefixRedel, k.del[:], k.src[:], k.dst[:])}
+	if rd := s.redels.At(k); rd != nil {
+		var e encoder
 		e.u64(uint64(len(rd.Entries)))
 		for _, x := range rd.Entries {
 			e.i64(x.CreationHeight)
@@ -89,25 +155,34 @@ func (s *State) Entries() []KV {
 			e.u64(x.InitialBalance)
 			e.dec(x.SharesDst)
 		}
-		add(key(prefixRedel, k.del[:], k.src[:], k.dst[:]), &e)
+		kv.Value = e.b
 	}
-	for ca, si := range s.signing {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) signingEntry(ca ConsAddress) KV {
+	kv := KV{Key: key(prefixSigning, ca[:])}
+	if si := s.signing[ca]; si != nil {
+		var e encoder
 		e.i64(si.StartHeight)
 		e.i64(si.IndexOffset)
 		e.i64(si.MissedBlocks)
 		e.i64(si.JailedUntil)
 		e.bool(si.Tombstoned)
 		e.bytes(si.missed)
-		add(key(prefixSigning, ca[:]), &e)
+		kv.Value = e.b
 	}
-	for op, pw := range s.lastPower {
-		e = encoder{}
+	return kv
+}
+
+func (s *State) powerEntry(op tx.Address) KV {
+	kv := KV{Key: key(prefixPower, op[:])}
+	if pw, ok := s.lastPower[op]; ok {
+		var e encoder
 		e.i64(pw)
-		add(key(prefixPower, op[:]), &e)
+		kv.Value = e.b
 	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
-	return out
+	return kv
 }
 
 func key(prefix byte, parts ...[]byte) []byte {
@@ -126,6 +201,7 @@ func Load(entries []KV) (*State, error) {
 	s := newEmpty()
 	seen := map[string]bool{}
 	var haveParams, haveMeta bool
+	hist := map[tx.Address]map[uint64]histRatio{}
 	for _, kv := range entries {
 		if len(kv.Value) > MaxValueSize {
 			return nil, fmt.Errorf("%w: value of %d bytes", ErrCorrupt, len(kv.Value))
@@ -134,7 +210,7 @@ func Load(entries []KV) (*State, error) {
 			return nil, fmt.Errorf("%w: duplicate key %x", ErrCorrupt, kv.Key)
 		}
 		seen[string(kv.Key)] = true
-		if err := s.loadEntry(kv, &haveParams, &haveMeta); err != nil {
+		if err := s.loadEntry(kv, hist, &haveParams, &haveMeta); err != nil {
 			return nil, err
 		}
 	}
@@ -149,6 +225,20 @@ func Load(entries []KV) (*State, error) {
 			return nil, fmt.Errorf("%w: signing info %X malformed", ErrCorrupt, ca[:])
 		}
 	}
+	for op, h := range hist {
+		d := s.dist[op]
+		if d == nil {
+			return nil, fmt.Errorf("%w: F1 history of %s, no such validator", ErrCorrupt, op)
+		}
+		d.hist = h
+	}
+	for op, d := range s.dist {
+		// The period before the current one is always referenced (by the
+		// validator itself).
+		if !hasPeriod(d, d.period-1) {
+			return nil, fmt.Errorf("%w: validator %s has no period %d", ErrCorrupt, op, d.period-1)
+		}
+	}
 	for op, v := range s.validators {
 		ca := v.ConsAddress()
 		if _, dup := s.byCons[ca]; dup {
@@ -159,18 +249,18 @@ func Load(entries []KV) (*State, error) {
 		}
 		s.byCons[ca] = op
 	}
-	for k, d := range s.delegations {
+	for k, d := range s.delegations.All() {
 		dd := s.dist[k.val]
-		if dd == nil || dd.hist[d.start.period] == nil {
+		if dd == nil || !hasPeriod(dd, d.start.period) {
 			return nil, fmt.Errorf("%w: delegation of %s to %s has no starting period", ErrCorrupt, k.del, k.val)
 		}
 	}
-	for k, ub := range s.unbondings {
+	for k, ub := range s.unbondings.All() {
 		for _, e := range ub.Entries {
 			s.enqueue(queueItem{time: e.CompletionTime, del: k.del, src: k.val})
 		}
 	}
-	for k, rd := range s.redels {
+	for k, rd := range s.redels.All() {
 		s.receivers[pairKey{k.del, k.dst}]++
 		for _, e := range rd.Entries {
 			s.enqueue(queueItem{time: e.CompletionTime, redel: true, del: k.del, src: k.src, dst: k.dst})
@@ -182,13 +272,19 @@ func Load(entries []KV) (*State, error) {
 	return s, nil
 }
 
+func hasPeriod(d *valDist, p uint64) bool {
+	_, ok := d.hist[p]
+	return ok
+}
+
 func addr(b []byte) tx.Address {
 	var a tx.Address
 	copy(a[:], b)
 	return a
 }
 
-func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
+// loadEntry sets one entry; F1 histories go to hist, by operator.
+func (s *State) loadEntry(kv KV, hist map[tx.Address]map[uint64]histRatio, haveParams, haveMeta *bool) error {
 	k, d := kv.Key, &decoder{b: kv.Value}
 	if len(k) == 0 {
 		return fmt.Errorf("%w: empty key", ErrCorrupt)
@@ -227,7 +323,7 @@ func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
 		del, val := addr(body[:a]), addr(body[a:])
 		x := &delegation{Delegation: Delegation{Delegator: del, Validator: val, Shares: d.dec()}}
 		x.start = startInfo{period: d.u64(), stake: d.dec(), height: d.i64()}
-		s.delegations[pairKey{del, val}] = x
+		s.delegations.Set(pairKey{del, val}, x)
 	case prefixUnbonding:
 		if len(body) != 2*a {
 			return bad()
@@ -241,7 +337,7 @@ func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
 		if n == 0 {
 			return bad()
 		}
-		s.unbondings[pairKey{del, val}] = ub
+		s.unbondings.Set(pairKey{del, val}, ub)
 	case prefixRedel:
 		if len(body) != 3*a {
 			return bad()
@@ -255,7 +351,7 @@ func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
 		if n == 0 {
 			return bad()
 		}
-		s.redels[tripleKey{del, src, dst}] = rd
+		s.redels.Set(tripleKey{del, src, dst}, rd)
 	case prefixSigning:
 		if len(body) != 20 {
 			return bad()
@@ -270,6 +366,15 @@ func (s *State) loadEntry(kv KV, haveParams, haveMeta *bool) error {
 			return bad()
 		}
 		s.lastPower[addr(body)] = d.i64()
+	case prefixHist:
+		if len(body) != a+8 {
+			return bad()
+		}
+		op, p := addr(body[:a]), binary.BigEndian.Uint64(body[a:])
+		if hist[op] == nil {
+			hist[op] = map[uint64]histRatio{}
+		}
+		hist[op][p] = histRatio{ratio: d.dec(), refs: d.u32()}
 	default:
 		return bad()
 	}
@@ -339,17 +444,6 @@ func (e *encoder) validator(v *Validator, d *valDist) {
 	e.dec(d.current)
 	e.dec(d.commission)
 	e.dec(d.outstanding)
-	periods := make([]uint64, 0, len(d.hist))
-	for p := range d.hist {
-		periods = append(periods, p)
-	}
-	sort.Slice(periods, func(i, j int) bool { return periods[i] < periods[j] })
-	e.u64(uint64(len(periods)))
-	for _, p := range periods {
-		e.u64(p)
-		e.dec(d.hist[p].ratio)
-		e.u64(uint64(d.hist[p].refs))
-	}
 	e.u64(uint64(len(d.slashes)))
 	for _, ev := range d.slashes {
 		e.u64(ev.period)
@@ -468,17 +562,8 @@ func (d *decoder) validator() (*Validator, *valDist) {
 	v.Commission = Commission{Rate: d.dec(), MaxRate: d.dec(), MaxChangeRate: d.dec(), UpdateTime: d.i64()}
 	v.UnbondingHeight = d.i64()
 	v.UnbondingTime = d.i64()
-	dist := &valDist{period: d.u64(), current: d.dec(), commission: d.dec(), outstanding: d.dec(), hist: map[uint64]*histRatio{}}
+	dist := &valDist{period: d.u64(), current: d.dec(), commission: d.dec(), outstanding: d.dec(), hist: map[uint64]histRatio{}}
 	n := d.count(20)
-	for i := 0; i < n && d.err == nil; i++ {
-		p := d.u64()
-		h := &histRatio{ratio: d.dec(), refs: d.u32()}
-		if _, dup := dist.hist[p]; dup && d.err == nil {
-			d.err = errors.New("duplicate period")
-		}
-		dist.hist[p] = h
-	}
-	n = d.count(20)
 	for i := 0; i < n && d.err == nil; i++ {
 		dist.slashes = append(dist.slashes, slashEvent{period: d.u64(), height: d.i64(), fraction: d.dec()})
 	}

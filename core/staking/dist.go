@@ -1,6 +1,10 @@
 package staking
 
-import "github.com/datamesh/mesh-node/core/tx"
+import (
+	"maps"
+
+	"github.com/datamesh/mesh-node/core/tx"
+)
 
 // This file is the F1 fee distribution (Ojha, "F1 Fee Distribution", as
 // Cosmos SDK's x/distribution implements it): each validator's rewards to
@@ -11,32 +15,42 @@ import "github.com/datamesh/mesh-node/core/tx"
 // delegations that started before it is scaled down from there on.
 
 func newValDist() *valDist {
-	return &valDist{period: 1, hist: map[uint64]*histRatio{0: {refs: 1}}}
+	return &valDist{period: 1, hist: map[uint64]histRatio{0: {refs: 1}}}
 }
 
-func (d *valDist) ratio(period uint64) Dec {
-	if h := d.hist[period]; h != nil {
-		return h.ratio
+func (d *valDist) ratio(period uint64) Dec { return d.hist[period].ratio }
+
+// mutHist readies hist for a change of period: copied if a clone shares
+// it, the period recorded as touched.
+func (d *valDist) mutHist(period uint64) {
+	if d.histShared {
+		d.hist, d.histShared = maps.Clone(d.hist), false
 	}
-	return Dec{}
+	if d.touched != nil {
+		d.touched[period] = true
+	}
 }
 
 func (d *valDist) incref(period uint64) {
-	if h := d.hist[period]; h != nil {
+	if h, ok := d.hist[period]; ok {
+		d.mutHist(period)
 		h.refs++
+		d.hist[period] = h
 	}
 }
 
 func (d *valDist) decref(period uint64) {
-	h := d.hist[period]
-	if h == nil {
+	h, ok := d.hist[period]
+	if !ok {
 		return
 	}
+	d.mutHist(period)
 	if h.refs <= 1 {
 		delete(d.hist, period)
 		return
 	}
 	h.refs--
+	d.hist[period] = h
 }
 
 // incrementPeriod closes the current period of val and returns it. Rewards
@@ -51,7 +65,8 @@ func (s *State) incrementPeriod(val tx.Address) uint64 {
 		r = d.current.QuoInt(v.Tokens)
 	}
 	ended := d.period
-	d.hist[ended] = &histRatio{ratio: d.ratio(ended - 1).Add(r), refs: 1}
+	d.mutHist(ended)
+	d.hist[ended] = histRatio{ratio: d.ratio(ended - 1).Add(r), refs: 1}
 	d.decref(ended - 1)
 	d.current = Dec{}
 	d.period++

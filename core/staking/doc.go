@@ -53,7 +53,12 @@
 // The application persists the state as Entries (key-value pairs sorted by
 // key, identical for identical states, so they can be hashed into the app
 // hash) and restores it with Load, which checks sizes, shapes and the
-// bookkeeping invariants and never panics on bad bytes.
+// bookkeeping invariants and never panics on bad bytes. A validator's F1
+// history is one entry per period, so that a block's changed entries
+// (ChangedEntries, what a Clone changed: the application hashes and saves
+// only those) do not grow with the number of delegators; Clone shares the
+// delegations, unbonding delegations, redelegations and histories with
+// the original, copying a record when either changes it.
 //
 // # Staking rules
 //

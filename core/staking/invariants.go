@@ -68,7 +68,7 @@ func (s *State) checkInternal() error {
 	if nBonded > int(s.params.MaxValidators) {
 		return fmt.Errorf("%w: %d bonded validators, max %d", ErrInvariant, nBonded, s.params.MaxValidators)
 	}
-	for _, ub := range s.unbondings {
+	for _, ub := range s.unbondings.All() {
 		for _, e := range ub.Entries {
 			if e.Balance > e.InitialBalance {
 				return fmt.Errorf("%w: unbonding entry balance %d above initial %d", ErrInvariant, e.Balance, e.InitialBalance)
@@ -82,7 +82,7 @@ func (s *State) checkInternal() error {
 	if notBonded.Cmp(new(big.Int).SetUint64(s.pools.NotBonded)) != 0 {
 		return fmt.Errorf("%w: not-bonded pool %d, validators and unbonding entries hold %s", ErrInvariant, s.pools.NotBonded, &notBonded)
 	}
-	for k, d := range s.delegations {
+	for k, d := range s.delegations.All() {
 		if s.validators[k.val] == nil {
 			return fmt.Errorf("%w: delegation to missing validator %s", ErrInvariant, k.val)
 		}
@@ -113,7 +113,7 @@ func (s *State) checkInternal() error {
 		return fmt.Errorf("%w: outstanding rewards and remainder %s, rewards pool %d", ErrInvariant, out, s.pools.Rewards)
 	}
 	recv := map[pairKey]int{}
-	for k, rd := range s.redels {
+	for k, rd := range s.redels.All() {
 		if len(rd.Entries) == 0 || rd.Delegator != k.del || rd.Src != k.src || rd.Dst != k.dst {
 			return fmt.Errorf("%w: redelegation of %s from %s to %s malformed", ErrInvariant, k.del, k.src, k.dst)
 		}

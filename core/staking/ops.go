@@ -138,13 +138,13 @@ func (s *State) Delegate(bank Bank, del, val tx.Address, amount uint64) error {
 // addTokens bonds amount, already taken from the bank, to val for del.
 func (s *State) addTokens(bank Bank, del, val tx.Address, amount uint64) Dec {
 	v := s.validators[val]
-	d := s.delegations[pairKey{del, val}]
+	d := s.delegationW(pairKey{del, val})
 	if d != nil {
 		s.withdraw(bank, d)
 	} else {
 		s.incrementPeriod(val)
 		d = &delegation{Delegation: Delegation{Delegator: del, Validator: val}}
-		s.delegations[pairKey{del, val}] = d
+		s.setDelegation(pairKey{del, val}, d)
 	}
 	sh := sharesFor(v, amount, false)
 	v.Tokens += amount
@@ -160,7 +160,7 @@ func (s *State) addTokens(bank Bank, del, val tx.Address, amount uint64) Dec {
 // cover amount, but never more than the delegation holds.
 func (s *State) unbondPlan(del, val tx.Address, amount uint64) (*delegation, Dec, uint64, error) {
 	v := s.validators[val]
-	d := s.delegations[pairKey{del, val}]
+	d := s.delegationW(pairKey{del, val})
 	switch {
 	case v == nil:
 		return nil, Dec{}, 0, fmt.Errorf("%w: validator %s", ErrNotFound, val)
@@ -198,13 +198,13 @@ func (s *State) removeShares(bank Bank, d *delegation, sh Dec, tok uint64) *uint
 	v.Shares = v.Shares.Sub(sh)
 	d.Shares = d.Shares.Sub(sh)
 	if d.Shares.IsZero() {
-		delete(s.delegations, pairKey{d.Delegator, d.Validator})
+		s.setDelegation(pairKey{d.Delegator, d.Validator}, nil)
 	} else {
 		s.initDelegation(d)
 	}
 	if d.Delegator == d.Validator && !v.Jailed {
 		self := uint64(0)
-		if sd := s.delegations[pairKey{d.Delegator, d.Validator}]; sd != nil {
+		if sd := s.delegations.At(pairKey{d.Delegator, d.Validator}); sd != nil {
 			self = tokensFor(v, sd.Shares)
 		}
 		if self < s.params.MinSelfBond {
@@ -230,7 +230,7 @@ func (s *State) Undelegate(bank Bank, del, val tx.Address, amount uint64) (compl
 		s.removeShares(bank, d, sh, 0)
 		return s.time, nil
 	}
-	ub := s.unbondings[pairKey{del, val}]
+	ub := s.unbondingW(pairKey{del, val})
 	if ub != nil && len(ub.Entries) >= int(s.params.MaxEntries) {
 		return 0, fmt.Errorf("%w: %d unbonding entries", ErrTooManyEntries, len(ub.Entries))
 	}
@@ -239,7 +239,7 @@ func (s *State) Undelegate(bank Bank, del, val tx.Address, amount uint64) (compl
 	s.pools.NotBonded += tok
 	if ub == nil {
 		ub = &UnbondingDelegation{Delegator: del, Validator: val}
-		s.unbondings[pairKey{del, val}] = ub
+		s.setUnbonding(pairKey{del, val}, ub)
 	}
 	completion = s.time + s.params.UnbondingTime
 	ub.Entries = append(ub.Entries, UnbondingEntry{CreationHeight: s.height, CompletionTime: completion, InitialBalance: tok, Balance: tok})
@@ -282,7 +282,7 @@ func (s *State) Redelegate(bank Bank, del, src, dst tx.Address, amount uint64) (
 		return 0, fmt.Errorf("%w: %s", ErrTransitive, src)
 	}
 	k := tripleKey{del, src, dst}
-	rd := s.redels[k]
+	rd := s.redelW(k)
 	if rd != nil && len(rd.Entries) >= int(s.params.MaxEntries) {
 		return 0, fmt.Errorf("%w: %d redelegation entries", ErrTooManyEntries, len(rd.Entries))
 	}
@@ -301,7 +301,7 @@ func (s *State) Redelegate(bank Bank, del, src, dst tx.Address, amount uint64) (
 	}
 	if rd == nil {
 		rd = &Redelegation{Delegator: del, Src: src, Dst: dst}
-		s.redels[k] = rd
+		s.setRedel(k, rd)
 		s.receivers[pairKey{del, dst}]++
 	}
 	rd.Entries = append(rd.Entries, RedelegationEntry{CreationHeight: s.height, CompletionTime: completion, InitialBalance: tok, SharesDst: shDst})
@@ -312,7 +312,7 @@ func (s *State) Redelegate(bank Bank, del, src, dst tx.Address, amount uint64) (
 // WithdrawRewards pays del its rewards from val and returns the amount.
 // Fractions of a token stay in the remainder.
 func (s *State) WithdrawRewards(bank Bank, del, val tx.Address) (uint64, error) {
-	d := s.delegations[pairKey{del, val}]
+	d := s.delegationW(pairKey{del, val})
 	if d == nil {
 		return 0, fmt.Errorf("%w: delegation of %s to %s", ErrNotFound, del, val)
 	}
@@ -349,7 +349,7 @@ func (s *State) Unjail(operator tx.Address) error {
 	}
 	si := s.signing[v.ConsAddress()]
 	self := uint64(0)
-	if d := s.delegations[pairKey{operator, operator}]; d != nil {
+	if d := s.delegations.At(pairKey{operator, operator}); d != nil {
 		self = tokensFor(v, d.Shares)
 	}
 	switch {
@@ -374,7 +374,7 @@ func (s *State) Unjail(operator tx.Address) error {
 // first.
 func (s *State) CancelUnbonding(bank Bank, del, val tx.Address, amount uint64, creationHeight int64) error {
 	v := s.validators[val]
-	ub := s.unbondings[pairKey{del, val}]
+	ub := s.unbondingW(pairKey{del, val})
 	switch {
 	case v == nil:
 		return fmt.Errorf("%w: validator %s", ErrNotFound, val)
@@ -401,7 +401,7 @@ func (s *State) CancelUnbonding(bank Bank, del, val tx.Address, amount uint64, c
 	if amount == e.Balance {
 		ub.Entries = append(ub.Entries[:i], ub.Entries[i+1:]...)
 		if len(ub.Entries) == 0 {
-			delete(s.unbondings, pairKey{del, val})
+			s.setUnbonding(pairKey{del, val}, nil)
 		}
 	} else {
 		e.Balance -= amount

@@ -61,7 +61,7 @@ type DelegationResponse struct {
 
 // Delegation returns del's delegation to val.
 func (s *State) Delegation(del, val tx.Address) (DelegationResponse, bool) {
-	d := s.delegations[pairKey{del, val}]
+	d := s.delegations.At(pairKey{del, val})
 	if d == nil {
 		return DelegationResponse{}, false
 	}
@@ -71,7 +71,7 @@ func (s *State) Delegation(del, val tx.Address) (DelegationResponse, bool) {
 // Delegations returns del's delegations, by validator address.
 func (s *State) Delegations(del tx.Address) []DelegationResponse {
 	var out []DelegationResponse
-	for k, d := range s.delegations {
+	for k, d := range s.delegations.All() {
 		if k.del == del {
 			out = append(out, DelegationResponse{Delegation: d.Delegation, Balance: tokensFor(s.validators[k.val], d.Shares)})
 		}
@@ -84,7 +84,7 @@ func (s *State) Delegations(del tx.Address) []DelegationResponse {
 
 // Unbonding returns del's unbonding entries from val.
 func (s *State) Unbonding(del, val tx.Address) (UnbondingDelegation, bool) {
-	ub := s.unbondings[pairKey{del, val}]
+	ub := s.unbondings.At(pairKey{del, val})
 	if ub == nil {
 		return UnbondingDelegation{}, false
 	}
@@ -112,7 +112,7 @@ type RedelegationResponse struct {
 // destination.
 func (s *State) Redelegations(del tx.Address, src, dst *tx.Address) []RedelegationResponse {
 	var keys []tripleKey
-	for k := range s.redels {
+	for k := range s.redels.Keys() {
 		if k.del == del && (src == nil || *src == k.src) && (dst == nil || *dst == k.dst) {
 			keys = append(keys, k)
 		}
@@ -125,7 +125,7 @@ func (s *State) Redelegations(del tx.Address, src, dst *tx.Address) []Redelegati
 	})
 	out := make([]RedelegationResponse, 0, len(keys))
 	for _, k := range keys {
-		rd := s.redels[k]
+		rd := s.redels.At(k)
 		r := RedelegationResponse{Redelegation: *rd}
 		r.Redelegation.Entries = append([]RedelegationEntry(nil), rd.Entries...)
 		for _, e := range rd.Entries {
@@ -143,7 +143,7 @@ func (s *State) Redelegations(del tx.Address, src, dst *tx.Address) []Redelegati
 // Rewards returns what del would receive from val if it withdrew now,
 // fractions of a token included (withdrawal pays the integer part).
 func (s *State) Rewards(del, val tx.Address) (Dec, bool) {
-	d := s.delegations[pairKey{del, val}]
+	d := s.delegations.At(pairKey{del, val})
 	if d == nil {
 		return Dec{}, false
 	}

@@ -3,6 +3,8 @@ package staking_test
 import (
 	"bytes"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/datamesh/mesh-node/core/staking"
@@ -14,11 +16,45 @@ import (
 // change nothing, and that the serialization round-trips.
 func TestRandomOperations(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
-		t.Run("", func(t *testing.T) { runRandom(t, seed, 400, 12) })
+		t.Run("", func(t *testing.T) { runRandom(t, seed, 400, 12, false) })
 	}
 }
 
-func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
+// TestRandomChangedEntries runs random blocks as the application does, each
+// on a Clone of the state after the last, and checks after every block
+// that the state it cloned still serializes as before and that its
+// entries with ChangedEntries applied are the block's Entries.
+func TestRandomChangedEntries(t *testing.T) {
+	for _, seed := range []uint64{4, 5} {
+		t.Run("", func(t *testing.T) { runRandom(t, seed, 300, 12, true) })
+	}
+}
+
+// applyChanges returns the entries of base (sorted) with changes (as
+// ChangedEntries returns them) applied, sorted.
+func applyChanges(base, changes []staking.KV) []staking.KV {
+	m := map[string][]byte{}
+	for _, e := range base {
+		m[string(e.Key)] = e.Value
+	}
+	for _, e := range changes {
+		if e.Value == nil {
+			delete(m, string(e.Key))
+		} else {
+			m[string(e.Key)] = e.Value
+		}
+	}
+	out := make([]staking.KV, 0, len(m))
+	for k, v := range m {
+		out = append(out, staking.KV{Key: []byte(k), Value: v})
+	}
+	slices.SortFunc(out, func(a, b staking.KV) int { return bytes.Compare(a.Key, b.Key) })
+	return out
+}
+
+// runRandom drives the state; with clonePerBlock each block runs on a
+// Clone and its ChangedEntries are checked.
+func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int, clonePerBlock bool) {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	p := testParams()
 	p.MaxValidators = 5
@@ -32,6 +68,12 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 	perKind := map[string]int{}
 	refusedChecked := 0
 	for b := 0; b < blocks; b++ {
+		var base *staking.State
+		var baseEntries []staking.KV
+		if clonePerBlock {
+			base, baseEntries = c.s, c.s.Entries()
+			c.s = base.Clone()
+		}
 		for i := 0; i < opsPerBlock; i++ {
 			var op func() error
 			var kind string
@@ -134,6 +176,14 @@ func runRandom(t *testing.T, seed uint64, blocks, opsPerBlock int) {
 		}
 		c.block(dt, ev...)
 		checkRewards(t, c, accounts)
+		if clonePerBlock {
+			if !reflect.DeepEqual(base.Entries(), baseEntries) {
+				t.Fatalf("block %d changed the state it cloned", b)
+			}
+			if got, want := applyChanges(baseEntries, c.s.ChangedEntries(base)), c.s.Entries(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("block %d: entries with ChangedEntries applied differ from Entries", b)
+			}
+		}
 		ok++
 		if b%50 == 0 {
 			roundTrip(t, c.s)

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/datamesh/mesh-node/core/tx"
+	"github.com/datamesh/mesh-node/internal/cowmap"
 )
 
 // ConsPubKeySize is the size of a validator's consensus key: ed25519.
@@ -226,9 +227,14 @@ type slashEvent struct {
 
 // valDist is the F1 distribution state of one validator.
 type valDist struct {
-	period      uint64 // current period; periods below it are in hist
-	current     Dec    // rewards to delegators accrued in the current period
-	hist        map[uint64]*histRatio
+	period  uint64 // current period; periods below it are in hist
+	current Dec    // rewards to delegators accrued in the current period
+	hist    map[uint64]histRatio
+	// histShared is set while hist is shared with a clone (copied before
+	// a change, mutHist); touched are the periods of hist changed since
+	// the Clone that made d, nil when d was not made by one.
+	histShared  bool
+	touched     map[uint64]bool
 	commission  Dec // accrued, not withdrawn
 	outstanding Dec // rewards not withdrawn, commission included
 	slashes     []slashEvent
@@ -244,21 +250,24 @@ type signing struct {
 // operations act at them, and EndBlock returns validator updates. A State is
 // not safe for concurrent use.
 type State struct {
-	params      Params
-	height      int64
-	time        int64
-	validators  map[tx.Address]*Validator
-	byCons      map[ConsAddress]tx.Address // derived
-	dist        map[tx.Address]*valDist
-	delegations map[pairKey]*delegation
-	unbondings  map[pairKey]*UnbondingDelegation
-	redels      map[tripleKey]*Redelegation
+	params     Params
+	height     int64
+	time       int64
+	validators map[tx.Address]*Validator
+	byCons     map[ConsAddress]tx.Address // derived
+	dist       map[tx.Address]*valDist
+	// delegations, unbondings and redels grow with the number of
+	// delegators: Clone shares them (diff.go).
+	delegations *cowmap.Map[pairKey, *delegation]
+	unbondings  *cowmap.Map[pairKey, *UnbondingDelegation]
+	redels      *cowmap.Map[tripleKey, *Redelegation]
 	receivers   map[pairKey]int // derived: redelegation records per (delegator, dst)
 	signing     map[ConsAddress]*signing
 	lastPower   map[tx.Address]int64 // powers CometBFT was last given
 	pools       Pools
 	remainder   Dec         // undistributed rewards, allocated again next block
 	queue       []queueItem // derived: entries by completion time
+	cow                     // copy-on-write bookkeeping (diff.go)
 }
 
 type queueItem struct {
@@ -309,12 +318,13 @@ func newEmpty() *State {
 		validators:  map[tx.Address]*Validator{},
 		byCons:      map[ConsAddress]tx.Address{},
 		dist:        map[tx.Address]*valDist{},
-		delegations: map[pairKey]*delegation{},
-		unbondings:  map[pairKey]*UnbondingDelegation{},
-		redels:      map[tripleKey]*Redelegation{},
+		delegations: &cowmap.Map[pairKey, *delegation]{},
+		unbondings:  &cowmap.Map[pairKey, *UnbondingDelegation]{},
+		redels:      &cowmap.Map[tripleKey, *Redelegation]{},
 		receivers:   map[pairKey]int{},
 		signing:     map[ConsAddress]*signing{},
 		lastPower:   map[tx.Address]int64{},
+		cow:         newCow(),
 	}
 }
 

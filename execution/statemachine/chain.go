@@ -344,7 +344,7 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 		c.tree.mu.Lock()
 		locked, touched = true, true
 		t := c.tree.t
-		if t != nil && t.height == h.Height && bytes.Equal(t.root, h.Root) {
+		if t != nil && t.height == h.Height && bytes.Equal(t.Root(), h.Root) {
 			t.apply(blockHeight, st.changes)
 		} else {
 			// No tree of the previous head (the first block since the
@@ -355,7 +355,7 @@ func (c *Chain) ExecuteTxs(ctx context.Context, txs [][]byte, blockHeight uint64
 			}
 			c.tree.t = t
 		}
-		root := bytes.Clone(t.root)
+		root := bytes.Clone(t.Root())
 		if err := setJSON(txn, c.k.block(blockHeight), blockRecord{Inputs: inputs, StateRoot: root, Results: results}); err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@
 //
 // # The tree in memory
 //
-// The Chain keeps the tree of its head in memory (derived state only,
+// The Chain keeps the tree of its head in memory (a merkle.Tree; derived state only,
 // nothing of it is stored): the keys in order, their leaf hashes and the
 // hash of every aligned power-of-two run of leaves, [b·2^j, (b+1)·2^j).
 // RFC 6962 splits n leaves at the largest power of two below n, so every

@@ -80,8 +80,8 @@ func (c *Chain) answer(h Head, st *State, key []byte) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(t.root, h.StateRoot) {
-		return nil, fmt.Errorf("stored entries have root %X, the head %X: the database is damaged", t.root, h.StateRoot)
+	if !bytes.Equal(t.Root(), h.StateRoot) {
+		return nil, fmt.Errorf("stored entries have root %X, the head %X: the database is damaged", t.Root(), h.StateRoot)
 	}
 	a, err := st.answer(t, h, key)
 	if err != nil {
@@ -95,7 +95,7 @@ func (c *Chain) answer(h Head, st *State, key []byte) (*Answer, error) {
 func (s *State) answer(t *tree, h Head, key []byte) (*Answer, error) {
 	a := &Answer{Height: h.Height, StateRoot: bytes.Clone(h.StateRoot), Key: bytes.Clone(key)}
 	prove := func(i int) ([]byte, []byte, merkle.Proof, error) {
-		k := []byte(t.keys[i])
+		k := []byte(t.Key(i))
 		v, ok, err := s.Get(k)
 		if err == nil && !ok {
 			err = fmt.Errorf("entry %q has a leaf hash and no value", k)
@@ -103,11 +103,11 @@ func (s *State) answer(t *tree, h Head, key []byte) (*Answer, error) {
 		if err != nil {
 			return nil, nil, merkle.Proof{}, err
 		}
-		return k, v, *t.proof(i), nil
+		return k, v, *t.Proof(i), nil
 	}
-	n := len(t.keys)
-	i := t.search(key)
-	if i < n && t.keys[i] == string(key) {
+	n := t.Len()
+	i := t.Search(key)
+	if i < n && t.Key(i) == string(key) {
 		_, v, p, err := prove(i)
 		if err != nil {
 			return nil, err
