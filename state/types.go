@@ -9,8 +9,8 @@ import (
 	"github.com/datamesh/mesh-node/core/tx"
 )
 
-// Denom is the chain's token denomination in balances.
-const Denom = "umesh"
+// Denom is the chain's token denomination in balances (core/tx's).
+const Denom = tx.Denom
 
 // TxConfig is a transaction's options: celestia-node's state.TxConfig JSON
 // shape (blob.Submit's options, state.Transfer's config). Zero values mean

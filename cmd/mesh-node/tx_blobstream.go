@@ -2,24 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
-	cmtjson "github.com/cometbft/cometbft/libs/json"
-	"github.com/cometbft/cometbft/privval"
-	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator"
 	"github.com/datamesh/mesh-node/state"
 )
-
-// maxValidatorKeySize bounds the validator key file read.
-const maxValidatorKeySize = 16 << 10
 
 func (c *cli) txBlobstreamCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -83,11 +74,15 @@ func evmRegistration(home, keyFile string) (*tx.MsgRegisterEVMAddress, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a validator's home (see mesh-node core init): %w", home, err)
 	}
-	gen, err := cmttypes.GenesisDocFromFile(conf.GenesisFile())
+	data, err := validator.ReadGenesisFile(conf.GenesisFile())
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a validator's home (see mesh-node core init): %w", home, err)
 	}
-	pv, err := loadValidatorKey(conf.PrivValidatorKeyFile())
+	gen, _, err := validator.ParseGenesisDoc(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a validator's home (see mesh-node core init): %w", home, err)
+	}
+	pv, err := validator.LoadValidatorKey(conf.PrivValidatorKeyFile())
 	if err != nil {
 		return nil, err
 	}
@@ -99,29 +94,4 @@ func evmRegistration(home, keyFile string) (*tx.MsgRegisterEVMAddress, error) {
 		return nil, fmt.Errorf("--key-file: %w", err)
 	}
 	return tx.NewMsgRegisterEVMAddress(gen.ChainID, pv.PubKey.Bytes(), pv.PrivKey.Sign, evmKey)
-}
-
-// loadValidatorKey reads a CometBFT validator key file
-// (priv_validator_key.json), refusing a file over maxValidatorKeySize.
-func loadValidatorKey(path string) (*privval.FilePVKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("validator key: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxValidatorKeySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read validator key: %w", err)
-	}
-	if len(data) > maxValidatorKeySize {
-		return nil, fmt.Errorf("validator key %s: over %d bytes", path, maxValidatorKeySize)
-	}
-	var k privval.FilePVKey
-	if err := cmtjson.Unmarshal(data, &k); err != nil {
-		return nil, fmt.Errorf("decode validator key %s: %w", path, err)
-	}
-	if k.PrivKey == nil || k.PubKey == nil {
-		return nil, errors.New("validator key " + path + ": no key")
-	}
-	return &k, nil
 }

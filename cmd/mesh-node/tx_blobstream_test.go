@@ -50,7 +50,7 @@ func TestTxRegisterEVMAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pv, err := loadValidatorKey(conf.PrivValidatorKeyFile())
+	pv, err := validator.LoadValidatorKey(conf.PrivValidatorKeyFile())
 	if err != nil {
 		t.Fatal(err)
 	}

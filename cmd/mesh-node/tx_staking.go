@@ -145,7 +145,7 @@ func (c *cli) createValidatorMsg(cmd *cobra.Command, pubkey, rate, maxRate, maxC
 		if err != nil {
 			return m, fmt.Errorf("%s is not a core home (see mesh-node core init), and there is no --pubkey: %w", home, err)
 		}
-		pv, err := loadValidatorKey(conf.PrivValidatorKeyFile())
+		pv, err := validator.LoadValidatorKey(conf.PrivValidatorKeyFile())
 		if err != nil {
 			return m, err
 		}
