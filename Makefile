@@ -4,12 +4,15 @@ GOBIN       ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.7.0
 # Packages whose code runs goroutines; their tests also run under -race:
 # with -short, the data layer (its k = 256 oracle comparisons are slow under
-# the race detector) and nodebuilder (its 2,000-block chain and five-node
+# the race detector), nodebuilder (its 2,000-block chain and five-node
 # network tests, run without -race above; its other multi-node tests run
-# under -race); the other node packages in full (their in-process CometBFT
-# tests are where the concurrency is).
-RACE_SHORT_PKGS := ./eds/... ./nmt/... ./nodebuilder/...
-RACE_DIRS       := header|core|cmd|p2p|shrex|das|internal
+# under -race) and cmd (its devnet, multi-process and dataset tests, also run
+# without -race above: they drive node packages that have race runs of their
+# own, and under the race detector they took over 6 of make test's minutes);
+# the other node packages in full (their in-process CometBFT tests are where
+# the concurrency is).
+RACE_SHORT_PKGS := ./eds/... ./nmt/... ./nodebuilder/... ./cmd/...
+RACE_DIRS       := header|core|p2p|shrex|das|internal
 RACE_PKGS       := $(foreach d,$(subst |, ,$(RACE_DIRS)),./$(d)/...)
 MODULE          := github.com/datamesh/mesh-node
 BENCH_COUNT ?= 3

@@ -147,6 +147,9 @@ func onceOnChain(ctx context.Context, t *testing.T, info devnetInfo, ns share.Na
 // as a process of its own, SIGKILLed once its journal holds two parts,
 // resumes with the same root, each blob once on chain.
 func TestDatasetPutPending(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a devnet and many blocks (90 s under the race detector): make test runs it without -race, and -short under -race")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	info, home := startTestDevnet(ctx, t)

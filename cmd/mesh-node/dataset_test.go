@@ -186,6 +186,9 @@ func countOnChain(ctx context.Context, t *testing.T, url, token string, ns share
 // with dataset get, stat, ls and verify too (testDatasetGet), and the
 // directory with dataset get.
 func TestDatasetPut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a devnet and many blocks (90 s under the race detector): make test runs it without -race, and -short under -race")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	info, home := startTestDevnet(ctx, t)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,8 +31,8 @@ import (
 // whole through share.GetEDS (the extension of its original quarter, with
 // the header's DAH), and the light node sampled it.
 func TestDevnetSquare256(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("fills 32 MiB squares in a devnet (about 40 s and 2.3 GB on 2 cores): not with -short or -race")
+	if testing.Short() || raceEnabled || os.Getenv("MESH_TEST_SQUARE256") == "" {
+		t.Skip("fills 32 MiB squares in a devnet (about 40 s and 2.3 GB on 2 cores): only with MESH_TEST_SQUARE256=1, not with -short or -race")
 	}
 	const (
 		blobs    = 11
