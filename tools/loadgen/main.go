@@ -41,7 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&submitName, "submit-node", "light", "with --devnet, the nodes to submit blobs through, comma-separated (each signs with its own account)")
 	fs.StringVar(&submitURL, "submit", "", "without --devnet, the RPC URL of the node to submit blobs through")
 	fs.StringVar(&token, "token", "", "the --submit node's API token (write permission)")
-	fs.Func("watch", "without --devnet, a node to sample: name=URL,token[,metricsURL] (repeatable)", func(s string) error {
+	fs.Func("watch", "a node to sample: name=URL,token[,metricsURL] (repeatable; with --devnet, a node besides the devnet's, such as a light node in a process of its own)", func(s string) error {
 		watches = append(watches, s)
 		return nil
 	})
@@ -81,14 +81,17 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	switch {
 	case devnet != "":
-		if submitURL != "" || len(watches) > 0 || cfg.CoreRPC != "" {
-			return Config{}, errors.New("loadgen: --devnet takes the nodes from devnet.json: drop --submit, --watch and --core-rpc")
+		if submitURL != "" || cfg.CoreRPC != "" {
+			return Config{}, errors.New("loadgen: --devnet takes the submit nodes and the core RPC from devnet.json: drop --submit and --core-rpc")
 		}
 		core, nodes, err := loadDevnet(devnet)
 		if err != nil {
 			return Config{}, err
 		}
-		cfg.CoreRPC, cfg.Watch, cfg.SharedProc = core, nodes, true
+		for i := range nodes {
+			nodes[i].Shared = true
+		}
+		cfg.CoreRPC, cfg.Watch = core, nodes
 		for _, name := range strings.Split(submitName, ",") {
 			found := false
 			for _, n := range nodes {
@@ -102,13 +105,18 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		}
 	default:
 		cfg.Submit = []Node{{Name: "submit", RPC: submitURL, Token: token}}
-		for _, w := range watches {
-			n, err := parseWatch(w)
-			if err != nil {
-				return Config{}, err
-			}
-			cfg.Watch = append(cfg.Watch, n)
+	}
+	for _, w := range watches {
+		n, err := parseWatch(w)
+		if err != nil {
+			return Config{}, err
 		}
+		for _, o := range cfg.Watch {
+			if o.Name == n.Name {
+				return Config{}, fmt.Errorf("loadgen: --watch %q: a node named %q is already watched", w, n.Name)
+			}
+		}
+		cfg.Watch = append(cfg.Watch, n)
 	}
 	if err := cfg.validate(allowRemote); err != nil {
 		return Config{}, err

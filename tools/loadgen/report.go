@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -96,7 +97,7 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 	sort.Slice(blocks, func(i, j int) bool { return blocks[i].Height < blocks[j].Height })
 	bins := int(load/time.Second) + 1
 	rep.Throughput = binThroughput(blocks, r.start, time.Second, bins)
-	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.SharedProc)
+	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples)
 	if r.cfg.Rate > 0 && load > 0 {
 		if got := mbps(rep.SubmittedBytes, load); got < 0.9*r.cfg.Rate/1e6 {
 			p50 := percentile(r.latency, 50)
@@ -108,14 +109,14 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 				got, r.cfg.Rate/1e6, r.cfg.Concurrency, r.cfg.Sizes.Mean()/1e3, p50.Seconds(), bound))
 		}
 	}
-	if r.cfg.SharedProc {
+	if slices.ContainsFunc(r.cfg.Watch, func(n Node) bool { return n.Shared }) {
 		rep.Notes = append(rep.Notes, "devnet: every node runs in one process, so each node's RSS is that process's RSS")
 	}
 	return rep
 }
 
 // summarize computes each node's worst lags and RSS over samples.
-func summarize(nodes []Node, modes map[string]string, samples []Sample, shared bool) []NodeSummary {
+func summarize(nodes []Node, modes map[string]string, samples []Sample) []NodeSummary {
 	var out []NodeSummary
 	for _, n := range nodes {
 		s := NodeSummary{Name: n.Name, Mode: modes[n.Name], MaxHeaderLag: -1, MaxSampledLag: -1, MaxStoredLag: -1}
@@ -148,7 +149,7 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, shared b
 		switch {
 		case s.MaxRSSBytes == 0:
 			s.RSSSource = "unavailable (no metrics URL: start the devnet with --metrics)"
-		case shared:
+		case n.Shared:
 			s.RSSSource = "process (shared by every devnet node)"
 		default:
 			s.RSSSource = "node process"
