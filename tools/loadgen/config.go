@@ -44,6 +44,7 @@ type Config struct {
 	GasPriceSet bool
 	Retries     int           // attempts after a busy/mempool/sequence refusal
 	Interval    time.Duration // sampling interval
+	Warmup      time.Duration // RSS growth is measured after this much of the run; 0: not
 	Out         string        // path prefix of the JSON report and the PNG
 	Seed        int64
 }
@@ -165,6 +166,8 @@ func (c *Config) validate(allowRemote bool) error {
 		return fmt.Errorf("loadgen: --gas-price %g: must be positive", c.GasPrice)
 	case c.Retries < 0:
 		return fmt.Errorf("loadgen: --retries %d: must not be negative", c.Retries)
+	case c.Warmup < 0:
+		return fmt.Errorf("loadgen: --warmup %s: must not be negative", c.Warmup)
 	case c.Interval < 100*time.Millisecond:
 		return fmt.Errorf("loadgen: --interval %s: must be at least 100ms", c.Interval)
 	case c.Sizes == nil:

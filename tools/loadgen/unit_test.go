@@ -159,7 +159,8 @@ func TestSummarize(t *testing.T) {
 			"own":   {HeaderHead: u(12), SampledHead: u(11), RSS: f(3e7)}}},
 	}
 	nodes := []Node{{Name: "full", Shared: true}, {Name: "light", Shared: true}, {Name: "own"}}
-	got := summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples)
+	samples[1].T = 300
+	got := summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 0)
 	if got[0].MaxStoredLag != 5 || got[0].MaxHeaderLag != 1 || got[0].MaxRSSBytes != 0 || !strings.HasPrefix(got[0].RSSSource, "unavailable") {
 		t.Fatalf("full: %+v", got[0])
 	}
@@ -169,6 +170,21 @@ func TestSummarize(t *testing.T) {
 	}
 	if got[2].MaxSampledLag != 1 || got[2].MaxRSSBytes != 4e7 || got[2].RSSSource != "node process" {
 		t.Fatalf("own: %+v", got[2])
+	}
+	if got[2].RSSGrowthPct != 0 || got[2].RSSAtWarmupBytes != 0 {
+		t.Fatalf("growth without --warmup: %+v", got[2])
+	}
+	// With a warm-up of 100 s only the second sample counts: 30 MB at
+	// the warm-up, nothing after it above that.
+	got = summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 100)
+	if got[2].RSSAtWarmupBytes != 3e7 || got[2].MaxRSSAfterBytes != 3e7 || got[2].RSSGrowthPct != 0 ||
+		got[1].RSSAtWarmupBytes != 6e7 || got[0].RSSAtWarmupBytes != 0 {
+		t.Fatalf("warm-up: %+v", got)
+	}
+	samples = append(samples, Sample{T: 400, ChainHead: 13, Nodes: map[string]NodeSample{"own": {RSS: f(3.3e7)}}})
+	got = summarize(nodes, map[string]string{"own": "light"}, samples, 100)
+	if g := got[2].RSSGrowthPct; g < 9.99 || g > 10.01 {
+		t.Fatalf("growth %v, want 10%%", g)
 	}
 }
 
@@ -286,6 +302,7 @@ func TestParseFlags(t *testing.T) {
 		"zero gas price":       {"--gas-price", "0"},
 		"negative retries":     {"--retries", "-1"},
 		"short interval":       {"--interval", "1ms"},
+		"negative warm-up":     {"--warmup", "-1s"},
 		"bad sizes":            {"--sizes", "fixed:0"},
 		"remote submit":        {"--submit", "http://10.0.0.1:26658"},
 		"remote host name":     {"--submit", "http://example.com:26658"},
@@ -344,6 +361,18 @@ func TestWritePlotAndReport(t *testing.T) {
 	}
 	if !strings.Contains(sb.String(), "mempool=2") || !strings.Contains(sb.String(), "light") {
 		t.Fatalf("table:\n%s", sb.String())
+	}
+	if strings.Contains(sb.String(), "growth") {
+		t.Fatalf("a growth table without --warmup:\n%s", sb.String())
+	}
+	rep.WarmupSeconds = 300
+	rep.Nodes[0].RSSAtWarmupBytes, rep.Nodes[0].MaxRSSAfterBytes, rep.Nodes[0].RSSGrowthPct = 1e8, 1.05e8, 5
+	sb.Reset()
+	if err := writeTable(&sb, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "RSS MB at 300 s") || !strings.Contains(sb.String(), "+5.0%") {
+		t.Fatalf("table with --warmup:\n%s", sb.String())
 	}
 	if err := writeJSON(filepath.Join(dir, "r.json"), rep); err != nil {
 		t.Fatal(err)
