@@ -19,7 +19,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet loadgen loadgen-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
+.PHONY: all build devnet loadgen loadgen-build loadgen-test bench-throughput soak test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
 
 all: build test
 
@@ -43,9 +43,23 @@ devnet: build
 # starts from this checkout (about 60 s on 2 cores once built).
 LOADGEN_ENV := GOFLAGS=-mod=mod
 ARGS ?=
-loadgen:
-	cd tools/loadgen && $(LOADGEN_ENV) $(GO) build -o ../../bin/loadgen .
+loadgen: loadgen-build
 	bin/loadgen $(ARGS)
+
+loadgen-build:
+	cd tools/loadgen && $(LOADGEN_ENV) $(GO) build -o ../../bin/loadgen .
+
+# Sustained throughput (tools/throughput.sh): a devnet with squares up to
+# 256 wide, a light node in a process of its own, and loadgen at RATE MB/s
+# of SIZES blobs for DURATION (defaults: 16 MB/s of 4 MB blobs for 10
+# minutes); every blob is read back at the end. soak: the same for 30
+# minutes, reporting each node's RSS growth after the first 5. Settings are
+# environment variables (see the script); docs/benchmarks.md has the runs.
+bench-throughput: build loadgen-build
+	OUT=$${OUT:-throughput} tools/throughput.sh
+
+soak: build loadgen-build
+	DURATION=$${DURATION:-30m} WARMUP=$${WARMUP:-5m} OUT=$${OUT:-soak} tools/throughput.sh
 
 loadgen-test:
 	cd tools/loadgen && $(LOADGEN_ENV) $(GO) vet ./...
