@@ -117,7 +117,8 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 	if laddr != "" {
 		n.rpc, err = startRPC(cn, laddr, int64(conf.Mempool.MaxTxBytes), logger)
 		if err != nil {
-			return nil, fmt.Errorf("validator: start RPC: %w", err)
+			// CometBFT's Start would have failed the same way.
+			return nil, fmt.Errorf("validator: start CometBFT node: %w", err)
 		}
 	}
 	if err := cn.Start(); err != nil {
