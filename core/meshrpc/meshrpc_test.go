@@ -135,6 +135,21 @@ func get(t *testing.T, url string) (*http.Response, []byte) {
 	return res, b
 }
 
+// broadcast posts raw to the broadcast route and decodes its answer.
+func broadcast(t *testing.T, rpc string, raw []byte) (*http.Response, meshrpc.BroadcastResult) {
+	t.Helper()
+	res, err := http.Post(rpc+meshrpc.BroadcastTxPath, "application/octet-stream", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var br meshrpc.BroadcastResult
+	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
+		t.Fatal(err)
+	}
+	return res, br
+}
+
 // Broadcasting through the route and polling the tx route answer what
 // broadcast_tx_sync and /tx answer, without the transaction's bytes.
 func TestBroadcastAndTxRoutesMatchJSON(t *testing.T) {
@@ -150,15 +165,7 @@ func TestBroadcastAndTxRoutesMatchJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.Post(v.RPCAddr+meshrpc.BroadcastTxPath, "application/octet-stream", bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var br meshrpc.BroadcastResult
-	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	res, br := broadcast(t, v.RPCAddr, raw)
 	if res.StatusCode != http.StatusOK || br.Code != tx.CodeOK || !bytes.Equal(br.Hash, cmttypes.Tx(raw).Hash()) {
 		t.Fatalf("broadcast: status %d, %+v", res.StatusCode, br)
 	}
@@ -272,16 +279,7 @@ func TestRoutesRefuseBadRequests(t *testing.T) {
 	if res, e := post(http.NoBody, 0); res.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, "empty") {
 		t.Fatalf("empty: %d %+v", res.StatusCode, e)
 	}
-	res, err := http.Post(v.RPCAddr+meshrpc.BroadcastTxPath, "application/octet-stream", strings.NewReader("garbage"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var br meshrpc.BroadcastResult
-	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || br.Code == tx.CodeOK || br.Log == "" {
+	if res, br := broadcast(t, v.RPCAddr, []byte("garbage")); res.StatusCode != http.StatusOK || br.Code == tx.CodeOK || br.Log == "" {
 		t.Fatalf("garbage: %d %+v", res.StatusCode, br)
 	}
 	// A client that is not a mesh node's sees an ordinary 404 elsewhere.
