@@ -214,6 +214,8 @@ var allowed = map[string][]string{
 	// core/validator runs the core node: CometBFT with core/app over the
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
+	// It serves the node's RPC itself, CometBFT's routes (with rs/cors, as
+	// CometBFT's node does) and core/meshrpc's binary ones.
 	// core/staking is the staking, distribution and slashing state machine
 	// the application drives: no I/O, no CometBFT, no Badger; it names
 	// accounts by core/tx's Address only.
