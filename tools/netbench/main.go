@@ -60,7 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.Uint64Var(&c.MaxLag, "max-lag", 2, "blocks behind the head a light node's sampled head may run")
 	fs.IntVar(&c.Parallel, "parallel", 8, "light nodes started at once")
 	fs.BoolVar(&c.Netem, "netem", false, "put each light node in a network namespace behind tc netem (needs root)")
-	fs.StringVar(&c.Shape.delay, "netem-delay", "25ms", "with --netem: delay of each direction of a light node's link (half the round trip)")
+	fs.StringVar(&c.Shape.delay, "netem-delay", "25ms", "with --netem: delay of each direction of a light node's link (half the round trip); 0: shape the rate alone (tbf; for kernels without netem)")
 	fs.StringVar(&c.Shape.rate, "netem-rate", "20mbit", "with --netem: rate of each direction of a light node's link")
 	fs.StringVar(&c.Out, "out", "netbench.json", "path of the JSON report")
 	fs.StringVar(&c.Logs, "logs", "", "copy the nodes' logs into this directory at the end (default: deleted with the homes)")

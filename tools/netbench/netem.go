@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // The netem network: a Linux bridge in the root namespace with hostAddr,
@@ -31,11 +32,29 @@ func lightAddr(i int) string {
 	return fmt.Sprintf("10.213.%d.%d", n/250, n%250+2)
 }
 
-// netemShape is the tc netem qdisc of each direction of a light node's
-// link: half the round trip and the link's rate.
+// netemShape is the shaping of each direction of a light node's link:
+// half the round trip and the link's rate.
 type netemShape struct {
-	delay string // e.g. 25ms
+	delay string // e.g. 25ms; "0": rate only
 	rate  string // e.g. 20mbit
+}
+
+// rateOnly says the shape has no delay: a token bucket (tbf) shapes the
+// rate, and the kernel need not have netem.
+func (s netemShape) rateOnly() bool {
+	d, err := time.ParseDuration(s.delay)
+	return err == nil && d == 0
+}
+
+// qdisc returns the tc qdisc arguments of the shape: netem with delay and
+// rate, or tbf with the rate alone.
+func (s netemShape) qdisc() []string {
+	if s.rateOnly() {
+		// A burst of 64 KB holds a 20 Mbit/s link's 25 ms; a packet
+		// waits at most 100 ms in the bucket's queue.
+		return []string{"tbf", "rate", s.rate, "burst", "64kb", "latency", "100ms"}
+	}
+	return []string{"netem", "delay", s.delay, "rate", s.rate}
 }
 
 // ip runs the ip command (or tc when argv[0] is "tc").
@@ -53,8 +72,10 @@ func ip(ctx context.Context, argv ...string) error {
 }
 
 // checkNetem fails, saying why, when this process cannot make network
-// namespaces: not root, no ip or tc command, or `ip netns add` refused.
-func checkNetem(ctx context.Context) error {
+// namespaces or shape their links: not root, no ip or tc command, `ip
+// netns add` refused, or the kernel lacks the qdisc the shape needs
+// (netem: CONFIG_NET_SCH_NETEM; tbf for a rate alone).
+func checkNetem(ctx context.Context, shape netemShape) error {
 	if os.Geteuid() != 0 {
 		return errors.New("netbench: --netem needs root (network namespaces, veth pairs, a Linux bridge and tc): run it as root, or without --netem")
 	}
@@ -67,7 +88,18 @@ func checkNetem(ctx context.Context) error {
 	if err := ip(ctx, "netns", "add", probe); err != nil {
 		return fmt.Errorf("netbench: --netem: network namespaces are not available here: %w", err)
 	}
-	return ip(ctx, "netns", "del", probe)
+	qerr := ip(ctx, append([]string{"tc", "-n", probe, "qdisc", "add", "dev", "lo", "root"}, shape.qdisc()...)...)
+	if err := ip(ctx, "netns", "del", probe); err != nil {
+		return err
+	}
+	if qerr != nil {
+		hint := ""
+		if !shape.rateOnly() {
+			hint = " (a kernel without netem, CONFIG_NET_SCH_NETEM, cannot delay packets: --netem-delay 0 shapes the rate alone, with tbf)"
+		}
+		return fmt.Errorf("netbench: --netem: the kernel refuses the %s qdisc%s: %w", shape.qdisc()[0], hint, qerr)
+	}
+	return nil
 }
 
 // setupBridge makes the Linux bridge with hostAddr.
@@ -89,7 +121,7 @@ func setupBridge(ctx context.Context) error {
 func setupLight(ctx context.Context, i int, shape netemShape) error {
 	ns := fmt.Sprintf("%s%d", nsPrefix, i)
 	host, peer := fmt.Sprintf("%s%d", vethHost, i), fmt.Sprintf("%s%d", vethNS, i)
-	netem := []string{"netem", "delay", shape.delay, "rate", shape.rate}
+	netem := shape.qdisc()
 	steps := [][]string{
 		{"netns", "add", ns},
 		{"link", "add", host, "type", "veth", "peer", "name", peer},
@@ -140,7 +172,11 @@ func removeNetem(ctx context.Context) error {
 			}
 			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
 			if name == bridgeDev || strings.HasPrefix(name, vethHost) && isDigits(name[len(vethHost):]) {
-				errs = append(errs, ip(ctx, "link", "del", name))
+				// A veth whose peer's namespace was just deleted may go
+				// by itself meanwhile.
+				if err := ip(ctx, "link", "del", name); err != nil && ip(ctx, "link", "show", "dev", name) == nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}

@@ -90,7 +90,10 @@ func writeJSON(path string, rep *Report) error {
 func writeTable(w io.Writer, rep *Report) error {
 	link := "loopback"
 	if rep.Netem {
-		link = fmt.Sprintf("namespaces behind tc netem, delay %s and rate %s each way", rep.NetemDelay, rep.NetemRate)
+		link = fmt.Sprintf("network namespaces behind tc netem, delay %s and rate %s each way", rep.NetemDelay, rep.NetemRate)
+		if (netemShape{delay: rep.NetemDelay}).rateOnly() {
+			link = fmt.Sprintf("network namespaces behind tc tbf, rate %s each way, no delay", rep.NetemRate)
+		}
 	}
 	fmt.Fprintf(w, "network: 1 core, 1 bridge, %d full, %d light nodes, separate processes; light links: %s\n", rep.Fulls, rep.Lights, link)
 	fmt.Fprintf(w, "window: %.0f s, chain %d → %d (block time %s)\n", rep.Seconds, rep.ChainStart, rep.ChainEnd, rep.BlockTime)

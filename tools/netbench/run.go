@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (rep *Report, err erro
 		logf("removing the network devices of an earlier run: %v", err)
 	}
 	if cfg.Netem {
-		if err := checkNetem(ctx); err != nil {
+		if err := checkNetem(ctx, cfg.Shape); err != nil {
 			return nil, err
 		}
 	}
@@ -119,13 +119,13 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (rep *Report, err erro
 	if err := n.startCore(startCtx); err != nil {
 		return nil, err
 	}
-	if err := n.startServers(startCtx); err != nil {
-		return nil, err
-	}
-	if cfg.Netem {
+	if cfg.Netem { // the servers listen on its address
 		if err := setupBridge(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := n.startServers(startCtx); err != nil {
+		return nil, err
 	}
 	if err := n.startLights(startCtx); err != nil {
 		return nil, err
