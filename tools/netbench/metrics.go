@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -19,7 +18,6 @@ import (
 // Limits of what netbench reads from a node.
 const (
 	maxScrape    = 8 << 20
-	maxStatus    = 1 << 20
 	scrapeTimout = 10 * time.Second
 )
 
@@ -184,30 +182,18 @@ func (h hist) quantile(q float64) float64 {
 }
 
 // chainHeight returns the latest block height of the CometBFT node whose
-// RPC is at url (its /status).
+// RPC is at url.
 func chainHeight(ctx context.Context, url string) (uint64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/status", nil)
+	c, err := rpchttp.NewWithClient(url, "/websocket", httpClient)
 	if err != nil {
 		return 0, fmt.Errorf("netbench: core status: %w", err)
 	}
-	resp, err := httpClient.Do(req)
+	st, err := c.Status(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("netbench: core status: %w", err)
 	}
-	defer resp.Body.Close()
-	var st struct {
-		Result struct {
-			SyncInfo struct {
-				Height string `json:"latest_block_height"`
-			} `json:"sync_info"`
-		} `json:"result"`
+	if st.SyncInfo.LatestBlockHeight < 0 {
+		return 0, fmt.Errorf("netbench: core status: height %d", st.SyncInfo.LatestBlockHeight)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatus)).Decode(&st); err != nil {
-		return 0, fmt.Errorf("netbench: core status: %w", err)
-	}
-	h, err := strconv.ParseUint(st.Result.SyncInfo.Height, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("netbench: core status: height %q: %w", st.Result.SyncInfo.Height, err)
-	}
-	return h, nil
+	return uint64(st.SyncInfo.LatestBlockHeight), nil
 }
