@@ -72,7 +72,7 @@ func runNetwork(t *testing.T, cfg Config) *Report {
 		t.Fatalf("%d light nodes and %d servers reported", len(rep.LightNodes), len(rep.Servers))
 	}
 	if !rep.AllWithinLag || rep.NotWithin != 0 {
-		t.Errorf("%d light nodes ran more than %d blocks behind", rep.NotWithin, rep.MaxLagAllowed)
+		t.Errorf("%d light nodes ran more than %d blocks behind: %+v", rep.NotWithin, rep.MaxLagAllowed, rep.LightNodes)
 	}
 	blocks := rep.ChainEnd - rep.ChainStart
 	if blocks < 5 {

@@ -274,9 +274,15 @@ func (n *network) startLights(ctx context.Context) error {
 		bootstrap = append(bootstrap, s.p2p)
 	}
 	n.lights = make([]*node, n.cfg.Lights)
+	// The first failure stops the starts that have not finished.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sem := make(chan struct{}, n.cfg.Parallel)
-	errs := make([]error, n.cfg.Lights)
-	var wg sync.WaitGroup
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
 	for i := range n.lights {
 		wg.Add(1)
 		go func() {
@@ -285,14 +291,23 @@ func (n *network) startLights(ctx context.Context) error {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				errs[i] = ctx.Err()
 				return
 			}
-			errs[i] = n.startLight(ctx, i, bootstrap)
+			if err := n.startLight(ctx, i, bootstrap); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				cancel()
+			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if first == nil && ctx.Err() != nil {
+		first = fmt.Errorf("netbench: starting the light nodes: %w", ctx.Err())
+	}
+	return first
 }
 
 func (n *network) startLight(ctx context.Context, i int, bootstrap []string) error {
