@@ -3,7 +3,8 @@
 // validator, a bridge, two full nodes and N light nodes, each in a
 // temporary home of its own, wired on loopback (or, with --netem, with
 // every light node in a network namespace of its own behind a veth pair
-// shaped by tc netem), under a blob load from tools/loadgen run as a
+// shaped by tc netem, or by tbf alone on a kernel without netem, with
+// --netem-delay 0), under a blob load from tools/loadgen run as a
 // subprocess against the bridge's API.
 //
 // It reports, as a table on stdout and a JSON file: each light node's lag
