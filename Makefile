@@ -19,7 +19,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet loadgen loadgen-build loadgen-test bench-throughput soak test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
+.PHONY: all build devnet loadgen loadgen-build loadgen-test bench-throughput soak netbench-bins bench-network bench-network-netem bench-network-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
 
 all: build test
 
@@ -64,6 +64,33 @@ soak: build loadgen-build
 loadgen-test:
 	cd tools/loadgen && $(LOADGEN_ENV) $(GO) vet ./...
 	cd tools/loadgen && $(LOADGEN_ENV) $(GO) test -count=1 -timeout 10m ./...
+
+# A network of separate processes on this machine (tools/netbench, a
+# module of its own): a core validator, a bridge, 2 full and ARGS' --lights
+# (default 100) light nodes, each `mesh-node <mode> start` in a temporary
+# home, under a blob load from bin/loadgen through the bridge; reports each
+# light node's lag and RSS, sampling time per header p50/p99, and the
+# bridge's and full nodes' CPU and shrex serving, as a table and ARGS'
+# --out (netbench.json). It removes everything it starts on every exit.
+# bench-network-netem puts each light node in a network namespace behind
+# tc netem (25 ms each way, 20 Mbit/s; needs root). bench-network-test runs
+# its tests: 3 light nodes for 30 s, and 2 behind netem when root (skipped
+# otherwise); not part of `make test`. See docs/benchmarks.md, "Network of
+# separate processes". Example:
+#   make bench-network ARGS='--lights 100 --duration 3m'
+NETBENCH_ENV := GOFLAGS=-mod=mod
+netbench-bins: build loadgen-build
+	cd tools/netbench && $(NETBENCH_ENV) $(GO) build -o ../../bin/netbench .
+
+bench-network: netbench-bins
+	bin/netbench $(ARGS)
+
+bench-network-netem: netbench-bins
+	bin/netbench --netem $(ARGS)
+
+bench-network-test: netbench-bins
+	cd tools/netbench && $(NETBENCH_ENV) $(GO) vet ./...
+	cd tools/netbench && $(NETBENCH_ENV) $(GO) test -count=1 -timeout 15m ./...
 
 # Unit, oracle and integration tests, plus the seed corpus of every fuzz
 # target (go test runs testdata/fuzz/<Target>/* as ordinary test cases).
