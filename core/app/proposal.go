@@ -62,7 +62,8 @@ func protoTxSize(tx []byte) int64 {
 // from, a transaction with a bad proof would make ProcessTxs reject the
 // whole proposal (and, left in every mempool, every later one), and the
 // batch costs the proposer what ProcessTxs costs every validator. A
-// transaction whose proofs fail is dropped.
+// transaction whose proofs fail is dropped. (App.PrepareProposal knows
+// where they came from: it skips the BlobTxs CheckTx verified.)
 func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
 	out, _, err := prepareTxs(base, nil, txs, maxTxBytes, nil)
 	return out, err
