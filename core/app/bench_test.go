@@ -94,16 +94,24 @@ func BenchmarkProcessProposalKZG(b *testing.B) {
 }
 
 // BenchmarkProposerRound measures one height of the ABCI calls for a
-// nearly full k = 128 square of four 1.9 MB blobs (one PayForBlobs each,
-// every transaction CheckTx-ed first, as the mempool does): "proposer" is
-// PrepareProposal, ProcessProposal of that same proposal and FinalizeBlock
-// on one application; "validator" is ProcessProposal and FinalizeBlock on
-// another application that only saw the transactions in CheckTx. Nothing
-// is committed, so every iteration runs the same height.
+// nearly full square of 1.9 MB blobs (one PayForBlobs each, every
+// transaction CheckTx-ed first, as the mempool does): four at k = 128,
+// sixteen at k = 256. "proposer" is PrepareProposal, ProcessProposal of
+// that same proposal and FinalizeBlock on one application; "validator" is
+// ProcessProposal and FinalizeBlock on another application that only saw
+// the transactions in CheckTx. Nothing is committed, so every iteration
+// runs the same height.
 func BenchmarkProposerRound(b *testing.B) {
-	const n, size = 4, 1_900_000
+	for _, c := range []struct{ k, n int }{{128, 4}, {256, 16}} {
+		b.Run(fmt.Sprintf("k=%d", c.k), func(b *testing.B) { benchmarkProposerRound(b, c.k, c.n) })
+	}
+}
+
+func benchmarkProposerRound(b *testing.B, k, n int) {
+	const size = 1_900_000
 	key, addr := txtest.Key(b, "bench")
 	p := tx.DefaultParams()
+	p.MaxSquareSize = k
 	g := &Genesis{ChainID: "bench", Authority: addr, Params: p,
 		Validators: []GenesisValidator{{PubKey: ed25519.GenPrivKeyFromSecret([]byte("v")).PubKey().Bytes(), Power: 10}},
 		Accounts:   []GenesisAccount{{Address: addr, Balance: 1 << 62}}}
@@ -150,9 +158,9 @@ func BenchmarkProposerRound(b *testing.B) {
 	var proposal [][]byte
 	b.Run("proposer", func(b *testing.B) {
 		b.ReportAllocs()
-		b.SetBytes(n * size)
+		b.SetBytes(int64(n * size))
 		for b.Loop() {
-			res, err := proposer.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: txs, MaxTxBytes: 64 << 20, Height: 1})
+			res, err := proposer.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: txs, MaxTxBytes: 128 << 20, Height: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -165,7 +173,7 @@ func BenchmarkProposerRound(b *testing.B) {
 	})
 	b.Run("validator", func(b *testing.B) {
 		b.ReportAllocs()
-		b.SetBytes(n * size)
+		b.SetBytes(int64(n * size))
 		for b.Loop() {
 			round(b, validator, proposal)
 		}
