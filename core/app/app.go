@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -48,6 +49,13 @@ type App struct {
 	check   *Delta // the mempool's view, reset at Commit
 
 	pending *pendingBlock // finalized, not yet committed
+
+	// verified: the BlobTxs whose blobs and KZG proofs were checked, by
+	// hash; it has a lock of its own, for CheckTx.
+	verified *verifiedTxs
+	// prepared is the last proposal PrepareProposal returned, accepted
+	// the last one ProcessProposal accepted; both are dropped at Commit.
+	prepared, accepted *checkedProposal
 }
 
 type pendingBlock struct {
@@ -83,7 +91,7 @@ func New(db *badger.DB, logger *slog.Logger, opts ...Option) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &App{store: NewStore(db), logger: logger}
+	a := &App{store: NewStore(db), logger: logger, verified: newVerifiedTxs(verifiedTxCacheSize)}
 	for _, o := range opts {
 		if err := o(a); err != nil {
 			return nil, err
@@ -175,6 +183,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	a.state, a.height, a.appHash, a.pending = st, 0, hash, nil
+	a.prepared, a.accepted = nil, nil
 	a.check = NewDelta(st)
 	res.AppHash = hash
 	a.logger.Info("init chain", "chain_id", g.ChainID, "consensus", g.Consensus, "accounts", len(g.Accounts), "validators", len(st.validators))
@@ -231,11 +240,25 @@ func sameValidators(x, y []GenesisValidator) bool {
 // on the transaction's bytes and the chain's params, fixed at genesis, so a
 // recheck (req.Type Recheck, after each Commit, of a transaction CheckTx
 // accepted as new) does not repeat it.
+//
+// So do the blobs' share commitments (checkBlobs): a BlobTx that passes
+// them, and its KZG proofs, is remembered by hash (verifiedTxs), and
+// neither a recheck nor PrepareProposal, ProcessProposal or FinalizeBlock
+// computes them again for the same bytes.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	t, btx, decodeErr := DecodeTx(req.Tx)
-	if decodeErr == nil && req.Type == abci.CheckTxType_New && carriesKZG(t) {
-		if res := a.checkKZG(t, btx); res != nil {
-			return res, nil
+	dt, decodeErr := decodeCached(req.Tx, a.verified)
+	// blobsVerified: dt's blobs and KZG proofs pass, once executeTx passes.
+	blobsVerified := false
+	if decodeErr == nil && !dt.blobsChecked && dt.btx != nil {
+		switch {
+		case !carriesKZG(dt.t):
+			blobsVerified = true // checkBlobs is the whole check
+		case req.Type == abci.CheckTxType_New:
+			if res := a.checkKZG(dt.t, dt.btx); res != nil {
+				return res, nil
+			}
+			a.verified.add(dt.hash)
+			dt.blobsChecked = true
 		}
 	}
 	a.mu.Lock()
@@ -246,9 +269,12 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if decodeErr != nil {
 		return checkTxError(decodeErr), nil
 	}
-	res, err := executeTx(a.check, t, btx)
+	res, err := executeTx(a.check, dt.t, dt.btx, dt.blobsChecked)
 	if err != nil {
 		return checkTxError(err), nil
+	}
+	if blobsVerified {
+		a.verified.add(dt.hash)
 	}
 	return &abci.ResponseCheckTx{GasWanted: int64(res.GasWanted), GasUsed: int64(res.GasUsed)}, nil
 }
@@ -264,7 +290,7 @@ func (a *App) checkKZG(t *tx.Tx, btx *share.BlobTx) *abci.ResponseCheckTx {
 		a.mu.Unlock()
 		return noGenesis()
 	}
-	_, err := validateTx(a.check, t, btx)
+	_, err := validateTx(a.check, t, btx, false)
 	a.mu.Unlock()
 	if err == nil {
 		err = verifyKZG(t, btx)
@@ -300,29 +326,46 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if a.state == nil {
 		return nil, errors.New("app: PrepareProposal before InitChain")
 	}
-	txs, err := prepareTxs(a.state, a.collectAttestation(req.LocalLastCommit), req.Txs, req.MaxTxBytes)
+	txs, decoded, err := prepareTxs(a.state, a.collectAttestation(req.LocalLastCommit), req.Txs, req.MaxTxBytes, a.verified)
 	if err != nil {
 		a.logger.Error("prepare proposal failed; proposing an empty block", "height", req.Height, "err", err)
 		drt, err := DataRootTx(nil, a.state.Config.Params.MaxSquareSize)
 		if err != nil {
 			return nil, err
 		}
-		txs = [][]byte{drt}
+		txs, decoded = [][]byte{drt}, []decodedTx{{}}
 	}
+	a.prepared = &checkedProposal{base: a.state, height: req.Height, txs: slices.Clone(txs),
+		digest: proposalDigest(txs, decoded), decoded: decoded}
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil
 }
 
 // ProcessProposal accepts exactly the proposals ProcessTxs accepts.
+//
+// The proposer receives the proposal its PrepareProposal just returned: when
+// req.Txs are that proposal (same height, same committed state, same
+// digest over the transactions' hashes), ProcessProposal checks what
+// depends on the state (the attestation, every transaction's execution in
+// order) and not what PrepareProposal computed from the same bytes (the
+// blobs, the KZG proofs, the square, its extension and data root). Any
+// other proposal is checked in full, with the BlobTxs CheckTx verified
+// taken as verified (verifiedTxs).
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.state == nil {
 		return nil, errors.New("app: ProcessProposal before InitChain")
 	}
-	if err := ProcessTxs(a.state, req.Txs); err != nil {
+	var own []decodedTx
+	if a.prepared.builtBy(a.state, req.Height, req.Txs) {
+		own = a.prepared.decoded
+	}
+	decoded, err := processTxs(a.state, req.Txs, own, a.verified)
+	if err != nil {
 		a.logger.Warn("rejected proposal", "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress), "err", err)
 		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
 	}
+	a.accepted = &checkedProposal{base: a.state, height: req.Height, txs: slices.Clone(req.Txs), decoded: decoded}
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 
@@ -351,6 +394,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			return nil, err
 		}
 	}
+	// The block ProcessProposal accepted: its transactions are decoded and
+	// their blobs checked.
+	var known []decodedTx
+	if a.accepted.holds(a.state, req.Height, req.Txs) {
+		known = a.accepted.decoded
+	}
 	var updates []*tx.MsgUpdateValidator
 	updateIndex := map[string]int{}
 	var att *AttestationTx
@@ -372,7 +421,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			}
 			continue
 		}
-		r, err := Execute(d, raw)
+		var r Result
+		var err error
+		if known != nil && known[i].t != nil {
+			r, err = executeTx(d, known[i].t, known[i].btx, known[i].blobsChecked)
+		} else {
+			r, err = Execute(d, raw)
+		}
 		if err != nil {
 			res.TxResults[i] = &abci.ExecTxResult{Code: tx.Code(err), Log: err.Error()}
 			continue
@@ -425,6 +480,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	p.state.settle()
 	a.state, a.height, a.appHash, a.pending = p.state, p.height, p.appHash, nil
+	a.prepared, a.accepted = nil, nil
 	a.check = NewDelta(a.state)
 	return &abci.ResponseCommit{}, nil
 }

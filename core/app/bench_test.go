@@ -1,11 +1,17 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/tx/txtest"
+	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
 // BenchmarkProposal measures PrepareTxs and ProcessTxs for squares of width
@@ -85,4 +91,91 @@ func BenchmarkProcessProposalKZG(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkProposerRound measures one height of the ABCI calls for a
+// nearly full square of 1.9 MB blobs (one PayForBlobs each, every
+// transaction CheckTx-ed first, as the mempool does): four at k = 128,
+// sixteen at k = 256. "proposer" is PrepareProposal, ProcessProposal of
+// that same proposal and FinalizeBlock on one application; "validator" is
+// ProcessProposal and FinalizeBlock on another application that only saw
+// the transactions in CheckTx. Nothing is committed, so every iteration
+// runs the same height.
+func BenchmarkProposerRound(b *testing.B) {
+	for _, c := range []struct{ k, n int }{{128, 4}, {256, 16}} {
+		b.Run(fmt.Sprintf("k=%d", c.k), func(b *testing.B) { benchmarkProposerRound(b, c.k, c.n) })
+	}
+}
+
+func benchmarkProposerRound(b *testing.B, k, n int) {
+	const size = 1_900_000
+	key, addr := txtest.Key(b, "bench")
+	p := tx.DefaultParams()
+	p.MaxSquareSize = k
+	g := &Genesis{ChainID: "bench", Authority: addr, Params: p,
+		Validators: []GenesisValidator{{PubKey: ed25519.GenPrivKeyFromSecret([]byte("v")).PubKey().Bytes(), Power: 10}},
+		Accounts:   []GenesisAccount{{Address: addr, Balance: 1 << 62}}}
+	gb, err := json.Marshal(g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	txs := make([][]byte, n)
+	for i := range txs {
+		txs[i] = txtest.PFBTx(b, "bench", key, uint64(i), txtest.Namespace(b, byte(i+1)), 1, p, randomData(size, uint64(i)))
+	}
+	ctx := context.Background()
+	newApp := func() *App {
+		a, err := New(badgertest.Open(b), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "bench", AppStateBytes: gb, InitialHeight: 1}); err != nil {
+			b.Fatal(err)
+		}
+		for _, raw := range txs {
+			if res, err := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New}); err != nil || res.Code != tx.CodeOK {
+				b.Fatalf("CheckTx: %v %+v", err, res)
+			}
+		}
+		return a
+	}
+	round := func(b *testing.B, a *App, proposal [][]byte) {
+		res, err := a.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: proposal, Height: 1})
+		if err != nil || res.Status != abci.ResponseProcessProposal_ACCEPT {
+			b.Fatalf("ProcessProposal: %v %v", err, res)
+		}
+		fin, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: proposal, Height: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range fin.TxResults {
+			if r.Code != tx.CodeOK {
+				b.Fatalf("tx %d: %s", i, r.Log)
+			}
+		}
+	}
+	proposer, validator := newApp(), newApp()
+	var proposal [][]byte
+	b.Run("proposer", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(n * size))
+		for b.Loop() {
+			res, err := proposer.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: txs, MaxTxBytes: 128 << 20, Height: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Txs) != n+1 {
+				b.Fatalf("the proposal holds %d of the %d transactions", len(res.Txs)-1, n)
+			}
+			proposal = res.Txs
+			round(b, proposer, proposal)
+		}
+	})
+	b.Run("validator", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(n * size))
+		for b.Loop() {
+			round(b, validator, proposal)
+		}
+	})
 }

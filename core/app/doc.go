@@ -28,6 +28,35 @@
 //     square width and data root equal the data root transaction's, and the
 //     KZG proofs of all its PayForBlobs verify, in one batch.
 //   - State is the committed state in memory; Store persists it in Badger.
+//
+// # Work done once per block
+//
+// A block's blobs are ~8 MiB at k = 128 and ~32 MiB at k = 256; App
+// computes what depends on their bytes only once (verified.go), without
+// changing any outcome:
+//
+//   - A BlobTx whose blobs pass checkBlobs (share commitments) and whose
+//     KZG proofs verify, in CheckTx or in a proposal, is remembered by its
+//     SHA-256 (CometBFT's tx hash) in an LRU of verifiedTxCacheSize hashes
+//     with a lock of its own (CheckTx runs beside consensus calls). A
+//     recheck, PrepareProposal and ProcessProposal skip those checks for a
+//     transaction it holds; any other is checked in full. A recheck of a
+//     transaction with KZG commitments that is no longer held does not
+//     verify the proofs (as before) and so does not cache it.
+//   - PrepareProposal remembers the proposal it returned (one, until
+//     Commit) with its transactions decoded and a digest over their
+//     hashes. ProcessProposal of that same proposal (same height, same
+//     committed state, same digest: the proposer's own) still checks the
+//     attestation and executes every transaction in order against the
+//     state, but does not rebuild, extend and hash the square nor check
+//     the blobs and proofs again: PrepareTxs computed them from the same
+//     bytes. A proposal changed in any way takes the full path, as does
+//     every proposal at a validator that did not build it.
+//   - FinalizeBlock executes the transactions ProcessProposal decoded
+//     when req.Txs are, byte for byte, the block it accepted (until
+//     Commit); otherwise it decodes and checks them again.
+//
+// PrepareTxs and ProcessTxs, the pure functions, use no cache.
 //   - Genesis is CometBFT's app_state; its params are a tx.Params.
 //
 // # Transactions and fees
@@ -76,7 +105,9 @@
 //   - PrepareTxs verifies its candidates in one batch too and drops those
 //     that fail, although CheckTx verified each: it cannot know where its
 //     transactions came from, and one bad proof would cost the whole
-//     proposal.
+//     proposal. App's PrepareProposal and ProcessProposal skip the
+//     transactions whose verification CheckTx remembered (see "Work done
+//     once per block").
 //   - FinalizeBlock does not verify: the block it executes was accepted by
 //     ProcessProposal of validators holding more than two thirds of the
 //     power.

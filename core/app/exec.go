@@ -63,12 +63,55 @@ func Execute(d *Delta, raw []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return executeTx(d, t, btx)
+	return executeTx(d, t, btx, false)
 }
 
-// executeTx is Execute of a decoded transaction.
-func executeTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (Result, error) {
-	c, err := validateTx(d, t, btx)
+// decodedTx is a transaction as DecodeTx returns it, with what is known of
+// its bytes.
+type decodedTx struct {
+	t   *tx.Tx
+	btx *share.BlobTx // nil for a bare transaction
+	// hash is the SHA-256 of a BlobTx's bytes (CometBFT's tx hash), when
+	// hashed is true: decodeCached hashes BlobTxs only, and only with a
+	// cache to look them up in.
+	hash   txHash
+	hashed bool
+	// blobsChecked says that the BlobTx's blobs pass checkBlobs and its KZG
+	// proofs verify (both functions of its bytes and the genesis params):
+	// validateTx and the proposal's KZG batch skip them. btx may then
+	// carry no blobs (stripBlobs).
+	blobsChecked bool
+}
+
+// decodeCached decodes raw (DecodeTx). With a cache (not nil), a BlobTx is
+// hashed and blobsChecked when the cache has it.
+func decodeCached(raw []byte, cache *verifiedTxs) (decodedTx, error) {
+	t, btx, err := DecodeTx(raw)
+	if err != nil {
+		return decodedTx{}, err
+	}
+	dt := decodedTx{t: t, btx: btx}
+	if btx != nil && cache != nil {
+		dt.hash, dt.hashed = hashTx(raw), true
+		dt.blobsChecked = cache.has(dt.hash)
+	}
+	return dt, nil
+}
+
+// stripBlobs returns dt without its blobs, which a blobsChecked
+// transaction no longer needs, so that keeping it does not keep a copy of
+// them.
+func (dt decodedTx) stripBlobs() decodedTx {
+	if dt.btx != nil && dt.blobsChecked {
+		dt.btx = &share.BlobTx{Tx: dt.btx.Tx}
+	}
+	return dt
+}
+
+// executeTx is Execute of a decoded transaction; blobsChecked: its blobs
+// are known to pass checkBlobs (decodedTx.blobsChecked).
+func executeTx(d *Delta, t *tx.Tx, btx *share.BlobTx, blobsChecked bool) (Result, error) {
+	c, err := validateTx(d, t, btx, blobsChecked)
 	if err != nil {
 		return Result{}, err
 	}
@@ -106,8 +149,9 @@ type change struct {
 }
 
 // validateTx runs every check of Execute on a decoded transaction against
-// d, and returns what applying it changes. It only reads d.
-func validateTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (change, error) {
+// d, and returns what applying it changes. It only reads d. With
+// blobsChecked it skips checkBlobs, which the caller knows the blobs pass.
+func validateTx(d *Delta, t *tx.Tx, btx *share.BlobTx, blobsChecked bool) (change, error) {
 	cfg := d.Config()
 	if t.Body.ChainID != cfg.ChainID {
 		return change{}, fmt.Errorf("%w: %q, this chain is %q", tx.ErrWrongChainID, t.Body.ChainID, cfg.ChainID)
@@ -132,8 +176,10 @@ func validateTx(d *Delta, t *tx.Tx, btx *share.BlobTx) (change, error) {
 	case !isPFB && btx != nil:
 		return change{}, tx.ErrUnexpectedBlobTx
 	case isPFB:
-		if err := checkBlobs(cfg.Params, pfb, btx.Blobs); err != nil {
-			return change{}, err
+		if !blobsChecked {
+			if err := checkBlobs(cfg.Params, pfb, btx.Blobs); err != nil {
+				return change{}, err
+			}
 		}
 		if pfb.KZG != nil && !cfg.Params.AcceptsKZG() {
 			return change{}, fmt.Errorf("%w: this chain accepts no KZG commitments (gas_per_kzg_chunk is 0)", tx.ErrInvalidKZG)

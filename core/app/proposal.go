@@ -62,20 +62,27 @@ func protoTxSize(tx []byte) int64 {
 // from, a transaction with a bad proof would make ProcessTxs reject the
 // whole proposal (and, left in every mempool, every later one), and the
 // batch costs the proposer what ProcessTxs costs every validator. A
-// transaction whose proofs fail is dropped.
+// transaction whose proofs fail is dropped. (App.PrepareProposal knows
+// where they came from: it skips the BlobTxs CheckTx verified.)
 func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
-	return prepareTxs(base, nil, txs, maxTxBytes)
+	out, _, err := prepareTxs(base, nil, txs, maxTxBytes, nil)
+	return out, err
 }
 
 // prepareTxs is PrepareTxs with, when att is not nil, the attestation
-// transaction att first (dropped only if it does not fit).
-func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
+// transaction att first (dropped only if it does not fit). It also returns
+// the proposal's transactions decoded (checkedProposal.decoded). A BlobTx
+// that cache holds is not checked again (checkBlobs, KZG proofs); one that
+// passes those checks here is added to it. cache may be nil.
+func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *verifiedTxs) ([][]byte, []decodedTx, error) {
 	budget := maxTxBytes - protoTxSize(make([]byte, header.DataRootTxSize))
 	d := NewDelta(base)
 	var candidates [][]byte
+	var decoded []decodedTx // candidates[i]'s
 	if att != nil && protoTxSize(att) <= budget {
 		budget -= protoTxSize(att)
 		candidates = append(candidates, att)
+		decoded = append(decoded, decodedTx{})
 	}
 	var proofs kzgBatch
 	for _, raw := range txs {
@@ -83,51 +90,85 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64) ([][]by
 		if size > budget {
 			continue
 		}
-		t, btx, err := DecodeTx(raw)
+		dt, err := decodeCached(raw, cache)
 		if err != nil {
 			continue
 		}
-		c, err := validateTx(d, t, btx)
+		c, err := validateTx(d, dt.t, dt.btx, dt.blobsChecked)
 		if err != nil {
 			continue
 		}
-		if err := proofs.add(len(candidates), t, btx); err != nil {
-			continue
+		if !dt.blobsChecked {
+			if err := proofs.add(len(candidates), dt.t, dt.btx); err != nil {
+				continue
+			}
 		}
 		c.apply(d)
 		budget -= size
 		candidates = append(candidates, raw)
+		decoded = append(decoded, dt)
 	}
 	if failed := proofs.verify(); len(failed) > 0 {
 		drop := make(map[int]bool, len(failed))
 		for _, f := range failed {
 			drop[f.index] = true
 		}
-		kept := candidates[:0:0]
+		kept, keptDecoded := candidates[:0:0], decoded[:0:0]
 		for i, raw := range candidates {
 			if !drop[i] {
 				kept = append(kept, raw)
+				keptDecoded = append(keptDecoded, decoded[i])
 			}
 		}
-		candidates = kept // a later transaction of the same signer now has a nonce gap: dropped below
+		candidates, decoded = kept, keptDecoded // a later transaction of the same signer now has a nonce gap: dropped below
+	}
+	// Every candidate's blobs passed checkBlobs and its proofs verified.
+	// Build reorders the candidates: find each one's decoding by its bytes'
+	// address and length (kept aliases candidates).
+	type txRef struct {
+		p *byte
+		n int
+	}
+	byRef := make(map[txRef]decodedTx, len(candidates))
+	for i, raw := range candidates {
+		dt := decoded[i]
+		if dt.btx != nil {
+			dt.blobsChecked = true
+			if dt.hashed {
+				cache.add(dt.hash)
+			}
+		}
+		if len(raw) > 0 {
+			byRef[txRef{&raw[0], len(raw)}] = dt.stripBlobs()
+		}
 	}
 	maxSquare := base.Config.Params.MaxSquareSize
 	for {
 		sq, kept, err := share.Build(candidates, maxSquare)
 		if err != nil {
-			return nil, fmt.Errorf("app: build square: %w", err)
+			return nil, nil, fmt.Errorf("app: build square: %w", err)
 		}
 		// Build moved the BlobTxs after the bare transactions and dropped
 		// what did not fit: execute again in square order.
 		d := NewDelta(base)
 		valid := kept[:0:0]
-		for i, tx := range kept {
-			if i == 0 && IsAttestationTx(tx) {
-				valid = append(valid, tx) // checked by the caller; Build keeps it first
+		validDecoded := make([]decodedTx, 0, len(kept)+1)
+		for i, raw := range kept {
+			if i == 0 && IsAttestationTx(raw) {
+				valid = append(valid, raw) // checked by the caller; Build keeps it first
+				validDecoded = append(validDecoded, decodedTx{})
 				continue
 			}
-			if _, err := Execute(d, tx); err == nil {
-				valid = append(valid, tx)
+			dt, ok := decodedTx{}, false
+			if len(raw) > 0 {
+				dt, ok = byRef[txRef{&raw[0], len(raw)}]
+			}
+			if !ok {
+				return nil, nil, fmt.Errorf("app: build square: tx %d is not a candidate", i)
+			}
+			if _, err := executeTx(d, dt.t, dt.btx, dt.blobsChecked); err == nil {
+				valid = append(valid, raw)
+				validDecoded = append(validDecoded, dt)
 			}
 		}
 		if len(valid) < len(kept) {
@@ -136,9 +177,9 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64) ([][]by
 		}
 		drt, err := dataRootTxOf(sq)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return append(valid, drt), nil
+		return append(valid, drt), append(validDecoded, decodedTx{}), nil
 	}
 }
 
@@ -156,40 +197,73 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64) ([][]by
 // otherwise the error (wrapping ErrInvalidProposal, and tx.ErrInvalidKZG
 // for a proof) says why.
 func ProcessTxs(base *State, txs [][]byte) error {
+	_, err := processTxs(base, txs, nil, nil)
+	return err
+}
+
+// processTxs is ProcessTxs, returning on acceptance the transactions
+// decoded (checkedProposal.decoded). A BlobTx that cache holds is not
+// checked again (checkBlobs, KZG proofs); on acceptance every BlobTx of the
+// proposal is added to it. cache may be nil.
+//
+// With own not nil, txs are a proposal prepareTxs built against base and
+// own is its decoding: the checks that depend on base (the attestation,
+// the execution of every transaction in order) run as for any proposal,
+// while the blobs, the KZG proofs, the layout and the data root, which
+// depend on the transactions' bytes only and which prepareTxs computed
+// from the same bytes, are not checked again.
+func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) ([]decodedTx, error) {
 	if len(txs) == 0 {
-		return fmt.Errorf("%w: no data root transaction", ErrInvalidProposal)
+		return nil, fmt.Errorf("%w: no data root transaction", ErrInvalidProposal)
+	}
+	if own != nil && len(own) != len(txs) {
+		return nil, fmt.Errorf("app: own proposal of %d transactions decoded as %d", len(txs), len(own))
 	}
 	last := len(txs) - 1
 	want, err := header.UnmarshalDataRootTx(txs[last])
 	if err != nil {
-		return fmt.Errorf("%w: last transaction: %w", ErrInvalidProposal, err)
+		return nil, fmt.Errorf("%w: last transaction: %w", ErrInvalidProposal, err)
 	}
 	body := txs[:last]
 	d := NewDelta(base)
+	decoded := own
+	if decoded == nil {
+		decoded = make([]decodedTx, len(txs))
+	}
 	var proofs kzgBatch
 	for i, raw := range body {
 		if header.IsDataRootTx(raw) {
-			return fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
+			return nil, fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
 		}
 		if IsAttestationTx(raw) {
 			if i != 0 {
-				return fmt.Errorf("%w: tx %d is an attestation transaction but not the first", ErrInvalidProposal, i)
+				return nil, fmt.Errorf("%w: tx %d is an attestation transaction but not the first", ErrInvalidProposal, i)
 			}
 			if _, err := checkAttestationTx(base, raw); err != nil {
-				return fmt.Errorf("%w: tx 0: %w", ErrInvalidProposal, err)
+				return nil, fmt.Errorf("%w: tx 0: %w", ErrInvalidProposal, err)
 			}
 			continue
 		}
-		t, btx, err := DecodeTx(raw)
-		if err == nil {
-			_, err = executeTx(d, t, btx)
+		dt := decoded[i]
+		var err error
+		if own == nil {
+			dt, err = decodeCached(raw, cache)
+		} else if dt.t == nil || (dt.btx != nil && !dt.blobsChecked) {
+			err = fmt.Errorf("app: own proposal's tx %d not decoded", i) // prepareTxs decodes and checks every one
 		}
 		if err == nil {
-			err = proofs.add(i, t, btx)
+			_, err = executeTx(d, dt.t, dt.btx, dt.blobsChecked)
+		}
+		if err == nil && !dt.blobsChecked {
+			err = proofs.add(i, dt.t, dt.btx)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, i, err)
+			return nil, fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, i, err)
 		}
+		decoded[i] = dt
+	}
+	if own != nil {
+		return own, nil
 	}
 	// go-eth-kzg verifies a batch on one core, while the extension and
 	// the roots below use every core only part of the time: verifying
@@ -199,20 +273,29 @@ func ProcessTxs(base *State, txs [][]byte) error {
 	verified := proofs.verifyAsync()
 	sq, err := share.Construct(body, base.Config.Params.MaxSquareSize)
 	if err != nil {
-		return fmt.Errorf("%w: square: %w", ErrInvalidProposal, err)
+		return nil, fmt.Errorf("%w: square: %w", ErrInvalidProposal, err)
 	}
 	if uint32(sq.Width) != want.SquareSize {
-		return fmt.Errorf("%w: square width %d, the data root transaction says %d", ErrInvalidProposal, sq.Width, want.SquareSize)
+		return nil, fmt.Errorf("%w: square width %d, the data root transaction says %d", ErrInvalidProposal, sq.Width, want.SquareSize)
 	}
 	got, err := dataRootTxOf(sq)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidProposal, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidProposal, err)
 	}
 	if !bytes.Equal(got, txs[last]) {
-		return fmt.Errorf("%w: data root %X, the data root transaction says %X", ErrInvalidProposal, got[len(got)-32:], want.DataRoot)
+		return nil, fmt.Errorf("%w: data root %X, the data root transaction says %X", ErrInvalidProposal, got[len(got)-32:], want.DataRoot)
 	}
 	if failed := <-verified; len(failed) > 0 {
-		return fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, failed[0].index, failed[0].err)
+		return nil, fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, failed[0].index, failed[0].err)
 	}
-	return nil
+	for i, dt := range decoded {
+		if dt.btx != nil {
+			dt.blobsChecked = true
+			if dt.hashed {
+				cache.add(dt.hash)
+			}
+			decoded[i] = dt.stripBlobs()
+		}
+	}
+	return decoded, nil
 }
