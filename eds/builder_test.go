@@ -66,6 +66,9 @@ func TestSquareBuilderMatchesExtend(t *testing.T) {
 							}
 						}
 					}
+					if !bytes.Equal(got.AppendODS([]byte{7}), append([]byte{7}, bytes.Join(ods, nil)...)) {
+						t.Fatal("AppendODS differs from the original square")
+					}
 					gotDAH, err := eds.NewDAH(got)
 					if err != nil {
 						t.Fatal(err)
