@@ -18,10 +18,8 @@ import (
 func buildRows(t *testing.T, ods [][]byte, stream bool) (*eds.ExtendedDataSquare, error) {
 	t.Helper()
 	k := isqrt(len(ods))
-	b, err := eds.NewSquareBuilder(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBuilder(t, k)
+	var err error
 	r := bytes.NewReader(bytes.Join(ods, nil))
 	for row := range k {
 		if stream {
@@ -37,6 +35,15 @@ func buildRows(t *testing.T, ods [][]byte, stream bool) (*eds.ExtendedDataSquare
 		t.Fatalf("Rows() = %d, want %d", b.Rows(), k)
 	}
 	return b.Finish()
+}
+
+func newBuilder(t *testing.T, k int) *eds.SquareBuilder {
+	t.Helper()
+	b, err := eds.NewSquareBuilder(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestSquareBuilderMatchesExtend: the square and the DAH built row by row
@@ -150,10 +157,7 @@ func TestSquareBuilderMisuse(t *testing.T) {
 	const k = 4
 	ods := edstest.RandomODS(3, k, 0)
 
-	b, err := eds.NewSquareBuilder(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBuilder(t, k)
 	if err := b.AddRow(ods[:k-1]); !errors.Is(err, eds.ErrInvalidSquareSize) {
 		t.Errorf("short row: %v", err)
 	}
@@ -175,10 +179,7 @@ func TestSquareBuilderMisuse(t *testing.T) {
 		t.Errorf("second Finish: %v", err)
 	}
 
-	b, err = eds.NewSquareBuilder(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b = newBuilder(t, k)
 	flat := bytes.Join(ods, nil)
 	r := bytes.NewReader(flat[:len(flat)-share.ShareSize])
 	for range k - 1 {
@@ -196,10 +197,7 @@ func TestSquareBuilderMisuse(t *testing.T) {
 		t.Errorf("Finish after a failed read: %v", err)
 	}
 
-	b, err = eds.NewSquareBuilder(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b = newBuilder(t, k)
 	for row := range k {
 		if err := b.AddRow(ods[row*k : (row+1)*k]); err != nil {
 			t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
-	"github.com/datamesh/mesh-node/eds"
+	"github.com/datamesh/mesh-node/eds/edstest"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/shrex"
@@ -94,14 +94,7 @@ func BenchmarkGetEDSvsRaw(b *testing.B) {
 				mid := time.Now()
 				p2ptest.ReadBytes(b, ctx, cl, srv.ID(), rawProtocol, n)
 				end := time.Now()
-				ext, err := eds.Extend(ods)
-				if err != nil {
-					b.Fatal(err)
-				}
-				dah, err := eds.NewDAH(ext)
-				if err != nil {
-					b.Fatal(err)
-				}
+				_, dah := edstest.Extend(b, ods)
 				_ = dah.Hash()
 				tGetter += mid.Sub(start)
 				tRaw += end.Sub(mid)
