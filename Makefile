@@ -19,7 +19,7 @@ BENCH_COUNT ?= 3
 BENCH_TIME  ?= 5x
 FUZZ_TIME   ?= 30s
 
-.PHONY: all build devnet loadgen loadgen-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
+.PHONY: all build devnet loadgen loadgen-build loadgen-test bench-throughput soak netbench-bins bench-network bench-network-netem bench-network-test test interop interop-eth interop-kubo attack vet lint bench bench-bridge bench-node bench-das bench-kzg bench-api bench-dataset bench-rollup bench-staking fuzz
 
 all: build test
 
@@ -43,13 +43,54 @@ devnet: build
 # starts from this checkout (about 60 s on 2 cores once built).
 LOADGEN_ENV := GOFLAGS=-mod=mod
 ARGS ?=
-loadgen:
-	cd tools/loadgen && $(LOADGEN_ENV) $(GO) build -o ../../bin/loadgen .
+loadgen: loadgen-build
 	bin/loadgen $(ARGS)
+
+loadgen-build:
+	cd tools/loadgen && $(LOADGEN_ENV) $(GO) build -o ../../bin/loadgen .
+
+# Sustained throughput (tools/throughput.sh): a devnet with squares up to
+# 256 wide, a light node in a process of its own, and loadgen at RATE MB/s
+# of SIZES blobs for DURATION (defaults: 16 MB/s of 4 MB blobs for 10
+# minutes); every blob is read back at the end. soak: the same for 30
+# minutes, reporting each node's RSS growth after the first 5. Settings are
+# environment variables (see the script); docs/benchmarks.md has the runs.
+bench-throughput: build loadgen-build
+	OUT=$${OUT:-throughput} tools/throughput.sh
+
+soak: build loadgen-build
+	DURATION=$${DURATION:-30m} WARMUP=$${WARMUP:-5m} OUT=$${OUT:-soak} tools/throughput.sh
 
 loadgen-test:
 	cd tools/loadgen && $(LOADGEN_ENV) $(GO) vet ./...
 	cd tools/loadgen && $(LOADGEN_ENV) $(GO) test -count=1 -timeout 10m ./...
+
+# A network of separate processes on this machine (tools/netbench, a
+# module of its own): a core validator, a bridge, 2 full and ARGS' --lights
+# (default 100) light nodes, each `mesh-node <mode> start` in a temporary
+# home, under a blob load from bin/loadgen through the bridge; reports each
+# light node's lag and RSS, sampling time per header p50/p99, and the
+# bridge's and full nodes' CPU and shrex serving, as a table and ARGS'
+# --out (netbench.json). It removes everything it starts on every exit.
+# bench-network-netem puts each light node in a network namespace behind
+# tc netem (25 ms each way, 20 Mbit/s; needs root). bench-network-test runs
+# its tests: 3 light nodes for 30 s, and 2 behind netem when root (skipped
+# otherwise); not part of `make test`. See docs/benchmarks.md, "Network of
+# separate processes". Example:
+#   make bench-network ARGS='--lights 100 --duration 3m'
+NETBENCH_ENV := GOFLAGS=-mod=mod
+netbench-bins: build loadgen-build
+	cd tools/netbench && $(NETBENCH_ENV) $(GO) build -o ../../bin/netbench .
+
+bench-network: netbench-bins
+	bin/netbench $(ARGS)
+
+bench-network-netem: netbench-bins
+	bin/netbench --netem $(ARGS)
+
+bench-network-test: netbench-bins
+	cd tools/netbench && $(NETBENCH_ENV) $(GO) vet ./...
+	cd tools/netbench && $(NETBENCH_ENV) $(GO) test -count=1 -timeout 15m ./...
 
 # Unit, oracle and integration tests, plus the seed corpus of every fuzz
 # target (go test runs testdata/fuzz/<Target>/* as ordinary test cases).

@@ -38,6 +38,13 @@
 // trusting period of FollowerTrustingPeriod unless Options.Verify sets one.
 // Each RPC response is read up to Options.MaxResponseBytes.
 //
+// A height's block, commit and validator set come in one protobuf answer
+// of the core node's binary block route (package meshrpc), which skips
+// CometBFT's JSON encoding of the block's transactions on both sides. A
+// core node that does not serve the route (a plain 404) is asked once per
+// connection; the follower then uses /block, /commit and /validators. A
+// height may take three times Options.RequestTimeout to fetch.
+//
 // # Store layout
 //
 // Store keeps everything in the node's one Badger database (<home>/data):

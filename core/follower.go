@@ -11,6 +11,7 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datamesh/mesh-node/core/meshrpc"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -53,6 +54,10 @@ const (
 	MaxValidators = 10_000
 )
 
+// blockTimeoutFactor is how many RequestTimeouts fetching one height may
+// take.
+const blockTimeoutFactor = 3
+
 // Options configure a Follower.
 type Options struct {
 	// RPC is the core node's RPC address, such as "http://127.0.0.1:26657".
@@ -84,6 +89,10 @@ type Options struct {
 	// height when no websocket event arrives; 0 means DefaultPollInterval.
 	PollInterval time.Duration
 	// RequestTimeout bounds each RPC call; 0 means DefaultRequestTimeout.
+	// Fetching a height (its block, commit and validators) may take
+	// three times as long: a block of a 256 square is about 41 MiB, and
+	// its JSON (when the core node serves no binary route) took over 10 s
+	// to encode and decode on a loaded 2-core machine.
 	RequestTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the exponential wait between
 	// reconnection attempts; 0 means the defaults.
@@ -418,10 +427,34 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 	return nil
 }
 
-// fetch returns the block, commit and validator set of height.
+// blockFetcher is a Client that can fetch a height's block, commit and
+// validators in one request of the core node's binary block route
+// (package meshrpc); dialHTTP's client is one.
+type blockFetcher interface {
+	fetchBlock(ctx context.Context, height int64) (*meshrpc.Block, error)
+}
+
+// fetch returns the block, commit and validator set of height: from the
+// binary block route when c has it and the core node serves it, else from
+// CometBFT's /block, /commit and /validators. Either way it checks that
+// the block and commit are of height and that the set holds 1 to
+// MaxValidators validators (ErrMalformedBlock).
 func (f *Follower) fetch(ctx context.Context, c Client, height int64) (*cmttypes.Block, *cmttypes.Commit, *cmttypes.ValidatorSet, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, blockTimeoutFactor*f.opts.RequestTimeout)
 	defer cancel()
+	if bf, ok := c.(blockFetcher); ok {
+		mb, err := bf.fetchBlock(ctx, height)
+		switch {
+		case err == nil:
+			return checkFetched(height, mb.Block, mb.Commit, mb.Validators)
+		case errors.Is(err, meshrpc.ErrNotServed):
+			f.log.Info("the core node serves no binary block route; fetching blocks as JSON", "rpc", f.opts.RPC)
+		case errors.Is(err, meshrpc.ErrMalformed):
+			return nil, nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
+		case !errors.Is(err, errNoMesh):
+			return nil, nil, nil, fmt.Errorf("core: block %d: %w", height, err)
+		}
+	}
 	rb, err := c.Block(ctx, &height)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("core: block %d: %w", height, err)
@@ -455,9 +488,24 @@ func (f *Follower) fetch(ctx context.Context, c Client, height int64) (*cmttypes
 			break
 		}
 	}
+	return checkFetched(height, rb.Block, rc.Commit, vals)
+}
+
+// checkFetched checks what fetch got for height and makes the validator
+// set.
+func checkFetched(height int64, b *cmttypes.Block, commit *cmttypes.Commit, vals []*cmttypes.Validator) (*cmttypes.Block, *cmttypes.Commit, *cmttypes.ValidatorSet, error) {
+	if b == nil || b.Height != height {
+		return nil, nil, nil, fmt.Errorf("%w: height %d: the core node returned no block or another height", ErrMalformedBlock, height)
+	}
+	if commit == nil || commit.Height != height {
+		return nil, nil, nil, fmt.Errorf("%w: height %d: the core node returned no commit or one of another height", ErrMalformedBlock, height)
+	}
+	if len(vals) < 1 || len(vals) > MaxValidators {
+		return nil, nil, nil, fmt.Errorf("%w: height %d: %d validators, want 1 to %d", ErrMalformedBlock, height, len(vals), MaxValidators)
+	}
 	set, err := cmttypes.ValidatorSetFromExistingValidators(vals)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: height %d: validator set: %w", ErrMalformedBlock, height, err)
 	}
-	return rb.Block, rc.Commit, set, nil
+	return b, commit, set, nil
 }

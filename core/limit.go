@@ -1,20 +1,27 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync/atomic"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
+
+	"github.com/datamesh/mesh-node/core/meshrpc"
 )
 
 // DefaultMaxResponseBytes bounds each RPC response the follower reads when
 // Options.MaxResponseBytes is 0: a block of CometBFT's hard maximum size
 // (types.MaxBlockSizeBytes, 100 MiB, what a chain of max_square_size 512
 // allows) as JSON, its transactions in base64 (4/3 of their size), with
-// room to spare. A block of a 256 square (at most 41 MiB) is about 55 MiB.
+// room to spare. A block of a 256 square (at most 41 MiB) is about 55 MiB
+// as JSON; from the binary block route (package meshrpc) it is its own
+// size plus the commit and validator set.
 const DefaultMaxResponseBytes = 160 << 20
 
 // ErrResponseTooLarge is wrapped when a core node's RPC response exceeds
@@ -37,14 +44,47 @@ func dialHTTP(rpc string, max int64) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpClient{HTTP: c, hc: hc}, nil
+	hcl := &httpClient{HTTP: c, hc: hc}
+	switch {
+	case strings.HasPrefix(rpc, "http://") || strings.HasPrefix(rpc, "https://"):
+		hcl.base = rpc
+	case strings.HasPrefix(rpc, "tcp://"):
+		hcl.base = "http://" + strings.TrimPrefix(rpc, "tcp://")
+	}
+	return hcl, nil
 }
 
 // httpClient is CometBFT's client with a way to close the connections it
-// keeps alive once the follower drops it.
+// keeps alive once the follower drops it, and the binary block route of
+// package meshrpc beside it.
 type httpClient struct {
 	*rpchttp.HTTP
 	hc *http.Client
+	// base is the RPC's http URL; "" (a unix socket) leaves the binary
+	// route unused.
+	base string
+	// noMesh is set once the core node answered that it does not serve
+	// the route: the rest of this connection uses the JSON RPC.
+	noMesh atomic.Bool
+}
+
+// errNoMesh is fetchBlock's answer when the client does not use the
+// binary route.
+var errNoMesh = errors.New("core: no binary block route")
+
+// fetchBlock fetches height's block, commit and validators from the
+// binary route. It returns errNoMesh, without asking, when an earlier
+// answer showed that the core node does not serve it, and wraps
+// meshrpc.ErrNotServed when this answer shows it.
+func (c *httpClient) fetchBlock(ctx context.Context, height int64) (*meshrpc.Block, error) {
+	if c.base == "" || c.noMesh.Load() {
+		return nil, errNoMesh
+	}
+	b, err := meshrpc.FetchBlock(ctx, c.hc, c.base, height, MaxValidators)
+	if errors.Is(err, meshrpc.ErrNotServed) {
+		c.noMesh.Store(true)
+	}
+	return b, err
 }
 
 func (c *httpClient) CloseIdleConnections() { c.hc.CloseIdleConnections() }

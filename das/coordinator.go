@@ -258,9 +258,13 @@ func (d *DASer) sampleHeight(ctx context.Context, j job, height uint64) (report,
 		r.outcome = outcomeSkipped
 		return r, true
 	}
+	start := time.Now()
 	v, err := d.check.check(ctx, h)
 	if ctx.Err() != nil {
 		return r, false
+	}
+	if err == nil && v.befp == nil && d.opts.Metrics != nil {
+		d.opts.Metrics.ObserveHeader(time.Since(start))
 	}
 	res := Result{Height: height, Time: h.Time(), SampledAt: d.opts.Now()}
 	if h.DAH != nil {

@@ -126,6 +126,21 @@ type Options struct {
 	DB *badger.DB
 	// Logger receives progress and errors; nil discards.
 	Logger *slog.Logger
+	// Metrics, when set, receives the time each header's check took (see
+	// Metrics). Nil records nothing.
+	Metrics Metrics
+}
+
+// Metrics is what a DASer reports to (the node's Prometheus registry
+// implements it). Its methods are called from the DASer's workers,
+// concurrently, and must not block.
+type Metrics interface {
+	// ObserveHeader records the check of one header found available: d is
+	// the time from the start of its check to its outcome, all its samples
+	// fetched and verified (New), or its whole square fetched, verified and
+	// stored (NewFull). Unavailable, skipped and abandoned heights are not
+	// observed.
+	ObserveHeader(d time.Duration)
 }
 
 func (o Options) withDefaults() (Options, error) {

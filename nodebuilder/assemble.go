@@ -232,7 +232,7 @@ func (n *Node) newAvailability(ctx context.Context, index *blob.Index, opts Opti
 		return fmt.Errorf("nodebuilder: share getter: %w", err)
 	}
 	dopts := das.Options{SamplesPerHeader: conf.DAS.SamplesPerHeader, SamplingWindow: time.Duration(conf.DAS.SamplingWindow),
-		DB: n.db, Logger: n.logger.With("service", "das"), Halt: &n.halt,
+		DB: n.db, Logger: n.logger.With("service", "das"), Halt: &n.halt, Metrics: n.dasMetrics(),
 		// A full DASer's own proof: the fraud service, started before
 		// the DASer, stores it, halts the node and gossips it.
 		OnBadEncoding: func(p *eds.BadEncodingProof) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/datamesh/mesh-node/core"
+	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/fraud"
 	"github.com/datamesh/mesh-node/shrex"
 )
@@ -36,6 +38,7 @@ type nodeMetrics struct {
 	ingestDuration prometheus.Histogram
 	ingestedHeight prometheus.Gauge
 	squareSize     prometheus.Gauge
+	dasHeader      prometheus.Histogram // light and full
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -87,6 +90,15 @@ func newMetrics(n *Node) (*nodeMetrics, error) {
 			Help: "Width k of the original square of the last block the bridge stored.",
 		})
 		cs = append(cs, m.ingested, m.ingestDuration, m.ingestedHeight, m.squareSize)
+	} else {
+		m.dasHeader = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: metricsPrefix + "das_header_sample_duration_seconds",
+			Help: "Time to check one header found available: all its samples fetched and verified (light), its square fetched, verified and stored (full).",
+			// 1 ms to 32 s in steps of √2, fine enough to interpolate
+			// quantiles from merged buckets.
+			Buckets: prometheus.ExponentialBuckets(0.001, math.Sqrt2, 31),
+		})
+		cs = append(cs, m.dasHeader)
 	}
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {
@@ -111,6 +123,15 @@ func (m *nodeMetrics) ObserveIngest(height uint64, squareSize int, d time.Durati
 	m.ingestDuration.Observe(d.Seconds())
 	m.ingestedHeight.Set(float64(height))
 	m.squareSize.Set(float64(squareSize))
+}
+
+// ObserveHeader implements das.Metrics; only light and full nodes' DASers
+// call it.
+func (m *nodeMetrics) ObserveHeader(d time.Duration) {
+	if m.dasHeader == nil {
+		return
+	}
+	m.dasHeader.Observe(d.Seconds())
 }
 
 // start serves GET /metrics on addr.
@@ -206,6 +227,14 @@ func (n *Node) MetricsAddr() string {
 // shrexMetrics is what shrex servers and clients report to: nil without
 // metrics.
 func (n *Node) shrexMetrics() shrex.Metrics {
+	if n.metrics == nil {
+		return nil
+	}
+	return n.metrics
+}
+
+// dasMetrics is what the DASer reports to: nil without metrics.
+func (n *Node) dasMetrics() das.Metrics {
 	if n.metrics == nil {
 		return nil
 	}

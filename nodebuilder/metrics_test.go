@@ -148,19 +148,21 @@ func TestMetricsBridgeAndLight(t *testing.T) {
 	})
 	t.Logf("bridge: height %v, %v blocks ingested, %v samples served", got["meshnode_header_height"], got["meshnode_bridge_blocks_ingested_total"],
 		got[`meshnode_shrex_requests_total{protocol="samples",side="server",status="ok"}`])
-	for _, s := range []string{"meshnode_das_sampled_chain_head", "meshnode_header_network_head"} {
+	for _, s := range []string{"meshnode_das_sampled_chain_head", "meshnode_header_network_head", "meshnode_das_header_sample_duration_seconds_count"} {
 		if _, ok := got[s]; ok {
 			t.Errorf("bridge serves %s", s)
 		}
 	}
 
 	got = waitMetrics(ctx, t, light, "light", map[string]float64{
-		"meshnode_header_height":          0,
-		"meshnode_header_network_head":    0,
-		"meshnode_das_sampled_chain_head": 0,
-		"meshnode_das_network_head":       0,
-		"meshnode_das_sampled_total":      0,
-		"meshnode_das_unavailable_total":  -1,
+		"meshnode_header_height":                                                      0,
+		"meshnode_header_network_head":                                                0,
+		"meshnode_das_sampled_chain_head":                                             0,
+		"meshnode_das_network_head":                                                   0,
+		"meshnode_das_sampled_total":                                                  0,
+		"meshnode_das_unavailable_total":                                              -1,
+		"meshnode_das_header_sample_duration_seconds_count":                           0,
+		`meshnode_das_header_sample_duration_seconds_bucket{le="+Inf"}`:               0,
 		`meshnode_shrex_requests_total{protocol="samples",side="client",status="ok"}`: 0,
 		`meshnode_node_info{chain_id="metrics-test",mode="light"}`:                    0,
 	})

@@ -6,9 +6,11 @@
 //
 // A Client (New, then Start) selects the signing key per transaction
 // (TxConfig.KeyName, else TxConfig.SignerAddress, else Options.DefaultKey),
-// signs with the chain ID and params it queries once, broadcasts with
-// BroadcastTxSync and polls the node until a block includes the
-// transaction. Per key, signing and broadcasting are serialized and the
+// signs with the chain ID and params it queries once, broadcasts it and
+// polls the node until a block includes the transaction: through the core
+// node's binary routes (core/meshrpc: the raw transaction as the body, an
+// inclusion status without the transaction's bytes) when it serves them,
+// else with CometBFT's broadcast_tx_sync and /tx. Per key, signing and broadcasting are serialized and the
 // next nonce is kept locally, so that concurrent submissions pipeline: each
 // waits for its own inclusion without holding the key. A nonce the chain
 // rejects (a transaction signed elsewhere, one dropped from the mempool) is

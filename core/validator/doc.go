@@ -23,6 +23,10 @@
 // serve homes built another way, such as the multi-validator ones of
 // tests.
 //
+// The node's RPC listener (rpc.laddr) is opened by Start rather than by
+// CometBFT, the way CometBFT v0.38's node does it, so that it also serves
+// package meshrpc's binary routes under /mesh/v1/ (rpc.go).
+//
 // CometBFT's databases are opened through a provider that records them:
 // Node.OnStop closes only some of them and a node that failed to start
 // none, so Start (on an error) and Stop close the rest. Each is guarded

@@ -41,6 +41,7 @@ type Node struct {
 	node  *cmtnode.Node
 	appDB *badger.DB
 	dbs   *cometDBs
+	rpc   *rpcServer
 
 	mu      sync.Mutex
 	stopped bool
@@ -101,13 +102,29 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 			return nil, errors.New("validator: Options.Wrap returned no application")
 		}
 	}
-	cn, err := cmtnode.NewNode(conf, pv, nodeKey, proxy.NewLocalClientCreator(abciApp),
+	// The node gets its own copy of the RPC config: its rpc.laddr is
+	// cleared once the node is made (see rpcServer).
+	nodeConf, rpcConf := *conf, *conf.RPC
+	nodeConf.RPC = &rpcConf
+	cn, err := cmtnode.NewNode(&nodeConf, pv, nodeKey, proxy.NewLocalClientCreator(abciApp),
 		cmtnode.DefaultGenesisDocProviderFunc(conf), n.dbs.open,
 		cmtnode.DefaultMetricsProvider(conf.Instrumentation), logger)
 	if err != nil {
 		return nil, fmt.Errorf("validator: create CometBFT node: %w", err)
 	}
+	laddr := rpcConf.ListenAddress
+	rpcConf.ListenAddress = ""
+	if laddr != "" {
+		n.rpc, err = startRPC(cn, laddr, int64(conf.Mempool.MaxTxBytes), logger)
+		if err != nil {
+			// CometBFT's Start would have failed the same way.
+			return nil, fmt.Errorf("validator: start CometBFT node: %w", err)
+		}
+	}
 	if err := cn.Start(); err != nil {
+		if n.rpc != nil {
+			err = errors.Join(err, n.rpc.close())
+		}
 		return nil, fmt.Errorf("validator: start CometBFT node: %w", err)
 	}
 	n.node = cn
@@ -137,10 +154,19 @@ func (n *Node) Stop() error {
 	n.stopped = true
 	if err := n.node.Stop(); err != nil {
 		// A node that did not stop cleanly may never signal Wait.
-		return errors.Join(fmt.Errorf("validator: stop CometBFT node: %w", err), n.closeDBs())
+		return errors.Join(fmt.Errorf("validator: stop CometBFT node: %w", err), n.closeRPC(), n.closeDBs())
 	}
 	n.node.Wait()
-	return n.closeDBs()
+	return errors.Join(n.closeRPC(), n.closeDBs())
+}
+
+// closeRPC closes the RPC servers, after the node (as CometBFT's OnStop
+// closes its RPC listeners last).
+func (n *Node) closeRPC() error {
+	if n.rpc == nil {
+		return nil
+	}
+	return n.rpc.close()
 }
 
 // closeDBs closes the CometBFT databases still open, then the

@@ -23,6 +23,9 @@ type Node struct {
 	RPC     string `json:"rpc"`
 	Token   string `json:"-"`
 	Metrics string `json:"metrics,omitempty"` // Prometheus /metrics URL; "" if none
+	// Shared is set for a devnet's nodes, which run in one process: the
+	// RSS their metrics report is that process's.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // Config is a validated run.
@@ -30,7 +33,6 @@ type Config struct {
 	Submit      []Node        // the nodes blob.Submit goes to, each with its own account; workers take them in turn
 	Watch       []Node        // the nodes sampled every second
 	CoreRPC     string        // CometBFT RPC for the chain head; "" to use the nodes' heads
-	SharedProc  bool          // every node runs in one process (a devnet): RSS is the process's
 	Rate        float64       // target blob data rate, bytes/s; 0: as fast as Concurrency allows
 	Sizes       SizeDist      // blob size distribution
 	SizesSpec   string        // the --sizes text Sizes was parsed from
@@ -42,6 +44,7 @@ type Config struct {
 	GasPriceSet bool
 	Retries     int           // attempts after a busy/mempool/sequence refusal
 	Interval    time.Duration // sampling interval
+	Warmup      time.Duration // RSS growth is measured after this much of the run; 0: not
 	Out         string        // path prefix of the JSON report and the PNG
 	Seed        int64
 }
@@ -163,6 +166,8 @@ func (c *Config) validate(allowRemote bool) error {
 		return fmt.Errorf("loadgen: --gas-price %g: must be positive", c.GasPrice)
 	case c.Retries < 0:
 		return fmt.Errorf("loadgen: --retries %d: must not be negative", c.Retries)
+	case c.Warmup < 0:
+		return fmt.Errorf("loadgen: --warmup %s: must not be negative", c.Warmup)
 	case c.Interval < 100*time.Millisecond:
 		return fmt.Errorf("loadgen: --interval %s: must be at least 100ms", c.Interval)
 	case c.Sizes == nil:

@@ -41,7 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&submitName, "submit-node", "light", "with --devnet, the nodes to submit blobs through, comma-separated (each signs with its own account)")
 	fs.StringVar(&submitURL, "submit", "", "without --devnet, the RPC URL of the node to submit blobs through")
 	fs.StringVar(&token, "token", "", "the --submit node's API token (write permission)")
-	fs.Func("watch", "without --devnet, a node to sample: name=URL,token[,metricsURL] (repeatable)", func(s string) error {
+	fs.Func("watch", "a node to sample: name=URL,token[,metricsURL] (repeatable; with --devnet, a node besides the devnet's, such as a light node in a process of its own)", func(s string) error {
 		watches = append(watches, s)
 		return nil
 	})
@@ -55,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.Float64Var(&gasPrice, "gas-price", 0, "gas price to pay (default: the chain's minimum)")
 	fs.IntVar(&cfg.Retries, "retries", 5, "retries of a submit refused as busy, by the mempool or for its sequence")
 	fs.DurationVar(&cfg.Interval, "interval", time.Second, "how often to sample the nodes")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "report each node's RSS growth after this much of the run (a soak: --duration 30m --warmup 5m); 0: off")
 	fs.StringVar(&cfg.Out, "out", "loadgen", "path prefix of the report: PREFIX.json and PREFIX.png")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of sizes, namespaces and blob data")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "accept non-loopback node addresses")
@@ -81,14 +82,17 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	switch {
 	case devnet != "":
-		if submitURL != "" || len(watches) > 0 || cfg.CoreRPC != "" {
-			return Config{}, errors.New("loadgen: --devnet takes the nodes from devnet.json: drop --submit, --watch and --core-rpc")
+		if submitURL != "" || cfg.CoreRPC != "" {
+			return Config{}, errors.New("loadgen: --devnet takes the submit nodes and the core RPC from devnet.json: drop --submit and --core-rpc")
 		}
 		core, nodes, err := loadDevnet(devnet)
 		if err != nil {
 			return Config{}, err
 		}
-		cfg.CoreRPC, cfg.Watch, cfg.SharedProc = core, nodes, true
+		for i := range nodes {
+			nodes[i].Shared = true
+		}
+		cfg.CoreRPC, cfg.Watch = core, nodes
 		for _, name := range strings.Split(submitName, ",") {
 			found := false
 			for _, n := range nodes {
@@ -102,13 +106,18 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		}
 	default:
 		cfg.Submit = []Node{{Name: "submit", RPC: submitURL, Token: token}}
-		for _, w := range watches {
-			n, err := parseWatch(w)
-			if err != nil {
-				return Config{}, err
-			}
-			cfg.Watch = append(cfg.Watch, n)
+	}
+	for _, w := range watches {
+		n, err := parseWatch(w)
+		if err != nil {
+			return Config{}, err
 		}
+		for _, o := range cfg.Watch {
+			if o.Name == n.Name {
+				return Config{}, fmt.Errorf("loadgen: --watch %q: a node named %q is already watched", w, n.Name)
+			}
+		}
+		cfg.Watch = append(cfg.Watch, n)
 	}
 	if err := cfg.validate(allowRemote); err != nil {
 		return Config{}, err

@@ -46,12 +46,13 @@ func writePlot(path string, rep *Report) error {
 
 	var lagLines, rssLines []any
 	names := make([]string, 0, len(rep.Nodes))
-	shared := false
+	shared := map[string]bool{}
 	for _, n := range rep.Nodes {
 		names = append(names, n.Name)
-		shared = shared || n.RSSSource == "process (shared by every devnet node)"
+		shared[n.Name] = n.RSSSource == "process (shared by every devnet node)"
 	}
 	sort.Strings(names)
+	sharedPlotted := false
 	for _, name := range names {
 		var hdr, smp, sto, rss plotter.XYs
 		for _, s := range rep.Samples {
@@ -82,10 +83,10 @@ func writePlot(path string, rep *Report) error {
 		if len(sto) > 0 {
 			lagLines = append(lagLines, name+" stored", sto)
 		}
-		if len(rss) > 0 && (!shared || len(rssLines) == 0) {
+		if len(rss) > 0 && (!shared[name] || !sharedPlotted) {
 			label := name
-			if shared {
-				label = "devnet process (all nodes)"
+			if shared[name] {
+				label, sharedPlotted = "devnet process (its nodes)", true
 			}
 			rssLines = append(rssLines, label, rss)
 		}

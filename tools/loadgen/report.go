@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -37,12 +38,19 @@ type NodeSummary struct {
 	MeanSampledLag float64 `json:"mean_sampled_lag"`
 	MaxRSSBytes    float64 `json:"max_rss_bytes"`
 	RSSSource      string  `json:"rss_source"`
+	// With --warmup: the RSS of the first sample at or after the warm-up,
+	// the largest after it, and the growth between them in per cent
+	// (0 when the run had no sample after the warm-up).
+	RSSAtWarmupBytes float64 `json:"rss_at_warmup_bytes,omitempty"`
+	MaxRSSAfterBytes float64 `json:"max_rss_after_warmup_bytes,omitempty"`
+	RSSGrowthPct     float64 `json:"rss_growth_after_warmup_pct,omitempty"`
 }
 
 // Report is a run's result, as written to the JSON file.
 type Report struct {
 	Start          time.Time      `json:"start"`
 	LoadSeconds    float64        `json:"load_seconds"`
+	WarmupSeconds  float64        `json:"warmup_seconds,omitempty"`
 	TargetMBps     float64        `json:"target_mbps"`
 	Sizes          string         `json:"sizes"`
 	Namespaces     int            `json:"namespaces"`
@@ -71,7 +79,7 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 	defer r.mu.Unlock()
 	load := r.loadEnd.Sub(r.start)
 	rep := &Report{
-		Start: r.start, LoadSeconds: load.Seconds(), TargetMBps: r.cfg.Rate / 1e6,
+		Start: r.start, LoadSeconds: load.Seconds(), WarmupSeconds: r.cfg.Warmup.Seconds(), TargetMBps: r.cfg.Rate / 1e6,
 		Namespaces: r.cfg.Namespaces, Concurrency: r.cfg.Concurrency,
 		SubmittedBlobs: len(r.ok), Blocks: len(blocks),
 		LatencyP50Ms: float64(percentile(r.latency, 50)) / 1e6,
@@ -96,7 +104,7 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 	sort.Slice(blocks, func(i, j int) bool { return blocks[i].Height < blocks[j].Height })
 	bins := int(load/time.Second) + 1
 	rep.Throughput = binThroughput(blocks, r.start, time.Second, bins)
-	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.SharedProc)
+	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.Warmup.Seconds())
 	if r.cfg.Rate > 0 && load > 0 {
 		if got := mbps(rep.SubmittedBytes, load); got < 0.9*r.cfg.Rate/1e6 {
 			p50 := percentile(r.latency, 50)
@@ -108,14 +116,16 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 				got, r.cfg.Rate/1e6, r.cfg.Concurrency, r.cfg.Sizes.Mean()/1e3, p50.Seconds(), bound))
 		}
 	}
-	if r.cfg.SharedProc {
+	if slices.ContainsFunc(r.cfg.Watch, func(n Node) bool { return n.Shared }) {
 		rep.Notes = append(rep.Notes, "devnet: every node runs in one process, so each node's RSS is that process's RSS")
 	}
 	return rep
 }
 
 // summarize computes each node's worst lags and RSS over samples.
-func summarize(nodes []Node, modes map[string]string, samples []Sample, shared bool) []NodeSummary {
+// With warmup > 0 it also computes each node's RSS growth after the first
+// warmup seconds.
+func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup float64) []NodeSummary {
 	var out []NodeSummary
 	for _, n := range nodes {
 		s := NodeSummary{Name: n.Name, Mode: modes[n.Name], MaxHeaderLag: -1, MaxSampledLag: -1, MaxStoredLag: -1}
@@ -140,7 +150,16 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, shared b
 			}
 			if ns.RSS != nil {
 				s.MaxRSSBytes = max(s.MaxRSSBytes, *ns.RSS)
+				if warmup > 0 && smp.T >= warmup {
+					if s.RSSAtWarmupBytes == 0 {
+						s.RSSAtWarmupBytes = *ns.RSS
+					}
+					s.MaxRSSAfterBytes = max(s.MaxRSSAfterBytes, *ns.RSS)
+				}
 			}
+		}
+		if s.RSSAtWarmupBytes > 0 {
+			s.RSSGrowthPct = 100 * (s.MaxRSSAfterBytes - s.RSSAtWarmupBytes) / s.RSSAtWarmupBytes
 		}
 		if cnt > 0 {
 			s.MeanSampledLag = sum / float64(cnt)
@@ -148,7 +167,7 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, shared b
 		switch {
 		case s.MaxRSSBytes == 0:
 			s.RSSSource = "unavailable (no metrics URL: start the devnet with --metrics)"
-		case shared:
+		case n.Shared:
 			s.RSSSource = "process (shared by every devnet node)"
 		default:
 			s.RSSSource = "node process"
@@ -191,6 +210,17 @@ func writeTable(w io.Writer, rep *Report) error {
 	for _, n := range rep.Nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%s\n", n.Name, n.Mode, lagStr(n.MaxHeaderLag),
 			lagStr(n.MaxSampledLag), n.MeanSampledLag, lagStr(n.MaxStoredLag), n.MaxRSSBytes/1e6, n.RSSSource)
+	}
+	if rep.WarmupSeconds > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "node\tRSS MB at %.0f s\tmax RSS MB after\tgrowth\n", rep.WarmupSeconds)
+		for _, n := range rep.Nodes {
+			if n.RSSAtWarmupBytes == 0 {
+				fmt.Fprintf(tw, "%s\t-\t-\t-\n", n.Name)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%+.1f%%\n", n.Name, n.RSSAtWarmupBytes/1e6, n.MaxRSSAfterBytes/1e6, n.RSSGrowthPct)
+		}
 	}
 	for _, note := range rep.Notes {
 		fmt.Fprintf(tw, "note: %s\n", note)

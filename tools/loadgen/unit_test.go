@@ -151,19 +151,40 @@ func TestSummarize(t *testing.T) {
 	samples := []Sample{
 		{ChainHead: 10, Nodes: map[string]NodeSample{
 			"light": {HeaderHead: u(10), SampledHead: u(8), RSS: f(5e7)},
-			"full":  {HeaderHead: u(9), SampledHead: u(9), StoredHead: u(9)}}},
+			"full":  {HeaderHead: u(9), SampledHead: u(9), StoredHead: u(9)},
+			"own":   {HeaderHead: u(10), SampledHead: u(10), RSS: f(4e7)}}},
 		{ChainHead: 12, Nodes: map[string]NodeSample{
 			"light": {HeaderHead: u(11), SampledHead: u(12), RSS: f(6e7)},
-			"full":  {HeaderHead: u(12), SampledHead: u(7), StoredHead: u(7)}}},
+			"full":  {HeaderHead: u(12), SampledHead: u(7), StoredHead: u(7)},
+			"own":   {HeaderHead: u(12), SampledHead: u(11), RSS: f(3e7)}}},
 	}
-	nodes := []Node{{Name: "full"}, {Name: "light"}}
-	got := summarize(nodes, map[string]string{"full": "full", "light": "light"}, samples, true)
+	nodes := []Node{{Name: "full", Shared: true}, {Name: "light", Shared: true}, {Name: "own"}}
+	samples[1].T = 300
+	got := summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 0)
 	if got[0].MaxStoredLag != 5 || got[0].MaxHeaderLag != 1 || got[0].MaxRSSBytes != 0 || !strings.HasPrefix(got[0].RSSSource, "unavailable") {
 		t.Fatalf("full: %+v", got[0])
 	}
 	if got[1].MaxSampledLag != 2 || got[1].MeanSampledLag != 1 || got[1].MaxStoredLag != -1 || got[1].MaxRSSBytes != 6e7 ||
 		!strings.HasPrefix(got[1].RSSSource, "process") {
 		t.Fatalf("light: %+v", got[1])
+	}
+	if got[2].MaxSampledLag != 1 || got[2].MaxRSSBytes != 4e7 || got[2].RSSSource != "node process" {
+		t.Fatalf("own: %+v", got[2])
+	}
+	if got[2].RSSGrowthPct != 0 || got[2].RSSAtWarmupBytes != 0 {
+		t.Fatalf("growth without --warmup: %+v", got[2])
+	}
+	// With a warm-up of 100 s only the second sample counts: 30 MB at
+	// the warm-up, nothing after it above that.
+	got = summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 100)
+	if got[2].RSSAtWarmupBytes != 3e7 || got[2].MaxRSSAfterBytes != 3e7 || got[2].RSSGrowthPct != 0 ||
+		got[1].RSSAtWarmupBytes != 6e7 || got[0].RSSAtWarmupBytes != 0 {
+		t.Fatalf("warm-up: %+v", got)
+	}
+	samples = append(samples, Sample{T: 400, ChainHead: 13, Nodes: map[string]NodeSample{"own": {RSS: f(3.3e7)}}})
+	got = summarize(nodes, map[string]string{"own": "light"}, samples, 100)
+	if g := got[2].RSSGrowthPct; g < 9.99 || g > 10.01 {
+		t.Fatalf("growth %v, want 10%%", g)
 	}
 }
 
@@ -247,7 +268,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Submit) != 1 || cfg.Submit[0].Name != "light" || cfg.Rate != 2.5e6 || !cfg.SharedProc || len(cfg.Watch) != 3 || !cfg.GasPriceSet ||
+	if len(cfg.Submit) != 1 || cfg.Submit[0].Name != "light" || cfg.Rate != 2.5e6 || !cfg.Watch[0].Shared || len(cfg.Watch) != 3 || !cfg.GasPriceSet ||
 		cfg.GasPrice != 0.004 || cfg.CoreRPC == "" || cfg.SizesSpec != "uniform:1K-2K" {
 		t.Fatalf("%+v", cfg)
 	}
@@ -257,6 +278,17 @@ func TestParseFlags(t *testing.T) {
 	}
 	if cfg.GasPriceSet || len(cfg.Watch) != 1 || cfg.Watch[0].Metrics != "http://127.0.0.1:3/metrics" || cfg.Count != 5 {
 		t.Fatalf("%+v", cfg)
+	}
+	// A light node in a process of its own, watched beside a devnet's.
+	cfg, err = parseFlags([]string{"--devnet", home, "--watch", "light2=http://127.0.0.1:4,tok,http://127.0.0.1:5/metrics", "--count", "1"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Watch) != 4 || cfg.Watch[3].Name != "light2" || cfg.Watch[3].Shared || !cfg.Watch[0].Shared {
+		t.Fatalf("%+v", cfg.Watch)
+	}
+	if _, err := parseFlags([]string{"--devnet", home, "--watch", "light=http://127.0.0.1:4,tok", "--count", "1"}, io.Discard); err == nil {
+		t.Fatal("a --watch named like a devnet node was accepted")
 	}
 	base := []string{"--submit", "http://127.0.0.1:1", "--duration", "5s"}
 	for name, extra := range map[string][]string{
@@ -270,6 +302,7 @@ func TestParseFlags(t *testing.T) {
 		"zero gas price":       {"--gas-price", "0"},
 		"negative retries":     {"--retries", "-1"},
 		"short interval":       {"--interval", "1ms"},
+		"negative warm-up":     {"--warmup", "-1s"},
 		"bad sizes":            {"--sizes", "fixed:0"},
 		"remote submit":        {"--submit", "http://10.0.0.1:26658"},
 		"remote host name":     {"--submit", "http://example.com:26658"},
@@ -328,6 +361,18 @@ func TestWritePlotAndReport(t *testing.T) {
 	}
 	if !strings.Contains(sb.String(), "mempool=2") || !strings.Contains(sb.String(), "light") {
 		t.Fatalf("table:\n%s", sb.String())
+	}
+	if strings.Contains(sb.String(), "growth") {
+		t.Fatalf("a growth table without --warmup:\n%s", sb.String())
+	}
+	rep.WarmupSeconds = 300
+	rep.Nodes[0].RSSAtWarmupBytes, rep.Nodes[0].MaxRSSAfterBytes, rep.Nodes[0].RSSGrowthPct = 1e8, 1.05e8, 5
+	sb.Reset()
+	if err := writeTable(&sb, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "RSS MB at 300 s") || !strings.Contains(sb.String(), "+5.0%") {
+		t.Fatalf("table with --warmup:\n%s", sb.String())
 	}
 	if err := writeJSON(filepath.Join(dir, "r.json"), rep); err != nil {
 		t.Fatal(err)

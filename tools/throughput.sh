@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Sustained throughput and soak of a devnet (issue 20): `mesh-node devnet`
+# with squares up to 256 wide, a second light node in a process of its own
+# (so its RSS is its own), and tools/loadgen submitting blobs through the
+# devnet's light, full and bridge nodes for DURATION, then reading every
+# blob back. Everything it starts is stopped, and its temporary directory
+# removed (KEEP=1 keeps it), on every exit.
+#
+#   make bench-throughput                       # 10 minutes at 16 MB/s
+#   make soak                                   # 30 minutes, RSS growth after 5
+#   DURATION=2m RATE=8 make bench-throughput    # any of the settings below
+set -euo pipefail
+
+DURATION=${DURATION:-10m}
+WARMUP=${WARMUP:-0}
+RATE=${RATE:-16}
+SIZES=${SIZES:-fixed:4M}
+CONCURRENCY=${CONCURRENCY:-24}
+NAMESPACES=${NAMESPACES:-8}
+BLOCK_TIME=${BLOCK_TIME:-1s}
+SQUARE=${SQUARE:-256}
+MAX_BLOB=${MAX_BLOB:-8388608}
+OUT=${OUT:-throughput}
+BIN=${BIN:-bin}
+
+die() { echo "throughput: $*" >&2; exit 1; }
+[ -x "$BIN/mesh-node" ] || die "$BIN/mesh-node not built (make build)"
+[ -x "$BIN/loadgen" ] || die "$BIN/loadgen not built (make loadgen-build)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mesh-throughput.XXXXXX")
+pids=()
+cleanup() {
+	local rc=$?
+	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" = 1 ]; then echo "throughput: kept $work" >&2; else rm -rf "$work"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# waitfor FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
+waitfor() {
+	for _ in $(seq $(($3 * 5))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	tail -20 "$1" >&2
+	die "no '$2' in $1 after $3 s"
+}
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$BIN/mesh-node" devnet --home "$work/devnet" --base-port 0 --block-time "$BLOCK_TIME" --metrics \
+	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level warn >"$work/devnet.log" 2>&1 &
+pids+=($!)
+waitfor "$work/devnet.log" "devnet ready" 120
+
+peers=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join(d["nodes"]["bridge"]["p2p"][:1]+d["nodes"]["full"]["p2p"][:1]))' "$work/devnet/devnet.json")
+chain=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["chain_id"])' "$work/devnet/devnet.json")
+rpc=$(freeport)
+metrics=$(freeport)
+"$BIN/mesh-node" light init --home "$work/light" --chain-id "$chain" --bootstrap "$peers" \
+	--rpc.port "$rpc" --metrics.addr "127.0.0.1:$metrics" --p2p.listen /ip4/127.0.0.1/tcp/0 \
+	--log.level warn >"$work/light-init.log"
+token=$("$BIN/mesh-node" light auth admin --home "$work/light") # node.Info, for its mode, needs admin
+"$BIN/mesh-node" light start --home "$work/light" >"$work/light.log" 2>&1 &
+pids+=($!)
+waitfor "$work/light.log" "peer_id:" 120
+
+warm=()
+[ "$WARMUP" != 0 ] && warm=(--warmup "$WARMUP")
+"$BIN/loadgen" --devnet "$work/devnet" --submit-node light,full,bridge \
+	--watch "light-own-process=http://127.0.0.1:$rpc,$token,http://127.0.0.1:$metrics/metrics" \
+	--rate "$RATE" --sizes "$SIZES" --namespaces "$NAMESPACES" --concurrency "$CONCURRENCY" \
+	--duration "$DURATION" "${warm[@]}" --out "$OUT"
