@@ -31,7 +31,8 @@ const MaxBlockTxs = share.MaxShareCount
 
 // BuildHeader turns a committed block, its commit and the validator set that
 // signed it into the block's validated extended header and its extended data
-// square. It is pure: no I/O, no clock. maxSquareSize is the chain's
+// square. It is pure: no I/O, no clock (the transactions' hash runs on a
+// goroutine of its own, which BuildHeader waits for). maxSquareSize is the chain's
 // MaxSquareSize parameter (a power of two up to
 // share.SquareSizeUpperBound).
 //
@@ -60,13 +61,31 @@ func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.
 	if len(txs) == 0 || !header.IsDataRootTx(txs[len(txs)-1]) {
 		return nil, nil, fmt.Errorf("%w: height %d: the last transaction is not the data root transaction", ErrMalformedBlock, height)
 	}
-	// Transactions that are not the block's are refused before any square
-	// work. header.MakeExtendedHeader hashes them again for the data root
-	// transaction's proof: a few per cent of BuildHeader on a full square,
-	// for one place that assembles and validates extended headers.
-	if root := txs.Hash(); !bytes.Equal(root, block.DataHash) {
-		return nil, nil, fmt.Errorf("%w: height %d: transactions hash to %X, the header's DataHash is %X", ErrMalformedBlock, height, root, block.DataHash)
+	// The transactions' hash (one SHA-256 pass over all of them, whose
+	// proof of the data root transaction goes into the header) runs beside
+	// the square work. A block whose transactions are not the header's is
+	// refused for that first, whatever the square work found.
+	proofc := make(chan cmttypes.TxProof, 1)
+	go func() { proofc <- txs.Proof(len(txs) - 1) }()
+	ext, dah, sqErr := buildSquare(txs, maxSquareSize, height)
+	proof := <-proofc
+	if !bytes.Equal(proof.RootHash, block.DataHash) {
+		return nil, nil, fmt.Errorf("%w: height %d: transactions hash to %X, the header's DataHash is %X", ErrMalformedBlock, height, proof.RootHash, block.DataHash)
 	}
+	if sqErr != nil {
+		return nil, nil, sqErr
+	}
+	h, err := header.MakeExtendedHeaderWithProof(&block.Header, proof, commit, vals, dah)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
+	}
+	return h, ext, nil
+}
+
+// buildSquare lays out txs but the last (the data root transaction),
+// extends the square and checks its DAH against the data root transaction.
+// Errors wrap ErrMalformedBlock.
+func buildSquare(txs cmttypes.Txs, maxSquareSize int, height int64) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader, error) {
 	drt, err := header.UnmarshalDataRootTx(txs[len(txs)-1])
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
@@ -97,9 +116,5 @@ func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.
 		return nil, nil, fmt.Errorf("%w: height %d: the square (width %d, data root %X) is not the one the data root transaction commits to (width %d, data root %X)",
 			ErrMalformedBlock, height, dah.SquareSize(), dah.Hash(), drt.SquareSize, drt.DataRoot)
 	}
-	h, err := header.MakeExtendedHeader(&block.Header, txs, commit, vals, dah)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: height %d: %w", ErrMalformedBlock, height, err)
-	}
-	return h, ext, nil
+	return ext, dah, nil
 }

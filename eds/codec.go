@@ -198,12 +198,6 @@ func (e *ExtendedDataSquare) extend(ods [][]byte) error {
 	if err != nil {
 		return err
 	}
-	encode := func(shards [][]byte) error {
-		if err := enc.Encode(shards); err != nil {
-			return fmt.Errorf("eds: encode: %w", err)
-		}
-		return nil
-	}
 	if err := parallel(k, func() func(int) error {
 		shards := make([][]byte, w)
 		return func(r int) error {
@@ -211,11 +205,33 @@ func (e *ExtendedDataSquare) extend(ods [][]byte) error {
 			for c, s := range ods[r*k : (r+1)*k] {
 				copy(shards[c], s)
 			}
-			return encode(shards)
+			return encode(enc, shards)
 		}
 	}); err != nil {
 		return err
 	}
+	return e.extendCols(enc)
+}
+
+// encode fills the parity half of shards from the data half.
+func encode(enc reedsolomon.Encoder, shards [][]byte) error {
+	if err := enc.Encode(shards); err != nil {
+		return fmt.Errorf("eds: encode: %w", err)
+	}
+	return nil
+}
+
+// extendRow encodes original row r, whose Q0 cells are filled in, into the
+// same row of Q1. shards is scratch of Width() entries.
+func (e *ExtendedDataSquare) extendRow(enc reedsolomon.Encoder, shards [][]byte, r int) error {
+	e.rowShards(shards, r)
+	return encode(enc, shards)
+}
+
+// extendCols fills Q2 and Q3 from the top half of the square (Q0 and Q1
+// filled in), colBatch columns per codec call.
+func (e *ExtendedDataSquare) extendCols(enc reedsolomon.Encoder) error {
+	w := e.width
 	batch := min(colBatch, w)
 	return parallel(w/batch, func() func(int) error {
 		shards := make([][]byte, w)
@@ -225,7 +241,7 @@ func (e *ExtendedDataSquare) extend(ods [][]byte) error {
 				row := e.data[j*w*share.ShareSize:]
 				shards[j] = row[from:to:to]
 			}
-			return encode(shards)
+			return encode(enc, shards)
 		}
 	})
 }

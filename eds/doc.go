@@ -8,6 +8,11 @@
 //   - ExtendedDataSquare.RowRoots and ColRoots are the namespaced Merkle
 //     roots of its rows and columns, with parity cells under the parity
 //     namespace;
+//   - SquareBuilder builds the same square from its original rows given in
+//     order (ReadRow from a stream, or AddRow), extending each row and
+//     computing its root while the next rows arrive, then the columns and
+//     the remaining roots at Finish; a full node uses it to overlap a
+//     square's transfer with its verification;
 //   - NewDAH builds the DataAvailabilityHeader from those roots; its Hash
 //     is the block's data root, and MarshalBinary / UnmarshalDAH are its
 //     protobuf wire encoding;
@@ -42,7 +47,8 @@
 // Validate.
 //
 // Extension and root computation run on GOMAXPROCS goroutines, which they
-// start and wait for within the call. An ExtendedDataSquare is immutable once
+// start and wait for within the call (SquareBuilder's row work runs between
+// its calls and ends by itself if the builder is abandoned). An ExtendedDataSquare is immutable once
 // built and safe for concurrent use; shares its accessors (Share, Row, Col,
 // ODS) return alias its single buffer and must not be modified, while
 // samples and namespace data are copies owned by the caller. Each Sample or

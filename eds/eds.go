@@ -198,6 +198,17 @@ func (e *ExtendedDataSquare) ODS() [][]byte {
 	return out
 }
 
+// AppendODS appends the k*k shares of the original data square to dst, in
+// row-major order (k²·share.ShareSize bytes), and returns the extended
+// slice: one copy of each original row.
+func (e *ExtendedDataSquare) AppendODS(dst []byte) []byte {
+	for r := 0; r < e.k; r++ {
+		off := r * e.width * share.ShareSize
+		dst = append(dst, e.data[off:off+e.k*share.ShareSize]...)
+	}
+	return dst
+}
+
 // FlattenedODS returns a copy of the k*k shares of the original data square
 // in row-major order, the input Extend would take to rebuild this square. The
 // copies are owned by the caller (they share one new backing array).

@@ -67,28 +67,35 @@ func (e *ExtendedDataSquare) rootsCopy(first int) ([][]byte, error) {
 // single column tree reads a cell every Width() shares.
 const rootColGroup = 8
 
-// computeRoots fills e.roots with the row roots then the column roots. The
-// work items are the 2k row trees and the column trees in groups of
-// rootColGroup.
+// computeRoots fills e.roots with the row roots then the column roots.
 func (e *ExtendedDataSquare) computeRoots() {
-	w := e.width
-	g := min(rootColGroup, w)
-	roots := make([]byte, 2*w*nmt.NodeSize)
-	e.rootsErr = parallel(w+w/g, func() func(int) error {
-		t := newTreeHasher(w)
-		return func(item int) error {
-			if item < w {
-				dst := roots[item*nmt.NodeSize : item*nmt.NodeSize]
-				_, err := t.axisRoot(dst, e, Row, item)
-				return err
-			}
-			c := (item - w) * g
-			return t.colRoots(roots[(w+c)*nmt.NodeSize:(w+c+g)*nmt.NodeSize], e, c, g)
-		}
-	})
+	roots := make([]byte, 2*e.width*nmt.NodeSize)
+	e.rootsErr = e.fillRoots(roots, 0)
 	if e.rootsErr == nil {
 		e.roots = roots
 	}
+}
+
+// fillRoots writes into roots (2·Width() roots: rows, then columns) the
+// roots of the rows from row from on and of every column; the square must
+// be filled in. The work items are those rows and the column trees in
+// groups of rootColGroup.
+func (e *ExtendedDataSquare) fillRoots(roots []byte, from int) error {
+	w := e.width
+	g := min(rootColGroup, w)
+	rows := w - from
+	return parallel(rows+w/g, func() func(int) error {
+		t := newTreeHasher(w)
+		return func(item int) error {
+			if item < rows {
+				r := from + item
+				_, err := t.axisRoot(roots[r*nmt.NodeSize:r*nmt.NodeSize], e, Row, r)
+				return err
+			}
+			c := (item - rows) * g
+			return t.colRoots(roots[(w+c)*nmt.NodeSize:(w+c+g)*nmt.NodeSize], e, c, g)
+		}
+	})
 }
 
 // setRoots caches roots already known to be those of the square (Repair

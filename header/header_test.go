@@ -352,3 +352,38 @@ func TestByzantineBlocksRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestMakeExtendedHeaderWithProof: the block's own proof gives the header
+// MakeExtendedHeader gives; a proof of another transaction, or of the data
+// root transaction under other transactions, is refused.
+func TestMakeExtendedHeaderWithProof(t *testing.T) {
+	var txs cmttypes.Txs
+	h := headertest.NewGenerator(headertest.Options{Seed: 12, Blobs: 2,
+		Byzantine: func(_ int64, in cmttypes.Txs) cmttypes.Txs { txs = in; return in }}).Chain(t, 1)[0]
+	if len(txs) < 2 {
+		t.Fatalf("%d transactions, want blobs and the data root transaction", len(txs))
+	}
+	last := len(txs) - 1
+	want, err := header.MakeExtendedHeader(&h.RawHeader, txs, h.Commit, h.ValidatorSet, h.DAH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := header.MakeExtendedHeaderWithProof(&h.RawHeader, txs.Proof(last), h.Commit, h.ValidatorSet, h.DAH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.DataRootTx, want.DataRootTx) || got.DataRootProof.Index != want.DataRootProof.Index ||
+		!bytes.Equal(got.DataRootProof.LeafHash, want.DataRootProof.LeafHash) || len(got.DataRootProof.Aunts) != len(want.DataRootProof.Aunts) {
+		t.Fatal("the header differs from MakeExtendedHeader's")
+	}
+	if _, err := header.MakeExtendedHeaderWithProof(&h.RawHeader, txs.Proof(0), h.Commit, h.ValidatorSet, h.DAH); !errors.Is(err, header.ErrInvalidDataRootProof) {
+		t.Errorf("proof of the first transaction: %v", err)
+	}
+	other := append(cmttypes.Txs{cmttypes.Tx("x")}, txs...)
+	if _, err := header.MakeExtendedHeaderWithProof(&h.RawHeader, other.Proof(len(other)-1), h.Commit, h.ValidatorSet, h.DAH); !errors.Is(err, header.ErrInvalidDataRootProof) {
+		t.Errorf("proof under other transactions: %v", err)
+	}
+	if _, err := header.MakeExtendedHeaderWithProof(nil, txs.Proof(last), nil, nil, nil); !errors.Is(err, header.ErrInvalidHeader) {
+		t.Errorf("nil header: %v", err)
+	}
+}

@@ -25,13 +25,30 @@ func MakeExtendedHeader(raw *cmttypes.Header, txs cmttypes.Txs, commit *cmttypes
 	if len(txs) == 0 || !IsDataRootTx(txs[len(txs)-1]) {
 		return nil, fmt.Errorf("%w: block %d does not end with a data root transaction", ErrInvalidDataRootProof, raw.Height)
 	}
-	proof := txs.Proof(len(txs) - 1)
+	return MakeExtendedHeaderWithProof(raw, txs.Proof(len(txs)-1), commit, vals, dah)
+}
+
+// MakeExtendedHeaderWithProof is MakeExtendedHeader for a caller that has
+// already computed the proof of the block's data root transaction,
+// proof = txs.Proof(len(txs)-1), whose RootHash is the transactions' hash
+// (a pass of SHA-256 over every transaction, not repeated here). proof.Data
+// must be the data root transaction. The result owns copies of raw and of
+// proof.Data; it takes proof.Proof, whose aunts the caller must not modify
+// afterwards. Validate checks the proof against raw's DataHash.
+func MakeExtendedHeaderWithProof(raw *cmttypes.Header, proof cmttypes.TxProof, commit *cmttypes.Commit,
+	vals *cmttypes.ValidatorSet, dah *eds.DataAvailabilityHeader) (*ExtendedHeader, error) {
+	if raw == nil {
+		return nil, fmt.Errorf("%w: nil header", ErrInvalidHeader)
+	}
+	if !IsDataRootTx(proof.Data) {
+		return nil, fmt.Errorf("%w: block %d: the proven transaction is not a data root transaction", ErrInvalidDataRootProof, raw.Height)
+	}
 	h := &ExtendedHeader{
 		RawHeader:     *raw,
 		Commit:        commit,
 		ValidatorSet:  vals,
 		DAH:           dah,
-		DataRootTx:    bytes.Clone(txs[len(txs)-1]),
+		DataRootTx:    bytes.Clone(proof.Data),
 		DataRootProof: proof.Proof,
 	}
 	if err := h.Validate(); err != nil {

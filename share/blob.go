@@ -26,6 +26,8 @@ const MaxBlobSize = FirstSparseShareContentSize + (MaxShareCount-1)*Continuation
 
 // Blob is data posted under a namespace. A Blob is immutable: NewBlob copies
 // its inputs and the accessors return slices the caller must not modify.
+// The blobs of a Square from Construct or Build alias the transactions laid
+// out, which their callers keep unmodified.
 type Blob struct {
 	ns           Namespace
 	data         []byte

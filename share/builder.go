@@ -222,7 +222,9 @@ func (b *Builder) Export() (Square, error) {
 // group in the given order. A transaction that does not fit is dropped, as
 // is a BlobTx that fails UnmarshalBlobTx (go-square returns an error for
 // it; a proposer must not propose it either way). kept lists the
-// transactions in the square, in square order; it aliases txs.
+// transactions in the square, in square order; it aliases txs, and so do
+// the square's PFBs (their Tx and blobs): txs must not be modified while
+// either is in use.
 func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error) {
 	b, err := NewBuilder(maxSquareSize)
 	if err != nil {
@@ -230,7 +232,7 @@ func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error
 	}
 	var normal, blobTxs [][]byte
 	for _, tx := range txs {
-		btx, isBlobTx, err := UnmarshalBlobTx(tx)
+		btx, isBlobTx, err := unmarshalBlobTx(tx, true)
 		switch {
 		case isBlobTx && err != nil:
 			continue
@@ -255,7 +257,8 @@ func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error
 // order (ordinary transactions, then BlobTxs) and must all fit; otherwise it
 // returns an error wrapping ErrTxOrder, ErrTxDoesNotFit or the BlobTx's
 // decoding error. The result is the square the proposer's Build made, so
-// comparing data roots checks the proposed layout.
+// comparing data roots checks the proposed layout. The square's PFBs (their
+// Tx and blobs) alias txs, which must not be modified while it is in use.
 func Construct(txs [][]byte, maxSquareSize int) (Square, error) {
 	b, err := NewBuilder(maxSquareSize)
 	if err != nil {
@@ -263,7 +266,7 @@ func Construct(txs [][]byte, maxSquareSize int) (Square, error) {
 	}
 	seenBlobTx := false
 	for i, tx := range txs {
-		btx, isBlobTx, err := UnmarshalBlobTx(tx)
+		btx, isBlobTx, err := unmarshalBlobTx(tx, true)
 		switch {
 		case isBlobTx && err != nil:
 			return Square{}, fmt.Errorf("share: tx %d: %w", i, err)

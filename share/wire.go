@@ -1,6 +1,7 @@
 package share
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -121,6 +122,14 @@ func appendBlobProto(out []byte, b *Blob) []byte {
 // with more than MaxBlobsPerBlobTx blobs are rejected before any blob is
 // allocated.
 func UnmarshalBlobTx(b []byte) (btx *BlobTx, isBlobTx bool, err error) {
+	return unmarshalBlobTx(b, false)
+}
+
+// unmarshalBlobTx is UnmarshalBlobTx; with alias, the BlobTx's Tx and its
+// blobs' data and signers are sub-slices of b instead of copies, for
+// callers that keep b unmodified while they use the result (the Builder's
+// Construct and Build, which lay out a block's own transactions).
+func unmarshalBlobTx(b []byte, alias bool) (btx *BlobTx, isBlobTx bool, err error) {
 	// First pass: check the whole message is well-formed and count the
 	// blobs, allocating nothing.
 	var count int
@@ -141,10 +150,13 @@ func UnmarshalBlobTx(b []byte) (btx *BlobTx, isBlobTx bool, err error) {
 	}
 	btx = &BlobTx{Blobs: make([]*Blob, 0, count)}
 	if len(tx) > 0 {
-		btx.Tx = append([]byte(nil), tx...)
+		btx.Tx = tx[:len(tx):len(tx)]
+		if !alias {
+			btx.Tx = bytes.Clone(tx)
+		}
 	}
 	_, _, err = walkBlobTx(b, func(msg []byte) error {
-		blob, err := blobFromProto(msg)
+		blob, err := blobFromProto(msg, alias)
 		if err != nil {
 			return fmt.Errorf("%w: blob %d: %w", ErrMalformedBlobTx, len(btx.Blobs), err)
 		}
@@ -261,8 +273,8 @@ func decodeBlobProto(b []byte) (blobProto, error) {
 }
 
 // blobFromProto validates a BlobProto (already known to be well-formed) and
-// returns the blob, copying its data.
-func blobFromProto(msg []byte) (*Blob, error) {
+// returns the blob, copying its data and signer unless alias is set.
+func blobFromProto(msg []byte, alias bool) (*Blob, error) {
 	p, err := decodeBlobProto(msg)
 	if err != nil {
 		return nil, err
@@ -277,7 +289,17 @@ func blobFromProto(msg []byte) (*Blob, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewBlob(ns, p.data, uint8(p.shareVersion), p.signer)
+	if !alias {
+		return NewBlob(ns, p.data, uint8(p.shareVersion), p.signer)
+	}
+	if err := validateBlob(ns, p.data, uint8(p.shareVersion), p.signer); err != nil {
+		return nil, err
+	}
+	b := &Blob{ns: ns, data: p.data[:len(p.data):len(p.data)], shareVersion: uint8(p.shareVersion)}
+	if b.shareVersion == ShareVersionOne {
+		b.signer = p.signer[:len(p.signer):len(p.signer)]
+	}
+	return b, nil
 }
 
 // IndexWrapper is the form a BlobTx's transaction takes in the square: the

@@ -377,18 +377,26 @@ func readNamespaceData(r *bufio.Reader, dah *eds.DataAvailabilityHeader, ns shar
 	return nd, nil
 }
 
-// readEDS reads the k×k original square, extends it and checks its data
-// root.
+// readEDS reads the k×k original square row by row and checks its data
+// root. Each row is extended and hashed (eds.SquareBuilder) while the next
+// ones arrive; the columns and the remaining roots follow the last row.
 func readEDS(r *bufio.Reader, dah *eds.DataAvailabilityHeader, height uint64) (*eds.ExtendedDataSquare, error) {
 	if err := readOK(r); err != nil {
 		return nil, err
 	}
-	k := dah.SquareSize()
-	ods, err := readShares(r, k*k)
+	b, err := eds.NewSquareBuilder(dah.SquareSize())
 	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
+	}
+	for range dah.SquareSize() {
+		if err := b.ReadRow(r); err != nil {
+			return nil, eofFault(err, "shares")
+		}
+	}
+	if err := expectEnd(r); err != nil {
 		return nil, err
 	}
-	e, err := eds.Extend(ods)
+	e, err := b.Finish()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
 	}

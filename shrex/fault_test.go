@@ -189,6 +189,34 @@ func TestLyingEDSServer(t *testing.T) {
 	}
 }
 
+// TestLyingEDSServerMidStream: the client checks the square row by row as
+// it arrives; a share changed in the middle of a 32-wide square, or one
+// whose namespace is out of order there, or a stream cut in the middle, is
+// still the peer's fault, the changed share with the evidence.
+func TestLyingEDSServerMidStream(t *testing.T) {
+	const k = 32
+	b := square(t, 7, k)
+	ods := bytesOf(b.eds.ODS())
+	mid := ((k/2)*k + k/2) * share.ShareSize
+	changed := bytes.Clone(ods)
+	changed[mid+share.NamespaceSize+9] ^= 1
+	unordered := bytes.Clone(ods)
+	copy(unordered[mid:], bytes.Repeat([]byte{0xFE}, share.NamespaceSize))
+	for name, resp := range map[string][]byte{
+		"changed share": cat(status(shrex.StatusOK), changed),
+		"unordered":     cat(status(shrex.StatusOK), unordered),
+		"cut mid-row":   cat(status(shrex.StatusOK), ods[:mid+share.ShareSize/2]),
+	} {
+		srv := liar(t, shrex.KindEDS, func([]byte) []byte { return resp })
+		_, err := client(t, srv).GetEDS(testCtx(t), srv.ID(), b.h)
+		checkFault(t, name, err)
+		var mm *shrex.DataRootMismatchError
+		if isMM := errors.As(err, &mm); isMM != (name == "changed share") {
+			t.Errorf("%s: %v: a *DataRootMismatchError only for the changed share", name, err)
+		}
+	}
+}
+
 // TestBadRequests sends raw requests to an honest server.
 func TestBadRequests(t *testing.T) {
 	b := square(t, 4, 4)

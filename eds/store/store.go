@@ -119,12 +119,10 @@ func (s *Store) corrupt(height uint64, err error) {
 // Put writes the original square of e under height within txn. It does not
 // commit txn, and does not cache e: call Cache once txn has committed.
 func (s *Store) Put(txn *badger.Txn, height uint64, e *eds.ExtendedDataSquare) error {
-	ods := e.ODS()
-	v := make([]byte, 1, 1+len(ods)*share.ShareSize)
+	k := e.K()
+	v := make([]byte, 1, 1+k*k*share.ShareSize)
 	v[0] = odsVersion
-	for _, sh := range ods {
-		v = append(v, sh...)
-	}
+	v = e.AppendODS(v)
 	if err := txn.Set(Key(height), v); err != nil {
 		return fmt.Errorf("eds/store: height %d: %w", height, err)
 	}
