@@ -215,12 +215,14 @@ var allowed = map[string][]string{
 	// app's Badger state, from a home it initialises (its keyring holds the
 	// dev key), for cmd (core init, core start, devnet) and core/coretest.
 	// It serves the node's RPC itself, CometBFT's routes (with rs/cors, as
-	// CometBFT's node does) and core/meshrpc's binary ones.
+	// CometBFT's node does) and core/meshrpc's binary ones. It opens
+	// CometBFT's goleveldb databases with options of its own (Bloom
+	// filters, larger write buffers), hence goleveldb's opt and filter.
 	// core/staking is the staking, distribution and slashing state machine
 	// the application drives: no I/O, no CometBFT, no Badger; it names
 	// accounts by core/tx's Address only.
 	"core/staking":   {module + "/core/tx", module + "/internal/cowmap"},
-	"core/validator": {module + "/core/meshrpc", "github.com/rs/cors", module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
+	"core/validator": {module + "/core/meshrpc", "github.com/rs/cors", "github.com/syndtr/goleveldb", module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -22,6 +22,7 @@ SQUARE=${SQUARE:-256}
 MAX_BLOB=${MAX_BLOB:-8388608}
 OUT=${OUT:-throughput}
 BIN=${BIN:-bin}
+PPROF=${PPROF:-} # host:port: serve the devnet process's Go profiles there
 
 die() { echo "throughput: $*" >&2; exit 1; }
 [ -x "$BIN/mesh-node" ] || die "$BIN/mesh-node not built (make build)"
@@ -54,7 +55,7 @@ waitfor() {
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$BIN/mesh-node" devnet --home "$work/devnet" --base-port 0 --block-time "$BLOCK_TIME" --metrics \
-	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level warn >"$work/devnet.log" 2>&1 &
+	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level warn ${PPROF:+--pprof "$PPROF"} >"$work/devnet.log" 2>&1 &
 pids+=($!)
 waitfor "$work/devnet.log" "devnet ready" 120
 
