@@ -59,7 +59,14 @@ type Store struct {
 // (as eds/store's Options.CacheSize: 0 and negative sizes mean the same).
 // It does no I/O; the caller owns db and closes it after the last call.
 func NewStore(db *badger.DB, cacheSize int) *Store {
-	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, edsstore.Options{CacheSize: cacheSize}), freeBytes: freeBytes}
+	return NewStoreCache(db, edsstore.Options{CacheSize: cacheSize})
+}
+
+// NewStoreCache is NewStore with the square cache's bounds (CacheSize and
+// CacheBytes) given in full; its OnCorrupt is ignored.
+func NewStoreCache(db *badger.DB, cache edsstore.Options) *Store {
+	cache.OnCorrupt = nil
+	return &Store{db: db, headers: headerstore.New(db), squares: edsstore.New(db, cache), freeBytes: freeBytes}
 }
 
 // checkSpace fails with ErrDiskFull unless the filesystems of the database's

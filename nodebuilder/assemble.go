@@ -70,7 +70,7 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 // their blobs → pruner → the API's.
 func (n *Node) assembleBridge(ctx context.Context) error {
 	conf := n.conf
-	n.coreStore = core.NewStore(n.db, conf.Store.CacheSquares)
+	n.coreStore = core.NewStoreCache(n.db, edsstore.Options{CacheSize: conf.Store.CacheSquares, CacheBytes: int64(conf.Store.CacheMiB) << 20})
 	n.headers = n.coreStore.Headers()
 	if err := n.addExchangeServer(); err != nil {
 		return err
@@ -147,7 +147,7 @@ func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
 	// The DASer comes before the syncer, which hands it every new head.
 	var index *blob.Index
 	if n.mode == Full {
-		n.squares = edsstore.New(n.db, edsstore.Options{CacheSize: conf.Store.CacheSquares, OnCorrupt: n.dropCorrupt})
+		n.squares = edsstore.New(n.db, edsstore.Options{CacheSize: conf.Store.CacheSquares, CacheBytes: int64(conf.Store.CacheMiB) << 20, OnCorrupt: n.dropCorrupt})
 		if index, err = n.newBlobIndex(n.squares); err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/datamesh/mesh-node/das"
 	"github.com/datamesh/mesh-node/dataset/serve"
 	dsstore "github.com/datamesh/mesh-node/dataset/store"
+	edsstore "github.com/datamesh/mesh-node/eds/store"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
 	"github.com/datamesh/mesh-node/internal/logging"
@@ -167,6 +168,9 @@ type Config struct {
 		// CacheSquares is how many recently used extended squares are
 		// kept in memory. Bridge and full.
 		CacheSquares int `toml:"cache_squares"`
+		// CacheMiB bounds the memory of those squares, in MiB (256: two
+		// extended squares of k = 256, eight of k = 128). Bridge and full.
+		CacheMiB int `toml:"cache_mib"`
 		// Archival keeps every square; otherwise squares older than the
 		// availability window (7 days and 1 hour) are pruned. Bridge and
 		// full.
@@ -263,6 +267,7 @@ func DefaultConfig(mode Mode) Config {
 	}
 	if mode == Bridge || mode == Full {
 		c.Store.CacheSquares = 16
+		c.Store.CacheMiB = edsstore.DefaultCacheBytes >> 20
 		c.Dataset.Bitswap = true
 		c.Dataset.GatewayAddress = DefaultGatewayAddress
 	}
@@ -296,6 +301,9 @@ func (c Config) Validate(mode Mode) error {
 	}
 	if c.Store.CacheSquares < 0 {
 		return bad("store.cache_squares %d is negative", c.Store.CacheSquares)
+	}
+	if c.Store.CacheMiB < 0 || c.Store.CacheMiB > 1<<20 {
+		return bad("store.cache_mib %d is not 0 to %d (0: the default, %d)", c.Store.CacheMiB, 1<<20, edsstore.DefaultCacheBytes>>20)
 	}
 	if c.RPC.Port < 0 || c.RPC.Port > 65535 {
 		return bad("rpc.port %d is not in [0, 65535]", c.RPC.Port)

@@ -47,6 +47,10 @@ type Options struct {
 	// CacheSize is the number of extended squares kept in memory
 	// (DefaultCacheSize for 0; a negative size disables the cache).
 	CacheSize int
+	// CacheBytes bounds the bytes of the squares kept in memory
+	// (DefaultCacheBytes for 0; negative: no bound but CacheSize). A
+	// square larger than the bound is not cached.
+	CacheBytes int64
 	// OnCorrupt, if not nil, is called, after the read has failed, each
 	// time a read finds the square of height corrupt (err wraps
 	// ErrCorrupt). It is called concurrently and must not call back into
@@ -58,6 +62,12 @@ type Options struct {
 // DefaultCacheSize is the number of extended squares the cache keeps when
 // Options.CacheSize is 0.
 const DefaultCacheSize = 16
+
+// DefaultCacheBytes bounds the cache's squares when Options.CacheBytes is
+// 0: 256 MiB, two extended squares of k = 256 (128 MiB each) or eight of
+// k = 128. Counting squares alone let 16 squares of k = 256, 2 GiB, stay
+// in memory per store.
+const DefaultCacheBytes = 256 << 20
 
 // DefaultPruneBatch is the number of squares Prune deletes per
 // transaction: few enough that a transaction stays far below Badger's
@@ -94,7 +104,11 @@ func New(db *badger.DB, opts Options) *Store {
 	if cacheSize == 0 {
 		cacheSize = DefaultCacheSize
 	}
-	return &Store{db: db, cache: newLRU(cacheSize), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
+	cacheBytes := opts.CacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = DefaultCacheBytes
+	}
+	return &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
 }
 
 // Delete deletes the square of height within txn, which it does not
@@ -345,12 +359,15 @@ func decode(v []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// lru is a bounded cache of extended squares by height.
+// lru is a cache of extended squares by height, bounded in entries and
+// in bytes.
 type lru struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List               // front is the most recently used; values are *entry
-	byKey map[uint64]*list.Element // height -> element
+	mu       sync.Mutex
+	max      int
+	maxBytes int64                    // negative: no bound
+	bytes    int64                    // of the squares held
+	order    *list.List               // front is the most recently used; values are *entry
+	byKey    map[uint64]*list.Element // height -> element
 }
 
 type entry struct {
@@ -358,8 +375,14 @@ type entry struct {
 	eds    *eds.ExtendedDataSquare
 }
 
-func newLRU(max int) *lru {
-	return &lru{max: max, order: list.New(), byKey: map[uint64]*list.Element{}}
+func newLRU(max int, maxBytes int64) *lru {
+	return &lru{max: max, maxBytes: maxBytes, order: list.New(), byKey: map[uint64]*list.Element{}}
+}
+
+// squareBytes is the memory of e's shares.
+func squareBytes(e *eds.ExtendedDataSquare) int64 {
+	w := int64(e.Width())
+	return w * w * share.ShareSize
 }
 
 func (c *lru) get(height uint64) *eds.ExtendedDataSquare {
@@ -374,21 +397,28 @@ func (c *lru) get(height uint64) *eds.ExtendedDataSquare {
 }
 
 func (c *lru) add(height uint64, e *eds.ExtendedDataSquare) {
-	if c.max <= 0 {
+	size := squareBytes(e)
+	if c.max <= 0 || (c.maxBytes >= 0 && size > c.maxBytes) {
+		c.remove(height) // an older square of this height must not stay
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[height]; ok {
-		el.Value.(*entry).eds = e
+		en := el.Value.(*entry)
+		c.bytes += size - squareBytes(en.eds)
+		en.eds = e
 		c.order.MoveToFront(el)
-		return
+	} else {
+		c.byKey[height] = c.order.PushFront(&entry{height: height, eds: e})
+		c.bytes += size
 	}
-	c.byKey[height] = c.order.PushFront(&entry{height: height, eds: e})
-	for c.order.Len() > c.max {
+	for c.order.Len() > c.max || (c.maxBytes >= 0 && c.bytes > c.maxBytes) {
 		el := c.order.Back()
 		c.order.Remove(el)
-		delete(c.byKey, el.Value.(*entry).height)
+		en := el.Value.(*entry)
+		delete(c.byKey, en.height)
+		c.bytes -= squareBytes(en.eds)
 	}
 }
 
@@ -398,6 +428,7 @@ func (c *lru) remove(height uint64) {
 	if el, ok := c.byKey[height]; ok {
 		c.order.Remove(el)
 		delete(c.byKey, height)
+		c.bytes -= squareBytes(el.Value.(*entry).eds)
 	}
 }
 
@@ -409,6 +440,7 @@ func (c *lru) removeBelow(below uint64) {
 		if h < below {
 			c.order.Remove(el)
 			delete(c.byKey, h)
+			c.bytes -= squareBytes(el.Value.(*entry).eds)
 		}
 	}
 }

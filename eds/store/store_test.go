@@ -147,6 +147,47 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
+// The cache is bounded in bytes as well as in squares: with room for two
+// small squares, a third evicts the least
+// recently used, and a square over the whole bound is not cached (and
+// drops an older copy of its height).
+func TestCacheIsBoundedInBytes(t *testing.T) {
+	db := badgertest.Open(t)
+	small := testSquare(t, 1)
+	size := squareBytes(small)
+	if w := int64(small.Width()); size != w*w*share.ShareSize {
+		t.Fatalf("a square of width %d counts %d bytes", w, size)
+	}
+	s := New(db, Options{CacheSize: 10, CacheBytes: 2 * size})
+	for h := uint64(1); h <= 3; h++ {
+		put(t, db, s, h, small)
+		s.Cache(h, small)
+	}
+	if s.cache.len() != 2 || s.cache.get(1) != nil || s.cache.get(3) == nil || s.cache.bytes != 2*size {
+		t.Fatalf("%d squares, %d bytes cached; want heights 2 and 3, %d bytes", s.cache.len(), s.cache.bytes, 2*size)
+	}
+	big := testSquare(t, 24)
+	if squareBytes(big) <= 2*size {
+		t.Fatalf("the big square has %d bytes, not over the bound %d", squareBytes(big), 2*size)
+	}
+	put(t, db, s, 3, big)
+	s.Cache(3, big)
+	if s.cache.get(3) != nil || s.cache.len() != 1 || s.cache.bytes != size {
+		t.Fatalf("a square over the bound: %d squares, %d bytes cached", s.cache.len(), s.cache.bytes)
+	}
+	s.Forget(2)
+	if s.cache.len() != 0 || s.cache.bytes != 0 {
+		t.Fatalf("after Forget: %d squares, %d bytes", s.cache.len(), s.cache.bytes)
+	}
+	// Negative: no byte bound, only the count.
+	s = New(db, Options{CacheSize: 2, CacheBytes: -1})
+	s.Cache(1, big)
+	s.Cache(2, big)
+	if s.cache.len() != 2 {
+		t.Fatalf("without a byte bound: %d squares", s.cache.len())
+	}
+}
+
 func TestCorruptValue(t *testing.T) {
 	ctx := context.Background()
 	db := badgertest.Open(t)
