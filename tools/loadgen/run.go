@@ -50,6 +50,19 @@ type runner struct {
 	chainHead uint64 // the last sample's chain head; the sampling goroutine's own
 }
 
+// verifyBudget is how long reading every submitted blob back may take: a
+// minute, plus a second per 5 MB submitted (blob.GetAll answers in JSON,
+// base64 inside; a 10-minute run at 16 MB/s reads back 9.6 GB).
+func (r *runner) verifyBudget() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, s := range r.ok {
+		n += int64(s.size)
+	}
+	return time.Minute + time.Duration(n/5e6)*time.Second
+}
+
 // Run performs cfg's load and returns its report.
 func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	r := &runner{cfg: cfg, hc: &http.Client{Timeout: 5 * time.Second},
@@ -123,7 +136,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			break
 		}
 	}
-	vctx, vcancel := context.WithTimeout(ctx, time.Minute)
+	vctx, vcancel := context.WithTimeout(ctx, r.verifyBudget())
 	blocks, missing, verr := r.verify(vctx, verifier)
 	vcancel()
 	// A couple more seconds of samples show the nodes catching up.

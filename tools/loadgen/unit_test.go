@@ -378,3 +378,14 @@ func TestWritePlotAndReport(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestVerifyBudget(t *testing.T) {
+	r := &runner{}
+	if got := r.verifyBudget(); got != time.Minute {
+		t.Fatalf("nothing submitted: %s", got)
+	}
+	r.ok = []submitted{{size: 30_000_000}, {size: 20_000_000}}
+	if got := r.verifyBudget(); got != 70*time.Second {
+		t.Fatalf("50 MB submitted: %s, want 1m10s", got)
+	}
+}
