@@ -29,6 +29,16 @@ die() { echo "throughput: $*" >&2; exit 1; }
 [ -x "$BIN/loadgen" ] || die "$BIN/loadgen not built (make loadgen-build)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mesh-throughput.XXXXXX")
+# The devnet writes about 8 bytes to disk per byte of blob data (CometBFT's
+# block store, transaction index and WAL, the bridge's and the full node's
+# squares, padding included): refuse a run that would fill the disk.
+secs=$(python3 -c 'import re,sys; d=sys.argv[1]; m={"s":1,"m":60,"h":3600}; print(int(sum(float(v)*m[u] for v,u in re.findall(r"([0-9.]+)([smh])", d))))' "$DURATION")
+need=$(python3 -c "print(int(float('$RATE') * 1e6 * $secs * 8))")
+free=$(($(df -Pk "$(dirname "$work")" | awk 'NR==2 {print $4}') * 1024))
+if [ "$need" -gt "$free" ]; then
+	rmdir "$work"
+	die "a run of $DURATION at $RATE MB/s needs about $((need / 1000000000)) GB of disk in $(dirname "$work"), $((free / 1000000000)) GB are free (lower RATE or DURATION, or set TMPDIR)"
+fi
 pids=()
 cleanup() {
 	local rc=$?
@@ -37,6 +47,9 @@ cleanup() {
 		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# What the run left on disk, per home: the nodes keep every block
+	# and square (several times the blob data, see docs/benchmarks.md).
+	du -sh "$work"/devnet/core "$work"/devnet/bridge "$work"/devnet/full "$work"/devnet/light "$work"/light 2>/dev/null | sed 's/^/throughput: disk /' >&2 || true
 	if [ "${KEEP:-0}" = 1 ]; then echo "throughput: kept $work" >&2; else rm -rf "$work"; fi
 	exit "$rc"
 }
