@@ -19,7 +19,8 @@ type lightTrack struct {
 	rounds         int // rounds in which it was scraped
 	scrapeErrors   int
 	maxRSS, endRSS float64
-	base, end      hist // its sampling-time histogram at the start and end
+	base, end      hist    // its sampling-time histogram at the start and end
+	cpu0, cpu1     float64 // process CPU seconds at the start and at its last scrape
 }
 
 // serverTrack is what the rounds learn of the bridge or a full node.
@@ -55,6 +56,7 @@ func (n *network) measure(ctx context.Context) (*Report, error) {
 	lights := make([]lightTrack, len(n.lights))
 	servers := make([]serverTrack, len(n.servers))
 	start := time.Now()
+	busy0, total0, machineErr := machineCPU()
 	startHead, err := chainHeight(ctx, n.coreRPC)
 	if err != nil {
 		return nil, err
@@ -66,6 +68,8 @@ func (n *network) measure(ctx context.Context) (*Report, error) {
 			return nil, errs[i]
 		}
 		lights[i].base = histogram(fams[i], mSampleTime)
+		lights[i].cpu0, _ = value(fams[i], mCPU)
+		lights[i].cpu1 = lights[i].cpu0
 	}
 	fams, errs = scrapeAll(ctx, n.servers)
 	for i := range servers {
@@ -86,6 +90,7 @@ func (n *network) measure(ctx context.Context) (*Report, error) {
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
 	rounds := 0
+	machineBusy := -1.0
 	for last := false; !last; {
 		select {
 		case <-ctx.Done():
@@ -117,6 +122,9 @@ func (n *network) measure(ctx context.Context) (*Report, error) {
 				lag = head - s
 			}
 			t.maxLag, t.endLag = max(t.maxLag, lag), lag
+			if c, ok := value(fams[i], mCPU); ok {
+				t.cpu1 = c
+			}
 			if rss, ok := value(fams[i], mRSS); ok {
 				t.maxRSS, t.endRSS = max(t.maxRSS, rss), rss
 			}
@@ -139,11 +147,16 @@ func (n *network) measure(ctx context.Context) (*Report, error) {
 		}
 	}
 	elapsed := time.Since(start)
+	busy1, total1, err := machineCPU()
+	if machineErr == nil && err == nil && total1 > total0 {
+		machineBusy = float64(busy1-busy0) / float64(total1-total0)
+	}
 	endHead, err := chainHeight(ctx, n.coreRPC)
 	if err != nil {
 		return nil, err
 	}
 	rep := n.report(lights, servers, startHead, endHead, elapsed, rounds)
+	rep.MachineBusy = machineBusy
 	if n.loadgen != nil {
 		n.logf("waiting for loadgen's read-back")
 		load, err := n.finishLoad(ctx)
@@ -187,7 +200,8 @@ func (n *network) report(lights []lightTrack, servers []serverTrack, startHead, 
 		d := t.end.sub(t.base)
 		merged.add(d)
 		ls := LightSummary{Name: n.lights[i].name, MaxLag: t.maxLag, EndLag: t.endLag, HeadersSampled: d.count(),
-			MaxRSSMB: t.maxRSS / 1e6, EndRSSMB: t.endRSS / 1e6, ScrapeErrors: t.scrapeErrors}
+			CPUCores: (t.cpu1 - t.cpu0) / secs, MaxRSSMB: t.maxRSS / 1e6, EndRSSMB: t.endRSS / 1e6, ScrapeErrors: t.scrapeErrors}
+		rep.LightCPUCores += ls.CPUCores
 		ls.Within = t.rounds > 0 && t.end != nil && t.maxLag <= cfg.MaxLag
 		if !ls.Within {
 			rep.AllWithinLag = false

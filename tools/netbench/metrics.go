@@ -6,7 +6,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -196,4 +199,36 @@ func chainHeight(ctx context.Context, url string) (uint64, error) {
 		return 0, fmt.Errorf("netbench: core status: height %d", st.SyncInfo.LatestBlockHeight)
 	}
 	return uint64(st.SyncInfo.LatestBlockHeight), nil
+}
+
+// machineCPU reads the first line of /proc/stat: the jiffies every core
+// spent busy (everything but idle and iowait) and in all, over its first
+// eight fields (guest time is counted in user time already).
+func machineCPU() (busy, total uint64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPULine(line)
+}
+
+// parseCPULine parses /proc/stat's "cpu ..." line.
+func parseCPULine(line string) (busy, total uint64, err error) {
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("netbench: /proc/stat: unexpected first line %q", line)
+	}
+	f = f[1:min(len(f), 9)]
+	for i, s := range f {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("netbench: /proc/stat: %w", err)
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total, nil
 }

@@ -81,9 +81,12 @@ func runNetwork(t *testing.T, cfg Config) *Report {
 	for _, l := range rep.LightNodes {
 		// Each light node samples each new block; the last ones of the
 		// window may still be in flight.
-		if l.HeadersSampled == 0 || l.HeadersSampled+cfg.MaxLag+1 < blocks || l.EndRSSMB <= 0 || l.ScrapeErrors != 0 {
+		if l.HeadersSampled == 0 || l.HeadersSampled+cfg.MaxLag+1 < blocks || l.EndRSSMB <= 0 || l.CPUCores <= 0 || l.ScrapeErrors != 0 {
 			t.Errorf("%s: %+v (chain advanced %d blocks)", l.Name, l, blocks)
 		}
+	}
+	if rep.LightCPUCores <= 0 || rep.MachineBusy <= 0 || rep.MachineBusy > 1 {
+		t.Errorf("light nodes' CPU %v cores, machine %v busy", rep.LightCPUCores, rep.MachineBusy)
 	}
 	if rep.SampleP50Ms <= 0 || rep.SampleP99Ms < rep.SampleP50Ms {
 		t.Errorf("sampling time p50 %v ms, p99 %v ms", rep.SampleP50Ms, rep.SampleP99Ms)

@@ -39,6 +39,13 @@ type Report struct {
 	AllWithinLag  bool   `json:"all_within_lag"`
 	NotWithin     int    `json:"not_within"`
 
+	// LightCPUCores is the light nodes' CPU over the window, summed (1 is
+	// one core busy all along); MachineBusy is the share of the machine's
+	// CPU time (every core, /proc/stat) that was not idle in the window,
+	// -1 where /proc/stat cannot be read.
+	LightCPUCores float64 `json:"light_cpu_cores"`
+	MachineBusy   float64 `json:"machine_busy"`
+
 	LightNodes []LightSummary  `json:"light_nodes"`
 	Servers    []ServerSummary `json:"servers"` // the bridge, then the full nodes
 	Load       *loadSummary    `json:"load,omitempty"`
@@ -56,6 +63,7 @@ type LightSummary struct {
 	EndLag         uint64  `json:"end_lag"`
 	Within         bool    `json:"within"`
 	HeadersSampled uint64  `json:"headers_sampled"`
+	CPUCores       float64 `json:"cpu_cores"`  // process_cpu_seconds_total's increase / the window
 	MaxRSSMB       float64 `json:"max_rss_mb"` // process_resident_memory_bytes / 10^6
 	EndRSSMB       float64 `json:"end_rss_mb"`
 	ScrapeErrors   int     `json:"scrape_errors"`
@@ -108,8 +116,14 @@ func writeTable(w io.Writer, rep *Report) error {
 		yes = fmt.Sprintf("no: %d of %d were not", rep.NotWithin, rep.Lights)
 	}
 	fmt.Fprintf(w, "all light nodes within %d blocks of the head: %s\n", rep.MaxLagAllowed, yes)
-	fmt.Fprintf(w, "sampling time per header, all light nodes: p50 %.1f ms, p99 %.1f ms over %d headers (bucket-interpolated)\n\n",
+	fmt.Fprintf(w, "sampling time per header, all light nodes: p50 %.1f ms, p99 %.1f ms over %d headers (bucket-interpolated)\n",
 		rep.SampleP50Ms, rep.SampleP99Ms, rep.HeadersSampled)
+	machine := "unknown"
+	if rep.MachineBusy >= 0 {
+		machine = fmt.Sprintf("%.0f%% busy", 100*rep.MachineBusy)
+	}
+	fmt.Fprintf(w, "CPU: light nodes %.2f cores in all (%.3f each on average); the machine's cores %s\n\n",
+		rep.LightCPUCores, rep.LightCPUCores/float64(max(rep.Lights, 1)), machine)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "server\tCPU (cores)\tshrex served/s\tRSS max (MB)\tRSS end (MB)\t")
@@ -121,9 +135,9 @@ func writeTable(w io.Writer, rep *Report) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "light\tmax lag\tend lag\twithin\theaders\tRSS max (MB)\tRSS end (MB)\tscrape errors\t")
+	fmt.Fprintln(tw, "light\tmax lag\tend lag\twithin\theaders\tCPU (cores)\tRSS max (MB)\tRSS end (MB)\tscrape errors\t")
 	for _, l := range rep.LightNodes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%d\t%.0f\t%.0f\t%d\t\n", l.Name, l.MaxLag, l.EndLag, l.Within, l.HeadersSampled, l.MaxRSSMB, l.EndRSSMB, l.ScrapeErrors)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%d\t%.3f\t%.0f\t%.0f\t%d\t\n", l.Name, l.MaxLag, l.EndLag, l.Within, l.HeadersSampled, l.CPUCores, l.MaxRSSMB, l.EndRSSMB, l.ScrapeErrors)
 	}
 	return tw.Flush()
 }

@@ -155,3 +155,22 @@ func TestRemoveLeftovers(t *testing.T) {
 		t.Errorf("a directory of another name was touched: %v", err)
 	}
 }
+
+func TestParseCPULine(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	busy, total, err := parseCPULine("cpu  100 5 50 800 20 3 2 10 40 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy != 100+5+50+3+2+10 || total != 100+5+50+800+20+3+2+10 {
+		t.Fatalf("busy %d, total %d", busy, total)
+	}
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5", "cpu 1 2 x 4 5", "intr 1 2 3 4 5"} {
+		if _, _, err := parseCPULine(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if _, _, err := machineCPU(); err != nil {
+		t.Logf("this machine's /proc/stat: %v", err)
+	}
+}
