@@ -67,6 +67,7 @@ func newMetrics(n *Node) (*nodeMetrics, error) {
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		anonMemoryCollector{path: "/proc/self/status"},
 		newNodeCollector(n),
 		haltCollector(&n.halt),
 		m.shrexRequests, m.shrexDuration,

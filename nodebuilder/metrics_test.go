@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,6 +147,11 @@ func TestMetricsBridgeAndLight(t *testing.T) {
 		"go_goroutines":                 0,
 		"process_resident_memory_bytes": 0,
 	})
+	if runtime.GOOS == "linux" {
+		if a, r := got["meshnode_process_anon_memory_bytes"], got["process_resident_memory_bytes"]; a <= 0 || a > r {
+			t.Errorf("anon memory %v bytes, want in (0, RSS %v]", a, r)
+		}
+	}
 	t.Logf("bridge: height %v, %v blocks ingested, %v samples served", got["meshnode_header_height"], got["meshnode_bridge_blocks_ingested_total"],
 		got[`meshnode_shrex_requests_total{protocol="samples",side="server",status="ok"}`])
 	for _, s := range []string{"meshnode_das_sampled_chain_head", "meshnode_header_network_head", "meshnode_das_header_sample_duration_seconds_count"} {

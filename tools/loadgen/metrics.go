@@ -68,3 +68,12 @@ func parseExposition(r io.Reader) (map[string]float64, error) {
 	}
 	return out, nil
 }
+
+// series returns the value of name in m, or nil if m has none.
+func series(m map[string]float64, name string) *float64 {
+	v, ok := m[name]
+	if !ok {
+		return nil
+	}
+	return &v
+}

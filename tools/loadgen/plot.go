@@ -40,7 +40,7 @@ func writePlot(path string, rep *Report) error {
 	lp.Y.Label.Text = "blocks"
 	lp.X.Label.Text = "s"
 	rp := plot.New()
-	rp.Title.Text = "resident memory"
+	rp.Title.Text = "resident memory (RSS, and anonymous: without mapped files)"
 	rp.Y.Label.Text = "MB"
 	rp.X.Label.Text = "s"
 
@@ -54,7 +54,7 @@ func writePlot(path string, rep *Report) error {
 	sort.Strings(names)
 	sharedPlotted := false
 	for _, name := range names {
-		var hdr, smp, sto, rss plotter.XYs
+		var hdr, smp, sto, rss, anon plotter.XYs
 		for _, s := range rep.Samples {
 			ns := s.Nodes[name]
 			if ns.HeaderHead != nil {
@@ -68,6 +68,9 @@ func writePlot(path string, rep *Report) error {
 			}
 			if ns.RSS != nil {
 				rss = append(rss, plotter.XY{X: s.T, Y: *ns.RSS / 1e6})
+			}
+			if ns.AnonRSS != nil {
+				anon = append(anon, plotter.XY{X: s.T, Y: *ns.AnonRSS / 1e6})
 			}
 		}
 		if len(hdr) > 0 {
@@ -89,6 +92,9 @@ func writePlot(path string, rep *Report) error {
 				label, sharedPlotted = "devnet process (its nodes)", true
 			}
 			rssLines = append(rssLines, label, rss)
+			if len(anon) > 0 {
+				rssLines = append(rssLines, label+" anonymous", anon)
+			}
 		}
 	}
 	if len(lagLines) > 0 {

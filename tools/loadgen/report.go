@@ -25,6 +25,11 @@ type NodeSample struct {
 	SampledHead *uint64  `json:"sampled_head,omitempty"`
 	StoredHead  *uint64  `json:"stored_head,omitempty"`
 	RSS         *float64 `json:"rss_bytes,omitempty"`
+	// AnonRSS is the process's anonymous resident memory (RssAnon:
+	// heap and stacks, without mapped files such as Badger's tables and
+	// value logs); HeapInuse the Go heap in use.
+	AnonRSS   *float64 `json:"anon_rss_bytes,omitempty"`
+	HeapInuse *float64 `json:"go_heap_inuse_bytes,omitempty"`
 }
 
 // NodeSummary sums up one node over the run. Lags are in blocks behind
@@ -44,6 +49,43 @@ type NodeSummary struct {
 	RSSAtWarmupBytes float64 `json:"rss_at_warmup_bytes,omitempty"`
 	MaxRSSAfterBytes float64 `json:"max_rss_after_warmup_bytes,omitempty"`
 	RSSGrowthPct     float64 `json:"rss_growth_after_warmup_pct,omitempty"`
+	// The same for anonymous memory (RssAnon) and the Go heap in use,
+	// where the node's metrics report them: RSS also counts the page
+	// cache of memory-mapped store files, which grows with the data
+	// stored and is given back under memory pressure.
+	MaxAnonBytes      float64 `json:"max_anon_rss_bytes,omitempty"`
+	AnonAtWarmupBytes float64 `json:"anon_rss_at_warmup_bytes,omitempty"`
+	MaxAnonAfterBytes float64 `json:"max_anon_rss_after_warmup_bytes,omitempty"`
+	AnonGrowthPct     float64 `json:"anon_rss_growth_after_warmup_pct,omitempty"`
+	MaxHeapBytes      float64 `json:"max_go_heap_inuse_bytes,omitempty"`
+	HeapAtWarmupBytes float64 `json:"go_heap_inuse_at_warmup_bytes,omitempty"`
+	MaxHeapAfterBytes float64 `json:"max_go_heap_inuse_after_warmup_bytes,omitempty"`
+	HeapGrowthPct     float64 `json:"go_heap_inuse_growth_after_warmup_pct,omitempty"`
+}
+
+// growth follows one memory series of a node: its largest value, its
+// value at the first sample at or after the warm-up, the largest after
+// it, and the growth between those in per cent.
+type growth struct{ max, at, maxAfter float64 }
+
+func (g *growth) add(v *float64, t, warmup float64) {
+	if v == nil {
+		return
+	}
+	g.max = max(g.max, *v)
+	if warmup > 0 && t >= warmup {
+		if g.at == 0 {
+			g.at = *v
+		}
+		g.maxAfter = max(g.maxAfter, *v)
+	}
+}
+
+func (g growth) pct() float64 {
+	if g.at <= 0 {
+		return 0
+	}
+	return 100 * (g.maxAfter - g.at) / g.at
 }
 
 // Report is a run's result, as written to the JSON file.
@@ -123,7 +165,8 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 }
 
 // summarize computes each node's worst lags and RSS over samples.
-// With warmup > 0 it also computes each node's RSS growth after the first
+// With warmup > 0 it also computes each node's memory growth (RSS,
+// anonymous memory, Go heap) after the first
 // warmup seconds.
 func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup float64) []NodeSummary {
 	var out []NodeSummary
@@ -131,6 +174,7 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup f
 		s := NodeSummary{Name: n.Name, Mode: modes[n.Name], MaxHeaderLag: -1, MaxSampledLag: -1, MaxStoredLag: -1}
 		var sum float64
 		var cnt int
+		var rss, anon, heap growth
 		for _, smp := range samples {
 			ns, ok := smp.Nodes[n.Name]
 			if !ok {
@@ -148,19 +192,13 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup f
 			if ns.StoredHead != nil {
 				s.MaxStoredLag = max(s.MaxStoredLag, int64(lag(smp.ChainHead, *ns.StoredHead)))
 			}
-			if ns.RSS != nil {
-				s.MaxRSSBytes = max(s.MaxRSSBytes, *ns.RSS)
-				if warmup > 0 && smp.T >= warmup {
-					if s.RSSAtWarmupBytes == 0 {
-						s.RSSAtWarmupBytes = *ns.RSS
-					}
-					s.MaxRSSAfterBytes = max(s.MaxRSSAfterBytes, *ns.RSS)
-				}
-			}
+			rss.add(ns.RSS, smp.T, warmup)
+			anon.add(ns.AnonRSS, smp.T, warmup)
+			heap.add(ns.HeapInuse, smp.T, warmup)
 		}
-		if s.RSSAtWarmupBytes > 0 {
-			s.RSSGrowthPct = 100 * (s.MaxRSSAfterBytes - s.RSSAtWarmupBytes) / s.RSSAtWarmupBytes
-		}
+		s.MaxRSSBytes, s.RSSAtWarmupBytes, s.MaxRSSAfterBytes, s.RSSGrowthPct = rss.max, rss.at, rss.maxAfter, rss.pct()
+		s.MaxAnonBytes, s.AnonAtWarmupBytes, s.MaxAnonAfterBytes, s.AnonGrowthPct = anon.max, anon.at, anon.maxAfter, anon.pct()
+		s.MaxHeapBytes, s.HeapAtWarmupBytes, s.MaxHeapAfterBytes, s.HeapGrowthPct = heap.max, heap.at, heap.maxAfter, heap.pct()
 		if cnt > 0 {
 			s.MeanSampledLag = sum / float64(cnt)
 		}
@@ -213,13 +251,16 @@ func writeTable(w io.Writer, rep *Report) error {
 	}
 	if rep.WarmupSeconds > 0 {
 		fmt.Fprintln(tw)
-		fmt.Fprintf(tw, "node\tRSS MB at %.0f s\tmax RSS MB after\tgrowth\n", rep.WarmupSeconds)
-		for _, n := range rep.Nodes {
-			if n.RSSAtWarmupBytes == 0 {
-				fmt.Fprintf(tw, "%s\t-\t-\t-\n", n.Name)
-				continue
+		fmt.Fprintf(tw, "node\tMB at %.0f s, max after, growth:\tRSS\tanonymous (RssAnon)\tGo heap in use\n", rep.WarmupSeconds)
+		col := func(at, maxAfter, pct float64) string {
+			if at == 0 {
+				return "-"
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%+.1f%%\n", n.Name, n.RSSAtWarmupBytes/1e6, n.MaxRSSAfterBytes/1e6, n.RSSGrowthPct)
+			return fmt.Sprintf("%.0f, %.0f, %+.1f%%", at/1e6, maxAfter/1e6, pct)
+		}
+		for _, n := range rep.Nodes {
+			fmt.Fprintf(tw, "%s\t\t%s\t%s\t%s\n", n.Name, col(n.RSSAtWarmupBytes, n.MaxRSSAfterBytes, n.RSSGrowthPct),
+				col(n.AnonAtWarmupBytes, n.MaxAnonAfterBytes, n.AnonGrowthPct), col(n.HeapAtWarmupBytes, n.MaxHeapAfterBytes, n.HeapGrowthPct))
 		}
 	}
 	for _, note := range rep.Notes {

@@ -377,9 +377,9 @@ func (r *runner) sampleOnce(ctx context.Context, watch []*client.Client) Sample 
 		}
 		if n.Metrics != "" {
 			if m, err := scrape(ctx, r.hc, n.Metrics); err == nil {
-				if v, ok := m["process_resident_memory_bytes"]; ok {
-					ns.RSS = &v
-				}
+				ns.RSS = series(m, "process_resident_memory_bytes")
+				ns.AnonRSS = series(m, "meshnode_process_anon_memory_bytes")
+				ns.HeapInuse = series(m, "go_memstats_heap_inuse_bytes")
 			}
 		}
 		s.Nodes[n.Name] = ns

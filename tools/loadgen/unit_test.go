@@ -186,6 +186,22 @@ func TestSummarize(t *testing.T) {
 	if g := got[2].RSSGrowthPct; g < 9.99 || g > 10.01 {
 		t.Fatalf("growth %v, want 10%%", g)
 	}
+	if got[2].MaxAnonBytes != 0 || got[2].AnonGrowthPct != 0 || got[2].MaxHeapBytes != 0 {
+		t.Fatalf("anon or heap growth without those series: %+v", got[2])
+	}
+	// Anonymous memory and the Go heap are followed on their own: RSS
+	// grows 50% (mapped files), RssAnon 5%, the heap shrinks.
+	samples = []Sample{
+		{T: 10, Nodes: map[string]NodeSample{"own": {RSS: f(1e9), AnonRSS: f(4e8), HeapInuse: f(2e8)}}},
+		{T: 300, Nodes: map[string]NodeSample{"own": {RSS: f(2e9), AnonRSS: f(5e8), HeapInuse: f(3e8)}}},
+		{T: 600, Nodes: map[string]NodeSample{"own": {RSS: f(3e9), AnonRSS: f(5.25e8), HeapInuse: f(2.5e8)}}},
+		{T: 900, Nodes: map[string]NodeSample{"own": {RSS: f(2.5e9)}}},
+	}
+	got = summarize([]Node{{Name: "own"}}, map[string]string{"own": "full"}, samples, 300)
+	if n := got[0]; n.RSSGrowthPct != 50 || n.AnonGrowthPct != 5 || n.HeapGrowthPct != 0 ||
+		n.MaxAnonBytes != 5.25e8 || n.MaxHeapBytes != 3e8 || n.AnonAtWarmupBytes != 5e8 || n.HeapAtWarmupBytes != 3e8 {
+		t.Fatalf("anon and heap: %+v", n)
+	}
 }
 
 func TestClassify(t *testing.T) {
@@ -371,7 +387,7 @@ func TestWritePlotAndReport(t *testing.T) {
 	if err := writeTable(&sb, rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sb.String(), "RSS MB at 300 s") || !strings.Contains(sb.String(), "+5.0%") {
+	if !strings.Contains(sb.String(), "MB at 300 s") || !strings.Contains(sb.String(), "100, 105, +5.0%") {
 		t.Fatalf("table with --warmup:\n%s", sb.String())
 	}
 	if err := writeJSON(filepath.Join(dir, "r.json"), rep); err != nil {
