@@ -20,8 +20,8 @@ import (
 
 // fullBlocks returns a function returning consecutive signed blocks whose
 // squares are k wide and nearly full of blobs: k-4 blobs of k-1 shares
-// each, one per BlobTx.
-func fullBlocks(b *testing.B, k int) func() signedBlock {
+// each, one per BlobTx (none for k = 1: an empty block).
+func fullBlocks(b testing.TB, k int) func() signedBlock {
 	b.Helper()
 	var last cmttypes.Txs
 	g := headertest.NewGenerator(headertest.Options{Validators: 4, Seed: 3,

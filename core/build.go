@@ -37,8 +37,10 @@ const MaxBlockTxs = share.MaxShareCount
 // share.SquareSizeUpperBound).
 //
 // The last transaction must be the data root transaction; the others are
-// laid out with share.Construct, extended (eds.Extend) and their DAH
-// (eds.NewDAH) must be the one the data root transaction commits to. Every
+// laid out with share.ConstructInto straight into the original quadrant of
+// the extended square (an eds.ODSBuffer), extended in place, and their DAH
+// (eds.NewDAH) must be the one the data root transaction commits to: the
+// square and DAH are those of share.Construct, eds.Extend and eds.NewDAH. Every
 // failure wraps ErrMalformedBlock and names the height; it never panics on
 // what a core node sent. The header shares commit and vals with the caller,
 // who must not modify them afterwards.
@@ -100,11 +102,20 @@ func buildSquare(txs cmttypes.Txs, maxSquareSize int, height int64) (*eds.Extend
 		}
 		raw[i] = tx
 	}
-	sq, err := share.Construct(raw, maxSquareSize)
+	// The square is laid out straight into the original quadrant of the
+	// extended square and extended in place.
+	var buf *eds.ODSBuffer
+	_, err = share.ConstructInto(raw, maxSquareSize, func(width int) ([][]byte, error) {
+		var err error
+		if buf, err = eds.NewODSBuffer(width); err != nil {
+			return nil, err
+		}
+		return buf.Shares(), nil
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: height %d: laying out the square: %w", ErrMalformedBlock, height, err)
 	}
-	ext, err := eds.Extend(sq.Shares)
+	ext, err := buf.Extend()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: height %d: extending the square: %w", ErrMalformedBlock, height, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -53,7 +54,19 @@ type Store struct {
 	// freeBytes returns the free space of a directory's filesystem and
 	// whether it is known; white-box tests replace it.
 	freeBytes func(dir string) (uint64, bool, error)
+
+	// putMu serialises Put's use of value, the buffer the original square
+	// is encoded in for Badger, reused from block to block: a fresh one
+	// per block costs more than the copy into it (its pages are new to
+	// the process). Squares above maxPutBuffer bytes get a buffer of their
+	// own, so that a rare large square is not held on to.
+	putMu sync.Mutex
+	value []byte
 }
+
+// maxPutBuffer bounds the buffer Put keeps: the original square of
+// k = 256 (32 MiB) and its version byte.
+const maxPutBuffer = 1 + 256*256*share.ShareSize
 
 // NewStore returns a store on db caching up to cacheSize extended squares
 // (as eds/store's Options.CacheSize: 0 and negative sizes mean the same).
@@ -115,8 +128,16 @@ func (s *Store) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.Extend
 	if err := s.checkSpace(k * k * share.ShareSize); err != nil {
 		return fmt.Errorf("core: storing height %d: %w", height, err)
 	}
+	s.putMu.Lock()
+	defer s.putMu.Unlock()
+	// AppendWith returns once the transaction has committed or been
+	// discarded: Badger has copied the value by then.
 	err = s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
-		if err := s.squares.Put(txn, height, e); err != nil {
+		v, err := s.squares.PutBuffer(txn, height, e, s.value)
+		if cap(v) <= maxPutBuffer {
+			s.value = v
+		}
+		if err != nil {
 			return err
 		}
 		if s.beforeHeaders != nil {

@@ -224,3 +224,62 @@ func (e *ExtendedDataSquare) FlattenedODS() [][]byte {
 	}
 	return out
 }
+
+// ODSBuffer is a square whose original quadrant is written in place before
+// it is extended, for a producer that lays out the original square itself
+// (share.ConstructInto): no copy of the original square, and no buffer
+// besides the extended square's. Extend then gives the same square as the
+// package-level Extend of the same shares.
+//
+// An ODSBuffer is not safe for concurrent use.
+type ODSBuffer struct {
+	e    *ExtendedDataSquare
+	ods  [][]byte
+	done bool
+}
+
+// NewODSBuffer returns a buffer for an original square of width k, a power
+// of two no larger than MaxSquareSize.
+func NewODSBuffer(k int) (*ODSBuffer, error) {
+	if k <= 0 || k&(k-1) != 0 {
+		return nil, fmt.Errorf("%w: width %d is not a power of two", ErrInvalidSquareSize, k)
+	}
+	if k > MaxSquareSize {
+		return nil, fmt.Errorf("%w: width %d exceeds %d", ErrSquareTooLarge, k, MaxSquareSize)
+	}
+	e := newSquare(k)
+	return &ODSBuffer{e: e, ods: e.ODS()}, nil
+}
+
+// Shares returns the k*k cells of the original square in row-major order,
+// each share.ShareSize bytes, aliasing the square's buffer: the producer
+// writes the shares into them. They must not be written after Extend.
+func (o *ODSBuffer) Shares() [][]byte { return o.ods }
+
+// Extend checks the namespace order of the original square as Extend
+// does, and extends it in place. It may be called once; later calls return
+// ErrBuilderDone.
+func (o *ODSBuffer) Extend() (*ExtendedDataSquare, error) {
+	if o.done {
+		return nil, ErrBuilderDone
+	}
+	o.done = true
+	e := o.e
+	if err := checkODSOrder(o.ods, e.k); err != nil {
+		return nil, err
+	}
+	enc, err := codecFor(e.k)
+	if err != nil {
+		return nil, err
+	}
+	if err := parallel(e.k, func() func(int) error {
+		shards := make([][]byte, e.width)
+		return func(r int) error { return e.extendRow(enc, shards, r) }
+	}); err != nil {
+		return nil, err
+	}
+	if err := e.extendCols(enc); err != nil {
+		return nil, err
+	}
+	return e, nil
+}

@@ -141,6 +141,33 @@ func (b *Builder) Export() (Square, error) {
 	if b.txCounter.Size() == 0 && b.pfbCounter.Size() == 0 {
 		return EmptySquare(), nil
 	}
+	return b.ExportInto(nil)
+}
+
+// SquareCells returns where a square of width shares per row is laid out:
+// width² cells of ShareSize bytes in row-major order. ExportInto overwrites
+// every byte of every cell.
+type SquareCells func(width int) ([][]byte, error)
+
+// ExportInto is Export writing the shares into the cells that cells
+// returns for the square's width, for a caller that wants the square laid
+// out in place (eds.ODSBuffer's original quadrant): the Square's Shares are
+// those cells. A nil cells allocates one buffer, as Export does. With
+// nothing appended the square is EmptySquare's, written into the cells of
+// width 1. Errors of cells are returned as they are; cells of the wrong
+// number or size are an error.
+func (b *Builder) ExportInto(cells SquareCells) (Square, error) {
+	if cells == nil {
+		cells = contiguousCells
+	}
+	if b.txCounter.Size() == 0 && b.pfbCounter.Size() == 0 {
+		dst, err := exportCells(cells, MinSquareSize)
+		if err != nil {
+			return Square{}, err
+		}
+		writePadding(dst[0], TailPaddingNamespace, InfoByte(1))
+		return Square{Width: MinSquareSize, Shares: dst}, nil
+	}
 	width := BlobMinSquareSize(b.currentSize)
 	total := width * width
 
@@ -154,8 +181,10 @@ func (b *Builder) Export() (Square, error) {
 	}
 	slices.SortStableFunc(elems, func(x, y element) int { return x.blob.ns.Compare(y.blob.ns) })
 
-	buf := make([]byte, total*ShareSize)
-	shareAt := func(i int) []byte { return buf[i*ShareSize : (i+1)*ShareSize] }
+	dst, err := exportCells(cells, width)
+	if err != nil {
+		return Square{}, err
+	}
 
 	// The blob area starts after the estimated reserved shares, rounded up
 	// to the first blob's alignment.
@@ -174,13 +203,13 @@ func (b *Builder) Export() (Square, error) {
 				return Square{}, fmt.Errorf("share: builder invariant: %d padding shares before a blob of %d shares", pad, e.shares)
 			}
 			prev := elems[i-1].blob
-			writePaddingShares(buf[end*ShareSize:cursor*ShareSize], prev.ns, InfoByte(prev.shareVersion<<1|1))
+			writePaddingCells(dst[end:cursor], prev.ns, InfoByte(prev.shareVersion<<1|1))
 		}
 		if cursor+e.shares > total {
 			return Square{}, fmt.Errorf("share: builder invariant: blobs overflow a %d×%d square", width, width)
 		}
 		for j := range e.shares {
-			e.blob.writeShare(j, shareAt(cursor+j))
+			e.blob.writeShare(j, dst[cursor+j])
 		}
 		starts[e.pfb][e.index] = uint32(cursor)
 		cursor += e.shares
@@ -188,7 +217,7 @@ func (b *Builder) Export() (Square, error) {
 	}
 
 	// PayForBlobs carry the real start indexes, so they are written last.
-	sq := Square{Width: width, Shares: make([][]byte, total), PFBs: make([]PFB, len(b.pfbs))}
+	sq := Square{Width: width, Shares: dst, PFBs: make([]PFB, len(b.pfbs))}
 	wrapped := make([][]byte, len(b.pfbs))
 	pfbSeqLen := 0
 	for p, btx := range b.pfbs {
@@ -205,16 +234,53 @@ func (b *Builder) Export() (Square, error) {
 	if pfbShares > b.pfbCounter.Size() {
 		return Square{}, fmt.Errorf("share: builder invariant: %d PFB shares, %d estimated", pfbShares, b.pfbCounter.Size())
 	}
-	writeCompact(buf[:txShares*ShareSize], TxNamespace, b.txs, b.txCounter.SequenceLen())
-	writeCompact(buf[txShares*ShareSize:(txShares+pfbShares)*ShareSize], PayForBlobNamespace, wrapped, pfbSeqLen)
+	// The compact shares (a few per square) are written into a zeroed
+	// buffer, which the compact writer expects, then copied to their cells.
+	compact := make([]byte, (txShares+pfbShares)*ShareSize)
+	writeCompact(compact[:txShares*ShareSize], TxNamespace, b.txs, b.txCounter.SequenceLen())
+	writeCompact(compact[txShares*ShareSize:], PayForBlobNamespace, wrapped, pfbSeqLen)
+	for i := range txShares + pfbShares {
+		copy(dst[i], compact[i*ShareSize:(i+1)*ShareSize])
+	}
 	if len(elems) > 0 {
-		writePaddingShares(buf[(txShares+pfbShares)*ShareSize:nonReservedStart*ShareSize], PrimaryReservedPaddingNamespace, InfoByte(1))
+		writePaddingCells(dst[txShares+pfbShares:nonReservedStart], PrimaryReservedPaddingNamespace, InfoByte(1))
 	}
-	writePaddingShares(buf[end*ShareSize:], TailPaddingNamespace, InfoByte(1))
-	for i := range sq.Shares {
-		sq.Shares[i] = shareAt(i)
-	}
+	writePaddingCells(dst[end:], TailPaddingNamespace, InfoByte(1))
 	return sq, nil
+}
+
+// contiguousCells returns the cells of a square in one new buffer.
+func contiguousCells(width int) ([][]byte, error) {
+	buf := make([]byte, width*width*ShareSize)
+	out := make([][]byte, width*width)
+	for i := range out {
+		out[i] = buf[i*ShareSize : (i+1)*ShareSize : (i+1)*ShareSize]
+	}
+	return out, nil
+}
+
+// exportCells returns the cells of a square of width from cells, checked.
+func exportCells(cells SquareCells, width int) ([][]byte, error) {
+	dst, err := cells(width)
+	if err != nil {
+		return nil, err
+	}
+	if len(dst) != width*width {
+		return nil, fmt.Errorf("share: %d cells for a %d×%d square", len(dst), width, width)
+	}
+	for i, c := range dst {
+		if len(c) != ShareSize {
+			return nil, fmt.Errorf("share: cell %d has %d bytes, want %d", i, len(c), ShareSize)
+		}
+	}
+	return dst, nil
+}
+
+// writePaddingCells fills every cell of dst with padding.
+func writePaddingCells(dst [][]byte, ns Namespace, ib InfoByte) {
+	for _, c := range dst {
+		writePadding(c, ns, ib)
+	}
 }
 
 // Build lays out a block for a proposer. txs are in priority order; the
@@ -260,6 +326,14 @@ func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error
 // comparing data roots checks the proposed layout. The square's PFBs (their
 // Tx and blobs) alias txs, which must not be modified while it is in use.
 func Construct(txs [][]byte, maxSquareSize int) (Square, error) {
+	return ConstructInto(txs, maxSquareSize, nil)
+}
+
+// ConstructInto is Construct laying the square out in the cells that cells
+// returns (see Builder.ExportInto; nil allocates them). cells is called
+// once, after every transaction has been decoded and fitted, so a block
+// that Construct refuses never calls it.
+func ConstructInto(txs [][]byte, maxSquareSize int, cells SquareCells) (Square, error) {
 	b, err := NewBuilder(maxSquareSize)
 	if err != nil {
 		return Square{}, err
@@ -283,5 +357,5 @@ func Construct(txs [][]byte, maxSquareSize int) (Square, error) {
 			}
 		}
 	}
-	return b.Export()
+	return b.ExportInto(cells)
 }

@@ -40,10 +40,3 @@ func writePadding(dst []byte, ns Namespace, ib InfoByte) {
 	dst[NamespaceSize] = byte(ib)
 	clear(dst[NamespaceSize+ShareInfoBytes:])
 }
-
-// writePaddingShares fills dst, a whole number of shares, with padding.
-func writePaddingShares(dst []byte, ns Namespace, ib InfoByte) {
-	for off := 0; off+ShareSize <= len(dst); off += ShareSize {
-		writePadding(dst[off:off+ShareSize], ns, ib)
-	}
-}
