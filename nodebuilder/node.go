@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -174,10 +175,19 @@ const DefaultStartTimeout = 5 * time.Minute
 // start timeout; the error names the service.
 var ErrStartTimeout = errors.New("nodebuilder: start timed out")
 
-// A light node's Badger sizes: see New.
+// A light node's Badger settings: see New.
 const (
-	lightMemTableSize   = 16 << 20
+	// lightMemTableSize: Badger's largest transaction is 15% of it (629
+	// KB), which holds the largest header (k = 512: 2,048 DAH roots, about
+	// 190 KB, with its commit and validator set) with room to spare.
+	lightMemTableSize   = 4 << 20
 	lightBlockCacheSize = 16 << 20
+	// lightValueThreshold: values larger than this go to Badger's value
+	// log; Badger refuses one above its largest transaction.
+	lightValueThreshold = 512 << 10
+	// lightCompactors is Badger's minimum above none: each compactor
+	// wakes every 50 ms to look for work, whether there is any or not.
+	lightCompactors = 2
 )
 
 // New assembles a node of mode from home and conf (which it validates). It
@@ -222,13 +232,17 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	bopts := badgerdb.Options(filepath.Join(home, DataDir))
 	if mode == Light {
 		// A light node stores headers and sampling results only (about
-		// 13 KB a header at k = 32). Badger allocates each memtable's
-		// arena whole and by default keeps up to five of 64 MB and a
-		// 256 MB block cache: a following light node measured 160 MB
-		// resident with the defaults. One 16 MB memtable with another
-		// being flushed and a 16 MB block cache cost only memtable
-		// flushes during a long sync. See docs/benchmarks.md.
-		bopts = bopts.WithMemTableSize(lightMemTableSize).WithNumMemtables(2).WithBlockCacheSize(lightBlockCacheSize)
+		// 13 KB a header at k = 32, 92 KB at k = 256). Badger allocates
+		// each memtable's arena whole (its size plus 30%) and maps its
+		// write-ahead log, both resident once written; it keeps up to
+		// five memtables of 64 MB and a 256 MB block cache by default: a
+		// following light node measured 160 MB resident with those, and,
+		// following a k = 256 chain, a sawtooth of 92-161 MB with 16 MB
+		// memtables, as each filled and the next was allocated while it
+		// was flushed. Two 4 MB memtables (a flush every 45 headers of
+		// k = 256), a 16 MB block cache and two compactors instead of
+		// four: see docs/benchmarks.md.
+		bopts = lightBadger(bopts)
 	}
 	if opts.Badger != nil {
 		bopts = opts.Badger(bopts)
@@ -257,6 +271,25 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 		return nil, errors.Join(err, n.db.Close(), unlock())
 	}
 	return n, nil
+}
+
+// lightBadger is o with a light node's settings (see New). The value
+// threshold stays below the largest transaction, as Badger requires. A
+// memtable's write-ahead log that an unclean stop left behind is replayed
+// into a memtable of the size it was written with, which may be larger
+// (an earlier version's 16 MB): Badger panics when one overflows. Its
+// log file is twice that size.
+func lightBadger(o badger.Options) badger.Options {
+	size := int64(lightMemTableSize)
+	if logs, err := filepath.Glob(filepath.Join(o.Dir, "*.mem")); err == nil {
+		for _, l := range logs {
+			if fi, err := os.Stat(l); err == nil && fi.Size()/2 > size {
+				size = fi.Size() / 2
+			}
+		}
+	}
+	return o.WithMemTableSize(size).WithNumMemtables(2).WithBlockCacheSize(lightBlockCacheSize).
+		WithNumCompactors(lightCompactors).WithValueThreshold(lightValueThreshold)
 }
 
 func (n *Node) add(name string, start, stop func(context.Context) error) {

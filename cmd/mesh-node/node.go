@@ -175,6 +175,7 @@ func (c *cli) nodeStartCmd(mode nodebuilder.Mode) *cobra.Command {
 	var (
 		flags       configFlags
 		newIdentity bool
+		pprofAddr   string
 	)
 	long := `Lock the home (<home>/lock: a second process is refused), open the node's
 Badger database (<home>/data), start its services in order, the JSON-RPC API
@@ -217,6 +218,14 @@ how to re-initialise.`
 		if err != nil {
 			return fmt.Errorf("%s start: %w", mode, err)
 		}
+		if pprofAddr != "" {
+			addr, stop, err := servePprof(pprofAddr)
+			if err != nil {
+				return fmt.Errorf("%s start: %w", mode, err)
+			}
+			defer func() { _ = stop() }()
+			fmt.Fprintf(cmd.OutOrStdout(), "pprof: http://%s/debug/pprof/\n", addr)
+		}
 		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger, LogLevels: levels, NewIdentity: newIdentity})
 		if err != nil {
 			return fmt.Errorf("%s start: %w", mode, err)
@@ -233,6 +242,7 @@ how to re-initialise.`
 		return nil
 	})
 	flags.register(cmd, mode, false)
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's runtime profiles of this process at this loopback address (host:port, /debug/pprof/)")
 	cmd.Flags().BoolVar(&newIdentity, "new-identity", false, "create keys/p2p-key if it is missing although data/ holds a store (the node starts under a new peer ID)")
 	return cmd
 }

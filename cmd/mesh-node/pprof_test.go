@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/datamesh/mesh-node/nodebuilder"
 )
 
 func TestServePprof(t *testing.T) {
@@ -32,5 +38,17 @@ func TestServePprof(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
 		t.Fatal("still serving after stop")
+	}
+}
+
+// A node's start refuses a --pprof address that is not loopback before it
+// opens anything: the home keeps no store.
+func TestStartPprofRefusesNonLoopback(t *testing.T) {
+	home := t.TempDir()
+	mustRun(t.Context(), t, "light", "init", "--home", home, "--chain-id", "pprof-test",
+		"--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo")
+	wantErr(t.Context(), t, "want a loopback address", "light", "start", "--home", home, "--pprof", "0.0.0.0:6060")
+	if _, err := os.Stat(filepath.Join(home, nodebuilder.DataDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("refused start left %s: %v", nodebuilder.DataDir, err)
 	}
 }
