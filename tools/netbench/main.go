@@ -27,6 +27,7 @@ type Config struct {
 	Loadgen     string        // tools/loadgen binary
 	Lights      int           // light nodes
 	Fulls       int           // full nodes
+	LightProcs  int           // GOMAXPROCS of each light node process; 0: Go's default
 	Duration    time.Duration // measured run, after every node is up and has caught up
 	Startup     time.Duration // bound on starting the network and the light nodes' catch-up
 	BlockTime   time.Duration // the core node's block time
@@ -50,6 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Loadgen, "loadgen", "bin/loadgen", "the tools/loadgen binary that puts blobs on the chain")
 	fs.IntVar(&c.Lights, "lights", 100, "light nodes (1 to 1000)")
 	fs.IntVar(&c.Fulls, "fulls", 2, "full nodes (0 to 10)")
+	fs.IntVar(&c.LightProcs, "light-gomaxprocs", 1, "GOMAXPROCS of each light node process (0: Go's default, one per core); 1 suits many light nodes sharing a machine: each wakes fewer threads")
 	fs.DurationVar(&c.Duration, "duration", 3*time.Minute, "how long to measure, once every node is up and has caught up")
 	fs.DurationVar(&c.Startup, "startup-timeout", 5*time.Minute, "bound on starting the nodes and the light nodes' first catch-up")
 	fs.DurationVar(&c.BlockTime, "block-time", time.Second, "the core node's block time")
@@ -77,6 +79,8 @@ func (c Config) validate() error {
 	switch {
 	case c.Lights < 1 || c.Lights > 1000:
 		return fmt.Errorf("netbench: --lights %d: want 1 to 1000", c.Lights)
+	case c.LightProcs < 0 || c.LightProcs > 256:
+		return fmt.Errorf("netbench: --light-gomaxprocs %d: want 0 to 256", c.LightProcs)
 	case c.Fulls < 0 || c.Fulls > 10:
 		return fmt.Errorf("netbench: --fulls %d: want 0 to 10", c.Fulls)
 	case c.Duration < 5*time.Second || c.Duration > 24*time.Hour:

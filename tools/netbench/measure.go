@@ -187,7 +187,7 @@ func (n *network) report(lights []lightTrack, servers []serverTrack, startHead, 
 	secs := elapsed.Seconds()
 	rep := &Report{
 		Date: time.Now().UTC().Format(time.RFC3339), Lights: cfg.Lights, Fulls: cfg.Fulls, Netem: cfg.Netem,
-		Seconds: secs, BlockTime: cfg.BlockTime.String(), ChainStart: startHead, ChainEnd: endHead, Rounds: rounds,
+		Seconds: secs, LightProcs: cfg.LightProcs, BlockTime: cfg.BlockTime.String(), ChainStart: startHead, ChainEnd: endHead, Rounds: rounds,
 		MaxLagAllowed: cfg.MaxLag, Quantiles: "bucket-interpolated from the merged meshnode_das_header_sample_duration_seconds histograms of every light node, over the measured window",
 		RateMB: cfg.RateMB, WorkDir: n.work,
 	}

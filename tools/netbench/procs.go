@@ -57,7 +57,8 @@ func sysProcAttr() *syscall.SysProcAttr {
 }
 
 // start runs argv as name, its standard error appended to logPath.
-func (ps *procs) start(name, logPath string, argv []string) (*proc, error) {
+// env, if not empty, is added to the process's environment.
+func (ps *procs) start(name, logPath string, argv []string, env ...string) (*proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("netbench: %s: %w", name, err)
@@ -65,6 +66,9 @@ func (ps *procs) start(name, logPath string, argv []string) (*proc, error) {
 	defer logf.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = logf
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {

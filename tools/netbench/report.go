@@ -10,9 +10,11 @@ import (
 
 // Report is a run's result, written as JSON and as a table.
 type Report struct {
-	Date       string  `json:"date"`
-	Lights     int     `json:"lights"`
-	Fulls      int     `json:"fulls"`
+	Date   string `json:"date"`
+	Lights int    `json:"lights"`
+	Fulls  int    `json:"fulls"`
+	// LightProcs is each light node process's GOMAXPROCS (0: Go's default).
+	LightProcs int     `json:"light_gomaxprocs"`
 	Netem      bool    `json:"netem"`
 	NetemDelay string  `json:"netem_delay,omitempty"` // each direction
 	NetemRate  string  `json:"netem_rate,omitempty"`  // each direction
@@ -103,7 +105,11 @@ func writeTable(w io.Writer, rep *Report) error {
 			link = fmt.Sprintf("network namespaces behind tc tbf, rate %s each way, no delay", rep.NetemRate)
 		}
 	}
-	fmt.Fprintf(w, "network: 1 core, 1 bridge, %d full, %d light nodes, separate processes; light links: %s\n", rep.Fulls, rep.Lights, link)
+	procs := "Go's default GOMAXPROCS"
+	if rep.LightProcs > 0 {
+		procs = fmt.Sprintf("GOMAXPROCS=%d", rep.LightProcs)
+	}
+	fmt.Fprintf(w, "network: 1 core, 1 bridge, %d full, %d light nodes (%s), separate processes; light links: %s\n", rep.Fulls, rep.Lights, procs, link)
 	fmt.Fprintf(w, "window: %.0f s, chain %d → %d (block time %s)\n", rep.Seconds, rep.ChainStart, rep.ChainEnd, rep.BlockTime)
 	if l := rep.Load; l != nil {
 		fmt.Fprintf(w, "load: target %g MB/s of %s; included %.2f MB/s (%d blobs, %d blocks), submit p50/p99 %.0f/%.0f ms, errors %v\n",

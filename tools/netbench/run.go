@@ -337,8 +337,12 @@ func (n *network) startLight(ctx context.Context, i int, bootstrap []string) err
 	if n.cfg.Netem {
 		argv = append([]string{"ip", "netns", "exec", fmt.Sprintf("%s%d", nsPrefix, i)}, argv...)
 	}
+	var env []string
+	if n.cfg.LightProcs > 0 {
+		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", n.cfg.LightProcs))
+	}
 	var err error
-	if l.proc, err = n.procs.start(name, filepath.Join(n.work, name+".log"), argv); err != nil {
+	if l.proc, err = n.procs.start(name, filepath.Join(n.work, name+".log"), argv, env...); err != nil {
 		return err
 	}
 	if l.p2p, err = l.proc.waitReady(ctx); err != nil {

@@ -101,11 +101,11 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Lights != 3 || c.Fulls != 2 || c.Duration != 30*time.Second || c.MaxLag != 2 || c.Netem {
+	if c.Lights != 3 || c.Fulls != 2 || c.Duration != 30*time.Second || c.MaxLag != 2 || c.Netem || c.LightProcs != 1 {
 		t.Fatalf("config %+v", c)
 	}
 	for _, bad := range [][]string{
-		{"--lights", "0"}, {"--lights", "1001"}, {"--duration", "1s"}, {"--rate", "-1"}, {"--interval", "10ms"},
+		{"--lights", "0"}, {"--lights", "1001"}, {"--light-gomaxprocs", "-1"}, {"--duration", "1s"}, {"--rate", "-1"}, {"--interval", "10ms"},
 		{"--mesh-node", filepath.Join(dir, "missing")}, {"extra"},
 	} {
 		args := append([]string{"--mesh-node", bin, "--loadgen", bin}, bad...)
