@@ -292,6 +292,14 @@ func writePaddingCells(dst [][]byte, ns Namespace, ib InfoByte) {
 // the square's PFBs (their Tx and blobs): txs must not be modified while
 // either is in use.
 func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error) {
+	return BuildInto(txs, maxSquareSize, nil)
+}
+
+// BuildInto is Build laying the square out in the cells that cells returns
+// (see Builder.ExportInto; nil allocates them), for a proposer that extends
+// the square in place (eds.ODSBuffer). cells is called once, after every
+// transaction has been decoded and fitted.
+func BuildInto(txs [][]byte, maxSquareSize int, cells SquareCells) (sq Square, kept [][]byte, err error) {
 	b, err := NewBuilder(maxSquareSize)
 	if err != nil {
 		return Square{}, nil, err
@@ -312,7 +320,7 @@ func Build(txs [][]byte, maxSquareSize int) (sq Square, kept [][]byte, err error
 			}
 		}
 	}
-	sq, err = b.Export()
+	sq, err = b.ExportInto(cells)
 	if err != nil {
 		return Square{}, nil, err
 	}

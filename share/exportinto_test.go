@@ -103,3 +103,42 @@ func TestConstructIntoErrors(t *testing.T) {
 		t.Fatalf("got %v (cells called: %v), want ErrTxOrder without a call", err, called)
 	}
 }
+
+// BuildInto lays out the same square, and keeps the same transactions, as
+// Build, into cells full of garbage; transactions are given with the
+// BlobTxs first, which Build moves after the ordinary ones.
+func TestBuildIntoMatchesBuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 21))
+	for _, k := range []int{1, 4, 32} {
+		normal, blobTxs := randTxSet(t, rng, k)
+		txs := append(blobTxs, normal...)
+		want, wantKept, err := share.Build(txs, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotKept, err := share.BuildInto(txs, k, func(width int) ([][]byte, error) {
+			cells := make([][]byte, width*width)
+			for i := range cells {
+				cells[i] = bytes.Repeat([]byte{0x5A}, share.ShareSize)
+			}
+			return cells, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Width != want.Width || len(got.PFBs) != len(want.PFBs) || len(gotKept) != len(wantKept) {
+			t.Fatalf("k=%d: width %d (want %d), %d PFBs (want %d), %d kept (want %d)", k, got.Width, want.Width,
+				len(got.PFBs), len(want.PFBs), len(gotKept), len(wantKept))
+		}
+		for j := range wantKept {
+			if &gotKept[j][0] != &wantKept[j][0] {
+				t.Fatalf("k=%d: kept tx %d differs", k, j)
+			}
+		}
+		for j := range want.Shares {
+			if !bytes.Equal(got.Shares[j], want.Shares[j]) {
+				t.Fatalf("k=%d (width %d): share %d differs", k, want.Width, j)
+			}
+		}
+	}
+}

@@ -125,6 +125,15 @@ func UnmarshalBlobTx(b []byte) (btx *BlobTx, isBlobTx bool, err error) {
 	return unmarshalBlobTx(b, false)
 }
 
+// UnmarshalBlobTxAliased is UnmarshalBlobTx without copies: the BlobTx's
+// Tx and its blobs' data and signers are sub-slices of b. It is for a
+// caller whose b is never modified while the result is in use (a
+// consensus engine's transaction bytes, which it hands out and keeps
+// unchanged); a large BlobTx then costs no copy of its blobs to decode.
+func UnmarshalBlobTxAliased(b []byte) (btx *BlobTx, isBlobTx bool, err error) {
+	return unmarshalBlobTx(b, true)
+}
+
 // unmarshalBlobTx is UnmarshalBlobTx; with alias, the BlobTx's Tx and its
 // blobs' data and signers are sub-slices of b instead of copies, for
 // callers that keep b unmodified while they use the result (the Builder's

@@ -255,3 +255,42 @@ func TestBlobTxClassificationEdgeCases(t *testing.T) {
 		}
 	}
 }
+
+// UnmarshalBlobTxAliased decodes what UnmarshalBlobTx decodes, with the Tx
+// and the blobs' data sub-slices of the input (writing the input shows
+// through), while UnmarshalBlobTx's are copies.
+func TestUnmarshalBlobTxAliased(t *testing.T) {
+	ns, err := share.NewV0Namespace(bytes.Repeat([]byte{7}, share.NamespaceVersionZeroIDSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte{0x11}, 3*share.ShareSize)
+	blob, err := share.NewBlob(ns, data, share.ShareVersionZero, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := share.MarshalBlobTx([]byte("sdk tx"), blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, isBlobTx, err := share.UnmarshalBlobTx(raw)
+	if err != nil || !isBlobTx {
+		t.Fatal(isBlobTx, err)
+	}
+	aliased, isBlobTx, err := share.UnmarshalBlobTxAliased(raw)
+	if err != nil || !isBlobTx {
+		t.Fatal(isBlobTx, err)
+	}
+	if !bytes.Equal(aliased.Tx, copied.Tx) || len(aliased.Blobs) != 1 || !bytes.Equal(aliased.Blobs[0].Data(), data) ||
+		aliased.Blobs[0].Namespace() != ns {
+		t.Fatalf("aliased decoding %+v differs from %+v", aliased, copied)
+	}
+	at := bytes.Index(raw, data)
+	raw[at], raw[bytes.Index(raw, []byte("sdk tx"))] = 0x22, 'S'
+	if aliased.Blobs[0].Data()[0] != 0x22 || aliased.Tx[0] != 'S' {
+		t.Fatal("the aliased blob data or tx is a copy of the input")
+	}
+	if copied.Blobs[0].Data()[0] != 0x11 || copied.Tx[0] != 's' {
+		t.Fatal("UnmarshalBlobTx's result aliases the input")
+	}
+}

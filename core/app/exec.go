@@ -21,8 +21,14 @@ type Result struct {
 
 // DecodeTx decodes a mempool or block transaction: a bare Tx, or a BlobTx
 // envelope with its blobs (btx non-nil). It rejects bytes that start with the
-// data root transaction magic.
+// data root transaction magic. btx does not alias raw.
 func DecodeTx(raw []byte) (t *tx.Tx, btx *share.BlobTx, err error) {
+	return decodeTx(raw, false)
+}
+
+// decodeTx is DecodeTx; with alias, btx's Tx and blobs are sub-slices of
+// raw (share.UnmarshalBlobTxAliased) rather than copies of it.
+func decodeTx(raw []byte, alias bool) (t *tx.Tx, btx *share.BlobTx, err error) {
 	if header.IsDataRootTx(raw) {
 		return nil, nil, tx.ErrReservedTx
 	}
@@ -30,7 +36,11 @@ func DecodeTx(raw []byte) (t *tx.Tx, btx *share.BlobTx, err error) {
 		return nil, nil, fmt.Errorf("%w: it starts with the attestation transaction magic", tx.ErrReservedTx)
 	}
 	inner := raw
-	btx, isBlobTx, err := share.UnmarshalBlobTx(raw)
+	unmarshal := share.UnmarshalBlobTx
+	if alias {
+		unmarshal = share.UnmarshalBlobTxAliased
+	}
+	btx, isBlobTx, err := unmarshal(raw)
 	if isBlobTx {
 		if err != nil {
 			return nil, nil, fmt.Errorf("app: blob tx: %w", err)
@@ -85,8 +95,17 @@ type decodedTx struct {
 
 // decodeCached decodes raw (DecodeTx). With a cache (not nil), a BlobTx is
 // hashed and blobsChecked when the cache has it.
+//
+// The BlobTx aliases raw: its blobs are not copied (a square's worth of
+// copies per proposal and per CheckTx otherwise). That is safe because raw
+// is never modified while the decoding is in use: the callers are CheckTx,
+// PrepareTxs and ProcessTxs, whose transactions are CometBFT's mempool and
+// proposal transactions, which it keeps unchanged for as long as it holds
+// them (PrepareTxs's result, and so a proposal, aliases txs already). What outlives the call, a checkedProposal's decoded, is stripped of
+// its blobs (stripBlobs), and a proposal whose bytes changed in place is
+// not taken for the checked one (checkedProposal.builtBy, holds).
 func decodeCached(raw []byte, cache *verifiedTxs) (decodedTx, error) {
-	t, btx, err := DecodeTx(raw)
+	t, btx, err := decodeTx(raw, true)
 	if err != nil {
 		return decodedTx{}, err
 	}

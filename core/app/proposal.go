@@ -22,23 +22,60 @@ var ErrInvalidProposal = errors.New("app: invalid proposal")
 // DataRootTx lays out txs (in square order) with share.Construct, extends
 // the square and returns the encoded data root transaction for it.
 func DataRootTx(txs [][]byte, maxSquareSize int) ([]byte, error) {
-	sq, err := share.Construct(txs, maxSquareSize)
-	if err != nil {
+	var sq squareInPlace
+	if _, err := share.ConstructInto(txs, maxSquareSize, sq.cells); err != nil {
 		return nil, err
 	}
-	return dataRootTxOf(sq)
+	return sq.dataRootTx()
 }
 
-func dataRootTxOf(sq share.Square) ([]byte, error) {
-	ext, err := eds.Extend(sq.Shares)
+// squareInPlace lays a square out straight into the original quadrant of
+// its extended square (share.ConstructInto or share.BuildInto with cells,
+// into an eds.ODSBuffer) and extends it in place: the square, its
+// extension and its DAH are those of share.Construct (or Build),
+// eds.Extend and eds.NewDAH, without a copy of the original square or a
+// buffer besides the extended square's. The zero value is ready for one
+// square.
+type squareInPlace struct {
+	buf   *eds.ODSBuffer
+	width int
+}
+
+// cells is the share.SquareCells of the square.
+func (s *squareInPlace) cells(width int) ([][]byte, error) {
+	buf, err := eds.NewODSBuffer(width)
 	if err != nil {
-		return nil, fmt.Errorf("app: extend square of width %d: %w", sq.Width, err)
+		return nil, fmt.Errorf("app: square of width %d: %w", width, err)
+	}
+	s.buf, s.width = buf, width
+	return buf.Shares(), nil
+}
+
+// extend extends the laid-out square in place and computes its DAH. The
+// extended square is not modified afterwards.
+func (s *squareInPlace) extend() (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader, error) {
+	if s.buf == nil {
+		return nil, nil, errors.New("app: no square laid out")
+	}
+	ext, err := s.buf.Extend()
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: extend square of width %d: %w", s.width, err)
 	}
 	dah, err := eds.NewDAH(ext)
 	if err != nil {
-		return nil, fmt.Errorf("app: data availability header: %w", err)
+		return nil, nil, fmt.Errorf("app: data availability header: %w", err)
 	}
-	return header.DataRootTx{SquareSize: uint32(sq.Width), DataRoot: dah.Hash()}.Marshal()
+	return ext, dah, nil
+}
+
+// dataRootTx extends the laid-out square and returns the encoded data root
+// transaction for it.
+func (s *squareInPlace) dataRootTx() ([]byte, error) {
+	ext, dah, err := s.extend()
+	if err != nil {
+		return nil, err
+	}
+	return header.DataRootTx{SquareSize: uint32(ext.K()), DataRoot: dah.Hash()}.Marshal()
 }
 
 // protoTxSize is what a transaction adds to CometBFT's count of a block's
@@ -144,7 +181,8 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *
 	}
 	maxSquare := base.Config.Params.MaxSquareSize
 	for {
-		sq, kept, err := share.Build(candidates, maxSquare)
+		var sq squareInPlace
+		_, kept, err := share.BuildInto(candidates, maxSquare, sq.cells)
 		if err != nil {
 			return nil, nil, fmt.Errorf("app: build square: %w", err)
 		}
@@ -175,7 +213,7 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *
 			candidates = valid
 			continue // fewer transactions: lay out again
 		}
-		drt, err := dataRootTxOf(sq)
+		drt, err := sq.dataRootTx()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -271,14 +309,15 @@ func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) 
 	// root is checked, so a proposal wrong in both is refused for its data
 	// root, as it would be without KZG.
 	verified := proofs.verifyAsync()
-	sq, err := share.Construct(body, base.Config.Params.MaxSquareSize)
+	var square squareInPlace
+	sq, err := share.ConstructInto(body, base.Config.Params.MaxSquareSize, square.cells)
 	if err != nil {
 		return nil, fmt.Errorf("%w: square: %w", ErrInvalidProposal, err)
 	}
 	if uint32(sq.Width) != want.SquareSize {
 		return nil, fmt.Errorf("%w: square width %d, the data root transaction says %d", ErrInvalidProposal, sq.Width, want.SquareSize)
 	}
-	got, err := dataRootTxOf(sq)
+	got, err := square.dataRootTx()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidProposal, err)
 	}
