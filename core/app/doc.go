@@ -20,7 +20,7 @@
 //     that fit maxTxBytes, lays them out with share.Build within
 //     tx.Params.MaxSquareSize, re-executes them in square order (bare
 //     transactions first, then BlobTxs) dropping any that no longer apply,
-//     extends the square (eds.Extend, eds.NewDAH) and appends
+//     extends the square (eds.ODSBuffer, eds.NewDAH) and appends
 //     header.DataRootTx{SquareSize, DataRoot: dah.Hash()} last.
 //   - ProcessTxs(state, proposalTxs) accepts a proposal only if its last
 //     transaction is a valid data root transaction, no other one looks like
@@ -55,6 +55,11 @@
 //   - FinalizeBlock executes the transactions ProcessProposal decoded
 //     when req.Txs are, byte for byte, the block it accepted (until
 //     Commit); otherwise it decodes and checks them again.
+//   - The square is laid out straight into the first quadrant of the
+//     extended square (share.BuildInto, share.ConstructInto into an
+//     eds.ODSBuffer) and extended in place, and CheckTx, PrepareTxs and
+//     ProcessTxs decode a BlobTx aliasing its bytes (decodeCached): a
+//     blob's bytes are copied once per square, into its shares.
 //
 // PrepareTxs and ProcessTxs, the pure functions, use no cache.
 //   - Genesis is CometBFT's app_state; its params are a tx.Params.
