@@ -85,6 +85,12 @@ func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.
 // BuildHeader's would. The header and square returned are exactly those
 // BuildHeader returns for the block; the square is ext, which the caller
 // then owns. It never panics on what a core node sent.
+//
+// What it does not check is that the block's transactions lay out to ext:
+// the square is trusted as far as its data root, which is why only a
+// source in the same process as the application that checked exactly that
+// (ProcessProposal, for the proposal of this data root transaction) may
+// provide it. A block the application never accepted has no square there.
 func BuildHeaderFrom(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet, maxSquareSize int,
 	ext *eds.ExtendedDataSquare, dah *eds.DataAvailabilityHeader) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
 	if err := checkBlock(block, commit, vals, maxSquareSize); err != nil {

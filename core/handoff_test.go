@@ -3,10 +3,13 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datamesh/mesh-node/core"
 	"github.com/datamesh/mesh-node/core/coretest"
@@ -237,5 +240,76 @@ func TestFollowerBuildsWhenHandedAWrongSquare(t *testing.T) {
 	src.mu.Unlock()
 	if given < 2 {
 		t.Fatalf("the wrong squares were handed over %d times, want both kinds at least once", given)
+	}
+}
+
+func TestBuildHeaderFrom(t *testing.T) {
+	blocks := genBlocks(t, 2, nil)
+	type built struct {
+		ext *eds.ExtendedDataSquare
+		dah *eds.DataAvailabilityHeader
+		hdr []byte
+	}
+	squares := make([]built, len(blocks))
+	for i, b := range blocks {
+		h, ext, err := core.BuildHeader(b.block, b.commit, b.vals, 128)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := h.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		squares[i] = built{ext, h.DAH, raw}
+	}
+	for i, b := range blocks {
+		// A square of its own, as the application's would be.
+		ext, dah := edstest.Extend(t, squares[i].ext.ODS())
+		h, got, err := core.BuildHeaderFrom(b.block, b.commit, b.vals, 128, ext, dah)
+		if err != nil {
+			t.Fatalf("height %d: %v", b.block.Height, err)
+		}
+		if got != ext {
+			t.Fatalf("height %d: the square returned is not the one given", b.block.Height)
+		}
+		raw, err := h.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(raw, squares[i].hdr) {
+			t.Fatalf("height %d: the header differs from BuildHeader's", b.block.Height)
+		}
+	}
+
+	b := blocks[0]
+	tamperedTxs := append(cmttypes.Txs{}, b.block.Txs...)
+	tamperedTxs[0] = append([]byte("x"), tamperedTxs[0]...)
+	tampered := &cmttypes.Block{Header: b.block.Header, Data: cmttypes.Data{Txs: tamperedTxs}}
+	mine, other := squares[0], squares[1]
+	tests := []struct {
+		name  string
+		block *cmttypes.Block
+		ext   *eds.ExtendedDataSquare
+		dah   *eds.DataAvailabilityHeader
+		want  error
+	}{
+		{"another block's square", b.block, other.ext, other.dah, core.ErrSquareMismatch},
+		{"the block's DAH with another square", b.block, other.ext, mine.dah, core.ErrSquareMismatch},
+		{"the block's square with another DAH", b.block, mine.ext, other.dah, core.ErrSquareMismatch},
+		{"no square", b.block, nil, nil, core.ErrSquareMismatch},
+		{"txs not under DataHash", tampered, mine.ext, mine.dah, core.ErrMalformedBlock},
+		{"no data root tx", &cmttypes.Block{Header: b.block.Header, Data: cmttypes.Data{Txs: b.block.Txs[:len(b.block.Txs)-1]}}, mine.ext, mine.dah, core.ErrMalformedBlock},
+		{"nil block", nil, mine.ext, mine.dah, core.ErrMalformedBlock},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := core.BuildHeaderFrom(tt.block, b.commit, b.vals, 128, tt.ext, tt.dah)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if errors.Is(tt.want, core.ErrSquareMismatch) && errors.Is(err, core.ErrMalformedBlock) {
+				t.Fatalf("a wrong square is taken for a malformed block: %v", err)
+			}
+		})
 	}
 }

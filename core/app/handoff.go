@@ -52,9 +52,10 @@ type keptSquares struct {
 	all []keptSquare
 }
 
-// add keeps ext and dah, of a proposal at height, unless a square of the
-// same data root is kept already (the same proposal in a later round),
-// dropping the oldest beyond MaxKeptSquares.
+// add keeps ext and dah, of a proposal at height, dropping the oldest
+// beyond MaxKeptSquares. A square of the same data root kept already (the
+// same proposal in a later round, or an identical square at another
+// height, such as every empty block's) is kept instead, as of height.
 func (k *keptSquares) add(height int64, ext *eds.ExtendedDataSquare, dah *eds.DataAvailabilityHeader) {
 	if k == nil || ext == nil || dah == nil {
 		return
@@ -62,8 +63,9 @@ func (k *keptSquares) add(height int64, ext *eds.ExtendedDataSquare, dah *eds.Da
 	root := dah.Hash()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, s := range k.all {
+	for i, s := range k.all {
 		if bytes.Equal(s.dataRoot, root) {
+			k.all[i].height = max(s.height, height)
 			return
 		}
 	}
