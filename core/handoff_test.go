@@ -83,6 +83,9 @@ func handOffChain(ctx context.Context, t *testing.T) (*coretest.Validator, func(
 		// A block of a 64 square takes a while under the race detector:
 		// the bridge keeps up with a block a second.
 		v.Config.Consensus.TimeoutCommit = time.Second
+		// Each proposes in turn in round 0, however slow the machine: no
+		// round passes to the other for want of a proposal.
+		v.Config.Consensus.TimeoutPropose = 10 * time.Second
 		v.Start(nil)
 	}
 	coretest.WaitHeight(ctx, t, vals[0].Client(), 1)

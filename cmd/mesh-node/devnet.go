@@ -104,7 +104,9 @@ func (c *cli) devnetCmd() *cobra.Command {
 		Long: `Run a whole DataMesh network on loopback in this process: a core validator
 (one-validator chain "` + devnetChainID + `", --block-time per block, a Blobstream
 attestation every ` + strconv.Itoa(devnetDataCommitmentWindow) + ` blocks), a bridge
-following it, and a full and a light node syncing from the bridge. Each
+following it (taking the square of each block from the validator instead
+of building it again), and a full and a light node syncing from the
+bridge. Each
 node's key is funded in the genesis, and each node's JSON-RPC API submits
 blobs through the core node. The command prints each node's RPC URL and an
 admin token and writes them to <home>/devnet.json:

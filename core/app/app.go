@@ -474,7 +474,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 }
 
 // Commit persists the finalized block's state, height and app hash in one
-// Badger transaction and resets the mempool's view.
+// Badger transaction and resets the mempool's view. Of the squares kept
+// for TakeSquare (WithSquareHandOff) it drops those of the height's other
+// proposals and of heights two or more below it.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -55,6 +55,13 @@
 //   - FinalizeBlock executes the transactions ProcessProposal decoded
 //     when req.Txs are, byte for byte, the block it accepted (until
 //     Commit); otherwise it decodes and checks them again.
+//   - With WithSquareHandOff, the extended square and DAH of each
+//     proposal built or accepted are kept (handoff.go: at most
+//     MaxKeptSquares, of the last two committed heights, keyed by data
+//     root; Commit drops the other proposals of its height) for TakeSquare,
+//     which hands one over once to a bridge in the same process
+//     (core.Options.Squares): the bridge then does not build the square
+//     again. Without it nothing outlives the call that built it.
 //
 // PrepareTxs and ProcessTxs, the pure functions, use no cache.
 //   - Genesis is CometBFT's app_state; its params are a tx.Params.
