@@ -73,8 +73,14 @@ func (w *wrongSquares) TakeSquare(root []byte) (*eds.ExtendedDataSquare, *eds.Da
 // handOffChain starts two validators, the first keeping its squares
 // (validator.Options.SquareHandOff), each the other's peer so that each
 // proposes in turn.
-func handOffChain(ctx context.Context, t *testing.T) (*coretest.Validator, func(nonce uint64, size int) int64) {
+// It skips a short test and returns the test's context, of three minutes.
+func handOffChain(t *testing.T) (context.Context, *coretest.Validator, func(nonce uint64, size int) int64) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs CometBFT nodes")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	t.Cleanup(cancel)
 	g := coretest.Genesis(t, "mesh-handoff-test", "alice")
 	vals := coretest.NewValidators(t, 2)
 	coretest.WriteGenesis(t, g, vals...)
@@ -94,7 +100,26 @@ func handOffChain(ctx context.Context, t *testing.T) (*coretest.Validator, func(
 		blob := coretest.Blob{Namespace: mustNamespace(t, byte(1+nonce)), Data: bytes.Repeat([]byte{byte(nonce)}, size)}
 		return coretest.Broadcast(ctx, t, vals[0].Client(), coretest.PFBTx(t, g.ChainID, key, nonce, g.Params, []coretest.Blob{blob}))
 	}
-	return vals[0], submit
+	return ctx, vals[0], submit
+}
+
+// stored returns the header at height in s, encoded, its data root and
+// the square.
+func stored(ctx context.Context, t *testing.T, s *core.Store, height uint64) ([]byte, []byte, *eds.ExtendedDataSquare) {
+	t.Helper()
+	h, err := s.GetByHeight(ctx, height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := s.EDS(ctx, height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, h.DataRoot(), ext
 }
 
 // checkSameStores checks that a and b hold byte-identical headers and
@@ -103,32 +128,10 @@ func checkSameStores(ctx context.Context, t *testing.T, a, b *core.Store, head u
 	t.Helper()
 	roots := map[uint64][]byte{}
 	for h := uint64(1); h <= head; h++ {
-		ha, err := a.GetByHeight(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hb, err := b.GetByHeight(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ma, err := ha.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		mb, err := hb.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(ma, mb) {
+		ha, root, ea := stored(ctx, t, a, h)
+		hb, _, eb := stored(ctx, t, b, h)
+		if !bytes.Equal(ha, hb) {
 			t.Fatalf("height %d: the headers differ", h)
-		}
-		ea, err := a.EDS(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eb, err := b.EDS(ctx, h)
-		if err != nil {
-			t.Fatal(err)
 		}
 		if ea.Width() != eb.Width() {
 			t.Fatalf("height %d: squares of width %d and %d", h, ea.Width(), eb.Width())
@@ -138,7 +141,7 @@ func checkSameStores(ctx context.Context, t *testing.T, a, b *core.Store, head u
 				t.Fatalf("height %d: row %d of the squares differs", h, r)
 			}
 		}
-		roots[h] = ha.DataRoot()
+		roots[h] = root
 	}
 	return roots
 }
@@ -157,12 +160,7 @@ func followBoth(ctx context.Context, t *testing.T, v *coretest.Validator, square
 }
 
 func TestFollowerTakesTheValidatorsSquares(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs CometBFT nodes")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	v, submit := handOffChain(ctx, t)
+	ctx, v, submit := handOffChain(t)
 	src := &countingSquares{src: v.Node()}
 	with, without, colWith, colWithout := followBoth(ctx, t, v, src)
 
@@ -220,12 +218,7 @@ func TestFollowerTakesTheValidatorsSquares(t *testing.T) {
 }
 
 func TestFollowerBuildsWhenHandedAWrongSquare(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs CometBFT nodes")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	v, submit := handOffChain(ctx, t)
+	ctx, v, submit := handOffChain(t)
 	other, otherDAH := edstest.RandomEDS(t, 7, 8, 3)
 	src := &wrongSquares{src: v.Node(), other: other, otherDAH: otherDAH}
 	with, without, colWith, colWithout := followBoth(ctx, t, v, src)
