@@ -222,7 +222,7 @@ var allowed = map[string][]string{
 	// the application drives: no I/O, no CometBFT, no Badger; it names
 	// accounts by core/tx's Address only.
 	"core/staking":   {module + "/core/tx", module + "/internal/cowmap"},
-	"core/validator": {module + "/core/meshrpc", "github.com/rs/cors", "github.com/syndtr/goleveldb", module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
+	"core/validator": {module + "/core/meshrpc", "github.com/rs/cors", "github.com/syndtr/goleveldb", module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/eds", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -14,6 +14,13 @@
 // transaction commits to. Any failure wraps ErrMalformedBlock and names the
 // height.
 //
+// BuildHeaderFrom makes the same header from a block and the extended
+// square already built for it (by the application that accepted the
+// block, in the same process): it checks the transactions' hash, the data
+// root transaction and that the square's DAH is the one it commits to,
+// without laying out, extending or hashing the square; a square that is
+// not the block's is refused with ErrSquareMismatch.
+//
 // # Following a core node
 //
 // A Follower (New, Start, Stop) connects to the core node's RPC, refuses a

@@ -12,6 +12,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datamesh/mesh-node/core/meshrpc"
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/share"
 )
@@ -110,6 +111,23 @@ type Options struct {
 	Dial func(rpc string) (Client, error)
 	// Metrics, if set, observes every height stored.
 	Metrics Metrics
+	// Squares, if set, may hand over the extended square of a block
+	// already built in this process (the application of a validator in
+	// the same process, as in the devnet): the follower asks it for every
+	// block's square by the data root its data root transaction commits
+	// to, checks what it is given (BuildHeaderFrom) and builds the square
+	// itself when given nothing, or a square that is not the block's
+	// (logged). Nil: the follower builds every square.
+	Squares Squares
+}
+
+// Squares hands over extended data squares built elsewhere in the
+// process; *app.App (WithSquareHandOff) implements it. TakeSquare returns
+// the square whose DAH hashes to dataRoot and that DAH, or ok false; the
+// follower owns, stores and serves what it is given, which the source must
+// never modify or reuse. It is called from the follower's goroutine.
+type Squares interface {
+	TakeSquare(dataRoot []byte) (ext *eds.ExtendedDataSquare, dah *eds.DataAvailabilityHeader, ok bool)
 }
 
 // Metrics observes a Follower's ingestion; the consumer of the numbers
@@ -399,7 +417,7 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 	if err != nil {
 		return err
 	}
-	h, ext, err := BuildHeader(b, commit, vals, f.opts.MaxSquareSize)
+	h, ext, err := f.build(b, commit, vals)
 	if err != nil {
 		return err
 	}
@@ -425,6 +443,24 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 		f.opts.OnHeader(h)
 	}
 	return nil
+}
+
+// build returns the block's header and square: from the square
+// Options.Squares hands over when it has the block's (BuildHeaderFrom),
+// else built (BuildHeader).
+func (f *Follower) build(b *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
+	if f.opts.Squares != nil && len(b.Txs) > 0 {
+		if drt, err := header.UnmarshalDataRootTx(b.Txs[len(b.Txs)-1]); err == nil {
+			if ext, dah, ok := f.opts.Squares.TakeSquare(drt.DataRoot); ok {
+				h, ext, err := BuildHeaderFrom(b, commit, vals, f.opts.MaxSquareSize, ext, dah)
+				if !errors.Is(err, ErrSquareMismatch) {
+					return h, ext, err
+				}
+				f.log.Warn("square handed over is not the block's; building it", "height", b.Height, "err", err)
+			}
+		}
+	}
+	return BuildHeader(b, commit, vals, f.opts.MaxSquareSize)
 }
 
 // blockFetcher is a Client that can fetch a height's block, commit and

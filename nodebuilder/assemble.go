@@ -97,6 +97,7 @@ func (n *Node) assembleBridge(ctx context.Context) error {
 		MaxSquareSize: conf.Square.MaxSize,
 		Logger:        n.logger.With("service", "core"),
 		Metrics:       n.ingestMetrics(),
+		Squares:       n.builtSquares,
 		// header-sub and eds-sub have started when the follower does.
 		OnHeader: func(h *header.ExtendedHeader) {
 			n.logger.Info("stored extended header", "height", h.Height(), "square", h.DAH.SquareSize(), "data_root", fmt.Sprintf("%X", h.DataRoot()))

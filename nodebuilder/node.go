@@ -117,6 +117,7 @@ type Node struct {
 
 	announcements func() // stops the announcement loop
 	pruner        func(*das.PrunerOptions)
+	builtSquares  core.Squares      // Options.Squares
 	logLevels     *logging.LevelVar // nil unless Options.LogLevels is set
 	startTimeout  time.Duration
 
@@ -163,6 +164,12 @@ type Options struct {
 	// the host:port the node serves Prometheus metrics on, at GET /metrics
 	// (port 0 picks one: see Node.MetricsAddr).
 	MetricsAddr string
+	// Squares, for a bridge, hands its core follower the squares the
+	// validator it follows built, when both run in one process (the
+	// devnet: validator.Node with validator.Options.SquareHandOff); see
+	// core.Options.Squares. Nil: the bridge builds every square. Other
+	// modes ignore it.
+	Squares core.Squares
 }
 
 // DefaultStartTimeout bounds each service's start. The longest wait is a
@@ -206,7 +213,7 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{mode: mode, home: home, conf: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout, pruner: opts.Pruner}
+	n := &Node{mode: mode, home: home, conf: conf, logger: logger, fatal: make(chan error, 1), startTimeout: opts.StartTimeout, pruner: opts.Pruner, builtSquares: opts.Squares}
 	n.logLevels = opts.LogLevels
 	if n.startTimeout <= 0 {
 		n.startTimeout = DefaultStartTimeout

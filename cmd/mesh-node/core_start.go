@@ -14,6 +14,9 @@ import (
 // startOptions are core start's settings.
 type startOptions struct {
 	home, p2pAddr, rpcAddr, logLevel string
+	// squareHandOff: validator.Options.SquareHandOff, for a bridge in the
+	// same process (the devnet).
+	squareHandOff bool
 }
 
 func (c *cli) coreStartCmd() *cobra.Command {
@@ -69,7 +72,7 @@ func launchCore(w io.Writer, o startOptions) (*coreNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := validator.Start(conf, validator.Options{Logger: logger, AppLogger: slogger.With("module", "app")})
+	n, err := validator.Start(conf, validator.Options{Logger: logger, AppLogger: slogger.With("module", "app"), SquareHandOff: o.squareHandOff})
 	if err != nil {
 		return nil, err
 	}

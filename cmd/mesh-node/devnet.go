@@ -104,7 +104,9 @@ func (c *cli) devnetCmd() *cobra.Command {
 		Long: `Run a whole DataMesh network on loopback in this process: a core validator
 (one-validator chain "` + devnetChainID + `", --block-time per block, a Blobstream
 attestation every ` + strconv.Itoa(devnetDataCommitmentWindow) + ` blocks), a bridge
-following it, and a full and a light node syncing from the bridge. Each
+following it (taking the square of each block from the validator instead
+of building it again), and a full and a light node syncing from the
+bridge. Each
 node's key is funded in the genesis, and each node's JSON-RPC API submits
 blobs through the core node. The command prints each node's RPC URL and an
 admin token and writes them to <home>/devnet.json:
@@ -340,7 +342,8 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		coreLevel = "error" // CometBFT has no warn level
 	}
 	if d.core, err = launchCore(logs, startOptions{home: filepath.Join(o.home, "core"), logLevel: coreLevel,
-		p2pAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), rpcAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1])}); err != nil {
+		p2pAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), rpcAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1]),
+		squareHandOff: true}); err != nil {
 		return nil, fmt.Errorf("core node: %w", err)
 	}
 	d.info.CoreRPC = d.core.RPCURL()
@@ -360,7 +363,13 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 		if _, err := nodebuilder.Init(home, conf); err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}
-		n, err := nodebuilder.New(mode, home, conf, nodebuilder.Options{Logger: logger.With("node", string(mode)), MetricsAddr: o.metricsAddr(i), LogLevels: levels})
+		nopts := nodebuilder.Options{Logger: logger.With("node", string(mode)), MetricsAddr: o.metricsAddr(i), LogLevels: levels}
+		if mode == nodebuilder.Bridge {
+			// The bridge takes the squares the validator built instead of
+			// building each again.
+			nopts.Squares = d.core
+		}
+		n, err := nodebuilder.New(mode, home, conf, nopts)
 		if err != nil {
 			return nil, fmt.Errorf("%s node: %w", mode, err)
 		}

@@ -56,13 +56,17 @@ type App struct {
 	// prepared is the last proposal PrepareProposal returned, accepted
 	// the last one ProcessProposal accepted; both are dropped at Commit.
 	prepared, accepted *checkedProposal
+	// squares: the extended squares of the last proposals, for
+	// TakeSquare; nil unless WithSquareHandOff. It has a lock of its own.
+	squares *keptSquares
 }
 
 type pendingBlock struct {
-	state   *State
-	changes *Delta
-	height  int64
-	appHash []byte
+	state    *State
+	changes  *Delta
+	height   int64
+	appHash  []byte
+	dataRoot []byte // its data root transaction's; nil if none decodes
 }
 
 var _ abci.Application = (*App)(nil)
@@ -184,6 +188,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	a.state, a.height, a.appHash, a.pending = st, 0, hash, nil
 	a.prepared, a.accepted = nil, nil
+	a.squares.reset()
 	a.check = NewDelta(st)
 	res.AppHash = hash
 	a.logger.Info("init chain", "chain_id", g.ChainID, "consensus", g.Consensus, "accounts", len(g.Accounts), "validators", len(st.validators))
@@ -326,7 +331,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if a.state == nil {
 		return nil, errors.New("app: PrepareProposal before InitChain")
 	}
-	txs, decoded, err := prepareTxs(a.state, a.collectAttestation(req.LocalLastCommit), req.Txs, req.MaxTxBytes, a.verified)
+	txs, decoded, built, err := prepareTxs(a.state, a.collectAttestation(req.LocalLastCommit), req.Txs, req.MaxTxBytes, a.verified)
 	if err != nil {
 		a.logger.Error("prepare proposal failed; proposing an empty block", "height", req.Height, "err", err)
 		drt, err := DataRootTx(nil, a.state.Config.Params.MaxSquareSize)
@@ -335,6 +340,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		}
 		txs, decoded = [][]byte{drt}, []decodedTx{{}}
 	}
+	a.squares.add(req.Height, built.ext, built.dah)
 	a.prepared = &checkedProposal{base: a.state, height: req.Height, txs: slices.Clone(txs),
 		digest: proposalDigest(txs, decoded), decoded: decoded}
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil
@@ -360,12 +366,13 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 	if a.prepared.builtBy(a.state, req.Height, req.Txs) {
 		own = a.prepared.decoded
 	}
-	decoded, err := processTxs(a.state, req.Txs, own, a.verified)
+	decoded, built, err := processTxs(a.state, req.Txs, own, a.verified)
 	if err != nil {
 		a.logger.Warn("rejected proposal", "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress), "err", err)
 		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
 	}
 	a.accepted = &checkedProposal{base: a.state, height: req.Height, txs: slices.Clone(req.Txs), decoded: decoded}
+	a.squares.add(req.Height, built.ext, built.dah) // nothing for own: PrepareProposal kept it
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 
@@ -461,13 +468,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if err != nil {
 		return nil, err
 	}
-	a.pending = &pendingBlock{state: next, changes: d, height: req.Height, appHash: hash}
+	a.pending = &pendingBlock{state: next, changes: d, height: req.Height, appHash: hash, dataRoot: dataRoot}
 	res.AppHash = hash
 	return res, nil
 }
 
 // Commit persists the finalized block's state, height and app hash in one
-// Badger transaction and resets the mempool's view.
+// Badger transaction and resets the mempool's view. Of the squares kept
+// for TakeSquare (WithSquareHandOff) it drops those of the height's other
+// proposals and of heights two or more below it.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -481,6 +490,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	p.state.settle()
 	a.state, a.height, a.appHash, a.pending = p.state, p.height, p.appHash, nil
 	a.prepared, a.accepted = nil, nil
+	a.squares.commit(p.height, p.dataRoot)
 	a.check = NewDelta(a.state)
 	return &abci.ResponseCommit{}, nil
 }

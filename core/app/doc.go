@@ -60,6 +60,13 @@
 //     eds.ODSBuffer) and extended in place, and CheckTx, PrepareTxs and
 //     ProcessTxs decode a BlobTx aliasing its bytes (decodeCached): a
 //     blob's bytes are copied once per square, into its shares.
+//   - With WithSquareHandOff, the extended square and DAH of each
+//     proposal built or accepted are kept (handoff.go: at most
+//     MaxKeptSquares, of the last two committed heights, keyed by data
+//     root; Commit drops the other proposals of its height) for TakeSquare,
+//     which hands one over once to a bridge in the same process
+//     (core.Options.Squares): the bridge then does not build the square
+//     again. Without it nothing outlives the call that built it.
 //
 // PrepareTxs and ProcessTxs, the pure functions, use no cache.
 //   - Genesis is CometBFT's app_state; its params are a tx.Params.

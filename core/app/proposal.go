@@ -26,7 +26,15 @@ func DataRootTx(txs [][]byte, maxSquareSize int) ([]byte, error) {
 	if _, err := share.ConstructInto(txs, maxSquareSize, sq.cells); err != nil {
 		return nil, err
 	}
-	return sq.dataRootTx()
+	drt, _, err := sq.dataRootTx()
+	return drt, err
+}
+
+// builtSquare is the extended square of a proposal and its DAH, which
+// App keeps for TakeSquare (WithSquareHandOff).
+type builtSquare struct {
+	ext *eds.ExtendedDataSquare
+	dah *eds.DataAvailabilityHeader
 }
 
 // squareInPlace lays a square out straight into the original quadrant of
@@ -69,13 +77,18 @@ func (s *squareInPlace) extend() (*eds.ExtendedDataSquare, *eds.DataAvailability
 }
 
 // dataRootTx extends the laid-out square and returns the encoded data root
-// transaction for it.
-func (s *squareInPlace) dataRootTx() ([]byte, error) {
+// transaction for it, with the extended square and its DAH (shared with
+// nothing else).
+func (s *squareInPlace) dataRootTx() ([]byte, builtSquare, error) {
 	ext, dah, err := s.extend()
 	if err != nil {
-		return nil, err
+		return nil, builtSquare{}, err
 	}
-	return header.DataRootTx{SquareSize: uint32(ext.K()), DataRoot: dah.Hash()}.Marshal()
+	drt, err := header.DataRootTx{SquareSize: uint32(ext.K()), DataRoot: dah.Hash()}.Marshal()
+	if err != nil {
+		return nil, builtSquare{}, err
+	}
+	return drt, builtSquare{ext: ext, dah: dah}, nil
 }
 
 // protoTxSize is what a transaction adds to CometBFT's count of a block's
@@ -102,16 +115,17 @@ func protoTxSize(tx []byte) int64 {
 // transaction whose proofs fail is dropped. (App.PrepareProposal knows
 // where they came from: it skips the BlobTxs CheckTx verified.)
 func PrepareTxs(base *State, txs [][]byte, maxTxBytes int64) ([][]byte, error) {
-	out, _, err := prepareTxs(base, nil, txs, maxTxBytes, nil)
+	out, _, _, err := prepareTxs(base, nil, txs, maxTxBytes, nil)
 	return out, err
 }
 
 // prepareTxs is PrepareTxs with, when att is not nil, the attestation
 // transaction att first (dropped only if it does not fit). It also returns
-// the proposal's transactions decoded (checkedProposal.decoded). A BlobTx
+// the proposal's transactions decoded (checkedProposal.decoded) and its
+// extended square. A BlobTx
 // that cache holds is not checked again (checkBlobs, KZG proofs); one that
 // passes those checks here is added to it. cache may be nil.
-func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *verifiedTxs) ([][]byte, []decodedTx, error) {
+func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *verifiedTxs) ([][]byte, []decodedTx, builtSquare, error) {
 	budget := maxTxBytes - protoTxSize(make([]byte, header.DataRootTxSize))
 	d := NewDelta(base)
 	var candidates [][]byte
@@ -184,7 +198,7 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *
 		var sq squareInPlace
 		_, kept, err := share.BuildInto(candidates, maxSquare, sq.cells)
 		if err != nil {
-			return nil, nil, fmt.Errorf("app: build square: %w", err)
+			return nil, nil, builtSquare{}, fmt.Errorf("app: build square: %w", err)
 		}
 		// Build moved the BlobTxs after the bare transactions and dropped
 		// what did not fit: execute again in square order.
@@ -202,7 +216,7 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *
 				dt, ok = byRef[txRef{&raw[0], len(raw)}]
 			}
 			if !ok {
-				return nil, nil, fmt.Errorf("app: build square: tx %d is not a candidate", i)
+				return nil, nil, builtSquare{}, fmt.Errorf("app: build square: tx %d is not a candidate", i)
 			}
 			if _, err := executeTx(d, dt.t, dt.btx, dt.blobsChecked); err == nil {
 				valid = append(valid, raw)
@@ -213,11 +227,11 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *
 			candidates = valid
 			continue // fewer transactions: lay out again
 		}
-		drt, err := sq.dataRootTx()
+		drt, built, err := sq.dataRootTx()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, builtSquare{}, err
 		}
-		return append(valid, drt), append(validDecoded, decodedTx{}), nil
+		return append(valid, drt), append(validDecoded, decodedTx{}), built, nil
 	}
 }
 
@@ -235,12 +249,13 @@ func prepareTxs(base *State, att []byte, txs [][]byte, maxTxBytes int64, cache *
 // otherwise the error (wrapping ErrInvalidProposal, and tx.ErrInvalidKZG
 // for a proof) says why.
 func ProcessTxs(base *State, txs [][]byte) error {
-	_, err := processTxs(base, txs, nil, nil)
+	_, _, err := processTxs(base, txs, nil, nil)
 	return err
 }
 
 // processTxs is ProcessTxs, returning on acceptance the transactions
-// decoded (checkedProposal.decoded). A BlobTx that cache holds is not
+// decoded (checkedProposal.decoded) and the extended square it built (none
+// for own). A BlobTx that cache holds is not
 // checked again (checkBlobs, KZG proofs); on acceptance every BlobTx of the
 // proposal is added to it. cache may be nil.
 //
@@ -250,17 +265,17 @@ func ProcessTxs(base *State, txs [][]byte) error {
 // while the blobs, the KZG proofs, the layout and the data root, which
 // depend on the transactions' bytes only and which prepareTxs computed
 // from the same bytes, are not checked again.
-func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) ([]decodedTx, error) {
+func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) ([]decodedTx, builtSquare, error) {
 	if len(txs) == 0 {
-		return nil, fmt.Errorf("%w: no data root transaction", ErrInvalidProposal)
+		return nil, builtSquare{}, fmt.Errorf("%w: no data root transaction", ErrInvalidProposal)
 	}
 	if own != nil && len(own) != len(txs) {
-		return nil, fmt.Errorf("app: own proposal of %d transactions decoded as %d", len(txs), len(own))
+		return nil, builtSquare{}, fmt.Errorf("app: own proposal of %d transactions decoded as %d", len(txs), len(own))
 	}
 	last := len(txs) - 1
 	want, err := header.UnmarshalDataRootTx(txs[last])
 	if err != nil {
-		return nil, fmt.Errorf("%w: last transaction: %w", ErrInvalidProposal, err)
+		return nil, builtSquare{}, fmt.Errorf("%w: last transaction: %w", ErrInvalidProposal, err)
 	}
 	body := txs[:last]
 	d := NewDelta(base)
@@ -271,14 +286,14 @@ func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) 
 	var proofs kzgBatch
 	for i, raw := range body {
 		if header.IsDataRootTx(raw) {
-			return nil, fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
+			return nil, builtSquare{}, fmt.Errorf("%w: tx %d is a data root transaction but not the last", ErrInvalidProposal, i)
 		}
 		if IsAttestationTx(raw) {
 			if i != 0 {
-				return nil, fmt.Errorf("%w: tx %d is an attestation transaction but not the first", ErrInvalidProposal, i)
+				return nil, builtSquare{}, fmt.Errorf("%w: tx %d is an attestation transaction but not the first", ErrInvalidProposal, i)
 			}
 			if _, err := checkAttestationTx(base, raw); err != nil {
-				return nil, fmt.Errorf("%w: tx 0: %w", ErrInvalidProposal, err)
+				return nil, builtSquare{}, fmt.Errorf("%w: tx 0: %w", ErrInvalidProposal, err)
 			}
 			continue
 		}
@@ -296,12 +311,12 @@ func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) 
 			err = proofs.add(i, dt.t, dt.btx)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, i, err)
+			return nil, builtSquare{}, fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, i, err)
 		}
 		decoded[i] = dt
 	}
 	if own != nil {
-		return own, nil
+		return own, builtSquare{}, nil
 	}
 	// go-eth-kzg verifies a batch on one core, while the extension and
 	// the roots below use every core only part of the time: verifying
@@ -312,20 +327,20 @@ func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) 
 	var square squareInPlace
 	sq, err := share.ConstructInto(body, base.Config.Params.MaxSquareSize, square.cells)
 	if err != nil {
-		return nil, fmt.Errorf("%w: square: %w", ErrInvalidProposal, err)
+		return nil, builtSquare{}, fmt.Errorf("%w: square: %w", ErrInvalidProposal, err)
 	}
 	if uint32(sq.Width) != want.SquareSize {
-		return nil, fmt.Errorf("%w: square width %d, the data root transaction says %d", ErrInvalidProposal, sq.Width, want.SquareSize)
+		return nil, builtSquare{}, fmt.Errorf("%w: square width %d, the data root transaction says %d", ErrInvalidProposal, sq.Width, want.SquareSize)
 	}
-	got, err := square.dataRootTx()
+	got, built, err := square.dataRootTx()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidProposal, err)
+		return nil, builtSquare{}, fmt.Errorf("%w: %w", ErrInvalidProposal, err)
 	}
 	if !bytes.Equal(got, txs[last]) {
-		return nil, fmt.Errorf("%w: data root %X, the data root transaction says %X", ErrInvalidProposal, got[len(got)-32:], want.DataRoot)
+		return nil, builtSquare{}, fmt.Errorf("%w: data root %X, the data root transaction says %X", ErrInvalidProposal, got[len(got)-32:], want.DataRoot)
 	}
 	if failed := <-verified; len(failed) > 0 {
-		return nil, fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, failed[0].index, failed[0].err)
+		return nil, builtSquare{}, fmt.Errorf("%w: tx %d: %w", ErrInvalidProposal, failed[0].index, failed[0].err)
 	}
 	for i, dt := range decoded {
 		if dt.btx != nil {
@@ -336,5 +351,5 @@ func processTxs(base *State, txs [][]byte, own []decodedTx, cache *verifiedTxs) 
 			decoded[i] = dt.stripBlobs()
 		}
 	}
-	return decoded, nil
+	return decoded, built, nil
 }

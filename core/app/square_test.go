@@ -90,7 +90,7 @@ func TestSquareInPlaceMatchesExtend(t *testing.T) {
 		if _, _, err := share.BuildInto(body, maxSquare, built.cells); err != nil {
 			t.Fatal(err)
 		}
-		if drt, err := built.dataRootTx(); err != nil || !bytes.Equal(drt, wantDRT) {
+		if drt, _, err := built.dataRootTx(); err != nil || !bytes.Equal(drt, wantDRT) {
 			t.Fatalf("proposal %d: BuildInto's data root tx %X, %v; the reference's %X", i, drt, err, wantDRT)
 		}
 	}

@@ -70,6 +70,9 @@ type Validator struct {
 	BlobstreamKey *secp256k1dcr.PrivateKey
 	// RPCAddr is the node's CometBFT RPC address (http://127.0.0.1:port).
 	RPCAddr string
+	// Options are the node's start options (validator.Start); Start sets
+	// their Wrap.
+	Options validator.Options
 
 	node *validator.Node
 }
@@ -163,13 +166,18 @@ func WriteGenesis(t testing.TB, g *app.Genesis, vals ...*Validator) {
 // Stop was not called.
 func (v *Validator) Start(wrap func(*app.App) abci.Application) {
 	v.t.Helper()
-	n, err := validator.Start(v.Config, validator.Options{Wrap: wrap})
+	o := v.Options
+	o.Wrap = wrap
+	n, err := validator.Start(v.Config, o)
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	v.node = n
 	v.t.Cleanup(v.Stop)
 }
+
+// Node is the running node; nil when it is not started.
+func (v *Validator) Node() *validator.Node { return v.node }
 
 // Stop stops the node and closes its databases; a no-op when stopped.
 func (v *Validator) Stop() {

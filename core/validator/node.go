@@ -20,6 +20,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/core/app"
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/internal/badgerdb"
 )
 
@@ -33,6 +34,12 @@ type Options struct {
 	// the DataMesh application it is given (tests wrap it to misbehave);
 	// it must not return nil.
 	Wrap func(*app.App) abci.Application
+	// SquareHandOff makes the application keep the extended squares of
+	// the last proposals for Node.TakeSquare (app.WithSquareHandOff): for
+	// a bridge in the same process, which then builds none of them again.
+	// Without a taker it only holds memory (up to app.MaxKeptSquares
+	// squares), so only a process that runs both sets it.
+	SquareHandOff bool
 }
 
 // Node is a running core node: CometBFT with the DataMesh application.
@@ -42,6 +49,7 @@ type Node struct {
 	appDB *badger.DB
 	dbs   *cometDBs
 	rpc   *rpcServer
+	app   *app.App
 
 	mu      sync.Mutex
 	stopped bool
@@ -82,6 +90,9 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 	if bsKey != nil {
 		appOpts = append(appOpts, app.WithBlobstreamKey(bsKey))
 	}
+	if o.SquareHandOff {
+		appOpts = append(appOpts, app.WithSquareHandOff())
+	}
 	db, err := badgerdb.Open(badgerdb.Options(filepath.Join(conf.RootDir, AppDBDir)))
 	if err != nil {
 		return nil, fmt.Errorf("validator: open application database: %w", err)
@@ -96,6 +107,7 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("validator: load application state: %w", err)
 	}
+	n.app = a
 	var abciApp abci.Application = a
 	if o.Wrap != nil {
 		if abciApp = o.Wrap(a); abciApp == nil {
@@ -133,6 +145,15 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 
 // ChainID is the chain the node runs, from its genesis.
 func (n *Node) ChainID() string { return n.node.GenesisDoc().ChainID }
+
+// TakeSquare hands over the extended square and DAH the node's application
+// built for the proposal whose data root is dataRoot (app.App.TakeSquare);
+// ok is false unless the node was started with Options.SquareHandOff and
+// still keeps that square. It implements core.Squares, for a bridge
+// following the node in the same process.
+func (n *Node) TakeSquare(dataRoot []byte) (ext *eds.ExtendedDataSquare, dah *eds.DataAvailabilityHeader, ok bool) {
+	return n.app.TakeSquare(dataRoot)
+}
 
 // RPCURL is the node's CometBFT RPC as an http URL.
 func (n *Node) RPCURL() string { return RPCURL(n.conf) }
