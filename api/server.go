@@ -307,6 +307,8 @@ func (s *Server) Addr() string {
 
 // ServeHTTP authenticates the request, bounds its body and batch size, and
 // hands it to go-jsonrpc: a WebSocket upgrade, or a POSTed call or batch.
+// The blobs of a POSTed blob.Submit are decoded here, in one pass (see
+// predecodeSubmit).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handlers.Add(1)
 	defer s.handlers.Done()
@@ -370,6 +372,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRPCError(w, http.StatusBadRequest, -32600,
 			fmt.Sprintf("api: batch of %d requests exceeds the limit of %d", n, s.opts.MaxBatch))
 		return
+	}
+	if !isBatch {
+		if rewritten, blobs, ok := predecodeSubmit(body); ok {
+			body, ctx = rewritten, withPreSubmit(ctx, blobs)
+		}
 	}
 	r = r.WithContext(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
