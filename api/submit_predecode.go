@@ -36,14 +36,17 @@ func preSubmitted(ctx context.Context) []*blob.Blob {
 	return blobs
 }
 
-// predecodeSubmit decodes the blobs of body, a single JSON-RPC request
-// that json.Valid accepts, if it is a blob.Submit call in plain form: an
+// predecodeSubmit decodes the blobs of body, a request not yet checked,
+// if it is a single blob.Submit call in plain form: an
 // object whose keys are ASCII without escapes, with one key spelled
 // "method" (value "blob.Submit") and, after it, one spelled "params" (no other
 // spelling of either, which encoding/json would also match), whose first
 // element is a non-empty array of blob objects that decode. It returns
 // body with that element replaced by null, and the blobs, in the order
 // of the array. ok is false for anything else; body is not modified.
+// The blobs it returns were validated as JSON by their decoding, so body
+// is valid JSON if the rewritten request is (FuzzPredecodeSubmit checks
+// it): the caller checks only the rewritten one.
 func predecodeSubmit(body []byte) (rewritten []byte, blobs []*blob.Blob, ok bool) {
 	p := jsonSkipper{buf: body}
 	p.space()
@@ -139,8 +142,9 @@ func (p *jsonSkipper) blobArray() ([]*blob.Blob, bool) {
 	}
 }
 
-// jsonSkipper walks JSON that json.Valid accepted; on other input its
-// methods report false rather than misread it.
+// jsonSkipper walks JSON. It reads valid JSON right; on other input it
+// may report false or skip wrongly, which the check of the rewritten
+// request then refuses (see predecodeSubmit).
 type jsonSkipper struct {
 	buf []byte
 	i   int

@@ -45,18 +45,19 @@ func goJSONRPCBlobs(body []byte) (jsonrpcRequest, []json.RawMessage, []*blob.Blo
 	return req, ps, blobs, nil
 }
 
-// FuzzPredecodeSubmit: whatever predecodeSubmit takes, go-jsonrpc would
+// FuzzPredecodeSubmit: whatever predecodeSubmit takes and rewrites to valid
+// JSON was valid JSON, and go-jsonrpc would
 // have decoded to the same call (method, id, blobs, the other
 // parameters), and the rewritten request it hands go-jsonrpc is that call
 // with null for the blobs. It never panics.
 func FuzzPredecodeSubmit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if !json.Valid(body) { // checkBody refuses it before
+		rewritten, blobs, ok := predecodeSubmit(body)
+		if !ok || !json.Valid(rewritten) { // the server checks the rewritten request
 			return
 		}
-		rewritten, blobs, ok := predecodeSubmit(body)
-		if !ok {
-			return
+		if !json.Valid(body) {
+			t.Fatalf("rewritten %q is valid JSON, the request %q is not", rewritten, body)
 		}
 		req, ps, want, err := goJSONRPCBlobs(body)
 		if err != nil || req.Method != submitMethod {
@@ -112,6 +113,9 @@ func predecodeSeeds(t *testing.T) []fuzzcorpus.Seed {
 	add("null-blob", `{"method":"blob.Submit","params":[[null],null]}`)
 	add("empty-blobs", `{"method":"blob.Submit","params":[[],null]}`)
 	add("bad-blob", `{"method":"blob.Submit","params":[[{"namespace":"AAE=","data":"aGk="}],null]}`)
+	add("trailing-data", `{"method":"blob.Submit","params":[[`+one+`],null]} x`)
+	add("bad-options", `{"method":"blob.Submit","params":[[`+one+`],nul]}`)
+	add("bad-id", `{"id":tru,"method":"blob.Submit","params":[[`+one+`],null]}`)
 	add("other-method", `{"method":"blob.Get","params":[1,"AAE=","aGk="]}`)
 	return seeds
 }
@@ -121,13 +125,15 @@ func TestPredecodeCorpus(t *testing.T) {
 }
 
 // TestPredecodeSubmitTakes checks which requests the server decodes
-// itself: the form go-jsonrpc's client sends, and none whose decoding
-// only go-jsonrpc gets right or whose errors are go-jsonrpc's to word.
+// itself: the form go-jsonrpc's client sends (invalid JSON around the
+// blobs included: the server's check of the rewritten request refuses
+// it), and none whose decoding only go-jsonrpc gets right or whose
+// errors are go-jsonrpc's to word.
 func TestPredecodeSubmitTakes(t *testing.T) {
 	for _, s := range predecodeSeeds(t) {
 		body := s.Args[0].([]byte)
 		_, blobs, ok := predecodeSubmit(body)
-		want := map[string]int{"submit": 1, "submit-two-options": 2}[s.Name]
+		want := map[string]int{"submit": 1, "submit-two-options": 2, "trailing-data": 1, "bad-options": 1, "bad-id": 1}[s.Name]
 		if ok != (want > 0) || len(blobs) != want {
 			t.Errorf("%s: predecoded %v with %d blobs, want %d blobs", s.Name, ok, len(blobs), want)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/datamesh/mesh-node/blob"
@@ -59,6 +60,7 @@ func TestSubmitOverHTTP(t *testing.T) {
 		}
 	}
 
+	plain := `{"jsonrpc":"2.0","id":5,"method":"blob.Submit","params":[` + blobs + `,null]}`
 	wrong := *b2
 	wrong.Commitment = b1.Commitment
 	for name, tc := range map[string]struct{ body, want string }{
@@ -67,6 +69,10 @@ func TestSubmitOverHTTP(t *testing.T) {
 				fmt.Sprintf("%X", []byte(b1.Commitment)) + ` does not match the data's ` + fmt.Sprintf("%X", []byte(b2.Commitment)) + `"},"id":2,"jsonrpc":"2.0"}`},
 		"null blob": {`{"jsonrpc":"2.0","id":3,"method":"blob.Submit","params":[[null],null]}`,
 			`{"error":{"code":1,"message":"blob: invalid blob: blob 0 is null"},"id":3,"jsonrpc":"2.0"}`},
+		"data after the request": {plain + ` x`, fmt.Sprintf(
+			`{"error":{"code":-32700,"message":"api: parse error: data after the JSON value, at byte %d"},"id":null,"jsonrpc":"2.0"}`, len(plain))},
+		"bad options": {strings.Replace(plain, `,null]}`, `,nul]}`, 1),
+			`{"error":{"code":-32700,"message":"api: parse error: invalid character ']' in literal null (expecting 'l')"},"id":null,"jsonrpc":"2.0"}`},
 		"no blobs": {`{"jsonrpc":"2.0","id":4,"method":"blob.Submit","params":[null,null]}`,
 			`{"error":{"code":1,"message":"blob: invalid blob: no blobs to submit"},"id":4,"jsonrpc":"2.0"}`},
 	} {
