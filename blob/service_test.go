@@ -254,14 +254,22 @@ func (s *fakeSubmitter) SubmitPayForBlob(ctx context.Context, blobs []*share.Blo
 	return s.resp, s.err
 }
 
-func TestSubmit(t *testing.T) {
-	ctx := ctxT(t)
+// newSubmitService returns a fixture and a service over it that submits
+// through a fakeSubmitter answering height 42.
+func newSubmitService(t *testing.T) (*fixture, *blob.Service, *fakeSubmitter) {
+	t.Helper()
 	f := newFixture(t, 2, 2)
 	sub := &fakeSubmitter{resp: &state.TxResponse{Height: 42, TxHash: "AB"}}
 	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: f.getter, Submitter: sub})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, svc, sub
+}
+
+func TestSubmit(t *testing.T) {
+	ctx := ctxT(t)
+	f, svc, sub := newSubmitService(t)
 	b1, _ := blob.New(nsA, []byte("one"))
 	b2, _ := blob.New(nsB, pattern(2000, 9))
 	cfg := &state.TxConfig{GasPrice: 0.002, IsGasPriceSet: true}
@@ -473,12 +481,7 @@ func TestSubscribeSurvivesFailedReads(t *testing.T) {
 // still checked against the changed data.
 func TestSubmitDecodedBlobChanged(t *testing.T) {
 	ctx := ctxT(t)
-	f := newFixture(t, 2, 2)
-	sub := &fakeSubmitter{resp: &state.TxResponse{Height: 42, TxHash: "AB"}}
-	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: f.getter, Submitter: sub})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, svc, sub := newSubmitService(t)
 	orig, err := blob.New(nsA, pattern(3000, 4))
 	if err != nil {
 		t.Fatal(err)
