@@ -490,6 +490,11 @@ func TestSubmitDecodedBlobChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	orig.Index = 5 // read from a square: decoded without the kept share.Blob
+	encIndexed, err := json.Marshal(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		change func(b *blob.Blob)
@@ -504,38 +509,40 @@ func TestSubmitDecodedBlobChanged(t *testing.T) {
 			b.ShareVersion, b.Signer = share.ShareVersionOne, bytes.Repeat([]byte{1}, share.SignerSize)
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var b blob.Blob
-			if err := json.Unmarshal(enc, &b); err != nil {
-				t.Fatal(err)
-			}
-			decoded := slices.Clone(b.Commitment)
-			tc.change(&b)
-			want, err := blob.FromShare(b.Namespace, b.Data, b.ShareVersion, b.Signer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			changed := !bytes.Equal(want.Commitment, decoded)
-			if tc.name != "unchanged" && !changed {
-				t.Fatal("the change left the commitment as it was")
-			}
-			// With the decoded commitment still set, a changed blob is refused.
-			sub.got = nil
-			_, err = svc.Submit(ctx, []*blob.Blob{&b}, nil)
-			if changed != errors.Is(err, blob.ErrInvalidBlob) {
-				t.Fatalf("Submit with the decoded commitment: %v", err)
-			}
-			// Without it, the blob goes as it is now, with its commitment.
-			b.Commitment = nil
-			if _, err := svc.Submit(ctx, []*blob.Blob{&b}, nil); err != nil {
-				t.Fatal(err)
-			}
-			got := sub.got[0]
-			c, err := got.Commitment()
-			if err != nil || !bytes.Equal(c, want.Commitment) || !bytes.Equal(got.Data(), b.Data) ||
-				got.Namespace() != b.Namespace || got.ShareVersion() != b.ShareVersion || !bytes.Equal(got.Signer(), b.Signer) {
-				t.Fatalf("submitted commitment %X, want %X (%v)", c, want.Commitment, err)
-			}
-		})
+		for name, enc := range map[string][]byte{tc.name: enc, tc.name + ", indexed": encIndexed} {
+			t.Run(name, func(t *testing.T) {
+				var b blob.Blob
+				if err := json.Unmarshal(enc, &b); err != nil {
+					t.Fatal(err)
+				}
+				decoded := slices.Clone(b.Commitment)
+				tc.change(&b)
+				want, err := blob.FromShare(b.Namespace, b.Data, b.ShareVersion, b.Signer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				changed := !bytes.Equal(want.Commitment, decoded)
+				if tc.name != "unchanged" && !changed {
+					t.Fatal("the change left the commitment as it was")
+				}
+				// With the decoded commitment still set, a changed blob is refused.
+				sub.got = nil
+				_, err = svc.Submit(ctx, []*blob.Blob{&b}, nil)
+				if changed != errors.Is(err, blob.ErrInvalidBlob) {
+					t.Fatalf("Submit with the decoded commitment: %v", err)
+				}
+				// Without it, the blob goes as it is now, with its commitment.
+				b.Commitment = nil
+				if _, err := svc.Submit(ctx, []*blob.Blob{&b}, nil); err != nil {
+					t.Fatal(err)
+				}
+				got := sub.got[0]
+				c, err := got.Commitment()
+				if err != nil || !bytes.Equal(c, want.Commitment) || !bytes.Equal(got.Data(), b.Data) ||
+					got.Namespace() != b.Namespace || got.ShareVersion() != b.ShareVersion || !bytes.Equal(got.Signer(), b.Signer) {
+					t.Fatalf("submitted commitment %X, want %X (%v)", c, want.Commitment, err)
+				}
+			})
+		}
 	}
 }

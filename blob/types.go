@@ -36,7 +36,8 @@ type Blob struct {
 	Index      int
 
 	// checked is the validated share.Blob UnmarshalJSON made of the
-	// fields, its commitment computed and kept. ShareBlob (and so Submit)
+	// fields of a blob with a negative Index, its commitment computed and
+	// kept. ShareBlob (and so Submit)
 	// uses it only while the fields still hold what it was made of, in a
 	// buffer of their own (see cached); otherwise it is ignored.
 	checked *share.Blob
@@ -116,8 +117,10 @@ func (b *Blob) MarshalJSON() ([]byte, error) {
 // in the input that differs from it is an error (ErrInvalidBlob), one that
 // is absent is filled in. A missing index is -1. The common form is read
 // in one pass, base64 straight into Data; anything else goes through
-// encoding/json, with the same result and errors. The blob keeps the
-// validated share.Blob with its commitment for ShareBlob and Submit.
+// encoding/json, with the same result and errors. A blob without an
+// index (or index -1: not read from a square, as submitted) keeps the
+// validated share.Blob with its commitment for ShareBlob and Submit, at
+// the cost of a second copy of its data while it lives.
 func (b *Blob) UnmarshalJSON(data []byte) error {
 	j, ok := decodeJSONFast(data)
 	if !ok {
@@ -141,10 +144,15 @@ func (b *Blob) UnmarshalJSON(data []byte) error {
 	if len(j.Commitment) > 0 && string(j.Commitment) != string(c) {
 		return fmt.Errorf("%w: commitment %X does not match the data's %X", ErrInvalidBlob, j.Commitment, c)
 	}
-	// Data keeps the decoded buffer; sb holds its own copy (share.NewBlob
-	// copies), which is what lets cached notice a change in place.
-	*b = Blob{Namespace: ns, Data: j.Data, ShareVersion: j.ShareVersion, Signer: bytes.Clone(sb.Signer()),
-		Commitment: c, Index: j.Index, checked: sb}
+	*b = Blob{Namespace: ns, Data: sb.Data(), ShareVersion: j.ShareVersion, Signer: bytes.Clone(sb.Signer()),
+		Commitment: c, Index: j.Index}
+	if j.Index < 0 {
+		// A blob not read from a square, as submitted: Data keeps the
+		// decoded buffer and sb its own copy (share.NewBlob copies),
+		// which is what lets cached notice a change in place. A blob
+		// read from a square (a client's Get) keeps one copy, as before.
+		b.Data, b.checked = j.Data, sb
+	}
 	return nil
 }
 
