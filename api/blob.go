@@ -99,6 +99,10 @@ func (m *BlobModule) Submit(ctx context.Context, blobs []*blob.Blob, options *st
 	if err := haltAny(m.halt); err != nil {
 		return 0, err
 	}
+	if blobs == nil {
+		// The server decoded them ahead of go-jsonrpc (predecodeSubmit).
+		blobs = preSubmitted(ctx)
+	}
 	if len(blobs) == 0 {
 		return 0, fmt.Errorf("%w: no blobs to submit", blob.ErrInvalidBlob)
 	}

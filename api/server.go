@@ -17,6 +17,7 @@ import (
 
 	"github.com/filecoin-project/go-jsonrpc"
 
+	"github.com/datamesh/mesh-node/blob"
 	"github.com/datamesh/mesh-node/internal/logging"
 )
 
@@ -307,6 +308,8 @@ func (s *Server) Addr() string {
 
 // ServeHTTP authenticates the request, bounds its body and batch size, and
 // hands it to go-jsonrpc: a WebSocket upgrade, or a POSTed call or batch.
+// The blobs of a POSTed blob.Submit are decoded here, in one pass (see
+// predecodeSubmit).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handlers.Add(1)
 	defer s.handlers.Done()
@@ -361,10 +364,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRPCError(w, http.StatusBadRequest, -32700, "api: reading request: "+err.Error())
 		return
 	}
+	// A blob.Submit's blobs are decoded here, which validates them, so
+	// that checkBody has only the rest of the request to scan; should the
+	// rest be invalid, checkBody words the error over the whole body.
+	orig := body
+	var preBlobs []*blob.Blob
+	if rewritten, blobs, ok := predecodeSubmit(body); ok {
+		body, preBlobs = rewritten, blobs
+	}
 	n, isBatch, err := checkBody(body)
+	if err != nil && preBlobs != nil {
+		body, preBlobs = orig, nil
+		n, isBatch, err = checkBody(body)
+	}
 	if err != nil {
 		writeRPCError(w, http.StatusBadRequest, -32700, "api: parse error: "+err.Error())
 		return
+	}
+	if preBlobs != nil {
+		ctx = withPreSubmit(ctx, preBlobs)
 	}
 	if isBatch && n > s.opts.MaxBatch {
 		writeRPCError(w, http.StatusBadRequest, -32600,

@@ -156,6 +156,26 @@ func fuzzSeeds(t *testing.T) []fuzzcorpus.Seed {
 	add("short-namespace", []byte(`{"namespace":"AAE=","data":"aGk=","share_version":0}`))
 	add("empty-object", []byte(`{}`))
 	add("not-json", []byte(`{"namespace":`))
+	// FuzzBlobJSONFast compares the one-pass decoder with encoding/json:
+	// the same inputs, and the forms on either side of the fast path's
+	// edge.
+	for _, s := range slices.Clone(seeds) {
+		seeds = append(seeds, fuzzcorpus.Seed{Target: "FuzzBlobJSONFast", Name: s.Name, Args: s.Args})
+	}
+	addFast := func(name, data string) {
+		seeds = append(seeds, fuzzcorpus.Seed{Target: "FuzzBlobJSONFast", Name: name, Args: []any{[]byte(data)}})
+	}
+	addFast("white-space-and-nulls", " {\n\t\"data\" : \"aGk=\" , \"signer\":null,\"commitment\":null } \r\n")
+	addFast("folded-key", `{"Data":"aGk=","ſigner":"aGk="}`)
+	addFast("duplicate-key", `{"index":1,"index":2}`)
+	addFast("escaped-base64", `{"data":"aG\u0073="}`)
+	addFast("numbers", `{"share_version":1.0,"index":-0}`)
+	addFast("number-overflow", `{"share_version":256,"index":99999999999999999999}`)
+	addFast("leading-zero", `{"index":01}`)
+	addFast("null-number", `{"index":null,"share_version":null}`)
+	addFast("bad-padding", `{"data":"aGk"}`)
+	addFast("trailing-data", `{"data":"aGk="} x`)
+	addFast("array-data", `{"data":[104,105]}`)
 	return seeds
 }
 

@@ -118,7 +118,10 @@ func NewService(opts Options) (*Service, error) {
 // opts.KZG the state client signs the blobs' EIP-4844 KZG commitments and
 // proofs into the PayForBlobs, or refuses a chain that takes none
 // (state.ErrUnsupported) and a transaction they would make too large
-// (state.ErrTxTooLarge), before it signs.
+// (state.ErrTxTooLarge), before it signs. A blob decoded from JSON and
+// not changed since carries its validated form and commitment (see
+// Blob.ShareBlob): Submit does not validate or hash it again, and the
+// Submitter gets the commitment with it (share.Blob keeps it).
 func (s *Service) Submit(ctx context.Context, blobs []*Blob, opts *state.TxConfig) (uint64, error) {
 	if s.submitter == nil {
 		return 0, ErrSubmitUnavailable

@@ -3,8 +3,10 @@ package blob_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -252,14 +254,22 @@ func (s *fakeSubmitter) SubmitPayForBlob(ctx context.Context, blobs []*share.Blo
 	return s.resp, s.err
 }
 
-func TestSubmit(t *testing.T) {
-	ctx := ctxT(t)
+// newSubmitService returns a fixture and a service over it that submits
+// through a fakeSubmitter answering height 42.
+func newSubmitService(t *testing.T) (*fixture, *blob.Service, *fakeSubmitter) {
+	t.Helper()
 	f := newFixture(t, 2, 2)
 	sub := &fakeSubmitter{resp: &state.TxResponse{Height: 42, TxHash: "AB"}}
 	svc, err := blob.NewService(blob.Options{Headers: f.store, Getter: f.getter, Submitter: sub})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, svc, sub
+}
+
+func TestSubmit(t *testing.T) {
+	ctx := ctxT(t)
+	f, svc, sub := newSubmitService(t)
 	b1, _ := blob.New(nsA, []byte("one"))
 	b2, _ := blob.New(nsB, pattern(2000, 9))
 	cfg := &state.TxConfig{GasPrice: 0.002, IsGasPriceSet: true}
@@ -461,5 +471,78 @@ func TestSubscribeSurvivesFailedReads(t *testing.T) {
 	}
 	if n := g.failures.Load(); n >= 0 {
 		t.Fatalf("%d injected failures left unused", n+1)
+	}
+}
+
+// TestSubmitDecodedBlobChanged checks that a blob decoded from JSON and
+// changed afterwards (data in place, data replaced, namespace, signer) is
+// submitted as it now is, with its data's commitment, never the one the
+// decoding computed; and that the commitment the decoding filled in is
+// still checked against the changed data.
+func TestSubmitDecodedBlobChanged(t *testing.T) {
+	ctx := ctxT(t)
+	_, svc, sub := newSubmitService(t)
+	orig, err := blob.New(nsA, pattern(3000, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := json.Marshal(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig.Index = 5 // read from a square: decoded without the kept share.Blob
+	encIndexed, err := json.Marshal(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(b *blob.Blob)
+	}{
+		{"unchanged", func(*blob.Blob) {}},
+		{"data in place", func(b *blob.Blob) { b.Data[0] ^= 0xff }},
+		{"data's last byte", func(b *blob.Blob) { b.Data[len(b.Data)-1] ^= 1 }},
+		{"data replaced", func(b *blob.Blob) { b.Data = pattern(3000, 5) }},
+		{"data shortened", func(b *blob.Blob) { b.Data = b.Data[:100] }},
+		{"namespace", func(b *blob.Blob) { b.Namespace = nsB }},
+		{"share version and signer", func(b *blob.Blob) {
+			b.ShareVersion, b.Signer = share.ShareVersionOne, bytes.Repeat([]byte{1}, share.SignerSize)
+		}},
+	} {
+		for name, enc := range map[string][]byte{tc.name: enc, tc.name + ", indexed": encIndexed} {
+			t.Run(name, func(t *testing.T) {
+				var b blob.Blob
+				if err := json.Unmarshal(enc, &b); err != nil {
+					t.Fatal(err)
+				}
+				decoded := slices.Clone(b.Commitment)
+				tc.change(&b)
+				want, err := blob.FromShare(b.Namespace, b.Data, b.ShareVersion, b.Signer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				changed := !bytes.Equal(want.Commitment, decoded)
+				if tc.name != "unchanged" && !changed {
+					t.Fatal("the change left the commitment as it was")
+				}
+				// With the decoded commitment still set, a changed blob is refused.
+				sub.got = nil
+				_, err = svc.Submit(ctx, []*blob.Blob{&b}, nil)
+				if changed != errors.Is(err, blob.ErrInvalidBlob) {
+					t.Fatalf("Submit with the decoded commitment: %v", err)
+				}
+				// Without it, the blob goes as it is now, with its commitment.
+				b.Commitment = nil
+				if _, err := svc.Submit(ctx, []*blob.Blob{&b}, nil); err != nil {
+					t.Fatal(err)
+				}
+				got := sub.got[0]
+				c, err := got.Commitment()
+				if err != nil || !bytes.Equal(c, want.Commitment) || !bytes.Equal(got.Data(), b.Data) ||
+					got.Namespace() != b.Namespace || got.ShareVersion() != b.ShareVersion || !bytes.Equal(got.Signer(), b.Signer) {
+					t.Fatalf("submitted commitment %X, want %X (%v)", c, want.Commitment, err)
+				}
+			})
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,13 @@ type Blob struct {
 	Signer     []byte
 	Commitment Commitment
 	Index      int
+
+	// checked is the validated share.Blob UnmarshalJSON made of the
+	// fields of a blob with a negative Index, its commitment computed and
+	// kept. ShareBlob (and so Submit)
+	// uses it only while the fields still hold what it was made of, in a
+	// buffer of their own (see cached); otherwise it is ignored.
+	checked *share.Blob
 }
 
 // New returns a blob of ns and data (share version 0) with its commitment
@@ -60,13 +68,32 @@ func fromShareBlob(b *share.Blob, index int) (*Blob, error) {
 		Signer: b.Signer(), Commitment: c, Index: index}, nil
 }
 
-// ShareBlob returns b as a share.Blob, validating it.
+// ShareBlob returns b as a share.Blob, validating it. For a blob decoded
+// from JSON whose fields are unchanged since, it returns the share.Blob
+// the decoding validated, whose commitment is already computed.
 func (b *Blob) ShareBlob() (*share.Blob, error) {
+	if sb := b.cached(); sb != nil {
+		return sb, nil
+	}
 	sb, err := share.NewBlob(b.Namespace, b.Data, b.ShareVersion, b.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidBlob, err)
 	}
 	return sb, nil
+}
+
+// cached returns b.checked if b's fields still hold what it was made of,
+// else nil. The share.Blob owns a copy of the data, so a change to b.Data
+// in place shows as a difference (a comparison, far cheaper than the
+// commitment); a Data aliasing the share.Blob's own buffer is not trusted.
+func (b *Blob) cached() *share.Blob {
+	sb := b.checked
+	if sb == nil || b.Namespace != sb.Namespace() || b.ShareVersion != sb.ShareVersion() ||
+		!bytes.Equal(b.Signer, sb.Signer()) || len(b.Data) != len(sb.Data()) || len(b.Data) == 0 ||
+		&b.Data[0] == &sb.Data()[0] || !bytes.Equal(b.Data, sb.Data()) {
+		return nil
+	}
+	return sb
 }
 
 // jsonBlob is celestia-node's JSON shape of a blob.
@@ -88,25 +115,44 @@ func (b *Blob) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes celestia-node's shape. It validates the namespace,
 // data, share version and signer and computes the commitment; a commitment
 // in the input that differs from it is an error (ErrInvalidBlob), one that
-// is absent is filled in. A missing index is -1.
+// is absent is filled in. A missing index is -1. The common form is read
+// in one pass, base64 straight into Data; anything else goes through
+// encoding/json, with the same result and errors. A blob without an
+// index (or index -1: not read from a square, as submitted) keeps the
+// validated share.Blob with its commitment for ShareBlob and Submit, at
+// the cost of a second copy of its data while it lives.
 func (b *Blob) UnmarshalJSON(data []byte) error {
-	j := jsonBlob{Index: -1}
-	if err := json.Unmarshal(data, &j); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidBlob, err)
+	j, ok := decodeJSONFast(data)
+	if !ok {
+		j = jsonBlob{Index: -1}
+		if err := json.Unmarshal(data, &j); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidBlob, err)
+		}
 	}
 	ns, err := share.NamespaceFromBytes(j.Namespace)
 	if err != nil {
 		return fmt.Errorf("%w: namespace: %w", ErrInvalidBlob, err)
 	}
-	got, err := FromShare(ns, j.Data, j.ShareVersion, j.Signer)
+	sb, err := share.NewBlob(ns, j.Data, j.ShareVersion, j.Signer)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrInvalidBlob, err)
 	}
-	if len(j.Commitment) > 0 && string(j.Commitment) != string(got.Commitment) {
-		return fmt.Errorf("%w: commitment %X does not match the data's %X", ErrInvalidBlob, j.Commitment, got.Commitment)
+	c, err := sb.Commitment()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidBlob, err)
 	}
-	got.Index = j.Index
-	*b = *got
+	if len(j.Commitment) > 0 && string(j.Commitment) != string(c) {
+		return fmt.Errorf("%w: commitment %X does not match the data's %X", ErrInvalidBlob, j.Commitment, c)
+	}
+	*b = Blob{Namespace: ns, Data: sb.Data(), ShareVersion: j.ShareVersion, Signer: bytes.Clone(sb.Signer()),
+		Commitment: c, Index: j.Index}
+	if j.Index < 0 {
+		// A blob not read from a square, as submitted: Data keeps the
+		// decoded buffer and sb its own copy (share.NewBlob copies),
+		// which is what lets cached notice a change in place. A blob
+		// read from a square (a client's Get) keeps one copy, as before.
+		b.Data, b.checked = j.Data, sb
+	}
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package share
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/datamesh/mesh-node/merkle"
 	"github.com/datamesh/mesh-node/nmt"
@@ -27,12 +29,14 @@ const MaxBlobSize = FirstSparseShareContentSize + (MaxShareCount-1)*Continuation
 // Blob is data posted under a namespace. A Blob is immutable: NewBlob copies
 // its inputs and the accessors return slices the caller must not modify.
 // The blobs of a Square from Construct or Build alias the transactions laid
-// out, which their callers keep unmodified.
+// out, which their callers keep unmodified. Being immutable, a Blob keeps
+// its commitment once computed (see Commitment).
 type Blob struct {
 	ns           Namespace
 	data         []byte
 	shareVersion uint8
 	signer       []byte
+	commitment   atomic.Pointer[[]byte] // set by the first Commitment
 }
 
 // NewBlob validates and returns a blob. It copies data and signer.
@@ -148,12 +152,34 @@ func (b *Blob) writeShare(i int, dst []byte) {
 // taken over the leaves ns || share, and the commitment is the RFC 6962 root
 // of those subtree roots. The error is reserved for future share versions;
 // it is nil for every blob NewBlob returns.
+//
+// The first call computes it and the blob keeps it: later calls (the blob
+// service's check, the state client's PayForBlobs) return it without
+// hashing again. Each call returns a new slice the caller owns. It is safe
+// for concurrent use.
 func (b *Blob) Commitment() ([]byte, error) {
+	if c := b.cachedCommitment(); c != nil {
+		return bytes.Clone(c), nil
+	}
 	roots, err := b.SubtreeRoots()
 	if err != nil {
 		return nil, err
 	}
-	return merkle.HashFromByteSlices(roots), nil
+	c := merkle.HashFromByteSlices(roots)
+	b.commitment.Store(&c)
+	return bytes.Clone(c), nil
+}
+
+// cachedCommitment returns the commitment a previous Commitment computed,
+// or nil. The caller must not modify it.
+func (b *Blob) cachedCommitment() []byte {
+	if b == nil {
+		return nil
+	}
+	if c := b.commitment.Load(); c != nil {
+		return *c
+	}
+	return nil
 }
 
 // SubtreeRoots returns the NMT roots of the blob's commitment subtrees, in

@@ -35,7 +35,9 @@ func (c *Client) Transfer(ctx context.Context, to tx.Address, amount Int, cfg *T
 // they are not modified. A blob larger than the chain's max_blob_size is
 // refused before anything is signed (ErrBlobTooLarge, with the limit in
 // the message). A transaction the chain refuses is a *TxError
-// (ErrTxFailed).
+// (ErrTxFailed). Each blob's share commitment is the one the blob keeps
+// (share.Blob.Commitment): a blob whose commitment was already computed,
+// as the blob service's are, is not hashed again.
 //
 // With cfg.KZG, the PayForBlobs also carries, for every blob, the EIP-4844
 // KZG commitment and blob proof of each chunk of its data (package kzg's
