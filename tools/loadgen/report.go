@@ -61,14 +61,25 @@ type NodeSummary struct {
 	HeapAtWarmupBytes float64 `json:"go_heap_inuse_at_warmup_bytes,omitempty"`
 	MaxHeapAfterBytes float64 `json:"max_go_heap_inuse_after_warmup_bytes,omitempty"`
 	HeapGrowthPct     float64 `json:"go_heap_inuse_growth_after_warmup_pct,omitempty"`
+	// The trend of each series: the median of the last warm-up-long
+	// window of the load against that of the first one after the warm-up,
+	// in per cent (0: a load shorter than three warm-ups).
+	RSSTrendPct  float64 `json:"rss_trend_pct,omitempty"`
+	AnonTrendPct float64 `json:"anon_rss_trend_pct,omitempty"`
+	HeapTrendPct float64 `json:"go_heap_inuse_trend_pct,omitempty"`
 }
 
 // growth follows one memory series of a node: its largest value, its
 // value at the first sample at or after the warm-up, the largest after
-// it, and the growth between those in per cent.
-type growth struct{ max, at, maxAfter float64 }
+// it, and the growth between those in per cent; and, for the trend, the
+// samples of the first window after the warm-up and of the last of the
+// load, each as long as the warm-up.
+type growth struct {
+	max, at, maxAfter float64
+	first, last       []float64
+}
 
-func (g *growth) add(v *float64, t, warmup float64) {
+func (g *growth) add(v *float64, t, warmup, loadEnd float64) {
 	if v == nil {
 		return
 	}
@@ -78,7 +89,39 @@ func (g *growth) add(v *float64, t, warmup float64) {
 			g.at = *v
 		}
 		g.maxAfter = max(g.maxAfter, *v)
+		if t < 2*warmup {
+			g.first = append(g.first, *v)
+		}
+		if t >= loadEnd-warmup && t <= loadEnd {
+			g.last = append(g.last, *v)
+		}
 	}
+}
+
+// trendPct is the growth in per cent from the median of the first window
+// after the warm-up to that of the last window of the load: unlike pct, a
+// peak of the garbage collector's sawtooth against a random point of it
+// does not decide it. It is 0 when the load was too short for two windows
+// apart (under three warm-ups).
+func (g growth) trendPct(warmup, loadEnd float64) float64 {
+	if loadEnd < 3*warmup || len(g.first) == 0 || len(g.last) == 0 {
+		return 0
+	}
+	a, b := median(g.first), median(g.last)
+	if a <= 0 {
+		return 0
+	}
+	return 100 * (b - a) / a
+}
+
+// median returns the median of v (not empty); it sorts v.
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func (g growth) pct() float64 {
@@ -146,7 +189,7 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 	sort.Slice(blocks, func(i, j int) bool { return blocks[i].Height < blocks[j].Height })
 	bins := int(load/time.Second) + 1
 	rep.Throughput = binThroughput(blocks, r.start, time.Second, bins)
-	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.Warmup.Seconds())
+	rep.Nodes = summarize(r.cfg.Watch, r.nodeMode, r.samples, r.cfg.Warmup.Seconds(), load.Seconds())
 	if r.cfg.Rate > 0 && load > 0 {
 		if got := mbps(rep.SubmittedBytes, load); got < 0.9*r.cfg.Rate/1e6 {
 			p50 := percentile(r.latency, 50)
@@ -168,7 +211,7 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 // With warmup > 0 it also computes each node's memory growth (RSS,
 // anonymous memory, Go heap) after the first
 // warmup seconds.
-func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup float64) []NodeSummary {
+func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup, loadEnd float64) []NodeSummary {
 	var out []NodeSummary
 	for _, n := range nodes {
 		s := NodeSummary{Name: n.Name, Mode: modes[n.Name], MaxHeaderLag: -1, MaxSampledLag: -1, MaxStoredLag: -1}
@@ -192,13 +235,14 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup f
 			if ns.StoredHead != nil {
 				s.MaxStoredLag = max(s.MaxStoredLag, int64(lag(smp.ChainHead, *ns.StoredHead)))
 			}
-			rss.add(ns.RSS, smp.T, warmup)
-			anon.add(ns.AnonRSS, smp.T, warmup)
-			heap.add(ns.HeapInuse, smp.T, warmup)
+			rss.add(ns.RSS, smp.T, warmup, loadEnd)
+			anon.add(ns.AnonRSS, smp.T, warmup, loadEnd)
+			heap.add(ns.HeapInuse, smp.T, warmup, loadEnd)
 		}
 		s.MaxRSSBytes, s.RSSAtWarmupBytes, s.MaxRSSAfterBytes, s.RSSGrowthPct = rss.max, rss.at, rss.maxAfter, rss.pct()
 		s.MaxAnonBytes, s.AnonAtWarmupBytes, s.MaxAnonAfterBytes, s.AnonGrowthPct = anon.max, anon.at, anon.maxAfter, anon.pct()
 		s.MaxHeapBytes, s.HeapAtWarmupBytes, s.MaxHeapAfterBytes, s.HeapGrowthPct = heap.max, heap.at, heap.maxAfter, heap.pct()
+		s.RSSTrendPct, s.AnonTrendPct, s.HeapTrendPct = rss.trendPct(warmup, loadEnd), anon.trendPct(warmup, loadEnd), heap.trendPct(warmup, loadEnd)
 		if cnt > 0 {
 			s.MeanSampledLag = sum / float64(cnt)
 		}
@@ -251,16 +295,21 @@ func writeTable(w io.Writer, rep *Report) error {
 	}
 	if rep.WarmupSeconds > 0 {
 		fmt.Fprintln(tw)
-		fmt.Fprintf(tw, "node\tMB at %.0f s, max after, growth:\tRSS\tanonymous (RssAnon)\tGo heap in use\n", rep.WarmupSeconds)
-		col := func(at, maxAfter, pct float64) string {
+		fmt.Fprintf(tw, "node\tMB at %.0f s, max after, growth; trend (median, last %.0f s against first %.0f s after):\tRSS\tanonymous (RssAnon)\tGo heap in use\n",
+			rep.WarmupSeconds, rep.WarmupSeconds, rep.WarmupSeconds)
+		col := func(at, maxAfter, pct, trend float64) string {
 			if at == 0 {
 				return "-"
 			}
-			return fmt.Sprintf("%.0f, %.0f, %+.1f%%", at/1e6, maxAfter/1e6, pct)
+			t := "-"
+			if rep.LoadSeconds >= 3*rep.WarmupSeconds {
+				t = fmt.Sprintf("%+.1f%%", trend)
+			}
+			return fmt.Sprintf("%.0f, %.0f, %+.1f%%; trend %s", at/1e6, maxAfter/1e6, pct, t)
 		}
 		for _, n := range rep.Nodes {
-			fmt.Fprintf(tw, "%s\t\t%s\t%s\t%s\n", n.Name, col(n.RSSAtWarmupBytes, n.MaxRSSAfterBytes, n.RSSGrowthPct),
-				col(n.AnonAtWarmupBytes, n.MaxAnonAfterBytes, n.AnonGrowthPct), col(n.HeapAtWarmupBytes, n.MaxHeapAfterBytes, n.HeapGrowthPct))
+			fmt.Fprintf(tw, "%s\t\t%s\t%s\t%s\n", n.Name, col(n.RSSAtWarmupBytes, n.MaxRSSAfterBytes, n.RSSGrowthPct, n.RSSTrendPct),
+				col(n.AnonAtWarmupBytes, n.MaxAnonAfterBytes, n.AnonGrowthPct, n.AnonTrendPct), col(n.HeapAtWarmupBytes, n.MaxHeapAfterBytes, n.HeapGrowthPct, n.HeapTrendPct))
 		}
 	}
 	for _, note := range rep.Notes {

@@ -160,7 +160,7 @@ func TestSummarize(t *testing.T) {
 	}
 	nodes := []Node{{Name: "full", Shared: true}, {Name: "light", Shared: true}, {Name: "own"}}
 	samples[1].T = 300
-	got := summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 0)
+	got := summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 0, 0)
 	if got[0].MaxStoredLag != 5 || got[0].MaxHeaderLag != 1 || got[0].MaxRSSBytes != 0 || !strings.HasPrefix(got[0].RSSSource, "unavailable") {
 		t.Fatalf("full: %+v", got[0])
 	}
@@ -176,13 +176,13 @@ func TestSummarize(t *testing.T) {
 	}
 	// With a warm-up of 100 s only the second sample counts: 30 MB at
 	// the warm-up, nothing after it above that.
-	got = summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 100)
+	got = summarize(nodes, map[string]string{"full": "full", "light": "light", "own": "light"}, samples, 100, 400)
 	if got[2].RSSAtWarmupBytes != 3e7 || got[2].MaxRSSAfterBytes != 3e7 || got[2].RSSGrowthPct != 0 ||
 		got[1].RSSAtWarmupBytes != 6e7 || got[0].RSSAtWarmupBytes != 0 {
 		t.Fatalf("warm-up: %+v", got)
 	}
 	samples = append(samples, Sample{T: 400, ChainHead: 13, Nodes: map[string]NodeSample{"own": {RSS: f(3.3e7)}}})
-	got = summarize(nodes, map[string]string{"own": "light"}, samples, 100)
+	got = summarize(nodes, map[string]string{"own": "light"}, samples, 100, 400)
 	if g := got[2].RSSGrowthPct; g < 9.99 || g > 10.01 {
 		t.Fatalf("growth %v, want 10%%", g)
 	}
@@ -197,10 +197,27 @@ func TestSummarize(t *testing.T) {
 		{T: 600, Nodes: map[string]NodeSample{"own": {RSS: f(3e9), AnonRSS: f(5.25e8), HeapInuse: f(2.5e8)}}},
 		{T: 900, Nodes: map[string]NodeSample{"own": {RSS: f(2.5e9)}}},
 	}
-	got = summarize([]Node{{Name: "own"}}, map[string]string{"own": "full"}, samples, 300)
+	got = summarize([]Node{{Name: "own"}}, map[string]string{"own": "full"}, samples, 300, 900)
 	if n := got[0]; n.RSSGrowthPct != 50 || n.AnonGrowthPct != 5 || n.HeapGrowthPct != 0 ||
 		n.MaxAnonBytes != 5.25e8 || n.MaxHeapBytes != 3e8 || n.AnonAtWarmupBytes != 5e8 || n.HeapAtWarmupBytes != 3e8 {
 		t.Fatalf("anon and heap: %+v", n)
+	}
+	// The trend compares the medians of the first and last warm-up-long
+	// windows: a flat sawtooth has none, though its peak against the
+	// sample at the warm-up is +100%; a steady rise from 130 to 190 MB has
+	// one (medians 144.5 and 175 MB).
+	samples = nil
+	for i := 0; i <= 90; i++ {
+		saw, rise := []float64{100e6, 150e6, 200e6}[i%3], 100e6+float64(i)*1e6
+		samples = append(samples, Sample{T: float64(i * 10), Nodes: map[string]NodeSample{"own": {RSS: f(saw), HeapInuse: f(rise)}}})
+	}
+	got = summarize([]Node{{Name: "own"}}, map[string]string{"own": "light"}, samples, 300, 900)
+	if n := got[0]; n.RSSGrowthPct != 100 || n.RSSTrendPct != 0 || n.HeapTrendPct < 21 || n.HeapTrendPct > 21.2 {
+		t.Fatalf("trend: %+v", n)
+	}
+	got = summarize([]Node{{Name: "own"}}, map[string]string{"own": "light"}, samples, 300, 800)
+	if n := got[0]; n.HeapTrendPct != 0 {
+		t.Fatalf("trend of a load under three warm-ups: %+v", n)
 	}
 }
 
