@@ -92,6 +92,9 @@ var allowed = map[string][]string{
 	// internal/freeport reserves loopback ports for tests and devnets;
 	// stdlib only.
 	"internal/freeport": {},
+	// internal/jsonscan reads JSON tokens in place for the one-pass
+	// decoders of blob.Submit; stdlib only.
+	"internal/jsonscan": {},
 	// internal/fdlimit reads and raises RLIMIT_NOFILE; stdlib only.
 	"internal/fdlimit": {},
 	// internal/cowmap is the copy-on-write map of the application's
@@ -104,7 +107,7 @@ var allowed = map[string][]string{
 	// node's Badger database.
 	// It reads the KZG commitments of a blob's PayForBlobs (core/tx) and
 	// checks and opens them (kzg).
-	"blob": {module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", module + "/core/tx", module + "/kzg", "github.com/dgraph-io/badger/v4"},
+	"blob": {module + "/internal/jsonscan", module + "/share", module + "/nmt", module + "/merkle", module + "/eds", module + "/header", module + "/state", module + "/core/tx", module + "/kzg", "github.com/dgraph-io/badger/v4"},
 	// core/tx is what clients of the chain import to sign transactions:
 	// formats, addresses, gas, codes. It is the application's too, so it
 	// must stay free of ABCI and Badger (core/app keeps those).
@@ -128,7 +131,7 @@ var allowed = map[string][]string{
 	// api serves the JSON-RPC modules over the domain packages; it never
 	// imports nodebuilder or cmd, which hand it the services. Its kzg
 	// module computes commitments with kzg itself (no service to hand).
-	"api": {module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p", module + "/kzg", module + "/blobstream",
+	"api": {module + "/internal/jsonscan", module + "/internal/atomicfile", module + "/internal/logging", module + "/blob", module + "/state", module + "/core/tx", module + "/header", module + "/das", module + "/eds", module + "/share", module + "/nmt", module + "/merkle", module + "/p2p", module + "/kzg", module + "/blobstream",
 		"github.com/filecoin-project/go-jsonrpc", "github.com/golang-jwt/jwt/v5", "github.com/libp2p/go-libp2p/core", "github.com/multiformats/go-multiaddr", "github.com/cometbft/cometbft",
 		// Its dataset module reads the dataset index (dataset/store) by CID.
 		module + "/dataset/store", "github.com/ipfs/go-cid", "github.com/ipfs/go-block-format"},

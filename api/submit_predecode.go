@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/datamesh/mesh-node/blob"
+	"github.com/datamesh/mesh-node/internal/jsonscan"
 )
 
 // A blob.Submit call over HTTP carries megabytes of base64 in its first
@@ -48,30 +49,30 @@ func preSubmitted(ctx context.Context) []*blob.Blob {
 // is valid JSON if the rewritten request is (FuzzPredecodeSubmit checks
 // it): the caller checks only the rewritten one.
 func predecodeSubmit(body []byte) (rewritten []byte, blobs []*blob.Blob, ok bool) {
-	p := jsonSkipper{buf: body}
-	p.space()
-	if !p.take('{') {
+	p := &jsonscan.Scanner{Buf: body}
+	p.Space()
+	if !p.Take('{') {
 		return nil, nil, false
 	}
 	var isSubmit bool
 	first, firstEnd := -1, -1
 	for {
-		p.space()
-		key, ok := p.plainString()
+		p.Space()
+		key, ok := p.PlainString(true)
 		if !ok {
 			return nil, nil, false
 		}
-		p.space()
-		if !p.take(':') {
+		p.Space()
+		if !p.Take(':') {
 			return nil, nil, false
 		}
-		p.space()
+		p.Space()
 		switch {
 		case strings.EqualFold(string(key), "method"):
 			if string(key) != "method" || isSubmit {
 				return nil, nil, false
 			}
-			m, ok := p.plainString()
+			m, ok := p.PlainString(true)
 			if !ok || string(m) != submitMethod {
 				return nil, nil, false
 			}
@@ -79,28 +80,28 @@ func predecodeSubmit(body []byte) (rewritten []byte, blobs []*blob.Blob, ok bool
 		case strings.EqualFold(string(key), "params"):
 			// go-jsonrpc's client sends the method first; a params
 			// before it is left to go-jsonrpc, not decoded in vain.
-			if string(key) != "params" || !isSubmit || first >= 0 || !p.take('[') {
+			if string(key) != "params" || !isSubmit || first >= 0 || !p.Take('[') {
 				return nil, nil, false
 			}
-			p.space()
-			first = p.i
-			if blobs, ok = p.blobArray(); !ok {
+			p.Space()
+			first = p.I
+			if blobs, ok = blobArray(p); !ok {
 				return nil, nil, false
 			}
-			firstEnd = p.i
-			if !p.skipRest(1) {
+			firstEnd = p.I
+			if !p.SkipRest(1) {
 				return nil, nil, false
 			}
 		default:
-			if !p.skipValue() {
+			if !p.SkipValue() {
 				return nil, nil, false
 			}
 		}
-		p.space()
-		if p.take('}') {
+		p.Space()
+		if p.Take('}') {
 			break
 		}
-		if !p.take(',') {
+		if !p.Take(',') {
 			return nil, nil, false
 		}
 	}
@@ -116,132 +117,28 @@ func predecodeSubmit(body []byte) (rewritten []byte, blobs []*blob.Blob, ok bool
 
 // blobArray reads a non-empty array of objects, each decoded by
 // blob.Blob's UnmarshalJSON.
-func (p *jsonSkipper) blobArray() ([]*blob.Blob, bool) {
-	if !p.take('[') {
+func blobArray(p *jsonscan.Scanner) ([]*blob.Blob, bool) {
+	if !p.Take('[') {
 		return nil, false
 	}
 	var blobs []*blob.Blob
 	for {
-		p.space()
-		start := p.i
-		if p.i >= len(p.buf) || p.buf[p.i] != '{' || !p.skipValue() {
+		p.Space()
+		start := p.I
+		if p.I >= len(p.Buf) || p.Buf[p.I] != '{' || !p.SkipValue() {
 			return nil, false
 		}
 		b := new(blob.Blob)
-		if err := b.UnmarshalJSON(p.buf[start:p.i]); err != nil {
+		if err := b.UnmarshalJSON(p.Buf[start:p.I]); err != nil {
 			return nil, false
 		}
 		blobs = append(blobs, b)
-		p.space()
-		if p.take(']') {
+		p.Space()
+		if p.Take(']') {
 			return blobs, true
 		}
-		if !p.take(',') {
+		if !p.Take(',') {
 			return nil, false
 		}
 	}
-}
-
-// jsonSkipper walks JSON. It reads valid JSON right; on other input it
-// may report false or skip wrongly, which the check of the rewritten
-// request then refuses (see predecodeSubmit).
-type jsonSkipper struct {
-	buf []byte
-	i   int
-}
-
-func (p *jsonSkipper) space() {
-	for p.i < len(p.buf) && (p.buf[p.i] == ' ' || p.buf[p.i] == '\t' || p.buf[p.i] == '\n' || p.buf[p.i] == '\r') {
-		p.i++
-	}
-}
-
-func (p *jsonSkipper) take(c byte) bool {
-	if p.i < len(p.buf) && p.buf[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-// plainString reads a string of ASCII without escapes and returns its
-// contents.
-func (p *jsonSkipper) plainString() ([]byte, bool) {
-	if !p.take('"') {
-		return nil, false
-	}
-	start := p.i
-	for ; p.i < len(p.buf); p.i++ {
-		switch c := p.buf[p.i]; {
-		case c == '"':
-			p.i++
-			return p.buf[start : p.i-1], true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
-	}
-	return nil, false
-}
-
-// skipValue moves past one value.
-func (p *jsonSkipper) skipValue() bool {
-	if p.i >= len(p.buf) {
-		return false
-	}
-	switch p.buf[p.i] {
-	case '{', '[':
-		p.i++
-		return p.skipRest(1)
-	case '"':
-		return p.skipString()
-	}
-	for p.i < len(p.buf) {
-		switch p.buf[p.i] {
-		case ' ', '\t', '\n', '\r', ',', '}', ']':
-			return true
-		case '{', '[', '"':
-			return false
-		}
-		p.i++
-	}
-	return true
-}
-
-// skipString moves past a string, escapes included.
-func (p *jsonSkipper) skipString() bool {
-	p.i++ // the opening quote
-	for p.i < len(p.buf) {
-		switch p.buf[p.i] {
-		case '"':
-			p.i++
-			return true
-		case '\\':
-			p.i += 2
-		default:
-			p.i++
-		}
-	}
-	return false
-}
-
-// skipRest moves past the end of depth open objects or arrays.
-func (p *jsonSkipper) skipRest(depth int) bool {
-	for p.i < len(p.buf) {
-		switch p.buf[p.i] {
-		case '"':
-			if !p.skipString() {
-				return false
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		}
-		p.i++
-		if depth == 0 {
-			return true
-		}
-	}
-	return false
 }

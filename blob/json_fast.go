@@ -3,6 +3,8 @@ package blob
 import (
 	"encoding/base64"
 	"strconv"
+
+	"github.com/datamesh/mesh-node/internal/jsonscan"
 )
 
 // decodeJSONFast decodes the common form of a blob's JSON in one pass,
@@ -17,18 +19,18 @@ import (
 // would give (FuzzBlobJSONFast checks it).
 func decodeJSONFast(data []byte) (j jsonBlob, ok bool) {
 	j.Index = -1
-	p := jsonScan{buf: data}
-	p.space()
-	if !p.take('{') {
+	p := jsonScan{jsonscan.Scanner{Buf: data}}
+	p.Space()
+	if !p.Take('{') {
 		return jsonBlob{}, false
 	}
-	p.space()
-	if p.take('}') {
-		return j, p.end()
+	p.Space()
+	if p.Take('}') {
+		return j, p.End()
 	}
 	var seen [6]bool
 	for {
-		key, ok := p.plainString()
+		key, ok := p.PlainString(false)
 		if !ok {
 			return jsonBlob{}, false
 		}
@@ -37,11 +39,11 @@ func decodeJSONFast(data []byte) (j jsonBlob, ok bool) {
 			return jsonBlob{}, false
 		}
 		seen[f] = true
-		p.space()
-		if !p.take(':') {
+		p.Space()
+		if !p.Take(':') {
 			return jsonBlob{}, false
 		}
-		p.space()
+		p.Space()
 		switch f {
 		case 0:
 			j.Namespace, ok = p.base64Value()
@@ -67,14 +69,14 @@ func decodeJSONFast(data []byte) (j jsonBlob, ok bool) {
 		if !ok {
 			return jsonBlob{}, false
 		}
-		p.space()
-		if p.take('}') {
-			return j, p.end()
+		p.Space()
+		if p.Take('}') {
+			return j, p.End()
 		}
-		if !p.take(',') {
+		if !p.Take(',') {
 			return jsonBlob{}, false
 		}
-		p.space()
+		p.Space()
 	}
 }
 
@@ -97,57 +99,9 @@ func fastFieldIndex(key []byte) int {
 	return -1
 }
 
-// jsonScan reads JSON tokens from buf for decodeJSONFast.
-type jsonScan struct {
-	buf []byte
-	i   int
-}
-
-func (p *jsonScan) space() {
-	for p.i < len(p.buf) {
-		switch p.buf[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *jsonScan) take(c byte) bool {
-	if p.i < len(p.buf) && p.buf[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-// end reports whether only white space is left.
-func (p *jsonScan) end() bool {
-	p.space()
-	return p.i == len(p.buf)
-}
-
-// plainString reads a string without escapes or control characters and
-// returns its contents (aliasing buf).
-func (p *jsonScan) plainString() ([]byte, bool) {
-	if !p.take('"') {
-		return nil, false
-	}
-	start := p.i
-	for p.i < len(p.buf) {
-		switch c := p.buf[p.i]; {
-		case c == '"':
-			s := p.buf[start:p.i]
-			p.i++
-			return s, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		}
-		p.i++
-	}
-	return nil, false
-}
+// jsonScan reads JSON tokens for decodeJSONFast: jsonscan's and the
+// value forms of a blob's fields.
+type jsonScan struct{ jsonscan.Scanner }
 
 // base64Value reads null (nil) or a plain string of standard padded
 // base64, decoded into a new buffer.
@@ -155,7 +109,7 @@ func (p *jsonScan) base64Value() ([]byte, bool) {
 	if p.literal("null") {
 		return nil, true
 	}
-	s, ok := p.plainString()
+	s, ok := p.PlainString(false)
 	if !ok {
 		return nil, false
 	}
@@ -170,13 +124,13 @@ func (p *jsonScan) base64Value() ([]byte, bool) {
 // literal reads word if it comes next and is not followed by more of a
 // token.
 func (p *jsonScan) literal(word string) bool {
-	if len(p.buf)-p.i < len(word) || string(p.buf[p.i:p.i+len(word)]) != word {
+	if len(p.Buf)-p.I < len(word) || string(p.Buf[p.I:p.I+len(word)]) != word {
 		return false
 	}
-	if k := p.i + len(word); k < len(p.buf) && !delimiter(p.buf[k]) {
+	if k := p.I + len(word); k < len(p.Buf) && !delimiter(p.Buf[k]) {
 		return false
 	}
-	p.i += len(word)
+	p.I += len(word)
 	return true
 }
 
@@ -184,23 +138,23 @@ func (p *jsonScan) literal(word string) bool {
 // or signed if signed is set, in which case the result is an int64 in
 // two's complement. One out of range of the type is refused.
 func (p *jsonScan) integer(signed bool) (uint64, bool) {
-	start := p.i
+	start := p.I
 	if signed {
-		p.take('-')
+		p.Take('-')
 	}
-	digits := p.i
-	for p.i < len(p.buf) && p.buf[p.i] >= '0' && p.buf[p.i] <= '9' {
-		p.i++
+	digits := p.I
+	for p.I < len(p.Buf) && p.Buf[p.I] >= '0' && p.Buf[p.I] <= '9' {
+		p.I++
 	}
 	switch {
-	case p.i == digits:
+	case p.I == digits:
 		return 0, false
-	case p.buf[digits] == '0' && p.i-digits > 1:
+	case p.Buf[digits] == '0' && p.I-digits > 1:
 		return 0, false // a leading zero is not JSON
-	case p.i < len(p.buf) && !delimiter(p.buf[p.i]):
+	case p.I < len(p.Buf) && !delimiter(p.Buf[p.I]):
 		return 0, false // a fraction, an exponent or garbage
 	}
-	s := string(p.buf[start:p.i])
+	s := string(p.Buf[start:p.I])
 	if signed {
 		v, err := strconv.ParseInt(s, 10, strconv.IntSize)
 		return uint64(v), err == nil

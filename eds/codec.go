@@ -179,7 +179,7 @@ const (
 
 // extend copies the k*k shares of ods into Q0 and fills Q1, Q2 and Q3 from
 // it, in place: the shards handed to the codec are sub-slices of the square's
-// buffer.
+// buffer. A nil ods extends the Q0 already written in place (ODSBuffer).
 //
 // First Q1: each row of ods is copied into Q0 and encoded into the same row
 // of Q1 (k calls, in parallel with the copies). Then
@@ -201,11 +201,12 @@ func (e *ExtendedDataSquare) extend(ods [][]byte) error {
 	if err := parallel(k, func() func(int) error {
 		shards := make([][]byte, w)
 		return func(r int) error {
-			e.rowShards(shards, r)
-			for c, s := range ods[r*k : (r+1)*k] {
-				copy(shards[c], s)
+			if ods != nil {
+				for c, s := range ods[r*k : (r+1)*k] {
+					copy(e.cell(r, c), s)
+				}
 			}
-			return encode(enc, shards)
+			return e.extendRow(enc, shards, r)
 		}
 	}); err != nil {
 		return err

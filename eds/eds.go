@@ -264,22 +264,11 @@ func (o *ODSBuffer) Extend() (*ExtendedDataSquare, error) {
 		return nil, ErrBuilderDone
 	}
 	o.done = true
-	e := o.e
-	if err := checkODSOrder(o.ods, e.k); err != nil {
+	if err := checkODSOrder(o.ods, o.e.k); err != nil {
 		return nil, err
 	}
-	enc, err := codecFor(e.k)
-	if err != nil {
+	if err := o.e.extend(nil); err != nil {
 		return nil, err
 	}
-	if err := parallel(e.k, func() func(int) error {
-		shards := make([][]byte, e.width)
-		return func(r int) error { return e.extendRow(enc, shards, r) }
-	}); err != nil {
-		return nil, err
-	}
-	if err := e.extendCols(enc); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return o.e, nil
 }

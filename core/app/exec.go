@@ -101,9 +101,10 @@ type decodedTx struct {
 // is never modified while the decoding is in use: the callers are CheckTx,
 // PrepareTxs and ProcessTxs, whose transactions are CometBFT's mempool and
 // proposal transactions, which it keeps unchanged for as long as it holds
-// them (PrepareTxs's result, and so a proposal, aliases txs already). What outlives the call, a checkedProposal's decoded, is stripped of
-// its blobs (stripBlobs), and a proposal whose bytes changed in place is
-// not taken for the checked one (checkedProposal.builtBy, holds).
+// them (PrepareTxs's result, and so a proposal, aliases txs already). What
+// outlives the call, a checkedProposal's decoded, is stripped of its blobs
+// (stripBlobs), and a proposal whose bytes changed in place is not taken
+// for the checked one (checkedProposal.builtBy, holds).
 func decodeCached(raw []byte, cache *verifiedTxs) (decodedTx, error) {
 	t, btx, err := decodeTx(raw, true)
 	if err != nil {
