@@ -23,6 +23,8 @@ MAX_BLOB=${MAX_BLOB:-8388608}
 OUT=${OUT:-throughput}
 BIN=${BIN:-bin}
 PPROF=${PPROF:-} # host:port: serve the devnet process's Go profiles there
+LIGHT_PPROF=${LIGHT_PPROF:-} # host:port: serve the separate light node's Go profiles there
+LOG_LEVEL=${LOG_LEVEL:-warn} # the devnet's --log.level (info shows CometBFT's steps per height)
 
 die() { echo "throughput: $*" >&2; exit 1; }
 [ -x "$BIN/mesh-node" ] || die "$BIN/mesh-node not built (make build)"
@@ -69,7 +71,7 @@ waitfor() {
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$BIN/mesh-node" devnet --home "$work/devnet" --base-port 0 --block-time "$BLOCK_TIME" --metrics \
-	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level warn ${PPROF:+--pprof "$PPROF"} >"$work/devnet.log" 2>&1 &
+	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level "$LOG_LEVEL" ${PPROF:+--pprof "$PPROF"} >"$work/devnet.log" 2>&1 &
 pids+=($!)
 waitfor "$work/devnet.log" "devnet ready" 120
 
@@ -81,7 +83,7 @@ metrics=$(freeport)
 	--rpc.port "$rpc" --metrics.addr "127.0.0.1:$metrics" --p2p.listen /ip4/127.0.0.1/tcp/0 \
 	--log.level warn >"$work/light-init.log"
 token=$("$BIN/mesh-node" light auth admin --home "$work/light") # node.Info, for its mode, needs admin
-"$BIN/mesh-node" light start --home "$work/light" >"$work/light.log" 2>&1 &
+"$BIN/mesh-node" light start --home "$work/light" ${LIGHT_PPROF:+--pprof "$LIGHT_PPROF"} >"$work/light.log" 2>&1 &
 pids+=($!)
 waitfor "$work/light.log" "peer_id:" 120
 

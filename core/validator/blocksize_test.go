@@ -67,3 +67,44 @@ func TestInitMaxSquareSize(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutProposeBySquare checks timeout_propose in new homes: CometBFT's
+// default 3 s up to squares of 128, plus 20 ms per 64 KiB block part of a
+// full square beyond 128 parts; a testnet's sub-second blocks scale the
+// default part only.
+func TestTimeoutProposeBySquare(t *testing.T) {
+	for _, c := range []struct {
+		k    int
+		want time.Duration
+	}{
+		{64, 3 * time.Second},
+		{128, 3 * time.Second},
+		{256, 3*time.Second + (512-128)*20*time.Millisecond},
+		{512, 3*time.Second + (2048-128)*20*time.Millisecond},
+	} {
+		home := t.TempDir()
+		if _, err := validator.Init(home, validator.InitOptions{ChainID: "tp", Moniker: "m", BlockTime: time.Second, MaxSquareSize: c.k}); err != nil {
+			t.Fatal(err)
+		}
+		conf, err := validator.LoadConfig(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := conf.Consensus.TimeoutPropose; got != c.want {
+			t.Errorf("k = %d: timeout_propose %s, want %s", c.k, got, c.want)
+		}
+	}
+
+	nodes, err := validator.Testnet(t.TempDir()+"/net", validator.TestnetOptions{Validators: 2, ChainID: "tn", BlockTime: 250 * time.Millisecond,
+		BasePort: 40000, Balance: 1, MaxSquareSize: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := validator.LoadConfig(nodes[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := conf.Consensus.TimeoutPropose, 750*time.Millisecond+(512-128)*20*time.Millisecond; got != want {
+		t.Errorf("testnet, 250ms blocks, k = 256: timeout_propose %s, want %s", got, want)
+	}
+}

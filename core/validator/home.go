@@ -21,6 +21,7 @@ import (
 	"github.com/datamesh/mesh-node/core/tx"
 	"github.com/datamesh/mesh-node/core/validator/internal/cometconfig"
 	"github.com/datamesh/mesh-node/internal/atomicfile"
+	"github.com/datamesh/mesh-node/share"
 	"github.com/datamesh/mesh-node/state/keyring"
 )
 
@@ -224,18 +225,45 @@ func makeHomeDirs(home string) error {
 }
 
 // newConfig returns the CometBFT config of a new home: CometBFT's
-// defaults with moniker, timeout_commit = blockTime and mempool and RPC
-// size limits a blob of params' max_blob_size fits in.
+// defaults with moniker, timeout_commit = blockTime, timeout_propose
+// raised by proposeAllowance for squares over 128 wide, and mempool and
+// RPC size limits a blob of params' max_blob_size fits in.
 func newConfig(home, moniker string, blockTime time.Duration, params tx.Params) *cfg.Config {
 	conf := cfg.DefaultConfig().SetRoot(home)
 	conf.Moniker = moniker
 	conf.Consensus.TimeoutCommit = blockTime
+	conf.Consensus.TimeoutPropose += proposeAllowance(params.MaxSquareSize)
 	// A BlobTx carries blobs of up to max_blob_size with the signed
 	// PayForBlobs, and broadcast_tx sends it in JSON as base64 (4/3 of its
 	// size): raise CometBFT's 1 MB limits so a max_blob_size blob fits.
 	conf.Mempool.MaxTxBytes = params.MaxBlobSize + 2*tx.MaxTxSize
 	conf.RPC.MaxBodyBytes = 2 * int64(conf.Mempool.MaxTxBytes)
 	return conf
+}
+
+// Block parts and what each costs its proposer beyond CometBFT's default
+// timeout_propose (3 s), which holds a square of 128 (an 8 MiB block, 128
+// parts of 64 KiB).
+const (
+	defaultProposeParts = 128
+	perPartAllowance    = 20 * time.Millisecond
+)
+
+// proposeAllowance is the time added to timeout_propose for a chain whose
+// squares can be maxSquare wide: 20 ms for each 64 KiB block part of a full
+// square beyond 128 (k = 256: 512 parts, 7.68 s, so 10.68 s in all). The
+// proposer builds the block, then CometBFT writes each of its own block
+// parts to the consensus WAL with an fsync before handling it; on a busy
+// 2-core machine a full k = 256 block took 2.8 s to build and 4.4 s to
+// deliver to itself (docs/benchmarks.md). With the default, such a proposal
+// missed its round, every validator prevoted nil and the height took three
+// times as long. The timeout only matters when a proposer is slow or down.
+func proposeAllowance(maxSquare int) time.Duration {
+	parts := maxSquare * maxSquare * share.ShareSize / int(cmttypes.BlockPartSizeBytes)
+	if parts <= defaultProposeParts {
+		return 0
+	}
+	return time.Duration(parts-defaultProposeParts) * perPartAllowance
 }
 
 // writeConfig checks conf and writes it as the config.toml of its home.

@@ -166,8 +166,9 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 		if err := makeHomeDirs(home); err != nil {
 			return nil, err
 		}
-		conf := newConfig(home, name, o.BlockTime, genesisParams(o.MaxSquareSize, o.MaxBlobSize))
-		scaleTimeouts(conf.Consensus, o.BlockTime)
+		params := genesisParams(o.MaxSquareSize, o.MaxBlobSize)
+		conf := newConfig(home, name, o.BlockTime, params)
+		scaleTimeouts(conf.Consensus, o.BlockTime, proposeAllowance(params.MaxSquareSize))
 		host, p2pListen := "127.0.0.1", "127.0.0.1"
 		if len(o.Hosts) > 0 {
 			host, p2pListen = o.Hosts[i], "0.0.0.0"
@@ -234,10 +235,15 @@ func writeTestnet(dir string, o TestnetOptions) ([]TestnetNode, error) {
 // timeout_commit, and its gossip pauses, by blockTime / 1 s when blockTime
 // is below a second (their defaults suit 1 s blocks), so that a round
 // that misses a stopped validator's proposal costs a few block times.
-func scaleTimeouts(c *cfg.ConsensusConfig, blockTime time.Duration) {
+// allowance, the part of timeout_propose newConfig added for large
+// squares, is kept whole: building and delivering a block does not get
+// faster with shorter blocks.
+func scaleTimeouts(c *cfg.ConsensusConfig, blockTime, allowance time.Duration) {
 	if blockTime >= time.Second {
 		return
 	}
+	c.TimeoutPropose -= allowance
+	defer func() { c.TimeoutPropose += allowance }()
 	for _, d := range []*time.Duration{&c.TimeoutPropose, &c.TimeoutProposeDelta, &c.TimeoutPrevote,
 		&c.TimeoutPrevoteDelta, &c.TimeoutPrecommit, &c.TimeoutPrecommitDelta,
 		&c.PeerGossipSleepDuration, &c.PeerQueryMaj23SleepDuration} {
