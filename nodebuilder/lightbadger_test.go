@@ -29,6 +29,11 @@ func TestLightBadgerHoldsLargestHeader(t *testing.T) {
 		t.Fatalf("light Badger: memtable %d × %d, %d compactors, block cache %d; want at most 4 MiB × 2, 2 compactors, at most 16 MiB",
 			got.MemTableSize, got.NumMemtables, got.NumCompactors, got.BlockCacheSize)
 	}
+	// Headers go to the value log, not into the tables that every
+	// compaction rewrites (BenchmarkLightBadgerHeaderWrites).
+	if got.ValueThreshold > 1<<10 {
+		t.Fatalf("light Badger: value threshold %d; headers of over 1 KiB must go to the value log", got.ValueThreshold)
+	}
 	// The largest header: 4k DAH roots of a k = 512 square, plus 64 KiB
 	// for its commit and validator set (100 validators take about 20 KB).
 	size := 4*share.SquareSizeUpperBound*nmt.NodeSize + 64<<10

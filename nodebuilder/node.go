@@ -190,8 +190,11 @@ const (
 	lightMemTableSize   = 4 << 20
 	lightBlockCacheSize = 16 << 20
 	// lightValueThreshold: values larger than this go to Badger's value
-	// log; Badger refuses one above its largest transaction.
-	lightValueThreshold = 512 << 10
+	// log, written once and never compacted. Headers (10 to 190 KB) do:
+	// kept in the tables, every compaction rewrote them, and its table
+	// builders took the heap from 20 to 75 MB for seconds at a time
+	// (250 MB when headers arrive fast: BenchmarkLightBadgerHeaderWrites).
+	lightValueThreshold = 1 << 10
 	// lightCompactors is Badger's minimum above none: each compactor
 	// wakes every 50 ms to look for work, whether there is any or not.
 	lightCompactors = 2
