@@ -26,6 +26,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -95,6 +96,10 @@ type Store struct {
 	afterBatch func(deleted int)
 
 	onCorrupt func(height uint64, err error)
+
+	// dir is the directory of square files (FileDir), "" for an
+	// in-memory database.
+	dir string
 }
 
 // New returns a store on db configured by opts. It does no I/O; the
@@ -108,7 +113,11 @@ func New(db *badger.DB, opts Options) *Store {
 	if cacheBytes == 0 {
 		cacheBytes = DefaultCacheBytes
 	}
-	return &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
+	s := &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
+	if o := db.Opts(); !o.InMemory && o.Dir != "" {
+		s.dir = filepath.Join(o.Dir, FileDirName)
+	}
+	return s
 }
 
 // Delete deletes the square of height within txn, which it does not
@@ -120,8 +129,13 @@ func (s *Store) Delete(txn *badger.Txn, height uint64) error {
 	return nil
 }
 
-// Forget drops the square of height from the cache.
-func (s *Store) Forget(height uint64) { s.cache.remove(height) }
+// Forget drops the square of height from the cache and removes its file
+// (StartWrite) if no stored reference names it any more, as after Delete;
+// a file it fails to remove is left for Prune.
+func (s *Store) Forget(height uint64) {
+	s.cache.remove(height)
+	_ = s.removeStale(height, height+1)
+}
 
 // corrupt reports err, if it wraps ErrCorrupt, to the OnCorrupt hook.
 func (s *Store) corrupt(height uint64, err error) {
@@ -223,6 +237,10 @@ func (s *Store) viewODS(height uint64) ([][]byte, error) {
 		if err != nil {
 			return fmt.Errorf("eds/store: height %d: %w", height, err)
 		}
+		if len(v) > 0 && v[0] == odsFileVersion {
+			ods, err = s.readFile(height, v)
+			return err
+		}
 		ods, err = decode(v)
 		if err != nil {
 			return fmt.Errorf("%w at height %d: %w", ErrCorrupt, height, err)
@@ -315,7 +333,7 @@ func (s *Store) Prune(ctx context.Context, below uint64) (n int, err error) {
 			return n, fmt.Errorf("eds/store: pruning below %d: %w", below, err)
 		}
 		if len(keys) == 0 {
-			return n, nil
+			return n, s.removeStale(0, below)
 		}
 		err = s.db.Update(func(txn *badger.Txn) error {
 			for _, k := range keys {
