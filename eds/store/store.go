@@ -7,8 +7,17 @@
 // Layout (height 8-byte big-endian, so keys sort by height):
 //
 //	"ods/" height -> version 0x01 | k*k shares of share.ShareSize bytes, row-major
+//	"ods/" height -> version 0x02 | reference to a file under FileDir (StartWrite)
 //
-// Put writes within a transaction the caller owns, so a square and the
+// Put stores the square as the Badger value; StartWrite (the bridge's
+// writes, package core) writes it to a file of its own, beside the
+// database, while the caller goes on (extending the square), and
+// Write.Commit records the file's reference: Badger copies an 8–32 MiB
+// value into its own buffer and then into its value log, a file takes the
+// rows as they lie in the extended square. Reads take either form. See
+// file.go for the file's layout and crash safety.
+//
+// Put and Write.Commit write within a transaction the caller owns, so a square and the
 // header that commits to it can be written atomically (see package core).
 // The value is one Badger entry: above Badger's value threshold it goes to
 // the value log and counts only a pointer towards the transaction's size
@@ -304,7 +313,9 @@ func (s *Store) Base(ctx context.Context) (uint64, bool, error) {
 // squares, lowest heights first, checking ctx between them; n counts the
 // squares deleted, also when it fails or ctx ends part way (those stay
 // deleted, and a later Prune goes on from there). Squares at or above below
-// are untouched. A square read through EDS while Prune runs may stay cached
+// are untouched. Once every square below is deleted it removes the files
+// of heights below below that no reference names (StartWrite); no square
+// below below may be being written meanwhile. A square read through EDS while Prune runs may stay cached
 // until it is evicted.
 func (s *Store) Prune(ctx context.Context, below uint64) (n int, err error) {
 	defer s.cache.removeBelow(below)
