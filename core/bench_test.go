@@ -111,11 +111,7 @@ func BenchmarkIngest(b *testing.B) {
 				height := int64(i + 1)
 				rb, _ := fc.Block(ctx, &height)
 				rc, _ := fc.Commit(ctx, &height)
-				h, ext, err := core.BuildHeader(rb.Block, rc.Commit, fc.blocks[height-1].vals, share.SquareSizeUpperBound)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := s.Put(ctx, h, ext); err != nil {
+				if _, _, err := s.Ingest(ctx, rb.Block, rc.Commit, fc.blocks[height-1].vals, share.SquareSizeUpperBound, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -50,6 +50,16 @@ const MaxBlockTxs = share.MaxShareCount
 // who must not modify them afterwards.
 func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet,
 	maxSquareSize int) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
+	return buildHeader(block, commit, vals, maxSquareSize, nil)
+}
+
+// buildHeader is BuildHeader calling laidOut, when not nil, with the rows
+// of the original square (eds.ODSBuffer.Rows) once it is laid out and
+// before it is extended: the rows are final, and are read only from then
+// on, while extension writes the rest of the square and its roots are
+// computed. It is not called when the layout fails.
+func buildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet,
+	maxSquareSize int, laidOut func(rows [][]byte)) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
 	if err := checkBlock(block, commit, vals, maxSquareSize); err != nil {
 		return nil, nil, err
 	}
@@ -60,7 +70,7 @@ func BuildHeader(block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.
 	// refused for that first, whatever the square work found.
 	proofc := make(chan cmttypes.TxProof, 1)
 	go func() { proofc <- txs.Proof(len(txs) - 1) }()
-	ext, dah, sqErr := buildSquare(txs, maxSquareSize, height)
+	ext, dah, sqErr := buildSquare(txs, maxSquareSize, height, laidOut)
 	proof := <-proofc
 	if err := checkProof(block, proof); err != nil {
 		return nil, nil, err
@@ -195,8 +205,8 @@ func matchDataRootTx(dah *eds.DataAvailabilityHeader, drt header.DataRootTx) err
 
 // buildSquare lays out txs but the last (the data root transaction),
 // extends the square and checks its DAH against the data root transaction.
-// Errors wrap ErrMalformedBlock.
-func buildSquare(txs cmttypes.Txs, maxSquareSize int, height int64) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader, error) {
+// Errors wrap ErrMalformedBlock. laidOut is buildHeader's.
+func buildSquare(txs cmttypes.Txs, maxSquareSize int, height int64, laidOut func(rows [][]byte)) (*eds.ExtendedDataSquare, *eds.DataAvailabilityHeader, error) {
 	drt, err := checkTxs(txs, maxSquareSize, height)
 	if err != nil {
 		return nil, nil, err
@@ -217,6 +227,9 @@ func buildSquare(txs cmttypes.Txs, maxSquareSize int, height int64) (*eds.Extend
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: height %d: laying out the square: %w", ErrMalformedBlock, height, err)
+	}
+	if laidOut != nil {
+		laidOut(buf.Rows())
 	}
 	ext, err := buf.Extend()
 	if err != nil {

@@ -28,7 +28,9 @@
 // every height from its store's head+1 to the node's latest height fetches
 // block, commit and validator set, builds the header, verifies it against
 // the stored header below it (header.VerifyAdjacent), stores header and
-// square (Store.Put) and calls Options.OnHeader. A websocket subscription to
+// square (Store.Ingest, which writes the original square to its file while
+// the square is extended; Store.Put for a square handed over) and calls
+// Options.OnHeader. A websocket subscription to
 // new block headers wakes it; it also polls every Options.PollInterval, so a
 // lost subscription costs latency, not blocks. Any RPC error, or a node
 // whose height has not moved for Options.StallTimeout, drops the connection;
@@ -59,8 +61,13 @@
 //	"eh/h/" height -> extended header (header/store)
 //	"eh/x/" hash   -> height          (header/store)
 //	"eh/head"      -> head height      (header/store)
-//	"ods/" height  -> original data square, k*k shares (eds/store)
+//	"ods/" height  -> reference to the original square's file (eds/store)
 //	"core/squares-pruned-below" -> height (PruneSquares)
+//
+// The original square itself, k*k shares, is a file of its own under
+// <home>/data/squares (eds/store StartWrite), written and synced before
+// the transaction that references it commits; in an in-memory database it
+// is the "ods/" value itself.
 //
 // Heights are 8-byte big-endian. Only the original square is stored; the
 // parity half is recomputed with eds.Extend when EDS or GetBlob needs it,
@@ -71,8 +78,12 @@
 //
 // # Crash consistency
 //
-// Store.Put writes the square, the header, its hash index and the new head
-// in one Badger transaction (header/store's AppendWith). Badger commits a
+// Store.Put and Store.Ingest write the square's reference, the header, its
+// hash index and the new head in one Badger transaction (header/store's
+// AppendWith), after the square's file is complete and synced; a file whose
+// transaction failed is removed, and one a crash left without a reference
+// is invisible (reads go through the reference) and removed by the next
+// PruneSquares. Badger commits a
 // transaction as one write-ahead-log batch and replays only complete
 // batches on open, so after a crash, a full disk or any failed write either
 // all four keys exist or none does: no header without its square, no square

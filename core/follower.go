@@ -417,23 +417,23 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 	if err != nil {
 		return err
 	}
-	h, ext, err := f.build(b, commit, vals)
-	if err != nil {
+	check := func(h *header.ExtendedHeader) error { return f.verify(ctx, h) }
+	h, ext, err := f.handedOver(b, commit, vals)
+	switch {
+	case err != nil:
 		return err
-	}
-	if height > 1 {
-		prev, err := f.opts.Store.GetByHeight(ctx, height-1)
-		switch {
-		case err == nil:
-			if err := header.VerifyAdjacent(prev, h, f.opts.Verify); err != nil {
-				return fmt.Errorf("%w: height %d against %d: %w", errVerify, height, height-1, err)
-			}
-		case !errors.Is(err, header.ErrNotFound):
-			return fmt.Errorf("core: reading height %d: %w", height-1, err)
+	case h != nil:
+		if err := check(h); err != nil {
+			return err
 		}
-	}
-	if err := f.opts.Store.Put(ctx, h, ext); err != nil {
-		return err
+		if err := f.opts.Store.Put(ctx, h, ext); err != nil {
+			return err
+		}
+	default:
+		// Built here: Ingest writes the square while it extends it.
+		if h, ext, err = f.opts.Store.Ingest(ctx, b, commit, vals, f.opts.MaxSquareSize, check); err != nil {
+			return err
+		}
 	}
 	if f.opts.Metrics != nil {
 		f.opts.Metrics.ObserveIngest(height, ext.K(), time.Since(start))
@@ -445,10 +445,28 @@ func (f *Follower) ingest(ctx context.Context, c Client, height uint64) error {
 	return nil
 }
 
-// build returns the block's header and square: from the square
+// verify checks h against the stored header below it, if any.
+func (f *Follower) verify(ctx context.Context, h *header.ExtendedHeader) error {
+	height := h.Height()
+	if height <= 1 {
+		return nil
+	}
+	prev, err := f.opts.Store.GetByHeight(ctx, height-1)
+	switch {
+	case err == nil:
+		if err := header.VerifyAdjacent(prev, h, f.opts.Verify); err != nil {
+			return fmt.Errorf("%w: height %d against %d: %w", errVerify, height, height-1, err)
+		}
+	case !errors.Is(err, header.ErrNotFound):
+		return fmt.Errorf("core: reading height %d: %w", height-1, err)
+	}
+	return nil
+}
+
+// handedOver returns the block's header and square made from the square
 // Options.Squares hands over when it has the block's (BuildHeaderFrom),
-// else built (BuildHeader).
-func (f *Follower) build(b *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
+// and nil ones when the square is to be built (Store.Ingest).
+func (f *Follower) handedOver(b *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
 	if f.opts.Squares != nil && len(b.Txs) > 0 {
 		if drt, err := header.UnmarshalDataRootTx(b.Txs[len(b.Txs)-1]); err == nil {
 			if ext, dah, ok := f.opts.Squares.TakeSquare(drt.DataRoot); ok {
@@ -460,7 +478,7 @@ func (f *Follower) build(b *cmttypes.Block, commit *cmttypes.Commit, vals *cmtty
 			}
 		}
 	}
-	return BuildHeader(b, commit, vals, f.opts.MaxSquareSize)
+	return nil, nil, nil
 }
 
 // blockFetcher is a Client that can fetch a height's block, commit and

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/datamesh/mesh-node/eds"
@@ -112,6 +113,10 @@ func (s *Store) Headers() header.Store { return s.headers }
 // committed or, on error, neither. h must be the next header (see
 // header.Store.Append) and e its square; the caller has validated and
 // verified h. e is cached as the most recent square.
+//
+// On a database on disk the original square goes to a file of its own
+// (eds/store StartWrite) that the transaction storing h references;
+// in memory it is the Badger value of that reference.
 func (s *Store) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error {
 	if h == nil || e == nil || h.DAH == nil {
 		return errors.New("core: put: nil header or square")
@@ -123,17 +128,108 @@ func (s *Store) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.Extend
 	if !dah.Equals(h.DAH) {
 		return fmt.Errorf("core: put height %d: the square is not the header's", h.Height())
 	}
-	height := h.Height()
-	k := uint64(e.K())
+	w, err := s.startWrite(h.Height(), e.ODSRows())
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, h, e, w)
+}
+
+// Ingest builds the block's header and square, as BuildHeader does, and
+// stores them, as Put does, overlapping the two: the original square is
+// written to its file (on a database on disk) while it is extended and its
+// roots computed, and the header is committed, referencing that file, only
+// once both are done and check (when not nil) has accepted the header.
+// Either both are stored or, on error, neither, and no file is left
+// behind: BuildHeader's errors (ErrMalformedBlock), check's error and
+// Put's are returned as they are. The header and square are those
+// BuildHeader returns, the square cached as Put caches it.
+func (s *Store) Ingest(ctx context.Context, block *cmttypes.Block, commit *cmttypes.Commit, vals *cmttypes.ValidatorSet,
+	maxSquareSize int, check func(*header.ExtendedHeader) error) (*header.ExtendedHeader, *eds.ExtendedDataSquare, error) {
+	var (
+		w        *edsstore.Write
+		startErr error
+	)
+	laidOut := func(rows [][]byte) {
+		if block.Height > 0 {
+			w, startErr = s.startWrite(uint64(block.Height), rows)
+		}
+	}
+	h, ext, err := buildHeader(block, commit, vals, maxSquareSize, laidOut)
+	if err == nil {
+		err = startErr
+	}
+	if err == nil && check != nil {
+		err = check(h)
+	}
+	if err != nil {
+		if w != nil {
+			err = errors.Join(err, w.Abort())
+		}
+		return nil, nil, err
+	}
+	if err := s.put(ctx, h, ext, w); err != nil {
+		return nil, nil, err
+	}
+	return h, ext, nil
+}
+
+// startWrite checks the free space for a square of rows and, on a
+// database on disk, starts writing it to its file; it returns a nil Write
+// for a database in memory.
+func (s *Store) startWrite(height uint64, rows [][]byte) (*edsstore.Write, error) {
+	k := uint64(len(rows))
 	if err := s.checkSpace(k * k * share.ShareSize); err != nil {
+		return nil, fmt.Errorf("core: storing height %d: %w", height, err)
+	}
+	if !s.squares.Files() {
+		return nil, nil
+	}
+	w, err := s.squares.StartWrite(height, rows)
+	if err != nil {
+		return nil, fmt.Errorf("core: storing height %d: %w", height, err)
+	}
+	return w, nil
+}
+
+// put commits h with its square e: a reference to the file w writes, or,
+// when w is nil, e's original square as the Badger value. On error it
+// aborts w.
+func (s *Store) put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare, w *edsstore.Write) error {
+	height := h.Height()
+	var err error
+	if w != nil {
+		err = s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
+			if err := w.Commit(txn); err != nil {
+				return err
+			}
+			if s.beforeHeaders != nil {
+				return s.beforeHeaders()
+			}
+			return nil
+		}, h)
+		if err != nil {
+			err = errors.Join(err, w.Abort())
+		}
+	} else {
+		err = s.putValue(ctx, h, e)
+	}
+	if err != nil {
 		return fmt.Errorf("core: storing height %d: %w", height, err)
 	}
+	s.squares.Cache(height, e)
+	return nil
+}
+
+// putValue commits h with e's original square as a Badger value, encoded
+// in s.value.
+func (s *Store) putValue(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error {
 	s.putMu.Lock()
 	defer s.putMu.Unlock()
 	// AppendWith returns once the transaction has committed or been
 	// discarded: Badger has copied the value by then.
-	err = s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
-		v, err := s.squares.PutBuffer(txn, height, e, s.value)
+	return s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
+		v, err := s.squares.PutBuffer(txn, h.Height(), e, s.value)
 		if cap(v) <= maxPutBuffer {
 			s.value = v
 		}
@@ -145,11 +241,6 @@ func (s *Store) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.Extend
 		}
 		return nil
 	}, h)
-	if err != nil {
-		return fmt.Errorf("core: storing height %d: %w", height, err)
-	}
-	s.squares.Cache(height, e)
-	return nil
 }
 
 // Head returns the highest stored header; its error wraps header.ErrNotFound

@@ -209,6 +209,20 @@ func (e *ExtendedDataSquare) AppendODS(dst []byte) []byte {
 	return dst
 }
 
+// ODSRows returns the k rows of the original data square, each
+// k·share.ShareSize bytes aliasing the square's buffer (a row of the
+// original square is contiguous; the square is not): they must not be
+// modified.
+func (e *ExtendedDataSquare) ODSRows() [][]byte {
+	out := make([][]byte, e.k)
+	n := e.k * share.ShareSize
+	for r := range out {
+		off := r * e.width * share.ShareSize
+		out[r] = e.data[off : off+n : off+n]
+	}
+	return out
+}
+
 // FlattenedODS returns a copy of the k*k shares of the original data square
 // in row-major order, the input Extend would take to rebuild this square. The
 // copies are owned by the caller (they share one new backing array).
@@ -255,6 +269,12 @@ func NewODSBuffer(k int) (*ODSBuffer, error) {
 // each share.ShareSize bytes, aliasing the square's buffer: the producer
 // writes the shares into them. They must not be written after Extend.
 func (o *ODSBuffer) Shares() [][]byte { return o.ods }
+
+// Rows returns the k rows of the original square as ODSRows does, each
+// aliasing the k cells of Shares in that row. Extension writes only the
+// other three quadrants, so the rows may be read (for example written to a
+// file) while Extend runs, once the producer has written every share.
+func (o *ODSBuffer) Rows() [][]byte { return o.e.ODSRows() }
 
 // Extend checks the namespace order of the original square as Extend
 // does, and extends it in place. It may be called once; later calls return

@@ -80,3 +80,33 @@ func TestODSBufferErrors(t *testing.T) {
 		t.Fatalf("got (%v, %v), want ErrUnorderedNamespaces", e, err)
 	}
 }
+
+// Rows and ODSRows are the original square's rows, aliasing the square:
+// joined, they are ODS's shares, before Extend and after.
+func TestODSRows(t *testing.T) {
+	for _, k := range []int{1, 4, 32} {
+		ods := edstest.RandomODS(uint64(k)+7, k, k/2)
+		b, err := eds.NewODSBuffer(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range ods {
+			copy(b.Shares()[i], s)
+		}
+		want := bytes.Join(ods, nil)
+		rows := b.Rows()
+		if len(rows) != k || !bytes.Equal(bytes.Join(rows, nil), want) {
+			t.Fatalf("k=%d: Rows before Extend are not the original square", k)
+		}
+		e, err := b.Extend()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(bytes.Join(rows, nil), want) || !bytes.Equal(bytes.Join(e.ODSRows(), nil), want) {
+			t.Fatalf("k=%d: the rows changed with Extend, or ODSRows differs", k)
+		}
+		if r := e.ODSRows()[0]; cap(r) != len(r) || &r[0] != &e.Share(0, 0)[0] {
+			t.Fatalf("k=%d: ODSRows does not alias the square, or reaches past its row", k)
+		}
+	}
+}

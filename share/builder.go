@@ -3,7 +3,9 @@ package share
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 var (
@@ -194,6 +196,7 @@ func (b *Builder) ExportInto(cells SquareCells) (Square, error) {
 		starts[p] = make([]uint32, len(btx.Blobs))
 	}
 	cursor, end := nonReservedStart, nonReservedStart
+	writes := make([]blobWrite, 0, len(elems))
 	for i, e := range elems {
 		cursor = NextShareIndex(cursor, e.shares)
 		if i == 0 {
@@ -208,13 +211,13 @@ func (b *Builder) ExportInto(cells SquareCells) (Square, error) {
 		if cursor+e.shares > total {
 			return Square{}, fmt.Errorf("share: builder invariant: blobs overflow a %d×%d square", width, width)
 		}
-		for j := range e.shares {
-			e.blob.writeShare(j, dst[cursor+j])
-		}
+		writes = append(writes, blobWrite{blob: e.blob, cells: dst[cursor : cursor+e.shares]})
 		starts[e.pfb][e.index] = uint32(cursor)
 		cursor += e.shares
 		end = cursor
 	}
+
+	writeBlobs(writes, cursor-nonReservedStart)
 
 	// PayForBlobs carry the real start indexes, so they are written last.
 	sq := Square{Width: width, Shares: dst, PFBs: make([]PFB, len(b.pfbs))}
@@ -260,6 +263,51 @@ func contiguousCells(width int) ([][]byte, error) {
 }
 
 // exportCells returns the cells of a square of width from cells, checked.
+// blobWrite is a blob and the cells its shares go to.
+type blobWrite struct {
+	blob  *Blob
+	cells [][]byte
+}
+
+// parallelBlobShares is the number of blob shares (2 MiB) above which
+// writeBlobs splits the copying over the processors: a square's blobs are
+// most of its bytes, and the cells are often fresh memory whose first
+// touch costs more than the copy.
+const parallelBlobShares = 4096
+
+// writeBlobs writes every blob's shares into its cells; total is about
+// the number of cells (it only decides the split). The cells of distinct
+// writes are disjoint, so parts of the list are written concurrently, each
+// by a goroutine writeBlobs waits for.
+func writeBlobs(writes []blobWrite, total int) {
+	parts := min(runtime.GOMAXPROCS(0), 4)
+	if parts < 2 || total < parallelBlobShares {
+		writeBlobRange(writes)
+		return
+	}
+	// Cut the list where each part has about total/parts shares.
+	var wg sync.WaitGroup
+	from, acc, per := 0, 0, (total+parts-1)/parts
+	for i, w := range writes {
+		acc += len(w.cells)
+		if acc >= per && i+1 < len(writes) {
+			part := writes[from : i+1]
+			wg.Go(func() { writeBlobRange(part) })
+			from, acc = i+1, 0
+		}
+	}
+	writeBlobRange(writes[from:])
+	wg.Wait()
+}
+
+func writeBlobRange(writes []blobWrite) {
+	for _, w := range writes {
+		for j, c := range w.cells {
+			w.blob.writeShare(j, c)
+		}
+	}
+}
+
 func exportCells(cells SquareCells, width int) ([][]byte, error) {
 	dst, err := cells(width)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/datamesh/mesh-node/share"
@@ -140,5 +141,34 @@ func TestBuildIntoMatchesBuild(t *testing.T) {
 				t.Fatalf("k=%d (width %d): share %d differs", k, want.Width, j)
 			}
 		}
+	}
+}
+
+// The blob shares of a large square are written by several goroutines
+// when GOMAXPROCS allows: the square is the one a single goroutine lays
+// out, byte for byte.
+func TestConstructParallelBlobWritesMatchSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 21))
+	large := 0 // squares of more than 4,096 blob shares, which are split
+	for range 3 {
+		normal, blobTxs := randTxSet(t, rng, 128)
+		txs := append(normal, blobTxs...)
+		prev := runtime.GOMAXPROCS(1)
+		serial, errSerial := share.Construct(txs, share.SquareSizeUpperBound)
+		runtime.GOMAXPROCS(max(prev, 4))
+		parallel, errParallel := share.Construct(txs, share.SquareSizeUpperBound)
+		runtime.GOMAXPROCS(prev)
+		if errSerial != nil || errParallel != nil {
+			t.Fatalf("Construct: %v, %v", errSerial, errParallel)
+		}
+		if serial.Width != parallel.Width || !bytes.Equal(bytes.Join(serial.Shares, nil), bytes.Join(parallel.Shares, nil)) {
+			t.Fatal("the square laid out on several goroutines differs")
+		}
+		if serial.Width >= 128 {
+			large++
+		}
+	}
+	if large == 0 {
+		t.Fatal("no square large enough to be split")
 	}
 }

@@ -7,8 +7,17 @@
 // Layout (height 8-byte big-endian, so keys sort by height):
 //
 //	"ods/" height -> version 0x01 | k*k shares of share.ShareSize bytes, row-major
+//	"ods/" height -> version 0x02 | reference to a file under FileDir (StartWrite)
 //
-// Put writes within a transaction the caller owns, so a square and the
+// Put stores the square as the Badger value; StartWrite (the bridge's
+// writes, package core) writes it to a file of its own, beside the
+// database, while the caller goes on (extending the square), and
+// Write.Commit records the file's reference: Badger copies an 8–32 MiB
+// value into its own buffer and then into its value log, a file takes the
+// rows as they lie in the extended square. Reads take either form. See
+// file.go for the file's layout and crash safety.
+//
+// Put and Write.Commit write within a transaction the caller owns, so a square and the
 // header that commits to it can be written atomically (see package core).
 // The value is one Badger entry: above Badger's value threshold it goes to
 // the value log and counts only a pointer towards the transaction's size
@@ -26,6 +35,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -95,6 +105,10 @@ type Store struct {
 	afterBatch func(deleted int)
 
 	onCorrupt func(height uint64, err error)
+
+	// dir is the directory of square files (FileDir), "" for an
+	// in-memory database.
+	dir string
 }
 
 // New returns a store on db configured by opts. It does no I/O; the
@@ -108,7 +122,11 @@ func New(db *badger.DB, opts Options) *Store {
 	if cacheBytes == 0 {
 		cacheBytes = DefaultCacheBytes
 	}
-	return &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
+	s := &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
+	if o := db.Opts(); !o.InMemory && o.Dir != "" {
+		s.dir = filepath.Join(o.Dir, FileDirName)
+	}
+	return s
 }
 
 // Delete deletes the square of height within txn, which it does not
@@ -120,8 +138,13 @@ func (s *Store) Delete(txn *badger.Txn, height uint64) error {
 	return nil
 }
 
-// Forget drops the square of height from the cache.
-func (s *Store) Forget(height uint64) { s.cache.remove(height) }
+// Forget drops the square of height from the cache and removes its file
+// (StartWrite) if no stored reference names it any more, as after Delete;
+// a file it fails to remove is left for Prune.
+func (s *Store) Forget(height uint64) {
+	s.cache.remove(height)
+	_ = s.removeStale(height, height+1)
+}
 
 // corrupt reports err, if it wraps ErrCorrupt, to the OnCorrupt hook.
 func (s *Store) corrupt(height uint64, err error) {
@@ -223,6 +246,10 @@ func (s *Store) viewODS(height uint64) ([][]byte, error) {
 		if err != nil {
 			return fmt.Errorf("eds/store: height %d: %w", height, err)
 		}
+		if len(v) > 0 && v[0] == odsFileVersion {
+			ods, err = s.readFile(height, v)
+			return err
+		}
 		ods, err = decode(v)
 		if err != nil {
 			return fmt.Errorf("%w at height %d: %w", ErrCorrupt, height, err)
@@ -286,7 +313,9 @@ func (s *Store) Base(ctx context.Context) (uint64, bool, error) {
 // squares, lowest heights first, checking ctx between them; n counts the
 // squares deleted, also when it fails or ctx ends part way (those stay
 // deleted, and a later Prune goes on from there). Squares at or above below
-// are untouched. A square read through EDS while Prune runs may stay cached
+// are untouched. Once every square below is deleted it removes the files
+// of heights below below that no reference names (StartWrite); no square
+// below below may be being written meanwhile. A square read through EDS while Prune runs may stay cached
 // until it is evicted.
 func (s *Store) Prune(ctx context.Context, below uint64) (n int, err error) {
 	defer s.cache.removeBelow(below)
@@ -315,7 +344,7 @@ func (s *Store) Prune(ctx context.Context, below uint64) (n int, err error) {
 			return n, fmt.Errorf("eds/store: pruning below %d: %w", below, err)
 		}
 		if len(keys) == 0 {
-			return n, nil
+			return n, s.removeStale(0, below)
 		}
 		err = s.db.Update(func(txn *badger.Txn) error {
 			for _, k := range keys {
