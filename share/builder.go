@@ -262,7 +262,6 @@ func contiguousCells(width int) ([][]byte, error) {
 	return out, nil
 }
 
-// exportCells returns the cells of a square of width from cells, checked.
 // blobWrite is a blob and the cells its shares go to.
 type blobWrite struct {
 	blob  *Blob
@@ -308,6 +307,7 @@ func writeBlobRange(writes []blobWrite) {
 	}
 }
 
+// exportCells returns the cells of a square of width from cells, checked.
 func exportCells(cells SquareCells, width int) ([][]byte, error) {
 	dst, err := cells(width)
 	if err != nil {
