@@ -336,9 +336,10 @@ func (n *Node) dropCorrupt(height uint64, cause error) {
 	}
 }
 
-// squareStore is a full node's das.SquareStore: the ODS in its Badger
-// database, the extended square in the store's cache, its blobs in the
-// commitment index.
+// squareStore is a full node's das.SquareStore: the ODS in a file of its
+// own beside its Badger database (eds/store StartWrite; in the database
+// when that is in memory), the extended square in the store's cache, its
+// blobs in the commitment index.
 type squareStore struct {
 	db      *badger.DB
 	squares *edsstore.Store
@@ -350,7 +351,23 @@ func (s squareStore) Put(ctx context.Context, h *header.ExtendedHeader, e *eds.E
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return s.squares.Put(txn, h.Height(), e) }); err != nil {
+	var w *edsstore.Write
+	if s.squares.Files() {
+		var err error
+		if w, err = s.squares.StartWrite(h.Height(), e.ODSRows()); err != nil {
+			return fmt.Errorf("nodebuilder: store square %d: %w", h.Height(), err)
+		}
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if w != nil {
+			return w.Commit(txn)
+		}
+		return s.squares.Put(txn, h.Height(), e)
+	})
+	if err != nil {
+		if w != nil {
+			err = errors.Join(err, w.Abort())
+		}
 		return fmt.Errorf("nodebuilder: store square %d: %w", h.Height(), err)
 	}
 	s.squares.Cache(h.Height(), e)

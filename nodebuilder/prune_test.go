@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -62,6 +63,16 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 	if has, err := full.Squares().Has(ctx, n); err != nil || !has {
 		t.Fatalf("the head's square was pruned too: %v %v", has, err)
 	}
+	// The pruned squares' files go too, so the disk space comes back.
+	coretest.WaitUntil(ctx, t, "the pruned squares' files to be removed", func() bool {
+		for h := uint64(1); h < n; h++ {
+			if files, err := filepath.Glob(filepath.Join(full.Squares().FileDir(), fmt.Sprintf("%016x-*.ods", h))); err != nil || len(files) > 0 {
+				return false
+			}
+		}
+		files, err := filepath.Glob(filepath.Join(full.Squares().FileDir(), fmt.Sprintf("%016x-*.ods", n)))
+		return err == nil && len(files) == 1
+	})
 	coretest.WaitUntil(ctx, t, "height 1's index entry to be pruned", func() bool {
 		_, _, _, err := full.BlobIndex().Lookup(ctx, com)
 		return errors.Is(err, blob.ErrBlobNotFound)

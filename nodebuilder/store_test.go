@@ -160,6 +160,12 @@ func TestCorruptSquareRefetched(t *testing.T) {
 			t.Fatalf("share %d differs", i)
 		}
 	}
+	// A full node on disk keeps each square in a file of its own: the
+	// dropped square's file went with it, the fetched one is the only one.
+	files, err := filepath.Glob(filepath.Join(n.Squares().FileDir(), fmt.Sprintf("%016x-*.ods", bad)))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("square files of height %d: %v (%v), want one", bad, files, err)
+	}
 	if n.ShareService() == nil {
 		t.Fatal("no share service")
 	}

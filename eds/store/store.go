@@ -10,8 +10,8 @@
 //	"ods/" height -> version 0x02 | reference to a file under FileDir (StartWrite)
 //
 // Put stores the square as the Badger value; StartWrite (the bridge's
-// writes, package core) writes it to a file of its own, beside the
-// database, while the caller goes on (extending the square), and
+// writes, package core, and a full node's, package nodebuilder) writes it
+// to a file of its own, beside the database, while the caller goes on (extending the square), and
 // Write.Commit records the file's reference: Badger copies an 8–32 MiB
 // value into its own buffer and then into its value log, a file takes the
 // rows as they lie in the extended square. Reads take either form. See
