@@ -148,7 +148,10 @@ func (n *Node) assembleLightFull(ctx context.Context, opts Options) error {
 	// The DASer comes before the syncer, which hands it every new head.
 	var index *blob.Index
 	if n.mode == Full {
-		n.squares = edsstore.New(n.db, edsstore.Options{CacheSize: conf.Store.CacheSquares, CacheBytes: int64(conf.Store.CacheMiB) << 20, OnCorrupt: n.dropCorrupt})
+		// A square damaged by a power loss is dropped and fetched again
+		// (dropCorrupt), so its file need not be synced before the next.
+		n.squares = edsstore.New(n.db, edsstore.Options{CacheSize: conf.Store.CacheSquares, CacheBytes: int64(conf.Store.CacheMiB) << 20,
+			OnCorrupt: n.dropCorrupt, UnsyncedFiles: true})
 		if index, err = n.newBlobIndex(n.squares); err != nil {
 			return err
 		}

@@ -110,7 +110,7 @@ type Write struct {
 // eds.ExtendedDataSquare.ODSRows), to a new file under FileDir, on a
 // goroutine of its own: the caller must not modify rows until Commit or
 // Abort has returned. The file is synced, and so is the directory, before
-// Commit returns. Nothing is visible to readers before the transaction
+// Commit returns, unless Options.UnsyncedFiles. Nothing is visible to readers before the transaction
 // Commit writes into has committed. It fails for a store without Files,
 // and for rows that are not a square of power-of-two width up to
 // eds.MaxSquareSize.
@@ -131,7 +131,7 @@ func (s *Store) StartWrite(height uint64, rows [][]byte) (*Write, error) {
 	w := &Write{height: height, ref: ref{k: k, id: id}, path: filepath.Join(s.dir, fileName(height, id)), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.ref.crc, w.err = writeFile(s.dir, w.path, rows)
+		w.ref.crc, w.err = writeFile(s.dir, w.path, rows, !s.noSync)
 		if w.err != nil {
 			w.err = fmt.Errorf("eds/store: writing height %d: %w", height, w.err)
 		}
@@ -139,9 +139,10 @@ func (s *Store) StartWrite(height uint64, rows [][]byte) (*Write, error) {
 	return w, nil
 }
 
-// writeFile writes rows to a new file at path in dir, syncs it and dir,
-// and returns the rows' CRC-32C. On error it removes what it created.
-func writeFile(dir, path string, rows [][]byte) (crc uint32, err error) {
+// writeFile writes rows to a new file at path in dir, syncs it and dir
+// when sync, and returns the rows' CRC-32C. On error it removes what it
+// created.
+func writeFile(dir, path string, rows [][]byte, sync bool) (crc uint32, err error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return 0, err
 	}
@@ -159,6 +160,9 @@ func writeFile(dir, path string, rows [][]byte) (crc uint32, err error) {
 		if _, err := f.Write(r); err != nil {
 			return 0, errors.Join(err, f.Close())
 		}
+	}
+	if !sync {
+		return crc, f.Close()
 	}
 	if err := f.Sync(); err != nil {
 		return 0, errors.Join(err, f.Close())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,12 +16,19 @@ import (
 
 // TestFileSquareMatchesValueAndSurvivesReopen stores one square through a
 // file and the same square as a Badger value, reads both back, byte for
-// byte, and again after the database is closed and opened.
+// byte, and again after the database is closed and opened; with the files
+// synced (a bridge) and not (a full node, Options.UnsyncedFiles).
 func TestFileSquareMatchesValueAndSurvivesReopen(t *testing.T) {
+	for _, unsynced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unsynced=%v", unsynced), func(t *testing.T) { fileSquareMatchesValue(t, unsynced) })
+	}
+}
+
+func fileSquareMatchesValue(t *testing.T, unsynced bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := badgertest.OpenAt(t, dir)
-	s := New(db, Options{CacheSize: -1})
+	s := New(db, Options{CacheSize: -1, UnsyncedFiles: unsynced})
 	if !s.Files() || s.FileDir() != filepath.Join(dir, FileDirName) {
 		t.Fatalf("Files %v FileDir %q", s.Files(), s.FileDir())
 	}

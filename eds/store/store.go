@@ -67,6 +67,13 @@ type Options struct {
 	// the read that found it; the node uses it to report the square,
 	// Delete it and fetch it again.
 	OnCorrupt func(height uint64, err error)
+	// UnsyncedFiles: StartWrite does not sync a square's file before its
+	// reference is recorded. A power loss (not a crash of the process) may
+	// then leave a reference to a short or altered file, which reads
+	// report as ErrCorrupt, and OnCorrupt can fetch the square again; a
+	// full node, which can, sets it, so that a sync of each square does
+	// not hold up the next one. A bridge, which cannot, syncs.
+	UnsyncedFiles bool
 }
 
 // DefaultCacheSize is the number of extended squares the cache keeps when
@@ -105,6 +112,8 @@ type Store struct {
 	afterBatch func(deleted int)
 
 	onCorrupt func(height uint64, err error)
+	// noSync: Options.UnsyncedFiles.
+	noSync bool
 
 	// dir is the directory of square files (FileDir), "" for an
 	// in-memory database.
@@ -122,7 +131,7 @@ func New(db *badger.DB, opts Options) *Store {
 	if cacheBytes == 0 {
 		cacheBytes = DefaultCacheBytes
 	}
-	s := &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt}
+	s := &Store{db: db, cache: newLRU(cacheSize, cacheBytes), pruneBatch: DefaultPruneBatch, onCorrupt: opts.OnCorrupt, noSync: opts.UnsyncedFiles}
 	if o := db.Opts(); !o.InMemory && o.Dir != "" {
 		s.dir = filepath.Join(o.Dir, FileDirName)
 	}
