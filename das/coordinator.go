@@ -171,11 +171,13 @@ func (d *DASer) followHead() {
 }
 
 // apply records one height's report: in the scheduler, then (one Badger
-// transaction) its result and the checkpoint.
+// transaction) its result and the checkpoint; Stats waits for both.
 func (d *DASer) apply(r report) {
 	if r.befp != nil {
 		d.badEncoding(r.befp)
 	}
+	d.published.Lock()
+	defer d.published.Unlock()
 	d.mu.Lock()
 	if !d.sched.report(r.id, r.height, r.outcome, d.opts.Now()) {
 		d.mu.Unlock()

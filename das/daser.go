@@ -21,6 +21,11 @@ type DASer struct {
 	sampler *sampler // the light check; nil for a full DASer
 	store   *store
 
+	// published is held by apply from a height's report to the save of
+	// its result, and read-held by Stats: what Stats reports about a
+	// height (Failed) is never ahead of what Result reads.
+	published sync.RWMutex
+
 	mu      sync.Mutex
 	sched   *scheduler    // under mu; only the loop changes it after Start
 	saved   uint64        // the sampled chain head of the last checkpoint saved
@@ -379,6 +384,8 @@ type Stats struct {
 // Stats returns the DASer's progress. The maps and slices are the
 // caller's.
 func (d *DASer) Stats() Stats {
+	d.published.RLock()
+	defer d.published.RUnlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.sched
