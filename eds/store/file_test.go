@@ -11,6 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/internal/badgerdb/badgertest"
 )
 
@@ -225,4 +226,27 @@ func countFiles(t testing.TB, s *Store) int {
 		t.Fatal(err)
 	}
 	return len(es)
+}
+
+// FuzzDecodeRef: a stored file reference never panics its decoder, and
+// what it accepts names a square of power-of-two width up to
+// eds.MaxSquareSize and encodes back to the same bytes.
+func FuzzDecodeRef(f *testing.F) {
+	f.Add(ref{k: 1, crc: 7, id: 9}.encode())
+	f.Add(ref{k: eds.MaxSquareSize, crc: 0xffffffff, id: 1 << 63}.encode())
+	f.Add([]byte{odsFileVersion, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{odsFileVersion, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{odsVersion})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		r, err := decodeRef(v)
+		if err != nil {
+			return
+		}
+		if r.k <= 0 || r.k&(r.k-1) != 0 || r.k > eds.MaxSquareSize {
+			t.Fatalf("accepted a square of width %d", r.k)
+		}
+		if !bytes.Equal(r.encode(), v) {
+			t.Fatalf("%x decodes to %+v, which encodes to %x", v, r, r.encode())
+		}
+	})
 }
