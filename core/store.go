@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/dgraph-io/badger/v4"
@@ -55,19 +54,7 @@ type Store struct {
 	// freeBytes returns the free space of a directory's filesystem and
 	// whether it is known; white-box tests replace it.
 	freeBytes func(dir string) (uint64, bool, error)
-
-	// putMu serialises Put's use of value, the buffer the original square
-	// is encoded in for Badger, reused from block to block: a fresh one
-	// per block costs more than the copy into it (its pages are new to
-	// the process). Squares above maxPutBuffer bytes get a buffer of their
-	// own, so that a rare large square is not held on to.
-	putMu sync.Mutex
-	value []byte
 }
-
-// maxPutBuffer bounds the buffer Put keeps: the original square of
-// k = 256 (32 MiB) and its version byte.
-const maxPutBuffer = 1 + 256*256*share.ShareSize
 
 // NewStore returns a store on db caching up to cacheSize extended squares
 // (as eds/store's Options.CacheSize: 0 and negative sizes mean the same).
@@ -197,50 +184,26 @@ func (s *Store) startWrite(height uint64, rows [][]byte) (*edsstore.Write, error
 // aborts w.
 func (s *Store) put(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare, w *edsstore.Write) error {
 	height := h.Height()
-	var err error
-	if w != nil {
-		err = s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
-			if err := w.Commit(txn); err != nil {
-				return err
-			}
-			if s.beforeHeaders != nil {
-				return s.beforeHeaders()
-			}
-			return nil
-		}, h)
-		if err != nil {
-			err = errors.Join(err, w.Abort())
+	err := s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
+		var err error
+		if w != nil {
+			err = w.Commit(txn)
+		} else {
+			err = s.squares.Put(txn, height, e)
 		}
-	} else {
-		err = s.putValue(ctx, h, e)
+		if err == nil && s.beforeHeaders != nil {
+			err = s.beforeHeaders()
+		}
+		return err
+	}, h)
+	if err != nil && w != nil {
+		err = errors.Join(err, w.Abort())
 	}
 	if err != nil {
 		return fmt.Errorf("core: storing height %d: %w", height, err)
 	}
 	s.squares.Cache(height, e)
 	return nil
-}
-
-// putValue commits h with e's original square as a Badger value, encoded
-// in s.value.
-func (s *Store) putValue(ctx context.Context, h *header.ExtendedHeader, e *eds.ExtendedDataSquare) error {
-	s.putMu.Lock()
-	defer s.putMu.Unlock()
-	// AppendWith returns once the transaction has committed or been
-	// discarded: Badger has copied the value by then.
-	return s.headers.AppendWith(ctx, func(txn *badger.Txn) error {
-		v, err := s.squares.PutBuffer(txn, h.Height(), e, s.value)
-		if cap(v) <= maxPutBuffer {
-			s.value = v
-		}
-		if err != nil {
-			return err
-		}
-		if s.beforeHeaders != nil {
-			return s.beforeHeaders()
-		}
-		return nil
-	}, h)
 }
 
 // Head returns the highest stored header; its error wraps header.ErrNotFound

@@ -165,26 +165,12 @@ func (s *Store) corrupt(height uint64, err error) {
 // Put writes the original square of e under height within txn. It does not
 // commit txn, and does not cache e: call Cache once txn has committed.
 func (s *Store) Put(txn *badger.Txn, height uint64, e *eds.ExtendedDataSquare) error {
-	_, err := s.PutBuffer(txn, height, e, nil)
-	return err
-}
-
-// PutBuffer is Put encoding the stored value into buf's memory when its
-// capacity suffices (a new buffer otherwise), for a writer that reuses one
-// buffer from square to square instead of allocating k²·share.ShareSize
-// bytes each time. It returns the buffer the value is in: txn keeps it
-// until it commits or is discarded, so the caller must not modify it
-// before then. The value is the same as Put's.
-func (s *Store) PutBuffer(txn *badger.Txn, height uint64, e *eds.ExtendedDataSquare, buf []byte) ([]byte, error) {
 	k := e.K()
-	if n := 1 + k*k*share.ShareSize; cap(buf) < n {
-		buf = make([]byte, 0, n)
-	}
-	v := e.AppendODS(append(buf[:0], odsVersion))
+	v := e.AppendODS(append(make([]byte, 0, 1+k*k*share.ShareSize), odsVersion))
 	if err := txn.Set(Key(height), v); err != nil {
-		return v, fmt.Errorf("eds/store: height %d: %w", height, err)
+		return fmt.Errorf("eds/store: height %d: %w", height, err)
 	}
-	return v, nil
+	return nil
 }
 
 // Cache remembers e as the extended square of height, for a square whose
