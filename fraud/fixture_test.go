@@ -294,7 +294,7 @@ func (n *node) open(t testing.TB, ctx context.Context, ps *pubsub.PubSub, o frau
 	t.Cleanup(func() { _ = db.Close() })
 	n.svc, err = fraud.New(fraud.Deps{
 		Network: chainID, Host: n.p2p.Host, PubSub: ps, Headers: n.headers,
-		Blocker: n.blocker, DB: db, Halt: n.halt, Fetch: n.fetch,
+		Blocker: n.blocker, DB: db, Halt: n.halt, Fetch: n.fetch, Mesh: n.p2p,
 	}, o)
 	if err != nil {
 		t.Fatal(err)
