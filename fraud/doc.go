@@ -18,7 +18,8 @@
 //
 //	svc, err := fraud.New(fraud.Deps{Network: chainID, Host: h, PubSub: ps,
 //		Headers: headerStore, Blocker: p2pNode, DB: db, Halt: halt,
-//		Fetch: exchangeClient}, // optional: see "Proofs below the store's base"
+//		Fetch: exchangeClient, // optional: see "Proofs below the store's base"
+//		Mesh: p2pNode},        // optional: see "Mesh peers"
 //		fraud.Options{SyncPeers: bootstrapIDs, Logger: log})
 //	err = svc.Start(ctx) // loads the stored proofs: a halted node stays halted
 //	err = svc.Sync(ctx)  // asks peers; returns within SyncTimeout
@@ -160,6 +161,19 @@
 // gossipsub would then drop the honest copies of the same bytes as seen.
 // After such a drop the Service runs a background sync, at most every
 // ResyncInterval (30 s), which asks its peers directly.
+//
+// # Mesh peers
+//
+// Gossipsub forwards a message to the peers of its mesh of the topic,
+// and announces it by IHAVE gossip at the next heartbeats only to the
+// topic's peers outside the mesh. A proof a peer forwarded while the node
+// was on the topic but not yet in that peer's mesh, and that the node
+// joined before the peer's next heartbeat, never reaches the node: a light
+// node whose one peer is another light node would not halt. With
+// Deps.Mesh set (p2p.Node), the Service asks every peer gossipsub adds to
+// its mesh of the topic (when it joins the topic, at a heartbeat, or on
+// the peer's GRAFT) for its proofs by fraud sync, one request within
+// SyncTimeout each (Stats.MeshPulls), and judges them as Sync does.
 //
 // A proof that comes by fraud sync, from a peer the node chose to ask, is
 // held whatever its height (within the holds' bounds and HoldTTL), not only

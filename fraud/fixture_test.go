@@ -231,6 +231,7 @@ type node struct {
 	db      *badger.DB
 	svc     *fraud.Service
 	fetch   fraud.HeaderFetcher // Deps.Fetch; nil for none
+	noMesh  bool                // Deps.Mesh nil: mesh peers are not asked
 }
 
 // testOptions are quick to act: held proofs are released within 10 ms.
@@ -260,7 +261,14 @@ func (f *chainFixture) newNodeFrom(t testing.TB, ctx context.Context, base uint6
 
 func startNode(t testing.TB, ctx context.Context, headers []*header.ExtendedHeader, o fraud.Options, fetch fraud.HeaderFetcher) *node {
 	t.Helper()
-	n := &node{p2p: p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...), headers: headertest.NewMemStore(), dir: t.TempDir(), fetch: fetch}
+	return startNodeMesh(t, ctx, headers, o, fetch, true)
+}
+
+// startNodeMesh is startNode; mesh false leaves Deps.Mesh nil, for a test
+// of what comes to a node that does not ask its mesh peers.
+func startNodeMesh(t testing.TB, ctx context.Context, headers []*header.ExtendedHeader, o fraud.Options, fetch fraud.HeaderFetcher, mesh bool) *node {
+	t.Helper()
+	n := &node{p2p: p2ptest.NewNode(t, ctx, p2ptest.NodeOptions()...), headers: headertest.NewMemStore(), dir: t.TempDir(), fetch: fetch, noMesh: !mesh}
 	if len(headers) > 0 {
 		if err := n.headers.Append(ctx, headers...); err != nil {
 			t.Fatal(err)
@@ -292,10 +300,14 @@ func (n *node) open(t testing.TB, ctx context.Context, ps *pubsub.PubSub, o frau
 	}
 	n.db, n.halt, n.blocker = db, &fraud.Halt{}, newBlocker()
 	t.Cleanup(func() { _ = db.Close() })
-	n.svc, err = fraud.New(fraud.Deps{
+	deps := fraud.Deps{
 		Network: chainID, Host: n.p2p.Host, PubSub: ps, Headers: n.headers,
-		Blocker: n.blocker, DB: db, Halt: n.halt, Fetch: n.fetch,
-	}, o)
+		Blocker: n.blocker, DB: db, Halt: n.halt, Fetch: n.fetch, Mesh: n.p2p,
+	}
+	if n.noMesh {
+		deps.Mesh = nil
+	}
+	n.svc, err = fraud.New(deps, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,14 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/datamesh/mesh-node/eds"
 	"github.com/datamesh/mesh-node/fraud"
+	"github.com/datamesh/mesh-node/header/headertest"
 	"github.com/datamesh/mesh-node/internal/p2ptest"
 )
 
@@ -168,5 +173,44 @@ func TestSubscribeWhenHalted(t *testing.T) {
 	}
 	if err := a.svc.Publish(ctx, &eds.BadEncodingProof{}); !errors.Is(err, fraud.ErrNotStarted) {
 		t.Fatalf("Publish after Stop: %v", err)
+	}
+}
+
+// quietNode is a node whose store holds the chain, on a gossipsub that
+// never runs its heartbeat: meshes form only when a node joins the topic,
+// and nothing is announced by IHAVE gossip. Its Service is not started.
+func (f *chainFixture) quietNode(t *testing.T, ctx context.Context) *node {
+	t.Helper()
+	params := pubsub.DefaultGossipSubParams()
+	params.HeartbeatInitialDelay = time.Hour
+	opts := append(p2ptest.NodeOptions(), pubsub.WithGossipSubParams(params))
+	n := &node{p2p: p2ptest.NewNode(t, ctx, opts...), headers: headertest.NewMemStore(), dir: t.TempDir()}
+	if err := n.headers.Append(ctx, f.chain...); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A peer that joins the node's mesh of the topic is asked for its proofs:
+// B holds one it published before C was in its mesh, and that no message
+// will bring again (no heartbeat, so no IHAVE gossip; C runs no Sync and
+// no background sync). C, on the topic, grafts B when it joins and learns
+// the proof by asking it.
+func TestMeshPeerAsked(t *testing.T) {
+	ctx := p2ptest.Context(t)
+	f := newChain(t, 20, 12)
+	b, c := f.quietNode(t, ctx), f.quietNode(t, ctx)
+	b.open(t, ctx, b.p2p.PubSub, testOptions())
+	if err := b.svc.Publish(ctx, f.proof); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.Connect(t, ctx, b.p2p.Host, c.p2p.Host)
+	topic := fraud.TopicID(chainID)
+	// C knows B is on the topic when it joins: joining grafts B.
+	p2ptest.WaitPeer(t, ctx, func() []peer.ID { return c.p2p.PubSub.ListPeers(topic) }, b.id(), 5*time.Millisecond)
+	c.open(t, ctx, c.p2p.PubSub, testOptions())
+	c.waitHalted(t, ctx, f)
+	if st := c.svc.Stats(); st.MeshPulls != 1 || st.Received != 1 || st.Valid != 1 {
+		t.Errorf("c: %+v, want the proof from one request to its one mesh peer", st)
 	}
 }

@@ -171,6 +171,20 @@ type Deps struct {
 	// starts from a recent trusted header needs it to learn of a proof
 	// published before it started.
 	Fetch HeaderFetcher
+	// Mesh tells the Service which peers join its gossipsub mesh of the
+	// topic, so that it asks each for the proofs it holds (see the package
+	// documentation, "Mesh peers"); p2p.Node implements it. nil asks
+	// nobody then: a proof forwarded just before the mesh formed may be
+	// missed until something else (Sync, a background sync) asks.
+	Mesh MeshWatcher
+}
+
+// MeshWatcher reports the peers gossipsub adds to the node's mesh of a
+// topic. p2p.Node implements it.
+type MeshWatcher interface {
+	// OnGraft calls fn, which must not block, with every peer added to
+	// the mesh of topic from now on, until stop is called.
+	OnGraft(topic string, fn func(peer.ID)) (stop func())
 }
 
 // Options tune a Service. The zero value takes every default.
@@ -299,6 +313,9 @@ type Stats struct {
 	// Fetches counts the headers asked of Deps.Fetch, whatever the
 	// outcome.
 	Fetches uint64
+	// MeshPulls counts the fraud-sync requests to peers that joined the
+	// node's mesh of the topic (Deps.Mesh), whatever the outcome.
+	MeshPulls uint64
 }
 
 // Service gossips, syncs, stores and validates bad-encoding proofs, and
@@ -319,6 +336,9 @@ type Service struct {
 	loopDone chan struct{} // closed when run returns; made by Start
 	wake     chan struct{} // tells run there is something to gossip
 	fetches  chan struct{} // a slot per fetch in flight (MaxFetches)
+	pullWake chan struct{} // tells pullMesh there are new mesh peers
+	pullDone chan struct{} // closed when pullMesh returns; made by Start
+	stopMesh func()        // ends the Deps.Mesh watch
 
 	// releaseMu serialises the releases of held proofs (the poll and
 	// HeadAdvanced), so that HeadAdvanced returns only once a release
@@ -339,8 +359,9 @@ type Service struct {
 	lastResync time.Time
 	hdrCache   map[uint64]cachedHeader // see headerAt
 	hdrOrder   []uint64
-	releasing  bool     // a release has taken proofs out of the holds and judges them
-	toGossip   [][]byte // valid proofs HeadAdvanced left to run to gossip
+	releasing  bool                 // a release has taken proofs out of the holds and judges them
+	toGossip   [][]byte             // valid proofs HeadAdvanced left to run to gossip
+	meshNew    map[peer.ID]struct{} // peers grafted into the topic's mesh, not asked yet
 }
 
 const (
@@ -379,6 +400,8 @@ func New(deps Deps, opts Options) (*Service, error) {
 		changed:  make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		fetches:  make(chan struct{}, opts.MaxFetches),
+		pullWake: make(chan struct{}, 1),
+		meshNew:  map[peer.ID]struct{}{},
 		subs:     map[*subscriber]struct{}{},
 		waiters:  map[*waiter]struct{}{},
 		hdrCache: map[uint64]cachedHeader{},
@@ -418,7 +441,14 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.server.Start(); err != nil {
 		return fmt.Errorf("fraud: starting the sync server: %w", err)
 	}
+	// Watched before the topic is joined: joining grafts the peers
+	// already known to be on it.
+	s.stopMesh = func() {}
+	if s.deps.Mesh != nil {
+		s.stopMesh = s.deps.Mesh.OnGraft(s.topic.ID(), s.grafted)
+	}
 	if err := s.topic.Start(ctx); err != nil {
+		s.stopMesh()
 		if serr := s.server.Stop(ctx); serr != nil {
 			s.log.Warn("fraud: stopping the sync server", "err", serr)
 		}
@@ -427,8 +457,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.state = stateStarted
 	s.mu.Unlock()
-	s.loopDone = make(chan struct{})
+	s.loopDone, s.pullDone = make(chan struct{}), make(chan struct{})
 	go s.run()
+	go s.pullMesh()
 	return nil
 }
 
@@ -450,11 +481,14 @@ func (s *Service) Stop(ctx context.Context) error {
 	if !started {
 		return nil
 	}
+	s.stopMesh()
 	errs := []error{s.topic.Stop(ctx), s.server.Stop(ctx)}
-	select {
-	case <-s.loopDone:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("fraud: stop: %w", ctx.Err()))
+	for _, done := range []chan struct{}{s.loopDone, s.pullDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return errors.Join(append(errs, fmt.Errorf("fraud: stop: %w", ctx.Err()))...)
+		}
 	}
 	return errors.Join(errs...)
 }

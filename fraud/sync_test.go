@@ -202,7 +202,9 @@ func TestSyncBlocksLyingServers(t *testing.T) {
 // A node that dropped a valid proof because of its sender (here, a peer it
 // had already blocked sends the very bytes an honest peer holds) learns it
 // by the background sync that follows: gossipsub drops the honest copy as
-// seen, so only asking the peer directly brings it.
+// seen, so only asking the peer directly brings it. b does not ask its mesh
+// peers (Deps.Mesh), which would bring it from a as soon as a joins b's
+// mesh.
 func TestResyncAfterRefusedCopy(t *testing.T) {
 	ctx := p2ptest.Context(t)
 	f := newChain(t, 20, 12)
@@ -212,7 +214,7 @@ func TestResyncAfterRefusedCopy(t *testing.T) {
 	a.restart(t, ctx, testOptions())
 	o := testOptions()
 	o.ResyncInterval = 1 // at the next poll
-	b := f.newNode(t, ctx, 20, &o)
+	b := startNodeMesh(t, ctx, f.chain, o, nil, false)
 	r := newRawPublisher(t, ctx)
 	connect(t, ctx, r.node, b.p2p)
 	p2ptest.WaitAnnounced(t, ctx, a.p2p.Host, fraud.ProtocolID(chainID))

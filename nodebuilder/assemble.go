@@ -536,7 +536,7 @@ func (n *Node) bridgeVerify(ctx context.Context, h *header.ExtendedHeader) error
 func (n *Node) addFraud(ctx context.Context) {
 	n.add("fraud", func(sctx context.Context) error {
 		deps := fraud.Deps{Network: n.conf.ChainID, Host: n.p2p.Host(), PubSub: n.p2p.PubSub(),
-			Headers: n.headers, Blocker: n.p2p, DB: n.db, Halt: &n.halt}
+			Headers: n.headers, Blocker: n.p2p, DB: n.db, Halt: &n.halt, Mesh: n.p2p}
 		if n.exClient != nil { // light and full: proofs below the store's base
 			deps.Fetch = n.exClient
 		}

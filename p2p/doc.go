@@ -11,7 +11,8 @@
 //     from trimming, redialled when lost;
 //   - the Kademlia DHT under "/datamesh/<network>" (server or client:
 //     Config.DHTServer), so nodes of different networks never share a DHT;
-//   - gossipsub (flood publish, unsigned messages with content IDs);
+//   - gossipsub (flood publish, unsigned messages with content IDs), and
+//     OnGraft, which tells a service the peers added to its topic's mesh;
 //   - rendezvous discovery: a node advertises itself in the DHT under
 //     Config.Advertise, and looks up Config.Discover and keeps a number of such
 //     peers connected;

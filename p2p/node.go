@@ -46,6 +46,7 @@ type Node struct {
 	bw      *metrics.BandwidthCounter
 	rcLimit rcmgr.ConcreteLimitConfig
 	trusted map[peer.ID]bool
+	mesh    meshWatch // gossipsub's raw tracer, for OnGraft; its own lock
 
 	// ctx is cancelled by Stop; every goroutine of ours watches it.
 	ctx    context.Context
@@ -285,6 +286,7 @@ func (n *Node) start(ctx context.Context) error {
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(n.cfg.PeerExchange),
+		pubsub.WithRawTracer(&n.mesh),
 	}
 	ps, err := pubsub.NewGossipSub(n.ctx, n.host, psOpts...)
 	if err != nil {

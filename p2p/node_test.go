@@ -455,3 +455,33 @@ func TestOwnIDInBootstrapIgnored(t *testing.T) {
 		t.Fatalf("TrustedPeers = %v, want only %s", got, testPeerID)
 	}
 }
+
+// OnGraft reports the peer gossipsub adds to the node's mesh of the
+// topic, registered before the node joins it.
+func TestOnGraft(t *testing.T) {
+	a := startNode(t, "net", bridgeRole, nil, func(c *p2p.Config) { c.DisableDiscovery = true })
+	b := startNode(t, "net", lightRole, a.FullAddrs(), func(c *p2p.Config) { c.DisableDiscovery = true })
+	topic := p2p.TopicID("net", "fraud-sub/test")
+	grafted := make(chan peer.ID, 16)
+	stop := b.OnGraft(topic, func(p peer.ID) {
+		select {
+		case grafted <- p:
+		default:
+		}
+	})
+	defer stop()
+	other := b.OnGraft(p2p.TopicID("net", "other"), func(p peer.ID) { t.Errorf("graft of %s reported for another topic", p) })
+	defer other()
+	subscribe(t, join(t, a, topic))
+	subscribe(t, join(t, b, topic))
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	select {
+	case p := <-grafted:
+		if p != a.Host().ID() {
+			t.Fatalf("grafted %s, want %s", p, a.Host().ID())
+		}
+	case <-ctx.Done():
+		t.Fatal("no graft reported")
+	}
+}

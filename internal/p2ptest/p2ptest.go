@@ -203,8 +203,9 @@ func WaitPeer(t testing.TB, ctx context.Context, listPeers func() []peer.ID, p p
 // meshTracer records which peers gossipsub grafted into a topic's mesh.
 type meshTracer struct {
 	mu      sync.Mutex
-	grafted map[string]bool // topic + peer
-	changed chan struct{}   // closed and replaced on every graft
+	grafted map[string]bool           // topic + peer
+	changed chan struct{}             // closed and replaced on every graft
+	watches map[*func(peer.ID)]string // OnGraft's functions and their topics
 }
 
 func (m *meshTracer) Graft(p peer.ID, topic string) {
@@ -213,6 +214,29 @@ func (m *meshTracer) Graft(p peer.ID, topic string) {
 	m.grafted[topic+"/"+string(p)] = true
 	close(m.changed)
 	m.changed = make(chan struct{})
+	for fn, t := range m.watches {
+		if t == topic {
+			(*fn)(p)
+		}
+	}
+}
+
+// OnGraft calls fn with every peer later grafted into n's mesh of topic,
+// until stop is called, as p2p.Node's OnGraft does (fraud.MeshWatcher).
+// fn must not block.
+func (n *Node) OnGraft(topic string, fn func(peer.ID)) (stop func()) {
+	m := n.mesh
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.watches == nil {
+		m.watches = map[*func(peer.ID)]string{}
+	}
+	m.watches[&fn] = topic
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.watches, &fn)
+	}
 }
 
 func (*meshTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
