@@ -12,8 +12,11 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/state/txindex"
 	"github.com/cometbft/cometbft/state/txindex/kv"
+	"github.com/cometbft/cometbft/store"
+	"github.com/cometbft/cometbft/types"
 	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -311,4 +314,26 @@ func dirSize(t testing.TB, dir string) int64 {
 		t.Fatal(err)
 	}
 	return size
+}
+
+// A /tx_search result whose block is not in the block store (pruned)
+// keeps no hash when the index left its transaction out, and the hash
+// TxSearch gave it when the index has the transaction (an entry written
+// before); /tx's result keeps its hash, without the transaction.
+func TestFillTxWithoutBlock(t *testing.T) {
+	bs := store.NewBlockStore(dbm.NewMemDB())
+	old := types.Tx("indexed whole")
+	rs := []*ctypes.ResultTx{
+		{Hash: types.Tx(nil).Hash(), Height: 4, Index: 0},
+		{Hash: old.Hash(), Height: 4, Index: 1, Tx: old},
+	}
+	fillTxs(rs, bs, true)
+	if rs[0].Hash != nil || len(rs[0].Tx) != 0 || !bytes.Equal(rs[1].Hash, old.Hash()) || !bytes.Equal(rs[1].Tx, old) {
+		t.Fatalf("results %+v %+v", rs[0], rs[1])
+	}
+	h := sha256.Sum256([]byte("pruned"))
+	r := &ctypes.ResultTx{Hash: h[:], Height: 4}
+	if fillTx(r, &blockCache{store: bs}, false) || !bytes.Equal(r.Hash, h[:]) || len(r.Tx) != 0 {
+		t.Fatalf("result %+v", r)
+	}
 }

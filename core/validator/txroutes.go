@@ -38,18 +38,25 @@ func restoreTxRoutes(routes map[string]*rpcserver.RPCFunc, env *rpccore.Environm
 		if err != nil {
 			return nil, err
 		}
-		blocks := blockCache{store: env.BlockStore}
-		for _, r := range res.Txs {
-			slim := len(r.Tx) == 0
-			if slim {
-				r.Hash = nil // TxSearch's is the hash of no bytes
-			}
-			if fillTx(r, &blocks, prove) && slim {
-				r.Hash = r.Tx.Hash()
-			}
-		}
+		fillTxs(res.Txs, env.BlockStore, prove)
 		return res, nil
 	}, "query,prove,page,per_page,order_by")
+}
+
+// fillTxs does fillTx for /tx_search's results, whose hashes TxSearch
+// computed from the transactions in the index: a result whose transaction
+// was left out gets its hash from the block's, or none.
+func fillTxs(rs []*ctypes.ResultTx, store sm.BlockStore, prove bool) {
+	blocks := blockCache{store: store}
+	for _, r := range rs {
+		slim := len(r.Tx) == 0
+		if slim {
+			r.Hash = nil // the hash of no bytes
+		}
+		if fillTx(r, &blocks, prove) && slim {
+			r.Hash = r.Tx.Hash()
+		}
+	}
 }
 
 // fillTx sets r's transaction, when the index left it out, and with prove
