@@ -220,12 +220,14 @@ var allowed = map[string][]string{
 	// It serves the node's RPC itself, CometBFT's routes (with rs/cors, as
 	// CometBFT's node does) and core/meshrpc's binary ones. It opens
 	// CometBFT's goleveldb databases with options of its own (Bloom
-	// filters, larger write buffers), hence goleveldb's opt and filter.
+	// filters, larger write buffers), hence goleveldb's opt and filter,
+	// and stores transaction index entries without the transactions, by
+	// scanning their protobuf wire format (protowire).
 	// core/staking is the staking, distribution and slashing state machine
 	// the application drives: no I/O, no CometBFT, no Badger; it names
 	// accounts by core/tx's Address only.
 	"core/staking":   {module + "/core/tx", module + "/internal/cowmap"},
-	"core/validator": {module + "/core/meshrpc", "github.com/rs/cors", "github.com/syndtr/goleveldb", module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/eds", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml"},
+	"core/validator": {module + "/core/meshrpc", "github.com/rs/cors", "github.com/syndtr/goleveldb", module + "/core/app", module + "/core/staking", module + "/core/tx", module + "/share", module + "/eds", module + "/blobstream", module + "/internal/atomicfile", module + "/internal/badgerdb", module + "/state/keyring", "github.com/decred/dcrd/dcrec/secp256k1/v4", "github.com/cometbft/cometbft", "github.com/cometbft/cometbft-db", "github.com/dgraph-io/badger/v4", "github.com/BurntSushi/toml", "google.golang.org/protobuf/encoding/protowire"},
 }
 
 // forbiddenEverywhere may appear only in _test.go files.

@@ -21,7 +21,8 @@ type cometDBs struct {
 }
 
 // open is the node's cfg.DBProvider: cfg.DefaultDBProvider's database,
-// guarded and recorded.
+// guarded and recorded; the transaction index ("tx_index") stores its
+// entries without the transactions (slimTxIndex).
 func (c *cometDBs) open(ctx *cfg.DBContext) (dbm.DB, error) {
 	var d dbm.DB
 	var err error
@@ -32,6 +33,9 @@ func (c *cometDBs) open(ctx *cfg.DBContext) (dbm.DB, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open CometBFT database %s: %w", ctx.ID, err)
+	}
+	if ctx.ID == "tx_index" {
+		d = slimTxIndex{d}
 	}
 	g := &guardedDB{DB: d, id: ctx.ID}
 	c.mu.Lock()
@@ -45,20 +49,22 @@ func (c *cometDBs) open(ctx *cfg.DBContext) (dbm.DB, error) {
 //
 // Every database gets a Bloom filter (10 bits a key, about 1% false
 // positives). Without one, a lookup of a missing key reads and
-// decompresses the table block where the key would be; in the
-// transaction index those blocks hold whole blob transactions of
-// megabytes, and the "is it included yet?" polls of clients submitting
-// blobs (state's, through meshrpc's tx route) are mostly misses: under a
-// 20 MB/s blob load a CPU profile of the devnet showed a fifth of the
-// core process's time in those reads.
+// decompresses the table block where the key would be; the "is it
+// included yet?" polls of clients submitting blobs (state's, through
+// meshrpc's tx route) are mostly misses, and while the transaction index
+// held whole blob transactions (before slimTxIndex) a CPU profile of the
+// devnet under a 20 MB/s blob load showed a fifth of the core process's
+// time in those reads.
 //
-// The block store and the transaction index, which take a block's worth
-// of transactions at every height (32 MiB squares), get a 32 MiB write
-// buffer in place of 4 MiB, so a block is one or a few level-0 tables
-// rather than eight, and compaction rewrites less.
+// The block store, which takes a block's worth of transactions at every
+// height (32 MiB squares), gets a 32 MiB write buffer in place of 4 MiB,
+// so a block is one or a few level-0 tables rather than eight, and
+// compaction rewrites less. The transaction index, without the
+// transactions, takes a few hundred bytes a transaction and keeps the
+// default.
 func levelDBOptions(id string) *opt.Options {
 	o := &opt.Options{Filter: filter.NewBloomFilter(10)}
-	if id == "blockstore" || id == "tx_index" {
+	if id == "blockstore" {
 		o.WriteBuffer = 32 << 20
 	}
 	return o

@@ -36,4 +36,11 @@
 // the read error goleveldb then returns. Tests with several validators
 // met that panic on shutdown; a production node with peers runs the same
 // code, so the guard is here, not in the test helpers.
+//
+// The transaction index ("tx_index", CometBFT's kv indexer) stores each
+// transaction's entry without the transaction (txindex.go): CometBFT would
+// store every blob transaction there again beside the block store. The
+// RPC's /tx and /tx_search read the transaction from the block store
+// instead (txroutes.go), so their answers are CometBFT's; meshrpc's tx
+// route never returned it. This is not configurable.
 package validator

@@ -46,6 +46,7 @@ func startRPC(n *cmtnode.Node, laddrs string, maxTxBytes int64, logger cmtlog.Lo
 		return nil, fmt.Errorf("configure RPC: %w", err)
 	}
 	routes := env.GetRoutes()
+	restoreTxRoutes(routes, env)
 	if conf.Unsafe {
 		env.AddUnsafeRoutes(routes)
 	}
