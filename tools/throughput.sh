@@ -25,18 +25,20 @@ BIN=${BIN:-bin}
 PPROF=${PPROF:-} # host:port: serve the devnet process's Go profiles there
 LIGHT_PPROF=${LIGHT_PPROF:-} # host:port: serve the separate light node's Go profiles there
 LOG_LEVEL=${LOG_LEVEL:-warn} # the devnet's --log.level (info shows CometBFT's steps per height)
+DISK_PER_BYTE=${DISK_PER_BYTE:-10} # disk the run may take per byte of blob data (see below)
 
 die() { echo "throughput: $*" >&2; exit 1; }
 [ -x "$BIN/mesh-node" ] || die "$BIN/mesh-node not built (make build)"
 [ -x "$BIN/loadgen" ] || die "$BIN/loadgen not built (make loadgen-build)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mesh-throughput.XXXXXX")
-# The devnet keeps about 9.4 bytes on disk per byte of blob data (the
-# soak in docs/benchmarks.md: CometBFT's block store, transaction index and
-# WAL, the bridge's and the full node's squares, padding included): refuse
-# a run that would fill the disk, counting 10.
+# The devnet kept 9.4 bytes on disk per byte of blob data in the soak of
+# docs/benchmarks.md (1.9 MB blobs in squares mostly padding: CometBFT's
+# block store, transaction index and WAL, the bridge's and the full node's
+# squares) and 4.5 with full k = 256 squares of 4 MB blobs: refuse a run
+# that would fill the disk, counting DISK_PER_BYTE (10).
 secs=$(python3 -c 'import re,sys; d=sys.argv[1]; m={"s":1,"m":60,"h":3600}; print(int(sum(float(v)*m[u] for v,u in re.findall(r"([0-9.]+)([smh])", d))))' "$DURATION")
-need=$(python3 -c "print(int(float('$RATE') * 1e6 * $secs * 10))")
+need=$(python3 -c "print(int(float('$RATE') * 1e6 * $secs * float('$DISK_PER_BYTE')))")
 free=$(($(df -Pk "$(dirname "$work")" | awk 'NR==2 {print $4}') * 1024))
 if [ "$need" -gt "$free" ]; then
 	rmdir "$work"
