@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -141,6 +143,21 @@ func TestRemoveLeftovers(t *testing.T) {
 	other := filepath.Join(tmp, "other")
 	if err := os.Mkdir(other, 0o700); err != nil {
 		t.Fatal(err)
+	}
+	// A leftover of an earlier run has long been running; this one may
+	// still be between fork and exec, its command line not yet sh's
+	// (removeLeftovers would then take it for another process and leave
+	// it, as it should: 1 run in 5 failed so).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		if bytes.Contains(cl, []byte(dir)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the process's command line is %q, without %s", cl, dir)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	removeLeftovers(tmp, t.Logf)
 	select {
