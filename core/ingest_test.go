@@ -13,10 +13,10 @@ import (
 )
 
 // BuildHeader lays the square out in place and extends it there, and Put
-// encodes it into a reused buffer: the square, its DAH and the stored
-// original square are byte-identical to those of share.Construct,
-// eds.Extend and eds.NewDAH, from the empty 1×1 square to k = 256, for
-// consecutive blocks (the second Put reuses the first one's buffer).
+// stores its original square: the square, its DAH and the stored original
+// square are byte-identical to those of share.Construct, eds.Extend and
+// eds.NewDAH, from the empty 1×1 square to k = 256, for consecutive
+// blocks.
 func TestBuildHeaderMatchesConstructExtend(t *testing.T) {
 	ctx := context.Background()
 	for _, k := range []int{1, 32, 64, 256} {
