@@ -14,7 +14,7 @@ import (
 	"github.com/datamesh/mesh-node/share"
 )
 
-func newClient(t *testing.T, url, tok string) *client.Client {
+func newClient(t testing.TB, url, tok string) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -37,6 +37,7 @@ type fakeBlob struct {
 	namespaces []share.Namespace
 	from       uint64
 	cfg        *state.TxConfig // Submit's options
+	submitted  []*blob.Blob    // Submit's blobs
 	// subscription: sent, then the channel stays open until ctx ends
 	sent []*blob.SubscriptionResponse
 }
@@ -44,7 +45,7 @@ type fakeBlob struct {
 func (f *fakeBlob) Submit(_ context.Context, blobs []*blob.Blob, cfg *state.TxConfig) (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cfg = cfg
+	f.cfg, f.submitted = cfg, blobs
 	return uint64(len(blobs)), nil
 }
 
@@ -176,7 +177,7 @@ type env struct {
 	ws    string
 }
 
-func newEnv(t *testing.T, opts api.ServerOptions) *env {
+func newEnv(t testing.TB, opts api.ServerOptions) *env {
 	t.Helper()
 	e := &env{blob: &fakeBlob{}, state: &fakeState{addr: tx.Address{1, 2, 3}}, das: &fakeDAS{}}
 	h := p2ptest.Host(t)

@@ -56,3 +56,31 @@ func TestDecodeJSONFastTakesTheCommonForm(t *testing.T) {
 		}
 	}
 }
+
+// AppendJSON writes what encoding/json makes of the blob's jsonBlob, byte
+// for byte, whatever its fields hold (nil and empty slices included).
+func TestAppendJSONIsEncodingJSON(t *testing.T) {
+	var ns [29]byte
+	ns[28] = 7
+	for _, b := range []Blob{
+		{},
+		{Index: -1},
+		{Data: []byte{}, Commitment: Commitment{}, Signer: []byte{}, Index: 12345678},
+		{Data: []byte("hi"), ShareVersion: 1, Signer: bytes.Repeat([]byte{0xfb}, 20), Commitment: bytes.Repeat([]byte{0xff}, 32), Index: -1},
+		{Data: bytes.Repeat([]byte{0x3e, 0x3f, 0xfe}, 1000), ShareVersion: 255, Index: 1 << 40},
+	} {
+		b.Namespace = ns
+		want, err := json.Marshal(jsonBlob{Namespace: b.Namespace[:], Data: b.Data, ShareVersion: b.ShareVersion,
+			Commitment: b.Commitment, Signer: b.Signer, Index: b.Index})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := []byte("x")
+		if got := b.AppendJSON(prefix); !bytes.Equal(got[1:], want) || got[0] != 'x' {
+			t.Errorf("AppendJSON:\n got %s\nwant %s", got, want)
+		}
+		if got, err := json.Marshal(&b); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("json.Marshal: %s %v\nwant %s", got, err, want)
+		}
+	}
+}

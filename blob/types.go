@@ -2,9 +2,11 @@ package blob
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/datamesh/mesh-node/header"
 	"github.com/datamesh/mesh-node/nmt"
@@ -106,10 +108,44 @@ type jsonBlob struct {
 	Index        int        `json:"index"`
 }
 
-// MarshalJSON encodes b in celestia-node's shape.
+// MarshalJSON encodes b in celestia-node's shape (AppendJSON).
 func (b *Blob) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jsonBlob{Namespace: b.Namespace[:], Data: b.Data, ShareVersion: b.ShareVersion,
-		Commitment: b.Commitment, Signer: b.Signer, Index: b.Index})
+	return b.AppendJSON(nil), nil
+}
+
+// AppendJSON appends to dst what encoding/json makes of b's jsonBlob, byte
+// for byte: the fields in jsonBlob's order, byte slices in standard base64
+// (null when nil), no signer when it is empty. It writes the base64 of the
+// data in one pass; a client can put it straight into a request body,
+// where json.Marshal would validate and copy MarshalJSON's output (for a
+// 4 MB blob, 5.6 MB scanned a byte at a time, at every level of nesting).
+func (b *Blob) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"namespace":`...)
+	dst = appendJSONBytes(dst, b.Namespace[:])
+	dst = append(dst, `,"data":`...)
+	dst = appendJSONBytes(dst, b.Data)
+	dst = append(dst, `,"share_version":`...)
+	dst = strconv.AppendUint(dst, uint64(b.ShareVersion), 10)
+	dst = append(dst, `,"commitment":`...)
+	dst = appendJSONBytes(dst, b.Commitment)
+	if len(b.Signer) > 0 {
+		dst = append(dst, `,"signer":`...)
+		dst = appendJSONBytes(dst, b.Signer)
+	}
+	dst = append(dst, `,"index":`...)
+	dst = strconv.AppendInt(dst, int64(b.Index), 10)
+	return append(dst, '}')
+}
+
+// appendJSONBytes appends encoding/json's encoding of v: null for nil, else
+// its standard base64 in quotes.
+func appendJSONBytes(dst, v []byte) []byte {
+	if v == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, v)
+	return append(dst, '"')
 }
 
 // UnmarshalJSON decodes celestia-node's shape. It validates the namespace,

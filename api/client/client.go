@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
@@ -185,6 +186,7 @@ type Client struct {
 	Dataset DatasetAPI
 
 	closers []jsonrpc.ClientCloser
+	http    *http.Client // over HTTP: every call's
 }
 
 // New returns a client of the node at url (http(s):// or ws(s)://; only a
@@ -193,6 +195,10 @@ type Client struct {
 // connection per module), and an HTTP 401 is an error here; over HTTP the
 // first call finds out. ctx's values reach go-jsonrpc but its end does
 // not: the connections last until Close.
+//
+// Over HTTP, Blob.Submit writes its request itself (httpSubmit), with the
+// same request and answers as go-jsonrpc's, and every call shares one
+// connection pool.
 func New(ctx context.Context, url, token string) (*Client, error) {
 	hdr := http.Header{}
 	if token != "" {
@@ -200,6 +206,16 @@ func New(ctx context.Context, url, token string) (*Client, error) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	c := &Client{}
+	var opts []jsonrpc.Option
+	httpURL := strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://")
+	if httpURL {
+		// go-jsonrpc's own pool keeps 100 idle connections per host, more
+		// than net/http's default of 2, so concurrent calls reuse theirs.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 100, 100
+		c.http = &http.Client{Transport: tr}
+		opts = append(opts, jsonrpc.WithHTTPClient(c.http))
+	}
 	mods := []struct {
 		ns  string
 		out any
@@ -209,12 +225,16 @@ func New(ctx context.Context, url, token string) (*Client, error) {
 		{"kzg", &c.KZG}, {"dataset", &c.Dataset}, {"blobstream", &c.Blobstream},
 	}
 	for _, m := range mods {
-		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr)
+		closer, err := jsonrpc.NewMergeClient(ctx, url, m.ns, []any{m.out}, hdr, opts...)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("client: connect %s module to %s: %w", m.ns, url, err)
 		}
 		c.closers = append(c.closers, closer)
+	}
+	if httpURL {
+		s := &httpSubmit{url: url, hdr: hdr, hc: c.http}
+		c.Blob.Submit = s.submit
 	}
 	return c, nil
 }
@@ -225,4 +245,7 @@ func (c *Client) Close() {
 		cl()
 	}
 	c.closers = nil
+	if c.http != nil {
+		c.http.CloseIdleConnections()
+	}
 }
