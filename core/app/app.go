@@ -248,10 +248,23 @@ func sameValidators(x, y []GenesisValidator) bool {
 //
 // So do the blobs' share commitments (checkBlobs): a BlobTx that passes
 // them, and its KZG proofs, is remembered by hash (verifiedTxs), and
-// neither a recheck nor PrepareProposal, ProcessProposal or FinalizeBlock
-// computes them again for the same bytes.
+// neither PrepareProposal, ProcessProposal nor FinalizeBlock computes them
+// again for the same bytes. A recheck does not even hash the transaction
+// to look it up: CometBFT rechecks only the transactions of its mempool,
+// each accepted by a CheckTx of type New of this application, which
+// checked its blobs (and does not outlive it). Under a blob load the
+// mempool holds a few blocks' worth of transactions, rechecked after every
+// block: that hashing was most of CheckTx's CPU (megabytes a transaction).
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	dt, decodeErr := decodeCached(req.Tx, a.verified)
+	recheck := req.Type == abci.CheckTxType_Recheck
+	cache := a.verified
+	if recheck {
+		cache = nil
+	}
+	dt, decodeErr := decodeCached(req.Tx, cache)
+	if recheck && decodeErr == nil && dt.btx != nil {
+		dt.blobsChecked = true
+	}
 	// blobsVerified: dt's blobs and KZG proofs pass, once executeTx passes.
 	blobsVerified := false
 	if decodeErr == nil && !dt.blobsChecked && dt.btx != nil {

@@ -210,23 +210,29 @@ func TestCheckTxVerifiedCache(t *testing.T) {
 	}
 }
 
-// Rechecks, PrepareProposal, ProcessProposal and FinalizeBlock trust the
-// cache: shown with a hash put there by hand, of a transaction whose
-// commitment is wrong. Without it each refuses the transaction.
+// PrepareProposal, ProcessProposal and FinalizeBlock trust the cache:
+// shown with a hash put there by hand, of a transaction whose commitment
+// is wrong. Without it each refuses the transaction. A recheck trusts the
+// CheckTx (New) that let the transaction into the mempool, cache or not,
+// and caches nothing.
 func TestVerifiedCacheSkipsCommitments(t *testing.T) {
 	e := newTestEnv(t, nil)
 	bad := e.pfb(e.alice, 0, 1, randomData(2000, 1))
 	flipBlobByte(t, bad, randomData(2000, 1))
-	recheck := func() uint32 {
-		res, err := e.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: bad, Type: abci.CheckTxType_Recheck})
+	check := func(typ abci.CheckTxType) uint32 {
+		res, err := e.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: bad, Type: typ})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res.Code
 	}
-	if code := recheck(); code != tx.CodeCommitmentMismatch || e.app.verified.has(hashTx(bad)) {
-		t.Fatalf("recheck without the cache: code %d", code)
+	if code := check(abci.CheckTxType_New); code != tx.CodeCommitmentMismatch || e.app.verified.has(hashTx(bad)) {
+		t.Fatalf("CheckTx without the cache: code %d", code)
 	}
+	if code := check(abci.CheckTxType_Recheck); code != tx.CodeOK || e.app.verified.has(hashTx(bad)) {
+		t.Fatalf("recheck without the cache: code %d, cached %v", code, e.app.verified.has(hashTx(bad)))
+	}
+	e.app.check = NewDelta(e.app.state) // the recheck took alice's nonce 0
 	if p := e.prepare(bad); len(p) != 1 {
 		t.Fatalf("prepared %d txs", len(p))
 	}
@@ -236,8 +242,8 @@ func TestVerifiedCacheSkipsCommitments(t *testing.T) {
 	}
 
 	e.app.verified.add(hashTx(bad))
-	if code := recheck(); code != tx.CodeOK {
-		t.Fatalf("recheck with the hash cached: code %d", code)
+	if code := check(abci.CheckTxType_New); code != tx.CodeOK {
+		t.Fatalf("CheckTx with the hash cached: code %d", code)
 	}
 	if p := e.prepare(bad); len(p) != 2 {
 		t.Fatalf("prepared %d txs with the hash cached", len(p))
