@@ -23,6 +23,7 @@ import (
 	"github.com/datamesh/mesh-node/header/gossip"
 	headerstore "github.com/datamesh/mesh-node/header/store"
 	"github.com/datamesh/mesh-node/header/syncer"
+	"github.com/datamesh/mesh-node/internal/badgerdb"
 	"github.com/datamesh/mesh-node/p2p"
 	"github.com/datamesh/mesh-node/shrex"
 	"github.com/datamesh/mesh-node/shrex/edssub"
@@ -43,7 +44,14 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 	if opts.MetricsAddr != "" {
 		metricsAddr = opts.MetricsAddr
 	}
-	if metricsAddr != "" { // first to start, last to stop
+	if n.mode == Light && n.db.Opts().NumCompactors == 0 { // stops after every writer
+		c, err := badgerdb.NewCompactor(n.db, lightCompactEvery, lightL0Tables, n.logger.With("service", "compaction"))
+		if err != nil {
+			return fmt.Errorf("nodebuilder: %w", err)
+		}
+		n.add("compaction", c.Start, c.Stop)
+	}
+	if metricsAddr != "" { // first to start (after compaction), last to stop
 		if err := n.addMetrics(metricsAddr); err != nil {
 			return err
 		}

@@ -195,9 +195,17 @@ const (
 	// builders took the heap from 20 to 75 MB for seconds at a time
 	// (250 MB when headers arrive fast: BenchmarkLightBadgerHeaderWrites).
 	lightValueThreshold = 1 << 10
-	// lightCompactors is Badger's minimum above none: each compactor
-	// wakes every 50 ms to look for work, whether there is any or not.
-	lightCompactors = 2
+	// Light nodes open Badger with no compactors of its own: each wakes
+	// every 50 ms to look for work, whether there is any or not, and two
+	// (Badger's minimum above none) were 40 of an idle light node's 84
+	// wake-ups a second. A badgerdb.Compactor looks at level 0 every
+	// lightCompactEvery instead and compacts once it holds more than
+	// lightL0Tables tables (a memtable flush each: hours apart when
+	// following the chain, about one in 10 s in a fast sync), between
+	// Badger's own trigger (5) and the count at which writes wait (15).
+	lightCompactors   = 0
+	lightCompactEvery = 5 * time.Second
+	lightL0Tables     = 8
 )
 
 // New assembles a node of mode from home and conf (which it validates). It
@@ -250,8 +258,9 @@ func New(mode Mode, home string, conf Config, opts Options) (*Node, error) {
 		// following a k = 256 chain, a sawtooth of 92-161 MB with 16 MB
 		// memtables, as each filled and the next was allocated while it
 		// was flushed. Two 4 MB memtables (a flush every 45 headers of
-		// k = 256), a 16 MB block cache and two compactors instead of
-		// four: see docs/benchmarks.md.
+		// k = 256), a 16 MB block cache and no compactors, the node's own
+		// compaction loop instead (see lightCompactors and
+		// docs/benchmarks.md).
 		bopts = lightBadger(bopts)
 	}
 	if opts.Badger != nil {

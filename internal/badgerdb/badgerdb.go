@@ -13,6 +13,9 @@
 // footer and index read back, before it lets Badger open the directory.
 // A store that fails a check is left exactly as it was, and Open returns
 // a *DamagedError naming the file.
+//
+// Compactor compacts a store opened without Badger's own compactors, whose
+// tickers wake an idle process 20 times a second each (light nodes).
 package badgerdb
 
 import (
