@@ -48,7 +48,7 @@ func TestCompactorDrainsLevelZero(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if false {
+	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	val := make([]byte, 1000)
