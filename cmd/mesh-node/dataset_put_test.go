@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,13 @@ const cliMainEnv = "MESH_NODE_TEST_RUN_CLI"
 const hangAfterPartsEnv = "MESH_NODE_TEST_HANG_AFTER_PARTS"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(lazyFreeTestEnv) == "1" {
+		if err := lazyFree(); err != nil {
+			fmt.Println("error:", err)
+		}
+		fmt.Printf("pid %d GODEBUG=%s\n", os.Getpid(), os.Getenv("GODEBUG"))
+		os.Exit(0)
+	}
 	if os.Getenv(cliMainEnv) == "1" {
 		c := &cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}
 		if n, err := strconv.Atoi(os.Getenv(hangAfterPartsEnv)); err == nil {

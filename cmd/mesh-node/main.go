@@ -12,6 +12,9 @@ import (
 )
 
 func main() {
+	if err := lazyFree(); err != nil {
+		fmt.Fprintln(os.Stderr, "mesh-node: running without GODEBUG=madvdontneed=0:", err)
+	}
 	os.Exit(runMain(&cli{getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}))
 }
 
