@@ -76,7 +76,7 @@ func AxisRoot(cells [][]byte, idx int) ([]byte, error) {
 			return nil, fmt.Errorf("%w: cell %d has %d bytes", ErrInvalidShareSize, i, len(s))
 		}
 	}
-	root, err := newTreeHasher(w).rootOf(nil, w/2, Row, idx, cells)
+	root, err := newTreeHasher(w).rootOf(nil, w/2, Row, idx, cells, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnorderedNamespaces, err)
 	}

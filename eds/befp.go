@@ -160,7 +160,7 @@ func (p *BadEncodingProof) Validate(dah *DataAvailabilityHeader) error {
 	if err := enc.Encode(axis); err != nil {
 		return fmt.Errorf("%w: encode: %w", ErrInvalidBadEncodingProof, err)
 	}
-	root, err := newTreeHasher(w).rootOf(nil, k, p.Axis, p.Index, axis)
+	root, err := newTreeHasher(w).rootOf(nil, k, p.Axis, p.Index, axis, nil)
 	if err != nil {
 		// The decoded axis has namespaces out of order, so no tree has
 		// the header's root: bad encoding (spec section 9).

@@ -34,8 +34,9 @@ var ErrBuilderDone = errors.New("eds: square builder already finished or failed"
 type SquareBuilder struct {
 	e       *ExtendedDataSquare
 	enc     reedsolomon.Encoder
-	next    int    // rows added so far
-	roots   []byte // 2·Width() roots; row r < k filled in by row r's work
+	next    int     // rows added so far
+	roots   []byte  // 2·Width() roots; row r < k filled in by row r's work
+	leaves  *[]byte // leaf hashes (getLeaves); row r < k filled in by row r's work
 	errs    []error
 	wg      sync.WaitGroup
 	workers chan *rowWorker // free workers (nil until first used)
@@ -67,6 +68,7 @@ func NewSquareBuilder(k int) (*SquareBuilder, error) {
 		e:       e,
 		enc:     enc,
 		roots:   make([]byte, 2*e.width*nmt.NodeSize),
+		leaves:  getLeaves(e.width),
 		errs:    make([]error, k),
 		workers: make(chan *rowWorker, n),
 	}
@@ -165,7 +167,7 @@ func (b *SquareBuilder) doRow(w *rowWorker, r int) error {
 	if err := e.extendRow(b.enc, w.shards, r); err != nil {
 		return err
 	}
-	_, err := w.hasher.axisRoot(b.roots[r*nmt.NodeSize:r*nmt.NodeSize], e, Row, r)
+	_, err := w.hasher.rowRoot(b.roots[r*nmt.NodeSize:r*nmt.NodeSize], e, r, *b.leaves)
 	return err
 }
 
@@ -212,7 +214,10 @@ func (b *SquareBuilder) Finish() (*ExtendedDataSquare, error) {
 	if err := e.extendCols(b.enc); err != nil {
 		return nil, err
 	}
-	if err := e.fillRoots(b.roots, e.k); err != nil {
+	err := e.fillRoots(b.roots, e.k, *b.leaves)
+	leafPool.Put(b.leaves) // no row's work is left to write it
+	b.leaves = nil
+	if err != nil {
 		return nil, err
 	}
 	e.rootsOnce.Do(func() { e.roots = b.roots })

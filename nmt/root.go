@@ -60,6 +60,12 @@ func (s *RootStack) PushLeaf(ns, payload []byte) {
 	s.leafAdded()
 }
 
+// PushLeafHash adds the next leaf as its leaf hash (NodeSize bytes, as
+// Hasher.HashLeafNs makes it), computed beforehand: a leaf in two trees,
+// such as a cell of an extended square in its row and its column, is then
+// hashed once.
+func (s *RootStack) PushLeafHash(leafHash []byte) { s.pushNode(leafHash) }
+
 // pushNode adds the next leaf as an already computed leaf hash of NodeSize
 // bytes.
 func (s *RootStack) pushNode(leafHash []byte) {
