@@ -72,7 +72,10 @@ func TestConcurrencyLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(b)
 			entered, release := holdFirst(st)
-			srv := serve(t, st, tc.opt)
+			// Three streams take a slot before the last request: the held
+			// sample, the refused one and the row.
+			released := make(chan struct{}, 8)
+			srv := serve(t, st, tc.opt, shrex.WithReleaseHook(func() { released <- struct{}{} }))
 			c := client(t, srv)
 			ctx := testCtx(t)
 			done := make(chan error, 1)
@@ -96,7 +99,15 @@ func TestConcurrencyLimits(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Errorf("held request: %v", err)
 			}
-			// The slot is free again.
+			// The slots are free again once the server has given them back,
+			// which it does after the client has read its response.
+			for range 3 {
+				select {
+				case <-released:
+				case <-ctx.Done():
+					t.Fatal("the three streams' slots were not released")
+				}
+			}
 			if _, err := second.GetSample(ctx, srv.ID(), b.h, 1, 1); err != nil {
 				t.Errorf("after release: %v", err)
 			}

@@ -104,6 +104,7 @@ type serverConfig struct {
 	now           func() time.Time
 	metrics       Metrics // may be nil
 	onAdmit       func()  // tests: called once a stream holds its peer's slot
+	onRelease     func()  // tests: called once a stream has given its peer's slot back
 	cacheSquares  int
 	cacheBytes    int
 }
@@ -285,7 +286,12 @@ func (s *Server) serve(k Kind, str network.Stream) error {
 	}
 	p := str.Conn().RemotePeer()
 	ok, release := s.limits.Admit(p)
-	defer release()
+	defer func() {
+		release()
+		if s.cfg.onRelease != nil {
+			s.cfg.onRelease()
+		}
+	}()
 	if s.cfg.onAdmit != nil {
 		s.cfg.onAdmit()
 	}
