@@ -101,13 +101,7 @@ func TestConcurrencyLimits(t *testing.T) {
 			}
 			// The slots are free again once the server has given them back,
 			// which it does after the client has read its response.
-			for range 3 {
-				select {
-				case <-released:
-				case <-ctx.Done():
-					t.Fatal("the three streams' slots were not released")
-				}
-			}
+			await(ctx, t, released, 3, "slots given back")
 			if _, err := second.GetSample(ctx, srv.ID(), b.h, 1, 1); err != nil {
 				t.Errorf("after release: %v", err)
 			}
