@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestRSSAnon(t *testing.T) {
+func TestKBLine(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want float64
@@ -19,9 +19,9 @@ func TestRSSAnon(t *testing.T) {
 		{"RssAnon:\t99999999999999999999999 kB\n", 0, false},
 		{"RssAnon:\n", 0, false},
 	} {
-		got, ok := rssAnon(strings.NewReader(c.in))
+		got, ok := kBLine(strings.NewReader(c.in), "RssAnon:")
 		if got != c.want || ok != c.ok {
-			t.Errorf("rssAnon(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("kBLine(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -67,11 +67,11 @@ func newMetrics(n *Node) (*nodeMetrics, error) {
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		anonMemoryCollector{path: "/proc/self/status"},
 		newNodeCollector(n),
 		haltCollector(&n.halt),
 		m.shrexRequests, m.shrexDuration,
 	}
+	cs = append(cs, memoryCollectors()...)
 	if n.mode == Bridge {
 		m.ingested = prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metricsPrefix + "bridge_blocks_ingested_total",

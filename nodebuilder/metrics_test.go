@@ -151,6 +151,9 @@ func TestMetricsBridgeAndLight(t *testing.T) {
 		if a, r := got["meshnode_process_anon_memory_bytes"], got["process_resident_memory_bytes"]; a <= 0 || a > r {
 			t.Errorf("anon memory %v bytes, want in (0, RSS %v]", a, r)
 		}
+		if l, ok := got["meshnode_process_lazyfree_memory_bytes"]; !ok || l < 0 || l > got["meshnode_process_anon_memory_bytes"] {
+			t.Errorf("lazily freed memory %v bytes (reported: %v), want in [0, anon]", l, ok)
+		}
 	}
 	t.Logf("bridge: height %v, %v blocks ingested, %v samples served", got["meshnode_header_height"], got["meshnode_bridge_blocks_ingested_total"],
 		got[`meshnode_shrex_requests_total{protocol="samples",side="server",status="ok"}`])

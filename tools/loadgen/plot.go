@@ -40,7 +40,7 @@ func writePlot(path string, rep *Report) error {
 	lp.Y.Label.Text = "blocks"
 	lp.X.Label.Text = "s"
 	rp := plot.New()
-	rp.Title.Text = "resident memory (RSS, and anonymous: without mapped files)"
+	rp.Title.Text = "resident memory (RSS; anonymous: without mapped files; in use: without lazily freed pages)"
 	rp.Y.Label.Text = "MB"
 	rp.X.Label.Text = "s"
 
@@ -54,7 +54,7 @@ func writePlot(path string, rep *Report) error {
 	sort.Strings(names)
 	sharedPlotted := false
 	for _, name := range names {
-		var hdr, smp, sto, rss, anon plotter.XYs
+		var hdr, smp, sto, rss, anon, inUse plotter.XYs
 		for _, s := range rep.Samples {
 			ns := s.Nodes[name]
 			if ns.HeaderHead != nil {
@@ -71,6 +71,9 @@ func writePlot(path string, rep *Report) error {
 			}
 			if ns.AnonRSS != nil {
 				anon = append(anon, plotter.XY{X: s.T, Y: *ns.AnonRSS / 1e6})
+			}
+			if v := ns.anonInUse(); v != nil {
+				inUse = append(inUse, plotter.XY{X: s.T, Y: *v / 1e6})
 			}
 		}
 		if len(hdr) > 0 {
@@ -94,6 +97,9 @@ func writePlot(path string, rep *Report) error {
 			rssLines = append(rssLines, label, rss)
 			if len(anon) > 0 {
 				rssLines = append(rssLines, label+" anonymous", anon)
+			}
+			if len(inUse) > 0 {
+				rssLines = append(rssLines, label+" anonymous in use", inUse)
 			}
 		}
 	}

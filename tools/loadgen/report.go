@@ -28,7 +28,11 @@ type NodeSample struct {
 	// AnonRSS is the process's anonymous resident memory (RssAnon:
 	// heap and stacks, without mapped files such as Badger's tables and
 	// value logs); HeapInuse the Go heap in use.
-	AnonRSS   *float64 `json:"anon_rss_bytes,omitempty"`
+	AnonRSS *float64 `json:"anon_rss_bytes,omitempty"`
+	// LazyFree is the part of AnonRSS the process freed with MADV_FREE
+	// and the kernel has not taken back yet: counted as resident, but
+	// reclaimed without I/O whenever the kernel needs memory.
+	LazyFree  *float64 `json:"lazyfree_bytes,omitempty"`
 	HeapInuse *float64 `json:"go_heap_inuse_bytes,omitempty"`
 }
 
@@ -57,16 +61,23 @@ type NodeSummary struct {
 	AnonAtWarmupBytes float64 `json:"anon_rss_at_warmup_bytes,omitempty"`
 	MaxAnonAfterBytes float64 `json:"max_anon_rss_after_warmup_bytes,omitempty"`
 	AnonGrowthPct     float64 `json:"anon_rss_growth_after_warmup_pct,omitempty"`
-	MaxHeapBytes      float64 `json:"max_go_heap_inuse_bytes,omitempty"`
-	HeapAtWarmupBytes float64 `json:"go_heap_inuse_at_warmup_bytes,omitempty"`
-	MaxHeapAfterBytes float64 `json:"max_go_heap_inuse_after_warmup_bytes,omitempty"`
-	HeapGrowthPct     float64 `json:"go_heap_inuse_growth_after_warmup_pct,omitempty"`
+	// The same for the anonymous memory in use, RssAnon less LazyFree:
+	// what the process holds, where the kernel reports LazyFree.
+	MaxInUseBytes      float64 `json:"max_anon_inuse_bytes,omitempty"`
+	InUseAtWarmupBytes float64 `json:"anon_inuse_at_warmup_bytes,omitempty"`
+	MaxInUseAfterBytes float64 `json:"max_anon_inuse_after_warmup_bytes,omitempty"`
+	InUseGrowthPct     float64 `json:"anon_inuse_growth_after_warmup_pct,omitempty"`
+	MaxHeapBytes       float64 `json:"max_go_heap_inuse_bytes,omitempty"`
+	HeapAtWarmupBytes  float64 `json:"go_heap_inuse_at_warmup_bytes,omitempty"`
+	MaxHeapAfterBytes  float64 `json:"max_go_heap_inuse_after_warmup_bytes,omitempty"`
+	HeapGrowthPct      float64 `json:"go_heap_inuse_growth_after_warmup_pct,omitempty"`
 	// The trend of each series: the median of the last warm-up-long
 	// window of the load against that of the first one after the warm-up,
 	// in per cent (0: a load shorter than three warm-ups).
-	RSSTrendPct  float64 `json:"rss_trend_pct,omitempty"`
-	AnonTrendPct float64 `json:"anon_rss_trend_pct,omitempty"`
-	HeapTrendPct float64 `json:"go_heap_inuse_trend_pct,omitempty"`
+	RSSTrendPct   float64 `json:"rss_trend_pct,omitempty"`
+	AnonTrendPct  float64 `json:"anon_rss_trend_pct,omitempty"`
+	InUseTrendPct float64 `json:"anon_inuse_trend_pct,omitempty"`
+	HeapTrendPct  float64 `json:"go_heap_inuse_trend_pct,omitempty"`
 }
 
 // growth follows one memory series of a node: its largest value, its
@@ -207,6 +218,15 @@ func (r *runner) report(blocks []blockBytes, missing int) *Report {
 	return rep
 }
 
+// anonInUse is AnonRSS less LazyFree, nil unless both were reported.
+func (ns NodeSample) anonInUse() *float64 {
+	if ns.AnonRSS == nil || ns.LazyFree == nil {
+		return nil
+	}
+	v := *ns.AnonRSS - *ns.LazyFree
+	return &v
+}
+
 // summarize computes each node's worst lags and RSS over samples.
 // With warmup > 0 it also computes each node's memory growth (RSS,
 // anonymous memory, Go heap) after the first
@@ -217,7 +237,7 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup, 
 		s := NodeSummary{Name: n.Name, Mode: modes[n.Name], MaxHeaderLag: -1, MaxSampledLag: -1, MaxStoredLag: -1}
 		var sum float64
 		var cnt int
-		var rss, anon, heap growth
+		var rss, anon, inUse, heap growth
 		for _, smp := range samples {
 			ns, ok := smp.Nodes[n.Name]
 			if !ok {
@@ -237,12 +257,15 @@ func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup, 
 			}
 			rss.add(ns.RSS, smp.T, warmup, loadEnd)
 			anon.add(ns.AnonRSS, smp.T, warmup, loadEnd)
+			inUse.add(ns.anonInUse(), smp.T, warmup, loadEnd)
 			heap.add(ns.HeapInuse, smp.T, warmup, loadEnd)
 		}
 		s.MaxRSSBytes, s.RSSAtWarmupBytes, s.MaxRSSAfterBytes, s.RSSGrowthPct = rss.max, rss.at, rss.maxAfter, rss.pct()
 		s.MaxAnonBytes, s.AnonAtWarmupBytes, s.MaxAnonAfterBytes, s.AnonGrowthPct = anon.max, anon.at, anon.maxAfter, anon.pct()
+		s.MaxInUseBytes, s.InUseAtWarmupBytes, s.MaxInUseAfterBytes, s.InUseGrowthPct = inUse.max, inUse.at, inUse.maxAfter, inUse.pct()
 		s.MaxHeapBytes, s.HeapAtWarmupBytes, s.MaxHeapAfterBytes, s.HeapGrowthPct = heap.max, heap.at, heap.maxAfter, heap.pct()
 		s.RSSTrendPct, s.AnonTrendPct, s.HeapTrendPct = rss.trendPct(warmup, loadEnd), anon.trendPct(warmup, loadEnd), heap.trendPct(warmup, loadEnd)
+		s.InUseTrendPct = inUse.trendPct(warmup, loadEnd)
 		if cnt > 0 {
 			s.MeanSampledLag = sum / float64(cnt)
 		}
@@ -308,8 +331,9 @@ func writeTable(w io.Writer, rep *Report) error {
 			return fmt.Sprintf("%.0f, %.0f, %+.1f%%; trend %s", at/1e6, maxAfter/1e6, pct, t)
 		}
 		for _, n := range rep.Nodes {
-			fmt.Fprintf(tw, "%s\t\t%s\t%s\t%s\n", n.Name, col(n.RSSAtWarmupBytes, n.MaxRSSAfterBytes, n.RSSGrowthPct, n.RSSTrendPct),
-				col(n.AnonAtWarmupBytes, n.MaxAnonAfterBytes, n.AnonGrowthPct, n.AnonTrendPct), col(n.HeapAtWarmupBytes, n.MaxHeapAfterBytes, n.HeapGrowthPct, n.HeapTrendPct))
+			fmt.Fprintf(tw, "%s\t\t%s\t%s\t%s\t%s\n", n.Name, col(n.RSSAtWarmupBytes, n.MaxRSSAfterBytes, n.RSSGrowthPct, n.RSSTrendPct),
+				col(n.AnonAtWarmupBytes, n.MaxAnonAfterBytes, n.AnonGrowthPct, n.AnonTrendPct),
+				col(n.InUseAtWarmupBytes, n.MaxInUseAfterBytes, n.InUseGrowthPct, n.InUseTrendPct), col(n.HeapAtWarmupBytes, n.MaxHeapAfterBytes, n.HeapGrowthPct, n.HeapTrendPct))
 		}
 	}
 	for _, note := range rep.Notes {

@@ -379,6 +379,7 @@ func (r *runner) sampleOnce(ctx context.Context, watch []*client.Client) Sample 
 			if m, err := scrape(ctx, r.hc, n.Metrics); err == nil {
 				ns.RSS = series(m, "process_resident_memory_bytes")
 				ns.AnonRSS = series(m, "meshnode_process_anon_memory_bytes")
+				ns.LazyFree = series(m, "meshnode_process_lazyfree_memory_bytes")
 				ns.HeapInuse = series(m, "go_memstats_heap_inuse_bytes")
 			}
 		}

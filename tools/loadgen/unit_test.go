@@ -202,6 +202,17 @@ func TestSummarize(t *testing.T) {
 		n.MaxAnonBytes != 5.25e8 || n.MaxHeapBytes != 3e8 || n.AnonAtWarmupBytes != 5e8 || n.HeapAtWarmupBytes != 3e8 {
 		t.Fatalf("anon and heap: %+v", n)
 	}
+	// Anonymous memory in use is RssAnon less LazyFree, only where both
+	// were reported: RssAnon grows 50% with lazily freed pages, in use 2%.
+	samples = []Sample{
+		{T: 300, Nodes: map[string]NodeSample{"own": {AnonRSS: f(1e9), LazyFree: f(0)}}},
+		{T: 600, Nodes: map[string]NodeSample{"own": {AnonRSS: f(1.5e9), LazyFree: f(4.8e8)}}},
+		{T: 700, Nodes: map[string]NodeSample{"own": {AnonRSS: f(1.6e9)}}},
+	}
+	got = summarize([]Node{{Name: "own"}}, map[string]string{"own": "bridge"}, samples, 300, 900)
+	if n := got[0]; n.AnonGrowthPct != 60 || n.InUseAtWarmupBytes != 1e9 || n.MaxInUseAfterBytes != 1.02e9 || n.InUseGrowthPct < 1.99 || n.InUseGrowthPct > 2.01 {
+		t.Fatalf("anon in use: %+v", n)
+	}
 	// The trend compares the medians of the first and last warm-up-long
 	// windows: a flat sawtooth has none, though its peak against the
 	// sample at the warm-up is +100%; a steady rise from 130 to 190 MB has
