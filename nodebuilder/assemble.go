@@ -49,6 +49,11 @@ func (n *Node) assemble(key crypto.PrivKey, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("nodebuilder: %w", err)
 		}
+		dirs := []string{n.db.Opts().Dir}
+		if v := n.db.Opts().ValueDir; v != dirs[0] {
+			dirs = append(dirs, v)
+		}
+		c.PageOutEvery(lightPageOutLooks, dirs...)
 		n.add("compaction", c.Start, c.Stop)
 	}
 	if metricsAddr != "" { // first to start (after compaction), last to stop

@@ -206,6 +206,11 @@ const (
 	lightCompactors   = 0
 	lightCompactEvery = 5 * time.Second
 	lightL0Tables     = 8
+	// lightPageOutLooks: every this many looks (30 s) the same loop asks
+	// the kernel to drop the resident pages of the store's mapped files
+	// (badgerdb.PageOut), so that a light node's RSS does not grow with
+	// the headers it stores.
+	lightPageOutLooks = 6
 )
 
 // New assembles a node of mode from home and conf (which it validates). It

@@ -2,6 +2,7 @@ package badgerdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -31,6 +32,10 @@ type Compactor struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	compacts int
+	// pageDirs' mapped files are paged out every pageEvery looks (none
+	// when 0).
+	pageDirs  []string
+	pageEvery int
 }
 
 // NewCompactor returns a Compactor of db that looks at level 0 every
@@ -46,6 +51,13 @@ func NewCompactor(db *badger.DB, every time.Duration, tables int, logger *slog.L
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Compactor{db: db, every: every, tables: tables, logger: logger}, nil
+}
+
+// PageOutEvery makes the loop also page out the mapped files under dirs
+// (PageOut) every n-th look, and stop doing so if the system does not
+// support it. Call it before Start.
+func (c *Compactor) PageOutEvery(n int, dirs ...string) {
+	c.pageEvery, c.pageDirs = n, dirs
 }
 
 // Start starts the loop; a second Start does nothing.
@@ -90,11 +102,14 @@ func (c *Compactor) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	tick := time.NewTicker(c.every)
 	defer tick.Stop()
-	for {
+	for looks := 1; ; looks++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if c.pageEvery > 0 && looks%c.pageEvery == 0 {
+			c.pageOut()
 		}
 		if levels := c.db.Levels(); len(levels) == 0 || levels[0].NumTables <= c.tables {
 			continue
@@ -106,5 +121,19 @@ func (c *Compactor) run(ctx context.Context, done chan struct{}) {
 		c.mu.Lock()
 		c.compacts++
 		c.mu.Unlock()
+	}
+}
+
+func (c *Compactor) pageOut() {
+	for _, dir := range c.pageDirs {
+		_, err := PageOut(dir)
+		switch {
+		case errors.Is(err, ErrPageOutUnsupported):
+			c.pageEvery = 0
+			c.logger.Debug("not paging out the store's mapped files", "err", err)
+			return
+		case err != nil:
+			c.logger.Warn("paging out the store's mapped files", "dir", dir, "err", err)
+		}
 	}
 }

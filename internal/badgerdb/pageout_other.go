@@ -1,0 +1,5 @@
+//go:build !linux
+
+package badgerdb
+
+func pageOut(uintptr, uintptr) error { return ErrPageOutUnsupported }
