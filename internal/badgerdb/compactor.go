@@ -23,6 +23,8 @@ import (
 // merged into one, which costs the size of the tables (keys and value
 // pointers for a light node: values over the value threshold stay in the
 // value log and are not rewritten).
+//
+// The same loop can page out the store's mapped files (PageOutEvery).
 type Compactor struct {
 	db       *badger.DB
 	every    time.Duration
@@ -32,6 +34,7 @@ type Compactor struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	compacts int
+	pageOuts int
 	// pageDirs' mapped files are paged out every pageEvery looks (none
 	// when 0).
 	pageDirs  []string
@@ -124,6 +127,13 @@ func (c *Compactor) run(ctx context.Context, done chan struct{}) {
 	}
 }
 
+// PageOuts returns how many times the loop has paged out its directories.
+func (c *Compactor) PageOuts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pageOuts
+}
+
 func (c *Compactor) pageOut() {
 	for _, dir := range c.pageDirs {
 		_, err := PageOut(dir)
@@ -136,4 +146,7 @@ func (c *Compactor) pageOut() {
 			c.logger.Warn("paging out the store's mapped files", "dir", dir, "err", err)
 		}
 	}
+	c.mu.Lock()
+	c.pageOuts++
+	c.mu.Unlock()
 }

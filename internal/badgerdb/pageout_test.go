@@ -3,6 +3,7 @@ package badgerdb_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -49,10 +51,12 @@ func residentVlog(t *testing.T, dir string) int64 {
 	return total
 }
 
-// TestPageOutDropsResidentPages: a Badger store's value log, written and
-// read back through its mapping, is resident in this process; PageOut
-// drops it, and every value reads back the same afterwards.
-func TestPageOutDropsResidentPages(t *testing.T) {
+// vlogStore opens a Badger store in a temporary directory (by its real
+// path, as /proc/self/maps names it) and writes 16 MiB into its value log,
+// synced, so that its pages are clean. check reads every value back and
+// compares it.
+func vlogStore(t *testing.T) (db *badger.DB, dir string, check func()) {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("MADV_PAGEOUT is Linux's")
 	}
@@ -60,12 +64,12 @@ func TestPageOutDropsResidentPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := badgerdb.Open(badgerdb.Options(dir).WithValueThreshold(1 << 10))
+	db, err = badgerdb.Open(badgerdb.Options(dir).WithValueThreshold(1 << 10).WithNumCompactors(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	const n, size = 4096, 4 << 10 // 16 MiB in the value log
+	t.Cleanup(func() { db.Close() })
+	const n, size = 4096, 4 << 10
 	value := func(i int) []byte { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, size/2) }
 	wb := db.NewWriteBatch()
 	for i := range n {
@@ -79,7 +83,7 @@ func TestPageOutDropsResidentPages(t *testing.T) {
 	if err := db.Sync(); err != nil { // clean pages: the kernel drops only those
 		t.Fatal(err)
 	}
-	check := func() {
+	check = func() {
 		t.Helper()
 		if err := db.View(func(txn *badger.Txn) error {
 			for i := range n {
@@ -102,10 +106,18 @@ func TestPageOutDropsResidentPages(t *testing.T) {
 		}
 	}
 	check()
-	before := residentVlog(t, dir)
-	if before < n*size/2 {
-		t.Fatalf("value logs %d bytes resident before, want at least %d", before, n*size/2)
+	if r := residentVlog(t, dir); r < n*size/2 {
+		t.Fatalf("value logs %d bytes resident, want at least %d", r, n*size/2)
 	}
+	return db, dir, check
+}
+
+// TestPageOutDropsResidentPages: a Badger store's value log, written and
+// read back through its mapping, is resident in this process; PageOut
+// drops it, and every value reads back the same afterwards.
+func TestPageOutDropsResidentPages(t *testing.T) {
+	_, dir, check := vlogStore(t)
+	before := residentVlog(t, dir)
 	advised, err := badgerdb.PageOut(dir)
 	if errors.Is(err, badgerdb.ErrPageOutUnsupported) {
 		t.Skip(err)
@@ -123,4 +135,37 @@ func TestPageOutDropsResidentPages(t *testing.T) {
 	if a, err := badgerdb.PageOut(t.TempDir()); err != nil || a != 0 {
 		t.Errorf("PageOut of an empty directory: %d bytes, %v", a, err)
 	}
+}
+
+// TestCompactorPagesOut: the Compactor's loop pages the store out every
+// second look.
+func TestCompactorPagesOut(t *testing.T) {
+	db, dir, check := vlogStore(t)
+	before := residentVlog(t, dir)
+	c, err := badgerdb.NewCompactor(db, 5*time.Millisecond, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PageOutEvery(2, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for c.PageOuts() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the loop never paged out")
+		case <-tick.C:
+		}
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := residentVlog(t, dir); after > before/8 {
+		t.Errorf("value logs resident: %d -> %d bytes; want under an eighth", before, after)
+	}
+	check()
 }
