@@ -15,8 +15,9 @@ import (
 // mapping's pages on request (not Linux, or Linux before 5.4).
 var ErrPageOutUnsupported = errors.New("badgerdb: paging out mapped files is not supported here")
 
-// maxMapsBytes bounds the read of /proc/self/maps: a node maps a few
-// hundred regions, a line is under 200 bytes.
+// maxMapsBytes bounds the read of /proc/self/maps: a node maps hundreds
+// to a few thousand regions, a line is under 200 bytes. A line cut by the
+// bound is at worst skipped or paged out whole, both harmless.
 const maxMapsBytes = 16 << 20
 
 // PageOut asks the kernel to drop the resident pages of the files under
@@ -28,8 +29,8 @@ const maxMapsBytes = 16 << 20
 // page it touched stays in the process's RSS until the kernel is short
 // of memory: a light node's RSS would grow with every header it stores
 // though it holds none of them in its heap. The kernel drops only clean
-// pages (dirty ones are written back first by the kernel's own writeback);
-// a later read faults the page in again from the page cache or the disk.
+// pages: a dirty one stays until the kernel's writeback has cleaned it, for
+// a later call. A later read faults a dropped page in again from the disk.
 // The advice (MADV_PAGEOUT) never changes what a page holds, so a region
 // Badger unmaps while PageOut runs, and that something else maps at the
 // same address, loses nothing either.

@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.Float64Var(&gasPrice, "gas-price", 0, "gas price to pay (default: the chain's minimum)")
 	fs.IntVar(&cfg.Retries, "retries", 5, "retries of a submit refused as busy, by the mempool or for its sequence")
 	fs.DurationVar(&cfg.Interval, "interval", time.Second, "how often to sample the nodes")
-	fs.DurationVar(&cfg.Warmup, "warmup", 0, "report each node's memory growth (RSS, anonymous memory, Go heap) after this much of the run (a soak: --duration 30m --warmup 5m); 0: off")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "report each node's memory growth (RSS, anonymous memory, anonymous memory in use, Go heap) after this much of the run (a soak: --duration 30m --warmup 5m); 0: off")
 	fs.StringVar(&cfg.Out, "out", "loadgen", "path prefix of the report: PREFIX.json and PREFIX.png")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of sizes, namespaces and blob data")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "accept non-loopback node addresses")

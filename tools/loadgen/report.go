@@ -229,7 +229,7 @@ func (ns NodeSample) anonInUse() *float64 {
 
 // summarize computes each node's worst lags and RSS over samples.
 // With warmup > 0 it also computes each node's memory growth (RSS,
-// anonymous memory, Go heap) after the first
+// anonymous memory, anonymous memory in use, Go heap) after the first
 // warmup seconds.
 func summarize(nodes []Node, modes map[string]string, samples []Sample, warmup, loadEnd float64) []NodeSummary {
 	var out []NodeSummary
