@@ -17,7 +17,12 @@ type startOptions struct {
 	// squareHandOff: validator.Options.SquareHandOff, for a bridge in the
 	// same process (the devnet).
 	squareHandOff bool
+	// retainBlocks: validator.Options.RetainBlocks (--retain-blocks).
+	retainBlocks int64
 }
+
+// retainBlocksUsage is --retain-blocks's help, of core start and devnet.
+const retainBlocksUsage = "keep only the last N blocks in CometBFT's block and state stores, deleting older ones' data (0: keep every block); headers, commits and validator sets within the evidence max age are kept, and a bridge following the node must stay within N blocks of its head"
 
 func (c *cli) coreStartCmd() *cobra.Command {
 	var o startOptions
@@ -25,7 +30,8 @@ func (c *cli) coreStartCmd() *cobra.Command {
 Badger state (<home>/data/app.badger), build the DataMesh application and
 run an in-process CometBFT node with it, configured by
 <home>/config/config.toml (P2P 26656 and RPC 26657 by default). SIGINT or
-SIGTERM stops the node and closes its databases.`
+SIGTERM stops the node and closes its databases. --retain-blocks N bounds
+the disk the node takes: it keeps only the last N blocks.`
 	cmd := c.homeCmd("core", "start", "Run the core node until interrupted", long, func(cmd *cobra.Command, home string) error {
 		o.home = home
 		if err := runCore(cmd, o); err != nil {
@@ -37,6 +43,7 @@ SIGTERM stops the node and closes its databases.`
 	f.StringVar(&o.p2pAddr, "p2p.laddr", "", "P2P listen address, overriding config.toml (e.g. tcp://0.0.0.0:26656)")
 	f.StringVar(&o.rpcAddr, "rpc.laddr", "", "RPC listen address, overriding config.toml (e.g. tcp://127.0.0.1:26657)")
 	f.StringVar(&o.logLevel, "log.level", "info", "log level: debug, info, error or none")
+	f.Int64Var(&o.retainBlocks, "retain-blocks", 0, retainBlocksUsage)
 	return cmd
 }
 
@@ -58,6 +65,9 @@ type coreNode struct {
 
 // launchCore starts the core node of o.home, logging to w.
 func launchCore(w io.Writer, o startOptions) (*coreNode, error) {
+	if o.retainBlocks < 0 {
+		return nil, fmt.Errorf("--retain-blocks %d: want 0 (keep every block) or more", o.retainBlocks)
+	}
 	conf, err := validator.LoadConfig(o.home)
 	if err != nil {
 		return nil, fmt.Errorf("%w (is %s initialised? run mesh-node core init)", err, o.home)
@@ -72,7 +82,7 @@ func launchCore(w io.Writer, o startOptions) (*coreNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := validator.Start(conf, validator.Options{Logger: logger, AppLogger: slogger.With("module", "app"), SquareHandOff: o.squareHandOff})
+	n, err := validator.Start(conf, validator.Options{Logger: logger, AppLogger: slogger.With("module", "app"), SquareHandOff: o.squareHandOff, RetainBlocks: o.retainBlocks})
 	if err != nil {
 		return nil, err
 	}

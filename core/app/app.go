@@ -59,6 +59,9 @@ type App struct {
 	// squares: the extended squares of the last proposals, for
 	// TakeSquare; nil unless WithSquareHandOff. It has a lock of its own.
 	squares *keptSquares
+	// retainBlocks is how many of the last blocks CometBFT keeps
+	// (WithRetainBlocks); 0 keeps every block.
+	retainBlocks int64
 }
 
 type pendingBlock struct {
@@ -83,6 +86,24 @@ func WithBlobstreamKey(key *secp256k1.PrivateKey) Option {
 			return errors.New("app: no blobstream key")
 		}
 		a.bsKey = key
+		return nil
+	}
+}
+
+// WithRetainBlocks makes Commit ask CometBFT to keep only the last n
+// blocks (ResponseCommit.RetainHeight = height − n + 1): it deletes the
+// older blocks' data from its block store and their state. CometBFT
+// itself keeps the headers, commits and validator sets that evidence of
+// double signing still in its max age needs, so evidence stays
+// verifiable. A node that keeps fewer blocks cannot serve older ones to
+// peers catching up (block sync) or to clients (a bridge following it
+// must stay within n blocks of its head). n = 0 keeps every block.
+func WithRetainBlocks(n int64) Option {
+	return func(a *App) error {
+		if n < 0 {
+			return fmt.Errorf("app: retain blocks %d is negative", n)
+		}
+		a.retainBlocks = n
 		return nil
 	}
 }
@@ -505,7 +526,16 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	a.prepared, a.accepted = nil, nil
 	a.squares.commit(p.height, p.dataRoot)
 	a.check = NewDelta(a.state)
-	return &abci.ResponseCommit{}, nil
+	return &abci.ResponseCommit{RetainHeight: retainHeight(p.height, a.retainBlocks)}, nil
+}
+
+// retainHeight is the lowest height to keep when keeping n blocks up to
+// height: 0 (keep all) when n is 0 or there are no more than n blocks.
+func retainHeight(height, n int64) int64 {
+	if n <= 0 || height <= n {
+		return 0
+	}
+	return height - n + 1
 }
 
 // Query answers, at the last committed height, path "/account" with data

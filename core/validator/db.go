@@ -70,6 +70,19 @@ func levelDBOptions(id string) *opt.Options {
 	return o
 }
 
+// get returns the database opened as id (CometBFT's "blockstore",
+// "state", ...), nil if none was.
+func (c *cometDBs) get(id string) *guardedDB {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.dbs {
+		if d.id == id {
+			return d
+		}
+	}
+	return nil
+}
+
 // closeAll closes every database not closed yet (guardedDB.Close is a
 // no-op on a closed one). Call it after the node stopped, or when it
 // failed to build or start.
@@ -125,6 +138,12 @@ func (g *guardedDB) SetSync(k, v []byte) error {
 func (g *guardedDB) Delete(k []byte) error { return g.write(func() error { return g.DB.Delete(k) }) }
 func (g *guardedDB) DeleteSync(k []byte) error {
 	return g.write(func() error { return g.DB.DeleteSync(k) })
+}
+
+// Compact compacts the key range [start, end), unless the database is
+// closed; Close waits for it.
+func (g *guardedDB) Compact(start, end []byte) error {
+	return g.write(func() error { return g.DB.Compact(start, end) })
 }
 
 func (g *guardedDB) write(f func() error) error {

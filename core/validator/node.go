@@ -40,6 +40,9 @@ type Options struct {
 	// Without a taker it only holds memory (up to app.MaxKeptSquares
 	// squares), so only a process that runs both sets it.
 	SquareHandOff bool
+	// RetainBlocks keeps only the last RetainBlocks blocks in CometBFT's
+	// block and state stores (app.WithRetainBlocks); 0 keeps every block.
+	RetainBlocks int64
 }
 
 // Node is a running core node: CometBFT with the DataMesh application.
@@ -50,6 +53,9 @@ type Node struct {
 	dbs   *cometDBs
 	rpc   *rpcServer
 	app   *app.App
+	// compactor gives back the disk of pruned blocks; nil unless
+	// Options.RetainBlocks.
+	compactor *prunedCompactor
 
 	mu      sync.Mutex
 	stopped bool
@@ -92,6 +98,9 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 	}
 	if o.SquareHandOff {
 		appOpts = append(appOpts, app.WithSquareHandOff())
+	}
+	if o.RetainBlocks != 0 {
+		appOpts = append(appOpts, app.WithRetainBlocks(o.RetainBlocks))
 	}
 	db, err := badgerdb.Open(badgerdb.Options(filepath.Join(conf.RootDir, AppDBDir)))
 	if err != nil {
@@ -140,6 +149,14 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("validator: start CometBFT node: %w", err)
 	}
 	n.node = cn
+	if db := n.dbs.get("blockstore"); o.RetainBlocks > 0 && db != nil {
+		logger := o.AppLogger
+		if logger == nil {
+			logger = slog.New(slog.DiscardHandler)
+		}
+		n.compactor = newPrunedCompactor(db, cn.BlockStore().Base, logger.With("module", "compact"))
+		go n.compactor.run(compactInterval)
+	}
 	return n, nil
 }
 
@@ -173,6 +190,9 @@ func (n *Node) Stop() error {
 		return nil
 	}
 	n.stopped = true
+	if n.compactor != nil {
+		n.compactor.close()
+	}
 	if err := n.node.Stop(); err != nil {
 		// A node that did not stop cleanly may never signal Wait.
 		return errors.Join(fmt.Errorf("validator: stop CometBFT node: %w", err), n.closeRPC(), n.closeDBs())
