@@ -171,10 +171,14 @@ type Config struct {
 		// CacheMiB bounds the memory of those squares, in MiB (256: two
 		// extended squares of k = 256, eight of k = 128). Bridge and full.
 		CacheMiB int `toml:"cache_mib"`
-		// Archival keeps every square; otherwise squares older than the
-		// availability window (7 days and 1 hour) are pruned. Bridge and
-		// full.
+		// Archival keeps every square; otherwise squares older than
+		// AvailabilityWindow are pruned. Bridge and full.
 		Archival bool `toml:"archival"`
+		// AvailabilityWindow is how long a square is kept (7 days and 1
+		// hour: light nodes' sampling window and an hour). A node that
+		// keeps less cannot serve light nodes sampling older headers
+		// within their window. Bridge and full.
+		AvailabilityWindow Duration `toml:"availability_window"`
 	} `toml:"store"`
 	DAS struct {
 		// SamplesPerHeader is how many random cells a light node samples
@@ -268,6 +272,7 @@ func DefaultConfig(mode Mode) Config {
 	if mode == Bridge || mode == Full {
 		c.Store.CacheSquares = 16
 		c.Store.CacheMiB = edsstore.DefaultCacheBytes >> 20
+		c.Store.AvailabilityWindow = Duration(das.DefaultAvailabilityWindow)
 		c.Dataset.Bitswap = true
 		c.Dataset.GatewayAddress = DefaultGatewayAddress
 	}
@@ -365,6 +370,9 @@ func (c Config) Validate(mode Mode) error {
 				return bad("dataset.pin[%d]: %v", i, err)
 			}
 		}
+	}
+	if mode != Light && c.Store.AvailabilityWindow <= 0 {
+		return bad("store.availability_window %s is not positive (store.archival keeps every square)", time.Duration(c.Store.AvailabilityWindow))
 	}
 	if mode != Bridge && (c.DAS.SamplesPerHeader < 1 || c.DAS.SamplesPerHeader > 1024) {
 		return bad("das.samples_per_header %d is not in [1, 1024]", c.DAS.SamplesPerHeader)

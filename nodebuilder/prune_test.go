@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,17 +53,7 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 	})
 
 	close(prune)
-	coretest.WaitUntil(ctx, t, "squares below the head to be pruned", func() bool {
-		for h := uint64(1); h < n; h++ {
-			if has, err := full.Squares().Has(ctx, h); err != nil || has {
-				return false
-			}
-		}
-		return true
-	})
-	if has, err := full.Squares().Has(ctx, n); err != nil || !has {
-		t.Fatalf("the head's square was pruned too: %v %v", has, err)
-	}
+	waitPrunedBelowHead(ctx, t, full, n)
 	// The pruned squares' files go too, so the disk space comes back.
 	coretest.WaitUntil(ctx, t, "the pruned squares' files to be removed", func() bool {
 		for h := uint64(1); h < n; h++ {
@@ -80,6 +71,23 @@ func TestFullNodePrunesSquaresAndIndex(t *testing.T) {
 	// Headers stay.
 	if _, err := full.Headers().GetByHeight(ctx, 1); err != nil {
 		t.Fatalf("header 1 after pruning: %v", err)
+	}
+}
+
+// waitPrunedBelowHead waits until the node holds no square below head,
+// and checks it holds the head's.
+func waitPrunedBelowHead(ctx context.Context, t *testing.T, n *nodebuilder.Node, head uint64) {
+	t.Helper()
+	coretest.WaitUntil(ctx, t, "squares below the head to be pruned", func() bool {
+		for h := uint64(1); h < head; h++ {
+			if has, err := n.Squares().Has(ctx, h); err != nil || has {
+				return false
+			}
+		}
+		return true
+	})
+	if has, err := n.Squares().Has(ctx, head); err != nil || !has {
+		t.Fatalf("the head's square was pruned too: %v %v", has, err)
 	}
 }
 
@@ -123,4 +131,54 @@ func mustNamespaceShares(t *testing.T, e interface{ FlattenedODS() [][]byte }) [
 		t.Fatal(fmt.Errorf("no blob namespace in the square"))
 	}
 	return out
+}
+
+// store.availability_window sets the full node's window: with 30 minutes,
+// the squares of a chain whose headers are an hour old are pruned (the
+// head's kept) by the node's own clock.
+func TestFullNodeAvailabilityWindow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const chainID = "window-test"
+	const n = 6
+	chain, squares := chainWithSquares(t, chainID, 33, n)
+	b := startSquareBridge(ctx, t, chainID, memChain(ctx, t, chain), &squareMap{squares: squares})
+
+	conf := nodeConfig(nodebuilder.Full, chainID, b.addr(t))
+	conf.Header.TrustedHeight = 1
+	conf.Store.AvailabilityWindow = nodebuilder.Duration(30 * time.Minute)
+	full := startNodeWith(ctx, t, t.TempDir(), "full", nodebuilder.Full, conf, nodebuilder.Options{
+		Pruner: func(o *das.PrunerOptions) { o.Interval = 50 * time.Millisecond },
+	})
+	waitAvailable(ctx, t, full, "full", n)
+	waitPrunedBelowHead(ctx, t, full, n)
+}
+
+// The availability window of bridge and full nodes must be positive; a
+// light node, which keeps no squares, has none to check.
+func TestConfigAvailabilityWindow(t *testing.T) {
+	for _, mode := range []nodebuilder.Mode{nodebuilder.Bridge, nodebuilder.Full, nodebuilder.Light} {
+		c := nodebuilder.DefaultConfig(mode)
+		c.ChainID = "window-test"
+		if mode != nodebuilder.Bridge {
+			c.P2P.BootstrapPeers = []string{"/ip4/127.0.0.1/tcp/2121/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"}
+		}
+		if err := c.Validate(mode); err != nil {
+			t.Fatalf("%s defaults: %v", mode, err)
+		}
+		if mode != nodebuilder.Light && time.Duration(c.Store.AvailabilityWindow) != das.DefaultAvailabilityWindow {
+			t.Errorf("%s: default window %s, want %s", mode, time.Duration(c.Store.AvailabilityWindow), das.DefaultAvailabilityWindow)
+		}
+		c.Store.AvailabilityWindow = 0
+		err := c.Validate(mode)
+		if mode == nodebuilder.Light {
+			if err != nil {
+				t.Errorf("light node with no window: %v", err)
+			}
+			continue
+		}
+		if !errors.Is(err, nodebuilder.ErrConfig) || !strings.Contains(err.Error(), "store.availability_window") {
+			t.Errorf("%s with no window: %v, want an ErrConfig naming the key", mode, err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ import (
 type configFlags struct {
 	network, coreRPC, rpcAddr, logLevel, metricsAddr, gatewayAddr string
 	rpcPort                                                       int
+	availabilityWindow                                            time.Duration
 	skipAuth, archival, bitswap                                   bool
 }
 
@@ -38,6 +40,7 @@ func (o *configFlags) register(cmd *cobra.Command, mode nodebuilder.Mode, init b
 	f.BoolVar(&o.skipAuth, "rpc.skip-auth", false, "serve the JSON-RPC API without tokens, every caller an admin ("+verb+")")
 	if mode != nodebuilder.Light {
 		f.BoolVar(&o.archival, "archival", false, "keep every square instead of pruning those older than the availability window ("+verb+")")
+		f.DurationVar(&o.availabilityWindow, "availability-window", time.Duration(def.Store.AvailabilityWindow), "keep squares this long, then prune them, unless archival ("+verb+")")
 		f.BoolVar(&o.bitswap, "dataset.bitswap", def.Dataset.Bitswap, "serve the indexed datasets' blocks to IPFS peers over bitswap ("+verb+")")
 		f.StringVar(&o.gatewayAddr, "dataset.gateway-addr", def.Dataset.GatewayAddress, "serve the datasets' IPFS gateway and delegated routing on host:port; empty: off ("+verb+")")
 	}
@@ -62,6 +65,9 @@ func (o *configFlags) apply(cmd *cobra.Command, c *nodebuilder.Config) {
 	}
 	if set("archival") {
 		c.Store.Archival = o.archival
+	}
+	if set("availability-window") {
+		c.Store.AvailabilityWindow = nodebuilder.Duration(o.availabilityWindow)
 	}
 	if set("dataset.bitswap") {
 		c.Dataset.Bitswap = o.bitswap
