@@ -26,6 +26,14 @@ PPROF=${PPROF:-} # host:port: serve the devnet process's Go profiles there
 LIGHT_PPROF=${LIGHT_PPROF:-} # host:port: serve the separate light node's Go profiles there
 LOG_LEVEL=${LOG_LEVEL:-warn} # the devnet's --log.level (info shows CometBFT's steps per height)
 DISK_PER_BYTE=${DISK_PER_BYTE:-10} # disk the run may take per byte of blob data (see below)
+# The core node keeps only its last RETAIN_BLOCKS blocks (devnet
+# --retain-blocks; 0: all) and the full node its squares for FULL_WINDOW
+# (devnet --full.availability-window; empty: 7 days). The bridge keeps
+# every square of the run, and loadgen reads every blob back through it
+# (the first bridge or full node it watches, by name), so nothing pruned
+# elsewhere goes unchecked.
+RETAIN_BLOCKS=${RETAIN_BLOCKS:-0}
+FULL_WINDOW=${FULL_WINDOW:-}
 
 die() { echo "throughput: $*" >&2; exit 1; }
 [ -x "$BIN/mesh-node" ] || die "$BIN/mesh-node not built (make build)"
@@ -35,8 +43,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mesh-throughput.XXXXXX")
 # The devnet kept 9.4 bytes on disk per byte of blob data in the soak of
 # docs/benchmarks.md (1.9 MB blobs in squares mostly padding: CometBFT's
 # block store, transaction index and WAL, the bridge's and the full node's
-# squares) and 4.5 with full k = 256 squares of 4 MB blobs: refuse a run
-# that would fill the disk, counting DISK_PER_BYTE (10).
+# squares) and 3.2-3.9 with full k = 256 squares of 4 MB blobs; with
+# RETAIN_BLOCKS and FULL_WINDOW only the bridge grows with the run (1.1):
+# refuse a run that would fill the disk, counting DISK_PER_BYTE (10).
 secs=$(python3 -c 'import re,sys; d=sys.argv[1]; m={"s":1,"m":60,"h":3600}; print(int(sum(float(v)*m[u] for v,u in re.findall(r"([0-9.]+)([smh])", d))))' "$DURATION")
 need=$(python3 -c "print(int(float('$RATE') * 1e6 * $secs * float('$DISK_PER_BYTE')))")
 free=$(($(df -Pk "$(dirname "$work")" | awk 'NR==2 {print $4}') * 1024))
@@ -47,6 +56,7 @@ fi
 pids=()
 cleanup() {
 	local rc=$?
+	if [ -n "${disk_pid:-}" ]; then kill "$disk_pid" 2>/dev/null || true; fi
 	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do
 		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
@@ -73,7 +83,8 @@ waitfor() {
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$BIN/mesh-node" devnet --home "$work/devnet" --base-port 0 --block-time "$BLOCK_TIME" --metrics \
-	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level "$LOG_LEVEL" ${PPROF:+--pprof "$PPROF"} >"$work/devnet.log" 2>&1 &
+	--max-square-size "$SQUARE" --max-blob-size "$MAX_BLOB" --log.level "$LOG_LEVEL" ${PPROF:+--pprof "$PPROF"} \
+	--retain-blocks "$RETAIN_BLOCKS" ${FULL_WINDOW:+--full.availability-window "$FULL_WINDOW"} >"$work/devnet.log" 2>&1 &
 pids+=($!)
 waitfor "$work/devnet.log" "devnet ready" 120
 
@@ -88,6 +99,19 @@ token=$("$BIN/mesh-node" light auth admin --home "$work/light") # node.Info, for
 "$BIN/mesh-node" light start --home "$work/light" ${LIGHT_PPROF:+--pprof "$LIGHT_PPROF"} >"$work/light.log" 2>&1 &
 pids+=($!)
 waitfor "$work/light.log" "peer_id:" 120
+
+# The nodes' disk every DISK_EVERY seconds (30), to OUT-disk.tsv: seconds
+# since the load began, then kB for core, bridge, full and light.
+disk_log="$OUT-disk.tsv"
+printf 't_s\tcore_kB\tbridge_kB\tfull_kB\tlight_kB\n' >"$disk_log"
+(
+	t0=$(date +%s)
+	while sleep "${DISK_EVERY:-30}"; do
+		row=$(for d in core bridge full light; do du -sk "$work/devnet/$d" 2>/dev/null | cut -f1; done | paste -sd '\t')
+		printf '%s\t%s\n' $(($(date +%s) - t0)) "$row" >>"$disk_log"
+	done
+) &
+disk_pid=$!
 
 warm=()
 [ "$WARMUP" != 0 ] && warm=(--warmup "$WARMUP")

@@ -94,6 +94,11 @@ type devnetOptions struct {
 	maxSquareSizeSet bool
 	// maxBlobSize is the genesis max_blob_size of a new home.
 	maxBlobSize int
+	// retainBlocks: the core node's --retain-blocks.
+	retainBlocks int64
+	// fullWindow, if not 0, is the full node's store.availability_window
+	// (--full.availability-window), written to its config.toml.
+	fullWindow time.Duration
 }
 
 func (c *cli) devnetCmd() *cobra.Command {
@@ -139,7 +144,14 @@ the bridge's square.max_size follows the genesis on every run. Giving it on
 a later run with another value than the home's chain has is an error.
 --max-blob-size (default 2 MiB) is the genesis max_blob_size, set on the
 first run; the core node's mempool and RPC size limits follow it. SIGINT
-stops every node, in reverse order, and closes their databases.`,
+stops every node, in reverse order, and closes their databases.
+
+The devnet's disk grows with every block: the core node keeps every
+block, and bridge and full node every square for 7 days and 1 hour.
+--retain-blocks N makes the core node keep only its last N blocks (for
+this run), --full.availability-window D the full node keep squares for D
+(written to its config.toml); the bridge's store.availability_window and
+store.archival are in its config.toml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := c.homeOf(cmd, "devnet")
@@ -192,6 +204,8 @@ stops every node, in reverse order, and closes their databases.`,
 	f.IntVar(&o.maxSquareSize, "max-square-size", share.DefaultMaxSquareSize, maxSquareSizeUsage+" (set on the first run)")
 	f.IntVar(&o.maxBlobSize, "max-blob-size", tx.DefaultParams().MaxBlobSize, maxBlobSizeUsage+" (set on the first run)")
 	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes: debug, info, warn, error or none")
+	f.Int64Var(&o.retainBlocks, "retain-blocks", 0, "the core node's: "+retainBlocksUsage)
+	f.DurationVar(&o.fullWindow, "full.availability-window", 0, "the full node's store.availability_window: keep squares this long (0: as its config.toml says, by default 7 days and 1 hour)")
 	return cmd
 }
 
@@ -289,6 +303,9 @@ func (o devnetOptions) nodeConfig(home string, mode nodebuilder.Mode, i int, cor
 	if mode != nodebuilder.Light { // a light node serves no datasets
 		conf.Dataset.GatewayAddress = o.gatewayAddr(i)
 	}
+	if mode == nodebuilder.Full && o.fullWindow != 0 {
+		conf.Store.AvailabilityWindow = nodebuilder.Duration(o.fullWindow)
+	}
 	conf.Log.Level = o.logLevel
 	return conf, nil
 }
@@ -343,7 +360,7 @@ func startDevnet(ctx context.Context, logs io.Writer, o devnetOptions) (_ *devne
 	}
 	if d.core, err = launchCore(logs, startOptions{home: filepath.Join(o.home, "core"), logLevel: coreLevel,
 		p2pAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), rpcAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1]),
-		squareHandOff: true}); err != nil {
+		squareHandOff: true, retainBlocks: o.retainBlocks}); err != nil {
 		return nil, fmt.Errorf("core node: %w", err)
 	}
 	d.info.CoreRPC = d.core.RPCURL()
