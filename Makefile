@@ -56,7 +56,8 @@ loadgen-build:
 # 30 minutes, reporting each node's memory growth after the first 5, with
 # the core node keeping its last 300 blocks and the full node 5 minutes of
 # squares (the bridge keeps every square, and every blob is read back from
-# it: about 35 GB of disk, where keeping everything would take about 100).
+# it: 48 GB of disk at the peak, where keeping everything would take about
+# 100).
 # Settings are environment variables (see the script); docs/benchmarks.md
 # has the runs.
 bench-throughput: build loadgen-build
@@ -73,7 +74,8 @@ loadgen-test:
 
 # A network of separate processes on this machine (tools/netbench, a
 # module of its own): a core validator, a bridge, 2 full and ARGS' --lights
-# (default 100) light nodes, each `mesh-node <mode> start` in a temporary
+# (default 100) light nodes (3 s blocks unless ARGS' --block-time), each
+# `mesh-node <mode> start` in a temporary
 # home, under a blob load from bin/loadgen through the bridge; reports each
 # light node's lag and RSS, sampling time per header p50/p99, and the
 # bridge's and full nodes' CPU and shrex serving, as a table and ARGS'
