@@ -76,6 +76,9 @@ func Start(conf *cfg.Config, o Options) (_ *Node, err error) {
 	if err := conf.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("validator: CometBFT config: %w", err)
 	}
+	if o.RetainBlocks < 0 {
+		return nil, fmt.Errorf("validator: RetainBlocks %d is negative (0 keeps every block)", o.RetainBlocks)
+	}
 	logger := o.Logger
 	if logger == nil {
 		logger = cmtlog.NewNopLogger()

@@ -2,6 +2,7 @@ package validator_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ func TestRetainBlocks(t *testing.T) {
 	home := t.TempDir()
 	if _, err := validator.Init(home, validator.InitOptions{ChainID: "retain-lib", Moniker: "r", BlockTime: 200 * time.Millisecond}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := validator.Start(loopbackConfig(t, home, ""), validator.Options{RetainBlocks: -1}); err == nil ||
+		!strings.Contains(err.Error(), "RetainBlocks -1 is negative") {
+		t.Fatalf("Start keeping -1 blocks: %v", err)
 	}
 	const keep = 4
 	n, err := validator.Start(loopbackConfig(t, home, ""), validator.Options{RetainBlocks: keep})
