@@ -17,10 +17,19 @@ import (
 // of its window still finds the square.
 const DefaultAvailabilityWindow = DefaultSamplingWindow + time.Hour
 
-// DefaultPrunerInterval is how often a Pruner looks for squares that left
-// the availability window: a node keeps at most about an hour of blocks
-// beyond the window.
+// DefaultPrunerInterval is the longest a Pruner waits between looks for
+// squares that left the availability window: a node keeps at most about
+// an hour of blocks beyond the window. A Pruner without an Interval looks
+// every tenth of its window (prunerInterval), so a short window is kept
+// about as short.
 const DefaultPrunerInterval = time.Hour
+
+// prunerInterval is the Interval of a Pruner given none: a tenth of
+// window, at most DefaultPrunerInterval (the default 7-day window's) and at
+// least a second.
+func prunerInterval(window time.Duration) time.Duration {
+	return min(max(window/10, time.Second), DefaultPrunerInterval)
+}
 
 // SquarePruner deletes the stored squares of the heights below a height
 // and returns how many it deleted (the node adapts eds/store.Store.Prune or
@@ -41,7 +50,8 @@ type PrunerOptions struct {
 	// Window: see DefaultAvailabilityWindow. Squares of headers older
 	// than Now() minus Window are pruned.
 	Window time.Duration
-	// Interval: see DefaultPrunerInterval.
+	// Interval: how often to look; 0 means a tenth of Window, see
+	// DefaultPrunerInterval.
 	Interval time.Duration
 	// Archival keeps every square: Start starts nothing and Prune deletes
 	// nothing (the --archival flag).
@@ -77,7 +87,7 @@ func NewPruner(headers Headers, squares SquarePruner, opts PrunerOptions) (*Prun
 		opts.Window = DefaultAvailabilityWindow
 	}
 	if opts.Interval == 0 {
-		opts.Interval = DefaultPrunerInterval
+		opts.Interval = prunerInterval(opts.Window)
 	}
 	if opts.Window < 0 || opts.Interval < 0 {
 		return nil, fmt.Errorf("%w: negative pruner window or interval", ErrInvalidOptions)

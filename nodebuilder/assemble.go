@@ -307,8 +307,7 @@ func (n *Node) addPruner(squares das.SquarePruner) error {
 	if n.conf.Store.Archival {
 		return nil
 	}
-	window := time.Duration(n.conf.Store.AvailabilityWindow)
-	popts := das.PrunerOptions{Window: window, Interval: prunerInterval(window), Logger: n.logger.With("service", "pruner")}
+	popts := das.PrunerOptions{Window: time.Duration(n.conf.Store.AvailabilityWindow), Logger: n.logger.With("service", "pruner")}
 	if n.pruner != nil {
 		n.pruner(&popts)
 	}
@@ -318,14 +317,6 @@ func (n *Node) addPruner(squares das.SquarePruner) error {
 	}
 	n.add("pruner", p.Start, p.Stop)
 	return nil
-}
-
-// prunerInterval is how often squares leaving an availability window of
-// window are pruned: every tenth of it, at most das.DefaultPrunerInterval
-// (an hour, for the default window of 7 days) and at least a second, so a
-// node keeps at most about a tenth of the window more than the window.
-func prunerInterval(window time.Duration) time.Duration {
-	return min(max(window/10, time.Second), das.DefaultPrunerInterval)
 }
 
 // dropCorrupt handles a square of a full node's store found corrupt when

@@ -30,7 +30,7 @@ func TestCommitRetainHeight(t *testing.T) {
 	if err := WithRetainBlocks(2)(e.app); err != nil {
 		t.Fatal(err)
 	}
-	for h := int64(1); h <= 3; h++ {
+	for range 3 {
 		e.block()
 	}
 	proposal := e.prepare()
